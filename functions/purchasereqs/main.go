@@ -1,0 +1,6 @@
+// Command purchasereqs is the PurchaseReqsFunction Lambda of template.yaml.
+package main
+
+import "github.com/lmsshop/checkout/internal/wire"
+
+func main() { wire.Main("PurchaseReqsFunction") }

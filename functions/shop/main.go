@@ -1,0 +1,6 @@
+// Command shop is the ShopFunction Lambda of template.yaml.
+package main
+
+import "github.com/lmsshop/checkout/internal/wire"
+
+func main() { wire.Main("ShopFunction") }

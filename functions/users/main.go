@@ -1,0 +1,6 @@
+// Command users is the UsersFunction Lambda of template.yaml.
+package main
+
+import "github.com/lmsshop/checkout/internal/wire"
+
+func main() { wire.Main("UsersFunction") }

@@ -1,0 +1,228 @@
+package checkout
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/pricing"
+)
+
+// Status is an order's status (SPEC §3).
+type Status string
+
+// Order statuses.
+const (
+	Working   Status = "WORKING"
+	Placed    Status = "PLACED"
+	Pending   Status = "PENDING"
+	PreProd   Status = "PREPROD"
+	SoldOut   Status = "SOLDOUT"
+	Partial   Status = "PARTIAL"
+	Complete  Status = "COMPLETE"
+	Payback   Status = "PAYBACK"
+	Failed    Status = "FAILED"
+	Refused   Status = "REFUSED"
+	Cancelled Status = "CANCELLED"
+)
+
+// transitions is SPEC §3's table: the only place that says which status may follow which.
+var transitions = map[Status][]Status{
+	Placed:   {Pending, PreProd, SoldOut, Cancelled},
+	Working:  {Placed, Pending, Partial, Cancelled},
+	Pending:  {Cancelled, Refused, SoldOut, Failed},
+	PreProd:  {Complete, Partial},
+	Partial:  {Complete, Payback},
+	SoldOut:  {Complete, Payback},
+	Payback:  {Cancelled},
+	Refused:  {Pending, SoldOut},
+	Failed:   {Pending, Cancelled, SoldOut},
+	Complete: {},
+}
+
+// CanMove reports whether an order may go from one status to another.
+func CanMove(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Sources lists the statuses from which to is allowed; the store uses it as the
+// condition of its conditional write, so the rule is enforced by the database too.
+func Sources(to Status) []Status {
+	var out []Status
+	for from, tos := range transitions {
+		for _, s := range tos {
+			if s == to {
+				out = append(out, from)
+			}
+		}
+	}
+	return out
+}
+
+// OrderLine is a line as sold: a snapshot of the catalog item and its computed amounts.
+type OrderLine struct {
+	ID        string            `json:"id"`
+	Code      string            `json:"code"`
+	Name      string            `json:"name"`
+	Quantity  int               `json:"quantity"`
+	UnitPrice int64             `json:"unitPrice"`
+	Untaxed   int64             `json:"untaxed"`
+	Discount  int64             `json:"discount"`
+	TaxCode   string            `json:"taxCode"`
+	TaxRateBP int64             `json:"taxRateBp"`
+	Tax       int64             `json:"tax"`
+	Taxed     int64             `json:"taxed"`
+	Handler   string            `json:"handler"`
+	Params    map[string]string `json:"handlerParams,omitempty"`
+	Item      Item              `json:"item"` // the catalog item as sold
+}
+
+// Totals are an order's amounts in minor units.
+type Totals struct {
+	Untaxed  int64 `json:"untaxed"`
+	Discount int64 `json:"discount"`
+	Taxes    int64 `json:"taxes"`
+	Taxed    int64 `json:"taxed"`
+	Final    int64 `json:"final"`
+}
+
+// TaxLine is the tax of one tax code.
+type TaxLine struct {
+	Code   string `json:"code"`
+	RateBP int64  `json:"rateBp"`
+	Base   int64  `json:"base"`
+	Amount int64  `json:"amount"`
+}
+
+// BillLine is a line of the bill: BILLING, DISCOUNT, SHIPPING or MANUAL.
+type BillLine struct {
+	Type      string `json:"type"`
+	Code      string `json:"code"`
+	Label     string `json:"label"`
+	Quantity  int    `json:"quantity,omitempty"`
+	UnitPrice int64  `json:"unitPrice,omitempty"`
+	Untaxed   int64  `json:"untaxed"`
+	TaxCode   string `json:"taxCode,omitempty"`
+	TaxRateBP int64  `json:"taxRateBp,omitempty"`
+	Tax       int64  `json:"tax,omitempty"`
+	RefLine   int    `json:"refLine"`
+}
+
+// Acceptance records which terms the buyer accepted, and when.
+type Acceptance struct {
+	ShopTerms  bool              `json:"shopTerms"`
+	ItemTerms  map[string]string `json:"itemTerms,omitempty"` // code → text accepted
+	ShopText   string            `json:"shopText"`
+	AcceptedAt time.Time         `json:"acceptedAt"`
+}
+
+// Payment is one payment attempt or notification recorded on the order.
+type Payment struct {
+	Mode    string    `json:"mode"`
+	Outcome string    `json:"outcome"`
+	Amount  int64     `json:"amount"`
+	EventID string    `json:"eventId,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Order is the frozen order: after placement only its status, payments, production and
+// invoice change.
+type Order struct {
+	TxID          string                         `json:"transactionId"`
+	ShopID        string                         `json:"shopId"`
+	Status        Status                         `json:"status"`
+	Paymode       string                         `json:"paymode"`
+	Currency      string                         `json:"currency"`
+	Lines         []OrderLine                    `json:"lines"`
+	BillLines     []BillLine                     `json:"billLines"`
+	Taxes         []TaxLine                      `json:"taxes"`
+	Totals        Totals                         `json:"totals"`
+	Mentions      []string                       `json:"mentions,omitempty"`
+	ReverseCharge bool                           `json:"reverseCharge,omitempty"`
+	Partner       string                         `json:"partner,omitempty"`
+	Codes         []string                       `json:"codes,omitempty"`
+	Customer      Customer                       `json:"customer"`
+	Participants  []Participant                  `json:"participants,omitempty"`
+	Seats         []Assignment                   `json:"seats,omitempty"`
+	Required      map[string][]map[string]string `json:"requirements,omitempty"`
+	Acceptance    Acceptance                     `json:"acceptance"`
+	Payments      []Payment                      `json:"payments,omitempty"`
+	InvoiceNumber string                         `json:"invoiceNumber,omitempty"`
+	InvoicedAt    *time.Time                     `json:"invoicedAt,omitempty"`
+	TokenHash     string                         `json:"-"`
+	PlacedAt      time.Time                      `json:"placedAt"`
+	UpdatedAt     time.Time                      `json:"updatedAt"`
+	ExecutionARN  string                         `json:"executionArn,omitempty"`
+}
+
+// DocumentKind names what the bill is at this point: an order sheet before payment, a
+// pro-forma once paid, an invoice once numbered.
+func (o *Order) DocumentKind() string {
+	switch {
+	case o.InvoiceNumber != "":
+		return "invoice"
+	case o.Status == SoldOut || o.Status == Complete || o.Status == PreProd || o.Status == Partial:
+		return "proforma"
+	default:
+		return "ordersheet"
+	}
+}
+
+// ApplyQuote freezes a quote's amounts into the order.
+func (o *Order) ApplyQuote(q pricing.Quote, cat *Catalog) {
+	o.Lines = o.Lines[:0]
+	for i, l := range q.Lines {
+		it, _ := cat.Item(l.Code)
+		ol := OrderLine{
+			ID: lineID(i), Code: l.Code, Quantity: l.Quantity, UnitPrice: int64(l.UnitPrice),
+			Untaxed: int64(l.Untaxed), Discount: int64(l.Discount), TaxCode: l.TaxCode,
+			TaxRateBP: int64(l.TaxRate), Tax: int64(l.Tax), Taxed: int64(l.Taxed),
+		}
+		if it != nil {
+			ol.Name, ol.Handler, ol.Params, ol.Item = it.Name, it.Handler, it.HandlerParams, *it
+			ol.Item.Password = ""
+		}
+		o.Lines = append(o.Lines, ol)
+	}
+	o.BillLines = BillLinesOf(q, cat)
+	o.Taxes = TaxLinesOf(q)
+	o.Totals = TotalsOf(q)
+	o.Mentions, o.ReverseCharge, o.Partner = q.Mentions, q.ReverseCharge, q.Partner
+}
+
+func lineID(i int) string { return fmt.Sprintf("L%02d", i+1) }
+
+// TotalsOf converts a quote's totals.
+func TotalsOf(q pricing.Quote) Totals {
+	t := q.Totals
+	return Totals{Untaxed: int64(t.Untaxed), Discount: int64(t.Discount), Taxes: int64(t.Taxes), Taxed: int64(t.TaxableAfterDiscount + t.Taxes), Final: int64(t.Final)}
+}
+
+// TaxLinesOf converts a quote's taxes per code.
+func TaxLinesOf(q pricing.Quote) []TaxLine {
+	var out []TaxLine
+	for _, t := range q.Taxes {
+		out = append(out, TaxLine{Code: t.Code, RateBP: int64(t.Rate), Base: int64(t.Base), Amount: int64(t.Amount)})
+	}
+	return out
+}
+
+// BillLinesOf converts a quote's bill lines, naming items from the catalog.
+func BillLinesOf(q pricing.Quote, cat *Catalog) []BillLine {
+	var out []BillLine
+	for _, b := range q.BillLines {
+		bl := BillLine{Type: string(b.Type), Code: b.Code, Label: b.Label, Quantity: b.Quantity, UnitPrice: int64(b.UnitPrice),
+			Untaxed: int64(b.Untaxed), TaxCode: b.TaxCode, TaxRateBP: int64(b.TaxRate), Tax: int64(b.Tax), RefLine: b.Ref}
+		if b.Type == pricing.BillLineBilling {
+			if it, ok := cat.Item(b.Code); ok {
+				bl.Label = it.Name
+			}
+		}
+		out = append(out, bl)
+	}
+	return out
+}

@@ -1,0 +1,49 @@
+package checkout
+
+import (
+	"time"
+
+	"github.com/lmsshop/checkout/internal/pricing"
+)
+
+// Buyer derives the pricing view of the buyer from the cart: invoicing country and VAT
+// number when given (that is who is billed), else the buyer's own.
+func Buyer(c *Cart) pricing.Buyer {
+	var b pricing.Buyer
+	if cu := c.Customer; cu != nil {
+		b.AccountID, b.Country, b.Organisation = cu.Email, cu.Country, cu.Organisation
+		if inv := cu.Invoicing; inv != nil {
+			b.Country, b.Organisation, b.VATNumber, b.Business = inv.Country, inv.Organisation, inv.VATNumber, true
+		}
+	}
+	return b
+}
+
+// Quote prices a cart with the shop's taxes and discounts. Every view of one purchase
+// (cart, review, placement, bill) goes through here, so all show the same cents.
+func Quote(shop *Shop, cat *Catalog, c *Cart, ctx pricing.Context, at time.Time) (pricing.Quote, error) {
+	eng, err := pricing.NewEngine(shop.Pricing)
+	if err != nil {
+		return pricing.Quote{}, Wrap("quote", err)
+	}
+	in := pricing.Input{Codes: c.Codes, Context: ctx, At: at}
+	if in.Context.Partner == "" {
+		in.Context.Partner = c.Partner
+	}
+	for _, l := range c.Lines {
+		it, ok := cat.Item(l.Code)
+		if !ok {
+			continue // an item withdrawn from the catalog is reported by the steps, not priced
+		}
+		tiers := make(pricing.Tiers, len(it.Tiers))
+		for i, t := range it.Tiers {
+			tiers[i] = pricing.Tier{UpTo: t.UpTo, UnitPrice: pricing.Money(t.UnitPrice)}
+		}
+		in.Lines = append(in.Lines, pricing.Line{Code: l.Code, Quantity: l.Quantity, Tiers: tiers, TaxCode: it.TaxCode})
+	}
+	q, err := eng.Quote(in)
+	if err != nil {
+		return pricing.Quote{}, &Error{Op: "quote", Kind: EINVALID, Message: err.Error(), Err: err}
+	}
+	return q, nil
+}

@@ -1,0 +1,107 @@
+package checkout
+
+import (
+	"time"
+
+	"github.com/lmsshop/checkout/internal/pricing"
+)
+
+// Shop is the configuration of one shop (SPEC §1).
+type Shop struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	Currency      string   `json:"currency"` // ISO 4217
+	Country       string   `json:"country"`  // the seller's, for VAT
+	CatalogID     string   `json:"catalogId"`
+	Steps         []string `json:"steps"`    // pre-placement steps in order
+	Paymodes      []string `json:"paymodes"` // offered payment modes
+	TestMode      bool     `json:"testMode"`
+	Terms         string   `json:"terms"`
+	SellerName    string   `json:"sellerName"`
+	SellerEmail   string   `json:"sellerEmail"`
+	SalesManagers []string `json:"salesManagers"`
+	RequirePhone  bool     `json:"requirePhone,omitempty"`
+	RequireOrg    bool     `json:"requireOrganisation,omitempty"`
+	// Offline payment instructions.
+	CheckPayee   string `json:"checkPayee,omitempty"`
+	CheckAddress string `json:"checkAddress,omitempty"`
+	IBAN         string `json:"iban,omitempty"`
+	BIC          string `json:"bic,omitempty"`
+	// How long each kind of payment may wait before the order is cancelled.
+	OnlinePaymentWait  Duration `json:"onlinePaymentWait"`
+	OfflinePaymentWait Duration `json:"offlinePaymentWait"`
+	RetryWait          Duration `json:"retryWait"`
+	// Pricing holds the taxes, country rates and discount rules (internal/pricing).
+	Pricing pricing.Config `json:"pricing"`
+}
+
+// Duration is a time.Duration that reads and writes as "36h", "15m".
+type Duration struct{ time.Duration }
+
+// MarshalText writes the duration as Go prints it.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads "36h", "15m", "90s".
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// Steps of the purchase sequence (SPEC §2).
+const (
+	StepShop      = "SHOP"
+	StepRequisits = "PURCHASEREQUIS"
+	StepUsers     = "USERS"
+	StepCustomer  = "CUSTOMER"
+	StepOrder     = "ORDER"
+)
+
+// DefaultSteps is the default pre-placement order.
+var DefaultSteps = []string{StepShop, StepRequisits, StepUsers, StepCustomer, StepOrder}
+
+// Validate checks the shop's configuration, including SPEC's rules on step order: SHOP
+// first, ORDER last, each known step once, CUSTOMER present.
+func (s *Shop) Validate() error {
+	var f Fields
+	if len(s.Currency) != 3 {
+		f.Add("currency", "must be an ISO 4217 code")
+	}
+	steps := s.Steps
+	if len(steps) == 0 {
+		steps = DefaultSteps
+	}
+	seen := map[string]bool{}
+	for _, st := range steps {
+		switch st {
+		case StepShop, StepRequisits, StepUsers, StepCustomer, StepOrder:
+		default:
+			f.Add("steps", "unknown step %q", st)
+		}
+		if seen[st] {
+			f.Add("steps", "step %s appears twice", st)
+		}
+		seen[st] = true
+	}
+	if len(steps) > 0 && (steps[0] != StepShop || steps[len(steps)-1] != StepOrder) {
+		f.Add("steps", "SHOP must be first and ORDER last")
+	}
+	if !seen[StepCustomer] {
+		f.Add("steps", "CUSTOMER is required")
+	}
+	if len(s.Paymodes) == 0 {
+		f.Add("paymodes", "at least one payment mode is required")
+	}
+	return f.Err("shop.validate", "invalid shop configuration")
+}
+
+// StepOrder returns the configured pre-placement steps.
+func (s *Shop) StepOrder() []string {
+	if len(s.Steps) == 0 {
+		return DefaultSteps
+	}
+	return s.Steps
+}

@@ -1,0 +1,274 @@
+package checkout
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+)
+
+// StepState tells the client whether a step applies, whether it is complete and what is
+// missing, so the storefront can skip empty steps in both directions and the server can
+// refuse to place an incomplete order.
+type StepState struct {
+	Name     string       `json:"name"`
+	Applies  bool         `json:"applies"`
+	Complete bool         `json:"complete"`
+	Missing  []FieldError `json:"missing,omitempty"`
+}
+
+// Checker is the product handlers' own rule on a required datum (e.g. "this course short
+// name exists"); nil accepts everything.
+type Checker func(handler, field, value string) error
+
+// Steps evaluates every pre-placement step of the shop, in its configured order.
+func Steps(shop *Shop, cat *Catalog, c *Cart, check Checker) []StepState {
+	var out []StepState
+	for _, name := range shop.StepOrder() {
+		st := StepState{Name: name, Applies: true}
+		switch name {
+		case StepShop:
+			if len(c.Lines) == 0 {
+				st.Missing = append(st.Missing, FieldError{Field: "lines", Message: "the cart is empty"})
+			}
+		case StepRequisits:
+			st.Applies = needsRequirements(cat, c)
+			st.Missing = RequirementErrors(cat, c, check)
+		case StepUsers:
+			st.Applies = len(SeatsNeeded(c, cat)) > 0
+			st.Missing = SeatErrors(shop, cat, c)
+		case StepCustomer:
+			if c.Customer == nil {
+				st.Missing = append(st.Missing, FieldError{Field: "customer", Message: "the buyer's information is missing"})
+			} else if err := c.Customer.Validate(cat); err != nil {
+				if e, ok := err.(*Error); ok {
+					for _, f := range e.Fields {
+						st.Missing = append(st.Missing, FieldError{Field: "customer." + f.Field, Message: f.Message})
+					}
+				}
+			}
+		case StepOrder:
+			// Terms and payment mode are given with the placement request itself.
+		}
+		st.Complete = !st.Applies || len(st.Missing) == 0
+		if !st.Applies {
+			st.Missing = nil
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Incomplete lists what stops placement, step by step.
+func Incomplete(steps []StepState) []FieldError {
+	var out []FieldError
+	for _, s := range steps {
+		if s.Applies && !s.Complete {
+			for _, m := range s.Missing {
+				out = append(out, FieldError{Field: s.Name + ":" + m.Field, Message: m.Message})
+			}
+		}
+	}
+	return out
+}
+
+func needsRequirements(cat *Catalog, c *Cart) bool {
+	for _, l := range c.Lines {
+		if it, ok := cat.Item(l.Code); ok && len(it.RequiredData) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// RequirementErrors validates the per-unit data of every line that needs some; errors
+// are addressed "CODE[unit].field" (units counted from 1).
+func RequirementErrors(cat *Catalog, c *Cart, check Checker) []FieldError {
+	var f Fields
+	for _, l := range c.Lines {
+		it, ok := cat.Item(l.Code)
+		if !ok || len(it.RequiredData) == 0 {
+			continue
+		}
+		units := c.Required[l.Code]
+		for u := 0; u < l.Quantity; u++ {
+			var vals map[string]string
+			if u < len(units) {
+				vals = units[u]
+			}
+			for _, rf := range it.RequiredData {
+				addr := fmt.Sprintf("%s[%d].%s", l.Code, u+1, rf.Field)
+				if msg := checkValue(rf, vals[rf.Field]); msg != "" {
+					f.Add(addr, "%s", msg)
+					continue
+				}
+				if check != nil && vals[rf.Field] != "" {
+					if err := check(it.Handler, rf.Field, vals[rf.Field]); err != nil {
+						f.Add(addr, "%s", err.Error())
+					}
+				}
+			}
+		}
+	}
+	return f
+}
+
+func checkValue(rf RequiredField, v string) string {
+	if v == "" {
+		if rf.Required {
+			return "is required"
+		}
+		return ""
+	}
+	if len(v) > 2000 {
+		return "is too long (2000 characters at most)"
+	}
+	switch rf.Type {
+	case "checkbox":
+		if _, err := strconv.ParseBool(v); err != nil {
+			return "must be true or false"
+		}
+		if rf.Required && v != "true" {
+			return "must be checked"
+		}
+	case "select":
+		if !contains(rf.Options, v) {
+			return fmt.Sprintf("must be one of %v", rf.Options)
+		}
+	case "text":
+		if len(v) > 255 {
+			return "is too long (255 characters at most)"
+		}
+	}
+	if rf.Pattern != "" {
+		if re, err := regexp.Compile("^(?:" + rf.Pattern + ")$"); err == nil && !re.MatchString(v) {
+			return "does not have the expected format"
+		}
+	}
+	return ""
+}
+
+// CleanRequirements validates per-unit data against the catalog (each code an item that
+// requires data, no more units than a line may have, only known fields) and returns it
+// cleaned of control characters. Whether each code is a line of the cart is the store's
+// condition; whether every unit is filled is checked by the steps.
+func CleanRequirements(cat *Catalog, in map[string][]map[string]string) (map[string][]map[string]string, error) {
+	var f Fields
+	out := map[string][]map[string]string{}
+	for code, units := range in {
+		it, known := cat.Item(code)
+		switch {
+		case !known:
+			f.Add(code, "is not an item of this shop")
+			continue
+		case len(it.RequiredData) == 0:
+			f.Add(code, "requires no data")
+			continue
+		case len(units) > MaxLineQuantity || (it.MaxQuantity > 0 && len(units) > it.MaxQuantity):
+			f.Add(code, "has data for more units than can be bought")
+			continue
+		}
+		clean := make([]map[string]string, len(units))
+		for u, vals := range units {
+			clean[u] = map[string]string{}
+			for k, v := range vals {
+				if !hasField(it, k) {
+					f.Add(fmt.Sprintf("%s[%d].%s", code, u+1, k), "is not a field of this item")
+					continue
+				}
+				clean[u][k] = Clean(v)
+			}
+		}
+		out[code] = clean
+	}
+	if err := f.Err("cart.setRequirements", "invalid required data"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func hasField(it *Item, name string) bool {
+	for _, rf := range it.RequiredData {
+		if rf.Field == name {
+			return true
+		}
+	}
+	return false
+}
+
+// RolesOf lists the seat roles an item asks for: student, then the handler's.
+func RolesOf(it *Item) []string { return append([]string{"student"}, it.SeatRoles...) }
+
+// SeatErrors reports seats not assigned, or assigned beyond what was bought, per item.
+// Students fill the seats bought; other roles (e.g. supervisor) need at least one
+// participant when the item asks for them.
+func SeatErrors(shop *Shop, cat *Catalog, c *Cart) []FieldError {
+	var f Fields
+	need := SeatsNeeded(c, cat)
+	count := map[string]map[string]int{}
+	for _, a := range c.Seats {
+		if count[a.Code] == nil {
+			count[a.Code] = map[string]int{}
+		}
+		count[a.Code][a.Role]++
+	}
+	for _, l := range c.Lines {
+		n, ok := need[l.Code]
+		if !ok {
+			continue
+		}
+		it, _ := cat.Item(l.Code)
+		if got := count[l.Code]["student"]; got != n {
+			f.Add(l.Code+".student", "%d of %d seats assigned", got, n)
+		}
+		for _, r := range it.SeatRoles {
+			if count[l.Code][r] == 0 {
+				f.Add(l.Code+"."+r, "no participant assigned")
+			}
+		}
+	}
+	return f
+}
+
+// CleanSeats normalises and validates participants and assignments: every participant
+// complete and listed once, every assignment on an item that has seats, with a role the
+// item asks for, naming a participant, once per item. Whether the items are lines of the
+// cart is the store's condition; whether the counts match the seats bought is checked by
+// the steps (and so refused at placement).
+func CleanSeats(shop *Shop, cat *Catalog, people []Participant, seats []Assignment) error {
+	var f Fields
+	if len(people) > MaxLineQuantity || len(seats) > 2*MaxLineQuantity {
+		return Errorf("cart.setSeats", EINVALID, "too many participants or seats")
+	}
+	byEmail := map[string]bool{}
+	for i := range people {
+		people[i].Normalise()
+		f = append(f, people[i].Validate(fmt.Sprintf("participants[%d]", i), shop)...)
+		if byEmail[people[i].Email] {
+			f.Add(fmt.Sprintf("participants[%d].email", i), "appears twice")
+		}
+		byEmail[people[i].Email] = true
+	}
+	seen := map[string]bool{}
+	for i := range seats {
+		a := &seats[i]
+		a.Email = NormaliseEmail(a.Email)
+		addr := fmt.Sprintf("seats[%d]", i)
+		it, ok := cat.Item(a.Code)
+		if !ok || it.Seats == SeatsNone || it.Seats == "" {
+			f.Add(addr+".code", "%q is not an item with seats", a.Code)
+			continue
+		}
+		if !contains(RolesOf(it), a.Role) {
+			f.Add(addr+".role", "must be one of %v", RolesOf(it))
+		}
+		if !byEmail[a.Email] {
+			f.Add(addr+".email", "is not one of the participants")
+		}
+		key := a.Code + "|" + a.Email
+		if seen[key] {
+			f.Add(addr+".email", "already has a seat on %s", a.Code)
+		}
+		seen[key] = true
+	}
+	return f.Err("cart.setSeats", "invalid participants or seats")
+}

@@ -1,0 +1,205 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/pricing"
+)
+
+// Review is GET /carts/{txid}/order: the order as it would be placed.
+type Review struct {
+	CartView
+	Terms struct {
+		Shop  string            `json:"shop"`
+		Items map[string]string `json:"items,omitempty"`
+	} `json:"terms"`
+	Paymodes []string `json:"paymodes"`
+}
+
+// Offered lists the payment modes a total allows: only freeorder for 0, never
+// freeorder otherwise, test only in a test shop.
+func Offered(shop *checkout.Shop, final int64) []string {
+	if final == 0 {
+		return []string{"freeorder"}
+	}
+	out := []string{}
+	for _, m := range shop.Paymodes {
+		if m == "freeorder" || (m == "test" && !shop.TestMode) {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func (s *Steps) quoteFor(cr *cartRequest, c *checkout.Cart) (pricing.Quote, error) {
+	return checkout.Quote(cr.shop, cr.cat, c, pricing.Context{Buyer: checkout.Buyer(c)}, s.now())
+}
+
+func (s *Steps) reviewOf(cr *cartRequest, c *checkout.Cart) (Review, pricing.Quote, error) {
+	q, err := s.quoteFor(cr, c)
+	if err != nil {
+		return Review{}, q, err
+	}
+	v := Review{CartView: cartView(cr.shop, cr.cat, c, q, s.Check)}
+	v.Terms.Shop = cr.shop.Terms
+	for _, l := range c.Lines {
+		if it, ok := cr.cat.Item(l.Code); ok && it.Terms != "" {
+			if v.Terms.Items == nil {
+				v.Terms.Items = map[string]string{}
+			}
+			v.Terms.Items[l.Code] = it.Terms
+		}
+	}
+	v.Paymodes = Offered(cr.shop, v.Totals.Final)
+	return v, q, nil
+}
+
+func (s *Steps) review(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	c, err := s.Store.GetCart(ctx, cr.txid, cr.tokenHash)
+	if err != nil {
+		return Response{}, err
+	}
+	v, _, err := s.reviewOf(cr, c)
+	if err != nil {
+		return Response{}, err
+	}
+	return JSON(http.StatusOK, v), nil
+}
+
+// PlaceRequest is POST /carts/{txid}/order.
+type PlaceRequest struct {
+	AcceptTerms bool   `json:"acceptTerms"`
+	Paymode     string `json:"paymode"`
+}
+
+// Placed is the answer of a placement.
+type Placed struct {
+	Order *checkout.Order `json:"order"`
+}
+
+// PaymentPlan is the part of the execution input that tells the Payment state how
+// long to wait: per kind of mode, from the shop's settings.
+type PaymentPlan struct {
+	Kind           string `json:"kind"` // instant, offline, online, test
+	TimeoutSeconds int64  `json:"timeoutSeconds"`
+	RetrySeconds   int64  `json:"retrySeconds"`
+}
+
+// ExecutionInput is what the state machine starts with.
+type ExecutionInput struct {
+	TxID    string      `json:"txid"`
+	Paymode string      `json:"paymode"`
+	Payment PaymentPlan `json:"payment"`
+}
+
+// PlanFor tells the workflow how to wait for a mode's payment.
+func PlanFor(shop *checkout.Shop, mode string) PaymentPlan {
+	secs := func(d checkout.Duration, def time.Duration) int64 {
+		if d.Duration <= 0 {
+			return int64(def / time.Second)
+		}
+		return int64(d.Duration / time.Second)
+	}
+	p := PaymentPlan{RetrySeconds: secs(shop.RetryWait, 48*time.Hour)}
+	switch mode {
+	case "freeorder":
+		p.Kind, p.TimeoutSeconds = "instant", 300
+	case "check", "transfer":
+		p.Kind, p.TimeoutSeconds = "offline", secs(shop.OfflinePaymentWait, 14*24*time.Hour)
+	case "test":
+		p.Kind, p.TimeoutSeconds = "test", secs(shop.OnlinePaymentWait, time.Hour)
+	default:
+		p.Kind, p.TimeoutSeconds = "online", secs(shop.OnlinePaymentWait, time.Hour)
+	}
+	return p
+}
+
+// place answers POST /carts/{txid}/order. It reads the cart and any order in one
+// Query, recomputes every amount from the catalog, writes the order and marks the cart
+// placed in one transaction, and starts the workflow named by the transaction ID.
+// Placing again returns the same order (200) and re-starts the workflow harmlessly,
+// which also repairs a placement whose start had failed.
+func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
+	const op = "order.place"
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	var in PlaceRequest
+	if err := Decode(r, &in); err != nil {
+		return Response{}, err
+	}
+	c, existing, err := s.Store.CartAndOrder(ctx, cr.txid, cr.tokenHash)
+	if err != nil {
+		return Response{}, err
+	}
+	if existing != nil {
+		// A retry with another mode changed the order's input since: the workflow exists
+		// then, which is all a replay has to make sure of.
+		if err := s.start(ctx, cr.shop, existing); err != nil && checkout.KindOf(err) != checkout.ECONFLICT {
+			return Response{}, err
+		}
+		return JSON(http.StatusOK, Placed{Order: existing}), nil
+	}
+	if c.Expired(s.now()) {
+		return Response{}, checkout.Errorf(op, checkout.EGONE, "cart %s has expired", c.TxID)
+	}
+	v, q, err := s.reviewOf(cr, c)
+	if err != nil {
+		return Response{}, err
+	}
+	var f checkout.Fields
+	missing := checkout.Incomplete(v.Steps)
+	if !in.AcceptTerms {
+		f.Add("acceptTerms", "the terms of sale must be accepted")
+	}
+	if !contains(v.Paymodes, in.Paymode) {
+		f.Add("paymode", "must be one of %v", v.Paymodes)
+	}
+	if len(missing) > 0 || len(f) > 0 {
+		s.Trace.Printf(ctx, cr.txid, "ORDER : placement refused (%d problem(s))", len(missing)+len(f))
+		return Response{}, &checkout.Error{Op: op, Kind: checkout.EINCOMPLETE, Message: "the order cannot be placed yet", Fields: append(missing, f...)}
+	}
+	now := s.now()
+	o := &checkout.Order{
+		TxID: c.TxID, ShopID: cr.shop.ID, Status: checkout.Placed, Paymode: in.Paymode, Currency: cr.shop.Currency,
+		Codes: c.Codes, Customer: *c.Customer, Participants: c.Participants, Seats: c.Seats, Required: c.Required,
+		TokenHash: cr.tokenHash, PlacedAt: now, UpdatedAt: now,
+		Acceptance: checkout.Acceptance{ShopTerms: true, ShopText: v.Terms.Shop, ItemTerms: v.Terms.Items, AcceptedAt: now},
+	}
+	o.ApplyQuote(q, cr.cat)
+	if err := s.Store.Place(ctx, o, c.Version); err != nil {
+		return Response{}, err
+	}
+	s.Trace.Printf(ctx, o.TxID, "ORDER : placed, %d line(s), final %d %s, paymode %s", len(o.Lines), o.Totals.Final, o.Currency, o.Paymode)
+	if err := s.start(ctx, cr.shop, o); err != nil {
+		return Response{}, err
+	}
+	return JSON(http.StatusCreated, Placed{Order: o}), nil
+}
+
+func (s *Steps) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order) error {
+	in := ExecutionInput{TxID: o.TxID, Paymode: o.Paymode, Payment: PlanFor(shop, o.Paymode)}
+	if _, err := s.Workflow.Start(ctx, o.TxID, in); err != nil {
+		s.Trace.Printf(ctx, o.TxID, "ORDER : workflow start failed: %v", err)
+		return err
+	}
+	return nil
+}
+
+func contains(list []string, v string) bool {
+	for _, s := range list {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,474 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/pricing"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
+)
+
+// CartStore is what the pre-placement steps need of the table.
+type CartStore interface {
+	CreateCart(ctx context.Context, c *checkout.Cart) error
+	GetCart(ctx context.Context, txid, tokenHash string) (*checkout.Cart, error)
+	Mutate(ctx context.Context, txid, tokenHash string, ttl time.Duration, m store.Mutation) (*checkout.Cart, error)
+	CartAndOrder(ctx context.Context, txid, tokenHash string) (*checkout.Cart, *checkout.Order, error)
+	Place(ctx context.Context, o *checkout.Order, cartVersion int64) error
+}
+
+var _ CartStore = (*store.Store)(nil)
+
+// Starter starts an order's workflow (internal/stepfn).
+type Starter interface {
+	Start(ctx context.Context, txid string, input any) (string, error)
+}
+
+// Steps serves the purchase steps before placement: SHOP, PURCHASEREQUIS, USERS,
+// CUSTOMER and ORDER. Each function of template.yaml registers only its own routes.
+type Steps struct {
+	Store      CartStore
+	Shops      *ShopCache
+	Trace      *trace.Tracer
+	Workflow   Starter
+	Check      checkout.Checker
+	Log        *slog.Logger
+	Now        func() time.Time
+	CartTTL    time.Duration
+	Storefront string
+}
+
+func (s *Steps) now() time.Time { return s.Now().UTC() }
+
+// cartRequest is what every cart route starts with: the transaction ID from the path,
+// the holder's token, the shop.
+type cartRequest struct {
+	txid, tokenHash string
+	shop            *checkout.Shop
+	cat             *checkout.Catalog
+}
+
+func (s *Steps) open(ctx context.Context, r *Request) (*cartRequest, error) {
+	txid := r.PathParameters["txid"]
+	if !trace.ValidTxID(txid) {
+		return nil, checkout.Errorf("cart", checkout.ENOTFOUND, "no cart %q", txid)
+	}
+	token, err := Bearer(r)
+	if err != nil {
+		return nil, err
+	}
+	shop, cat, err := s.Shops.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &cartRequest{txid: txid, tokenHash: store.HashToken(token), shop: shop, cat: cat}, nil
+}
+
+func (s *Steps) view(cr *cartRequest, c *checkout.Cart, status int) (Response, error) {
+	q, err := checkout.Quote(cr.shop, cr.cat, c, pricing.Context{Buyer: checkout.Buyer(c)}, s.now())
+	if err != nil {
+		return Response{}, err
+	}
+	return JSON(status, cartView(cr.shop, cr.cat, c, q, s.Check)), nil
+}
+
+// mutate applies one command: its trace line is written while the command runs, so
+// the step costs one round trip of latency.
+func (s *Steps) mutate(ctx context.Context, cr *cartRequest, m store.Mutation, format string, args ...any) (Response, error) {
+	wait := s.Trace.Async(ctx, cr.txid, format, args...)
+	c, err := s.Store.Mutate(ctx, cr.txid, cr.tokenHash, s.CartTTL, m)
+	wait()
+	if err != nil {
+		s.Trace.Printf(ctx, cr.txid, "refused: %v", err)
+		return Response{}, err
+	}
+	return s.view(cr, c, http.StatusOK)
+}
+
+// RegisterShop adds the SHOP step's routes.
+func (s *Steps) RegisterShop(rt *Router) {
+	rt.Handle("GET /catalog", s.catalog)
+	rt.Handle("POST /carts", s.createCart)
+	rt.Handle("GET /carts/{txid}", s.getCart)
+	rt.Handle("DELETE /carts/{txid}", s.resetCart)
+	rt.Handle("PUT /carts/{txid}/lines/{code}", s.setLine)
+	rt.Handle("DELETE /carts/{txid}/lines/{code}", s.removeLine)
+	rt.Handle("POST /carts/{txid}/codes", s.addCode)
+	rt.Handle("DELETE /carts/{txid}/codes/{code}", s.removeCode)
+	rt.Handle("POST /carts/{txid}/unlock", s.unlock)
+	rt.Handle("GET /shop/prefill", s.prefill)
+}
+
+// RegisterRequirements adds the PURCHASEREQUIS step's routes.
+func (s *Steps) RegisterRequirements(rt *Router) {
+	rt.Handle("GET /carts/{txid}/requirements", s.getCart)
+	rt.Handle("PUT /carts/{txid}/requirements", s.putRequirements)
+}
+
+// RegisterUsers adds the USERS step's routes.
+func (s *Steps) RegisterUsers(rt *Router) {
+	rt.Handle("GET /carts/{txid}/seats", s.getCart)
+	rt.Handle("PUT /carts/{txid}/seats", s.putSeats)
+}
+
+// RegisterCustomer adds the CUSTOMER step's routes.
+func (s *Steps) RegisterCustomer(rt *Router) {
+	rt.Handle("GET /carts/{txid}/customer", s.getCart)
+	rt.Handle("PUT /carts/{txid}/customer", s.putCustomer)
+}
+
+// RegisterOrder adds the ORDER step's routes.
+func (s *Steps) RegisterOrder(rt *Router) {
+	rt.Handle("GET /carts/{txid}/order", s.review)
+	rt.Handle("POST /carts/{txid}/order", s.place)
+}
+
+// CatalogView is GET /catalog: the shop's public settings and what it sells.
+type CatalogView struct {
+	Shop struct {
+		ID       string   `json:"id"`
+		Name     string   `json:"name"`
+		Currency string   `json:"currency"`
+		Paymodes []string `json:"paymodes"`
+		TestMode bool     `json:"testMode"`
+		Terms    string   `json:"terms"`
+		Steps    []string `json:"steps"`
+	} `json:"shop"`
+	Catalog *checkout.Catalog `json:"catalog"`
+}
+
+func (s *Steps) catalog(ctx context.Context, r *Request) (Response, error) {
+	shop, cat, err := s.Shops.Get(ctx)
+	if err != nil {
+		return Response{}, err
+	}
+	var v CatalogView
+	v.Shop.ID, v.Shop.Name, v.Shop.Currency, v.Shop.Paymodes = shop.ID, shop.Name, shop.Currency, shop.Paymodes
+	v.Shop.TestMode, v.Shop.Terms, v.Shop.Steps = shop.TestMode, shop.Terms, shop.StepOrder()
+	v.Catalog = cat.Storefront()
+	resp := JSON(http.StatusOK, v)
+	resp.Headers["cache-control"] = "public, max-age=60"
+	return resp, nil
+}
+
+func newToken() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewCart is POST /carts's optional body.
+type NewCart struct {
+	Lines   []checkout.Line `json:"lines"`
+	Partner string          `json:"partner"`
+}
+
+// Created is POST /carts's answer.
+type Created struct {
+	TransactionID string    `json:"transactionId"`
+	CartToken     string    `json:"cartToken"`
+	ExpiresAt     time.Time `json:"expiresAt"`
+}
+
+// startCart creates a cart holding lines; unknown codes are reported, not dropped.
+func (s *Steps) startCart(ctx context.Context, in NewCart) (Created, []string, error) {
+	shop, cat, err := s.Shops.Get(ctx)
+	if err != nil {
+		return Created{}, nil, err
+	}
+	_ = shop
+	now := s.now()
+	c := &checkout.Cart{TxID: trace.NewTxID(), ShopID: s.Shops.ShopID, Partner: checkout.Clean(in.Partner), CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.CartTTL)}
+	var unknown []string
+	var f checkout.Fields
+	for i, l := range in.Lines {
+		it, ok := cat.Item(l.Code)
+		if !ok || !it.Sellable() || it.Password != "" {
+			unknown = append(unknown, l.Code)
+			continue
+		}
+		q, err := checkout.LineQuantity(it, l.Quantity)
+		if err != nil {
+			f.Add("lines["+strconv.Itoa(i)+"].quantity", "must be between 1 and %d", checkout.MaxLineQuantity)
+			continue
+		}
+		if q > 0 {
+			c.Lines = append(c.Lines, checkout.Line{Code: it.Code, Quantity: q})
+		}
+	}
+	if len(in.Lines) > checkout.MaxLines {
+		f.Add("lines", "at most %d lines", checkout.MaxLines)
+	}
+	if err := f.Err("cart.create", "invalid cart"); err != nil {
+		return Created{}, nil, err
+	}
+	token := newToken()
+	c.TokenHash = store.HashToken(token)
+	if err := s.Store.CreateCart(ctx, c); err != nil {
+		return Created{}, nil, err
+	}
+	s.Trace.Printf(ctx, c.TxID, "cart created with %d line(s)%s", len(c.Lines), partnerNote(c.Partner))
+	return Created{TransactionID: c.TxID, CartToken: token, ExpiresAt: c.ExpiresAt}, unknown, nil
+}
+
+func partnerNote(p string) string {
+	if p == "" {
+		return ""
+	}
+	return ", partner " + p
+}
+
+func (s *Steps) createCart(ctx context.Context, r *Request) (Response, error) {
+	var in NewCart
+	if strings.TrimSpace(r.Body) != "" {
+		if err := Decode(r, &in); err != nil {
+			return Response{}, err
+		}
+	}
+	created, unknown, err := s.startCart(ctx, in)
+	if err != nil {
+		return Response{}, err
+	}
+	if len(unknown) > 0 {
+		return Response{}, checkout.Invalid("cart.create", "unknown item codes", checkout.FieldError{Field: "lines", Message: "unknown or unavailable: " + strings.Join(unknown, ", ")})
+	}
+	return JSON(http.StatusCreated, created), nil
+}
+
+// prefill answers GET /shop/prefill?CODE=qty…[&partner=KEY][&autodrive=1]: a new cart
+// holding those items, and a redirect to the storefront that hands it the cart. The
+// token travels in the URL fragment, which browsers never send to servers.
+func (s *Steps) prefill(ctx context.Context, r *Request) (Response, error) {
+	q, err := url.ParseQuery(r.RawQueryString)
+	if err != nil {
+		return Response{}, checkout.Errorf("prefill", checkout.EINVALID, "malformed query string")
+	}
+	var in NewCart
+	var codes []string
+	for k := range q {
+		codes = append(codes, k)
+	}
+	sort.Strings(codes)
+	var f checkout.Fields
+	for _, k := range codes {
+		switch k {
+		case "partner":
+			in.Partner = q.Get(k)
+		case "autodrive":
+		default:
+			n, err := strconv.Atoi(q.Get(k))
+			if err != nil || n < 1 || n > checkout.MaxLineQuantity {
+				f.Add(k, "quantity must be a whole number from 1 to %d", checkout.MaxLineQuantity)
+				continue
+			}
+			in.Lines = append(in.Lines, checkout.Line{Code: k, Quantity: n})
+		}
+	}
+	if err := f.Err("prefill", "invalid prefill link"); err != nil {
+		return Response{}, err
+	}
+	created, unknown, err := s.startCart(ctx, in)
+	if err != nil {
+		return Response{}, err
+	}
+	frag := url.Values{"tx": {created.TransactionID}, "token": {created.CartToken}}
+	if len(unknown) > 0 {
+		frag.Set("unknown", strings.Join(unknown, ","))
+		s.Trace.Printf(ctx, created.TransactionID, "prefill: unknown codes %s", strings.Join(unknown, ","))
+	}
+	if q.Get("autodrive") == "1" {
+		frag.Set("autodrive", "1")
+	}
+	loc := strings.TrimRight(s.Storefront, "/") + "/#/prefill?" + frag.Encode()
+	return Response{StatusCode: http.StatusFound, Headers: map[string]string{"location": loc, "cache-control": "no-store"}}, nil
+}
+
+func (s *Steps) getCart(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	c, err := s.Store.GetCart(ctx, cr.txid, cr.tokenHash)
+	if err != nil {
+		return Response{}, err
+	}
+	return s.view(cr, c, http.StatusOK)
+}
+
+func (s *Steps) resetCart(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	return s.mutate(ctx, cr, store.Reset(), "SHOP : cart reset")
+}
+
+func (s *Steps) item(cr *cartRequest, code string) (*checkout.Item, error) {
+	it, ok := cr.cat.Item(code)
+	if !ok || !it.Sellable() {
+		return nil, checkout.Errorf("cart", checkout.ENOTFOUND, "no item %q for sale", code)
+	}
+	return it, nil
+}
+
+func (s *Steps) setLine(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	var in struct {
+		Quantity *int `json:"quantity"`
+	}
+	if err := Decode(r, &in); err != nil {
+		return Response{}, err
+	}
+	if in.Quantity == nil {
+		return Response{}, checkout.Invalid("cart.setLine", "quantity is required", checkout.FieldError{Field: "quantity", Message: "is required"})
+	}
+	it, err := s.item(cr, r.PathParameters["code"])
+	if err != nil {
+		return Response{}, err
+	}
+	q, err := checkout.LineQuantity(it, *in.Quantity)
+	if err != nil {
+		return Response{}, err
+	}
+	if q == 0 {
+		return s.mutate(ctx, cr, store.RemoveLine(it.Code), "SHOP : remove %s", it.Code)
+	}
+	return s.mutate(ctx, cr, store.SetLine(it, q, s.now().UnixMilli()), "SHOP : %s quantity %d", it.Code, q)
+}
+
+func (s *Steps) removeLine(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	code := r.PathParameters["code"]
+	if !checkout.ValidCode(code) {
+		return Response{}, checkout.Errorf("cart.removeLine", checkout.ENOTFOUND, "no item %q", code)
+	}
+	return s.mutate(ctx, cr, store.RemoveLine(code), "SHOP : remove %s", code)
+}
+
+func (s *Steps) addCode(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := Decode(r, &in); err != nil {
+		return Response{}, err
+	}
+	code, err := pricing.ValidateCode(cr.shop.Pricing.Discounts, in.Code, s.now())
+	if err != nil {
+		return Response{}, checkout.Invalid("cart.addCode", "this code cannot be used", checkout.FieldError{Field: "code", Message: err.Error()})
+	}
+	return s.mutate(ctx, cr, store.AddCode(code, s.now().UnixMilli()), "SHOP : discount code %s entered", code)
+}
+
+func (s *Steps) removeCode(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	code := strings.ToUpper(strings.TrimSpace(r.PathParameters["code"]))
+	return s.mutate(ctx, cr, store.RemoveCode(code), "SHOP : discount code %s removed", code)
+}
+
+func (s *Steps) unlock(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	var in struct {
+		Code     string `json:"code"`
+		Password string `json:"password"`
+	}
+	if err := Decode(r, &in); err != nil {
+		return Response{}, err
+	}
+	it, err := s.item(cr, in.Code)
+	if err != nil {
+		return Response{}, err
+	}
+	if !checkout.PasswordMatches(it, in.Password) {
+		s.Trace.Printf(ctx, cr.txid, "SHOP : wrong password for %s", it.Code)
+		return Response{}, checkout.Errorf("cart.unlock", checkout.EFORBIDDEN, "wrong password for %s", it.Code)
+	}
+	return s.mutate(ctx, cr, store.Unlock(it.Code, s.now().UnixMilli()), "SHOP : %s unlocked", it.Code)
+}
+
+func (s *Steps) putRequirements(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	var in struct {
+		Requirements map[string][]map[string]string `json:"requirements"`
+	}
+	if err := Decode(r, &in); err != nil {
+		return Response{}, err
+	}
+	if len(in.Requirements) == 0 {
+		return Response{}, checkout.Invalid("cart.setRequirements", "requirements are empty", checkout.FieldError{Field: "requirements", Message: "is required"})
+	}
+	clean, err := checkout.CleanRequirements(cr.cat, in.Requirements)
+	if err != nil {
+		return Response{}, err
+	}
+	return s.mutate(ctx, cr, store.SetRequirements(clean), "PURCHASEREQUIS : data for %d item(s)", len(clean))
+}
+
+func (s *Steps) putSeats(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	var in struct {
+		Participants []checkout.Participant `json:"participants"`
+		Seats        []checkout.Assignment  `json:"seats"`
+	}
+	if err := Decode(r, &in); err != nil {
+		return Response{}, err
+	}
+	if err := checkout.CleanSeats(cr.shop, cr.cat, in.Participants, in.Seats); err != nil {
+		return Response{}, err
+	}
+	return s.mutate(ctx, cr, store.SetSeats(in.Participants, in.Seats), "USERS : %d participant(s), %d seat(s)", len(in.Participants), len(in.Seats))
+}
+
+func (s *Steps) putCustomer(ctx context.Context, r *Request) (Response, error) {
+	cr, err := s.open(ctx, r)
+	if err != nil {
+		return Response{}, err
+	}
+	var cu checkout.Customer
+	if err := Decode(r, &cu); err != nil {
+		return Response{}, err
+	}
+	cu.Normalise()
+	if err := cu.Validate(cr.cat); err != nil {
+		return Response{}, err
+	}
+	if inv := cu.Invoicing; inv != nil && inv.VATNumber != "" {
+		if _, err := pricing.CheckVATNumber(inv.VATNumber); err != nil {
+			return Response{}, checkout.Invalid("customer.validate", "invalid VAT number", checkout.FieldError{Field: "invoicing.vatNumber", Message: err.Error()})
+		}
+	}
+	return s.mutate(ctx, cr, store.SetCustomer(&cu), "CUSTOMER : buyer %s", cu.Email)
+}

@@ -1,0 +1,180 @@
+// Package cloudtest gives end-to-end tests a running local cloud: the same stack as
+// `make run` (it calls launcher.Start), on free ports, started once per test binary.
+//
+// Use it from TestMain so the cloud is shared and stopped when the binary ends:
+//
+//	func TestMain(m *testing.M) { cloudtest.Main(m) }
+//
+//	func TestPurchase(t *testing.T) {
+//		c := cloudtest.Start(t)
+//		resp, err := http.Post(c.APIURL+"/carts", "application/json", nil)
+//		…
+//	}
+//
+// Without Main, each Start call gets a private cloud stopped by t.Cleanup: correct, but
+// it pays DynamoDB Local's start-up every time.
+package cloudtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/lmsshop/checkout/internal/localcloud/launcher"
+	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
+	"github.com/lmsshop/checkout/internal/notify/seslocal"
+)
+
+// Cloud is a running local cloud seen from a test.
+type Cloud struct {
+	APIURL           string
+	WebURL           string
+	SESURL           string
+	StepFunctionsURL string
+	DynamoDBURL      string
+
+	// Table is the checkout table, created from template.yaml and seeded with the demo shop.
+	Table    string
+	DynamoDB *dynamodb.Client
+	// StateMachineARN is the checkout state machine's ARN on the local engine.
+	StateMachineARN string
+	SFN             *sfn.Client
+	// Engine is the Step Functions engine itself (WaitExecution, StateTransitions).
+	Engine *sfnlocal.Engine
+	// AWS is the configuration the functions use; build further SDK clients from it.
+	AWS aws.Config
+
+	ses    *seslocal.Server
+	cloud  *launcher.Cloud
+	signer *v4.Signer
+}
+
+var (
+	mainMu      sync.Mutex
+	mainRunning bool
+	sharedOnce  sync.Once
+	shared      *Cloud
+	sharedErr   error
+)
+
+// Main runs the tests and then stops the shared cloud (if a test started it), so no
+// DynamoDB Local or node process outlives the test binary. Call it from TestMain.
+func Main(m *testing.M) {
+	mainMu.Lock()
+	mainRunning = true
+	mainMu.Unlock()
+	code := m.Run()
+	if shared != nil {
+		if err := shared.cloud.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "cloudtest: stopping the local cloud: %v\n", err)
+			if code == 0 {
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+// Start returns the running local cloud, starting it on first use. It skips the test
+// under -short (the cloud needs Java and Node) and fails it if the cloud cannot start.
+func Start(t testing.TB) *Cloud {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("cloudtest: end-to-end test skipped in -short mode")
+	}
+	mainMu.Lock()
+	viaMain := mainRunning
+	mainMu.Unlock()
+	if !viaMain {
+		c, err := start()
+		if err != nil {
+			t.Fatalf("cloudtest: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := c.cloud.Close(); err != nil {
+				t.Errorf("cloudtest: stopping the local cloud: %v", err)
+			}
+		})
+		return c
+	}
+	sharedOnce.Do(func() { shared, sharedErr = start() })
+	if sharedErr != nil {
+		t.Fatalf("cloudtest: %v", sharedErr)
+	}
+	return shared
+}
+
+func start() (*Cloud, error) {
+	root, err := launcher.FindRepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	lc, err := launcher.Start(ctx, launcher.Config{
+		RepoRoot: root,
+		Ports:    launcher.Ports{}, // all free ports: tests run beside `make run`
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Cloud{
+		APIURL:           lc.APIURL,
+		WebURL:           lc.WebURL,
+		SESURL:           lc.SESURL,
+		StepFunctionsURL: lc.StepFunctionsURL,
+		DynamoDBURL:      lc.DynamoDBURL,
+		Table:            lc.Table,
+		DynamoDB:         dynamodb.NewFromConfig(lc.AWS),
+		StateMachineARN:  lc.StateMachineARN,
+		SFN:              sfn.NewFromConfig(lc.AWS),
+		Engine:           lc.StepFunctions,
+		AWS:              lc.AWS,
+		ses:              lc.SES,
+		cloud:            lc,
+		signer:           v4.NewSigner(),
+	}, nil
+}
+
+// Mail returns every e-mail sent through SES so far, oldest first.
+func (c *Cloud) Mail(ctx context.Context) ([]seslocal.Message, error) {
+	return c.ses.Messages(ctx)
+}
+
+// ClearMail forgets the e-mails sent so far, so a test sees only its own.
+func (c *Cloud) ClearMail(ctx context.Context) error {
+	return c.ses.Clear(ctx)
+}
+
+// SignedRequest builds a request to the API (path like "/admin/orders?status=PAID")
+// signed with SigV4 with the local credentials, as an operator's AWS tooling would
+// sign a call to an AWS_IAM route. A non-empty body is sent as JSON.
+func (c *Cloud) SignedRequest(method, path string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequest(method, c.APIURL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("cloudtest: %w", err)
+	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: launcher.AccessKeyID, SecretAccessKey: launcher.SecretAccessKey}
+	if err := c.signer.SignHTTP(req.Context(), creds, req, hex.EncodeToString(sum[:]), "execute-api", launcher.Region, time.Now()); err != nil {
+		return nil, fmt.Errorf("cloudtest: sign request: %w", err)
+	}
+	return req, nil
+}

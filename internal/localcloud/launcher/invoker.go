@@ -1,0 +1,104 @@
+package launcher
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/lmsshop/checkout/internal/localcloud/apigw"
+	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
+)
+
+// Invoker runs a function's in-process handler for the Step Functions engine, as
+// Lambda's Invoke API would: by ARN (arn:aws:lambda:…:function:Name[:qualifier]),
+// partial ARN or bare name.
+type Invoker struct {
+	mu       sync.RWMutex
+	handlers map[string]lambda.Handler
+}
+
+var _ sfnlocal.Invoker = (*Invoker)(nil)
+
+// Set installs the handlers, keyed by logical ID. The engine exists before the
+// handlers (they need its state machine ARN), so they arrive late.
+func (i *Invoker) Set(handlers map[string]lambda.Handler) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.handlers = handlers
+}
+
+// Invoke runs function with payload, under a fresh Lambda request ID.
+func (i *Invoker) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
+	name := FunctionName(function)
+	i.mu.RLock()
+	h, ok := i.handlers[name]
+	i.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", sfnlocal.ErrFunctionNotFound, function)
+	}
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       requestID(),
+		InvokedFunctionArn: apigw.FunctionARN(Region, AccountID, name),
+	})
+	return invoke(ctx, h, payload)
+}
+
+// invoke runs h and reports its failure as Lambda reports it to Step Functions: a
+// *sfnlocal.FunctionError whose Type is the Go error's type name (what aws-lambda-go
+// puts in errorType), so Retry and Catch match the same names locally as in AWS. A
+// panic is such an error too, rather than the end of the whole local cloud.
+func invoke(ctx context.Context, h lambda.Handler, payload []byte) (out []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			out, err = nil, &sfnlocal.FunctionError{Type: typeName(p), Message: fmt.Sprint(p)}
+		}
+	}()
+	out, err = h.Invoke(ctx, payload)
+	if err == nil {
+		return out, nil
+	}
+	var ive messages.InvokeResponse_Error
+	if errors.As(err, &ive) {
+		return nil, &sfnlocal.FunctionError{Type: ive.Type, Message: ive.Message}
+	}
+	return nil, &sfnlocal.FunctionError{Type: typeName(err), Message: err.Error()}
+}
+
+// typeName mirrors aws-lambda-go's getErrorType.
+func typeName(v any) string {
+	t := reflect.TypeOf(v)
+	if t == nil {
+		return "error"
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}
+
+// FunctionName extracts the function name from the forms Lambda's Invoke accepts:
+// "arn:aws:lambda:us-east-1:000000000000:function:Name:qualifier",
+// "000000000000:function:Name", "Name:qualifier" and "Name".
+func FunctionName(ref string) string {
+	if i := strings.Index(ref, "function:"); i >= 0 {
+		ref = ref[i+len("function:"):]
+	}
+	name, _, _ := strings.Cut(ref, ":")
+	return name
+}
+
+func requestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

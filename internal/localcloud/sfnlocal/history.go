@@ -1,0 +1,84 @@
+package sfnlocal
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// event is one history event, shaped like the API's HistoryEvent.
+type event struct {
+	Timestamp time.Time
+	Type      string
+	ID        int64
+	PrevID    int64
+	Details   map[string]any // serialised under "<type>EventDetails"
+}
+
+// detailsKey names the HistoryEvent member carrying an event's details, e.g.
+// TaskScheduled → taskScheduledEventDetails and every *StateEntered → stateEnteredEventDetails.
+func detailsKey(typ string) string {
+	switch {
+	case strings.HasSuffix(typ, "StateEntered"):
+		return "stateEnteredEventDetails"
+	case strings.HasSuffix(typ, "StateExited"):
+		return "stateExitedEventDetails"
+	}
+	return strings.ToLower(typ[:1]) + typ[1:] + "EventDetails"
+}
+
+func (ev *event) MarshalJSON() ([]byte, error) {
+	m := map[string]any{
+		"timestamp":       epochSeconds(ev.Timestamp),
+		"type":            ev.Type,
+		"id":              ev.ID,
+		"previousEventId": ev.PrevID,
+	}
+	if ev.Details != nil {
+		m[detailsKey(ev.Type)] = ev.Details
+	}
+	return json.Marshal(m)
+}
+
+// epochSeconds renders a time the way the AWS JSON protocol does: seconds since the
+// epoch as a JSON number with millisecond precision.
+func epochSeconds(t time.Time) json.Number {
+	return json.Number(strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64))
+}
+
+func (x *execution) addEvent(ts time.Time, typ string, details map[string]any) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.addEventLocked(ts, typ, details)
+}
+
+func (x *execution) addEventLocked(ts time.Time, typ string, details map[string]any) {
+	id := int64(len(x.events) + 1)
+	x.events = append(x.events, &event{Timestamp: ts, Type: typ, ID: id, PrevID: id - 1, Details: details})
+}
+
+// History returns a copy of an execution's events in order.
+func (e *Engine) history(executionArn string) ([]*event, error) {
+	x, err := e.execution(executionArn)
+	if err != nil {
+		return nil, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return append([]*event(nil), x.events...), nil
+}
+
+// HistoryEventTypes returns the type of every history event of an execution in order,
+// e.g. ExecutionStarted, TaskStateEntered, TaskScheduled, ... — handy in tests.
+func (e *Engine) HistoryEventTypes(executionArn string) ([]string, error) {
+	evs, err := e.history(executionArn)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Type
+	}
+	return out, nil
+}

@@ -1,0 +1,444 @@
+// Package notify renders the checkout's e-mail notifications (SPEC §7) in
+// English and French and sends them through a Sender, such as the SES v2
+// adapter in this package.
+//
+// Rendering is pure: Render takes an Event that carries everything an e-mail
+// shows (the caller reads the order, the shop and the production feedback),
+// so templates can be tested without any AWS service. Money and dates are
+// kept raw in the Event and formatted only here, at the edge, in the reader's
+// language and the shop's time zone.
+package notify
+
+import (
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+	// Lambda's provided runtimes do not guarantee /usr/share/zoneinfo, and a
+	// shop's time zone must load wherever the function runs.
+	_ "time/tzdata"
+)
+
+// Kind names one notification of SPEC §7. Its string value is what the state
+// machine passes in the task input.
+type Kind string
+
+// The notifications, with who receives them.
+const (
+	// OrderPlaced tells the sales managers what was ordered, by whom, for how much and how it will be paid.
+	OrderPlaced Kind = "OrderPlaced"
+	// OfflineInstructions tells the buyer how to pay by cheque or transfer, with the transaction ID as reference.
+	OfflineInstructions Kind = "OfflineInstructions"
+	// PaymentFailed tells the buyer the payment failed or was refused, with a link to retry with another mode.
+	PaymentFailed Kind = "PaymentFailed"
+	// ProductsDelivered gives the buyer the access information of the delivered products and the invoice link.
+	ProductsDelivered Kind = "ProductsDelivered"
+	// DeliveryReport gives the sales managers the handlers' sales-admin feedback.
+	DeliveryReport Kind = "DeliveryReport"
+	// AccountCreated welcomes a buyer whose customer account was just created.
+	AccountCreated Kind = "AccountCreated"
+)
+
+// Kinds lists every Kind, in SPEC order.
+var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated}
+
+// Languages lists the languages Render writes in; the first is the default.
+var Languages = []string{"en", "fr"}
+
+// Event is one notification to render, with everything it shows.
+type Event struct {
+	Kind Kind `json:"kind"`
+	// Lang is "en" or "fr"; empty means "en".
+	Lang         string        `json:"lang,omitempty"`
+	Shop         Shop          `json:"shop"`
+	Order        Order         `json:"order"`
+	Instructions *Instructions `json:"instructions,omitempty"`
+	Feedback     []Feedback    `json:"feedback,omitempty"`
+	Links        Links         `json:"links"`
+}
+
+// Shop is the part of the shop's settings the e-mails use.
+type Shop struct {
+	Name        string `json:"name"`
+	SellerEmail string `json:"sellerEmail,omitempty"`
+	// SalesManagers receive OrderPlaced and DeliveryReport; when empty,
+	// SellerEmail receives them instead.
+	SalesManagers []string `json:"salesManagers,omitempty"`
+	// Currency is the shop's ISO 4217 code, used when the order has none; default EUR.
+	Currency string `json:"currency,omitempty"`
+	// TimeZone is an IANA zone name ("Europe/Paris") dates are shown in; default UTC.
+	TimeZone string `json:"timeZone,omitempty"`
+}
+
+// Order is the frozen order the e-mail is about. Amounts are minor units.
+type Order struct {
+	TxID     string    `json:"txid"`
+	Status   string    `json:"status,omitempty"`
+	Paymode  string    `json:"paymode,omitempty"`
+	PlacedAt time.Time `json:"placedAt,omitzero"`
+	Lines    []Line    `json:"lines,omitempty"`
+	Untaxed  int64     `json:"untaxed"`
+	Taxes    int64     `json:"taxes"`
+	Final    int64     `json:"final"`
+	Currency string    `json:"currency,omitempty"`
+	Customer Person    `json:"customer"`
+}
+
+// Line is one bill line as sold. Total is in minor units and may be negative
+// (a discount line).
+type Line struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	Quantity int    `json:"quantity"`
+	Total    int64  `json:"total"`
+}
+
+// Person is the buyer.
+type Person struct {
+	FirstName    string `json:"firstName,omitempty"`
+	LastName     string `json:"lastName,omitempty"`
+	Email        string `json:"email"`
+	Organisation string `json:"organisation,omitempty"`
+}
+
+// Instructions are the offline payment details shown to the buyer: a postal
+// Address for a cheque, IBAN and BIC for a transfer.
+type Instructions struct {
+	Payee   string `json:"payee,omitempty"`
+	Address string `json:"address,omitempty"`
+	IBAN    string `json:"iban,omitempty"`
+	BIC     string `json:"bic,omitempty"`
+	// Reference the buyer must quote; empty means the transaction ID.
+	Reference string `json:"reference,omitempty"`
+	// Text is any further instruction from the shop.
+	Text string `json:"text,omitempty"`
+}
+
+// Feedback is one production handler's report on one item, per audience (SPEC §4).
+type Feedback struct {
+	Item       string `json:"item"`
+	Public     string `json:"public,omitempty"`
+	Private    string `json:"private,omitempty"`
+	SalesAdmin string `json:"salesAdmin,omitempty"`
+}
+
+// Links are absolute http(s) URLs the e-mails point to.
+type Links struct {
+	Bill    string `json:"bill,omitempty"`
+	Retry   string `json:"retry,omitempty"`
+	Order   string `json:"order,omitempty"`
+	Account string `json:"account,omitempty"`
+}
+
+// Email is one rendered message, ready for a Sender.
+type Email struct {
+	To      []string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+var txidPattern = regexp.MustCompile(`^[A-Z0-9]{16}$`)
+
+// Render writes the e-mails of e in e.Lang: one per recipient group (every
+// kind today has exactly one). It refuses, with an error naming the field,
+// an event that lacks what its kind must show.
+func Render(e Event) ([]Email, error) {
+	v, to, err := prepare(e)
+	if err != nil {
+		return nil, err
+	}
+	set, err := templateSet(e.Kind, v.Lang)
+	if err != nil {
+		return nil, err
+	}
+	m, err := set.render(v)
+	if err != nil {
+		return nil, fmt.Errorf("notify: render %s (%s) for %s: %w", e.Kind, v.Lang, v.TxID, err)
+	}
+	m.To = to
+	return []Email{m}, nil
+}
+
+// view is what the templates see: every value already sanitised and
+// formatted, so templates hold no logic beyond layout.
+type view struct {
+	Kind         Kind
+	Lang         string
+	Subject      string
+	Shop         Shop
+	TxID         string
+	Status       string
+	Paymode      string
+	PaymodeCode  string
+	PlacedAt     string
+	Customer     Person
+	CustomerName string
+	Lines        []viewLine
+	Untaxed      string
+	Taxes        string
+	Final        string
+	Instructions *Instructions
+	Feedback     []Feedback
+	Links        Links
+}
+
+type viewLine struct {
+	Code, Name string
+	Quantity   int
+	Total      string
+}
+
+// prepare validates e, sanitises its text and formats its amounts and dates.
+func prepare(e Event) (view, []string, error) {
+	v := view{Kind: e.Kind, Lang: e.Lang}
+	if v.Lang == "" {
+		v.Lang = Languages[0]
+	}
+	if !known(Languages, v.Lang) {
+		return v, nil, fmt.Errorf("notify: language %q is not one of %v", e.Lang, Languages)
+	}
+	if !known(Kinds, e.Kind) {
+		return v, nil, fmt.Errorf("notify: unknown kind %q", e.Kind)
+	}
+	fail := func(format string, a ...any) (view, []string, error) {
+		return v, nil, fmt.Errorf("notify: %s: "+format, append([]any{e.Kind}, a...)...)
+	}
+	o := e.Order
+	if !txidPattern.MatchString(o.TxID) {
+		return fail("order.txid %q is not a transaction ID (16 characters A-Z 0-9)", o.TxID)
+	}
+	v.TxID = o.TxID
+	v.Shop = Shop{
+		Name:        oneLine(e.Shop.Name),
+		SellerEmail: strings.TrimSpace(e.Shop.SellerEmail),
+		Currency:    e.Shop.Currency,
+		TimeZone:    e.Shop.TimeZone,
+	}
+	if v.Shop.Name == "" {
+		return fail("shop.name is required")
+	}
+	currency := o.Currency
+	if currency == "" {
+		currency = e.Shop.Currency
+	}
+	if currency == "" {
+		currency = "EUR"
+	}
+	if _, err := MinorDigits(currency); err != nil {
+		return fail("%v", err)
+	}
+	loc := time.UTC
+	if e.Shop.TimeZone != "" {
+		var err error
+		if loc, err = time.LoadLocation(e.Shop.TimeZone); err != nil {
+			return fail("shop.timeZone: %v", err)
+		}
+	}
+	if !o.PlacedAt.IsZero() {
+		v.PlacedAt = formatDate(o.PlacedAt, loc, v.Lang)
+	}
+
+	v.Status = oneLine(o.Status)
+	v.PaymodeCode = oneLine(o.Paymode)
+	v.Paymode = paymodeLabel(v.PaymodeCode, v.Lang)
+	v.Customer = Person{
+		FirstName:    oneLine(o.Customer.FirstName),
+		LastName:     oneLine(o.Customer.LastName),
+		Email:        strings.TrimSpace(o.Customer.Email),
+		Organisation: oneLine(o.Customer.Organisation),
+	}
+	v.CustomerName = strings.TrimSpace(v.Customer.FirstName + " " + v.Customer.LastName)
+	if v.CustomerName == "" {
+		v.CustomerName = v.Customer.Email
+	}
+	money := func(minor int64) string { return FormatMoney(minor, currency, v.Lang) }
+	for _, l := range o.Lines {
+		v.Lines = append(v.Lines, viewLine{Code: oneLine(l.Code), Name: oneLine(l.Name), Quantity: l.Quantity, Total: money(l.Total)})
+	}
+	v.Untaxed, v.Taxes, v.Final = money(o.Untaxed), money(o.Taxes), money(o.Final)
+	for _, f := range e.Feedback {
+		v.Feedback = append(v.Feedback, Feedback{
+			Item:       oneLine(f.Item),
+			Public:     multiLine(f.Public),
+			Private:    multiLine(f.Private),
+			SalesAdmin: multiLine(f.SalesAdmin),
+		})
+	}
+	var err error
+	if v.Links, err = checkLinks(e.Links); err != nil {
+		return fail("%v", err)
+	}
+
+	var to []string
+	switch e.Kind {
+	case OrderPlaced, DeliveryReport:
+		managers := e.Shop.SalesManagers
+		if len(managers) == 0 && v.Shop.SellerEmail != "" {
+			managers = []string{v.Shop.SellerEmail}
+		}
+		if len(managers) == 0 {
+			return fail("shop.salesManagers (or shop.sellerEmail) is required")
+		}
+		if to, err = addresses(managers); err != nil {
+			return fail("shop.salesManagers: %v", err)
+		}
+	default:
+		if to, err = addresses([]string{v.Customer.Email}); err != nil {
+			return fail("order.customer.email: %v", err)
+		}
+	}
+
+	switch e.Kind {
+	case OrderPlaced:
+		if len(v.Lines) == 0 {
+			return fail("order.lines is empty: the sales managers must see what was ordered")
+		}
+	case OfflineInstructions:
+		if v.Instructions, err = offline(v.PaymodeCode, v.TxID, e.Instructions); err != nil {
+			return fail("%v", err)
+		}
+	case PaymentFailed:
+		if v.Links.Retry == "" {
+			return fail("links.retry is required: the buyer must be able to pay another way")
+		}
+	case ProductsDelivered:
+		if v.Links.Bill == "" {
+			return fail("links.bill is required: the buyer must reach the invoice")
+		}
+	}
+	return v, to, nil
+}
+
+// offline checks the instructions against the payment mode and fills in the
+// defaults the buyer must see.
+func offline(paymode, txid string, in *Instructions) (*Instructions, error) {
+	if in == nil {
+		return nil, fmt.Errorf("instructions are required")
+	}
+	out := Instructions{
+		Payee:     oneLine(in.Payee),
+		Address:   multiLine(in.Address),
+		IBAN:      groupIBAN(in.IBAN),
+		BIC:       strings.ToUpper(oneLine(in.BIC)),
+		Reference: oneLine(in.Reference),
+		Text:      multiLine(in.Text),
+	}
+	if out.Reference == "" {
+		out.Reference = txid
+	}
+	switch paymode {
+	case "check":
+		if out.Address == "" {
+			return nil, fmt.Errorf("instructions.address is required to pay by cheque")
+		}
+	case "transfer":
+		if out.IBAN == "" || out.BIC == "" {
+			return nil, fmt.Errorf("instructions.iban and instructions.bic are required to pay by transfer")
+		}
+	default:
+		return nil, fmt.Errorf("order.paymode %q is not an offline mode (check, transfer)", paymode)
+	}
+	return &out, nil
+}
+
+// groupIBAN writes an IBAN in blocks of four, as banks print it, so the buyer
+// can copy it without error.
+func groupIBAN(s string) string {
+	s = strings.ToUpper(strings.Join(strings.Fields(oneLine(s)), ""))
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// addresses parses recipients and returns their bare addresses, without
+// duplicates. A display name is dropped: only the address reaches a header.
+func addresses(in []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		a, err := mail.ParseAddress(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an e-mail address: %w", s, err)
+		}
+		if k := strings.ToLower(a.Address); !seen[k] {
+			seen[k] = true
+			out = append(out, a.Address)
+		}
+	}
+	return out, nil
+}
+
+// checkLinks accepts only absolute http(s) URLs, so a link can neither be
+// relative (useless in a mail) nor carry a javascript: or data: payload.
+func checkLinks(l Links) (Links, error) {
+	fields := []struct {
+		name string
+		val  *string
+	}{{"bill", &l.Bill}, {"retry", &l.Retry}, {"order", &l.Order}, {"account", &l.Account}}
+	for _, f := range fields {
+		*f.val = strings.TrimSpace(*f.val)
+		if *f.val == "" {
+			continue
+		}
+		u, err := url.Parse(*f.val)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsFunc(*f.val, isBreak) {
+			return l, fmt.Errorf("links.%s %q is not an absolute http(s) URL", f.name, *f.val)
+		}
+	}
+	return l, nil
+}
+
+func known[T comparable](list []T, x T) bool {
+	for _, k := range list {
+		if k == x {
+			return true
+		}
+	}
+	return false
+}
+
+var paymodes = map[string][2]string{ // code → {en, fr}
+	"test":      {"test payment", "paiement de test"},
+	"freeorder": {"free order", "commande gratuite"},
+	"check":     {"cheque", "chèque"},
+	"transfer":  {"bank transfer", "virement bancaire"},
+	"paypal":    {"PayPal", "PayPal"},
+	"stripe":    {"card (Stripe)", "carte bancaire (Stripe)"},
+	"systempay": {"card (Systempay)", "carte bancaire (Systempay)"},
+}
+
+func paymodeLabel(code, lang string) string {
+	l, ok := paymodes[code]
+	if !ok {
+		return code
+	}
+	if lang == "fr" {
+		return l[1]
+	}
+	return l[0]
+}
+
+var months = map[string][12]string{
+	"en": {"January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"},
+	"fr": {"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"},
+}
+
+// formatDate writes t in the shop's zone, with the zone's abbreviation so a
+// reader elsewhere is not misled: "27 July 2016, 11:32 CEST" or
+// "27 juillet 2016 à 11:32 CEST".
+func formatDate(t time.Time, loc *time.Location, lang string) string {
+	t = t.In(loc)
+	sep := ","
+	if lang == "fr" {
+		sep = " à"
+	}
+	return fmt.Sprintf("%d %s %d%s %s", t.Day(), months[lang][t.Month()-1], t.Year(), sep, t.Format("15:04 MST"))
+}

@@ -1,0 +1,93 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+)
+
+// Sender delivers one rendered e-mail and returns the provider's message ID.
+type Sender interface {
+	Send(ctx context.Context, from string, m Email) (messageID string, err error)
+}
+
+// SESAPI is the one SES v2 operation SES needs; *sesv2.Client satisfies it,
+// and tests may substitute their own.
+type SESAPI interface {
+	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, optFns ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+var (
+	_ Sender = (*SES)(nil)
+	_ SESAPI = (*sesv2.Client)(nil)
+)
+
+// SES sends e-mails with the SES v2 SendEmail operation, as simple (not raw)
+// content so that SES itself builds and encodes the MIME headers.
+type SES struct {
+	client SESAPI
+	// configurationSet, when not empty, routes sending events (bounces,
+	// complaints, deliveries) to the shop's configuration set.
+	configurationSet string
+}
+
+// NewSES returns a Sender over client; configurationSet may be empty.
+func NewSES(client SESAPI, configurationSet string) *SES {
+	return &SES{client: client, configurationSet: configurationSet}
+}
+
+const charset = "UTF-8"
+
+// Send checks the sender and recipients, sanitises the subject again (m may
+// not come from Render) and sends m.
+func (s *SES) Send(ctx context.Context, from string, m Email) (string, error) {
+	// The display name is kept ("Shop <sales@shop.example>"): String
+	// quotes it and encodes non-ASCII per RFC 2047, as SES requires.
+	fromAddr, err := mail.ParseAddress(strings.TrimSpace(from))
+	if err != nil {
+		return "", fmt.Errorf("notify: send: from %q: %w", from, err)
+	}
+	if len(m.To) == 0 {
+		return "", errors.New("notify: send: no recipient")
+	}
+	to, err := addresses(m.To)
+	if err != nil {
+		return "", fmt.Errorf("notify: send: to: %w", err)
+	}
+	subject := SanitizeHeader(m.Subject)
+	if subject == "" {
+		return "", errors.New("notify: send: empty subject")
+	}
+	if m.Text == "" && m.HTML == "" {
+		return "", errors.New("notify: send: empty body")
+	}
+	body := &types.Body{}
+	if m.Text != "" {
+		body.Text = &types.Content{Data: aws.String(m.Text), Charset: aws.String(charset)}
+	}
+	if m.HTML != "" {
+		body.Html = &types.Content{Data: aws.String(m.HTML), Charset: aws.String(charset)}
+	}
+	in := &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(fromAddr.String()),
+		Destination:      &types.Destination{ToAddresses: to},
+		Content: &types.EmailContent{Simple: &types.Message{
+			Subject: &types.Content{Data: aws.String(subject), Charset: aws.String(charset)},
+			Body:    body,
+		}},
+	}
+	if s.configurationSet != "" {
+		in.ConfigurationSetName = aws.String(s.configurationSet)
+	}
+	out, err := s.client.SendEmail(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("notify: send %q to %v: %w", subject, to, err)
+	}
+	return aws.ToString(out.MessageId), nil
+}

@@ -1,0 +1,234 @@
+package notify_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/lmsshop/checkout/internal/notify"
+	"github.com/lmsshop/checkout/internal/notify/seslocal"
+)
+
+// sesLocal starts aws-ses-v2-local on a free port for the test and returns
+// it with an SES v2 client pointed at it. The server is stopped on cleanup.
+func sesLocal(t *testing.T) (*seslocal.Server, *sesv2.Client) {
+	t.Helper()
+	if _, err := seslocal.Binary(); err != nil {
+		t.Fatalf("this test needs aws-ses-v2-local (npm): %v", err)
+	}
+	port, err := seslocal.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := seslocal.Start(ctx, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			t.Errorf("stop aws-ses-v2-local: %v", err)
+		}
+	})
+	client := sesv2.NewFromConfig(aws.Config{
+		Region:      "eu-west-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local-secret", ""),
+	}, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	return srv, client
+}
+
+func TestSESSendsThroughSESv2Local(t *testing.T) {
+	srv, client := sesLocal(t)
+	sender := notify.NewSES(client, "checkout-events")
+	ctx := context.Background()
+	const from = "Boutique Élan <sales@shop.example>"
+
+	type sent struct {
+		id string
+		m  notify.Email
+	}
+	var all []sent
+	for _, k := range notify.Kinds {
+		for _, lang := range notify.Languages {
+			mails, err := notify.Render(event(k, lang))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range mails {
+				id, err := sender.Send(ctx, from, m)
+				if err != nil {
+					t.Fatalf("%s/%s: Send: %v", k, lang, err)
+				}
+				if id == "" {
+					t.Fatalf("%s/%s: Send returned no message ID", k, lang)
+				}
+				all = append(all, sent{id, m})
+			}
+		}
+	}
+
+	stored, err := srv.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != len(all) {
+		t.Fatalf("the server holds %d messages, want %d", len(stored), len(all))
+	}
+	byID := map[string]seslocal.Message{}
+	for _, m := range stored {
+		byID[m.MessageID] = m
+	}
+	for _, s := range all {
+		got, ok := byID[s.id]
+		if !ok {
+			t.Errorf("message %s (%q) is not in the store", s.id, s.m.Subject)
+			continue
+		}
+		if got.Subject != s.m.Subject {
+			t.Errorf("subject = %q, want %q", got.Subject, s.m.Subject)
+		}
+		if !strings.Contains(got.Subject, txid) {
+			t.Errorf("stored subject %q lacks the transaction ID", got.Subject)
+		}
+		if !slices.Equal(got.Destination.To, s.m.To) || len(got.Destination.Cc)+len(got.Destination.Bcc) != 0 {
+			t.Errorf("destination = %+v, want To %v only", got.Destination, s.m.To)
+		}
+		if got.Body.Text != s.m.Text {
+			t.Errorf("%q: text body differs:\ngot  %q\nwant %q", s.m.Subject, got.Body.Text, s.m.Text)
+		}
+		if got.Body.HTML != s.m.HTML {
+			t.Errorf("%q: HTML body differs", s.m.Subject)
+		}
+		// The display name is RFC 2047 encoded, as SES requires for non-ASCII.
+		if !strings.HasSuffix(got.From, "<sales@shop.example>") || strings.Contains(got.From, "É") {
+			t.Errorf("from = %q, want an encoded name and <sales@shop.example>", got.From)
+		}
+	}
+}
+
+func TestSESSanitisesHeaders(t *testing.T) {
+	srv, client := sesLocal(t)
+	sender := notify.NewSES(client, "")
+	ctx := context.Background()
+	// An Email built by hand, not by Render: Send must still refuse to
+	// forward a line break into the subject.
+	m := notify.Email{
+		To:      []string{"jane@example.org"},
+		Subject: "Your order\r\nBcc: attacker@evil.example\r\n\r\nhello",
+		Text:    "body",
+	}
+	id, err := sender.Send(ctx, "sales@shop.example", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := srv.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 1 || stored[0].MessageID != id {
+		t.Fatalf("store = %+v, want the one message %s", stored, id)
+	}
+	got := stored[0]
+	if got.Subject != "Your order Bcc: attacker@evil.example hello" {
+		t.Errorf("subject = %q, want it on one line", got.Subject)
+	}
+	if !slices.Equal(got.Destination.To, []string{"jane@example.org"}) || len(got.Destination.Bcc) != 0 {
+		t.Errorf("destination = %+v, want only jane@example.org", got.Destination)
+	}
+	if got.Body.HTML != "" || got.Body.Text != "body" {
+		t.Errorf("body = %+v, want text only", got.Body)
+	}
+}
+
+// fakeSES records the request, for what aws-ses-v2-local does not keep.
+type fakeSES struct {
+	in  *sesv2.SendEmailInput
+	err error
+}
+
+func (f *fakeSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	f.in = in
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &sesv2.SendEmailOutput{MessageId: aws.String("msg-1")}, nil
+}
+
+func TestSESRequest(t *testing.T) {
+	f := &fakeSES{}
+	m := notify.Email{To: []string{"a@example.org"}, Subject: "S", Text: "T", HTML: "<p>H</p>"}
+	id, err := notify.NewSES(f, "checkout-events").Send(context.Background(), "sales@shop.example", m)
+	if err != nil || id != "msg-1" {
+		t.Fatalf("Send = %q, %v", id, err)
+	}
+	in := f.in
+	if aws.ToString(in.ConfigurationSetName) != "checkout-events" {
+		t.Errorf("ConfigurationSetName = %q", aws.ToString(in.ConfigurationSetName))
+	}
+	s := in.Content.Simple
+	for name, c := range map[string]*string{"subject": s.Subject.Charset, "text": s.Body.Text.Charset, "html": s.Body.Html.Charset} {
+		if aws.ToString(c) != "UTF-8" {
+			t.Errorf("%s charset = %q, want UTF-8", name, aws.ToString(c))
+		}
+	}
+	if aws.ToString(s.Subject.Data) != "S" || aws.ToString(s.Body.Text.Data) != "T" || aws.ToString(s.Body.Html.Data) != "<p>H</p>" {
+		t.Errorf("content = %q %q %q", aws.ToString(s.Subject.Data), aws.ToString(s.Body.Text.Data), aws.ToString(s.Body.Html.Data))
+	}
+
+	f = &fakeSES{}
+	if _, err := notify.NewSES(f, "").Send(context.Background(), "sales@shop.example", m); err != nil {
+		t.Fatal(err)
+	}
+	if f.in.ConfigurationSetName != nil {
+		t.Errorf("ConfigurationSetName = %q, want none", aws.ToString(f.in.ConfigurationSetName))
+	}
+}
+
+func TestSESRefusesBadEmails(t *testing.T) {
+	good := notify.Email{To: []string{"a@example.org"}, Subject: "S", Text: "T"}
+	tests := []struct {
+		name    string
+		from    string
+		mutate  func(*notify.Email)
+		wantErr string
+	}{
+		{"bad from", "not an address", nil, "from"},
+		{"injected from", "sales@shop.example\r\nBcc: x@evil.example", nil, "from"},
+		{"no recipient", "sales@shop.example", func(m *notify.Email) { m.To = nil }, "no recipient"},
+		{"bad recipient", "sales@shop.example", func(m *notify.Email) { m.To = []string{"a@example.org", "nope"} }, "to"},
+		{"empty subject", "sales@shop.example", func(m *notify.Email) { m.Subject = "\r\n" }, "empty subject"},
+		{"empty body", "sales@shop.example", func(m *notify.Email) { m.Text = "" }, "empty body"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := good
+			if tt.mutate != nil {
+				tt.mutate(&m)
+			}
+			f := &fakeSES{}
+			_, err := notify.NewSES(f, "").Send(context.Background(), tt.from, m)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tt.wantErr)
+			}
+			if f.in != nil {
+				t.Errorf("SES was called despite the error")
+			}
+		})
+	}
+
+	t.Run("SES error is wrapped", func(t *testing.T) {
+		cause := errors.New("MessageRejected: Email address is not verified")
+		_, err := notify.NewSES(&fakeSES{err: cause}, "").Send(context.Background(), "sales@shop.example", good)
+		if !errors.Is(err, cause) {
+			t.Fatalf("err = %v, want it to wrap %v", err, cause)
+		}
+	})
+}

@@ -1,0 +1,177 @@
+package providertest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v84"
+	"github.com/stripe/stripe-go/v84/webhook"
+)
+
+// StripeServer is a fake Stripe API accepting POST /v1/checkout/sessions
+// exactly as stripe-go sends it (form-encoded, Bearer key).
+type StripeServer struct {
+	*httptest.Server
+	key string
+
+	mu       sync.Mutex
+	sessions []StripeSession
+	byKey    map[string][]byte // idempotency key → response, like Stripe replays
+}
+
+// StripeSession is one session creation the fake received.
+type StripeSession struct {
+	ID             string
+	Form           url.Values
+	IdempotencyKey string
+}
+
+// NewStripeServer starts a fake Stripe API that accepts the secret key key;
+// it is closed when t ends.
+func NewStripeServer(t testing.TB, key string) *StripeServer {
+	s := &StripeServer{key: key, byKey: map[string][]byte{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Sessions returns the sessions created so far, in order (replays of an
+// idempotency key are not counted twice).
+func (s *StripeServer) Sessions() []StripeSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]StripeSession(nil), s.sessions...)
+}
+
+func stripeError(w http.ResponseWriter, status int, typ, param, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"type": typ, "param": param, "message": msg}})
+}
+
+func (s *StripeServer) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer "+s.key {
+		stripeError(w, http.StatusUnauthorized, "invalid_request_error", "", "Invalid API Key provided")
+		return
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/checkout/sessions" {
+		stripeError(w, http.StatusNotFound, "invalid_request_error", "", "Unrecognized request URL ("+r.Method+": "+r.URL.Path+")")
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		stripeError(w, http.StatusBadRequest, "invalid_request_error", "", "Invalid form body: "+err.Error())
+		return
+	}
+	f := r.PostForm
+	for _, p := range []string{"mode", "success_url", "line_items[0][quantity]", "line_items[0][price_data][currency]",
+		"line_items[0][price_data][unit_amount]", "line_items[0][price_data][product_data][name]"} {
+		if f.Get(p) == "" {
+			stripeError(w, http.StatusBadRequest, "invalid_request_error", p, "Missing required param: "+p+".")
+			return
+		}
+	}
+	unit, err := strconv.ParseInt(f.Get("line_items[0][price_data][unit_amount]"), 10, 64)
+	if err != nil || unit < 1 {
+		stripeError(w, http.StatusBadRequest, "invalid_request_error", "line_items[0][price_data][unit_amount]", "Invalid integer")
+		return
+	}
+	qty, err := strconv.ParseInt(f.Get("line_items[0][quantity]"), 10, 64)
+	if err != nil || qty < 1 {
+		stripeError(w, http.StatusBadRequest, "invalid_request_error", "line_items[0][quantity]", "Invalid integer")
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idem := r.Header.Get("Idempotency-Key")
+	if body, ok := s.byKey[idem]; ok && idem != "" {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Idempotent-Replayed", "true")
+		_, _ = w.Write(body)
+		return
+	}
+	id := fmt.Sprintf("cs_test_%04d%s", len(s.sessions)+1, strings.Repeat("a", 20))
+	metadata := map[string]string{}
+	for k := range f {
+		if name, ok := strings.CutPrefix(k, "metadata["); ok {
+			metadata[strings.TrimSuffix(name, "]")] = f.Get(k)
+		}
+	}
+	now := time.Now().Unix()
+	session := map[string]any{
+		"id": id, "object": "checkout.session", "livemode": false,
+		"amount_subtotal": unit * qty, "amount_total": unit * qty,
+		"currency": f.Get("line_items[0][price_data][currency]"), "client_reference_id": nullable(f.Get("client_reference_id")),
+		"customer_email": nullable(f.Get("customer_email")), "metadata": metadata, "mode": f.Get("mode"),
+		"payment_status": "unpaid", "status": "open", "success_url": f.Get("success_url"),
+		"cancel_url": nullable(f.Get("cancel_url")), "created": now, "expires_at": now + 24*3600,
+		"url": s.URL + "/c/pay/" + id,
+	}
+	body, err := json.Marshal(session)
+	if err != nil {
+		stripeError(w, http.StatusInternalServerError, "api_error", "", err.Error())
+		return
+	}
+	s.sessions = append(s.sessions, StripeSession{ID: id, Form: f, IdempotencyKey: idem})
+	if idem != "" {
+		s.byKey[idem] = body
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// StripeEvent returns the JSON of a Stripe event of type typ wrapping object,
+// with the API version stripe-go expects.
+func StripeEvent(id, typ string, object map[string]any) []byte {
+	b, err := json.Marshal(map[string]any{
+		"id": id, "object": "event", "api_version": stripe.APIVersion, "created": time.Now().Unix(),
+		"livemode": false, "pending_webhooks": 1, "type": typ,
+		"data": map[string]any{"object": object},
+	})
+	if err != nil {
+		panic(err) // only maps of JSON values: cannot fail
+	}
+	return b
+}
+
+// CheckoutSessionEvent returns a checkout.session.* event (e.g.
+// "checkout.session.completed") for the session paying txID.
+func CheckoutSessionEvent(eventID, typ, txID string, amount int64, currency, paymentStatus string) []byte {
+	return StripeEvent(eventID, typ, map[string]any{
+		"id": "cs_test_" + txID, "object": "checkout.session", "amount_total": amount,
+		"currency": strings.ToLower(currency), "client_reference_id": txID, "payment_status": paymentStatus,
+		"status": "complete", "mode": "payment", "metadata": map[string]string{"txid": txID},
+	})
+}
+
+// PaymentIntentFailedEvent returns a payment_intent.payment_failed event for
+// a payment intent created by a session paying txID.
+func PaymentIntentFailedEvent(eventID, txID string, amount int64, currency string) []byte {
+	return StripeEvent(eventID, "payment_intent.payment_failed", map[string]any{
+		"id": "pi_test_" + txID, "object": "payment_intent", "amount": amount,
+		"currency": strings.ToLower(currency), "status": "requires_payment_method",
+		"metadata":           map[string]string{"txid": txID},
+		"last_payment_error": map[string]any{"code": "card_declined", "message": "Your card was declined."},
+	})
+}
+
+// SignStripe returns the Stripe-Signature header value Stripe would send for
+// payload signed with the endpoint secret at t.
+func SignStripe(payload []byte, secret string, t time.Time) string {
+	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: t}).Header
+}

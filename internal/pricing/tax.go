@@ -1,0 +1,217 @@
+package pricing
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Tax is a tax code with its default ratio and optional formula.
+type Tax struct {
+	// Code is the key items refer to (their taxCode), e.g. "VAT-STD".
+	Code string
+	// Ratio is the default rate, used for buyers whose country has no rate
+	// for this code in the TaxTable.
+	Ratio BasisPoints
+	// Formula gives the taxed amount of a line from its untaxed amount
+	// (see Formula); empty means DefaultTaxFormula.
+	Formula string
+}
+
+// Validate checks the code, the ratio (0 to 100 %) and that the formula
+// parses. Errors name the field.
+func (t Tax) Validate() error {
+	var p problems
+	if strings.TrimSpace(t.Code) == "" {
+		p.add("Code", "is required")
+	} else if len(t.Code) > 32 {
+		p.add("Code", "%q is longer than 32 characters", t.Code)
+	}
+	if t.Ratio < 0 || t.Ratio > FullRate {
+		p.add("Ratio", "%d bp is outside [0, %d]", t.Ratio, FullRate)
+	}
+	if t.Formula != "" {
+		if _, err := ParseFormula(t.Formula); err != nil {
+			p.add("Formula", "%v", err)
+		}
+	}
+	return p.err()
+}
+
+// TaxTable is a shop's tax configuration: its taxes, the rate of each tax
+// code per buyer country, and the shop's own country (which decides when an
+// EU business buyer gets reverse charge).
+type TaxTable struct {
+	// ShopCountry is the seller's ISO 3166 alpha-2 country, e.g. "FR".
+	ShopCountry string
+	Taxes       []Tax
+	// Countries maps a buyer country (ISO 3166 alpha-2, upper case) to the
+	// rate of each tax code there. A country or code missing here falls back
+	// to the Tax's own Ratio.
+	Countries map[string]map[string]BasisPoints
+}
+
+var countryRE = regexp.MustCompile(`^[A-Z]{2}$`)
+
+// Validate checks every tax, that codes are unique, that country keys are
+// alpha-2 upper case and that country rates refer to declared codes with
+// ratios in [0, 100 %].
+func (tt TaxTable) Validate() error {
+	var p problems
+	if !countryRE.MatchString(tt.ShopCountry) {
+		p.add("ShopCountry", "%q is not an ISO 3166 alpha-2 code in upper case", tt.ShopCountry)
+	}
+	codes := map[string]bool{}
+	for i, t := range tt.Taxes {
+		f := fmt.Sprintf("Taxes[%d]", i)
+		p.merge(f, t.Validate())
+		if codes[t.Code] {
+			p.add(f+".Code", "%q is declared twice", t.Code)
+		}
+		codes[t.Code] = true
+	}
+	for _, country := range sortedKeys(tt.Countries) {
+		f := fmt.Sprintf("Countries[%s]", country)
+		if !countryRE.MatchString(country) {
+			p.add(f, "%q is not an ISO 3166 alpha-2 code in upper case", country)
+		}
+		rates := tt.Countries[country]
+		for _, code := range sortedKeys(rates) {
+			r := rates[code]
+			if !codes[code] {
+				p.add(f+"["+code+"]", "tax code %q is not declared in Taxes", code)
+			}
+			if r < 0 || r > FullRate {
+				p.add(f+"["+code+"]", "%d bp is outside [0, %d]", r, FullRate)
+			}
+		}
+	}
+	return p.err()
+}
+
+// Rate returns the rate of tax code for a buyer in country (case-insensitive;
+// empty means unknown yet, which gives the default rate).
+func (tt TaxTable) Rate(country, code string) (BasisPoints, error) {
+	for _, t := range tt.Taxes {
+		if t.Code != code {
+			continue
+		}
+		if r, ok := tt.Countries[strings.ToUpper(strings.TrimSpace(country))][code]; ok {
+			return r, nil
+		}
+		return t.Ratio, nil
+	}
+	return 0, fmt.Errorf("unknown tax code %q", code)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ReverseChargeMention is the text an invoice must carry when the buyer
+// accounts for the VAT instead of the seller.
+const ReverseChargeMention = "Reverse charge: VAT to be accounted for by the customer (Article 196, Council Directive 2006/112/EC)"
+
+// vatFormat is the shape of the part of an EU VAT number after its prefix.
+type vatFormat struct {
+	re   *regexp.Regexp
+	desc string
+}
+
+// vatFormats: the syntactic formats published for VIES, one per member state.
+// Only the shape is checked here (no check digits, no VIES call): the aim is
+// to refuse typos, not to certify the buyer.
+var vatFormats = map[string]vatFormat{
+	"AT": {regexp.MustCompile(`^U[0-9]{8}$`), "U + 8 digits"},
+	"BE": {regexp.MustCompile(`^[01][0-9]{9}$`), "10 digits starting with 0 or 1"},
+	"BG": {regexp.MustCompile(`^[0-9]{9,10}$`), "9 or 10 digits"},
+	"CY": {regexp.MustCompile(`^[0-9]{8}[A-Z]$`), "8 digits + 1 letter"},
+	"CZ": {regexp.MustCompile(`^[0-9]{8,10}$`), "8 to 10 digits"},
+	"DE": {regexp.MustCompile(`^[0-9]{9}$`), "9 digits"},
+	"DK": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
+	"EE": {regexp.MustCompile(`^[0-9]{9}$`), "9 digits"},
+	"EL": {regexp.MustCompile(`^[0-9]{9}$`), "9 digits"},
+	"ES": {regexp.MustCompile(`^[0-9A-Z][0-9]{7}[0-9A-Z]$`), "1 letter or digit + 7 digits + 1 letter or digit"},
+	"FI": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
+	"FR": {regexp.MustCompile(`^[0-9A-HJ-NP-Z]{2}[0-9]{9}$`), "2 letters or digits (not I or O) + 9 digits"},
+	"HR": {regexp.MustCompile(`^[0-9]{11}$`), "11 digits"},
+	"HU": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
+	"IE": {regexp.MustCompile(`^[0-9][0-9A-Z+*][0-9]{5}[A-Z]{1,2}$`), "7 or 8 characters: digit, letter or digit, 5 digits, 1 or 2 letters"},
+	"IT": {regexp.MustCompile(`^[0-9]{11}$`), "11 digits"},
+	"LT": {regexp.MustCompile(`^([0-9]{9}|[0-9]{12})$`), "9 or 12 digits"},
+	"LU": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
+	"LV": {regexp.MustCompile(`^[0-9]{11}$`), "11 digits"},
+	"MT": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
+	"NL": {regexp.MustCompile(`^[0-9]{9}B[0-9]{2}$`), "9 digits + B + 2 digits"},
+	"PL": {regexp.MustCompile(`^[0-9]{10}$`), "10 digits"},
+	"PT": {regexp.MustCompile(`^[0-9]{9}$`), "9 digits"},
+	"RO": {regexp.MustCompile(`^[1-9][0-9]{1,9}$`), "2 to 10 digits"},
+	"SE": {regexp.MustCompile(`^[0-9]{10}01$`), "12 digits ending in 01"},
+	"SI": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
+	"SK": {regexp.MustCompile(`^[0-9]{10}$`), "10 digits"},
+}
+
+// NormalizeVATNumber upper-cases a VAT number and removes the spaces, dots
+// and hyphens people type in it.
+func NormalizeVATNumber(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '.', '-', '\t':
+			return -1
+		}
+		if r >= 'a' && r <= 'z' {
+			return r - 'a' + 'A'
+		}
+		return r
+	}, s)
+}
+
+// CheckVATNumber checks the shape of an EU VAT number and returns the ISO
+// 3166 country of the member state that issued it (Greece's "EL" prefix
+// gives "GR").
+func CheckVATNumber(s string) (country string, err error) {
+	n := NormalizeVATNumber(s)
+	if len(n) < 3 {
+		return "", fmt.Errorf("VAT number %q is too short", s)
+	}
+	f, ok := vatFormats[n[:2]]
+	if !ok {
+		return "", fmt.Errorf("VAT number %q: %q is not the prefix of an EU member state", s, n[:2])
+	}
+	if !f.re.MatchString(n[2:]) {
+		return "", fmt.Errorf("VAT number %q: a %s number is %s + %s", s, n[:2], n[:2], f.desc)
+	}
+	if n[:2] == "EL" {
+		return "GR", nil
+	}
+	return n[:2], nil
+}
+
+// IsEUMember reports whether an ISO 3166 alpha-2 country is an EU member state.
+func IsEUMember(country string) bool {
+	c := strings.ToUpper(country)
+	if c == "GR" {
+		return true
+	}
+	_, ok := vatFormats[c]
+	return ok && c != "EL"
+}
+
+// ReverseCharge reports whether a sale from shopCountry to buyer is
+// reverse-charged: the shop is in the EU and the buyer is a business with a
+// well-formed VAT number of another member state. A malformed number simply
+// means VAT is charged; the CUSTOMER step should use CheckVATNumber to tell
+// the buyer.
+func ReverseCharge(shopCountry string, b Buyer) bool {
+	if !b.Business || !IsEUMember(shopCountry) {
+		return false
+	}
+	vatCountry, err := CheckVATNumber(b.VATNumber)
+	return err == nil && vatCountry != strings.ToUpper(shopCountry)
+}

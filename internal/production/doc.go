@@ -1,0 +1,49 @@
+// Package production delivers what was sold (SPEC §4): one Handler per kind of
+// catalog item, each reaching the learning platform through the LMS port, each
+// delivered unit recorded as a product Instance with a checked reference.
+//
+// # Phases
+//
+// Prepay runs at placement and only ensures the buyer's LMS account (an
+// idempotent "ensure"). Postpay runs once the order is paid and does the real
+// effect: enrolments, roles, balances, keys, categories, course spaces.
+//
+// # At most once, even when retried or run twice concurrently
+//
+// Step Functions retries a failed task, and a Lambda may die between any two
+// calls, so a production step can run again after doing part of its work, or
+// twice at the same time. A unit of work is named by Key (transaction, line,
+// unit, phase) and delivered by base.deliver in four moves:
+//
+//  1. Read the production marker (TX#<txid> / PRODUCED#<line>#<unit>#<phase>,
+//     a strongly consistent read). If present, the unit is done: return the
+//     stored instance. A retry after success therefore touches nothing.
+//  2. Pin the unit's decisions (PIN#… item, conditional put
+//     attribute_not_exists; the loser gets the winner's values back): the clock
+//     reading, an extension's new end date, a licence key. Everything that
+//     would differ between two runs is decided once, before any effect.
+//  3. Perform the LMS effects. They are idempotent by construction: ensuring
+//     a user, category or course finds before it creates; enrolling and
+//     assigning a role are sets; extending sets the end to the pinned date
+//     rather than adding days again. So a run that repeats them after a crash
+//     (effect done, marker not written) changes nothing more.
+//  4. Commit in one TransactWriteItems: the marker (conditional put
+//     attribute_not_exists), the instance under its deterministic ID and
+//     reference (both derived from the key by hashing), its events, and any
+//     balance ADD (training credits, quiz attempts). Effects that are not
+//     idempotent therefore live only inside this transaction: the marker's
+//     condition guarantees the ADD is applied once. A concurrent run that
+//     loses the condition reads and returns the winner's instance;
+//     TransactionConflict cancellations are retried with backoff.
+//
+// The marker is written after the effect, never before: a marker written
+// first and a crash before the effect would record a delivery that never
+// happened, which is worse (silent loss) than repeating an idempotent call.
+//
+// # References
+//
+// An instance reference is WWWW-XXXX-YYYY-ZZCC: 14 base-36 characters derived
+// from the key's hash and a two-digit ISO/IEC 7064 MOD 97-10 check pair that
+// catches every single-character substitution and every adjacent
+// transposition (see reference.go for the argument). ValidReference checks one.
+package production

@@ -1,0 +1,109 @@
+package production
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Instance statuses.
+const (
+	StatusActive     = "active"
+	StatusUnassigned = "unassigned"
+)
+
+// Instance is a product instance (SPEC §4): one delivered unit of a catalog item.
+type Instance struct {
+	// ID is deterministic (see Key.InstanceID) so a retried step names the same instance.
+	ID string
+	// Reference is the buyer-facing WWWW-XXXX-YYYY-ZZCC code; CC is its check pair.
+	Reference string
+	ItemCode  string
+	Handler   string
+	// Customer is the buyer's e-mail, lowercased.
+	Customer string
+	// Beneficiary is the e-mail of the person the unit was delivered to, when not the buyer.
+	Beneficiary string
+	TxID        string
+	LineID      string
+	Unit        int
+	// Context is what the unit applies to: a course short name, "site", a quiz…
+	Context string
+	Status  string
+	// Start and End are UTC; a zero End means no end.
+	Start, End time.Time
+	Data       map[string]string
+	Events     []Event
+}
+
+// Event is one change in an instance's life.
+type Event struct {
+	Type string
+	At   time.Time
+	Data map[string]string
+}
+
+// Key names one production step: unit Unit of line LineID in transaction
+// TxID, in phase Phase. Each key is produced at most once.
+type Key struct {
+	TxID, LineID string
+	Unit         int
+	Phase        string
+}
+
+func (k Key) String() string {
+	return k.TxID + "/" + k.LineID + "/" + strconv.Itoa(k.Unit) + "/" + k.Phase
+}
+
+// digest hashes the key's identity (not its phase: one unit is one instance).
+func (k Key) digest() [32]byte {
+	return sha256.Sum256([]byte("lmsshop/instance\x00" + k.TxID + "\x00" + k.LineID + "\x00" + strconv.Itoa(k.Unit)))
+}
+
+// InstanceID returns the deterministic instance ID for the key's unit.
+func (k Key) InstanceID() string {
+	d := k.digest()
+	return fmt.Sprintf("%x", d[:12])
+}
+
+// Reference returns the deterministic reference of the key's unit. It is derived
+// from a hash, so it carries nothing readable, and a retry gets the same one.
+func (k Key) Reference() string {
+	d := k.digest()
+	return ReferenceFromNumber(binary.BigEndian.Uint64(d[12:20]), binary.BigEndian.Uint64(d[20:28]))
+}
+
+// Commit is what one production step writes atomically.
+type Commit struct {
+	Key      Key
+	Instance Instance
+	// Balances are additions to the customer account's counters (e.g.
+	// "credits"), applied in the same transaction as the production marker so
+	// that a retry can never add twice.
+	Balances map[string]int64
+}
+
+// ErrAlreadyProduced is returned by InstanceStore.Commit when the key's marker exists.
+var ErrAlreadyProduced = errors.New("already produced")
+
+// InstanceStore persists production markers, decisions and instances.
+type InstanceStore interface {
+	// Produced returns the instance committed under key; found is false when the key was never committed.
+	Produced(ctx context.Context, key Key) (inst Instance, found bool, err error)
+	// Pin records decisions for key the first time and returns the decisions
+	// recorded first, so that every run of a step acts on the same choices
+	// (an extension's end date, a licence key).
+	Pin(ctx context.Context, key Key, decisions map[string]string) (map[string]string, error)
+	// Commit writes the production marker (only if absent), the instance with its
+	// events and the balance additions in one transaction. It returns an error
+	// wrapping ErrAlreadyProduced when the marker exists.
+	Commit(ctx context.Context, c Commit) error
+	// Instance returns the instance with this reference; the error wraps ErrNotFound when absent.
+	Instance(ctx context.Context, reference string) (Instance, error)
+	// Balance returns a customer account counter (0 when never set).
+	Balance(ctx context.Context, email, name string) (int64, error)
+}

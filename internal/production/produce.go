@@ -1,0 +1,196 @@
+package production
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// base holds what every handler needs and implements the shared parts of the
+// Handler interface: the prepay phase and the at-most-once delivery of a unit.
+type base struct {
+	lms   LMS
+	store InstanceStore
+	now   func() time.Time
+}
+
+// Roles implements Handler: most handlers use only the student role.
+func (base) Roles() []string { return nil }
+
+// Check implements Handler: most handlers have no rule of their own.
+func (base) Check(context.Context, string, string) error { return nil }
+
+// prepare validates the job and fills its clock reading when the caller left it empty.
+func (b base) prepare(name string, j Job) (Job, error) {
+	if j.Now.IsZero() && b.now != nil {
+		j.Now = b.now()
+	}
+	j.Now = j.Now.UTC()
+	if err := j.Validate(); err != nil {
+		return j, fmt.Errorf("%s: %w", name, err)
+	}
+	return j, nil
+}
+
+// Prepay implements Handler: every product needs the buyer's LMS account, so
+// it is ensured at placement. EnsureUser is idempotent, so no marker is needed.
+func (b base) prepay(ctx context.Context, name string, j Job) (Result, error) {
+	j, err := b.prepare(name, j)
+	if err != nil {
+		return Result{}, err
+	}
+	_, created, err := b.lms.EnsureUser(ctx, j.Customer.Person())
+	if err != nil {
+		return Result{}, fmt.Errorf("%s prepay %s/%s: ensure account %s: %w", name, j.TxID, j.LineID, j.Customer.Email, err)
+	}
+	fb := Feedback{SalesAdmin: fmt.Sprintf("%s: account %s exists", j.ItemCode, j.Customer.Email)}
+	if created {
+		fb.Public = "Your learning account has been created."
+		fb.Private = fmt.Sprintf("Your learning account login is %s.", strings.ToLower(j.Customer.Email))
+		fb.SalesAdmin = fmt.Sprintf("%s: account created for %s", j.ItemCode, j.Customer.Email)
+	}
+	return Result{Feedback: fb}, nil
+}
+
+// draft is what a handler's delivery function returns for one unit.
+type draft struct {
+	inst     Instance
+	balances map[string]int64
+}
+
+// deliverFunc performs one unit's LMS effects (which must be idempotent) and
+// describes the resulting instance. now is the pinned clock reading.
+type deliverFunc func(ctx context.Context, now time.Time, pinned map[string]string) (draft, error)
+
+// decideFunc chooses the values a unit's delivery must reuse on every run.
+type decideFunc func(ctx context.Context, now time.Time) (map[string]string, error)
+
+const pinNow = "now"
+
+// deliver produces one unit at most once:
+//  1. if its marker exists, the stored instance is the answer (a retry after success);
+//  2. its decisions (clock reading, computed dates, generated keys) are pinned,
+//     first writer wins, so every run acts identically;
+//  3. the LMS effects run — they are idempotent, so a run repeated after a
+//     crash before step 4 changes nothing more;
+//  4. marker + instance + balance additions are committed in one transaction
+//     guarded by attribute_not_exists; a loser of a concurrent race reads the
+//     winner's instance instead.
+func (b base) deliver(ctx context.Context, name string, j Job, unit int, decide decideFunc, do deliverFunc) (Instance, error) {
+	key := Key{TxID: j.TxID, LineID: j.LineID, Unit: unit, Phase: PhasePostpay}
+	if inst, found, err := b.store.Produced(ctx, key); err != nil {
+		return Instance{}, fmt.Errorf("%s %s: %w", name, key, err)
+	} else if found {
+		return inst, nil
+	}
+	decisions := map[string]string{pinNow: j.Now.Format(time.RFC3339Nano)}
+	if decide != nil {
+		d, err := decide(ctx, j.Now)
+		if err != nil {
+			return Instance{}, fmt.Errorf("%s %s: %w", name, key, err)
+		}
+		for k, v := range d {
+			decisions[k] = v
+		}
+	}
+	pinned, err := b.store.Pin(ctx, key, decisions)
+	if err != nil {
+		return Instance{}, fmt.Errorf("%s %s: pin decisions: %w", name, key, err)
+	}
+	now, err := time.Parse(time.RFC3339Nano, pinned[pinNow])
+	if err != nil {
+		return Instance{}, fmt.Errorf("%s %s: pinned time %q: %w", name, key, pinned[pinNow], err)
+	}
+	d, err := do(ctx, now.UTC(), pinned)
+	if err != nil {
+		return Instance{}, fmt.Errorf("%s %s: %w", name, key, err)
+	}
+	inst := d.inst
+	inst.ID = key.InstanceID()
+	inst.Reference = key.Reference()
+	inst.ItemCode, inst.Handler = j.ItemCode, name
+	inst.Customer = strings.ToLower(j.Customer.Email)
+	inst.TxID, inst.LineID, inst.Unit = j.TxID, j.LineID, unit
+	if inst.Status == "" {
+		inst.Status = StatusActive
+	}
+	if len(inst.Events) == 0 {
+		inst.Events = []Event{{Type: EventDelivered, At: now.UTC()}}
+	}
+	err = b.store.Commit(ctx, Commit{Key: key, Instance: inst, Balances: d.balances})
+	if errors.Is(err, ErrAlreadyProduced) {
+		won, found, gerr := b.store.Produced(ctx, key)
+		if gerr != nil {
+			return Instance{}, fmt.Errorf("%s %s: read concurrent result: %w", name, key, gerr)
+		}
+		if !found {
+			return Instance{}, fmt.Errorf("%s %s: marker exists but instance is missing", name, key)
+		}
+		return won, nil
+	}
+	if err != nil {
+		return Instance{}, fmt.Errorf("%s %s: commit: %w", name, key, err)
+	}
+	return inst, nil
+}
+
+// beneficiaries returns the people a per-person product goes to: the line's
+// student seats, or the buyer when the item has no seats.
+func beneficiaries(j Job) []Person {
+	var ps []Person
+	for _, s := range j.Seats {
+		if s.Role == "" || s.Role == RoleStudent {
+			ps = append(ps, s.Participant.Person())
+		}
+	}
+	if len(ps) == 0 && len(j.Seats) == 0 {
+		ps = append(ps, j.Customer.Person())
+	}
+	return ps
+}
+
+// positiveInt parses a required positive integer parameter.
+func positiveInt(params map[string]string, name string) (int, error) {
+	v, ok := params[name]
+	if !ok || v == "" {
+		return 0, fmt.Errorf("parameter %q is required", name)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("parameter %q = %q: want a positive integer", name, v)
+	}
+	return n, nil
+}
+
+// required returns a required non-empty parameter.
+func required(params map[string]string, name string) (string, error) {
+	v := strings.TrimSpace(params[name])
+	if v == "" {
+		return "", fmt.Errorf("parameter %q is required", name)
+	}
+	return v, nil
+}
+
+// feedback joins per-unit lines into one Feedback.
+type feedbackBuilder struct{ public, private, admin []string }
+
+func (f *feedbackBuilder) add(public, private, admin string) {
+	if public != "" {
+		f.public = append(f.public, public)
+	}
+	if private != "" {
+		f.private = append(f.private, private)
+	}
+	if admin != "" {
+		f.admin = append(f.admin, admin)
+	}
+}
+
+func (f *feedbackBuilder) feedback() Feedback {
+	return Feedback{Public: strings.Join(f.public, "\n"), Private: strings.Join(f.private, "\n"), SalesAdmin: strings.Join(f.admin, "\n")}
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02") }

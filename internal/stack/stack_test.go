@@ -1,0 +1,147 @@
+package stack_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
+	"github.com/lmsshop/checkout/internal/stack"
+)
+
+func load(t *testing.T) *stack.Template {
+	t.Helper()
+	tpl, err := stack.Load("../../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// The public contract of DESIGN.md's route table, as a buyer's browser and the providers see it.
+func TestRoutesMatchTheDesign(t *testing.T) {
+	want := map[string]string{
+		"GET /catalog":                      "ShopFunction",
+		"POST /carts":                       "ShopFunction",
+		"GET /carts/{txid}":                 "ShopFunction",
+		"PUT /carts/{txid}/lines/{code}":    "ShopFunction",
+		"DELETE /carts/{txid}/lines/{code}": "ShopFunction",
+		"DELETE /carts/{txid}":              "ShopFunction",
+		"POST /carts/{txid}/codes":          "ShopFunction",
+		"GET /shop/prefill":                 "ShopFunction",
+		"GET /carts/{txid}/requirements":    "PurchaseReqsFunction",
+		"PUT /carts/{txid}/requirements":    "PurchaseReqsFunction",
+		"GET /carts/{txid}/seats":           "UsersFunction",
+		"PUT /carts/{txid}/seats":           "UsersFunction",
+		"GET /carts/{txid}/customer":        "CustomerFunction",
+		"PUT /carts/{txid}/customer":        "CustomerFunction",
+		"GET /carts/{txid}/order":           "OrderFunction",
+		"POST /carts/{txid}/order":          "OrderFunction",
+		"GET /orders/{txid}":                "PaymentFunction",
+		"POST /orders/{txid}/payment":       "PaymentFunction",
+		"POST /webhooks/{provider}":         "PaymentWebhookFunction",
+		"GET /orders/{txid}/bill":           "BillFunction",
+		"ANY /admin/{proxy+}":               "BackofficeFunction",
+	}
+	got := map[string]stack.Route{}
+	for _, r := range load(t).Routes() {
+		got[r.Key()] = r
+	}
+	for key, fn := range want {
+		r, ok := got[key]
+		if !ok {
+			t.Errorf("route %s missing", key)
+			continue
+		}
+		if r.Function != fn {
+			t.Errorf("route %s served by %s, want %s", key, r.Function, fn)
+		}
+		if r.IAM != strings.HasPrefix(r.Path, "/admin/") {
+			t.Errorf("route %s: IAM auth = %v, want it exactly on /admin/*", key, r.IAM)
+		}
+	}
+}
+
+// Every function in the template has its main package, and every main package is deployed.
+func TestFunctionsHaveAMainAndViceVersa(t *testing.T) {
+	inTemplate := map[string]bool{}
+	for _, f := range load(t).Functions() {
+		inTemplate[f.Dir] = true
+		if _, err := os.Stat(filepath.Join("../..", f.Dir, "main.go")); err != nil {
+			t.Errorf("%s: %v", f.LogicalID, err)
+		}
+	}
+	dirs, _ := filepath.Glob("../../functions/*")
+	for _, d := range dirs {
+		rel, _ := filepath.Rel("../..", d)
+		if !inTemplate[rel] {
+			t.Errorf("%s is not a function of template.yaml", rel)
+		}
+	}
+}
+
+func TestDefinitionSubstitutionsResolve(t *testing.T) {
+	tpl := load(t)
+	def, err := tpl.StateMachineDefinition("../..", func(id string) string { return "arn:aws:lambda:us-east-1:000000000000:function:" + id }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(def), "${") {
+		t.Errorf("unresolved placeholder left in definition:\n%s", def)
+	}
+	_, subs, _ := tpl.StateMachine()
+	fns := map[string]bool{}
+	for _, f := range tpl.Functions() {
+		fns[f.LogicalID] = true
+	}
+	for name, s := range subs {
+		if s.Function != "" && !fns[s.Function] {
+			t.Errorf("substitution %s names %s, not a function of the template", name, s.Function)
+		}
+	}
+}
+
+func TestUndefinedPlaceholderIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "sm"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "sm", "d.json"), []byte(`{"Resource":"${Nope}"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := stack.Parse([]byte("Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      DefinitionUri: sm/d.json\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpl.StateMachineDefinition(dir, func(string) string { return "" }, nil); err == nil || !strings.Contains(err.Error(), "Nope") {
+		t.Fatalf("err = %v, want it to name the undefined substitution", err)
+	}
+}
+
+// The table that tests and local runs use is the deployed one: same keys, indexes and TTL.
+func TestTableFromTemplateWorksInDynamoDBLocal(t *testing.T) {
+	db, name := dynamotest.NewTable(t)
+	out, err := db.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx []string
+	for _, g := range out.Table.GlobalSecondaryIndexes {
+		idx = append(idx, aws.ToString(g.IndexName))
+	}
+	if strings.Join(idx, ",") != "gsi1,gsi2" {
+		t.Errorf("indexes = %v, want gsi1,gsi2", idx)
+	}
+	ttl, err := db.DescribeTimeToLive(context.Background(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.ToString(ttl.TimeToLiveDescription.AttributeName); got != "expiresAt" {
+		t.Errorf("TTL attribute = %q, want expiresAt", got)
+	}
+}

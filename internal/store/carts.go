@@ -1,0 +1,225 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+)
+
+func txPK(txid string) string { return "TX#" + txid }
+
+const cartSK = "CART"
+
+// cartRecord is the cart as stored. Lines, codes and unlocked items are maps keyed by
+// item code, so that each command is one UpdateItem on its own path (lines.#code) and
+// two concurrent commands never overwrite each other.
+type cartRecord struct {
+	PK           string                         `json:"pk"`
+	SK           string                         `json:"sk"`
+	TxID         string                         `json:"txid"`
+	TokenHash    string                         `json:"tokenHash"`
+	ShopID       string                         `json:"shopId"`
+	Version      int64                          `json:"version"`
+	Lines        map[string]int                 `json:"lines"`     // code → quantity
+	LineOrder    map[string]int64               `json:"lineOrder"` // code → unix ms added
+	Codes        map[string]int64               `json:"codes"`
+	Unlocked     map[string]int64               `json:"unlocked"`
+	Required     map[string][]map[string]string `json:"required"`
+	Participants []checkout.Participant         `json:"participants,omitempty"`
+	Seats        []checkout.Assignment          `json:"seats,omitempty"`
+	Customer     *checkout.Customer             `json:"customer,omitempty"`
+	Partner      string                         `json:"partner,omitempty"`
+	Placed       bool                           `json:"placed"`
+	CreatedAt    time.Time                      `json:"createdAt"`
+	UpdatedAt    time.Time                      `json:"updatedAt"`
+	ExpiresAt    int64                          `json:"expiresAt"` // epoch seconds: the table's TTL
+}
+
+func (r *cartRecord) cart() *checkout.Cart {
+	c := &checkout.Cart{
+		TxID: r.TxID, TokenHash: r.TokenHash, ShopID: r.ShopID, Version: r.Version, Required: r.Required,
+		Participants: r.Participants, Seats: r.Seats, Customer: r.Customer, Partner: r.Partner, Placed: r.Placed,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: time.Unix(r.ExpiresAt, 0).UTC(),
+	}
+	for _, code := range sortedKeys(r.LineOrder) {
+		if q, ok := r.Lines[code]; ok {
+			c.Lines = append(c.Lines, checkout.Line{Code: code, Quantity: q})
+		}
+	}
+	c.Codes = sortedKeys(r.Codes)
+	c.Unlocked = sortedKeys(r.Unlocked)
+	return c
+}
+
+func sortedKeys(m map[string]int64) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return m[out[i]] < m[out[j]] || (m[out[i]] == m[out[j]] && out[i] < out[j]) })
+	return out
+}
+
+// HashToken is how a cart token is kept: only its SHA-256, so the table never holds a
+// credential.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateCart stores a new, empty cart.
+func (st *Store) CreateCart(ctx context.Context, c *checkout.Cart) error {
+	rec := cartRecord{
+		PK: txPK(c.TxID), SK: cartSK, TxID: c.TxID, TokenHash: c.TokenHash, ShopID: c.ShopID, Version: 1,
+		Lines: map[string]int{}, LineOrder: map[string]int64{}, Codes: map[string]int64{}, Unlocked: map[string]int64{},
+		Required: map[string][]map[string]string{}, Partner: c.Partner,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ExpiresAt: c.ExpiresAt.Unix(),
+	}
+	for i, l := range c.Lines {
+		rec.Lines[l.Code] = l.Quantity
+		rec.LineOrder[l.Code] = c.CreatedAt.UnixMilli() + int64(i)
+	}
+	item, err := marshal(rec)
+	if err != nil {
+		return checkout.Wrap("store.createCart", err)
+	}
+	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if _, failed := conditionFailed(err); failed {
+		return checkout.Errorf("store.createCart", ECONFLICT, "transaction ID already in use")
+	}
+	return checkout.Wrap("store.createCart", err)
+}
+
+// Short names for the kinds used here.
+const (
+	ECONFLICT = checkout.ECONFLICT
+	ENOTFOUND = checkout.ENOTFOUND
+)
+
+// GetCart reads a cart for its holder. Wrong token → EFORBIDDEN; expired → EGONE even
+// if DynamoDB has not deleted it yet.
+func (st *Store) GetCart(ctx context.Context, txid, tokenHash string) (*checkout.Cart, error) {
+	var rec cartRecord
+	ok, err := st.get(ctx, txPK(txid), cartSK, &rec)
+	if err != nil {
+		return nil, checkout.Wrap("store.getCart", err)
+	}
+	if !ok {
+		return nil, checkout.Errorf("store.getCart", ENOTFOUND, "no cart %s", txid)
+	}
+	if err := st.access(&rec, tokenHash); err != nil {
+		return nil, err
+	}
+	return rec.cart(), nil
+}
+
+// access applies the rules every cart call shares: the token, then expiry.
+func (st *Store) access(rec *cartRecord, tokenHash string) error {
+	if subtle.ConstantTimeCompare([]byte(rec.TokenHash), []byte(tokenHash)) != 1 {
+		return checkout.Errorf("cart", checkout.EFORBIDDEN, "this cart token does not open cart %s", rec.TxID)
+	}
+	if rec.ExpiresAt <= st.now().Unix() {
+		return checkout.Errorf("cart", checkout.EGONE, "cart %s has expired", rec.TxID)
+	}
+	return nil
+}
+
+// Mutation is one cart command as a DynamoDB update: its SET/REMOVE clauses, extra
+// condition, names and values, and what its own condition failing means.
+type Mutation struct {
+	Set       []string
+	Remove    []string
+	Condition string
+	Names     map[string]string
+	Values    map[string]any
+	// Refused explains a failure of Condition, given the cart as it was.
+	Refused func(c *checkout.Cart) error
+}
+
+// Mutate applies m to the cart in one conditional UpdateItem, renews its TTL, bumps its
+// version and returns the cart as it now is. The shared condition checks existence,
+// token, expiry and that the order is not placed; on failure DynamoDB returns the item as
+// it was (ReturnValuesOnConditionCheckFailure), which says which rule refused, at no
+// extra round trip.
+func (st *Store) Mutate(ctx context.Context, txid, tokenHash string, ttl time.Duration, m Mutation) (*checkout.Cart, error) {
+	now := st.now()
+	names := map[string]string{"#v": "version", "#exp": "expiresAt", "#upd": "updatedAt", "#placed": "placed", "#th": "tokenHash"}
+	for k, v := range m.Names {
+		names[k] = v
+	}
+	values := map[string]types.AttributeValue{
+		":one": n(1), ":exp": n(now.Add(ttl).Unix()), ":now": n(now.Unix()), ":upd": s(now.Format(time.RFC3339Nano)),
+		":false": b(false), ":th": s(tokenHash),
+	}
+	for k, v := range m.Values {
+		av, err := marshalValue(v)
+		if err != nil {
+			return nil, checkout.Wrap("store.mutate", err)
+		}
+		values[k] = av
+	}
+	update := "SET " + strings.Join(append([]string{"#v = #v + :one", "#exp = :exp", "#upd = :upd"}, m.Set...), ", ")
+	if len(m.Remove) > 0 {
+		update += " REMOVE " + strings.Join(m.Remove, ", ")
+	}
+	cond := "attribute_exists(pk) AND #th = :th AND #exp > :now AND #placed = :false"
+	if m.Condition != "" {
+		cond += " AND (" + m.Condition + ")"
+	}
+	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), cartSK),
+		UpdateExpression: &update, ConditionExpression: &cond,
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if old, failed := conditionFailed(err); failed {
+		return nil, st.refused(txid, tokenHash, old, m.Refused)
+	}
+	if err != nil {
+		return nil, checkout.Wrap("store.mutate", err)
+	}
+	var rec cartRecord
+	if err := unmarshal(out.Attributes, &rec); err != nil {
+		return nil, checkout.Wrap("store.mutate", err)
+	}
+	return rec.cart(), nil
+}
+
+func (st *Store) refused(txid, tokenHash string, old map[string]types.AttributeValue, why func(*checkout.Cart) error) error {
+	if old == nil {
+		return checkout.Errorf("cart", ENOTFOUND, "no cart %s", txid)
+	}
+	var rec cartRecord
+	if err := unmarshal(old, &rec); err != nil {
+		return checkout.Wrap("cart", err)
+	}
+	if err := st.access(&rec, tokenHash); err != nil {
+		return err
+	}
+	if rec.Placed {
+		return checkout.Errorf("cart", ECONFLICT, "the order of cart %s is placed: it can no longer change", txid)
+	}
+	if why != nil {
+		return why(rec.cart())
+	}
+	return checkout.Errorf("cart", ECONFLICT, "the cart changed meanwhile; reload it")
+}
+
+// DeleteCart erases a cart (once its order is complete).
+func (st *Store) DeleteCart(ctx context.Context, txid string) error {
+	_, err := st.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.Table, Key: key(txPK(txid), cartSK)})
+	return checkout.Wrap("store.deleteCart", err)
+}

@@ -1,0 +1,385 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+)
+
+const orderSK = "ORDER"
+
+type orderRecord struct {
+	PK     string `json:"pk"`
+	SK     string `json:"sk"`
+	Gsi1PK string `json:"gsi1pk"` // ORDERS#<status>
+	Gsi1SK string `json:"gsi1sk"` // placedAt, RFC 3339 UTC
+	Gsi2PK string `json:"gsi2pk"` // CUST#<email>
+	Gsi2SK string `json:"gsi2sk"` // ORDER#placedAt
+	checkout.Order
+	TokenHash string `json:"tokenHash"`
+	// TaskToken is the Step Functions token the order's workflow waits on, if any.
+	TaskToken string `json:"taskToken,omitempty"`
+	TaskState string `json:"taskState,omitempty"` // which wait: payment, retry
+}
+
+// statusKey partitions orders by status for the back office; a stack sells for one
+// shop, so the status alone is the key.
+func statusKey(s checkout.Status) string { return "ORDERS#" + string(s) }
+
+func newOrderRecord(o *checkout.Order) orderRecord {
+	return orderRecord{
+		PK: txPK(o.TxID), SK: orderSK, Order: *o, TokenHash: o.TokenHash,
+		Gsi1PK: statusKey(o.Status), Gsi1SK: o.PlacedAt.UTC().Format(time.RFC3339Nano),
+		Gsi2PK: custPK(o.Customer.Email), Gsi2SK: "ORDER#" + o.PlacedAt.UTC().Format(time.RFC3339Nano),
+	}
+}
+
+// CartAndOrder reads a transaction's cart and order in one Query (the sk range
+// CART…ORDER holds nothing else), which is all placement needs to read.
+func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*checkout.Cart, *checkout.Order, error) {
+	const op = "store.cartAndOrder"
+	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.Table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :a AND :b"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": s(txPK(txid)), ":a": s(cartSK), ":b": s(orderSK),
+		},
+	})
+	if err != nil {
+		return nil, nil, checkout.Wrap(op, err)
+	}
+	var cart *checkout.Cart
+	var order *checkout.Order
+	for _, item := range out.Items {
+		switch item["sk"].(*types.AttributeValueMemberS).Value {
+		case cartSK:
+			var rec cartRecord
+			if err := unmarshal(item, &rec); err != nil {
+				return nil, nil, checkout.Wrap(op, err)
+			}
+			if rec.TokenHash != tokenHash {
+				return nil, nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this cart token does not open cart %s", txid)
+			}
+			cart = rec.cart()
+		case orderSK:
+			var rec orderRecord
+			if err := unmarshal(item, &rec); err != nil {
+				return nil, nil, checkout.Wrap(op, err)
+			}
+			if rec.TokenHash != tokenHash {
+				return nil, nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this cart token does not open order %s", txid)
+			}
+			o := rec.Order
+			order = &o
+		}
+	}
+	if cart == nil && order == nil {
+		return nil, nil, checkout.Errorf(op, ENOTFOUND, "no cart %s", txid)
+	}
+	return cart, order, nil
+}
+
+// Place writes the order and marks the cart placed in one transaction: the order only
+// if absent, the cart only at the version that was priced, and the customer account
+// upserted. Two concurrent placements cannot both succeed.
+func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64) error {
+	const op = "store.place"
+	rec := newOrderRecord(o)
+	item, err := marshal(rec)
+	if err != nil {
+		return checkout.Wrap(op, err)
+	}
+	now := st.now()
+	cu := o.Customer
+	_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Update: &types.Update{
+			TableName: &st.Table, Key: key(txPK(o.TxID), cartSK),
+			UpdateExpression:    aws.String("SET placed = :t, version = version + :one, updatedAt = :now"),
+			ConditionExpression: aws.String("version = :v AND placed = :f"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":t": b(true), ":f": b(false), ":one": n(1), ":v": n(cartVersion), ":now": s(now.Format(time.RFC3339Nano)),
+			},
+		}},
+		{Update: &types.Update{
+			TableName: &st.Table, Key: key(custPK(cu.Email), "ACCOUNT"),
+			UpdateExpression: aws.String("SET email = :e, lastName = :ln, firstName = :fn, organisation = :org, country = :c, updatedAt = :now, createdAt = if_not_exists(createdAt, :now) ADD orders :one"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":e": s(cu.Email), ":ln": s(cu.LastName), ":fn": s(cu.FirstName), ":org": s(cu.Organisation),
+				":c": s(cu.Country), ":now": s(now.Format(time.RFC3339Nano)), ":one": n(1),
+			},
+		}},
+	}})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				if i == 0 {
+					return checkout.Errorf(op, ECONFLICT, "order %s is already placed", o.TxID)
+				}
+				return checkout.Errorf(op, ECONFLICT, "the cart changed while the order was being placed; review it again")
+			}
+		}
+		return checkout.Wrap(op, err)
+	}
+	return checkout.Wrap(op, err)
+}
+
+// GetOrder reads an order; tokenHash "" skips the buyer check (tasks, back office).
+func (st *Store) GetOrder(ctx context.Context, txid, tokenHash string) (*checkout.Order, error) {
+	rec, err := st.orderRecord(ctx, txid)
+	if err != nil {
+		return nil, err
+	}
+	if tokenHash != "" && rec.TokenHash != tokenHash {
+		return nil, checkout.Errorf("store.getOrder", checkout.EFORBIDDEN, "this cart token does not open order %s", txid)
+	}
+	o := rec.Order
+	return &o, nil
+}
+
+func (st *Store) orderRecord(ctx context.Context, txid string) (*orderRecord, error) {
+	var rec orderRecord
+	ok, err := st.get(ctx, txPK(txid), orderSK, &rec)
+	if err != nil {
+		return nil, checkout.Wrap("store.getOrder", err)
+	}
+	if !ok {
+		return nil, checkout.Errorf("store.getOrder", ENOTFOUND, "no order %s", txid)
+	}
+	rec.Order.TokenHash = rec.TokenHash
+	return &rec, nil
+}
+
+// TaskToken returns the token the order's workflow waits on and which wait it is.
+func (st *Store) TaskToken(ctx context.Context, txid string) (token, state string, err error) {
+	rec, err := st.orderRecord(ctx, txid)
+	if err != nil {
+		return "", "", err
+	}
+	return rec.TaskToken, rec.TaskState, nil
+}
+
+// Change describes an order update beside its status.
+type Change struct {
+	Paymode   string
+	Payment   *checkout.Payment
+	TaskToken *string // set ("" clears) the token the workflow waits on
+	TaskState string
+	Invoice   string
+}
+
+// Move changes an order's status under SPEC §3's table, enforced by the write's own
+// condition (status IN the allowed sources), and applies the change in the same write.
+// Moving to the status it already has is a no-op success, so retried tasks are harmless.
+func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch Change) (*checkout.Order, error) {
+	const op = "store.move"
+	now := st.now()
+	names := map[string]string{"#st": "status", "#g": "gsi1pk", "#upd": "updatedAt"}
+	values := map[string]types.AttributeValue{":to": s(string(to)), ":now": s(now.Format(time.RFC3339Nano))}
+	set := []string{"#st = :to", "#upd = :now", "#g = :g"}
+	var srcs []string
+	for i, from := range checkout.Sources(to) {
+		k := fmt.Sprintf(":s%d", i)
+		values[k] = s(string(from))
+		srcs = append(srcs, k)
+	}
+	if len(srcs) == 0 {
+		return nil, checkout.Errorf(op, ECONFLICT, "no status may move to %s", to)
+	}
+	values[":g"] = s(statusKey(to))
+	if ch.Paymode != "" {
+		set = append(set, "paymode = :pm")
+		values[":pm"] = s(ch.Paymode)
+	}
+	if ch.Payment != nil {
+		av, err := marshalValue([]checkout.Payment{*ch.Payment})
+		if err != nil {
+			return nil, checkout.Wrap(op, err)
+		}
+		set = append(set, "payments = list_append(if_not_exists(payments, :nil), :pay)")
+		values[":pay"], values[":nil"] = av, &types.AttributeValueMemberL{}
+	}
+	if ch.TaskToken != nil {
+		set = append(set, "taskToken = :tt", "taskState = :ts")
+		values[":tt"], values[":ts"] = s(*ch.TaskToken), s(ch.TaskState)
+	}
+	if ch.Invoice != "" {
+		set = append(set, "invoiceNumber = :inv", "invoicedAt = :now")
+		values[":inv"] = s(ch.Invoice)
+	}
+	cond := "#st IN (" + strings.Join(srcs, ", ") + ")"
+	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), orderSK),
+		UpdateExpression: aws.String("SET " + strings.Join(set, ", ")), ConditionExpression: &cond,
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		ReturnValues: types.ReturnValueAllNew, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if old, failed := conditionFailed(err); failed {
+		var was orderRecord
+		if old != nil {
+			_ = unmarshal(old, &was)
+		}
+		if was.Status == to {
+			o := was.Order
+			return &o, nil
+		}
+		return nil, checkout.Errorf(op, ECONFLICT, "order %s cannot move from %s to %s", txid, was.Status, to)
+	}
+	if err != nil {
+		return nil, checkout.Wrap(op, err)
+	}
+	var now2 orderRecord
+	if err := unmarshal(out.Attributes, &now2); err != nil {
+		return nil, checkout.Wrap(op, err)
+	}
+	o := now2.Order
+	return &o, nil
+}
+
+// Update applies a change without moving the status (e.g. storing the task token of a
+// new wait, recording a payment attempt).
+func (st *Store) Update(ctx context.Context, txid string, ch Change) error {
+	const op = "store.update"
+	set := []string{"updatedAt = :now"}
+	values := map[string]types.AttributeValue{":now": s(st.now().Format(time.RFC3339Nano))}
+	if ch.Paymode != "" {
+		set = append(set, "paymode = :pm")
+		values[":pm"] = s(ch.Paymode)
+	}
+	if ch.TaskToken != nil {
+		set = append(set, "taskToken = :tt", "taskState = :ts")
+		values[":tt"], values[":ts"] = s(*ch.TaskToken), s(ch.TaskState)
+	}
+	if ch.Payment != nil {
+		av, err := marshalValue([]checkout.Payment{*ch.Payment})
+		if err != nil {
+			return checkout.Wrap(op, err)
+		}
+		set = append(set, "payments = list_append(if_not_exists(payments, :nil), :pay)")
+		values[":pay"], values[":nil"] = av, &types.AttributeValueMemberL{}
+	}
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), orderSK),
+		UpdateExpression: aws.String("SET " + strings.Join(set, ", ")), ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: values,
+	})
+	if _, failed := conditionFailed(err); failed {
+		return checkout.Errorf(op, ENOTFOUND, "no order %s", txid)
+	}
+	return checkout.Wrap(op, err)
+}
+
+// ListOrders lists the orders in one status, newest first, placed in [from, to).
+func (st *Store) ListOrders(ctx context.Context, status checkout.Status, from, to time.Time, limit int32) ([]checkout.Order, error) {
+	if to.IsZero() {
+		to = st.now().Add(time.Hour)
+	}
+	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.Table, IndexName: aws.String("gsi1"), ScanIndexForward: aws.Bool(false), Limit: aws.Int32(limit),
+		KeyConditionExpression: aws.String("gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": s(statusKey(status)), ":from": s(from.UTC().Format(time.RFC3339Nano)), ":to": s(to.UTC().Format(time.RFC3339Nano)),
+		},
+	})
+	if err != nil {
+		return nil, checkout.Wrap("store.listOrders", err)
+	}
+	var orders []checkout.Order
+	for _, item := range out.Items {
+		var rec orderRecord
+		if err := unmarshal(item, &rec); err != nil {
+			return nil, checkout.Wrap("store.listOrders", err)
+		}
+		orders = append(orders, rec.Order)
+	}
+	return orders, nil
+}
+
+// RecordNotification stores a provider notification under its event ID only if it was
+// never stored: it returns false for a duplicate, however many deliveries race.
+func (st *Store) RecordNotification(ctx context.Context, txid, provider, eventID string, raw map[string]string) (bool, error) {
+	item, err := marshal(map[string]any{
+		"pk": txPK(txid), "sk": "PAY#" + provider + "#" + eventID, "raw": raw, "at": st.now().Format(time.RFC3339Nano),
+	})
+	if err != nil {
+		return false, checkout.Wrap("store.recordNotification", err)
+	}
+	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if _, failed := conditionFailed(err); failed {
+		return false, nil
+	}
+	if err != nil {
+		return false, checkout.Wrap("store.recordNotification", err)
+	}
+	return true, nil
+}
+
+// NextInvoiceNumber allocates the order's invoice number once: the counter of the shop
+// and year is incremented in the same transaction that writes the number on the order,
+// conditioned on the order having none, so numbers are gap-free and never reused.
+// A retry finds the number already there and returns it.
+func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, year int) (string, error) {
+	const op = "store.invoice"
+	rec, err := st.orderRecord(ctx, txid)
+	if err != nil {
+		return "", err
+	}
+	if rec.InvoiceNumber != "" {
+		return rec.InvoiceNumber, nil
+	}
+	counterKey := key(fmt.Sprintf("COUNTER#INVOICE#%s#%d", shopID, year), "COUNTER")
+	for attempt := 0; attempt < 10; attempt++ {
+		var c struct {
+			Value int64 `json:"value"`
+		}
+		if _, err := st.get(ctx, counterKey["pk"].(*types.AttributeValueMemberS).Value, "COUNTER", &c); err != nil {
+			return "", checkout.Wrap(op, err)
+		}
+		next := c.Value + 1
+		number := fmt.Sprintf("%s-%d-%06d", strings.ToUpper(shopID), year, next)
+		counterCond := "attribute_not_exists(#v)"
+		vals := map[string]types.AttributeValue{":next": n(next)}
+		if c.Value > 0 {
+			counterCond = "#v = :cur"
+			vals[":cur"] = n(c.Value)
+		}
+		_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			{Update: &types.Update{
+				TableName: &st.Table, Key: counterKey, UpdateExpression: aws.String("SET #v = :next"),
+				ConditionExpression: &counterCond, ExpressionAttributeNames: map[string]string{"#v": "value"}, ExpressionAttributeValues: vals,
+			}},
+			{Update: &types.Update{
+				TableName: &st.Table, Key: key(txPK(txid), orderSK),
+				UpdateExpression:          aws.String("SET invoiceNumber = :num, invoicedAt = :now"),
+				ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(invoiceNumber)"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":num": s(number), ":now": s(st.now().Format(time.RFC3339Nano))},
+			}},
+		}})
+		var tce *types.TransactionCanceledException
+		if errors.As(err, &tce) {
+			if len(tce.CancellationReasons) == 2 && aws.ToString(tce.CancellationReasons[1].Code) == "ConditionalCheckFailed" {
+				// Another run numbered this order meanwhile: its number stands.
+				again, err := st.orderRecord(ctx, txid)
+				if err != nil {
+					return "", err
+				}
+				return again.InvoiceNumber, nil
+			}
+			continue // the counter moved: another order took that number; try the next
+		}
+		if err != nil {
+			return "", checkout.Wrap(op, err)
+		}
+		return number, nil
+	}
+	return "", checkout.Errorf(op, checkout.EUNAVAILABLE, "invoice counter too busy; retry")
+}

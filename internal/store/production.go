@@ -1,0 +1,671 @@
+package store
+
+// Keys written by this file (single-table design):
+//
+//	product instance   pk=CUST#<email>            sk=PRODUCT#<reference>   gsi1pk=PRODUCT#<reference> gsi1sk=INSTANCE
+//	product event      pk=PRODUCT#<reference>     sk=EVENT#<unix ms>#<type>
+//	production marker  pk=TX#<txid>               sk=PRODUCED#<line>#<unit>#<phase>
+//	pinned decisions   pk=TX#<txid>               sk=PIN#<line>#<unit>#<phase>
+//	account balances   pk=CUST#<email>            sk=ACCOUNT                (numeric attributes, ADD)
+//	local LMS user     pk=LMS#USER#<email>        sk=USER
+//	local LMS role     pk=LMS#USER#<email>        sk=ROLE#<level>#<instance>#<role>
+//	local LMS course   pk=LMS#COURSE#<shortname>  sk=COURSE
+//	local LMS enrolment pk=LMS#COURSE#<shortname> sk=ENROL#<user>
+//	local LMS category pk=LMS#CATEGORY            sk=NAME#<parent>#<name>
+//
+// E-mails are lowercased in keys: SPEC §2 keys people by e-mail, case-insensitively.
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lmsshop/checkout/internal/production"
+)
+
+var _ production.InstanceStore = (*Store)(nil)
+
+func custPK(email string) string   { return "CUST#" + strings.ToLower(strings.TrimSpace(email)) }
+func productKey(ref string) string { return "PRODUCT#" + ref }
+func markerSK(k production.Key) string {
+	return "PRODUCED#" + k.LineID + "#" + strconv.Itoa(k.Unit) + "#" + k.Phase
+}
+func pinSK(k production.Key) string {
+	return "PIN#" + k.LineID + "#" + strconv.Itoa(k.Unit) + "#" + k.Phase
+}
+func eventSK(e production.Event) string {
+	return fmt.Sprintf("EVENT#%013d#%s", e.At.UTC().UnixMilli(), e.Type)
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": s(pk), "sk": s(sk)}
+}
+
+// instanceItem is the stored form of a product instance (events are items of their own).
+type instanceItem struct {
+	PK          string            `dynamodbav:"pk"`
+	SK          string            `dynamodbav:"sk"`
+	GSI1PK      string            `dynamodbav:"gsi1pk"`
+	GSI1SK      string            `dynamodbav:"gsi1sk"`
+	Type        string            `dynamodbav:"type"`
+	ID          string            `dynamodbav:"id"`
+	Reference   string            `dynamodbav:"reference"`
+	ItemCode    string            `dynamodbav:"itemCode"`
+	Handler     string            `dynamodbav:"handler"`
+	Customer    string            `dynamodbav:"customer"`
+	Beneficiary string            `dynamodbav:"beneficiary,omitempty"`
+	TxID        string            `dynamodbav:"txid"`
+	LineID      string            `dynamodbav:"lineId"`
+	Unit        int               `dynamodbav:"unit"`
+	Context     string            `dynamodbav:"context,omitempty"`
+	Status      string            `dynamodbav:"status"`
+	Start       time.Time         `dynamodbav:"start"`
+	End         *time.Time        `dynamodbav:"end,omitempty"`
+	Data        map[string]string `dynamodbav:"data,omitempty"`
+}
+
+type eventItem struct {
+	PK        string            `dynamodbav:"pk"`
+	SK        string            `dynamodbav:"sk"`
+	Type      string            `dynamodbav:"type"`
+	EventType string            `dynamodbav:"eventType"`
+	At        time.Time         `dynamodbav:"at"`
+	Data      map[string]string `dynamodbav:"data,omitempty"`
+}
+
+func toInstanceItem(in production.Instance) instanceItem {
+	it := instanceItem{
+		PK: custPK(in.Customer), SK: productKey(in.Reference), GSI1PK: productKey(in.Reference), GSI1SK: "INSTANCE",
+		Type: "product", ID: in.ID, Reference: in.Reference, ItemCode: in.ItemCode, Handler: in.Handler,
+		Customer: strings.ToLower(in.Customer), Beneficiary: in.Beneficiary, TxID: in.TxID, LineID: in.LineID, Unit: in.Unit,
+		Context: in.Context, Status: in.Status, Start: in.Start.UTC(), Data: in.Data,
+	}
+	if !in.End.IsZero() {
+		e := in.End.UTC()
+		it.End = &e
+	}
+	return it
+}
+
+func (it instanceItem) instance() production.Instance {
+	in := production.Instance{
+		ID: it.ID, Reference: it.Reference, ItemCode: it.ItemCode, Handler: it.Handler, Customer: it.Customer,
+		Beneficiary: it.Beneficiary, TxID: it.TxID, LineID: it.LineID, Unit: it.Unit, Context: it.Context,
+		Status: it.Status, Start: it.Start.UTC(), Data: it.Data,
+	}
+	if it.End != nil {
+		in.End = it.End.UTC()
+	}
+	return in
+}
+
+// markerItem records that a production key was committed, and where its instance is.
+type markerItem struct {
+	PK        string    `dynamodbav:"pk"`
+	SK        string    `dynamodbav:"sk"`
+	Type      string    `dynamodbav:"type"`
+	Reference string    `dynamodbav:"reference"`
+	Customer  string    `dynamodbav:"customer"`
+	At        time.Time `dynamodbav:"at"`
+}
+
+// Produced implements production.InstanceStore.
+func (st *Store) Produced(ctx context.Context, k production.Key) (production.Instance, bool, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return production.Instance{}, false, fmt.Errorf("read production marker %s: %w", k, err)
+	}
+	if out.Item == nil {
+		return production.Instance{}, false, nil
+	}
+	var m markerItem
+	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
+		return production.Instance{}, false, fmt.Errorf("decode production marker %s: %w", k, err)
+	}
+	in, err := st.instanceAt(ctx, m.Customer, m.Reference)
+	if err != nil {
+		return production.Instance{}, false, fmt.Errorf("production marker %s: %w", k, err)
+	}
+	return in, true, nil
+}
+
+// instanceAt reads an instance and its events with strongly consistent reads.
+func (st *Store) instanceAt(ctx context.Context, customer, ref string) (production.Instance, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &st.Table, Key: key(custPK(customer), productKey(ref)), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return production.Instance{}, fmt.Errorf("read instance %s: %w", ref, err)
+	}
+	if out.Item == nil {
+		return production.Instance{}, fmt.Errorf("instance %s: %w", ref, production.ErrNotFound)
+	}
+	var it instanceItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return production.Instance{}, fmt.Errorf("decode instance %s: %w", ref, err)
+	}
+	in := it.instance()
+	if in.Events, err = st.ProductEvents(ctx, ref); err != nil {
+		return production.Instance{}, err
+	}
+	return in, nil
+}
+
+// ProductEvents returns an instance's events in time order.
+func (st *Store) ProductEvents(ctx context.Context, ref string) ([]production.Event, error) {
+	var events []production.Event
+	p := dynamodb.NewQueryPaginator(st.DB, &dynamodb.QueryInput{
+		TableName:              &st.Table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :ev)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": s(productKey(ref)), ":ev": s("EVENT#"),
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query events of %s: %w", ref, err)
+		}
+		var items []eventItem
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return nil, fmt.Errorf("decode events of %s: %w", ref, err)
+		}
+		for _, e := range items {
+			events = append(events, production.Event{Type: e.EventType, At: e.At.UTC(), Data: e.Data})
+		}
+	}
+	return events, nil
+}
+
+// Pin implements production.InstanceStore with a conditional put: the first
+// writer's decisions stay, later writers get them back.
+func (st *Store) Pin(ctx context.Context, k production.Key, decisions map[string]string) (map[string]string, error) {
+	item := key("TX#"+k.TxID, pinSK(k))
+	item["type"] = s("pin")
+	dm := make(map[string]types.AttributeValue, len(decisions))
+	for n, v := range decisions {
+		dm[n] = s(v)
+	}
+	item["decisions"] = &types.AttributeValueMemberM{Value: dm}
+	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &st.Table, Item: item,
+		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return decisions, nil
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return nil, fmt.Errorf("pin %s: %w", k, err)
+	}
+	old := ccf.Item
+	if old == nil { // servers that do not return the old item on failure
+		out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, pinSK(k)), ConsistentRead: aws.Bool(true)})
+		if gerr != nil {
+			return nil, fmt.Errorf("read pin %s: %w", k, gerr)
+		}
+		old = out.Item
+	}
+	var got struct {
+		Decisions map[string]string `dynamodbav:"decisions"`
+	}
+	if err := attributevalue.UnmarshalMap(old, &got); err != nil {
+		return nil, fmt.Errorf("decode pin %s: %w", k, err)
+	}
+	return got.Decisions, nil
+}
+
+// maxConflictRetries bounds the retries of a transaction cancelled by a
+// concurrent transaction on the same items (TransactionConflict).
+const maxConflictRetries = 8
+
+// Commit implements production.InstanceStore: marker (attribute_not_exists),
+// instance, events and balance ADDs in one TransactWriteItems.
+func (st *Store) Commit(ctx context.Context, c production.Commit) error {
+	in := c.Instance
+	if in.Reference == "" || in.Customer == "" {
+		return fmt.Errorf("commit %s: instance needs a reference and a customer", c.Key)
+	}
+	if !production.ValidReference(in.Reference) {
+		return fmt.Errorf("commit %s: reference %q fails its check pair", c.Key, in.Reference)
+	}
+	now := st.now()
+	marker, err := attributevalue.MarshalMap(markerItem{
+		PK: "TX#" + c.Key.TxID, SK: markerSK(c.Key), Type: "produced",
+		Reference: in.Reference, Customer: strings.ToLower(in.Customer), At: now,
+	})
+	if err != nil {
+		return fmt.Errorf("encode marker %s: %w", c.Key, err)
+	}
+	inst, err := attributevalue.MarshalMap(toInstanceItem(in))
+	if err != nil {
+		return fmt.Errorf("encode instance %s: %w", in.Reference, err)
+	}
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &st.Table, Item: marker, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Put: &types.Put{TableName: &st.Table, Item: inst}},
+	}
+	for _, e := range in.Events {
+		ev, err := attributevalue.MarshalMap(eventItem{PK: productKey(in.Reference), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
+		if err != nil {
+			return fmt.Errorf("encode event of %s: %w", in.Reference, err)
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &st.Table, Item: ev}})
+	}
+	if len(c.Balances) > 0 {
+		items = append(items, types.TransactWriteItem{Update: balanceUpdate(st.Table, in.Customer, c.Balances)})
+	}
+	for attempt := 0; ; attempt++ {
+		_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			return nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return fmt.Errorf("commit %s: %w", c.Key, err)
+		}
+		conflict := false
+		for i, r := range tce.CancellationReasons {
+			code := aws.ToString(r.Code)
+			if i == 0 && code == "ConditionalCheckFailed" {
+				return fmt.Errorf("commit %s: %w", c.Key, production.ErrAlreadyProduced)
+			}
+			if code == "TransactionConflict" {
+				conflict = true
+			}
+		}
+		if !conflict || attempt >= maxConflictRetries {
+			return fmt.Errorf("commit %s: %w", c.Key, err)
+		}
+		// Another run of the same step holds the items: wait, then retry; the
+		// marker condition decides which run wins.
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("commit %s: %w", c.Key, ctx.Err())
+		case <-time.After(time.Duration(10+rand.IntN(20<<attempt)) * time.Millisecond):
+		}
+	}
+}
+
+// balanceUpdate builds "ADD #b0 :v0, #b1 :v1" on the customer's account item.
+func balanceUpdate(table, email string, balances map[string]int64) *types.Update {
+	names := make([]string, 0, len(balances))
+	for n := range balances {
+		names = append(names, n)
+	}
+	sort.Strings(names) // a stable expression: easier to read in logs and tests
+	exprNames := map[string]string{}
+	exprValues := map[string]types.AttributeValue{}
+	parts := make([]string, len(names))
+	for i, n := range names {
+		exprNames["#b"+strconv.Itoa(i)] = n
+		exprValues[":v"+strconv.Itoa(i)] = &types.AttributeValueMemberN{Value: strconv.FormatInt(balances[n], 10)}
+		parts[i] = fmt.Sprintf("#b%d :v%d", i, i)
+	}
+	return &types.Update{
+		TableName: &table, Key: key(custPK(email), "ACCOUNT"),
+		UpdateExpression:          aws.String("ADD " + strings.Join(parts, ", ")),
+		ExpressionAttributeNames:  exprNames,
+		ExpressionAttributeValues: exprValues,
+	}
+}
+
+// Instance implements production.InstanceStore: lookup by reference through gsi1.
+func (st *Store) Instance(ctx context.Context, ref string) (production.Instance, error) {
+	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.Table, IndexName: aws.String("gsi1"),
+		KeyConditionExpression:    aws.String("gsi1pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(productKey(ref))},
+		Limit:                     aws.Int32(1),
+	})
+	if err != nil {
+		return production.Instance{}, fmt.Errorf("find instance %s: %w", ref, err)
+	}
+	if len(out.Items) == 0 {
+		return production.Instance{}, fmt.Errorf("instance %s: %w", ref, production.ErrNotFound)
+	}
+	var it instanceItem
+	if err := attributevalue.UnmarshalMap(out.Items[0], &it); err != nil {
+		return production.Instance{}, fmt.Errorf("decode instance %s: %w", ref, err)
+	}
+	in := it.instance()
+	if in.Events, err = st.ProductEvents(ctx, ref); err != nil {
+		return production.Instance{}, err
+	}
+	return in, nil
+}
+
+// CustomerInstances returns a customer's product instances (without events), by reference.
+func (st *Store) CustomerInstances(ctx context.Context, email string) ([]production.Instance, error) {
+	var list []production.Instance
+	p := dynamodb.NewQueryPaginator(st.DB, &dynamodb.QueryInput{
+		TableName:              &st.Table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :p)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": s(custPK(email)), ":p": s("PRODUCT#"),
+		},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("query instances of %s: %w", email, err)
+		}
+		var items []instanceItem
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+			return nil, fmt.Errorf("decode instances of %s: %w", email, err)
+		}
+		for _, it := range items {
+			list = append(list, it.instance())
+		}
+	}
+	return list, nil
+}
+
+// AddProductEvent appends an event to an instance (back office: expired, billed…).
+func (st *Store) AddProductEvent(ctx context.Context, ref string, e production.Event) error {
+	if e.Type == "" || e.At.IsZero() {
+		return fmt.Errorf("product event on %s: type and time are required", ref)
+	}
+	item, err := attributevalue.MarshalMap(eventItem{PK: productKey(ref), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
+	if err != nil {
+		return fmt.Errorf("encode event of %s: %w", ref, err)
+	}
+	if _, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item}); err != nil {
+		return fmt.Errorf("put event of %s: %w", ref, err)
+	}
+	return nil
+}
+
+// Balance implements production.InstanceStore.
+func (st *Store) Balance(ctx context.Context, email, name string) (int64, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &st.Table, Key: key(custPK(email), "ACCOUNT"), ConsistentRead: aws.Bool(true),
+		ProjectionExpression:     aws.String("#b"),
+		ExpressionAttributeNames: map[string]string{"#b": name},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read balance %s of %s: %w", name, email, err)
+	}
+	n, ok := out.Item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, nil
+	}
+	v, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("balance %s of %s: %w", name, email, err)
+	}
+	return v, nil
+}
+
+// ---- Local LMS records (used by production/locallms for `make run`) ----
+
+// LMSUser is a user of the local LMS; its ID is the lowercased e-mail.
+type LMSUser struct {
+	ID           string `dynamodbav:"id"`
+	Email        string `dynamodbav:"email"`
+	FirstName    string `dynamodbav:"firstName"`
+	LastName     string `dynamodbav:"lastName"`
+	Organisation string `dynamodbav:"organisation,omitempty"`
+	Lang         string `dynamodbav:"lang,omitempty"`
+}
+
+// LMSCourse is a course of the local LMS.
+type LMSCourse struct {
+	ID        string `dynamodbav:"id"`
+	Shortname string `dynamodbav:"shortname"`
+	Fullname  string `dynamodbav:"fullname"`
+	Category  string `dynamodbav:"category,omitempty"`
+}
+
+// LMSEnrolment is a user's enrolment in a local course.
+type LMSEnrolment struct {
+	User   string     `dynamodbav:"user"`
+	Course string     `dynamodbav:"course"`
+	Role   string     `dynamodbav:"role"`
+	Start  time.Time  `dynamodbav:"start"`
+	End    *time.Time `dynamodbav:"end,omitempty"`
+	Group  string     `dynamodbav:"group,omitempty"`
+}
+
+// LMSRole is a role assignment on a context of the local LMS.
+type LMSRole struct {
+	User     string `dynamodbav:"user"`
+	Role     string `dynamodbav:"role"`
+	Level    string `dynamodbav:"level"`
+	Instance string `dynamodbav:"instance"`
+}
+
+func lmsUserPK(id string) string      { return "LMS#USER#" + strings.ToLower(id) }
+func lmsCoursePK(short string) string { return "LMS#COURSE#" + short }
+
+// putOnce writes item unless its key exists; created reports whether it did.
+func (st *Store) putOnce(ctx context.Context, pk, sk string, v any) (created bool, old map[string]types.AttributeValue, err error) {
+	item, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return false, nil, fmt.Errorf("encode %s: %w", pk, err)
+	}
+	item["pk"], item["sk"] = s(pk), s(sk)
+	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if ccf.Item == nil {
+			out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+			if gerr != nil {
+				return false, nil, fmt.Errorf("read %s: %w", pk, gerr)
+			}
+			return false, out.Item, nil
+		}
+		return false, ccf.Item, nil
+	}
+	if err != nil {
+		return false, nil, fmt.Errorf("put %s: %w", pk, err)
+	}
+	return true, item, nil
+}
+
+// LMSEnsureUser creates the local user keyed by u.Email unless it exists.
+func (st *Store) LMSEnsureUser(ctx context.Context, u LMSUser) (LMSUser, bool, error) {
+	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
+	u.ID = u.Email
+	created, item, err := st.putOnce(ctx, lmsUserPK(u.ID), "USER", u)
+	if err != nil {
+		return LMSUser{}, false, fmt.Errorf("local LMS user %s: %w", u.Email, err)
+	}
+	var got LMSUser
+	if err := attributevalue.UnmarshalMap(item, &got); err != nil {
+		return LMSUser{}, false, fmt.Errorf("decode local LMS user %s: %w", u.Email, err)
+	}
+	return got, created, nil
+}
+
+// LMSEnsureCourse creates the local course unless its short name exists.
+func (st *Store) LMSEnsureCourse(ctx context.Context, c LMSCourse) (LMSCourse, bool, error) {
+	if c.ID == "" {
+		c.ID = c.Shortname
+	}
+	created, item, err := st.putOnce(ctx, lmsCoursePK(c.Shortname), "COURSE", c)
+	if err != nil {
+		return LMSCourse{}, false, fmt.Errorf("local LMS course %s: %w", c.Shortname, err)
+	}
+	var got LMSCourse
+	if err := attributevalue.UnmarshalMap(item, &got); err != nil {
+		return LMSCourse{}, false, fmt.Errorf("decode local LMS course %s: %w", c.Shortname, err)
+	}
+	return got, created, nil
+}
+
+// LMSCourse returns a local course; the error wraps production.ErrNotFound when absent.
+func (st *Store) LMSCourse(ctx context.Context, shortname string) (LMSCourse, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(lmsCoursePK(shortname), "COURSE"), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return LMSCourse{}, fmt.Errorf("read local LMS course %s: %w", shortname, err)
+	}
+	if out.Item == nil {
+		return LMSCourse{}, fmt.Errorf("local LMS course %s: %w", shortname, production.ErrNotFound)
+	}
+	var c LMSCourse
+	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
+		return LMSCourse{}, fmt.Errorf("decode local LMS course %s: %w", shortname, err)
+	}
+	return c, nil
+}
+
+// LMSPutEnrolment records (or replaces) an enrolment: enrolling is a set.
+func (st *Store) LMSPutEnrolment(ctx context.Context, e LMSEnrolment) error {
+	item, err := attributevalue.MarshalMap(e)
+	if err != nil {
+		return fmt.Errorf("encode enrolment: %w", err)
+	}
+	item["pk"], item["sk"] = s(lmsCoursePK(e.Course)), s("ENROL#"+strings.ToLower(e.User))
+	if _, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item}); err != nil {
+		return fmt.Errorf("put enrolment of %s in %s: %w", e.User, e.Course, err)
+	}
+	return nil
+}
+
+// LMSEnrolment returns an enrolment; the error wraps production.ErrNotFound when absent.
+func (st *Store) LMSEnrolment(ctx context.Context, user, course string) (LMSEnrolment, error) {
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(lmsCoursePK(course), "ENROL#"+strings.ToLower(user)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return LMSEnrolment{}, fmt.Errorf("read enrolment of %s in %s: %w", user, course, err)
+	}
+	if out.Item == nil {
+		return LMSEnrolment{}, fmt.Errorf("enrolment of %s in %s: %w", user, course, production.ErrNotFound)
+	}
+	var e LMSEnrolment
+	if err := attributevalue.UnmarshalMap(out.Item, &e); err != nil {
+		return LMSEnrolment{}, fmt.Errorf("decode enrolment of %s in %s: %w", user, course, err)
+	}
+	return e, nil
+}
+
+// LMSEnrolments returns every enrolment of a local course.
+func (st *Store) LMSEnrolments(ctx context.Context, course string) ([]LMSEnrolment, error) {
+	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &st.Table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :e)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": s(lmsCoursePK(course)), ":e": s("ENROL#"),
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query enrolments of %s: %w", course, err)
+	}
+	var list []LMSEnrolment
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &list); err != nil {
+		return nil, fmt.Errorf("decode enrolments of %s: %w", course, err)
+	}
+	return list, nil
+}
+
+// LMSSetEnrolmentEnd sets the end of an existing enrolment.
+func (st *Store) LMSSetEnrolmentEnd(ctx context.Context, user, course string, until time.Time) error {
+	end, err := attributevalue.Marshal(until.UTC())
+	if err != nil {
+		return fmt.Errorf("encode end: %w", err)
+	}
+	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(lmsCoursePK(course), "ENROL#"+strings.ToLower(user)),
+		UpdateExpression:          aws.String("SET #end = :end"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames:  map[string]string{"#end": "end"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":end": end},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("enrolment of %s in %s: %w", user, course, production.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("extend enrolment of %s in %s: %w", user, course, err)
+	}
+	return nil
+}
+
+// LMSPutRole records a role assignment (a set: assigning twice changes nothing).
+func (st *Store) LMSPutRole(ctx context.Context, r LMSRole) error {
+	item, err := attributevalue.MarshalMap(r)
+	if err != nil {
+		return fmt.Errorf("encode role: %w", err)
+	}
+	item["pk"] = s(lmsUserPK(r.User))
+	item["sk"] = s("ROLE#" + r.Level + "#" + r.Instance + "#" + r.Role)
+	if _, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item}); err != nil {
+		return fmt.Errorf("put role %s of %s: %w", r.Role, r.User, err)
+	}
+	return nil
+}
+
+// LMSRoles returns a local user's role assignments.
+func (st *Store) LMSRoles(ctx context.Context, user string) ([]LMSRole, error) {
+	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &st.Table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :r)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": s(lmsUserPK(user)), ":r": s("ROLE#"),
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query roles of %s: %w", user, err)
+	}
+	var list []LMSRole
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &list); err != nil {
+		return nil, fmt.Errorf("decode roles of %s: %w", user, err)
+	}
+	return list, nil
+}
+
+// LMSEnsureCategory creates the category (name, parent) unless it exists. Its
+// ID is derived from name and parent so that concurrent creators agree.
+func (st *Store) LMSEnsureCategory(ctx context.Context, name, parent string) (id string, created bool, err error) {
+	sum := sha256.Sum256([]byte(parent + "\x00" + name))
+	id = fmt.Sprintf("cat-%x", sum[:6])
+	created, item, err := st.putOnce(ctx, "LMS#CATEGORY", "NAME#"+parent+"#"+name, struct {
+		ID     string `dynamodbav:"id"`
+		Name   string `dynamodbav:"name"`
+		Parent string `dynamodbav:"parent"`
+	}{id, name, parent})
+	if err != nil {
+		return "", false, fmt.Errorf("local LMS category %q: %w", name, err)
+	}
+	if v, ok := item["id"].(*types.AttributeValueMemberS); ok {
+		id = v.Value
+	}
+	return id, created, nil
+}
+
+// LMSCategoryExists reports whether a category ID exists in the local LMS.
+func (st *Store) LMSCategoryExists(ctx context.Context, id string) (bool, error) {
+	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &st.Table,
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		FilterExpression:          aws.String("id = :id"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("LMS#CATEGORY"), ":id": s(id)},
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return false, fmt.Errorf("query categories: %w", err)
+	}
+	return len(out.Items) > 0, nil
+}

@@ -1,0 +1,186 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lmsshop/checkout/internal/production"
+	"github.com/lmsshop/checkout/internal/production/prodtest"
+	"github.com/lmsshop/checkout/internal/store"
+)
+
+var t0 = prodtest.Now
+
+func sampleInstance(k production.Key) production.Instance {
+	return production.Instance{
+		ID: k.InstanceID(), Reference: k.Reference(), ItemCode: "GO-101-30D", Handler: "enrol",
+		Customer: "Ada@Example.org", TxID: k.TxID, LineID: k.LineID, Unit: k.Unit, Context: "GO-101",
+		Status: production.StatusActive, Start: t0, End: t0.AddDate(0, 0, 30),
+		Data: map[string]string{"role": "student"}, Events: []production.Event{{Type: production.EventDelivered, At: t0}},
+	}
+}
+
+func rawItem(t *testing.T, st *store.Store, pk, sk string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := st.DB.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: &st.Table, ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item
+}
+
+func TestCommitWritesDocumentedKeys(t *testing.T) {
+	st := prodtest.NewStore(t)
+	ctx := context.Background()
+	k := production.Key{TxID: "TU80WKRYTI9QUMJ4", LineID: "1", Unit: 0, Phase: production.PhasePostpay}
+	in := sampleInstance(k)
+	if err := st.Commit(ctx, production.Commit{Key: k, Instance: in, Balances: map[string]int64{"credits": 5}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, pk, sk string }{
+		{"marker", "TX#TU80WKRYTI9QUMJ4", "PRODUCED#1#0#postpay"},
+		{"instance by customer, lowercased", "CUST#ada@example.org", "PRODUCT#" + in.Reference},
+		{"event", "PRODUCT#" + in.Reference, fmt.Sprintf("EVENT#%013d#delivered", t0.UnixMilli())},
+		{"account", "CUST#ada@example.org", "ACCOUNT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if rawItem(t, st, tc.pk, tc.sk) == nil {
+				t.Fatalf("no item at %s / %s", tc.pk, tc.sk)
+			}
+		})
+	}
+	item := rawItem(t, st, "CUST#ada@example.org", "PRODUCT#"+in.Reference)
+	if g, ok := item["gsi1pk"].(*types.AttributeValueMemberS); !ok || g.Value != "PRODUCT#"+in.Reference {
+		t.Errorf("instance gsi1pk = %v, want PRODUCT#%s", item["gsi1pk"], in.Reference)
+	}
+	got, found, err := st.Produced(ctx, k)
+	if err != nil || !found {
+		t.Fatalf("Produced = %v, %v", found, err)
+	}
+	if got.Reference != in.Reference || !got.End.Equal(in.End) || got.Data["role"] != "student" || len(got.Events) != 1 || got.Customer != "ada@example.org" {
+		t.Errorf("Produced = %+v, want %+v", got, in)
+	}
+}
+
+func TestCommitOnceUnderConcurrency(t *testing.T) {
+	st := prodtest.NewStore(t)
+	ctx := context.Background()
+	k := production.Key{TxID: "TX2", LineID: "7", Unit: 1, Phase: production.PhasePostpay}
+	var wg sync.WaitGroup
+	results := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results <- st.Commit(ctx, production.Commit{Key: k, Instance: sampleInstance(k), Balances: map[string]int64{"credits": 10}})
+		}()
+	}
+	wg.Wait()
+	close(results)
+	won := 0
+	for err := range results {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, production.ErrAlreadyProduced):
+			t.Errorf("unexpected error: %v", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d commits won, want exactly 1", won)
+	}
+	if got, err := st.Balance(ctx, "ada@example.org", "credits"); err != nil || got != 10 {
+		t.Fatalf("credits = %d, %v; want 10", got, err)
+	}
+}
+
+func TestCommitRejectsBadInstance(t *testing.T) {
+	st := prodtest.NewStore(t)
+	k := production.Key{TxID: "TX3", LineID: "1", Phase: production.PhasePostpay}
+	tests := []struct {
+		name    string
+		mutate  func(*production.Instance)
+		wantErr string
+	}{
+		// "00" is never a check pair: pairs run from 02 to 98.
+		{"broken check pair", func(in *production.Instance) { in.Reference = in.Reference[:17] + "00" }, "check pair"},
+		{"no customer", func(in *production.Instance) { in.Customer = "" }, "needs a reference and a customer"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := sampleInstance(k)
+			tc.mutate(&in)
+			err := st.Commit(context.Background(), production.Commit{Key: k, Instance: in})
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestPinFirstWriterWins(t *testing.T) {
+	st := prodtest.NewStore(t)
+	ctx := context.Background()
+	k := production.Key{TxID: "TX4", LineID: "1", Phase: production.PhasePostpay}
+	first, err := st.Pin(ctx, k, map[string]string{"until": "2026-05-01T00:00:00Z"})
+	if err != nil || first["until"] != "2026-05-01T00:00:00Z" {
+		t.Fatalf("first Pin = %v, %v", first, err)
+	}
+	second, err := st.Pin(ctx, k, map[string]string{"until": "2026-06-01T00:00:00Z"})
+	if err != nil || second["until"] != "2026-05-01T00:00:00Z" {
+		t.Fatalf("second Pin = %v, %v; want the first decisions", second, err)
+	}
+	other, err := st.Pin(ctx, production.Key{TxID: "TX4", LineID: "1", Unit: 1, Phase: production.PhasePostpay}, map[string]string{"until": "x"})
+	if err != nil || other["until"] != "x" {
+		t.Fatalf("Pin of another unit = %v, %v", other, err)
+	}
+}
+
+func TestProducedAbsentAndBalanceDefault(t *testing.T) {
+	st := prodtest.NewStore(t)
+	ctx := context.Background()
+	if _, found, err := st.Produced(ctx, production.Key{TxID: "NONE", LineID: "1", Phase: production.PhasePostpay}); err != nil || found {
+		t.Fatalf("Produced(absent) = %v, %v", found, err)
+	}
+	if got, err := st.Balance(ctx, "nobody@example.org", "credits"); err != nil || got != 0 {
+		t.Fatalf("Balance(absent) = %d, %v", got, err)
+	}
+}
+
+func TestLocalLMSRecords(t *testing.T) {
+	st := prodtest.NewStore(t)
+	ctx := context.Background()
+	u, created, err := st.LMSEnsureUser(ctx, store.LMSUser{Email: "Bob@X.org", FirstName: "Bob"})
+	if err != nil || !created || u.ID != "bob@x.org" {
+		t.Fatalf("LMSEnsureUser = %+v, %v, %v", u, created, err)
+	}
+	if again, created, err := st.LMSEnsureUser(ctx, store.LMSUser{Email: "BOB@x.org", FirstName: "Robert"}); err != nil || created || again.FirstName != "Bob" {
+		t.Fatalf("second LMSEnsureUser = %+v, %v, %v; want the first record kept", again, created, err)
+	}
+	if err := st.LMSSetEnrolmentEnd(ctx, "bob@x.org", "GO-101", t0); !errors.Is(err, production.ErrNotFound) {
+		t.Fatalf("extend a missing enrolment: err = %v, want ErrNotFound", err)
+	}
+	id1, created1, err := st.LMSEnsureCategory(ctx, "Acme", "")
+	if err != nil || !created1 {
+		t.Fatal(created1, err)
+	}
+	id2, created2, err := st.LMSEnsureCategory(ctx, "Acme", "")
+	if err != nil || created2 || id1 != id2 {
+		t.Fatalf("second LMSEnsureCategory = %s, %v, %v; want %s", id2, created2, err, id1)
+	}
+	if ok, err := st.LMSCategoryExists(ctx, id1); err != nil || !ok {
+		t.Fatalf("LMSCategoryExists(%s) = %v, %v", id1, ok, err)
+	}
+}

@@ -1,0 +1,130 @@
+// Package trace gives every purchase its transaction ID and writes the merchant trace:
+// one line per merchant operation, to the millisecond, starting with the transaction ID
+// (SPEC §6).
+package trace
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// idAlphabet is SPEC §6's [A-Z0-9].
+const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+// NewTxID draws a 16-character transaction ID from crypto/rand, without modulo bias:
+// 36^16 ≈ 2^82 values, so IDs can be neither guessed nor enumerated.
+func NewTxID() string {
+	var out [16]byte
+	var buf [32]byte
+	n := 0
+	for n < len(out) {
+		if _, err := rand.Read(buf[:]); err != nil {
+			panic(fmt.Sprintf("trace: crypto/rand failed: %v", err)) // the platform is broken
+		}
+		for _, b := range buf {
+			// 252 = 7 × 36: dropping bytes ≥ 252 keeps every symbol equally likely.
+			if b >= 252 || n == len(out) {
+				continue
+			}
+			out[n] = idAlphabet[b%36]
+			n++
+		}
+	}
+	return string(out[:])
+}
+
+// ValidTxID reports whether s has the form of a transaction ID.
+func ValidTxID(s string) bool {
+	if len(s) != 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune(idAlphabet, rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// Line is one trace line.
+type Line struct {
+	At      time.Time `json:"at"`
+	TxID    string    `json:"transactionId,omitempty"`
+	Source  string    `json:"source"`
+	Message string    `json:"message"`
+}
+
+// Format renders the line as SPEC §6 shows it, in loc (UTC when nil):
+// "-- 2016-7-27 11:32:13 753 -- [TU80WKRYTI9QUMJ4] Test Processing : paying".
+func (l Line) Format(loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t := l.At.In(loc)
+	stamp := fmt.Sprintf("-- %d-%d-%d %02d:%02d:%02d %03d --", t.Year(), int(t.Month()), t.Day(),
+		t.Hour(), t.Minute(), t.Second(), t.Nanosecond()/int(time.Millisecond))
+	if l.TxID == "" {
+		return fmt.Sprintf("%s %s : %s", stamp, l.Source, l.Message)
+	}
+	return fmt.Sprintf("%s [%s] %s : %s", stamp, l.TxID, l.Source, l.Message)
+}
+
+// Sanitize makes text safe for one trace line: control characters (CR, LF, tabs, Unicode
+// line separators…) become spaces, so no user-supplied text can split a line or forge
+// another, and it is capped in length.
+func Sanitize(s string) string {
+	const max = 1000
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\u0085' {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return strings.TrimSpace(s)
+}
+
+// Store keeps trace lines.
+type Store interface {
+	AppendTrace(ctx context.Context, l Line) error
+	ListTrace(ctx context.Context, txid string) ([]Line, error)
+}
+
+// Tracer writes trace lines for one source (a function or state), never failing the
+// operation it describes: a lost trace line is logged, not fatal.
+type Tracer struct {
+	Store  Store
+	Source string
+	Now    func() time.Time
+	OnErr  func(error)
+}
+
+// Printf writes one line for txid.
+func (t *Tracer) Printf(ctx context.Context, txid, format string, args ...any) {
+	now := time.Now
+	if t.Now != nil {
+		now = t.Now
+	}
+	l := Line{At: now().UTC(), TxID: txid, Source: Sanitize(t.Source), Message: Sanitize(fmt.Sprintf(format, args...))}
+	if err := t.Store.AppendTrace(ctx, l); err != nil && t.OnErr != nil {
+		t.OnErr(err)
+	}
+}
+
+// Async writes the line in the background, so it costs no latency beside the
+// operation it describes; the returned func waits for it (call it before answering,
+// as a Lambda may be frozen once it has answered).
+func (t *Tracer) Async(ctx context.Context, txid, format string, args ...any) (wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t.Printf(context.WithoutCancel(ctx), txid, format, args...)
+	}()
+	return func() { <-done }
+}

@@ -1,0 +1,183 @@
+// Package wire builds each Lambda's handler from its configuration. It is the one
+// composition root shared by functions/*/main.go (one handler per binary) and the
+// local cloud (every handler in one process); clients are built once per cold start.
+package wire
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/lmsshop/checkout/internal/seed"
+	"github.com/lmsshop/checkout/internal/store"
+)
+
+// Config is what every function reads from its environment (template.yaml's Globals).
+type Config struct {
+	TableName       string
+	ShopID          string
+	StateMachineARN string
+	SenderEmail     string
+	StorefrontURL   string
+	APIURL          string
+	CartTTL         time.Duration
+	ShopCacheTTL    time.Duration
+	LMSAdapter      string
+	MoodleURL       string
+	MoodleToken     string
+	// PaymentSecrets names the Secrets Manager secret in AWS; locally, the provider
+	// settings come from PAYMENT_* variables (see payment.ConfigFromEnv).
+	PaymentSecrets string
+}
+
+// ConfigFromEnv reads Config from the variables template.yaml sets.
+func ConfigFromEnv() Config {
+	return Config{
+		TableName:       os.Getenv("TABLE_NAME"),
+		ShopID:          envOr("SHOP_ID", "demo"),
+		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
+		SenderEmail:     envOr("SENDER_EMAIL", "shop@example.com"),
+		StorefrontURL:   envOr("STOREFRONT_URL", "http://localhost:8080"),
+		APIURL:          envOr("API_URL", "http://localhost:3000"),
+		CartTTL:         durationEnv("CART_TTL", 2*time.Hour),
+		ShopCacheTTL:    durationEnv("SHOP_CACHE_TTL", 30*time.Second),
+		LMSAdapter:      envOr("LMS_ADAPTER", "local"),
+		MoodleURL:       os.Getenv("MOODLE_URL"),
+		MoodleToken:     os.Getenv("MOODLE_TOKEN"),
+		PaymentSecrets:  os.Getenv("PAYMENT_SECRETS"),
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func durationEnv(k string, def time.Duration) time.Duration {
+	v := os.Getenv(k)
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return d
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	return def
+}
+
+// Deps are the clients and settings every handler is built from.
+type Deps struct {
+	Cfg   Config
+	AWS   aws.Config
+	DB    *dynamodb.Client
+	Store *store.Store
+	SFN   *sfn.Client
+	SES   *sesv2.Client
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+// NewDeps builds the SDK clients once. Endpoints come from the SDK's own variables
+// (AWS_ENDPOINT_URL_DYNAMODB, …), so the local cloud needs no special code path.
+func NewDeps(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
+	if log == nil {
+		log = slog.Default()
+	}
+	db := dynamodb.NewFromConfig(awsCfg)
+	st := store.New(db, cfg.TableName)
+	return &Deps{
+		Cfg: cfg, AWS: awsCfg, DB: db, Store: st,
+		SFN: sfn.NewFromConfig(awsCfg), SES: sesv2.NewFromConfig(awsCfg),
+		Log: log, Now: func() time.Time { return time.Now().UTC() },
+	}
+}
+
+// builders maps each function of template.yaml to what builds its handler.
+var builders = map[string]func(*Deps) (lambda.Handler, error){
+	"ShopFunction":           shopHandler,
+	"PurchaseReqsFunction":   purchaseReqsHandler,
+	"UsersFunction":          usersHandler,
+	"CustomerFunction":       customerHandler,
+	"OrderFunction":          orderHandler,
+	"PaymentFunction":        paymentHandler,
+	"PaymentWebhookFunction": paymentWebhookHandler,
+	"ProduceFunction":        produceHandler,
+	"BillFunction":           billHandler,
+	"NotifyFunction":         notifyHandler,
+	"BackofficeFunction":     backofficeHandler,
+}
+
+// FunctionIDs lists the logical IDs this package can build.
+func FunctionIDs() []string {
+	var out []string
+	for id := range builders {
+		out = append(out, id)
+	}
+	return out
+}
+
+// Handler builds one function's handler.
+func Handler(id string, d *Deps) (lambda.Handler, error) {
+	b, ok := builders[id]
+	if !ok {
+		return nil, fmt.Errorf("wire: no function %s", id)
+	}
+	return b(d)
+}
+
+// Handlers builds every function's handler, keyed by its logical ID in template.yaml
+// (ShopFunction, PurchaseReqsFunction, …). The local cloud serves them in-process.
+func Handlers(ctx context.Context, cfg Config, awsCfg aws.Config) (map[string]lambda.Handler, error) {
+	d := NewDeps(cfg, awsCfg, slog.Default())
+	out := map[string]lambda.Handler{}
+	for id, b := range builders {
+		h, err := b(d)
+		if err != nil {
+			return nil, fmt.Errorf("wire: %s: %w", id, err)
+		}
+		out[id] = h
+	}
+	return out, nil
+}
+
+// SeedDemo writes the demo shop and catalog into the table, for local runs.
+func SeedDemo(ctx context.Context, cfg Config, awsCfg aws.Config) error {
+	shop, cats, err := seed.Demo()
+	if err != nil {
+		return err
+	}
+	shop.ID = cfg.ShopID
+	return store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName).SaveShop(ctx, shop, cats)
+}
+
+// Main is the body of every functions/<name>/main.go: load the AWS configuration and
+// the environment once per cold start, build the handler, and hand it to Lambda. A
+// failure at start-up is logged as JSON and exits, so Lambda reports an init error.
+func Main(id string) {
+	// JSON records carrying the invocation's request ID (log with the handler's ctx).
+	log := lambdacontext.NewLogger()
+	slog.SetDefault(log)
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Error("load AWS configuration", "function", id, "err", err)
+		os.Exit(1)
+	}
+	h, err := Handler(id, NewDeps(ConfigFromEnv(), awsCfg, log))
+	if err != nil {
+		log.Error("build handler", "function", id, "err", err)
+		os.Exit(1)
+	}
+	lambda.StartHandler(h)
+}
