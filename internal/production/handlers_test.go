@@ -648,6 +648,12 @@ func TestRetryAfterCrashDoesNotDoubleDeliver(t *testing.T) {
 	if err := e.lms.Enrol(ctx, production.Enrolment{User: uid, Course: "GO-101", Role: "student", Start: days(-20), End: days(10)}); err != nil {
 		t.Fatal(err)
 	}
+	catID, _, err := e.lms.EnsureCategory(ctx, "Crash tests", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spaceJob := job("coursespace", 1, map[string]string{"category": catID})
+	spaceJob.Required = []map[string]string{{"shortname": "CRASH-1"}}
 	cs := &crashingStore{InstanceStore: e.st}
 	crashing := production.Handlers(e.lms, cs, func() time.Time { return now })
 	tests := []struct {
@@ -663,6 +669,11 @@ func TestRetryAfterCrashDoesNotDoubleDeliver(t *testing.T) {
 		{"credits are added once", job("credits", 1, map[string]string{"credits": "7"}), func(t *testing.T) {
 			if got, _ := e.st.Balance(ctx, buyer.Email, production.BalanceCredits); got != 7 {
 				t.Fatalf("credits after crash and retry = %d, want 7", got)
+			}
+		}},
+		{"a course space it created itself is not refused as taken", spaceJob, func(t *testing.T) {
+			if en, ok := e.enrolment(t, "ada@example.org", "CRASH-1"); !ok || en.Role != "editingteacher" {
+				t.Fatalf("buyer enrolment in CRASH-1 = %+v, %v", en, ok)
 			}
 		}},
 	}

@@ -29,7 +29,7 @@ func Demo() (*checkout.Shop, []*checkout.Catalog, error) {
 	for _, c := range d.Catalogs {
 		for i := range c.Items {
 			if c.Items[i].Code == "PM-301-VIP" {
-				c.Items[i].Password = "masterclass"
+				c.Items[i].Password = "vip-2026"
 			}
 		}
 	}

@@ -326,6 +326,7 @@ func corsFor(tpl *stack.Template, params map[string]string, webURL string) *apig
 	if alt := strings.Replace(webURL, "127.0.0.1", "localhost", 1); alt != webURL {
 		origins = append(origins, alt)
 	}
+	// MaxAge mirrors the template's 600 s until stack.CORS returns it.
 	return &apigw.CORS{AllowOrigins: origins, AllowMethods: methods, AllowHeaders: headers, MaxAge: 600}
 }
 

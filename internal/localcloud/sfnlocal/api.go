@@ -46,7 +46,7 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		writeError(w, http.StatusBadRequest, &APIError{Code: "UnknownOperationException", Message: "missing or unknown X-Amz-Target"})
 		return
 	}
-	h, ok := e.operations()[op]
+	h, ok := e.ops[op]
 	if !ok {
 		writeError(w, http.StatusBadRequest, &APIError{Code: "UnknownOperationException", Message: "unsupported operation " + op})
 		return

@@ -16,6 +16,7 @@ type machine struct {
 	TimeoutSeconds int               `json:"TimeoutSeconds"`
 	Comment        string            `json:"Comment"`
 	Version        string            `json:"Version"`
+	QueryLanguage  string            `json:"QueryLanguage"`
 }
 
 // optPath is an InputPath/OutputPath/ResultPath/ItemsPath field, which distinguishes
@@ -65,14 +66,15 @@ type catcher struct {
 type state struct {
 	name string
 
-	Type       string  `json:"Type"`
-	Comment    string  `json:"Comment"`
-	Next       string  `json:"Next"`
-	End        bool    `json:"End"`
-	InputPath  optPath `json:"InputPath"`
-	OutputPath optPath `json:"OutputPath"`
-	ResultPath optPath `json:"ResultPath"`
-	Parameters any     `json:"Parameters"`
+	Type          string  `json:"Type"`
+	Comment       string  `json:"Comment"`
+	QueryLanguage string  `json:"QueryLanguage"`
+	Next          string  `json:"Next"`
+	End           bool    `json:"End"`
+	InputPath     optPath `json:"InputPath"`
+	OutputPath    optPath `json:"OutputPath"`
+	ResultPath    optPath `json:"ResultPath"`
+	Parameters    any     `json:"Parameters"`
 
 	// Task
 	Resource             string    `json:"Resource"`
@@ -156,6 +158,10 @@ func validateMachine(m *machine, where string, problems *[]string) {
 	add := func(format string, a ...any) {
 		*problems = append(*problems, where+fmt.Sprintf(format, a...))
 	}
+	// JSONata needs a different evaluator altogether; refuse it rather than run it wrong.
+	if m.QueryLanguage != "" && m.QueryLanguage != "JSONPath" {
+		add("QueryLanguage %q is not supported (only JSONPath)", m.QueryLanguage)
+	}
 	if len(m.States) == 0 {
 		add("States must not be empty")
 		return
@@ -182,6 +188,9 @@ func validateMachine(m *machine, where string, problems *[]string) {
 		s.name = name
 		if len(name) > 80 {
 			add("state name %q is longer than 80 characters", name)
+		}
+		if s.QueryLanguage != "" && s.QueryLanguage != "JSONPath" {
+			add("state %q: QueryLanguage %q is not supported (only JSONPath)", name, s.QueryLanguage)
 		}
 		if !stateTypes[s.Type] {
 			add("state %q: unknown Type %q", name, s.Type)

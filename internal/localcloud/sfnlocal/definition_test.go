@@ -29,6 +29,7 @@ func TestCreateStateMachineValidates(t *testing.T) {
 		{name: "bad branch", def: `{"StartAt":"A","States":{"A":{"Type":"Parallel","End":true,"Branches":[{"StartAt":"B","States":{"B":{"Type":"Pass"}}}]}}}`, wantErr: `Branches[0]: state "B": needs Next or End`},
 		{name: "Map without processor", def: `{"StartAt":"A","States":{"A":{"Type":"Map","End":true}}}`, wantErr: "needs ItemProcessor"},
 		{name: "bad path", def: `{"StartAt":"A","States":{"A":{"Type":"Pass","InputPath":"x","End":true}}}`, wantErr: "must start with $"},
+		{name: "JSONata", def: `{"QueryLanguage":"JSONata","StartAt":"A","States":{"A":{"Type":"Succeed"}}}`, wantErr: "only JSONPath"},
 		{name: "Retry on Pass", def: `{"StartAt":"A","States":{"A":{"Type":"Pass","End":true,"Retry":[{"ErrorEquals":["X"]}]}}}`, wantErr: "only allowed on Task"},
 	}
 	for _, tt := range tests {

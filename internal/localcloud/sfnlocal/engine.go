@@ -1,10 +1,3 @@
-// Package sfnlocal is a local stand-in for AWS Step Functions (Standard workflows):
-// an interpreter for the Amazon States Language behind the subset of the Step Functions
-// JSON API that the checkout's functions call through the real aws-sdk-go-v2 sfn client.
-//
-// It exists because Step Functions Local is not installable here; the checkout's real
-// statemachine/checkout.asl.json runs on it unchanged, so the code path under test is
-// the one that runs in AWS. State is kept in memory: it is an emulator, not a store.
 package sfnlocal
 
 import (
@@ -75,6 +68,7 @@ type Engine struct {
 	execOrder []*execution             // start order, for ListExecutions
 	tokens    map[string]*pendingTask
 	ended     map[string]tokenEnd // tokens no longer waiting, to answer like AWS
+	ops       map[string]handler  // API operations by X-Amz-Target name
 }
 
 // New returns an Engine configured by opts.
@@ -91,6 +85,7 @@ func New(opts Options) *Engine {
 		tokens:   map[string]*pendingTask{},
 		ended:    map[string]tokenEnd{},
 	}
+	e.ops = e.operations()
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -270,7 +265,7 @@ func (e *Engine) run(ctx context.Context, x *execution) {
 			}
 		}()
 	}
-	e.log.Info("execution started", "execution", x.arn)
+	e.log.Debug("execution started", "execution", x.arn)
 	r := &runner{e: e, x: x}
 	out, err := r.runMachine(ctx, x.sm.def, x.inputVal)
 	switch {

@@ -98,6 +98,24 @@ func TestDataFlow(t *testing.T) {
 	}
 }
 
+func TestContextObject(t *testing.T) {
+	e := newEngine(t, nil, nil)
+	arn := mustCreate(t, e, `{"StartAt":"Look","States":{"Look":{"Type":"Pass","Parameters":{
+		"id.$":"$$.Execution.Id","name.$":"$$.Execution.Name","input.$":"$$.Execution.Input",
+		"started.$":"$$.Execution.StartTime","state.$":"$$.State.Name","entered.$":"$$.State.EnteredTime",
+		"machine.$":"$$.StateMachine.Id"},"End":true}}}`)
+	x, _, err := e.StartExecution(arn, "tx-9", `{"cart":"c1"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := waitFor(t, e, x)
+	want := fmt.Sprintf(`{"id":%q,"name":"tx-9","input":{"cart":"c1"},"started":"2026-03-01T12:00:00.000Z",
+		"state":"Look","entered":"2026-03-01T12:00:00.000Z","machine":%q}`, x, arn)
+	if !jsonEqual(t, info.Output, want) {
+		t.Fatalf("output %s, want %s", info.Output, want)
+	}
+}
+
 func TestRuntimeErrorsFailTheExecution(t *testing.T) {
 	tests := []struct {
 		name, def, wantErr, wantCause string
@@ -329,16 +347,19 @@ func TestUnknownFunctionIsALambdaError(t *testing.T) {
 func TestTaskTimeout(t *testing.T) {
 	tests := []struct {
 		name, timeout, catch, wantStatus, wantError string
+		wantTransitions                             int
 	}{
-		{name: "TimeoutSeconds fails with States.Timeout", timeout: `"TimeoutSeconds":30`, wantStatus: StatusFailed, wantError: "States.Timeout"},
-		{name: "TimeoutSecondsPath", timeout: `"TimeoutSecondsPath":"$.limit"`, wantStatus: StatusFailed, wantError: "States.Timeout"},
-		{name: "caught by name", timeout: `"TimeoutSeconds":30`, catch: `,"Catch":[{"ErrorEquals":["States.Timeout"],"Next":"Late"}]`, wantStatus: StatusSucceeded},
-		{name: "TaskFailed does not match timeouts", timeout: `"TimeoutSeconds":30`, catch: `,"Catch":[{"ErrorEquals":["States.TaskFailed"],"Next":"Late"}]`, wantStatus: StatusFailed, wantError: "States.Timeout"},
+		{name: "TimeoutSeconds fails with States.Timeout", timeout: `"TimeoutSeconds":30`, wantStatus: StatusFailed, wantError: "States.Timeout", wantTransitions: 1},
+		{name: "TimeoutSecondsPath", timeout: `"TimeoutSecondsPath":"$.limit"`, wantStatus: StatusFailed, wantError: "States.Timeout", wantTransitions: 1},
+		{name: "caught by name", timeout: `"TimeoutSeconds":30`, catch: `,"Catch":[{"ErrorEquals":["States.Timeout"],"Next":"Late"}]`, wantStatus: StatusSucceeded, wantTransitions: 2},
+		{name: "TaskFailed does not match timeouts", timeout: `"TimeoutSeconds":30`, catch: `,"Catch":[{"ErrorEquals":["States.TaskFailed"],"Next":"Late"}]`, wantStatus: StatusFailed, wantError: "States.Timeout", wantTransitions: 1},
+		{name: "retried on States.Timeout", timeout: `"TimeoutSeconds":30`, catch: `,"Retry":[{"ErrorEquals":["States.Timeout"],"MaxAttempts":2}]`, wantStatus: StatusFailed, wantError: "States.Timeout", wantTransitions: 3},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ft := newFakeTime()
 			ft.fire[30*time.Second] = true
+			ft.fire[time.Second], ft.fire[2*time.Second] = true, true // retry back-off
 			e := newEngine(t, newInvoker(map[string]fnFunc{"slow": blocks}), ft)
 			def := fmt.Sprintf(`{"StartAt":"T","States":{
 				"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"slow"},%s,"Next":"Late"%s},
@@ -346,6 +367,9 @@ func TestTaskTimeout(t *testing.T) {
 			info := runDef(t, e, def, `{"limit":30}`)
 			if info.Status != tt.wantStatus || info.Error != tt.wantError {
 				t.Fatalf("got %s %s, want %s %s", info.Status, info.Error, tt.wantStatus, tt.wantError)
+			}
+			if info.StateTransitions != tt.wantTransitions {
+				t.Fatalf("%d state transitions, want %d", info.StateTransitions, tt.wantTransitions)
 			}
 			types, _ := e.HistoryEventTypes(info.ExecutionArn)
 			if !contains(types, "TaskTimedOut") {

@@ -47,12 +47,6 @@ func (f *fakeInvoker) Invoke(ctx context.Context, function string, payload []byt
 	return fn(ctx, payload)
 }
 
-func (f *fakeInvoker) callCount(function string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.calls[function])
-}
-
 func (f *fakeInvoker) lastPayload(t *testing.T, function string) map[string]any {
 	t.Helper()
 	f.mu.Lock()

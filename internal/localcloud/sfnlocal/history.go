@@ -54,6 +54,11 @@ func (x *execution) addEvent(ts time.Time, typ string, details map[string]any) {
 }
 
 func (x *execution) addEventLocked(ts time.Time, typ string, details map[string]any) {
+	// Once an execution has ended (a stop can race its still-unwinding states), only
+	// the Execution* event that records the end may follow, as in AWS.
+	if x.status != StatusRunning && !strings.HasPrefix(typ, "Execution") {
+		return
+	}
 	id := int64(len(x.events) + 1)
 	x.events = append(x.events, &event{Timestamp: ts, Type: typ, ID: id, PrevID: id - 1, Details: details})
 }

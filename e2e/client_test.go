@@ -1,0 +1,130 @@
+package e2e_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+)
+
+func TestMain(m *testing.M) { cloudtest.Main(m) }
+
+// buyer is a browser's view of the API: a cart and its token.
+type buyer struct {
+	t     *testing.T
+	api   string
+	txid  string
+	token string
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (r reply) errCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+
+func (r reply) fields() string {
+	e, _ := r.body["error"].(map[string]any)
+	b, _ := json.Marshal(e["fields"])
+	return string(b)
+}
+
+func call(t *testing.T, method, url, token, body string, hdr ...string) reply {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if len(bytes.TrimSpace(raw)) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &r.body); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %s", method, url, raw)
+		}
+	}
+	return r
+}
+
+func newBuyer(t *testing.T) *buyer {
+	t.Helper()
+	c := cloudtest.Start(t)
+	r := call(t, "POST", c.APIURL+"/carts", "", "")
+	if r.status != http.StatusCreated {
+		t.Fatalf("POST /carts = %d %s", r.status, r.raw)
+	}
+	return &buyer{t: t, api: c.APIURL, txid: r.body["transactionId"].(string), token: r.body["cartToken"].(string)}
+}
+
+func (b *buyer) do(method, path, body string) reply {
+	b.t.Helper()
+	return call(b.t, method, b.api+strings.ReplaceAll(path, "{txid}", b.txid), b.token, body)
+}
+
+func (b *buyer) must(status int, method, path, body string) reply {
+	b.t.Helper()
+	r := b.do(method, path, body)
+	if r.status != status {
+		b.t.Fatalf("%s %s = %d, want %d: %s", method, path, r.status, status, r.raw)
+	}
+	return r
+}
+
+func lines(r reply) map[string]float64 {
+	out := map[string]float64{}
+	ls, _ := r.body["lines"].([]any)
+	for _, l := range ls {
+		m := l.(map[string]any)
+		out[m["code"].(string)] = m["quantity"].(float64)
+	}
+	return out
+}
+
+func totals(r reply) map[string]float64 {
+	out := map[string]float64{}
+	m, _ := r.body["totals"].(map[string]any)
+	for k, v := range m {
+		out[k] = v.(float64)
+	}
+	return out
+}
+
+func step(r reply, name string) map[string]any {
+	for _, s := range r.body["steps"].([]any) {
+		if m := s.(map[string]any); m["name"] == name {
+			return m
+		}
+	}
+	return nil
+}
+
+const customerJSON = `{"email":"Ada.Lovelace@Example.com","lastName":"lovelace","firstName":"ada","address":"1 Analytical Row","zip":"75005","city":"Paris","country":"FR","lang":"en"}`

@@ -1,0 +1,30 @@
+// Package sfnlocal is a local stand-in for AWS Step Functions (Standard workflows): an
+// interpreter for the Amazon States Language behind the subset of the Step Functions
+// JSON API that the checkout's functions call through the real aws-sdk-go-v2 sfn client.
+//
+// It exists because Step Functions Local cannot be installed here. The checkout's real
+// statemachine/checkout.asl.json runs on it unchanged (after Substitute fills in the
+// ${...} ARNs), so the code path under test is the one that runs in AWS.
+//
+// Supported language: JSONPath paths ($, $.a.b, $['a'], $.a[0], $.a[*], $$ context
+// paths); InputPath, Parameters (".$" keys, intrinsics States.Format, StringToJson,
+// JsonToString, Array, ArrayLength, ArrayGetItem, StringSplit, Base64Encode/Decode,
+// UUID, MathAdd), ResultSelector, ResultPath (incl. null), OutputPath; the state
+// types Task, Pass, Choice (every comparison incl. ...Path, Is*, StringMatches,
+// And/Or/Not), Wait, Parallel, Map (ItemsPath, ItemSelector/Parameters,
+// ItemProcessor/Iterator, MaxConcurrency), Succeed and Fail; Retry (JitterStrategy is
+// ignored) and Catch; Task TimeoutSeconds[Path] and HeartbeatSeconds[Path]; a
+// machine-level TimeoutSeconds.
+//
+// Task resources: arn:aws:states:::lambda:invoke (result shaped like the real
+// integration), arn:aws:states:::lambda:invoke.waitForTaskToken and plain Lambda
+// function ARNs, all run through the Invoker the engine is given.
+//
+// API (AWS JSON 1.0, X-Amz-Target AWSStepFunctions.<Op>): CreateStateMachine,
+// DescribeStateMachine, StartExecution, DescribeExecution, GetExecutionHistory,
+// ListExecutions, StopExecution, SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat.
+//
+// Deliberate differences from AWS: state lives in memory only; execution names are
+// remembered for the engine's lifetime rather than 90 days; identical input for
+// StartExecution idempotency means byte-identical input strings.
+package sfnlocal

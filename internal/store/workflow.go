@@ -1,0 +1,179 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+)
+
+// What the post-placement workflow keeps beside the order (internal/workflow):
+//
+//	TX#<txid>  ORDER          + paymentInstructions (JSON text), written by SetInstructions
+//	TX#<txid>  ONCE#<name>    a side effect done once (an e-mail sent), see Once
+//	TX#<txid>  FEEDBACK#<ph>  the production handlers' feedback of one phase
+
+// OrderState is an order with the workflow's own attributes: the task token it waits
+// on and the payment instructions shown to the buyer, read in one GetItem.
+type OrderState struct {
+	Order        *checkout.Order
+	TaskToken    string
+	TaskState    string
+	Instructions string // JSON written by SetInstructions; "" when none
+}
+
+type orderStateRecord struct {
+	orderRecord
+	Instructions string `json:"paymentInstructions,omitempty"`
+}
+
+// OrderState reads an order with its task token and payment instructions; tokenHash ""
+// skips the buyer check (tasks, back office).
+func (st *Store) OrderState(ctx context.Context, txid, tokenHash string) (*OrderState, error) {
+	const op = "store.orderState"
+	var rec orderStateRecord
+	ok, err := st.get(ctx, txPK(txid), orderSK, &rec)
+	if err != nil {
+		return nil, checkout.Wrap(op, err)
+	}
+	if !ok {
+		return nil, checkout.Errorf(op, ENOTFOUND, "no order %s", txid)
+	}
+	if tokenHash != "" && rec.TokenHash != tokenHash {
+		return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this cart token does not open order %s", txid)
+	}
+	o := rec.Order
+	o.TokenHash = rec.TokenHash
+	return &OrderState{Order: &o, TaskToken: rec.TaskToken, TaskState: rec.TaskState, Instructions: rec.Instructions}, nil
+}
+
+// SetInstructions stores the payment instructions of the current attempt on the order
+// (JSON text: the store does not interpret them), so GET /orders/{txid} shows them.
+func (st *Store) SetInstructions(ctx context.Context, txid, instructionsJSON string) error {
+	const op = "store.setInstructions"
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), orderSK),
+		UpdateExpression:    aws.String("SET paymentInstructions = :i, updatedAt = :now"),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":i": s(instructionsJSON), ":now": s(st.now().Format(time.RFC3339Nano)),
+		},
+	})
+	if _, failed := conditionFailed(err); failed {
+		return checkout.Errorf(op, ENOTFOUND, "no order %s", txid)
+	}
+	return checkout.Wrap(op, err)
+}
+
+// Once claims the right to perform a named side effect of a transaction (an e-mail)
+// exactly once: it returns true to the first caller only, however many race. A caller
+// whose effect then fails calls Release so a retry may claim it again.
+func (st *Store) Once(ctx context.Context, txid, name string) (bool, error) {
+	item, err := marshal(map[string]any{"pk": txPK(txid), "sk": "ONCE#" + name, "at": st.now().Format(time.RFC3339Nano)})
+	if err != nil {
+		return false, checkout.Wrap("store.once", err)
+	}
+	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if _, failed := conditionFailed(err); failed {
+		return false, nil
+	}
+	if err != nil {
+		return false, checkout.Wrap("store.once", err)
+	}
+	return true, nil
+}
+
+// Release gives back a claim taken with Once.
+func (st *Store) Release(ctx context.Context, txid, name string) error {
+	_, err := st.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.Table, Key: key(txPK(txid), "ONCE#"+name)})
+	return checkout.Wrap("store.release", err)
+}
+
+// ForgetNotification removes a recorded provider notification. The webhook records a
+// notification before acting on it (so concurrent deliveries act once); when acting
+// then fails for a transient reason, forgetting it lets the provider's retry act.
+func (st *Store) ForgetNotification(ctx context.Context, txid, provider, eventID string) error {
+	_, err := st.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.Table, Key: key(txPK(txid), "PAY#"+provider+"#"+eventID)})
+	return checkout.Wrap("store.forgetNotification", err)
+}
+
+// Feedback is one production handler's report on one order line (SPEC §4 audiences).
+type Feedback struct {
+	Line       string `json:"line"`
+	Item       string `json:"item"`
+	Public     string `json:"public,omitempty"`
+	Private    string `json:"private,omitempty"`
+	SalesAdmin string `json:"salesAdmin,omitempty"`
+}
+
+type feedbackRecord struct {
+	PK    string     `json:"pk"`
+	SK    string     `json:"sk"`
+	Phase string     `json:"phase"`
+	Lines []Feedback `json:"lines"`
+}
+
+// SaveFeedback stores the feedback of one production phase, replacing an earlier run's
+// (a retried phase reports the same deliveries).
+func (st *Store) SaveFeedback(ctx context.Context, txid, phase string, lines []Feedback) error {
+	item, err := marshal(feedbackRecord{PK: txPK(txid), SK: "FEEDBACK#" + phase, Phase: phase, Lines: lines})
+	if err != nil {
+		return checkout.Wrap("store.saveFeedback", err)
+	}
+	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item})
+	return checkout.Wrap("store.saveFeedback", err)
+}
+
+// Feedback returns the stored feedback of every phase, keyed by phase, in one Query.
+func (st *Store) Feedback(ctx context.Context, txid string) (map[string][]Feedback, error) {
+	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.Table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :f)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(txPK(txid)), ":f": s("FEEDBACK#")},
+	})
+	if err != nil {
+		return nil, checkout.Wrap("store.feedback", err)
+	}
+	res := map[string][]Feedback{}
+	for _, item := range out.Items {
+		var rec feedbackRecord
+		if err := unmarshal(item, &rec); err != nil {
+			return nil, checkout.Wrap("store.feedback", err)
+		}
+		res[rec.Phase] = rec.Lines
+	}
+	return res, nil
+}
+
+// PutShop writes a shop's configuration alone, leaving its catalogs as they are
+// (back office).
+func (st *Store) PutShop(ctx context.Context, shop *checkout.Shop) error {
+	if err := shop.Validate(); err != nil {
+		return err
+	}
+	item, err := marshal(shopRecord{PK: shopPK(shop.ID), SK: "CONFIG", Shop: *shop})
+	if err != nil {
+		return checkout.Wrap("store.putShop", err)
+	}
+	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item})
+	return checkout.Wrap("store.putShop", err)
+}
+
+// PutCatalogItem writes one item of one catalog (back office). In a slave catalog it
+// overrides the master's item of the same code, as SPEC §1 says.
+func (st *Store) PutCatalogItem(ctx context.Context, shopID, catalogID string, it *checkout.Item) error {
+	if err := it.Validate(); err != nil {
+		return err
+	}
+	rec := catalogRecord{PK: shopPK(shopID), SK: "CATALOG#" + catalogID + "#ITEM#" + it.Code, ID: catalogID, Item: it, Password: it.Password}
+	item, err := marshal(rec)
+	if err != nil {
+		return checkout.Wrap("store.putCatalogItem", err)
+	}
+	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item})
+	return checkout.Wrap("store.putCatalogItem", err)
+}

@@ -1,0 +1,70 @@
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/lmsshop/checkout/internal/httpapi"
+)
+
+// TaskFunc runs one state machine task and returns its JSON output.
+type TaskFunc func(ctx context.Context, t task) (any, error)
+
+// Handler is one Lambda function's handler: it serves the HTTP API's payload-2.0
+// events with Router and the state machine's task payloads with Tasks; a function
+// that has only one of them leaves the other nil. Payment and bill have both.
+type Handler struct {
+	Router *httpapi.Router
+	Tasks  TaskFunc
+}
+
+var _ lambda.Handler = (*Handler)(nil)
+
+// envelope holds the fields that tell the two kinds of event apart.
+type envelope struct {
+	RouteKey       string          `json:"routeKey"`
+	RequestContext json.RawMessage `json:"requestContext"`
+	Action         string          `json:"action"`
+	Event          string          `json:"event"`
+}
+
+// Invoke implements lambda.Handler. A task's failure is reported as Lambda reports
+// errors to Step Functions, with errorType = ErrorName(err), so the state machine's
+// Retry and Catch see PaymentFailed, Transient… rather than a Go type name.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var env envelope
+	if err := json.Unmarshal(payload, &env); err != nil {
+		return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "event is not a JSON object: " + err.Error()}
+	}
+	switch {
+	case env.RouteKey != "" || len(env.RequestContext) > 0:
+		if h.Router == nil {
+			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "this function serves no HTTP route"}
+		}
+		var req httpapi.Request
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "malformed HTTP API event: " + err.Error()}
+		}
+		resp, _ := h.Router.Serve(ctx, req) // Serve answers every error itself
+		return json.Marshal(resp)
+	case env.Action != "" || env.Event != "":
+		if h.Tasks == nil {
+			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "this function runs no state machine task"}
+		}
+		var t task
+		if err := json.Unmarshal(payload, &t); err != nil {
+			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "malformed task: " + err.Error()}
+		}
+		out, err := h.Tasks(ctx, t)
+		if err != nil {
+			return nil, messages.InvokeResponse_Error{Type: ErrorName(err), Message: err.Error()}
+		}
+		return json.Marshal(out)
+	default:
+		return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: fmt.Sprintf("unrecognised event (%d bytes): neither an HTTP API request nor a task", len(payload))}
+	}
+}

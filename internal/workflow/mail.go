@@ -1,0 +1,99 @@
+package workflow
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/notify"
+)
+
+// mailEvent fills what every e-mail about an order shows.
+func mailEvent(kind notify.Kind, shop *checkout.Shop, o *checkout.Order) notify.Event {
+	e := notify.Event{
+		Kind: kind, Lang: o.Customer.Lang,
+		Shop: notify.Shop{Name: shop.Name, SellerEmail: shop.SellerEmail, SalesManagers: shop.SalesManagers, Currency: shop.Currency},
+		Order: notify.Order{
+			TxID: o.TxID, Status: string(o.Status), Paymode: o.Paymode, PlacedAt: o.PlacedAt,
+			Untaxed: o.Totals.Untaxed, Taxes: o.Totals.Taxes, Final: o.Totals.Final, Currency: o.Currency,
+			Customer: notify.Person{FirstName: o.Customer.FirstName, LastName: o.Customer.LastName, Email: o.Customer.Email, Organisation: o.Customer.Organisation},
+		},
+	}
+	if e.Lang != "fr" {
+		e.Lang = "en"
+	}
+	if e.Shop.Name == "" {
+		e.Shop.Name = shop.ID
+	}
+	for _, l := range o.Lines {
+		e.Order.Lines = append(e.Order.Lines, notify.Line{Code: l.Code, Name: l.Name, Quantity: l.Quantity, Total: l.Taxed})
+	}
+	return e
+}
+
+// sendOnce renders e and sends it, at most once per (transaction, name): a retried
+// task does not e-mail twice. When sending fails the claim is given back, so the
+// retry sends it.
+func (s *Service) sendOnce(ctx context.Context, name string, e notify.Event) error {
+	txid := e.Order.TxID
+	first, err := s.Store.Once(ctx, txid, "mail#"+name)
+	if err != nil {
+		return err
+	}
+	if !first {
+		return nil
+	}
+	if err := s.send(ctx, e); err != nil {
+		if rerr := s.Store.Release(ctx, txid, "mail#"+name); rerr != nil {
+			s.log().Error("release e-mail claim", "txid", txid, "mail", name, "err", rerr)
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Service) send(ctx context.Context, e notify.Event) error {
+	mails, err := notify.Render(e)
+	if err != nil {
+		// A template or data problem will not fix itself on retry.
+		return &TaskError{Name: ErrTaskFailed, Msg: "render " + string(e.Kind), Err: err}
+	}
+	for _, m := range mails {
+		id, err := s.Mail.Send(ctx, s.SenderEmail, m)
+		if err != nil {
+			return &checkout.Error{Op: "mail.send", Kind: checkout.EUNAVAILABLE, Message: "could not send " + string(e.Kind), Err: err}
+		}
+		s.tracer(srcNotify).Printf(ctx, e.Order.TxID, "e-mail %s sent to %v (message %s)", e.Kind, m.To, id)
+	}
+	return nil
+}
+
+// LinkToken is the capability that e-mailed links carry (?token=…) so that a buyer
+// reading the mail elsewhere can open the order and its bill: an HMAC of the
+// transaction ID keyed by the hash of the cart token. The hash never leaves the table,
+// so knowing a transaction ID (it is printed in traces and mails) is not enough, and
+// no plain cart token has to be kept to write the link.
+func LinkToken(o *checkout.Order) string {
+	m := hmac.New(sha256.New, []byte(o.TokenHash))
+	m.Write([]byte("order-link/" + o.TxID))
+	return hex.EncodeToString(m.Sum(nil))[:32]
+}
+
+func validLinkToken(o *checkout.Order, tok string) bool {
+	return o.TokenHash != "" && subtle.ConstantTimeCompare([]byte(LinkToken(o)), []byte(tok)) == 1
+}
+
+// billLink is the storefront's bill page for the buyer, with its link token.
+func (s *Service) billLink(o *checkout.Order) string {
+	return fmt.Sprintf("%s/#/bill/%s?token=%s", s.StorefrontURL, o.TxID, url.QueryEscape(LinkToken(o)))
+}
+
+// orderLink is the storefront's order page (status, retry with another mode).
+func (s *Service) orderLink(o *checkout.Order) string {
+	return fmt.Sprintf("%s/#/order/%s?token=%s", s.StorefrontURL, o.TxID, url.QueryEscape(LinkToken(o)))
+}

@@ -1,0 +1,311 @@
+// Package workflow is everything that happens to an order after placement (SPEC §3–§8):
+// the tasks the state machine runs (PAYMENT → PRODUCE → BILL → notify), the buyer's
+// post-placement routes (order status, retry, test buttons, bill), the payment
+// providers' webhooks, and the back office.
+//
+// The order itself lives in DynamoDB; every task reads it by transaction ID and moves
+// it along SPEC §3's transition table with one conditional write, so a task that Step
+// Functions retries finds its work done and changes nothing. Waits (payment, retry)
+// are Step Functions task tokens kept on the order; whoever settles the wait (the
+// buyer's test buttons, a webhook, an operator) completes the token.
+package workflow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/notify"
+	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/production"
+	"github.com/lmsshop/checkout/internal/stepfn"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
+)
+
+// Tokens completes the task tokens the state machine waits on.
+type Tokens interface {
+	Succeed(ctx context.Context, token string, output any) error
+	Fail(ctx context.Context, token, errName, cause string) error
+}
+
+var _ Tokens = (*stepfn.Workflow)(nil)
+
+// Shops gives the shop and the catalog it sells (httpapi.ShopCache in the functions).
+type Shops interface {
+	Get(ctx context.Context) (*checkout.Shop, *checkout.Catalog, error)
+}
+
+// Service holds what every post-placement handler needs. Build it once per cold start.
+type Service struct {
+	Store  *store.Store
+	Tokens Tokens
+	Shops  Shops
+	// Modes and Verifiers come from payment.NewModes. Cheque and transfer are also
+	// built from the shop's own settings when the shop has them (see modeFor).
+	Modes     map[string]payment.Mode
+	Verifiers map[string]payment.Verifier
+	// TestProvider signs the simulated callbacks of the test mode's "defer" button;
+	// nil disables that button.
+	TestProvider *payment.TestProvider
+	// Producers are the production handlers by catalog handler name.
+	Producers map[string]production.Handler
+	Mail      notify.Sender
+	// SenderEmail is the From of every e-mail.
+	SenderEmail string
+	// StorefrontURL and APIURL make the links of e-mails and provider redirects.
+	StorefrontURL string
+	APIURL        string
+	Now           func() time.Time
+	Log           *slog.Logger
+}
+
+func (s *Service) now() time.Time {
+	if s.Now == nil {
+		return time.Now().UTC()
+	}
+	return s.Now().UTC()
+}
+
+func (s *Service) log() *slog.Logger {
+	if s.Log == nil {
+		return slog.Default()
+	}
+	return s.Log
+}
+
+// tracer returns the trace writer of one source; a lost trace line is logged, never fatal.
+func (s *Service) tracer(source string) *trace.Tracer {
+	return &trace.Tracer{Store: s.Store, Source: source, Now: s.Now, OnErr: func(err error) {
+		s.log().Warn("trace line lost", "source", source, "err", err)
+	}}
+}
+
+// Trace sources, as they appear in the merchant trace (SPEC §6).
+const (
+	srcPayment    = "Payment"
+	srcTest       = "Test Processing"
+	srcWebhook    = "Payment Notification"
+	srcProduction = "Production Controller"
+	srcBill       = "Billing"
+	srcNotify     = "Notification"
+	srcBackoffice = "Back Office"
+)
+
+// Error names the state machine catches (statemachine/checkout.asl.json).
+const (
+	ErrPaymentFailed  = "PaymentFailed"
+	ErrPaymentRefused = "PaymentRefused"
+	ErrOrderCancelled = "OrderCancelled"
+	ErrTransient      = "Transient"
+	// ErrTaskFailed is any other failure: not retried, caught into the fault path.
+	ErrTaskFailed = "TaskFailed"
+)
+
+// TaskError is a task's failure under the name the state machine's Retry and Catch
+// match: the Lambda handler reports Name as the errorType (see Handler).
+type TaskError struct {
+	Name string
+	Msg  string
+	Err  error
+}
+
+func (e *TaskError) Error() string {
+	if e.Err != nil {
+		return e.Name + ": " + e.Msg + ": " + e.Err.Error()
+	}
+	return e.Name + ": " + e.Msg
+}
+
+func (e *TaskError) Unwrap() error { return e.Err }
+
+// ErrorName is the errorType a task failure is reported under: a TaskError's own name;
+// a dependency that is down or an unexpected error is Transient (the state machine
+// retries it with backoff); anything the domain refused is TaskFailed.
+func ErrorName(err error) string {
+	var te *TaskError
+	if errors.As(err, &te) {
+		return te.Name
+	}
+	switch checkout.KindOf(err) {
+	case checkout.EUNAVAILABLE, checkout.EINTERNAL:
+		return ErrTransient
+	default:
+		return ErrTaskFailed
+	}
+}
+
+// Plan is the "payment" part of the execution input: how the Payment state waits for
+// one mode. Placement writes it for the first attempt; a retry with another mode
+// completes the retry wait with the new mode's plan.
+type Plan struct {
+	Kind           string `json:"kind"` // instant, offline, online, test
+	TimeoutSeconds int64  `json:"timeoutSeconds"`
+	RetrySeconds   int64  `json:"retrySeconds"`
+}
+
+// Default waits when the shop configures none.
+const (
+	DefaultOnlineWait  = 2 * time.Hour
+	DefaultOfflineWait = 30 * 24 * time.Hour
+	DefaultRetryWait   = 3 * 24 * time.Hour
+)
+
+// PlanFor returns the wait plan of a payment mode in a shop.
+func PlanFor(shop *checkout.Shop, mode string) Plan {
+	wait := func(d checkout.Duration, def time.Duration) int64 {
+		if d.Duration <= 0 {
+			d.Duration = def
+		}
+		return int64(d.Seconds())
+	}
+	p := Plan{RetrySeconds: wait(shop.RetryWait, DefaultRetryWait)}
+	switch mode {
+	case payment.NameFreeOrder:
+		p.Kind, p.TimeoutSeconds = "instant", wait(shop.OnlinePaymentWait, DefaultOnlineWait)
+	case payment.NameTest:
+		p.Kind, p.TimeoutSeconds = "test", wait(shop.OnlinePaymentWait, DefaultOnlineWait)
+	case payment.NameCheck, payment.NameTransfer:
+		p.Kind, p.TimeoutSeconds = "offline", wait(shop.OfflinePaymentWait, DefaultOfflineWait)
+	default:
+		p.Kind, p.TimeoutSeconds = "online", wait(shop.OnlinePaymentWait, DefaultOnlineWait)
+	}
+	return p
+}
+
+// Offered lists the payment modes a buyer may choose for an order of this total in
+// this shop (SPEC §2 ORDER): only freeorder for a zero total, test only in a test
+// shop, and only modes this deployment can run.
+func (s *Service) Offered(shop *checkout.Shop, total int64) []string {
+	if total == 0 {
+		return []string{payment.NameFreeOrder}
+	}
+	var out []string
+	for _, m := range shop.Paymodes {
+		if m == payment.NameFreeOrder || (m == payment.NameTest && !shop.TestMode) {
+			continue
+		}
+		if _, err := s.modeFor(shop, m); err == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// modeFor returns the payment mode named name. Cheques and transfers are described by
+// the shop's own settings when it has them, so an operator changes them in the back
+// office without redeploying; the test mode needs nothing.
+func (s *Service) modeFor(shop *checkout.Shop, name string) (payment.Mode, error) {
+	switch {
+	case name == payment.NameCheck && shop.CheckPayee != "" && shop.CheckAddress != "":
+		return payment.NewCheck(payment.CheckConfig{Payee: shop.CheckPayee, Address: shop.CheckAddress})
+	case name == payment.NameTransfer && shop.IBAN != "" && shop.BIC != "":
+		payee := shop.SellerName
+		if payee == "" {
+			payee = shop.Name
+		}
+		return payment.NewTransfer(payment.TransferConfig{Payee: payee, IBAN: shop.IBAN, BIC: shop.BIC})
+	case name == payment.NameTest:
+		if !shop.TestMode {
+			return nil, checkout.Errorf("payment.mode", checkout.EINVALID, "the test mode is offered only by shops in test mode")
+		}
+		return payment.TestMode{}, nil
+	}
+	if m, ok := s.Modes[name]; ok {
+		return m, nil
+	}
+	return nil, checkout.Errorf("payment.mode", checkout.EINVALID, "payment mode %q is not available", name)
+}
+
+// task is the payload the state machine gives a task (see the ASL's Parameters).
+type task struct {
+	Action string          `json:"action"`
+	Event  string          `json:"event"`
+	TxID   string          `json:"txid"`
+	Token  string          `json:"token"`
+	Reason string          `json:"reason"`
+	State  string          `json:"state"`
+	Error  json.RawMessage `json:"error"`
+}
+
+// stateError is what a Catch puts in $.error.
+type stateError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
+}
+
+func (t task) stateError() stateError {
+	var e stateError
+	if len(t.Error) > 0 && json.Unmarshal(t.Error, &e) != nil {
+		e.Cause = string(t.Error)
+	}
+	return e
+}
+
+func (t task) validate() error {
+	if !trace.ValidTxID(t.TxID) {
+		return &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("task %q: %q is not a transaction ID", t.Action+t.Event, t.TxID)}
+	}
+	return nil
+}
+
+// fault traces a task that ended in the state machine's fault path.
+func (s *Service) fault(ctx context.Context, source string, t task) (map[string]bool, error) {
+	e := t.stateError()
+	s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order stays as it is for an operator", t.State, e.Error, e.Cause)
+	s.log().Error("workflow fault", "txid", t.TxID, "state", t.State, "error", e.Error, "cause", e.Cause)
+	return map[string]bool{"traced": true}, nil
+}
+
+// Kinds of the payment modes, for the buyer's view.
+func kindOf(mode string) string {
+	switch mode {
+	case payment.NameFreeOrder:
+		return "instant"
+	case payment.NameTest:
+		return "test"
+	case payment.NameCheck, payment.NameTransfer:
+		return "offline"
+	}
+	return "online"
+}
+
+// paidStatuses are the statuses of an order whose payment is settled.
+var paidStatuses = []checkout.Status{checkout.SoldOut, checkout.Complete, checkout.Partial, checkout.PreProd, checkout.Payback}
+
+func paid(s checkout.Status) bool { return slices.Contains(paidStatuses, s) }
+
+// attempt numbers the payment attempts of an order: one more per failed or refused one.
+func attempt(o *checkout.Order) int {
+	n := 0
+	for _, p := range o.Payments {
+		if p.Outcome == payment.Failed.String() || p.Outcome == payment.Refused.String() {
+			n++
+		}
+	}
+	return n
+}
+
+func header(r map[string]string, name string) string {
+	for k, v := range r {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+func httpHeader(h map[string]string) http.Header {
+	out := http.Header{}
+	for k, v := range h {
+		out.Set(k, v)
+	}
+	return out
+}
