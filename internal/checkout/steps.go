@@ -1,6 +1,7 @@
 package checkout
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -17,11 +18,12 @@ type StepState struct {
 }
 
 // Checker is the product handlers' own rule on a required datum (e.g. "this course short
-// name exists"); nil accepts everything.
-type Checker func(handler, field, value string) error
+// name is free"); nil accepts everything. It may reach the LMS, so it runs when data is
+// entered and at placement, not at every view.
+type Checker func(ctx context.Context, handler, field, value string) error
 
 // Steps evaluates every pre-placement step of the shop, in its configured order.
-func Steps(shop *Shop, cat *Catalog, c *Cart, check Checker) []StepState {
+func Steps(shop *Shop, cat *Catalog, c *Cart) []StepState {
 	var out []StepState
 	for _, name := range shop.StepOrder() {
 		st := StepState{Name: name, Applies: true}
@@ -32,7 +34,7 @@ func Steps(shop *Shop, cat *Catalog, c *Cart, check Checker) []StepState {
 			}
 		case StepRequisits:
 			st.Applies = needsRequirements(cat, c)
-			st.Missing = RequirementErrors(cat, c, check)
+			st.Missing = RequirementErrors(cat, c)
 		case StepUsers:
 			st.Applies = len(SeatsNeeded(c, cat)) > 0
 			st.Missing = SeatErrors(shop, cat, c)
@@ -82,7 +84,7 @@ func needsRequirements(cat *Catalog, c *Cart) bool {
 
 // RequirementErrors validates the per-unit data of every line that needs some; errors
 // are addressed "CODE[unit].field" (units counted from 1).
-func RequirementErrors(cat *Catalog, c *Cart, check Checker) []FieldError {
+func RequirementErrors(cat *Catalog, c *Cart) []FieldError {
 	var f Fields
 	for _, l := range c.Lines {
 		it, ok := cat.Item(l.Code)
@@ -99,12 +101,32 @@ func RequirementErrors(cat *Catalog, c *Cart, check Checker) []FieldError {
 				addr := fmt.Sprintf("%s[%d].%s", l.Code, u+1, rf.Field)
 				if msg := checkValue(rf, vals[rf.Field]); msg != "" {
 					f.Add(addr, "%s", msg)
+				}
+			}
+		}
+	}
+	return f
+}
+
+// HandlerErrors asks each item's handler about the data entered for it.
+func HandlerErrors(ctx context.Context, cat *Catalog, required map[string][]map[string]string, check Checker) []FieldError {
+	var f Fields
+	if check == nil {
+		return nil
+	}
+	for code, units := range required {
+		it, ok := cat.Item(code)
+		if !ok {
+			continue
+		}
+		for u, vals := range units {
+			for _, rf := range it.RequiredData {
+				v := vals[rf.Field]
+				if v == "" || checkValue(rf, v) != "" {
 					continue
 				}
-				if check != nil && vals[rf.Field] != "" {
-					if err := check(it.Handler, rf.Field, vals[rf.Field]); err != nil {
-						f.Add(addr, "%s", err.Error())
-					}
+				if err := check(ctx, it.Handler, rf.Field, v); err != nil {
+					f.Add(fmt.Sprintf("%s[%d].%s", code, u+1, rf.Field), "%s", err.Error())
 				}
 			}
 		}

@@ -44,7 +44,7 @@ func (s *Steps) reviewOf(cr *cartRequest, c *checkout.Cart) (Review, pricing.Quo
 	if err != nil {
 		return Review{}, q, err
 	}
-	v := Review{CartView: cartView(cr.shop, cr.cat, c, q, s.Check)}
+	v := Review{CartView: cartView(cr.shop, cr.cat, c, q)}
 	v.Terms.Shop = cr.shop.Terms
 	for _, l := range c.Lines {
 		if it, ok := cr.cat.Item(l.Code); ok && it.Terms != "" {
@@ -157,7 +157,7 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	var f checkout.Fields
-	missing := checkout.Incomplete(v.Steps)
+	missing := append(checkout.Incomplete(v.Steps), checkout.HandlerErrors(ctx, cr.cat, c.Required, s.Check)...)
 	if !in.AcceptTerms {
 		f.Add("acceptTerms", "the terms of sale must be accepted")
 	}

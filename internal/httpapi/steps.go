@@ -79,7 +79,7 @@ func (s *Steps) view(cr *cartRequest, c *checkout.Cart, status int) (Response, e
 	if err != nil {
 		return Response{}, err
 	}
-	return JSON(status, cartView(cr.shop, cr.cat, c, q, s.Check)), nil
+	return JSON(status, cartView(cr.shop, cr.cat, c, q)), nil
 }
 
 // mutate applies one command: its trace line is written while the command runs, so
@@ -430,6 +430,9 @@ func (s *Steps) putRequirements(ctx context.Context, r *Request) (Response, erro
 	clean, err := checkout.CleanRequirements(cr.cat, in.Requirements)
 	if err != nil {
 		return Response{}, err
+	}
+	if bad := checkout.HandlerErrors(ctx, cr.cat, clean, s.Check); len(bad) > 0 {
+		return Response{}, checkout.Invalid("cart.setRequirements", "invalid required data", bad...)
 	}
 	return s.mutate(ctx, cr, store.SetRequirements(clean), "PURCHASEREQUIS : data for %d item(s)", len(clean))
 }

@@ -52,13 +52,13 @@ type CartView struct {
 	ExpiresAt     time.Time                      `json:"expiresAt"`
 }
 
-func cartView(shop *checkout.Shop, cat *checkout.Catalog, c *checkout.Cart, q pricing.Quote, check checkout.Checker) CartView {
+func cartView(shop *checkout.Shop, cat *checkout.Catalog, c *checkout.Cart, q pricing.Quote) CartView {
 	v := CartView{
 		TransactionID: c.TxID, Currency: shop.Currency, Version: c.Version, Codes: c.Codes, Unlocked: c.Unlocked,
 		Partner: c.Partner, Requirements: c.Required, Participants: c.Participants, Seats: c.Seats, Customer: c.Customer,
 		Placed: c.Placed, ExpiresAt: c.ExpiresAt, Lines: []LineView{}, Discounts: []DiscountView{},
 		Totals: checkout.TotalsOf(q), Taxes: checkout.TaxLinesOf(q), Mentions: q.Mentions,
-		Steps: checkout.Steps(shop, cat, c, check),
+		Steps: checkout.Steps(shop, cat, c),
 	}
 	if v.Codes == nil {
 		v.Codes = []string{}

@@ -48,12 +48,6 @@ func eventSK(e production.Event) string {
 	return fmt.Sprintf("EVENT#%013d#%s", e.At.UTC().UnixMilli(), e.Type)
 }
 
-func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
-func key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": s(pk), "sk": s(sk)}
-}
-
 // instanceItem is the stored form of a product instance (events are items of their own).
 type instanceItem struct {
 	PK          string            `dynamodbav:"pk"`

@@ -62,6 +62,12 @@ func unmarshal(m map[string]types.AttributeValue, v any) error {
 	return attributevalue.UnmarshalMapWithOptions(m, v, jsonTagsDec)
 }
 
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"pk": s(pk), "sk": s(sk)}
+}
+
 func n(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
 func b(v bool) types.AttributeValue  { return &types.AttributeValueMemberBOOL{Value: v} }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/lmsshop/checkout/internal/production/locallms"
 	"github.com/lmsshop/checkout/internal/seed"
 	"github.com/lmsshop/checkout/internal/store"
 )
@@ -164,7 +165,12 @@ func SeedDemo(ctx context.Context, cfg Config, awsCfg aws.Config) error {
 		return err
 	}
 	shop.ID = cfg.ShopID
-	return store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName).SaveShop(ctx, shop, cats)
+	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName)
+	if err := st.SaveShop(ctx, shop, cats); err != nil {
+		return err
+	}
+	// The local LMS knows the courses the demo catalog sells.
+	return locallms.New(st).Seed(ctx, append(locallms.DemoCourses, "INTRO")...)
 }
 
 // Main is the body of every functions/<name>/main.go: load the AWS configuration and

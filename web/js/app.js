@@ -261,7 +261,8 @@ async function prefill(params) {
 }
 
 // render draws the page for the current hash.
-async function render() {
+async function render(opts) {
+  const keepCart = opts?.keepCart === true && ctx.cart;
   const seq = ++ctx.seq;
   const { route, params } = parseHash();
   if (route === 'prefill') return prefill(params);
@@ -272,7 +273,7 @@ async function render() {
   try {
     const step = stepOfRoute(route);
     if (step) {
-      await ctx.loadCart();
+      if (!keepCart) await ctx.loadCart();
       if (seq !== ctx.seq) return;
       if (ctx.cart?.placed) { history.replaceState(null, '', '#/status'); return render(); }
       if (step !== 'SHOP') {
@@ -302,7 +303,8 @@ async function render() {
     main.removeAttribute('aria-busy');
   }
 }
-ctx.rerender = render;
+// rerender redraws the current page from the cart view just received.
+ctx.rerender = () => render({ keepCart: true });
 
 async function boot() {
   initLang();

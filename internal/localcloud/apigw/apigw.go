@@ -218,15 +218,31 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.log.Debug("apigw", "route", rt.Key(), "function", rt.Function, "duration", time.Since(start))
 }
 
-// invoke runs h, turning a panic into an error: in Lambda a panicking function fails
-// its invocation, it does not take the gateway down.
-func invoke(ctx context.Context, h lambda.Handler, payload []byte) (out []byte, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = nil, fmt.Errorf("function panicked: %v", p)
-		}
+// invoke runs h until it returns or ctx ends, whichever is first: HTTP API answers
+// at its integration timeout even when the function ignores its context. A panic
+// becomes an error: in Lambda a panicking function fails its invocation, it does not
+// take the gateway down.
+func invoke(ctx context.Context, h lambda.Handler, payload []byte) ([]byte, error) {
+	type result struct {
+		out []byte
+		err error
+	}
+	done := make(chan result, 1) // buffered: a late function must not block forever
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("function panicked: %v", p)}
+			}
+		}()
+		out, err := h.Invoke(ctx, payload)
+		done <- result{out, err}
 	}()
-	return h.Invoke(ctx, payload)
+	select {
+	case r := <-done:
+		return r.out, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // FunctionARN is the ARN the local cloud gives a function: the form Step Functions

@@ -584,3 +584,36 @@ func TestCORSOverridesFunction(t *testing.T) {
 		})
 	}
 }
+
+func TestIntegrationTimeout(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	tests := []struct {
+		name    string
+		handler lambda.Handler
+	}{
+		{"function honours its context", lambda.NewHandler(func(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (string, error) {
+			<-ctx.Done()
+			return "", ctx.Err()
+		})},
+		{"function ignores its context", lambda.NewHandler(func(context.Context, events.APIGatewayV2HTTPRequest) (string, error) {
+			<-release
+			return "late", nil
+		})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, []stack.Route{{Method: "GET", Path: "/slow", Function: "F"}},
+				map[string]lambda.Handler{"F": tt.handler}, apigw.Options{Timeout: 50 * time.Millisecond})
+			start := time.Now()
+			req, _ := http.NewRequest("GET", srv.URL+"/slow", nil)
+			resp, body := do(t, req)
+			if resp.StatusCode != http.StatusServiceUnavailable || body != `{"message":"Service Unavailable"}` {
+				t.Errorf("got %d %s, want 503 Service Unavailable", resp.StatusCode, body)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("answered after %s, want about the 50 ms timeout", d)
+			}
+		})
+	}
+}

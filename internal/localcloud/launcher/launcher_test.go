@@ -222,6 +222,22 @@ func TestRunStartsAndStopsEverything(t *testing.T) {
 		}
 	}
 
+	// CORS comes from the template's CorsConfiguration, with the local storefront as origin.
+	for _, origin := range []string{urls["storefront"], strings.Replace(urls["storefront"], "127.0.0.1", "localhost", 1)} {
+		req, _ := http.NewRequest(http.MethodOptions, urls["API (HTTP API)"]+"/carts/X", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != origin {
+			t.Errorf("preflight from %s: %d, Allow-Origin %q", origin, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
+		}
+	}
+
 	awsCfg, err := config.LoadDefaultConfig(ctx) // the environment the launcher set
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -46,6 +47,13 @@ type checkoutFunctions struct {
 	actions  []string
 	scenario string // "instant", "refused-then-paid", "never-paid"
 	starts   int
+	waiting  chan struct{} // never-paid: signalled once the payment has started
+}
+
+func (f *checkoutFunctions) ran() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.actions, " ")
 }
 
 func (f *checkoutFunctions) Invoke(_ context.Context, function string, payload []byte) ([]byte, error) {
@@ -84,6 +92,7 @@ func (f *checkoutFunctions) Invoke(_ context.Context, function string, payload [
 		// The retry's answer replaces $.payment, so it carries the new mode's delays.
 		return []byte(`{}`), f.e.SendTaskSuccess(in.Token, `{"kind":"offline","timeoutSeconds":900,"retrySeconds":900}`)
 	}
+	f.waiting <- struct{}{}
 	return []byte(`{}`), nil // never-paid: the token is left to time out
 }
 
@@ -118,10 +127,8 @@ func TestRealCheckoutDefinition(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
-			fns := &checkoutFunctions{scenario: tt.scenario}
+			fns := &checkoutFunctions{scenario: tt.scenario, waiting: make(chan struct{}, 1)}
 			ft := newFakeTime()
-			// Only the unpaid order lets the payment mode's delay elapse.
-			ft.fire[900*time.Second] = tt.scenario == "never-paid"
 			e := newEngine(t, fns, ft)
 			fns.e = e
 			smArn, err := e.CreateStateMachine("checkout", def)
@@ -133,11 +140,21 @@ func TestRealCheckoutDefinition(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if tt.scenario == "never-paid" {
+				// Let the payment mode's delay elapse once the payment has started.
+				<-fns.waiting
+				for r := range ft.requests {
+					if r.d == 900*time.Second {
+						r.ch <- time.Time{}
+						break
+					}
+				}
+			}
 			info := waitFor(t, e, x)
 			if info.Status != tt.wantStatus {
 				t.Fatalf("status %s %s %s", info.Status, info.Error, info.Cause)
 			}
-			if got := strings.Join(fns.actions, " "); got != strings.Join(tt.wantActions, " ") {
+			if got := fns.ran(); got != strings.Join(tt.wantActions, " ") {
 				t.Fatalf("functions ran %q, want %q", got, strings.Join(tt.wantActions, " "))
 			}
 			// Every task is one state entered here (no retries), plus the final Succeed.
@@ -147,4 +164,42 @@ func TestRealCheckoutDefinition(t *testing.T) {
 			t.Logf("%s: %d state transitions", tt.scenario, info.StateTransitions)
 		})
 	}
+}
+
+// BenchmarkRealCheckout measures the engine's own cost per checkout (instant payment)
+// with functions that answer at once; it reports state transitions per order.
+func BenchmarkRealCheckout(b *testing.B) {
+	raw, err := os.ReadFile("../../../statemachine/checkout.asl.json")
+	if err != nil {
+		b.Skip("statemachine/checkout.asl.json not present")
+	}
+	arn := func(n string) string { return "arn:aws:lambda:eu-west-1:111122223333:function:" + n }
+	def, err := Substitute(raw, map[string]string{
+		"ProduceFunctionArn": arn("produce"), "PaymentFunctionArn": arn("payment"),
+		"BillFunctionArn": arn("bill"), "NotifyFunctionArn": arn("notify"),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	fns := &checkoutFunctions{scenario: "instant", waiting: make(chan struct{}, 1)}
+	e := New(Options{Invoker: fns})
+	defer e.Close()
+	fns.e = e
+	smArn, err := e.CreateStateMachine("checkout", def)
+	if err != nil {
+		b.Fatal(err)
+	}
+	transitions := 0
+	for i := 0; b.Loop(); i++ {
+		x, _, err := e.StartExecution(smArn, fmt.Sprintf("tx-%d", i), `{"txid":"tx","payment":{"timeoutSeconds":900}}`)
+		if err != nil {
+			b.Fatal(err)
+		}
+		info, err := e.WaitExecution(context.Background(), x)
+		if err != nil || info.Status != StatusSucceeded {
+			b.Fatalf("%v %s %s", err, info.Status, info.Error)
+		}
+		transitions += info.StateTransitions
+	}
+	b.ReportMetric(float64(transitions)/float64(b.N), "transitions/order")
 }

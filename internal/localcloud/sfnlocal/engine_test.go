@@ -477,6 +477,34 @@ func TestTaskTokens(t *testing.T) {
 	}
 }
 
+func TestHeartbeatWithoutHeartbeatSeconds(t *testing.T) {
+	fn, tokens := tokenCatcher()
+	ft := newFakeTime()
+	ft.fireAll = true // any clock the task starts would elapse at once
+	e := newEngine(t, newInvoker(map[string]fnFunc{"payment": fn}), ft)
+	arn := mustCreate(t, e, `{"StartAt":"P","States":{"P":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke.waitForTaskToken",
+		"Parameters":{"FunctionName":"payment","Payload":{"taskToken.$":"$$.Task.Token"}},"End":true}}}`)
+	x, _, err := e.StartExecution(arn, "", `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := recvToken(t, tokens)
+	for i := 0; i < 3; i++ {
+		if err := e.SendTaskHeartbeat(tok); err != nil {
+			t.Fatalf("heartbeat %d: %v", i, err)
+		}
+	}
+	if err := e.SendTaskSuccess(tok, `{"ok":true}`); err != nil {
+		t.Fatal(err)
+	}
+	if info := waitFor(t, e, x); info.Status != StatusSucceeded || info.Output != `{"ok":true}` {
+		t.Fatalf("got %s %s %s, want SUCCEEDED with the task's output", info.Status, info.Error, info.Output)
+	}
+	if d := ft.durations(); len(d) != 0 {
+		t.Fatalf("clocks %v started for a task without timeouts", d)
+	}
+}
+
 func TestTaskTokenTimeouts(t *testing.T) {
 	tests := []struct {
 		name       string

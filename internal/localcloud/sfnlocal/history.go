@@ -63,7 +63,7 @@ func (x *execution) addEventLocked(ts time.Time, typ string, details map[string]
 	x.events = append(x.events, &event{Timestamp: ts, Type: typ, ID: id, PrevID: id - 1, Details: details})
 }
 
-// History returns a copy of an execution's events in order.
+// history returns a copy of an execution's events in order.
 func (e *Engine) history(executionArn string) ([]*event, error) {
 	x, err := e.execution(executionArn)
 	if err != nil {

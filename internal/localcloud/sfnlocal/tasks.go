@@ -215,8 +215,9 @@ func (r *runner) task(ctx context.Context, st *state, raw any, entered time.Time
 			}
 			return r.taskOutcome(st, raw, ctxObj, ev, o)
 		case <-heartbeatsC:
-
-			heartbeatC = r.e.after(heartbeat)
+			if heartbeat > 0 { // without HeartbeatSeconds a heartbeat only proves liveness
+				heartbeatC = r.e.after(heartbeat)
+			}
 		case <-timeoutC:
 			return nil, r.timedOut(ev, tok, "States.Timeout", fmt.Sprintf("task did not finish within %s", timeout))
 		case <-heartbeatC:

@@ -1,0 +1,113 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
+	"github.com/lmsshop/checkout/internal/seed"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
+)
+
+// calls counts DynamoDB requests by operation, through the SDK's own middleware stack.
+type calls struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *calls) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("count", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			c.mu.Lock()
+			c.n[awsmiddleware.GetOperationName(ctx)]++
+			c.mu.Unlock()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+	})
+}
+
+func (c *calls) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.n
+	c.n = map[string]int{}
+	return out
+}
+
+type starter struct{ n int }
+
+func (s *starter) Start(context.Context, string, any) (string, error) { s.n++; return "arn", nil }
+
+func TestRoundTripsPerStep(t *testing.T) {
+	ctx := context.Background()
+	counted := &calls{n: map[string]int{}}
+	db, table := dynamotest.NewTable(t, counted.option)
+	st := store.New(db, table)
+	shop, cats, err := seed.Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveShop(ctx, shop, cats); err != nil {
+		t.Fatal(err)
+	}
+	wf := &starter{}
+	steps := &httpapi.Steps{
+		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
+		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: wf, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
+	}
+	rt := httpapi.NewRouter(nil)
+	for _, reg := range []func(*httpapi.Router){steps.RegisterShop, steps.RegisterRequirements, steps.RegisterUsers, steps.RegisterCustomer, steps.RegisterOrder} {
+		reg(rt)
+	}
+	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
+		t.Helper()
+		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json"},
+			PathParameters: map[string]string{"txid": txid, "code": code}}
+		if token != "" {
+			r.Headers["authorization"] = "Bearer " + token
+		}
+		resp, err := rt.Serve(ctx, r)
+		if err != nil || resp.StatusCode >= 300 {
+			t.Fatalf("%s = %d %s %v", routeKey, resp.StatusCode, resp.Body, err)
+		}
+		return resp
+	}
+	var created httpapi.Created
+	if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &created); err != nil {
+		t.Fatal(err)
+	}
+	counted.take() // the shop is now cached, as in a warm Lambda
+	tx, tok := created.TransactionID, created.CartToken
+
+	mutations := []struct{ route, code, body string }{
+		{"PUT /carts/{txid}/lines/{code}", "GO-101", `{"quantity":1}`},
+		{"PUT /carts/{txid}/lines/{code}", "CREDITS-100", `{"quantity":2}`},
+		{"DELETE /carts/{txid}/lines/{code}", "CREDITS-100", ``},
+		{"POST /carts/{txid}/codes", "", `{"code":"WELCOME10"}`},
+		{"PUT /carts/{txid}/customer", "", `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR"}`},
+	}
+	for _, m := range mutations {
+		serve(m.route, tx, m.code, tok, m.body)
+		got := counted.take()
+		// One UpdateItem on the cart; the trace line's PutItem runs beside it.
+		if got["UpdateItem"] != 1 || got["PutItem"] != 1 || len(got) != 2 {
+			t.Errorf("%s %s: DynamoDB calls = %v, want one UpdateItem (+ the trace PutItem in parallel)", m.route, m.code, got)
+		}
+	}
+	serve("POST /carts/{txid}/order", tx, "", tok, `{"acceptTerms":true,"paymode":"check"}`)
+	got := counted.take()
+	// One Query (cart + order), one TransactWriteItems, one StartExecution; plus the trace line.
+	if got["Query"] != 1 || got["TransactWriteItems"] != 1 || got["PutItem"] != 1 || len(got) != 3 || wf.n != 1 {
+		t.Errorf("placement: DynamoDB calls = %v, StartExecution = %d; want 1 Query, 1 TransactWriteItems, 1 trace PutItem, 1 start", got, wf.n)
+	}
+}
+

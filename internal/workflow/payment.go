@@ -1,0 +1,501 @@
+package workflow
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/notify"
+	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
+)
+
+// Which wait a stored task token belongs to.
+const (
+	statePayment = "payment" // the Payment state: waiting for the money
+	stateRetry   = "retry"   // PaymentNotAccepted: waiting for the buyer to choose another mode
+)
+
+// Instructions are what the buyer must do to pay the current attempt, as the order
+// page shows them.
+type Instructions struct {
+	Mode        string       `json:"mode"`
+	Kind        string       `json:"kind"` // payment.Instructions* (instant, buttons, offline, redirect, form)
+	Attempt     int          `json:"attempt"`
+	RedirectURL string       `json:"redirectUrl,omitempty"`
+	Form        *FormView    `json:"form,omitempty"`
+	Offline     *OfflineView `json:"offline,omitempty"`
+}
+
+// FormView is an HTML form the browser posts to the provider.
+type FormView struct {
+	Action string      `json:"action"`
+	Method string      `json:"method"`
+	Fields []FieldView `json:"fields"`
+}
+
+// FieldView is one form field, in order.
+type FieldView struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// OfflineView tells how to pay by cheque or transfer.
+type OfflineView struct {
+	Payee     string `json:"payee,omitempty"`
+	Address   string `json:"address,omitempty"`
+	IBAN      string `json:"iban,omitempty"`
+	BIC       string `json:"bic,omitempty"`
+	Reference string `json:"reference"`
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	Text      string `json:"text,omitempty"`
+}
+
+func instructionsView(mode string, attempt int, in payment.Instructions) Instructions {
+	v := Instructions{Mode: mode, Kind: in.Kind, Attempt: attempt, RedirectURL: in.RedirectURL}
+	if f := in.Form; f != nil {
+		v.Form = &FormView{Action: f.Action, Method: f.Method}
+		for _, fd := range f.Fields {
+			v.Form.Fields = append(v.Form.Fields, FieldView(fd))
+		}
+	}
+	if o := in.Offline; o != nil {
+		v.Offline = &OfflineView{Payee: o.Payee, Address: o.Address, IBAN: o.IBAN, BIC: o.BIC, Reference: o.Reference,
+			Amount: o.Amount, Currency: o.Currency, Text: o.Text}
+	}
+	return v
+}
+
+// PaymentTask runs the Payment function's tasks: start, awaitRetry, cancel, fault.
+func (s *Service) PaymentTask(ctx context.Context, t task) (any, error) {
+	if err := t.validate(); err != nil {
+		return nil, err
+	}
+	switch t.Action {
+	case "start":
+		return s.start(ctx, t.TxID, t.Token)
+	case "awaitRetry":
+		return s.awaitRetry(ctx, t)
+	case "cancel":
+		return s.cancelUnpaid(ctx, t.TxID, t.Reason)
+	case "fault":
+		return s.fault(ctx, srcPayment, t)
+	}
+	return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("payment: unknown action %q", t.Action)}
+}
+
+// start begins one payment attempt in the order's mode and keeps the task token for
+// whoever settles it. Instant modes settle at once; the others leave the order PENDING.
+func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
+	if token == "" {
+		return nil, &TaskError{Name: ErrTaskFailed, Msg: "payment start without a task token"}
+	}
+	shop, _, err := s.Shops.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The token is stored before anything can settle the payment, so the settler finds it.
+	if err := s.Store.Update(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment}); err != nil {
+		return nil, err
+	}
+	o, err := s.Store.GetOrder(ctx, txid, "")
+	if err != nil {
+		return nil, err
+	}
+	tr := s.tracer(srcPayment)
+	s.mailQuietly(ctx, "OrderPlaced", mailEvent(notify.OrderPlaced, shop, o))
+	switch {
+	case paid(o.Status):
+		// Settled meanwhile (a late notification, an operator): nothing to wait for.
+		tr.Printf(ctx, txid, "payment already settled (order %s)", o.Status)
+		return s.succeed(ctx, txid, token, map[string]string{"mode": o.Paymode, "outcome": "paid"})
+	case o.Status == checkout.Cancelled:
+		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was cancelled"}
+	}
+	mode, err := s.modeFor(shop, o.Paymode)
+	if err != nil {
+		tr.Printf(ctx, txid, "payment mode %q cannot be used: %v", o.Paymode, err)
+		return nil, &TaskError{Name: ErrPaymentFailed, Msg: "payment mode " + o.Paymode + " is not available", Err: err}
+	}
+	n := attempt(o)
+	req := payment.Request{
+		TxID: txid, Attempt: n, Amount: o.Totals.Final, Currency: o.Currency, Lang: o.Customer.Lang,
+		CustomerEmail: o.Customer.Email, ReturnURL: s.orderLink(o), CancelURL: s.orderLink(o),
+		NotifyURL: s.APIURL + "/webhooks/" + mode.Name(), ShopName: shop.Name,
+	}
+	amount := money(o.Totals.Final, o.Currency)
+	tr.Printf(ctx, txid, "attempt %d: %s by %s", n+1, amount, o.Paymode)
+
+	if o.Paymode == payment.NameFreeOrder {
+		if _, err := mode.Start(ctx, req); err != nil {
+			tr.Printf(ctx, txid, "free order refused: %v", err)
+			return nil, &TaskError{Name: ErrPaymentFailed, Msg: "free order refused", Err: err}
+		}
+		if _, err := s.Store.Move(ctx, txid, checkout.SoldOut, store.Change{Payment: &checkout.Payment{Mode: o.Paymode, Outcome: payment.Paid.String(), At: s.now()}}); err != nil {
+			return nil, err
+		}
+		tr.Printf(ctx, txid, "free order: SOLDOUT at once")
+		return s.succeed(ctx, txid, token, map[string]string{"mode": o.Paymode, "outcome": "paid"})
+	}
+
+	// Every other mode waits for someone: the order is PENDING meanwhile.
+	if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{}); err != nil {
+		return nil, err
+	}
+	ins, err := mode.Start(ctx, req)
+	if err != nil {
+		tr.Printf(ctx, txid, "could not start the %s payment: %v", o.Paymode, err)
+		return nil, &TaskError{Name: ErrPaymentFailed, Msg: "could not start the " + o.Paymode + " payment", Err: err}
+	}
+	view := instructionsView(o.Paymode, n, ins)
+	raw, err := json.Marshal(view)
+	if err != nil {
+		return nil, checkout.Wrap("payment.start", err)
+	}
+	if err := s.Store.SetInstructions(ctx, txid, string(raw)); err != nil {
+		return nil, err
+	}
+	if mode.Kind() == payment.KindOffline && view.Offline != nil {
+		e := mailEvent(notify.OfflineInstructions, shop, o)
+		e.Instructions = &notify.Instructions{Payee: view.Offline.Payee, Address: view.Offline.Address, IBAN: view.Offline.IBAN,
+			BIC: view.Offline.BIC, Reference: view.Offline.Reference, Text: view.Offline.Text}
+		e.Links.Order = s.orderLink(o)
+		s.mailQuietly(ctx, fmt.Sprintf("OfflineInstructions#%d", n), e)
+	}
+	tr.Printf(ctx, txid, "waiting for the %s payment (%s)", o.Paymode, view.Kind)
+	return map[string]string{"waiting": o.Paymode}, nil
+}
+
+// mailQuietly sends an e-mail once; a failure is traced, not fatal: an e-mail that
+// cannot leave must not stop the payment of an order.
+func (s *Service) mailQuietly(ctx context.Context, name string, e notify.Event) {
+	if err := s.sendOnce(ctx, name, e); err != nil {
+		s.tracer(srcNotify).Printf(ctx, e.Order.TxID, "e-mail %s NOT sent: %v", e.Kind, err)
+		s.log().Error("e-mail not sent", "txid", e.Order.TxID, "kind", e.Kind, "err", err)
+	}
+}
+
+// succeed completes a token; a token no longer waiting means the wait was already
+// settled (or timed out), which is traced and not an error.
+func (s *Service) succeed(ctx context.Context, txid, token string, out any) (any, error) {
+	err := s.Tokens.Succeed(ctx, token, out)
+	if checkout.KindOf(err) == checkout.ECONFLICT {
+		s.tracer(srcPayment).Printf(ctx, txid, "the workflow was no longer waiting: %v", err)
+		return out, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// awaitRetry records a failed or refused payment, tells the buyer, and keeps the retry
+// token for POST /orders/{txid}/payment.
+func (s *Service) awaitRetry(ctx context.Context, t task) (any, error) {
+	if t.Token == "" {
+		return nil, &TaskError{Name: ErrTaskFailed, Msg: "awaitRetry without a task token"}
+	}
+	shop, _, err := s.Shops.Get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Store.Update(ctx, t.TxID, store.Change{TaskToken: &t.Token, TaskState: stateRetry}); err != nil {
+		return nil, err
+	}
+	o, err := s.Store.GetOrder(ctx, t.TxID, "")
+	if err != nil {
+		return nil, err
+	}
+	tr := s.tracer(srcPayment)
+	e := t.stateError()
+	if paid(o.Status) {
+		// Paid after all (a late notification): go round to Payment, which sees it.
+		tr.Printf(ctx, t.TxID, "payment settled meanwhile (order %s)", o.Status)
+		return s.succeed(ctx, t.TxID, t.Token, PlanFor(shop, o.Paymode))
+	}
+	if o.Status != checkout.Failed && o.Status != checkout.Refused {
+		// The attempt failed before any settler recorded it (the mode could not start).
+		to, outcome := checkout.Failed, payment.Failed
+		if e.Error == ErrPaymentRefused {
+			to, outcome = checkout.Refused, payment.Refused
+		}
+		if _, err := s.Store.Move(ctx, t.TxID, checkout.Pending, store.Change{}); err != nil {
+			return nil, err
+		}
+		if o, err = s.Store.Move(ctx, t.TxID, to, store.Change{Payment: &checkout.Payment{Mode: o.Paymode, Outcome: outcome.String(), At: s.now()}}); err != nil {
+			return nil, err
+		}
+	}
+	tr.Printf(ctx, t.TxID, "payment not accepted (%s: %s); order %s, waiting for the buyer to pay another way", e.Error, e.Cause, o.Status)
+	m := mailEvent(notify.PaymentFailed, shop, o)
+	m.Links.Retry = s.orderLink(o)
+	s.mailQuietly(ctx, fmt.Sprintf("PaymentFailed#%d", attempt(o)), m)
+	return map[string]string{"waiting": stateRetry}, nil
+}
+
+// cancelUnpaid cancels an order whose payment never came. A payment that arrived at
+// the last moment wins: the order is then left as it is, and traced.
+func (s *Service) cancelUnpaid(ctx context.Context, txid, reason string) (any, error) {
+	tr := s.tracer(srcPayment)
+	o, err := s.cancel(ctx, txid)
+	if checkout.KindOf(err) == checkout.ECONFLICT {
+		tr.Printf(ctx, txid, "not cancelled (%s): %v", reason, err)
+		return map[string]bool{"cancelled": false}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	tr.Printf(ctx, txid, "order %s: %s", o.Status, reason)
+	return map[string]bool{"cancelled": true}, nil
+}
+
+// cancel moves an order to CANCELLED. SPEC §3 has no REFUSED→CANCELLED: a refused
+// order goes back to PENDING first, two allowed steps.
+func (s *Service) cancel(ctx context.Context, txid string) (*checkout.Order, error) {
+	o, err := s.Store.GetOrder(ctx, txid, "")
+	if err != nil {
+		return nil, err
+	}
+	if o.Status == checkout.Refused {
+		if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{}); err != nil {
+			return nil, err
+		}
+	}
+	return s.Store.Move(ctx, txid, checkout.Cancelled, store.Change{})
+}
+
+// --- HTTP: the buyer's order page ------------------------------------------------------
+
+// buyerOrder reads the order of {txid} for the buyer: the cart token as a Bearer
+// token, or the link token of an e-mailed link as ?token=.
+func (s *Service) buyerOrder(ctx context.Context, r *httpapi.Request) (*store.OrderState, error) {
+	const op = "order.access"
+	txid := r.PathParameters["txid"]
+	if !trace.ValidTxID(txid) {
+		return nil, checkout.Errorf(op, checkout.ENOTFOUND, "no order %q", txid)
+	}
+	bearer, berr := httpapi.Bearer(r)
+	link := r.QueryStringParameters["token"]
+	if berr != nil && link == "" {
+		return nil, berr
+	}
+	st, err := s.Store.OrderState(ctx, txid, "")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case berr == nil && subtle.ConstantTimeCompare([]byte(store.HashToken(bearer)), []byte(st.Order.TokenHash)) == 1:
+	case berr != nil && validLinkToken(st.Order, link):
+	default:
+		return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this token does not open order %s", txid)
+	}
+	return st, nil
+}
+
+// OrderView is the buyer's view of a placed order.
+type OrderView struct {
+	TransactionID string             `json:"transactionId"`
+	Status        checkout.Status    `json:"status"`
+	Paymode       string             `json:"paymode"`
+	Kind          string             `json:"kind"`
+	Currency      string             `json:"currency"`
+	Lines         []OrderLineView    `json:"lines"`
+	Totals        checkout.Totals    `json:"totals"`
+	Payment       *Instructions      `json:"payment,omitempty"`
+	Payments      []checkout.Payment `json:"payments"`
+	Waiting       string             `json:"waiting,omitempty"`    // payment | retry
+	RetryModes    []string           `json:"retryModes,omitempty"` // after a failure: the modes to choose from
+	DocumentKind  string             `json:"documentKind"`
+	InvoiceNumber string             `json:"invoiceNumber,omitempty"`
+	PlacedAt      time.Time          `json:"placedAt"`
+}
+
+// OrderLineView is a line as the order page lists it.
+type OrderLineView struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	Quantity int    `json:"quantity"`
+	Taxed    int64  `json:"taxed"`
+}
+
+func (s *Service) orderView(shop *checkout.Shop, st *store.OrderState) OrderView {
+	o := st.Order
+	v := OrderView{
+		TransactionID: o.TxID, Status: o.Status, Paymode: o.Paymode, Kind: kindOf(o.Paymode), Currency: o.Currency,
+		Totals: o.Totals, Payments: o.Payments, DocumentKind: o.DocumentKind(), InvoiceNumber: o.InvoiceNumber,
+		PlacedAt: o.PlacedAt, Lines: []OrderLineView{},
+	}
+	if v.Payments == nil {
+		v.Payments = []checkout.Payment{}
+	}
+	for _, l := range o.Lines {
+		v.Lines = append(v.Lines, OrderLineView{Code: l.Code, Name: l.Name, Quantity: l.Quantity, Taxed: l.Taxed})
+	}
+	if st.Instructions != "" && (o.Status == checkout.Pending || o.Status == checkout.Placed) {
+		var ins Instructions
+		if json.Unmarshal([]byte(st.Instructions), &ins) == nil && ins.Mode == o.Paymode {
+			v.Payment = &ins
+		}
+	}
+	if st.TaskToken != "" && !paid(o.Status) && o.Status != checkout.Cancelled {
+		v.Waiting = st.TaskState
+	}
+	if o.Status == checkout.Failed || o.Status == checkout.Refused {
+		v.RetryModes = s.Offered(shop, o.Totals.Final)
+	}
+	return v
+}
+
+// GetOrder answers GET /orders/{txid}.
+func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	st, err := s.buyerOrder(ctx, r)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	shop, _, err := s.Shops.Get(ctx)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, s.orderView(shop, st)), nil
+}
+
+// RetryPayment answers POST /orders/{txid}/payment {"paymode"}: after a failed or
+// refused payment, the buyer pays another way. The order's paymode changes, then the
+// retry wait completes with the new mode's plan and the Payment state starts again.
+func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	const op = "payment.retry"
+	st, err := s.buyerOrder(ctx, r)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	var in struct {
+		Paymode string `json:"paymode"`
+	}
+	if err := httpapi.Decode(r, &in); err != nil {
+		return httpapi.Response{}, err
+	}
+	o := st.Order
+	if o.Status != checkout.Failed && o.Status != checkout.Refused {
+		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is %s: another payment mode can be chosen only after a failed or refused payment", o.TxID, o.Status)
+	}
+	if st.TaskState != stateRetry || st.TaskToken == "" {
+		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is not waiting for another payment yet; try again in a moment", o.TxID)
+	}
+	shop, _, err := s.Shops.Get(ctx)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	offered := s.Offered(shop, o.Totals.Final)
+	if !slices.Contains(offered, in.Paymode) {
+		return httpapi.Response{}, checkout.Invalid(op, "payment mode not offered",
+			checkout.FieldError{Field: "paymode", Message: fmt.Sprintf("must be one of %v", offered)})
+	}
+	if err := s.Store.Update(ctx, o.TxID, store.Change{Paymode: in.Paymode}); err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := s.Tokens.Succeed(ctx, st.TaskToken, PlanFor(shop, in.Paymode)); err != nil {
+		if checkout.KindOf(err) == checkout.ECONFLICT {
+			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting for another payment", o.TxID)
+		}
+		return httpapi.Response{}, err
+	}
+	s.tracer(srcPayment).Printf(ctx, o.TxID, "buyer retries the payment with %s", in.Paymode)
+	o.Paymode = in.Paymode
+	st.TaskToken, st.Instructions = "", ""
+	return httpapi.JSON(http.StatusAccepted, s.orderView(shop, st)), nil
+}
+
+// Callback is a simulated provider callback, ready to be posted to the test webhook.
+type Callback struct {
+	URL     string            `json:"url"`
+	Method  string            `json:"method"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
+}
+
+// TestPayment answers POST /orders/{txid}/payment/test {"action": "pay"|"fail"|"defer"},
+// the test mode's buttons.
+func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	const op = "payment.test"
+	st, err := s.buyerOrder(ctx, r)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	var in struct {
+		Action string `json:"action"`
+	}
+	if err := httpapi.Decode(r, &in); err != nil {
+		return httpapi.Response{}, err
+	}
+	shop, _, err := s.Shops.Get(ctx)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	o := st.Order
+	if o.Paymode != payment.NameTest || !shop.TestMode {
+		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is not paid in test mode", o.TxID)
+	}
+	if st.TaskState != statePayment || st.TaskToken == "" {
+		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is not waiting for a payment", o.TxID)
+	}
+	tr := s.tracer(srcTest)
+	switch in.Action {
+	case "pay":
+		tr.Printf(ctx, o.TxID, "paying")
+		if o, err = s.Store.Move(ctx, o.TxID, checkout.SoldOut, store.Change{Payment: &checkout.Payment{
+			Mode: payment.NameTest, Outcome: payment.Paid.String(), Amount: o.Totals.Final, At: s.now()}}); err != nil {
+			return httpapi.Response{}, err
+		}
+		if _, err := s.succeed(ctx, o.TxID, st.TaskToken, map[string]string{"mode": payment.NameTest, "outcome": "paid"}); err != nil {
+			return httpapi.Response{}, err
+		}
+	case "fail":
+		tr.Printf(ctx, o.TxID, "failing")
+		if o, err = s.Store.Move(ctx, o.TxID, checkout.Failed, store.Change{Payment: &checkout.Payment{
+			Mode: payment.NameTest, Outcome: payment.Failed.String(), At: s.now()}}); err != nil {
+			return httpapi.Response{}, err
+		}
+		if err := s.Tokens.Fail(ctx, st.TaskToken, ErrPaymentFailed, "the buyer pressed the test mode's fail button"); err != nil && checkout.KindOf(err) != checkout.ECONFLICT {
+			return httpapi.Response{}, err
+		}
+	case "defer":
+		if s.TestProvider == nil {
+			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "the simulated provider is not configured (no test secret)")
+		}
+		if o, err = s.Store.Move(ctx, o.TxID, checkout.Pending, store.Change{}); err != nil {
+			return httpapi.Response{}, err
+		}
+		body, h, err := s.TestProvider.Callback(payment.TestCallback{TxID: o.TxID, Outcome: "paid", Amount: o.Totals.Final, Currency: o.Currency})
+		if err != nil {
+			return httpapi.Response{}, checkout.Wrap(op, err)
+		}
+		cb := Callback{URL: s.APIURL + "/webhooks/" + payment.NameTest, Method: http.MethodPost, Headers: map[string]string{}, Body: string(body)}
+		for k := range h {
+			cb.Headers[k] = h.Get(k)
+		}
+		tr.Printf(ctx, o.TxID, "deferred confirmation: simulated provider callback issued")
+		st.Order = o
+		return httpapi.JSON(http.StatusAccepted, map[string]any{"order": s.orderView(shop, st), "callback": cb}), nil
+	default:
+		return httpapi.Response{}, checkout.Invalid(op, "unknown test action", checkout.FieldError{Field: "action", Message: "must be pay, fail or defer"})
+	}
+	st.Order = o
+	return httpapi.JSON(http.StatusOK, s.orderView(shop, st)), nil
+}
+
+// money writes an amount for a trace line: "123.45 EUR".
+func money(minor int64, currency string) string {
+	s, err := payment.FormatAmount(minor, currency)
+	if err != nil {
+		return fmt.Sprintf("%d (minor units) %s", minor, currency)
+	}
+	return s + " " + currency
+}

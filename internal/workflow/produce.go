@@ -1,0 +1,121 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/production"
+	"github.com/lmsshop/checkout/internal/store"
+)
+
+// ProduceTask runs the Produce function's tasks: prepay, postpay, fault.
+func (s *Service) ProduceTask(ctx context.Context, t task) (any, error) {
+	if err := t.validate(); err != nil {
+		return nil, err
+	}
+	switch t.Action {
+	case production.PhasePrepay, production.PhasePostpay:
+		if err := s.produce(ctx, t.TxID, t.Action); err != nil {
+			return nil, err
+		}
+		return map[string]bool{"done": true}, nil
+	case "fault":
+		return s.fault(ctx, srcProduction, t)
+	}
+	return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("produce: unknown action %q", t.Action)}
+}
+
+// produce runs every line's production handler for one phase. Handlers deliver each
+// unit at most once (internal/production), so a retried phase redoes nothing; the
+// feedback of the phase is stored for the delivery e-mails.
+func (s *Service) produce(ctx context.Context, txid, phase string) error {
+	o, err := s.Store.GetOrder(ctx, txid, "")
+	if err != nil {
+		return err
+	}
+	tr := s.tracer(srcProduction)
+	if phase == production.PhasePostpay {
+		if !paid(o.Status) {
+			tr.Printf(ctx, txid, "full production refused: order is %s, not paid", o.Status)
+			return &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("order %s is %s: production needs a paid order", txid, o.Status)}
+		}
+		tr.Printf(ctx, txid, "Full production starting from %s ...", o.Status)
+	} else {
+		tr.Printf(ctx, txid, "Prepay production starting from %s ...", o.Status)
+	}
+	now := s.now()
+	var feedback []store.Feedback
+	for _, l := range o.Lines {
+		h, ok := s.Producers[l.Handler]
+		if !ok {
+			tr.Printf(ctx, txid, "line %s (%s): no production handler %q", l.ID, l.Code, l.Handler)
+			return &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("line %s (%s): no production handler %q", l.ID, l.Code, l.Handler)}
+		}
+		job := jobOf(o, l, now)
+		run := h.Postpay
+		if phase == production.PhasePrepay {
+			run = h.Prepay
+		}
+		res, err := run(ctx, job)
+		if err != nil {
+			tr.Printf(ctx, txid, "line %s (%s × %d, %s) %s FAILED: %v", l.ID, l.Code, l.Quantity, l.Handler, phase, err)
+			return productionError(err)
+		}
+		var refs []string
+		for _, in := range res.Instances {
+			refs = append(refs, in.Reference)
+		}
+		tr.Printf(ctx, txid, "line %s (%s × %d, %s) %s done: %d product(s) %s", l.ID, l.Code, l.Quantity, l.Handler, phase, len(res.Instances), strings.Join(refs, " "))
+		fb := res.Feedback
+		if fb.Public != "" || fb.Private != "" || fb.SalesAdmin != "" {
+			feedback = append(feedback, store.Feedback{Line: l.ID, Item: l.Name, Public: fb.Public, Private: fb.Private, SalesAdmin: fb.SalesAdmin})
+		}
+	}
+	if err := s.Store.SaveFeedback(ctx, txid, phase, feedback); err != nil {
+		return err
+	}
+	tr.Printf(ctx, txid, "%s production complete (%d line(s))", phase, len(o.Lines))
+	return nil
+}
+
+// productionError names a handler's failure for the state machine: a missing LMS
+// object or a bad parameter will not appear by retrying; anything else (the LMS or
+// the table unreachable, a lost race) is worth the Retry's backoff.
+func productionError(err error) error {
+	if errors.Is(err, production.ErrNotFound) || strings.Contains(err.Error(), "parameter ") {
+		return &TaskError{Name: ErrTaskFailed, Msg: "production failed", Err: err}
+	}
+	return &TaskError{Name: ErrTransient, Msg: "production failed", Err: err}
+}
+
+// jobOf turns an order line into a production job: the frozen customer, the seats of
+// the line with their participants, and the buyer's answers per unit.
+func jobOf(o *checkout.Order, l checkout.OrderLine, now time.Time) production.Job {
+	c := o.Customer
+	j := production.Job{
+		TxID: o.TxID, LineID: l.ID, ItemCode: l.Code, ItemName: l.Name, Handler: l.Handler, Params: l.Params,
+		Quantity: l.Quantity, Required: o.Required[l.Code], Now: now,
+		Customer: production.Customer{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Organisation: c.Organisation, Lang: c.Lang},
+	}
+	people := map[string]checkout.Participant{}
+	for _, p := range o.Participants {
+		people[checkout.NormaliseEmail(p.Email)] = p
+	}
+	for _, a := range o.Seats {
+		if a.Code != l.Code {
+			continue
+		}
+		p, ok := people[checkout.NormaliseEmail(a.Email)]
+		if !ok {
+			p = checkout.Participant{Email: a.Email}
+		}
+		j.Seats = append(j.Seats, production.Seat{
+			Participant: production.Participant{Email: p.Email, FirstName: p.FirstName, LastName: p.LastName}, Role: a.Role,
+		})
+	}
+	return j
+}

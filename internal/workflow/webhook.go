@@ -1,0 +1,157 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/store"
+)
+
+// webhookAnswer is the body of every webhook answer: providers only read the status.
+type webhookAnswer struct {
+	Received  bool   `json:"received"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Outcome   string `json:"outcome,omitempty"`
+	Note      string `json:"note,omitempty"`
+}
+
+// Webhook answers POST /webhooks/{provider}. In this order, so that nothing changes
+// before the message is proved authentic and about this order:
+//  1. verify the signature with the provider's Verifier (401/400, nothing stored);
+//  2. check transaction, amount and currency against the order (400, traced);
+//  3. record the notification with a conditional put: a duplicate, however many race,
+//     answers 200 and changes nothing;
+//  4. move the order and complete the payment wait. A wait that no longer exists (the
+//     workflow moved on) is traced and answered 200: the notification is recorded.
+func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	const op = "webhook"
+	provider := r.PathParameters["provider"]
+	v, ok := s.Verifiers[provider]
+	if !ok {
+		return httpapi.Response{}, checkout.Errorf(op, checkout.ENOTFOUND, "no payment provider %q", provider)
+	}
+	body, err := httpapi.Body(r)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	n, err := v.Verify(ctx, payment.Webhook{Header: httpHeader(r.Headers), Body: body, Now: s.now()})
+	if err != nil {
+		s.log().Warn("webhook refused", "provider", provider, "err", err)
+		return httpapi.Response{}, verifyError(op, err)
+	}
+	if n.Outcome == payment.Ignored {
+		return httpapi.JSON(http.StatusOK, webhookAnswer{Received: true, Outcome: n.Outcome.String()}), nil
+	}
+	tr := s.tracer(srcWebhook)
+	o, err := s.Store.GetOrder(ctx, n.TxID, "")
+	if checkout.KindOf(err) == checkout.ENOTFOUND {
+		return httpapi.Response{}, checkout.Errorf(op, checkout.EINVALID, "notification %s is about no known order", n.EventID)
+	}
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if err := n.Check(o.TxID, o.Totals.Final, o.Currency); err != nil {
+		tr.Printf(ctx, o.TxID, "REJECTED %s notification %s (%s): %v", provider, n.EventID, n.Outcome, err)
+		return httpapi.Response{}, checkout.Errorf(op, checkout.EINVALID, "notification does not match the order: %v", err)
+	}
+	first, err := s.Store.RecordNotification(ctx, o.TxID, provider, n.EventID, n.Raw)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if !first {
+		return httpapi.JSON(http.StatusOK, webhookAnswer{Received: true, Duplicate: true, Outcome: n.Outcome.String()}), nil
+	}
+	tr.Printf(ctx, o.TxID, "%s notification %s: %s %s", provider, n.EventID, n.Outcome, money(n.Amount, n.Currency))
+	note, err := s.settle(ctx, o, provider, n)
+	if err != nil {
+		// Not settled for a reason that may pass: forget the record so the provider's
+		// next delivery is processed rather than taken for a duplicate.
+		if ferr := s.Store.ForgetNotification(ctx, o.TxID, provider, n.EventID); ferr != nil {
+			s.log().Error("forget notification", "txid", o.TxID, "event", n.EventID, "err", ferr)
+		}
+		return httpapi.Response{}, err
+	}
+	return httpapi.JSON(http.StatusOK, webhookAnswer{Received: true, Outcome: n.Outcome.String(), Note: note}), nil
+}
+
+// verifyError maps a verifier's error to the answer SPEC asks for: a forged signature
+// is 401, a stale, malformed or foreign message 400, anything else (the provider's
+// verification endpoint is down) 503 so the provider delivers again.
+func verifyError(op string, err error) error {
+	switch {
+	case errors.Is(err, payment.ErrSignature):
+		return &checkout.Error{Op: op, Kind: checkout.EUNAUTHORIZED, Message: "notification signature invalid", Err: err}
+	case errors.Is(err, payment.ErrStale), errors.Is(err, payment.ErrMalformed), errors.Is(err, payment.ErrMismatch):
+		return &checkout.Error{Op: op, Kind: checkout.EINVALID, Message: "notification refused: " + err.Error(), Err: err}
+	}
+	return &checkout.Error{Op: op, Kind: checkout.EUNAVAILABLE, Message: "notification could not be verified; deliver it again", Err: err}
+}
+
+// settle applies a verified, first-seen notification: moves the order and completes
+// the payment wait. It returns a note for the answer when there was nothing to do.
+func (s *Service) settle(ctx context.Context, o *checkout.Order, provider string, n payment.Notification) (string, error) {
+	tr := s.tracer(srcWebhook)
+	var to checkout.Status
+	switch n.Outcome {
+	case payment.Paid:
+		to = checkout.SoldOut
+	case payment.Failed:
+		to = checkout.Failed
+	case payment.Refused:
+		to = checkout.Refused
+	case payment.Pending:
+		to = checkout.Pending
+	default:
+		return "ignored", nil
+	}
+	pay := &checkout.Payment{Mode: provider, Outcome: n.Outcome.String(), Amount: n.Amount, EventID: n.EventID, At: s.now()}
+	moved, err := s.Store.Move(ctx, o.TxID, to, store.Change{Payment: pay})
+	if checkout.KindOf(err) == checkout.ECONFLICT {
+		// e.g. a failure notice after the order was paid, or a payment after it was
+		// cancelled: recorded and traced for an operator, the order is left alone.
+		tr.Printf(ctx, o.TxID, "notification %s recorded, order not moved: %v", n.EventID, err)
+		return "order not moved: " + string(o.Status), nil
+	}
+	if err != nil {
+		return "", err
+	}
+	token, state, err := s.Store.TaskToken(ctx, o.TxID)
+	if err != nil {
+		return "", err
+	}
+	if token == "" {
+		tr.Printf(ctx, o.TxID, "order %s; the workflow is not waiting", moved.Status)
+		return "workflow not waiting", nil
+	}
+	switch {
+	case n.Outcome == payment.Paid && state == statePayment:
+		err = s.Tokens.Succeed(ctx, token, map[string]string{"mode": provider, "outcome": "paid", "event": n.EventID})
+	case n.Outcome == payment.Paid && state == stateRetry:
+		// Paid while waiting for a retry: go round to Payment, which sees the order paid.
+		shop, _, serr := s.Shops.Get(ctx)
+		if serr != nil {
+			return "", serr
+		}
+		err = s.Tokens.Succeed(ctx, token, PlanFor(shop, moved.Paymode))
+	case n.Outcome == payment.Failed && state == statePayment:
+		err = s.Tokens.Fail(ctx, token, ErrPaymentFailed, provider+" notification "+n.EventID+": payment failed")
+	case n.Outcome == payment.Refused && state == statePayment:
+		err = s.Tokens.Fail(ctx, token, ErrPaymentRefused, provider+" notification "+n.EventID+": payment refused")
+	default:
+		tr.Printf(ctx, o.TxID, "order %s; the workflow waits for %s, nothing to complete", moved.Status, state)
+		return "", nil
+	}
+	if checkout.KindOf(err) == checkout.ECONFLICT {
+		tr.Printf(ctx, o.TxID, "order %s; the workflow was no longer waiting: %v", moved.Status, err)
+		return "workflow no longer waiting", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	tr.Printf(ctx, o.TxID, "order %s; workflow resumed", moved.Status)
+	return "", nil
+}

@@ -1,0 +1,190 @@
+// After placement: the payment mode's page, the order status (polled until the order
+// is complete, or failed and retried with another mode) and the bill.
+
+import { h } from '../dom.js';
+import { session, ApiError } from '../api.js';
+import { formatMoney } from '../money.js';
+import { lang } from '../i18n.js';
+
+const FINAL = new Set(['COMPLETE', 'CANCELLED']);
+const RETRY = new Set(['FAILED', 'REFUSED']);
+const PAID = new Set(['SOLDOUT', 'COMPLETE', 'PREPROD', 'PARTIAL', 'PAYBACK']);
+
+function modeName(t, m) {
+  const s = t(`paymode.${m}`);
+  return s === `paymode.${m}` ? m : s;
+}
+
+function noOrder(ctx) {
+  return h('div', {}, h('h1', {}, ctx.t('status.title')), h('p', {}, ctx.t('error.noOrder')), h('p', {}, h('a', { href: '#/shop' }, ctx.t('nav.shop'))));
+}
+
+function amountOf(o) {
+  return formatMoney(o.totals?.final ?? 0, o.currency || 'EUR', lang());
+}
+
+// offlineBlock shows cheque or transfer instructions.
+function offlineBlock(ctx, o) {
+  const { t } = ctx;
+  const off = o.instructions?.offline || {};
+  const amount = h('p', { class: 'amount' }, t('pay.amount', { amount: amountOf(o) }));
+  if (o.paymode === 'check' || (!off.iban && off.address)) {
+    return h('div', { class: 'offline offline-check' }, amount,
+      h('p', {}, t('pay.check.intro', { payee: off.payee || '' })),
+      h('address', { class: 'postal' }, off.address || ''),
+      h('dl', {}, h('dt', {}, t('pay.reference')), h('dd', { class: 'reference' }, off.reference || session.tx)),
+      h('p', {}, t('pay.offline.after')));
+  }
+  return h('div', { class: 'offline offline-transfer' }, amount,
+    h('p', {}, t('pay.transfer.intro')),
+    h('dl', {},
+      off.payee ? [h('dt', {}, t('pay.payee')), h('dd', {}, off.payee)] : null,
+      h('dt', {}, t('pay.iban')), h('dd', { class: 'iban' }, off.iban || ''),
+      h('dt', {}, t('pay.bic')), h('dd', { class: 'bic' }, off.bic || ''),
+      h('dt', {}, t('pay.reference')), h('dd', { class: 'reference' }, off.reference || session.tx)),
+    h('p', {}, t('pay.offline.after')));
+}
+
+// paymentView shows what the chosen mode needs: test buttons, offline instructions,
+// or the way to the online provider.
+export async function paymentView(ctx, params, alive) {
+  const { t } = ctx;
+  if (!session.tx) return noOrder(ctx);
+  const o = await ctx.client.order();
+  if (RETRY.has(o.status) || PAID.has(o.status) || FINAL.has(o.status)) {
+    history.replaceState(null, '', '#/status');
+    return statusView(ctx, params, alive);
+  }
+  const ins = o.instructions || { kind: 'instant' };
+  const root = h('div', { class: `payment payment-${ins.kind}` }, h('h1', {}, `${t('pay.title')} — ${modeName(t, o.paymode)}`));
+  switch (ins.kind) {
+    case 'buttons': {
+      root.append(h('p', { class: 'amount' }, t('pay.amount', { amount: amountOf(o) })), h('p', {}, t('pay.test.intro')));
+      const act = (action) => async (e) => {
+        for (const b of root.querySelectorAll('button')) b.disabled = true;
+        try {
+          await ctx.client.testPayment(action);
+          ctx.go('status');
+        } catch (err) {
+          ctx.fail(err);
+          for (const b of root.querySelectorAll('button')) b.disabled = false;
+          e.target.focus();
+        }
+      };
+      root.append(h('div', { class: 'testbuttons' },
+        h('button', { type: 'button', id: 'pay-pay', onclick: act('pay') }, t('pay.test.pay')),
+        h('button', { type: 'button', id: 'pay-fail', class: 'danger', onclick: act('fail') }, t('pay.test.fail')),
+        h('button', { type: 'button', id: 'pay-defer', class: 'secondary', onclick: act('defer') }, t('pay.test.defer'))));
+      break;
+    }
+    case 'offline':
+      root.append(offlineBlock(ctx, o), h('p', {}, h('a', { href: '#/status', class: 'button' }, t('pay.follow'))));
+      break;
+    case 'redirect': {
+      const url = ins.redirectUrl;
+      root.append(h('p', { role: 'status' }, t('pay.redirect')), h('p', {}, h('a', { href: url, class: 'button', id: 'redirect' }, t('pay.redirectLink'))));
+      // Leave once the page is drawn, so the link is there if the browser blocks it.
+      setTimeout(() => { if (location.hash.startsWith('#/payment')) location.assign(url); }, 300);
+      break;
+    }
+    case 'form': {
+      const f = ins.form || {};
+      const form = h('form', { method: (f.method || 'POST').toLowerCase(), action: f.action, id: 'provider-form' },
+        (f.fields || []).map((x) => h('input', { type: 'hidden', name: x.name, value: x.value })),
+        h('p', { role: 'status' }, t('pay.redirect')),
+        h('button', { type: 'submit' }, t('pay.form')));
+      root.append(form);
+      setTimeout(() => { if (location.hash.startsWith('#/payment')) form.submit(); }, 300);
+      break;
+    }
+    default:
+      history.replaceState(null, '', '#/status');
+      return statusView(ctx, params, alive);
+  }
+  return root;
+}
+
+// statusView polls the order until it is complete, failed, refused or cancelled.
+export async function statusView(ctx, _params, alive = () => true) {
+  const { t } = ctx;
+  if (!session.tx) return noOrder(ctx);
+  const root = h('div', { class: 'status' }, h('h1', {}, t('status.title')));
+  const line = h('p', { class: 'status-line', role: 'status', 'aria-live': 'polite' });
+  const body = h('div', { class: 'status-body' });
+  root.append(h('p', { class: 'txid' }, t('cart.transaction', { tx: session.tx })), line, body);
+
+  let delay = 700;
+  let shown = '';
+  const draw = (o) => {
+    root.dataset.status = o.status;
+    line.textContent = t('status.label', { status: t(`status.${o.status}`) });
+    if (shown === o.status) return;
+    shown = o.status;
+    body.replaceChildren();
+    if (o.status === 'COMPLETE') {
+      body.append(h('p', { class: 'notice notice-info' }, t('status.complete')),
+        h('p', {}, h('a', { href: '#/bill', class: 'button', id: 'see-bill' }, t('status.bill'))),
+        h('p', {}, h('button', { type: 'button', class: 'secondary', onclick: () => { session.clear(); ctx.cart = null; ctx.go('shop'); } }, t('status.newPurchase'))));
+    } else if (RETRY.has(o.status)) {
+      const modes = o.retryModes || [];
+      const form = h('form', {
+        class: 'retry',
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const paymode = form.querySelector('input[name="retry"]:checked')?.value;
+          if (!paymode) return;
+          try {
+            await ctx.client.retryPayment(paymode);
+            ctx.go('payment');
+          } catch (err) { ctx.fail(err); }
+        },
+      },
+      h('fieldset', {}, h('legend', {}, t('review.paymode')),
+        modes.map((m, i) => h('div', { class: 'field field-check' },
+          h('input', { type: 'radio', name: 'retry', id: `retry-${m}`, value: m, checked: i === 0 }),
+          h('label', { for: `retry-${m}` }, modeName(t, m))))),
+      h('button', { type: 'submit', id: 'retry' }, t('status.retry')));
+      body.append(h('p', { class: 'notice notice-error' }, t('status.failed')), form);
+    } else if (o.status === 'CANCELLED') {
+      body.append(h('p', {}, t('status.cancelled')));
+    } else {
+      body.append(h('p', { class: 'waiting' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', t('status.waiting')));
+      if (o.instructions?.kind === 'offline') body.append(offlineBlock(ctx, o));
+      if (o.instructions?.kind === 'buttons' && o.status !== 'SOLDOUT') body.append(h('p', {}, h('a', { href: '#/payment' }, t('pay.title'))));
+    }
+  };
+
+  const first = await ctx.client.order();
+  draw(first);
+  const poll = async (last) => {
+    if (!alive() || FINAL.has(last.status) || RETRY.has(last.status)) return;
+    await new Promise((r) => setTimeout(r, delay));
+    if (!alive()) return;
+    // Offline payments may take days: no need to ask every second.
+    delay = last.instructions?.kind === 'offline' ? 10000 : Math.min(delay * 1.3, 4000);
+    try {
+      const o = await ctx.client.order();
+      if (!alive()) return;
+      draw(o);
+      poll(o);
+    } catch (e) {
+      if (!alive()) return;
+      if (e instanceof ApiError && e.status === 0) { poll(last); return; }
+      ctx.fail(e);
+    }
+  };
+  poll(first);
+  return root;
+}
+
+// billView shows the order sheet / pro-forma / invoice the API renders, in a frame
+// that runs no script.
+export async function billView(ctx) {
+  const { t } = ctx;
+  if (!session.tx) return noOrder(ctx);
+  const html = await ctx.client.bill();
+  return h('div', { class: 'bill' }, h('h1', {}, t('bill.title')),
+    h('p', {}, h('a', { href: ctx.client.billURL(), target: '_blank', rel: 'noopener', id: 'bill-open' }, t('bill.open'))),
+    h('iframe', { class: 'billframe', id: 'billframe', title: t('bill.frame', { tx: session.tx }), sandbox: '', srcdoc: html }),
+    h('p', {}, h('a', { href: '#/status' }, t('status.title'))));
+}
