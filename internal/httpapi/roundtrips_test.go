@@ -110,4 +110,3 @@ func TestRoundTripsPerStep(t *testing.T) {
 		t.Errorf("placement: DynamoDB calls = %v, StartExecution = %d; want 1 Query, 1 TransactWriteItems, 1 trace PutItem, 1 start", got, wf.n)
 	}
 }
-

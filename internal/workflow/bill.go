@@ -17,7 +17,7 @@ import (
 )
 
 // BillTask runs the Bill function's tasks: invoice, fault.
-func (s *Service) BillTask(ctx context.Context, t task) (any, error) {
+func (s *Service) BillTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ td.n,th.n{text-align:right}.parties{display:flex;justify-content:space-between}
 `))
 
 // NotifyTask runs the Notify function's tasks: delivered.
-func (s *Service) NotifyTask(ctx context.Context, t task) (any, error) {
+func (s *Service) NotifyTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
 	}

@@ -11,11 +11,11 @@ import (
 	"github.com/lmsshop/checkout/internal/httpapi"
 )
 
-// TaskFunc runs one state machine task and returns its JSON output.
-type TaskFunc func(ctx context.Context, t task) (any, error)
+// TaskFunc runs one state machine Task and returns its JSON output.
+type TaskFunc func(ctx context.Context, t Task) (any, error)
 
 // Handler is one Lambda function's handler: it serves the HTTP API's payload-2.0
-// events with Router and the state machine's task payloads with Tasks; a function
+// events with Router and the state machine's Task payloads with Tasks; a function
 // that has only one of them leaves the other nil. Payment and bill have both.
 type Handler struct {
 	Router *httpapi.Router
@@ -32,7 +32,7 @@ type envelope struct {
 	Event          string          `json:"event"`
 }
 
-// Invoke implements lambda.Handler. A task's failure is reported as Lambda reports
+// Invoke implements lambda.Handler. A Task's failure is reported as Lambda reports
 // errors to Step Functions, with errorType = ErrorName(err), so the state machine's
 // Retry and Catch see PaymentFailed, Transient… rather than a Go type name.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
@@ -53,11 +53,11 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return json.Marshal(resp)
 	case env.Action != "" || env.Event != "":
 		if h.Tasks == nil {
-			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "this function runs no state machine task"}
+			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "this function runs no state machine Task"}
 		}
-		var t task
+		var t Task
 		if err := json.Unmarshal(payload, &t); err != nil {
-			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "malformed task: " + err.Error()}
+			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "malformed Task: " + err.Error()}
 		}
 		out, err := h.Tasks(ctx, t)
 		if err != nil {
@@ -65,6 +65,45 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		}
 		return json.Marshal(out)
 	default:
-		return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: fmt.Sprintf("unrecognised event (%d bytes): neither an HTTP API request nor a task", len(payload))}
+		return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: fmt.Sprintf("unrecognised event (%d bytes): neither an HTTP API request nor a Task", len(payload))}
 	}
+}
+
+// The handlers of the post-placement functions (internal/wire builds them).
+
+// PaymentHandler serves the Payment function: its state machine tasks and the buyer's
+// order routes.
+func (s *Service) PaymentHandler() *Handler {
+	rt := httpapi.NewRouter(s.Log)
+	rt.Handle("GET /orders/{txid}", s.GetOrder)
+	rt.Handle("POST /orders/{txid}/payment", s.RetryPayment)
+	rt.Handle("POST /orders/{txid}/payment/test", s.TestPayment)
+	return &Handler{Router: rt, Tasks: s.PaymentTask}
+}
+
+// WebhookHandler serves the PaymentWebhook function.
+func (s *Service) WebhookHandler() *Handler {
+	rt := httpapi.NewRouter(s.Log)
+	rt.Handle("POST /webhooks/{provider}", s.Webhook)
+	return &Handler{Router: rt}
+}
+
+// ProduceHandler serves the Produce function's tasks.
+func (s *Service) ProduceHandler() *Handler { return &Handler{Tasks: s.ProduceTask} }
+
+// BillHandler serves the Bill function: the invoice task and the bill route.
+func (s *Service) BillHandler() *Handler {
+	rt := httpapi.NewRouter(s.Log)
+	rt.Handle("GET /orders/{txid}/bill", s.GetBill)
+	return &Handler{Router: rt, Tasks: s.BillTask}
+}
+
+// NotifyHandler serves the Notify function's tasks.
+func (s *Service) NotifyHandler() *Handler { return &Handler{Tasks: s.NotifyTask} }
+
+// BackofficeHandler serves the Backoffice function.
+func (s *Service) BackofficeHandler() *Handler {
+	rt := httpapi.NewRouter(s.Log)
+	rt.Handle(AdminRouteKey, s.Backoffice)
+	return &Handler{Router: rt}
 }

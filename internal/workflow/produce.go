@@ -13,7 +13,7 @@ import (
 )
 
 // ProduceTask runs the Produce function's tasks: prepay, postpay, fault.
-func (s *Service) ProduceTask(ctx context.Context, t task) (any, error) {
+func (s *Service) ProduceTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
 	}
