@@ -11,11 +11,11 @@ import (
 	"github.com/lmsshop/checkout/internal/httpapi"
 )
 
-// TaskFunc runs one state machine Task and returns its JSON output.
+// TaskFunc runs one state machine task and returns its JSON output.
 type TaskFunc func(ctx context.Context, t Task) (any, error)
 
 // Handler is one Lambda function's handler: it serves the HTTP API's payload-2.0
-// events with Router and the state machine's Task payloads with Tasks; a function
+// events with Router and the state machine's task payloads with Tasks; a function
 // that has only one of them leaves the other nil. Payment and bill have both.
 type Handler struct {
 	Router *httpapi.Router
@@ -32,7 +32,7 @@ type envelope struct {
 	Event          string          `json:"event"`
 }
 
-// Invoke implements lambda.Handler. A Task's failure is reported as Lambda reports
+// Invoke implements lambda.Handler. A task's failure is reported as Lambda reports
 // errors to Step Functions, with errorType = ErrorName(err), so the state machine's
 // Retry and Catch see PaymentFailed, Transient… rather than a Go type name.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
@@ -65,7 +65,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		}
 		return json.Marshal(out)
 	default:
-		return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: fmt.Sprintf("unrecognised event (%d bytes): neither an HTTP API request nor a Task", len(payload))}
+		return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: fmt.Sprintf("unrecognised event (%d bytes): neither an HTTP API request nor a task", len(payload))}
 	}
 }
 

@@ -37,7 +37,7 @@ func mailEvent(kind notify.Kind, shop *checkout.Shop, o *checkout.Order) notify.
 }
 
 // sendOnce renders e and sends it, at most once per (transaction, name): a retried
-// Task does not e-mail twice. When sending fails the claim is given back, so the
+// task does not e-mail twice. When sending fails the claim is given back, so the
 // retry sends it.
 func (s *Service) sendOnce(ctx context.Context, name string, e notify.Event) error {
 	txid := e.Order.TxID

@@ -17,7 +17,7 @@ import (
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
-// Which wait a stored Task token belongs to.
+// Which wait a stored task token belongs to.
 const (
 	statePayment = "payment" // the Payment state: waiting for the money
 	stateRetry   = "retry"   // PaymentNotAccepted: waiting for the buyer to choose another mode
@@ -92,11 +92,11 @@ func (s *Service) PaymentTask(ctx context.Context, t Task) (any, error) {
 	return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("payment: unknown action %q", t.Action)}
 }
 
-// start begins one payment attempt in the order's mode and keeps the Task token for
+// start begins one payment attempt in the order's mode and keeps the task token for
 // whoever settles it. Instant modes settle at once; the others leave the order PENDING.
 func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 	if token == "" {
-		return nil, &TaskError{Name: ErrTaskFailed, Msg: "payment start without a Task token"}
+		return nil, &TaskError{Name: ErrTaskFailed, Msg: "payment start without a task token"}
 	}
 	shop, _, err := s.Shops.Get(ctx)
 	if err != nil {
@@ -201,7 +201,7 @@ func (s *Service) succeed(ctx context.Context, txid, token string, out any) (any
 // token for POST /orders/{txid}/payment.
 func (s *Service) awaitRetry(ctx context.Context, t Task) (any, error) {
 	if t.Token == "" {
-		return nil, &TaskError{Name: ErrTaskFailed, Msg: "awaitRetry without a Task token"}
+		return nil, &TaskError{Name: ErrTaskFailed, Msg: "awaitRetry without a task token"}
 	}
 	shop, _, err := s.Shops.Get(ctx)
 	if err != nil {

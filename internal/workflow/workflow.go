@@ -3,10 +3,10 @@
 // post-placement routes (order status, retry, test buttons, bill), the payment
 // providers' webhooks, and the back office.
 //
-// The order itself lives in DynamoDB; every Task reads it by transaction ID and moves
-// it along SPEC §3's transition table with one conditional write, so a Task that Step
+// The order itself lives in DynamoDB; every task reads it by transaction ID and moves
+// it along SPEC §3's transition table with one conditional write, so a task that Step
 // Functions retries finds its work done and changes nothing. Waits (payment, retry)
-// are Step Functions Task tokens kept on the order; whoever settles the wait (the
+// are Step Functions task tokens kept on the order; whoever settles the wait (the
 // buyer's test buttons, a webhook, an operator) completes the token.
 package workflow
 
@@ -30,7 +30,7 @@ import (
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
-// Tokens completes the Task tokens the state machine waits on.
+// Tokens completes the task tokens the state machine waits on.
 type Tokens interface {
 	Succeed(ctx context.Context, token string, output any) error
 	Fail(ctx context.Context, token, errName, cause string) error
@@ -109,7 +109,7 @@ const (
 	ErrTaskFailed = "TaskFailed"
 )
 
-// TaskError is a Task's failure under the name the state machine's Retry and Catch
+// TaskError is a task's failure under the name the state machine's Retry and Catch
 // match: the Lambda handler reports Name as the errorType (see Handler).
 type TaskError struct {
 	Name string
@@ -126,7 +126,7 @@ func (e *TaskError) Error() string {
 
 func (e *TaskError) Unwrap() error { return e.Err }
 
-// ErrorName is the errorType a Task failure is reported under: a TaskError's own name;
+// ErrorName is the errorType a task failure is reported under: a TaskError's own name;
 // a dependency that is down or an unexpected error is Transient (the state machine
 // retries it with backoff); anything the domain refused is TaskFailed.
 func ErrorName(err error) string {
@@ -224,7 +224,7 @@ func (s *Service) modeFor(shop *checkout.Shop, name string) (payment.Mode, error
 	return nil, checkout.Errorf("payment.mode", checkout.EINVALID, "payment mode %q is not available", name)
 }
 
-// Task is the payload the state machine gives a Task (see the ASL's Parameters).
+// Task is the payload the state machine gives a task (see the ASL's Parameters).
 type Task struct {
 	Action string          `json:"action"`
 	Event  string          `json:"event"`
@@ -256,7 +256,7 @@ func (t Task) validate() error {
 	return nil
 }
 
-// fault traces a Task that ended in the state machine's fault path.
+// fault traces a task that ended in the state machine's fault path.
 func (s *Service) fault(ctx context.Context, source string, t Task) (map[string]bool, error) {
 	e := t.stateError()
 	s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order stays as it is for an operator", t.State, e.Error, e.Cause)

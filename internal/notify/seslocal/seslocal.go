@@ -123,7 +123,8 @@ func Start(ctx context.Context, port int) (*Server, error) {
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so Stop reaches node and nothing else, and a
 	// Ctrl-C meant for the test binary is not delivered to it twice.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own group, killed with the launcher even when that is killed outright.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// SMTP relaying would send our test mail onwards; never inherit it.
 	cmd.Env = append(os.Environ(), "SMTP_TRANSPORT=")
 	if err := cmd.Start(); err != nil {
