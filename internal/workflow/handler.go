@@ -53,11 +53,11 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return json.Marshal(resp)
 	case env.Action != "" || env.Event != "":
 		if h.Tasks == nil {
-			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "this function runs no state machine Task"}
+			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "this function runs no state machine task"}
 		}
 		var t Task
 		if err := json.Unmarshal(payload, &t); err != nil {
-			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "malformed Task: " + err.Error()}
+			return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "malformed task: " + err.Error()}
 		}
 		out, err := h.Tasks(ctx, t)
 		if err != nil {

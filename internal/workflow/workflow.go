@@ -251,7 +251,7 @@ func (t Task) stateError() stateError {
 
 func (t Task) validate() error {
 	if !trace.ValidTxID(t.TxID) {
-		return &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("Task %q: %q is not a transaction ID", t.Action+t.Event, t.TxID)}
+		return &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("task %q: %q is not a transaction ID", t.Action+t.Event, t.TxID)}
 	}
 	return nil
 }

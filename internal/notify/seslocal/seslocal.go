@@ -122,8 +122,8 @@ func Start(ctx context.Context, port int) (*Server, error) {
 	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so Stop reaches node and nothing else, and a
-	// Ctrl-C meant for the test binary is not delivered to it twice.
-	// Its own group, killed with the launcher even when that is killed outright.
+	// Ctrl-C meant for the test binary is not delivered to it twice; and it dies
+	// with its parent even when that is killed outright.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// SMTP relaying would send our test mail onwards; never inherit it.
 	cmd.Env = append(os.Environ(), "SMTP_TRANSPORT=")
