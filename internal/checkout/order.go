@@ -199,7 +199,7 @@ func lineID(i int) string { return fmt.Sprintf("L%02d", i+1) }
 // TotalsOf converts a quote's totals.
 func TotalsOf(q pricing.Quote) Totals {
 	t := q.Totals
-	return Totals{Untaxed: int64(t.Untaxed), Discount: int64(t.Discount), Taxes: int64(t.Taxes), Taxed: int64(t.TaxableAfterDiscount + t.Taxes), Final: int64(t.Final)}
+	return Totals{Untaxed: int64(t.Untaxed), Discount: int64(t.Discount), Taxes: int64(t.Taxes), Taxed: int64(t.Taxed), Final: int64(t.Final)}
 }
 
 // TaxLinesOf converts a quote's taxes per code.

@@ -2,17 +2,157 @@ package wire
 
 import (
 	"errors"
+	"os"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/notify"
+	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/stepfn"
+	"github.com/lmsshop/checkout/internal/workflow"
 )
 
-// The post-placement functions are built here (owned by the workflow work).
+// The post-placement functions are built here (internal/workflow).
 
+// errNotYet marks a builder whose function is not written yet; Handlers skips it.
 var errNotYet = errors.New("not built yet")
 
-func paymentHandler(d *Deps) (lambda.Handler, error)        { return nil, errNotYet }
-func paymentWebhookHandler(d *Deps) (lambda.Handler, error) { return nil, errNotYet }
-func produceHandler(d *Deps) (lambda.Handler, error)        { return nil, errNotYet }
-func billHandler(d *Deps) (lambda.Handler, error)           { return nil, errNotYet }
-func notifyHandler(d *Deps) (lambda.Handler, error)         { return nil, errNotYet }
-func backofficeHandler(d *Deps) (lambda.Handler, error)     { return nil, errNotYet }
+// PaymentConfigFromEnv reads the payment providers' settings from PAYMENT_* variables.
+// A provider's section exists when any of its variables is set, and payment.NewModes
+// then reports every missing one, so a half-configured provider fails at start-up
+// rather than in front of a buyer:
+//
+//	PAYMENT_TEST_SECRET
+//	PAYMENT_CHECK_PAYEE, PAYMENT_CHECK_ADDRESS, PAYMENT_CHECK_TEXT
+//	PAYMENT_TRANSFER_PAYEE, PAYMENT_TRANSFER_ADDRESS, PAYMENT_TRANSFER_IBAN, PAYMENT_TRANSFER_BIC, PAYMENT_TRANSFER_TEXT
+//	PAYMENT_PAYPAL_BUSINESS, PAYMENT_PAYPAL_WEB_URL, PAYMENT_PAYPAL_VERIFY_URL
+//	PAYMENT_STRIPE_SECRET_KEY, PAYMENT_STRIPE_WEBHOOK_SECRET, PAYMENT_STRIPE_API_URL
+//	PAYMENT_SYSTEMPAY_SITE_ID, PAYMENT_SYSTEMPAY_KEY, PAYMENT_SYSTEMPAY_CTX_MODE, PAYMENT_SYSTEMPAY_FORM_URL
+//
+// getenv is os.Getenv in the functions; tests pass their own.
+func PaymentConfigFromEnv(getenv func(string) string) payment.Config {
+	var cfg payment.Config
+	get := func(section string, names ...string) (map[string]string, bool) {
+		v, set := map[string]string{}, false
+		for _, n := range names {
+			v[n] = strings.TrimSpace(getenv("PAYMENT_" + section + "_" + n))
+			set = set || v[n] != ""
+		}
+		return v, set
+	}
+	if v, ok := get("TEST", "SECRET"); ok {
+		cfg.Test = &payment.TestConfig{Secret: v["SECRET"]}
+	}
+	if v, ok := get("CHECK", "PAYEE", "ADDRESS", "TEXT"); ok {
+		cfg.Check = &payment.CheckConfig{Payee: v["PAYEE"], Address: v["ADDRESS"], Text: v["TEXT"]}
+	}
+	if v, ok := get("TRANSFER", "PAYEE", "ADDRESS", "IBAN", "BIC", "TEXT"); ok {
+		cfg.Transfer = &payment.TransferConfig{Payee: v["PAYEE"], Address: v["ADDRESS"], IBAN: v["IBAN"], BIC: v["BIC"], Text: v["TEXT"]}
+	}
+	if v, ok := get("PAYPAL", "BUSINESS", "WEB_URL", "VERIFY_URL"); ok {
+		cfg.PayPal = &payment.PayPalConfig{Business: v["BUSINESS"], WebURL: v["WEB_URL"], VerifyURL: v["VERIFY_URL"]}
+	}
+	if v, ok := get("STRIPE", "SECRET_KEY", "WEBHOOK_SECRET", "API_URL"); ok {
+		cfg.Stripe = &payment.StripeConfig{SecretKey: v["SECRET_KEY"], WebhookSecret: v["WEBHOOK_SECRET"], APIURL: v["API_URL"]}
+	}
+	if v, ok := get("SYSTEMPAY", "SITE_ID", "KEY", "CTX_MODE", "FORM_URL"); ok {
+		cfg.Systempay = &payment.SystempayConfig{SiteID: v["SITE_ID"], Key: v["KEY"], CtxMode: v["CTX_MODE"], FormURL: v["FORM_URL"]}
+	}
+	return cfg
+}
+
+// workflowService builds the post-placement service from the dependencies. withModes
+// adds the payment modes and verifiers (payment, webhook, back office), withProducers
+// the production handlers (produce, back office's item validation).
+func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service, error) {
+	s := &workflow.Service{
+		Store:         d.Store,
+		Tokens:        &stepfn.Workflow{API: d.SFN, StateMachineARN: d.Cfg.StateMachineARN},
+		Shops:         &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
+		Mail:          notify.NewSES(d.SES, ""),
+		SenderEmail:   d.Cfg.SenderEmail,
+		StorefrontURL: strings.TrimRight(d.Cfg.StorefrontURL, "/"),
+		APIURL:        strings.TrimRight(d.Cfg.APIURL, "/"),
+		Now:           d.Now,
+		Log:           d.Log,
+	}
+	if withModes {
+		cfg := PaymentConfigFromEnv(os.Getenv)
+		cfg.Clock = d.Now
+		modes, verifiers, err := payment.NewModes(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.Modes, s.Verifiers = modes, verifiers
+		if cfg.Test != nil {
+			if s.TestProvider, err = payment.NewTestProvider(*cfg.Test, d.Now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if withProducers {
+		hs, err := ProductionHandlers(d)
+		if err != nil {
+			return nil, err
+		}
+		s.Producers = hs
+	}
+	return s, nil
+}
+
+func paymentHandler(d *Deps) (lambda.Handler, error) {
+	s, err := workflowService(d, true, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.PaymentHandler(), nil
+}
+
+func paymentWebhookHandler(d *Deps) (lambda.Handler, error) {
+	s, err := workflowService(d, true, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.WebhookHandler(), nil
+}
+
+func produceHandler(d *Deps) (lambda.Handler, error) {
+	s, err := workflowService(d, false, true)
+	if err != nil {
+		return nil, err
+	}
+	return s.ProduceHandler(), nil
+}
+
+func billHandler(d *Deps) (lambda.Handler, error) {
+	s, err := workflowService(d, false, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.BillHandler(), nil
+}
+
+func notifyHandler(d *Deps) (lambda.Handler, error) {
+	s, err := workflowService(d, false, false)
+	if err != nil {
+		return nil, err
+	}
+	return s.NotifyHandler(), nil
+}
+
+func backofficeHandler(d *Deps) (lambda.Handler, error) {
+	s, err := workflowService(d, true, false)
+	if err != nil {
+		return nil, err
+	}
+	// Item validation uses the handlers when the LMS adapter is usable here; the back
+	// office still works without it.
+	if hs, err := ProductionHandlers(d); err == nil {
+		s.Producers = hs
+	} else {
+		d.Log.Warn("back office: catalog items are saved without handler checks", "err", err)
+	}
+	return s.BackofficeHandler(), nil
+}

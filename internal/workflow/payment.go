@@ -219,7 +219,7 @@ func (s *Service) awaitRetry(ctx context.Context, t Task) (any, error) {
 	if paid(o.Status) {
 		// Paid after all (a late notification): go round to Payment, which sees it.
 		tr.Printf(ctx, t.TxID, "payment settled meanwhile (order %s)", o.Status)
-		return s.succeed(ctx, t.TxID, t.Token, PlanFor(shop, o.Paymode))
+		return s.succeed(ctx, t.TxID, t.Token, httpapi.PlanFor(shop, o.Paymode))
 	}
 	if o.Status != checkout.Failed && o.Status != checkout.Refused {
 		// The attempt failed before any settler recorded it (the mode could not start).
@@ -401,7 +401,7 @@ func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi
 	if err := s.Store.Update(ctx, o.TxID, store.Change{Paymode: in.Paymode}); err != nil {
 		return httpapi.Response{}, err
 	}
-	if err := s.Tokens.Succeed(ctx, st.TaskToken, PlanFor(shop, in.Paymode)); err != nil {
+	if err := s.Tokens.Succeed(ctx, st.TaskToken, httpapi.PlanFor(shop, in.Paymode)); err != nil {
 		if checkout.KindOf(err) == checkout.ECONFLICT {
 			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting for another payment", o.TxID)
 		}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/production"
@@ -142,56 +143,12 @@ func ErrorName(err error) string {
 	}
 }
 
-// Plan is the "payment" part of the execution input: how the Payment state waits for
-// one mode. Placement writes it for the first attempt; a retry with another mode
-// completes the retry wait with the new mode's plan.
-type Plan struct {
-	Kind           string `json:"kind"` // instant, offline, online, test
-	TimeoutSeconds int64  `json:"timeoutSeconds"`
-	RetrySeconds   int64  `json:"retrySeconds"`
-}
-
-// Default waits when the shop configures none.
-const (
-	DefaultOnlineWait  = 2 * time.Hour
-	DefaultOfflineWait = 30 * 24 * time.Hour
-	DefaultRetryWait   = 3 * 24 * time.Hour
-)
-
-// PlanFor returns the wait plan of a payment mode in a shop.
-func PlanFor(shop *checkout.Shop, mode string) Plan {
-	wait := func(d checkout.Duration, def time.Duration) int64 {
-		if d.Duration <= 0 {
-			d.Duration = def
-		}
-		return int64(d.Seconds())
-	}
-	p := Plan{RetrySeconds: wait(shop.RetryWait, DefaultRetryWait)}
-	switch mode {
-	case payment.NameFreeOrder:
-		p.Kind, p.TimeoutSeconds = "instant", wait(shop.OnlinePaymentWait, DefaultOnlineWait)
-	case payment.NameTest:
-		p.Kind, p.TimeoutSeconds = "test", wait(shop.OnlinePaymentWait, DefaultOnlineWait)
-	case payment.NameCheck, payment.NameTransfer:
-		p.Kind, p.TimeoutSeconds = "offline", wait(shop.OfflinePaymentWait, DefaultOfflineWait)
-	default:
-		p.Kind, p.TimeoutSeconds = "online", wait(shop.OnlinePaymentWait, DefaultOnlineWait)
-	}
-	return p
-}
-
 // Offered lists the payment modes a buyer may choose for an order of this total in
-// this shop (SPEC §2 ORDER): only freeorder for a zero total, test only in a test
-// shop, and only modes this deployment can run.
+// this shop: those placement offers (httpapi.Offered: only freeorder for a zero total,
+// test only in a test shop) that this deployment can run.
 func (s *Service) Offered(shop *checkout.Shop, total int64) []string {
-	if total == 0 {
-		return []string{payment.NameFreeOrder}
-	}
-	var out []string
-	for _, m := range shop.Paymodes {
-		if m == payment.NameFreeOrder || (m == payment.NameTest && !shop.TestMode) {
-			continue
-		}
+	out := []string{}
+	for _, m := range httpapi.Offered(shop, total) {
 		if _, err := s.modeFor(shop, m); err == nil {
 			out = append(out, m)
 		}
@@ -212,6 +169,8 @@ func (s *Service) modeFor(shop *checkout.Shop, name string) (payment.Mode, error
 			payee = shop.Name
 		}
 		return payment.NewTransfer(payment.TransferConfig{Payee: payee, IBAN: shop.IBAN, BIC: shop.BIC})
+	case name == payment.NameFreeOrder:
+		return payment.FreeOrder{}, nil
 	case name == payment.NameTest:
 		if !shop.TestMode {
 			return nil, checkout.Errorf("payment.mode", checkout.EINVALID, "the test mode is offered only by shops in test mode")

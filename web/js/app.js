@@ -287,6 +287,7 @@ async function render(opts) {
     const node = await view(ctx, params, () => seq === ctx.seq);
     if (seq !== ctx.seq) return;
     main.replaceChildren(node);
+    main.dataset.view = location.hash.replace(/^#\/?/, '').split('?')[0];
     const h1 = main.querySelector('h1');
     if (h1) {
       document.title = `${h1.textContent} — ${ctx.shop?.name || t('app.title')}`;

@@ -1,0 +1,256 @@
+// Package opsclient is the operators' client of the back-office API (SPEC §8): every
+// request to /admin/… is signed with AWS Signature Version 4 for the execute-api
+// service, as API Gateway's AWS_IAM authorization requires, so the operator's own AWS
+// identity (or the local cloud's documented key) is the only credential there is.
+package opsclient
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/production"
+	"github.com/lmsshop/checkout/internal/trace"
+)
+
+// SigningService is the service name in the signature's credential scope: API Gateway
+// checks signatures for "execute-api", whatever the API's own name.
+const SigningService = "execute-api"
+
+// maxBody caps what the client reads from one answer, so a misbehaving endpoint cannot
+// exhaust the operator's memory. A full catalog or a long trace fits with room to spare.
+const maxBody = 16 << 20
+
+// Client calls the back-office API. It is safe for concurrent use.
+type Client struct {
+	endpoint string
+	creds    aws.CredentialsProvider
+	region   string
+	http     *http.Client
+	signer   *v4.Signer
+	now      func() time.Time
+}
+
+// New returns a client of the API at endpoint (e.g. "https://abc.execute-api.eu-west-3.amazonaws.com"
+// or "http://127.0.0.1:3000"), signing with creds for region. A nil httpClient uses one
+// with a 30-second timeout, so a stalled network never hangs a command.
+func New(endpoint string, creds aws.CredentialsProvider, region string, httpClient *http.Client) *Client {
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	return &Client{
+		endpoint: strings.TrimRight(endpoint, "/"),
+		creds:    creds,
+		region:   region,
+		http:     httpClient,
+		signer:   v4.NewSigner(),
+		now:      time.Now,
+	}
+}
+
+// OrderDetail is one order as the back office shows it: the order, where its workflow
+// waits, its payments, the products delivered and its whole trace.
+type OrderDetail struct {
+	Order     *checkout.Order       `json:"order"`
+	Waiting   string                `json:"waiting,omitempty"`
+	Payments  []checkout.Payment    `json:"payments"`
+	Products  []production.Instance `json:"products"`
+	Trace     []trace.Line          `json:"trace"`
+	LinkToken string                `json:"linkToken"`
+}
+
+// Payment is an offline payment an operator records.
+type Payment struct {
+	// Mode is "check" or "transfer".
+	Mode string `json:"mode"`
+	// Amount is in minor units and must equal the order's final total.
+	Amount int64 `json:"amount"`
+	// Reference is the cheque number or the transfer's reference.
+	Reference string `json:"reference"`
+}
+
+// Orders lists orders, newest first, optionally of one status and placed between from
+// and to (zero times leave that end open).
+func (c *Client) Orders(ctx context.Context, status checkout.Status, from, to time.Time) ([]checkout.Order, error) {
+	q := url.Values{}
+	if status != "" {
+		q.Set("status", string(status))
+	}
+	if !from.IsZero() {
+		q.Set("from", from.UTC().Format(time.RFC3339))
+	}
+	if !to.IsZero() {
+		q.Set("to", to.UTC().Format(time.RFC3339))
+	}
+	var out struct {
+		Orders []checkout.Order `json:"orders"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/admin/orders", q, nil, &out); err != nil {
+		return nil, fmt.Errorf("list orders: %w", err)
+	}
+	return out.Orders, nil
+}
+
+// Order reads one order with its payments, products and trace.
+func (c *Client) Order(ctx context.Context, txid string) (*OrderDetail, error) {
+	if err := checkTxID(txid); err != nil {
+		return nil, err
+	}
+	var out OrderDetail
+	if err := c.do(ctx, http.MethodGet, "/admin/orders/"+txid, nil, nil, &out); err != nil {
+		return nil, fmt.Errorf("read order %s: %w", txid, err)
+	}
+	if out.Order == nil {
+		return nil, fmt.Errorf("read order %s: the answer holds no order", txid)
+	}
+	return &out, nil
+}
+
+// Trace reads the whole trace of one transaction, in order. Render a line with
+// trace.Line.Format for SPEC §6's text.
+func (c *Client) Trace(ctx context.Context, txid string) ([]trace.Line, error) {
+	if err := checkTxID(txid); err != nil {
+		return nil, err
+	}
+	var out struct {
+		Lines []trace.Line `json:"lines"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/admin/orders/"+txid+"/trace", nil, nil, &out); err != nil {
+		return nil, fmt.Errorf("read trace of %s: %w", txid, err)
+	}
+	return out.Lines, nil
+}
+
+// RecordPayment records a cheque or a transfer received for the order; the API moves
+// the order to SOLDOUT and its workflow on to production.
+func (c *Client) RecordPayment(ctx context.Context, txid string, p Payment) (*checkout.Order, error) {
+	if err := checkTxID(txid); err != nil {
+		return nil, err
+	}
+	var out checkout.Order
+	if err := c.do(ctx, http.MethodPost, "/admin/orders/"+txid+"/payment-received", nil, p, &out); err != nil {
+		return nil, fmt.Errorf("record payment of %s: %w", txid, err)
+	}
+	return &out, nil
+}
+
+// Cancel cancels the order (refused by the API when its status does not allow it).
+func (c *Client) Cancel(ctx context.Context, txid string) (*checkout.Order, error) {
+	if err := checkTxID(txid); err != nil {
+		return nil, err
+	}
+	var out checkout.Order
+	if err := c.do(ctx, http.MethodPost, "/admin/orders/"+txid+"/cancel", nil, struct{}{}, &out); err != nil {
+		return nil, fmt.Errorf("cancel %s: %w", txid, err)
+	}
+	return &out, nil
+}
+
+// Transition moves the order to status to, along one of SPEC §3's allowed transitions.
+func (c *Client) Transition(ctx context.Context, txid string, to checkout.Status) (*checkout.Order, error) {
+	if err := checkTxID(txid); err != nil {
+		return nil, err
+	}
+	if to == "" {
+		return nil, errors.New("transition: no target status")
+	}
+	in := struct {
+		To checkout.Status `json:"to"`
+	}{to}
+	var out checkout.Order
+	if err := c.do(ctx, http.MethodPost, "/admin/orders/"+txid+"/transition", nil, in, &out); err != nil {
+		return nil, fmt.Errorf("move %s to %s: %w", txid, to, err)
+	}
+	return &out, nil
+}
+
+// checkTxID refuses what cannot be a transaction ID before it reaches a URL path, so a
+// typo gets a clear message instead of a 404 (or a path that means something else).
+func checkTxID(txid string) error {
+	if !trace.ValidTxID(txid) {
+		return fmt.Errorf("%q is not a transaction ID (16 characters A-Z, 0-9)", txid)
+	}
+	return nil
+}
+
+// do sends one signed request and decodes a JSON answer into out, or an error answer
+// into an *APIError.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+	}
+	target := c.endpoint + path
+	if len(query) > 0 {
+		target += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	if (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
+		return fmt.Errorf("endpoint %q is not an http(s) URL", c.endpoint)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if err := c.sign(ctx, req, body); err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("call the back office: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return fmt.Errorf("read the answer: %w", err)
+	}
+	if len(raw) > maxBody {
+		return fmt.Errorf("answer larger than %d bytes", maxBody)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return decodeError(resp.StatusCode, raw)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decode the answer (%d, %s): %w", resp.StatusCode, resp.Header.Get("Content-Type"), err)
+	}
+	return nil
+}
+
+// sign adds the SigV4 headers. The payload hash covers the body, so a body changed in
+// transit no longer matches its signature.
+func (c *Client) sign(ctx context.Context, req *http.Request, body []byte) error {
+	if c.creds == nil {
+		return errors.New("no AWS credentials to sign with")
+	}
+	creds, err := c.creds.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("get AWS credentials: %w", err)
+	}
+	sum := sha256.Sum256(body)
+	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), SigningService, c.region, c.now().UTC()); err != nil {
+		return fmt.Errorf("sign request: %w", err)
+	}
+	return nil
+}

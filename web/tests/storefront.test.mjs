@@ -1,0 +1,226 @@
+// Browser tests of the storefront against the whole local cloud: a purchase of the
+// seats pack with required data paid in test mode up to the bill; a failed payment
+// retried with another mode (from a prefill link with autodrive); the French
+// interface on a phone-sized screen. Screenshots go to docs/screenshots/.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startCloud, launchBrowser, newPage, shot, api } from './harness.mjs';
+
+let cloud;
+let browser;
+let catalog;
+
+before(async () => {
+  cloud = await startCloud();
+  browser = await launchBrowser();
+  const r = await api(cloud.apiURL, 'GET', '/catalog');
+  assert.equal(r.status, 200, r.text);
+  catalog = r.json.catalog;
+}, { timeout: 360_000 });
+
+after(async () => {
+  await browser?.close();
+  await cloud?.stop();
+});
+
+// item picks a sellable demo item by what the scenario needs, so the tests say why
+// they use it.
+function item(pred, what) {
+  const it = catalog.items.find((i) => ['AVAILABLE', 'PROVIDING'].includes(i.status) && !i.passwordProtected && pred(i));
+  assert.ok(it, `the demo catalog has no ${what}`);
+  return it;
+}
+
+const ready = (page) => page.waitForSelector('body[data-ready="true"]');
+const h1 = (page) => page.locator('main h1');
+// at waits until the page for route is drawn (the hash changes before the view is).
+async function at(page, route) {
+  await page.waitForURL(new RegExp(`#/${route}$`));
+  await page.locator(`main[data-view="${route}"]:not([aria-busy])`).waitFor();
+}
+const session = (page) => page.evaluate(() => ({ tx: sessionStorage.getItem('checkout.tx'), token: sessionStorage.getItem('checkout.token') }));
+
+async function fillCustomer(page, { email, country = 'FR' }) {
+  await page.locator('#cust-email').fill(email);
+  await page.locator('#cust-lastName').fill('durand');
+  await page.locator('#cust-firstName').fill('claire');
+  await page.locator('#cust-address').fill('1 rue de la Paix');
+  await page.locator('#cust-zip').fill('75002');
+  await page.locator('#cust-city').fill('Paris');
+  await page.locator('#cust-country').selectOption(country);
+}
+
+describe('storefront', () => {
+  test('buys the seats pack with seats and required data, pays in test mode, and shows the bill', { timeout: 180_000 }, async () => {
+    const seatsItem = item((i) => i.seats === 'seatsFromQuantity' && (i.seatRoles || []).length > 0, 'item sold by seats with a supervisor role');
+    const reqItem = item((i) => (i.requiredData || []).length > 0 && i.seats === 'none', 'item with required data');
+    const { page, errors } = await newPage(browser);
+    await page.goto(`${cloud.webURL}/`);
+    await ready(page);
+    assert.equal(await h1(page).textContent(), 'Catalogue');
+    await page.getByRole('button', { name: `Add ${seatsItem.name} to the cart` }).click();
+    await page.locator(`#qty-${seatsItem.code}`).waitFor();
+    await shot(page, '01-shop-cart');
+
+    // Two seats: the line and the totals follow the server's prices.
+    await page.locator(`#qty-${seatsItem.code}`).fill('2');
+    await page.locator(`li.line[data-code="${seatsItem.code}"] button[type="submit"]`).click();
+    await page.locator(`li.line[data-code="${seatsItem.code}"] .line-sub`, { hasText: '2 ×' }).waitFor();
+    await page.getByRole('button', { name: `Add ${reqItem.name} to the cart` }).click();
+    await page.locator(`li.line[data-code="${reqItem.code}"]`).waitFor();
+    const { tx, token } = await session(page);
+    assert.match(tx, /^[A-Z0-9]{16}$/);
+    const cart = (await api(cloud.apiURL, 'GET', `/carts/${tx}`, undefined, token)).json;
+    assert.equal(cart.lines.length, 2);
+    assert.equal(await page.locator('.cartbox .final-amount').textContent(),
+      new Intl.NumberFormat('en-GB', { style: 'currency', currency: cart.currency }).format(cart.totals.final / 100));
+
+    // Required data: empty and malformed values are refused field by field.
+    await page.getByRole('button', { name: /Continue/ }).click();
+    await at(page, 'requirements');
+    const short = page.locator(`[data-path="${reqItem.code}[1].${reqItem.requiredData[0].field}"]`);
+    await page.getByRole('button', { name: /Continue/ }).click();
+    await page.locator('.form-errors').waitFor({ state: 'visible' });
+    assert.equal(await short.getAttribute('aria-invalid'), 'true');
+    assert.match(await page.locator(`#${await short.getAttribute('id')}-err`).textContent(), /required/);
+    await shot(page, '02-requirements-errors');
+    for (const rf of reqItem.requiredData) {
+      const input = page.locator(`[data-path="${reqItem.code}[1].${rf.field}"]`);
+      if (rf.type === 'select') await input.selectOption(rf.options[rf.options.length - 1]);
+      else if (rf.type === 'checkbox') await input.check();
+      else await input.fill(rf.pattern ? 'GO-SPACE-42' : 'Go in practice');
+    }
+    await page.getByRole('button', { name: /Continue/ }).click();
+
+    // Seats: two students and a supervisor; an incomplete form is refused.
+    await at(page, 'seats');
+    assert.equal(await page.locator('fieldset.seat').count(), 2 + seatsItem.seatRoles.length);
+    await page.locator('#seat-0-email').fill('not-an-address');
+    await page.getByRole('button', { name: /Continue/ }).click();
+    await page.locator('#seat-0-email[aria-invalid="true"]').waitFor();
+    const people = [['ann.lee@example.com', 'lee', 'ann', 'Lyon'], ['bob.ray@example.com', 'ray', 'bob', 'Nice'], ['carla.diaz@example.com', 'diaz', 'carla', 'Paris']];
+    for (const [i, [email, last, first, city]] of people.entries()) {
+      await page.locator(`#seat-${i}-email`).fill(email);
+      await page.locator(`#seat-${i}-lastName`).fill(last);
+      await page.locator(`#seat-${i}-firstName`).fill(first);
+      await page.locator(`#seat-${i}-city`).fill(city);
+    }
+    await shot(page, '03-seats');
+    await page.getByRole('button', { name: /Continue/ }).click();
+
+    // Back and forth: the seats kept what was entered, names normalised by the API.
+    await at(page, 'customer');
+    await page.getByRole('button', { name: /Back/ }).click();
+    await at(page, 'seats');
+    assert.equal(await page.locator('#seat-0-lastName').inputValue(), 'Lee');
+    await page.getByRole('button', { name: /Continue/ }).click();
+    await at(page, 'customer');
+    await fillCustomer(page, { email: 'claire.durand@example.com' });
+    await shot(page, '04-customer');
+    await page.getByRole('button', { name: /Continue/ }).click();
+
+    // Review: the terms must be accepted before the order can be placed.
+    await at(page, 'review');
+    await page.getByText('Ann Lee').first().waitFor();
+    await page.getByLabel('Test payment (no money moves)').check();
+    await page.getByRole('button', { name: /Place the order/ }).click();
+    assert.match(await page.locator('#accept-err').textContent(), /accept the terms/);
+    await page.getByLabel('I have read and accept the terms of sale').check();
+    await shot(page, '05-review');
+    await page.getByRole('button', { name: /Place the order/ }).click();
+
+    await at(page, 'payment');
+    await page.locator('#pay-pay').waitFor();
+    await shot(page, '06-payment-test');
+    await page.locator('#pay-pay').click();
+    await at(page, 'status');
+    await page.locator('.status[data-status="COMPLETE"]').waitFor({ timeout: 90_000 });
+    await shot(page, '07-status-complete');
+    const order = await api(cloud.apiURL, 'GET', `/orders/${tx}`, undefined, token);
+    assert.equal(order.json.status, 'COMPLETE');
+
+    await page.locator('#see-bill').click();
+    await at(page, 'bill');
+    const frame = page.frameLocator('#billframe');
+    await frame.locator('body', { hasText: tx }).waitFor();
+    await shot(page, '08-bill');
+    assert.deepEqual(errors.map(String), []);
+  });
+
+  test('a failed test payment is retried with a bank transfer (prefill link, autodrive)', { timeout: 120_000 }, async () => {
+    const plain = item((i) => i.seats === 'none' && !(i.requiredData || []).length && i.tiers[0].unitPrice > 0, 'paying item without seats or data');
+    const r = await api(cloud.apiURL, 'GET', `/shop/prefill?${plain.code}=1&NO-SUCH-ITEM=2&autodrive=1`);
+    assert.equal(r.status, 302, r.text);
+    const { page, errors } = await newPage(browser);
+    await page.goto(r.headers.get('location'));
+    await ready(page);
+    // Autodrive passes the shop (cart filled) and the skipped steps; it stops where
+    // input is needed. The unknown code is reported, and the token leaves the URL.
+    await at(page, 'customer');
+    await page.getByText('NO-SUCH-ITEM').waitFor();
+    assert.doesNotMatch(page.url(), /token=/);
+    await page.getByRole('button', { name: /Back/ }).click();
+    await at(page, 'shop'); // no data or seats to collect: back skips them too
+    await page.getByRole('button', { name: /Continue/ }).click();
+    await at(page, 'customer');
+    await fillCustomer(page, { email: 'fail.then.transfer@example.com' });
+    await page.getByRole('button', { name: /Continue/ }).click();
+    await at(page, 'review');
+    await page.getByLabel('I have read and accept the terms of sale').check();
+    await page.getByLabel('Test payment (no money moves)').check();
+    await page.getByRole('button', { name: /Place the order/ }).click();
+    await page.locator('#pay-fail').click();
+    await page.locator('.status[data-status="FAILED"]').waitFor({ timeout: 60_000 });
+    await page.locator('#retry-transfer').check();
+    await shot(page, '09-failed-retry');
+    await page.locator('#retry').click();
+    await at(page, 'payment');
+    const { tx } = await session(page);
+    await page.locator('.offline-transfer .reference', { hasText: tx }).waitFor();
+    assert.notEqual((await page.locator('.offline-transfer .iban').textContent()).trim(), '');
+    await shot(page, '10-transfer-instructions');
+    assert.deepEqual(errors.map(String), []);
+  });
+
+  test('speaks French on a phone-sized screen, switches language, and resets the cart', { timeout: 90_000 }, async () => {
+    const plain = item((i) => i.seats === 'none' && !(i.requiredData || []).length && i.tiers[0].unitPrice > 0, 'paying item without seats or data');
+    const { page, errors } = await newPage(browser, { locale: 'fr-FR', viewport: { width: 390, height: 844 } });
+    await page.goto(`${cloud.webURL}/`);
+    await ready(page);
+    assert.equal(await page.getAttribute('html', 'lang'), 'fr');
+    await page.getByRole('button', { name: `Ajouter ${plain.name} au panier` }).click();
+    await page.locator(`li.line[data-code="${plain.code}"]`).waitFor();
+    const price = new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(plain.tiers[0].unitPrice / 100);
+    assert.match(await page.locator(`li.line[data-code="${plain.code}"] .line-sub`).textContent(), new RegExp(`1 × ${price.replace(/\s/g, '\\s')} HT`));
+    await page.getByRole('button', { name: 'Réinitialiser' }).waitFor();
+    await shot(page, '11-fr-phone-shop');
+
+    // Progress bar and steps in French; the choice survives a reload of the tab.
+    await page.getByRole('button', { name: /Continuer/ }).click();
+    await at(page, 'customer');
+    assert.equal(await h1(page).textContent(), 'Vos coordonnées');
+    await page.getByRole('button', { name: /Continuer/ }).click();
+    assert.match(await page.locator('.form-errors').textContent(), /Merci de corriger/);
+    await shot(page, '12-fr-phone-customer-errors');
+    await page.getByRole('button', { name: 'English' }).click();
+    await page.locator('main h1', { hasText: 'Your details' }).waitFor();
+    await page.reload();
+    await ready(page);
+    assert.equal(await h1(page).textContent(), 'Your details');
+    await page.getByRole('button', { name: 'Français' }).click();
+    await page.locator('main h1', { hasText: 'Vos coordonnées' }).waitFor();
+
+    // Reset empties the cart on the server and in the page.
+    const { tx, token } = await session(page);
+    await page.getByRole('button', { name: /Retour/ }).click();
+    await at(page, 'shop');
+    await page.getByRole('button', { name: 'Réinitialiser' }).click();
+    await page.getByText('Le panier a été vidé.').waitFor();
+    await page.getByText('Votre panier est vide.').waitFor();
+    assert.equal((await session(page)).tx, null);
+    const gone = await api(cloud.apiURL, 'GET', `/carts/${tx}`, undefined, token);
+    assert.ok([401, 404, 410].includes(gone.status), `reset cart still answers ${gone.status}`);
+    assert.deepEqual(errors.map(String), []);
+  });
+});
