@@ -254,3 +254,35 @@ func (c *Client) sign(ctx context.Context, req *http.Request, body []byte) error
 	}
 	return nil
 }
+
+// Catalog reads the shop's catalog.
+func (c *Client) Catalog(ctx context.Context) (*checkout.Catalog, error) {
+	var out checkout.Catalog
+	if err := c.do(ctx, http.MethodGet, "/admin/catalog", nil, nil, &out); err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	return &out, nil
+}
+
+// PutItem creates or replaces one catalog item, keyed by its code.
+func (c *Client) PutItem(ctx context.Context, it *checkout.Item) (*checkout.Item, error) {
+	if it == nil || strings.TrimSpace(it.Code) == "" {
+		return nil, errors.New("save catalog item: the item has no code")
+	}
+	var out checkout.Item
+	if err := c.do(ctx, http.MethodPut, "/admin/catalog/items/"+url.PathEscape(it.Code), nil, it, &out); err != nil {
+		return nil, fmt.Errorf("save catalog item %s: %w", it.Code, err)
+	}
+	return &out, nil
+}
+
+// WriteTrace writes lines as SPEC §6 text, one per line, with times in loc (UTC when
+// nil): "-- 2016-7-27 11:32:13 753 -- [TU80WKRYTI9QUMJ4] Test Processing : paying".
+func WriteTrace(w io.Writer, lines []trace.Line, loc *time.Location) error {
+	for _, l := range lines {
+		if _, err := io.WriteString(w, l.Format(loc)+"\n"); err != nil {
+			return fmt.Errorf("write trace: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,174 @@
+package checkout_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+)
+
+func TestTransitionTableIsSpecs(t *testing.T) {
+	allowed := map[checkout.Status][]checkout.Status{
+		checkout.Placed:  {checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Cancelled},
+		checkout.Working: {checkout.Placed, checkout.Pending, checkout.Partial, checkout.Cancelled},
+		checkout.Pending: {checkout.Cancelled, checkout.Refused, checkout.SoldOut, checkout.Failed},
+		checkout.PreProd: {checkout.Complete, checkout.Partial},
+		checkout.Partial: {checkout.Complete, checkout.Payback},
+		checkout.SoldOut: {checkout.Complete, checkout.Payback},
+		checkout.Payback: {checkout.Cancelled},
+		checkout.Refused: {checkout.Pending, checkout.SoldOut},
+		checkout.Failed:  {checkout.Pending, checkout.Cancelled, checkout.SoldOut},
+	}
+	all := []checkout.Status{checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
+		checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled}
+	for _, from := range all {
+		for _, to := range all {
+			want := false
+			for _, s := range allowed[from] {
+				want = want || s == to
+			}
+			if got := checkout.CanMove(from, to); got != want {
+				t.Errorf("CanMove(%s, %s) = %v, want %v", from, to, got, want)
+			}
+			inSources := false
+			for _, s := range checkout.Sources(to) {
+				inSources = inSources || s == from
+			}
+			if inSources != want {
+				t.Errorf("Sources(%s) contains %s = %v, want %v", to, from, inSources, want)
+			}
+		}
+	}
+}
+
+func TestLineQuantity(t *testing.T) {
+	course := &checkout.Item{Code: "C", Status: checkout.StatusAvailable, MaxQuantity: 5}
+	seat := &checkout.Item{Code: "S", Status: checkout.StatusAvailable, Seats: checkout.SeatsOne}
+	suspended := &checkout.Item{Code: "X", Status: checkout.StatusSuspended}
+	tests := []struct {
+		it      *checkout.Item
+		q, want int
+		kind    checkout.Kind
+	}{
+		{course, 3, 3, ""}, {course, 9, 5, ""}, {course, 0, 0, ""},
+		{seat, 4, 1, ""},
+		{course, -1, 0, checkout.EINVALID}, {course, 10001, 0, checkout.EINVALID},
+		{suspended, 1, 0, checkout.EINVALID},
+	}
+	for _, tc := range tests {
+		got, err := checkout.LineQuantity(tc.it, tc.q)
+		if tc.kind != "" {
+			if checkout.KindOf(err) != tc.kind {
+				t.Errorf("LineQuantity(%s, %d) err = %v, want kind %s", tc.it.Code, tc.q, err, tc.kind)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("LineQuantity(%s, %d) = %d, %v; want %d", tc.it.Code, tc.q, got, err, tc.want)
+		}
+	}
+}
+
+func TestUnitPriceHonoursAllFiveTiers(t *testing.T) {
+	it := &checkout.Item{Tiers: []checkout.Tier{{1, 500}, {4, 400}, {9, 300}, {19, 200}, {0, 100}}}
+	for q, want := range map[int]int64{1: 500, 2: 400, 4: 400, 5: 300, 10: 200, 19: 200, 20: 100, 1000: 100} {
+		if got := it.UnitPrice(q); got != want {
+			t.Errorf("UnitPrice(%d) = %d, want %d", q, got, want)
+		}
+	}
+}
+
+func TestCustomerValidation(t *testing.T) {
+	cat := &checkout.Catalog{Countries: []string{"FR", "BE"}}
+	base := func() checkout.Customer {
+		return checkout.Customer{Email: "a@example.com", LastName: "A", FirstName: "B", Address: "1 rue", Zip: "75001", City: "Paris", Country: "FR"}
+	}
+	tests := []struct {
+		name   string
+		edit   func(*checkout.Customer)
+		fields []string
+	}{
+		{"complete", func(*checkout.Customer) {}, nil},
+		{"no e-mail", func(c *checkout.Customer) { c.Email = "" }, []string{"email"}},
+		{"country not sold to", func(c *checkout.Customer) { c.Country = "DE" }, []string{"country"}},
+		{"not a country", func(c *checkout.Customer) { c.Country = "XX" }, []string{"country"}},
+		{"no address without invoicing", func(c *checkout.Customer) { c.Address, c.Zip = "", "" }, []string{"address", "zip"}},
+		{"invoicing replaces the address", func(c *checkout.Customer) {
+			c.Address, c.Zip = "", ""
+			c.Invoicing = &checkout.Invoicing{Organisation: "Acme", LastName: "A", FirstName: "B", Address: "2 av", Zip: "1000", City: "Bruxelles", Country: "BE"}
+		}, nil},
+		{"incomplete invoicing", func(c *checkout.Customer) {
+			c.Invoicing = &checkout.Invoicing{Country: "BE"}
+		}, []string{"invoicing.organisation", "invoicing.address", "invoicing.zip", "invoicing.lastName", "invoicing.firstName", "invoicing.city"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := base()
+			tc.edit(&c)
+			err := c.Validate(cat)
+			var got []string
+			if e, ok := err.(*checkout.Error); ok {
+				for _, f := range e.Fields {
+					got = append(got, f.Field)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(tc.fields, ",") {
+				t.Errorf("fields at fault = %v, want %v", got, tc.fields)
+			}
+		})
+	}
+}
+
+func TestNormalisation(t *testing.T) {
+	for in, want := range map[string]string{"  jean-PAUL  du   pont ": "Jean-Paul Du Pont", "o'brien": "O'Brien", "ÉLODIE": "Élodie", "a\nb": "Ab"} {
+		if got := checkout.NormaliseName(in); got != want {
+			t.Errorf("NormaliseName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	p := checkout.Participant{Email: " Bob@Example.COM\r\n", LastName: "martin"}
+	p.Normalise()
+	if p.Email != "bob@example.com" || p.LastName != "Martin" {
+		t.Errorf("normalised participant = %+v", p)
+	}
+}
+
+func TestStepsSkipAndReport(t *testing.T) {
+	shop := &checkout.Shop{}
+	cat := &checkout.Catalog{Items: []checkout.Item{
+		{Code: "C", Status: checkout.StatusAvailable},
+		{Code: "S", Status: checkout.StatusAvailable, Seats: checkout.SeatsFromQuantity, SeatRoles: []string{"supervisor"}},
+		{Code: "R", Status: checkout.StatusAvailable, RequiredData: []checkout.RequiredField{{Field: "f", Type: "select", Options: []string{"a", "b"}, Required: true}}},
+	}}
+	cart := &checkout.Cart{Lines: []checkout.Line{{Code: "C", Quantity: 1}}}
+	byName := func(c *checkout.Cart) map[string]checkout.StepState {
+		out := map[string]checkout.StepState{}
+		for _, s := range checkout.Steps(shop, cat, c) {
+			out[s.Name] = s
+		}
+		return out
+	}
+	st := byName(cart)
+	if st["PURCHASEREQUIS"].Applies || st["USERS"].Applies || !st["CUSTOMER"].Applies || st["CUSTOMER"].Complete {
+		t.Errorf("steps for a plain course = %+v", st)
+	}
+	cart.Lines = append(cart.Lines, checkout.Line{Code: "S", Quantity: 2}, checkout.Line{Code: "R", Quantity: 2})
+	cart.Required = map[string][]map[string]string{"R": {{"f": "a"}, {"f": "z"}}}
+	cart.Seats = []checkout.Assignment{{Code: "S", Role: "student", Email: "a@x.io"}}
+	st = byName(cart)
+	missing := func(name string) string {
+		var out []string
+		for _, m := range st[name].Missing {
+			out = append(out, m.Field)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := missing("PURCHASEREQUIS"); got != "R[2].f" {
+		t.Errorf("PURCHASEREQUIS missing %q, want R[2].f (z is not an option)", got)
+	}
+	if got := missing("USERS"); got != "S.student,S.supervisor" {
+		t.Errorf("USERS missing %q, want S.student,S.supervisor", got)
+	}
+	if n := len(checkout.Incomplete(checkout.Steps(shop, cat, cart))); n != 4 {
+		t.Errorf("Incomplete lists %d problems, want 4 (R[2].f, two seats, customer)", n)
+	}
+}

@@ -1,0 +1,100 @@
+package opsclient
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+)
+
+// APIError is an answer the back office refused: the checkout's JSON problem
+// {"error":{"code","message","fields"}}, or API Gateway's own {"message"} when it turned
+// the request away before the function (a bad signature, an unknown key).
+type APIError struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Code is the checkout's error kind ("invalid", "conflict", "not_found", …); for
+	// a refusal by the gateway itself it is "gateway".
+	Code checkout.Kind
+	// Message is for the operator to read.
+	Message string
+	// Fields addresses problems to request fields (e.g. "amount").
+	Fields []checkout.FieldError
+}
+
+// CodeGateway marks an error API Gateway answered itself, before the back office ran.
+const CodeGateway checkout.Kind = "gateway"
+
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s: %s", e.StatusCode, e.Code, e.Message)
+	for _, f := range e.Fields {
+		fmt.Fprintf(&b, "; %s: %s", f.Field, f.Message)
+	}
+	return b.String()
+}
+
+// IsKind reports whether err is an *APIError of kind k.
+func IsKind(err error, k checkout.Kind) bool {
+	var e *APIError
+	return errors.As(err, &e) && e.Code == k
+}
+
+// decodeError turns an error answer into an *APIError, keeping whatever the body says
+// when it is not one of the two known shapes: an operator needs the server's words.
+func decodeError(status int, raw []byte) error {
+	var problem struct {
+		Error *struct {
+			Code    checkout.Kind         `json:"code"`
+			Message string                `json:"message"`
+			Fields  []checkout.FieldError `json:"fields"`
+		} `json:"error"`
+		Message string `json:"message"`
+	}
+	e := &APIError{StatusCode: status}
+	switch err := json.Unmarshal(raw, &problem); {
+	case err == nil && problem.Error != nil:
+		e.Code, e.Message, e.Fields = problem.Error.Code, problem.Error.Message, problem.Error.Fields
+	case err == nil && problem.Message != "":
+		e.Code, e.Message = CodeGateway, problem.Message
+	default:
+		e.Code = kindOfStatus(status)
+		e.Message = strings.TrimSpace(string(raw))
+		if len(e.Message) > 500 {
+			e.Message = e.Message[:500] + "…"
+		}
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(status)
+	}
+	return e
+}
+
+// kindOfStatus names the kind of an answer without a JSON problem (a proxy's HTML
+// page, an empty 502), the reverse of internal/httpapi's table.
+func kindOfStatus(status int) checkout.Kind {
+	switch status {
+	case http.StatusBadRequest:
+		return checkout.EINVALID
+	case http.StatusUnauthorized:
+		return checkout.EUNAUTHORIZED
+	case http.StatusForbidden:
+		return checkout.EFORBIDDEN
+	case http.StatusNotFound:
+		return checkout.ENOTFOUND
+	case http.StatusConflict:
+		return checkout.ECONFLICT
+	case http.StatusGone:
+		return checkout.EGONE
+	case http.StatusRequestEntityTooLarge:
+		return checkout.ETOOLARGE
+	case http.StatusUnprocessableEntity:
+		return checkout.EINCOMPLETE
+	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return checkout.EUNAVAILABLE
+	}
+	return checkout.EINTERNAL
+}
