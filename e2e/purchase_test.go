@@ -1,0 +1,198 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+)
+
+// waitStatus polls the buyer's order view until it reaches want.
+func (b *buyer) waitStatus(want string) reply {
+	b.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var r reply
+	for time.Now().Before(deadline) {
+		r = b.do("GET", "/orders/{txid}", "")
+		if r.status == 200 && statusOf(r) == want {
+			return r
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.t.Fatalf("order %s never reached %s; last answer %d %s", b.txid, want, r.status, r.raw)
+	return r
+}
+
+func statusOf(r reply) string {
+	if s, ok := r.body["status"].(string); ok {
+		return s
+	}
+	if o, ok := r.body["order"].(map[string]any); ok {
+		s, _ := o["status"].(string)
+		return s
+	}
+	return ""
+}
+
+// admin calls the back office as an operator, with a SigV4-signed request.
+func admin(t *testing.T, c *cloudtest.Cloud, method, path, body string, accept string) (int, string) {
+	t.Helper()
+	req, err := c.SignedRequest(method, path, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+		// The signature covers the signed headers only; Accept is not one of them.
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+func mailTo(t *testing.T, c *cloudtest.Cloud, addr, txid string) []string {
+	t.Helper()
+	msgs, err := c.Mail(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subjects []string
+	for _, m := range msgs {
+		raw, _ := json.Marshal(m)
+		if strings.Contains(strings.ToLower(string(raw)), strings.ToLower(addr)) && strings.Contains(m.Subject, txid) {
+			subjects = append(subjects, m.Subject)
+		}
+	}
+	return subjects
+}
+
+var traceLine = regexp.MustCompile(`^-- \d{4}-\d{1,2}-\d{1,2} \d{2}:\d{2}:\d{2} \d{3} -- \[[A-Z0-9]{16}\] [^:]+ : .+$`)
+
+// The walking skeleton of issue 2: a purchase through every layer, paid with the test
+// mode, produced, invoiced, mailed, and its trace read back.
+func TestPurchasePaidWithTestModeEndsComplete(t *testing.T) {
+	c := cloudtest.Start(t)
+	b := newBuyer(t)
+	b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	placed := b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	final := placed.body["order"].(map[string]any)["totals"].(map[string]any)["final"].(float64)
+	// GO-101: 199.00 untaxed + 5.5 % VAT-EDU = 209.95.
+	if final != 20995 {
+		t.Errorf("final = %v, want 20995", final)
+	}
+	b.waitStatus("PLACED")
+	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
+	done := b.waitStatus("COMPLETE")
+	_ = done
+
+	bill := b.must(200, "GET", "/orders/{txid}/bill", "")
+	if bill.body["kind"] != "invoice" || !regexp.MustCompile(`^[A-Z0-9-]+-\d{4}-\d{6}$`).MatchString(bill.body["number"].(string)) {
+		t.Errorf("bill = %s, want an invoice with a sequential number", bill.raw)
+	}
+	html := call(t, "GET", b.api+"/orders/"+b.txid+"/bill?format=html", b.token, "")
+	if html.status != 200 || !strings.Contains(html.raw, b.txid) || !strings.Contains(html.raw, "209") {
+		t.Errorf("printable bill = %d, missing the transaction or the amount", html.status)
+	}
+	if r := b.do("GET", "/carts/{txid}", ""); r.status != 404 {
+		t.Errorf("cart after completion = %d, want it erased (404)", r.status)
+	}
+
+	var subjects []string
+	for i := 0; i < 50 && len(subjects) == 0; i++ {
+		subjects = mailTo(t, c, "ada.lovelace@example.com", b.txid)
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(subjects) == 0 {
+		t.Errorf("no e-mail to the buyer about %s in the mail viewer", b.txid)
+	}
+	if len(mailTo(t, c, "sales@example.com", b.txid)) == 0 {
+		t.Errorf("no e-mail to the sales managers about %s", b.txid)
+	}
+
+	status, text := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
+	if status != 200 {
+		t.Fatalf("trace = %d %s", status, text)
+	}
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	for _, l := range lines {
+		if !traceLine.MatchString(l) || !strings.Contains(l, "["+b.txid+"]") {
+			t.Errorf("trace line not in SPEC §6 format: %q", l)
+		}
+	}
+	for _, want := range []string{"cart created", "placed", "SOLDOUT", "COMPLETE"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("trace has no line about %q:\n%s", want, text)
+		}
+	}
+	if st, _ := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", ""); st != 200 {
+		t.Errorf("signed JSON trace = %d", st)
+	}
+	unsigned := call(t, "GET", c.APIURL+"/admin/orders/"+b.txid+"/trace", "", "")
+	if unsigned.status != 403 {
+		t.Errorf("unsigned /admin call = %d, want 403", unsigned.status)
+	}
+}
+
+func TestChequeOrderRecordedByAnOperator(t *testing.T) {
+	c := cloudtest.Start(t)
+	b := newBuyer(t)
+	b.must(200, "PUT", "/carts/{txid}/lines/CERT-GO", `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`)
+	view := b.waitStatus("PENDING")
+	if !strings.Contains(view.raw, "Paris") {
+		t.Errorf("cheque instructions lack the postal address: %s", view.raw)
+	}
+	status, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/payment-received", `{"mode":"check","amount":9480,"reference":"CHQ-42"}`, "")
+	if status != 200 {
+		t.Fatalf("payment-received = %d %s", status, body)
+	}
+	b.waitStatus("COMPLETE")
+	// Recording it twice changes nothing.
+	if status, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/payment-received", `{"mode":"check","amount":9480,"reference":"CHQ-42"}`, ""); status >= 500 {
+		t.Errorf("second payment-received = %d %s", status, body)
+	}
+	status, body = admin(t, c, "GET", "/admin/orders/"+b.txid, "", "")
+	if status != 200 || strings.Count(body, "CHQ-42") > 2 {
+		t.Errorf("order view = %d %s", status, body)
+	}
+}
+
+func TestFailedPaymentRetriedWithAnotherMode(t *testing.T) {
+	b := newBuyer(t)
+	b.must(200, "PUT", "/carts/{txid}/lines/STUDENT-PLUS", `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	b.waitStatus("PLACED")
+	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"fail"}`)
+	b.waitStatus("FAILED")
+	// The order is kept: the buyer picks another mode.
+	b.must(200, "POST", "/orders/{txid}/payment", `{"paymode":"transfer"}`)
+	view := b.waitStatus("PENDING")
+	if !strings.Contains(view.raw, "FR76") || !strings.Contains(view.raw, b.txid) {
+		t.Errorf("transfer instructions lack the IBAN or the reference: %s", view.raw)
+	}
+}
+
+func TestFreeOrderGoesStraightToProduction(t *testing.T) {
+	b := newBuyer(t)
+	b.must(200, "PUT", "/carts/{txid}/lines/FREE-INTRO", `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	review := b.must(200, "GET", "/carts/{txid}/order", "")
+	if got, _ := json.Marshal(review.body["paymodes"]); string(got) != `["freeorder"]` {
+		t.Errorf("modes for a 0 total = %s, want only freeorder", got)
+	}
+	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"freeorder"}`)
+	b.waitStatus("COMPLETE")
+}
