@@ -14,13 +14,17 @@ import (
 )
 
 // waitStatus polls the buyer's order view until it reaches want.
-func (b *buyer) waitStatus(want string) reply {
+func (b *buyer) waitStatus(want string) reply { return b.waitFor(want, "") }
+
+// waitFor polls the buyer's order view until it has the status and, if given, waits
+// for what the buyer must do next ("payment", "retry").
+func (b *buyer) waitFor(want, waiting string) reply {
 	b.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	var r reply
 	for time.Now().Before(deadline) {
 		r = b.do("GET", "/orders/{txid}", "")
-		if r.status == 200 && statusOf(r) == want {
+		if r.status == 200 && statusOf(r) == want && (waiting == "" || r.body["waiting"] == waiting) {
 			return r
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -91,7 +95,8 @@ func TestPurchasePaidWithTestModeEndsComplete(t *testing.T) {
 	if final != 20995 {
 		t.Errorf("final = %v, want 20995", final)
 	}
-	b.waitStatus("PLACED")
+	// The workflow moves the order to PENDING once it waits for the buyer's button.
+	b.waitFor("PENDING", "payment")
 	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
 	done := b.waitStatus("COMPLETE")
 	_ = done
@@ -164,8 +169,22 @@ func TestChequeOrderRecordedByAnOperator(t *testing.T) {
 		t.Errorf("second payment-received = %d %s", status, body)
 	}
 	status, body = admin(t, c, "GET", "/admin/orders/"+b.txid, "", "")
-	if status != 200 || strings.Count(body, "CHQ-42") > 2 {
-		t.Errorf("order view = %d %s", status, body)
+	var adminView struct {
+		Order struct {
+			Status   string `json:"status"`
+			Payments []struct {
+				EventID string `json:"eventId"`
+				Amount  int64  `json:"amount"`
+			} `json:"payments"`
+			InvoiceNumber string `json:"invoiceNumber"`
+		} `json:"order"`
+	}
+	if err := json.Unmarshal([]byte(body), &adminView); err != nil || status != 200 {
+		t.Fatalf("order view = %d %s", status, body)
+	}
+	if o := adminView.Order; len(o.Payments) != 1 || o.Payments[0].Amount != 9480 || o.Status != "COMPLETE" || o.InvoiceNumber == "" {
+		t.Errorf("after two records of one cheque: status %s, payments %+v, invoice %q; want one payment of 9480, COMPLETE, invoiced",
+			o.Status, o.Payments, o.InvoiceNumber)
 	}
 }
 
@@ -174,11 +193,12 @@ func TestFailedPaymentRetriedWithAnotherMode(t *testing.T) {
 	b.must(200, "PUT", "/carts/{txid}/lines/STUDENT-PLUS", `{"quantity":1}`)
 	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
 	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
-	b.waitStatus("PLACED")
+	b.waitFor("PENDING", "payment")
 	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"fail"}`)
-	b.waitStatus("FAILED")
+	b.waitFor("FAILED", "retry")
 	// The order is kept: the buyer picks another mode.
-	b.must(200, "POST", "/orders/{txid}/payment", `{"paymode":"transfer"}`)
+	// Accepted: the workflow takes the new mode asynchronously.
+	b.must(202, "POST", "/orders/{txid}/payment", `{"paymode":"transfer"}`)
 	view := b.waitStatus("PENDING")
 	if !strings.Contains(view.raw, "FR76") || !strings.Contains(view.raw, b.txid) {
 		t.Errorf("transfer instructions lack the IBAN or the reference: %s", view.raw)

@@ -54,7 +54,11 @@ func (s *Steps) reviewOf(cr *cartRequest, c *checkout.Cart) (Review, pricing.Quo
 			v.Terms.Items[l.Code] = it.Terms
 		}
 	}
-	v.Paymodes = Offered(cr.shop, v.Totals.Final)
+	offer := s.Offer
+	if offer == nil {
+		offer = Offered
+	}
+	v.Paymodes = offer(cr.shop, v.Totals.Final)
 	return v, q, nil
 }
 

@@ -37,11 +37,15 @@ type Starter interface {
 // Steps serves the purchase steps before placement: SHOP, PURCHASEREQUIS, USERS,
 // CUSTOMER and ORDER. Each function of template.yaml registers only its own routes.
 type Steps struct {
-	Store      CartStore
-	Shops      *ShopCache
-	Trace      *trace.Tracer
-	Workflow   Starter
-	Check      checkout.Checker
+	Store    CartStore
+	Shops    *ShopCache
+	Trace    *trace.Tracer
+	Workflow Starter
+	Check    checkout.Checker
+	// Offer lists the payment modes offered for a total; nil means Offered, i.e. the
+	// shop's modes under SPEC's rules. Wiring narrows it to the modes this deployment
+	// can run, so a buyer is never offered a provider that is not configured.
+	Offer      func(shop *checkout.Shop, final int64) []string
 	Log        *slog.Logger
 	Now        func() time.Time
 	CartTTL    time.Duration

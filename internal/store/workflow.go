@@ -101,6 +101,40 @@ func (st *Store) ForgetNotification(ctx context.Context, txid, provider, eventID
 	return checkout.Wrap("store.forgetNotification", err)
 }
 
+// SettleNotification marks a recorded notification as acted upon (the order moved,
+// the workflow told), so a later delivery of it is a plain duplicate.
+func (st *Store) SettleNotification(ctx context.Context, txid, provider, eventID string) error {
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), "PAY#"+provider+"#"+eventID),
+		UpdateExpression:          aws.String("SET settled = :t, settledAt = :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": b(true), ":now": s(st.now().Format(time.RFC3339Nano))},
+	})
+	return checkout.Wrap("store.settleNotification", err)
+}
+
+// ClaimUnsettledNotification lets a later delivery take over a notification that was
+// recorded at least lease ago and never settled: its first processing died between
+// recording it and acting on it. One caller wins the claim (a conditional write that
+// renews the record's time); a notification still within its lease, or settled, is
+// not claimed.
+func (st *Store) ClaimUnsettledNotification(ctx context.Context, txid, provider, eventID string, lease time.Duration) (bool, error) {
+	now := st.now()
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), "PAY#"+provider+"#"+eventID),
+		UpdateExpression:          aws.String("SET #at = :now"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(settled) AND #at < :cutoff"),
+		ExpressionAttributeNames:  map[string]string{"#at": "at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": s(now.Format(time.RFC3339Nano)), ":cutoff": s(now.Add(-lease).Format(time.RFC3339Nano))},
+	})
+	if _, failed := conditionFailed(err); failed {
+		return false, nil
+	}
+	if err != nil {
+		return false, checkout.Wrap("store.claimNotification", err)
+	}
+	return true, nil
+}
+
 // Feedback is one production handler's report on one order line (SPEC §4 audiences).
 type Feedback struct {
 	Line       string `json:"line"`

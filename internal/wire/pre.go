@@ -2,10 +2,10 @@ package wire
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/trace"
@@ -13,7 +13,14 @@ import (
 
 // steps builds the pre-placement service one function uses; source names it in traces.
 func steps(d *Deps, source string) *httpapi.Steps {
+	var offer func(*checkout.Shop, int64) []string
+	if svc, err := workflowService(d, true, false); err == nil {
+		offer = svc.Offered
+	} else {
+		d.Log.Error("payment modes misconfigured: offering the shop's modes unfiltered", "err", err)
+	}
 	return &httpapi.Steps{
+		Offer:      offer,
 		Store:      d.Store,
 		Shops:      &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
 		Trace:      &trace.Tracer{Store: d.Store, Source: source, Now: d.Now, OnErr: func(err error) { d.Log.Error("trace line lost", "err", err) }},
@@ -57,13 +64,4 @@ func customerHandler(d *Deps) (lambda.Handler, error) {
 
 func orderHandler(d *Deps) (lambda.Handler, error) {
 	return router(d, steps(d, "Order").RegisterOrder), nil
-}
-
-// isHTTP tells an API Gateway event from a state machine task payload, for the
-// functions that serve both.
-func isHTTP(payload []byte) bool {
-	var probe struct {
-		RouteKey string `json:"routeKey"`
-	}
-	return json.Unmarshal(payload, &probe) == nil && probe.RouteKey != ""
 }

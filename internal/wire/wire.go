@@ -190,5 +190,5 @@ func Main(id string) {
 		log.Error("build handler", "function", id, "err", err)
 		os.Exit(1)
 	}
-	lambda.StartHandler(h)
+	lambda.Start(h)
 }

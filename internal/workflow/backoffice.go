@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -43,6 +44,7 @@ func knownStatus(s checkout.Status) bool {
 //	POST /admin/orders/{txid}/cancel
 //	POST /admin/orders/{txid}/transition         {"to"}
 //	GET  /admin/orders/{txid}/trace              JSON, or SPEC §6 text (Accept: text/plain)
+//	GET  /admin/products/{reference}             a product instance and its events
 //	GET  /admin/catalog
 //	PUT  /admin/catalog/items/{code}
 //	GET  /admin/shop, PUT /admin/shop
@@ -68,6 +70,15 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 		return s.adminTransition(ctx, r, seg[1])
 	case "GET orders/*/trace":
 		return s.adminTrace(ctx, r, seg[1])
+	case "GET products/*":
+		in, err := s.Store.Instance(ctx, seg[1])
+		if errors.Is(err, production.ErrNotFound) {
+			return httpapi.Response{}, checkout.Errorf("admin.product", checkout.ENOTFOUND, "no product instance %q", seg[1])
+		}
+		if err != nil {
+			return httpapi.Response{}, checkout.Wrap("admin.product", err)
+		}
+		return httpapi.JSON(http.StatusOK, in), nil
 	case "GET catalog":
 		_, cat, err := s.Shops.Get(ctx)
 		if err != nil {
@@ -88,12 +99,12 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 	return httpapi.Response{}, checkout.Errorf("admin", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
 }
 
-// pattern replaces the variable segments of an admin path (after "orders" and
-// "items") with "*".
+// pattern replaces the variable segments of an admin path (the transaction ID after
+// "orders", the reference after "products", the code after "catalog/items") with "*".
 func pattern(seg []string) []string {
 	out := append([]string(nil), seg...)
 	for i := 1; i < len(out); i++ {
-		if (seg[i-1] == "orders" && i == 1) || (seg[i-1] == "items" && i == 2) {
+		if (i == 1 && (seg[0] == "orders" || seg[0] == "products")) || (i == 2 && seg[1] == "items") {
 			out[i] = "*"
 		}
 	}
@@ -120,7 +131,11 @@ func (s *Service) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Re
 		}
 		statuses = []checkout.Status{st}
 	}
-	from, to := parseDay(&fields, "from", q["from"]), parseDay(&fields, "to", q["to"])
+	from, _ := parseDay(&fields, "from", q["from"])
+	to, day := parseDay(&fields, "to", q["to"])
+	if day {
+		to = to.Add(24 * time.Hour) // "to" a day includes that day
+	}
 	if err := fields.Err(op, "invalid filter"); err != nil {
 		return httpapi.Response{}, err
 	}
@@ -135,19 +150,20 @@ func (s *Service) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Re
 	return httpapi.JSON(http.StatusOK, map[string]any{"orders": orders}), nil
 }
 
-// parseDay reads an RFC 3339 time or a UTC day (2006-01-02); "" is the zero time.
-func parseDay(f *checkout.Fields, name, v string) time.Time {
+// parseDay reads an RFC 3339 time or a UTC day (2006-01-02, reported by day); "" is
+// the zero time.
+func parseDay(f *checkout.Fields, name, v string) (t time.Time, day bool) {
 	if v == "" {
-		return time.Time{}
+		return time.Time{}, false
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t.UTC()
+		return t.UTC(), false
 	}
 	if t, err := time.Parse("2006-01-02", v); err == nil {
-		return t
+		return t, true
 	}
 	f.Add(name, "must be a date (2006-01-02) or an RFC 3339 time")
-	return time.Time{}
+	return time.Time{}, false
 }
 
 // AdminOrder is one order as the back office shows it.

@@ -13,6 +13,7 @@ import (
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
 )
 
@@ -56,14 +57,45 @@ func (s *Service) invoice(ctx context.Context, txid string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.Store.Move(ctx, txid, checkout.Complete, store.Change{}); err != nil {
+	done, err := s.Store.Move(ctx, txid, checkout.Complete, store.Change{})
+	if err != nil {
+		return "", err
+	}
+	billed, err := s.markBilled(ctx, done, number)
+	if err != nil {
 		return "", err
 	}
 	if err := s.Store.DeleteCart(ctx, txid); err != nil {
 		return "", err
 	}
-	s.tracer(srcBill).Printf(ctx, txid, "invoice %s issued; order COMPLETE; cart erased", number)
+	s.tracer(srcBill).Printf(ctx, txid, "invoice %s issued; order COMPLETE; %d product(s) billed; cart erased", number, billed)
 	return number, nil
+}
+
+// markBilled records the "billed" event on each product instance the order delivered.
+// The event is stamped with the invoice's own time, so a retried task writes the same
+// event again rather than a second one.
+func (s *Service) markBilled(ctx context.Context, o *checkout.Order, number string) (int, error) {
+	at := s.now()
+	if o.InvoicedAt != nil {
+		at = *o.InvoicedAt
+	}
+	insts, err := s.Store.CustomerInstances(ctx, o.Customer.Email)
+	if err != nil {
+		return 0, checkout.Wrap("bill.products", err)
+	}
+	n := 0
+	for _, in := range insts {
+		if in.TxID != o.TxID {
+			continue
+		}
+		ev := production.Event{Type: production.EventBilled, At: at, Data: map[string]string{"invoice": number}}
+		if err := s.Store.AddProductEvent(ctx, in.Reference, ev); err != nil {
+			return n, checkout.Wrap("bill.products", err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // BillView is the bill as the buyer sees it: an order sheet before payment, a

@@ -67,6 +67,19 @@ func TestTestModePaidProducedInvoicedMailed(t *testing.T) {
 	if again := e.mustTask(e.bill, map[string]any{"action": "invoice", "txid": txid}); again["invoice"] != number {
 		t.Fatalf("retried invoice gave %v, want the same %s", again["invoice"], number)
 	}
+	events, err := e.st.ProductEvents(e.ctx, insts[0].Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	billed := 0
+	for _, ev := range events {
+		if ev.Type == "billed" && ev.Data["invoice"] == number {
+			billed++
+		}
+	}
+	if billed != 1 {
+		t.Fatalf("product events %+v: want one billed event for %s after a retried invoice", events, number)
+	}
 	o := e.order(txid)
 	if o.Status != checkout.Complete || o.InvoiceNumber != number {
 		t.Fatalf("after bill: status %s invoice %q", o.Status, o.InvoiceNumber)

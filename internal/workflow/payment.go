@@ -148,7 +148,7 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 
 	// Every other mode waits for someone: the order is PENDING meanwhile.
 	if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{}); err != nil {
-		return nil, err
+		return s.startRace(ctx, txid, err)
 	}
 	ins, err := mode.Start(ctx, req)
 	if err != nil {
@@ -172,6 +172,28 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 	}
 	tr.Printf(ctx, txid, "waiting for the %s payment (%s)", o.Paymode, view.Kind)
 	return map[string]string{"waiting": o.Paymode}, nil
+}
+
+// startRace handles a start whose move to PENDING was refused. The token is stored
+// first so that whoever settles the payment finds it; a quick settler (a test button,
+// an operator) may therefore settle it between that write and the move, and has then
+// completed the token itself: the start has nothing left to do.
+func (s *Service) startRace(ctx context.Context, txid string, moveErr error) (any, error) {
+	if checkout.KindOf(moveErr) != checkout.ECONFLICT {
+		return nil, moveErr
+	}
+	o, err := s.Store.GetOrder(ctx, txid, "")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case paid(o.Status):
+		s.tracer(srcPayment).Printf(ctx, txid, "payment settled while it was starting (order %s)", o.Status)
+		return map[string]string{"settled": string(o.Status)}, nil
+	case o.Status == checkout.Cancelled:
+		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was cancelled"}
+	}
+	return nil, moveErr
 }
 
 // mailQuietly sends an e-mail once; a failure is traced, not fatal: an e-mail that
@@ -345,7 +367,12 @@ func (s *Service) orderView(shop *checkout.Shop, st *store.OrderState) OrderView
 			v.Payment = &ins
 		}
 	}
-	if st.TaskToken != "" && !paid(o.Status) && o.Status != checkout.Cancelled {
+	// A wait is shown once the order is in it: PENDING for a payment (the start task
+	// stores its token just before that move), FAILED or REFUSED for a retry.
+	switch {
+	case st.TaskToken == "":
+	case st.TaskState == statePayment && o.Status == checkout.Pending,
+		st.TaskState == stateRetry && (o.Status == checkout.Failed || o.Status == checkout.Refused):
 		v.Waiting = st.TaskState
 	}
 	if o.Status == checkout.Failed || o.Status == checkout.Refused {
@@ -459,6 +486,11 @@ func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 		}
 	case "fail":
 		tr.Printf(ctx, o.TxID, "failing")
+		// PLACED→FAILED is not a transition: a start still moving the order to PENDING
+		// is overtaken by doing that move here (a no-op when already PENDING).
+		if _, err := s.Store.Move(ctx, o.TxID, checkout.Pending, store.Change{}); err != nil {
+			return httpapi.Response{}, err
+		}
 		if o, err = s.Store.Move(ctx, o.TxID, checkout.Failed, store.Change{Payment: &checkout.Payment{
 			Mode: payment.NameTest, Outcome: payment.Failed.String(), At: s.now()}}); err != nil {
 			return httpapi.Response{}, err

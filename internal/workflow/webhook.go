@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
@@ -24,7 +25,8 @@ type webhookAnswer struct {
 //  1. verify the signature with the provider's Verifier (401/400, nothing stored);
 //  2. check transaction, amount and currency against the order (400, traced);
 //  3. record the notification with a conditional put: a duplicate, however many race,
-//     answers 200 and changes nothing;
+//     answers 200 and changes nothing (unless the delivery that recorded it died
+//     before acting: see NotificationLease);
 //  4. move the order and complete the payment wait. A wait that no longer exists (the
 //     workflow moved on) is traced and answered 200: the notification is recorded.
 func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
@@ -42,6 +44,16 @@ func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 	if err != nil {
 		s.log().Warn("webhook refused", "provider", provider, "err", err)
 		return httpapi.Response{}, verifyError(op, err)
+	}
+	if provider == payment.NameTest {
+		// The simulated provider pays nothing: only a shop in test mode may listen to it.
+		shop, _, err := s.Shops.Get(ctx)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if !shop.TestMode {
+			return httpapi.Response{}, checkout.Errorf(op, checkout.EFORBIDDEN, "this shop is not in test mode: simulated payments are refused")
+		}
 	}
 	if n.Outcome == payment.Ignored {
 		return httpapi.JSON(http.StatusOK, webhookAnswer{Received: true, Outcome: n.Outcome.String()}), nil
@@ -63,7 +75,17 @@ func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 		return httpapi.Response{}, err
 	}
 	if !first {
-		return httpapi.JSON(http.StatusOK, webhookAnswer{Received: true, Duplicate: true, Outcome: n.Outcome.String()}), nil
+		// A delivery of a notification whose first processing died before acting on
+		// it (recorded, never settled, lease expired) takes it over; any other is a
+		// duplicate and changes nothing.
+		takeover, err := s.Store.ClaimUnsettledNotification(ctx, o.TxID, provider, n.EventID, NotificationLease)
+		if err != nil {
+			return httpapi.Response{}, err
+		}
+		if !takeover {
+			return httpapi.JSON(http.StatusOK, webhookAnswer{Received: true, Duplicate: true, Outcome: n.Outcome.String()}), nil
+		}
+		tr.Printf(ctx, o.TxID, "%s notification %s was recorded but never acted upon: acting now", provider, n.EventID)
 	}
 	tr.Printf(ctx, o.TxID, "%s notification %s: %s %s", provider, n.EventID, n.Outcome, money(n.Amount, n.Currency))
 	note, err := s.settle(ctx, o, provider, n)
@@ -75,8 +97,18 @@ func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 		}
 		return httpapi.Response{}, err
 	}
+	if err := s.Store.SettleNotification(ctx, o.TxID, provider, n.EventID); err != nil {
+		// Harmless: a later delivery may act again, and acting is idempotent.
+		s.log().Warn("mark notification settled", "txid", o.TxID, "event", n.EventID, "err", err)
+	}
 	return httpapi.JSON(http.StatusOK, webhookAnswer{Received: true, Outcome: n.Outcome.String(), Note: note}), nil
 }
+
+// NotificationLease is how long a recorded notification belongs to the delivery that
+// recorded it. Past it, unsettled, the processing is taken for dead and a later
+// delivery acts on it; providers redeliver after minutes, well past the lease, while a
+// Lambda finishes (or dies) within its timeout, well within it.
+const NotificationLease = 30 * time.Second
 
 // verifyError maps a verifier's error to the answer SPEC asks for: a forged signature
 // is 401, a stale, malformed or foreign message 400, anything else (the provider's

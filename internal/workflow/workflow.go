@@ -44,6 +44,8 @@ type Shops interface {
 	Get(ctx context.Context) (*checkout.Shop, *checkout.Catalog, error)
 }
 
+var _ Shops = (*httpapi.ShopCache)(nil)
+
 // Service holds what every post-placement handler needs. Build it once per cold start.
 type Service struct {
 	Store  *store.Store
@@ -118,6 +120,7 @@ type TaskError struct {
 	Err  error
 }
 
+// Error reports the name, the message and the cause.
 func (e *TaskError) Error() string {
 	if e.Err != nil {
 		return e.Name + ": " + e.Msg + ": " + e.Err.Error()
@@ -125,6 +128,7 @@ func (e *TaskError) Error() string {
 	return e.Name + ": " + e.Msg
 }
 
+// Unwrap returns the cause.
 func (e *TaskError) Unwrap() error { return e.Err }
 
 // ErrorName is the errorType a task failure is reported under: a TaskError's own name;

@@ -121,6 +121,18 @@ function drawChrome() {
   const pre = Boolean(stepOfRoute(route));
   aside.hidden = !pre;
   if (pre) aside.replaceChildren(cartBox(route === 'shop'));
+  // On a phone the cart box is below the page: the header says what it holds and
+  // takes the buyer there.
+  const link = document.getElementById('cartlink');
+  const n = (ctx.cart?.lines || []).reduce((a, l) => a + l.quantity, 0);
+  link.hidden = !pre || n === 0;
+  link.textContent = n ? `${t('cart.title')} (${n}) · ${ctx.money(ctx.cart.totals.final)}` : '';
+  link.onclick = () => {
+    const title = document.getElementById('cart-title');
+    title.setAttribute('tabindex', '-1');
+    title.scrollIntoView();
+    title.focus();
+  };
 }
 
 // cartBox is the cart with its totals and the reset button; on the shop page its
@@ -196,15 +208,18 @@ function cartBox(editable) {
     type: 'button', class: 'reset danger', id: 'reset',
     onclick: async () => {
       if (!window.confirm(t('cart.resetConfirm'))) return;
+      // The API answers the emptied cart (same transaction); if the cart was
+      // already gone there is nothing left to clear but the session.
       try {
-        await ctx.client.reset();
+        ctx.cart = await ctx.client.reset();
       } catch (err) {
         if (!(err instanceof ApiError && err.gone)) { ctx.fail(err); return; }
+        session.clear();
+        ctx.cart = null;
       }
-      session.clear();
-      ctx.cart = null;
       ctx.flash(t('cart.resetDone'));
-      ctx.go('shop', 'back');
+      if (location.hash === '#/shop') render({ keepCart: true });
+      else ctx.go('shop', 'back');
     },
   }, t('cart.reset')));
   box.append(h('p', { class: 'txid' }, t('cart.transaction', { tx: c.transactionId })));
@@ -253,8 +268,12 @@ async function prefill(params) {
   if (unknown.length) ctx.flash(t('prefill.unknown', { codes: unknown.join(', ') }), 'warning');
   let target = 'SHOP';
   if (params.get('autodrive') === '1') {
-    const cart = await ctx.loadCart();
-    if (cart) target = autodriveTarget(cart.steps, 'SHOP');
+    try {
+      const cart = await ctx.loadCart();
+      if (cart) target = autodriveTarget(cart.steps, 'SHOP');
+    } catch (e) {
+      ctx.fail(e); // stay on the shop page, which shows the error
+    }
   }
   history.replaceState(null, '', `#/${ROUTES[target]}`);
   return render();

@@ -1,6 +1,8 @@
 // dom builds elements without innerHTML, so text from the catalog or the buyer can
 // never be interpreted as markup.
 
+import { apiText } from './i18n.js';
+
 const PROPS = new Set(['value', 'checked', 'selected', 'disabled', 'hidden', 'required', 'multiple', 'open', 'indeterminate']);
 
 // h creates a tag with attributes (on* functions become listeners, PROPS are set as
@@ -72,6 +74,7 @@ export function clearErrors(form) {
 // learn at once what to fix. Errors without an input are listed in the summary only.
 export function showErrors(form, fields, locate, summaryText) {
   clearErrors(form);
+  fields = fields.map((f) => ({ ...f, message: apiText(f.message) }));
   const summary = form.querySelector('.form-errors');
   const items = [];
   for (const f of fields) {
@@ -102,4 +105,19 @@ export function showErrors(form, fields, locate, summaryText) {
 // byPath finds the input of an API field address inside form.
 export function byPath(form) {
   return (path) => form.querySelector(`[data-path="${CSS.escape(path)}"]`);
+}
+
+// clearOnEdit hides an input's error as soon as the buyer changes it, so the marks
+// left on screen are the ones still to fix.
+export function clearOnEdit(form) {
+  const clear = (e) => {
+    const input = e.target;
+    if (input.getAttribute?.('aria-invalid') !== 'true') return;
+    input.removeAttribute('aria-invalid');
+    const err = document.getElementById(`${input.id}-err`);
+    if (err) { err.textContent = ''; err.hidden = true; }
+  };
+  form.addEventListener('input', clear);
+  form.addEventListener('change', clear);
+  return form;
 }

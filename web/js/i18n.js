@@ -121,6 +121,9 @@ const en = {
   'pay.test.pay': 'Pay (success)',
   'pay.test.fail': 'Fail the payment',
   'pay.test.defer': 'Deferred confirmation',
+  'pay.test.deferred': 'The simulated provider will confirm this payment later. You can make it call back now:',
+  'pay.test.callback': 'Send the provider’s confirmation now',
+  'pay.test.callbackSent': 'Confirmation sent: waiting for it to be processed.',
   'pay.check.intro': 'Please send a cheque to the order of {payee} to:',
   'pay.transfer.intro': 'Please transfer the amount to this account:',
   'pay.iban': 'IBAN',
@@ -281,6 +284,9 @@ const fr = {
   'pay.test.pay': 'Payer (succès)',
   'pay.test.fail': 'Faire échouer le paiement',
   'pay.test.defer': 'Confirmation différée',
+  'pay.test.deferred': 'Le prestataire simulé confirmera ce paiement plus tard. Vous pouvez le faire rappeler maintenant :',
+  'pay.test.callback': 'Envoyer maintenant la confirmation du prestataire',
+  'pay.test.callbackSent': 'Confirmation envoyée : en attente de son traitement.',
   'pay.check.intro': 'Merci d’envoyer un chèque à l’ordre de {payee} à :',
   'pay.transfer.intro': 'Merci de virer le montant sur ce compte :',
   'pay.iban': 'IBAN',
@@ -366,6 +372,34 @@ export function format(text, params) {
 }
 
 // t translates key in the current language, falling back to English, then to the key.
+// API_FR translates the API's field messages (which are English) for the French
+// interface; a message not listed is shown as the API wrote it.
+const API_FR = [
+  [/^is required$/, 'obligatoire'],
+  [/^is required \(or give distinct invoicing information\)$/, 'obligatoire (ou indiquez des informations de facturation distinctes)'],
+  [/^must be a valid e-mail address$/, 'doit être une adresse électronique valide'],
+  [/^must be an ISO 3166 alpha-2 country code$/, 'choisissez un pays'],
+  [/^this shop does not sell to (\w+)$/, 'cette boutique ne vend pas vers $1'],
+  [/^does not have the expected format$/, 'n’a pas le format attendu'],
+  [/^must be checked$/, 'doit être cochée'],
+  [/^must be one of (.*)$/, 'doit être l’une des valeurs $1'],
+  [/^(\d+) of (\d+) seats assigned$/, '$1 place(s) attribuée(s) sur $2'],
+  [/^no participant assigned$/, 'aucun participant désigné'],
+  [/^is not one of the participants$/, 'n’est pas l’un des participants'],
+  [/^appears twice$/, 'apparaît deux fois'],
+  [/^already has a seat on (.*)$/, 'a déjà une place sur $1'],
+  [/^is required by this shop$/, 'est demandé par cette boutique'],
+  [/^the cart is empty$/, 'le panier est vide'],
+  [/^the buyer's information is missing$/, 'les coordonnées de l’acheteur manquent'],
+];
+
+// apiText translates a message of the API into the current language when it can.
+export function apiText(message, l = current) {
+  if (l !== 'fr') return message;
+  for (const [re, fr] of API_FR) if (re.test(message)) return message.replace(re, fr);
+  return message;
+}
+
 export function t(key, params, l = current) {
   const text = MESSAGES[l]?.[key] ?? MESSAGES.en[key] ?? key;
   return format(text, params);

@@ -34,12 +34,44 @@ function item(pred, what) {
 
 const ready = (page) => page.waitForSelector('body[data-ready="true"]');
 const h1 = (page) => page.locator('main h1');
-// at waits until the page for route is drawn (the hash changes before the view is).
+// at waits until the page for route is drawn (the hash changes before the view is);
+// if the page shows an error instead, it fails with that error's text.
 async function at(page, route) {
-  await page.waitForURL(new RegExp(`#/${route}$`));
-  await page.locator(`main[data-view="${route}"]:not([aria-busy])`).waitFor();
+  const drawn = page.waitForURL(new RegExp(`#/${route}$`))
+    .then(() => page.locator(`main[data-view="${route}"]:not([aria-busy])`).waitFor());
+  const failed = page.locator('#notices .notice-error').first().waitFor()
+    .then(async () => { throw new Error(`expected the ${route} page, the page shows: ${await page.locator('#notices').textContent()}`); });
+  failed.catch(() => {}); // settles after the race when the page is drawn first
+  await Promise.race([drawn, failed]);
 }
 const session = (page) => page.evaluate(() => ({ tx: sessionStorage.getItem('checkout.tx'), token: sessionStorage.getItem('checkout.token') }));
+
+// waitStatus waits for the status page to show an order status; on timeout it says
+// which status the page was stuck on.
+async function waitStatus(page, status, timeout) {
+  try {
+    await page.locator(`.status[data-status="${status}"]`).waitFor({ timeout });
+  } catch (e) {
+    const seen = await page.locator('.status').getAttribute('data-status').catch(() => null);
+    throw new Error(`order not ${status} after ${timeout} ms: the page shows ${seen}`, { cause: e });
+  }
+}
+
+// unlabelled lists the form controls of the page that have no label a screen reader
+// would announce.
+function unlabelled(page) {
+  return page.evaluate(() => [...document.querySelectorAll('main input:not([type=hidden]), main select, main textarea, aside input')]
+    .filter((el) => el.labels.length === 0 && !el.getAttribute('aria-label'))
+    .map((el) => el.id || el.name || el.outerHTML.slice(0, 60)));
+}
+
+// progressSteps is what the progress bar lists, and which entry is current.
+function progressSteps(page) {
+  return page.evaluate(() => ({
+    steps: [...document.querySelectorAll('#progress li')].map((li) => li.textContent.replace(/^\d+\s*/, '').replace(/\s*\(.*\)$/, '').trim()),
+    current: document.querySelector('#progress li[aria-current="step"]')?.textContent.replace(/^\d+\s*/, '').trim(),
+  }));
+}
 
 async function fillCustomer(page, { email, country = 'FR' }) {
   await page.locator('#cust-email').fill(email);
@@ -49,6 +81,25 @@ async function fillCustomer(page, { email, country = 'FR' }) {
   await page.locator('#cust-zip').fill('75002');
   await page.locator('#cust-city').fill('Paris');
   await page.locator('#cust-country').selectOption(country);
+}
+
+// placeFromPrefill opens a prefill link for one unit of code, fills the buyer and
+// places the order with paymode; it returns the page on the payment page.
+async function placeFromPrefill(code, paymode, email) {
+  const r = await api(cloud.apiURL, 'GET', `/shop/prefill?${code}=1&autodrive=1`);
+  assert.equal(r.status, 302, r.text);
+  const { page, errors } = await newPage(browser);
+  await page.goto(r.headers.get('location'));
+  await ready(page);
+  await at(page, 'customer');
+  await fillCustomer(page, { email });
+  await page.getByRole('button', { name: /Continue/ }).click();
+  await at(page, 'review');
+  await page.getByLabel('I have read and accept the terms of sale').check();
+  await page.locator(`#pm-${paymode}`).check();
+  await page.getByRole('button', { name: /Place the order/ }).click();
+  await at(page, 'payment');
+  return { page, errors };
 }
 
 describe('storefront', () => {
@@ -65,7 +116,7 @@ describe('storefront', () => {
 
     // Two seats: the line and the totals follow the server's prices.
     await page.locator(`#qty-${seatsItem.code}`).fill('2');
-    await page.locator(`li.line[data-code="${seatsItem.code}"] button[type="submit"]`).click();
+    await page.locator(`#qty-${seatsItem.code}`).press('Enter'); // the keyboard submits the line's form
     await page.locator(`li.line[data-code="${seatsItem.code}"] .line-sub`, { hasText: '2 ×' }).waitFor();
     await page.getByRole('button', { name: `Add ${reqItem.name} to the cart` }).click();
     await page.locator(`li.line[data-code="${reqItem.code}"]`).waitFor();
@@ -79,6 +130,7 @@ describe('storefront', () => {
     // Required data: empty and malformed values are refused field by field.
     await page.getByRole('button', { name: /Continue/ }).click();
     await at(page, 'requirements');
+    assert.deepEqual(await unlabelled(page), []);
     const short = page.locator(`[data-path="${reqItem.code}[1].${reqItem.requiredData[0].field}"]`);
     await page.getByRole('button', { name: /Continue/ }).click();
     await page.locator('.form-errors').waitFor({ state: 'visible' });
@@ -96,6 +148,8 @@ describe('storefront', () => {
     // Seats: two students and a supervisor; an incomplete form is refused.
     await at(page, 'seats');
     assert.equal(await page.locator('fieldset.seat').count(), 2 + seatsItem.seatRoles.length);
+    assert.deepEqual(await progressSteps(page), { steps: ['Shop', 'Details', 'Participants', 'Your details', 'Review', 'Payment', 'Invoice'], current: 'Participants' });
+    assert.deepEqual(await unlabelled(page), []);
     await page.locator('#seat-0-email').fill('not-an-address');
     await page.getByRole('button', { name: /Continue/ }).click();
     await page.locator('#seat-0-email[aria-invalid="true"]').waitFor();
@@ -116,6 +170,7 @@ describe('storefront', () => {
     assert.equal(await page.locator('#seat-0-lastName').inputValue(), 'Lee');
     await page.getByRole('button', { name: /Continue/ }).click();
     await at(page, 'customer');
+    assert.deepEqual(await unlabelled(page), []);
     await fillCustomer(page, { email: 'claire.durand@example.com' });
     await shot(page, '04-customer');
     await page.getByRole('button', { name: /Continue/ }).click();
@@ -135,7 +190,7 @@ describe('storefront', () => {
     await shot(page, '06-payment-test');
     await page.locator('#pay-pay').click();
     await at(page, 'status');
-    await page.locator('.status[data-status="COMPLETE"]').waitFor({ timeout: 90_000 });
+    await waitStatus(page, 'COMPLETE', 60_000);
     await shot(page, '07-status-complete');
     const order = await api(cloud.apiURL, 'GET', `/orders/${tx}`, undefined, token);
     assert.equal(order.json.status, 'COMPLETE');
@@ -159,6 +214,8 @@ describe('storefront', () => {
     // input is needed. The unknown code is reported, and the token leaves the URL.
     await at(page, 'customer');
     await page.getByText('NO-SUCH-ITEM').waitFor();
+    // Nothing to collect per unit and no seats: the bar skips those steps.
+    assert.deepEqual(await progressSteps(page), { steps: ['Shop', 'Your details', 'Review', 'Payment', 'Invoice'], current: 'Your details' });
     assert.doesNotMatch(page.url(), /token=/);
     await page.getByRole('button', { name: /Back/ }).click();
     await at(page, 'shop'); // no data or seats to collect: back skips them too
@@ -171,7 +228,7 @@ describe('storefront', () => {
     await page.getByLabel('Test payment (no money moves)').check();
     await page.getByRole('button', { name: /Place the order/ }).click();
     await page.locator('#pay-fail').click();
-    await page.locator('.status[data-status="FAILED"]').waitFor({ timeout: 60_000 });
+    await waitStatus(page, 'FAILED', 60_000);
     await page.locator('#retry-transfer').check();
     await shot(page, '09-failed-retry');
     await page.locator('#retry').click();
@@ -194,6 +251,7 @@ describe('storefront', () => {
     const price = new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(plain.tiers[0].unitPrice / 100);
     assert.match(await page.locator(`li.line[data-code="${plain.code}"] .line-sub`).textContent(), new RegExp(`1 × ${price.replace(/\s/g, '\\s')} HT`));
     await page.getByRole('button', { name: 'Réinitialiser' }).waitFor();
+    assert.deepEqual(await unlabelled(page), []);
     await shot(page, '11-fr-phone-shop');
 
     // Progress bar and steps in French; the choice survives a reload of the tab.
@@ -201,7 +259,9 @@ describe('storefront', () => {
     await at(page, 'customer');
     assert.equal(await h1(page).textContent(), 'Vos coordonnées');
     await page.getByRole('button', { name: /Continuer/ }).click();
+    await page.locator('.form-errors:not([hidden])').waitFor();
     assert.match(await page.locator('.form-errors').textContent(), /Merci de corriger/);
+    assert.equal(await page.locator('#cust-city-err').textContent(), 'obligatoire');
     await shot(page, '12-fr-phone-customer-errors');
     await page.getByRole('button', { name: 'English' }).click();
     await page.locator('main h1', { hasText: 'Your details' }).waitFor();
@@ -218,9 +278,37 @@ describe('storefront', () => {
     await page.getByRole('button', { name: 'Réinitialiser' }).click();
     await page.getByText('Le panier a été vidé.').waitFor();
     await page.getByText('Votre panier est vide.').waitFor();
-    assert.equal((await session(page)).tx, null);
-    const gone = await api(cloud.apiURL, 'GET', `/carts/${tx}`, undefined, token);
-    assert.ok([401, 404, 410].includes(gone.status), `reset cart still answers ${gone.status}`);
+    const after = await api(cloud.apiURL, 'GET', `/carts/${tx}`, undefined, token);
+    if (after.status === 200) assert.deepEqual(after.json.lines, [], 'the reset cart still has lines');
+    else assert.ok([401, 404, 410].includes(after.status), `reset cart answers ${after.status}`);
+    assert.deepEqual(errors.map(String), []);
+  });
+  test('a deferred test payment completes when the simulated provider calls back', { timeout: 120_000 }, async () => {
+    const plain = item((i) => i.seats === 'none' && !(i.requiredData || []).length && i.tiers[0].unitPrice > 0, 'paying item without seats or data');
+    const { page, errors } = await placeFromPrefill(plain.code, 'test', 'deferred@example.com');
+    await page.locator('#pay-defer').click();
+    await at(page, 'status');
+    await page.locator('.status[data-status="PENDING"], .status[data-status="COMPLETE"]').waitFor();
+    await shot(page, '13-deferred-pending');
+    // The API hands the simulated provider's callback to the page, which delivers it
+    // on request (a provider that calls back by itself needs no button).
+    if (await page.locator('#send-callback').count()) await page.locator('#send-callback').click();
+    await waitStatus(page, 'COMPLETE', 60_000);
+    assert.deepEqual(errors.map(String), []);
+  });
+
+  test('a cheque order shows where to send the cheque and stays awaiting payment', { timeout: 120_000 }, async () => {
+    const plain = item((i) => i.seats === 'none' && !(i.requiredData || []).length && i.tiers[0].unitPrice > 0, 'paying item without seats or data');
+    const { page, errors } = await placeFromPrefill(plain.code, 'check', 'cheque@example.com');
+    const { tx, token } = await session(page);
+    await page.locator('.offline-check .reference', { hasText: tx }).waitFor();
+    assert.notEqual((await page.locator('.offline-check .postal').textContent()).trim(), '');
+    const o = (await api(cloud.apiURL, 'GET', `/orders/${tx}`, undefined, token)).json;
+    assert.match(await page.locator('.offline-check .amount').textContent(), new RegExp(new Intl.NumberFormat('en-GB', { style: 'currency', currency: o.currency }).format(o.totals.final / 100).replace(/[.$]/g, '\\$&')));
+    await shot(page, '14-cheque-instructions');
+    await page.getByRole('link', { name: 'Follow my order' }).click();
+    await at(page, 'status');
+    await waitStatus(page, 'PENDING', 30_000);
     assert.deepEqual(errors.map(String), []);
   });
 });

@@ -296,8 +296,10 @@ func (c *Cloud) environment(params map[string]string) map[string]string {
 		// No Secrets Manager runs locally: unset, the payment providers read their
 		// settings from PAYMENT_* variables instead (see wire.Config).
 		"PAYMENT_SECRETS": "",
-		"LMS_ADAPTER":     params["LmsAdapter"],
-		"MOODLE_URL":      params["MoodleUrl"],
+		// The test mode's simulated provider signs its deferred callbacks with this.
+		"PAYMENT_TEST_SECRET": "local-test-provider-secret",
+		"LMS_ADAPTER":         params["LmsAdapter"],
+		"MOODLE_URL":          params["MoodleUrl"],
 	}
 }
 

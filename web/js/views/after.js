@@ -15,6 +15,12 @@ function modeName(t, m) {
   return s === `paymode.${m}` ? m : s;
 }
 
+// instructionsOf reads what the buyer must do; the API names it "payment" (the
+// contract drafted "instructions"): accept both.
+function instructionsOf(o) {
+  return o.payment || o.instructions || null;
+}
+
 function noOrder(ctx) {
   return h('div', {}, h('h1', {}, ctx.t('status.title')), h('p', {}, ctx.t('error.noOrder')), h('p', {}, h('a', { href: '#/shop' }, ctx.t('nav.shop'))));
 }
@@ -26,7 +32,7 @@ function amountOf(o) {
 // offlineBlock shows cheque or transfer instructions.
 function offlineBlock(ctx, o) {
   const { t } = ctx;
-  const off = o.instructions?.offline || {};
+  const off = instructionsOf(o)?.offline || {};
   const amount = h('p', { class: 'amount' }, t('pay.amount', { amount: amountOf(o) }));
   if (o.paymode === 'check' || (!off.iban && off.address)) {
     return h('div', { class: 'offline offline-check' }, amount,
@@ -47,15 +53,26 @@ function offlineBlock(ctx, o) {
 
 // paymentView shows what the chosen mode needs: test buttons, offline instructions,
 // or the way to the online provider.
-export async function paymentView(ctx, params, alive) {
+export async function paymentView(ctx, params, alive = () => true) {
   const { t } = ctx;
   if (!session.tx) return noOrder(ctx);
-  const o = await ctx.client.order();
+  let o = await ctx.client.order();
+  // Right after placement (or a retry) the workflow may not have started the mode
+  // yet: wait a little for its instructions rather than guess.
+  // After a retry, the old failure shows until the workflow takes the new mode.
+  const expect = ctx.expectMode;
+  ctx.expectMode = null;
+  const starting = (x) => (['PLACED', 'PENDING'].includes(x.status) && !instructionsOf(x))
+    || (expect && (RETRY.has(x.status) || (instructionsOf(x) && instructionsOf(x).mode !== expect)));
+  for (let i = 0; i < 60 && starting(o) && alive(); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    o = await ctx.client.order();
+  }
   if (RETRY.has(o.status) || PAID.has(o.status) || FINAL.has(o.status)) {
     history.replaceState(null, '', '#/status');
     return statusView(ctx, params, alive);
   }
-  const ins = o.instructions || { kind: 'instant' };
+  const ins = instructionsOf(o) || { kind: 'instant' };
   const root = h('div', { class: `payment payment-${ins.kind}` }, h('h1', {}, `${t('pay.title')} — ${modeName(t, o.paymode)}`));
   switch (ins.kind) {
     case 'buttons': {
@@ -63,7 +80,10 @@ export async function paymentView(ctx, params, alive) {
       const act = (action) => async (e) => {
         for (const b of root.querySelectorAll('button')) b.disabled = true;
         try {
-          await ctx.client.testPayment(action);
+          const r = await ctx.client.testPayment(action);
+          // A deferred confirmation answers the callback the simulated provider would
+          // send; the status page offers to deliver it, as the provider would later.
+          ctx.callback = r?.callback ? { tx: session.tx, ...r.callback } : null;
           ctx.go('status');
         } catch (err) {
           ctx.fail(err);
@@ -104,6 +124,29 @@ export async function paymentView(ctx, params, alive) {
   return root;
 }
 
+// callbackButton delivers the simulated provider's callback to the payment webhook,
+// standing in for the provider calling back some time after the buyer left it.
+function callbackButton(ctx) {
+  const { t } = ctx;
+  const cb = ctx.callback;
+  const btn = h('button', {
+    type: 'button', id: 'send-callback', class: 'secondary',
+    onclick: async () => {
+      btn.disabled = true;
+      try {
+        const res = await fetch(cb.url, { method: cb.method || 'POST', headers: cb.headers || {}, body: cb.body });
+        if (!res.ok) throw new ApiError(res.status, '', `${res.status} ${(await res.text()).slice(0, 200)}`);
+        ctx.callback = null;
+        btn.replaceWith(h('p', { role: 'status' }, t('pay.test.callbackSent')));
+      } catch (e) {
+        btn.disabled = false;
+        ctx.fail(e instanceof ApiError ? e : new ApiError(0, 'network', e.message));
+      }
+    },
+  }, t('pay.test.callback'));
+  return h('div', { class: 'callback' }, h('p', {}, t('pay.test.deferred')), btn);
+}
+
 // statusView polls the order until it is complete, failed, refused or cancelled.
 export async function statusView(ctx, _params, alive = () => true) {
   const { t } = ctx;
@@ -135,6 +178,7 @@ export async function statusView(ctx, _params, alive = () => true) {
           if (!paymode) return;
           try {
             await ctx.client.retryPayment(paymode);
+            ctx.expectMode = paymode;
             ctx.go('payment');
           } catch (err) { ctx.fail(err); }
         },
@@ -149,8 +193,9 @@ export async function statusView(ctx, _params, alive = () => true) {
       body.append(h('p', {}, t('status.cancelled')));
     } else {
       body.append(h('p', { class: 'waiting' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', t('status.waiting')));
-      if (o.instructions?.kind === 'offline') body.append(offlineBlock(ctx, o));
-      if (o.instructions?.kind === 'buttons' && o.status !== 'SOLDOUT') body.append(h('p', {}, h('a', { href: '#/payment' }, t('pay.title'))));
+      if (instructionsOf(o)?.kind === 'offline') body.append(offlineBlock(ctx, o));
+      if (ctx.callback?.tx === session.tx && o.status === 'PENDING') body.append(callbackButton(ctx));
+      if (instructionsOf(o)?.kind === 'buttons' && o.status !== 'SOLDOUT') body.append(h('p', {}, h('a', { href: '#/payment' }, t('pay.title'))));
     }
   };
 
@@ -161,7 +206,7 @@ export async function statusView(ctx, _params, alive = () => true) {
     await new Promise((r) => setTimeout(r, delay));
     if (!alive()) return;
     // Offline payments may take days: no need to ask every second.
-    delay = last.instructions?.kind === 'offline' ? 10000 : Math.min(delay * 1.3, 4000);
+    delay = instructionsOf(last)?.kind === 'offline' ? 10000 : Math.min(delay * 1.3, 4000);
     try {
       const o = await ctx.client.order();
       if (!alive()) return;
@@ -185,6 +230,14 @@ export async function billView(ctx) {
   const html = await ctx.client.bill();
   return h('div', { class: 'bill' }, h('h1', {}, t('bill.title')),
     h('p', {}, h('a', { href: ctx.client.billURL(), target: '_blank', rel: 'noopener', id: 'bill-open' }, t('bill.open'))),
-    h('iframe', { class: 'billframe', id: 'billframe', title: t('bill.frame', { tx: session.tx }), sandbox: '', srcdoc: html }),
+    // allow-same-origin without allow-scripts: nothing in the bill runs, and the page
+    // may read the document's height to show it whole.
+    h('iframe', {
+      class: 'billframe', id: 'billframe', title: t('bill.frame', { tx: session.tx }), sandbox: 'allow-same-origin', srcdoc: html,
+      onload: (e) => {
+        const doc = e.target.contentDocument;
+        if (doc) e.target.style.height = `${doc.documentElement.scrollHeight + 24}px`;
+      },
+    }),
     h('p', {}, h('a', { href: '#/status' }, t('status.title'))));
 }

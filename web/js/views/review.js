@@ -1,8 +1,9 @@
 // The ORDER step: the summary to be frozen, the terms to accept and the payment mode.
 
-import { h, showErrors, clearErrors } from '../dom.js';
+import { h, showErrors, clearErrors, clearOnEdit } from '../dom.js';
 import { ROUTES, stepsOfErrors, splitFieldPath, firstIncomplete } from '../flow.js';
 import { ApiError } from '../api.js';
+import { apiText } from '../i18n.js';
 
 function person(p) {
   return [`${p.firstName || ''} ${p.lastName || ''}`.trim(), p.email, p.organisation, p.city].filter(Boolean).join(' · ');
@@ -22,7 +23,7 @@ function missingList(ctx, fields) {
   const steps = stepsOfErrors(fields);
   return [
     h('p', {}, t('review.incomplete')),
-    h('ul', {}, fields.map((f) => h('li', {}, `${t(`step.${splitFieldPath(f.field).step}`)} — ${f.field.replace(/^[A-Z]+:/, '')}: ${f.message}`))),
+    h('ul', {}, fields.map((f) => h('li', {}, `${t(`step.${splitFieldPath(f.field).step}`)} — ${f.field.replace(/^[A-Z]+:/, '')}: ${apiText(f.message)}`))),
     h('p', { class: 'fixlinks' }, steps.filter((s) => ROUTES[s]).map((s) => h('a', { href: `#/${ROUTES[s]}`, class: 'button secondary', onclick: () => { ctx.dir = 'back'; } }, t('review.fix', { step: t(`step.${s}`) })))),
   ];
 }
@@ -42,7 +43,7 @@ export async function reviewView(ctx) {
       h('tr', {}, h('th', { scope: 'row', colspan: 3 }, t('cart.untaxed')), h('td', { class: 'num' }, ctx.money(r.totals.untaxed))),
       r.totals.discount ? h('tr', {}, h('th', { scope: 'row', colspan: 3 }, t('cart.discount')), h('td', { class: 'num' }, ctx.money(-Math.abs(r.totals.discount)))) : null,
       (r.taxes || []).map((x) => h('tr', {}, h('th', { scope: 'row', colspan: 3 }, t('cart.tax', { code: x.code, rate: ctx.rate(x.rateBp) })), h('td', { class: 'num' }, ctx.money(x.amount)))),
-      h('tr', { class: 'final' }, h('th', { scope: 'row', colspan: 3 }, t('cart.final')), h('td', { class: 'num final-amount' }, ctx.money(r.totals.final)))));
+      h('tr', { class: 'total-final' }, h('th', { scope: 'row', colspan: 3 }, t('cart.final')), h('td', { class: 'num final-amount' }, ctx.money(r.totals.final)))));
 
   const people = new Map((r.participants || []).map((p) => [p.email, p]));
   const seats = (r.seats || []).length ? h('section', { class: 'review-seats' }, h('h2', {}, t('review.participants')),
@@ -71,6 +72,7 @@ export async function reviewView(ctx) {
         h('label', { for: `pm-${m}` }, t(`paymode.${m}`) === `paymode.${m}` ? m : t(`paymode.${m}`)))),
       h('p', { class: 'field-error', id: 'paymode-err', hidden: true })),
     ctx.stepNav('ORDER', { onNext: true, nextLabel: t('review.place') }));
+  clearOnEdit(form);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearErrors(form);
@@ -84,6 +86,7 @@ export async function reviewView(ctx) {
     btn.disabled = true;
     try {
       await ctx.client.place(paymode);
+      ctx.expectMode = paymode;
       ctx.go('payment');
     } catch (err) {
       if (err instanceof ApiError && err.fields.length) {

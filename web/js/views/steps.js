@@ -2,7 +2,7 @@
 // CUSTOMER (buyer and invoicing). Each saves through the API and shows the API's
 // per-field errors — the server is the judge of what is valid.
 
-import { h, field, slug, showErrors, clearErrors, byPath } from '../dom.js';
+import { h, field, slug, showErrors, clearErrors, clearOnEdit, byPath } from '../dom.js';
 import { ROUTES, nextStep, seatsPayload } from '../flow.js';
 import { ApiError } from '../api.js';
 import { lang } from '../i18n.js';
@@ -25,7 +25,7 @@ async function saveAndGo(ctx, form, step, save, locate, fix = (f) => f) {
     if (nx) ctx.go(ROUTES[nx], 'forward');
   } catch (e) {
     if (e instanceof ApiError && e.fields.length) {
-      showErrors(form, e.fields.map(fix), locate, e.message || ctx.t('error.fields'));
+      showErrors(form, e.fields.map(fix), locate, ctx.t('error.fields'));
     } else {
       ctx.fail(e);
     }
@@ -39,6 +39,7 @@ function formShell(ctx, title, intro, step, onsubmit, body) {
     h('div', { class: 'form-errors', role: 'alert', tabindex: '-1', hidden: true }),
     body,
     ctx.stepNav(step, { onNext: true }));
+  clearOnEdit(form);
   return h('div', { class: `step-page step-${step.toLowerCase()}` }, h('h1', {}, title), intro ? h('p', { class: 'intro' }, intro) : null, form);
 }
 

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/opsclient/opstest"
+	"github.com/lmsshop/checkout/internal/trace"
+)
+
+const (
+	txPending = "TU80WKRYTI9QUMJ4"
+	txPlaced  = "AB12CD34EF56GH78"
+)
+
+var placedAt = time.Date(2026, 7, 27, 11, 32, 13, 753_000_000, time.UTC)
+
+func newServer(t *testing.T) *opstest.Server {
+	t.Helper()
+	s := opstest.NewServer(t)
+	s.AddOrder(checkout.Order{TxID: txPending, Status: checkout.Pending, Paymode: "check", Currency: "EUR",
+		Totals:   checkout.Totals{Untaxed: 10288, Taxes: 2057, Final: 12345},
+		PlacedAt: placedAt, Customer: checkout.Customer{Email: "ada@example.org", FirstName: "Ada", LastName: "Lovelace", Country: "FR"},
+		Lines: []checkout.OrderLine{{Code: "COURSE-101", Name: "Go for teachers", Quantity: 1, UnitPrice: 10288, Taxed: 12345}}},
+		trace.Line{At: placedAt, TxID: txPending, Source: "Test Processing", Message: "paying"},
+		trace.Line{At: placedAt.Add(1008 * time.Millisecond), TxID: txPending, Source: "Production Controller", Message: "Full production starting from SOLDOUT ..."},
+	)
+	s.AddOrder(checkout.Order{TxID: txPlaced, Status: checkout.Placed, Paymode: "transfer", Currency: "EUR",
+		Totals: checkout.Totals{Final: 500}, PlacedAt: placedAt.Add(48 * time.Hour), Customer: checkout.Customer{Email: "bob@example.org"}})
+	return s
+}
+
+// testApp runs shopctl against s with the local key and a clock 49 hours after the
+// first order.
+func testApp(s *opstest.Server, secret string) (*app, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	env := map[string]string{"CHECKOUT_API": s.URL}
+	a := newApp(&out, &errOut, func(k string) string { return env[k] })
+	a.now = func() time.Time { return placedAt.Add(49 * time.Hour) }
+	a.loadCreds = func(context.Context, string) (aws.CredentialsProvider, string, error) {
+		return credentials.NewStaticCredentialsProvider(opstest.AccessKeyID, secret, ""), "", nil
+	}
+	return a, &out, &errOut
+}
+
+const traceUTC = "-- 2026-7-27 11:32:13 753 -- [TU80WKRYTI9QUMJ4] Test Processing : paying\n" +
+	"-- 2026-7-27 11:32:14 761 -- [TU80WKRYTI9QUMJ4] Production Controller : Full production starting from SOLDOUT ...\n"
+
+func TestCommands(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantOut    []string // substrings of stdout, in order
+		exactOut   string
+		wantErr    string // substring of stderr
+		wantStatus checkout.Status
+		wantQuery  string // query of the one request sent
+	}{
+		{name: "trace", args: []string{"trace", txPending}, exactOut: traceUTC},
+		{name: "trace in Paris", args: []string{"trace", "--tz", "Europe/Paris", txPending},
+			exactOut: strings.ReplaceAll(strings.ReplaceAll(traceUTC, " 11:32:13 ", " 13:32:13 "), " 11:32:14 ", " 13:32:14 ")},
+		{name: "trace, flag after the txid", args: []string{"trace", txPending, "-tz=UTC"}, exactOut: traceUTC},
+		{name: "trace of an unknown order", args: []string{"trace", "ZZZZZZZZZZZZZZZZ"}, wantCode: exitFail, wantErr: "404 not_found: no order ZZZZZZZZZZZZZZZZ"},
+		{name: "orders", args: []string{"orders"},
+			wantOut: []string{"TRANSACTION", "STATUS", txPlaced, "PLACED", "5.00 EUR", "2026-07-29 11:32", "bob@example.org", txPending, "PENDING", "123.45 EUR"}},
+		{name: "orders by status", args: []string{"orders", "--status", "pending"}, wantOut: []string{txPending}, wantQuery: "status=PENDING"},
+		{name: "orders since 24h", args: []string{"orders", "--since", "24h"}, wantOut: []string{txPlaced},
+			wantQuery: "from=2026-07-28T12%3A32%3A13Z"},
+		{name: "orders between days", args: []string{"orders", "--from", "2026-07-27", "--to", "2026-07-28"}, wantOut: []string{txPending},
+			wantQuery: "from=2026-07-27T00%3A00%3A00Z&to=2026-07-28T23%3A59%3A59Z"},
+		{name: "no orders", args: []string{"orders", "--status", "REFUSED"}, exactOut: "no orders\n"},
+		{name: "order", args: []string{"order", txPending},
+			wantOut: []string{"Order", txPending, "Status", "PENDING", "Customer", "Ada Lovelace <ada@example.org> FR", "Total", "123.45 EUR",
+				"Lines (1)", "COURSE-101", "Go for teachers", "Payments (0)", "Products (0)", "Trace (2)", strings.Split(traceUTC, "\n")[1]}},
+		{name: "record a cheque", args: []string{"record-payment", txPending, "--mode", "check", "--amount", "12345", "--reference", "CHQ-1"},
+			exactOut: txPending + ": check payment of 123.45 EUR recorded (reference CHQ-1); order is SOLDOUT\n", wantStatus: checkout.SoldOut},
+		{name: "cheque of the wrong amount", args: []string{"record-payment", txPending, "--mode=check", "--amount=12344", "--reference=CHQ-1"},
+			wantCode: exitFail, wantErr: "400 invalid: payment not recorded; amount: does not match the order's total", wantStatus: checkout.Pending},
+		{name: "cancel", args: []string{"cancel", txPending}, exactOut: txPending + ": order is CANCELLED\n", wantStatus: checkout.Cancelled},
+		{name: "transition", args: []string{"transition", txPending, "failed"}, exactOut: txPending + ": order is FAILED\n", wantStatus: checkout.Failed},
+		{name: "transition refused", args: []string{"transition", txPending, "COMPLETE"}, wantCode: exitFail,
+			wantErr: "409 conflict: order TU80WKRYTI9QUMJ4 cannot move from PENDING to COMPLETE", wantStatus: checkout.Pending},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t)
+			a, out, errOut := testApp(s, opstest.SecretAccessKey)
+			code := a.run(context.Background(), tt.args)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.wantCode, errOut)
+			}
+			if tt.exactOut != "" && out.String() != tt.exactOut {
+				t.Errorf("stdout:\n%s\nwant:\n%s", out, tt.exactOut)
+			}
+			rest := out.String()
+			for _, w := range tt.wantOut {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("stdout lacks %q (in order):\n%s", w, out)
+				}
+				rest = rest[i+len(w):]
+			}
+			if tt.wantErr != "" && !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Errorf("stderr = %q, want %q", errOut, tt.wantErr)
+			}
+			if tt.wantCode == exitOK && errOut.Len() > 0 {
+				t.Errorf("stderr on success: %s", errOut)
+			}
+			if tt.wantStatus != "" {
+				if o, _ := s.Order(txPending); o.Status != tt.wantStatus {
+					t.Errorf("order is %s, want %s", o.Status, tt.wantStatus)
+				}
+			}
+			reqs := s.Requests()
+			if len(reqs) != 1 {
+				t.Fatalf("%d requests reached the API, want 1", len(reqs))
+			}
+			if q := reqs[0].Query.Encode(); tt.wantQuery != "" && q != tt.wantQuery {
+				t.Errorf("query = %q, want %q", q, tt.wantQuery)
+			}
+		})
+	}
+}
+
+func TestOrdersJSON(t *testing.T) {
+	s := newServer(t)
+	a, out, errOut := testApp(s, opstest.SecretAccessKey)
+	if code := a.run(context.Background(), []string{"orders", "--json"}); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var orders []checkout.Order
+	if err := json.Unmarshal(out.Bytes(), &orders); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(orders) != 2 || orders[0].TxID != txPlaced || orders[1].Totals.Final != 12345 {
+		t.Errorf("orders = %+v", orders)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"no command", nil, "no command"},
+		{"unknown command", []string{"refund", txPending}, `unknown command "refund"`},
+		{"unknown global flag", []string{"--verbose", "orders"}, "flag provided but not defined: -verbose"},
+		{"unknown command flag", []string{"cancel", "--force", txPending}, "flag provided but not defined: -force"},
+		{"missing txid", []string{"trace"}, "missing <txid>"},
+		{"not a txid", []string{"order", "TU80"}, `"TU80" is not a transaction ID`},
+		{"extra argument", []string{"cancel", txPending, txPlaced}, `unexpected argument "AB12CD34EF56GH78"`},
+		{"missing status", []string{"transition", txPending}, "missing <STATUS>"},
+		{"unknown status", []string{"transition", txPending, "PAID"}, `unknown status "PAID" (one of WORKING, PLACED`},
+		{"unknown status filter", []string{"orders", "--status", "PAID"}, `unknown status "PAID"`},
+		{"bad since", []string{"orders", "--since", "yesterday"}, `--since "yesterday"`},
+		{"negative since", []string{"orders", "--since", "-2d"}, `--since "-2d"`},
+		{"since and from", []string{"orders", "--since", "24h", "--from", "2026-07-01"}, "choose one"},
+		{"bad day", []string{"orders", "--from", "27/07/2026"}, `--from "27/07/2026"`},
+		{"to before from", []string{"orders", "--from", "2026-07-28", "--to", "2026-07-27"}, "--to is before"},
+		{"bad zone", []string{"trace", txPending, "--tz", "Mars/Olympus"}, `unknown time zone`},
+		{"payment without mode", []string{"record-payment", txPending, "--amount", "12345", "--reference", "R"}, "--mode must be check or transfer"},
+		{"payment by card", []string{"record-payment", txPending, "--mode", "stripe", "--amount", "12345", "--reference", "R"}, "--mode must be check or transfer"},
+		{"decimal amount", []string{"record-payment", txPending, "--mode", "check", "--amount", "123.45", "--reference", "R"}, `--amount "123.45"`},
+		{"zero amount", []string{"record-payment", txPending, "--mode", "check", "--amount", "0", "--reference", "R"}, `--amount "0"`},
+		{"blank reference", []string{"record-payment", txPending, "--mode", "check", "--amount", "12345", "--reference", " "}, "--reference is required"},
+		{"bad endpoint", []string{"--endpoint", "ftp://example.org", "orders"}, `--endpoint "ftp://example.org" is not an http(s) URL`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t)
+			a, out, errOut := testApp(s, opstest.SecretAccessKey)
+			if code := a.run(context.Background(), tt.args); code != exitUsage {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, exitUsage, errOut)
+			}
+			if !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Errorf("stderr = %q, want %q", errOut, tt.wantErr)
+			}
+			if !strings.Contains(errOut.String(), "Usage: shopctl") && !strings.Contains(errOut.String(), "shopctl -h") {
+				t.Errorf("stderr shows no usage: %q", errOut)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", out)
+			}
+			if n := len(s.Requests()) + s.Refused(); n != 0 {
+				t.Errorf("%d requests sent for a wrong command line", n)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-h"}, []string{"Usage: shopctl", "--endpoint URL", "record-payment <txid> --mode check|transfer", "AWS_ACCESS_KEY_ID=local", "Statuses: WORKING"}},
+		{[]string{"record-payment", "-h"}, []string{"Usage: shopctl record-payment", "-amount CENTS", "-reference REFERENCE"}},
+	}
+	for _, tt := range tests {
+		s := newServer(t)
+		a, out, _ := testApp(s, opstest.SecretAccessKey)
+		if code := a.run(context.Background(), tt.args); code != exitOK {
+			t.Fatalf("%v: exit %d", tt.args, code)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%v: help lacks %q:\n%s", tt.args, w, out)
+			}
+		}
+	}
+}
+
+func TestEndpointPrecedence(t *testing.T) {
+	s := newServer(t)
+	a, out, errOut := testApp(s, opstest.SecretAccessKey)
+	a.getenv = func(k string) string {
+		if k == "CHECKOUT_API" {
+			return "http://127.0.0.1:1" // nothing listens there: the flag must win
+		}
+		return ""
+	}
+	if code := a.run(context.Background(), []string{"--endpoint", s.URL, "cancel", txPending}); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out.String(), "CANCELLED") {
+		t.Errorf("stdout = %q", out)
+	}
+}
+
+func TestWrongKeyGetsTheLocalHint(t *testing.T) {
+	s := newServer(t)
+	a, _, errOut := testApp(s, "not-the-secret")
+	if code := a.run(context.Background(), []string{"orders"}); code != exitFail {
+		t.Fatalf("exit %d, want %d", code, exitFail)
+	}
+	for _, w := range []string{"403 gateway: The request signature we calculated does not match", "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=localsecret"} {
+		if !strings.Contains(errOut.String(), w) {
+			t.Errorf("stderr = %q, want %q", errOut, w)
+		}
+	}
+}
+
+// TestStandardAWSConfiguration runs the real credential chain: the local key from the
+// environment signs, and a profile that does not exist is a clear failure.
+func TestStandardAWSConfiguration(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "credentials"))
+	t.Setenv("AWS_ACCESS_KEY_ID", opstest.AccessKeyID)
+	t.Setenv("AWS_SECRET_ACCESS_KEY", opstest.SecretAccessKey)
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"environment credentials, local region", []string{"cancel", txPending}, exitOK, ""},
+		{"explicit region is used", []string{"--region", "eu-west-3", "cancel", txPending}, exitFail, "Credential should be scoped to a valid region"},
+		{"missing profile", []string{"--profile", "nope", "cancel", txPending}, exitFail, "load AWS configuration"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t)
+			var out, errOut bytes.Buffer
+			a := newApp(&out, &errOut, func(k string) string {
+				if k == "CHECKOUT_API" {
+					return s.URL
+				}
+				return ""
+			})
+			if code := a.run(context.Background(), tt.args); code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.wantCode, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), tt.wantErr) {
+				t.Errorf("stderr = %q, want %q", errOut.String(), tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestMoney(t *testing.T) {
+	tests := []struct {
+		minor    int64
+		currency string
+		want     string
+	}{
+		{12345, "EUR", "123.45 EUR"},
+		{5, "EUR", "0.05 EUR"},
+		{-150, "USD", "-1.50 USD"},
+		{1235, "JPY", "1235 JPY"},
+		{12345, "KWD", "12.345 KWD"},
+		{-9223372036854775808, "EUR", "-92233720368547758.08 EUR"},
+		{42, "", "42 (minor units)"},
+	}
+	for _, tt := range tests {
+		if got := money(tt.minor, tt.currency); got != tt.want {
+			t.Errorf("money(%d, %q) = %q, want %q", tt.minor, tt.currency, got, tt.want)
+		}
+	}
+}

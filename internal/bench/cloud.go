@@ -1,0 +1,136 @@
+// Package bench measures the checkout on the local cloud: full purchases at rising
+// concurrency, with each step's latency seen from the client, the DynamoDB round trips
+// and capacity it costs (counted by a proxy between the functions and DynamoDB Local),
+// the state transitions of each order's workflow, the functions' binary sizes and cold
+// starts, and a cost model at AWS list prices. cmd/bench writes the report.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
+	"github.com/lmsshop/checkout/internal/localcloud/launcher"
+	"github.com/lmsshop/checkout/internal/store"
+)
+
+// Cloud is a local cloud whose functions reach DynamoDB, Step Functions and SES through
+// proxies that count every call and can inject faults.
+type Cloud struct {
+	*launcher.Cloud
+	// Proxies are keyed by launcher.ServiceDynamoDB, ServiceStepFunctions, ServiceSES.
+	Proxies map[string]*faultproxy.Proxy
+	// Calls logs every call the proxies handled.
+	Calls *CallLog
+	// Direct reaches DynamoDB Local without a proxy: reads made to check or observe
+	// the system are neither counted nor faulted.
+	Direct *dynamodb.Client
+	// Store is the checkout's store over Direct.
+	Store *store.Store
+}
+
+// StartCloud starts the local cloud on free ports with a proxy in front of each AWS
+// service. The proxies start without faults; DynamoDB answers report consumed capacity.
+func StartCloud(ctx context.Context, repoRoot string, log *slog.Logger) (*Cloud, error) {
+	c := &Cloud{Proxies: map[string]*faultproxy.Proxy{}, Calls: &CallLog{}}
+	var seed uint64 = 1
+	through := func(service, endpoint string) (string, error) {
+		p, err := faultproxy.New(endpoint, faultproxy.Options{
+			Name:        strings.ToLower(service),
+			AskCapacity: service == launcher.ServiceDynamoDB,
+			Seed:        seed,
+			Observe:     c.Calls.add,
+		})
+		if err != nil {
+			return "", err
+		}
+		seed++
+		url, err := p.Listen()
+		if err != nil {
+			return "", err
+		}
+		c.Proxies[service] = p
+		return url, nil
+	}
+	lc, err := launcher.StartThrough(ctx, launcher.Config{RepoRoot: repoRoot, Logger: log}, through)
+	if err != nil {
+		c.closeProxies()
+		return nil, fmt.Errorf("bench: start the local cloud: %w", err)
+	}
+	c.Cloud = lc
+	c.Direct = dynamodb.NewFromConfig(lc.AWS, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(lc.DynamoDBURL) })
+	c.Store = store.New(c.Direct, lc.Table)
+	return c, nil
+}
+
+// SetFaults applies f to the proxy of one service (launcher.ServiceDynamoDB, …).
+func (c *Cloud) SetFaults(service string, f faultproxy.Faults) error {
+	p, ok := c.Proxies[service]
+	if !ok {
+		return fmt.Errorf("bench: no proxy for %s", service)
+	}
+	return p.SetFaults(f)
+}
+
+// Close stops the cloud, then the proxies.
+func (c *Cloud) Close() error {
+	var err error
+	if c.Cloud != nil {
+		err = c.Cloud.Close()
+	}
+	c.closeProxies()
+	return err
+}
+
+func (c *Cloud) closeProxies() {
+	for _, p := range c.Proxies {
+		_ = p.Close()
+	}
+}
+
+// CallLog keeps the proxies' records, in the order they completed.
+type CallLog struct {
+	mu   sync.Mutex
+	recs []faultproxy.Record
+}
+
+func (l *CallLog) add(r faultproxy.Record) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, r)
+}
+
+// Len is the number of records so far: Between(Len(), …) reads what comes after.
+func (l *CallLog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recs)
+}
+
+// Since returns the records from index i on, sorted by arrival.
+func (l *CallLog) Since(i int) []faultproxy.Record {
+	l.mu.Lock()
+	out := append([]faultproxy.Record(nil), l.recs[min(i, len(l.recs)):]...)
+	l.mu.Unlock()
+	sort.Slice(out, func(a, b int) bool { return out[a].Start.Before(out[b].Start) })
+	return out
+}
+
+// Window returns the records that arrived in [from, to).
+func Window(recs []faultproxy.Record, from, to time.Time) []faultproxy.Record {
+	var out []faultproxy.Record
+	for _, r := range recs {
+		if !r.Start.Before(from) && r.Start.Before(to) {
+			out = append(out, r)
+		}
+	}
+	return out
+}

@@ -1,0 +1,430 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
+	"github.com/lmsshop/checkout/internal/localcloud/launcher"
+	"github.com/lmsshop/checkout/internal/stack"
+)
+
+// Config configures Run.
+type Config struct {
+	RepoRoot string
+	// Levels are the concurrency levels, run in order; the first must be 1, where each
+	// call is attributed to its step.
+	Levels []int
+	// Orders gives the number of purchases at a concurrency level.
+	Orders func(concurrency int) int
+	// LevelTimeout bounds each level.
+	LevelTimeout time.Duration
+	// FloorSamples is the number of GetItem calls timed for the floor.
+	FloorSamples int
+	// BinDir holds `make build`'s bin/<name>/bootstrap (sizes); empty skips sizes.
+	BinDir string
+	// ColdStarts builds the functions for this machine and times their cold starts.
+	ColdStarts bool
+	// MemoryMB is the functions' memory (template.yaml's Globals).
+	MemoryMB int
+	Log      *slog.Logger
+}
+
+// DefaultConfig runs 10, 24 and 48 purchases at concurrency 1, 4 and 16.
+func DefaultConfig(repoRoot string) Config {
+	return Config{
+		RepoRoot: repoRoot,
+		Levels:   []int{1, 4, 16},
+		Orders: func(c int) int {
+			return map[int]int{1: 10, 4: 24, 16: 48}[c]
+		},
+		LevelTimeout: 60 * time.Second,
+		FloorSamples: 200,
+		BinDir:       filepath.Join(repoRoot, "bin"),
+		ColdStarts:   true,
+		MemoryMB:     256,
+	}
+}
+
+// Validate refuses a configuration that cannot give a report.
+func (c Config) Validate() error {
+	switch {
+	case c.RepoRoot == "":
+		return errors.New("bench: no repository root")
+	case len(c.Levels) == 0 || c.Levels[0] != 1:
+		return errors.New("bench: the first concurrency level must be 1 (it attributes calls to steps)")
+	case c.Orders == nil:
+		return errors.New("bench: no order count")
+	case c.LevelTimeout <= 0 || c.FloorSamples <= 0 || c.MemoryMB <= 0:
+		return errors.New("bench: LevelTimeout, FloorSamples and MemoryMB must be positive")
+	}
+	for _, l := range c.Levels {
+		if l <= 0 || c.Orders(l) < l {
+			return fmt.Errorf("bench: level %d needs a positive concurrency and at least as many orders (%d)", l, c.Orders(l))
+		}
+	}
+	return nil
+}
+
+// Run starts a local cloud with counting proxies, runs the purchases level by level, and
+// measures the rest; it returns the report without writing it.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	rep := &Report{
+		GeneratedAt: time.Now().UTC(),
+		Machine:     Machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()},
+	}
+	cloud, err := StartCloud(ctx, cfg.RepoRoot, log)
+	if err != nil {
+		return nil, err
+	}
+	defer cloud.Close()
+
+	b := &buyer{cloud: cloud, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	// One warm-up purchase: the first calls pay for connections and the shop cache.
+	if p := b.run(ctx); p.err != nil {
+		return nil, fmt.Errorf("bench: warm-up purchase: %w", p.err)
+	}
+	if rep.Floor, err = floor(ctx, cloud, cfg.FloorSamples); err != nil {
+		return nil, err
+	}
+	mailBefore, err := cloud.SES.Messages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bench: read mail: %w", err)
+	}
+	var first []*purchase
+	var firstFrom int
+	for _, c := range cfg.Levels {
+		from := cloud.Calls.Len()
+		lvl, ps := runLevel(ctx, b, c, cfg.Orders(c), cfg.LevelTimeout)
+		recs := cloud.Calls.Since(from)
+		if n := len(ps); n > 0 {
+			lvl.DynamoDBCallsPerOrder = float64(countProxy(recs, launcher.ServiceDynamoDB)) / float64(n)
+		}
+		rep.Levels = append(rep.Levels, lvl)
+		if c == 1 {
+			first, firstFrom = ps, from
+		}
+		log.Info("bench: level done", "concurrency", c, "orders", lvl.Orders, "completed", lvl.Completed)
+	}
+	mailAfter, err := cloud.SES.Messages(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bench: read mail: %w", err)
+	}
+	orders := 0
+	for _, l := range rep.Levels {
+		orders += l.Orders
+	}
+
+	rep.Costs, rep.PerOrder, err = attribute(ctx, cloud, first, cloud.Calls.Since(firstFrom), rep.Floor.P50)
+	if err != nil {
+		return nil, err
+	}
+	rep.PerOrder.Emails = float64(len(mailAfter)-len(mailBefore)) / float64(orders)
+	rep.PerOrder.APIRequests = float64(len(apiSteps))
+	for _, sc := range rep.Costs {
+		if apiSteps[sc.Step] {
+			rep.PerOrder.LambdaMs += sc.P50
+		}
+		if sc.Step == StepPayable || sc.Step == StepWorkflow {
+			rep.PerOrder.LambdaMs += sc.P50 // the tasks' run time is bounded by the wait
+		}
+	}
+
+	if cfg.BinDir != "" {
+		rep.Binaries, err = binaries(cfg.BinDir, cloud.Template.Functions())
+		if err != nil {
+			rep.Notes = append(rep.Notes, "binary sizes: "+err.Error())
+		}
+	}
+	if cfg.ColdStarts {
+		rep.ColdStarts, err = coldStarts(ctx, cfg.RepoRoot, cloud)
+		if err != nil {
+			rep.Notes = append(rep.Notes, "cold starts: "+err.Error())
+		}
+	}
+	rep.Cost = CostOf(rep.PerOrder, cfg.MemoryMB, ListPrices)
+	rep.Targets = targets(rep)
+	return rep, nil
+}
+
+// runLevel runs n purchases with c buyers at once.
+func runLevel(ctx context.Context, b *buyer, c, n int, timeout time.Duration) (Level, []*purchase) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	jobs := make(chan struct{}, n)
+	for i := 0; i < n; i++ {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	var mu sync.Mutex
+	var ps []*purchase
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < c; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range jobs {
+				if ctx.Err() != nil {
+					return
+				}
+				p := b.run(ctx)
+				mu.Lock()
+				ps = append(ps, p)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	sort.Slice(ps, func(i, j int) bool { return ps[i].start.Before(ps[j].start) })
+	lvl := Level{Concurrency: c, Orders: len(ps), WallMs: ms(wall)}
+	durs := map[string][]time.Duration{}
+	for _, p := range ps {
+		if p.err != nil {
+			lvl.Errors = append(lvl.Errors, p.err.Error())
+			continue
+		}
+		lvl.Completed++
+		for name, s := range p.steps {
+			durs[name] = append(durs[name], s.dur())
+		}
+	}
+	if wall > 0 {
+		lvl.OrdersPerS = float64(lvl.Completed) / wall.Seconds()
+	}
+	for _, name := range Steps {
+		lvl.Steps = append(lvl.Steps, summarize(name, durs[name]))
+	}
+	return lvl, ps
+}
+
+// attribute splits the calls of the concurrency-1 run among the steps. Purchases ran
+// one at a time, so a call belongs to the step whose window it arrived in — except that
+// placement and payment hand over to the workflow (StartExecution, SendTaskSuccess),
+// which runs on asynchronously: calls arriving after that hand-over returned are the
+// workflow's, as are the calls between the API steps.
+func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultproxy.Record, floorP50 float64) ([]StepCost, PerOrder, error) {
+	by := map[string]*stepAcc{}
+	for _, s := range Steps {
+		by[s] = &stepAcc{ops: map[string]float64{}}
+	}
+	var po PerOrder
+	n := 0
+	for _, p := range ps {
+		if p.err != nil {
+			continue
+		}
+		n++
+		mine := Window(recs, p.start, p.end)
+		claimed := map[int]bool{}
+		for _, name := range []string{StepCreate, StepLine, StepCustomer, StepPlace, StepPay, StepView} {
+			s := p.steps[name]
+			cut := s.end
+			for i, r := range mine {
+				if r.Start.Before(s.start) || !r.Start.Before(s.end) {
+					continue
+				}
+				if r.Proxy == strings.ToLower(launcher.ServiceStepFunctions) && (r.Op == "StartExecution" || r.Op == "SendTaskSuccess") {
+					cut = r.End
+					claimed[i] = true
+					by[name].other++
+					break
+				}
+			}
+			for i, r := range mine {
+				if claimed[i] || r.Start.Before(s.start) || !r.Start.Before(cut) {
+					continue
+				}
+				claimed[i] = true
+				by[name].add(r)
+			}
+			by[name].durs = append(by[name].durs, s.dur())
+		}
+		for i, r := range mine {
+			if !claimed[i] {
+				by[StepWorkflow].add(r)
+			}
+		}
+		by[StepPayable].durs = append(by[StepPayable].durs, p.steps[StepPayable].dur())
+		by[StepWorkflow].durs = append(by[StepWorkflow].durs, p.steps[StepWorkflow].dur()+p.steps[StepPayable].dur())
+		st, err := cloud.StepFunctions.StateTransitions(p.execARN)
+		if err != nil {
+			return nil, po, fmt.Errorf("bench: state transitions of %s: %w", p.txid, err)
+		}
+		po.StateTransitions += float64(st)
+		tasks, err := taskInvocations(ctx, cloud, p.execARN)
+		if err != nil {
+			return nil, po, err
+		}
+		po.TaskInvocations += float64(tasks)
+	}
+	if n == 0 {
+		return nil, po, errors.New("bench: no purchase completed at concurrency 1")
+	}
+	var out []StepCost
+	for _, name := range Steps {
+		a := by[name]
+		if name == StepPayable {
+			continue // its calls are the workflow's; its time is reported with the workflow
+		}
+		sc := StepCost{Step: name, DynamoDB: a.ddb / float64(n), Other: a.other / float64(n), ReadUnits: a.read / float64(n),
+			WriteUnits: a.write / float64(n), Ops: map[string]float64{}, CapacityKnown: a.withCap > 0 || a.ddb == 0}
+		for op, c := range a.ops {
+			sc.Ops[op] = c / float64(n)
+		}
+		sc.P50 = summarize(name, a.durs).P50
+		if floorP50 > 0 {
+			sc.RatioOneTrip = sc.P50 / floorP50
+			if sc.DynamoDB > 0 {
+				sc.RatioPerCall = sc.P50 / (floorP50 * sc.DynamoDB)
+			}
+		}
+		out = append(out, sc)
+		po.DynamoDBCalls += sc.DynamoDB
+		po.ServiceCalls += sc.DynamoDB + sc.Other
+		po.ReadUnits += sc.ReadUnits
+		po.WriteUnits += sc.WriteUnits
+	}
+	po.StateTransitions /= float64(n)
+	po.TaskInvocations /= float64(n)
+	// The workflow step's wall time includes the wait for the payment task's token.
+	for i := range out {
+		if out[i].Step == StepWorkflow {
+			out[i].RatioOneTrip, out[i].RatioPerCall = 0, 0
+		}
+	}
+	return out, po, nil
+}
+
+// stepAcc adds up the calls attributed to one step over the purchases.
+type stepAcc struct {
+	ddb, other, read, write float64
+	ops                     map[string]float64
+	withCap                 int
+	durs                    []time.Duration
+}
+
+func (a *stepAcc) add(r faultproxy.Record) {
+	if r.Proxy != strings.ToLower(launcher.ServiceDynamoDB) {
+		a.other++
+		return
+	}
+	a.ddb++
+	a.ops[r.Op]++
+	a.read += r.ReadUnits
+	a.write += r.WriteUnits
+	if r.ReadUnits > 0 || r.WriteUnits > 0 {
+		a.withCap++
+	}
+}
+
+func countProxy(recs []faultproxy.Record, service string) int {
+	n := 0
+	for _, r := range recs {
+		if r.Proxy == strings.ToLower(service) {
+			n++
+		}
+	}
+	return n
+}
+
+// floor times GetItem of a tiny item through the DynamoDB proxy, as the functions call.
+func floor(ctx context.Context, cloud *Cloud, samples int) (Latency, error) {
+	db := dynamodb.NewFromConfig(cloud.AWS)
+	key := map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "BENCH#floor"},
+		"sk": &types.AttributeValueMemberS{Value: "X"},
+	}
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(cloud.Table), Item: key}); err != nil {
+		return Latency{}, fmt.Errorf("bench: floor item: %w", err)
+	}
+	durs := make([]time.Duration, 0, samples)
+	for i := 0; i < samples+10; i++ {
+		start := time.Now()
+		if _, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(cloud.Table), Key: key}); err != nil {
+			return Latency{}, fmt.Errorf("bench: floor GetItem: %w", err)
+		}
+		if i >= 10 { // the first calls open connections
+			durs = append(durs, time.Since(start))
+		}
+	}
+	return summarize("GetItem floor", durs), nil
+}
+
+// taskInvocations counts the Lambda invocations of an execution from its history, read
+// from the engine directly (not through the counting proxy).
+func taskInvocations(ctx context.Context, cloud *Cloud, arn string) (int, error) {
+	client := sfn.NewFromConfig(cloud.AWS, func(o *sfn.Options) { o.BaseEndpoint = aws.String(cloud.StepFunctionsURL) })
+	n := 0
+	p := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), IncludeExecutionData: aws.Bool(false)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("bench: history of %s: %w", arn, err)
+		}
+		for _, ev := range page.Events {
+			if t := string(ev.Type); t == "LambdaFunctionScheduled" || t == "TaskScheduled" {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
+// binaries reads the sizes of `make build`'s bootstraps.
+func binaries(dir string, fns []stack.Function) ([]Binary, error) {
+	var out []Binary
+	for _, f := range fns {
+		path := filepath.Join(dir, filepath.Base(f.Dir), "bootstrap")
+		fi, err := os.Stat(path)
+		if err != nil {
+			return out, fmt.Errorf("%w (%s)", errNoBinaries, path)
+		}
+		out = append(out, Binary{Function: f.LogicalID, Bytes: fi.Size(), MB: float64(fi.Size()) / (1 << 20)})
+	}
+	return out, nil
+}
+
+// coldStarts builds every function for this machine and times each cold start, one
+// after the other so they do not compete for the CPUs.
+func coldStarts(ctx context.Context, repoRoot string, cloud *Cloud) ([]ColdStart, error) {
+	dir, err := os.MkdirTemp("", "bench-bootstraps-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	fns := cloud.Template.Functions()
+	paths, err := BuildBootstraps(ctx, repoRoot, dir, runtime.GOARCH, fns)
+	if err != nil {
+		return nil, err
+	}
+	routes := cloud.Template.Routes()
+	var out []ColdStart
+	for _, f := range fns {
+		out = append(out, ColdStartOf(ctx, f.LogicalID, paths[f.LogicalID], EventFor(f.LogicalID, routes), nil))
+	}
+	return out, nil
+}

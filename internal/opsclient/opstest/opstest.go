@@ -1,0 +1,321 @@
+// Package opstest runs a stand-in of the back-office API for tests of its clients: an
+// httptest server that checks every request's SigV4 signature the way API Gateway's
+// AWS_IAM authorization does (with the SDK's own signer, so the check is the real
+// algorithm, not a copy of the client's), then answers the /admin routes from orders
+// held in memory with SPEC §3's transition rules.
+package opstest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/trace"
+)
+
+// The identity the server accepts, the local cloud's.
+const (
+	AccessKeyID     = "local"
+	SecretAccessKey = "localsecret"
+	Region          = "us-east-1"
+)
+
+// Request is one request the server accepted, for tests to inspect.
+type Request struct {
+	Method string
+	Path   string
+	Query  url.Values
+	Header http.Header
+	Body   string
+}
+
+// Server is the stand-in back office.
+type Server struct {
+	*httptest.Server
+	// Now is the server's clock, for trace lines and signature freshness.
+	Now func() time.Time
+
+	mu       sync.Mutex
+	orders   map[string]*checkout.Order
+	traces   map[string][]trace.Line
+	requests []Request
+	refused  int
+}
+
+// NewServer starts a server closed at the end of the test.
+func NewServer(t testing.TB) *Server {
+	s := &Server{Now: time.Now, orders: map[string]*checkout.Order{}, traces: map[string][]trace.Line{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// AddOrder stores an order (a copy) and its trace.
+func (s *Server) AddOrder(o checkout.Order, lines ...trace.Line) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.orders[o.TxID] = &o
+	s.traces[o.TxID] = append(s.traces[o.TxID], lines...)
+}
+
+// Order returns a copy of the stored order.
+func (s *Server) Order(txid string) (checkout.Order, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orders[txid]
+	if !ok {
+		return checkout.Order{}, false
+	}
+	return *o, true
+}
+
+// Requests returns the requests that passed the signature check.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// Refused counts the requests turned away for their signature.
+func (s *Server) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "read body", http.StatusBadRequest)
+		return
+	}
+	if msg := s.verify(r, body); msg != "" {
+		s.mu.Lock()
+		s.refused++
+		s.mu.Unlock()
+		writeJSON(w, http.StatusForbidden, map[string]string{"message": msg})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone(), Body: string(body)})
+	s.route(w, r, body)
+}
+
+// verify re-signs a copy of r holding only the headers the client signed, with the
+// secret the server knows, and compares; it returns why it refuses, or "".
+func (s *Server) verify(r *http.Request, body []byte) string {
+	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
+	if !ok {
+		return "Missing Authentication Token"
+	}
+	parts := map[string]string{}
+	for _, p := range strings.Split(auth, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		parts[k] = v
+	}
+	scope := strings.Split(parts["Credential"], "/")
+	if len(scope) != 5 || scope[0] != AccessKeyID {
+		return "The security token included in the request is invalid."
+	}
+	if scope[2] != Region || scope[3] != "execute-api" {
+		return "Credential should be scoped to a valid region and to 'execute-api'."
+	}
+	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	if err != nil {
+		return "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
+	}
+	if d := s.Now().Sub(at); d > 5*time.Minute || d < -5*time.Minute {
+		return "Signature expired"
+	}
+	c := &http.Request{Method: r.Method, Host: r.Host, Header: http.Header{},
+		URL: &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}}
+	for _, name := range strings.Split(parts["SignedHeaders"], ";") {
+		switch name {
+		case "host":
+		case "content-length":
+			c.ContentLength, _ = strconv.ParseInt(r.Header.Get("Content-Length"), 10, 64)
+		default:
+			c.Header[http.CanonicalHeaderKey(name)] = r.Header.Values(name)
+		}
+	}
+	sum := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, SessionToken: r.Header.Get("X-Amz-Security-Token")}
+	if err := v4.NewSigner().SignHTTP(r.Context(), creds, c, hex.EncodeToString(sum[:]), "execute-api", Region, at); err != nil {
+		return "sign: " + err.Error()
+	}
+	want := c.Header.Get("Authorization")
+	if subtle.ConstantTimeCompare([]byte(want), []byte(r.Header.Get("Authorization"))) != 1 {
+		return "The request signature we calculated does not match the signature you provided."
+	}
+	return ""
+}
+
+func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
+	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(seg) < 2 || seg[0] != "admin" || seg[1] != "orders" {
+		problem(w, http.StatusNotFound, checkout.ENOTFOUND, "no route "+r.Method+" "+r.URL.Path)
+		return
+	}
+	if len(seg) == 2 && r.Method == http.MethodGet {
+		s.list(w, r)
+		return
+	}
+	o, ok := s.orders[seg[2]]
+	if !ok {
+		problem(w, http.StatusNotFound, checkout.ENOTFOUND, "no order "+seg[2])
+		return
+	}
+	switch {
+	case len(seg) == 3 && r.Method == http.MethodGet:
+		pays := o.Payments
+		if pays == nil {
+			pays = []checkout.Payment{}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"order": o, "payments": pays, "products": []any{}, "trace": s.traces[o.TxID], "linkToken": "x"})
+	case len(seg) == 4 && seg[3] == "trace" && r.Method == http.MethodGet:
+		s.trace(w, r, o.TxID)
+	case len(seg) == 4 && seg[3] == "payment-received" && r.Method == http.MethodPost:
+		s.paymentReceived(w, o, body)
+	case len(seg) == 4 && seg[3] == "cancel" && r.Method == http.MethodPost:
+		s.move(w, o, checkout.Cancelled, "cancelled the order")
+	case len(seg) == 4 && seg[3] == "transition" && r.Method == http.MethodPost:
+		var in struct {
+			To string `json:"to"`
+		}
+		if err := json.Unmarshal(body, &in); err != nil {
+			problem(w, http.StatusBadRequest, checkout.EINVALID, "body is not JSON")
+			return
+		}
+		s.move(w, o, checkout.Status(strings.ToUpper(in.To)), "moved the order")
+	default:
+		problem(w, http.StatusNotFound, checkout.ENOTFOUND, "no route "+r.Method+" "+r.URL.Path)
+	}
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var from, to time.Time
+	for _, p := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := q.Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				problem(w, http.StatusBadRequest, checkout.EINVALID, "invalid filter", checkout.FieldError{Field: p.name, Message: "must be an RFC 3339 time"})
+				return
+			}
+			*p.t = t
+		}
+	}
+	out := []checkout.Order{}
+	for _, o := range s.orders {
+		if st := q.Get("status"); st != "" && string(o.Status) != st {
+			continue
+		}
+		if (!from.IsZero() && o.PlacedAt.Before(from)) || (!to.IsZero() && o.PlacedAt.After(to)) {
+			continue
+		}
+		out = append(out, *o)
+	}
+	slices.SortFunc(out, func(a, b checkout.Order) int { return b.PlacedAt.Compare(a.PlacedAt) })
+	writeJSON(w, http.StatusOK, map[string]any{"orders": out})
+}
+
+func (s *Server) trace(w http.ResponseWriter, r *http.Request, txid string) {
+	lines := s.traces[txid]
+	if strings.Contains(r.Header.Get("Accept"), "text/plain") {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		for _, l := range lines {
+			io.WriteString(w, l.Format(time.UTC)+"\n")
+		}
+		return
+	}
+	if lines == nil {
+		lines = []trace.Line{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"transactionId": txid, "lines": lines})
+}
+
+func (s *Server) paymentReceived(w http.ResponseWriter, o *checkout.Order, body []byte) {
+	var in struct {
+		Mode      string `json:"mode"`
+		Amount    int64  `json:"amount"`
+		Reference string `json:"reference"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		problem(w, http.StatusBadRequest, checkout.EINVALID, "body is not JSON")
+		return
+	}
+	var fields []checkout.FieldError
+	if in.Mode != "check" && in.Mode != "transfer" {
+		fields = append(fields, checkout.FieldError{Field: "mode", Message: "must be check or transfer"})
+	}
+	if in.Amount != o.Totals.Final {
+		fields = append(fields, checkout.FieldError{Field: "amount", Message: "does not match the order's total"})
+	}
+	if strings.TrimSpace(in.Reference) == "" {
+		fields = append(fields, checkout.FieldError{Field: "reference", Message: "is required"})
+	}
+	if len(fields) > 0 {
+		problem(w, http.StatusBadRequest, checkout.EINVALID, "payment not recorded", fields...)
+		return
+	}
+	if !checkout.CanMove(o.Status, checkout.SoldOut) {
+		problem(w, http.StatusConflict, checkout.ECONFLICT, "order "+o.TxID+" cannot move from "+string(o.Status)+" to SOLDOUT")
+		return
+	}
+	o.Payments = append(o.Payments, checkout.Payment{Mode: in.Mode, Outcome: "paid", Amount: in.Amount, EventID: in.Reference, At: s.Now().UTC()})
+	s.moveTo(o, checkout.SoldOut, "recorded a "+in.Mode+" payment, reference "+in.Reference)
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) move(w http.ResponseWriter, o *checkout.Order, to checkout.Status, what string) {
+	if !checkout.CanMove(o.Status, to) {
+		problem(w, http.StatusConflict, checkout.ECONFLICT, "order "+o.TxID+" cannot move from "+string(o.Status)+" to "+string(to))
+		return
+	}
+	s.moveTo(o, to, what)
+	writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) moveTo(o *checkout.Order, to checkout.Status, what string) {
+	from := o.Status
+	o.Status, o.UpdatedAt = to, s.Now().UTC()
+	s.traces[o.TxID] = append(s.traces[o.TxID], trace.Line{At: o.UpdatedAt, TxID: o.TxID, Source: "Back office",
+		Message: "operator " + what + " (" + string(from) + " → " + string(to) + ")"})
+}
+
+func problem(w http.ResponseWriter, status int, kind checkout.Kind, msg string, fields ...checkout.FieldError) {
+	var p struct {
+		Error struct {
+			Code    checkout.Kind         `json:"code"`
+			Message string                `json:"message"`
+			Fields  []checkout.FieldError `json:"fields,omitempty"`
+		} `json:"error"`
+	}
+	p.Error.Code, p.Error.Message, p.Error.Fields = kind, msg, fields
+	writeJSON(w, status, p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client sees a truncated body if this fails
+}

@@ -1,0 +1,210 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/notify"
+	"github.com/lmsshop/checkout/internal/notify/seslocal"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/workflow"
+)
+
+// paidOrder places an order and marks it paid, as the payment step would.
+func (e *env) paidOrder() (string, string) {
+	e.t.Helper()
+	txid, token := e.place("test", 12000)
+	if _, err := e.st.Move(e.ctx, txid, checkout.SoldOut, store.Change{Payment: &checkout.Payment{Mode: "test", Outcome: "paid", Amount: 12000, At: time.Now()}}); err != nil {
+		e.t.Fatal(err)
+	}
+	return txid, token
+}
+
+func TestInvoiceNumbersGapFreeUnderConcurrency(t *testing.T) {
+	e := newEnv(t)
+	const n = 20
+	txids := make([]string, n)
+	for i := range txids {
+		txids[i], _ = e.paidOrder()
+	}
+	numbers := make([]string, n)
+	errs := make([]string, n)
+	var wg sync.WaitGroup
+	for i, txid := range txids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, errType := e.task(e.bill, map[string]any{"action": "invoice", "txid": txid})
+			numbers[i], errs[i] = fmt.Sprint(out["invoice"]), errType
+		}()
+	}
+	wg.Wait()
+	year := time.Now().UTC().Year()
+	var want []string
+	for i := 1; i <= n; i++ {
+		want = append(want, fmt.Sprintf("DEMO-%d-%06d", year, i))
+	}
+	for i, et := range errs {
+		if et != "" {
+			// The state machine retries Transient; a lost race must say so, and the
+			// retry must then get a number in the sequence.
+			if et != workflow.ErrTransient {
+				t.Fatalf("bill %d failed with %s", i, et)
+			}
+			numbers[i] = fmt.Sprint(e.mustTask(e.bill, map[string]any{"action": "invoice", "txid": txids[i]})["invoice"])
+		}
+	}
+	got := append([]string(nil), numbers...)
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("invoice numbers %v, want exactly %v", got, want)
+	}
+	for i, txid := range txids {
+		if o := e.order(txid); o.InvoiceNumber != numbers[i] || o.Status != checkout.Complete {
+			t.Errorf("order %s: invoice %q status %s; want %s COMPLETE", txid, o.InvoiceNumber, o.Status, numbers[i])
+		}
+	}
+}
+
+func TestBillDocument(t *testing.T) {
+	e := newEnv(t)
+	get := func(txid, token string, query map[string]string, headers map[string]string) (int, string, map[string]string) {
+		if headers == nil {
+			headers = bearer(token)
+		}
+		return e.http(e.bill, req{method: "GET", routeKey: "GET /orders/{txid}/bill", path: "/orders/" + txid + "/bill",
+			params: map[string]string{"txid": txid}, query: query, headers: headers})
+	}
+	unpaid, unpaidToken := e.place("check", 12000)
+	paidTx, paidToken := e.paidOrder()
+	invoiced, invoicedToken := e.paidOrder()
+	number := fmt.Sprint(e.mustTask(e.bill, map[string]any{"action": "invoice", "txid": invoiced})["invoice"])
+
+	kinds := []struct {
+		txid, token, kind, number string
+	}{
+		{unpaid, unpaidToken, "ordersheet", ""},
+		{paidTx, paidToken, "proforma", ""},
+		{invoiced, invoicedToken, "invoice", number},
+	}
+	for _, k := range kinds {
+		code, body, h := get(k.txid, k.token, nil, nil)
+		if code != http.StatusOK || !strings.HasPrefix(h["content-type"], "application/json") {
+			t.Fatalf("%s: %d %s %v", k.kind, code, body, h)
+		}
+		var v workflow.BillView
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.Kind != k.kind || v.Number != k.number {
+			t.Errorf("bill of %s: kind %s number %q, want %s %q", k.txid, v.Kind, v.Number, k.kind, k.number)
+		}
+		billing := v.Lines["BILLING"]
+		if len(billing) != 1 || billing[0].Item == nil || billing[0].Item.Handler != "enrol" || billing[0].Untaxed != 10000 {
+			t.Errorf("BILLING lines %+v: want one line of 10000 with the item as sold", billing)
+		}
+		if v.Seller.Name != "Demo SARL" || v.Buyer.Email != buyerEmail || v.Totals.Final != 12000 || len(v.Taxes) != 1 {
+			t.Errorf("bill parties/totals: seller %+v buyer %s final %d taxes %v", v.Seller, v.Buyer.Email, v.Totals.Final, v.Taxes)
+		}
+	}
+
+	html := []struct {
+		name    string
+		query   map[string]string
+		headers map[string]string
+	}{
+		{"?format=html", map[string]string{"format": "html"}, nil},
+		{"Accept: text/html", nil, map[string]string{"authorization": "Bearer " + invoicedToken, "accept": "text/html,application/xhtml+xml"}},
+	}
+	for _, tt := range html {
+		code, body, h := get(invoiced, invoicedToken, tt.query, tt.headers)
+		if code != http.StatusOK || !strings.HasPrefix(h["content-type"], "text/html") {
+			t.Fatalf("%s: %d %v", tt.name, code, h)
+		}
+		for _, want := range []string{"<h1>Invoice " + number + "</h1>", "Go for beginners", "120.00 EUR", "Ada Lovelace", "Demo SARL"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("%s: HTML lacks %q", tt.name, want)
+			}
+		}
+	}
+	if code, _, _ := get(invoiced, "", nil, map[string]string{}); code != http.StatusUnauthorized {
+		t.Errorf("bill without a token: %d, want 401", code)
+	}
+	if code, _, _ := get(invoiced, unpaidToken, nil, nil); code != http.StatusForbidden {
+		t.Errorf("bill with another order's token: %d, want 403", code)
+	}
+}
+
+// TestDeliveredMailThroughSESLocal sends the delivery e-mails through the real SES v2
+// client to aws-ses-v2-local and reads them back.
+func TestDeliveredMailThroughSESLocal(t *testing.T) {
+	if _, err := seslocal.Binary(); err != nil {
+		t.Skipf("aws-ses-v2-local not installed: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := seslocal.Start(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	e := newEnv(t)
+	client := sesv2.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
+		func(o *sesv2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	e.svc.Mail = notify.NewSES(client, "")
+
+	txid, _ := e.paidOrder()
+	e.mustTask(e.produce, map[string]any{"action": "postpay", "txid": txid})
+	e.mustTask(e.bill, map[string]any{"action": "invoice", "txid": txid})
+	e.mustTask(e.notify, map[string]any{"event": "delivered", "txid": txid})
+
+	msgs, err := srv.Messages(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buyer, sales *seslocal.Message
+	for i := range msgs {
+		m := &msgs[i]
+		switch {
+		case len(m.Destination.To) == 1 && m.Destination.To[0] == buyerEmail:
+			buyer = m
+		case len(m.Destination.To) == 1 && m.Destination.To[0] == salesEmail:
+			sales = m
+		}
+	}
+	if buyer == nil || sales == nil {
+		t.Fatalf("messages %+v: want one to the buyer and one to the sales managers", msgs)
+	}
+	if !strings.Contains(buyer.Body.Text, "https://shop.example/#/bill/"+txid) || !strings.Contains(buyer.From, "shop@example.com") {
+		t.Errorf("buyer mail from %q lacks the bill link:\n%s", buyer.From, buyer.Body.Text)
+	}
+	if !strings.Contains(sales.Body.Text, txid) {
+		t.Errorf("delivery report lacks the transaction ID:\n%s", sales.Body.Text)
+	}
+}
+
+func TestDeliveredMailFailureIsRetried(t *testing.T) {
+	e := newEnv(t)
+	txid, _ := e.paidOrder()
+	e.mail.fail = fmt.Errorf("SES throttled")
+	if _, errType := e.task(e.notify, map[string]any{"event": "delivered", "txid": txid}); errType != workflow.ErrTransient {
+		t.Fatalf("send failure reported %q, want %s (the state machine retries it)", errType, workflow.ErrTransient)
+	}
+	e.mail.fail = nil
+	e.mustTask(e.notify, map[string]any{"event": "delivered", "txid": txid})
+	if n := len(e.mail.to(buyerEmail, "")); n != 1 {
+		t.Fatalf("buyer got %d e-mails after the retry, want 1", n)
+	}
+}

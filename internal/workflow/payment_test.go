@@ -1,0 +1,573 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/payment/providertest"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/workflow"
+)
+
+func TestPaymentStartPerMode(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		mode       string
+		final      int64
+		wantStatus checkout.Status
+		wantKind   string // instructions shown on the order page ("" = none)
+		wantTokens int    // tokens completed at once
+		check      func(t *testing.T, v workflow.OrderView)
+	}{
+		{mode: "freeorder", final: 0, wantStatus: checkout.SoldOut, wantTokens: 1},
+		{mode: "test", final: 12000, wantStatus: checkout.Pending, wantKind: payment.InstructionsButtons},
+		{mode: "check", final: 12000, wantStatus: checkout.Pending, wantKind: payment.InstructionsOffline, check: func(t *testing.T, v workflow.OrderView) {
+			if o := v.Payment.Offline; o == nil || !strings.Contains(o.Address, "rue de la Paix") || o.Reference != v.TransactionID || o.Amount != 12000 {
+				t.Errorf("check instructions %+v: want the shop's address, the txid as reference, 12000", o)
+			}
+		}},
+		{mode: "transfer", final: 12000, wantStatus: checkout.Pending, wantKind: payment.InstructionsOffline, check: func(t *testing.T, v workflow.OrderView) {
+			if o := v.Payment.Offline; o == nil || o.IBAN == "" || o.BIC != "AGRIFRPP" || o.Reference != v.TransactionID {
+				t.Errorf("transfer instructions %+v: want IBAN, BIC and the txid as reference", o)
+			}
+		}},
+		{mode: "stripe", final: 12000, wantStatus: checkout.Pending, wantKind: payment.InstructionsRedirect, check: func(t *testing.T, v workflow.OrderView) {
+			if !strings.HasPrefix(v.Payment.RedirectURL, e.stripe.URL+"/c/pay/cs_test_") {
+				t.Errorf("stripe redirect %q: want the session's URL", v.Payment.RedirectURL)
+			}
+		}},
+		{mode: "paypal", final: 12000, wantStatus: checkout.Pending, wantKind: payment.InstructionsRedirect, check: func(t *testing.T, v workflow.OrderView) {
+			u, err := url.Parse(v.Payment.RedirectURL)
+			if err != nil || u.Query().Get("amount") != "120.00" || u.Query().Get("custom") != v.TransactionID || u.Query().Get("notify_url") != "https://api.example/webhooks/paypal" {
+				t.Errorf("paypal redirect %q: want amount 120.00, custom = txid, notify_url = our webhook", v.Payment.RedirectURL)
+			}
+		}},
+		{mode: "systempay", final: 12000, wantStatus: checkout.Pending, wantKind: payment.InstructionsForm, check: func(t *testing.T, v workflow.OrderView) {
+			f := map[string]string{}
+			for _, fd := range v.Payment.Form.Fields {
+				f[fd.Name] = fd.Value
+			}
+			if f["vads_amount"] != "12000" || f["vads_order_id"] != v.TransactionID || f["signature"] == "" {
+				t.Errorf("systempay form %v: want vads_amount 12000, vads_order_id = txid, a signature", f)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			txid, token := e.place(tt.mode, tt.final)
+			before, _ := e.sfn.calls()
+			e.startPayment(txid, "T-"+txid)
+			after, _ := e.sfn.calls()
+			if n := len(after) - len(before); n != tt.wantTokens {
+				t.Errorf("%d tokens completed at start, want %d", n, tt.wantTokens)
+			}
+			v := e.getOrder(txid, token)
+			if v.Status != tt.wantStatus {
+				t.Errorf("status %s, want %s", v.Status, tt.wantStatus)
+			}
+			switch {
+			case tt.wantKind == "" && v.Payment != nil:
+				t.Errorf("instructions %+v, want none", v.Payment)
+			case tt.wantKind != "" && (v.Payment == nil || v.Payment.Kind != tt.wantKind):
+				t.Fatalf("instructions %+v, want kind %s", v.Payment, tt.wantKind)
+			}
+			if tt.check != nil {
+				tt.check(t, v)
+			}
+			offline := len(e.mail.to(buyerEmail, "")) > 0 && strings.Contains(lastMailTo(e, buyerEmail), txid)
+			if want := tt.wantKind == payment.InstructionsOffline; offline != want {
+				t.Errorf("offline instructions e-mailed to the buyer: %v, want %v", offline, want)
+			}
+		})
+	}
+	t.Run("mode not available", func(t *testing.T) {
+		txid, _ := e.place("bitcoin", 12000)
+		if _, errType := e.task(e.payment, map[string]any{"action": "start", "txid": txid, "token": "T-X"}); errType != workflow.ErrPaymentFailed {
+			t.Fatalf("start with an unknown mode reported %q, want %s", errType, workflow.ErrPaymentFailed)
+		}
+	})
+	t.Run("free order with a price", func(t *testing.T) {
+		txid, _ := e.place("freeorder", 500)
+		if _, errType := e.task(e.payment, map[string]any{"action": "start", "txid": txid, "token": "T-Y"}); errType != workflow.ErrPaymentFailed {
+			t.Fatalf("freeorder with 500 reported %q, want %s", errType, workflow.ErrPaymentFailed)
+		}
+		if s := e.order(txid).Status; s == checkout.SoldOut {
+			t.Fatalf("a paying order went through as free: %s", s)
+		}
+	})
+}
+
+func lastMailTo(e *env, addr string) string {
+	m := e.mail.to(addr, "")
+	if len(m) == 0 {
+		return ""
+	}
+	return m[len(m)-1].Text
+}
+
+func TestTaskErrorsAreNamedForTheStateMachine(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name    string
+		h       *workflow.Handler
+		payload map[string]any
+		want    string
+	}{
+		{"bad txid", e.payment, map[string]any{"action": "start", "txid": "nope", "token": "x"}, workflow.ErrTaskFailed},
+		{"unknown action", e.payment, map[string]any{"action": "dance", "txid": "AAAAAAAAAAAAAAAA"}, workflow.ErrTaskFailed},
+		{"unknown order", e.bill, map[string]any{"action": "invoice", "txid": "AAAAAAAAAAAAAAAA"}, workflow.ErrTaskFailed},
+		{"task to an HTTP-only function", e.webhook, map[string]any{"action": "start", "txid": "AAAAAAAAAAAAAAAA"}, workflow.ErrTaskFailed},
+		{"neither task nor request", e.payment, map[string]any{"hello": "world"}, workflow.ErrTaskFailed},
+	}
+	for _, tt := range tests {
+		if _, got := e.task(tt.h, tt.payload); got != tt.want {
+			t.Errorf("%s: errorType %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	// A cancelled order leaves Payment through the state machine's OrderCancelled catch.
+	txid, _ := e.place("check", 12000)
+	e.mustTask(e.payment, map[string]any{"action": "cancel", "txid": txid, "reason": "test"})
+	if _, got := e.task(e.payment, map[string]any{"action": "start", "txid": txid, "token": "T-C"}); got != workflow.ErrOrderCancelled {
+		t.Errorf("start of a cancelled order: %q, want %s", got, workflow.ErrOrderCancelled)
+	}
+}
+
+// webhookReq posts a provider notification.
+func webhookReq(provider string, body []byte, headers map[string]string) req {
+	return req{method: "POST", routeKey: "POST /webhooks/{provider}", path: "/webhooks/" + provider,
+		params: map[string]string{"provider": provider}, headers: headers, body: string(body)}
+}
+
+func stripeHeaders(body []byte, at time.Time, secret string) map[string]string {
+	return map[string]string{"content-type": "application/json", "stripe-signature": providertest.SignStripe(body, secret, at)}
+}
+
+func TestStripeWebhook(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name       string
+		amount     int64
+		secret     string
+		at         time.Duration // signature age
+		wantCode   int
+		wantStatus checkout.Status
+	}{
+		{"verified", 12000, stripeWebhook, 0, http.StatusOK, checkout.SoldOut},
+		{"forged signature", 12000, "whsec_forged", 0, http.StatusUnauthorized, checkout.Pending},
+		{"replayed after the tolerance", 12000, stripeWebhook, -time.Hour, http.StatusBadRequest, checkout.Pending},
+		{"amount tampered", 100, stripeWebhook, 0, http.StatusBadRequest, checkout.Pending},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			txid, _ := e.place("stripe", 12000)
+			token := "T-" + txid
+			e.startPayment(txid, token)
+			body := providertest.CheckoutSessionEvent("evt_"+txid, "checkout.session.completed", txid, tt.amount, "EUR", "paid")
+			code, resp, _ := e.http(e.webhook, webhookReq("stripe", body, stripeHeaders(body, time.Now().Add(tt.at), tt.secret)))
+			if code != tt.wantCode {
+				t.Fatalf("answer %d %s, want %d", code, resp, tt.wantCode)
+			}
+			o := e.order(txid)
+			if o.Status != tt.wantStatus {
+				t.Errorf("status %s, want %s", o.Status, tt.wantStatus)
+			}
+			succ, _ := e.sfn.calls()
+			completed := false
+			for _, c := range succ {
+				completed = completed || c.Token == token
+			}
+			if completed != (tt.wantStatus == checkout.SoldOut) {
+				t.Errorf("payment token completed: %v, want %v", completed, tt.wantStatus == checkout.SoldOut)
+			}
+			if tt.wantCode != http.StatusOK && len(o.Payments) != 0 {
+				t.Errorf("refused notification left payments %+v", o.Payments)
+			}
+			if tt.name == "amount tampered" && !strings.Contains(e.traceText(txid), "REJECTED stripe notification") {
+				t.Errorf("tampered amount not traced:\n%s", e.traceText(txid))
+			}
+		})
+	}
+}
+
+func TestWebhookDuplicatesAndLateness(t *testing.T) {
+	e := newEnv(t)
+	t.Run("100 concurrent deliveries pay once", func(t *testing.T) {
+		txid, _ := e.place("stripe", 12000)
+		token := "T-" + txid
+		e.startPayment(txid, token)
+		body := providertest.CheckoutSessionEvent("evt_dup_"+txid, "checkout.session.completed", txid, 12000, "EUR", "paid")
+		h := stripeHeaders(body, time.Now(), stripeWebhook)
+		var wg sync.WaitGroup
+		codes, bodies := make([]int, 100), make([]string, 100)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i], bodies[i], _ = e.http(e.webhook, webhookReq("stripe", body, h))
+			}()
+		}
+		wg.Wait()
+		duplicates := 0
+		for i, c := range codes {
+			if c != http.StatusOK {
+				t.Fatalf("delivery %d answered %d, want 200", i, c)
+			}
+			if strings.Contains(bodies[i], `"duplicate":true`) {
+				duplicates++
+			}
+		}
+		if duplicates != 99 {
+			t.Fatalf("%d deliveries recognised as duplicates, want 99: the notification must be processed once", duplicates)
+		}
+		o := e.order(txid)
+		if o.Status != checkout.SoldOut || len(o.Payments) != 1 {
+			t.Fatalf("after 100 deliveries: status %s, %d payments; want SOLDOUT and 1", o.Status, len(o.Payments))
+		}
+		succ, _ := e.sfn.calls()
+		n := 0
+		for _, c := range succ {
+			if c.Token == token {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("token completed %d times, want 1", n)
+		}
+	})
+	t.Run("failure then retry notice", func(t *testing.T) {
+		txid, _ := e.place("stripe", 12000)
+		e.startPayment(txid, "T-"+txid)
+		body := providertest.PaymentIntentFailedEvent("evt_fail_"+txid, txid, 12000, "EUR")
+		code, resp, _ := e.http(e.webhook, webhookReq("stripe", body, stripeHeaders(body, time.Now(), stripeWebhook)))
+		if code != http.StatusOK {
+			t.Fatalf("failure notice: %d %s", code, resp)
+		}
+		_, fail := e.sfn.calls()
+		if len(fail) == 0 || fail[len(fail)-1].Token != "T-"+txid || fail[len(fail)-1].Error != workflow.ErrPaymentFailed {
+			t.Fatalf("failures %+v: want T-%s failed with PaymentFailed", fail, txid)
+		}
+		if s := e.order(txid).Status; s != checkout.Failed {
+			t.Fatalf("status %s, want FAILED", s)
+		}
+	})
+	t.Run("notification after the wait ended is recorded and answered 200", func(t *testing.T) {
+		txid, _ := e.place("test", 12000)
+		e.startPayment(txid, "T-"+txid)
+		// The token is gone (timed out): the fake refuses it like Step Functions would.
+		if err := e.svc.Tokens.Succeed(e.ctx, "T-"+txid, map[string]string{}); err != nil {
+			t.Fatal(err)
+		}
+		body, h, err := mustTestProvider(t).Callback(payment.TestCallback{TxID: txid, Outcome: "paid", Amount: 12000, Currency: "EUR"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		headers := map[string]string{}
+		for k := range h {
+			headers[k] = h.Get(k)
+		}
+		code, resp, _ := e.http(e.webhook, webhookReq("test", body, headers))
+		if code != http.StatusOK || !strings.Contains(resp, "no longer waiting") {
+			t.Fatalf("late notification: %d %s; want 200 saying the workflow was no longer waiting", code, resp)
+		}
+		if o := e.order(txid); o.Status != checkout.SoldOut || len(o.Payments) != 1 {
+			t.Fatalf("late payment: status %s payments %d; want it recorded (SOLDOUT, 1)", o.Status, len(o.Payments))
+		}
+	})
+	t.Run("a delivery that died before acting is taken over after the lease", func(t *testing.T) {
+		for _, tt := range []struct {
+			name      string
+			age       time.Duration
+			wantTaken bool
+		}{
+			{"within the lease", 0, false},
+			{"past the lease", 2 * workflow.NotificationLease, true},
+		} {
+			txid, _ := e.place("stripe", 12000)
+			e.startPayment(txid, "T-"+txid)
+			eventID := "evt_crash_" + txid
+			// The first delivery recorded the notification, then its Lambda died.
+			e.st.Now = func() time.Time { return time.Now().Add(-tt.age) }
+			if _, err := e.st.RecordNotification(e.ctx, txid, "stripe", eventID, map[string]string{"id": eventID}); err != nil {
+				t.Fatal(err)
+			}
+			e.st.Now = time.Now
+			body := providertest.CheckoutSessionEvent(eventID, "checkout.session.completed", txid, 12000, "EUR", "paid")
+			code, resp, _ := e.http(e.webhook, webhookReq("stripe", body, stripeHeaders(body, time.Now(), stripeWebhook)))
+			if code != http.StatusOK {
+				t.Fatalf("%s: redelivery answered %d %s", tt.name, code, resp)
+			}
+			if taken := e.order(txid).Status == checkout.SoldOut; taken != tt.wantTaken {
+				t.Fatalf("%s: acted upon %v (%s), want %v", tt.name, taken, resp, tt.wantTaken)
+			}
+			if tt.wantTaken {
+				// Settled now: one more delivery is a plain duplicate.
+				_, again, _ := e.http(e.webhook, webhookReq("stripe", body, stripeHeaders(body, time.Now(), stripeWebhook)))
+				if !strings.Contains(again, `"duplicate":true`) {
+					t.Fatalf("delivery after the take-over: %s, want a duplicate", again)
+				}
+			}
+		}
+	})
+	t.Run("unknown provider", func(t *testing.T) {
+		if code, _, _ := e.http(e.webhook, webhookReq("bitcoin", []byte(`{}`), nil)); code != http.StatusNotFound {
+			t.Fatalf("unknown provider answered %d, want 404", code)
+		}
+	})
+}
+
+func mustTestProvider(t *testing.T) *payment.TestProvider {
+	p, err := payment.NewTestProvider(payment.TestConfig{Secret: testSecret}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestOtherProvidersWebhooks(t *testing.T) {
+	e := newEnv(t)
+	t.Run("paypal", func(t *testing.T) {
+		txid, _ := e.place("paypal", 12000)
+		e.startPayment(txid, "T-"+txid)
+		forged := providertest.PayPalIPNBody(providertest.PayPalPayment(paypalSeller, "PP-"+txid, txid, "120.00", "EUR", "Completed"))
+		if code, _, _ := e.http(e.webhook, webhookReq("paypal", forged, map[string]string{"content-type": "application/x-www-form-urlencoded"})); code == http.StatusOK {
+			t.Fatalf("an IPN PayPal never issued was accepted")
+		}
+		body := e.paypal.Issue(providertest.PayPalPayment(paypalSeller, "PP-"+txid, txid, "120.00", "EUR", "Completed"))
+		if code, resp, _ := e.http(e.webhook, webhookReq("paypal", body, map[string]string{"content-type": "application/x-www-form-urlencoded"})); code != http.StatusOK {
+			t.Fatalf("verified IPN: %d %s", code, resp)
+		}
+		if s := e.order(txid).Status; s != checkout.SoldOut {
+			t.Fatalf("status %s, want SOLDOUT", s)
+		}
+	})
+	t.Run("systempay refused", func(t *testing.T) {
+		txid, _ := e.place("systempay", 12000)
+		e.startPayment(txid, "T-"+txid)
+		body := providertest.SystempayIPN(systempayKey, providertest.SystempayPayment("12345678", txid, "uuid-"+txid, "REFUSED", 12000, "978"))
+		if code, resp, _ := e.http(e.webhook, webhookReq("systempay", body, map[string]string{"content-type": "application/x-www-form-urlencoded"})); code != http.StatusOK {
+			t.Fatalf("refused IPN: %d %s", code, resp)
+		}
+		_, fail := e.sfn.calls()
+		if s := e.order(txid).Status; s != checkout.Refused || len(fail) == 0 || fail[len(fail)-1].Error != workflow.ErrPaymentRefused {
+			t.Fatalf("status %s, failures %+v; want REFUSED and the token failed with PaymentRefused", s, fail)
+		}
+	})
+}
+
+// TestRetryAfterFailure: the test mode's "fail" button, the retry wait, a new mode.
+func TestRetryAfterFailure(t *testing.T) {
+	e := newEnv(t)
+	txid, token := e.place("test", 12000)
+	e.startPayment(txid, "T-1")
+	post := func(path, body string) (int, string) {
+		code, resp, _ := e.http(e.payment, req{method: "POST", routeKey: "POST /orders/{txid}" + path, path: "/orders/" + txid + path,
+			params: map[string]string{"txid": txid}, headers: bearer(token), body: body})
+		return code, resp
+	}
+	if code, resp := post("/payment", `{"paymode":"check"}`); code != http.StatusConflict {
+		t.Fatalf("retry before any failure: %d %s, want 409", code, resp)
+	}
+	if code, resp := post("/payment/test", `{"action":"fail"}`); code != http.StatusOK {
+		t.Fatalf("fail button: %d %s", code, resp)
+	}
+	_, fail := e.sfn.calls()
+	if len(fail) != 1 || fail[0].Token != "T-1" || fail[0].Error != workflow.ErrPaymentFailed {
+		t.Fatalf("failures %+v: want T-1 failed with PaymentFailed", fail)
+	}
+	// The state machine catches PaymentFailed into PaymentNotAccepted.
+	e.mustTask(e.payment, map[string]any{"action": "awaitRetry", "txid": txid, "token": "T-2",
+		"error": map[string]string{"Error": "PaymentFailed", "Cause": "the buyer pressed the test mode's fail button"}})
+	retryMail := e.mail.to(buyerEmail, "")
+	if len(retryMail) != 1 || !strings.Contains(retryMail[0].Text, "https://shop.example/#/order/"+txid) {
+		t.Fatalf("buyer e-mails %+v: want one PaymentFailed with the retry link", retryMail)
+	}
+	v := e.getOrder(txid, token)
+	if v.Status != checkout.Failed || v.Waiting != "retry" || len(v.RetryModes) == 0 {
+		t.Fatalf("order view after failure: %s waiting %q modes %v", v.Status, v.Waiting, v.RetryModes)
+	}
+	if code, _ := post("/payment", `{"paymode":"freeorder"}`); code != http.StatusBadRequest {
+		t.Fatalf("retry with a mode not offered: %d, want 400", code)
+	}
+	if code, resp := post("/payment", `{"paymode":"check"}`); code != http.StatusAccepted {
+		t.Fatalf("retry with check: %d %s", code, resp)
+	}
+	succ, _ := e.sfn.calls()
+	if len(succ) != 1 || succ[0].Token != "T-2" {
+		t.Fatalf("completions %+v: want the retry token T-2", succ)
+	}
+	var plan struct {
+		Kind           string `json:"kind"`
+		TimeoutSeconds int64  `json:"timeoutSeconds"`
+	}
+	if err := json.Unmarshal([]byte(succ[0].Output), &plan); err != nil || plan.Kind != "offline" || plan.TimeoutSeconds <= 0 {
+		t.Fatalf("retry output %s: want the offline plan with a timeout", succ[0].Output)
+	}
+	if code, _ := post("/payment", `{"paymode":"check"}`); code != http.StatusConflict {
+		t.Fatalf("a second retry on a used token: %d, want 409", code)
+	}
+	// The state machine goes round to Payment with the new mode.
+	e.startPayment(txid, "T-3")
+	v = e.getOrder(txid, token)
+	if v.Status != checkout.Pending || v.Paymode != "check" || v.Payment == nil || v.Payment.Kind != payment.InstructionsOffline || v.Payment.Attempt != 1 {
+		t.Fatalf("after the retry: %s %s %+v; want PENDING by check with offline instructions of attempt 1", v.Status, v.Paymode, v.Payment)
+	}
+}
+
+func TestCancelUnpaid(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name    string
+		prepare func(txid string)
+		want    checkout.Status
+	}{
+		{"pending cheque", func(txid string) { e.startPayment(txid, "T-"+txid) }, checkout.Cancelled},
+		{"refused, no retry", func(txid string) {
+			e.startPayment(txid, "T-"+txid)
+			if _, err := e.st.Move(e.ctx, txid, checkout.Refused, store.Change{}); err != nil {
+				t.Fatal(err)
+			}
+		}, checkout.Cancelled},
+		{"paid at the last moment", func(txid string) {
+			e.startPayment(txid, "T-"+txid)
+			if _, err := e.st.Move(e.ctx, txid, checkout.SoldOut, store.Change{}); err != nil {
+				t.Fatal(err)
+			}
+		}, checkout.SoldOut},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			txid, _ := e.place("check", 12000)
+			tt.prepare(txid)
+			e.mustTask(e.payment, map[string]any{"action": "cancel", "txid": txid, "reason": "payment timeout"})
+			if s := e.order(txid).Status; s != tt.want {
+				t.Fatalf("status %s, want %s", s, tt.want)
+			}
+			if !strings.Contains(e.traceText(txid), "payment timeout") {
+				t.Errorf("cancellation not traced")
+			}
+		})
+	}
+}
+
+func TestDeferredTestConfirmation(t *testing.T) {
+	e := newEnv(t)
+	txid, token := e.place("test", 12000)
+	e.startPayment(txid, "T-D")
+	code, body, _ := e.http(e.payment, req{method: "POST", routeKey: "POST /orders/{txid}/payment/test", path: "/orders/" + txid + "/payment/test",
+		params: map[string]string{"txid": txid}, headers: bearer(token), body: `{"action":"defer"}`})
+	if code != http.StatusAccepted {
+		t.Fatalf("defer: %d %s", code, body)
+	}
+	var out struct {
+		Callback workflow.Callback `json:"callback"`
+	}
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Callback.URL != "https://api.example/webhooks/test" {
+		t.Fatalf("callback URL %q", out.Callback.URL)
+	}
+	if s := e.order(txid).Status; s != checkout.Pending {
+		t.Fatalf("status before the callback %s, want PENDING", s)
+	}
+	code, resp, _ := e.http(e.webhook, webhookReq("test", []byte(out.Callback.Body), out.Callback.Headers))
+	if code != http.StatusOK {
+		t.Fatalf("posting the simulated callback: %d %s", code, resp)
+	}
+	if s := e.order(txid).Status; s != checkout.SoldOut {
+		t.Fatalf("status after the callback %s, want SOLDOUT", s)
+	}
+	// A shop that leaves test mode no longer listens to the simulated provider.
+	txid2, token2 := e.place("test", 12000)
+	e.startPayment(txid2, "T-D2")
+	_, body2, _ := e.http(e.payment, req{method: "POST", routeKey: "POST /orders/{txid}/payment/test", path: "/orders/" + txid2 + "/payment/test",
+		params: map[string]string{"txid": txid2}, headers: bearer(token2), body: `{"action":"defer"}`})
+	var out2 struct {
+		Callback workflow.Callback `json:"callback"`
+	}
+	if err := json.Unmarshal([]byte(body2), &out2); err != nil {
+		t.Fatal(err)
+	}
+	live := testShop()
+	live.TestMode = false
+	e.svc.Shops = fixedShop{live, testCatalog()}
+	if code, _, _ := e.http(e.webhook, webhookReq("test", []byte(out2.Callback.Body), out2.Callback.Headers)); code != http.StatusForbidden {
+		t.Fatalf("simulated callback to a live shop answered %d, want 403", code)
+	}
+	if s := e.order(txid2).Status; s != checkout.Pending {
+		t.Fatalf("a live shop took a simulated payment: %s", s)
+	}
+	tampered := strings.Replace(out.Callback.Body, "12000", "1", 1)
+	if code, _, _ := e.http(e.webhook, webhookReq("test", []byte(tampered), out.Callback.Headers)); code != http.StatusUnauthorized {
+		t.Fatalf("tampered callback answered %d, want 401", code)
+	}
+}
+
+func TestOrderAccess(t *testing.T) {
+	e := newEnv(t)
+	txid, token := e.place("test", 12000)
+	o := e.order(txid)
+	tests := []struct {
+		name    string
+		headers map[string]string
+		query   map[string]string
+		want    int
+	}{
+		{"cart token", bearer(token), nil, http.StatusOK},
+		{"e-mailed link token", nil, map[string]string{"token": workflow.LinkToken(o)}, http.StatusOK},
+		{"no credentials", nil, nil, http.StatusUnauthorized},
+		{"someone else's token", bearer("tok-other"), nil, http.StatusForbidden},
+		{"forged link token", nil, map[string]string{"token": strings.Repeat("0", 32)}, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		code, body, _ := e.http(e.payment, req{method: "GET", routeKey: "GET /orders/{txid}", path: "/orders/" + txid,
+			params: map[string]string{"txid": txid}, headers: tt.headers, query: tt.query})
+		if code != tt.want {
+			t.Errorf("%s: %d %s, want %d", tt.name, code, body, tt.want)
+		}
+	}
+	if code, _, _ := e.http(e.payment, req{method: "GET", routeKey: "GET /orders/{txid}", path: "/orders/X",
+		params: map[string]string{"txid": "NOPE"}, headers: bearer(token)}); code != http.StatusNotFound {
+		t.Errorf("malformed txid answered %d, want 404", code)
+	}
+}
+
+// TestPayBeforeStartMovesToPending: the token is stored before the order moves to
+// PENDING, so a buyer quick enough to press "pay" in between must not break the start.
+func TestPayBeforeStartMovesToPending(t *testing.T) {
+	e := newEnv(t)
+	txid, token := e.place("test", 12000)
+	tok := "T-RACE"
+	if err := e.st.Update(e.ctx, txid, store.Change{TaskToken: &tok, TaskState: "payment"}); err != nil {
+		t.Fatal(err)
+	}
+	code, body, _ := e.http(e.payment, req{method: "POST", routeKey: "POST /orders/{txid}/payment/test", path: "/orders/" + txid + "/payment/test",
+		params: map[string]string{"txid": txid}, headers: bearer(token), body: `{"action":"pay"}`})
+	if code != http.StatusOK {
+		t.Fatalf("pay: %d %s", code, body)
+	}
+	if _, errType := e.task(e.payment, map[string]any{"action": "start", "txid": txid, "token": tok}); errType != "" {
+		t.Fatalf("start after an early payment failed with %s", errType)
+	}
+	if s := e.order(txid).Status; s != checkout.SoldOut {
+		t.Fatalf("status %s, want SOLDOUT", s)
+	}
+}
+
+// fixedShop serves one shop and catalog, for tests that change the shop's settings.
+type fixedShop struct {
+	shop *checkout.Shop
+	cat  *checkout.Catalog
+}
+
+func (f fixedShop) Get(context.Context) (*checkout.Shop, *checkout.Catalog, error) {
+	return f.shop, f.cat, nil
+}

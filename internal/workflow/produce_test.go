@@ -1,0 +1,73 @@
+package workflow_test
+
+import (
+	"maps"
+	"strings"
+	"testing"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/workflow"
+)
+
+func TestProduceRefusals(t *testing.T) {
+	e := newEnv(t)
+	t.Run("postpay of an unpaid order", func(t *testing.T) {
+		txid, _ := e.place("check", 12000)
+		if _, errType := e.task(e.produce, map[string]any{"action": "postpay", "txid": txid}); errType != workflow.ErrTaskFailed {
+			t.Fatalf("postpay of a PLACED order reported %q, want %s", errType, workflow.ErrTaskFailed)
+		}
+		if insts, _ := e.st.CustomerInstances(e.ctx, buyerEmail); len(insts) != 0 {
+			t.Fatalf("an unpaid order was delivered: %+v", insts)
+		}
+		if !strings.Contains(e.traceText(txid), "full production refused: order is PLACED") {
+			t.Errorf("refusal not traced:\n%s", e.traceText(txid))
+		}
+	})
+	t.Run("line without a handler", func(t *testing.T) {
+		txid, _ := e.paidOrder()
+		saved := maps.Clone(e.svc.Producers)
+		delete(e.svc.Producers, "enrol")
+		defer func() { e.svc.Producers = saved }()
+		if _, errType := e.task(e.produce, map[string]any{"action": "postpay", "txid": txid}); errType != workflow.ErrTaskFailed {
+			t.Fatalf("unknown handler reported %q, want %s", errType, workflow.ErrTaskFailed)
+		}
+		if !strings.Contains(e.traceText(txid), `no production handler "enrol"`) {
+			t.Errorf("missing handler not traced:\n%s", e.traceText(txid))
+		}
+	})
+	t.Run("fault path is traced", func(t *testing.T) {
+		txid, _ := e.place("check", 12000)
+		e.mustTask(e.produce, map[string]any{"action": "fault", "txid": txid, "state": "Produce",
+			"error": map[string]string{"Error": "Transient", "Cause": "LMS unreachable"}})
+		if tr := e.traceText(txid); !strings.Contains(tr, "Production Controller : FAULT in state Produce: Transient LMS unreachable") {
+			t.Errorf("fault not traced:\n%s", tr)
+		}
+	})
+}
+
+func TestProductionFeedbackReachesTheBuyer(t *testing.T) {
+	e := newEnv(t)
+	txid, _ := e.paidOrder()
+	e.mustTask(e.produce, map[string]any{"action": "prepay", "txid": txid})
+	e.mustTask(e.produce, map[string]any{"action": "postpay", "txid": txid})
+	fb, err := e.st.Feedback(e.ctx, txid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := fb["postpay"]
+	if len(post) != 1 || post[0].Line != "L01" || post[0].Public == "" {
+		t.Fatalf("postpay feedback %+v: want one line with public feedback", post)
+	}
+	e.mustTask(e.notify, map[string]any{"event": "delivered", "txid": txid})
+	mails := e.mail.to(buyerEmail, "")
+	if len(mails) != 1 {
+		t.Fatalf("buyer got %d e-mails, want 1", len(mails))
+	}
+	firstLine := strings.SplitN(post[0].Public, "\n", 2)[0]
+	if !strings.Contains(mails[0].Text, firstLine) {
+		t.Errorf("delivery e-mail lacks the handler's feedback %q:\n%s", firstLine, mails[0].Text)
+	}
+	if o := e.order(txid); o.Status != checkout.SoldOut {
+		t.Errorf("notify changed the order: %s", o.Status)
+	}
+}

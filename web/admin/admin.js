@@ -1,0 +1,417 @@
+// admin is the back-office page (SPEC §8): orders by status and date, one order with
+// its lines, payments, products and trace, the operator's actions on it (record a
+// cheque or a transfer, cancel, move along an allowed transition) and catalog and shop
+// editing. Every call to /admin/… is signed with SigV4 in the browser (sigv4.js), with
+// the operator's access key kept in sessionStorage: it lives as long as the tab and is
+// never written to disk by the page. No build step: plain ES modules.
+
+import { signRequest } from './sigv4.js';
+import { STATUSES, allowedFrom, formatTraceLine, formatMoney, parseMoney } from './format.js';
+
+const API_URL = String(window.CHECKOUT_CONFIG?.apiUrl || '').replace(/\/+$/, '');
+const LOCAL_PAGE = ['127.0.0.1', 'localhost', '[::1]'].includes(location.hostname);
+// The local cloud's documented identity (internal/localcloud/launcher): offered only
+// when the page itself is served from this machine.
+const LOCAL_CREDS = { accessKeyId: 'local', secretAccessKey: 'localsecret', sessionToken: '', region: 'us-east-1' };
+const STORE = { id: 'admin.accessKeyId', secret: 'admin.secretAccessKey', token: 'admin.sessionToken', region: 'admin.region' };
+
+const main = document.getElementById('main');
+const notice = document.getElementById('notice');
+
+// ---------------------------------------------------------------- DOM helpers
+
+// h builds an element; attributes starting with "on" are listeners, children are
+// nodes or text (always text: data is never parsed as HTML).
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'value') el.value = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function table(headers, rows) {
+  return h('table', {},
+    h('thead', {}, h('tr', {}, headers.map(([label, cls]) => h('th', { class: cls, scope: 'col' }, label)))),
+    h('tbody', {}, rows));
+}
+
+function badge(status) {
+  return h('span', { class: `status ${status}` }, status);
+}
+
+function when(iso) {
+  if (!iso || iso.startsWith('0001-')) return '–';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+}
+
+function show(...nodes) {
+  main.replaceChildren(...nodes);
+}
+
+function say(text, kind = 'ok', fields = []) {
+  notice.className = kind;
+  notice.replaceChildren(text, fields.length ? h('ul', { class: 'fields' }, fields.map((f) => h('li', {}, `${f.field}: ${f.message}`))) : '');
+}
+
+function clearNotice() {
+  notice.className = '';
+  notice.replaceChildren();
+}
+
+// ---------------------------------------------------------------- credentials
+
+function loadCreds() {
+  const id = sessionStorage.getItem(STORE.id);
+  if (id) {
+    return {
+      accessKeyId: id,
+      secretAccessKey: sessionStorage.getItem(STORE.secret) || '',
+      sessionToken: sessionStorage.getItem(STORE.token) || '',
+      region: sessionStorage.getItem(STORE.region) || 'us-east-1',
+    };
+  }
+  return LOCAL_PAGE ? { ...LOCAL_CREDS } : null;
+}
+
+function saveCreds(c) {
+  sessionStorage.setItem(STORE.id, c.accessKeyId);
+  sessionStorage.setItem(STORE.secret, c.secretAccessKey);
+  sessionStorage.setItem(STORE.token, c.sessionToken || '');
+  sessionStorage.setItem(STORE.region, c.region);
+}
+
+function forgetCreds() {
+  for (const k of Object.values(STORE)) sessionStorage.removeItem(k);
+}
+
+// ---------------------------------------------------------------- API
+
+// AdminError is a refused or failed call: the checkout's {"error":{code,message,fields}},
+// API Gateway's own {"message"} (code "gateway"), or a network failure.
+class AdminError extends Error {
+  constructor(status, code, message, fields = []) {
+    super(message || `HTTP ${status}`);
+    this.status = status;
+    this.code = code;
+    this.fields = fields;
+  }
+}
+
+async function api(method, path, body, { accept = 'application/json' } = {}) {
+  if (!API_URL) throw new AdminError(0, 'config', 'This page is not configured (no /config.js): open it through the local cloud or the deployed site.');
+  const creds = loadCreds();
+  if (!creds) throw new AdminError(0, 'credentials', 'No access key yet: enter one under “Access key”.');
+  const url = API_URL + path;
+  const text = body === undefined ? '' : JSON.stringify(body);
+  const headers = body === undefined ? {} : { 'Content-Type': 'application/json' };
+  const signed = await signRequest({ method, url, headers, body: text, credentials: creds, region: creds.region });
+  // Accept is left out of the signature: the gateway checks only the listed headers.
+  signed.Accept = accept;
+  let res;
+  try {
+    res = await fetch(url, { method, headers: signed, body: body === undefined ? undefined : text, credentials: 'omit', cache: 'no-store' });
+  } catch (e) {
+    throw new AdminError(0, 'network', `Cannot reach ${API_URL} (${e.message}). If the API is up, its CORS settings must allow this page's origin and the x-amz-date header.`);
+  }
+  const raw = await res.text();
+  if (accept !== 'application/json' && res.ok) return raw;
+  let data = null;
+  try { data = raw ? JSON.parse(raw) : null; } catch { data = null; }
+  if (!res.ok) {
+    if (data?.error) throw new AdminError(res.status, data.error.code, data.error.message, data.error.fields || []);
+    if (data?.message) throw new AdminError(res.status, 'gateway', `${data.message} (check the access key, secret and region)`);
+    throw new AdminError(res.status, 'http', raw.slice(0, 300) || `HTTP ${res.status}`);
+  }
+  return data;
+}
+
+// qs renders a query string with its "?", or nothing.
+const qs = (params) => (String(params) ? `?${params}` : '');
+
+const txPath = (txid) => `/admin/orders/${encodeURIComponent(txid)}`;
+
+// ---------------------------------------------------------------- views
+
+async function ordersView(params) {
+  const status = params.get('status') || '';
+  const from = params.get('from') || '';
+  const to = params.get('to') || '';
+  const q = new URLSearchParams();
+  if (status) q.set('status', status);
+  if (from) q.set('from', from);
+  // A day typed in "to" includes the whole day.
+  if (to) q.set('to', `${to}T23:59:59Z`);
+
+  const form = h('form', { class: 'inline', role: 'search', onsubmit: (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const next = new URLSearchParams();
+    for (const k of ['status', 'from', 'to']) if (f.get(k)) next.set(k, f.get(k));
+    location.hash = `#/orders${qs(next)}`;
+  } },
+  h('label', {}, 'Status', h('select', { name: 'status' }, h('option', { value: '' }, 'any'),
+    STATUSES.map((s) => h('option', { value: s, selected: s === status }, s)))),
+  h('label', {}, 'Placed from (UTC)', h('input', { type: 'date', name: 'from', value: from })),
+  h('label', {}, 'to (inclusive)', h('input', { type: 'date', name: 'to', value: to })),
+  h('button', { type: 'submit' }, 'Filter'));
+
+  show(h('h1', {}, 'Orders'), h('section', {}, form), h('p', { class: 'hint' }, 'Loading…'));
+  const { orders } = await api('GET', `/admin/orders${qs(q)}`);
+  const rows = orders.map((o) => h('tr', {},
+    h('td', {}, h('a', { href: `#/order/${o.transactionId}` }, o.transactionId)),
+    h('td', {}, badge(o.status)),
+    h('td', {}, o.paymode || '–'),
+    h('td', { class: 'num' }, formatMoney(o.totals?.final, o.currency)),
+    h('td', {}, when(o.placedAt)),
+    h('td', {}, o.customer?.email || '–')));
+  show(h('h1', {}, 'Orders'), h('section', {}, form),
+    h('section', {}, h('p', { class: 'hint', 'data-testid': 'count' }, `${orders.length} order${orders.length === 1 ? '' : 's'}`),
+      orders.length ? table([['Transaction'], ['Status'], ['Payment'], ['Total', 'num'], ['Placed'], ['Customer']], rows) : ''));
+}
+
+async function orderView(txid) {
+  show(h('h1', {}, `Order ${txid}`), h('p', { class: 'hint' }, 'Loading…'));
+  const d = await api('GET', txPath(txid));
+  const o = d.order;
+  const cur = o.currency;
+  const m = (v) => formatMoney(v, cur);
+  const c = o.customer || {};
+
+  const summary = h('dl', { class: 'summary' },
+    h('dt', {}, 'Status'), h('dd', {}, badge(o.status), d.waiting ? ` workflow waiting in ${d.waiting}` : ''),
+    h('dt', {}, 'Placed'), h('dd', {}, when(o.placedAt)),
+    h('dt', {}, 'Updated'), h('dd', {}, when(o.updatedAt)),
+    h('dt', {}, 'Customer'), h('dd', {}, [c.firstName, c.lastName].filter(Boolean).join(' '), c.organisation ? ` (${c.organisation})` : '',
+      c.email ? ` <${c.email}>` : '', c.country ? ` · ${c.country}` : ''),
+    h('dt', {}, 'Payment mode'), h('dd', {}, o.paymode || '–'),
+    h('dt', {}, 'Total'), h('dd', { 'data-testid': 'total' }, m(o.totals?.final),
+      ` (untaxed ${m(o.totals?.untaxed)}, discount ${m(o.totals?.discount)}, taxes ${m(o.totals?.taxes)})`),
+    o.invoiceNumber ? [h('dt', {}, 'Invoice'), h('dd', {}, o.invoiceNumber)] : '',
+    o.partner ? [h('dt', {}, 'Partner'), h('dd', {}, o.partner)] : '',
+    o.codes?.length ? [h('dt', {}, 'Codes'), h('dd', {}, o.codes.join(', '))] : '');
+
+  const lines = table([['Qty', 'num'], ['Code'], ['Item'], ['Unit', 'num'], ['Untaxed', 'num'], ['Discount', 'num'], ['Tax', 'num'], ['Taxed', 'num']],
+    (o.lines || []).map((l) => h('tr', {}, h('td', { class: 'num' }, l.quantity), h('td', {}, l.code), h('td', {}, l.name),
+      h('td', { class: 'num' }, m(l.unitPrice)), h('td', { class: 'num' }, m(l.untaxed)), h('td', { class: 'num' }, m(l.discount)),
+      h('td', { class: 'num' }, m(l.tax)), h('td', { class: 'num' }, m(l.taxed)))));
+
+  const payments = d.payments?.length
+    ? table([['At'], ['Mode'], ['Outcome'], ['Amount', 'num'], ['Reference']],
+      d.payments.map((p) => h('tr', {}, h('td', {}, when(p.at)), h('td', {}, p.mode), h('td', {}, p.outcome),
+        h('td', { class: 'num' }, m(p.amount)), h('td', {}, p.eventId || '–'))))
+    : h('p', { class: 'hint' }, 'No payment yet.');
+
+  const products = d.products?.length
+    ? table([['Reference'], ['Item'], ['Context'], ['Status'], ['Beneficiary'], ['Start'], ['End']],
+      d.products.map((p) => h('tr', {}, h('td', {}, p.Reference), h('td', {}, p.ItemCode), h('td', {}, p.Context || '–'),
+        h('td', {}, p.Status || '–'), h('td', {}, p.Beneficiary || p.Customer || '–'), h('td', {}, when(p.Start)), h('td', {}, when(p.End)))))
+    : h('p', { class: 'hint' }, 'No product delivered yet.');
+
+  const tracePre = h('pre', { class: 'trace', 'data-testid': 'trace', tabindex: '0' }, (d.trace || []).map(formatTraceLine).join('\n'));
+  const reloadTrace = h('button', { type: 'button', class: 'secondary', onclick: async (e) => {
+    await busy(e.target, async () => {
+      const t = await api('GET', `${txPath(txid)}/trace`);
+      tracePre.textContent = (t.lines || []).map(formatTraceLine).join('\n');
+    });
+  } }, 'Reload trace');
+
+  show(h('h1', {}, `Order ${o.transactionId} `, badge(o.status)),
+    h('p', {}, h('a', { href: '#/orders' }, '← Orders')),
+    h('section', {}, summary),
+    h('section', {}, h('h2', {}, 'Actions'), actions(o)),
+    h('section', {}, h('h2', {}, `Lines (${(o.lines || []).length})`), lines),
+    h('section', {}, h('h2', {}, `Payments (${(d.payments || []).length})`), payments),
+    h('section', {}, h('h2', {}, `Products (${(d.products || []).length})`), products),
+    h('section', {}, h('h2', {}, `Trace (${(d.trace || []).length} lines, UTC)`), tracePre, h('p', {}, reloadTrace)));
+}
+
+// actions offers what the order's status allows (SPEC §3); the API checks again.
+function actions(o) {
+  const txid = o.transactionId;
+  const cur = o.currency;
+  const next = allowedFrom(o.status);
+  const done = (msg) => { say(msg); return orderView(txid); };
+  const boxes = [];
+
+  if (next.includes('SOLDOUT')) {
+    const offline = ['check', 'transfer'].includes(o.paymode) ? o.paymode : 'check';
+    boxes.push(h('div', {}, h('h3', {}, 'Record an offline payment'),
+      h('form', { class: 'inline', 'data-testid': 'record-payment', onsubmit: async (e) => {
+        e.preventDefault();
+        const f = new FormData(e.target);
+        const amount = parseMoney(f.get('amount'), cur);
+        if (amount === null) { say(`Amount: write it like ${formatMoney(o.totals?.final ?? 0, '')} (${cur}).`, 'error'); return; }
+        if (amount !== o.totals?.final && !confirm(`${formatMoney(amount, cur)} is not the order's total ${formatMoney(o.totals?.final, cur)}. Send anyway?`)) return;
+        await busy(e.submitter, async () => {
+          const r = await api('POST', `${txPath(txid)}/payment-received`, { mode: f.get('mode'), amount, reference: String(f.get('reference')).trim() });
+          await done(`Payment recorded: ${txid} is ${r.status}.`);
+        });
+      } },
+      h('label', {}, 'Mode', h('select', { name: 'mode' }, ['check', 'transfer'].map((v) => h('option', { value: v, selected: v === offline }, v)))),
+      h('label', {}, `Amount (${cur})`, h('input', { name: 'amount', required: true, inputmode: 'decimal', size: 10, value: formatMoney(o.totals?.final ?? 0, '') })),
+      h('label', {}, 'Reference', h('input', { name: 'reference', required: true, placeholder: 'CHQ-1234', size: 14 })),
+      h('button', { type: 'submit' }, 'Record'))));
+  }
+  if (next.includes('CANCELLED')) {
+    boxes.push(h('div', {}, h('h3', {}, 'Cancel'),
+      h('button', { type: 'button', class: 'danger', 'data-testid': 'cancel', onclick: async (e) => {
+        if (!confirm(`Cancel order ${txid}?`)) return;
+        await busy(e.target, async () => {
+          const r = await api('POST', `${txPath(txid)}/cancel`, {});
+          await done(`${txid} is ${r.status}.`);
+        });
+      } }, 'Cancel the order')));
+  }
+  if (next.length) {
+    boxes.push(h('div', {}, h('h3', {}, 'Move along a transition'),
+      h('form', { class: 'inline', 'data-testid': 'transition', onsubmit: async (e) => {
+        e.preventDefault();
+        const to = new FormData(e.target).get('to');
+        if (!confirm(`Move ${txid} from ${o.status} to ${to}?`)) return;
+        await busy(e.submitter, async () => {
+          const r = await api('POST', `${txPath(txid)}/transition`, { to });
+          await done(`${txid} moved to ${r.status}.`);
+        });
+      } },
+      h('label', {}, `From ${o.status} to`, h('select', { name: 'to' }, next.map((s) => h('option', { value: s }, s)))),
+      h('button', { type: 'submit', class: 'secondary' }, 'Move'))));
+  }
+  return boxes.length ? h('div', { class: 'actions' }, boxes) : h('p', { class: 'hint' }, `No action: ${o.status} is final.`);
+}
+
+async function catalogView(code) {
+  show(h('h1', {}, 'Catalog'), h('p', { class: 'hint' }, 'Loading…'));
+  const cat = await api('GET', '/admin/catalog');
+  const items = cat.items || [];
+  const item = code === '+' ? newItem() : items.find((i) => i.code === code);
+  const rows = items.map((i) => h('tr', {},
+    h('td', {}, h('a', { href: `#/catalog/${encodeURIComponent(i.code)}` }, i.code)),
+    h('td', {}, i.name), h('td', {}, i.status), h('td', {}, i.handler || '–'),
+    h('td', { class: 'num' }, i.tiers?.length ? formatMoney(i.tiers[0].unitPrice, '') : '–')));
+  const list = h('section', {}, h('p', {}, `${items.length} items in catalog ${cat.id || ''} · `, h('a', { href: '#/catalog/+' }, 'New item')),
+    table([['Code'], ['Name'], ['Status'], ['Handler'], ['From (minor units)', 'num']], rows));
+  if (!code) { show(h('h1', {}, 'Catalog'), list); return; }
+  if (!item) { say(`No item ${code} in the catalog.`, 'error'); show(h('h1', {}, 'Catalog'), list); return; }
+  show(h('h1', {}, 'Catalog'), jsonEditor(`Item ${item.code || '(new)'}`, item, async (v) => {
+    if (!v.code) throw new AdminError(0, 'invalid', 'The item needs a "code".');
+    const saved = await api('PUT', `/admin/catalog/items/${encodeURIComponent(v.code)}`, v);
+    say(`Item ${saved.code} saved.`);
+    location.hash = `#/catalog/${encodeURIComponent(saved.code)}`;
+  }, 'Prices are in minor units (cents). A password-protected item keeps no password here: the API never returns it.'), list);
+}
+
+function newItem() {
+  return { code: '', name: '', status: 'active', tiers: [{ upTo: 0, unitPrice: 0 }], taxCode: '', maxQuantity: 1, handler: '', handlerParams: {} };
+}
+
+async function shopView() {
+  show(h('h1', {}, 'Shop'), h('p', { class: 'hint' }, 'Loading…'));
+  const shop = await api('GET', '/admin/shop');
+  show(h('h1', {}, 'Shop'), jsonEditor(`Shop ${shop.id}`, shop, async (v) => {
+    const saved = await api('PUT', '/admin/shop', v);
+    say(`Shop ${saved.id} saved.`);
+    await shopView();
+  }, 'Changes apply to new carts.'));
+}
+
+// jsonEditor edits a document as JSON: parse errors stay in the page, API errors are
+// shown with their fields.
+function jsonEditor(title, doc, save, hint) {
+  const area = h('textarea', { spellcheck: 'false', 'aria-label': `${title} as JSON`, 'data-testid': 'json' });
+  area.value = JSON.stringify(doc, null, 2);
+  return h('section', {}, h('h2', {}, title), hint ? h('p', { class: 'hint' }, hint) : '',
+    h('form', { onsubmit: async (e) => {
+      e.preventDefault();
+      let v;
+      try { v = JSON.parse(area.value); } catch (err) { say(`Not valid JSON: ${err.message}`, 'error'); return; }
+      await busy(e.submitter, () => save(v));
+    } }, area, h('p', {}, h('button', { type: 'submit' }, 'Save'))));
+}
+
+function signinView() {
+  const c = loadCreds() || { accessKeyId: '', secretAccessKey: '', sessionToken: '', region: 'us-east-1' };
+  show(h('h1', {}, 'Access key'),
+    h('section', {},
+      h('p', { class: 'hint' }, 'Calls are signed in this tab with AWS Signature V4. The key stays in this tab’s session storage and is gone when the tab closes. ',
+        LOCAL_PAGE ? 'For the local cloud: access key “local”, secret “localsecret”, region us-east-1.' : 'Use an IAM identity allowed to call the back office (execute-api:Invoke).'),
+      h('form', { class: 'inline', 'data-testid': 'signin', onsubmit: (e) => {
+        e.preventDefault();
+        const f = new FormData(e.target);
+        const next = { accessKeyId: String(f.get('id')).trim(), secretAccessKey: String(f.get('secret')), sessionToken: String(f.get('token')).trim(), region: String(f.get('region')).trim() };
+        if (!next.accessKeyId || !next.secretAccessKey || !next.region) { say('Access key, secret and region are all required.', 'error'); return; }
+        saveCreds(next);
+        say('Access key saved for this tab.');
+        location.hash = '#/orders';
+      } },
+      h('label', {}, 'Access key ID', h('input', { name: 'id', autocomplete: 'username', value: c.accessKeyId, required: true })),
+      h('label', {}, 'Secret access key', h('input', { name: 'secret', type: 'password', autocomplete: 'current-password', value: c.secretAccessKey, required: true })),
+      h('label', {}, 'Session token (optional)', h('input', { name: 'token', value: c.sessionToken })),
+      h('label', {}, 'Region', h('input', { name: 'region', value: c.region, required: true, size: 12 })),
+      h('button', { type: 'submit' }, 'Use this key'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => { forgetCreds(); say('Key forgotten.'); signinView(); drawWho(); } }, 'Forget'))));
+}
+
+// ---------------------------------------------------------------- plumbing
+
+async function busy(button, fn) {
+  if (button) button.disabled = true;
+  try {
+    await fn();
+  } catch (e) {
+    fail(e);
+  } finally {
+    if (button) button.disabled = false;
+  }
+}
+
+function fail(e) {
+  if (e instanceof AdminError) {
+    say(e.code && e.status ? `${e.status} ${e.code}: ${e.message}` : e.message, 'error', e.fields);
+  } else {
+    say(`Unexpected error: ${e.message}`, 'error');
+    console.error(e);
+  }
+}
+
+function drawWho() {
+  const c = loadCreds();
+  document.getElementById('who').textContent = c ? `${c.accessKeyId} · ${c.region} · ${API_URL || 'no API'}` : 'no access key';
+}
+
+async function route() {
+  const hash = location.hash.replace(/^#\/?/, '');
+  const [path, query = ''] = hash.split('?');
+  const parts = path.split('/').map(decodeURIComponent);
+  const section = parts[0] || (loadCreds() ? 'orders' : 'signin');
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (a.dataset.nav === section || (section === 'order' && a.dataset.nav === 'orders')) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  drawWho();
+  try {
+    switch (section) {
+      case 'orders': await ordersView(new URLSearchParams(query)); break;
+      case 'order': await orderView(parts[1] || ''); break;
+      case 'catalog': await catalogView(parts[1] || ''); break;
+      case 'shop': await shopView(); break;
+      case 'signin': signinView(); break;
+      default: location.hash = '#/orders';
+    }
+  } catch (e) {
+    fail(e);
+    if (e instanceof AdminError && (e.code === 'gateway' || e.code === 'credentials')) signinView();
+  }
+}
+
+window.addEventListener('hashchange', () => { clearNotice(); route(); });
+route();

@@ -1,0 +1,97 @@
+// format holds the back-office page's pure functions: SPEC §6 trace lines, money in
+// minor units, and SPEC §3's allowed transitions. They mirror the Go code
+// (trace.Line.Format, checkout.CanMove); internal/opsclient's tests run them under
+// Node against it.
+
+// TRANSITIONS is SPEC §3: from each status, the statuses an order may move to.
+export const TRANSITIONS = {
+  PLACED: ['PENDING', 'PREPROD', 'SOLDOUT', 'CANCELLED'],
+  WORKING: ['PLACED', 'PENDING', 'PARTIAL', 'CANCELLED'],
+  PENDING: ['CANCELLED', 'REFUSED', 'SOLDOUT', 'FAILED'],
+  PREPROD: ['COMPLETE', 'PARTIAL'],
+  PARTIAL: ['COMPLETE', 'PAYBACK'],
+  SOLDOUT: ['COMPLETE', 'PAYBACK'],
+  PAYBACK: ['CANCELLED'],
+  REFUSED: ['PENDING', 'SOLDOUT'],
+  FAILED: ['PENDING', 'CANCELLED', 'SOLDOUT'],
+  COMPLETE: [],
+  CANCELLED: [],
+};
+
+// STATUSES lists every status in SPEC §3's order.
+export const STATUSES = ['WORKING', 'PLACED', 'PENDING', 'PREPROD', 'SOLDOUT', 'PARTIAL', 'COMPLETE',
+  'PAYBACK', 'FAILED', 'REFUSED', 'CANCELLED'];
+
+// allowedFrom lists where an order of status may go.
+export function allowedFrom(status) {
+  return TRANSITIONS[status] || [];
+}
+
+const pad = (n, w = 2) => String(n).padStart(w, '0');
+
+// parseInstant reads an RFC 3339 time to the millisecond without going through
+// Date's parser for the fraction (Go writes up to nanoseconds; the trace wants the
+// milliseconds truncated, as Go's Format does).
+function parseInstant(s) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/.exec(String(s));
+  if (!m) return null;
+  const ms = Number(((m[7] || '') + '000').slice(0, 3));
+  let t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], ms);
+  if (m[8] !== 'Z') {
+    const sign = m[8][0] === '-' ? -1 : 1;
+    t -= sign * (Number(m[8].slice(1, 3)) * 60 + Number(m[8].slice(4, 6))) * 60_000;
+  }
+  return new Date(t);
+}
+
+// formatTraceLine renders one trace line ({at, transactionId, source, message}) as
+// SPEC §6 shows it, in UTC:
+// "-- 2016-7-27 11:32:13 753 -- [TU80WKRYTI9QUMJ4] Test Processing : paying".
+export function formatTraceLine(l) {
+  const d = parseInstant(l.at);
+  const stamp = d
+    ? `-- ${d.getUTCFullYear()}-${d.getUTCMonth() + 1}-${d.getUTCDate()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${pad(d.getUTCMilliseconds(), 3)} --`
+    : `-- ${l.at} --`;
+  return l.transactionId ? `${stamp} [${l.transactionId}] ${l.source} : ${l.message}` : `${stamp} ${l.source} : ${l.message}`;
+}
+
+// ZERO_DECIMALS and THREE_DECIMALS are the ISO 4217 currencies whose minor unit is not
+// 2 digits (as internal/notify's table).
+const ZERO_DECIMALS = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const THREE_DECIMALS = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
+
+// minorDigits reports how many decimals a currency's minor unit has.
+export function minorDigits(currency) {
+  if (ZERO_DECIMALS.has(currency)) return 0;
+  if (THREE_DECIMALS.has(currency)) return 3;
+  return 2;
+}
+
+// formatMoney renders minor units as "1234.50 EUR" with string arithmetic on the
+// integer (BigInt), so no amount goes through a float.
+export function formatMoney(minor, currency) {
+  if (minor === undefined || minor === null) return '';
+  let v = BigInt(minor);
+  const neg = v < 0n;
+  if (neg) v = -v;
+  const digits = minorDigits(currency);
+  let s = v.toString();
+  if (digits > 0) {
+    s = s.padStart(digits + 1, '0');
+    s = `${s.slice(0, -digits)}.${s.slice(-digits)}`;
+  }
+  return `${neg ? '-' : ''}${s}${currency ? ' ' + currency : ''}`;
+}
+
+// parseMoney reads "123.45" (or "123,45", or "123") in the currency's decimals into
+// minor units, refusing more decimals than the currency has; it returns null for
+// anything else, so a typo never becomes a different amount.
+export function parseMoney(text, currency) {
+  const digits = minorDigits(currency);
+  const m = /^\s*(\d+)(?:[.,](\d+))?\s*$/.exec(String(text));
+  if (!m || (m[2] && m[2].length > digits)) return null;
+  const frac = (m[2] || '').padEnd(digits, '0');
+  const n = BigInt(m[1] + frac);
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  return Number(n);
+}
