@@ -11,6 +11,7 @@ set -uo pipefail
 
 MAKE=${MAKE:-make}
 GO=${GO:-go}
+read -r -a go_test_flags <<<"${GO_TEST_FLAGS:--race -count=1}"
 NODE=${NODE:-node}
 export GO FUZZTIME=${FUZZTIME:-10s}
 cd "$(dirname "$0")/.." || exit
@@ -41,7 +42,7 @@ detail=
 go_tests() {
 	local log rc
 	log=$(mktemp)
-	"$GO" test -race -count=1 ./... 2>&1 | tee "$log"
+	"$GO" test "${go_test_flags[@]}" ./... 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	detail="$(grep -cE '^ok[[:space:]]' "$log") packages passed, $(grep -cE '^FAIL[[:space:]]' "$log") failed, $(grep -cE '^\?[[:space:]]' "$log") without tests"
 	rm -f "$log"
@@ -56,7 +57,8 @@ web_tests() {
 	fi
 	local log rc
 	log=$(mktemp)
-	"$NODE" --test web/tests/ 2>&1 | tee "$log"
+	# One file at a time: each browser suite starts its own local cloud.
+	"$NODE" --test --test-concurrency=1 web/tests/ web/admin/tests/ 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
 	# The TAP reporter ends with "# pass N" and "# fail N".
 	detail="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log" | tail -n 1) passed, $(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log" | tail -n 1) failed"

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -25,7 +26,7 @@ type runtimeAPI struct {
 	event    []byte
 	next     chan time.Time // first GET …/invocation/next
 	answered chan answer    // POST …/response, …/error or …/init/error
-	served   bool
+	served   atomic.Bool
 }
 
 type answer struct {
@@ -42,11 +43,10 @@ func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	switch {
 	case r.Method == http.MethodGet && path == "invocation/next":
-		if a.served {
+		if a.served.Swap(true) {
 			<-r.Context().Done() // one invocation only: the process is killed after it
 			return
 		}
-		a.served = true
 		a.next <- time.Now()
 		w.Header().Set("Lambda-Runtime-Aws-Request-Id", requestID)
 		w.Header().Set("Lambda-Runtime-Deadline-Ms", fmt.Sprint(time.Now().Add(30*time.Second).UnixMilli()))
@@ -165,12 +165,22 @@ func ColdStartOf(ctx context.Context, function, path string, event []byte, env [
 // and side-effect free), or an empty object for the workflow's task functions.
 func EventFor(fn string, routes []stack.Route) []byte {
 	var pick *stack.Route
-	for i := range routes {
-		r := &routes[i]
-		if r.Function != fn || r.IAM {
-			continue
+	better := func(r, than *stack.Route) bool {
+		if than == nil {
+			return true
 		}
-		if pick == nil || (r.Method == http.MethodGet && pick.Method != http.MethodGet) {
+		if r.IAM != than.IAM { // public routes first: the gateway checks /admin's signature, not the function
+			return !r.IAM
+		}
+		return r.Method == http.MethodGet && than.Method != http.MethodGet
+	}
+	for i := range routes {
+		if r := &routes[i]; r.Function == fn && r.Method != "ANY" && better(r, pick) {
+			pick = r
+		}
+	}
+	for i := range routes {
+		if r := &routes[i]; r.Function == fn && pick == nil {
 			pick = r
 		}
 	}
@@ -182,7 +192,7 @@ func EventFor(fn string, routes []stack.Route) []byte {
 	for _, seg := range strings.Split(pick.Path, "/") {
 		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
 			name := strings.TrimSuffix(strings.Trim(seg, "{}"), "+")
-			v := map[string]string{"txid": "AAAAAAAAAAAAAAAA", "code": "GO-101", "provider": "test"}[name]
+			v := map[string]string{"txid": "AAAAAAAAAAAAAAAA", "code": "GO-101", "provider": "test", "proxy": "orders"}[name]
 			if v == "" {
 				v = "x"
 			}
@@ -190,16 +200,20 @@ func EventFor(fn string, routes []stack.Route) []byte {
 			path = strings.Replace(path, seg, v, 1)
 		}
 	}
+	method := pick.Method
+	if method == "ANY" {
+		method = http.MethodGet
+	}
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: pick.Key(), RawPath: path,
 		Headers:        map[string]string{"authorization": "Bearer bench-cold-start", "content-type": "application/json"},
 		PathParameters: params,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
 			RouteKey: pick.Key(), Stage: "$default", RequestID: "bench",
-			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: pick.Method, Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1"},
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "127.0.0.1"},
 		},
 	}
-	if pick.Method != http.MethodGet {
+	if method != http.MethodGet {
 		ev.Body = `{}`
 	}
 	raw, err := json.Marshal(ev)

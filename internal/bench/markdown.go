@@ -26,8 +26,7 @@ func targets(r *Report) []Target {
 	for _, s := range []string{StepLine, StepCustomer} {
 		c := cost[s]
 		out = append(out, Target{Name: "cart mutation " + s + ": DynamoDB round trips", Target: "1",
-			Measured: fmt.Sprintf("%.1f", c.DynamoDB), Met: c.DynamoDB <= targetMutationCalls+1e-9,
-			Note: "the trace line is written concurrently with the update (trace.Tracer.Async): two calls, one round trip of latency"})
+			Measured: fmt.Sprintf("%.1f (%.1f calls)", c.Rounds, c.DynamoDB), Met: c.Rounds <= targetMutationCalls+1e-9})
 	}
 	place := cost[StepPlace]
 	out = append(out, Target{Name: "placement: service calls", Target: "≤ 3",
@@ -40,7 +39,7 @@ func targets(r *Report) []Target {
 			continue
 		}
 		out = append(out, Target{Name: "step " + c.Step + ": p50 vs its DynamoDB floor", Target: "≤ 1.5× (floor × round trips)",
-			Measured: fmt.Sprintf("%.2f× (p50 %.2f ms; floor %.2f ms × %.1f calls)", c.RatioPerCall, c.P50, r.Floor.P50, c.DynamoDB),
+			Measured: fmt.Sprintf("%.2f× (p50 %.2f ms; floor %.2f ms × %.1f round trips)", c.RatioPerCall, c.P50, r.Floor.P50, c.Rounds),
 			Met:      c.RatioPerCall <= targetFloorRatio})
 	}
 	maxMB, maxFn := 0.0, ""
@@ -54,7 +53,73 @@ func targets(r *Report) []Target {
 	}
 	out = append(out, Target{Name: "cost per 1,000 orders", Target: "≤ $0.50 incl. two e-mails",
 		Measured: fmt.Sprintf("$%.4f (%.1f e-mails per order)", r.Cost.Per1000, r.PerOrder.Emails), Met: r.Cost.Per1000 <= targetCostPer1000})
+	for i := range out {
+		if !out[i].Met {
+			out[i].Note = missNote(out[i].Name, r)
+		}
+	}
 	return out
+}
+
+// missNote says why a target is missed and what would reach it, from the run's figures.
+func missNote(name string, r *Report) string {
+	cost := map[string]StepCost{}
+	for _, c := range r.Costs {
+		cost[c.Step] = c
+	}
+	switch {
+	case strings.HasPrefix(name, "cart mutation"):
+		return "the update and its trace line should overlap (trace.Tracer.Async); a second sequential call means a step writes or reads outside that pattern."
+	case strings.HasPrefix(name, "placement"):
+		c := cost[StepPlace]
+		return fmt.Sprintf("placement makes %s plus `StartExecution`: the cart-and-order `Query`, the `TransactWriteItems` that writes the order and closes the cart, "+
+			"and a trace `PutItem` written after it (`Trace.Printf`, sequential). Putting the trace line into the placement transaction "+
+			"(one more item in the same `TransactWriteItems`), or writing it with `Trace.Async` alongside `StartExecution`, makes it 3 calls and 3 round trips.", opsList(c.Ops))
+	case strings.HasPrefix(name, "step ") && strings.Contains(name, "floor"):
+		return fmt.Sprintf("the step's p50 adds to its DynamoDB round trips the client's loopback HTTP, the API Gateway emulation (event encoding, in-process invoke) "+
+			"and the handler's own work (pricing the cart, rendering the view), about %.1f ms per request on this 2-CPU machine shared with DynamoDB Local's JVM and the load generator "+
+			"(a request with no DynamoDB call at all, `GET /catalog`, takes %.2f ms), against a floor of %.2f ms. DynamoDB Local's floor is lower than DynamoDB's in a region (a few ms), so in AWS the same fixed cost weighs less; "+
+			"here, reaching 1.5× needs that overhead under half a round trip: profile the handler and the gateway emulation (`go test -cpuprofile`) before changing anything.",
+			overhead(r), r.APIFloor.P50, r.Floor.P50)
+	case name == "bootstrap binaries":
+		return "every bootstrap is the same size because internal/wire's `builders` map references every function's constructor, so each binary links all of them " +
+			"(stripe-go, the SES and Step Functions clients, production…). One small wire package per function, imported by its own main.go, " +
+			"would let the linker drop the rest; the pre-placement functions need only the DynamoDB client and the domain."
+	case name == "cost per 1,000 orders":
+		two := r.Cost.Per1000 - (r.PerOrder.Emails-2)*1000*ListPrices.Email
+		return fmt.Sprintf("the workflow sends %.0f e-mails per order (to the buyer: products delivered; to the shop's sales managers: order placed and delivery report); "+
+			"with the two the target counts, the same order costs $%.4f. Step Functions Standard (%.0f transitions) is the next largest line: an Express workflow for the "+
+			"part after the payment would cost less per order.", r.PerOrder.Emails, two, r.PerOrder.StateTransitions)
+	}
+	return ""
+}
+
+func opsList(ops map[string]float64) string {
+	keys := make([]string, 0, len(ops))
+	for k := range ops {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%.1f × `%s`", ops[k], k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// overhead is the median over the API steps of p50 − floor × round trips.
+func overhead(r *Report) float64 {
+	var xs []float64
+	for _, c := range r.Costs {
+		if apiSteps[c.Step] && c.Rounds > 0 {
+			xs = append(xs, c.P50-r.Floor.P50*c.Rounds)
+		}
+	}
+	if len(xs) == 0 {
+		return 0
+	}
+	sort.Float64s(xs)
+	return xs[len(xs)/2]
 }
 
 // WriteMarkdown renders the report.
@@ -80,6 +145,29 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		p("| %s | %s | %s | %s |\n", t.Name, t.Target, t.Measured, met)
 	}
 	p("\n")
+	// Targets missed for one reason share one explanation.
+	missed := false
+	var names []string
+	notes := map[string][]string{}
+	for _, t := range r.Targets {
+		if t.Met || t.Note == "" {
+			continue
+		}
+		if len(notes[t.Note]) == 0 {
+			names = append(names, t.Note)
+		}
+		notes[t.Note] = append(notes[t.Note], t.Name)
+	}
+	for _, note := range names {
+		if !missed {
+			p("### Missed targets: why, and what would reach them\n\n")
+			missed = true
+		}
+		p("- **%s**: %s\n", strings.Join(notes[note], "; "), note)
+	}
+	if missed {
+		p("\n")
+	}
 
 	p("## Latency per step\n\n")
 	for _, l := range r.Levels {
@@ -102,8 +190,10 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 
 	p("## DynamoDB round trips and capacity per step (concurrency 1)\n\n")
 	p("DynamoDB round-trip floor, measured in the same run: one `GetItem` of a tiny item through the same proxy, ")
-	p("p50 **%.2f ms**, p95 %.2f ms (n = %d).\n\n", r.Floor.P50, r.Floor.P95, r.Floor.N)
-	p("| Step | DynamoDB calls | by operation | SFN/SES calls | RRU | WRU | p50 ms | p50 ÷ floor | p50 ÷ (floor × calls) |\n|---|---|---|---|---|---|---|---|---|\n")
+	p("p50 **%.2f ms**, p95 %.2f ms (n = %d). ", r.Floor.P50, r.Floor.P95, r.Floor.N)
+	p("For scale, the fixed cost of one API request without any DynamoDB call (`GET /catalog`, answered from the function's shop cache) is p50 **%.2f ms**, p95 %.2f ms. ", r.APIFloor.P50, r.APIFloor.P95)
+	p("Both are timed after the load levels, on the same warm JVM and connections.\n\n")
+	p("| Step | DynamoDB calls | round trips | by operation | SFN/SES calls | RRU | WRU | p50 ms | p50 ÷ floor | p50 ÷ (floor × round trips) |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range r.Costs {
 		ops := make([]string, 0, len(c.Ops))
 		for op, n := range c.Ops {
@@ -117,10 +207,11 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		if c.RatioPerCall > 0 {
 			ratioN = fmt.Sprintf("%.2f", c.RatioPerCall)
 		}
-		p("| %s | %.1f | %s | %.1f | %.2f | %.2f | %.2f | %s | %s |\n", c.Step, c.DynamoDB, strings.Join(ops, ", "), c.Other, c.ReadUnits, c.WriteUnits, c.P50, ratio1, ratioN)
+		p("| %s | %.1f | %.1f | %s | %.1f | %.2f | %.2f | %.2f | %s | %s |\n", c.Step, c.DynamoDB, c.Rounds, strings.Join(ops, ", "), c.Other, c.ReadUnits, c.WriteUnits, c.P50, ratio1, ratioN)
 	}
 	po := r.PerOrder
-	p("| **per order** | **%.1f** | | %.1f | **%.2f** | **%.2f** | | | |\n\n", po.DynamoDBCalls, po.ServiceCalls-po.DynamoDBCalls, po.ReadUnits, po.WriteUnits)
+	p("| **per order** | **%.1f** | | | %.1f | **%.2f** | **%.2f** | | | |\n\n", po.DynamoDBCalls, po.ServiceCalls-po.DynamoDBCalls, po.ReadUnits, po.WriteUnits)
+	p("Round trips count the calls that cost latency in sequence: calls that overlap in time (a trace line written while the update runs) count once.\n\n")
 	p("Attribution: purchases run one at a time, so a call belongs to the step whose request was in flight when it arrived; ")
 	p("placement and payment hand over to the workflow (`StartExecution`, `SendTaskSuccess`), and calls arriving after that hand-over returned, ")
 	p("like all calls between the API steps, are counted as the workflow's. Capacity is what DynamoDB Local reported: the proxy adds ")

@@ -17,7 +17,10 @@ type Report struct {
 	Costs    []StepCost `json:"costs"`
 	PerOrder PerOrder   `json:"perOrder"`
 	// Floor is one GetItem of a tiny item, through the same proxy the functions use.
-	Floor      Latency     `json:"dynamodbFloor"`
+	Floor Latency `json:"dynamodbFloor"`
+	// APIFloor is GET /catalog, answered from the function's shop cache without a
+	// DynamoDB call: the fixed cost of a request through the gateway emulation.
+	APIFloor   Latency     `json:"apiFloor"`
 	Binaries   []Binary    `json:"binaries"`
 	ColdStarts []ColdStart `json:"coldStarts"`
 	Cost       Cost        `json:"cost"`
@@ -60,16 +63,18 @@ type Latency struct {
 type StepCost struct {
 	Step string `json:"step"`
 	// DynamoDB is the mean number of DynamoDB calls; Ops breaks it down by operation.
-	DynamoDB float64            `json:"dynamodbCalls"`
-	Ops      map[string]float64 `json:"ops"`
+	DynamoDB float64 `json:"dynamodbCalls"`
+	// Rounds is the mean number of round trips of latency: overlapping calls count once.
+	Rounds float64            `json:"dynamodbRoundTrips"`
+	Ops    map[string]float64 `json:"ops"`
 	// Other counts the Step Functions and SES calls.
 	Other      float64 `json:"otherServiceCalls"`
 	ReadUnits  float64 `json:"readUnits"`
 	WriteUnits float64 `json:"writeUnits"`
-	// P50 at concurrency 1, and its ratio to the DynamoDB floor: per call (P50 /
-	// (floor × calls)) and to a single round trip (P50 / floor).
+	// P50 at concurrency 1, and its ratio to the DynamoDB floor: per round trip (P50 /
+	// (floor × round trips)) and to a single round trip (P50 / floor).
 	P50           float64 `json:"p50Ms"`
-	RatioPerCall  float64 `json:"ratioToFloorPerCall"`
+	RatioPerCall  float64 `json:"ratioToFloorPerRoundTrip"`
 	RatioOneTrip  float64 `json:"ratioToOneRoundTrip"`
 	CapacityKnown bool    `json:"capacityReported"`
 }

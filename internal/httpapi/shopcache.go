@@ -42,3 +42,11 @@ func (c *ShopCache) Get(ctx context.Context) (*checkout.Shop, *checkout.Catalog,
 	c.shop, c.cat, c.loaded = shop, cat, now
 	return shop, cat, nil
 }
+
+// Invalidate forgets the cached shop, so the next Get reads the table: an operator's
+// own reads and writes must not see the cache.
+func (c *ShopCache) Invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shop, c.cat = nil, nil
+}

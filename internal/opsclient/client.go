@@ -41,7 +41,6 @@ type Client struct {
 	region   string
 	http     *http.Client
 	signer   *v4.Signer
-	now      func() time.Time
 }
 
 // New returns a client of the API at endpoint (e.g. "https://abc.execute-api.eu-west-3.amazonaws.com"
@@ -57,7 +56,6 @@ func New(endpoint string, creds aws.CredentialsProvider, region string, httpClie
 		region:   region,
 		http:     httpClient,
 		signer:   v4.NewSigner(),
-		now:      time.Now,
 	}
 }
 
@@ -249,7 +247,7 @@ func (c *Client) sign(ctx context.Context, req *http.Request, body []byte) error
 		return fmt.Errorf("get AWS credentials: %w", err)
 	}
 	sum := sha256.Sum256(body)
-	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), SigningService, c.region, c.now().UTC()); err != nil {
+	if err := c.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), SigningService, c.region, time.Now().UTC()); err != nil {
 		return fmt.Errorf("sign request: %w", err)
 	}
 	return nil

@@ -169,8 +169,13 @@ func SeedDemo(ctx context.Context, cfg Config, awsCfg aws.Config) error {
 	if err := st.SaveShop(ctx, shop, cats); err != nil {
 		return err
 	}
-	// The local LMS knows the courses the demo catalog sells.
-	return locallms.New(st).Seed(ctx, append(locallms.DemoCourses, "INTRO")...)
+	// The local LMS knows the courses and the course category the demo catalog uses.
+	lms := locallms.New(st)
+	if err := lms.Seed(ctx, append(locallms.DemoCourses, "INTRO")...); err != nil {
+		return err
+	}
+	_, _, err = lms.EnsureCategory(ctx, "Customer spaces", "")
+	return err
 }
 
 // Main is the body of every functions/<name>/main.go: load the AWS configuration and

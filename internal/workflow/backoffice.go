@@ -80,6 +80,7 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 		}
 		return httpapi.JSON(http.StatusOK, in), nil
 	case "GET catalog":
+		s.Shops.Invalidate() // operators read what is stored, not a warm copy
 		_, cat, err := s.Shops.Get(ctx)
 		if err != nil {
 			return httpapi.Response{}, err
@@ -88,6 +89,7 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 	case "PUT catalog/items/*":
 		return s.adminPutItem(ctx, r, seg[2])
 	case "GET shop":
+		s.Shops.Invalidate()
 		shop, _, err := s.Shops.Get(ctx)
 		if err != nil {
 			return httpapi.Response{}, err
@@ -367,13 +369,19 @@ func (s *Service) adminPutItem(ctx context.Context, r *httpapi.Request, code str
 			return httpapi.Response{}, checkout.Invalid(op, "invalid handler parameters", checkout.FieldError{Field: "handlerParams", Message: err.Error()})
 		}
 	}
-	shop, _, err := s.Shops.Get(ctx)
+	s.Shops.Invalidate()
+	shop, cat, err := s.Shops.Get(ctx)
 	if err != nil {
 		return httpapi.Response{}, err
+	}
+	// Passwords never travel in item JSON: an edit keeps the stored one.
+	if old, ok := cat.Item(it.Code); ok {
+		it.Password = old.Password
 	}
 	if err := s.Store.PutCatalogItem(ctx, shop.ID, shop.CatalogID, &it); err != nil {
 		return httpapi.Response{}, err
 	}
+	s.Shops.Invalidate()
 	s.tracer(srcBackoffice).Printf(ctx, "", "%s saved catalog item %s of catalog %s", operator(r), it.Code, shop.CatalogID)
 	return httpapi.JSON(http.StatusOK, it), nil
 }
@@ -397,6 +405,7 @@ func (s *Service) adminPutShop(ctx context.Context, r *httpapi.Request) (httpapi
 	if err := s.Store.PutShop(ctx, &in); err != nil {
 		return httpapi.Response{}, err
 	}
+	s.Shops.Invalidate()
 	s.tracer(srcBackoffice).Printf(ctx, "", "%s saved the configuration of shop %s", operator(r), in.ID)
 	return httpapi.JSON(http.StatusOK, in), nil
 }

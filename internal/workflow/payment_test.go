@@ -571,3 +571,5 @@ type fixedShop struct {
 func (f fixedShop) Get(context.Context) (*checkout.Shop, *checkout.Catalog, error) {
 	return f.shop, f.cat, nil
 }
+
+func (fixedShop) Invalidate() {}

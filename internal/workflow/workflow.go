@@ -42,6 +42,7 @@ var _ Tokens = (*stepfn.Workflow)(nil)
 // Shops gives the shop and the catalog it sells (httpapi.ShopCache in the functions).
 type Shops interface {
 	Get(ctx context.Context) (*checkout.Shop, *checkout.Catalog, error)
+	Invalidate()
 }
 
 var _ Shops = (*httpapi.ShopCache)(nil)

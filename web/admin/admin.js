@@ -212,9 +212,10 @@ async function orderView(txid) {
     : h('p', { class: 'hint' }, 'No payment yet.');
 
   const products = d.products?.length
-    ? table([['Reference'], ['Item'], ['Context'], ['Status'], ['Beneficiary'], ['Start'], ['End']],
+    ? table([['Reference'], ['Item'], ['Context'], ['Status'], ['Beneficiary'], ['Start'], ['End'], ['Events']],
       d.products.map((p) => h('tr', {}, h('td', {}, p.Reference), h('td', {}, p.ItemCode), h('td', {}, p.Context || '–'),
-        h('td', {}, p.Status || '–'), h('td', {}, p.Beneficiary || p.Customer || '–'), h('td', {}, when(p.Start)), h('td', {}, when(p.End)))))
+        h('td', {}, p.Status || '–'), h('td', {}, p.Beneficiary || p.Customer || '–'), h('td', {}, when(p.Start)), h('td', {}, when(p.End)),
+        h('td', {}, (p.Events || []).map((e) => `${e.Type} ${when(e.At)}`).join('; ') || '–'))))
     : h('p', { class: 'hint' }, 'No product delivered yet.');
 
   const tracePre = h('pre', { class: 'trace', 'data-testid': 'trace', tabindex: '0' }, (d.trace || []).map(formatTraceLine).join('\n'));

@@ -5,6 +5,7 @@
 
 const TX_KEY = 'checkout.tx';
 const TOKEN_KEY = 'checkout.token';
+const DONE_KEY = 'checkout.completed';
 
 // ApiError is a refused or failed API call.
 export class ApiError extends Error {
@@ -27,6 +28,9 @@ export class ApiError extends Error {
 export const session = {
   get tx() { return sessionStorage.getItem(TX_KEY); },
   get token() { return sessionStorage.getItem(TOKEN_KEY); },
+  // completed is true once the current transaction's order was seen COMPLETE.
+  get completed() { return Boolean(this.tx) && sessionStorage.getItem(DONE_KEY) === this.tx; },
+  markCompleted() { if (this.tx) sessionStorage.setItem(DONE_KEY, this.tx); },
   set(tx, token) {
     sessionStorage.setItem(TX_KEY, tx);
     sessionStorage.setItem(TOKEN_KEY, token);
@@ -34,6 +38,7 @@ export const session = {
   clear() {
     sessionStorage.removeItem(TX_KEY);
     sessionStorage.removeItem(TOKEN_KEY);
+    sessionStorage.removeItem(DONE_KEY);
   },
 };
 

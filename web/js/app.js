@@ -4,7 +4,7 @@
 
 import { Client, ApiError, session } from './api.js';
 import { h } from './dom.js';
-import { t, initLang, setLang, lang, LANGS } from './i18n.js';
+import { t, initLang, setLang, lang, LANGS, apiText } from './i18n.js';
 import { formatMoney, formatRate } from './money.js';
 import { ROUTES, stepOfRoute, progress, resolveStep, autodriveTarget } from './flow.js';
 import { shopView } from './views/shop.js';
@@ -46,9 +46,10 @@ const ctx = {
       ctx.cart = await ctx.client.cart();
     } catch (e) {
       if (e instanceof ApiError && e.gone) {
+        // A completed order's cart is erased by design: starting again is no news.
+        if (!session.completed) ctx.flash(t('cart.expired'), 'warning');
         session.clear();
         ctx.cart = null;
-        ctx.flash(t('cart.expired'), 'warning');
         return null;
       }
       throw e;
@@ -57,18 +58,18 @@ const ctx = {
   },
   // fail shows an API error; a cart that is gone sends the buyer back to the shop.
   fail(e) {
-    if (e instanceof ApiError && e.gone && e.code !== 'incomplete' && session.tx && !String(location.hash).match(/status|payment|bill/)) {
+    if (e instanceof ApiError && e.gone && session.tx && !POST_ROUTES[parseHash().route]) {
       session.clear();
       ctx.cart = null;
       ctx.flash(t('cart.expired'), 'warning');
       ctx.go('shop', 'back');
       return;
     }
-    const msg = e instanceof ApiError && e.status === 0 ? t('error.network') : t('error.generic', { message: e.message });
+    const msg = e instanceof ApiError && e.status === 0 ? t('error.network') : t('error.generic', { message: apiText(e.message) });
     showNotice(msg, 'error');
   },
-  cartBox: (editable) => cartBox(editable),
   stepNav,
+  moved: false, // true after the first page: later pages take the focus to their title
 };
 
 function parseHash() {

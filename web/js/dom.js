@@ -1,7 +1,7 @@
 // dom builds elements without innerHTML, so text from the catalog or the buyer can
 // never be interpreted as markup.
 
-import { apiText } from './i18n.js';
+import { apiText, t } from './i18n.js';
 
 const PROPS = new Set(['value', 'checked', 'selected', 'disabled', 'hidden', 'required', 'multiple', 'open', 'indeterminate']);
 
@@ -88,11 +88,11 @@ export function showErrors(form, fields, locate, summaryText) {
       }
       const lbl = form.querySelector(`label[for="${CSS.escape(input.id)}"]`);
       items.push(h('li', {}, h('a', { href: `#${input.id}`, onclick: (e) => { e.preventDefault(); input.focus(); } },
-        `${lbl ? lbl.textContent.replace(/\s*\*$/, '') : f.field}: ${f.message}`)));
+        t('error.item', { field: lbl ? lbl.textContent.replace(/\s*\*$/, '') : f.field, message: f.message }))));
     } else {
       const holder = form.querySelector(`.field-error[data-for="${CSS.escape(f.field)}"]`);
       if (holder) { holder.textContent = f.message; holder.hidden = false; }
-      items.push(h('li', {}, `${f.field}: ${f.message}`));
+      items.push(h('li', {}, t('error.item', { field: f.field, message: f.message })));
     }
   }
   if (summary) {

@@ -161,6 +161,7 @@ const en = {
   'error.generic': 'Something went wrong: {message}',
   'error.network': 'The shop cannot be reached. Check your connection and try again.',
   'error.fields': 'Please correct the highlighted fields.',
+  'error.item': '{field}: {message}',
   'error.noConfig': 'This page is not configured (no /config.js): open it through the local cloud.',
   'error.noOrder': 'There is no order to show.',
   'saved': 'Saved.',
@@ -324,6 +325,7 @@ const fr = {
   'error.generic': 'Une erreur est survenue : {message}',
   'error.network': 'La boutique est injoignable. Vérifiez votre connexion et réessayez.',
   'error.fields': 'Merci de corriger les champs signalés.',
+  'error.item': '{field} : {message}',
   'error.noConfig': 'Cette page n’est pas configurée (pas de /config.js) : ouvrez-la par le cloud local.',
   'error.noOrder': 'Il n’y a aucune commande à afficher.',
   'saved': 'Enregistré.',
@@ -391,6 +393,7 @@ const API_FR = [
   [/^is required by this shop$/, 'est demandé par cette boutique'],
   [/^the cart is empty$/, 'le panier est vide'],
   [/^the buyer's information is missing$/, 'les coordonnées de l’acheteur manquent'],
+  [/^wrong password for (.*)$/, 'mot de passe incorrect pour $1'],
 ];
 
 // apiText translates a message of the API into the current language when it can.

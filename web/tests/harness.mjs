@@ -76,10 +76,11 @@ export async function newPage(browser, { locale = 'en-GB', viewport = { width: 1
   return { page, context, errors };
 }
 
-// shot saves a screenshot of the page to docs/screenshots/<name>.png.
-export async function shot(page, name) {
+// shot saves a screenshot of the page to docs/screenshots/<name>.png: the whole page,
+// or only the screen (fullPage false) for long pages, to keep the files small.
+export async function shot(page, name, { fullPage = true } = {}) {
   mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage, animations: 'disabled', caret: 'hide' });
 }
 
 // api calls the HTTP API directly (to set up or check what the page did).

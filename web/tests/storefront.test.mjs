@@ -49,9 +49,13 @@ const session = (page) => page.evaluate(() => ({ tx: sessionStorage.getItem('che
 // waitStatus waits for the status page to show an order status; on timeout it says
 // which status the page was stuck on.
 async function waitStatus(page, status, timeout) {
+  const failed = page.locator('#notices .notice-error').first().waitFor({ timeout })
+    .then(async () => { throw new Error(`waiting for ${status}, the page shows: ${await page.locator('#notices').textContent()}`); });
+  failed.catch(() => {}); // settles after the race when the status comes first
   try {
-    await page.locator(`.status[data-status="${status}"]`).waitFor({ timeout });
+    await Promise.race([page.locator(`.status[data-status="${status}"]`).waitFor({ timeout }), failed]);
   } catch (e) {
+    if (!(e.name === 'TimeoutError')) throw e;
     const seen = await page.locator('.status').getAttribute('data-status').catch(() => null);
     throw new Error(`order not ${status} after ${timeout} ms: the page shows ${seen}`, { cause: e });
   }
@@ -71,6 +75,12 @@ function progressSteps(page) {
     steps: [...document.querySelectorAll('#progress li')].map((li) => li.textContent.replace(/^\d+\s*/, '').replace(/\s*\(.*\)$/, '').trim()),
     current: document.querySelector('#progress li[aria-current="step"]')?.textContent.replace(/^\d+\s*/, '').trim(),
   }));
+}
+
+// overflowX is how many pixels the page is wider than the screen (0 on a page that
+// fits a phone).
+function overflowX(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
 
 async function fillCustomer(page, { email, country = 'FR' }) {
@@ -112,7 +122,7 @@ describe('storefront', () => {
     assert.equal(await h1(page).textContent(), 'Catalogue');
     await page.getByRole('button', { name: `Add ${seatsItem.name} to the cart` }).click();
     await page.locator(`#qty-${seatsItem.code}`).waitFor();
-    await shot(page, '01-shop-cart');
+    await shot(page, '01-shop-cart', { fullPage: false });
 
     // Two seats: the line and the totals follow the server's prices.
     await page.locator(`#qty-${seatsItem.code}`).fill('2');
@@ -246,13 +256,22 @@ describe('storefront', () => {
     await page.goto(`${cloud.webURL}/`);
     await ready(page);
     assert.equal(await page.getAttribute('html', 'lang'), 'fr');
+    // A protected item asks for its password; a wrong one is refused with a message.
+    const locked = catalog.items.find((i) => i.passwordProtected && ['AVAILABLE', 'PROVIDING'].includes(i.status));
+    assert.ok(locked, 'the demo catalog has no password-protected item');
+    const card = page.locator(`article.item[data-code="${locked.code}"]`);
+    await card.getByLabel('Mot de passe').fill('not-the-password');
+    await card.getByRole('button', { name: 'Déverrouiller' }).click();
+    await page.locator('#notices .notice-error', { hasText: 'mot de passe incorrect' }).waitFor();
+    assert.equal(await card.getByRole('button', { name: /Ajouter/ }).count(), 0);
     await page.getByRole('button', { name: `Ajouter ${plain.name} au panier` }).click();
     await page.locator(`li.line[data-code="${plain.code}"]`).waitFor();
     const price = new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' }).format(plain.tiers[0].unitPrice / 100);
     assert.match(await page.locator(`li.line[data-code="${plain.code}"] .line-sub`).textContent(), new RegExp(`1 × ${price.replace(/\s/g, '\\s')} HT`));
     await page.getByRole('button', { name: 'Réinitialiser' }).waitFor();
     assert.deepEqual(await unlabelled(page), []);
-    await shot(page, '11-fr-phone-shop');
+    assert.equal(await overflowX(page), 0, 'the shop is wider than the phone');
+    await shot(page, '11-fr-phone-shop', { fullPage: false });
 
     // Progress bar and steps in French; the choice survives a reload of the tab.
     await page.getByRole('button', { name: /Continuer/ }).click();
@@ -262,7 +281,15 @@ describe('storefront', () => {
     await page.locator('.form-errors:not([hidden])').waitFor();
     assert.match(await page.locator('.form-errors').textContent(), /Merci de corriger/);
     assert.equal(await page.locator('#cust-city-err').textContent(), 'obligatoire');
+    assert.equal(await overflowX(page), 0, 'the customer page is wider than the phone');
     await shot(page, '12-fr-phone-customer-errors');
+    // Distinct invoicing information has its own required fields.
+    await page.getByLabel('Facturer à d’autres coordonnées (entreprise, service…)').check();
+    await page.locator('#inv-organisation').waitFor();
+    await page.getByRole('button', { name: /Continuer/ }).click();
+    await page.locator('#inv-organisation[aria-invalid="true"]').waitFor();
+    assert.equal(await page.locator('#inv-organisation-err').textContent(), 'obligatoire');
+    assert.equal(await page.locator('#cust-address[aria-invalid="true"]').count(), 0, 'address stays optional with invoicing details');
     await page.getByRole('button', { name: 'English' }).click();
     await page.locator('main h1', { hasText: 'Your details' }).waitFor();
     await page.reload();
@@ -309,6 +336,40 @@ describe('storefront', () => {
     await page.getByRole('link', { name: 'Follow my order' }).click();
     await at(page, 'status');
     await waitStatus(page, 'PENDING', 30_000);
+    assert.deepEqual(errors.map(String), []);
+  });
+  // The local cloud configures no online provider (the review offers test, check and
+  // transfer only), so this test replaces the API's answer to GET /orders/{txid} with
+  // the contract's redirect and form instructions, to check what the page does with
+  // them: follow the redirect, and post the provider's form with its fields.
+  test('online provider instructions: follows a redirect and posts a provider form (API answer substituted)', { timeout: 120_000 }, async () => {
+    const plain = item((i) => i.seats === 'none' && !(i.requiredData || []).length && i.tiers[0].unitPrice > 0, 'paying item without seats or data');
+    const { page, errors } = await placeFromPrefill(plain.code, 'check', 'online@example.com');
+    const { tx, token } = await session(page);
+    const real = (await api(cloud.apiURL, 'GET', `/orders/${tx}`, undefined, token)).json;
+    const provider = 'https://pay.provider.test';
+    let posted = null;
+    await page.route(`${provider}/**`, async (route) => {
+      if (route.request().method() === 'POST') posted = route.request().postData();
+      await route.fulfill({ status: 200, contentType: 'text/html', body: '<title>Provider</title><h1>Provider page</h1>' });
+    });
+    let payment = { mode: 'stripe', kind: 'redirect', attempt: 1, redirectUrl: `${provider}/checkout/cs_test_123` };
+    await page.route(`${cloud.apiURL}/orders/${tx}`, (route) => route.fulfill({
+      status: 200, contentType: 'application/json', headers: { 'access-control-allow-origin': '*' },
+      body: JSON.stringify({ ...real, status: 'PENDING', paymode: payment.mode, payment }),
+    }));
+
+    await page.evaluate(() => { location.hash = '#/status'; });
+    await page.evaluate(() => { location.hash = '#/payment'; });
+    await page.waitForURL(`${provider}/checkout/cs_test_123`);
+    assert.equal(await page.locator('h1').textContent(), 'Provider page');
+
+    await page.goBack();
+    payment = { mode: 'systempay', kind: 'form', attempt: 2, form: { action: `${provider}/vads/payment`, method: 'POST',
+      fields: [{ name: 'vads_trans_id', value: '000042' }, { name: 'vads_amount', value: String(real.totals.final) }, { name: 'signature', value: 'c2ln' }] } };
+    await page.goto(`${cloud.webURL}/#/payment`);
+    await page.waitForURL(`${provider}/vads/payment`);
+    assert.equal(posted, `vads_trans_id=000042&vads_amount=${real.totals.final}&signature=c2ln`);
     assert.deepEqual(errors.map(String), []);
   });
 });

@@ -174,7 +174,8 @@ type Options struct {
 	// without the functions asking. DynamoDB Local does not check signatures, which is
 	// what makes rewriting a signed body possible; never point this at AWS.
 	AskCapacity bool
-	// Seed makes the sequence of faults repeatable.
+	// Seed makes the draws repeatable: the same requests arriving in the same order get
+	// the same faults.
 	Seed uint64
 	// Observe, if set, is called after each request with what happened to it, so a
 	// caller can attribute calls to the operations that made them (by time).

@@ -39,8 +39,9 @@ type Through func(service, endpoint string) (string, error)
 // StepFunctionsURL and SESURL stay the services' own, for tests that read behind the
 // proxy's back.
 //
-// It repeats Start's sequence with one step added; Start could take the hook as a Config
-// field instead, and this function would then be Start with it set.
+// It repeats Start's sequence with one step added (throughEnv, between environment and
+// setEnv). Start could take the hook as a Config field and call throughEnv there; this
+// function would then be Start with that field set.
 func StartThrough(ctx context.Context, cfg Config, through Through) (c *Cloud, err error) {
 	if through == nil {
 		return Start(ctx, cfg)
@@ -101,14 +102,9 @@ func StartThrough(ctx context.Context, cfg Config, through Through) (c *Cloud, e
 	params["StorefrontUrl"] = c.WebURL
 	c.StateMachineARN = "arn:aws:states:" + Region + ":" + AccountID + ":stateMachine:" + cfg.StackName + "-checkout"
 	env := c.environment(params)
-	// The one step Start does not have: each endpoint the functions get goes through the hook.
-	for _, svc := range []string{ServiceDynamoDB, ServiceStepFunctions, ServiceSES} {
-		key := "AWS_ENDPOINT_URL_" + svc
-		via, err := through(svc, env[key])
-		if err != nil {
-			return nil, fmt.Errorf("launcher: endpoint of %s: %w", strings.ToLower(svc), err)
-		}
-		env[key] = via
+	// The one step Start does not have.
+	if err := throughEnv(env, through); err != nil {
+		return nil, err
 	}
 	setEnv(env)
 	c.AWS, err = config.LoadDefaultConfig(ctx)
@@ -159,4 +155,17 @@ func StartThrough(ctx context.Context, cfg Config, through Through) (c *Cloud, e
 	}))
 	c.serve("storefront", webL, storefront(filepath.Join(cfg.RepoRoot, "web"), c.APIURL))
 	return c, nil
+}
+
+// throughEnv passes each service endpoint of the functions' environment through the hook.
+func throughEnv(env map[string]string, through Through) error {
+	for _, svc := range []string{ServiceDynamoDB, ServiceStepFunctions, ServiceSES} {
+		key := "AWS_ENDPOINT_URL_" + svc
+		via, err := through(svc, env[key])
+		if err != nil {
+			return fmt.Errorf("launcher: endpoint of %s: %w", strings.ToLower(svc), err)
+		}
+		env[key] = via
+	}
+	return nil
 }

@@ -97,6 +97,9 @@ describe('back office', () => {
     await page.reload();
     await page.locator('main h1 .status', { hasText: 'COMPLETE' }).waitFor();
     assert.equal(await page.getByTestId('record-payment').count(), 0, 'a COMPLETE order offers no payment form');
+    await page.getByRole('heading', { name: 'Products (1)' }).waitFor();
+    assert.match(await page.locator('section', { hasText: 'Products (1)' }).locator('tbody td').first().textContent(), /^[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+    await page.getByRole('heading', { name: 'Payments (1)' }).waitFor();
 
     const shown = (await page.getByTestId('trace').textContent()).split('\n');
     for (const l of shown) assert.match(l, TRACE_LINE);

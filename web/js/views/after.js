@@ -165,6 +165,7 @@ export async function statusView(ctx, _params, alive = () => true) {
     shown = o.status;
     body.replaceChildren();
     if (o.status === 'COMPLETE') {
+      session.markCompleted();
       body.append(h('p', { class: 'notice notice-info' }, t('status.complete')),
         h('p', {}, h('a', { href: '#/bill', class: 'button', id: 'see-bill' }, t('status.bill'))),
         h('p', {}, h('button', { type: 'button', class: 'secondary', onclick: () => { session.clear(); ctx.cart = null; ctx.go('shop'); } }, t('status.newPurchase'))));
@@ -195,7 +196,7 @@ export async function statusView(ctx, _params, alive = () => true) {
       body.append(h('p', { class: 'waiting' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', t('status.waiting')));
       if (instructionsOf(o)?.kind === 'offline') body.append(offlineBlock(ctx, o));
       if (ctx.callback?.tx === session.tx && o.status === 'PENDING') body.append(callbackButton(ctx));
-      if (instructionsOf(o)?.kind === 'buttons' && o.status !== 'SOLDOUT') body.append(h('p', {}, h('a', { href: '#/payment' }, t('pay.title'))));
+      else if (instructionsOf(o)?.kind === 'buttons' && o.status !== 'SOLDOUT') body.append(h('p', {}, h('a', { href: '#/payment' }, t('pay.title'))));
     }
   };
 

@@ -60,7 +60,10 @@ function itemCard(ctx, it) {
         e.preventDefault();
         const password = e.target.elements[pid].value;
         try {
-          if (!session.tx) await ctx.client.createCart([]);
+          if (!session.tx || !ctx.cart) {
+            await ctx.client.createCart([]);
+            ctx.setCart(await ctx.client.cart());
+          }
           ctx.setCart(await ctx.client.unlock(it.code, password));
           ctx.rerender();
         } catch (err) { ctx.fail(err); }
