@@ -216,3 +216,55 @@ func TestFreeOrderGoesStraightToProduction(t *testing.T) {
 	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"freeorder"}`)
 	b.waitStatus("COMPLETE")
 }
+
+// The seats pack and the item with required data, produced after payment: every
+// participant gets their seat and the course space is created.
+func TestSeatsPackAndRequiredDataAreDelivered(t *testing.T) {
+	c := cloudtest.Start(t)
+	b := newBuyer(t)
+	b.must(200, "PUT", "/carts/{txid}/lines/SEC-201-SEATS", `{"quantity":2}`)
+	b.must(200, "PUT", "/carts/{txid}/lines/COURSE-SPACE", `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/requirements", `{"requirements":{"COURSE-SPACE":[{"shortname":"TEAM-`+b.txid[:6]+`","fullname":"Team space","format":"weeks"}]}}`)
+	b.must(200, "PUT", "/carts/{txid}/seats", `{"participants":[
+		{"email":"bob@example.com","lastName":"Martin","firstName":"Bob","city":"Lyon"},
+		{"email":"eve@example.com","lastName":"Durand","firstName":"Eve","city":"Lyon"},
+		{"email":"boss@example.com","lastName":"Petit","firstName":"Anne","city":"Lyon"}],
+		"seats":[{"code":"SEC-201-SEATS","role":"student","email":"bob@example.com"},
+		{"code":"SEC-201-SEATS","role":"student","email":"eve@example.com"},
+		{"code":"SEC-201-SEATS","role":"supervisor","email":"boss@example.com"}]}`)
+	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	b.waitFor("PENDING", "payment")
+	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if statusOf(b.do("GET", "/orders/{txid}", "")) == "COMPLETE" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	status, body := admin(t, c, "GET", "/admin/orders/"+b.txid, "", "")
+	var view struct {
+		Order struct {
+			Status string `json:"status"`
+		} `json:"order"`
+		Products []struct {
+			ItemCode    string `json:"ItemCode"`
+			Beneficiary string `json:"Beneficiary"`
+		} `json:"products"`
+	}
+	if err := json.Unmarshal([]byte(body), &view); err != nil || status != 200 {
+		t.Fatalf("order view = %d %s", status, body)
+	}
+	if view.Order.Status != "COMPLETE" {
+		_, tr := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
+		t.Fatalf("status %s, want COMPLETE; trace:\n%s", view.Order.Status, tr)
+	}
+	got := map[string]int{}
+	for _, p := range view.Products {
+		got[p.ItemCode]++
+	}
+	if got["SEC-201-SEATS"] < 2 || got["COURSE-SPACE"] != 1 {
+		t.Errorf("products = %v, want a seat per participant and one course space", got)
+	}
+}

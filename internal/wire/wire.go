@@ -166,16 +166,24 @@ func SeedDemo(ctx context.Context, cfg Config, awsCfg aws.Config) error {
 	}
 	shop.ID = cfg.ShopID
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName)
-	if err := st.SaveShop(ctx, shop, cats); err != nil {
-		return err
-	}
-	// The local LMS knows the courses and the course category the demo catalog uses.
+	// The local LMS knows the courses the demo catalog sells, and the category course
+	// spaces are created in; items name that category by its LMS ID.
 	lms := locallms.New(st)
 	if err := lms.Seed(ctx, append(locallms.DemoCourses, "INTRO")...); err != nil {
 		return err
 	}
-	_, _, err = lms.EnsureCategory(ctx, "Customer spaces", "")
-	return err
+	catID, _, err := lms.EnsureCategory(ctx, "Customer spaces", "")
+	if err != nil {
+		return err
+	}
+	for _, c := range cats {
+		for i := range c.Items {
+			if c.Items[i].Handler == "coursespace" {
+				c.Items[i].HandlerParams["category"] = catID
+			}
+		}
+	}
+	return st.SaveShop(ctx, shop, cats)
 }
 
 // Main is the body of every functions/<name>/main.go: load the AWS configuration and
