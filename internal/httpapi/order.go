@@ -63,11 +63,7 @@ func (s *Steps) reviewOf(cr *cartRequest, c *checkout.Cart) (Review, pricing.Quo
 }
 
 func (s *Steps) review(ctx context.Context, r *Request) (Response, error) {
-	cr, err := s.open(ctx, r)
-	if err != nil {
-		return Response{}, err
-	}
-	c, err := s.Store.GetCart(ctx, cr.txid, cr.tokenHash)
+	cr, c, err := s.openCart(ctx, r)
 	if err != nil {
 		return Response{}, err
 	}

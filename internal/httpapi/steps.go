@@ -299,12 +299,21 @@ func (s *Steps) prefill(ctx context.Context, r *Request) (Response, error) {
 	return Response{StatusCode: http.StatusFound, Headers: map[string]string{"location": loc, "cache-control": "no-store"}}, nil
 }
 
-func (s *Steps) getCart(ctx context.Context, r *Request) (Response, error) {
+// openCart is open, then the cart read for its holder.
+func (s *Steps) openCart(ctx context.Context, r *Request) (*cartRequest, *checkout.Cart, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return nil, nil, err
 	}
 	c, err := s.Store.GetCart(ctx, cr.txid, cr.tokenHash)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cr, c, nil
+}
+
+func (s *Steps) getCart(ctx context.Context, r *Request) (Response, error) {
+	cr, c, err := s.openCart(ctx, r)
 	if err != nil {
 		return Response{}, err
 	}
