@@ -188,11 +188,10 @@ type Created struct {
 
 // startCart creates a cart holding lines; unknown codes are reported, not dropped.
 func (s *Steps) startCart(ctx context.Context, in NewCart) (Created, []string, error) {
-	shop, cat, err := s.Shops.Get(ctx)
+	_, cat, err := s.Shops.Get(ctx)
 	if err != nil {
 		return Created{}, nil, err
 	}
-	_ = shop
 	now := s.now()
 	c := &checkout.Cart{TxID: trace.NewTxID(), ShopID: s.Shops.ShopID, Partner: checkout.Clean(in.Partner), CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.CartTTL)}
 	var unknown []string
