@@ -176,10 +176,10 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 		Acceptance: checkout.Acceptance{ShopTerms: true, ShopText: v.Terms.Shop, ItemTerms: v.Terms.Items, AcceptedAt: now},
 	}
 	o.ApplyQuote(q, cr.cat)
-	if err := s.Store.Place(ctx, o, c.Version); err != nil {
+	note := s.Trace.Line(o.TxID, "ORDER : placed, %d line(s), final %d %s, paymode %s", len(o.Lines), o.Totals.Final, o.Currency, o.Paymode)
+	if err := s.Store.Place(ctx, o, c.Version, note); err != nil {
 		return Response{}, err
 	}
-	s.Trace.Printf(ctx, o.TxID, "ORDER : placed, %d line(s), final %d %s, paymode %s", len(o.Lines), o.Totals.Final, o.Currency, o.Paymode)
 	if err := s.start(ctx, cr.shop, o); err != nil {
 		return Response{}, err
 	}

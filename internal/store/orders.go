@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 const orderSK = "ORDER"
@@ -88,12 +89,17 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 }
 
 // Place writes the order and marks the cart placed in one transaction: the order only
-// if absent, the cart only at the version that was priced, and the customer account
-// upserted. Two concurrent placements cannot both succeed.
-func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64) error {
+// if absent, the cart only at the version that was priced, the customer account
+// upserted, and the placement's trace line. Two concurrent placements cannot both
+// succeed, and the trace line costs no request of its own.
+func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64, note trace.Line) error {
 	const op = "store.place"
 	rec := newOrderRecord(o)
 	item, err := marshal(rec)
+	if err != nil {
+		return checkout.Wrap(op, err)
+	}
+	line, err := traceItem(note)
 	if err != nil {
 		return checkout.Wrap(op, err)
 	}
@@ -117,6 +123,7 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 				":c": s(cu.Country), ":now": s(now.Format(time.RFC3339Nano)), ":one": n(1),
 			},
 		}},
+		{Put: &types.Put{TableName: &st.Table, Item: line}},
 	}})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {

@@ -31,8 +31,8 @@ type traceRecord struct {
 // noTx is the partition of lines written before a transaction ID exists.
 const noTx = "TX#-"
 
-// AppendTrace stores one trace line under its transaction, sorted by time.
-func (st *Store) AppendTrace(ctx context.Context, l trace.Line) error {
+// traceItem is a trace line as stored, under its transaction and sorted by time.
+func traceItem(l trace.Line) (map[string]types.AttributeValue, error) {
 	pk := noTx
 	if l.TxID != "" {
 		pk = txPK(l.TxID)
@@ -41,7 +41,12 @@ func (st *Store) AppendTrace(ctx context.Context, l trace.Line) error {
 		PK: pk, SK: fmt.Sprintf("TRACE#%013d#%012d", l.At.UnixMilli(), traceSeq.Add(1)),
 		At: l.At.UTC().Format(time.RFC3339Nano), TxID: l.TxID, Source: l.Source, Message: l.Message,
 	}
-	item, err := marshal(rec)
+	return marshal(rec)
+}
+
+// AppendTrace stores one trace line.
+func (st *Store) AppendTrace(ctx context.Context, l trace.Line) error {
+	item, err := traceItem(l)
 	if err != nil {
 		return checkout.Wrap("store.appendTrace", err)
 	}

@@ -105,13 +105,19 @@ type Tracer struct {
 	OnErr  func(error)
 }
 
-// Printf writes one line for txid.
-func (t *Tracer) Printf(ctx context.Context, txid, format string, args ...any) {
+// Line builds, without writing it, the line Printf would write: for a caller that
+// stores it in a transaction of its own.
+func (t *Tracer) Line(txid, format string, args ...any) Line {
 	now := time.Now
 	if t.Now != nil {
 		now = t.Now
 	}
-	l := Line{At: now().UTC(), TxID: txid, Source: Sanitize(t.Source), Message: Sanitize(fmt.Sprintf(format, args...))}
+	return Line{At: now().UTC(), TxID: txid, Source: Sanitize(t.Source), Message: Sanitize(fmt.Sprintf(format, args...))}
+}
+
+// Printf writes one line for txid.
+func (t *Tracer) Printf(ctx context.Context, txid, format string, args ...any) {
+	l := t.Line(txid, format, args...)
 	if err := t.Store.AppendTrace(ctx, l); err != nil && t.OnErr != nil {
 		t.OnErr(err)
 	}
