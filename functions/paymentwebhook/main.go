@@ -3,4 +3,4 @@ package main
 
 import "github.com/lmsshop/checkout/internal/wire"
 
-func main() { wire.Main("PaymentWebhookFunction") }
+func main() { wire.Main("PaymentWebhookFunction", wire.PaymentWebhook) }

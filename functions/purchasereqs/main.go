@@ -3,4 +3,4 @@ package main
 
 import "github.com/lmsshop/checkout/internal/wire"
 
-func main() { wire.Main("PurchaseReqsFunction") }
+func main() { wire.Main("PurchaseReqsFunction", wire.PurchaseReqs) }

@@ -69,9 +69,9 @@ func PaymentConfigFromEnv(getenv func(string) string) payment.Config {
 func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service, error) {
 	s := &workflow.Service{
 		Store:         d.Store,
-		Tokens:        &stepfn.Workflow{API: d.SFN, StateMachineARN: d.Cfg.StateMachineARN},
+		Tokens:        &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN},
 		Shops:         &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
-		Mail:          notify.NewSES(d.SES, ""),
+		Mail:          notify.NewSES(notify.SendEmailFunc(d.SES().SendEmail), ""),
 		SenderEmail:   d.Cfg.SenderEmail,
 		StorefrontURL: strings.TrimRight(d.Cfg.StorefrontURL, "/"),
 		APIURL:        strings.TrimRight(d.Cfg.APIURL, "/"),
@@ -102,7 +102,8 @@ func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service,
 	return s, nil
 }
 
-func paymentHandler(d *Deps) (lambda.Handler, error) {
+// Payment builds the function of the payment task and the buyer's order routes.
+func Payment(d *Deps) (lambda.Handler, error) {
 	s, err := workflowService(d, true, false)
 	if err != nil {
 		return nil, err
@@ -110,7 +111,8 @@ func paymentHandler(d *Deps) (lambda.Handler, error) {
 	return s.PaymentHandler(), nil
 }
 
-func paymentWebhookHandler(d *Deps) (lambda.Handler, error) {
+// PaymentWebhook builds the function of the providers' notifications.
+func PaymentWebhook(d *Deps) (lambda.Handler, error) {
 	s, err := workflowService(d, true, false)
 	if err != nil {
 		return nil, err
@@ -118,7 +120,8 @@ func paymentWebhookHandler(d *Deps) (lambda.Handler, error) {
 	return s.WebhookHandler(), nil
 }
 
-func produceHandler(d *Deps) (lambda.Handler, error) {
+// Produce builds the function of the production tasks.
+func Produce(d *Deps) (lambda.Handler, error) {
 	s, err := workflowService(d, false, true)
 	if err != nil {
 		return nil, err
@@ -126,7 +129,8 @@ func produceHandler(d *Deps) (lambda.Handler, error) {
 	return s.ProduceHandler(), nil
 }
 
-func billHandler(d *Deps) (lambda.Handler, error) {
+// Bill builds the function of the invoice task and the bill route.
+func Bill(d *Deps) (lambda.Handler, error) {
 	s, err := workflowService(d, false, false)
 	if err != nil {
 		return nil, err
@@ -134,7 +138,8 @@ func billHandler(d *Deps) (lambda.Handler, error) {
 	return s.BillHandler(), nil
 }
 
-func notifyHandler(d *Deps) (lambda.Handler, error) {
+// Notify builds the function of the notification task.
+func Notify(d *Deps) (lambda.Handler, error) {
 	s, err := workflowService(d, false, false)
 	if err != nil {
 		return nil, err
@@ -142,7 +147,8 @@ func notifyHandler(d *Deps) (lambda.Handler, error) {
 	return s.NotifyHandler(), nil
 }
 
-func backofficeHandler(d *Deps) (lambda.Handler, error) {
+// Backoffice builds the function of the operators' /admin routes.
+func Backoffice(d *Deps) (lambda.Handler, error) {
 	s, err := workflowService(d, true, false)
 	if err != nil {
 		return nil, err

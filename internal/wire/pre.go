@@ -5,27 +5,19 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // steps builds the pre-placement service one function uses; source names it in traces.
+// Each builder adds only what its step needs (handlers' checks, payment modes, the
+// workflow), so each binary links only that.
 func steps(d *Deps, source string) *httpapi.Steps {
-	var offer func(*checkout.Shop, int64) []string
-	if svc, err := workflowService(d, true, false); err == nil {
-		offer = svc.Offered
-	} else {
-		d.Log.Error("payment modes misconfigured: offering the shop's modes unfiltered", "err", err)
-	}
 	return &httpapi.Steps{
-		Offer:      offer,
 		Store:      d.Store,
 		Shops:      &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
 		Trace:      &trace.Tracer{Store: d.Store, Source: source, Now: d.Now, OnErr: func(err error) { d.Log.Error("trace line lost", "err", err) }},
-		Workflow:   &stepfn.Workflow{API: d.SFN, StateMachineARN: d.Cfg.StateMachineARN},
-		Check:      requiredDataCheck(d),
 		Log:        d.Log,
 		Now:        d.Now,
 		CartTTL:    d.Cfg.CartTTL,
@@ -46,22 +38,37 @@ func router(d *Deps, register func(*httpapi.Router)) lambda.Handler {
 	return httpHandler(rt)
 }
 
-func shopHandler(d *Deps) (lambda.Handler, error) {
+// Shop builds the function of the SHOP step: catalog, cart lines, codes, reset, prefill.
+func Shop(d *Deps) (lambda.Handler, error) {
 	return router(d, steps(d, "Shop").RegisterShop), nil
 }
 
-func purchaseReqsHandler(d *Deps) (lambda.Handler, error) {
-	return router(d, steps(d, "Purchase Requirements").RegisterRequirements), nil
+// PurchaseReqs builds the function of the PURCHASEREQUIS step.
+func PurchaseReqs(d *Deps) (lambda.Handler, error) {
+	s := steps(d, "Purchase Requirements")
+	s.Check = requiredDataCheck(d)
+	return router(d, s.RegisterRequirements), nil
 }
 
-func usersHandler(d *Deps) (lambda.Handler, error) {
+// Users builds the function of the USERS step (seats).
+func Users(d *Deps) (lambda.Handler, error) {
 	return router(d, steps(d, "Users").RegisterUsers), nil
 }
 
-func customerHandler(d *Deps) (lambda.Handler, error) {
+// Customer builds the function of the CUSTOMER step.
+func Customer(d *Deps) (lambda.Handler, error) {
 	return router(d, steps(d, "Customer").RegisterCustomer), nil
 }
 
-func orderHandler(d *Deps) (lambda.Handler, error) {
-	return router(d, steps(d, "Order").RegisterOrder), nil
+// Order builds the function of the ORDER step: review and placement.
+func Order(d *Deps) (lambda.Handler, error) {
+	s := steps(d, "Order")
+	s.Check = requiredDataCheck(d)
+	s.Workflow = &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
+	svc, err := workflowService(d, true, false)
+	if err != nil {
+		return nil, err // a half-configured provider fails at start-up, not in front of a buyer
+	}
+	s.Offer = svc.Offered
+	return router(d, s.RegisterOrder), nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -85,10 +86,25 @@ type Deps struct {
 	AWS   aws.Config
 	DB    *dynamodb.Client
 	Store *store.Store
-	SFN   *sfn.Client
-	SES   *sesv2.Client
 	Log   *slog.Logger
 	Now   func() time.Time
+
+	sfnOnce, sesOnce sync.Once
+	sfn              *sfn.Client
+	ses              *sesv2.Client
+}
+
+// SFN is the Step Functions client, built on first use: a function that never calls
+// Step Functions does not link its client into its binary.
+func (d *Deps) SFN() *sfn.Client {
+	d.sfnOnce.Do(func() { d.sfn = sfn.NewFromConfig(d.AWS) })
+	return d.sfn
+}
+
+// SES is the SES v2 client, built on first use.
+func (d *Deps) SES() *sesv2.Client {
+	d.sesOnce.Do(func() { d.ses = sesv2.NewFromConfig(d.AWS) })
+	return d.ses
 }
 
 // NewDeps builds the SDK clients once. Endpoints come from the SDK's own variables
@@ -101,30 +117,36 @@ func NewDeps(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 	st := store.New(db, cfg.TableName)
 	return &Deps{
 		Cfg: cfg, AWS: awsCfg, DB: db, Store: st,
-		SFN: sfn.NewFromConfig(awsCfg), SES: sesv2.NewFromConfig(awsCfg),
 		Log: log, Now: func() time.Time { return time.Now().UTC() },
 	}
 }
 
-// builders maps each function of template.yaml to what builds its handler.
-var builders = map[string]func(*Deps) (lambda.Handler, error){
-	"ShopFunction":           shopHandler,
-	"PurchaseReqsFunction":   purchaseReqsHandler,
-	"UsersFunction":          usersHandler,
-	"CustomerFunction":       customerHandler,
-	"OrderFunction":          orderHandler,
-	"PaymentFunction":        paymentHandler,
-	"PaymentWebhookFunction": paymentWebhookHandler,
-	"ProduceFunction":        produceHandler,
-	"BillFunction":           billHandler,
-	"NotifyFunction":         notifyHandler,
-	"BackofficeFunction":     backofficeHandler,
+// Builder builds one function's handler.
+type Builder func(*Deps) (lambda.Handler, error)
+
+// builders maps each function of template.yaml to what builds its handler. It is a
+// function, not a variable, so that a Lambda binary, which names only its own
+// builder, links only what that function needs.
+func builders() map[string]Builder {
+	return map[string]Builder{
+		"ShopFunction":           Shop,
+		"PurchaseReqsFunction":   PurchaseReqs,
+		"UsersFunction":          Users,
+		"CustomerFunction":       Customer,
+		"OrderFunction":          Order,
+		"PaymentFunction":        Payment,
+		"PaymentWebhookFunction": PaymentWebhook,
+		"ProduceFunction":        Produce,
+		"BillFunction":           Bill,
+		"NotifyFunction":         Notify,
+		"BackofficeFunction":     Backoffice,
+	}
 }
 
 // FunctionIDs lists the logical IDs this package can build.
 func FunctionIDs() []string {
 	var out []string
-	for id := range builders {
+	for id := range builders() {
 		out = append(out, id)
 	}
 	return out
@@ -132,7 +154,7 @@ func FunctionIDs() []string {
 
 // Handler builds one function's handler.
 func Handler(id string, d *Deps) (lambda.Handler, error) {
-	b, ok := builders[id]
+	b, ok := builders()[id]
 	if !ok {
 		return nil, fmt.Errorf("wire: no function %s", id)
 	}
@@ -144,7 +166,7 @@ func Handler(id string, d *Deps) (lambda.Handler, error) {
 func Handlers(ctx context.Context, cfg Config, awsCfg aws.Config) (map[string]lambda.Handler, error) {
 	d := NewDeps(cfg, awsCfg, slog.Default())
 	out := map[string]lambda.Handler{}
-	for id, b := range builders {
+	for id, b := range builders() {
 		h, err := b(d)
 		if errors.Is(err, errNotYet) {
 			d.Log.Warn("function not built yet", "function", id)
@@ -189,7 +211,7 @@ func SeedDemo(ctx context.Context, cfg Config, awsCfg aws.Config) error {
 // Main is the body of every functions/<name>/main.go: load the AWS configuration and
 // the environment once per cold start, build the handler, and hand it to Lambda. A
 // failure at start-up is logged as JSON and exits, so Lambda reports an init error.
-func Main(id string) {
+func Main(id string, build Builder) {
 	// JSON records carrying the invocation's request ID (log with the handler's ctx).
 	log := lambdacontext.NewLogger()
 	slog.SetDefault(log)
@@ -198,7 +220,7 @@ func Main(id string) {
 		log.Error("load AWS configuration", "function", id, "err", err)
 		os.Exit(1)
 	}
-	h, err := Handler(id, NewDeps(ConfigFromEnv(), awsCfg, log))
+	h, err := build(NewDeps(ConfigFromEnv(), awsCfg, log))
 	if err != nil {
 		log.Error("build handler", "function", id, "err", err)
 		os.Exit(1)
