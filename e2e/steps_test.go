@@ -293,3 +293,26 @@ func TestConcurrentPlacementsMakeOneOrder(t *testing.T) {
 		t.Errorf("statuses = %v, orders seen = %v; want exactly one 201 and one order", statuses, placedAt)
 	}
 }
+
+// An item for existing customers only: refused to a first-time buyer, sold once the
+// same e-mail has an account from an earlier order.
+func TestAudienceCustomersOnly(t *testing.T) {
+	email := strings.ToLower(fmt.Sprintf("learner-%d@example.com", time.Now().UnixNano()))
+	customer := strings.Replace(customerJSON, "Ada.Lovelace@Example.com", email, 1)
+	first := newBuyer(t)
+	first.must(200, "PUT", "/carts/{txid}/lines/TUTOR-HOUR", `{"quantity":1}`)
+	first.must(200, "PUT", "/carts/{txid}/customer", customer)
+	if r := first.do("POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`); r.status != 422 || !strings.Contains(r.raw, "existing customers") {
+		t.Fatalf("first-time buyer placing a customers-only item = %d %s, want 422", r.status, r.raw)
+	}
+	if r := first.do("PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`); r.status != 200 {
+		t.Fatalf("the refused cart must stay editable: %d %s", r.status, r.raw)
+	}
+	first.must(200, "DELETE", "/carts/{txid}/lines/TUTOR-HOUR", "")
+	first.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`)
+
+	again := newBuyer(t)
+	again.must(200, "PUT", "/carts/{txid}/lines/TUTOR-HOUR", `{"quantity":2}`)
+	again.must(200, "PUT", "/carts/{txid}/customer", customer)
+	again.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`)
+}

@@ -18,6 +18,9 @@ type Report struct {
 	PerOrder PerOrder   `json:"perOrder"`
 	// Floor is one GetItem of a tiny item, through the same proxy the functions use.
 	Floor Latency `json:"dynamodbFloor"`
+	// WriteFloor is one PutItem of the same tiny item: DynamoDB Local's writes (SQLite)
+	// cost more than its reads, and most steps write.
+	WriteFloor Latency `json:"dynamodbWriteFloor"`
 	// APIFloor is GET /catalog, answered from the function's shop cache without a
 	// DynamoDB call: the fixed cost of a request through the gateway emulation.
 	APIFloor   Latency     `json:"apiFloor"`

@@ -133,7 +133,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, fmt.Errorf("bench: read mail: %w", err)
 	}
 	// The floor is timed after the levels, on the same warm JVM and connections.
-	if rep.Floor, err = floor(ctx, cloud, cfg.FloorSamples); err != nil {
+	if rep.Floor, rep.WriteFloor, err = floor(ctx, cloud, cfg.FloorSamples); err != nil {
 		return nil, err
 	}
 	if rep.APIFloor, err = apiFloor(ctx, b, cfg.FloorSamples); err != nil {
@@ -230,9 +230,9 @@ func runLevel(ctx context.Context, b *buyer, c, n int, timeout time.Duration) (L
 
 // attribute splits the calls of the concurrency-1 run among the steps. Purchases ran
 // one at a time, so a call belongs to the step whose window it arrived in — except that
-// placement and payment hand over to the workflow (StartExecution, SendTaskSuccess),
-// which runs on asynchronously: calls arriving after that hand-over returned are the
-// workflow's, as are the calls between the API steps.
+// placement and payment hand over to the workflow (StartExecution, SendTaskSuccess) as
+// their last call, and the workflow runs on asynchronously: calls arriving once that
+// hand-over began are the workflow's, as are the calls between the API steps.
 func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultproxy.Record, floorP50 float64) ([]StepCost, PerOrder, error) {
 	by := map[string]*stepAcc{}
 	for _, s := range Steps {
@@ -255,7 +255,9 @@ func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultpr
 					continue
 				}
 				if r.Proxy == strings.ToLower(launcher.ServiceStepFunctions) && (r.Op == "StartExecution" || r.Op == "SendTaskSuccess") {
-					cut = r.End
+					// The handler waits for this call and makes none after it, while the
+					// engine may start the next task before answering it.
+					cut = r.Start
 					claimed[i] = true
 					by[name].other++
 					break
@@ -381,27 +383,39 @@ func countProxy(recs []faultproxy.Record, service string) int {
 	return n
 }
 
-// floor times GetItem of a tiny item through the DynamoDB proxy, as the functions call.
-func floor(ctx context.Context, cloud *Cloud, samples int) (Latency, error) {
+// floor times GetItem, then PutItem, of a tiny item through the DynamoDB proxy, as the
+// functions call.
+func floor(ctx context.Context, cloud *Cloud, samples int) (read, write Latency, err error) {
 	db := dynamodb.NewFromConfig(cloud.AWS)
 	key := map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: "BENCH#floor"},
 		"sk": &types.AttributeValueMemberS{Value: "X"},
 	}
-	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(cloud.Table), Item: key}); err != nil {
-		return Latency{}, fmt.Errorf("bench: floor item: %w", err)
-	}
-	durs := make([]time.Duration, 0, samples)
-	for i := 0; i < samples+10; i++ {
-		start := time.Now()
-		if _, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(cloud.Table), Key: key}); err != nil {
-			return Latency{}, fmt.Errorf("bench: floor GetItem: %w", err)
+	time1 := func(name string, call func() error) (Latency, error) {
+		durs := make([]time.Duration, 0, samples)
+		for i := 0; i < samples+10; i++ {
+			start := time.Now()
+			if err := call(); err != nil {
+				return Latency{}, fmt.Errorf("bench: floor %s: %w", name, err)
+			}
+			if i >= 10 { // the first calls open connections
+				durs = append(durs, time.Since(start))
+			}
 		}
-		if i >= 10 { // the first calls open connections
-			durs = append(durs, time.Since(start))
-		}
+		return summarize(name+" floor", durs), nil
 	}
-	return summarize("GetItem floor", durs), nil
+	write, err = time1("PutItem", func() error {
+		_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(cloud.Table), Item: key})
+		return err
+	})
+	if err != nil {
+		return read, write, err
+	}
+	read, err = time1("GetItem", func() error {
+		_, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(cloud.Table), Key: key})
+		return err
+	})
+	return read, write, err
 }
 
 // apiFloor times GET /catalog, which the shop function answers from its cache.

@@ -1,6 +1,7 @@
 package checkout
 
 import (
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -30,7 +31,10 @@ const (
 	SeatsFromQuantity SeatsMode = "seatsFromQuantity"
 )
 
-// Audience restricts who may buy an item.
+// Audience restricts who may buy an item. Buyers are identified by the e-mail of the
+// CUSTOMER step: "customers" and "loggedIn" items need an existing customer account
+// (one made by an earlier order; the checkout has no login of its own), "anonymous"
+// items a buyer without one. Placement enforces it in its transaction.
 type Audience string
 
 // Audiences of SPEC §1.
@@ -253,4 +257,42 @@ func (c *Catalog) Storefront() *Catalog {
 		}
 	}
 	return out
+}
+
+// AccountRule is what the items of a cart require of the buyer's customer account.
+type AccountRule int
+
+// Account rules, from the items' audiences.
+const (
+	AnyAccount      AccountRule = iota
+	ExistingAccount             // customers, loggedIn
+	NoAccount                   // anonymous
+)
+
+// AccountRuleOf combines the audiences of a cart's items; items that need an existing
+// account and items that need none cannot be bought together.
+func AccountRuleOf(cat *Catalog, c *Cart) (AccountRule, error) {
+	var existing, none []string
+	for _, l := range c.Lines {
+		it, ok := cat.Item(l.Code)
+		if !ok {
+			continue
+		}
+		switch it.Audience {
+		case AudienceCustomers, AudienceLoggedIn:
+			existing = append(existing, it.Code)
+		case AudienceAnonymous:
+			none = append(none, it.Code)
+		}
+	}
+	switch {
+	case len(existing) > 0 && len(none) > 0:
+		return AnyAccount, Invalid("cart.audience", "these items cannot be bought together",
+			FieldError{Field: "lines", Message: fmt.Sprintf("%v are for existing customers, %v for new ones", existing, none)})
+	case len(existing) > 0:
+		return ExistingAccount, nil
+	case len(none) > 0:
+		return NoAccount, nil
+	}
+	return AnyAccount, nil
 }

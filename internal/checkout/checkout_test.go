@@ -172,3 +172,31 @@ func TestStepsSkipAndReport(t *testing.T) {
 		t.Errorf("Incomplete lists %d problems, want 4 (R[2].f, two seats, customer)", n)
 	}
 }
+
+func TestAccountRuleOf(t *testing.T) {
+	cat := &checkout.Catalog{Items: []checkout.Item{
+		{Code: "ANY", Audience: checkout.AudienceAnyone}, {Code: "OLD", Audience: checkout.AudienceCustomers},
+		{Code: "IN", Audience: checkout.AudienceLoggedIn}, {Code: "NEW", Audience: checkout.AudienceAnonymous},
+	}}
+	tests := []struct {
+		codes []string
+		want  checkout.AccountRule
+		err   bool
+	}{
+		{[]string{"ANY"}, checkout.AnyAccount, false},
+		{[]string{"ANY", "OLD"}, checkout.ExistingAccount, false},
+		{[]string{"IN"}, checkout.ExistingAccount, false},
+		{[]string{"NEW", "ANY"}, checkout.NoAccount, false},
+		{[]string{"OLD", "NEW"}, checkout.AnyAccount, true},
+	}
+	for _, tc := range tests {
+		c := &checkout.Cart{}
+		for _, code := range tc.codes {
+			c.Lines = append(c.Lines, checkout.Line{Code: code, Quantity: 1})
+		}
+		got, err := checkout.AccountRuleOf(cat, c)
+		if got != tc.want || (err != nil) != tc.err {
+			t.Errorf("AccountRuleOf(%v) = %v, %v; want %v, error %v", tc.codes, got, err, tc.want, tc.err)
+		}
+	}
+}

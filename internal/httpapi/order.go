@@ -158,6 +158,10 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 	}
 	var f checkout.Fields
 	missing := append(checkout.Incomplete(v.Steps), checkout.HandlerErrors(ctx, cr.cat, c.Required, s.Check)...)
+	rule, err := checkout.AccountRuleOf(cr.cat, c)
+	if err != nil {
+		return Response{}, err
+	}
 	if !in.AcceptTerms {
 		f.Add("acceptTerms", "the terms of sale must be accepted")
 	}
@@ -177,7 +181,7 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 	}
 	o.ApplyQuote(q, cr.cat)
 	note := s.Trace.Line(o.TxID, "ORDER : placed, %d line(s), final %d %s, paymode %s", len(o.Lines), o.Totals.Final, o.Currency, o.Paymode)
-	if err := s.Store.Place(ctx, o, c.Version, note); err != nil {
+	if err := s.Store.Place(ctx, o, c.Version, rule, note); err != nil {
 		return Response{}, err
 	}
 	if err := s.start(ctx, cr.shop, o); err != nil {

@@ -24,7 +24,7 @@ type CartStore interface {
 	GetCart(ctx context.Context, txid, tokenHash string) (*checkout.Cart, error)
 	Mutate(ctx context.Context, txid, tokenHash string, ttl time.Duration, m store.Mutation) (*checkout.Cart, error)
 	CartAndOrder(ctx context.Context, txid, tokenHash string) (*checkout.Cart, *checkout.Order, error)
-	Place(ctx context.Context, o *checkout.Order, cartVersion int64, note trace.Line) error
+	Place(ctx context.Context, o *checkout.Order, cartVersion int64, rule checkout.AccountRule, note trace.Line) error
 }
 
 var _ CartStore = (*store.Store)(nil)

@@ -92,7 +92,10 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 // if absent, the cart only at the version that was priced, the customer account
 // upserted, and the placement's trace line. Two concurrent placements cannot both
 // succeed, and the trace line costs no request of its own.
-func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64, note trace.Line) error {
+//
+// rule is what the items require of the buyer's account; the account's own update
+// carries it as its condition, so it costs no read.
+func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64, rule checkout.AccountRule, note trace.Line) error {
 	const op = "store.place"
 	rec := newOrderRecord(o)
 	item, err := marshal(rec)
@@ -116,7 +119,7 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 			},
 		}},
 		{Update: &types.Update{
-			TableName: &st.Table, Key: key(custPK(cu.Email), "ACCOUNT"),
+			TableName: &st.Table, Key: key(custPK(cu.Email), "ACCOUNT"), ConditionExpression: accountCondition(rule),
 			UpdateExpression: aws.String("SET email = :e, lastName = :ln, firstName = :fn, organisation = :org, country = :c, updatedAt = :now, createdAt = if_not_exists(createdAt, :now) ADD orders :one"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":e": s(cu.Email), ":ln": s(cu.LastName), ":fn": s(cu.FirstName), ":org": s(cu.Organisation),
@@ -129,8 +132,14 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 	if errors.As(err, &tce) {
 		for i, r := range tce.CancellationReasons {
 			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				if i == 0 {
+				switch i {
+				case 0:
 					return checkout.Errorf(op, ECONFLICT, "order %s is already placed", o.TxID)
+				case 2:
+					if rule == checkout.ExistingAccount {
+						return checkout.Errorf(op, checkout.EINCOMPLETE, "some items are sold to existing customers only, and %s has no customer account", cu.Email)
+					}
+					return checkout.Errorf(op, checkout.EINCOMPLETE, "some items are sold to new customers only, and %s already has a customer account", cu.Email)
 				}
 				return checkout.Errorf(op, ECONFLICT, "the cart changed while the order was being placed; review it again")
 			}
@@ -138,6 +147,16 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 		return checkout.Wrap(op, err)
 	}
 	return checkout.Wrap(op, err)
+}
+
+func accountCondition(rule checkout.AccountRule) *string {
+	switch rule {
+	case checkout.ExistingAccount:
+		return aws.String("attribute_exists(orders)")
+	case checkout.NoAccount:
+		return aws.String("attribute_not_exists(orders)")
+	}
+	return nil
 }
 
 // GetOrder reads an order; tokenHash "" skips the buyer check (tasks, back office).

@@ -231,7 +231,7 @@ func (e *env) place(paymode string, final int64) (string, string) {
 		TokenHash: store.HashToken(token), PlacedAt: now, UpdatedAt: now,
 		Acceptance: checkout.Acceptance{ShopTerms: true, AcceptedAt: now},
 	}
-	if err := e.st.Place(e.ctx, o, 1, trace.Line{At: now, TxID: txid, Source: "Order", Message: "placed"}); err != nil {
+	if err := e.st.Place(e.ctx, o, 1, checkout.AnyAccount, trace.Line{At: now, TxID: txid, Source: "Order", Message: "placed"}); err != nil {
 		e.t.Fatal(err)
 	}
 	return txid, token
