@@ -268,3 +268,45 @@ func TestSeatsPackAndRequiredDataAreDelivered(t *testing.T) {
 		t.Errorf("products = %v, want a seat per participant and one course space", got)
 	}
 }
+
+// A promo code and a Belgian business buyer with an intra-EU VAT number: the discount is
+// its own line, no VAT is charged (reverse charge, said on the invoice), and the cart, the
+// review, the order and the invoice agree to the cent.
+func TestPromoCodeAndForeignBusinessBuyerInvoice(t *testing.T) {
+	b := newBuyer(t)
+	b.must(200, "PUT", "/carts/{txid}/lines/SEC-201-SEATS", `{"quantity":5}`)
+	b.must(200, "PUT", "/carts/{txid}/seats", `{"participants":[
+		{"email":"p1@acme.be","lastName":"Peeters","firstName":"An","city":"Gent"},{"email":"p2@acme.be","lastName":"Janssens","firstName":"Bo","city":"Gent"},
+		{"email":"p3@acme.be","lastName":"Maes","firstName":"Cas","city":"Gent"},{"email":"p4@acme.be","lastName":"Jacobs","firstName":"Dirk","city":"Gent"},
+		{"email":"p5@acme.be","lastName":"Willems","firstName":"Eva","city":"Gent"},{"email":"boss@acme.be","lastName":"Claes","firstName":"Fien","city":"Gent"}],
+		"seats":[{"code":"SEC-201-SEATS","role":"student","email":"p1@acme.be"},{"code":"SEC-201-SEATS","role":"student","email":"p2@acme.be"},
+		{"code":"SEC-201-SEATS","role":"student","email":"p3@acme.be"},{"code":"SEC-201-SEATS","role":"student","email":"p4@acme.be"},
+		{"code":"SEC-201-SEATS","role":"student","email":"p5@acme.be"},{"code":"SEC-201-SEATS","role":"supervisor","email":"boss@acme.be"}]}`)
+	b.must(200, "POST", "/carts/{txid}/codes", `{"code":"welcome10"}`)
+	cart := b.must(200, "PUT", "/carts/{txid}/customer", `{"email":"buyer@acme.be","lastName":"Claes","firstName":"Fien","city":"Gent","country":"BE",
+		"invoicing":{"organisation":"Acme BV","lastName":"Claes","firstName":"Fien","address":"Veldstraat 1","zip":"9000","city":"Gent","country":"BE","vatNumber":"BE 0123.456.789"}}`)
+	// 5 seats: tier 2 (up to 9) at 420.00 = 2100.00; WELCOME10 takes 210.00, then the
+	// shop's "Volume 5%" (orders from 2000.00) 5 % of the 1890.00 left = 94.50;
+	// reverse charge: no VAT.
+	want := map[string]float64{"untaxed": 210000, "discount": 30450, "taxes": 0, "final": 179550}
+	for k, v := range want {
+		if got := totals(cart)[k]; got != v {
+			t.Errorf("cart %s = %v, want %v", k, got, v)
+		}
+	}
+	review := b.must(200, "GET", "/carts/{txid}/order", "")
+	placed := b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	if f := placed.body["order"].(map[string]any)["totals"].(map[string]any)["final"]; f != totals(review)["final"] || f != want["final"] {
+		t.Errorf("placed final %v, review %v, want %v", f, totals(review)["final"], want["final"])
+	}
+	b.waitFor("PENDING", "payment")
+	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
+	b.waitStatus("COMPLETE")
+	bill := b.must(200, "GET", "/orders/{txid}/bill", "")
+	if !strings.Contains(bill.raw, "Reverse charge") || !strings.Contains(bill.raw, `"label":"Welcome 10%","untaxed":-21000`) || !strings.Contains(bill.raw, `"label":"Volume 5%","untaxed":-9450`) {
+		t.Errorf("invoice lacks the reverse-charge mention or the discount line: %s", bill.raw)
+	}
+	if !strings.Contains(bill.raw, `"final":179550`) {
+		t.Errorf("invoice final differs from the cart's 179550: %s", bill.raw)
+	}
+}
