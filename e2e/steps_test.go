@@ -310,6 +310,19 @@ func TestAudienceCustomersOnly(t *testing.T) {
 	}
 	first.must(200, "DELETE", "/carts/{txid}/lines/TUTOR-HOUR", "")
 	first.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`)
+	// Prepay production created this new buyer's learning account: they are welcomed once.
+	welcomed := 0
+	for i := 0; i < 50 && welcomed == 0; i++ {
+		for _, subject := range mailTo(t, cloudtest.Start(t), email, first.txid) {
+			if strings.Contains(subject, "account has been created") {
+				welcomed++
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if welcomed != 1 {
+		t.Errorf("AccountCreated e-mails to %s = %d, want 1", email, welcomed)
+	}
 
 	again := newBuyer(t)
 	again.must(200, "PUT", "/carts/{txid}/lines/TUTOR-HOUR", `{"quantity":2}`)

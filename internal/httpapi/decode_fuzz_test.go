@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
@@ -203,6 +204,9 @@ func FuzzTraceLine(f *testing.F) {
 		}
 		if clean != strings.TrimSpace(clean) {
 			t.Fatalf("Sanitize(%q) = %q is not trimmed", s, clean)
+		}
+		if !utf8.ValidString(clean) {
+			t.Fatalf("Sanitize(%q) = %q is not valid UTF-8", s, clean)
 		}
 		if max := 1000 + len("…"); len(clean) > max {
 			t.Fatalf("Sanitize kept %d bytes, over the %d-byte cap", len(clean), max)

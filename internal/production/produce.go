@@ -51,6 +51,7 @@ func (b base) prepay(ctx context.Context, name string, j Job) (Result, error) {
 		fb.Public = "Your learning account has been created."
 		fb.Private = fmt.Sprintf("Your learning account login is %s.", strings.ToLower(j.Customer.Email))
 		fb.SalesAdmin = fmt.Sprintf("%s: account created for %s", j.ItemCode, j.Customer.Email)
+		fb.AccountCreated = true
 	}
 	return Result{Feedback: fb}, nil
 }

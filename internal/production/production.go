@@ -95,6 +95,9 @@ type Feedback struct {
 	Public     string // shown to the buyer on the order page
 	Private    string // sent to the buyer only (access information, keys)
 	SalesAdmin string // sent to the sales managers
+	// AccountCreated is set by a prepay that created the buyer's LMS account, so the
+	// workflow can welcome them (SPEC §7).
+	AccountCreated bool
 }
 
 // Result is what one phase of a handler produced.

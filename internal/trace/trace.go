@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // idAlphabet is SPEC §6's [A-Z0-9].
@@ -85,7 +86,12 @@ func Sanitize(s string) string {
 		return r
 	}, s)
 	if len(s) > max {
-		s = s[:max] + "…"
+		// Cut on a character boundary, never inside a multi-byte one.
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return strings.TrimSpace(s)
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -79,5 +80,10 @@ func TestSanitizeCannotSplitALine(t *testing.T) {
 	}
 	if got := trace.Sanitize(strings.Repeat("x", 5000)); len(got) > 1010 {
 		t.Errorf("Sanitize keeps %d bytes, want it capped", len(got))
+	}
+	for pad := 0; pad < 4; pad++ {
+		if got := trace.Sanitize(strings.Repeat("x", pad) + strings.Repeat("é€𝄞", 400)); !utf8.ValidString(got) {
+			t.Errorf("capped text with %d leading bytes is not valid UTF-8", pad)
+		}
 	}
 }

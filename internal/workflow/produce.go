@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
 )
@@ -49,6 +50,7 @@ func (s *Service) produce(ctx context.Context, txid, phase string) error {
 	}
 	now := s.now()
 	var feedback []store.Feedback
+	accountCreated := false
 	for _, l := range o.Lines {
 		h, ok := s.Producers[l.Handler]
 		if !ok {
@@ -71,6 +73,7 @@ func (s *Service) produce(ctx context.Context, txid, phase string) error {
 		}
 		tr.Printf(ctx, txid, "line %s (%s × %d, %s) %s done: %d product(s) %s", l.ID, l.Code, l.Quantity, l.Handler, phase, len(res.Instances), strings.Join(refs, " "))
 		fb := res.Feedback
+		accountCreated = accountCreated || fb.AccountCreated
 		if fb.Public != "" || fb.Private != "" || fb.SalesAdmin != "" {
 			feedback = append(feedback, store.Feedback{Line: l.ID, Item: l.Name, Public: fb.Public, Private: fb.Private, SalesAdmin: fb.SalesAdmin})
 		}
@@ -79,6 +82,13 @@ func (s *Service) produce(ctx context.Context, txid, phase string) error {
 		return err
 	}
 	tr.Printf(ctx, txid, "%s production complete (%d line(s))", phase, len(o.Lines))
+	if accountCreated {
+		if shop, _, err := s.Shops.Get(ctx); err == nil {
+			e := mailEvent(notify.AccountCreated, shop, o)
+			e.Links.Order = s.orderLink(o)
+			s.mailQuietly(ctx, "AccountCreated", e)
+		}
+	}
 	return nil
 }
 

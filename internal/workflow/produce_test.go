@@ -58,10 +58,15 @@ func TestProductionFeedbackReachesTheBuyer(t *testing.T) {
 	if len(post) != 1 || post[0].Line != "L01" || post[0].Public == "" {
 		t.Fatalf("postpay feedback %+v: want one line with public feedback", post)
 	}
+	// Prepay created the buyer's LMS account: one welcome e-mail, however often it runs.
+	e.mustTask(e.produce, map[string]any{"action": "prepay", "txid": txid})
+	if got := len(e.mail.to(buyerEmail, "account has been created")); got != 1 {
+		t.Errorf("AccountCreated e-mails = %d, want 1", got)
+	}
 	e.mustTask(e.notify, map[string]any{"event": "delivered", "txid": txid})
-	mails := e.mail.to(buyerEmail, "")
+	mails := e.mail.to(buyerEmail, "is ready")
 	if len(mails) != 1 {
-		t.Fatalf("buyer got %d e-mails, want 1", len(mails))
+		t.Fatalf("buyer got %d delivery e-mails, want 1", len(mails))
 	}
 	firstLine := strings.SplitN(post[0].Public, "\n", 2)[0]
 	if !strings.Contains(mails[0].Text, firstLine) {

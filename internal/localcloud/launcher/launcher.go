@@ -90,6 +90,9 @@ type Config struct {
 	ChildOutput io.Writer
 	// SkipSeed leaves the table empty instead of seeding the demo shop and catalog.
 	SkipSeed bool
+	// Through, if set, puts something (a counting or fault-injecting proxy) between
+	// the functions and each AWS service: see StartThrough.
+	Through Through
 }
 
 // Cloud is a running local cloud. Close stops every part of it.
@@ -211,7 +214,13 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	params := tpl.ParameterDefaults()
 	params["StorefrontUrl"] = c.WebURL
 	c.StateMachineARN = "arn:aws:states:" + Region + ":" + AccountID + ":stateMachine:" + cfg.StackName + "-checkout"
-	setEnv(c.environment(params))
+	env := c.environment(params)
+	if cfg.Through != nil {
+		if err := throughEnv(env, cfg.Through); err != nil {
+			return nil, err
+		}
+	}
+	setEnv(env)
 	c.AWS, err = config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("launcher: load AWS config: %w", err)
