@@ -69,6 +69,18 @@ type Invoicing struct {
 	PlantCode    string `json:"plantCode,omitempty"`
 }
 
+// Stats are sales figures: a number of paid orders and their revenue in minor units.
+type Stats struct {
+	Orders  int   `json:"orders"`
+	Revenue int64 `json:"revenue"`
+}
+
+// PartnerStats are a partner's paid orders in total and per item code.
+type PartnerStats struct {
+	Stats
+	ByProduct map[string]Stats `json:"byProduct,omitempty"`
+}
+
 // Cart is the whole pre-placement state of one purchase, stored as one item.
 type Cart struct {
 	TxID         string                         `json:"transactionId"`
@@ -83,10 +95,17 @@ type Cart struct {
 	Seats        []Assignment                   `json:"seats,omitempty"`
 	Customer     *Customer                      `json:"customer,omitempty"`
 	Partner      string                         `json:"partner,omitempty"`
-	Placed       bool                           `json:"placed"`
-	CreatedAt    time.Time                      `json:"createdAt"`
-	UpdatedAt    time.Time                      `json:"updatedAt"`
-	ExpiresAt    time.Time                      `json:"expiresAt"`
+	// PaidOrders and PartnerStats are what the discount rules know of the buyer's and
+	// the partner's history. They are snapshots, read once when the customer was saved
+	// and when the cart got its partner, so that every later view of the purchase
+	// (cart, review, placement, bill) prices it alike without reading them again, and a
+	// discount shown to the buyer does not change under them.
+	PaidOrders   int           `json:"paidOrders,omitempty"`
+	PartnerStats *PartnerStats `json:"partnerStats,omitempty"`
+	Placed       bool          `json:"placed"`
+	CreatedAt    time.Time     `json:"createdAt"`
+	UpdatedAt    time.Time     `json:"updatedAt"`
+	ExpiresAt    time.Time     `json:"expiresAt"`
 }
 
 // Expired reports whether the cart is past its TTL: it is then treated as absent even

@@ -7,9 +7,10 @@ import (
 )
 
 // Buyer derives the pricing view of the buyer from the cart: invoicing country and VAT
-// number when given (that is who is billed), else the buyer's own.
+// number when given (that is who is billed), else the buyer's own, and the earlier paid
+// orders snapshot taken when the customer was saved.
 func Buyer(c *Cart) pricing.Buyer {
-	var b pricing.Buyer
+	b := pricing.Buyer{PaidOrders: c.PaidOrders}
 	if cu := c.Customer; cu != nil {
 		b.AccountID, b.Country, b.Organisation = cu.Email, cu.Country, cu.Organisation
 		if inv := cu.Invoicing; inv != nil {
@@ -17,6 +18,28 @@ func Buyer(c *Cart) pricing.Buyer {
 		}
 	}
 	return b
+}
+
+// PricingContext is everything the discount rules need, taken from the cart alone: the
+// buyer, the partner and the partner's statistics snapshot. Reading nothing else is what
+// makes the cart, the review, placement and the bill agree to the cent.
+func PricingContext(c *Cart) pricing.Context {
+	ctx := pricing.Context{Buyer: Buyer(c), Partner: c.Partner}
+	if c.Partner != "" && c.PartnerStats != nil {
+		ps := pricing.PartnerStats{Stats: pricingStats(c.PartnerStats.Stats)}
+		if len(c.PartnerStats.ByProduct) > 0 {
+			ps.ByProduct = make(map[string]pricing.Stats, len(c.PartnerStats.ByProduct))
+			for code, st := range c.PartnerStats.ByProduct {
+				ps.ByProduct[code] = pricingStats(st)
+			}
+		}
+		ctx.Partners = map[string]pricing.PartnerStats{c.Partner: ps}
+	}
+	return ctx
+}
+
+func pricingStats(s Stats) pricing.Stats {
+	return pricing.Stats{Orders: s.Orders, Revenue: pricing.Money(s.Revenue)}
 }
 
 // Quote prices a cart with the shop's taxes and discounts. Every view of one purchase

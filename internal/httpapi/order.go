@@ -35,8 +35,10 @@ func Offered(shop *checkout.Shop, final int64) []string {
 	return out
 }
 
+// quoteFor prices a cart with the context it carries (buyer, partner, their figures as
+// snapshotted), so the cart view, the review and placement agree without other reads.
 func (s *Steps) quoteFor(cr *cartRequest, c *checkout.Cart) (pricing.Quote, error) {
-	return checkout.Quote(cr.shop, cr.cat, c, pricing.Context{Buyer: checkout.Buyer(c)}, s.now())
+	return checkout.Quote(cr.shop, cr.cat, c, checkout.PricingContext(c), s.now())
 }
 
 func (s *Steps) reviewOf(cr *cartRequest, c *checkout.Cart) (Review, pricing.Quote, error) {

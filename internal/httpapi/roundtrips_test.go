@@ -88,21 +88,36 @@ func TestRoundTripsPerStep(t *testing.T) {
 	counted.take() // the shop is now cached, as in a warm Lambda
 	tx, tok := created.TransactionID, created.CartToken
 
-	mutations := []struct{ route, code, body string }{
-		{"PUT /carts/{txid}/lines/{code}", "GO-101", `{"quantity":1}`},
-		{"PUT /carts/{txid}/lines/{code}", "CREDITS-100", `{"quantity":2}`},
-		{"DELETE /carts/{txid}/lines/{code}", "CREDITS-100", ``},
-		{"POST /carts/{txid}/codes", "", `{"code":"WELCOME10"}`},
-		{"PUT /carts/{txid}/customer", "", `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR"}`},
+	mutations := []struct {
+		route, code, body string
+		getItem           int // reads before the command: the customer's paid orders only
+	}{
+		{"PUT /carts/{txid}/lines/{code}", "GO-101", `{"quantity":1}`, 0},
+		{"PUT /carts/{txid}/lines/{code}", "CREDITS-100", `{"quantity":2}`, 0},
+		{"DELETE /carts/{txid}/lines/{code}", "CREDITS-100", ``, 0},
+		{"POST /carts/{txid}/codes", "", `{"code":"WELCOME10"}`, 0},
+		{"PUT /carts/{txid}/customer", "", `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR"}`, 1},
 	}
 	for _, m := range mutations {
 		serve(m.route, tx, m.code, tok, m.body)
 		got := counted.take()
-		// One UpdateItem on the cart; the trace line's PutItem runs beside it.
-		if got["UpdateItem"] != 1 || got["PutItem"] != 1 || len(got) != 2 {
-			t.Errorf("%s %s: DynamoDB calls = %v, want one UpdateItem (+ the trace PutItem in parallel)", m.route, m.code, got)
+		// One UpdateItem on the cart; the trace line's PutItem runs beside it. The
+		// CUSTOMER step first reads the buyer's paid orders (one GetItem).
+		want := 2
+		if m.getItem > 0 {
+			want++
+		}
+		if got["UpdateItem"] != 1 || got["PutItem"] != 1 || got["GetItem"] != m.getItem || len(got) != want {
+			t.Errorf("%s %s: DynamoDB calls = %v, want %d GetItem, one UpdateItem (+ the trace PutItem in parallel)", m.route, m.code, got, m.getItem)
 		}
 	}
+	// A cart created for a partner reads the partner's figures once (one Query) beside
+	// the cart's PutItem and its trace line's.
+	serve("POST /carts", "", "", "", `{"partner":"acme"}`)
+	if got := counted.take(); got["Query"] != 1 || got["PutItem"] != 2 || len(got) != 2 {
+		t.Errorf("POST /carts with a partner: DynamoDB calls = %v, want 1 Query and 2 PutItem", got)
+	}
+
 	serve("POST /carts/{txid}/order", tx, "", tok, `{"acceptTerms":true,"paymode":"check"}`)
 	got := counted.take()
 	// One Query (cart + order), one TransactWriteItems (with the trace line), one StartExecution.

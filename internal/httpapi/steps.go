@@ -25,6 +25,10 @@ type CartStore interface {
 	Mutate(ctx context.Context, txid, tokenHash string, ttl time.Duration, m store.Mutation) (*checkout.Cart, error)
 	CartAndOrder(ctx context.Context, txid, tokenHash string) (*checkout.Cart, *checkout.Order, error)
 	Place(ctx context.Context, o *checkout.Order, cartVersion int64, rule checkout.AccountRule, note trace.Line) error
+	// PaidOrders and PartnerStats feed the discount rules; they are read once, into
+	// the cart (see checkout.Cart.PaidOrders).
+	PaidOrders(ctx context.Context, email string) (int, error)
+	PartnerStats(ctx context.Context, partner string) (checkout.PartnerStats, error)
 }
 
 var _ CartStore = (*store.Store)(nil)
@@ -79,7 +83,7 @@ func (s *Steps) open(ctx context.Context, r *Request) (*cartRequest, error) {
 }
 
 func (s *Steps) view(cr *cartRequest, c *checkout.Cart, status int) (Response, error) {
-	q, err := checkout.Quote(cr.shop, cr.cat, c, pricing.Context{Buyer: checkout.Buyer(c)}, s.now())
+	q, err := s.quoteFor(cr, c)
 	if err != nil {
 		return Response{}, err
 	}
@@ -214,8 +218,20 @@ func (s *Steps) startCart(ctx context.Context, in NewCart) (Created, []string, e
 	if len(in.Lines) > checkout.MaxLines {
 		f.Add("lines", "at most %d lines", checkout.MaxLines)
 	}
+	if len(c.Partner) > store.MaxPartnerKey {
+		f.Add("partner", "at most %d characters", store.MaxPartnerKey)
+	}
 	if err := f.Err("cart.create", "invalid cart"); err != nil {
 		return Created{}, nil, err
+	}
+	if c.Partner != "" {
+		// The partner's figures are read once, here: the partnerMin* discounts then
+		// price every view of this purchase alike.
+		ps, err := s.Store.PartnerStats(ctx, c.Partner)
+		if err != nil {
+			return Created{}, nil, err
+		}
+		c.PartnerStats = &ps
 	}
 	token := newToken()
 	c.TokenHash = store.HashToken(token)
@@ -485,5 +501,11 @@ func (s *Steps) putCustomer(ctx context.Context, r *Request) (Response, error) {
 			return Response{}, checkout.Invalid("customer.validate", "invalid VAT number", checkout.FieldError{Field: "invoicing.vatNumber", Message: err.Error()})
 		}
 	}
-	return s.mutate(ctx, cr, store.SetCustomer(&cu), "CUSTOMER : buyer %s", cu.Email)
+	// The buyer's earlier paid orders are read now and kept in the cart (a second round
+	// trip, for this step only): a loyalty discount shown then stays as shown.
+	paid, err := s.Store.PaidOrders(ctx, cu.Email)
+	if err != nil {
+		return Response{}, err
+	}
+	return s.mutate(ctx, cr, store.SetCustomer(&cu, paid), "CUSTOMER : buyer %s", cu.Email)
 }

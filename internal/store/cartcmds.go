@@ -50,7 +50,7 @@ func RemoveLine(code string) Mutation {
 func Reset() Mutation {
 	return Mutation{
 		Set:    []string{"#lines = :empty", "#ord = :empty", "#codes = :empty", "#unl = :empty", "#req = :empty"},
-		Remove: []string{"participants", "seats", "customer", "partner"},
+		Remove: []string{"participants", "seats", "customer", "partner", "paidOrders", "partnerStats"},
 		Names:  map[string]string{"#lines": "lines", "#ord": "lineOrder", "#codes": "codes", "#unl": "unlocked", "#req": "required"},
 		Values: map[string]any{":empty": map[string]int{}},
 	}
@@ -152,9 +152,15 @@ func SetSeats(people []checkout.Participant, seats []checkout.Assignment) Mutati
 	return m
 }
 
-// SetCustomer replaces the buyer's information.
-func SetCustomer(c *checkout.Customer) Mutation {
-	return Mutation{Set: []string{"#cu = :cu"}, Names: map[string]string{"#cu": "customer"}, Values: map[string]any{":cu": c}}
+// SetCustomer replaces the buyer's information and the snapshot of their earlier paid
+// orders (Store.PaidOrders, read just before), which the discount rules then read from
+// the cart.
+func SetCustomer(c *checkout.Customer, paidOrders int) Mutation {
+	return Mutation{
+		Set:    []string{"#cu = :cu", "#po = :po"},
+		Names:  map[string]string{"#cu": "customer", "#po": "paidOrders"},
+		Values: map[string]any{":cu": c, ":po": paidOrders},
+	}
 }
 
 func joinAnd(conds []string) string {

@@ -39,6 +39,8 @@ type cartRecord struct {
 	Seats        []checkout.Assignment          `json:"seats,omitempty"`
 	Customer     *checkout.Customer             `json:"customer,omitempty"`
 	Partner      string                         `json:"partner,omitempty"`
+	PaidOrders   int                            `json:"paidOrders,omitempty"`   // snapshot, see checkout.Cart
+	PartnerStats *checkout.PartnerStats         `json:"partnerStats,omitempty"` // snapshot, see checkout.Cart
 	Placed       bool                           `json:"placed"`
 	CreatedAt    time.Time                      `json:"createdAt"`
 	UpdatedAt    time.Time                      `json:"updatedAt"`
@@ -49,6 +51,7 @@ func (r *cartRecord) cart() *checkout.Cart {
 	c := &checkout.Cart{
 		TxID: r.TxID, TokenHash: r.TokenHash, ShopID: r.ShopID, Version: r.Version, Required: r.Required,
 		Participants: r.Participants, Seats: r.Seats, Customer: r.Customer, Partner: r.Partner, Placed: r.Placed,
+		PaidOrders: r.PaidOrders, PartnerStats: r.PartnerStats,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: time.Unix(r.ExpiresAt, 0).UTC(),
 	}
 	for _, code := range sortedKeys(r.LineOrder) {
@@ -83,6 +86,7 @@ func (st *Store) CreateCart(ctx context.Context, c *checkout.Cart) error {
 		PK: txPK(c.TxID), SK: cartSK, TxID: c.TxID, TokenHash: c.TokenHash, ShopID: c.ShopID, Version: 1,
 		Lines: map[string]int{}, LineOrder: map[string]int64{}, Codes: map[string]int64{}, Unlocked: map[string]int64{},
 		Required: map[string][]map[string]string{}, Partner: c.Partner,
+		PaidOrders: c.PaidOrders, PartnerStats: c.PartnerStats,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ExpiresAt: c.ExpiresAt.Unix(),
 	}
 	for i, l := range c.Lines {
@@ -95,8 +99,15 @@ func (st *Store) CreateCart(ctx context.Context, c *checkout.Cart) error {
 	}
 	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if _, failed := conditionFailed(err); failed {
+	if old, failed := conditionFailed(err); failed {
+		// The SDK retries a put whose answer was lost; the retry then finds the cart its
+		// first attempt wrote. Same token: it is this cart, created.
+		var was cartRecord
+		if old != nil && unmarshal(old, &was) == nil && was.TokenHash == c.TokenHash {
+			return nil
+		}
 		return checkout.Errorf("store.createCart", ECONFLICT, "transaction ID already in use")
 	}
 	return checkout.Wrap("store.createCart", err)

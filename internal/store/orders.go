@@ -43,8 +43,8 @@ func newOrderRecord(o *checkout.Order) orderRecord {
 	}
 }
 
-// CartAndOrder reads a transaction's cart and order in one Query (the sk range
-// CART…ORDER holds nothing else), which is all placement needs to read.
+// CartAndOrder reads a transaction's cart and order in one Query over the sk range
+// CART…ORDER (which also holds small ONCE# markers, skipped), all placement reads.
 func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*checkout.Cart, *checkout.Order, error) {
 	const op = "store.cartAndOrder"
 	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{

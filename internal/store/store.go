@@ -9,6 +9,8 @@
 //	TX#<txid>        TRACE#<ms>#<seq>       merchant trace lines, in order
 //	TX#<txid>        PAY#<provider>#<id>    a provider notification, processed once
 //	TX#<txid>        PRODUCED#…, PIN#…      production markers (production.go)
+//	TX#<txid>        ONCE#…, STATS          once-only markers (e-mails sent, order counted)
+//	PARTNER#<key>    STATS, STATS#<code>    a partner's paid orders and revenue, in total and per item
 //	SHOP#<shop>      CONFIG                 the shop's configuration
 //	CATALOG#<id>     ITEM#<code>, CAT#<c>   catalog items and categories; META the catalog
 //	CUST#<email>     ACCOUNT, PRODUCT#<ref> customer account, product instances

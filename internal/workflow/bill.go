@@ -36,7 +36,8 @@ func (s *Service) BillTask(ctx context.Context, t Task) (any, error) {
 }
 
 // invoice gives a paid order its gap-free invoice number (store.NextInvoiceNumber:
-// allocated once, a retry gets the same number), marks it COMPLETE and erases its cart.
+// allocated once, a retry gets the same number), marks it COMPLETE, counts it in its
+// customer's and partner's statistics and erases its cart.
 func (s *Service) invoice(ctx context.Context, txid string) (string, error) {
 	o, err := s.Store.GetOrder(ctx, txid, "")
 	if err != nil {
@@ -59,6 +60,11 @@ func (s *Service) invoice(ctx context.Context, txid string) (string, error) {
 	}
 	done, err := s.Store.Move(ctx, txid, checkout.Complete, store.Change{})
 	if err != nil {
+		return "", err
+	}
+	// The order is now a paid order for the loyalty and partner discount rules. Counted
+	// once (store.CountPaidOrder keeps a marker), so a retried task adds nothing.
+	if _, err := s.Store.CountPaidOrder(ctx, done); err != nil {
 		return "", err
 	}
 	billed, err := s.markBilled(ctx, done, number)
