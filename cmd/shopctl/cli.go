@@ -386,15 +386,7 @@ func parseOrders(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 func parseOrder(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
 	tz := fs.String("tz", "UTC", "time `ZONE` to show dates and the trace in")
 	asJSON := fs.Bool("json", false, "print the order as the API returns it")
-	pos, err := parseArgs(fs, args, "<txid>")
-	if err != nil {
-		return nil, err
-	}
-	txid, err := txidArg(pos[0])
-	if err != nil {
-		return nil, err
-	}
-	loc, err := tzArg(*tz)
+	txid, loc, err := txidAndZone(fs, args, tz)
 	if err != nil {
 		return nil, err
 	}
@@ -412,15 +404,7 @@ func parseOrder(a *app, fs *flag.FlagSet, args []string) (func(context.Context, 
 
 func parseTrace(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
 	tz := fs.String("tz", "UTC", "time `ZONE` to render the lines in (e.g. Europe/Paris)")
-	pos, err := parseArgs(fs, args, "<txid>")
-	if err != nil {
-		return nil, err
-	}
-	txid, err := txidArg(pos[0])
-	if err != nil {
-		return nil, err
-	}
-	loc, err := tzArg(*tz)
+	txid, loc, err := txidAndZone(fs, args, tz)
 	if err != nil {
 		return nil, err
 	}
@@ -619,4 +603,22 @@ func customer(c checkout.Customer) string {
 		return "-"
 	}
 	return strings.Join(parts, " ")
+}
+
+// txidAndZone parses a command whose one argument is a transaction ID and that takes
+// --tz: the flags are read first, so tz holds the operator's zone by then.
+func txidAndZone(fs *flag.FlagSet, args []string, tz *string) (string, *time.Location, error) {
+	pos, err := parseArgs(fs, args, "<txid>")
+	if err != nil {
+		return "", nil, err
+	}
+	txid, err := txidArg(pos[0])
+	if err != nil {
+		return "", nil, err
+	}
+	loc, err := tzArg(*tz)
+	if err != nil {
+		return "", nil, err
+	}
+	return txid, loc, nil
 }
