@@ -2,7 +2,6 @@ package wire
 
 import (
 	"errors"
-	"os"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -31,7 +30,8 @@ var errNotYet = errors.New("not built yet")
 //	PAYMENT_STRIPE_SECRET_KEY, PAYMENT_STRIPE_WEBHOOK_SECRET, PAYMENT_STRIPE_API_URL
 //	PAYMENT_SYSTEMPAY_SITE_ID, PAYMENT_SYSTEMPAY_KEY, PAYMENT_SYSTEMPAY_CTX_MODE, PAYMENT_SYSTEMPAY_FORM_URL
 //
-// getenv is os.Getenv in the functions; tests pass their own.
+// getenv looks in the environment, then in the Secrets Manager secret named by
+// PAYMENT_SECRETS (paymentSettings); tests pass their own.
 func PaymentConfigFromEnv(getenv func(string) string) payment.Config {
 	var cfg payment.Config
 	get := func(section string, names ...string) (map[string]string, bool) {
@@ -79,7 +79,11 @@ func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service,
 		Log:           d.Log,
 	}
 	if withModes {
-		cfg := PaymentConfigFromEnv(os.Getenv)
+		getenv, err := paymentSettings(d)
+		if err != nil {
+			return nil, err
+		}
+		cfg := PaymentConfigFromEnv(getenv)
 		cfg.Clock = d.Now
 		modes, verifiers, err := payment.NewModes(cfg)
 		if err != nil {

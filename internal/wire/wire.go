@@ -92,6 +92,10 @@ type Deps struct {
 	sfnOnce, sesOnce sync.Once
 	sfn              *sfn.Client
 	ses              *sesv2.Client
+
+	secretsOnce sync.Once
+	secrets     map[string]string
+	secretsErr  error
 }
 
 // SFN is the Step Functions client, built on first use: a function that never calls
