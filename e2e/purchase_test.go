@@ -310,3 +310,31 @@ func TestPromoCodeAndForeignBusinessBuyerInvoice(t *testing.T) {
 		t.Errorf("invoice final differs from the cart's 179550: %s", bill.raw)
 	}
 }
+
+// A bundle is delivered through the items it sells: the course, then its certificate.
+func TestBundleIsDeliveredThroughItsParts(t *testing.T) {
+	c := cloudtest.Start(t)
+	b := newBuyer(t)
+	b.must(200, "PUT", "/carts/{txid}/lines/GO-BUNDLE", `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/customer", strings.Replace(customerJSON, "Ada.Lovelace@Example.com", "bundle-"+strings.ToLower(b.txid)+"@example.com", 1))
+	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	b.waitFor("PENDING", "payment")
+	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
+	b.waitStatus("COMPLETE")
+	status, body := admin(t, c, "GET", "/admin/orders/"+b.txid, "", "")
+	var view struct {
+		Products []struct {
+			ItemCode string `json:"ItemCode"`
+		} `json:"products"`
+	}
+	if err := json.Unmarshal([]byte(body), &view); err != nil || status != 200 {
+		t.Fatalf("order view = %d %s", status, body)
+	}
+	got := map[string]int{}
+	for _, p := range view.Products {
+		got[p.ItemCode]++
+	}
+	if got["GO-101"] != 1 || got["CERT-GO"] != 1 || len(got) != 2 {
+		t.Errorf("products = %v, want the bundle's parts GO-101 and CERT-GO once each", got)
+	}
+}

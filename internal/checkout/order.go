@@ -79,6 +79,15 @@ type OrderLine struct {
 	Handler   string            `json:"handler"`
 	Params    map[string]string `json:"handlerParams,omitempty"`
 	Item      Item              `json:"item"` // the catalog item as sold
+	// Parts are the items a bundle sells, as sold, each with its quantity per bundle:
+	// production delivers a bundle through them.
+	Parts []BundleItem `json:"parts,omitempty"`
+}
+
+// BundleItem is one part of a bundle line.
+type BundleItem struct {
+	Item     Item `json:"item"`
+	Quantity int  `json:"quantity"`
 }
 
 // Totals are an order's amounts in minor units.
@@ -185,6 +194,13 @@ func (o *Order) ApplyQuote(q pricing.Quote, cat *Catalog) {
 		if it != nil {
 			ol.Name, ol.Handler, ol.Params, ol.Item = it.Name, it.Handler, it.HandlerParams, *it
 			ol.Item.Password = ""
+			for _, part := range it.Bundle {
+				if p, ok := cat.Item(part.Code); ok {
+					snap := *p
+					snap.Password = ""
+					ol.Parts = append(ol.Parts, BundleItem{Item: snap, Quantity: part.Quantity})
+				}
+			}
 		}
 		o.Lines = append(o.Lines, ol)
 	}

@@ -51,7 +51,7 @@ func (s *Service) produce(ctx context.Context, txid, phase string) error {
 	now := s.now()
 	var feedback []store.Feedback
 	accountCreated := false
-	for _, l := range o.Lines {
+	for _, l := range deliveries(o.Lines) {
 		h, ok := s.Producers[l.Handler]
 		if !ok {
 			tr.Printf(ctx, txid, "line %s (%s): no production handler %q", l.ID, l.Code, l.Handler)
@@ -90,6 +90,26 @@ func (s *Service) produce(ctx context.Context, txid, phase string) error {
 		}
 	}
 	return nil
+}
+
+// deliveries lists what production delivers: each line, except that a bundle is
+// delivered through its parts (in catalog order, so a certificate follows the course it
+// certifies), each a line of its own ID ("L02.CERT-GO") so that it is produced once.
+func deliveries(lines []checkout.OrderLine) []checkout.OrderLine {
+	var out []checkout.OrderLine
+	for _, l := range lines {
+		if len(l.Parts) == 0 {
+			out = append(out, l)
+			continue
+		}
+		for _, p := range l.Parts {
+			out = append(out, checkout.OrderLine{
+				ID: l.ID + "." + p.Item.Code, Code: p.Item.Code, Name: p.Item.Name, Quantity: l.Quantity * p.Quantity,
+				Handler: p.Item.Handler, Params: p.Item.HandlerParams, Item: p.Item,
+			})
+		}
+	}
+	return out
 }
 
 // productionError names a handler's failure for the state machine: a missing LMS
