@@ -184,12 +184,9 @@ func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response
 		return httpapi.Response{}, err
 	}
 	o := st.Order
-	v := AdminOrder{Order: o, Waiting: st.TaskState, Payments: o.Payments, Products: []production.Instance{}, LinkToken: LinkToken(o)}
+	v := AdminOrder{Order: o, Waiting: waiting(st), Payments: o.Payments, Products: []production.Instance{}, LinkToken: LinkToken(o)}
 	if v.Payments == nil {
 		v.Payments = []checkout.Payment{}
-	}
-	if st.TaskToken == "" {
-		v.Waiting = ""
 	}
 	insts, err := s.Store.CustomerInstances(ctx, o.Customer.Email)
 	if err != nil {

@@ -367,18 +367,26 @@ func (s *Service) orderView(shop *checkout.Shop, st *store.OrderState) OrderView
 			v.Payment = &ins
 		}
 	}
-	// A wait is shown once the order is in it: PENDING for a payment (the start task
-	// stores its token just before that move), FAILED or REFUSED for a retry.
-	switch {
-	case st.TaskToken == "":
-	case st.TaskState == statePayment && o.Status == checkout.Pending,
-		st.TaskState == stateRetry && (o.Status == checkout.Failed || o.Status == checkout.Refused):
-		v.Waiting = st.TaskState
-	}
+	v.Waiting = waiting(st)
 	if o.Status == checkout.Failed || o.Status == checkout.Refused {
 		v.RetryModes = s.Offered(shop, o.Totals.Final)
 	}
 	return v
+}
+
+// waiting names what the order's workflow waits for, once the order is in that wait:
+// PENDING for a payment (the start task stores its token just before that move),
+// FAILED or REFUSED for a retry; "" otherwise (a completed order waits for nothing,
+// whatever token is left on it).
+func waiting(st *store.OrderState) string {
+	o := st.Order
+	switch {
+	case st.TaskToken == "":
+	case st.TaskState == statePayment && o.Status == checkout.Pending,
+		st.TaskState == stateRetry && (o.Status == checkout.Failed || o.Status == checkout.Refused):
+		return st.TaskState
+	}
+	return ""
 }
 
 // GetOrder answers GET /orders/{txid}.
