@@ -199,7 +199,15 @@ func TestFailedPaymentRetriedWithAnotherMode(t *testing.T) {
 	// The order is kept: the buyer picks another mode.
 	// Accepted: the workflow takes the new mode asynchronously.
 	b.must(202, "POST", "/orders/{txid}/payment", `{"paymode":"transfer"}`)
-	view := b.waitStatus("PENDING")
+	// The workflow starts the new mode asynchronously: its instructions follow.
+	var view reply
+	for i := 0; i < 300; i++ {
+		view = b.waitStatus("PENDING")
+		if strings.Contains(view.raw, "FR76") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	if !strings.Contains(view.raw, "FR76") || !strings.Contains(view.raw, b.txid) {
 		t.Errorf("transfer instructions lack the IBAN or the reference: %s", view.raw)
 	}

@@ -94,6 +94,9 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted a value that does not re-encode: %v", err)
 		}
+		if len(again) > httpapi.MaxBody {
+			return // the canonical form spells out every field: it may outgrow the limit
+		}
 		var w decodeTarget
 		if err := httpapi.Decode(&httpapi.Request{Body: string(again)}, &w); err != nil {
 			t.Fatalf("re-encoded value %s refused: %v", again, err)

@@ -146,10 +146,8 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		return s.succeed(ctx, txid, token, map[string]string{"mode": o.Paymode, "outcome": "paid"})
 	}
 
-	// Every other mode waits for someone: the order is PENDING meanwhile.
-	if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{}); err != nil {
-		return s.startRace(ctx, txid, err)
-	}
+	// Every other mode waits for someone: the order is PENDING meanwhile. Its
+	// instructions are stored first, so a buyer who sees PENDING sees what to do.
 	ins, err := mode.Start(ctx, req)
 	if err != nil {
 		tr.Printf(ctx, txid, "could not start the %s payment: %v", o.Paymode, err)
@@ -162,6 +160,9 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 	}
 	if err := s.Store.SetInstructions(ctx, txid, string(raw)); err != nil {
 		return nil, err
+	}
+	if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{}); err != nil {
+		return s.startRace(ctx, txid, err)
 	}
 	if mode.Kind() == payment.KindOffline && view.Offline != nil {
 		e := mailEvent(notify.OfflineInstructions, shop, o)
