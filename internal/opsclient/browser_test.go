@@ -105,12 +105,12 @@ func TestBrowserSignerMatchesSDK(t *testing.T) {
 }
 
 // runNode runs an ES module script under Node with input on stdin and decodes its JSON
-// output into out; it skips the test when Node is missing.
+// output into out; Node is part of what make deps installs.
 func runNode(t *testing.T, script string, input, out any) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node is not installed: cannot run the page's modules")
+		t.Fatal("node is required to run the page's modules (make deps)")
 	}
 	in, err := json.Marshal(input)
 	if err != nil {

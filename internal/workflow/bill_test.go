@@ -151,7 +151,7 @@ func TestBillDocument(t *testing.T) {
 // client to aws-ses-v2-local and reads them back.
 func TestDeliveredMailThroughSESLocal(t *testing.T) {
 	if _, err := seslocal.Binary(); err != nil {
-		t.Skipf("aws-ses-v2-local not installed: %v", err)
+		t.Fatalf("aws-ses-v2-local is required for this test (make deps): %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
