@@ -203,6 +203,32 @@ type Change struct {
 	Invoice   string
 }
 
+// clauses adds the change's SET clauses and values to an order update (":now" must be
+// among the values): the one place that says how each part of a Change is stored.
+func (ch Change) clauses(set []string, values map[string]types.AttributeValue) ([]string, error) {
+	if ch.Paymode != "" {
+		set = append(set, "paymode = :pm")
+		values[":pm"] = s(ch.Paymode)
+	}
+	if ch.Payment != nil {
+		av, err := marshalValue([]checkout.Payment{*ch.Payment})
+		if err != nil {
+			return nil, err
+		}
+		set = append(set, "payments = list_append(if_not_exists(payments, :nil), :pay)")
+		values[":pay"], values[":nil"] = av, &types.AttributeValueMemberL{}
+	}
+	if ch.TaskToken != nil {
+		set = append(set, "taskToken = :tt", "taskState = :ts")
+		values[":tt"], values[":ts"] = s(*ch.TaskToken), s(ch.TaskState)
+	}
+	if ch.Invoice != "" {
+		set = append(set, "invoiceNumber = :inv", "invoicedAt = :now")
+		values[":inv"] = s(ch.Invoice)
+	}
+	return set, nil
+}
+
 // Move changes an order's status under SPEC §3's table, enforced by the write's own
 // condition (status IN the allowed sources), and applies the change in the same write.
 // Moving to the status it already has is a no-op success, so retried tasks are harmless.
@@ -222,25 +248,9 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 		return nil, checkout.Errorf(op, ECONFLICT, "no status may move to %s", to)
 	}
 	values[":g"] = s(statusKey(to))
-	if ch.Paymode != "" {
-		set = append(set, "paymode = :pm")
-		values[":pm"] = s(ch.Paymode)
-	}
-	if ch.Payment != nil {
-		av, err := marshalValue([]checkout.Payment{*ch.Payment})
-		if err != nil {
-			return nil, checkout.Wrap(op, err)
-		}
-		set = append(set, "payments = list_append(if_not_exists(payments, :nil), :pay)")
-		values[":pay"], values[":nil"] = av, &types.AttributeValueMemberL{}
-	}
-	if ch.TaskToken != nil {
-		set = append(set, "taskToken = :tt", "taskState = :ts")
-		values[":tt"], values[":ts"] = s(*ch.TaskToken), s(ch.TaskState)
-	}
-	if ch.Invoice != "" {
-		set = append(set, "invoiceNumber = :inv", "invoicedAt = :now")
-		values[":inv"] = s(ch.Invoice)
+	set, err := ch.clauses(set, values)
+	if err != nil {
+		return nil, checkout.Wrap(op, err)
 	}
 	cond := "#st IN (" + strings.Join(srcs, ", ") + ")"
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -277,23 +287,11 @@ func (st *Store) Update(ctx context.Context, txid string, ch Change) error {
 	const op = "store.update"
 	set := []string{"updatedAt = :now"}
 	values := map[string]types.AttributeValue{":now": s(st.now().Format(time.RFC3339Nano))}
-	if ch.Paymode != "" {
-		set = append(set, "paymode = :pm")
-		values[":pm"] = s(ch.Paymode)
+	set, err := ch.clauses(set, values)
+	if err != nil {
+		return checkout.Wrap(op, err)
 	}
-	if ch.TaskToken != nil {
-		set = append(set, "taskToken = :tt", "taskState = :ts")
-		values[":tt"], values[":ts"] = s(*ch.TaskToken), s(ch.TaskState)
-	}
-	if ch.Payment != nil {
-		av, err := marshalValue([]checkout.Payment{*ch.Payment})
-		if err != nil {
-			return checkout.Wrap(op, err)
-		}
-		set = append(set, "payments = list_append(if_not_exists(payments, :nil), :pay)")
-		values[":pay"], values[":nil"] = av, &types.AttributeValueMemberL{}
-	}
-	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
 		UpdateExpression: aws.String("SET " + strings.Join(set, ", ")), ConditionExpression: aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: values,
