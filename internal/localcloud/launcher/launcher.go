@@ -246,8 +246,10 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 		return nil, fmt.Errorf("launcher: engine named the state machine %s, want %s", arn, c.StateMachineARN)
 	}
 	c.StepFunctions = engine
-	c.addStop("Step Functions executions", engine.Close)
 	c.serve("Step Functions engine", sfnL, engine)
+	// Stops run in reverse: executions are aborted before the engine's API closes, so no
+	// request to it is left waiting on a task that nothing will finish.
+	c.addStop("Step Functions executions", engine.Close)
 
 	// The functions, built by the same composition root as in Lambda.
 	wcfg := wire.ConfigFromEnv()
@@ -434,7 +436,15 @@ func (c *Cloud) serve(name string, l net.Listener, h http.Handler) {
 	c.addStop(name, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		return srv.Shutdown(ctx)
+		if err := srv.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
+			// A request still running after the grace period is cut: the local cloud is
+			// going away, and that must not leave it half stopped.
+			c.log.Warn("launcher: requests still running at stop were cut", "server", name)
+			return srv.Close()
+		} else if err != nil {
+			return err
+		}
+		return nil
 	})
 }
 
