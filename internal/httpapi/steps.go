@@ -90,16 +90,18 @@ func (s *Steps) view(cr *cartRequest, c *checkout.Cart, status int) (Response, e
 	return JSON(status, cartView(cr.shop, cr.cat, c, q)), nil
 }
 
-// mutate applies one command: its trace line is written while the command runs, so
-// the step costs one round trip of latency.
+// mutate applies one command, then writes its trace line: only a caller the command
+// proved to hold the cart may add a line to its trace, so the line waits for the
+// command's answer. A refusal is traced only for such a caller too.
 func (s *Steps) mutate(ctx context.Context, cr *cartRequest, m store.Mutation, format string, args ...any) (Response, error) {
-	wait := s.Trace.Async(ctx, cr.txid, format, args...)
 	c, err := s.Store.Mutate(ctx, cr.txid, cr.tokenHash, s.CartTTL, m)
-	wait()
 	if err != nil {
-		s.Trace.Printf(ctx, cr.txid, "refused: %v", err)
+		if !store.NotHolder(err) {
+			s.Trace.Printf(ctx, cr.txid, "refused: %v", err)
+		}
 		return Response{}, err
 	}
+	s.Trace.Printf(ctx, cr.txid, format, args...)
 	return s.view(cr, c, http.StatusOK)
 }
 
@@ -435,6 +437,10 @@ func (s *Steps) unlock(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	if !checkout.PasswordMatches(it, in.Password) {
+		// Traced only for the cart's holder: anyone else learns nothing and writes nothing.
+		if _, err := s.Store.GetCart(ctx, cr.txid, cr.tokenHash); err != nil {
+			return Response{}, err
+		}
 		s.Trace.Printf(ctx, cr.txid, "SHOP : wrong password for %s", it.Code)
 		return Response{}, checkout.Errorf("cart.unlock", checkout.EFORBIDDEN, "wrong password for %s", it.Code)
 	}

@@ -2,6 +2,8 @@ package payment
 
 import (
 	"context"
+	"crypto/hmac"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -134,11 +136,31 @@ type stripeObject struct {
 
 // Verify implements Verifier for Stripe webhooks.
 func (s *Stripe) Verify(_ context.Context, w Webhook) (Notification, error) {
-	header := w.Header.Get(StripeSignatureHeader)
-	// stripe-go checks the signature; its own tolerance check reads the wall
-	// clock, so it is switched off here and redone against w.Now, which keeps
-	// the 300 s rule while letting tests and replays control time. The API
-	// version check is off because only long-stable fields are read.
+	// The timestamp checked against the window must be the one the signature covers:
+	// the header is parsed once, here (a header with two timestamps is refused), the
+	// signature is checked over that timestamp, and stripe-go then parses the event
+	// under a header rebuilt from this parse alone. Its own tolerance check reads the
+	// wall clock, so it is off and the 300 s rule is applied against w.Now, which lets
+	// tests and replays control time. The API version check is off because only
+	// long-stable fields are read.
+	ts, sigs, err := parseTimestampedSignature(w.Header.Get(StripeSignatureHeader))
+	if err != nil {
+		return Notification{}, err
+	}
+	want := webhook.ComputeSignature(time.Unix(ts, 0), w.Body, s.webhookSecret)
+	ok := false
+	for _, sig := range sigs {
+		if hmac.Equal(sig, want) {
+			ok = true
+		}
+	}
+	if !ok {
+		return Notification{}, fmt.Errorf("%w: %s does not match the body", ErrSignature, StripeSignatureHeader)
+	}
+	if err := checkTolerance(time.Unix(ts, 0), w.now(), StripeTolerance); err != nil {
+		return Notification{}, err
+	}
+	header := "t=" + strconv.FormatInt(ts, 10) + ",v1=" + hex.EncodeToString(want)
 	ev, err := webhook.ConstructEventWithOptions(w.Body, header, s.webhookSecret, webhook.ConstructEventOptions{
 		IgnoreTolerance: true, IgnoreAPIVersionMismatch: true,
 	})
@@ -148,13 +170,6 @@ func (s *Stripe) Verify(_ context.Context, w Webhook) (Notification, error) {
 		return Notification{}, fmt.Errorf("%w: %w", ErrSignature, err)
 	default:
 		return Notification{}, fmt.Errorf("%w: stripe event: %w", ErrMalformed, err)
-	}
-	ts, _, err := parseTimestampedSignature(header)
-	if err != nil {
-		return Notification{}, err
-	}
-	if err := checkTolerance(time.Unix(ts, 0), w.now(), StripeTolerance); err != nil {
-		return Notification{}, err
 	}
 	if ev.ID == "" || ev.Data == nil {
 		return Notification{}, fmt.Errorf("%w: stripe event without id or data", ErrMalformed)

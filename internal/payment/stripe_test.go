@@ -151,6 +151,12 @@ func TestStripeVerify(t *testing.T) {
 		{name: "no signature", body: completed, header: http.Header{}, wantErr: payment.ErrSignature},
 		{name: "stale", body: completed, header: signed(completed, stripeSecret, now.Add(-301*time.Second)), wantErr: payment.ErrStale},
 		{name: "from the future", body: completed, header: signed(completed, stripeSecret, now.Add(301*time.Second)), wantErr: payment.ErrStale},
+		// A fresh timestamp added to an old signed header must not pass the window: a
+		// header with two timestamps is refused, so the time checked is the time signed.
+		{name: "old signature, fresh t appended", body: completed, wantErr: payment.ErrSignature,
+			header: http.Header{"Stripe-Signature": {providertest.SignStripe(completed, stripeSecret, now.Add(-time.Hour)) + ", t=" + strconv.FormatInt(now.Unix(), 10)}}},
+		{name: "old signature, fresh t prepended", body: completed, wantErr: payment.ErrSignature,
+			header: http.Header{"Stripe-Signature": {"t=" + strconv.FormatInt(now.Unix(), 10) + "," + providertest.SignStripe(completed, stripeSecret, now.Add(-time.Hour))}}},
 		{name: "malformed body", body: []byte("{not json"), wantErr: payment.ErrMalformed},
 		{name: "not an event", body: []byte(`{"object":"checkout.session","id":"cs_1"}`), wantErr: payment.ErrMalformed},
 		{name: "completed without transaction", body: providertest.StripeEvent("evt_7", "checkout.session.completed",

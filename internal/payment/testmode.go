@@ -181,6 +181,10 @@ func parseTimestampedSignature(h string) (int64, [][]byte, error) {
 		}
 		switch k {
 		case "t":
+			if haveT {
+				// Which one would be checked? Neither: a signer writes one.
+				return 0, nil, fmt.Errorf("%w: signature header has several timestamps", ErrSignature)
+			}
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
 				return 0, nil, fmt.Errorf("%w: signature timestamp %q", ErrSignature, v)

@@ -21,6 +21,8 @@ import (
 const (
 	statePayment = "payment" // the Payment state: waiting for the money
 	stateRetry   = "retry"   // PaymentNotAccepted: waiting for the buyer to choose another mode
+	// stateRetrying: a buyer's retry claimed the retry wait and is completing it.
+	stateRetrying = "retrying"
 )
 
 // Instructions are what the buyer must do to pay the current attempt, as the order
@@ -434,12 +436,23 @@ func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi
 		return httpapi.Response{}, checkout.Invalid(op, "payment mode not offered",
 			checkout.FieldError{Field: "paymode", Message: fmt.Sprintf("must be one of %v", offered)})
 	}
-	if err := s.Store.Update(ctx, o.TxID, store.Change{Paymode: in.Paymode}); err != nil {
+	// The new mode is written only by the request that claims the retry wait, in the
+	// same conditional write: a double submit cannot leave on the order a mode other
+	// than the one the workflow is told to await.
+	if err := s.Store.ClaimTask(ctx, o.TxID, st.TaskToken, stateRetry, stateRetrying, store.Change{Paymode: in.Paymode}); err != nil {
+		if checkout.KindOf(err) == checkout.ECONFLICT {
+			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting for another payment", o.TxID)
+		}
 		return httpapi.Response{}, err
 	}
 	if err := s.Tokens.Succeed(ctx, st.TaskToken, httpapi.PlanFor(shop, in.Paymode)); err != nil {
 		if checkout.KindOf(err) == checkout.ECONFLICT {
 			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting for another payment", o.TxID)
+		}
+		// Not delivered for a reason that may pass: give the wait back, so the buyer
+		// can try again, with this mode or another.
+		if rerr := s.Store.ClaimTask(ctx, o.TxID, st.TaskToken, stateRetrying, stateRetry, store.Change{}); rerr != nil {
+			s.log().Error("give back the retry wait", "txid", o.TxID, "err", rerr)
 		}
 		return httpapi.Response{}, err
 	}

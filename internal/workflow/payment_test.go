@@ -410,14 +410,67 @@ func TestRetryAfterFailure(t *testing.T) {
 	if err := json.Unmarshal([]byte(succ[0].Output), &plan); err != nil || plan.Kind != "offline" || plan.TimeoutSeconds <= 0 {
 		t.Fatalf("retry output %s: want the offline plan with a timeout", succ[0].Output)
 	}
-	if code, _ := post("/payment", `{"paymode":"check"}`); code != http.StatusConflict {
+	// A second submit with another mode is refused and leaves the mode awaited as it is.
+	if code, _ := post("/payment", `{"paymode":"transfer"}`); code != http.StatusConflict {
 		t.Fatalf("a second retry on a used token: %d, want 409", code)
+	}
+	if pm := e.order(txid).Paymode; pm != "check" {
+		t.Fatalf("after a refused second retry the stored paymode is %q, want check (the mode awaited)", pm)
 	}
 	// The state machine goes round to Payment with the new mode.
 	e.startPayment(txid, "T-3")
 	v = e.getOrder(txid, token)
 	if v.Status != checkout.Pending || v.Paymode != "check" || v.Payment == nil || v.Payment.Kind != payment.InstructionsOffline || v.Payment.Attempt != 1 {
 		t.Fatalf("after the retry: %s %s %+v; want PENDING by check with offline instructions of attempt 1", v.Status, v.Paymode, v.Payment)
+	}
+}
+
+// TestRetryDoubleSubmit: two retries sent at once with different modes; one is
+// accepted, and the stored paymode is the mode the workflow was told to await.
+func TestRetryDoubleSubmit(t *testing.T) {
+	e := newEnv(t)
+	for round := 0; round < 3; round++ {
+		txid, token := e.place("test", 12000)
+		e.startPayment(txid, "T-1-"+txid)
+		if _, err := e.st.Move(e.ctx, txid, checkout.Pending, store.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.Move(e.ctx, txid, checkout.Failed, store.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		e.mustTask(e.payment, map[string]any{"action": "awaitRetry", "txid": txid, "token": "T-2-" + txid,
+			"error": map[string]string{"Error": "PaymentFailed", "Cause": "test"}})
+		modes := []string{"check", "transfer"}
+		codes := make([]int, len(modes))
+		var wg sync.WaitGroup
+		for i, m := range modes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i], _, _ = e.http(e.payment, req{method: "POST", routeKey: "POST /orders/{txid}/payment", path: "/orders/" + txid + "/payment",
+					params: map[string]string{"txid": txid}, headers: bearer(token), body: `{"paymode":"` + m + `"}`})
+			}()
+		}
+		wg.Wait()
+		accepted := ""
+		for i, c := range codes {
+			switch c {
+			case http.StatusAccepted:
+				if accepted != "" {
+					t.Fatalf("both retries accepted: %v", codes)
+				}
+				accepted = modes[i]
+			case http.StatusConflict:
+			default:
+				t.Fatalf("retry %s answered %d", modes[i], c)
+			}
+		}
+		if accepted == "" {
+			t.Fatalf("no retry accepted: %v", codes)
+		}
+		if pm := e.order(txid).Paymode; pm != accepted {
+			t.Fatalf("stored paymode %q, but the accepted retry was %q", pm, accepted)
+		}
 	}
 }
 
