@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
@@ -119,8 +120,9 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		// Settled meanwhile (a late notification, an operator): nothing to wait for.
 		tr.Printf(ctx, txid, "payment already settled (order %s)", o.Status)
 		return s.succeed(ctx, txid, token, map[string]string{"mode": o.Paymode, "outcome": "paid"})
-	case o.Status == checkout.Cancelled:
-		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was cancelled"}
+	case o.Status == checkout.Cancelled, o.Status == checkout.Payback:
+		// A refunded order ends like a cancelled one: nothing to wait for or deliver.
+		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was " + strings.ToLower(string(o.Status))}
 	}
 	mode, err := s.modeFor(shop, o.Paymode)
 	if err != nil {

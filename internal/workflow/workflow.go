@@ -241,8 +241,9 @@ func kindOf(mode string) string {
 	return "online"
 }
 
-// paidStatuses are the statuses of an order whose payment is settled.
-var paidStatuses = []checkout.Status{checkout.SoldOut, checkout.Complete, checkout.Partial, checkout.PreProd, checkout.Payback}
+// paidStatuses are the statuses of an order whose payment is settled and kept. PAYBACK
+// is not among them: a refunded order is neither delivered nor invoiced.
+var paidStatuses = []checkout.Status{checkout.SoldOut, checkout.Complete, checkout.Partial, checkout.PreProd}
 
 func paid(s checkout.Status) bool { return slices.Contains(paidStatuses, s) }
 

@@ -1,0 +1,143 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
+	"github.com/lmsshop/checkout/internal/seed"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
+)
+
+// TestPlacementRefusesWhatIsNotOnSale: an item suspended or withdrawn after it entered
+// the cart, or an empty cart, makes placement answer 422 naming the lines, and no order
+// is written.
+func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
+	ctx := context.Background()
+	db, table := dynamotest.NewTable(t)
+	st := store.New(db, table)
+	shop, cats, err := seed.Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveShop(ctx, shop, cats); err != nil {
+		t.Fatal(err)
+	}
+	shops := &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now}
+	wf := &starter{}
+	steps := &httpapi.Steps{Store: st, Shops: shops, Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: wf,
+		Now: time.Now, CartTTL: time.Hour, Storefront: "http://web"}
+	rt := httpapi.NewRouter(nil)
+	for _, reg := range []func(*httpapi.Router){steps.RegisterShop, steps.RegisterCustomer, steps.RegisterOrder} {
+		reg(rt)
+	}
+	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
+		t.Helper()
+		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json"},
+			PathParameters: map[string]string{"txid": txid, "code": code}}
+		if token != "" {
+			r.Headers["authorization"] = "Bearer " + token
+		}
+		resp, err := rt.Serve(ctx, r)
+		if err != nil {
+			t.Fatalf("%s: %v", routeKey, err)
+		}
+		return resp
+	}
+	const customer = `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR"}`
+	cart := func(codes ...string) (string, string) {
+		t.Helper()
+		var c httpapi.Created
+		if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {
+			t.Fatal(err)
+		}
+		for _, code := range codes {
+			if r := serve("PUT /carts/{txid}/lines/{code}", c.TransactionID, code, c.CartToken, `{"quantity":1}`); r.StatusCode != http.StatusOK {
+				t.Fatalf("add %s: %d %s", code, r.StatusCode, r.Body)
+			}
+		}
+		if r := serve("PUT /carts/{txid}/customer", c.TransactionID, "", c.CartToken, customer); r.StatusCode != http.StatusOK {
+			t.Fatalf("customer: %d %s", r.StatusCode, r.Body)
+		}
+		return c.TransactionID, c.CartToken
+	}
+	_, cat, err := shops.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setStatus := func(code string, s checkout.ItemStatus) {
+		t.Helper()
+		it, _ := cat.Item(code)
+		cp := *it
+		cp.Status = s
+		if err := st.PutCatalogItem(ctx, shop.ID, shop.CatalogID, &cp); err != nil {
+			t.Fatal(err)
+		}
+		shops.Invalidate()
+	}
+	withdraw := func(code string) {
+		t.Helper()
+		if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "SHOP#" + shop.ID},
+			"sk": &types.AttributeValueMemberS{Value: "CATALOG#" + shop.CatalogID + "#ITEM#" + code}}}); err != nil {
+			t.Fatal(err)
+		}
+		shops.Invalidate()
+	}
+
+	suspended, tokS := cart("GO-101", "CREDITS-100")
+	withdrawn, tokW := cart("GO-101", "STUDENT-PLUS")
+	empty, tokE := cart()
+	setStatus("CREDITS-100", checkout.StatusSuspended)
+	withdraw("STUDENT-PLUS")
+
+	tests := []struct {
+		name, txid, token, paymode, want string
+	}{
+		{"suspended item", suspended, tokS, "check", "SHOP:lines.CREDITS-100"},
+		{"withdrawn item", withdrawn, tokW, "check", "SHOP:lines.STUDENT-PLUS"},
+		// 0 lines make 0 to pay: the free mode is the one offered, and still refused.
+		{"empty cart", empty, tokE, "freeorder", "SHOP:lines"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := wf.n
+			r := serve("POST /carts/{txid}/order", tt.txid, "", tt.token, `{"acceptTerms":true,"paymode":"`+tt.paymode+`"}`)
+			if r.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("placement = %d %s, want 422", r.StatusCode, r.Body)
+			}
+			var body struct {
+				Error struct {
+					Fields []checkout.FieldError `json:"fields"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+				t.Fatal(err)
+			}
+			var fields []string
+			for _, f := range body.Error.Fields {
+				fields = append(fields, f.Field)
+			}
+			if strings.Join(fields, ",") != tt.want {
+				t.Errorf("fields %v, want exactly [%s]", fields, tt.want)
+			}
+			if _, o, err := st.CartAndOrder(ctx, tt.txid, store.HashToken(tt.token)); err != nil || o != nil {
+				t.Errorf("after a refused placement: order %v, err %v; want none", o, err)
+			}
+			if wf.n != before {
+				t.Errorf("a workflow was started for a refused placement")
+			}
+		})
+	}
+}
