@@ -181,6 +181,7 @@ func (s *Stripe) Verify(_ context.Context, w Webhook) (Notification, error) {
 		return Notification{}, fmt.Errorf("%w: stripe event %s object: %w", ErrMalformed, ev.ID, err)
 	}
 	n.Raw["object"] = obj.ID
+	n.Reference = obj.ID
 	if obj.PaymentStatus != "" {
 		n.Raw["payment_status"] = obj.PaymentStatus
 	}

@@ -139,7 +139,7 @@ func (p *TestProvider) Verify(_ context.Context, w Webhook) (Notification, error
 		return Notification{}, fmt.Errorf("%w: test callback: %w", ErrMalformed, err)
 	}
 	n := Notification{
-		Provider: NameTest, EventID: c.EventID, TxID: c.TxID, Amount: c.Amount, Currency: c.Currency,
+		Provider: NameTest, EventID: c.EventID, Reference: c.EventID, TxID: c.TxID, Amount: c.Amount, Currency: c.Currency,
 		Raw: map[string]string{"id": c.EventID, "txid": c.TxID, "outcome": c.Outcome,
 			"amount": strconv.FormatInt(c.Amount, 10), "currency": c.Currency},
 	}

@@ -67,9 +67,11 @@ func PaymentConfigFromEnv(getenv func(string) string) payment.Config {
 // adds the payment modes and verifiers (payment, webhook, back office), withProducers
 // the production handlers (produce, back office's item validation).
 func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service, error) {
+	wf := &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
 	s := &workflow.Service{
 		Store:         d.Store,
-		Tokens:        &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN},
+		Tokens:        wf,
+		Starter:       wf,
 		Shops:         &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
 		Mail:          notify.NewSES(notify.SendEmailFunc(d.SES().SendEmail), ""),
 		SenderEmail:   d.Cfg.SenderEmail,

@@ -42,6 +42,8 @@ func knownStatus(s checkout.Status) bool {
 //	GET  /admin/orders/{txid}
 //	POST /admin/orders/{txid}/payment-received   {"mode","amount","reference"}
 //	POST /admin/orders/{txid}/cancel
+//	GET  /admin/flags                            payments an operator must settle
+//	POST /admin/orders/{txid}/settle             {"action":"deliver"|"refund","key","reference","note"}
 //	POST /admin/orders/{txid}/transition         {"to"}
 //	GET  /admin/orders/{txid}/trace              JSON, or SPEC §6 text (Accept: text/plain)
 //	GET  /admin/products/{reference}             a product instance and its events
@@ -64,6 +66,10 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 		return s.adminOrder(ctx, seg[1])
 	case "POST orders/*/payment-received":
 		return s.adminPaymentReceived(ctx, r, seg[1])
+	case "GET flags":
+		return s.adminFlags(ctx)
+	case "POST orders/*/settle":
+		return s.adminSettle(ctx, r, seg[1])
 	case "POST orders/*/cancel":
 		return s.adminCancel(ctx, r, seg[1])
 	case "POST orders/*/transition":
@@ -175,6 +181,7 @@ type AdminOrder struct {
 	Payments  []checkout.Payment    `json:"payments"`
 	Products  []production.Instance `json:"products"`
 	Trace     []trace.Line          `json:"trace"`
+	Flags     []store.Flag          `json:"flags"`
 	LinkToken string                `json:"linkToken"`
 }
 
@@ -200,6 +207,9 @@ func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response
 	if v.Trace, err = s.Store.ListTrace(ctx, txid); err != nil {
 		return httpapi.Response{}, err
 	}
+	if v.Flags, err = s.Store.OrderFlags(ctx, txid); err != nil {
+		return httpapi.Response{}, err
+	}
 	return httpapi.JSON(http.StatusOK, v), nil
 }
 
@@ -223,8 +233,8 @@ func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, 
 	if in.Mode != payment.NameCheck && in.Mode != payment.NameTransfer {
 		f.Add("mode", "must be check or transfer")
 	}
-	if in.Amount != o.Totals.Final {
-		f.Add("amount", "%d does not match the order's total %d", in.Amount, o.Totals.Final)
+	if in.Amount <= 0 {
+		f.Add("amount", "must be the positive amount received, in minor units")
 	}
 	if strings.TrimSpace(in.Reference) == "" {
 		f.Add("reference", "is required (cheque number, transfer reference)")
@@ -234,17 +244,27 @@ func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, 
 		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(r), err)
 		return httpapi.Response{}, err
 	}
-	moved, err := s.Store.Move(ctx, txid, checkout.SoldOut, store.Change{Payment: &checkout.Payment{
-		Mode: in.Mode, Outcome: payment.Paid.String(), Amount: in.Amount, EventID: trace.Sanitize(in.Reference), At: s.now()}})
+	ref := trace.Sanitize(in.Reference)
+	got, err := s.receive(ctx, txid, srcBackoffice, checkout.Payment{
+		Mode: in.Mode, Outcome: payment.Paid.String(), Amount: in.Amount, EventID: ref, Reference: ref, At: s.now()})
 	if err != nil {
 		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(r), err)
 		return httpapi.Response{}, err
 	}
-	tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s", operator(r), in.Mode, money(in.Amount, o.Currency), in.Reference)
-	if err := s.resume(ctx, moved); err != nil {
+	switch {
+	case got.Flag != nil:
+		// Stored, and flagged: the answer says so, with what the operator must settle.
+		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s: flagged (%s)", operator(r), in.Mode, money(in.Amount, o.Currency), ref, got.Flag.Reason)
+		return httpapi.JSON(http.StatusAccepted, map[string]any{"order": got.Order, "flag": got.Flag}), nil
+	case got.Duplicate && !got.Moved:
+		tr.Printf(ctx, txid, "%s: the %s payment reference %s was recorded before; nothing changed", operator(r), in.Mode, ref)
+	default:
+		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s", operator(r), in.Mode, money(in.Amount, o.Currency), ref)
+	}
+	if err := s.resume(ctx, got.Order); err != nil {
 		return httpapi.Response{}, err
 	}
-	return httpapi.JSON(http.StatusOK, moved), nil
+	return httpapi.JSON(http.StatusOK, got.Order), nil
 }
 
 // resume completes the workflow's wait after an operator moved the order: a paid order

@@ -72,7 +72,7 @@ func TestBackofficeOfflinePayment(t *testing.T) {
 		body     string
 		wantCode int
 	}{
-		{`{"mode":"transfer","amount":100,"reference":"VIR-1"}`, http.StatusBadRequest},
+		{`{"mode":"transfer","amount":0,"reference":"VIR-0"}`, http.StatusBadRequest},
 		{`{"mode":"stripe","amount":12000,"reference":"VIR-1"}`, http.StatusBadRequest},
 		{`{"mode":"transfer","amount":12000}`, http.StatusBadRequest},
 		{`{"mode":"transfer","amount":12000,"reference":"VIR-1","price":1}`, http.StatusBadRequest},

@@ -51,7 +51,10 @@ var _ Shops = (*httpapi.ShopCache)(nil)
 type Service struct {
 	Store  *store.Store
 	Tokens Tokens
-	Shops  Shops
+	// Starter starts a workflow again for an order an operator delivers after its
+	// first workflow ended (a late payment); nil where no function needs it.
+	Starter Starter
+	Shops   Shops
 	// Modes and Verifiers come from payment.NewModes. Cheque and transfer are also
 	// built from the shop's own settings when the shop has them (see modeFor).
 	Modes     map[string]payment.Mode
