@@ -52,6 +52,10 @@ type Request struct {
 	CancelURL     string
 	NotifyURL     string
 	ShopName      string
+	// ExpiresAt is when the order stops waiting for this payment: a provider session
+	// that can expire is made to close no later (within what the provider accepts).
+	// Zero leaves the provider's default.
+	ExpiresAt time.Time
 }
 
 // validate checks the fields every mode relies on.

@@ -108,6 +108,9 @@ func (s *Stripe) Start(ctx context.Context, r Request) (Instructions, error) {
 	if r.CustomerEmail != "" {
 		params.CustomerEmail = stripe.String(r.CustomerEmail)
 	}
+	if !r.ExpiresAt.IsZero() {
+		params.ExpiresAt = stripe.Int64(stripeExpiry(r.ExpiresAt, time.Now()).Unix())
+	}
 	params.AddMetadata("txid", r.TxID)
 	// A retried Lambda must not open a second session for the same attempt.
 	params.SetIdempotencyKey("checkout-" + r.TxID + "-" + strconv.Itoa(r.Attempt))
@@ -119,6 +122,27 @@ func (s *Stripe) Start(ctx context.Context, r Request) (Instructions, error) {
 		return Instructions{}, fmt.Errorf("payment: stripe checkout session %s has no URL", sess.ID)
 	}
 	return Instructions{Kind: InstructionsRedirect, RedirectURL: sess.URL}, nil
+}
+
+// Stripe accepts a Checkout Session's expires_at from 30 minutes to 24 hours after its
+// creation; a minute of margin keeps a slow request inside the window.
+const (
+	stripeMinExpiry = 31 * time.Minute
+	stripeMaxExpiry = 24 * time.Hour
+)
+
+// stripeExpiry is the session's expiry for an order that stops waiting at deadline: the
+// deadline itself when Stripe accepts it, else the nearest time it accepts. A wait
+// shorter than Stripe's minimum leaves the session open a little longer than the wait;
+// a payment made then is a late payment, stored and flagged for an operator.
+func stripeExpiry(deadline, now time.Time) time.Time {
+	switch {
+	case deadline.Before(now.Add(stripeMinExpiry)):
+		return now.Add(stripeMinExpiry)
+	case deadline.After(now.Add(stripeMaxExpiry)):
+		return now.Add(stripeMaxExpiry)
+	}
+	return deadline
 }
 
 // stripeObject holds the fields read from a checkout session or payment

@@ -134,6 +134,9 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		TxID: txid, Attempt: n, Amount: o.Totals.Final, Currency: o.Currency, Lang: o.Customer.Lang,
 		CustomerEmail: o.Customer.Email, ReturnURL: s.orderLink(o), CancelURL: s.orderLink(o),
 		NotifyURL: s.APIURL + "/webhooks/" + mode.Name(), ShopName: shop.Name,
+		// The provider's session closes no later than the order stops waiting: the wait
+		// is the plan the execution was started with (httpapi.PlanFor).
+		ExpiresAt: s.now().Add(time.Duration(httpapi.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second),
 	}
 	amount := money(o.Totals.Final, o.Currency)
 	tr.Printf(ctx, txid, "attempt %d: %s by %s", n+1, amount, o.Paymode)
@@ -269,19 +272,25 @@ func (s *Service) awaitRetry(ctx context.Context, t Task) (any, error) {
 }
 
 // cancelUnpaid cancels an order whose payment never came. A payment that arrived at
-// the last moment wins: the order is then left as it is, and traced.
+// the last moment wins: the order is then left as it is, traced, and the answer says
+// whether it is paid, so that the state machine produces and bills it instead of
+// ending there ("paid" is always present: the state machine selects it).
 func (s *Service) cancelUnpaid(ctx context.Context, txid, reason string) (any, error) {
 	tr := s.tracer(srcPayment)
 	o, err := s.cancel(ctx, txid)
 	if checkout.KindOf(err) == checkout.ECONFLICT {
-		tr.Printf(ctx, txid, "not cancelled (%s): %v", reason, err)
-		return map[string]bool{"cancelled": false}, nil
+		now, gerr := s.Store.GetOrder(ctx, txid, "")
+		if gerr != nil {
+			return nil, gerr
+		}
+		tr.Printf(ctx, txid, "not cancelled (%s): %v; order %s", reason, err, now.Status)
+		return map[string]bool{"cancelled": false, "paid": paid(now.Status)}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	tr.Printf(ctx, txid, "order %s: %s", o.Status, reason)
-	return map[string]bool{"cancelled": true}, nil
+	return map[string]bool{"cancelled": true, "paid": false}, nil
 }
 
 // cancel moves an order to CANCELLED. SPEC §3 has no REFUSED→CANCELLED: a refused

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,13 @@ func TestPaymentStartPerMode(t *testing.T) {
 		{mode: "stripe", final: 12000, wantStatus: checkout.Pending, wantKind: payment.InstructionsRedirect, check: func(t *testing.T, v workflow.OrderView) {
 			if !strings.HasPrefix(v.Payment.RedirectURL, e.stripe.URL+"/c/pay/cs_test_") {
 				t.Errorf("stripe redirect %q: want the session's URL", v.Payment.RedirectURL)
+			}
+			// The session closes with the order's online wait (1 h by default), not
+			// Stripe's 24 h default.
+			sessions := e.stripe.Sessions()
+			at, err := strconv.ParseInt(sessions[len(sessions)-1].Form.Get("expires_at"), 10, 64)
+			if d := time.Until(time.Unix(at, 0)); err != nil || d > time.Hour+time.Minute || d < time.Hour-time.Minute {
+				t.Errorf("stripe session expires_at %v (in %s), want in 1 h", at, d)
 			}
 		}},
 		{mode: "paypal", final: 12000, wantStatus: checkout.Pending, wantKind: payment.InstructionsRedirect, check: func(t *testing.T, v workflow.OrderView) {
@@ -500,12 +508,43 @@ func TestCancelUnpaid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			txid, _ := e.place("check", 12000)
 			tt.prepare(txid)
-			e.mustTask(e.payment, map[string]any{"action": "cancel", "txid": txid, "reason": "payment timeout"})
+			out := e.mustTask(e.payment, map[string]any{"action": "cancel", "txid": txid, "reason": "payment timeout"})
 			if s := e.order(txid).Status; s != tt.want {
 				t.Fatalf("status %s, want %s", s, tt.want)
 			}
+			// The state machine decides on this: a paid order goes on to production.
+			if p, ok := out["paid"].(bool); !ok || p != (tt.want == checkout.SoldOut) {
+				t.Fatalf("cancel answered %v, want paid=%v", out, tt.want == checkout.SoldOut)
+			}
 			if !strings.Contains(e.traceText(txid), "payment timeout") {
 				t.Errorf("cancellation not traced")
+			}
+		})
+	}
+}
+
+// TestPaymentFaultSaysWhetherPaid: the Payment state's fault path answers from the
+// order's real status, so a payment that landed while the state failed is delivered.
+func TestPaymentFaultSaysWhetherPaid(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name     string
+		pay      bool
+		wantPaid bool
+	}{{"unpaid", false, false}, {"paid meanwhile", true, true}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			txid, _ := e.place("check", 12000)
+			e.startPayment(txid, "T-"+txid)
+			if tt.pay {
+				if _, err := e.st.Move(e.ctx, txid, checkout.SoldOut, store.Change{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out := e.mustTask(e.payment, map[string]any{"action": "fault", "txid": txid, "state": "Payment",
+				"error": map[string]string{"Error": "Lambda.Unknown", "Cause": "boom"}})
+			if p, ok := out["paid"].(bool); !ok || p != tt.wantPaid {
+				t.Fatalf("fault answered %v, want paid=%v", out, tt.wantPaid)
 			}
 		})
 	}

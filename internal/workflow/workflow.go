@@ -224,11 +224,24 @@ func (t Task) validate() error {
 }
 
 // fault traces a task that ended in the state machine's fault path.
+//
+// The answer says whether the order is paid all the same (a payment that landed while
+// the Payment state failed): the state machine then goes on to production and billing
+// rather than ending with a paid order undelivered. "paid" is always present.
 func (s *Service) fault(ctx context.Context, source string, t Task) (map[string]bool, error) {
 	e := t.stateError()
-	s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order stays as it is for an operator", t.State, e.Error, e.Cause)
-	s.log().Error("workflow fault", "txid", t.TxID, "state", t.State, "error", e.Error, "cause", e.Cause)
-	return map[string]bool{"traced": true}, nil
+	o, err := s.Store.GetOrder(ctx, t.TxID, "")
+	if err != nil && checkout.KindOf(err) != checkout.ENOTFOUND {
+		return nil, err
+	}
+	isPaid := err == nil && paid(o.Status)
+	if isPaid && source == srcPayment {
+		s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order is %s all the same: on to production and billing", t.State, e.Error, e.Cause, o.Status)
+	} else {
+		s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order stays as it is for an operator", t.State, e.Error, e.Cause)
+	}
+	s.log().Error("workflow fault", "txid", t.TxID, "state", t.State, "error", e.Error, "cause", e.Cause, "paid", isPaid)
+	return map[string]bool{"traced": true, "paid": isPaid}, nil
 }
 
 // Kinds of the payment modes, for the buyer's view.
