@@ -268,7 +268,8 @@ func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, 
 }
 
 // resume completes the workflow's wait after an operator moved the order: a paid order
-// leaves Payment (or the retry wait, which goes round to Payment and sees it paid); a
+// (SOLDOUT, or PREPROD when the operator has it produced before the money comes) leaves
+// Payment (or the retry wait, which goes round to Payment and sees it paid); a
 // cancelled one ends in Cancelled.
 func (s *Service) resume(ctx context.Context, o *checkout.Order) error {
 	token, state, err := s.Store.TaskToken(ctx, o.TxID)
@@ -276,9 +277,9 @@ func (s *Service) resume(ctx context.Context, o *checkout.Order) error {
 		return err
 	}
 	switch {
-	case o.Status == checkout.SoldOut && state == statePayment:
+	case paid(o.Status) && state == statePayment:
 		err = s.Tokens.Succeed(ctx, token, map[string]string{"mode": o.Paymode, "outcome": "paid", "by": "operator"})
-	case o.Status == checkout.SoldOut && state == stateRetry:
+	case paid(o.Status) && state == stateRetry:
 		shop, _, serr := s.Shops.Get(ctx)
 		if serr != nil {
 			return serr

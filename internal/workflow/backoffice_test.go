@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
 
@@ -208,5 +209,29 @@ func TestBackofficeCatalogAndShop(t *testing.T) {
 	saved, _, err := e.st.LoadShop(e.ctx, "demo")
 	if err != nil || saved.Name != "Renamed shop" || saved.Currency != "EUR" {
 		t.Fatalf("stored shop %+v (%v): want the valid update only", saved, err)
+	}
+}
+
+// TestPreprodResumesTheWaitingWorkflow: an operator who moves an order to PREPROD (to
+// produce before the payment) completes the payment wait, so the workflow goes on to
+// production instead of waiting until it times out.
+func TestPreprodResumesTheWaitingWorkflow(t *testing.T) {
+	e := newEnv(t)
+	txid, _ := e.place("check", 12000)
+	// The Payment state has stored its token; the order is still PLACED.
+	token := "T-" + txid
+	if err := e.st.Update(e.ctx, txid, store.Change{TaskToken: &token, TaskState: "payment"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/transition", `{"to":"PREPROD"}`, nil, nil); code != http.StatusOK {
+		t.Fatalf("transition to PREPROD: %d %s", code, body)
+	}
+	succ, _ := e.sfn.calls()
+	if len(succ) != 1 || succ[0].Token != token {
+		t.Fatalf("completions %+v: want the payment wait completed", succ)
+	}
+	// The Payment state's start, running late, finds the order settled and waits no more.
+	if s := e.order(txid).Status; s != checkout.PreProd {
+		t.Fatalf("status %s, want PREPROD", s)
 	}
 }
