@@ -77,6 +77,7 @@ func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service,
 		SenderEmail:   d.Cfg.SenderEmail,
 		StorefrontURL: strings.TrimRight(d.Cfg.StorefrontURL, "/"),
 		APIURL:        strings.TrimRight(d.Cfg.APIURL, "/"),
+		LinkTTL:       d.Cfg.LinkTTL,
 		Now:           d.Now,
 		Log:           d.Log,
 	}

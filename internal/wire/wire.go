@@ -42,6 +42,9 @@ type Config struct {
 	// PaymentSecrets names the Secrets Manager secret in AWS; locally, the provider
 	// settings come from PAYMENT_* variables (see payment.ConfigFromEnv).
 	PaymentSecrets string
+	// LinkTTL is how long e-mailed order and bill links stay valid (LINK_TTL, default
+	// 30 days).
+	LinkTTL time.Duration
 }
 
 // ConfigFromEnv reads Config from the variables template.yaml sets.
@@ -59,6 +62,7 @@ func ConfigFromEnv() Config {
 		MoodleURL:       os.Getenv("MOODLE_URL"),
 		MoodleToken:     os.Getenv("MOODLE_TOKEN"),
 		PaymentSecrets:  os.Getenv("PAYMENT_SECRETS"),
+		LinkTTL:         durationEnv("LINK_TTL", 30*24*time.Hour),
 	}
 }
 

@@ -191,7 +191,7 @@ func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response
 		return httpapi.Response{}, err
 	}
 	o := st.Order
-	v := AdminOrder{Order: o, Waiting: waiting(st), Payments: o.Payments, Products: []production.Instance{}, LinkToken: LinkToken(o)}
+	v := AdminOrder{Order: o, Waiting: waiting(st), Payments: o.Payments, Products: []production.Instance{}, LinkToken: s.linkToken(o)}
 	if v.Payments == nil {
 		v.Payments = []checkout.Payment{}
 	}

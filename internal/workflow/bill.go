@@ -170,7 +170,7 @@ func billView(shop *checkout.Shop, o *checkout.Order) BillView {
 // GetBill answers GET /orders/{txid}/bill: JSON, or a printable HTML page when the
 // client asks for text/html (Accept) or ?format=html.
 func (s *Service) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	st, err := s.buyerOrder(ctx, r)
+	st, err := s.buyerOrder(ctx, r, true)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -311,8 +311,9 @@ func (s *Service) cancel(ctx context.Context, txid string) (*checkout.Order, err
 // --- HTTP: the buyer's order page ------------------------------------------------------
 
 // buyerOrder reads the order of {txid} for the buyer: the cart token as a Bearer
-// token, or the link token of an e-mailed link as ?token=.
-func (s *Service) buyerOrder(ctx context.Context, r *httpapi.Request) (*store.OrderState, error) {
+// token, or, when readOnly, the link token of an e-mailed link as ?token=. A link token
+// only reads: paying and retrying need the cart token.
+func (s *Service) buyerOrder(ctx context.Context, r *httpapi.Request, readOnly bool) (*store.OrderState, error) {
 	const op = "order.access"
 	txid := r.PathParameters["txid"]
 	if !trace.ValidTxID(txid) {
@@ -320,18 +321,21 @@ func (s *Service) buyerOrder(ctx context.Context, r *httpapi.Request) (*store.Or
 	}
 	bearer, berr := httpapi.Bearer(r)
 	link := r.QueryStringParameters["token"]
-	if berr != nil && link == "" {
+	if berr != nil && (link == "" || !readOnly) {
 		return nil, berr
 	}
 	st, err := s.Store.OrderState(ctx, txid, "")
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case berr == nil && subtle.ConstantTimeCompare([]byte(store.HashToken(bearer)), []byte(st.Order.TokenHash)) == 1:
-	case berr != nil && validLinkToken(st.Order, link):
-	default:
-		return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this token does not open order %s", txid)
+	if berr == nil {
+		if subtle.ConstantTimeCompare([]byte(store.HashToken(bearer)), []byte(st.Order.TokenHash)) != 1 {
+			return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this token does not open order %s", txid)
+		}
+		return st, nil
+	}
+	if err := checkLinkToken(st.Order, link, s.now()); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -352,6 +356,9 @@ type OrderView struct {
 	DocumentKind  string             `json:"documentKind"`
 	InvoiceNumber string             `json:"invoiceNumber,omitempty"`
 	PlacedAt      time.Time          `json:"placedAt"`
+	// LinkToken is a read-only link token, given to the cart token's holder only (to
+	// open the bill in a new tab, to share the order's status).
+	LinkToken string `json:"linkToken,omitempty"`
 }
 
 // OrderLineView is a line as the order page lists it.
@@ -405,7 +412,7 @@ func waiting(st *store.OrderState) string {
 
 // GetOrder answers GET /orders/{txid}.
 func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	st, err := s.buyerOrder(ctx, r)
+	st, err := s.buyerOrder(ctx, r, true)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -413,7 +420,11 @@ func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Res
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	return httpapi.JSON(http.StatusOK, s.orderView(shop, st)), nil
+	v := s.orderView(shop, st)
+	if _, berr := httpapi.Bearer(r); berr == nil {
+		v.LinkToken = s.linkToken(st.Order)
+	}
+	return httpapi.JSON(http.StatusOK, v), nil
 }
 
 // RetryPayment answers POST /orders/{txid}/payment {"paymode"}: after a failed or
@@ -421,7 +432,7 @@ func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Res
 // retry wait completes with the new mode's plan and the Payment state starts again.
 func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "payment.retry"
-	st, err := s.buyerOrder(ctx, r)
+	st, err := s.buyerOrder(ctx, r, false)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -485,7 +496,7 @@ type Callback struct {
 // the test mode's buttons.
 func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "payment.test"
-	st, err := s.buyerOrder(ctx, r)
+	st, err := s.buyerOrder(ctx, r, false)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -615,7 +615,10 @@ func TestOrderAccess(t *testing.T) {
 		want    int
 	}{
 		{"cart token", bearer(token), nil, http.StatusOK},
-		{"e-mailed link token", nil, map[string]string{"token": workflow.LinkToken(o)}, http.StatusOK},
+		{"e-mailed link token", nil, map[string]string{"token": workflow.LinkToken(o, time.Now().Add(time.Hour))}, http.StatusOK},
+		{"expired link token", nil, map[string]string{"token": workflow.LinkToken(o, time.Now().Add(-time.Second))}, http.StatusGone},
+		{"link token with its expiry moved", nil, map[string]string{"token": "ffffffffff" + workflow.LinkToken(o, time.Now().Add(-time.Second))[10:]}, http.StatusForbidden},
+		{"link token of the old format", nil, map[string]string{"token": strings.Repeat("0", 32)}, http.StatusForbidden},
 		{"no credentials", nil, nil, http.StatusUnauthorized},
 		{"someone else's token", bearer("tok-other"), nil, http.StatusForbidden},
 		{"forged link token", nil, map[string]string{"token": strings.Repeat("0", 32)}, http.StatusForbidden},
@@ -626,6 +629,21 @@ func TestOrderAccess(t *testing.T) {
 		if code != tt.want {
 			t.Errorf("%s: %d %s, want %d", tt.name, code, body, tt.want)
 		}
+	}
+	// The link token reads; it can neither pay nor retry: those need the cart token.
+	link := map[string]string{"token": workflow.LinkToken(o, time.Now().Add(time.Hour))}
+	for _, w := range []struct{ route, body string }{
+		{"POST /orders/{txid}/payment/test", `{"action":"pay"}`},
+		{"POST /orders/{txid}/payment", `{"paymode":"check"}`},
+	} {
+		code, body, _ := e.http(e.payment, req{method: "POST", routeKey: w.route, path: strings.Replace(strings.TrimPrefix(w.route, "POST "), "{txid}", txid, 1),
+			params: map[string]string{"txid": txid}, query: link, headers: map[string]string{"content-type": "application/json"}, body: w.body})
+		if code != http.StatusUnauthorized {
+			t.Errorf("%s with the link token: %d %s, want 401", w.route, code, body)
+		}
+	}
+	if s := e.order(txid).Status; s != checkout.Placed {
+		t.Errorf("the link token changed the order: %s", s)
 	}
 	if code, _, _ := e.http(e.payment, req{method: "GET", routeKey: "GET /orders/{txid}", path: "/orders/X",
 		params: map[string]string{"txid": "NOPE"}, headers: bearer(token)}); code != http.StatusNotFound {

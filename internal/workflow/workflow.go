@@ -70,8 +70,11 @@ type Service struct {
 	// StorefrontURL and APIURL make the links of e-mails and provider redirects.
 	StorefrontURL string
 	APIURL        string
-	Now           func() time.Time
-	Log           *slog.Logger
+	// LinkTTL is how long e-mailed links (and provider return URLs) stay valid;
+	// 0 means DefaultLinkTTL (30 days).
+	LinkTTL time.Duration
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 func (s *Service) now() time.Time {
