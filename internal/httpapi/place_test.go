@@ -141,3 +141,74 @@ func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
 		})
 	}
 }
+
+// TestVATNumberOfAnotherCountryIsRefused: a French invoicing address with a German VAT
+// number is refused with the reason, and the cart is left as it was; the number of the
+// invoicing country is taken and removes VAT.
+func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
+	ctx := context.Background()
+	db, table := dynamotest.NewTable(t)
+	st := store.New(db, table)
+	shop, cats, err := seed.Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveShop(ctx, shop, cats); err != nil {
+		t.Fatal(err)
+	}
+	steps := &httpapi.Steps{Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
+		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: &starter{}, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web"}
+	rt := httpapi.NewRouter(nil)
+	steps.RegisterShop(rt)
+	steps.RegisterCustomer(rt)
+	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
+		t.Helper()
+		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json", "authorization": "Bearer " + token},
+			PathParameters: map[string]string{"txid": txid, "code": code}}
+		resp, err := rt.Serve(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	var c httpapi.Created
+	if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {
+		t.Fatal(err)
+	}
+	serve("PUT /carts/{txid}/lines/{code}", c.TransactionID, "SEC-201-SEATS", c.CartToken, `{"quantity":2}`)
+	customer := func(country, vat string) string {
+		return `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR",` +
+			`"invoicing":{"organisation":"Acme","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"` + country + `","vatNumber":"` + vat + `"}}`
+	}
+	tests := []struct {
+		name, country, vat string
+		want               int
+		wantMsg            string
+	}{
+		{"French address, German number", "FR", "DE123456788", http.StatusBadRequest, "issued in DE, the invoicing address is in FR"},
+		{"German address, wrong check digits", "DE", "DE123456789", http.StatusBadRequest, "check digits"},
+		{"German address, German number", "DE", "DE123456788", http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before, err := st.GetCart(ctx, c.TransactionID, store.HashToken(c.CartToken))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := serve("PUT /carts/{txid}/customer", c.TransactionID, "", c.CartToken, customer(tt.country, tt.vat))
+			if r.StatusCode != tt.want || !strings.Contains(r.Body, tt.wantMsg) {
+				t.Fatalf("customer = %d %s, want %d mentioning %q", r.StatusCode, r.Body, tt.want, tt.wantMsg)
+			}
+			after, err := st.GetCart(ctx, c.TransactionID, store.HashToken(c.CartToken))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != http.StatusOK && after.Version != before.Version {
+				t.Errorf("a refused customer changed the cart (version %d → %d)", before.Version, after.Version)
+			}
+			if tt.want == http.StatusOK && !strings.Contains(r.Body, `"taxes":0`) {
+				t.Errorf("a German business with its German number pays VAT: %s", r.Body)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -503,8 +504,15 @@ func (s *Steps) putCustomer(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	if inv := cu.Invoicing; inv != nil && inv.VATNumber != "" {
-		if _, err := pricing.CheckVATNumber(inv.VATNumber); err != nil {
+		country, err := pricing.CheckVATNumber(inv.VATNumber)
+		if err != nil {
 			return Response{}, checkout.Invalid("customer.validate", "invalid VAT number", checkout.FieldError{Field: "invoicing.vatNumber", Message: err.Error()})
+		}
+		// A number removes VAT only for a business invoiced in the country that issued
+		// it: another country's number is a mistake to correct, not VAT to drop.
+		if !strings.EqualFold(country, inv.Country) {
+			return Response{}, checkout.Invalid("customer.validate", "VAT number of another country", checkout.FieldError{Field: "invoicing.vatNumber",
+				Message: fmt.Sprintf("this VAT number was issued in %s, the invoicing address is in %s: correct one of them, or leave the number out (VAT is then charged)", country, inv.Country)})
 		}
 	}
 	// The buyer's earlier paid orders are read now and kept in the cart (a second round
