@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
+	"github.com/lmsshop/checkout/internal/vies"
 )
 
 // CartStore is what the pre-placement steps need of the table.
@@ -55,6 +57,14 @@ type Steps struct {
 	Now        func() time.Time
 	CartTTL    time.Duration
 	Storefront string
+	// VIES confirms intra-EU VAT numbers at the CUSTOMER step; nil means they cannot
+	// be confirmed here, and VAT is charged.
+	VIES VATChecker
+}
+
+// VATChecker asks VIES about a VAT number (internal/vies).
+type VATChecker interface {
+	Check(ctx context.Context, prefix, number string) (vies.Result, error)
 }
 
 func (s *Steps) now() time.Time { return s.Now().UTC() }
@@ -104,6 +114,34 @@ func (s *Steps) mutate(ctx context.Context, cr *cartRequest, m store.Mutation, f
 	}
 	s.Trace.Printf(ctx, cr.txid, format, args...)
 	return s.view(cr, c, http.StatusOK)
+}
+
+// checkVAT asks VIES about a VAT number already valid in shape, check digits and
+// country. Unknown to VIES: refused (400), nothing stored. VIES unable to answer, or
+// not reachable from here: accepted, VAT charged, and the buyer told why.
+func (s *Steps) checkVAT(ctx context.Context, number string) (*checkout.VATCheck, error) {
+	n := pricing.NormalizeVATNumber(number)
+	now := s.now()
+	if s.VIES == nil {
+		return &checkout.VATCheck{Status: checkout.VATUnavailable, CheckedAt: now,
+			Message: "VAT numbers cannot be verified with VIES here: VAT is charged"}, nil
+	}
+	r, err := s.VIES.Check(ctx, n[:2], n[2:])
+	if errors.Is(err, vies.ErrUnavailable) {
+		if s.Log != nil {
+			s.Log.Warn("VIES unavailable", "prefix", n[:2], "err", err)
+		}
+		return &checkout.VATCheck{Status: checkout.VATUnavailable, CheckedAt: now,
+			Message: "VIES, the EU's VAT number register, could not confirm this number just now: VAT is charged. Save your details again later to retry."}, nil
+	}
+	if err != nil {
+		return nil, checkout.Wrap("customer.vies", err)
+	}
+	if !r.Valid {
+		return nil, checkout.Invalid("customer.validate", "VAT number not registered", checkout.FieldError{Field: "invoicing.vatNumber",
+			Message: "VIES, the EU's VAT number register, does not know this number: check it, or leave it out (VAT is then charged)"})
+	}
+	return &checkout.VATCheck{Status: checkout.VATValid, CheckedAt: now, Name: checkout.Clean(r.Name), RequestID: checkout.Clean(r.RequestID)}, nil
 }
 
 // RegisterShop adds the SHOP step's routes.
@@ -514,6 +552,13 @@ func (s *Steps) putCustomer(ctx context.Context, r *Request) (Response, error) {
 			return Response{}, checkout.Invalid("customer.validate", "VAT number of another country", checkout.FieldError{Field: "invoicing.vatNumber",
 				Message: fmt.Sprintf("this VAT number was issued in %s, the invoicing address is in %s: correct one of them, or leave the number out (VAT is then charged)", country, inv.Country)})
 		}
+		check, err := s.checkVAT(ctx, inv.VATNumber)
+		if err != nil {
+			return Response{}, err
+		}
+		inv.VATCheck = check
+	} else if inv != nil {
+		inv.VATCheck = nil
 	}
 	// The buyer's earlier paid orders are read now and kept in the cart (a second round
 	// trip, for this step only): a loyalty discount shown then stays as shown.

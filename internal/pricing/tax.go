@@ -283,12 +283,12 @@ func IsEUMember(country string) bool {
 // ReverseCharge reports whether a sale from shopCountry to buyer is
 // reverse-charged: the shop is in the EU and the buyer is a business whose VAT
 // number is valid in shape and check digits, was issued by the buyer's invoicing
-// country, and is of another member state than the shop's. Anything else (a
-// malformed number, a number of another country than the invoicing address)
-// simply means VAT is charged; the CUSTOMER step should use CheckVATNumber to
-// tell the buyer.
+// country, is of another member state than the shop's, and was confirmed by VIES
+// (VATVerified). Anything else (a malformed number, a number of another country
+// than the invoicing address, VIES unable to answer) simply means VAT is charged;
+// the CUSTOMER step tells the buyer why.
 func ReverseCharge(shopCountry string, b Buyer) bool {
-	if !b.Business || !IsEUMember(shopCountry) {
+	if !b.Business || !b.VATVerified || !IsEUMember(shopCountry) {
 		return false
 	}
 	vatCountry, err := CheckVATNumber(b.VATNumber)

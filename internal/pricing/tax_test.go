@@ -133,21 +133,22 @@ func TestReverseCharge(t *testing.T) {
 		buyer Buyer
 		want  bool
 	}{
-		{"German business from a French shop", "FR", Buyer{Business: true, VATNumber: "DE123456788", Country: "DE"}, true},
-		{"Greek business (EL prefix) from a French shop", "FR", Buyer{Business: true, VATNumber: "EL123456789", Country: "GR"}, true},
+		{"German business from a French shop", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456788", Country: "DE"}, true},
+		{"Greek business (EL prefix) from a French shop", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "EL123456789", Country: "GR"}, true},
 		// The number must be the invoicing country's: a French address with a German
 		// number pays French VAT.
-		{"French invoicing address, German number", "FR", Buyer{Business: true, VATNumber: "DE123456788", Country: "FR"}, false},
-		{"Belgian invoicing address, German number", "FR", Buyer{Business: true, VATNumber: "DE123456788", Country: "BE"}, false},
-		{"German number, no invoicing country", "FR", Buyer{Business: true, VATNumber: "DE123456788"}, false},
-		{"German number with wrong check digits", "FR", Buyer{Business: true, VATNumber: "DE123456789", Country: "DE"}, false},
-		{"Greek business from a Greek shop", "GR", Buyer{Business: true, VATNumber: "EL123456789", Country: "GR"}, false},
-		{"French business from a French shop", "FR", Buyer{Business: true, VATNumber: "FR40303265045", Country: "FR"}, false},
-		{"lower-case shop country", "fr", Buyer{Business: true, VATNumber: "FR40303265045", Country: "FR"}, false},
+		{"French invoicing address, German number", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456788", Country: "FR"}, false},
+		{"Belgian invoicing address, German number", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456788", Country: "BE"}, false},
+		{"German number, no invoicing country", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456788"}, false},
+		{"German business, VIES could not confirm", "FR", Buyer{Business: true, VATNumber: "DE123456788", Country: "DE"}, false},
+		{"German number with wrong check digits", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456789", Country: "DE"}, false},
+		{"Greek business from a Greek shop", "GR", Buyer{Business: true, VATVerified: true, VATNumber: "EL123456789", Country: "GR"}, false},
+		{"French business from a French shop", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "FR40303265045", Country: "FR"}, false},
+		{"lower-case shop country", "fr", Buyer{Business: true, VATVerified: true, VATNumber: "FR40303265045", Country: "FR"}, false},
 		{"consumer with a VAT number", "FR", Buyer{VATNumber: "DE123456788", Country: "DE"}, false},
-		{"business with a malformed number", "FR", Buyer{Business: true, VATNumber: "DE1234"}, false},
+		{"business with a malformed number", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE1234"}, false},
 		{"business without a number", "FR", Buyer{Business: true}, false},
-		{"shop outside the EU", "CH", Buyer{Business: true, VATNumber: "DE123456788", Country: "DE"}, false},
+		{"shop outside the EU", "CH", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456788", Country: "DE"}, false},
 	}
 	for _, c := range tests {
 		if got := ReverseCharge(c.shop, c.buyer); got != c.want {

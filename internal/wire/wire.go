@@ -45,6 +45,8 @@ type Config struct {
 	// LinkTTL is how long e-mailed order and bill links stay valid (LINK_TTL, default
 	// 30 days).
 	LinkTTL time.Duration
+	// VIESURL is the VIES REST API's base (VIES_URL; vies.DefaultURL when unset).
+	VIESURL string
 }
 
 // ConfigFromEnv reads Config from the variables template.yaml sets.
@@ -63,6 +65,7 @@ func ConfigFromEnv() Config {
 		MoodleToken:     os.Getenv("MOODLE_TOKEN"),
 		PaymentSecrets:  os.Getenv("PAYMENT_SECRETS"),
 		LinkTTL:         durationEnv("LINK_TTL", 30*24*time.Hour),
+		VIESURL:         os.Getenv("VIES_URL"),
 	}
 }
 

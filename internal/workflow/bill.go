@@ -237,6 +237,7 @@ td.n,th.n{text-align:right}.parties{display:flex;justify-content:space-between}
 <tr><th>Total due</th><td class="n"><strong>{{money .Totals.Final .Currency}}</strong></td></tr>
 </tbody></table>
 {{if .ReverseCharge}}<p>VAT reverse charge: tax due by the buyer.</p>{{end}}
+{{with .Buyer.Invoicing}}{{with .VATCheck}}<p class="vatcheck">{{if eq .Status "valid"}}VAT number {{$.Buyer.Invoicing.VATNumber}} confirmed by VIES on {{.CheckedAt.Format "2006-01-02"}}{{if .RequestID}} (consultation {{.RequestID}}){{end}}.{{else}}VAT number {{$.Buyer.Invoicing.VATNumber}} not confirmed by VIES on {{.CheckedAt.Format "2006-01-02"}}: VAT charged.{{end}}</p>{{end}}{{end}}
 {{range .Mentions}}<p>{{.}}</p>{{end}}
 </body></html>
 `))

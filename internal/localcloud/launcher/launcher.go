@@ -35,6 +35,7 @@ import (
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
 	"github.com/lmsshop/checkout/internal/notify/seslocal"
 	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/vies/viestest"
 	"github.com/lmsshop/checkout/internal/wire"
 )
 
@@ -100,6 +101,7 @@ type Cloud struct {
 	APIURL           string
 	WebURL           string
 	SESURL           string
+	VIESURL          string
 	StepFunctionsURL string
 	DynamoDBURL      string
 	Table            string
@@ -209,6 +211,11 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	c.addStop("SES emulator", ses.Stop)
 	c.SES, c.SESURL = ses, ses.URL
 
+	// VIES: a local one speaking the REST API's protocol, with the demo numbers.
+	vs := viestest.Start(nil)
+	c.addStop("VIES", func() error { vs.Close(); return nil })
+	c.VIESURL = vs.URL
+
 	// The functions reach the stand-ins through the SDK's own service-specific
 	// endpoint variables, so their code path is the deployed one.
 	params := tpl.ParameterDefaults()
@@ -311,6 +318,7 @@ func (c *Cloud) environment(params map[string]string) map[string]string {
 		"PAYMENT_TEST_SECRET": "local-test-provider-secret",
 		"LMS_ADAPTER":         params["LmsAdapter"],
 		"MOODLE_URL":          params["MoodleUrl"],
+		"VIES_URL":            c.VIESURL,
 	}
 }
 
