@@ -383,10 +383,22 @@ func (g *Gateway) event(r *http.Request, rt route, params map[string]string, bod
 		}
 		headers[lk] = strings.Join(vs, ",")
 	}
+	// HTTP API tells the function how it was reached: the client's address appended to
+	// any X-Forwarded-For the client sent, the scheme and the port of the listener.
+	// Functions build the API's own URL from these and requestContext.domainName
+	// (httpapi.BaseURL), so they must be the gateway's, never the client's.
 	headers["host"] = r.Host
-	headers["x-forwarded-for"] = sourceIP
+	if prior := headers["x-forwarded-for"]; prior != "" {
+		headers["x-forwarded-for"] = prior + ", " + sourceIP
+	} else {
+		headers["x-forwarded-for"] = sourceIP
+	}
 	headers["x-forwarded-proto"] = "http"
-	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+	if r.TLS != nil {
+		headers["x-forwarded-proto"] = "https"
+	}
+	delete(headers, "x-forwarded-port")
+	if port := listenerPort(r); port != "" {
 		headers["x-forwarded-port"] = port
 	}
 	if len(body) > 0 {
@@ -447,6 +459,20 @@ func (g *Gateway) event(r *http.Request, rt route, params map[string]string, bod
 		}
 	}
 	return ev
+}
+
+// listenerPort is the port the gateway was reached on: the connection's local port,
+// or the Host header's when the request did not come through a listener (tests).
+func listenerPort(r *http.Request) string {
+	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if _, port, err := net.SplitHostPort(addr.String()); err == nil {
+			return port
+		}
+	}
+	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+		return port
+	}
+	return ""
 }
 
 func hostOnly(hostport string) string {
