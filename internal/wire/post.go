@@ -165,3 +165,13 @@ func Backoffice(d *Deps) (lambda.Handler, error) {
 	s.Producers = hs
 	return s.BackofficeHandler(), nil
 }
+
+// Watch builds the scheduled function that counts the orders waiting for an operator
+// and publishes the count as a metric. It reads the table only.
+func Watch(d *Deps) (lambda.Handler, error) {
+	if d.Cfg.OperatorWait <= 0 {
+		return nil, errors.New("wire: OPERATOR_WAIT_MINUTES must be a whole number of minutes, at least 1")
+	}
+	w := &workflow.Watch{Store: d.Store, ShopID: d.Cfg.ShopID, Threshold: d.Cfg.OperatorWait, Now: d.Now, Log: d.Log}
+	return w.Handler(), nil
+}

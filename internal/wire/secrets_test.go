@@ -39,6 +39,12 @@ func secretsServer(t *testing.T, id, value string, calls *atomic.Int32) *httptes
 	return srv
 }
 
+// awsConfigNowhere is an AWS configuration whose calls cannot reach anything.
+func awsConfigNowhere() aws.Config {
+	return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""),
+		BaseEndpoint: aws.String("http://127.0.0.1:1"), RetryMaxAttempts: 1}
+}
+
 // depsOn builds Deps whose AWS calls go to srv, with the given configuration.
 func depsOn(srv *httptest.Server, cfg Config) *Deps {
 	return NewDeps(cfg, aws.Config{

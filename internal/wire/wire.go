@@ -48,6 +48,10 @@ type Config struct {
 	// settings and MOODLE_TOKEN (see settings); empty locally, where they come from
 	// the environment.
 	SettingsSecret string
+	// OperatorWait is how long an order may wait for an operator before the watch
+	// counts it (OPERATOR_WAIT_MINUTES; 60 minutes if unset, zero if malformed, which
+	// the watch refuses).
+	OperatorWait time.Duration
 }
 
 // ConfigFromEnv reads Config from the variables template.yaml sets.
@@ -63,6 +67,7 @@ func ConfigFromEnv() Config {
 		LMSAdapter:      envOr("LMS_ADAPTER", "local"),
 		MoodleURL:       os.Getenv("MOODLE_URL"),
 		SettingsSecret:  os.Getenv("SETTINGS_SECRET"),
+		OperatorWait:    minutesEnv("OPERATOR_WAIT_MINUTES", 60*time.Minute),
 	}
 }
 
@@ -71,6 +76,19 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
+}
+
+// minutesEnv reads a whole number of minutes; a malformed or non-positive value is zero,
+// so the function that needs it fails at start-up instead of using a default silently.
+func minutesEnv(k string, def time.Duration) time.Duration {
+	v := os.Getenv(k)
+	if v == "" {
+		return def
+	}
+	if m, err := strconv.Atoi(v); err == nil && m > 0 {
+		return time.Duration(m) * time.Minute
+	}
+	return 0
 }
 
 func durationEnv(k string, def time.Duration) time.Duration {
@@ -152,6 +170,7 @@ func builders() map[string]Builder {
 		"BillFunction":           Bill,
 		"NotifyFunction":         Notify,
 		"BackofficeFunction":     Backoffice,
+		"WatchFunction":          Watch,
 	}
 }
 
