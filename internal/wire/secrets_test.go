@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -200,5 +201,30 @@ func TestRequiredDataIsCheckedAgainstTheConfiguredLMS(t *testing.T) {
 	}
 	if n := asked.Load(); n != 2 {
 		t.Errorf("Moodle asked %d times, want 2 (once per check)", n)
+	}
+}
+
+// The functions that read the settings secret at their cold start — those that need
+// SETTINGS_SECRET and secretsmanager:GetSecretValue in template.yaml: the ones with
+// payment modes (PAYMENT_*) and, with LMS_ADAPTER=moodle, the ones that reach the LMS
+// (MOODLE_TOKEN). No other function reads it.
+func TestFunctionsThatReadTheSettingsSecret(t *testing.T) {
+	withModes := map[string]bool{"OrderFunction": true, "PaymentFunction": true, "PaymentWebhookFunction": true, "BackofficeFunction": true}
+	withLMS := map[string]bool{"PurchaseReqsFunction": true, "OrderFunction": true, "ProduceFunction": true, "BackofficeFunction": true}
+	t.Setenv("MOODLE_TOKEN", "")
+	for _, adapter := range []string{"local", "moodle"} {
+		for id := range builders() {
+			var calls atomic.Int32
+			srv := secretsServer(t, secretARN, `{"MOODLE_TOKEN":"tok"}`, &calls)
+			cfg := Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x",
+				LMSAdapter: adapter, MoodleURL: "https://moodle.example", SettingsSecret: secretARN, OperatorWait: time.Hour}
+			if _, err := Handler(id, depsOn(srv, cfg)); err != nil {
+				t.Fatalf("%s (%s): %v", id, adapter, err)
+			}
+			want := withModes[id] || (adapter == "moodle" && withLMS[id])
+			if got := calls.Load() == 1; got != want {
+				t.Errorf("%s with LMS_ADAPTER=%s: reads the secret = %v (%d calls), want %v", id, adapter, got, calls.Load(), want)
+			}
+		}
 	}
 }
