@@ -69,6 +69,12 @@ type Options struct {
 	CORS *CORS
 	// Now is the clock used for request times and signature expiry (time.Now if nil).
 	Now func() time.Time
+	// Hosts are the names the API answers to (the Host header, without its port), as
+	// an API's domain in AWS; nil means the loopback names (localhost, 127.0.0.0/8,
+	// ::1). Any other Host is refused, as AWS refuses a domain that is not the API's:
+	// functions build the API's own URL from it (requestContext.domainName), and a
+	// page on another site cannot reach the local API through DNS rebinding.
+	Hosts []string
 }
 
 // CORS is an HttpApi CorsConfiguration.
@@ -135,6 +141,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := g.now().UTC()
 	requestID := newID()
 	w.Header().Set("Apigw-Requestid", requestID)
+	if !g.knownHost(r.Host) {
+		g.log.Info("apigw: unknown host refused", "host", r.Host)
+		writeMessage(w, http.StatusForbidden, "Forbidden")
+		return
+	}
 
 	if g.opts.CORS != nil && isPreflight(r) {
 		g.opts.CORS.preflight(w, r)
@@ -459,6 +470,21 @@ func (g *Gateway) event(r *http.Request, rt route, params map[string]string, bod
 		}
 	}
 	return ev
+}
+
+// knownHost reports whether the API answers to the Host header's name.
+func (g *Gateway) knownHost(hostport string) bool {
+	name := strings.ToLower(hostOnly(hostport))
+	if g.opts.Hosts == nil {
+		ip := net.ParseIP(name)
+		return name == "localhost" || (ip != nil && ip.IsLoopback())
+	}
+	for _, h := range g.opts.Hosts {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // listenerPort is the port the gateway was reached on: the connection's local port,

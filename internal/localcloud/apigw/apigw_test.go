@@ -296,6 +296,48 @@ func TestForwardedHeadersAreTheGateways(t *testing.T) {
 	}
 }
 
+// The API answers only to its own names, as an API's domain does in AWS: a request
+// naming another host is refused before any function runs.
+func TestUnknownHostIsRefused(t *testing.T) {
+	rec := &recorder{}
+	routes := []stack.Route{{Method: "GET", Path: "/carts/{txid}", Function: "ShopFunction"}}
+	srv := newServer(t, routes, map[string]lambda.Handler{"ShopFunction": rec.handler()}, apigw.Options{})
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		host string
+		want int
+	}{
+		{"127.0.0.1:" + u.Port(), 200},
+		{"localhost:" + u.Port(), 200},
+		{"LOCALHOST", 200},
+		{"[::1]:" + u.Port(), 200},
+		{"attacker.example", 403},
+		{"attacker.example:" + u.Port(), 403},
+		{"127.0.0.1.attacker.example", 403},
+	} {
+		req, err := http.NewRequest("GET", srv.URL+"/carts/A", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = tt.host
+		resp, body := do(t, req)
+		if resp.StatusCode != tt.want {
+			t.Errorf("Host %s: %d %s, want %d", tt.host, resp.StatusCode, body, tt.want)
+		}
+		if tt.want == 403 && body != `{"message":"Forbidden"}` {
+			t.Errorf("Host %s: body %s, want API Gateway's Forbidden", tt.host, body)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.events) != 4 {
+		t.Errorf("function invoked %d times, want 4 (the known hosts only)", len(rec.events))
+	}
+}
+
 func mustUnescape(t *testing.T, p string) string {
 	t.Helper()
 	u, err := http.NewRequest("GET", "http://x"+p, nil)
