@@ -307,15 +307,6 @@ func checkCountry(f *Fields, field, country string, cat *Catalog) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func constantTimeEqual(a, b string) bool {
 	if len(a) != len(b) {
 		return false

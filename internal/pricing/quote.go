@@ -3,6 +3,8 @@ package pricing
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -231,7 +233,7 @@ func (e *Engine) Quote(in Input) (Quote, error) {
 			return Quote{}, err
 		}
 	}
-	for _, code := range sortedKeys(byCode) {
+	for _, code := range slices.Sorted(maps.Keys(byCode)) {
 		q.Taxes = append(q.Taxes, *byCode[code])
 	}
 	var err error
