@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -14,9 +13,6 @@ import (
 )
 
 // The post-placement functions are built here (internal/workflow).
-
-// errNotYet marks a builder whose function is not written yet; Handlers skips it.
-var errNotYet = errors.New("not built yet")
 
 // PaymentConfigFromEnv reads the payment providers' settings from PAYMENT_* variables.
 // A provider's section exists when any of its variables is set, and payment.NewModes

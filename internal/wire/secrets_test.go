@@ -14,7 +14,7 @@ import (
 )
 
 // secretsServer answers GetSecretValue as Secrets Manager does (AWS JSON 1.1), for
-// one secret; Secrets Manager cannot run here.
+// one secret: Secrets Manager has no local stand-in.
 func secretsServer(t *testing.T, name, value string, calls *atomic.Int32) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)
