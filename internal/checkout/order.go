@@ -7,7 +7,7 @@ import (
 	"github.com/lmsshop/checkout/internal/pricing"
 )
 
-// Status is an order's status (SPEC §3).
+// Status is an order's status (see docs/spec.md, Statuses and transitions).
 type Status string
 
 // Order statuses.
@@ -25,7 +25,8 @@ const (
 	Cancelled Status = "CANCELLED"
 )
 
-// transitions is SPEC §3's table: the only place that says which status may follow which.
+// transitions is the table of docs/spec.md, Statuses and transitions: the only place
+// that says which status may follow which.
 var transitions = map[Status][]Status{
 	Placed:   {Pending, PreProd, SoldOut, Cancelled},
 	Working:  {Placed, Pending, Partial, Cancelled},

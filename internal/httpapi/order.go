@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
@@ -177,7 +178,7 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 	if !in.AcceptTerms {
 		f.Add("acceptTerms", "the terms of sale must be accepted")
 	}
-	if !contains(v.Paymodes, in.Paymode) {
+	if !slices.Contains(v.Paymodes, in.Paymode) {
 		f.Add("paymode", "must be one of %v", v.Paymodes)
 	}
 	if len(missing) > 0 || len(f) > 0 {
@@ -209,13 +210,4 @@ func (s *Steps) start(ctx context.Context, shop *checkout.Shop, o *checkout.Orde
 		return err
 	}
 	return nil
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }

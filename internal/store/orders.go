@@ -254,8 +254,9 @@ func (ch Change) clauses(set []string, values map[string]types.AttributeValue) (
 	return set, nil
 }
 
-// Move changes an order's status under SPEC §3's table, enforced by the write's own
-// condition (status IN the allowed sources), and applies the change in the same write.
+// Move changes an order's status under the transition table (checkout.Sources),
+// enforced by the write's own condition (status IN the allowed sources), and applies
+// the change in the same write.
 // Moving to the status it already has is a no-op success, so retried tasks are harmless.
 func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch Change) (*checkout.Order, error) {
 	const op = "store.move"

@@ -15,9 +15,6 @@ import (
 
 // The post-placement functions are built here (internal/workflow).
 
-// errNotYet marks a builder whose function is not written yet; Handlers skips it.
-var errNotYet = errors.New("not built yet")
-
 // PaymentConfigFromEnv reads the payment providers' settings from PAYMENT_* variables.
 // A provider's section exists when any of its variables is set, and payment.NewModes
 // then reports every missing one, so a half-configured provider fails at start-up

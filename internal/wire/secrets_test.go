@@ -20,7 +20,7 @@ import (
 const secretARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:shop-checkout-settings-AbCdEf"
 
 // secretsServer answers GetSecretValue as Secrets Manager does (AWS JSON 1.1), for
-// one secret; Secrets Manager cannot run here.
+// one secret: Secrets Manager has no local stand-in.
 func secretsServer(t *testing.T, id, value string, calls *atomic.Int32) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		calls.Add(1)

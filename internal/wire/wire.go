@@ -5,7 +5,6 @@ package wire
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -199,10 +198,6 @@ func Handlers(ctx context.Context, cfg Config, awsCfg aws.Config) (map[string]la
 	out := map[string]lambda.Handler{}
 	for id, b := range builders() {
 		h, err := b(d)
-		if errors.Is(err, errNotYet) {
-			d.Log.Warn("function not built yet", "function", id)
-			continue
-		}
 		if err != nil {
 			return nil, fmt.Errorf("wire: %s: %w", id, err)
 		}

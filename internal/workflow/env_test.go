@@ -327,7 +327,7 @@ func (e *env) order(txid string) *checkout.Order {
 	return o
 }
 
-// traceText is the order's trace as SPEC §6 lines.
+// traceText is the order's trace as merchant trace lines.
 func (e *env) traceText(txid string) string {
 	e.t.Helper()
 	lines, err := e.st.ListTrace(e.ctx, txid)

@@ -286,7 +286,7 @@ func (s *Service) cancelUnpaid(ctx context.Context, txid, reason string) (any, e
 	return map[string]bool{"cancelled": true}, nil
 }
 
-// cancel moves an order to CANCELLED. SPEC §3 has no REFUSED→CANCELLED: a refused
+// cancel moves an order to CANCELLED. The transition table has no REFUSED→CANCELLED: a refused
 // order goes back to PENDING first, two allowed steps.
 func (s *Service) cancel(ctx context.Context, txid string) (*checkout.Order, error) {
 	o, err := s.Store.GetOrder(ctx, txid, "")
