@@ -167,6 +167,10 @@ type Order struct {
 	PlacedAt      time.Time                      `json:"placedAt"`
 	UpdatedAt     time.Time                      `json:"updatedAt"`
 	ExecutionARN  string                         `json:"executionArn,omitempty"`
+	// APIURL is the base URL of the API the order was placed through (scheme and
+	// host, no trailing slash): what comes after placement — provider notification
+	// URLs, the test mode's callback — is built on it.
+	APIURL string `json:"apiUrl,omitempty"`
 }
 
 // DocumentKind names what the bill is at this point: an order sheet before payment, a

@@ -65,9 +65,9 @@ type Service struct {
 	Mail      notify.Sender
 	// SenderEmail is the From of every e-mail.
 	SenderEmail string
-	// StorefrontURL and APIURL make the links of e-mails and provider redirects.
+	// StorefrontURL makes the links of e-mails and provider redirects. The API's own
+	// URL comes with each order (checkout.Order.APIURL).
 	StorefrontURL string
-	APIURL        string
 	Now           func() time.Time
 	Log           *slog.Logger
 }

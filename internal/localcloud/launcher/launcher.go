@@ -301,12 +301,11 @@ func (c *Cloud) environment(params map[string]string) map[string]string {
 		"SHOP_ID":                   params["ShopId"],
 		"CART_TTL":                  params["CartTtlSeconds"] + "s",
 		"STOREFRONT_URL":            c.WebURL,
-		"API_URL":                   c.APIURL,
 		"STATE_MACHINE_ARN":         c.StateMachineARN,
 		"SENDER_EMAIL":              params["SenderEmail"],
-		// No Secrets Manager runs locally: unset, the payment providers read their
-		// settings from PAYMENT_* variables instead (see wire.Config).
-		"PAYMENT_SECRETS": "",
+		// No Secrets Manager runs locally: unset, the PAYMENT_* settings and
+		// MOODLE_TOKEN come from the environment instead (see wire.Config).
+		"SETTINGS_SECRET": "",
 		// The test mode's simulated provider signs its deferred callbacks with this.
 		"PAYMENT_TEST_SECRET": "local-test-provider-secret",
 		"LMS_ADAPTER":         params["LmsAdapter"],
