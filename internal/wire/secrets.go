@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,7 +20,7 @@ import (
 // configuration, where anyone who can read the function would see them.
 func paymentSettings(d *Deps) (func(string) string, error) {
 	if d.Cfg.PaymentSecrets == "" {
-		return os.Getenv, nil
+		return d.Cfg.env, nil
 	}
 	d.secretsOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -39,7 +38,7 @@ func paymentSettings(d *Deps) (func(string) string, error) {
 		return nil, d.secretsErr
 	}
 	return func(k string) string {
-		if v := os.Getenv(k); v != "" {
+		if v := d.Cfg.env(k); v != "" {
 			return v
 		}
 		return d.secrets[k]
