@@ -63,9 +63,9 @@ func TestEvaluate(t *testing.T) {
 			want:     Allowed,
 		},
 		{
-			name:     "no policies",
-			req:      Request{Action: "dynamodb:GetItem", Resource: table},
-			want:     ImplicitDeny,
+			name: "no policies",
+			req:  Request{Action: "dynamodb:GetItem", Resource: table},
+			want: ImplicitDeny,
 		},
 		{
 			name: "explicit deny wins over allow in another policy",
