@@ -86,7 +86,10 @@ func roleOf(v any) (string, error) {
 // Role is an AWS::IAM::Role with its policies resolved.
 type Role struct {
 	LogicalID string
+	Name      string
 	ARN       string
+	// Properties are the role's Properties, resolved to plain JSON.
+	Properties json.RawMessage
 	// Policies are the inline policies, each document resolved to plain JSON.
 	Policies []Policy
 	// ManagedPolicyArns are the attached managed policies' ARNs, resolved.
@@ -108,7 +111,18 @@ func (t *Template) Role(id string) (Role, error) {
 	if err != nil {
 		return Role{}, fmt.Errorf("cfn: %s: %w", id, err)
 	}
-	r := Role{LogicalID: id, ARN: arn.(string)}
+	name, err := t.ref(id)
+	if err != nil {
+		return Role{}, fmt.Errorf("cfn: %s: %w", id, err)
+	}
+	r := Role{LogicalID: id, Name: name, ARN: arn.(string)}
+	props, err := t.r.Resolve(t.resources[id]["Properties"])
+	if err != nil {
+		return Role{}, fmt.Errorf("cfn: %s: %w", id, err)
+	}
+	if r.Properties, err = json.Marshal(props); err != nil {
+		return Role{}, fmt.Errorf("cfn: %s: %w", id, err)
+	}
 	pols, err := t.r.Resolve(t.prop(id, "Policies"))
 	if err != nil {
 		return Role{}, fmt.Errorf("cfn: %s policies: %w", id, err)
@@ -240,6 +254,9 @@ type Secret struct {
 	ARN       string
 	// SecretString is the template's literal content, if any.
 	SecretString string
+	// Template and GenerateKey are GenerateSecretString's SecretStringTemplate and
+	// GenerateStringKey: the content is Template with a generated value at GenerateKey.
+	Template, GenerateKey string
 }
 
 // Secrets lists the secrets, sorted by logical ID.
@@ -254,6 +271,13 @@ func (t *Template) Secrets() ([]Secret, error) {
 		s := Secret{LogicalID: id, Name: name, ARN: arn}
 		if s.SecretString, err = t.propString(id, "SecretString"); err != nil {
 			return nil, err
+		}
+		gen, err := t.r.Resolve(t.prop(id, "GenerateSecretString"))
+		if err != nil {
+			return nil, fmt.Errorf("cfn: %s GenerateSecretString: %w", id, err)
+		}
+		if g, ok := gen.(map[string]any); ok {
+			s.Template, s.GenerateKey = str(g["SecretStringTemplate"]), str(g["GenerateStringKey"])
 		}
 		out = append(out, s)
 	}

@@ -28,11 +28,15 @@ type Options struct {
 	TableName string
 	// APIID is the Ref value of every AWS::ApiGatewayV2::Api.
 	APIID string
-	// Params override parameter defaults.
+	// Params override parameter defaults (those the template does not declare are
+	// ignored: the local cloud sets StorefrontUrl whether or not a template has it).
 	Params map[string]string
 	// FunctionARN builds the ARN of a function from its name (the local engine's and
 	// gateway's form).
 	FunctionARN func(name string) string
+	// SecretARN, if set, gives the ARN of the secret named name (the local Secrets
+	// Manager's, once the secret is created); SecretARN's stable form otherwise.
+	SecretARN func(name string) (string, bool)
 }
 
 // Template is a transformed (plain CloudFormation) template, resolved on demand.
@@ -142,11 +146,6 @@ func (t *Template) parameters() (map[string]any, error) {
 			continue
 		}
 		out[name] = v
-	}
-	for name := range t.opts.Params {
-		if _, ok := decl[name]; !ok {
-			return nil, fmt.Errorf("cfn: no parameter %s in the template", name)
-		}
 	}
 	return out, nil
 }
@@ -261,6 +260,11 @@ func (t *Template) ref(id string) (string, error) {
 		return t.arn("states", "stateMachine:"+name), err
 	case "AWS::SecretsManager::Secret":
 		name, err := t.physicalName(id, "Name")
+		if t.opts.SecretARN != nil {
+			if arn, ok := t.opts.SecretARN(name); ok {
+				return arn, err
+			}
+		}
 		return SecretARN(t.opts.Region, t.opts.AccountID, name), err
 	case "AWS::ApiGatewayV2::Api":
 		return t.opts.APIID, nil

@@ -27,6 +27,13 @@ func (e *TransformError) Error() string {
 // is cached under repoRoot/.cache/samtransform, keyed by the hash of the template and
 // of the transform script, so a second start with the same template is quick.
 func Transform(ctx context.Context, repoRoot, samTemplate string) (string, error) {
+	repoRoot, err := filepath.Abs(repoRoot)
+	if err != nil {
+		return "", fmt.Errorf("cfn: %w", err)
+	}
+	if samTemplate, err = filepath.Abs(samTemplate); err != nil {
+		return "", fmt.Errorf("cfn: %w", err)
+	}
 	src, err := os.ReadFile(samTemplate)
 	if err != nil {
 		return "", fmt.Errorf("cfn: %w", err)

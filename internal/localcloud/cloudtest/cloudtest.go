@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -78,6 +79,15 @@ func Main(m *testing.M) {
 	mainMu.Unlock()
 	code := m.Run()
 	if shared != nil {
+		// The least-privilege report: which grants no call of the suite used.
+		if root, err := launcher.FindRepoRoot(); err == nil {
+			summary, err := shared.cloud.WriteIAMReport(filepath.Join(root, ".cache", "iam-unused.json"))
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "cloudtest: IAM report: %v\n", err)
+			} else {
+				fmt.Fprintln(os.Stderr, summary)
+			}
+		}
 		if err := shared.cloud.Close(); err != nil {
 			fmt.Fprintf(os.Stderr, "cloudtest: stopping the local cloud: %v\n", err)
 			if code == 0 {

@@ -37,6 +37,8 @@ import (
 	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/apigw"
 	"github.com/lmsshop/checkout/internal/localcloud/dynamolocal"
+	"github.com/lmsshop/checkout/internal/localcloud/iam"
+	"github.com/lmsshop/checkout/internal/localcloud/secretslocal"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
 	"github.com/lmsshop/checkout/internal/notify/seslocal"
 	"github.com/lmsshop/checkout/internal/stack"
@@ -122,11 +124,18 @@ type Cloud struct {
 	Routes []stack.Route
 	// Lambdas are the template's functions, resolved: environment, role, ARN.
 	Lambdas []cfn.Function
+	// SecretsManagerURL is the local Secrets Manager holding the template's secrets.
+	SecretsManagerURL string
+	// IAM checks every call of a function against its role, and each task the engine
+	// invokes against the state machine's role; its Usage is the least-privilege report.
+	IAM *iam.Authorizer
 	// SES is the running emulator, to read sent mail.
 	SES *seslocal.Server
 	// StepFunctions is the engine behind StepFunctionsURL, for what its API does not
 	// expose (waiting for an execution, counting state transitions).
 	StepFunctions *sfnlocal.Engine
+
+	machineRole string // the state machine's role, as IAM names it
 
 	log       *slog.Logger
 	mu        sync.Mutex
@@ -187,12 +196,12 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if err := checkTools(cfg.RepoRoot); err != nil {
+		return nil, err
+	}
 	transformed, err := cfn.Transform(ctx, cfg.RepoRoot, cfg.Template)
 	if err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
-	}
-	if err := checkTools(cfg.RepoRoot); err != nil {
-		return nil, err
 	}
 
 	c = &Cloud{log: log, Table: cfg.StackName + "-checkout", Transformed: transformed}
@@ -216,12 +225,14 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	c.StepFunctionsURL = "http://" + sfnL.Addr().String()
 	c.WebURL = "http://" + webL.Addr().String()
 
+	store := secretslocal.New(Region, AccountID)
 	tpl, err := cfn.Load(transformed, cfn.Options{
 		Region: Region, AccountID: AccountID, StackName: cfg.StackName, TableName: c.Table,
 		APIID: apigw.DefaultAPIID,
 		// The storefront is served here: it is the CORS origin and the e-mails' links.
 		Params:      map[string]string{"StorefrontUrl": c.WebURL},
 		FunctionARN: func(name string) string { return apigw.FunctionARN(Region, AccountID, name) },
+		SecretARN:   store.ARN,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
@@ -280,10 +291,15 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if err := dynamolocal.CreateTable(ctx, dynamodb.NewFromConfig(c.AWS), tpl, c.Table); err != nil {
 		return nil, fmt.Errorf("DynamoDB Local: %w", err)
 	}
+	// Every call a function makes goes through IAM enforcement, then the hook.
+	fnEndpoints, err := c.enforce(tpl, store, machine, endpoints)
+	if err != nil {
+		return nil, err
+	}
 
 	// Step Functions: the engine invokes functions through inv, filled once the
 	// handlers exist (they need the state machine's ARN, the engine needs them).
-	inv := &Invoker{}
+	inv := &Invoker{Authorize: c.authorizeInvoke}
 	engine := sfnlocal.New(sfnlocal.Options{Invoker: inv, Logger: log.With("component", "sfn"), Region: Region, AccountID: AccountID, Now: time.Now})
 	def, err := definition(cfg, machine)
 	if err != nil {
@@ -315,7 +331,7 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 			missing = append(missing, f.LogicalID)
 			continue
 		}
-		env := c.functionEnv(f, endpoints)
+		env := c.functionEnv(f, fnEndpoints)
 		creds := FunctionCredentials(f.LogicalID)
 		d := wire.NewDeps(wire.ConfigFrom(lookup(env)), awsConfig(Region, creds, serviceEndpoints(env)), slog.Default())
 		h, err := wire.Handler(f.LogicalID, d)
@@ -431,10 +447,14 @@ func FunctionCredentials(logicalID string) aws.Credentials {
 // service (keyed as the SDK's AWS_ENDPOINT_URL_<SERVICE> variables are), built without
 // reading the process's environment: every function in the process has its own.
 func awsConfig(region string, creds aws.Credentials, endpoints map[string]string) aws.Config {
+	eps := make(serviceEndpointSource, len(endpoints))
+	for k, v := range endpoints {
+		eps[k] = v
+	}
 	return aws.Config{
 		Region:        region,
 		Credentials:   aws.NewCredentialsCache(credentials.StaticCredentialsProvider{Value: creds}),
-		ConfigSources: []any{serviceEndpointSource(endpoints)},
+		ConfigSources: []any{eps},
 	}
 }
 

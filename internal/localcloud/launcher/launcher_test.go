@@ -18,7 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -238,12 +238,11 @@ func TestRunStartsAndStopsEverything(t *testing.T) {
 		}
 	}
 
-	awsCfg, err := config.LoadDefaultConfig(ctx) // the environment the launcher set
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := dynamodb.NewFromConfig(awsCfg)
-	table, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(os.Getenv("TABLE_NAME"))})
+	// An operator's view: the local credentials, straight to each service.
+	smARN := regexp.MustCompile(`arn:aws:states:\S+`).FindString(out.String())
+	awsCfg := aws.Config{Region: launcher.Region, Credentials: credentials.NewStaticCredentialsProvider(launcher.AccessKeyID, launcher.SecretAccessKey, "")}
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(urls["DynamoDB Local"]) })
+	table, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(launcher.DefaultStackName + "-checkout")})
 	if err != nil {
 		t.Fatalf("table from template.yaml: %v", err)
 	}
@@ -254,15 +253,15 @@ func TestRunStartsAndStopsEverything(t *testing.T) {
 	if err != nil || ttl.TimeToLiveDescription == nil || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expiresAt" {
 		t.Errorf("TTL = %+v, %v; want expiresAt", ttl, err)
 	}
-	states := sfn.NewFromConfig(awsCfg)
+	states := sfn.NewFromConfig(awsCfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(urls["Step Functions"]) })
 	exec, err := states.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(os.Getenv("STATE_MACHINE_ARN")), Name: aws.String("LAUNCHERTEST0001"), Input: aws.String(`{"txid":"LAUNCHERTEST0001"}`),
+		StateMachineArn: aws.String(smARN), Name: aws.String("LAUNCHERTEST0001"), Input: aws.String(`{"txid":"LAUNCHERTEST0001"}`),
 	})
 	if err != nil {
 		t.Fatalf("StartExecution on the local engine: %v", err)
 	}
 	desc, err := states.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: exec.ExecutionArn})
-	if err != nil || aws.ToString(desc.StateMachineArn) != os.Getenv("STATE_MACHINE_ARN") {
+	if err != nil || aws.ToString(desc.StateMachineArn) != smARN {
 		t.Errorf("DescribeExecution = %+v, %v", desc, err)
 	}
 
