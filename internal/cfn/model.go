@@ -284,26 +284,37 @@ func (t *Template) Secrets() ([]Secret, error) {
 	return out, nil
 }
 
-// Routes lists the HTTP API's routes from its OpenAPI body: paths, methods,
-// the Lambda integration's function, and whether the route requires AWS_IAM. A route
-// whose authorizer the local cloud cannot enforce is an error, not an open route.
-func (t *Template) Routes(functions []Function) ([]stack.Route, error) {
+// Route is one route of the HTTP API.
+type Route struct {
+	stack.Route
+	// Authorizer names the JWT authorizer guarding the route ("" for none), and Scopes
+	// its authorization scopes (see JWTAuthorizers).
+	Authorizer string
+	Scopes     []string
+}
+
+// JWTAuthorizer is one JWT authorizer of the HTTP API, resolved.
+type JWTAuthorizer struct {
+	Issuer         string
+	Audience       []string
+	IdentitySource string
+}
+
+// Routes lists the HTTP API's routes from its OpenAPI body: paths, methods, the Lambda
+// integration's function, and the route's authorization (AWS_IAM, or the JWT authorizer
+// and scopes). A route with another kind of authorizer is an error, never an open route.
+func (t *Template) Routes(functions []Function) ([]Route, error) {
 	byARN := map[string]string{}
 	for _, f := range functions {
 		byARN[f.ARN] = f.LogicalID
 	}
-	var out []stack.Route
+	var out []Route
 	for _, api := range t.LogicalIDs("AWS::ApiGatewayV2::Api") {
 		body, err := t.apiBody(api)
 		if err != nil {
 			return nil, err
 		}
-		schemes := map[string]map[string]any{}
-		comps, _ := body["components"].(map[string]any)
-		ss, _ := comps["securitySchemes"].(map[string]any)
-		for k, v := range ss {
-			schemes[k], _ = v.(map[string]any)
-		}
+		schemes := securitySchemes(body)
 		defSec := body["security"]
 		paths, _ := body["paths"].(map[string]any)
 		for _, path := range sortedKeys(paths) {
@@ -324,7 +335,7 @@ func (t *Template) Routes(functions []Function) ([]stack.Route, error) {
 				if !found || !ok {
 					return nil, fmt.Errorf("cfn: %s %s: integration %q is not a function of this template", method, path, uri)
 				}
-				r := stack.Route{Method: method, Path: path, Function: fn}
+				r := Route{Route: stack.Route{Method: method, Path: path, Function: fn}}
 				sec, has := op["security"]
 				if !has {
 					sec = defSec
@@ -332,17 +343,24 @@ func (t *Template) Routes(functions []Function) ([]stack.Route, error) {
 				list, _ := sec.([]any)
 				for _, s := range list {
 					sm, _ := s.(map[string]any)
-					for name := range sm {
+					for _, name := range sortedKeys(sm) {
 						scheme, ok := schemes[name]
 						if !ok {
 							return nil, fmt.Errorf("cfn: %s %s: security scheme %s is not defined", method, path, name)
 						}
+						authz, _ := scheme["x-amazon-apigateway-authorizer"].(map[string]any)
 						switch {
 						case scheme["x-amazon-apigateway-authtype"] == "awsSigv4":
 							r.IAM = true
+						case authz["type"] == "jwt":
+							r.Authorizer = name
+							scopes, _ := sm[name].([]any)
+							for _, sc := range scopes {
+								r.Scopes = append(r.Scopes, str(sc))
+							}
 						default:
-							// JWT and Lambda authorizers are not emulated yet: serving the
-							// route open would be more permissive than AWS.
+							// A Lambda authorizer is not emulated: serving the route open
+							// would be more permissive than AWS.
 							return nil, fmt.Errorf("cfn: %s %s: authorizer %s is not supported by the local cloud", method, path, name)
 						}
 					}
@@ -357,6 +375,42 @@ func (t *Template) Routes(functions []Function) ([]stack.Route, error) {
 		}
 		return out[i].Method < out[j].Method
 	})
+	return out, nil
+}
+
+func securitySchemes(body map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	comps, _ := body["components"].(map[string]any)
+	ss, _ := comps["securitySchemes"].(map[string]any)
+	for k, v := range ss {
+		out[k], _ = v.(map[string]any)
+	}
+	return out
+}
+
+// JWTAuthorizers returns the HTTP API's JWT authorizers by name, issuer and audiences
+// resolved.
+func (t *Template) JWTAuthorizers() (map[string]JWTAuthorizer, error) {
+	out := map[string]JWTAuthorizer{}
+	for _, api := range t.LogicalIDs("AWS::ApiGatewayV2::Api") {
+		body, err := t.apiBody(api)
+		if err != nil {
+			return nil, err
+		}
+		for name, scheme := range securitySchemes(body) {
+			authz, _ := scheme["x-amazon-apigateway-authorizer"].(map[string]any)
+			if authz["type"] != "jwt" {
+				continue
+			}
+			cfg, _ := authz["jwtConfiguration"].(map[string]any)
+			a := JWTAuthorizer{Issuer: str(cfg["issuer"]), IdentitySource: str(authz["identitySource"])}
+			aud, _ := cfg["audience"].([]any)
+			for _, v := range aud {
+				a.Audience = append(a.Audience, str(v))
+			}
+			out[name] = a
+		}
+	}
 	return out, nil
 }
 

@@ -54,7 +54,7 @@ func TestRoutesFromTheTransformedTemplate(t *testing.T) {
 		t.Fatalf("%d routes, want the template's %d:\ngot  %v\nwant %v", len(got), len(want), got, want)
 	}
 	for i := range want {
-		if got[i] != want[i] {
+		if got[i].Key() != want[i].Key() || got[i].Function != want[i].Function || got[i].IAM != want[i].IAM || got[i].Authorizer != "" {
 			t.Errorf("route %d = %+v, want %+v", i, got[i], want[i])
 		}
 		if got[i].IAM != strings.HasPrefix(got[i].Path, "/admin/") {
@@ -200,5 +200,102 @@ func TestSecretARN(t *testing.T) {
 	prefix := "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-checkout-settings-"
 	if !strings.HasPrefix(arn, prefix) || len(arn) != len(prefix)+6 {
 		t.Errorf("SecretARN = %s, want %s and six characters", arn, prefix)
+	}
+}
+
+// An API body as the transform writes it for JWT, IAM and Lambda authorizers.
+const authTemplate = `{
+  "Resources": {
+    "Pool": {"Type": "AWS::Cognito::UserPool", "Properties": {}},
+    "Client": {"Type": "AWS::Cognito::UserPoolClient", "Properties": {}},
+    "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Role": {"Fn::GetAtt": ["FnRole", "Arn"]}}},
+    "FnRole": {"Type": "AWS::IAM::Role", "Properties": {}},
+    "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Body": {
+      "paths": {
+        "/admin/{proxy+}": {"x-amazon-apigateway-any-method": {
+          "x-amazon-apigateway-integration": {"uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}},
+          "security": [{"Ops": ["orders/read"]}]}},
+        "/ops/{proxy+}": {"x-amazon-apigateway-any-method": {
+          "x-amazon-apigateway-integration": {"uri": {"Fn::Sub": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}},
+          "security": [{"AWS_IAM": []}]}},
+        "/public": {"get": {
+          "x-amazon-apigateway-integration": {"uri": {"Fn::Sub": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}}}}
+      },
+      "components": {"securitySchemes": {
+        "AWS_IAM": {"type": "apiKey", "x-amazon-apigateway-authtype": "awsSigv4"},
+        "Ops": {"type": "oauth2", "x-amazon-apigateway-authorizer": {"type": "jwt", "identitySource": "$request.header.Authorization",
+          "jwtConfiguration": {"issuer": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${Pool}"}, "audience": [{"Ref": "Client"}]}}}
+      }}
+    }}}
+  }
+}`
+
+func TestRoutesAuthorization(t *testing.T) {
+	tpl, err := cfn.Parse([]byte(authTemplate), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := tpl.Routes(fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]cfn.Route{}
+	for _, r := range routes {
+		got[r.Key()] = r
+	}
+	if r := got["ANY /admin/{proxy+}"]; r.Authorizer != "Ops" || len(r.Scopes) != 1 || r.Scopes[0] != "orders/read" || r.IAM || r.Function != "Fn" {
+		t.Errorf("JWT route = %+v", r)
+	}
+	if r := got["ANY /ops/{proxy+}"]; !r.IAM || r.Authorizer != "" {
+		t.Errorf("IAM route = %+v", r)
+	}
+	if r, ok := got["GET /public"]; !ok || r.IAM || r.Authorizer != "" {
+		t.Errorf("public route = %+v", r)
+	}
+	auths, err := tpl.JWTAuthorizers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := auths["Ops"]
+	if !strings.HasPrefix(a.Issuer, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_") || len(a.Audience) != 1 || a.Audience[0] == "" ||
+		a.IdentitySource != "$request.header.Authorization" {
+		t.Errorf("authorizer = %+v", a)
+	}
+
+	// A Lambda authorizer is not emulated: the routes are refused, not served open.
+	lambdaAuth := strings.Replace(authTemplate, `"type": "jwt"`, `"type": "request"`, 1)
+	tpl, err = cfn.Parse([]byte(lambdaAuth), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpl.Routes(fns); err == nil || !strings.Contains(err.Error(), "authorizer Ops is not supported") {
+		t.Errorf("Lambda authorizer: err = %v", err)
+	}
+}
+
+// A secret's Ref is the ARN the local Secrets Manager gave it, once it exists.
+func TestSecretRefUsesTheStoresARN(t *testing.T) {
+	opts := testOptions()
+	opts.SecretARN = func(name string) (string, bool) {
+		if name == "shop-settings" {
+			return "arn:aws:secretsmanager:us-east-1:000000000000:secret:shop-settings-AbCdEf", true
+		}
+		return "", false
+	}
+	tpl, err := cfn.Parse([]byte(testTemplate), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tpl.Resolver().String(map[string]any{"Ref": "Secret"})
+	if err != nil || got != "arn:aws:secretsmanager:us-east-1:000000000000:secret:shop-settings-AbCdEf" {
+		t.Errorf("Ref Secret = %q, %v", got, err)
+	}
+	secrets, err := tpl.Secrets()
+	if err != nil || len(secrets) != 1 || secrets[0].Name != "shop-settings" {
+		t.Errorf("Secrets = %+v, %v", secrets, err)
 	}
 }

@@ -57,24 +57,31 @@ func secretContent(s cfn.Secret) (string, error) {
 	return string(out), err
 }
 
-// enforce creates the template's secrets in a local Secrets Manager, registers every
-// function's role (and the state machine's) with the IAM authorizer, each function's
-// access key as a session of its role, and serves an enforcing proxy in front of each
-// service. It returns the endpoints the functions use.
-func (c *Cloud) enforce(tpl *cfn.Template, store *secretslocal.Store, machine cfn.StateMachine, upstream map[string]string) (map[string]string, error) {
+// createSecrets creates the template's secrets in the local Secrets Manager, as the
+// stack's creation does, before anything resolves a reference to them: their ARNs end
+// with the store's random suffix.
+func createSecrets(tpl *cfn.Template, store *secretslocal.Store) error {
 	secrets, err := tpl.Secrets()
 	if err != nil {
-		return nil, fmt.Errorf("launcher: %w", err)
+		return fmt.Errorf("launcher: %w", err)
 	}
 	for _, s := range secrets {
 		content, err := secretContent(s)
 		if err != nil {
-			return nil, fmt.Errorf("launcher: secret %s: %w", s.LogicalID, err)
+			return fmt.Errorf("launcher: secret %s: %w", s.LogicalID, err)
 		}
 		if _, _, err := store.Put(s.Name, content); err != nil {
-			return nil, fmt.Errorf("launcher: secret %s: %w", s.LogicalID, err)
+			return fmt.Errorf("launcher: secret %s: %w", s.LogicalID, err)
 		}
 	}
+	return nil
+}
+
+// enforce serves the local Secrets Manager, registers every function's role (and the
+// state machine's) with the IAM authorizer, each function's access key as a session of
+// its role, and serves an enforcing proxy in front of each service. It returns the
+// endpoints the functions use.
+func (c *Cloud) enforce(tpl *cfn.Template, store *secretslocal.Store, machine cfn.StateMachine, upstream map[string]string) (map[string]string, error) {
 	smURL, err := c.listenServe("Secrets Manager", store)
 	if err != nil {
 		return nil, err

@@ -237,11 +237,22 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}
+	if err := createSecrets(tpl, store); err != nil {
+		return nil, err
+	}
 	if c.Lambdas, err = tpl.Functions(); err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}
-	if c.Routes, err = tpl.Routes(c.Lambdas); err != nil {
+	routes, err := tpl.Routes(c.Lambdas)
+	if err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	for _, r := range routes {
+		if r.Authorizer != "" {
+			// Serving it open would be more permissive than AWS.
+			return nil, fmt.Errorf("launcher: route %s uses the JWT authorizer %s, which this API Gateway emulation does not run", r.Key(), r.Authorizer)
+		}
+		c.Routes = append(c.Routes, r.Route)
 	}
 	machines, err := tpl.StateMachines()
 	if err != nil {
