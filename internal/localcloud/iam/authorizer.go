@@ -246,27 +246,25 @@ func (a *Authorizer) globalContext(roleName string, own map[string][]string) map
 // record notes which statements, and which of their entries, decided req.
 func (a *Authorizer) record(r *role, req Request, refs []StatementRef) {
 	for _, ref := range refs {
-		{
-			s := r.policies[ref.policy].Statements[ref.Index]
-			k := stmtKey{role: r.name, policy: ref.policy, index: ref.Index}
-			h := a.hits[k]
-			if h == nil {
-				h = &stmtHits{actions: map[string]bool{}, resources: map[string]bool{}}
-				a.hits[k] = h
-			}
-			h.count++
-			if !s.NotAction {
-				for _, pat := range s.Actions {
-					if actionMatch(pat, req.Action) {
-						h.actions[pat] = true
-					}
+		s := r.policies[ref.policy].Statements[ref.Index]
+		k := stmtKey{role: r.name, policy: ref.policy, index: ref.Index}
+		h := a.hits[k]
+		if h == nil {
+			h = &stmtHits{actions: map[string]bool{}, resources: map[string]bool{}}
+			a.hits[k] = h
+		}
+		h.count++
+		if !s.NotAction {
+			for _, pat := range s.Actions {
+				if actionMatch(pat, req.Action) {
+					h.actions[pat] = true
 				}
 			}
-			if !s.NotResource {
-				for _, pat := range s.Resources {
-					if resourceMatch(pat, req.Resource) {
-						h.resources[pat] = true
-					}
+		}
+		if !s.NotResource {
+			for _, pat := range s.Resources {
+				if resourceMatch(pat, req.Resource) {
+					h.resources[pat] = true
 				}
 			}
 		}
