@@ -226,7 +226,7 @@ func (a *Authorizer) check(roleName, session string, checks []check) error {
 
 func (a *Authorizer) denied(principal, action, resource string, explicit bool) error {
 	err := &AccessDenied{Principal: principal, Action: action, Resource: resource, Explicit: explicit}
-	a.cfg.Log.Info("iam: access denied", "principal", principal, "action", action, "resource", resource, "explicit", explicit)
+	a.cfg.Log.Warn("iam: access denied", "principal", principal, "action", action, "resource", resource, "explicit", explicit)
 	return err
 }
 
