@@ -3,6 +3,7 @@ package iam
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 	"strings"
@@ -226,7 +227,7 @@ func (a *Authorizer) check(roleName, session string, checks []check) error {
 
 func (a *Authorizer) denied(principal, action, resource string, explicit bool) error {
 	err := &AccessDenied{Principal: principal, Action: action, Resource: resource, Explicit: explicit}
-	a.cfg.Log.Info("iam: access denied", "principal", principal, "action", action, "resource", resource, "explicit", explicit)
+	a.cfg.Log.Warn("iam: access denied", "principal", principal, "action", action, "resource", resource, "explicit", explicit)
 	return err
 }
 
@@ -246,27 +247,25 @@ func (a *Authorizer) globalContext(roleName string, own map[string][]string) map
 // record notes which statements, and which of their entries, decided req.
 func (a *Authorizer) record(r *role, req Request, refs []StatementRef) {
 	for _, ref := range refs {
-		{
-			s := r.policies[ref.policy].Statements[ref.Index]
-			k := stmtKey{role: r.name, policy: ref.policy, index: ref.Index}
-			h := a.hits[k]
-			if h == nil {
-				h = &stmtHits{actions: map[string]bool{}, resources: map[string]bool{}}
-				a.hits[k] = h
-			}
-			h.count++
-			if !s.NotAction {
-				for _, pat := range s.Actions {
-					if actionMatch(pat, req.Action) {
-						h.actions[pat] = true
-					}
+		s := r.policies[ref.policy].Statements[ref.Index]
+		k := stmtKey{role: r.name, policy: ref.policy, index: ref.Index}
+		h := a.hits[k]
+		if h == nil {
+			h = &stmtHits{actions: map[string]bool{}, resources: map[string]bool{}}
+			a.hits[k] = h
+		}
+		h.count++
+		if !s.NotAction {
+			for _, pat := range s.Actions {
+				if actionMatch(pat, req.Action) {
+					h.actions[pat] = true
 				}
 			}
-			if !s.NotResource {
-				for _, pat := range s.Resources {
-					if resourceMatch(pat, req.Resource) {
-						h.resources[pat] = true
-					}
+		}
+		if !s.NotResource {
+			for _, pat := range s.Resources {
+				if resourceMatch(pat, req.Resource) {
+					h.resources[pat] = true
 				}
 			}
 		}
@@ -358,4 +357,45 @@ func (a *Authorizer) Usage() Report {
 		}
 	}
 	return rep
+}
+
+// WriteText writes the report for people: the grants the calls needed, then the
+// statements (or parts of statements) no call used, which a least-privilege template
+// removes. Statements of AWS managed policies are marked, since the local cloud sees no
+// CloudWatch Logs or X-Ray calls.
+func (r Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "IAM: %d distinct calls allowed\n", len(r.Allowed))
+	for _, u := range r.Allowed {
+		fmt.Fprintf(&b, "  %s  %s  %s  ×%d\n", u.Role, u.Action, u.Resource, u.Count)
+	}
+	fmt.Fprintf(&b, "IAM: %d statements no call used\n", len(r.Unused))
+	for _, s := range r.Unused {
+		fmt.Fprintf(&b, "  %s\n", s.label())
+	}
+	fmt.Fprintf(&b, "IAM: %d statements used in part\n", len(r.Partial))
+	for _, s := range r.Partial {
+		fmt.Fprintf(&b, "  %s", s.label())
+		if len(s.UnusedActions) > 0 {
+			fmt.Fprintf(&b, "  unused actions: %s", strings.Join(s.UnusedActions, ", "))
+		}
+		if len(s.UnusedResources) > 0 {
+			fmt.Fprintf(&b, "  unused resources: %s", strings.Join(s.UnusedResources, ", "))
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (s StatementRef) label() string {
+	l := fmt.Sprintf("%s  %s  statement %d", s.Role, s.Policy, s.Index)
+	if s.Sid != "" {
+		l += " (" + s.Sid + ")"
+	}
+	l += " " + string(s.Effect)
+	if s.Managed {
+		l += " [AWS managed]"
+	}
+	return l
 }

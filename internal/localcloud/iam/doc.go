@@ -23,6 +23,7 @@
 //	ddb, _ := a.Proxy(iam.DynamoDB, "http://127.0.0.1:8000") // serve it; point AWS_ENDPOINT_URL_DYNAMODB at it
 //	err := a.Authorize("CheckoutStateMachineRole", "lambda:InvokeFunction", functionARN)
 //	report := a.Usage() // allowed (role, action, resource); statements never used
+//	_ = report.WriteText(os.Stderr)
 //
 // A request is classified into the authorisations it needs following each service's
 // page of the Service Authorization Reference: a DynamoDB transaction is authorised

@@ -290,3 +290,39 @@ func TestManagedPolicy(t *testing.T) {
 		})
 	}
 }
+
+func TestMatch(t *testing.T) {
+	tests := []struct {
+		pattern, value string
+		resource       bool // resourceMatch rather than actionMatch
+		want           bool
+	}{
+		{"*", "", false, true},
+		{"dynamodb:*", "dynamodb:Query", false, true},
+		{"dynamodb:*Item", "dynamodb:PutItem", false, true},
+		{"dynamodb:*Item", "dynamodb:PutItems", false, false},
+		{"dynamodb:*a*b", "dynamodb:xaab", false, true},
+		{"dynamodb:Get?tem", "dynamodb:GetItem", false, true},
+		{"dynamodb:Get?tem", "dynamodb:Gettem", false, false},
+		{"DYNAMODB:QUERY", "dynamodb:Query", false, true},
+		{"*", "*", true, true},
+		{"*", "arn:aws:dynamodb:us-east-1:1:table/T", true, true},
+		{"arn:aws:dynamodb:us-east-1:1:table/T", "*", true, false},
+		{"arn:aws:states:*:*:execution:sm:*", "arn:aws:states:us-east-1:1:execution:sm:TX1", true, true},
+		{"arn:aws:states:*:*:execution:sm:*", "arn:aws:states:us-east-1:1:execution:sm2:TX1", true, false},
+		{"arn:aws:s3:::b/*", "arn:aws:s3:::b", true, false},
+		{"arn:aws:s3:::b*", "arn:aws:s3:::b/k", true, true},
+		{"arn:aws:dynamodb:us-east-1:1:table/T*", "arn:aws:dynamodb:us-east-1:1:table/T/index/gsi1", true, true},
+		{"arn:aws:dynamodb:us-east-1:1:table/t", "arn:aws:dynamodb:us-east-1:1:table/T", true, false},
+		{"arn:aws:*", "arn:aws:dynamodb:us-east-1:1:table/T", true, false},
+	}
+	for _, tt := range tests {
+		got := actionMatch(tt.pattern, tt.value)
+		if tt.resource {
+			got = resourceMatch(tt.pattern, tt.value)
+		}
+		if got != tt.want {
+			t.Errorf("match(%q, %q) = %v, want %v", tt.pattern, tt.value, got, tt.want)
+		}
+	}
+}

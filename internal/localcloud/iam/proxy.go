@@ -68,8 +68,13 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			sigv4.UnknownKey: "UnrecognizedClientException",
 			sigv4.Invalid:    "InvalidSignatureException",
 		}[fail.Reason]
-		p.a.cfg.Log.Info("iam: signature refused", "service", p.svc, "reason", fail.Message)
-		writeError(w, p.svc, deniedStatus(p.svc), code, fail.Message)
+		msg := fail.Message
+		if fail.Reason == sigv4.Missing {
+			// API Gateway's "Forbidden" is not what the service endpoints say.
+			msg = "Request is missing Authentication Token"
+		}
+		p.a.cfg.Log.Warn("iam: signature refused", "service", p.svc, "reason", fail.Message)
+		writeError(w, p.svc, deniedStatus(p.svc), code, msg)
 		return
 	}
 	p.a.mu.Lock()

@@ -152,13 +152,22 @@ func Verify(r *http.Request, body []byte, secretOf func(accessKey string) (strin
 // resign signs a copy of r carrying only the headers the client listed, and returns
 // the signature and signed-header list the SDK signer computes for it.
 func resign(r *http.Request, body []byte, a authHeader, secret string, at time.Time) (signature, signedHeaders string, err error) {
-	u := &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
-	c := &http.Request{Method: r.Method, URL: u, Host: r.Host, Header: http.Header{}}
+	host := r.Host
+	if host == "" {
+		// A client-side request (as tests build them) has its host only in the URL.
+		host = r.URL.Host
+	}
+	u := &url.URL{Scheme: "http", Host: host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}
+	c := &http.Request{Method: r.Method, URL: u, Host: host, Header: http.Header{}}
 	for _, name := range strings.Split(a.signedHeaders, ";") {
 		switch name {
 		case "host":
 		case "content-length":
-			c.ContentLength, _ = strconv.ParseInt(r.Header.Get("Content-Length"), 10, 64)
+			n, err := strconv.ParseInt(r.Header.Get("Content-Length"), 10, 64)
+			if err != nil {
+				n = r.ContentLength
+			}
+			c.ContentLength = n
 		default:
 			c.Header[http.CanonicalHeaderKey(name)] = r.Header.Values(name)
 		}
