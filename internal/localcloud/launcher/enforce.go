@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -173,7 +174,7 @@ func (c *Cloud) listenServe(name string, h http.Handler) (string, error) {
 }
 
 // WriteIAMReport writes what the roles were used for, and the grants that no call
-// used, as JSON to path, and returns a short summary: the lead decides what a
+// used, as JSON to path (and as text beside it), and returns a short summary: the lead decides what a
 // least-privilege template removes.
 func (c *Cloud) WriteIAMReport(path string) (string, error) {
 	if c.IAM == nil {
@@ -190,6 +191,15 @@ func (c *Cloud) WriteIAMReport(path string) (string, error) {
 	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
 		return "", err
 	}
+	// The same report for people, beside the JSON.
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		return "", err
+	}
+	textPath := strings.TrimSuffix(path, filepath.Ext(path)) + ".txt"
+	if err := os.WriteFile(textPath, text.Bytes(), 0o644); err != nil {
+		return "", err
+	}
 	var lines []string
 	for _, u := range rep.Unused {
 		if u.Managed {
@@ -202,6 +212,6 @@ func (c *Cloud) WriteIAMReport(path string) (string, error) {
 			p.Role, p.Policy, p.Index, p.UnusedActions, p.UnusedResources))
 	}
 	sort.Strings(lines)
-	return fmt.Sprintf("IAM least privilege: %d grants unused, %d partly used (details in %s)\n%s",
-		len(rep.Unused), len(rep.Partial), path, strings.Join(lines, "\n")), nil
+	return fmt.Sprintf("IAM least privilege: %d grants unused, %d partly used (details in %s and %s)\n%s",
+		len(rep.Unused), len(rep.Partial), path, textPath, strings.Join(lines, "\n")), nil
 }
