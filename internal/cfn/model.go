@@ -12,8 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"gopkg.in/yaml.v3"
-
-	"github.com/lmsshop/checkout/internal/stack"
 )
 
 // Function is an AWS::Lambda::Function, resolved.
@@ -286,12 +284,18 @@ func (t *Template) Secrets() ([]Secret, error) {
 
 // Route is one route of the HTTP API.
 type Route struct {
-	stack.Route
+	Method   string // GET, POST, … or ANY
+	Path     string // "/carts/{txid}", "/admin/{proxy+}"
+	Function string // logical ID of the function
+	IAM      bool   // AWS_IAM authorization
 	// Authorizer names the JWT authorizer guarding the route ("" for none), and Scopes
 	// its authorization scopes (see JWTAuthorizers).
 	Authorizer string
 	Scopes     []string
 }
+
+// Key is the route key as HTTP API writes it in events: "GET /carts/{txid}".
+func (r Route) Key() string { return r.Method + " " + r.Path }
 
 // JWTAuthorizer is one JWT authorizer of the HTTP API, resolved.
 type JWTAuthorizer struct {
@@ -335,7 +339,7 @@ func (t *Template) Routes(functions []Function) ([]Route, error) {
 				if !found || !ok {
 					return nil, fmt.Errorf("cfn: %s %s: integration %q is not a function of this template", method, path, uri)
 				}
-				r := Route{Route: stack.Route{Method: method, Path: path, Function: fn}}
+				r := Route{Method: method, Path: path, Function: fn}
 				sec, has := op["security"]
 				if !has {
 					sec = defSec

@@ -252,7 +252,7 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 			// Serving it open would be more permissive than AWS.
 			return nil, fmt.Errorf("launcher: route %s uses the JWT authorizer %s, which this API Gateway emulation does not run", r.Key(), r.Authorizer)
 		}
-		c.Routes = append(c.Routes, r.Route)
+		c.Routes = append(c.Routes, stack.Route{Method: r.Method, Path: r.Path, Function: r.Function, IAM: r.IAM})
 	}
 	machines, err := tpl.StateMachines()
 	if err != nil {
