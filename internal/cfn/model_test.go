@@ -299,3 +299,20 @@ func TestSecretRefUsesTheStoresARN(t *testing.T) {
 		t.Errorf("Secrets = %+v, %v", secrets, err)
 	}
 }
+
+// A resource a local emulator created is referred to by the emulator's ID.
+func TestRefsOverride(t *testing.T) {
+	opts := testOptions()
+	opts.Refs = map[string]string{"Pool": "local_pool1", "Client": "client1"}
+	tpl, err := cfn.Parse([]byte(authTemplate), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auths, err := tpl.JWTAuthorizers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := auths["Ops"]; a.Issuer != "https://cognito-idp.us-east-1.amazonaws.com/local_pool1" || len(a.Audience) != 1 || a.Audience[0] != "client1" {
+		t.Errorf("authorizer = %+v", a)
+	}
+}

@@ -34,6 +34,9 @@ type Options struct {
 	// FunctionARN builds the ARN of a function from its name (the local engine's and
 	// gateway's form).
 	FunctionARN func(name string) string
+	// Refs overrides the Ref value of resources by logical ID: a resource a local
+	// emulator creates under its own ID (a user pool) is referred to by that ID.
+	Refs map[string]string
 	// SecretARN, if set, gives the ARN of the secret named name (the local Secrets
 	// Manager's, once the secret is created); SecretARN's stable form otherwise.
 	SecretARN func(name string) (string, bool)
@@ -248,6 +251,9 @@ func (t *Template) refValue(id string) (any, bool, error) {
 }
 
 func (t *Template) ref(id string) (string, error) {
+	if v, ok := t.opts.Refs[id]; ok {
+		return v, nil
+	}
 	switch typ := t.ResourceType(id); typ {
 	case "AWS::Lambda::Function":
 		return t.physicalNameOr(id, "FunctionName", id)

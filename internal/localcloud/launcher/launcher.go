@@ -297,7 +297,8 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 			return nil, err
 		}
 	}
-	c.AWS = awsConfig(Region, aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, Source: "local cloud operator"}, endpoints)
+	operator := aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, Source: "local cloud operator"}
+	c.AWS = awsConfig(Region, operator, endpoints)
 
 	if err := dynamolocal.CreateTable(ctx, dynamodb.NewFromConfig(c.AWS), tpl, c.Table); err != nil {
 		return nil, fmt.Errorf("DynamoDB Local: %w", err)
@@ -307,6 +308,8 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The operator reads the secrets directly too.
+	c.AWS = awsConfig(Region, operator, endpoints)
 
 	// Step Functions: the engine invokes functions through inv, filled once the
 	// handlers exist (they need the state machine's ARN, the engine needs them).
