@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -40,14 +39,14 @@ func isSettingKey(key string) bool {
 // see them.
 func settings(d *Deps) (func(string) string, error) {
 	if d.Cfg.SettingsSecret == "" {
-		return os.Getenv, nil
+		return d.Cfg.env, nil
 	}
 	d.secretsOnce.Do(func() { d.secrets, d.secretsErr = readSettings(d) })
 	if d.secretsErr != nil {
 		return nil, d.secretsErr
 	}
 	return func(k string) string {
-		if v := os.Getenv(k); v != "" {
+		if v := d.Cfg.env(k); v != "" {
 			return v
 		}
 		return d.secrets[k]

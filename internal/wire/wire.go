@@ -51,36 +51,51 @@ type Config struct {
 	// counts it (OPERATOR_WAIT_MINUTES; 60 minutes if unset, zero if malformed, which
 	// the watch refuses).
 	OperatorWait time.Duration
+
+	// getenv is the environment Config was read from (os.Getenv if nil): the local
+	// cloud runs every function in one process, each with its own environment.
+	getenv func(string) string
 }
 
 // ConfigFromEnv reads Config from the variables template.yaml sets.
-func ConfigFromEnv() Config {
+func ConfigFromEnv() Config { return ConfigFrom(os.Getenv) }
+
+// ConfigFrom reads Config from the environment lookup gives (a function's own
+// environment in the local cloud); lookup returns "" for an unset variable.
+func ConfigFrom(lookup func(string) string) Config {
+	envOr := func(k, def string) string {
+		if v := lookup(k); v != "" {
+			return v
+		}
+		return def
+	}
 	return Config{
-		TableName:       os.Getenv("TABLE_NAME"),
+		TableName:       lookup("TABLE_NAME"),
 		ShopID:          envOr("SHOP_ID", "demo"),
-		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
+		StateMachineARN: lookup("STATE_MACHINE_ARN"),
 		SenderEmail:     envOr("SENDER_EMAIL", "shop@example.com"),
 		StorefrontURL:   envOr("STOREFRONT_URL", "http://localhost:8080"),
-		CartTTL:         durationEnv("CART_TTL", 2*time.Hour),
-		ShopCacheTTL:    durationEnv("SHOP_CACHE_TTL", 30*time.Second),
+		CartTTL:         durationEnv(lookup("CART_TTL"), 2*time.Hour),
+		ShopCacheTTL:    durationEnv(lookup("SHOP_CACHE_TTL"), 30*time.Second),
 		LMSAdapter:      envOr("LMS_ADAPTER", "local"),
-		MoodleURL:       os.Getenv("MOODLE_URL"),
-		SettingsSecret:  os.Getenv("SETTINGS_SECRET"),
-		OperatorWait:    minutesEnv("OPERATOR_WAIT_MINUTES", 60*time.Minute),
+		MoodleURL:       lookup("MOODLE_URL"),
+		SettingsSecret:  lookup("SETTINGS_SECRET"),
+		OperatorWait:    minutesEnv(lookup("OPERATOR_WAIT_MINUTES"), 60*time.Minute),
+		getenv:          lookup,
 	}
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+// env reads a variable of the environment the configuration came from.
+func (c Config) env(k string) string {
+	if c.getenv == nil {
+		return os.Getenv(k)
 	}
-	return def
+	return c.getenv(k)
 }
 
 // minutesEnv reads a whole number of minutes; a malformed or non-positive value is zero,
 // so the function that needs it fails at start-up instead of using a default silently.
-func minutesEnv(k string, def time.Duration) time.Duration {
-	v := os.Getenv(k)
+func minutesEnv(v string, def time.Duration) time.Duration {
 	if v == "" {
 		return def
 	}
@@ -90,8 +105,7 @@ func minutesEnv(k string, def time.Duration) time.Duration {
 	return 0
 }
 
-func durationEnv(k string, def time.Duration) time.Duration {
-	v := os.Getenv(k)
+func durationEnv(v string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
 		return d
 	}
