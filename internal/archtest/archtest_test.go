@@ -35,14 +35,18 @@ var layers = []layer{
 	{"ports", []string{"internal/production", "internal/payment", "internal/notify"},
 		[]string{"domain"}},
 	// config: readers of the SAM template and of the demo shop.
-	{"config", []string{"internal/stack", "internal/seed"},
+	{"config", []string{"internal/stack", "internal/seed", "internal/cfn"},
 		[]string{"domain"}},
+	// protocols: AWS wire protocols the local stand-ins share (request signing).
+	{"protocols", []string{"internal/localcloud/sigv4"},
+		nil},
 	// adapters: DynamoDB, Step Functions, the LMS adapters, the local stand-ins of AWS.
 	{"adapters", []string{
 		"internal/store", "internal/stepfn", "internal/production/moodle", "internal/production/locallms",
 		"internal/notify/seslocal", "internal/localcloud/apigw", "internal/localcloud/dynamolocal",
-		"internal/localcloud/sfnlocal", "internal/localcloud/faultproxy",
-	}, []string{"domain", "ports", "config"}},
+		"internal/localcloud/sfnlocal", "internal/localcloud/faultproxy", "internal/localcloud/iam",
+		"internal/localcloud/secretslocal",
+	}, []string{"domain", "ports", "config", "protocols"}},
 	// clients: the operators' client of the back-office API speaks the API's types only.
 	{"clients", []string{"internal/opsclient"},
 		[]string{"domain"}},
