@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -18,136 +20,72 @@ import (
 	"github.com/lmsshop/checkout/internal/seed"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
-	"github.com/lmsshop/checkout/internal/vies"
-	"github.com/lmsshop/checkout/internal/vies/viestest"
 )
 
-// TestPlacementRefusesWhatIsNotOnSale: an item suspended or withdrawn after it entered
-// the cart, or an empty cart, makes placement answer 422 naming the lines, and no order
-// is written.
-func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
-	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
-	shop, cats, err := seed.Demo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SaveShop(ctx, shop, cats); err != nil {
-		t.Fatal(err)
-	}
-	shops := &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now}
-	wf := &starter{}
-	steps := &httpapi.Steps{Store: st, Shops: shops, Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: wf,
-		Now: time.Now, CartTTL: time.Hour, Storefront: "http://web"}
-	rt := httpapi.NewRouter(nil)
-	for _, reg := range []func(*httpapi.Router){steps.RegisterShop, steps.RegisterCustomer, steps.RegisterOrder} {
-		reg(rt)
-	}
-	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
-		t.Helper()
-		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json"},
-			PathParameters: map[string]string{"txid": txid, "code": code}}
-		if token != "" {
-			r.Headers["authorization"] = "Bearer " + token
-		}
-		resp, err := rt.Serve(ctx, r)
-		if err != nil {
-			t.Fatalf("%s: %v", routeKey, err)
-		}
-		return resp
-	}
-	const customer = `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR"}`
-	cart := func(codes ...string) (string, string) {
-		t.Helper()
-		var c httpapi.Created
-		if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {
-			t.Fatal(err)
-		}
-		for _, code := range codes {
-			if r := serve("PUT /carts/{txid}/lines/{code}", c.TransactionID, code, c.CartToken, `{"quantity":1}`); r.StatusCode != http.StatusOK {
-				t.Fatalf("add %s: %d %s", code, r.StatusCode, r.Body)
-			}
-		}
-		if r := serve("PUT /carts/{txid}/customer", c.TransactionID, "", c.CartToken, customer); r.StatusCode != http.StatusOK {
-			t.Fatalf("customer: %d %s", r.StatusCode, r.Body)
-		}
-		return c.TransactionID, c.CartToken
-	}
-	_, cat, err := shops.Get(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	setStatus := func(code string, s checkout.ItemStatus) {
-		t.Helper()
-		it, _ := cat.Item(code)
-		cp := *it
-		cp.Status = s
-		if err := st.PutCatalogItem(ctx, shop.ID, shop.CatalogID, &cp); err != nil {
-			t.Fatal(err)
-		}
-		shops.Invalidate()
-	}
-	withdraw := func(code string) {
-		t.Helper()
-		if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: "SHOP#" + shop.ID},
-			"sk": &types.AttributeValueMemberS{Value: "CATALOG#" + shop.CatalogID + "#ITEM#" + code}}}); err != nil {
-			t.Fatal(err)
-		}
-		shops.Invalidate()
-	}
+// apiDomain is the default endpoint's domain, as HTTP API puts it in requestContext.
+const apiDomain = "abc123.execute-api.eu-west-3.amazonaws.com"
 
-	suspended, tokS := cart("GO-101", "CREDITS-100")
-	withdrawn, tokW := cart("GO-101", "STUDENT-PLUS")
-	empty, tokE := cart()
-	setStatus("CREDITS-100", checkout.StatusSuspended)
-	withdraw("STUDENT-PLUS")
+// gatewayRequest is a payload-2.0 request as HTTP API sends it to the function.
+func gatewayRequest(domain string, headers map[string]string) *httpapi.Request {
+	return &httpapi.Request{Headers: headers, RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: domain}}
+}
 
-	tests := []struct {
-		name, txid, token, paymode, want string
+func TestBaseURLIsTheAPIsOwnFromTheRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		domain  string
+		headers map[string]string
+		want    string // "" = refused
 	}{
-		{"suspended item", suspended, tokS, "check", "SHOP:lines.CREDITS-100"},
-		{"withdrawn item", withdrawn, tokW, "check", "SHOP:lines.STUDENT-PLUS"},
-		// 0 lines make 0 to pay: the free mode is the one offered, and still refused.
-		{"empty cart", empty, tokE, "freeorder", "SHOP:lines"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := wf.n
-			r := serve("POST /carts/{txid}/order", tt.txid, "", tt.token, `{"acceptTerms":true,"paymode":"`+tt.paymode+`"}`)
-			if r.StatusCode != http.StatusUnprocessableEntity {
-				t.Fatalf("placement = %d %s, want 422", r.StatusCode, r.Body)
+		{"AWS default endpoint", apiDomain, map[string]string{"x-forwarded-proto": "https", "x-forwarded-port": "443"}, "https://" + apiDomain},
+		{"custom domain", "api.shop.example", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}, "https://api.shop.example"},
+		{"no forwarded headers: HTTP API is https", apiDomain, nil, "https://" + apiDomain},
+		{"local emulation on its own port", "127.0.0.1", map[string]string{"x-forwarded-proto": "http", "x-forwarded-port": "41234"}, "http://127.0.0.1:41234"},
+		{"http on its default port", "localhost", map[string]string{"x-forwarded-proto": "http", "x-forwarded-port": "80"}, "http://localhost"},
+		{"no domain", "", map[string]string{"x-forwarded-proto": "https"}, ""},
+		{"a domain with a path", "evil.example/steal", nil, ""},
+		{"a domain with credentials", "user@evil.example", nil, ""},
+		{"another scheme", apiDomain, map[string]string{"x-forwarded-proto": "javascript"}, ""},
+		{"a port that is not one", apiDomain, map[string]string{"x-forwarded-port": "443/x"}, ""},
+		{"a port out of range", apiDomain, map[string]string{"x-forwarded-port": "70000"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := httpapi.BaseURL(gatewayRequest(tc.domain, tc.headers))
+			if tc.want == "" {
+				if err == nil || checkout.KindOf(err) != checkout.EINVALID {
+					t.Errorf("BaseURL = %q, %v; want an invalid-request error", got, err)
+				}
+				return
 			}
-			var body struct {
-				Error struct {
-					Fields []checkout.FieldError `json:"fields"`
-				} `json:"error"`
-			}
-			if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
-				t.Fatal(err)
-			}
-			var fields []string
-			for _, f := range body.Error.Fields {
-				fields = append(fields, f.Field)
-			}
-			if strings.Join(fields, ",") != tt.want {
-				t.Errorf("fields %v, want exactly [%s]", fields, tt.want)
-			}
-			if _, o, err := st.CartAndOrder(ctx, tt.txid, store.HashToken(tt.token)); err != nil || o != nil {
-				t.Errorf("after a refused placement: order %v, err %v; want none", o, err)
-			}
-			if wf.n != before {
-				t.Errorf("a workflow was started for a refused placement")
+			if err != nil || got != tc.want {
+				t.Errorf("BaseURL = %q, %v; want %q", got, err, tc.want)
 			}
 		})
 	}
 }
 
-// TestVATNumberOfAnotherCountryIsRefused: a French invoicing address with a German VAT
-// number is refused with the reason, and the cart is left as it was; the number of the
-// invoicing country is taken and removes VAT.
-func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
+// recorder is a workflow starter that keeps the inputs it was given.
+type recorder struct{ inputs []httpapi.ExecutionInput }
+
+func (r *recorder) Start(_ context.Context, _ string, input any) (string, error) {
+	r.inputs = append(r.inputs, input.(httpapi.ExecutionInput))
+	return "arn", nil
+}
+
+// placement is a demo shop, a cart ready to be placed, and the ORDER step's routes.
+type placement struct {
+	t          *testing.T
+	db         *dynamodb.Client
+	table      string
+	st         *store.Store
+	rt         *httpapi.Router
+	wf         *recorder
+	tx, token  string
+	buyerEmail string
+}
+
+func newPlacement(t *testing.T) *placement {
+	t.Helper()
 	ctx := context.Background()
 	db, table := dynamotest.NewTable(t)
 	st := store.New(db, table)
@@ -158,73 +96,140 @@ func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
 	if err := st.SaveShop(ctx, shop, cats); err != nil {
 		t.Fatal(err)
 	}
-	fake := viestest.Start(nil)
-	defer fake.Close()
-	steps := &httpapi.Steps{Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
-		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: &starter{}, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
-		VIES: &vies.Client{URL: fake.URL}}
-	rt := httpapi.NewRouter(nil)
-	steps.RegisterShop(rt)
-	steps.RegisterCustomer(rt)
-	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
-		t.Helper()
-		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json", "authorization": "Bearer " + token},
-			PathParameters: map[string]string{"txid": txid, "code": code}}
-		resp, err := rt.Serve(ctx, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
+	p := &placement{t: t, db: db, table: table, st: st, wf: &recorder{}, buyerEmail: "ada-" + strings.ToLower(trace.NewTxID()) + "@example.com"}
+	steps := &httpapi.Steps{
+		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
+		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: p.wf, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
 	}
-	var c httpapi.Created
-	if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {
+	p.rt = httpapi.NewRouter(nil)
+	steps.RegisterShop(p.rt)
+	steps.RegisterCustomer(p.rt)
+	steps.RegisterOrder(p.rt)
+	var created httpapi.Created
+	if err := json.Unmarshal([]byte(p.serve("POST /carts", "", apiDomain, "").Body), &created); err != nil {
 		t.Fatal(err)
 	}
-	serve("PUT /carts/{txid}/lines/{code}", c.TransactionID, "SEC-201-SEATS", c.CartToken, `{"quantity":2}`)
-	customer := func(country, vat string) string {
-		return `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR",` +
-			`"invoicing":{"organisation":"Acme","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"` + country + `","vatNumber":"` + vat + `"}}`
+	p.tx, p.token = created.TransactionID, created.CartToken
+	p.mustServe("PUT /carts/{txid}/lines/{code}", "GO-101", `{"quantity":1}`)
+	p.mustServe("PUT /carts/{txid}/customer", "", `{"email":"`+p.buyerEmail+`","lastName":"Lovelace","firstName":"Ada","address":"1 rue","zip":"75001","city":"Paris","country":"FR"}`)
+	return p
+}
+
+func (p *placement) serve(routeKey, code, domain, body string) httpapi.Response {
+	p.t.Helper()
+	r := gatewayRequest(domain, map[string]string{"content-type": "application/json", "x-forwarded-proto": "https", "x-forwarded-port": "443"})
+	r.RouteKey, r.Body = routeKey, body
+	r.PathParameters = map[string]string{"txid": p.tx, "code": code}
+	if p.token != "" {
+		r.Headers["authorization"] = "Bearer " + p.token
 	}
-	tests := []struct {
-		name, country, vat string
-		down               bool // VIES cannot answer for the member state
-		want               int
-		wantMsg            string
-		wantVAT            bool // VAT charged
-	}{
-		{"French address, German number", "FR", "DE123456788", false, http.StatusBadRequest, "issued in DE, the invoicing address is in FR", true},
-		{"German address, wrong check digits", "DE", "DE123456789", false, http.StatusBadRequest, "check digits", true},
-		{"German number VIES does not know", "DE", "DE111111125", false, http.StatusBadRequest, "does not know this number", true},
-		{"German number, VIES down: VAT charged and said why", "DE", "DE123456788", true, http.StatusOK, "could not confirm this number just now", true},
-		{"German address, German number confirmed", "DE", "DE123456788", false, http.StatusOK, `"status":"valid"`, false},
+	resp, err := p.rt.Serve(context.Background(), *r)
+	if err != nil {
+		p.t.Fatal(err)
 	}
-	// A buyer cannot vouch for its own number.
-	forged := strings.Replace(customer("DE", "DE123456788"), `"vatNumber"`, `"vatCheck":{"status":"valid"},"vatNumber"`, 1)
-	fake.SetDown("DE", true)
-	if r := serve("PUT /carts/{txid}/customer", c.TransactionID, "", c.CartToken, forged); r.StatusCode != http.StatusOK || strings.Contains(r.Body, `"taxes":0`) {
-		t.Fatalf("a forged vatCheck with VIES down = %d %s, want 200 with VAT charged", r.StatusCode, r.Body)
+	return resp
+}
+
+func (p *placement) mustServe(routeKey, code, body string) {
+	p.t.Helper()
+	if resp := p.serve(routeKey, code, apiDomain, body); resp.StatusCode >= 300 {
+		p.t.Fatalf("%s = %d %s", routeKey, resp.StatusCode, resp.Body)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fake.SetDown("DE", tt.down)
-			before, err := st.GetCart(ctx, c.TransactionID, store.HashToken(c.CartToken))
-			if err != nil {
-				t.Fatal(err)
-			}
-			r := serve("PUT /carts/{txid}/customer", c.TransactionID, "", c.CartToken, customer(tt.country, tt.vat))
-			if r.StatusCode != tt.want || !strings.Contains(r.Body, tt.wantMsg) {
-				t.Fatalf("customer = %d %s, want %d mentioning %q", r.StatusCode, r.Body, tt.want, tt.wantMsg)
-			}
-			after, err := st.GetCart(ctx, c.TransactionID, store.HashToken(c.CartToken))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tt.want != http.StatusOK && after.Version != before.Version {
-				t.Errorf("a refused customer changed the cart (version %d → %d)", before.Version, after.Version)
-			}
-			if charged := !strings.Contains(r.Body, `"taxes":0`); tt.want == http.StatusOK && charged != tt.wantVAT {
-				t.Errorf("VAT charged: %v, want %v: %s", charged, tt.wantVAT, r.Body)
-			}
+}
+
+func (p *placement) place(domain string) httpapi.Response {
+	p.t.Helper()
+	return p.serve("POST /carts/{txid}/order", "", domain, `{"acceptTerms":true,"paymode":"check"}`)
+}
+
+// items reads every item the placement could write: the transaction's partition (cart,
+// order, trace lines) and the buyer's account.
+func (p *placement) items() []map[string]types.AttributeValue {
+	p.t.Helper()
+	var all []map[string]types.AttributeValue
+	for _, pk := range []string{"TX#" + p.tx, "CUST#" + p.buyerEmail} {
+		out, err := p.db.Query(context.Background(), &dynamodb.QueryInput{
+			TableName: aws.String(p.table), ConsistentRead: aws.Bool(true),
+			KeyConditionExpression:    aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
 		})
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		all = append(all, out.Items...)
+	}
+	return all
+}
+
+// Placement stores the API's URL, taken from the request, on the order and passes it
+// in the execution input; a replay, even through another domain, starts the workflow
+// with the same input.
+func TestPlacementCarriesTheAPIURLFromTheRequest(t *testing.T) {
+	p := newPlacement(t)
+	resp := p.place(apiDomain)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("placement = %d %s", resp.StatusCode, resp.Body)
+	}
+	o, err := p.st.GetOrder(context.Background(), p.tx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://" + apiDomain; o.APIURL != want {
+		t.Errorf("order's apiUrl = %q, want %q", o.APIURL, want)
+	}
+	if len(p.wf.inputs) != 1 || p.wf.inputs[0].APIURL != o.APIURL || p.wf.inputs[0].TxID != p.tx {
+		t.Fatalf("execution inputs = %+v, want one with the order's apiUrl", p.wf.inputs)
+	}
+	if resp := p.place("api.shop.example"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("replay = %d %s", resp.StatusCode, resp.Body)
+	}
+	if len(p.wf.inputs) != 2 || p.wf.inputs[1] != p.wf.inputs[0] {
+		t.Errorf("replay started with %+v, want the first input %+v", p.wf.inputs[len(p.wf.inputs)-1], p.wf.inputs[0])
+	}
+}
+
+// A request that does not say where the API is reached is refused before anything is
+// written.
+func TestPlacementWithoutTheAPIsDomainWritesNothing(t *testing.T) {
+	p := newPlacement(t)
+	before := p.items()
+	resp := p.place("")
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("placement without requestContext.domainName = %d %s, want 400", resp.StatusCode, resp.Body)
+	}
+	if after := p.items(); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused placement changed the table: %d items before, %d after", len(before), len(after))
+	}
+	if len(p.wf.inputs) != 0 {
+		t.Errorf("the workflow was started: %+v", p.wf.inputs)
+	}
+}
+
+// A cart that expired between the placement's read and its transaction (DynamoDB has
+// not applied the TTL yet, so the item is still there) is refused by the transaction's
+// own condition: 410, no order, the cart as it was, no account, no trace line.
+func TestPlacementOfAnExpiredCartIsRefusedByTheTransaction(t *testing.T) {
+	p := newPlacement(t)
+	before := p.items()
+	// The handler's clock still sees the cart alive; the store's, which writes the
+	// transaction, is past the cart's expiry (CartTTL is an hour).
+	p.st.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	resp := p.place(apiDomain)
+	if resp.StatusCode != http.StatusGone {
+		t.Errorf("placement of an expired cart = %d %s, want 410", resp.StatusCode, resp.Body)
+	}
+	if after := p.items(); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused placement changed the table: %d items before, %d after", len(before), len(after))
+	}
+	if _, err := p.st.GetOrder(context.Background(), p.tx, ""); checkout.KindOf(err) != checkout.ENOTFOUND {
+		t.Errorf("order after the refusal: %v, want none", err)
+	}
+	if len(p.wf.inputs) != 0 {
+		t.Errorf("the workflow was started: %+v", p.wf.inputs)
+	}
+	// Still alive by the store's clock, the same cart places.
+	p.st.Now = time.Now
+	if resp := p.place(apiDomain); resp.StatusCode != http.StatusCreated {
+		t.Errorf("placement of the live cart = %d %s, want 201", resp.StatusCode, resp.Body)
 	}
 }

@@ -133,7 +133,7 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 	req := payment.Request{
 		TxID: txid, Attempt: n, Amount: o.Totals.Final, Currency: o.Currency, Lang: o.Customer.Lang,
 		CustomerEmail: o.Customer.Email, ReturnURL: s.orderLink(o), CancelURL: s.orderLink(o),
-		NotifyURL: s.APIURL + "/webhooks/" + mode.Name(), ShopName: shop.Name,
+		NotifyURL: webhookURL(o, mode.Name()), ShopName: shop.Name,
 		// The provider's session closes no later than the order stops waiting: the wait
 		// is the plan the execution was started with (httpapi.PlanFor).
 		ExpiresAt: s.now().Add(time.Duration(httpapi.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second),
@@ -180,6 +180,12 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 	}
 	tr.Printf(ctx, txid, "waiting for the %s payment (%s)", o.Paymode, view.Kind)
 	return map[string]string{"waiting": o.Paymode}, nil
+}
+
+// webhookURL is where a provider notifies the payments of an order: the webhook route
+// of the API the order was placed through.
+func webhookURL(o *checkout.Order, provider string) string {
+	return o.APIURL + "/webhooks/" + provider
 }
 
 // startRace handles a start whose move to PENDING was refused. The token is stored
@@ -293,7 +299,7 @@ func (s *Service) cancelUnpaid(ctx context.Context, txid, reason string) (any, e
 	return map[string]bool{"cancelled": true, "paid": false}, nil
 }
 
-// cancel moves an order to CANCELLED. SPEC §3 has no REFUSED→CANCELLED: a refused
+// cancel moves an order to CANCELLED. The transition table has no REFUSED→CANCELLED: a refused
 // order goes back to PENDING first, two allowed steps.
 func (s *Service) cancel(ctx context.Context, txid string) (*checkout.Order, error) {
 	o, err := s.Store.GetOrder(ctx, txid, "")
@@ -553,7 +559,7 @@ func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 		if err != nil {
 			return httpapi.Response{}, checkout.Wrap(op, err)
 		}
-		cb := Callback{URL: s.APIURL + "/webhooks/" + payment.NameTest, Method: http.MethodPost, Headers: map[string]string{}, Body: string(body)}
+		cb := Callback{URL: webhookURL(o, payment.NameTest), Method: http.MethodPost, Headers: map[string]string{}, Body: string(body)}
 		for k := range h {
 			cb.Headers[k] = h.Get(k)
 		}
