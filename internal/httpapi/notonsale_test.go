@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -47,7 +48,8 @@ func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
 	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
 		t.Helper()
 		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json"},
-			PathParameters: map[string]string{"txid": txid, "code": code}}
+			PathParameters: map[string]string{"txid": txid, "code": code},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: "abc123.execute-api.eu-west-3.amazonaws.com"}}
 		if token != "" {
 			r.Headers["authorization"] = "Bearer " + token
 		}
@@ -169,7 +171,8 @@ func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
 	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
 		t.Helper()
 		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json", "authorization": "Bearer " + token},
-			PathParameters: map[string]string{"txid": txid, "code": code}}
+			PathParameters: map[string]string{"txid": txid, "code": code},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: "abc123.execute-api.eu-west-3.amazonaws.com"}}
 		resp, err := rt.Serve(ctx, r)
 		if err != nil {
 			t.Fatal(err)

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/seed"
@@ -40,7 +42,8 @@ func TestTraceOnlyForTheCartHolder(t *testing.T) {
 	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
 		t.Helper()
 		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json"},
-			PathParameters: map[string]string{"txid": txid, "code": code}}
+			PathParameters: map[string]string{"txid": txid, "code": code},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: "abc123.execute-api.eu-west-3.amazonaws.com"}}
 		if token != "" {
 			r.Headers["authorization"] = "Bearer " + token
 		}
