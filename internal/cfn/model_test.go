@@ -316,3 +316,37 @@ func TestRefsOverride(t *testing.T) {
 		t.Errorf("authorizer = %+v", a)
 	}
 }
+
+// TestAttachedPoliciesGrantTheirRoles: a policy resource (AWS::IAM::Policy) names the
+// roles it is attached to; each of those roles gets its statements, as in AWS, and no
+// other role does.
+func TestAttachedPoliciesGrantTheirRoles(t *testing.T) {
+	tpl := transformed(t)
+	tests := []struct {
+		role  string
+		grant bool
+	}{
+		{"BackofficeFunctionRole", true},
+		{"PaymentWebhookFunctionRole", true},
+		{"ShopFunctionRole", false},
+	}
+	for _, tt := range tests {
+		role, err := tpl.Role(tt.role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, p := range role.Attached {
+			if p.Name == "payment-accounting" {
+				found = true
+				if !strings.Contains(string(p.Document), "ses:SendEmail") || strings.Contains(string(p.Document), "Fn::") {
+					t.Errorf("%s: attached policy %s", tt.role, p.Document)
+				}
+			}
+		}
+		if found != tt.grant {
+			t.Errorf("%s has the payment-accounting policy: %v, want %v", tt.role, found, tt.grant)
+		}
+	}
+}
+
