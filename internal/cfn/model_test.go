@@ -349,4 +349,3 @@ func TestAttachedPoliciesGrantTheirRoles(t *testing.T) {
 		}
 	}
 }
-
