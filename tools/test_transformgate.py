@@ -170,6 +170,14 @@ class TransformGateTest(unittest.TestCase):
         self.assertRefused(variant(change), "alarms: BillFunction has no CloudWatch alarm on AWS/Lambda Errors",
                            "alarms: BillFunction has no CloudWatch alarm on AWS/Lambda Throttles")
 
+    def test_a_function_logging_to_a_group_without_retention(self):
+        def change(t):
+            del res(t, "UsersFunction")["LoggingConfig"]
+            del res(t, "BillLogGroup")["RetentionInDays"]
+
+        self.assertRefused(variant(change), "logs: UsersFunction: LoggingConfig.LogGroup is not a !Ref",
+                           "logs: BillFunction: its log group BillLogGroup has no RetentionInDays")
+
     def test_the_command_exits_1_and_names_the_problem(self):
         broken = variant(lambda t: res(t, "HttpApi").pop("Auth"))
         with tempfile.TemporaryDirectory() as d:

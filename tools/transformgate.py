@@ -22,6 +22,8 @@ to --out, and checks that template:
               definition (the file its DefinitionUri names, under --root) and every
               ${...} placeholder of the definition is substituted
   alarms      every Lambda function has an alarm on its Errors and on its Throttles
+  logs        every Lambda function logs to a log group of the template
+              (LoggingConfig.LogGroup) that has a retention (RetentionInDays)
 
 It prints one line per problem, naming the check, and exits 1 if there is any; 0 and a
 one-line summary otherwise. The checks are functions (check_*) so that
@@ -356,6 +358,23 @@ def check_alarms(cfn: dict) -> list[str]:
     return problems
 
 
+def check_logs(cfn: dict) -> list[str]:
+    """Lambda functions whose logs would go to a group without retention: no
+    LoggingConfig.LogGroup naming a log group of the template, or a group kept forever."""
+    resources = cfn.get("Resources") or {}
+    problems = []
+    for rid, res in resources.items():
+        if res.get("Type") != "AWS::Lambda::Function":
+            continue
+        group = ((res.get("Properties") or {}).get("LoggingConfig") or {}).get("LogGroup")
+        target = group.get("Ref") if isinstance(group, dict) else None
+        if target not in resources or resources[target].get("Type") != "AWS::Logs::LogGroup":
+            problems.append(f"logs: {rid}: LoggingConfig.LogGroup is not a !Ref to an AWS::Logs::LogGroup of the template (Lambda would create one kept forever)")
+        elif "RetentionInDays" not in (resources[target].get("Properties") or {}):
+            problems.append(f"logs: {rid}: its log group {target} has no RetentionInDays")
+    return problems
+
+
 def check_cfn_lint(cfn: dict, region: str = "us-east-1") -> list[str]:
     """cfn-lint's errors and warnings on the transformed template."""
     from cfnlint.api import lint
@@ -384,6 +403,7 @@ def check(sam: dict, root: str | os.PathLike, region: str = "us-east-1", lint: b
     problems += check_refs(cfn, region)
     problems += check_definitions(cfn, sam, root)
     problems += check_alarms(cfn)
+    problems += check_logs(cfn)
     return cfn, problems
 
 
@@ -407,7 +427,7 @@ def main() -> int:
             print(f"  - {p}", file=sys.stderr)
         return 1
     n = len(cfn.get("Resources") or {})
-    print(f"transform gate: ok ({args.template} -> {args.out}, {n} resources: transform, cfn-lint, cycle, refs, asl, alarms)")
+    print(f"transform gate: ok ({args.template} -> {args.out}, {n} resources: transform, cfn-lint, cycle, refs, asl, alarms, logs)")
     return 0
 
 
