@@ -209,27 +209,32 @@ def check_cycles(cfn: dict) -> list[str]:
 
     problems = []
     for comp in components:
-        problems.append(f"cycle: {' -> '.join(cycle_path(comp, edges))} (CloudFormation refuses circular dependencies)")
+        path = cycle_path(comp, edges)
+        also = f"; {len(comp)} resources depend on each other: {', '.join(comp)}" if len(set(path)) < len(comp) else ""
+        problems.append(f"cycle: {' -> '.join(path)} (CloudFormation refuses circular dependencies{also})")
     return problems
 
 
 def cycle_path(comp: list[str], edges: dict[str, set[str]]) -> list[str]:
-    """One concrete cycle through a strongly connected component, for the message."""
+    """The shortest cycle through the component's first resource, for the message: in a
+    strongly connected component every member leads back to every other, so a
+    breadth-first walk from it finds its way back."""
     members = set(comp)
     start = comp[0]
-    path, seen = [start], {start}
-    node = start
-    while True:
-        nxt = sorted(n for n in edges[node] if n in members)
-        back = [n for n in nxt if n == start]
-        if back and len(path) > 1 or (back and start in edges[start]):
-            return path + [start]
-        fresh = [n for n in nxt if n not in seen]
-        if not fresh:
-            return path + [nxt[0]]
-        node = fresh[0]
-        path.append(node)
-        seen.add(node)
+    parent: dict[str, str | None] = {start: None}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for nxt in sorted(edges[node] & members):
+            if nxt == start:
+                path = [node]
+                while parent[path[-1]] is not None:
+                    path.append(parent[path[-1]])
+                return list(reversed(path)) + [start]
+            if nxt not in parent:
+                parent[nxt] = node
+                queue.append(nxt)
+    return comp + [start]  # unreachable for a component; keeps the message whole
 
 
 def resource_attributes(resource_type: str, region: str) -> set[str] | None:
