@@ -39,7 +39,7 @@ FUNCTIONS    := $(sort $(patsubst functions/%/main.go,%,$(wildcard functions/*/m
 BOOTSTRAPS   := $(foreach f,$(FUNCTIONS),bin/$(f)/bootstrap)
 
 # One target per checker, so `make -k lint` (as make test runs it) reports every finding.
-LINTERS      := lint-gofmt lint-vet lint-staticcheck lint-cfn lint-sam lint-asl lint-transform
+LINTERS      := lint-gofmt lint-mod lint-vet lint-staticcheck lint-cfn lint-sam lint-asl lint-transform
 # Where lint-transform writes the template as CloudFormation receives it (the SAM
 # transform's output), for reading when the gate refuses something.
 TRANSFORMED  := build/transformed.json
@@ -134,13 +134,19 @@ FORCE:
 
 # --- Checks ----------------------------------------------------------------------------
 
-lint: $(LINTERS) ## gofmt, go vet, staticcheck, cfn-lint, sam validate --lint, asl-validator, the transform gate
+lint: $(LINTERS) ## gofmt, go mod tidy -diff, go vet, staticcheck, cfn-lint, sam validate --lint, asl-validator, the transform gate
 
 # The directories the go tool skips (dot, underscore, testdata) and node_modules.
 lint-gofmt:
 	@unformatted=$$(find . \( -name node_modules -o -name testdata -o -name '[._]?*' \) -prune -o -name '*.go' -print | xargs -r $(GOFMT) -l); \
 	if [ -n "$$unformatted" ]; then echo "gofmt: these files need formatting:" >&2; echo "$$unformatted" >&2; exit 1; fi; \
 	echo "gofmt: ok"
+
+# go.mod and go.sum must be what `go mod tidy` writes: direct dependencies not marked
+# indirect, no unused versions. -diff prints the difference and fails without editing.
+lint-mod:
+	$(GO) mod tidy -diff
+	@echo "go mod tidy: ok"
 
 lint-vet:
 	$(GO) vet ./...

@@ -1,7 +1,8 @@
-// Command shopctl is the operators' command line for the back office (SPEC §8): list
-// orders, read one with its trace, record a cheque or a transfer, cancel, move an order
-// along an allowed transition. Every call is signed with SigV4 using the usual AWS
-// configuration (environment, profile, SSO…), as the API's AWS_IAM routes require.
+// Command shopctl is the operators' command line for the back office (see docs/spec.md,
+// Back office): list orders, read one with its trace, record a cheque or a transfer,
+// cancel, move an order along an allowed transition. Every call is signed with SigV4
+// using the usual AWS configuration (environment, profile, SSO…), as the API's AWS_IAM
+// routes require.
 //
 // Against the local cloud (`make run`):
 //

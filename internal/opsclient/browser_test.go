@@ -139,7 +139,7 @@ func moduleURL(t *testing.T, name string) string {
 }
 
 // TestBrowserTraceMatchesGo checks that the page renders trace lines exactly as
-// trace.Line.Format does: same JSON in, same SPEC §6 text out.
+// trace.Line.Format does: same JSON in, same merchant trace text out.
 func TestBrowserTraceMatchesGo(t *testing.T) {
 	lines := []trace.Line{
 		{At: time.Date(2016, 7, 27, 11, 32, 13, 753_999_999, time.UTC), TxID: "TU80WKRYTI9QUMJ4", Source: "Test Processing", Message: "paying"},

@@ -1,7 +1,7 @@
-// admin is the back-office page (SPEC §8): orders by status and date, one order with
-// its lines, payments, products and trace, the operator's actions on it (record a
-// cheque or a transfer, cancel, move along an allowed transition) and catalog and shop
-// editing. Every call to /admin/… is signed with SigV4 in the browser (sigv4.js), with
+// admin is the back-office page (see docs/spec.md, Back office): orders by status and
+// date, one order with its lines, payments, products and trace, the operator's actions
+// on it (record a cheque or a transfer, cancel, move along an allowed transition) and
+// catalog and shop editing. Every call to /admin/… is signed with SigV4 in the browser (sigv4.js), with
 // the operator's access key kept in sessionStorage: it lives as long as the tab and is
 // never written to disk by the page. No build step: plain ES modules.
 
@@ -236,7 +236,8 @@ async function orderView(txid) {
     h('section', {}, h('h2', {}, `Trace (${(d.trace || []).length} lines, UTC)`), tracePre, h('p', {}, reloadTrace)));
 }
 
-// actions offers what the order's status allows (SPEC §3); the API checks again.
+// actions offers what the order's status allows (docs/spec.md, Statuses and
+// transitions); the API checks again.
 function actions(o) {
   const txid = o.transactionId;
   const cur = o.currency;

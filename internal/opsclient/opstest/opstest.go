@@ -2,7 +2,7 @@
 // httptest server that checks every request's SigV4 signature the way API Gateway's
 // AWS_IAM authorization does (with the SDK's own signer, so the check is the real
 // algorithm, not a copy of the client's), then answers the /admin routes from orders
-// held in memory with SPEC §3's transition rules.
+// held in memory with the transition rules of docs/spec.md.
 package opstest
 
 import (

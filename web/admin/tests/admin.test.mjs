@@ -1,6 +1,6 @@
 // Browser tests of the back-office page against the whole local cloud: an operator
 // finds a cheque order, records the cheque and reads the trace; moves an order along
-// the transitions SPEC §3 allows and cancels it; edits a catalog item; and a wrong
+// the allowed transitions (docs/spec.md) and cancels it; edits a catalog item; and a wrong
 // secret is turned away by the gateway. Every call the page makes is signed in the
 // browser (sigv4.js) and checked by the local API Gateway's SigV4 verification.
 //
@@ -112,7 +112,7 @@ describe('back office', () => {
     assert.deepEqual(errors, []);
   });
 
-  test('transitions follow SPEC §3 and an order can be cancelled', { timeout: 60_000 }, async () => {
+  test('transitions follow the allowed table and an order can be cancelled', { timeout: 60_000 }, async () => {
     const txid = await placeChequeOrder();
     const { page, errors } = await newPage(browser);
     await page.goto(`${cloud.webURL}/admin/#/order/${txid}`);
