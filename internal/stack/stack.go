@@ -31,6 +31,10 @@ type Route struct {
 	Path     string // "/carts/{txid}", "/admin/{proxy+}"
 	Function string // logical ID of the function
 	IAM      bool   // AWS_IAM authorization
+	// Authorizer names the HttpApi's JWT authorizer guarding the route ("" for none),
+	// and Scopes its AuthorizationScopes.
+	Authorizer string
+	Scopes     []string
 }
 
 // Key is the route key as HTTP API writes it in events: "GET /carts/{txid}".
@@ -140,6 +144,11 @@ func (t *Template) Routes() []Route {
 			}
 			if a := mapGet(mapGet(p, "Auth"), "Authorizer"); a != nil && a.Value == "AWS_IAM" {
 				r.IAM = true
+			} else if a != nil && a.Value != "NONE" {
+				r.Authorizer = a.Value
+				for _, s := range seq(mapGet(mapGet(p, "Auth"), "AuthorizationScopes")) {
+					r.Scopes = append(r.Scopes, s.Value)
+				}
 			}
 			out = append(out, r)
 		}
