@@ -31,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/lmsshop/checkout/internal/localcloud/apigw"
+	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/dynamolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
 	"github.com/lmsshop/checkout/internal/notify/seslocal"
@@ -39,7 +40,8 @@ import (
 )
 
 // The local cloud's fixed identity. The credentials are documented (README) and only
-// ever accepted by the local stand-ins; /admin requests must be signed with them.
+// ever accepted by the local stand-ins: the functions use them, and so may automation
+// calling /ops (SigV4). Operators sign in to the local user pool instead.
 const (
 	Region          = apigw.DefaultRegion
 	AccountID       = apigw.DefaultAccountID
@@ -56,12 +58,13 @@ type Ports struct {
 	SES           int
 	StepFunctions int
 	Web           int
+	Cognito       int
 }
 
 // DefaultPorts are the ports SAM users know (sam local start-api on 3000, DynamoDB
 // Local on 8000, Step Functions Local on 8083).
 func DefaultPorts() Ports {
-	return Ports{API: 3000, DynamoDB: 8000, SES: 8005, StepFunctions: 8083, Web: 8080}
+	return Ports{API: 3000, DynamoDB: 8000, SES: 8005, StepFunctions: 8083, Web: 8080, Cognito: 9229}
 }
 
 // Offset shifts every non-zero port by n, to run a second local cloud beside a first.
@@ -72,7 +75,7 @@ func (p Ports) Offset(n int) Ports {
 		}
 		return v + n
 	}
-	return Ports{API: shift(p.API), DynamoDB: shift(p.DynamoDB), SES: shift(p.SES), StepFunctions: shift(p.StepFunctions), Web: shift(p.Web)}
+	return Ports{API: shift(p.API), DynamoDB: shift(p.DynamoDB), SES: shift(p.SES), StepFunctions: shift(p.StepFunctions), Web: shift(p.Web), Cognito: shift(p.Cognito)}
 }
 
 // Config configures Start.
@@ -102,6 +105,10 @@ type Cloud struct {
 	SESURL           string
 	StepFunctionsURL string
 	DynamoDBURL      string
+	// CognitoURL is the user pools endpoint of the Cognito emulator, and Operators
+	// the pool made there from the template, with its operators' credentials.
+	CognitoURL string
+	Operators  *cognitolocal.Pool
 	Table            string
 	StateMachineARN  string
 	// AWS is the configuration the functions were built with (endpoints, region and
@@ -209,6 +216,18 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	c.addStop("SES emulator", ses.Stop)
 	c.SES, c.SESURL = ses, ses.URL
 
+	// Cognito emulator, with the operators' pool, client, groups and one operator per
+	// group; the gateway's JWT authorizers point at it.
+	idp, err := cognitolocal.Start(ctx, cfg.Ports.Cognito, cfg.ChildOutput)
+	if err != nil {
+		return nil, fmt.Errorf("Cognito emulator: %w", err)
+	}
+	c.addStop("Cognito emulator", idp.Stop)
+	c.CognitoURL = idp.URL
+	if c.Operators, err = idp.Provision(ctx, tpl, cfg.StackName); err != nil {
+		return nil, fmt.Errorf("Cognito emulator: %w", err)
+	}
+
 	// The functions reach the stand-ins through the SDK's own service-specific
 	// endpoint variables, so their code path is the deployed one.
 	params := tpl.ParameterDefaults()
@@ -270,15 +289,16 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 
 	// API Gateway.
 	c.serve("API", apiL, apigw.New(tpl.Routes(), handlers, apigw.Options{
-		Credentials: map[string]string{AccessKeyID: SecretAccessKey},
-		Region:      Region,
-		AccountID:   AccountID,
-		Logger:      log.With("component", "apigw"),
-		CORS:        corsFor(tpl, params, c.WebURL),
+		Credentials:    map[string]string{AccessKeyID: SecretAccessKey},
+		JWTAuthorizers: jwtAuthorizers(tpl, c.Operators),
+		Region:         Region,
+		AccountID:      AccountID,
+		Logger:         log.With("component", "apigw"),
+		CORS:           corsFor(tpl, params, c.WebURL),
 	}))
 
 	// Storefront.
-	c.serve("storefront", webL, storefront(filepath.Join(cfg.RepoRoot, "web"), c.APIURL))
+	c.serve("storefront", webL, storefront(filepath.Join(cfg.RepoRoot, "web"), c.APIURL, c.CognitoURL, c.Operators.ClientID))
 	return c, nil
 }
 
@@ -343,6 +363,27 @@ func corsFor(tpl *stack.Template, params map[string]string, webURL string) *apig
 	return &apigw.CORS{AllowOrigins: origins, AllowMethods: methods, AllowHeaders: headers, MaxAge: 600}
 }
 
+// jwtAuthorizers resolves the HttpApi's JWT authorizers against the local pool: an
+// issuer naming the template's user pool becomes the emulator's issuer for it, and an
+// audience naming its app client the client's ID.
+func jwtAuthorizers(tpl *stack.Template, pool *cognitolocal.Pool) map[string]apigw.JWTAuthorizer {
+	out := map[string]apigw.JWTAuthorizer{}
+	for name, a := range tpl.JWTAuthorizers() {
+		j := apigw.JWTAuthorizer{IdentitySource: a.IdentitySource, Issuer: a.Issuer}
+		if a.IssuerPool == pool.LogicalID {
+			j.Issuer = pool.Issuer
+		}
+		for _, aud := range a.Audience {
+			if aud == pool.ClientLogicalID {
+				aud = pool.ClientID
+			}
+			j.Audience = append(j.Audience, aud)
+		}
+		out[name] = j
+	}
+	return out
+}
+
 func missingHandlers(tpl *stack.Template, handlers map[string]lambda.Handler) []string {
 	var missing []string
 	for _, f := range tpl.Functions() {
@@ -377,6 +418,13 @@ func checkTools(repoRoot string) error {
 		// repo's so -repo works from anywhere.
 		_ = os.Setenv(seslocal.BinaryEnv, bin)
 	}
+	if os.Getenv(cognitolocal.BinaryEnv) == "" {
+		bin := filepath.Join(repoRoot, "node_modules", ".bin", "cognito-local")
+		if _, err := os.Stat(bin); err != nil {
+			return &MissingToolError{Tool: "cognito-local (node_modules)", Install: "run `make deps` (npm ci) at the repository root"}
+		}
+		_ = os.Setenv(cognitolocal.BinaryEnv, bin)
+	}
 	return nil
 }
 
@@ -386,7 +434,7 @@ func listenAll(p Ports) (api, sfn, web net.Listener, err error) {
 	for _, child := range []struct {
 		port    int
 		service string
-	}{{p.DynamoDB, "DynamoDB Local"}, {p.SES, "SES emulator"}} {
+	}{{p.DynamoDB, "DynamoDB Local"}, {p.SES, "SES emulator"}, {p.Cognito, "Cognito emulator"}} {
 		if child.port == 0 {
 			continue
 		}
@@ -466,13 +514,15 @@ func (c *Cloud) Close() error {
 	return c.closeErr
 }
 
-// storefront serves web/ and a /config.js that tells the page where the API is.
-func storefront(dir, apiURL string) http.Handler {
+// storefront serves web/ and a /config.js that tells the pages where the API is and
+// where operators sign in (the user pools endpoint and the back office's app client).
+func storefront(dir, apiURL, cognitoURL, clientID string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /config.js", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		cfg, _ := json.Marshal(map[string]string{"apiUrl": apiURL}) // a map of strings always encodes
+		cfg, _ := json.Marshal(map[string]any{"apiUrl": apiURL, // maps of strings always encode
+			"cognito": map[string]string{"endpoint": cognitoURL, "clientId": clientID}})
 		fmt.Fprintf(w, "window.CHECKOUT_CONFIG = %s;\n", cfg)
 	})
 	mux.Handle("GET /", http.FileServer(http.Dir(dir)))
