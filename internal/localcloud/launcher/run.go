@@ -94,6 +94,9 @@ func PrintURLs(w io.Writer, c *Cloud) {
 		}
 	}
 	_ = tw.Flush()
+	if p := c.Operators; p != nil {
+		fmt.Fprintf(w, "shopctl: go run ./cmd/shopctl login --cognito %s --client-id %s --email %s\n", c.CognitoURL, p.ClientID, p.Operators[0].Email)
+	}
 }
 
 // FindRepoRoot walks up from the working directory to the directory holding both
