@@ -107,10 +107,10 @@ type Cloud struct {
 	DynamoDBURL      string
 	// CognitoURL is the user pools endpoint of the Cognito emulator, and Operators
 	// the pool made there from the template, with its operators' credentials.
-	CognitoURL string
-	Operators  *cognitolocal.Pool
-	Table            string
-	StateMachineARN  string
+	CognitoURL      string
+	Operators       *cognitolocal.Pool
+	Table           string
+	StateMachineARN string
 	// AWS is the configuration the functions were built with (endpoints, region and
 	// credentials of the local cloud).
 	AWS aws.Config
