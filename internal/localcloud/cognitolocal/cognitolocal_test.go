@@ -51,7 +51,7 @@ func TestProvisionAndSignIn(t *testing.T) {
 			if g := fmt.Sprint(claims["cognito:groups"]); g != "["+op.Group+"]" {
 				t.Errorf("cognito:groups %s, want [%s]", g, op.Group)
 			}
-			if exp := cognito.Expiry(tok.IDToken); exp.Sub(time.Now()) > 61*time.Minute || exp.Before(time.Now()) {
+			if exp := cognito.Expiry(tok.IDToken); time.Until(exp) > 61*time.Minute || exp.Before(time.Now()) {
 				t.Errorf("ID token expires at %v: the template gives 60 minutes", exp)
 			}
 			again, err := c.Refresh(ctx, pool.ClientID, tok.RefreshToken)

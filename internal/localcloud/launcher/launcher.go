@@ -220,12 +220,12 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	// group; the gateway's JWT authorizers point at it.
 	idp, err := cognitolocal.Start(ctx, cfg.Ports.Cognito, cfg.ChildOutput)
 	if err != nil {
-		return nil, fmt.Errorf("Cognito emulator: %w", err)
+		return nil, fmt.Errorf("cognito emulator: %w", err)
 	}
 	c.addStop("Cognito emulator", idp.Stop)
 	c.CognitoURL = idp.URL
 	if c.Operators, err = idp.Provision(ctx, tpl, cfg.StackName); err != nil {
-		return nil, fmt.Errorf("Cognito emulator: %w", err)
+		return nil, fmt.Errorf("cognito emulator: %w", err)
 	}
 
 	// The functions reach the stand-ins through the SDK's own service-specific
