@@ -51,13 +51,13 @@ export async function startCloud({ timeoutMs = 300_000 } = {}) {
 }
 
 // operators reads the Cognito emulator's endpoint, the app client and the operators'
-// credentials the local cloud prints: {url, clientId, operators: {group: {email, password}}}.
+// credentials the local cloud prints: {url, poolId, clientId, operators: {group: {email, password}}}.
 function operators(out) {
-  const pool = /^Cognito \(operators\)\s+(http\S+)\s+pool \S+, client (\S+)/m.exec(out);
+  const pool = /^Cognito \(operators\)\s+(http\S+)\s+pool (\S+), client (\S+)/m.exec(out);
   if (!pool) return null;
   const ops = {};
   for (const m of out.matchAll(/^\s+operator (\S+)\s+(\S+)\s+password (\S+)/gm)) ops[m[1]] = { email: m[2], password: m[3] };
-  return { url: pool[1], clientId: pool[2], operators: ops };
+  return { url: pool[1], poolId: pool[2], clientId: pool[3], operators: ops };
 }
 
 // stopGroup asks the process group to stop (the launcher then stops DynamoDB Local and

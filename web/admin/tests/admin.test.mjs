@@ -11,6 +11,7 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { startCloud, launchBrowser, newPage, api } from '../../tests/harness.mjs';
 
 const TRACE_LINE = /^-- \d{4}-\d{1,2}-\d{1,2} \d{2}:\d{2}:\d{2} \d{3} -- \[[A-Z0-9]{16}\] [^:]+ : .+$/;
@@ -27,6 +28,32 @@ after(async () => {
   await browser?.close();
   await cloud?.stop();
 });
+
+// idp calls the local user pools API from Node (the emulator takes admin calls unsigned).
+async function idp(op, body) {
+  const res = await fetch(cloud.cognito.url, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': `AWSCognitoIdentityProviderService.${op}` },
+    body: JSON.stringify(body),
+  });
+  const data = await res.json();
+  assert.ok(res.ok, `${op}: ${JSON.stringify(data)}`);
+  return data;
+}
+
+// totp is RFC 6238's code (SHA-1, 6 digits, 30 s) for a base32 secret, as an
+// authenticator app computes it.
+function totp(secret, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30_000)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const off = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(off) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
 
 // idToken signs in to the local user pool from Node, as the page does, and returns
 // the operator's ID token.
@@ -280,6 +307,50 @@ describe('back office', () => {
     assert.equal(await page.evaluate(() => sessionStorage.getItem('admin.session')), null);
     await page.goto(`${cloud.webURL}/admin/#/orders`);
     await page.getByTestId('signin').waitFor();
+    assert.deepEqual(errors, []);
+  });
+  test('an operator turns on an authenticator app, and the next sign-in asks for its code', { timeout: 60_000 }, async () => {
+    // An operator of its own, so the other tests' operators keep signing in without a code.
+    const email = 'mfa@operators.example.com';
+    const password = 'Totp-Operator-2026';
+    await idp('AdminCreateUser', { UserPoolId: cloud.cognito.poolId, Username: email, MessageAction: 'SUPPRESS',
+      UserAttributes: [{ Name: 'email', Value: email }, { Name: 'email_verified', Value: 'true' }] });
+    await idp('AdminSetUserPassword', { UserPoolId: cloud.cognito.poolId, Username: email, Password: password, Permanent: true });
+    await idp('AdminAddUserToGroup', { UserPoolId: cloud.cognito.poolId, Username: email, GroupName: 'sales' });
+
+    const { page, errors } = await newPage(browser);
+    const signInForm = async () => {
+      await page.goto(`${cloud.webURL}/admin/#/signin`);
+      const form = page.getByTestId('signin');
+      await form.locator('input[name=email]').fill(email);
+      await form.locator('input[name=password]').fill(password);
+      await form.getByRole('button', { name: 'Sign in' }).click();
+    };
+    await signInForm();
+    await page.locator('#notice').filter({ hasText: `Signed in as ${email}` }).waitFor();
+    await page.goto(`${cloud.webURL}/admin/#/signin`);
+    await page.getByTestId('totp-start').click();
+    const secret = await page.getByTestId('totp-secret').textContent();
+    await page.locator('input[name=code]').fill(totp(secret));
+    await page.getByRole('button', { name: 'Turn on' }).click();
+    await page.locator('#notice').filter({ hasText: 'Two-factor sign-in is on' }).waitFor();
+    await page.getByTestId('signout').click();
+    await page.getByTestId('signin').waitFor();
+
+    await signInForm();
+    const challenge = page.getByTestId('challenge');
+    await challenge.waitFor();
+    await challenge.locator('input[name=code]').fill(totp(secret, Date.now() + 15 * 60_000)); // a code of another time
+    await challenge.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('#notice.error').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('admin.session')), null, 'a wrong code signs nobody in');
+
+    await signInForm();
+    await challenge.waitFor();
+    await challenge.locator('input[name=code]').fill(totp(secret));
+    await challenge.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('#notice').filter({ hasText: `Signed in as ${email}` }).waitFor();
+    await page.getByTestId('count').waitFor();
     assert.deepEqual(errors, []);
   });
 });
