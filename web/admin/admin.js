@@ -369,7 +369,8 @@ function signinView() {
         ? [h('label', {}, 'New password', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 })),
           h('label', {}, 'Again', h('input', { name: 'again', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 }))]
         : h('label', {}, 'Code from your authenticator app', h('input', { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, pattern: '[0-9]{6}' })),
-      h('p', {}, h('button', { type: 'submit' }, 'Continue')))));
+      h('p', {}, h('button', { type: 'submit' }, 'Continue'), ' ',
+        h('a', { href: '#/signin', onclick: (e) => { e.preventDefault(); clearNotice(); signinView(); } }, 'Start again')))));
   }
 }
 

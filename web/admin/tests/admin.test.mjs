@@ -321,6 +321,7 @@ describe('back office', () => {
     const { page, errors } = await newPage(browser);
     const signInForm = async () => {
       await page.goto(`${cloud.webURL}/admin/#/signin`);
+      await page.reload(); // from a challenge form the address is already #/signin
       const form = page.getByTestId('signin');
       await form.locator('input[name=email]').fill(email);
       await form.locator('input[name=password]').fill(password);
