@@ -39,7 +39,7 @@ FUNCTIONS    := $(sort $(patsubst functions/%/main.go,%,$(wildcard functions/*/m
 BOOTSTRAPS   := $(foreach f,$(FUNCTIONS),bin/$(f)/bootstrap)
 
 # One target per checker, so `make -k lint` (as make test runs it) reports every finding.
-LINTERS      := lint-gofmt lint-vet lint-staticcheck lint-cfn lint-sam lint-asl
+LINTERS      := lint-gofmt lint-mod lint-vet lint-staticcheck lint-cfn lint-sam lint-asl
 
 # SAM prints a telemetry notice and posts usage data otherwise; lint and build must stay
 # local. (Its weekly version check still asks PyPI, with a 5 s timeout, and ignores
@@ -131,13 +131,19 @@ FORCE:
 
 # --- Checks ----------------------------------------------------------------------------
 
-lint: $(LINTERS) ## gofmt, go vet, staticcheck, cfn-lint, sam validate --lint, asl-validator
+lint: $(LINTERS) ## gofmt, go mod tidy -diff, go vet, staticcheck, cfn-lint, sam validate --lint, asl-validator
 
 # The directories the go tool skips (dot, underscore, testdata) and node_modules.
 lint-gofmt:
 	@unformatted=$$(find . \( -name node_modules -o -name testdata -o -name '[._]?*' \) -prune -o -name '*.go' -print | xargs -r $(GOFMT) -l); \
 	if [ -n "$$unformatted" ]; then echo "gofmt: these files need formatting:" >&2; echo "$$unformatted" >&2; exit 1; fi; \
 	echo "gofmt: ok"
+
+# go.mod and go.sum must be what `go mod tidy` writes: direct dependencies not marked
+# indirect, no unused versions. -diff prints the difference and fails without editing.
+lint-mod:
+	$(GO) mod tidy -diff
+	@echo "go mod tidy: ok"
 
 lint-vet:
 	$(GO) vet ./...

@@ -58,8 +58,8 @@ func opsClient(c *cloudtest.Cloud, secret string) *opsclient.Client {
 
 // TestOperatorRecordsAChequeWithTheClient drives the back office with the operator's
 // signed client over the local cloud: find the order, refuse a wrong amount, record
-// the cheque, see the order complete, and read the trace back in SPEC §6 format,
-// rendered by the client exactly as the API renders it.
+// the cheque, see the order complete, and read the trace back in the merchant trace's
+// text form (docs/spec.md), rendered by the client exactly as the API renders it.
 func TestOperatorRecordsAChequeWithTheClient(t *testing.T) {
 	c := cloudtest.Start(t)
 	b := placeChequeOrder(t)
@@ -120,7 +120,7 @@ func TestOperatorRecordsAChequeWithTheClient(t *testing.T) {
 	}
 	for _, l := range strings.Split(strings.TrimSpace(got.String()), "\n") {
 		if !traceLine.MatchString(l) || !strings.Contains(l, "["+b.txid+"]") {
-			t.Errorf("trace line not in SPEC §6 format: %q", l)
+			t.Errorf("trace line not in the merchant trace format: %q", l)
 		}
 	}
 	for _, want := range []string{"payment NOT recorded", "CHQ-77", "COMPLETE"} {

@@ -128,7 +128,7 @@ func TestPurchasePaidWithTestModeEndsComplete(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	for _, l := range lines {
 		if !traceLine.MatchString(l) || !strings.Contains(l, "["+b.txid+"]") {
-			t.Errorf("trace line not in SPEC §6 format: %q", l)
+			t.Errorf("trace line not in the merchant trace format: %q", l)
 		}
 	}
 	for _, want := range []string{"cart created", "placed", "SOLDOUT", "COMPLETE"} {

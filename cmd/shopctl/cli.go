@@ -43,7 +43,7 @@ const localRegion = "us-east-1"
 // localHint tells an operator how to sign in to the local cloud.
 const localHint = "for the local cloud, `shopctl login --client-id ID` with an operator printed by `make run`"
 
-// statuses are SPEC §3's order statuses, in its order, for validating and for help.
+// statuses are the order statuses of docs/spec.md, in its order, for validating and for help.
 var statuses = []checkout.Status{
 	checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
 	checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled,
@@ -102,7 +102,7 @@ func commands() []command {
 	return []command{
 		{"orders", "[--status STATUS] [--since 24h|7d] [--from DAY] [--to DAY] [--tz ZONE] [--json]", "list orders, newest first", parseOrders},
 		{"order", "<txid> [--tz ZONE] [--json]", "show one order: lines, totals, payments, products and trace", parseOrder},
-		{"trace", "<txid> [--tz ZONE]", "print the transaction's trace (SPEC §6 lines, in order)", parseTrace},
+		{"trace", "<txid> [--tz ZONE]", "print the transaction's merchant trace, line by line, in order", parseTrace},
 		{"record-payment", "<txid> --mode check|transfer --amount MINOR --reference REF", "record a cheque or transfer received (amount in cents)", parseRecordPayment},
 		{"cancel", "<txid>", "cancel the order", parseCancel},
 		{"transition", "<txid> <STATUS>", "move the order along an allowed transition", parseTransition},

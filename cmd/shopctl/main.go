@@ -1,8 +1,8 @@
-// Command shopctl is the operators' command line for the back office (SPEC §8): list
-// orders, read one with its trace, record a cheque or a transfer, cancel, move an order
-// along an allowed transition. Operators sign in once to the user pool (`shopctl login`,
-// a password prompt); the session is kept in their config directory and its token
-// refreshed. Automation with an IAM role uses --sigv4 instead: calls go to /ops, signed
+// Command shopctl is the operators' command line for the back office (see docs/spec.md,
+// Back office): list orders, read one with its trace, record a cheque or a transfer,
+// cancel, move an order along an allowed transition. Operators sign in once to the user
+// pool (`shopctl login`, a password prompt); the session is kept in their config
+// directory and its token refreshed. Automation with an IAM role uses --sigv4 instead: calls go to /ops, signed
 // with SigV4 using the usual AWS configuration.
 //
 // Against the local cloud (`make run` prints the client ID and the operators):

@@ -237,7 +237,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		cold[c.Function] = c
 	}
 	p("Sizes are `make build`'s linux/arm64 `bin/<name>/bootstrap` (stripped, `-trimpath`). Cold starts run the same sources built for this machine (linux/%s: ", r.Machine.GOARCH)
-	p("the arm64 binaries cannot run here) under a minimal Lambda Runtime API (`GET …/invocation/next`, `POST …/response`) in `internal/bench`; ")
+	p("the deployed arm64 binaries run only on arm64) under a minimal Lambda Runtime API (`GET …/invocation/next`, `POST …/response`) in `internal/bench`; ")
 	p("*init* runs from exec to the first `next`, *first answer* to the answer of the first event, which reaches the local cloud's DynamoDB.\n\n")
 	p("| Function | arm64 size MB | init ms | first answer ms | first event | outcome |\n|---|---|---|---|---|---|\n")
 	seen := map[string]bool{}

@@ -160,7 +160,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	if cfg.BinDir != "" {
-		rep.Binaries, err = binaries(cfg.BinDir, cloud.Template.Functions())
+		rep.Binaries, err = binaries(cfg.BinDir, cloud.Functions())
 		if err != nil {
 			rep.Notes = append(rep.Notes, "binary sizes: "+err.Error())
 		}
@@ -476,12 +476,12 @@ func coldStarts(ctx context.Context, repoRoot string, cloud *Cloud) ([]ColdStart
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	fns := cloud.Template.Functions()
+	fns := cloud.Functions()
 	paths, err := BuildBootstraps(ctx, repoRoot, dir, runtime.GOARCH, fns)
 	if err != nil {
 		return nil, err
 	}
-	routes := cloud.Template.Routes()
+	routes := cloud.Routes
 	var out []ColdStart
 	for _, f := range fns {
 		out = append(out, ColdStartOf(ctx, f.LogicalID, paths[f.LogicalID], EventFor(f.LogicalID, routes), nil))

@@ -40,7 +40,7 @@ type Assignment struct {
 	Email string `json:"email"`
 }
 
-// Customer is the buyer (SPEC §2 CUSTOMER).
+// Customer is the buyer (see docs/spec.md, The purchase sequence, CUSTOMER).
 type Customer struct {
 	Email        string     `json:"email"`
 	LastName     string     `json:"lastName"`
@@ -256,7 +256,7 @@ func (c *Customer) Normalise() {
 	}
 }
 
-// Validate checks the customer against SPEC's required fields and the catalog's
+// Validate checks the customer against the CUSTOMER step's required fields and the catalog's
 // country restrictions.
 func (c *Customer) Validate(cat *Catalog) error {
 	var f Fields
@@ -305,15 +305,6 @@ func checkCountry(f *Fields, field, country string, cat *Catalog) {
 	case cat != nil && !cat.CountryAllowed(country):
 		f.Add(field, "this shop does not sell to %s", country)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func constantTimeEqual(a, b string) bool {

@@ -7,7 +7,7 @@ import (
 	"github.com/lmsshop/checkout/internal/pricing"
 )
 
-// Status is an order's status (SPEC §3).
+// Status is an order's status (see docs/spec.md, Statuses and transitions).
 type Status string
 
 // Order statuses.
@@ -25,7 +25,8 @@ const (
 	Cancelled Status = "CANCELLED"
 )
 
-// transitions is SPEC §3's table: the only place that says which status may follow which.
+// transitions is the table of docs/spec.md, Statuses and transitions: the only place
+// that says which status may follow which.
 var transitions = map[Status][]Status{
 	Placed:   {Pending, PreProd, SoldOut, Cancelled},
 	Working:  {Placed, Pending, Partial, Cancelled},
@@ -166,6 +167,10 @@ type Order struct {
 	PlacedAt      time.Time                      `json:"placedAt"`
 	UpdatedAt     time.Time                      `json:"updatedAt"`
 	ExecutionARN  string                         `json:"executionArn,omitempty"`
+	// APIURL is the base URL of the API the order was placed through (scheme and
+	// host, no trailing slash): what comes after placement — provider notification
+	// URLs, the test mode's callback — is built on it.
+	APIURL string `json:"apiUrl,omitempty"`
 }
 
 // DocumentKind names what the bill is at this point: an order sheet before payment, a

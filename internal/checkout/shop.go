@@ -6,7 +6,7 @@ import (
 	"github.com/lmsshop/checkout/internal/pricing"
 )
 
-// Shop is the configuration of one shop (SPEC §1).
+// Shop is the configuration of one shop (see docs/spec.md, The catalog).
 type Shop struct {
 	ID            string   `json:"id"`
 	Name          string   `json:"name"`
@@ -51,7 +51,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Steps of the purchase sequence (SPEC §2).
+// Steps of the purchase sequence (see docs/spec.md, The purchase sequence).
 const (
 	StepShop      = "SHOP"
 	StepRequisits = "PURCHASEREQUIS"
@@ -63,7 +63,7 @@ const (
 // DefaultSteps is the default pre-placement order.
 var DefaultSteps = []string{StepShop, StepRequisits, StepUsers, StepCustomer, StepOrder}
 
-// Validate checks the shop's configuration, including SPEC's rules on step order: SHOP
+// Validate checks the shop's configuration, including the rules on step order: SHOP
 // first, ORDER last, each known step once, CUSTOMER present.
 func (s *Shop) Validate() error {
 	var f Fields

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 )
 
@@ -153,7 +154,7 @@ func checkValue(rf RequiredField, v string) string {
 			return "must be checked"
 		}
 	case "select":
-		if !contains(rf.Options, v) {
+		if !slices.Contains(rf.Options, v) {
 			return fmt.Sprintf("must be one of %v", rf.Options)
 		}
 	case "text":
@@ -280,7 +281,7 @@ func CleanSeats(shop *Shop, cat *Catalog, people []Participant, seats []Assignme
 			f.Add(addr+".code", "%q is not an item with seats", a.Code)
 			continue
 		}
-		if !contains(RolesOf(it), a.Role) {
+		if !slices.Contains(RolesOf(it), a.Role) {
 			f.Add(addr+".role", "must be one of %v", RolesOf(it))
 		}
 		if !byEmail[a.Email] {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
@@ -95,11 +96,14 @@ type PaymentPlan struct {
 	RetrySeconds   int64  `json:"retrySeconds"`
 }
 
-// ExecutionInput is what the state machine starts with.
+// ExecutionInput is what the state machine starts with. APIURL is the base URL of the
+// API the order was placed through (BaseURL), also stored on the order: what comes
+// after placement builds the API's own links on it.
 type ExecutionInput struct {
 	TxID    string      `json:"txid"`
 	Paymode string      `json:"paymode"`
 	Payment PaymentPlan `json:"payment"`
+	APIURL  string      `json:"apiUrl"`
 }
 
 // PlanFor tells the workflow how to wait for a mode's payment.
@@ -139,11 +143,18 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 	if err := Decode(r, &in); err != nil {
 		return Response{}, err
 	}
+	apiURL, err := BaseURL(r)
+	if err != nil {
+		return Response{}, err
+	}
 	c, existing, err := s.Store.CartAndOrder(ctx, cr.txid, cr.tokenHash)
 	if err != nil {
 		return Response{}, err
 	}
 	if existing != nil {
+		if existing.APIURL == "" {
+			existing.APIURL = apiURL // an order placed before the URL was stored
+		}
 		// A retry with another mode changed the order's input since: the workflow exists
 		// then, which is all a replay has to make sure of.
 		if err := s.start(ctx, cr.shop, existing); err != nil && checkout.KindOf(err) != checkout.ECONFLICT {
@@ -167,7 +178,7 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 	if !in.AcceptTerms {
 		f.Add("acceptTerms", "the terms of sale must be accepted")
 	}
-	if !contains(v.Paymodes, in.Paymode) {
+	if !slices.Contains(v.Paymodes, in.Paymode) {
 		f.Add("paymode", "must be one of %v", v.Paymodes)
 	}
 	if len(missing) > 0 || len(f) > 0 {
@@ -178,7 +189,7 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 	o := &checkout.Order{
 		TxID: c.TxID, ShopID: cr.shop.ID, Status: checkout.Placed, Paymode: in.Paymode, Currency: cr.shop.Currency,
 		Codes: c.Codes, Customer: *c.Customer, Participants: c.Participants, Seats: c.Seats, Required: c.Required,
-		TokenHash: cr.tokenHash, PlacedAt: now, UpdatedAt: now,
+		TokenHash: cr.tokenHash, PlacedAt: now, UpdatedAt: now, APIURL: apiURL,
 		Acceptance: checkout.Acceptance{ShopTerms: true, ShopText: v.Terms.Shop, ItemTerms: v.Terms.Items, AcceptedAt: now},
 	}
 	o.ApplyQuote(q, cr.cat)
@@ -193,19 +204,10 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 }
 
 func (s *Steps) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order) error {
-	in := ExecutionInput{TxID: o.TxID, Paymode: o.Paymode, Payment: PlanFor(shop, o.Paymode)}
+	in := ExecutionInput{TxID: o.TxID, Paymode: o.Paymode, Payment: PlanFor(shop, o.Paymode), APIURL: o.APIURL}
 	if _, err := s.Workflow.Start(ctx, o.TxID, in); err != nil {
 		s.Trace.Printf(ctx, o.TxID, "ORDER : workflow start failed: %v", err)
 		return err
 	}
 	return nil
-}
-
-func contains(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
@@ -70,8 +71,9 @@ func TestRoundTripsPerStep(t *testing.T) {
 	}
 	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
 		t.Helper()
-		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json"},
-			PathParameters: map[string]string{"txid": txid, "code": code}}
+		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json", "x-forwarded-proto": "https", "x-forwarded-port": "443"},
+			PathParameters: map[string]string{"txid": txid, "code": code},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: "abc123.execute-api.eu-west-3.amazonaws.com"}}
 		if token != "" {
 			r.Headers["authorization"] = "Bearer " + token
 		}

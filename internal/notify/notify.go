@@ -1,4 +1,4 @@
-// Package notify renders the checkout's e-mail notifications (SPEC §7) in
+// Package notify renders the checkout's e-mail notifications (docs/spec.md) in
 // English and French and sends them through a Sender, such as the SES v2
 // adapter in this package.
 //
@@ -21,8 +21,8 @@ import (
 	_ "time/tzdata"
 )
 
-// Kind names one notification of SPEC §7. Its string value is what the state
-// machine passes in the task input.
+// Kind names one notification (see docs/spec.md, Notifications). Its string value is
+// what the state machine passes in the task input.
 type Kind string
 
 // The notifications, with who receives them.
@@ -41,7 +41,7 @@ const (
 	AccountCreated Kind = "AccountCreated"
 )
 
-// Kinds lists every Kind, in SPEC order.
+// Kinds lists every Kind, in the order of docs/spec.md's table.
 var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated}
 
 // Languages lists the languages Render writes in; the first is the default.
@@ -116,7 +116,8 @@ type Instructions struct {
 	Text string `json:"text,omitempty"`
 }
 
-// Feedback is one production handler's report on one item, per audience (SPEC §4).
+// Feedback is one production handler's report on one item, per audience: public,
+// private, sales admin.
 type Feedback struct {
 	Item       string `json:"item"`
 	Public     string `json:"public,omitempty"`

@@ -1,8 +1,8 @@
-// Package opsclient is the operators' client of the back-office API (SPEC §8). An
-// operator signed in to the user pool calls /admin/… with their ID token (Bearer), as
-// the JWT authorizer requires; automation with an IAM role calls the same actions
-// under /ops/…, signed with AWS Signature Version 4 for the execute-api service, as
-// AWS_IAM authorization requires.
+// Package opsclient is the operators' client of the back-office API (see docs/spec.md,
+// Back office). An operator signed in to the user pool calls /admin/… with their ID
+// token (Bearer), as the JWT authorizer requires; automation with an IAM role calls the
+// same actions under /ops/…, signed with AWS Signature Version 4 for the execute-api
+// service, as AWS_IAM authorization requires.
 package opsclient
 
 import (
@@ -135,7 +135,7 @@ func (c *Client) Order(ctx context.Context, txid string) (*OrderDetail, error) {
 }
 
 // Trace reads the whole trace of one transaction, in order. Render a line with
-// trace.Line.Format for SPEC §6's text.
+// trace.Line.Format for the merchant trace's text.
 func (c *Client) Trace(ctx context.Context, txid string) ([]trace.Line, error) {
 	if err := checkTxID(txid); err != nil {
 		return nil, err
@@ -174,7 +174,8 @@ func (c *Client) Cancel(ctx context.Context, txid string) (*checkout.Order, erro
 	return &out, nil
 }
 
-// Transition moves the order to status to, along one of SPEC §3's allowed transitions.
+// Transition moves the order to status to, along one of the allowed transitions
+// (docs/spec.md, Statuses and transitions).
 func (c *Client) Transition(ctx context.Context, txid string, to checkout.Status) (*checkout.Order, error) {
 	if err := checkTxID(txid); err != nil {
 		return nil, err
@@ -318,8 +319,8 @@ func (c *Client) PutItem(ctx context.Context, it *checkout.Item) (*checkout.Item
 	return &out, nil
 }
 
-// WriteTrace writes lines as SPEC §6 text, one per line, with times in loc (UTC when
-// nil): "-- 2016-7-27 11:32:13 753 -- [TU80WKRYTI9QUMJ4] Test Processing : paying".
+// WriteTrace writes lines as merchant trace text, one per line, with times in loc (UTC
+// when nil): "-- 2016-7-27 11:32:13 753 -- [TU80WKRYTI9QUMJ4] Test Processing : paying".
 func WriteTrace(w io.Writer, lines []trace.Line, loc *time.Location) error {
 	for _, l := range lines {
 		if _, err := io.WriteString(w, l.Format(loc)+"\n"); err != nil {

@@ -127,7 +127,7 @@ const (
 	KindOnline
 )
 
-// String returns the kind's name as used in the spec.
+// String returns the kind's name as docs/spec.md uses it (Payment modes).
 func (k Kind) String() string {
 	switch k {
 	case KindInstant:

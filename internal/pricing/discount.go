@@ -10,7 +10,8 @@ import (
 // Kind is what a discount rule's condition looks at.
 type Kind string
 
-// The discount kinds of SPEC §5. Each names the Discount fields it uses.
+// The discount kinds (see docs/spec.md, Prices, taxes and discounts). Each names the
+// Discount fields it uses.
 const (
 	// KindUnconditional always applies.
 	KindUnconditional Kind = "unconditional"

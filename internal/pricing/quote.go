@@ -3,6 +3,8 @@ package pricing
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -138,7 +140,7 @@ type AppliedDiscount struct {
 	Amount  Money  // Σ over its lines
 }
 
-// BillLineType is the type of a bill line (SPEC §5).
+// BillLineType is the type of a bill line (see docs/spec.md, Bill, invoices and credit notes).
 type BillLineType string
 
 // Bill line types produced by a quote. SHIPPING and MANUAL lines are added
@@ -231,7 +233,7 @@ func (e *Engine) Quote(in Input) (Quote, error) {
 			return Quote{}, err
 		}
 	}
-	for _, code := range sortedKeys(byCode) {
+	for _, code := range slices.Sorted(maps.Keys(byCode)) {
 		q.Taxes = append(q.Taxes, *byCode[code])
 	}
 	var err error

@@ -2,8 +2,9 @@ package pricing
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -71,13 +72,13 @@ func (tt TaxTable) Validate() error {
 		}
 		codes[t.Code] = true
 	}
-	for _, country := range sortedKeys(tt.Countries) {
+	for _, country := range slices.Sorted(maps.Keys(tt.Countries)) {
 		f := fmt.Sprintf("Countries[%s]", country)
 		if !countryRE.MatchString(country) {
 			p.add(f, "%q is not an ISO 3166 alpha-2 code in upper case", country)
 		}
 		rates := tt.Countries[country]
-		for _, code := range sortedKeys(rates) {
+		for _, code := range slices.Sorted(maps.Keys(rates)) {
 			r := rates[code]
 			if !codes[code] {
 				p.add(f+"["+code+"]", "tax code %q is not declared in Taxes", code)
@@ -103,15 +104,6 @@ func (tt TaxTable) Rate(country, code string) (BasisPoints, error) {
 		return t.Ratio, nil
 	}
 	return 0, fmt.Errorf("unknown tax code %q", code)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // ReverseChargeMention is the text an invoice must carry when the buyer

@@ -16,7 +16,8 @@ const (
 	StatusUnassigned = "unassigned"
 )
 
-// Instance is a product instance (SPEC §4): one delivered unit of a catalog item.
+// Instance is a product instance: one delivered unit of a catalog item (see
+// docs/spec.md, Production and product handlers).
 type Instance struct {
 	// ID is deterministic (see Key.InstanceID) so a retried step names the same instance.
 	ID string

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// Phases of production (SPEC §4): prepay runs at placement, postpay once paid.
+// Phases of production: prepay runs at placement, postpay once paid (see docs/spec.md,
+// Production and product handlers).
 const (
 	PhasePrepay  = "prepay"
 	PhasePostpay = "postpay"
@@ -90,13 +91,13 @@ func (p Participant) Person() Person {
 	return Person{Email: p.Email, FirstName: p.FirstName, LastName: p.LastName}
 }
 
-// Feedback is what a handler tells the three audiences of SPEC §4.
+// Feedback is what a handler tells its three audiences: buyer, buyer only, sales admin.
 type Feedback struct {
 	Public     string // shown to the buyer on the order page
 	Private    string // sent to the buyer only (access information, keys)
 	SalesAdmin string // sent to the sales managers
 	// AccountCreated is set by a prepay that created the buyer's LMS account, so the
-	// workflow can welcome them (SPEC §7).
+	// workflow can welcome them (the account-created e-mail).
 	AccountCreated bool
 }
 
@@ -106,7 +107,7 @@ type Result struct {
 	Feedback  Feedback
 }
 
-// Handler delivers one kind of catalog item (SPEC §1 handler + handlerParams).
+// Handler delivers one kind of catalog item (the item's handler and handlerParams).
 type Handler interface {
 	// Name is the catalog's handler value, e.g. "enrol".
 	Name() string
@@ -145,8 +146,9 @@ const (
 // ErrNotFound is returned (wrapped) when an LMS object or an instance does not exist.
 var ErrNotFound = errors.New("not found")
 
-// LMS is the port to the learning-management system. Every method is
-// idempotent (SPEC §4 relies on it): ensuring, enrolling and assigning are sets.
+// LMS is the port to the learning-management system. Every method is idempotent
+// (production's at-most-once delivery relies on it): ensuring, enrolling and assigning
+// are sets.
 type LMS interface {
 	// EnsureUser returns the account for p.Email, creating it when absent.
 	EnsureUser(ctx context.Context, p Person) (userID string, created bool, err error)

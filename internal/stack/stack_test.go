@@ -23,7 +23,7 @@ func load(t *testing.T) *stack.Template {
 	return tpl
 }
 
-// The public contract of DESIGN.md's route table, as a buyer's browser and the providers see it.
+// The public contract of the routes (docs/api.md), as a buyer's browser and the providers see it.
 func TestRoutesMatchTheDesign(t *testing.T) {
 	want := map[string]string{
 		"GET /catalog":                      "ShopFunction",

@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 )
@@ -26,7 +28,7 @@ func SetLine(it *checkout.Item, q int, nowMs int64) Mutation {
 		m.Names["#unl"] = "unlocked"
 	}
 	m.Refused = func(c *checkout.Cart) error {
-		if it.Password != "" && !containsString(c.Unlocked, it.Code) {
+		if it.Password != "" && !slices.Contains(c.Unlocked, it.Code) {
 			return checkout.Errorf("cart.setLine", checkout.EFORBIDDEN, "item %s is password-protected: unlock it first", it.Code)
 		}
 		return checkout.Errorf("cart.setLine", checkout.EINVALID, "a cart holds at most %d lines", checkout.MaxLines)
@@ -101,7 +103,7 @@ func SetRequirements(in map[string][]map[string]string) Mutation {
 		codes = append(codes, code)
 		i++
 	}
-	m.Condition = joinAnd(conds)
+	m.Condition = strings.Join(conds, " AND ")
 	m.Refused = func(c *checkout.Cart) error {
 		var f checkout.Fields
 		for _, code := range codes {
@@ -139,7 +141,7 @@ func SetSeats(people []checkout.Participant, seats []checkout.Assignment) Mutati
 		m.Names[cn] = a.Code
 		conds = append(conds, fmt.Sprintf("attribute_exists(#lines.%s)", cn))
 	}
-	m.Condition = joinAnd(conds)
+	m.Condition = strings.Join(conds, " AND ")
 	m.Refused = func(c *checkout.Cart) error {
 		var f checkout.Fields
 		for code := range seen {
@@ -161,24 +163,4 @@ func SetCustomer(c *checkout.Customer, paidOrders int) Mutation {
 		Names:  map[string]string{"#cu": "customer", "#po": "paidOrders"},
 		Values: map[string]any{":cu": c, ":po": paidOrders},
 	}
-}
-
-func joinAnd(conds []string) string {
-	out := ""
-	for i, c := range conds {
-		if i > 0 {
-			out += " AND "
-		}
-		out += c
-	}
-	return out
-}
-
-func containsString(list []string, v string) bool {
-	for _, s := range list {
-		if s == v {
-			return true
-		}
-	}
-	return false
 }

@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,23 +56,22 @@ func (r *cartRecord) cart() *checkout.Cart {
 		PaidOrders: r.PaidOrders, PartnerStats: r.PartnerStats,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: time.Unix(r.ExpiresAt, 0).UTC(),
 	}
-	for _, code := range sortedKeys(r.LineOrder) {
+	for _, code := range keysByValue(r.LineOrder) {
 		if q, ok := r.Lines[code]; ok {
 			c.Lines = append(c.Lines, checkout.Line{Code: code, Quantity: q})
 		}
 	}
-	c.Codes = sortedKeys(r.Codes)
-	c.Unlocked = sortedKeys(r.Unlocked)
+	c.Codes = keysByValue(r.Codes)
+	c.Unlocked = keysByValue(r.Unlocked)
 	return c
 }
 
-func sortedKeys(m map[string]int64) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return m[out[i]] < m[out[j]] || (m[out[i]] == m[out[j]] && out[i] < out[j]) })
-	return out
+// keysByValue returns m's keys ordered by their values (when each was added), then by
+// key: lines, codes and unlocked items read back in the order the buyer added them.
+func keysByValue(m map[string]int64) []string {
+	return slices.SortedFunc(maps.Keys(m), func(a, b string) int {
+		return cmp.Or(cmp.Compare(m[a], m[b]), strings.Compare(a, b))
+	})
 }
 
 // HashToken is how a cart token is kept: only its SHA-256, so the table never holds a

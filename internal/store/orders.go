@@ -112,11 +112,15 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 		{Put: &types.Put{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: &types.Update{
 			TableName: &st.Table, Key: key(txPK(o.TxID), cartSK),
-			UpdateExpression:    aws.String("SET placed = :t, version = version + :one, updatedAt = :now"),
-			ConditionExpression: aws.String("version = :v AND placed = :f"),
+			UpdateExpression: aws.String("SET placed = :t, version = version + :one, updatedAt = :now"),
+			// DynamoDB deletes an expired item some time after its TTL, so the expiry is
+			// part of the condition: a cart past expiresAt cannot be placed, deleted or not.
+			ConditionExpression: aws.String("version = :v AND placed = :f AND expiresAt > :nowSec"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":t": b(true), ":f": b(false), ":one": n(1), ":v": n(cartVersion), ":now": s(now.Format(time.RFC3339Nano)),
+				":nowSec": n(now.Unix()),
 			},
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
 		{Update: &types.Update{
 			TableName: &st.Table, Key: key(custPK(cu.Email), "ACCOUNT"), ConditionExpression: accountCondition(rule),
@@ -135,18 +139,39 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 				switch i {
 				case 0:
 					return checkout.Errorf(op, ECONFLICT, "order %s is already placed", o.TxID)
+				case 1:
+					return placeRefusedByCart(o.TxID, r.Item, now)
 				case 2:
 					if rule == checkout.ExistingAccount {
 						return checkout.Errorf(op, checkout.EINCOMPLETE, "some items are sold to existing customers only, and %s has no customer account", cu.Email)
 					}
 					return checkout.Errorf(op, checkout.EINCOMPLETE, "some items are sold to new customers only, and %s already has a customer account", cu.Email)
 				}
-				return checkout.Errorf(op, ECONFLICT, "the cart changed while the order was being placed; review it again")
 			}
 		}
 		return checkout.Wrap(op, err)
 	}
 	return checkout.Wrap(op, err)
+}
+
+// placeRefusedByCart says why the cart's part of a placement failed, from the cart as
+// it was (nil once DynamoDB has deleted it).
+func placeRefusedByCart(txid string, old map[string]types.AttributeValue, now time.Time) error {
+	const op = "store.place"
+	var rec cartRecord
+	if old == nil {
+		return checkout.Errorf(op, checkout.EGONE, "cart %s has expired", txid)
+	}
+	if err := unmarshal(old, &rec); err != nil {
+		return checkout.Wrap(op, err)
+	}
+	switch {
+	case rec.ExpiresAt <= now.Unix():
+		return checkout.Errorf(op, checkout.EGONE, "cart %s has expired", txid)
+	case rec.Placed:
+		return checkout.Errorf(op, ECONFLICT, "the order of cart %s is already placed", txid)
+	}
+	return checkout.Errorf(op, ECONFLICT, "the cart changed while the order was being placed; review it again")
 }
 
 func accountCondition(rule checkout.AccountRule) *string {
@@ -229,8 +254,9 @@ func (ch Change) clauses(set []string, values map[string]types.AttributeValue) (
 	return set, nil
 }
 
-// Move changes an order's status under SPEC §3's table, enforced by the write's own
-// condition (status IN the allowed sources), and applies the change in the same write.
+// Move changes an order's status under the transition table (checkout.Sources),
+// enforced by the write's own condition (status IN the allowed sources), and applies
+// the change in the same write.
 // Moving to the status it already has is a no-op success, so retried tasks are harmless.
 func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch Change) (*checkout.Order, error) {
 	const op = "store.move"

@@ -13,7 +13,7 @@ package store
 //	local LMS enrolment pk=LMS#COURSE#<shortname> sk=ENROL#<user>
 //	local LMS category pk=LMS#CATEGORY            sk=NAME#<parent>#<name>
 //
-// E-mails are lowercased in keys: SPEC §2 keys people by e-mail, case-insensitively.
+// E-mails are lowercased in keys: people are keyed by e-mail, case-insensitively.
 
 import (
 	"context"

@@ -135,7 +135,7 @@ func (st *Store) ClaimUnsettledNotification(ctx context.Context, txid, provider,
 	return true, nil
 }
 
-// Feedback is one production handler's report on one order line (SPEC §4 audiences).
+// Feedback is one production handler's report on one order line (public, private, sales admin).
 type Feedback struct {
 	Line       string `json:"line"`
 	Item       string `json:"item"`
@@ -198,7 +198,7 @@ func (st *Store) PutShop(ctx context.Context, shop *checkout.Shop) error {
 }
 
 // PutCatalogItem writes one item of one catalog (back office). In a slave catalog it
-// overrides the master's item of the same code, as SPEC §1 says.
+// overrides the master's item of the same code (see docs/spec.md, The catalog).
 func (st *Store) PutCatalogItem(ctx context.Context, shopID, catalogID string, it *checkout.Item) error {
 	if err := it.Validate(); err != nil {
 		return err

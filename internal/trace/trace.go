@@ -1,6 +1,6 @@
 // Package trace gives every purchase its transaction ID and writes the merchant trace:
 // one line per merchant operation, to the millisecond, starting with the transaction ID
-// (SPEC §6).
+// (see docs/spec.md, Transaction ID and merchant trace).
 package trace
 
 import (
@@ -13,7 +13,7 @@ import (
 	"unicode/utf8"
 )
 
-// idAlphabet is SPEC §6's [A-Z0-9].
+// idAlphabet is the transaction ID's [A-Z0-9].
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 // NewTxID draws a 16-character transaction ID from crypto/rand, without modulo bias:
@@ -59,7 +59,8 @@ type Line struct {
 	Message string    `json:"message"`
 }
 
-// Format renders the line as SPEC §6 shows it, in loc (UTC when nil):
+// Format renders the line in the merchant trace's text form (docs/spec.md), in loc
+// (UTC when nil):
 // "-- 2016-7-27 11:32:13 753 -- [TU80WKRYTI9QUMJ4] Test Processing : paying".
 func (l Line) Format(loc *time.Location) string {
 	if loc == nil {

@@ -11,14 +11,37 @@ import (
 	"github.com/lmsshop/checkout/internal/production/moodle"
 )
 
-// LMS builds the adapter production reaches the LMS through: the Moodle web services,
-// or records in the table for local runs.
+// LMS builds the adapter the functions reach the LMS through, once per cold start:
+// the Moodle web services (LMS_ADAPTER=moodle, MOODLE_URL, and MOODLE_TOKEN from the
+// settings secret or the environment), or records in the table for local runs. Every
+// function that checks data against the LMS or delivers to it uses this one, so a check
+// before payment asks the LMS that production will deliver to.
 func LMS(d *Deps) (production.LMS, error) {
+	d.lmsOnce.Do(func() { d.lms, d.lmsErr = newLMS(d) })
+	return d.lms, d.lmsErr
+}
+
+func newLMS(d *Deps) (production.LMS, error) {
 	switch d.Cfg.LMSAdapter {
 	case "moodle":
-		c, err := moodle.New(d.Cfg.MoodleURL, d.Cfg.MoodleToken)
+		if d.Cfg.MoodleURL == "" {
+			return nil, fmt.Errorf("wire: LMS_ADAPTER=moodle needs MOODLE_URL, the base URL of the Moodle site")
+		}
+		get, err := settings(d)
 		if err != nil {
-			return nil, fmt.Errorf("wire: moodle: %w", err)
+			return nil, err
+		}
+		token := get(MoodleTokenKey)
+		if token == "" {
+			where := "the settings secret " + d.Cfg.SettingsSecret
+			if d.Cfg.SettingsSecret == "" {
+				where = "the environment (no SETTINGS_SECRET is set)"
+			}
+			return nil, fmt.Errorf("wire: LMS_ADAPTER=moodle needs the Moodle web-service token: %s has no key %s", where, MoodleTokenKey)
+		}
+		c, err := moodle.New(d.Cfg.MoodleURL, token)
+		if err != nil {
+			return nil, fmt.Errorf("wire: %w", err)
 		}
 		return c, nil
 	case "local", "":
@@ -38,12 +61,13 @@ func ProductionHandlers(d *Deps) (map[string]production.Handler, error) {
 }
 
 // requiredDataCheck is the handlers' own rule on required data (e.g. a course short
-// name is free).
-func requiredDataCheck(d *Deps) checkout.Checker {
+// name is free), asked of the configured LMS. An LMS that cannot be built fails the
+// cold start: checking against another LMS than production's would accept data that
+// production then refuses after payment.
+func requiredDataCheck(d *Deps) (checkout.Checker, error) {
 	handlers, err := ProductionHandlers(d)
 	if err != nil {
-		d.Log.Error("required data checks disabled", "err", err)
-		return nil
+		return nil, err
 	}
 	return func(ctx context.Context, handler, field, value string) error {
 		h, ok := handlers[handler]
@@ -53,5 +77,5 @@ func requiredDataCheck(d *Deps) checkout.Checker {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		return h.Check(ctx, field, value)
-	}
+	}, nil
 }

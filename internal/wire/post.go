@@ -15,9 +15,6 @@ import (
 
 // The post-placement functions are built here (internal/workflow).
 
-// errNotYet marks a builder whose function is not written yet; Handlers skips it.
-var errNotYet = errors.New("not built yet")
-
 // PaymentConfigFromEnv reads the payment providers' settings from PAYMENT_* variables.
 // A provider's section exists when any of its variables is set, and payment.NewModes
 // then reports every missing one, so a half-configured provider fails at start-up
@@ -30,8 +27,8 @@ var errNotYet = errors.New("not built yet")
 //	PAYMENT_STRIPE_SECRET_KEY, PAYMENT_STRIPE_WEBHOOK_SECRET, PAYMENT_STRIPE_API_URL
 //	PAYMENT_SYSTEMPAY_SITE_ID, PAYMENT_SYSTEMPAY_KEY, PAYMENT_SYSTEMPAY_CTX_MODE, PAYMENT_SYSTEMPAY_FORM_URL
 //
-// getenv looks in the environment, then in the Secrets Manager secret named by
-// PAYMENT_SECRETS (paymentSettings); tests pass their own.
+// getenv looks in the environment, then in the settings secret named by
+// SETTINGS_SECRET (see settings); tests pass their own.
 func PaymentConfigFromEnv(getenv func(string) string) payment.Config {
 	var cfg payment.Config
 	get := func(section string, names ...string) (map[string]string, bool) {
@@ -68,18 +65,18 @@ func PaymentConfigFromEnv(getenv func(string) string) payment.Config {
 // the production handlers (produce, back office's item validation).
 func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service, error) {
 	s := &workflow.Service{
-		Store:         d.Store,
-		Tokens:        &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN},
+		Store: d.Store,
+		// Task tokens name their execution: completing one needs no state machine ARN.
+		Tokens:        &stepfn.Workflow{API: d.SFN()},
 		Shops:         &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
 		Mail:          notify.NewSES(notify.SendEmailFunc(d.SES().SendEmail), ""),
 		SenderEmail:   d.Cfg.SenderEmail,
 		StorefrontURL: strings.TrimRight(d.Cfg.StorefrontURL, "/"),
-		APIURL:        strings.TrimRight(d.Cfg.APIURL, "/"),
 		Now:           d.Now,
 		Log:           d.Log,
 	}
 	if withModes {
-		getenv, err := paymentSettings(d)
+		getenv, err := settings(d)
 		if err != nil {
 			return nil, err
 		}
@@ -157,12 +154,21 @@ func Backoffice(d *Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Item validation uses the handlers when the LMS adapter is usable here; the back
-	// office still works without it.
-	if hs, err := ProductionHandlers(d); err == nil {
-		s.Producers = hs
-	} else {
-		d.Log.Warn("back office: catalog items are saved without handler checks", "err", err)
+	// Catalog items are validated by their handlers, against the LMS production uses.
+	hs, err := ProductionHandlers(d)
+	if err != nil {
+		return nil, err
 	}
+	s.Producers = hs
 	return s.BackofficeHandler(), nil
+}
+
+// Watch builds the scheduled function that counts the orders waiting for an operator
+// and publishes the count as a metric. It reads the table only.
+func Watch(d *Deps) (lambda.Handler, error) {
+	if d.Cfg.OperatorWait <= 0 {
+		return nil, errors.New("wire: OPERATOR_WAIT_MINUTES must be a whole number of minutes, at least 1")
+	}
+	w := &workflow.Watch{Store: d.Store, ShopID: d.Cfg.ShopID, Threshold: d.Cfg.OperatorWait, Now: d.Now, Log: d.Log}
+	return w.Handler(), nil
 }

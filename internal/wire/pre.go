@@ -2,6 +2,7 @@ package wire
 
 import (
 	"context"
+	"errors"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -46,7 +47,11 @@ func Shop(d *Deps) (lambda.Handler, error) {
 // PurchaseReqs builds the function of the PURCHASEREQUIS step.
 func PurchaseReqs(d *Deps) (lambda.Handler, error) {
 	s := steps(d, "Purchase Requirements")
-	s.Check = requiredDataCheck(d)
+	check, err := requiredDataCheck(d)
+	if err != nil {
+		return nil, err
+	}
+	s.Check = check
 	return router(d, s.RegisterRequirements), nil
 }
 
@@ -62,8 +67,15 @@ func Customer(d *Deps) (lambda.Handler, error) {
 
 // Order builds the function of the ORDER step: review and placement.
 func Order(d *Deps) (lambda.Handler, error) {
+	if d.Cfg.StateMachineARN == "" {
+		return nil, errors.New("wire: the ORDER function starts the workflow: STATE_MACHINE_ARN must name the state machine")
+	}
 	s := steps(d, "Order")
-	s.Check = requiredDataCheck(d)
+	check, err := requiredDataCheck(d)
+	if err != nil {
+		return nil, err
+	}
+	s.Check = check
 	s.Workflow = &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
 	svc, err := workflowService(d, true, false)
 	if err != nil {

@@ -5,7 +5,6 @@ package wire
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -21,56 +20,92 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/production/locallms"
 	"github.com/lmsshop/checkout/internal/seed"
 	"github.com/lmsshop/checkout/internal/store"
 )
 
-// Config is what every function reads from its environment (template.yaml's Globals).
+// Config is what the functions read from their environment (template.yaml's Globals
+// and each function's own variables). The API's own URL is not among them: placement
+// takes it from the request (see httpapi.BaseURL), which keeps the template free of a
+// function <-> API cycle.
 type Config struct {
-	TableName       string
-	ShopID          string
+	TableName     string
+	ShopID        string
+	SenderEmail   string
+	StorefrontURL string
+	CartTTL       time.Duration
+	ShopCacheTTL  time.Duration
+	// StateMachineARN is set only on the function that starts executions (ORDER).
 	StateMachineARN string
-	SenderEmail     string
-	StorefrontURL   string
-	APIURL          string
-	CartTTL         time.Duration
-	ShopCacheTTL    time.Duration
-	LMSAdapter      string
-	MoodleURL       string
-	MoodleToken     string
-	// PaymentSecrets names the Secrets Manager secret in AWS; locally, the provider
-	// settings come from PAYMENT_* variables (see payment.ConfigFromEnv).
-	PaymentSecrets string
+	// LMSAdapter and MoodleURL are set on the functions that check data against the
+	// LMS or deliver to it; the Moodle token is a secret setting (see settings).
+	LMSAdapter string
+	MoodleURL  string
+	// SettingsSecret is the ARN of the Secrets Manager secret holding the PAYMENT_*
+	// settings and MOODLE_TOKEN (see settings); empty locally, where they come from
+	// the environment.
+	SettingsSecret string
+	// OperatorWait is how long an order may wait for an operator before the watch
+	// counts it (OPERATOR_WAIT_MINUTES; 60 minutes if unset, zero if malformed, which
+	// the watch refuses).
+	OperatorWait time.Duration
+
+	// getenv is the environment Config was read from (os.Getenv if nil): the local
+	// cloud runs every function in one process, each with its own environment.
+	getenv func(string) string
 }
 
 // ConfigFromEnv reads Config from the variables template.yaml sets.
-func ConfigFromEnv() Config {
+func ConfigFromEnv() Config { return ConfigFrom(os.Getenv) }
+
+// ConfigFrom reads Config from the environment lookup gives (a function's own
+// environment in the local cloud); lookup returns "" for an unset variable.
+func ConfigFrom(lookup func(string) string) Config {
+	envOr := func(k, def string) string {
+		if v := lookup(k); v != "" {
+			return v
+		}
+		return def
+	}
 	return Config{
-		TableName:       os.Getenv("TABLE_NAME"),
+		TableName:       lookup("TABLE_NAME"),
 		ShopID:          envOr("SHOP_ID", "demo"),
-		StateMachineARN: os.Getenv("STATE_MACHINE_ARN"),
+		StateMachineARN: lookup("STATE_MACHINE_ARN"),
 		SenderEmail:     envOr("SENDER_EMAIL", "shop@example.com"),
 		StorefrontURL:   envOr("STOREFRONT_URL", "http://localhost:8080"),
-		APIURL:          envOr("API_URL", "http://localhost:3000"),
-		CartTTL:         durationEnv("CART_TTL", 2*time.Hour),
-		ShopCacheTTL:    durationEnv("SHOP_CACHE_TTL", 30*time.Second),
+		CartTTL:         durationEnv(lookup("CART_TTL"), 2*time.Hour),
+		ShopCacheTTL:    durationEnv(lookup("SHOP_CACHE_TTL"), 30*time.Second),
 		LMSAdapter:      envOr("LMS_ADAPTER", "local"),
-		MoodleURL:       os.Getenv("MOODLE_URL"),
-		MoodleToken:     os.Getenv("MOODLE_TOKEN"),
-		PaymentSecrets:  os.Getenv("PAYMENT_SECRETS"),
+		MoodleURL:       lookup("MOODLE_URL"),
+		SettingsSecret:  lookup("SETTINGS_SECRET"),
+		OperatorWait:    minutesEnv(lookup("OPERATOR_WAIT_MINUTES"), 60*time.Minute),
+		getenv:          lookup,
 	}
 }
 
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
+// env reads a variable of the environment the configuration came from.
+func (c Config) env(k string) string {
+	if c.getenv == nil {
+		return os.Getenv(k)
 	}
-	return def
+	return c.getenv(k)
 }
 
-func durationEnv(k string, def time.Duration) time.Duration {
-	v := os.Getenv(k)
+// minutesEnv reads a whole number of minutes; a malformed or non-positive value is zero,
+// so the function that needs it fails at start-up instead of using a default silently.
+func minutesEnv(v string, def time.Duration) time.Duration {
+	if v == "" {
+		return def
+	}
+	if m, err := strconv.Atoi(v); err == nil && m > 0 {
+		return time.Duration(m) * time.Minute
+	}
+	return 0
+}
+
+func durationEnv(v string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
 		return d
 	}
@@ -96,6 +131,10 @@ type Deps struct {
 	secretsOnce sync.Once
 	secrets     map[string]string
 	secretsErr  error
+
+	lmsOnce sync.Once
+	lms     production.LMS
+	lmsErr  error
 }
 
 // SFN is the Step Functions client, built on first use: a function that never calls
@@ -144,6 +183,7 @@ func builders() map[string]Builder {
 		"BillFunction":           Bill,
 		"NotifyFunction":         Notify,
 		"BackofficeFunction":     Backoffice,
+		"WatchFunction":          Watch,
 	}
 }
 
@@ -172,10 +212,6 @@ func Handlers(ctx context.Context, cfg Config, awsCfg aws.Config) (map[string]la
 	out := map[string]lambda.Handler{}
 	for id, b := range builders() {
 		h, err := b(d)
-		if errors.Is(err, errNotYet) {
-			d.Log.Warn("function not built yet", "function", id)
-			continue
-		}
 		if err != nil {
 			return nil, fmt.Errorf("wire: %s: %w", id, err)
 		}

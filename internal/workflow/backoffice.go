@@ -129,7 +129,7 @@ func (c caller) actions() []string {
 	return out
 }
 
-// allStatuses lists the statuses in SPEC §3's order, for listing and validation.
+// allStatuses lists the statuses in the order of docs/spec.md, for listing and validation.
 var allStatuses = []checkout.Status{
 	checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
 	checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled,
@@ -144,9 +144,9 @@ func knownStatus(s checkout.Status) bool {
 	return false
 }
 
-// Backoffice answers every /admin/… (operators) and /ops/… (automation) request
-// (SPEC §8), routing on the method and the raw path, after checking the caller may run
-// the action (see permissions):
+// Backoffice answers every /admin/… (operators) and /ops/… (automation) request (see
+// docs/spec.md, Back office), routing on the method and the raw path, after checking
+// the caller may run the action (see permissions):
 //
 //	GET  /admin/me                               who is calling, groups, allowed actions
 //	GET  /admin/orders?status=&from=&to=[&format=csv]
@@ -154,7 +154,7 @@ func knownStatus(s checkout.Status) bool {
 //	POST /admin/orders/{txid}/payment-received   {"mode","amount","reference"}
 //	POST /admin/orders/{txid}/cancel
 //	POST /admin/orders/{txid}/transition         {"to"}
-//	GET  /admin/orders/{txid}/trace              JSON, or SPEC §6 text (Accept: text/plain)
+//	GET  /admin/orders/{txid}/trace              JSON, or merchant trace text (Accept: text/plain)
 //	GET  /admin/products/{reference}             a product instance and its events
 //	GET  /admin/catalog
 //	PUT  /admin/catalog/items/{code}
@@ -459,7 +459,7 @@ func (s *Service) adminCancel(ctx context.Context, r *httpapi.Request, txid stri
 	return httpapi.JSON(http.StatusOK, o), nil
 }
 
-// adminTransition moves an order along an allowed transition of SPEC §3; any other is
+// adminTransition moves an order along an allowed transition (docs/spec.md); any other is
 // refused with 409 and traced.
 func (s *Service) adminTransition(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	const op = "admin.transition"

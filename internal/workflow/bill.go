@@ -105,7 +105,8 @@ func (s *Service) markBilled(ctx context.Context, o *checkout.Order, number stri
 }
 
 // BillView is the bill as the buyer sees it: an order sheet before payment, a
-// pro-forma once paid, an invoice once numbered (SPEC §5).
+// pro-forma once paid, an invoice once numbered (see docs/spec.md, Bill, invoices and
+// credit notes).
 type BillView struct {
 	Kind          string                    `json:"kind"`
 	Number        string                    `json:"number,omitempty"`

@@ -199,7 +199,7 @@ func newEnv(t *testing.T) *env {
 		Shops: &httpapi.ShopCache{Loader: st, ShopID: e.shop.ID, TTL: time.Minute, Now: time.Now},
 		Modes: modes, Verifiers: verifiers, TestProvider: tp,
 		Producers: production.Handlers(lms, st, nil), Mail: e.mail, SenderEmail: "Demo shop <shop@example.com>",
-		StorefrontURL: "https://shop.example", APIURL: "https://api.example",
+		StorefrontURL: "https://shop.example",
 	}
 	e.payment, e.webhook, e.produce = e.svc.PaymentHandler(), e.svc.WebhookHandler(), e.svc.ProduceHandler()
 	e.bill, e.notify, e.backoffice = e.svc.BillHandler(), e.svc.NotifyHandler(), e.svc.BackofficeHandler()
@@ -228,7 +228,7 @@ func (e *env) place(paymode string, final int64) (string, string) {
 		Taxes:     []checkout.TaxLine{{Code: "TVA", RateBP: 2000, Base: untaxed, Amount: tax}},
 		Totals:    checkout.Totals{Untaxed: untaxed, Taxes: tax, Taxed: final, Final: final},
 		Customer:  checkout.Customer{Email: buyerEmail, LastName: "Lovelace", FirstName: "Ada", City: "London", Country: "GB", Lang: "en"},
-		TokenHash: store.HashToken(token), PlacedAt: now, UpdatedAt: now,
+		TokenHash: store.HashToken(token), PlacedAt: now, UpdatedAt: now, APIURL: "https://api.example",
 		Acceptance: checkout.Acceptance{ShopTerms: true, AcceptedAt: now},
 	}
 	if err := e.st.Place(e.ctx, o, 1, checkout.AnyAccount, trace.Line{At: now, TxID: txid, Source: "Order", Message: "placed"}); err != nil {
@@ -329,7 +329,7 @@ func (e *env) order(txid string) *checkout.Order {
 	return o
 }
 
-// traceText is the order's trace as SPEC §6 lines.
+// traceText is the order's trace as merchant trace lines.
 func (e *env) traceText(txid string) string {
 	e.t.Helper()
 	lines, err := e.st.ListTrace(e.ctx, txid)

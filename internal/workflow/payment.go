@@ -129,7 +129,7 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 	req := payment.Request{
 		TxID: txid, Attempt: n, Amount: o.Totals.Final, Currency: o.Currency, Lang: o.Customer.Lang,
 		CustomerEmail: o.Customer.Email, ReturnURL: s.orderLink(o), CancelURL: s.orderLink(o),
-		NotifyURL: s.APIURL + "/webhooks/" + mode.Name(), ShopName: shop.Name,
+		NotifyURL: webhookURL(o, mode.Name()), ShopName: shop.Name,
 	}
 	amount := money(o.Totals.Final, o.Currency)
 	tr.Printf(ctx, txid, "attempt %d: %s by %s", n+1, amount, o.Paymode)
@@ -173,6 +173,12 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 	}
 	tr.Printf(ctx, txid, "waiting for the %s payment (%s)", o.Paymode, view.Kind)
 	return map[string]string{"waiting": o.Paymode}, nil
+}
+
+// webhookURL is where a provider notifies the payments of an order: the webhook route
+// of the API the order was placed through.
+func webhookURL(o *checkout.Order, provider string) string {
+	return o.APIURL + "/webhooks/" + provider
 }
 
 // startRace handles a start whose move to PENDING was refused. The token is stored
@@ -280,7 +286,7 @@ func (s *Service) cancelUnpaid(ctx context.Context, txid, reason string) (any, e
 	return map[string]bool{"cancelled": true}, nil
 }
 
-// cancel moves an order to CANCELLED. SPEC §3 has no REFUSED→CANCELLED: a refused
+// cancel moves an order to CANCELLED. The transition table has no REFUSED→CANCELLED: a refused
 // order goes back to PENDING first, two allowed steps.
 func (s *Service) cancel(ctx context.Context, txid string) (*checkout.Order, error) {
 	o, err := s.Store.GetOrder(ctx, txid, "")
@@ -518,7 +524,7 @@ func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 		if err != nil {
 			return httpapi.Response{}, checkout.Wrap(op, err)
 		}
-		cb := Callback{URL: s.APIURL + "/webhooks/" + payment.NameTest, Method: http.MethodPost, Headers: map[string]string{}, Body: string(body)}
+		cb := Callback{URL: webhookURL(o, payment.NameTest), Method: http.MethodPost, Headers: map[string]string{}, Body: string(body)}
 		for k := range h {
 			cb.Headers[k] = h.Get(k)
 		}

@@ -110,7 +110,7 @@ func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 // Lambda finishes (or dies) within its timeout, well within it.
 const NotificationLease = 30 * time.Second
 
-// verifyError maps a verifier's error to the answer SPEC asks for: a forged signature
+// verifyError maps a verifier's error to the answer docs/spec.md gives: a forged signature
 // is 401, a stale, malformed or foreign message 400, anything else (the provider's
 // verification endpoint is down) 503 so the provider delivers again.
 func verifyError(op string, err error) error {

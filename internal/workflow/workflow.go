@@ -1,11 +1,12 @@
-// Package workflow is everything that happens to an order after placement (SPEC §3–§8):
+// Package workflow is everything that happens to an order after placement (docs/spec.md):
 // the tasks the state machine runs (PAYMENT → PRODUCE → BILL → notify), the buyer's
 // post-placement routes (order status, retry, test buttons, bill), the payment
 // providers' webhooks, and the back office.
 //
 // The order itself lives in DynamoDB; every task reads it by transaction ID and moves
-// it along SPEC §3's transition table with one conditional write, so a task that Step
-// Functions retries finds its work done and changes nothing. Waits (payment, retry)
+// it along the transition table (docs/spec.md, Statuses and transitions) with one
+// conditional write, so a task that Step Functions retries finds its work done and
+// changes nothing. Waits (payment, retry)
 // are Step Functions task tokens kept on the order; whoever settles the wait (the
 // buyer's test buttons, a webhook, an operator) completes the token.
 package workflow
@@ -64,9 +65,9 @@ type Service struct {
 	Mail      notify.Sender
 	// SenderEmail is the From of every e-mail.
 	SenderEmail string
-	// StorefrontURL and APIURL make the links of e-mails and provider redirects.
+	// StorefrontURL makes the links of e-mails and provider redirects. The API's own
+	// URL comes with each order (checkout.Order.APIURL).
 	StorefrontURL string
-	APIURL        string
 	Now           func() time.Time
 	Log           *slog.Logger
 }
@@ -92,7 +93,7 @@ func (s *Service) tracer(source string) *trace.Tracer {
 	}}
 }
 
-// Trace sources, as they appear in the merchant trace (SPEC §6).
+// Trace sources, as they appear in the merchant trace (see docs/spec.md).
 const (
 	srcPayment    = "Payment"
 	srcTest       = "Test Processing"

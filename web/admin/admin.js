@@ -1,7 +1,7 @@
-// admin is the back-office page (SPEC §8): orders by status and date, one order with
-// its lines, payments, products and trace, the operator's actions on it (record a
-// cheque or a transfer, cancel, move along an allowed transition), the accountants'
-// export, and catalog and shop editing. Operators sign in with their e-mail and
+// admin is the back-office page (see docs/spec.md, Back office): orders by status and
+// date, one order with its lines, payments, products and trace, the operator's actions
+// on it (record a cheque or a transfer, cancel, move along an allowed transition), the
+// accountants' export, and catalog and shop editing. Operators sign in with their e-mail and
 // password to the shop's user pool (auth.js); every call to /admin/… carries their ID
 // token, and the page shows only what their groups may do (GET /admin/me) — the API
 // enforces the same rules. No build step: plain ES modules.
@@ -227,7 +227,8 @@ async function orderView(txid) {
     h('section', {}, h('h2', {}, `Trace (${(d.trace || []).length} lines, UTC)`), tracePre, h('p', {}, reloadTrace)));
 }
 
-// actions offers what the order's status allows (SPEC §3); the API checks again.
+// actions offers what the order's status allows (docs/spec.md, Statuses and
+// transitions); the API checks again.
 function actions(o) {
   const txid = o.transactionId;
   const cur = o.currency;

@@ -1,9 +1,10 @@
-// format holds the back-office page's pure functions: SPEC §6 trace lines, money in
-// minor units, and SPEC §3's allowed transitions. They mirror the Go code
+// format holds the back-office page's pure functions: merchant trace lines, money in
+// minor units, and the allowed transitions (both in docs/spec.md). They mirror the Go code
 // (trace.Line.Format, checkout.CanMove); internal/opsclient's tests run them under
 // Node against it.
 
-// TRANSITIONS is SPEC §3: from each status, the statuses an order may move to.
+// TRANSITIONS is docs/spec.md's table of transitions: from each status, the statuses
+// an order may move to.
 export const TRANSITIONS = {
   PLACED: ['PENDING', 'PREPROD', 'SOLDOUT', 'CANCELLED'],
   WORKING: ['PLACED', 'PENDING', 'PARTIAL', 'CANCELLED'],
@@ -18,7 +19,7 @@ export const TRANSITIONS = {
   CANCELLED: [],
 };
 
-// STATUSES lists every status in SPEC §3's order.
+// STATUSES lists every status in the order of docs/spec.md, Statuses and transitions.
 export const STATUSES = ['WORKING', 'PLACED', 'PENDING', 'PREPROD', 'SOLDOUT', 'PARTIAL', 'COMPLETE',
   'PAYBACK', 'FAILED', 'REFUSED', 'CANCELLED'];
 
@@ -45,7 +46,7 @@ function parseInstant(s) {
 }
 
 // formatTraceLine renders one trace line ({at, transactionId, source, message}) as
-// SPEC §6 shows it, in UTC:
+// docs/spec.md (Transaction ID and merchant trace) shows it, in UTC:
 // "-- 2016-7-27 11:32:13 753 -- [TU80WKRYTI9QUMJ4] Test Processing : paying".
 export function formatTraceLine(l) {
   const d = parseInstant(l.at);

@@ -72,6 +72,12 @@ type Options struct {
 	CORS *CORS
 	// Now is the clock used for request times and signature expiry (time.Now if nil).
 	Now func() time.Time
+	// Hosts are the names the API answers to (the Host header, without its port), as
+	// an API's domain in AWS; nil means the loopback names (localhost, 127.0.0.0/8,
+	// ::1). Any other Host is refused, as AWS refuses a domain that is not the API's:
+	// functions build the API's own URL from it (requestContext.domainName), and a
+	// page on another site cannot reach the local API through DNS rebinding.
+	Hosts []string
 }
 
 // CORS is an HttpApi CorsConfiguration.
@@ -139,6 +145,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := g.now().UTC()
 	requestID := newID()
 	w.Header().Set("Apigw-Requestid", requestID)
+	if !g.knownHost(r.Host) {
+		g.log.Info("apigw: unknown host refused", "host", r.Host)
+		writeMessage(w, http.StatusForbidden, "Forbidden")
+		return
+	}
 
 	if g.opts.CORS != nil && isPreflight(r) {
 		g.opts.CORS.preflight(w, r)
@@ -379,10 +390,22 @@ func (g *Gateway) event(r *http.Request, rt route, params map[string]string, bod
 		}
 		headers[lk] = strings.Join(vs, ",")
 	}
+	// HTTP API tells the function how it was reached: the client's address appended to
+	// any X-Forwarded-For the client sent, the scheme and the port of the listener.
+	// Functions build the API's own URL from these and requestContext.domainName
+	// (httpapi.BaseURL), so they must be the gateway's, never the client's.
 	headers["host"] = r.Host
-	headers["x-forwarded-for"] = sourceIP
+	if prior := headers["x-forwarded-for"]; prior != "" {
+		headers["x-forwarded-for"] = prior + ", " + sourceIP
+	} else {
+		headers["x-forwarded-for"] = sourceIP
+	}
 	headers["x-forwarded-proto"] = "http"
-	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+	if r.TLS != nil {
+		headers["x-forwarded-proto"] = "https"
+	}
+	delete(headers, "x-forwarded-port")
+	if port := listenerPort(r); port != "" {
 		headers["x-forwarded-port"] = port
 	}
 	if len(body) > 0 {
@@ -441,6 +464,35 @@ func (g *Gateway) event(r *http.Request, rt route, params map[string]string, bod
 		}
 	}
 	return ev
+}
+
+// knownHost reports whether the API answers to the Host header's name.
+func (g *Gateway) knownHost(hostport string) bool {
+	name := strings.ToLower(hostOnly(hostport))
+	if g.opts.Hosts == nil {
+		ip := net.ParseIP(name)
+		return name == "localhost" || (ip != nil && ip.IsLoopback())
+	}
+	for _, h := range g.opts.Hosts {
+		if strings.EqualFold(h, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// listenerPort is the port the gateway was reached on: the connection's local port,
+// or the Host header's when the request did not come through a listener (tests).
+func listenerPort(r *http.Request) string {
+	if addr, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if _, port, err := net.SplitHostPort(addr.String()); err == nil {
+			return port
+		}
+	}
+	if _, port, err := net.SplitHostPort(r.Host); err == nil {
+		return port
+	}
+	return ""
 }
 
 func hostOnly(hostport string) string {

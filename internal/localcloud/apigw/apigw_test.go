@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -240,6 +241,100 @@ func TestEventFields(t *testing.T) {
 				t.Errorf("public route carries an authorizer: %+v", rc.Authorizer)
 			}
 		})
+	}
+}
+
+// The headers that say how the API was reached are the gateway's: the client cannot
+// choose the scheme or the port a function builds the API's URL from, and its own
+// X-Forwarded-For gets the source address appended, as HTTP API does.
+func TestForwardedHeadersAreTheGateways(t *testing.T) {
+	rec := &recorder{}
+	routes := []stack.Route{{Method: "GET", Path: "/carts/{txid}", Function: "ShopFunction"}}
+	srv := newServer(t, routes, map[string]lambda.Handler{"ShopFunction": rec.handler()}, apigw.Options{})
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		host   string // Host header; "" = the listener's address
+		client map[string]string
+		want   map[string]string
+		domain string
+	}{
+		{"plain request", "", nil,
+			map[string]string{"x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "http", "x-forwarded-port": u.Port()}, "127.0.0.1"},
+		{"client's forwarded headers", "", map[string]string{"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"},
+			map[string]string{"x-forwarded-for": "203.0.113.7, 127.0.0.1", "x-forwarded-proto": "http", "x-forwarded-port": u.Port()}, "127.0.0.1"},
+		{"reached as localhost", "localhost:" + u.Port(), nil,
+			map[string]string{"x-forwarded-proto": "http", "x-forwarded-port": u.Port()}, "localhost"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest("GET", srv.URL+"/carts/A", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.host != "" {
+				req.Host = tt.host
+			}
+			for k, v := range tt.client {
+				req.Header.Set(k, v)
+			}
+			if resp, body := do(t, req); resp.StatusCode != 200 {
+				t.Fatalf("response = %d %s", resp.StatusCode, body)
+			}
+			ev := rec.last(t)
+			for k, v := range tt.want {
+				if ev.Headers[k] != v {
+					t.Errorf("headers[%q] = %q, want %q", k, ev.Headers[k], v)
+				}
+			}
+			if ev.RequestContext.DomainName != tt.domain {
+				t.Errorf("domainName = %q, want %q", ev.RequestContext.DomainName, tt.domain)
+			}
+		})
+	}
+}
+
+// The API answers only to its own names, as an API's domain does in AWS: a request
+// naming another host is refused before any function runs.
+func TestUnknownHostIsRefused(t *testing.T) {
+	rec := &recorder{}
+	routes := []stack.Route{{Method: "GET", Path: "/carts/{txid}", Function: "ShopFunction"}}
+	srv := newServer(t, routes, map[string]lambda.Handler{"ShopFunction": rec.handler()}, apigw.Options{})
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		host string
+		want int
+	}{
+		{"127.0.0.1:" + u.Port(), 200},
+		{"localhost:" + u.Port(), 200},
+		{"LOCALHOST", 200},
+		{"[::1]:" + u.Port(), 200},
+		{"attacker.example", 403},
+		{"attacker.example:" + u.Port(), 403},
+		{"127.0.0.1.attacker.example", 403},
+	} {
+		req, err := http.NewRequest("GET", srv.URL+"/carts/A", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = tt.host
+		resp, body := do(t, req)
+		if resp.StatusCode != tt.want {
+			t.Errorf("Host %s: %d %s, want %d", tt.host, resp.StatusCode, body, tt.want)
+		}
+		if tt.want == 403 && body != `{"message":"Forbidden"}` {
+			t.Errorf("Host %s: body %s, want API Gateway's Forbidden", tt.host, body)
+		}
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.events) != 4 {
+		t.Errorf("function invoked %d times, want 4 (the known hosts only)", len(rec.events))
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -88,6 +89,15 @@ func Main(m *testing.M) {
 	mainMu.Unlock()
 	code := m.Run()
 	if shared != nil {
+		// The least-privilege report: which grants no call of the suite used.
+		if root, err := launcher.FindRepoRoot(); err == nil {
+			summary, err := shared.cloud.WriteIAMReport(filepath.Join(root, ".cache", "iam-unused.json"))
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "cloudtest: IAM report: %v\n", err)
+			} else {
+				fmt.Fprintln(os.Stderr, summary)
+			}
+		}
 		if err := shared.cloud.Close(); err != nil {
 			fmt.Fprintf(os.Stderr, "cloudtest: stopping the local cloud: %v\n", err)
 			if code == 0 {
@@ -109,7 +119,7 @@ func Start(t testing.TB) *Cloud {
 	viaMain := mainRunning
 	mainMu.Unlock()
 	if !viaMain {
-		c, err := start()
+		c, err := start("", nil)
 		if err != nil {
 			t.Fatalf("cloudtest: %v", err)
 		}
@@ -120,24 +130,50 @@ func Start(t testing.TB) *Cloud {
 		})
 		return c
 	}
-	sharedOnce.Do(func() { shared, sharedErr = start() })
+	sharedOnce.Do(func() { shared, sharedErr = start("", nil) })
 	if sharedErr != nil {
 		t.Fatalf("cloudtest: %v", sharedErr)
 	}
 	return shared
 }
 
-func start() (*Cloud, error) {
+// StartTemplate starts a private local cloud from another SAM template (a variant of
+// template.yaml, e.g. with a grant removed), stopped when the test ends. log receives
+// the cloud's logs, the IAM denials included (at Info level).
+func StartTemplate(t testing.TB, template string, log *slog.Logger) *Cloud {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("cloudtest: end-to-end test skipped in -short mode")
+	}
+	c, err := start(template, log)
+	if err != nil {
+		t.Fatalf("cloudtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.cloud.Close(); err != nil {
+			t.Errorf("cloudtest: stopping the local cloud: %v", err)
+		}
+	})
+	return c
+}
+
+// start starts a local cloud from template (template.yaml if empty), logging to log
+// (warnings on stderr if nil).
+func start(template string, log *slog.Logger) (*Cloud, error) {
 	root, err := launcher.FindRepoRoot()
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
 	lc, err := launcher.Start(ctx, launcher.Config{
 		RepoRoot: root,
+		Template: template,
 		Ports:    launcher.Ports{}, // all free ports: tests run beside `make run`
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:   log,
 	})
 	if err != nil {
 		return nil, err

@@ -19,8 +19,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/lmsshop/checkout/internal/stack"
 )
 
 // pom is the Maven project that lists DynamoDB Local; it copies the jars to .cache.
@@ -171,8 +169,15 @@ func PortFree(port int) error {
 	return l.Close()
 }
 
+// TableSource describes the table to create: the SAM template (stack.Template) or the
+// transformed one (cfn.Template).
+type TableSource interface {
+	CreateTableInput(name string) (*dynamodb.CreateTableInput, error)
+	TTLAttribute() string
+}
+
 // CreateTable makes the template's table under name, with its TTL attribute.
-func CreateTable(ctx context.Context, db *dynamodb.Client, tpl *stack.Template, name string) error {
+func CreateTable(ctx context.Context, db *dynamodb.Client, tpl TableSource, name string) error {
 	in, err := tpl.CreateTableInput(name)
 	if err != nil {
 		return err

@@ -22,6 +22,10 @@ import (
 // Lambda's Invoke API would: by ARN (arn:aws:lambda:…:function:Name[:qualifier]),
 // partial ARN or bare name.
 type Invoker struct {
+	// Authorize, if set, is asked before each invocation whether the caller may invoke
+	// the function (by its full ARN), as Lambda checks lambda:InvokeFunction.
+	Authorize func(ctx context.Context, functionARN string) error
+
 	mu       sync.RWMutex
 	handlers map[string]lambda.Handler
 }
@@ -42,6 +46,15 @@ func (i *Invoker) Invoke(ctx context.Context, function string, payload []byte) (
 	i.mu.RLock()
 	h, ok := i.handlers[name]
 	i.mu.RUnlock()
+	if i.Authorize != nil {
+		arn := function
+		if !strings.HasPrefix(arn, "arn:") {
+			arn = apigw.FunctionARN(Region, AccountID, name)
+		}
+		if err := i.Authorize(ctx, arn); err != nil {
+			return nil, err
+		}
+	}
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", sfnlocal.ErrFunctionNotFound, function)
 	}

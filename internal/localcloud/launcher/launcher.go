@@ -7,7 +7,11 @@
 package launcher
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,12 +31,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/apigw"
 	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/dynamolocal"
+	"github.com/lmsshop/checkout/internal/localcloud/iam"
+	"github.com/lmsshop/checkout/internal/localcloud/secretslocal"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
 	"github.com/lmsshop/checkout/internal/notify/seslocal"
 	"github.com/lmsshop/checkout/internal/stack"
@@ -40,8 +47,8 @@ import (
 )
 
 // The local cloud's fixed identity. The credentials are documented (README) and only
-// ever accepted by the local stand-ins: the functions use them, and so may automation
-// calling /ops (SigV4). Operators sign in to the local user pool instead.
+// ever accepted by the local stand-ins: automation calling /ops signs with them.
+// Operators sign in to the local user pool instead.
 const (
 	Region          = apigw.DefaultRegion
 	AccountID       = apigw.DefaultAccountID
@@ -82,9 +89,12 @@ func (p Ports) Offset(n int) Ports {
 type Config struct {
 	// RepoRoot holds template.yaml, statemachine/, web/ and node_modules/.
 	RepoRoot string
+	// Template is the SAM template to run (RepoRoot/template.yaml if empty). The local
+	// cloud runs what the SAM transform makes of it, as CloudFormation would.
+	Template string
 	Ports    Ports
-	// StackName plays AWS::StackName: the table is "<stack>-checkout" and so is the
-	// state machine, as template.yaml names it (DefaultStackName if empty).
+	// StackName plays AWS::StackName: the table is "<stack>-checkout", and the template
+	// names the state machine and the secret after it (DefaultStackName if empty).
 	StackName string
 	// Logger receives the launcher's, the gateway's and the engine's logs
 	// (slog.Default if nil). The functions log through slog.Default, as in Lambda.
@@ -111,22 +121,43 @@ type Cloud struct {
 	Operators       *cognitolocal.Pool
 	Table           string
 	StateMachineARN string
-	// AWS is the configuration the functions were built with (endpoints, region and
-	// credentials of the local cloud).
+	// AWS is an operator's configuration (the local credentials, which no role
+	// limits): the table's creation and the demo seed use it, and so can tests. It
+	// reaches the services through the Through hook's endpoints when one is set.
 	AWS aws.Config
-	// Template is the parsed template.yaml.
-	Template *stack.Template
+	// Transformed is the path of the transformed template the cloud runs.
+	Transformed string
+	// Routes are the HTTP API's routes, read from the transformed template.
+	Routes []stack.Route
+	// Lambdas are the template's functions, resolved: environment, role, ARN.
+	Lambdas []cfn.Function
+	// SecretsManagerURL is the local Secrets Manager holding the template's secrets.
+	SecretsManagerURL string
+	// IAM checks every call of a function against its role, and each task the engine
+	// invokes against the state machine's role; its Usage is the least-privilege report.
+	IAM *iam.Authorizer
 	// SES is the running emulator, to read sent mail.
 	SES *seslocal.Server
 	// StepFunctions is the engine behind StepFunctionsURL, for what its API does not
 	// expose (waiting for an execution, counting state transitions).
 	StepFunctions *sfnlocal.Engine
 
+	machineRole string // the state machine's role, as IAM names it
+
 	log       *slog.Logger
 	mu        sync.Mutex
 	stops     []stopper // in start order; Close runs them in reverse
 	closeOnce sync.Once
 	closeErr  error
+}
+
+// Functions lists the template's functions with the package of each one's main.
+func (c *Cloud) Functions() []stack.Function {
+	out := make([]stack.Function, 0, len(c.Lambdas))
+	for _, f := range c.Lambdas {
+		out = append(out, stack.Function{LogicalID: f.LogicalID, Dir: stack.FunctionDir(f.LogicalID)})
+	}
+	return out
 }
 
 type stopper struct {
@@ -154,8 +185,10 @@ func (e *PortInUseError) Error() string {
 	return fmt.Sprintf("port %d (%s) is already in use", e.Port, e.Service)
 }
 
-// Start checks the tools and ports, then starts every part of the local cloud and
-// returns once all answer. On error, whatever was started is stopped again.
+// Start checks the tools and ports, runs the SAM transform on the template, then starts
+// every part of the local cloud from the transformed template and returns once all
+// answer. A template the transform refuses does not start. On error, whatever was
+// started is stopped again.
 func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if cfg.RepoRoot == "" {
 		return nil, errors.New("launcher: no repository root given")
@@ -163,19 +196,22 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if cfg.StackName == "" {
 		cfg.StackName = DefaultStackName
 	}
+	if cfg.Template == "" {
+		cfg.Template = filepath.Join(cfg.RepoRoot, "template.yaml")
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	tpl, err := stack.Load(filepath.Join(cfg.RepoRoot, "template.yaml"))
-	if err != nil {
-		return nil, fmt.Errorf("launcher: %w", err)
-	}
 	if err := checkTools(cfg.RepoRoot); err != nil {
 		return nil, err
 	}
+	transformed, err := cfn.Transform(ctx, cfg.RepoRoot, cfg.Template)
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
 
-	c = &Cloud{Template: tpl, log: log, Table: cfg.StackName + "-checkout"}
+	c = &Cloud{log: log, Table: cfg.StackName + "-checkout", Transformed: transformed}
 	started := c // the named result is nil by the time an error return reaches the defer
 	defer func() {
 		if err != nil {
@@ -195,6 +231,64 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	c.APIURL = "http://" + apiL.Addr().String()
 	c.StepFunctionsURL = "http://" + sfnL.Addr().String()
 	c.WebURL = "http://" + webL.Addr().String()
+
+	// Cognito emulator, with the operators' pool, client, groups and one operator per
+	// group from the template; the template's references to the pool and its client
+	// resolve to the emulator's IDs, so the JWT authorizer's issuer and audience do.
+	idp, err := cognitolocal.Start(ctx, cfg.Ports.Cognito, cfg.ChildOutput)
+	if err != nil {
+		return nil, fmt.Errorf("cognito emulator: %w", err)
+	}
+	c.addStop("Cognito emulator", idp.Stop)
+	c.CognitoURL = idp.URL
+	source, err := stack.Load(cfg.Template)
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	if c.Operators, err = idp.Provision(ctx, source, cfg.StackName); err != nil {
+		return nil, fmt.Errorf("cognito emulator: %w", err)
+	}
+
+	store := secretslocal.New(Region, AccountID)
+	tpl, err := cfn.Load(transformed, cfn.Options{
+		Region: Region, AccountID: AccountID, StackName: cfg.StackName, TableName: c.Table,
+		APIID: apigw.DefaultAPIID,
+		Refs:  map[string]string{c.Operators.LogicalID: c.Operators.ID, c.Operators.ClientLogicalID: c.Operators.ClientID},
+		// The storefront is served here: it is the CORS origin and the e-mails' links.
+		Params:      map[string]string{"StorefrontUrl": c.WebURL},
+		FunctionARN: func(name string) string { return apigw.FunctionARN(Region, AccountID, name) },
+		SecretARN:   store.ARN,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	if err := createSecrets(tpl, store); err != nil {
+		return nil, err
+	}
+	if c.Lambdas, err = tpl.Functions(); err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	routes, err := tpl.Routes(c.Lambdas)
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	for _, r := range routes {
+		c.Routes = append(c.Routes, stack.Route{Method: r.Method, Path: r.Path, Function: r.Function, IAM: r.IAM,
+			Authorizer: r.Authorizer, Scopes: r.Scopes})
+	}
+	authorizers, err := jwtAuthorizers(tpl, c.Operators)
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	machines, err := tpl.StateMachines()
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	if len(machines) != 1 {
+		return nil, fmt.Errorf("launcher: want one state machine in the template, found %d", len(machines))
+	}
+	machine := machines[0]
+	c.StateMachineARN = machine.ARN
 
 	// DynamoDB Local.
 	lib, err := dynamolocal.Ensure(ctx, cfg.RepoRoot)
@@ -216,48 +310,42 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	c.addStop("SES emulator", ses.Stop)
 	c.SES, c.SESURL = ses, ses.URL
 
-	// Cognito emulator, with the operators' pool, client, groups and one operator per
-	// group; the gateway's JWT authorizers point at it.
-	idp, err := cognitolocal.Start(ctx, cfg.Ports.Cognito, cfg.ChildOutput)
-	if err != nil {
-		return nil, fmt.Errorf("cognito emulator: %w", err)
+	// The services' endpoints, through the hook if one is set: the functions reach them
+	// through IAM enforcement and then the hook, the operator's configuration through
+	// the hook alone.
+	endpoints := map[string]string{
+		ServiceDynamoDB:      c.DynamoDBURL,
+		ServiceStepFunctions: c.StepFunctionsURL,
+		ServiceSES:           c.SESURL,
 	}
-	c.addStop("Cognito emulator", idp.Stop)
-	c.CognitoURL = idp.URL
-	if c.Operators, err = idp.Provision(ctx, tpl, cfg.StackName); err != nil {
-		return nil, fmt.Errorf("cognito emulator: %w", err)
-	}
-
-	// The functions reach the stand-ins through the SDK's own service-specific
-	// endpoint variables, so their code path is the deployed one.
-	params := tpl.ParameterDefaults()
-	params["StorefrontUrl"] = c.WebURL
-	c.StateMachineARN = "arn:aws:states:" + Region + ":" + AccountID + ":stateMachine:" + cfg.StackName + "-checkout"
-	env := c.environment(params)
 	if cfg.Through != nil {
-		if err := throughEnv(env, cfg.Through); err != nil {
+		if err := throughEndpoints(endpoints, cfg.Through); err != nil {
 			return nil, err
 		}
 	}
-	setEnv(env)
-	c.AWS, err = config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("launcher: load AWS config: %w", err)
-	}
+	operator := aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, Source: "local cloud operator"}
+	c.AWS = awsConfig(Region, operator, endpoints)
 
 	if err := dynamolocal.CreateTable(ctx, dynamodb.NewFromConfig(c.AWS), tpl, c.Table); err != nil {
 		return nil, fmt.Errorf("DynamoDB Local: %w", err)
 	}
+	// Every call a function makes goes through IAM enforcement, then the hook.
+	fnEndpoints, err := c.enforce(tpl, store, machine, endpoints)
+	if err != nil {
+		return nil, err
+	}
+	// The operator reads the secrets directly too.
+	c.AWS = awsConfig(Region, operator, endpoints)
 
 	// Step Functions: the engine invokes functions through inv, filled once the
 	// handlers exist (they need the state machine's ARN, the engine needs them).
-	inv := &Invoker{}
+	inv := &Invoker{Authorize: c.authorizeInvoke}
 	engine := sfnlocal.New(sfnlocal.Options{Invoker: inv, Logger: log.With("component", "sfn"), Region: Region, AccountID: AccountID, Now: time.Now})
-	def, err := tpl.StateMachineDefinition(cfg.RepoRoot, func(id string) string { return apigw.FunctionARN(Region, AccountID, id) }, params)
+	def, err := definition(cfg, machine)
 	if err != nil {
 		return nil, fmt.Errorf("launcher: state machine definition: %w", err)
 	}
-	arn, err := engine.CreateStateMachine(cfg.StackName+"-checkout", def)
+	arn, err := engine.CreateStateMachine(machine.Name, def)
 	if err != nil {
 		return nil, fmt.Errorf("launcher: create state machine: %w", err)
 	}
@@ -270,31 +358,53 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	// request to it is left waiting on a task that nothing will finish.
 	c.addStop("Step Functions executions", engine.Close)
 
-	// The functions, built by the same composition root as in Lambda.
-	wcfg := wire.ConfigFromEnv()
-	handlers, err := wire.Handlers(ctx, wcfg, c.AWS)
-	if err != nil {
-		return nil, fmt.Errorf("launcher: build handlers: %w", err)
+	// The functions, each built by the same composition root as in Lambda, with its own
+	// environment and its own identity.
+	handlers := map[string]lambda.Handler{}
+	known := map[string]bool{}
+	for _, id := range wire.FunctionIDs() {
+		known[id] = true
+	}
+	var missing []string
+	for _, f := range c.Lambdas {
+		if !known[f.LogicalID] {
+			missing = append(missing, f.LogicalID)
+			continue
+		}
+		env := c.functionEnv(f, fnEndpoints)
+		creds := FunctionCredentials(f.LogicalID)
+		d := wire.NewDeps(wire.ConfigFrom(lookup(env)), awsConfig(Region, creds, serviceEndpoints(env)), slog.Default())
+		h, err := wire.Handler(f.LogicalID, d)
+		if err != nil {
+			return nil, fmt.Errorf("launcher: build %s: %w", f.LogicalID, err)
+		}
+		handlers[f.LogicalID] = h
 	}
 	inv.Set(handlers)
-	if missing := missingHandlers(tpl, handlers); len(missing) > 0 {
+	if len(missing) > 0 {
+		sort.Strings(missing)
 		log.Warn("launcher: template functions without a handler; their routes answer 500",
 			"functions", strings.Join(missing, ","))
 	}
 	if !cfg.SkipSeed {
+		wcfg := wire.ConfigFrom(lookup(map[string]string{"TABLE_NAME": c.Table, "SHOP_ID": tpl.Param("ShopId")}))
 		if err := wire.SeedDemo(ctx, wcfg, c.AWS); err != nil {
 			return nil, fmt.Errorf("launcher: seed demo shop: %w", err)
 		}
 	}
 
 	// API Gateway.
-	c.serve("API", apiL, apigw.New(tpl.Routes(), handlers, apigw.Options{
+	cors, err := corsFor(tpl, c.WebURL)
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	c.serve("API", apiL, apigw.New(c.Routes, handlers, apigw.Options{
 		Credentials:    map[string]string{AccessKeyID: SecretAccessKey},
-		JWTAuthorizers: jwtAuthorizers(tpl, c.Operators),
+		JWTAuthorizers: authorizers,
 		Region:         Region,
 		AccountID:      AccountID,
 		Logger:         log.With("component", "apigw"),
-		CORS:           corsFor(tpl, params, c.WebURL),
+		CORS:           cors,
 	}))
 
 	// Storefront.
@@ -302,96 +412,141 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	return c, nil
 }
 
-// environment is what template.yaml's Globals give every function, resolved for the
-// local cloud, plus the SDK's endpoint, region and credential variables.
-func (c *Cloud) environment(params map[string]string) map[string]string {
-	return map[string]string{
-		"AWS_REGION":                Region,
-		"AWS_DEFAULT_REGION":        Region,
-		"AWS_ACCESS_KEY_ID":         AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":     SecretAccessKey,
-		"AWS_SESSION_TOKEN":         "",
-		"AWS_EC2_METADATA_DISABLED": "true", // no instance metadata to wait for on a laptop
-		"AWS_ENDPOINT_URL_DYNAMODB": c.DynamoDBURL,
-		"AWS_ENDPOINT_URL_SFN":      c.StepFunctionsURL,
-		"AWS_ENDPOINT_URL_SESV2":    c.SESURL,
-		"AWS_LAMBDA_LOG_FORMAT":     "JSON",
-		"AWS_LAMBDA_LOG_LEVEL":      params["LogLevel"],
-		"TABLE_NAME":                c.Table,
-		"SHOP_ID":                   params["ShopId"],
-		"CART_TTL":                  params["CartTtlSeconds"] + "s",
-		"STOREFRONT_URL":            c.WebURL,
-		"API_URL":                   c.APIURL,
-		"STATE_MACHINE_ARN":         c.StateMachineARN,
-		"SENDER_EMAIL":              params["SenderEmail"],
-		// No Secrets Manager runs locally: unset, the payment providers read their
-		// settings from PAYMENT_* variables instead (see wire.Config).
-		"PAYMENT_SECRETS": "",
-		// The test mode's simulated provider signs its deferred callbacks with this.
-		"PAYMENT_TEST_SECRET": "local-test-provider-secret",
-		"LMS_ADAPTER":         params["LmsAdapter"],
-		"MOODLE_URL":          params["MoodleUrl"],
+// definition reads the state machine's definition where `sam package` took it from and
+// applies its resolved DefinitionSubstitutions.
+func definition(cfg Config, sm cfn.StateMachine) ([]byte, error) {
+	if sm.Definition != "" {
+		return sm.Substitute([]byte(sm.Definition))
 	}
+	rel, err := cfn.DefinitionFile(cfg.Template, sm.LogicalID)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(cfg.Template), rel))
+	if err != nil {
+		return nil, err
+	}
+	out, err := sm.Substitute(raw)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.TrimSpace(out), nil
 }
 
-func setEnv(env map[string]string) {
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
+// functionEnv is what Lambda gives the function: its template environment, resolved,
+// and the runtime's variables, with the SDK's endpoint variables pointing at the
+// local services.
+func (c *Cloud) functionEnv(f cfn.Function, endpoints map[string]string) map[string]string {
+	env := map[string]string{
+		"AWS_REGION":               Region,
+		"AWS_DEFAULT_REGION":       Region,
+		"AWS_LAMBDA_FUNCTION_NAME": f.Name,
+		"AWS_LAMBDA_LOG_FORMAT":    "JSON",
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if env[k] == "" {
-			_ = os.Unsetenv(k)
-			continue
-		}
-		_ = os.Setenv(k, env[k])
+	for k, v := range f.Env {
+		env[k] = v
 	}
+	for svc, ep := range endpoints {
+		env["AWS_ENDPOINT_URL_"+svc] = ep
+	}
+	return env
 }
 
-// corsFor turns the HttpApi's CorsConfiguration into the gateway's. The storefront
-// origin is the local one, reachable as 127.0.0.1 or localhost.
-func corsFor(tpl *stack.Template, params map[string]string, webURL string) *apigw.CORS {
-	origins, methods, headers := tpl.CORS(params)
-	if len(origins) == 0 {
-		return nil
-	}
-	if alt := strings.Replace(webURL, "127.0.0.1", "localhost", 1); alt != webURL {
-		origins = append(origins, alt)
-	}
-	// MaxAge mirrors the template's 600 s until stack.CORS returns it.
-	return &apigw.CORS{AllowOrigins: origins, AllowMethods: methods, AllowHeaders: headers, MaxAge: 600}
+func lookup(env map[string]string) func(string) string {
+	return func(k string) string { return env[k] }
 }
 
-// jwtAuthorizers resolves the HttpApi's JWT authorizers against the local pool: an
-// issuer naming the template's user pool becomes the emulator's issuer for it, and an
-// audience naming its app client the client's ID.
-func jwtAuthorizers(tpl *stack.Template, pool *cognitolocal.Pool) map[string]apigw.JWTAuthorizer {
-	out := map[string]apigw.JWTAuthorizer{}
-	for name, a := range tpl.JWTAuthorizers() {
-		j := apigw.JWTAuthorizer{IdentitySource: a.IdentitySource, Issuer: a.Issuer}
-		if a.IssuerPool == pool.LogicalID {
-			j.Issuer = pool.Issuer
+// serviceEndpoints picks the SDK's service endpoint variables out of env.
+func serviceEndpoints(env map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range env {
+		if svc, ok := strings.CutPrefix(k, "AWS_ENDPOINT_URL_"); ok {
+			out[svc] = v
 		}
-		for _, aud := range a.Audience {
-			if aud == pool.ClientLogicalID {
-				aud = pool.ClientID
-			}
-			j.Audience = append(j.Audience, aud)
-		}
-		out[name] = j
 	}
 	return out
 }
 
-func missingHandlers(tpl *stack.Template, handlers map[string]lambda.Handler) []string {
-	var missing []string
-	for _, f := range tpl.Functions() {
-		if _, ok := handlers[f.LogicalID]; !ok {
-			missing = append(missing, f.LogicalID)
-		}
+// FunctionCredentials is the local identity of a function: an access key derived
+// from its logical ID, standing for the session of its execution role.
+func FunctionCredentials(logicalID string) aws.Credentials {
+	sum := sha256.Sum256([]byte("local function " + logicalID))
+	key := strings.ToUpper(base32.StdEncoding.EncodeToString(sum[:]))
+	return aws.Credentials{
+		AccessKeyID:     "ASIA" + key[:16],
+		SecretAccessKey: hex.EncodeToString(sum[:20]),
+		Source:          "local cloud: " + logicalID,
 	}
-	return missing
+}
+
+// awsConfig is an SDK configuration with fixed credentials and one endpoint per
+// service (keyed as the SDK's AWS_ENDPOINT_URL_<SERVICE> variables are), built without
+// reading the process's environment: every function in the process has its own.
+func awsConfig(region string, creds aws.Credentials, endpoints map[string]string) aws.Config {
+	eps := make(serviceEndpointSource, len(endpoints))
+	for k, v := range endpoints {
+		eps[k] = v
+	}
+	return aws.Config{
+		Region:        region,
+		Credentials:   aws.NewCredentialsCache(credentials.StaticCredentialsProvider{Value: creds}),
+		ConfigSources: []any{eps},
+	}
+}
+
+// serviceEndpointSource gives each SDK client its service's endpoint, the way
+// AWS_ENDPOINT_URL_<SERVICE> does.
+type serviceEndpointSource map[string]string
+
+// GetServiceBaseEndpoint is the hook the SDK's clients ask for a service endpoint.
+func (s serviceEndpointSource) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	key := strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_"))
+	v, ok := s[key]
+	return v, ok && v != "", nil
+}
+
+// corsFor turns the HTTP API's CORS configuration into the gateway's. The transform
+// writes the StorefrontUrl parameter's default where the template says !Ref
+// StorefrontUrl; locally the storefront is served at webURL, reachable as 127.0.0.1 or
+// localhost.
+func corsFor(tpl *cfn.Template, webURL string) (*apigw.CORS, error) {
+	c, err := tpl.CORS()
+	if err != nil || c == nil {
+		return nil, err
+	}
+	var origins []string
+	for _, o := range c.AllowOrigins {
+		if o == tpl.ParamDefault("StorefrontUrl") || o == tpl.Param("StorefrontUrl") {
+			origins = append(origins, webURL)
+			if alt := strings.Replace(webURL, "127.0.0.1", "localhost", 1); alt != webURL {
+				origins = append(origins, alt)
+			}
+			continue
+		}
+		origins = append(origins, o)
+	}
+	return &apigw.CORS{AllowOrigins: origins, AllowMethods: c.AllowMethods, AllowHeaders: c.AllowHeaders,
+		ExposeHeaders: c.ExposeHeaders, MaxAge: c.MaxAge, AllowCredentials: c.AllowCredentials}, nil
+}
+
+// jwtAuthorizers resolves the HTTP API's JWT authorizers for the local cloud: an
+// issuer that is the Cognito issuer of the local pool's ID (the template's
+// https://cognito-idp.<region>.amazonaws.com/<pool>) becomes the emulator's issuer for
+// that pool, where its tokens come from and its keys are published.
+func jwtAuthorizers(tpl *cfn.Template, pool *cognitolocal.Pool) (map[string]apigw.JWTAuthorizer, error) {
+	all, err := tpl.JWTAuthorizers()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]apigw.JWTAuthorizer{}
+	for name, a := range all {
+		j := apigw.JWTAuthorizer{Issuer: a.Issuer, Audience: a.Audience, IdentitySource: a.IdentitySource}
+		if a.Issuer == "https://cognito-idp."+Region+".amazonaws.com/"+pool.ID {
+			j.Issuer = pool.Issuer
+		}
+		out[name] = j
+	}
+	return out, nil
 }
 
 // checkTools reports the first missing tool with the command that installs it, so a

@@ -18,10 +18,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
 )
@@ -248,12 +249,11 @@ func TestRunStartsAndStopsEverything(t *testing.T) {
 		}
 	}
 
-	awsCfg, err := config.LoadDefaultConfig(ctx) // the environment the launcher set
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := dynamodb.NewFromConfig(awsCfg)
-	table, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(os.Getenv("TABLE_NAME"))})
+	// An operator's view: the local credentials, straight to each service.
+	smARN := regexp.MustCompile(`arn:aws:states:\S+`).FindString(out.String())
+	awsCfg := aws.Config{Region: launcher.Region, Credentials: credentials.NewStaticCredentialsProvider(launcher.AccessKeyID, launcher.SecretAccessKey, "")}
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(urls["DynamoDB Local"]) })
+	table, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(launcher.DefaultStackName + "-checkout")})
 	if err != nil {
 		t.Fatalf("table from template.yaml: %v", err)
 	}
@@ -264,15 +264,15 @@ func TestRunStartsAndStopsEverything(t *testing.T) {
 	if err != nil || ttl.TimeToLiveDescription == nil || aws.ToString(ttl.TimeToLiveDescription.AttributeName) != "expiresAt" {
 		t.Errorf("TTL = %+v, %v; want expiresAt", ttl, err)
 	}
-	states := sfn.NewFromConfig(awsCfg)
+	states := sfn.NewFromConfig(awsCfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(urls["Step Functions"]) })
 	exec, err := states.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(os.Getenv("STATE_MACHINE_ARN")), Name: aws.String("LAUNCHERTEST0001"), Input: aws.String(`{"txid":"LAUNCHERTEST0001"}`),
+		StateMachineArn: aws.String(smARN), Name: aws.String("LAUNCHERTEST0001"), Input: aws.String(`{"txid":"LAUNCHERTEST0001"}`),
 	})
 	if err != nil {
 		t.Fatalf("StartExecution on the local engine: %v", err)
 	}
 	desc, err := states.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: exec.ExecutionArn})
-	if err != nil || aws.ToString(desc.StateMachineArn) != os.Getenv("STATE_MACHINE_ARN") {
+	if err != nil || aws.ToString(desc.StateMachineArn) != smARN {
 		t.Errorf("DescribeExecution = %+v, %v", desc, err)
 	}
 
@@ -351,5 +351,32 @@ func TestPortsOffset(t *testing.T) {
 	}
 	if z := (launcher.Ports{}).Offset(5); z != (launcher.Ports{}) {
 		t.Errorf("free ports must stay free (0), got %+v", z)
+	}
+}
+
+// A template the SAM transform refuses does not start: AWS would refuse to deploy it,
+// so nothing of it may serve locally. The translator's words reach the user.
+func TestRefusedTemplateDoesNotStart(t *testing.T) {
+	root := repoRoot(t)
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(raw), "EnableIamAuthorizer: true", "EnableIamAuthorizer: false", 1)
+	if broken == string(raw) {
+		t.Fatal("template.yaml no longer enables the IAM authorizer; update the test")
+	}
+	path := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := launcher.Start(context.Background(), launcher.Config{RepoRoot: root, Template: path})
+	if err == nil {
+		c.Close()
+		t.Fatal("the local cloud started from a template the transform refuses")
+	}
+	var te *cfn.TransformError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "Unable to set Authorizer [AWS_IAM] on API method [any] for path [/admin/{proxy+}]") {
+		t.Fatalf("err = %v, want the translator's refusal", err)
 	}
 }

@@ -87,6 +87,8 @@ func PrintURLs(w io.Writer, c *Cloud) {
 	fmt.Fprintf(tw, "mail viewer (SES)\t%s\n", c.SESURL)
 	fmt.Fprintf(tw, "Step Functions\t%s\t%s\n", c.StepFunctionsURL, c.StateMachineARN)
 	fmt.Fprintf(tw, "DynamoDB Local\t%s\ttable %s\n", c.DynamoDBURL, c.Table)
+	fmt.Fprintf(tw, "Secrets Manager\t%s\n", c.SecretsManagerURL)
+	fmt.Fprintf(tw, "IAM\tenforced\tevery function calls the services as its own role (%s)\n", filepath.Base(c.Transformed))
 	if p := c.Operators; p != nil {
 		fmt.Fprintf(tw, "Cognito (operators)\t%s\tpool %s, client %s\n", c.CognitoURL, p.ID, p.ClientID)
 		for _, o := range p.Operators {

@@ -29,15 +29,14 @@ func StartThrough(ctx context.Context, cfg Config, through Through) (*Cloud, err
 	return Start(ctx, cfg)
 }
 
-// throughEnv passes each service endpoint of the functions' environment through the hook.
-func throughEnv(env map[string]string, through Through) error {
+// throughEndpoints passes each service endpoint (keyed by service) through the hook.
+func throughEndpoints(endpoints map[string]string, through Through) error {
 	for _, svc := range []string{ServiceDynamoDB, ServiceStepFunctions, ServiceSES} {
-		key := "AWS_ENDPOINT_URL_" + svc
-		via, err := through(svc, env[key])
+		via, err := through(svc, endpoints[svc])
 		if err != nil {
 			return fmt.Errorf("launcher: endpoint of %s: %w", strings.ToLower(svc), err)
 		}
-		env[key] = via
+		endpoints[svc] = via
 	}
 	return nil
 }

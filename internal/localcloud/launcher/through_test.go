@@ -6,19 +6,19 @@ import (
 	"testing"
 )
 
-func TestThroughEnv(t *testing.T) {
+func TestThroughEndpoints(t *testing.T) {
 	base := func() map[string]string {
 		return map[string]string{
-			"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
-			"AWS_ENDPOINT_URL_SFN":      "http://127.0.0.1:8083",
-			"AWS_ENDPOINT_URL_SESV2":    "http://127.0.0.1:8005",
-			"TABLE_NAME":                "local-checkout",
+			ServiceDynamoDB:      "http://127.0.0.1:8000",
+			ServiceStepFunctions: "http://127.0.0.1:8083",
+			ServiceSES:           "http://127.0.0.1:8005",
+			"SECRETSMANAGER":     "http://127.0.0.1:8006",
 		}
 	}
 	t.Run("each service goes through the hook", func(t *testing.T) {
 		env := base()
 		seen := map[string]string{}
-		err := throughEnv(env, func(service, endpoint string) (string, error) {
+		err := throughEndpoints(env, func(service, endpoint string) (string, error) {
 			seen[service] = endpoint
 			return "http://127.0.0.1:9" + endpoint[len(endpoint)-3:], nil
 		})
@@ -31,16 +31,16 @@ func TestThroughEnv(t *testing.T) {
 				t.Errorf("hook saw %s = %q, want %q", svc, seen[svc], ep)
 			}
 		}
-		if env["AWS_ENDPOINT_URL_DYNAMODB"] != "http://127.0.0.1:9000" || env["AWS_ENDPOINT_URL_SFN"] != "http://127.0.0.1:9083" || env["AWS_ENDPOINT_URL_SESV2"] != "http://127.0.0.1:9005" {
+		if env[ServiceDynamoDB] != "http://127.0.0.1:9000" || env[ServiceStepFunctions] != "http://127.0.0.1:9083" || env[ServiceSES] != "http://127.0.0.1:9005" {
 			t.Errorf("endpoints not replaced: %v", env)
 		}
-		if env["TABLE_NAME"] != "local-checkout" {
-			t.Errorf("other variables changed: %v", env)
+		if env["SECRETSMANAGER"] != "http://127.0.0.1:8006" {
+			t.Errorf("a service the hook is not asked about changed: %v", env)
 		}
 	})
 	t.Run("an error names the service", func(t *testing.T) {
 		boom := errors.New("no port")
-		err := throughEnv(base(), func(service, endpoint string) (string, error) {
+		err := throughEndpoints(base(), func(service, endpoint string) (string, error) {
 			if service == ServiceStepFunctions {
 				return "", boom
 			}

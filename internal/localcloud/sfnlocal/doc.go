@@ -2,7 +2,9 @@
 // interpreter for the Amazon States Language behind the subset of the Step Functions
 // JSON API that the checkout's functions call through the real aws-sdk-go-v2 sfn client.
 //
-// It exists because Step Functions Local cannot be installed here. The checkout's real
+// It exists because AWS distributes Step Functions Local only from its own download
+// site, which no package registry mirrors, while `make deps` installs everything from
+// registries; so the local cloud carries its own engine. The checkout's real
 // statemachine/checkout.asl.json runs on it unchanged (after Substitute fills in the
 // ${...} ARNs), so the code path under test is the one that runs in AWS.
 //

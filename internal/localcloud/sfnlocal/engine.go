@@ -31,6 +31,16 @@ func (e *FunctionError) Error() string {
 	return fmt.Sprintf("function error %s: %s", e.Type, e.Message)
 }
 
+// ServiceError is Lambda's refusal of the Invoke call itself, before the function runs
+// (an Invoker's AccessDeniedException): the task fails with Name as the error and
+// Cause as the cause, e.g. Lambda.AWSLambdaException and Lambda's message.
+type ServiceError struct {
+	Name  string
+	Cause string
+}
+
+func (e *ServiceError) Error() string { return e.Name + ": " + e.Cause }
+
 // ErrFunctionNotFound may be returned (wrapped) by an Invoker for an unknown function;
 // the task then fails with Lambda.ResourceNotFoundException as it would in AWS.
 var ErrFunctionNotFound = errors.New("function not found")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -196,20 +197,11 @@ func TestChoiceStateRoutes(t *testing.T) {
 				t.Fatalf("output %s, want %s", info.Output, tt.want)
 			}
 			types, _ := e.HistoryEventTypes(x)
-			if !contains(types, "ChoiceStateEntered") || !contains(types, "ChoiceStateExited") {
+			if !slices.Contains(types, "ChoiceStateEntered") || !slices.Contains(types, "ChoiceStateExited") {
 				t.Fatalf("history %v lacks Choice events", types)
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // flaky fails with errType the first n calls, then returns out.
@@ -372,7 +364,7 @@ func TestTaskTimeout(t *testing.T) {
 				t.Fatalf("%d state transitions, want %d", info.StateTransitions, tt.wantTransitions)
 			}
 			types, _ := e.HistoryEventTypes(info.ExecutionArn)
-			if !contains(types, "TaskTimedOut") {
+			if !slices.Contains(types, "TaskTimedOut") {
 				t.Fatalf("history %v lacks TaskTimedOut", types)
 			}
 		})
@@ -470,7 +462,7 @@ func TestTaskTokens(t *testing.T) {
 				t.Fatalf("reusing the token: %v, want TaskDoesNotExist", err)
 			}
 			types, _ := e.HistoryEventTypes(x)
-			if !contains(types, "TaskSubmitted") {
+			if !slices.Contains(types, "TaskSubmitted") {
 				t.Fatalf("history %v lacks TaskSubmitted", types)
 			}
 		})

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -153,7 +155,7 @@ func (p *jsonPath) get(doc any) (any, error) {
 				case []any:
 					out = append(out, v...)
 				case map[string]any:
-					for _, k := range sortedKeys(v) {
+					for _, k := range slices.Sorted(maps.Keys(v)) {
 						out = append(out, v[k])
 					}
 				}

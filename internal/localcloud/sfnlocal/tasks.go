@@ -314,7 +314,10 @@ func lambdaResult(kind string, out []byte) (any, error) {
 // lambdaError maps an Invoker error to the Step Functions error AWS would report.
 func lambdaError(err error) *stateError {
 	var fe *FunctionError
+	var se *ServiceError
 	switch {
+	case errors.As(err, &se):
+		return &stateError{Name: se.Name, Cause: se.Cause}
 	case errors.As(err, &fe):
 		name := fe.Type
 		if name == "" {

@@ -2,8 +2,8 @@
 // httptest server that checks, on /ops, every request's SigV4 signature the way API
 // Gateway's AWS_IAM authorization does (with the SDK's own signer, so the check is the
 // real algorithm, not a copy of the client's) and, on /admin, the operator's bearer
-// token, then answers the routes from orders held in memory with SPEC §3's transition
-// rules.
+// token, then answers the routes from orders held in memory with the transition rules
+// of docs/spec.md.
 package opstest
 
 import (

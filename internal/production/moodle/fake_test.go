@@ -14,7 +14,7 @@ import (
 
 // fakeMoodle speaks the subset of Moodle's REST protocol the adapter uses,
 // keeping users, courses, categories, groups, enrolments and role
-// assignments in memory. Moodle is a third party we cannot run here; the fake
+// assignments in memory. Moodle is a third party the tests do not run; the fake
 // follows its documented parameter names and answer shapes, including
 // exceptions returned with HTTP 200.
 type fakeMoodle struct {

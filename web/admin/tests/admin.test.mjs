@@ -3,7 +3,7 @@
 // emulator, the template's pool and groups); every call then carries their ID token,
 // checked by the local API Gateway's JWT authorizer, and the API checks their group.
 // A sales operator finds a cheque order, records the cheque and reads the trace,
-// moves orders along SPEC §3's transitions and cancels one; the shop administrator
+// moves orders along the allowed transitions (docs/spec.md) and cancels one; the shop administrator
 // edits a catalog item; each role sees only what it may do; a wrong password gets
 // nothing; an expired ID token is refreshed; signing out forgets the session.
 //
@@ -179,7 +179,7 @@ describe('back office', () => {
     assert.deepEqual(errors, []);
   });
 
-  test('transitions follow SPEC §3 and an order can be cancelled', { timeout: 60_000 }, async () => {
+  test('transitions follow the allowed table and an order can be cancelled', { timeout: 60_000 }, async () => {
     const txid = await placeChequeOrder();
     const { page, errors } = await signIn('sales', `#/order/${txid}`);
     const select = page.getByTestId('transition').locator('select[name=to]');

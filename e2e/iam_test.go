@@ -1,0 +1,171 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+)
+
+// lockedBuffer collects a local cloud's logs while its servers write them.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// templateWithout writes a copy of template.yaml without the first occurrence of line
+// after the line starting the resource block, beside a copy of the state machine's
+// definition, and returns its path.
+func templateWithout(t *testing.T, resource, line string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(raw)
+	i := strings.Index(src, "\n  "+resource+":\n")
+	j := -1
+	if i >= 0 {
+		j = strings.Index(src[i:], "\n"+line+"\n")
+	}
+	if j < 0 {
+		t.Fatalf("template.yaml has no line %q in %s: update the test", line, resource)
+	}
+	cut := src[:i+j] + src[i+j+len(line)+1:]
+	dir := t.TempDir()
+	asl, err := os.ReadFile("../statemachine/checkout.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "statemachine"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "statemachine", "checkout.asl.json"), asl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(path, []byte(cut), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A grant removed from the template is a call refused on the local cloud, surfaced as
+// AWS surfaces it: the function's AccessDeniedException becomes the API's 500, and a
+// task the state machine's role may not invoke fails the execution with Lambda's error.
+func TestRemovedGrantIsRefused(t *testing.T) {
+	tests := []struct {
+		name     string
+		resource string
+		line     string
+		// run drives the path that needs the grant and checks how it fails.
+		run func(t *testing.T, c *cloudtest.Cloud)
+		// denied is what the IAM denial names.
+		denied []string
+	}{
+		{
+			name:     "ShopFunction without its DynamoDB grant cannot create a cart",
+			resource: "ShopFunction",
+			line:     "        - DynamoDBCrudPolicy: { TableName: !Ref CheckoutTable }",
+			run: func(t *testing.T, c *cloudtest.Cloud) {
+				r := call(t, "POST", c.APIURL+"/carts", "", "")
+				if r.status != http.StatusInternalServerError {
+					t.Errorf("POST /carts = %d %s, want 500", r.status, r.raw)
+				}
+				// The catalog read needs the grant too.
+				if r := call(t, "GET", c.APIURL+"/catalog", "", ""); r.status != http.StatusInternalServerError {
+					t.Errorf("GET /catalog = %d %s, want 500", r.status, r.raw)
+				}
+			},
+			denied: []string{"assumed-role/local-ShopFunctionRole/ShopFunction", "dynamodb:", "table/local-checkout"},
+		},
+		{
+			name:     "the state machine without invoke on ProduceFunction fails its first task",
+			resource: "CheckoutStateMachine",
+			line:     "        - LambdaInvokePolicy: { FunctionName: !Ref ProduceFunction }",
+			run: func(t *testing.T, c *cloudtest.Cloud) {
+				r := call(t, "POST", c.APIURL+"/carts", "", "")
+				if r.status != http.StatusCreated {
+					t.Fatalf("POST /carts = %d %s", r.status, r.raw)
+				}
+				b := &buyer{t: t, api: c.APIURL, txid: r.body["transactionId"].(string), token: r.body["cartToken"].(string)}
+				b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
+				b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+				b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+				// The execution is named after the transaction.
+				arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.txid
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				defer cancel()
+				var failed *types.HistoryEvent
+				for failed == nil && ctx.Err() == nil {
+					h, err := c.SFN.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
+					if err != nil {
+						t.Fatalf("execution history: %v", err)
+					}
+					for i, e := range h.Events {
+						if e.TaskFailedEventDetails != nil || e.LambdaFunctionFailedEventDetails != nil {
+							failed = &h.Events[i]
+							break
+						}
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				if failed == nil {
+					t.Fatal("no task failed in the execution")
+				}
+				d := failed.TaskFailedEventDetails
+				if d == nil || aws.ToString(d.Error) != "Lambda.AWSLambdaException" ||
+					!strings.Contains(aws.ToString(d.Cause), "lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:ProduceFunction") {
+					t.Errorf("failed task = %+v, want Lambda.AWSLambdaException for ProduceFunction", d)
+				}
+			},
+			denied: []string{"local-CheckoutStateMachineRole", "lambda:InvokeFunction", "function:ProduceFunction"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			c := cloudtest.StartTemplate(t, templateWithout(t, tt.resource, tt.line),
+				slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
+			tt.run(t, c)
+			found := false
+			for _, l := range strings.Split(logs.String(), "\n") {
+				if !strings.Contains(l, "iam: access denied") {
+					continue
+				}
+				all := true
+				for _, w := range tt.denied {
+					all = all && strings.Contains(l, w)
+				}
+				found = found || all
+			}
+			if !found {
+				t.Errorf("no IAM denial naming %v in the logs:\n%s", tt.denied, logs.String())
+			}
+		})
+	}
+}

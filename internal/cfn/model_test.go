@@ -1,0 +1,318 @@
+package cfn_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lmsshop/checkout/internal/cfn"
+	"github.com/lmsshop/checkout/internal/stack"
+)
+
+const repoRoot = "../.."
+
+// transformed runs the real SAM transform on the repository's template.
+func transformed(t *testing.T) *cfn.Template {
+	t.Helper()
+	path, err := cfn.Transform(context.Background(), repoRoot, filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions()
+	opts.StackName, opts.TableName = "local", "local-checkout"
+	opts.Params = map[string]string{"StorefrontUrl": "http://127.0.0.1:8080"}
+	tpl, err := cfn.Load(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// The routes read from the API's OpenAPI body are the SAM template's HttpApi events:
+// the transformed template serves what the template declares, and the back office
+// alone requires SigV4.
+func TestRoutesFromTheTransformedTemplate(t *testing.T) {
+	tpl := transformed(t)
+	fns, err := tpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tpl.Routes(fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sam, err := stack.Load(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sam.Routes()
+	if len(got) != len(want) {
+		t.Fatalf("%d routes, want the template's %d:\ngot  %v\nwant %v", len(got), len(want), got, want)
+	}
+	for i := range want {
+		if got[i].Key() != want[i].Key() || got[i].Function != want[i].Function || got[i].IAM != want[i].IAM || got[i].Authorizer != "" {
+			t.Errorf("route %d = %+v, want %+v", i, got[i], want[i])
+		}
+		if got[i].IAM != strings.HasPrefix(got[i].Path, "/admin/") {
+			t.Errorf("%s: IAM = %v", got[i].Key(), got[i].IAM)
+		}
+	}
+}
+
+func TestFunctionsEnvironmentAndRoles(t *testing.T) {
+	tpl := transformed(t)
+	fns, err := tpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]cfn.Function{}
+	for _, f := range fns {
+		byID[f.LogicalID] = f
+	}
+	order, ok := byID["OrderFunction"]
+	if !ok {
+		t.Fatalf("no OrderFunction in %v", fns)
+	}
+	for k, v := range map[string]string{
+		"TABLE_NAME":     "local-checkout",
+		"SHOP_ID":        "demo",
+		"STOREFRONT_URL": "http://127.0.0.1:8080",
+	} {
+		if order.Env[k] != v {
+			t.Errorf("OrderFunction %s = %q, want %q", k, order.Env[k], v)
+		}
+	}
+	if order.ARN != "arn:aws:lambda:us-east-1:000000000000:function:OrderFunction" || order.Role != "OrderFunctionRole" {
+		t.Errorf("OrderFunction ARN %s role %s", order.ARN, order.Role)
+	}
+	role, err := tpl.Role(order.Role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var props struct {
+		Policies []struct {
+			PolicyDocument struct {
+				Statement []struct {
+					Resource any
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(role.Properties, &props); err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := json.Marshal(props)
+	for _, want := range []string{
+		`arn:aws:dynamodb:us-east-1:000000000000:table/local-checkout`,
+		`arn:aws:dynamodb:us-east-1:000000000000:table/local-checkout/index/*`,
+	} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("OrderFunctionRole does not grant %s: %s", want, doc)
+		}
+	}
+	if strings.Contains(string(role.Properties), "Fn::") || strings.Contains(string(role.Properties), `"Ref"`) {
+		t.Errorf("role still holds intrinsics: %s", role.Properties)
+	}
+}
+
+func TestStateMachineDefinitionIsSubstituted(t *testing.T) {
+	tpl := transformed(t)
+	sms, err := tpl.StateMachines()
+	if err != nil || len(sms) != 1 {
+		t.Fatalf("state machines %v, %v", sms, err)
+	}
+	sm := sms[0]
+	if sm.ARN != "arn:aws:states:us-east-1:000000000000:stateMachine:local-checkout" {
+		t.Errorf("ARN = %s", sm.ARN)
+	}
+	rel, err := cfn.DefinitionFile(filepath.Join(repoRoot, "template.yaml"), sm.LogicalID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(repoRoot, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := sm.Substitute(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(def), "${") || !strings.Contains(string(def), "arn:aws:lambda:us-east-1:000000000000:function:ProduceFunction") {
+		t.Errorf("definition not substituted:\n%s", def)
+	}
+	if _, err := sm.Substitute([]byte(`{"Resource": "${NoSuchArn}"}`)); err == nil || !strings.Contains(err.Error(), "NoSuchArn") {
+		t.Errorf("undefined placeholder: err = %v", err)
+	}
+}
+
+func TestCORSFromTheAPIBody(t *testing.T) {
+	c, err := transformed(t).CORS()
+	if err != nil || c == nil {
+		t.Fatalf("CORS = %v, %v", c, err)
+	}
+	if len(c.AllowOrigins) != 1 || c.MaxAge != 600 || len(c.AllowMethods) == 0 || len(c.AllowHeaders) == 0 {
+		t.Errorf("CORS = %+v", c)
+	}
+}
+
+// A template the SAM transform refuses gives the translator's message, and no output.
+func TestTransformRefusal(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An AWS_IAM route on an API that does not enable the IAM authorizer.
+	broken := strings.Replace(string(raw), "EnableIamAuthorizer: true", "EnableIamAuthorizer: false", 1)
+	if broken == string(raw) {
+		t.Fatal("template.yaml no longer enables the IAM authorizer; update the test")
+	}
+	path := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfn.Transform(context.Background(), repoRoot, path)
+	var te *cfn.TransformError
+	if !errors.As(err, &te) || !strings.Contains(te.Message, "Unable to set Authorizer [AWS_IAM]") {
+		t.Fatalf("Transform = %q, %v; want the translator's refusal", out, err)
+	}
+}
+
+func TestTransformIsCached(t *testing.T) {
+	a, err := cfn.Transform(context.Background(), repoRoot, filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cfn.Transform(context.Background(), repoRoot, filepath.Join(repoRoot, "template.yaml"))
+	if err != nil || a != b {
+		t.Fatalf("second transform %q, %v; want the cached %q", b, err, a)
+	}
+	if !strings.Contains(a, filepath.Join(".cache", "samtransform")) {
+		t.Errorf("output %s is not under .cache/samtransform", a)
+	}
+}
+
+func TestSecretARN(t *testing.T) {
+	arn := cfn.SecretARN("us-east-1", "000000000000", "local-checkout-settings")
+	prefix := "arn:aws:secretsmanager:us-east-1:000000000000:secret:local-checkout-settings-"
+	if !strings.HasPrefix(arn, prefix) || len(arn) != len(prefix)+6 {
+		t.Errorf("SecretARN = %s, want %s and six characters", arn, prefix)
+	}
+}
+
+// An API body as the transform writes it for JWT, IAM and Lambda authorizers.
+const authTemplate = `{
+  "Resources": {
+    "Pool": {"Type": "AWS::Cognito::UserPool", "Properties": {}},
+    "Client": {"Type": "AWS::Cognito::UserPoolClient", "Properties": {}},
+    "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Role": {"Fn::GetAtt": ["FnRole", "Arn"]}}},
+    "FnRole": {"Type": "AWS::IAM::Role", "Properties": {}},
+    "Api": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Body": {
+      "paths": {
+        "/admin/{proxy+}": {"x-amazon-apigateway-any-method": {
+          "x-amazon-apigateway-integration": {"uri": {"Fn::Sub": "arn:${AWS::Partition}:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}},
+          "security": [{"Ops": ["orders/read"]}]}},
+        "/ops/{proxy+}": {"x-amazon-apigateway-any-method": {
+          "x-amazon-apigateway-integration": {"uri": {"Fn::Sub": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}},
+          "security": [{"AWS_IAM": []}]}},
+        "/public": {"get": {
+          "x-amazon-apigateway-integration": {"uri": {"Fn::Sub": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"}}}}
+      },
+      "components": {"securitySchemes": {
+        "AWS_IAM": {"type": "apiKey", "x-amazon-apigateway-authtype": "awsSigv4"},
+        "Ops": {"type": "oauth2", "x-amazon-apigateway-authorizer": {"type": "jwt", "identitySource": "$request.header.Authorization",
+          "jwtConfiguration": {"issuer": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${Pool}"}, "audience": [{"Ref": "Client"}]}}}
+      }}
+    }}}
+  }
+}`
+
+func TestRoutesAuthorization(t *testing.T) {
+	tpl, err := cfn.Parse([]byte(authTemplate), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := tpl.Routes(fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]cfn.Route{}
+	for _, r := range routes {
+		got[r.Key()] = r
+	}
+	if r := got["ANY /admin/{proxy+}"]; r.Authorizer != "Ops" || len(r.Scopes) != 1 || r.Scopes[0] != "orders/read" || r.IAM || r.Function != "Fn" {
+		t.Errorf("JWT route = %+v", r)
+	}
+	if r := got["ANY /ops/{proxy+}"]; !r.IAM || r.Authorizer != "" {
+		t.Errorf("IAM route = %+v", r)
+	}
+	if r, ok := got["GET /public"]; !ok || r.IAM || r.Authorizer != "" {
+		t.Errorf("public route = %+v", r)
+	}
+	auths, err := tpl.JWTAuthorizers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := auths["Ops"]
+	if !strings.HasPrefix(a.Issuer, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_") || len(a.Audience) != 1 || a.Audience[0] == "" ||
+		a.IdentitySource != "$request.header.Authorization" {
+		t.Errorf("authorizer = %+v", a)
+	}
+
+	// A Lambda authorizer is not emulated: the routes are refused, not served open.
+	lambdaAuth := strings.Replace(authTemplate, `"type": "jwt"`, `"type": "request"`, 1)
+	tpl, err = cfn.Parse([]byte(lambdaAuth), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tpl.Routes(fns); err == nil || !strings.Contains(err.Error(), "authorizer Ops is not supported") {
+		t.Errorf("Lambda authorizer: err = %v", err)
+	}
+}
+
+// A secret's Ref is the ARN the local Secrets Manager gave it, once it exists.
+func TestSecretRefUsesTheStoresARN(t *testing.T) {
+	opts := testOptions()
+	opts.SecretARN = func(name string) (string, bool) {
+		if name == "shop-settings" {
+			return "arn:aws:secretsmanager:us-east-1:000000000000:secret:shop-settings-AbCdEf", true
+		}
+		return "", false
+	}
+	tpl, err := cfn.Parse([]byte(testTemplate), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tpl.Resolver().String(map[string]any{"Ref": "Secret"})
+	if err != nil || got != "arn:aws:secretsmanager:us-east-1:000000000000:secret:shop-settings-AbCdEf" {
+		t.Errorf("Ref Secret = %q, %v", got, err)
+	}
+	secrets, err := tpl.Secrets()
+	if err != nil || len(secrets) != 1 || secrets[0].Name != "shop-settings" {
+		t.Errorf("Secrets = %+v, %v", secrets, err)
+	}
+}
+
+// A resource a local emulator created is referred to by the emulator's ID.
+func TestRefsOverride(t *testing.T) {
+	opts := testOptions()
+	opts.Refs = map[string]string{"Pool": "local_pool1", "Client": "client1"}
+	tpl, err := cfn.Parse([]byte(authTemplate), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auths, err := tpl.JWTAuthorizers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := auths["Ops"]; a.Issuer != "https://cognito-idp.us-east-1.amazonaws.com/local_pool1" || len(a.Audience) != 1 || a.Audience[0] != "client1" {
+		t.Errorf("authorizer = %+v", a)
+	}
+}

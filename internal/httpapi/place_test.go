@@ -1,0 +1,235 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
+	"github.com/lmsshop/checkout/internal/seed"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
+)
+
+// apiDomain is the default endpoint's domain, as HTTP API puts it in requestContext.
+const apiDomain = "abc123.execute-api.eu-west-3.amazonaws.com"
+
+// gatewayRequest is a payload-2.0 request as HTTP API sends it to the function.
+func gatewayRequest(domain string, headers map[string]string) *httpapi.Request {
+	return &httpapi.Request{Headers: headers, RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: domain}}
+}
+
+func TestBaseURLIsTheAPIsOwnFromTheRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		domain  string
+		headers map[string]string
+		want    string // "" = refused
+	}{
+		{"AWS default endpoint", apiDomain, map[string]string{"x-forwarded-proto": "https", "x-forwarded-port": "443"}, "https://" + apiDomain},
+		{"custom domain", "api.shop.example", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}, "https://api.shop.example"},
+		{"no forwarded headers: HTTP API is https", apiDomain, nil, "https://" + apiDomain},
+		{"local emulation on its own port", "127.0.0.1", map[string]string{"x-forwarded-proto": "http", "x-forwarded-port": "41234"}, "http://127.0.0.1:41234"},
+		{"http on its default port", "localhost", map[string]string{"x-forwarded-proto": "http", "x-forwarded-port": "80"}, "http://localhost"},
+		{"no domain", "", map[string]string{"x-forwarded-proto": "https"}, ""},
+		{"a domain with a path", "evil.example/steal", nil, ""},
+		{"a domain with credentials", "user@evil.example", nil, ""},
+		{"another scheme", apiDomain, map[string]string{"x-forwarded-proto": "javascript"}, ""},
+		{"a port that is not one", apiDomain, map[string]string{"x-forwarded-port": "443/x"}, ""},
+		{"a port out of range", apiDomain, map[string]string{"x-forwarded-port": "70000"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := httpapi.BaseURL(gatewayRequest(tc.domain, tc.headers))
+			if tc.want == "" {
+				if err == nil || checkout.KindOf(err) != checkout.EINVALID {
+					t.Errorf("BaseURL = %q, %v; want an invalid-request error", got, err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("BaseURL = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// recorder is a workflow starter that keeps the inputs it was given.
+type recorder struct{ inputs []httpapi.ExecutionInput }
+
+func (r *recorder) Start(_ context.Context, _ string, input any) (string, error) {
+	r.inputs = append(r.inputs, input.(httpapi.ExecutionInput))
+	return "arn", nil
+}
+
+// placement is a demo shop, a cart ready to be placed, and the ORDER step's routes.
+type placement struct {
+	t          *testing.T
+	db         *dynamodb.Client
+	table      string
+	st         *store.Store
+	rt         *httpapi.Router
+	wf         *recorder
+	tx, token  string
+	buyerEmail string
+}
+
+func newPlacement(t *testing.T) *placement {
+	t.Helper()
+	ctx := context.Background()
+	db, table := dynamotest.NewTable(t)
+	st := store.New(db, table)
+	shop, cats, err := seed.Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveShop(ctx, shop, cats); err != nil {
+		t.Fatal(err)
+	}
+	p := &placement{t: t, db: db, table: table, st: st, wf: &recorder{}, buyerEmail: "ada-" + strings.ToLower(trace.NewTxID()) + "@example.com"}
+	steps := &httpapi.Steps{
+		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
+		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: p.wf, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
+	}
+	p.rt = httpapi.NewRouter(nil)
+	steps.RegisterShop(p.rt)
+	steps.RegisterCustomer(p.rt)
+	steps.RegisterOrder(p.rt)
+	var created httpapi.Created
+	if err := json.Unmarshal([]byte(p.serve("POST /carts", "", apiDomain, "").Body), &created); err != nil {
+		t.Fatal(err)
+	}
+	p.tx, p.token = created.TransactionID, created.CartToken
+	p.mustServe("PUT /carts/{txid}/lines/{code}", "GO-101", `{"quantity":1}`)
+	p.mustServe("PUT /carts/{txid}/customer", "", `{"email":"`+p.buyerEmail+`","lastName":"Lovelace","firstName":"Ada","address":"1 rue","zip":"75001","city":"Paris","country":"FR"}`)
+	return p
+}
+
+func (p *placement) serve(routeKey, code, domain, body string) httpapi.Response {
+	p.t.Helper()
+	r := gatewayRequest(domain, map[string]string{"content-type": "application/json", "x-forwarded-proto": "https", "x-forwarded-port": "443"})
+	r.RouteKey, r.Body = routeKey, body
+	r.PathParameters = map[string]string{"txid": p.tx, "code": code}
+	if p.token != "" {
+		r.Headers["authorization"] = "Bearer " + p.token
+	}
+	resp, err := p.rt.Serve(context.Background(), *r)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return resp
+}
+
+func (p *placement) mustServe(routeKey, code, body string) {
+	p.t.Helper()
+	if resp := p.serve(routeKey, code, apiDomain, body); resp.StatusCode >= 300 {
+		p.t.Fatalf("%s = %d %s", routeKey, resp.StatusCode, resp.Body)
+	}
+}
+
+func (p *placement) place(domain string) httpapi.Response {
+	p.t.Helper()
+	return p.serve("POST /carts/{txid}/order", "", domain, `{"acceptTerms":true,"paymode":"check"}`)
+}
+
+// items reads every item the placement could write: the transaction's partition (cart,
+// order, trace lines) and the buyer's account.
+func (p *placement) items() []map[string]types.AttributeValue {
+	p.t.Helper()
+	var all []map[string]types.AttributeValue
+	for _, pk := range []string{"TX#" + p.tx, "CUST#" + p.buyerEmail} {
+		out, err := p.db.Query(context.Background(), &dynamodb.QueryInput{
+			TableName: aws.String(p.table), ConsistentRead: aws.Bool(true),
+			KeyConditionExpression:    aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+		})
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		all = append(all, out.Items...)
+	}
+	return all
+}
+
+// Placement stores the API's URL, taken from the request, on the order and passes it
+// in the execution input; a replay, even through another domain, starts the workflow
+// with the same input.
+func TestPlacementCarriesTheAPIURLFromTheRequest(t *testing.T) {
+	p := newPlacement(t)
+	resp := p.place(apiDomain)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("placement = %d %s", resp.StatusCode, resp.Body)
+	}
+	o, err := p.st.GetOrder(context.Background(), p.tx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "https://" + apiDomain; o.APIURL != want {
+		t.Errorf("order's apiUrl = %q, want %q", o.APIURL, want)
+	}
+	if len(p.wf.inputs) != 1 || p.wf.inputs[0].APIURL != o.APIURL || p.wf.inputs[0].TxID != p.tx {
+		t.Fatalf("execution inputs = %+v, want one with the order's apiUrl", p.wf.inputs)
+	}
+	if resp := p.place("api.shop.example"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("replay = %d %s", resp.StatusCode, resp.Body)
+	}
+	if len(p.wf.inputs) != 2 || p.wf.inputs[1] != p.wf.inputs[0] {
+		t.Errorf("replay started with %+v, want the first input %+v", p.wf.inputs[len(p.wf.inputs)-1], p.wf.inputs[0])
+	}
+}
+
+// A request that does not say where the API is reached is refused before anything is
+// written.
+func TestPlacementWithoutTheAPIsDomainWritesNothing(t *testing.T) {
+	p := newPlacement(t)
+	before := p.items()
+	resp := p.place("")
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("placement without requestContext.domainName = %d %s, want 400", resp.StatusCode, resp.Body)
+	}
+	if after := p.items(); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused placement changed the table: %d items before, %d after", len(before), len(after))
+	}
+	if len(p.wf.inputs) != 0 {
+		t.Errorf("the workflow was started: %+v", p.wf.inputs)
+	}
+}
+
+// A cart that expired between the placement's read and its transaction (DynamoDB has
+// not applied the TTL yet, so the item is still there) is refused by the transaction's
+// own condition: 410, no order, the cart as it was, no account, no trace line.
+func TestPlacementOfAnExpiredCartIsRefusedByTheTransaction(t *testing.T) {
+	p := newPlacement(t)
+	before := p.items()
+	// The handler's clock still sees the cart alive; the store's, which writes the
+	// transaction, is past the cart's expiry (CartTTL is an hour).
+	p.st.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	resp := p.place(apiDomain)
+	if resp.StatusCode != http.StatusGone {
+		t.Errorf("placement of an expired cart = %d %s, want 410", resp.StatusCode, resp.Body)
+	}
+	if after := p.items(); !reflect.DeepEqual(before, after) {
+		t.Errorf("a refused placement changed the table: %d items before, %d after", len(before), len(after))
+	}
+	if _, err := p.st.GetOrder(context.Background(), p.tx, ""); checkout.KindOf(err) != checkout.ENOTFOUND {
+		t.Errorf("order after the refusal: %v, want none", err)
+	}
+	if len(p.wf.inputs) != 0 {
+		t.Errorf("the workflow was started: %+v", p.wf.inputs)
+	}
+	// Still alive by the store's clock, the same cart places.
+	p.st.Now = time.Now
+	if resp := p.place(apiDomain); resp.StatusCode != http.StatusCreated {
+		t.Errorf("placement of the live cart = %d %s, want 201", resp.StatusCode, resp.Body)
+	}
+}

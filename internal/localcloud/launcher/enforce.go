@@ -1,0 +1,217 @@
+package launcher
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/lmsshop/checkout/internal/cfn"
+	"github.com/lmsshop/checkout/internal/localcloud/iam"
+	"github.com/lmsshop/checkout/internal/localcloud/secretslocal"
+	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
+)
+
+// ServiceSecretsManager names Secrets Manager's endpoint, as AWS_ENDPOINT_URL_SECRETS_MANAGER does.
+const ServiceSecretsManager = "SECRETS_MANAGER"
+
+// LocalSettings are what the local cloud writes into every secret of the template whose
+// content is a JSON object: the settings a deployed stack's operator puts there. The
+// test payment provider signs its deferred callbacks with PAYMENT_TEST_SECRET.
+var LocalSettings = map[string]string{
+	"PAYMENT_TEST_SECRET": "local-test-provider-secret",
+}
+
+// secretContent is what the secret holds locally: the template's content (SecretString,
+// or GenerateSecretString's template with its generated key) with LocalSettings added.
+func secretContent(s cfn.Secret) (string, error) {
+	base := s.SecretString
+	if base == "" {
+		base = s.Template
+	}
+	if base == "" {
+		base = "{}"
+	}
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(base), &obj); err != nil {
+		// Not a JSON object: the code cannot read settings from it; keep it as is.
+		return base, nil
+	}
+	if s.GenerateKey != "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		obj[s.GenerateKey] = hex.EncodeToString(b[:])
+	}
+	for k, v := range LocalSettings {
+		obj[k] = v
+	}
+	out, err := json.Marshal(obj)
+	return string(out), err
+}
+
+// createSecrets creates the template's secrets in the local Secrets Manager, as the
+// stack's creation does, before anything resolves a reference to them: their ARNs end
+// with the store's random suffix.
+func createSecrets(tpl *cfn.Template, store *secretslocal.Store) error {
+	secrets, err := tpl.Secrets()
+	if err != nil {
+		return fmt.Errorf("launcher: %w", err)
+	}
+	for _, s := range secrets {
+		content, err := secretContent(s)
+		if err != nil {
+			return fmt.Errorf("launcher: secret %s: %w", s.LogicalID, err)
+		}
+		if _, _, err := store.Put(s.Name, content); err != nil {
+			return fmt.Errorf("launcher: secret %s: %w", s.LogicalID, err)
+		}
+	}
+	return nil
+}
+
+// enforce serves the local Secrets Manager, registers every function's role (and the
+// state machine's) with the IAM authorizer, each function's access key as a session of
+// its role, and serves an enforcing proxy in front of each service. It returns the
+// endpoints the functions use.
+func (c *Cloud) enforce(tpl *cfn.Template, store *secretslocal.Store, machine cfn.StateMachine, upstream map[string]string) (map[string]string, error) {
+	smURL, err := c.listenServe("Secrets Manager", store)
+	if err != nil {
+		return nil, err
+	}
+	c.SecretsManagerURL = smURL
+	upstream[ServiceSecretsManager] = smURL
+
+	a, err := iam.New(iam.Config{Account: AccountID, Region: Region, SecretARN: store.ARN, Log: c.log.With("component", "iam")})
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	added := map[string]string{} // logical ID -> role name
+	addRole := func(id string) (string, error) {
+		if name, ok := added[id]; ok {
+			return name, nil
+		}
+		r, err := tpl.Role(id)
+		if err != nil {
+			return "", err
+		}
+		pols, err := iam.RolePolicies(r.Properties)
+		if err != nil {
+			return "", fmt.Errorf("role %s: %w", id, err)
+		}
+		if err := a.AddRole(r.Name, pols...); err != nil {
+			return "", fmt.Errorf("role %s: %w", id, err)
+		}
+		added[id] = r.Name
+		return r.Name, nil
+	}
+	for _, f := range c.Lambdas {
+		role, err := addRole(f.Role)
+		if err != nil {
+			return nil, fmt.Errorf("launcher: %s: %w", f.LogicalID, err)
+		}
+		creds := FunctionCredentials(f.LogicalID)
+		if err := a.AddKey(creds.AccessKeyID, creds.SecretAccessKey, role, f.Name); err != nil {
+			return nil, fmt.Errorf("launcher: %s: %w", f.LogicalID, err)
+		}
+	}
+	if c.machineRole, err = addRole(machine.Role); err != nil {
+		return nil, fmt.Errorf("launcher: %s: %w", machine.LogicalID, err)
+	}
+	c.IAM = a
+
+	out := map[string]string{}
+	for _, p := range []struct {
+		key string
+		svc iam.Service
+	}{
+		{ServiceDynamoDB, iam.DynamoDB},
+		{ServiceStepFunctions, iam.StepFunctions},
+		{ServiceSES, iam.SESv2},
+		{ServiceSecretsManager, iam.SecretsManager},
+	} {
+		h, err := a.Proxy(p.svc, upstream[p.key])
+		if err != nil {
+			return nil, fmt.Errorf("launcher: IAM proxy for %s: %w", p.svc, err)
+		}
+		if out[p.key], err = c.listenServe("IAM proxy "+string(p.svc), h); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// authorizeInvoke checks, as Lambda does, that the state machine's role may invoke the
+// task's function; a refusal fails the task the way AWS reports it.
+func (c *Cloud) authorizeInvoke(_ context.Context, functionARN string) error {
+	err := c.IAM.Authorize(c.machineRole, "lambda:InvokeFunction", functionARN)
+	var denied *iam.AccessDenied
+	if errors.As(err, &denied) {
+		return &sfnlocal.ServiceError{
+			Name:  "Lambda.AWSLambdaException",
+			Cause: denied.Error() + " (Service: Lambda, Status Code: 403, Request ID: " + requestID() + ")",
+		}
+	}
+	return err
+}
+
+// listenServe serves h on a free loopback port until Close and returns its URL.
+func (c *Cloud) listenServe(name string, h http.Handler) (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("launcher: listen (%s): %w", name, err)
+	}
+	c.serve(name, l, h)
+	return "http://" + l.Addr().String(), nil
+}
+
+// WriteIAMReport writes what the roles were used for, and the grants that no call
+// used, as JSON to path (and as text beside it), and returns a short summary: the lead decides what a
+// least-privilege template removes.
+func (c *Cloud) WriteIAMReport(path string) (string, error) {
+	if c.IAM == nil {
+		return "", errors.New("launcher: IAM enforcement is not running")
+	}
+	rep := c.IAM.Usage()
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return "", err
+	}
+	// The same report for people, beside the JSON.
+	var text bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		return "", err
+	}
+	textPath := strings.TrimSuffix(path, filepath.Ext(path)) + ".txt"
+	if err := os.WriteFile(textPath, text.Bytes(), 0o644); err != nil {
+		return "", err
+	}
+	var lines []string
+	for _, u := range rep.Unused {
+		if u.Managed {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("  unused: %s %s statement %d", u.Role, u.Policy, u.Index))
+	}
+	for _, p := range rep.Partial {
+		lines = append(lines, fmt.Sprintf("  partly used: %s %s statement %d: actions never used %v, resources never used %v",
+			p.Role, p.Policy, p.Index, p.UnusedActions, p.UnusedResources))
+	}
+	sort.Strings(lines)
+	return fmt.Sprintf("IAM least privilege: %d grants unused, %d partly used (details in %s and %s)\n%s",
+		len(rep.Unused), len(rep.Partial), path, textPath, strings.Join(lines, "\n")), nil
+}

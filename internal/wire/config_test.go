@@ -1,0 +1,57 @@
+package wire
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// OPERATOR_WAIT_MINUTES is a whole number of minutes; anything else fails the watch's
+// cold start rather than falling back to a default the operator did not choose.
+func TestOperatorWaitMinutes(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  time.Duration // 0: the cold start fails
+	}{
+		{"", time.Hour},
+		{"15", 15 * time.Minute},
+		{"4320", 72 * time.Hour},
+		{"0", 0},
+		{"-5", 0},
+		{"1h", 0},
+		{"ten", 0},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			t.Setenv("OPERATOR_WAIT_MINUTES", tc.value)
+			cfg := ConfigFromEnv()
+			if cfg.OperatorWait != tc.want {
+				t.Errorf("OperatorWait = %v, want %v", cfg.OperatorWait, tc.want)
+			}
+			_, err := Handler("WatchFunction", NewDeps(cfg, awsConfigNowhere(), nil))
+			if tc.want == 0 && (err == nil || !strings.Contains(err.Error(), "OPERATOR_WAIT_MINUTES")) {
+				t.Errorf("build = %v, want a failure naming OPERATOR_WAIT_MINUTES", err)
+			}
+			if tc.want != 0 && err != nil {
+				t.Errorf("build = %v", err)
+			}
+		})
+	}
+}
+
+// Only the function that starts executions (ORDER) needs STATE_MACHINE_ARN: it refuses
+// to start without it, and every other function builds without it.
+func TestOnlyOrderNeedsTheStateMachineARN(t *testing.T) {
+	cfg := Config{TableName: "t", ShopID: "demo", LMSAdapter: "local", OperatorWait: time.Hour}
+	for id := range builders() {
+		_, err := Handler(id, NewDeps(cfg, awsConfigNowhere(), nil))
+		if id == "OrderFunction" {
+			if err == nil || !strings.Contains(err.Error(), "STATE_MACHINE_ARN") {
+				t.Errorf("%s without STATE_MACHINE_ARN: %v, want a failure naming it", id, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s without STATE_MACHINE_ARN: %v", id, err)
+		}
+	}
+}
