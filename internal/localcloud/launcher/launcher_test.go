@@ -376,7 +376,7 @@ func TestRefusedTemplateDoesNotStart(t *testing.T) {
 		t.Fatal("the local cloud started from a template the transform refuses")
 	}
 	var te *cfn.TransformError
-	if !errors.As(err, &te) || !strings.Contains(err.Error(), "Unable to set Authorizer [AWS_IAM] on API method [any] for path [/admin/{proxy+}]") {
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "Unable to set Authorizer [AWS_IAM] on API method [any] for path [/ops/{proxy+}]") {
 		t.Fatalf("err = %v, want the translator's refusal", err)
 	}
 }
