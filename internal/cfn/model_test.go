@@ -33,8 +33,8 @@ func transformed(t *testing.T) *cfn.Template {
 }
 
 // The routes read from the API's OpenAPI body are the SAM template's HttpApi events:
-// the transformed template serves what the template declares, and the back office
-// alone requires SigV4.
+// the transformed template serves what the template declares; the operators' back
+// office requires the user pool's JWT authorizer, its automation route SigV4.
 func TestRoutesFromTheTransformedTemplate(t *testing.T) {
 	tpl := transformed(t)
 	fns, err := tpl.Functions()
@@ -54,11 +54,14 @@ func TestRoutesFromTheTransformedTemplate(t *testing.T) {
 		t.Fatalf("%d routes, want the template's %d:\ngot  %v\nwant %v", len(got), len(want), got, want)
 	}
 	for i := range want {
-		if got[i].Key() != want[i].Key() || got[i].Function != want[i].Function || got[i].IAM != want[i].IAM || got[i].Authorizer != "" {
+		if got[i].Key() != want[i].Key() || got[i].Function != want[i].Function || got[i].IAM != want[i].IAM || got[i].Authorizer != want[i].Authorizer {
 			t.Errorf("route %d = %+v, want %+v", i, got[i], want[i])
 		}
-		if got[i].IAM != strings.HasPrefix(got[i].Path, "/admin/") {
+		if got[i].IAM != strings.HasPrefix(got[i].Path, "/ops/") {
 			t.Errorf("%s: IAM = %v", got[i].Key(), got[i].IAM)
+		}
+		if (got[i].Authorizer == "OperatorAuthorizer") != strings.HasPrefix(got[i].Path, "/admin/") {
+			t.Errorf("%s: JWT authorizer %q", got[i].Key(), got[i].Authorizer)
 		}
 	}
 }
