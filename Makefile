@@ -39,7 +39,10 @@ FUNCTIONS    := $(sort $(patsubst functions/%/main.go,%,$(wildcard functions/*/m
 BOOTSTRAPS   := $(foreach f,$(FUNCTIONS),bin/$(f)/bootstrap)
 
 # One target per checker, so `make -k lint` (as make test runs it) reports every finding.
-LINTERS      := lint-gofmt lint-mod lint-vet lint-staticcheck lint-cfn lint-sam lint-asl
+LINTERS      := lint-gofmt lint-mod lint-vet lint-staticcheck lint-cfn lint-sam lint-asl lint-transform
+# Where lint-transform writes the template as CloudFormation receives it (the SAM
+# transform's output), for reading when the gate refuses something.
+TRANSFORMED  := build/transformed.json
 
 # SAM prints a telemetry notice and posts usage data otherwise; lint and build must stay
 # local. (Its weekly version check still asks PyPI, with a 5 s timeout, and ignores
@@ -52,7 +55,7 @@ SHELL        := bash
 .DELETE_ON_ERROR:
 
 .PHONY: help deps deps-go deps-node deps-python deps-dynamodb deps-chromium deps-staticcheck \
-        build sam-build lint $(LINTERS) test test-go test-web fuzz run bench clean distclean FORCE
+        build sam-build lint $(LINTERS) test test-go test-web test-tools fuzz run bench clean distclean FORCE
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -131,7 +134,7 @@ FORCE:
 
 # --- Checks ----------------------------------------------------------------------------
 
-lint: $(LINTERS) ## gofmt, go mod tidy -diff, go vet, staticcheck, cfn-lint, sam validate --lint, asl-validator
+lint: $(LINTERS) ## gofmt, go mod tidy -diff, go vet, staticcheck, cfn-lint, sam validate --lint, asl-validator, the transform gate
 
 # The directories the go tool skips (dot, underscore, testdata) and node_modules.
 lint-gofmt:
@@ -161,11 +164,20 @@ lint-sam:
 lint-asl:
 	node_modules/.bin/asl-validator --json-path statemachine/checkout.asl.json
 
-test: deps ## deps, lint, go test -race, browser tests, 10 s per fuzz target; prints a summary
+# The deploy gate: the SAM transform CloudFormation runs, offline, then cfn-lint, cycles,
+# references, the state machine's substitutions and the alarms on the transformed
+# template (tools/transformgate.py says what each check is for).
+lint-transform:
+	$(VENV)/bin/python tools/transformgate.py --template template.yaml --out $(TRANSFORMED)
+
+test: deps ## deps, lint, go test -race, tools tests, browser tests, 10 s per fuzz target; prints a summary
 	@MAKE="$(MAKE)" GO="$(GO)" GO_TEST_FLAGS="$(GO_TEST_FLAGS)" NODE="$(NODE)" FUZZTIME="$(FUZZTIME_SHORT)" tools/test.sh
 
 test-go: ## go test -race -count=1 ./... (the tests start their own local services)
 	$(GO) test $(GO_TEST_FLAGS) ./...
+
+test-tools: ## Tests of the Python tools (the transform gate refuses each broken template)
+	$(VENV)/bin/python -m unittest discover -s tools -p 'test_*.py'
 
 test-web: ## Browser tests: the storefront (web/tests/) and the back office (web/admin/tests/)
 	$(NODE) --test --test-concurrency=1 web/tests/ web/admin/tests/
@@ -184,7 +196,7 @@ bench: ## Run the benchmark (cmd/bench), once it exists
 # --- Cleaning --------------------------------------------------------------------------
 
 clean: ## Remove build outputs and coverage files (keeps downloaded tools in .cache)
-	rm -rf bin .aws-sam
+	rm -rf bin build .aws-sam
 	find . \( -path ./node_modules -o -path ./$(VENV) -o -path ./.cache -o -path ./.git \) -prune -o \
 	  -type f \( -name '*.coverprofile' -o -name 'coverage.out' -o -name 'cover.out' -o -name 'coverage.html' \) -print -exec rm -f {} +
 

@@ -90,7 +90,11 @@ func TestRemovedGrantIsRefused(t *testing.T) {
 		{
 			name:     "ShopFunction without its DynamoDB grant cannot create a cart",
 			resource: "ShopFunction",
-			line:     "        - DynamoDBCrudPolicy: { TableName: !Ref CheckoutTable }",
+			// The whole statement, so the function keeps no DynamoDB action at all.
+			line: "        - Statement:\n" +
+				"            - Effect: Allow\n" +
+				"              Action: [dynamodb:GetItem, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:Query]\n" +
+				"              Resource: !GetAtt CheckoutTable.Arn",
 			run: func(t *testing.T, c *cloudtest.Cloud) {
 				r := call(t, "POST", c.APIURL+"/carts", "", "")
 				if r.status != http.StatusInternalServerError {

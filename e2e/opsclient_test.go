@@ -16,6 +16,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
 	"github.com/lmsshop/checkout/internal/opsclient"
 )
@@ -175,7 +176,9 @@ func TestOperatorCancelsAndIsRefusedWithAWrongKey(t *testing.T) {
 }
 
 // TestShopctlCommandLine builds shopctl and runs it as an operator would against the
-// local cloud, with the documented local key in the environment.
+// local cloud: sign in with the printed e-mail and password (no AWS key anywhere in the
+// environment), then list, record a cheque and read the trace; an accountant signed in
+// the same way is refused a cancellation, which changes nothing.
 func TestShopctlCommandLine(t *testing.T) {
 	c := cloudtest.Start(t)
 	b := placeChequeOrder(t)
@@ -190,13 +193,20 @@ func TestShopctlCommandLine(t *testing.T) {
 		t.Fatalf("go build ./cmd/shopctl: %v\n%s", err, out)
 	}
 	dir := t.TempDir()
-	env := append(os.Environ(), "CHECKOUT_API="+c.APIURL,
-		"AWS_ACCESS_KEY_ID="+launcher.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+launcher.SecretAccessKey, "AWS_SESSION_TOKEN=",
-		"AWS_PROFILE=", "AWS_REGION=", "AWS_DEFAULT_REGION=",
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") { // the launcher put the local key in this process's environment
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "CHECKOUT_API="+c.APIURL, "XDG_CONFIG_HOME="+dir, "HOME="+dir,
+		"SHOPCTL_COGNITO="+c.CognitoURL, "SHOPCTL_CLIENT_ID="+c.Operators.ClientID,
 		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"))
+	stdin := ""
 	run := func(args ...string) (string, string, int) {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = env
+		cmd.Stdin = strings.NewReader(stdin)
 		var out, errOut bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errOut
 		err := cmd.Run()
@@ -210,6 +220,23 @@ func TestShopctlCommandLine(t *testing.T) {
 		return out.String(), errOut.String(), code
 	}
 
+	login := func(group string) {
+		t.Helper()
+		op, _ := c.Operators.Operator(group)
+		stdin = op.Password + "\n"
+		out, errOut, code := run("login", "--email", op.Email, "--password-stdin")
+		stdin = ""
+		if code != 0 || !strings.Contains(out, "signed in as "+op.Email+" (groups: "+group+")") {
+			t.Fatalf("shopctl login as %s: exit %d\n%s%s", group, code, out, errOut)
+		}
+	}
+	if _, errOut, code := run("orders"); code != 1 || !strings.Contains(errOut, "not signed in") {
+		t.Errorf("before login: exit %d, stderr %q", code, errOut)
+	}
+	login("sales")
+	if st, err := os.Stat(filepath.Join(dir, "lmsshop-checkout", "shopctl-session.json")); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("session under the config directory: %v %v", st, err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -217,6 +244,7 @@ func TestShopctlCommandLine(t *testing.T) {
 		wantOut  string
 		wantErr  string
 	}{
+		{"who am I", []string{"whoami"}, 0, "sales@" + cognitolocal.OperatorDomain, ""},
 		{"list pending", []string{"orders", "--status", "PENDING", "--since", "1h"}, 0, b.txid, ""},
 		// A cheque of another amount is recorded and flagged; the operator sees it in
 		// the flags and refunds it.
@@ -245,7 +273,19 @@ func TestShopctlCommandLine(t *testing.T) {
 	if out != text {
 		t.Errorf("shopctl trace differs from the API's text trace:\n shopctl:\n%s\n API:\n%s", out, text)
 	}
-	if !strings.Contains(out, "CHQ-9") {
-		t.Errorf("shopctl trace lacks the recorded cheque:\n%s", out)
+	if !strings.Contains(out, "sales@"+cognitolocal.OperatorDomain+" recorded a check payment") || !strings.Contains(out, "CHQ-9") {
+		t.Errorf("shopctl trace lacks the recorded cheque and who recorded it:\n%s", out)
+	}
+
+	other := placeChequeOrder(t)
+	login("accounting")
+	if _, errOut, code := run("cancel", other.txid); code != 1 || !strings.Contains(errOut, "403 forbidden") {
+		t.Errorf("accountant cancels: exit %d, stderr %q; want 403 forbidden", code, errOut)
+	}
+	if r := other.do("GET", "/orders/{txid}", ""); statusOf(r) != "PENDING" {
+		t.Errorf("a refused cancellation left the order %s", statusOf(r))
+	}
+	if out, _, code := run("logout"); code != 0 || !strings.Contains(out, "signed out") {
+		t.Errorf("logout: %d %s", code, out)
 	}
 }

@@ -293,9 +293,10 @@ func TestTransactionIDsCannotBeEnumerated(t *testing.T) {
 	b.must(200, "GET", "/carts/{txid}", "")
 }
 
-// /admin answers only requests signed with SigV4 by a known key: unsigned, a tampered
-// signature, and a signed request whose path was changed afterwards are all 403.
-func TestAdminRequiresAValidSignature(t *testing.T) {
+// /ops (automation, AWS_IAM) answers only requests signed with SigV4 by a known key:
+// unsigned, a tampered signature, and a signed request whose path was changed
+// afterwards are all 403.
+func TestOpsRequiresAValidSignature(t *testing.T) {
 	c := cloudtest.Start(t)
 	do := func(req *http.Request) (int, string) {
 		t.Helper()
@@ -308,7 +309,7 @@ func TestAdminRequiresAValidSignature(t *testing.T) {
 		return resp.StatusCode, string(body)
 	}
 	signed := func() *http.Request {
-		req, err := c.SignedRequest("GET", "/admin/orders?status=PAID", nil)
+		req, err := c.SignedRequest("GET", "/ops/orders?status=PAID", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh is `make test` after `make deps`: lint, the Go tests with the race detector,
-# the browser tests (once web/tests exists), and a short run of every fuzz target.
+# the tests of the Python tools (the deploy gate), the browser tests (once web/tests
+# exists), and a short run of every fuzz target.
 # Every phase runs even if an earlier one failed, so one run reports everything that
 # is wrong; the exit status is non-zero if any phase failed. It ends with one summary
 # line of each phase's result and time.
@@ -49,6 +50,17 @@ go_tests() {
 	return "$rc"
 }
 
+tools_tests() {
+	local log rc
+	log=$(mktemp)
+	"$MAKE" --no-print-directory test-tools 2>&1 | tee "$log"
+	rc=${PIPESTATUS[0]}
+	# unittest ends with "Ran N tests in …" then "OK" or "FAILED (failures=…)".
+	detail="$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\} in .*/\1/p' "$log" | tail -n 1) tests, $(grep -E '^(OK|FAILED)' "$log" | tail -n 1)"
+	rm -f "$log"
+	return "$rc"
+}
+
 web_tests() {
 	if [ ! -d web/tests ]; then
 		echo "no web/tests yet: nothing to run"
@@ -73,6 +85,7 @@ fuzz_short() {
 
 phase lint "$MAKE" --no-print-directory --keep-going lint
 phase "go test" go_tests
+phase "tools tests" tools_tests
 phase "browser tests" web_tests
 phase fuzz fuzz_short
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,8 +40,8 @@ const defaultEndpoint = "http://127.0.0.1:3000"
 // endpoint is on this machine.
 const localRegion = "us-east-1"
 
-// localHint tells an operator how to sign for the local cloud.
-const localHint = "for the local cloud, run with AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=localsecret"
+// localHint tells an operator how to sign in to the local cloud.
+const localHint = "for the local cloud, `shopctl login --client-id ID` with an operator printed by `make run`"
 
 // statuses are the order statuses of docs/spec.md, in its order, for validating and for help.
 var statuses = []checkout.Status{
@@ -60,10 +61,13 @@ type app struct {
 	now            func() time.Time
 	loadCreds      credsLoader
 	httpClient     *http.Client
+	stdin          io.Reader
+	configDir      func() (string, error) // where the session is kept (os.UserConfigDir)
 }
 
 func newApp(stdout, stderr io.Writer, getenv func(string) string) *app {
-	return &app{stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now, loadCreds: loadAWSConfig}
+	return &app{stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now, loadCreds: loadAWSConfig,
+		stdin: os.Stdin, configDir: os.UserConfigDir}
 }
 
 // loadAWSConfig reads the standard AWS configuration: environment variables, the shared
@@ -104,21 +108,43 @@ func commands() []command {
 		{"settle", "<txid> deliver|refund [--key KEY] [--reference REF] [--note TEXT]", "settle a flagged payment: deliver the order, or record its refund", parseSettle},
 		{"cancel", "<txid>", "cancel the order", parseCancel},
 		{"transition", "<txid> <STATUS>", "move the order along an allowed transition", parseTransition},
+		{"whoami", "", "who the API sees, their groups and the actions they may run", parseWhoami},
 	}
 }
 
-func (a *app) usage(w io.Writer) {
-	fmt.Fprintf(w, `Usage: shopctl [--endpoint URL] [--profile P] [--region R] <command> [arguments]
+func parseWhoami(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
+	if _, err := parseArgs(fs, args); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, c *opsclient.Client) error {
+		me, err := c.Me(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s\ngroups: %s\nmay: %s\n", me.Operator, strings.Join(me.Groups, ", "), strings.Join(me.Actions, "; "))
+		return nil
+	}, nil
+}
 
-The back office's command line. Calls are signed with SigV4 using the usual AWS
-configuration; %s.
+func (a *app) usage(w io.Writer) {
+	fmt.Fprintf(w, `Usage: shopctl [--endpoint URL] [--sigv4 [--profile P] [--region R]] <command> [arguments]
+
+The back office's command line. Operators sign in once with their e-mail and password
+(shopctl login); %s. Automation with an IAM role passes --sigv4 (or sets
+SHOPCTL_AUTH=sigv4) instead: calls then go to /ops, signed with the usual AWS
+configuration.
 
 Global flags:
   --endpoint URL   the checkout API (default $CHECKOUT_API, else %s)
+  --sigv4          sign with AWS credentials instead of the operator's session
   --profile P      AWS profile to sign with (default: the usual chain)
-  --region R       AWS region of the API (default: the profile's, or %s for a local endpoint)
+  --region R       AWS region of the API and user pool (default: the profile's, or %s for a local endpoint)
 
 Commands:
+  login [--email E] [--cognito URL] [--client-id ID] [--password-stdin]
+      sign in as an operator (password prompt); the session is kept in your config directory
+  logout
+      forget the session
 `, localHint, defaultEndpoint, localRegion)
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %s %s\n      %s\n", c.name, c.args, c.summary)
@@ -133,6 +159,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	endpoint := global.String("endpoint", "", "")
 	profile := global.String("profile", "", "")
 	region := global.String("region", "", "")
+	sigv4 := global.Bool("sigv4", a.getenv("SHOPCTL_AUTH") == "sigv4", "")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			a.usage(a.stdout)
@@ -144,6 +171,16 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return a.usageFail("no command", nil)
 	}
 	name, rest := global.Arg(0), global.Args()[1:]
+	switch name {
+	case "login":
+		r := *region
+		if r == "" {
+			r = a.getenv("AWS_REGION")
+		}
+		return a.login(ctx, rest, r)
+	case "logout":
+		return a.logout()
+	}
 	var cmd *command
 	for _, c := range commands() {
 		if c.name == name {
@@ -175,6 +212,18 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return a.usageFail(fmt.Sprintf("--endpoint %q is not an http(s) URL", *endpoint), nil)
 	}
+	local := isLocal(u.Hostname())
+	if !*sigv4 {
+		s, path, err := a.loadSession()
+		if err != nil {
+			return a.fail(err)
+		}
+		client := opsclient.NewWithTokens(*endpoint, &tokenSource{a: a, s: s, path: path}, a.httpClient)
+		if err := work(ctx, client); err != nil {
+			return a.fail(err)
+		}
+		return exitOK
+	}
 	creds, cfgRegion, err := a.loadCreds(ctx, *profile)
 	if err != nil {
 		return a.fail(err)
@@ -182,7 +231,6 @@ func (a *app) run(ctx context.Context, args []string) int {
 	if *region == "" {
 		*region = cfgRegion
 	}
-	local := isLocal(u.Hostname())
 	if *region == "" && local {
 		*region = localRegion
 	}
@@ -192,7 +240,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	client := opsclient.New(*endpoint, creds, *region, a.httpClient)
 	if err := work(ctx, client); err != nil {
 		if local && (opsclient.IsKind(err, opsclient.CodeGateway) || strings.Contains(err.Error(), "AWS credentials")) {
-			err = fmt.Errorf("%w (%s)", err, localHint)
+			err = fmt.Errorf("%w (the local cloud's key for /ops: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=localsecret)", err)
 		}
 		return a.fail(err)
 	}

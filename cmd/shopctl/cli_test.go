@@ -43,7 +43,7 @@ func newServer(t *testing.T) *opstest.Server {
 // first order.
 func testApp(s *opstest.Server, secret string) (*app, *bytes.Buffer, *bytes.Buffer) {
 	var out, errOut bytes.Buffer
-	env := map[string]string{"CHECKOUT_API": s.URL}
+	env := map[string]string{"CHECKOUT_API": s.URL, "SHOPCTL_AUTH": "sigv4"}
 	a := newApp(&out, &errOut, func(k string) string { return env[k] })
 	a.now = func() time.Time { return placedAt.Add(49 * time.Hour) }
 	a.loadCreds = func(context.Context, string) (aws.CredentialsProvider, string, error) {
@@ -209,7 +209,7 @@ func TestHelp(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"-h"}, []string{"Usage: shopctl", "--endpoint URL", "record-payment <txid> --mode check|transfer", "AWS_ACCESS_KEY_ID=local", "Statuses: WORKING"}},
+		{[]string{"-h"}, []string{"Usage: shopctl", "--endpoint URL", "record-payment <txid> --mode check|transfer", "shopctl login", "--sigv4", "Statuses: WORKING"}},
 		{[]string{"record-payment", "-h"}, []string{"Usage: shopctl record-payment", "-amount CENTS", "-reference REFERENCE"}},
 	}
 	for _, tt := range tests {
@@ -235,7 +235,7 @@ func TestEndpointPrecedence(t *testing.T) {
 		}
 		return ""
 	}
-	if code := a.run(context.Background(), []string{"--endpoint", s.URL, "cancel", txPending}); code != exitOK {
+	if code := a.run(context.Background(), []string{"--endpoint", s.URL, "--sigv4", "cancel", txPending}); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	if !strings.Contains(out.String(), "CANCELLED") {
@@ -288,7 +288,7 @@ func TestStandardAWSConfiguration(t *testing.T) {
 				}
 				return ""
 			})
-			if code := a.run(context.Background(), tt.args); code != tt.wantCode {
+			if code := a.run(context.Background(), append([]string{"--sigv4"}, tt.args...)); code != tt.wantCode {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.wantCode, errOut.String())
 			}
 			if !strings.Contains(errOut.String(), tt.wantErr) {

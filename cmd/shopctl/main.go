@@ -1,12 +1,14 @@
 // Command shopctl is the operators' command line for the back office (see docs/spec.md,
 // Back office): list orders, read one with its trace, record a cheque or a transfer,
-// cancel, move an order along an allowed transition. Every call is signed with SigV4
-// using the usual AWS configuration (environment, profile, SSO…), as the API's AWS_IAM
-// routes require.
+// cancel, move an order along an allowed transition. Operators sign in once to the user
+// pool (`shopctl login`, a password prompt); the session is kept in their config
+// directory and its token refreshed. Automation with an IAM role uses --sigv4 instead: calls go to /ops, signed
+// with SigV4 using the usual AWS configuration.
 //
-// Against the local cloud (`make run`):
+// Against the local cloud (`make run` prints the client ID and the operators):
 //
-//	AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=localsecret shopctl orders --since 24h
+//	shopctl login --client-id ID --email sales@operators.example.com
+//	shopctl orders --since 24h
 //
 // Run `shopctl -h` for every command.
 package main

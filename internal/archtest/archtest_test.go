@@ -37,15 +37,16 @@ var layers = []layer{
 	// config: readers of the SAM template and of the demo shop.
 	{"config", []string{"internal/stack", "internal/seed", "internal/cfn"},
 		[]string{"domain"}},
-	// protocols: AWS wire protocols the local stand-ins share (request signing).
-	{"protocols", []string{"internal/localcloud/sigv4"},
+	// protocols: AWS wire protocols shared by the local stand-ins and the tools (request
+	// signing; the Cognito user pools API operators sign in with).
+	{"protocols", []string{"internal/localcloud/sigv4", "internal/cognito"},
 		nil},
 	// adapters: DynamoDB, Step Functions, the LMS adapters, the local stand-ins of AWS.
 	{"adapters", []string{
 		"internal/store", "internal/stepfn", "internal/production/moodle", "internal/production/locallms",
 		"internal/notify/seslocal", "internal/localcloud/apigw", "internal/localcloud/dynamolocal",
 		"internal/localcloud/sfnlocal", "internal/localcloud/faultproxy", "internal/localcloud/iam",
-		"internal/localcloud/secretslocal",
+		"internal/localcloud/secretslocal", "internal/localcloud/cognitolocal",
 	}, []string{"domain", "ports", "config", "protocols"}},
 	// clients: the operators' client of the back-office API speaks the API's types only.
 	{"clients", []string{"internal/opsclient"},
@@ -64,10 +65,10 @@ var layers = []layer{
 	}, []string{"domain", "ports", "config", "adapters", "clients", "testkits"}},
 	// tools: the local cloud's launcher, the benchmark, and this test.
 	{"tools", []string{"internal/localcloud/launcher", "internal/localcloud/cloudtest", "internal/bench", "internal/archtest"},
-		[]string{"domain", "ports", "config", "adapters", "clients", "handlers", "composition", "testkits", "tools"}},
+		[]string{"domain", "ports", "config", "protocols", "adapters", "clients", "handlers", "composition", "testkits", "tools"}},
 	// mains: one line each (functions), or commands over the layers below.
 	{"mains", []string{"functions/*", "cmd/*", "e2e"},
-		[]string{"domain", "ports", "config", "adapters", "clients", "handlers", "composition", "testkits", "tools"}},
+		[]string{"domain", "ports", "config", "protocols", "adapters", "clients", "handlers", "composition", "testkits", "tools"}},
 }
 
 // noAWS are the layers whose packages import no AWS package, directly or through

@@ -1,8 +1,8 @@
 // Package opsclient is the operators' client of the back-office API (see docs/spec.md,
-// Back office): every request to /admin/… is signed with AWS Signature Version 4 for
-// the execute-api service, as API Gateway's AWS_IAM authorization requires, so the
-// operator's own AWS identity (or the local cloud's documented key) is the only
-// credential there is.
+// Back office). An operator signed in to the user pool calls /admin/… with their ID
+// token (Bearer), as the JWT authorizer requires; automation with an IAM role calls the
+// same actions under /ops/…, signed with AWS Signature Version 4 for the execute-api
+// service, as AWS_IAM authorization requires.
 package opsclient
 
 import (
@@ -40,13 +40,29 @@ type Client struct {
 	endpoint string
 	creds    aws.CredentialsProvider
 	region   string
+	tokens   TokenSource
 	http     *http.Client
 	signer   *v4.Signer
 }
 
+// TokenSource gives the operator's current ID token, refreshing it when needed.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+}
+
+// NewWithTokens returns a client of the API at endpoint that calls /admin/… as the
+// operator whose ID tokens tokens gives. A nil httpClient uses one with a 30-second
+// timeout.
+func NewWithTokens(endpoint string, tokens TokenSource, httpClient *http.Client) *Client {
+	c := New(endpoint, nil, "", httpClient)
+	c.tokens = tokens
+	return c
+}
+
 // New returns a client of the API at endpoint (e.g. "https://abc.execute-api.eu-west-3.amazonaws.com"
-// or "http://127.0.0.1:3000"), signing with creds for region. A nil httpClient uses one
-// with a 30-second timeout, so a stalled network never hangs a command.
+// or "http://127.0.0.1:3000") that calls /ops/… signed with creds for region: for
+// automation with an IAM role. A nil httpClient uses one with a 30-second timeout, so a
+// stalled network never hangs a command.
 func New(endpoint string, creds aws.CredentialsProvider, region string, httpClient *http.Client) *Client {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: 30 * time.Second}
@@ -251,7 +267,24 @@ func checkTxID(txid string) error {
 	return nil
 }
 
-// do sends one signed request and decodes a JSON answer into out, or an error answer
+// Me says who the API sees calling, their groups and the actions they may run.
+func (c *Client) Me(ctx context.Context) (*Me, error) {
+	var out Me
+	if err := c.do(ctx, http.MethodGet, "/admin/me", nil, nil, &out); err != nil {
+		return nil, fmt.Errorf("who am I: %w", err)
+	}
+	return &out, nil
+}
+
+// Me is GET /admin/me.
+type Me struct {
+	Operator string   `json:"operator"`
+	Groups   []string `json:"groups"`
+	IAM      bool     `json:"iam"`
+	Actions  []string `json:"actions"`
+}
+
+// do sends one authenticated request and decodes a JSON answer into out, or an error answer
 // into an *APIError.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
 	var body []byte
@@ -260,6 +293,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if body, err = json.Marshal(in); err != nil {
 			return fmt.Errorf("encode request: %w", err)
 		}
+	}
+	if c.tokens == nil {
+		// Signed callers reach the same actions under the AWS_IAM route.
+		path = "/ops/" + strings.TrimPrefix(path, "/admin/")
 	}
 	target := c.endpoint + path
 	if len(query) > 0 {
@@ -276,7 +313,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if err := c.sign(ctx, req, body); err != nil {
+	if c.tokens != nil {
+		tok, err := c.tokens.Token(ctx)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	} else if err := c.sign(ctx, req, body); err != nil {
 		return err
 	}
 	resp, err := c.http.Do(req)

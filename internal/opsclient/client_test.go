@@ -76,7 +76,7 @@ func TestSignature(t *testing.T) {
 				r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 			})},
 		{name: "path changed after signing", creds: localCreds(), region: opstest.Region, wantErr: true,
-			transport: tamper(func(r *http.Request) { r.URL.Path = "/admin/orders/" + txPlaced + "/transition" })},
+			transport: tamper(func(r *http.Request) { r.URL.Path = "/ops/orders/" + txPlaced + "/transition" })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,5 +273,47 @@ func TestBadInputNeverLeaves(t *testing.T) {
 	}
 	if n := len(s.Requests()) + s.Refused(); n != 0 {
 		t.Errorf("%d requests reached the server", n)
+	}
+}
+
+type staticToken string
+
+func (s staticToken) Token(context.Context) (string, error) { return string(s), nil }
+
+// An operator's client calls /admin with their bearer token and no signature; a wrong
+// token is the gateway's 401 and changes nothing.
+func TestOperatorToken(t *testing.T) {
+	tests := []struct {
+		name   string
+		token  string
+		status int
+	}{
+		{"operator's token", opstest.OperatorToken, 0},
+		{"another token", "forged", http.StatusUnauthorized},
+		{"no token", "", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newServer(t)
+			c := opsclient.NewWithTokens(s.URL, staticToken(tt.token), nil)
+			_, err := c.Cancel(context.Background(), txPending)
+			if tt.status == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				reqs := s.Requests()
+				if len(reqs) != 1 || reqs[0].Path != "/admin/orders/"+txPending+"/cancel" || reqs[0].Header.Get("X-Amz-Date") != "" {
+					t.Errorf("requests %+v: want one unsigned call to /admin", reqs)
+				}
+				return
+			}
+			var apiErr *opsclient.APIError
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.status || apiErr.Code != opsclient.CodeGateway {
+				t.Fatalf("err = %v, want the gateway's %d", err, tt.status)
+			}
+			if got, _ := s.Order(txPending); got.Status != checkout.Pending {
+				t.Errorf("a refused request changed the order to %s", got.Status)
+			}
+		})
 	}
 }

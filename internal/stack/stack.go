@@ -31,6 +31,10 @@ type Route struct {
 	Path     string // "/carts/{txid}", "/admin/{proxy+}"
 	Function string // logical ID of the function
 	IAM      bool   // AWS_IAM authorization
+	// Authorizer names the HttpApi's JWT authorizer guarding the route ("" for none),
+	// and Scopes its AuthorizationScopes.
+	Authorizer string
+	Scopes     []string
 }
 
 // Key is the route key as HTTP API writes it in events: "GET /carts/{txid}".
@@ -140,6 +144,11 @@ func (t *Template) Routes() []Route {
 			}
 			if a := mapGet(mapGet(p, "Auth"), "Authorizer"); a != nil && a.Value == "AWS_IAM" {
 				r.IAM = true
+			} else if a != nil && a.Value != "NONE" {
+				r.Authorizer = a.Value
+				for _, s := range seq(mapGet(mapGet(p, "Auth"), "AuthorizationScopes")) {
+					r.Scopes = append(r.Scopes, s.Value)
+				}
 			}
 			out = append(out, r)
 		}
@@ -342,4 +351,68 @@ func seq(n *yaml.Node) []*yaml.Node {
 		return nil
 	}
 	return n.Content
+}
+
+// JWTAuthorizer is one of the HttpApi's JWT authorizers as the template writes it:
+// Issuer is the raw string (a !Sub naming the user pool), and Audience lists the
+// logical IDs referenced with !Ref (the app clients) or literal client IDs.
+type JWTAuthorizer struct {
+	IdentitySource string
+	Issuer         string
+	// IssuerPool is the logical ID of the user pool the issuer's !Sub names ("" if none).
+	IssuerPool string
+	Audience   []string
+}
+
+var subRef = regexp.MustCompile(`\$\{([A-Za-z0-9]+)\}`)
+
+// JWTAuthorizers returns the HttpApi's JWT authorizers by name.
+func (t *Template) JWTAuthorizers() map[string]JWTAuthorizer {
+	out := map[string]JWTAuthorizer{}
+	for _, id := range t.resourcesOfType("AWS::Serverless::HttpApi") {
+		auths := mapGet(mapGet(mapGet(t.resources[id], "Properties"), "Auth"), "Authorizers")
+		for i := 0; auths != nil && i+1 < len(auths.Content); i += 2 {
+			a := auths.Content[i+1]
+			jc := mapGet(a, "JwtConfiguration")
+			if jc == nil {
+				continue
+			}
+			j := JWTAuthorizer{IdentitySource: value(a, "IdentitySource")}
+			if iss := mapGet(jc, "issuer"); iss != nil {
+				j.Issuer = iss.Value
+				for _, m := range subRef.FindAllStringSubmatch(iss.Value, -1) {
+					if n := mapGet(t.resources[m[1]], "Type"); n != nil && n.Value == "AWS::Cognito::UserPool" {
+						j.IssuerPool = m[1]
+					}
+				}
+			}
+			for _, aud := range seq(mapGet(jc, "audience")) {
+				j.Audience = append(j.Audience, aud.Value)
+			}
+			out[auths.Content[i].Value] = j
+		}
+	}
+	return out
+}
+
+// Resource is one resource's logical ID and properties, decoded as plain values (an
+// intrinsic function becomes its argument: !Ref X is "X").
+type Resource struct {
+	LogicalID  string
+	Properties map[string]any
+}
+
+// ResourcesOfType returns the resources of one CloudFormation type, in file order.
+func (t *Template) ResourcesOfType(typ string) ([]Resource, error) {
+	var out []Resource
+	for _, id := range t.resourcesOfType(typ) {
+		r := Resource{LogicalID: id, Properties: map[string]any{}}
+		if p := mapGet(t.resources[id], "Properties"); p != nil {
+			if err := p.Decode(&r.Properties); err != nil {
+				return nil, fmt.Errorf("stack: %s properties: %w", id, err)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

@@ -47,6 +47,7 @@ func TestRoutesMatchTheDesign(t *testing.T) {
 		"POST /webhooks/{provider}":         "PaymentWebhookFunction",
 		"GET /orders/{txid}/bill":           "BillFunction",
 		"ANY /admin/{proxy+}":               "BackofficeFunction",
+		"ANY /ops/{proxy+}":                 "BackofficeFunction",
 	}
 	got := map[string]stack.Route{}
 	for _, r := range load(t).Routes() {
@@ -61,8 +62,11 @@ func TestRoutesMatchTheDesign(t *testing.T) {
 		if r.Function != fn {
 			t.Errorf("route %s served by %s, want %s", key, r.Function, fn)
 		}
-		if r.IAM != strings.HasPrefix(r.Path, "/admin/") {
-			t.Errorf("route %s: IAM auth = %v, want it exactly on /admin/*", key, r.IAM)
+		if r.IAM != strings.HasPrefix(r.Path, "/ops/") {
+			t.Errorf("route %s: IAM auth = %v, want it exactly on /ops/*", key, r.IAM)
+		}
+		if (r.Authorizer != "") != strings.HasPrefix(r.Path, "/admin/") {
+			t.Errorf("route %s: JWT authorizer %q, want one exactly on /admin/*", key, r.Authorizer)
 		}
 	}
 }

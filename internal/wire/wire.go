@@ -37,7 +37,8 @@ type Config struct {
 	StorefrontURL string
 	CartTTL       time.Duration
 	ShopCacheTTL  time.Duration
-	// StateMachineARN is set only on the function that starts executions (ORDER).
+	// StateMachineARN is set only on the functions that start executions: ORDER, and
+	// the back office (a delivered late payment starts its order's workflow again).
 	StateMachineARN string
 	// LMSAdapter and MoodleURL are set on the functions that check data against the
 	// LMS or deliver to it; the Moodle token is a secret setting (see settings).

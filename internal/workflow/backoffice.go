@@ -2,9 +2,13 @@ package workflow
 
 import (
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,9 +20,116 @@ import (
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
-// AdminRouteKey is the back office's one route: API Gateway authenticates operators
-// with IAM, and the function routes the rest of the path itself.
-const AdminRouteKey = "ANY /admin/{proxy+}"
+// AdminRouteKey is the operators' route: API Gateway checks their user pool token
+// (JWT authorizer), and the function checks their groups and routes the rest of the
+// path itself. OpsRouteKey serves the same actions to automation signed with SigV4
+// (AWS_IAM), whose IAM policy is what grants it.
+const (
+	AdminRouteKey = "ANY /admin/{proxy+}"
+	OpsRouteKey   = "ANY /ops/{proxy+}"
+)
+
+// The operators' roles: the user pool's groups (template.yaml).
+const (
+	RoleShopAdmin  = "shop-admin" // everything, the catalogue and the shop settings included
+	RoleSales      = "sales"      // orders: read, record offline payments, cancel, settle flagged orders
+	RoleAccounting = "accounting" // orders and invoices, read only; exports
+)
+
+// permissions lists, per back-office action (method and path pattern), the groups
+// that may run it. An action missing here is refused to every operator.
+var permissions = map[string][]string{
+	"GET me":                         {RoleShopAdmin, RoleSales, RoleAccounting},
+	"GET orders":                     {RoleShopAdmin, RoleSales, RoleAccounting},
+	"GET orders.csv":                 {RoleShopAdmin, RoleAccounting},
+	"GET orders/*":                   {RoleShopAdmin, RoleSales, RoleAccounting},
+	"GET orders/*/trace":             {RoleShopAdmin, RoleSales, RoleAccounting},
+	"GET products/*":                 {RoleShopAdmin, RoleSales, RoleAccounting},
+	"GET flags":                      {RoleShopAdmin, RoleSales, RoleAccounting},
+	"POST orders/*/settle":           {RoleShopAdmin, RoleSales},
+	"POST orders/*/payment-received": {RoleShopAdmin, RoleSales},
+	"POST orders/*/cancel":           {RoleShopAdmin, RoleSales},
+	"POST orders/*/transition":       {RoleShopAdmin, RoleSales},
+	"GET catalog":                    {RoleShopAdmin},
+	"PUT catalog/items/*":            {RoleShopAdmin},
+	"GET shop":                       {RoleShopAdmin},
+	"PUT shop":                       {RoleShopAdmin},
+}
+
+// caller is who sent a back-office request, as API Gateway's authorizer vouched.
+type caller struct {
+	who    string   // the operator's e-mail (or username), or the IAM ARN
+	groups []string // the user pool groups; none for IAM callers
+	iam    bool     // signed with SigV4: automation whose IAM policy grants the route
+}
+
+// callerOf reads the caller from the authorizer's context. Without one the route was
+// deployed without its authorizer: nothing is allowed.
+func callerOf(r *httpapi.Request) (caller, error) {
+	a := r.RequestContext.Authorizer
+	switch {
+	case a != nil && a.JWT != nil:
+		c := a.JWT.Claims
+		who := firstNonEmpty(c["email"], c["username"], c["cognito:username"], c["sub"])
+		if who == "" {
+			return caller{}, checkout.Errorf("admin", checkout.EUNAUTHORIZED, "the token names no operator")
+		}
+		return caller{who: who, groups: parseGroups(c["cognito:groups"])}, nil
+	case a != nil && a.IAM != nil && a.IAM.UserARN != "":
+		return caller{who: a.IAM.UserARN, iam: true}, nil
+	}
+	return caller{}, checkout.Errorf("admin", checkout.EUNAUTHORIZED, "no operator identity on the request")
+}
+
+// parseGroups reads cognito:groups as HTTP API passes a list claim: "[sales accounting]"
+// (group names hold no spaces). A JSON array is accepted too.
+func parseGroups(v string) []string {
+	v = strings.TrimSpace(v)
+	if strings.HasPrefix(v, "[\"") {
+		var out []string
+		if json.Unmarshal([]byte(v), &out) == nil {
+			return out
+		}
+	}
+	return strings.Fields(strings.Trim(v, "[]"))
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// may reports whether the caller may run action. IAM callers may run every action:
+// their IAM policy (execute-api:Invoke on /ops) is their grant.
+func (c caller) may(action string) bool {
+	if c.iam {
+		return true
+	}
+	for _, allowed := range permissions[action] {
+		for _, g := range c.groups {
+			if g == allowed {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// actions lists what the caller may do, for the page to show only those.
+func (c caller) actions() []string {
+	out := []string{}
+	for a := range permissions {
+		if c.may(a) {
+			out = append(out, a)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 
 // allStatuses lists the statuses in the order of docs/spec.md, for listing and validation.
 var allStatuses = []checkout.Status{
@@ -35,10 +146,12 @@ func knownStatus(s checkout.Status) bool {
 	return false
 }
 
-// Backoffice answers every /admin/… request (see docs/spec.md, Back office), routing on
-// the method and the raw path:
+// Backoffice answers every /admin/… (operators) and /ops/… (automation) request (see
+// docs/spec.md, Back office), routing on the method and the raw path, after checking
+// the caller may run the action (see permissions):
 //
-//	GET  /admin/orders?status=&from=&to=
+//	GET  /admin/me                               who is calling, groups, allowed actions
+//	GET  /admin/orders?status=&from=&to=[&format=csv]
 //	GET  /admin/orders/{txid}
 //	POST /admin/orders/{txid}/payment-received   {"mode","amount","reference"}
 //	POST /admin/orders/{txid}/cancel
@@ -54,12 +167,29 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 	method := r.RequestContext.HTTP.Method
 	path := strings.Trim(r.RawPath, "/")
 	seg := strings.Split(path, "/")
-	if len(seg) == 0 || seg[0] != "admin" {
+	if len(seg) == 0 || (seg[0] != "admin" && seg[0] != "ops") {
 		return httpapi.Response{}, checkout.Errorf("admin", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
 	}
 	seg = seg[1:]
 	route := method + " " + strings.Join(pattern(seg), "/")
+	action := route
+	if route == "GET orders" && r.QueryStringParameters["format"] == "csv" {
+		action = "GET orders.csv"
+	}
+	who, err := callerOf(r)
+	if err != nil {
+		return httpapi.Response{}, err
+	}
+	if _, known := permissions[action]; known && !who.may(action) {
+		// Refused before anything is read or written, and not traced: the trace records
+		// what was done to an order, and nothing was.
+		s.log().Info("admin: action refused", "operator", who.who, "groups", strings.Join(who.groups, ","), "action", action)
+		return httpapi.Response{}, checkout.Errorf("admin", checkout.EFORBIDDEN, "%s may not %s (groups: %s)", who.who, action, strings.Join(who.groups, ", "))
+	}
+	ctx = withCaller(ctx, who)
 	switch route {
+	case "GET me":
+		return httpapi.JSON(http.StatusOK, map[string]any{"operator": who.who, "groups": nonNil(who.groups), "iam": who.iam, "actions": who.actions()}), nil
 	case "GET orders":
 		return s.adminList(ctx, r)
 	case "GET orders/*":
@@ -119,12 +249,26 @@ func pattern(seg []string) []string {
 	return out
 }
 
-// operator names who made a back-office request, for the trace.
-func operator(r *httpapi.Request) string {
-	if a := r.RequestContext.Authorizer; a != nil && a.IAM != nil && a.IAM.UserARN != "" {
-		return a.IAM.UserARN
+type callerKey struct{}
+
+func withCaller(ctx context.Context, c caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
+}
+
+// operator names who made a back-office request, for the trace: the operator's e-mail
+// from their token, or the IAM caller's ARN.
+func operator(ctx context.Context) string {
+	if c, ok := ctx.Value(callerKey{}).(caller); ok && c.who != "" {
+		return trace.Sanitize(c.who)
 	}
 	return "operator"
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func (s *Service) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
@@ -155,7 +299,34 @@ func (s *Service) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Re
 		}
 		orders = append(orders, list...)
 	}
+	if q["format"] == "csv" {
+		return ordersCSV(orders), nil
+	}
 	return httpapi.JSON(http.StatusOK, map[string]any{"orders": orders}), nil
+}
+
+// cell keeps a buyer-typed value from being read as a formula by a spreadsheet.
+func cell(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// ordersCSV is the accountants' export: one row per order, amounts in minor units.
+func ordersCSV(orders []checkout.Order) httpapi.Response {
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	_ = w.Write([]string{"transactionId", "placedAt", "status", "paymode", "currency", "untaxed", "discount", "taxes", "final",
+		"invoiceNumber", "customerEmail", "organisation"})
+	for _, o := range orders {
+		_ = w.Write([]string{o.TxID, o.PlacedAt.UTC().Format(time.RFC3339), string(o.Status), o.Paymode, o.Currency,
+			strconv.FormatInt(o.Totals.Untaxed, 10), strconv.FormatInt(o.Totals.Discount, 10), strconv.FormatInt(o.Totals.Taxes, 10),
+			strconv.FormatInt(o.Totals.Final, 10), o.InvoiceNumber, cell(o.Customer.Email), cell(o.Customer.Organisation)})
+	}
+	w.Flush() // a strings.Builder never fails a write
+	return httpapi.Response{StatusCode: http.StatusOK, Body: b.String(), Headers: map[string]string{
+		"content-type": "text/csv; charset=utf-8", "content-disposition": `attachment; filename="orders.csv"`, "cache-control": "no-store"}}
 }
 
 // parseDay reads an RFC 3339 time or a UTC day (2006-01-02, reported by day); "" is
@@ -241,25 +412,25 @@ func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, 
 	}
 	tr := s.tracer(srcBackoffice)
 	if err := f.Err(op, "payment not recorded"); err != nil {
-		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(r), err)
+		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(ctx), err)
 		return httpapi.Response{}, err
 	}
 	ref := trace.Sanitize(in.Reference)
 	got, err := s.receive(ctx, txid, srcBackoffice, checkout.Payment{
 		Mode: in.Mode, Outcome: payment.Paid.String(), Amount: in.Amount, EventID: ref, Reference: ref, At: s.now()})
 	if err != nil {
-		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(r), err)
+		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(ctx), err)
 		return httpapi.Response{}, err
 	}
 	switch {
 	case got.Flag != nil:
 		// Stored, and flagged: the answer says so, with what the operator must settle.
-		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s: flagged (%s)", operator(r), in.Mode, money(in.Amount, o.Currency), ref, got.Flag.Reason)
+		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s: flagged (%s)", operator(ctx), in.Mode, money(in.Amount, o.Currency), ref, got.Flag.Reason)
 		return httpapi.JSON(http.StatusAccepted, map[string]any{"order": got.Order, "flag": got.Flag}), nil
 	case got.Duplicate && !got.Moved:
-		tr.Printf(ctx, txid, "%s: the %s payment reference %s was recorded before; nothing changed", operator(r), in.Mode, ref)
+		tr.Printf(ctx, txid, "%s: the %s payment reference %s was recorded before; nothing changed", operator(ctx), in.Mode, ref)
 	default:
-		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s", operator(r), in.Mode, money(in.Amount, o.Currency), ref)
+		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s", operator(ctx), in.Mode, money(in.Amount, o.Currency), ref)
 	}
 	if err := s.resume(ctx, got.Order); err != nil {
 		return httpapi.Response{}, err
@@ -301,10 +472,10 @@ func (s *Service) adminCancel(ctx context.Context, r *httpapi.Request, txid stri
 	tr := s.tracer(srcBackoffice)
 	o, err := s.cancel(ctx, txid)
 	if err != nil {
-		tr.Printf(ctx, txid, "%s: cancel REFUSED: %v", operator(r), err)
+		tr.Printf(ctx, txid, "%s: cancel REFUSED: %v", operator(ctx), err)
 		return httpapi.Response{}, err
 	}
-	tr.Printf(ctx, txid, "%s cancelled the order", operator(r))
+	tr.Printf(ctx, txid, "%s cancelled the order", operator(ctx))
 	if err := s.resume(ctx, o); err != nil {
 		return httpapi.Response{}, err
 	}
@@ -331,15 +502,15 @@ func (s *Service) adminTransition(ctx context.Context, r *httpapi.Request, txid 
 	}
 	tr := s.tracer(srcBackoffice)
 	if !checkout.CanMove(o.Status, to) {
-		tr.Printf(ctx, txid, "%s: transition %s → %s REFUSED", operator(r), o.Status, to)
+		tr.Printf(ctx, txid, "%s: transition %s → %s REFUSED", operator(ctx), o.Status, to)
 		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s cannot move from %s to %s", txid, o.Status, to)
 	}
 	moved, err := s.Store.Move(ctx, txid, to, store.Change{})
 	if err != nil {
-		tr.Printf(ctx, txid, "%s: transition %s → %s REFUSED: %v", operator(r), o.Status, to, err)
+		tr.Printf(ctx, txid, "%s: transition %s → %s REFUSED: %v", operator(ctx), o.Status, to, err)
 		return httpapi.Response{}, err
 	}
-	tr.Printf(ctx, txid, "%s moved the order %s → %s", operator(r), o.Status, to)
+	tr.Printf(ctx, txid, "%s moved the order %s → %s", operator(ctx), o.Status, to)
 	if err := s.resume(ctx, moved); err != nil {
 		return httpapi.Response{}, err
 	}
@@ -400,7 +571,7 @@ func (s *Service) adminPutItem(ctx context.Context, r *httpapi.Request, code str
 		return httpapi.Response{}, err
 	}
 	s.Shops.Invalidate()
-	s.tracer(srcBackoffice).Printf(ctx, "", "%s saved catalog item %s of catalog %s", operator(r), it.Code, shop.CatalogID)
+	s.tracer(srcBackoffice).Printf(ctx, "", "%s saved catalog item %s of catalog %s", operator(ctx), it.Code, shop.CatalogID)
 	return httpapi.JSON(http.StatusOK, it), nil
 }
 
@@ -424,6 +595,6 @@ func (s *Service) adminPutShop(ctx context.Context, r *httpapi.Request) (httpapi
 		return httpapi.Response{}, err
 	}
 	s.Shops.Invalidate()
-	s.tracer(srcBackoffice).Printf(ctx, "", "%s saved the configuration of shop %s", operator(r), in.ID)
+	s.tracer(srcBackoffice).Printf(ctx, "", "%s saved the configuration of shop %s", operator(ctx), in.ID)
 	return httpapi.JSON(http.StatusOK, in), nil
 }

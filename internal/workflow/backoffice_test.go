@@ -3,10 +3,13 @@ package workflow_test
 import (
 	"encoding/json"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/store"
@@ -14,14 +17,33 @@ import (
 )
 
 // admin sends a back-office request as API Gateway delivers it: one route key, the
-// path in rawPath, the operator's IAM identity in the request context.
+// path in rawPath, the claims of a shop-admin operator's token in the request context.
 func (e *env) admin(method, path, body string, query, headers map[string]string) (int, string, map[string]string) {
+	e.t.Helper()
+	return e.adminAs(jwtCaller("admin@example.com", "[shop-admin]"), method, path, body, query, headers)
+}
+
+// jwtCaller is what the JWT authorizer passes for an operator: the token's claims,
+// flattened to strings as HTTP API does (a list claim as "[a b]").
+func jwtCaller(email, groups string) *events.APIGatewayV2HTTPRequestContextAuthorizerDescription {
+	claims := map[string]string{"email": email, "token_use": "id", "sub": "u-" + email}
+	if groups != "" {
+		claims["cognito:groups"] = groups
+	}
+	return &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+}
+
+func (e *env) adminAs(authz *events.APIGatewayV2HTTPRequestContextAuthorizerDescription, method, path, body string, query, headers map[string]string) (int, string, map[string]string) {
 	e.t.Helper()
 	if headers == nil {
 		headers = map[string]string{"content-type": "application/json"}
 	}
-	return e.http(e.backoffice, req{method: method, routeKey: workflow.AdminRouteKey, path: path, query: query, headers: headers, body: body,
-		params: map[string]string{"proxy": strings.TrimPrefix(path, "/admin/")}})
+	route, prefix := workflow.AdminRouteKey, "/admin/"
+	if strings.HasPrefix(path, "/ops/") {
+		route, prefix = workflow.OpsRouteKey, "/ops/"
+	}
+	return e.http(e.backoffice, req{method: method, routeKey: route, path: path, query: query, headers: headers, body: body,
+		params: map[string]string{"proxy": strings.TrimPrefix(path, prefix)}, authz: authz})
 }
 
 func TestBackofficeTransitions(t *testing.T) {
@@ -233,5 +255,168 @@ func TestPreprodResumesTheWaitingWorkflow(t *testing.T) {
 	// The Payment state's start, running late, finds the order settled and waits no more.
 	if s := e.order(txid).Status; s != checkout.PreProd {
 		t.Fatalf("status %s, want PREPROD", s)
+	}
+}
+
+// Each role runs only its actions; a refused action answers 403 in the API's error
+// shape and changes nothing: not the order, not the catalog, not the trace. Allowed
+// actions are traced with the operator's e-mail.
+func TestBackofficeRoles(t *testing.T) {
+	e := newEnv(t)
+	item := `{"code":"COURSE-303","name":"Go at scale","status":"AVAILABLE","tiers":[{"upTo":0,"unitPrice":30000}],"taxCode":"TVA","seats":"none","audience":"anyone","order":3}`
+	type call struct{ method, path, body string }
+	// Each test gets a fresh waiting cheque order, so a refusal can be checked against it.
+	tests := []struct {
+		name   string
+		authz  *events.APIGatewayV2HTTPRequestContextAuthorizerDescription
+		call   func(txid string) call
+		status int
+		traced string // a line the trace must hold afterwards ("" when refused)
+	}{
+		{"sales records a cheque", jwtCaller("sam@example.com", "[sales]"),
+			func(tx string) call {
+				return call{"POST", "/admin/orders/" + tx + "/payment-received", `{"mode":"check","amount":12000,"reference":"CHQ-9"}`}
+			},
+			200, "sam@example.com recorded a check payment"},
+		{"sales cancels", jwtCaller("sam@example.com", "[sales]"), func(tx string) call { return call{"POST", "/admin/orders/" + tx + "/cancel", ""} }, 200, "sam@example.com cancelled the order"},
+		{"sales cannot edit the catalogue", jwtCaller("sam@example.com", "[sales]"), func(string) call { return call{"PUT", "/admin/catalog/items/COURSE-303", item} }, 403, ""},
+		{"sales cannot read the shop settings", jwtCaller("sam@example.com", "[sales]"), func(string) call { return call{"GET", "/admin/shop", ""} }, 403, ""},
+		{"sales lists orders", jwtCaller("sam@example.com", "[sales]"), func(string) call { return call{"GET", "/admin/orders", ""} }, 200, ""},
+		{"accounting reads an order", jwtCaller("ann@example.com", "[accounting]"), func(tx string) call { return call{"GET", "/admin/orders/" + tx, ""} }, 200, ""},
+		{"accounting cannot record a payment", jwtCaller("ann@example.com", "[accounting]"),
+			func(tx string) call {
+				return call{"POST", "/admin/orders/" + tx + "/payment-received", `{"mode":"check","amount":12000,"reference":"CHQ-9"}`}
+			}, 403, ""},
+		{"accounting cannot cancel", jwtCaller("ann@example.com", "[accounting]"), func(tx string) call { return call{"POST", "/admin/orders/" + tx + "/cancel", ""} }, 403, ""},
+		{"accounting cannot settle a flagged payment", jwtCaller("ann@example.com", "[accounting]"),
+			func(tx string) call {
+				return call{"POST", "/admin/orders/" + tx + "/settle", `{"action":"refund","reference":"RF-1"}`}
+			}, 403, ""},
+		{"accounting lists the flagged payments", jwtCaller("ann@example.com", "[accounting]"), func(string) call { return call{"GET", "/admin/flags", ""} }, 200, ""},
+		{"accounting cannot move an order", jwtCaller("ann@example.com", "[accounting]"), func(tx string) call { return call{"POST", "/admin/orders/" + tx + "/transition", `{"to":"CANCELLED"}`} }, 403, ""},
+		{"no group may do nothing", jwtCaller("nobody@example.com", ""), func(tx string) call { return call{"GET", "/admin/orders/" + tx, ""} }, 403, ""},
+		{"an unknown group may do nothing", jwtCaller("eve@example.com", "[shop-admins]"), func(tx string) call { return call{"POST", "/admin/orders/" + tx + "/cancel", ""} }, 403, ""},
+		{"no authorizer context", nil, func(tx string) call { return call{"GET", "/admin/orders/" + tx, ""} }, 401, ""},
+		{"shop-admin edits the catalogue", jwtCaller("ada@example.com", "[shop-admin]"), func(string) call { return call{"PUT", "/admin/catalog/items/COURSE-303", item} }, 200, ""},
+		{"IAM automation on /ops", &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:iam::1:role/ci"}},
+			func(tx string) call { return call{"POST", "/ops/orders/" + tx + "/cancel", ""} }, 200, "arn:aws:iam::1:role/ci cancelled the order"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			txid, _ := e.place("check", 12000)
+			e.startPayment(txid, "T-"+txid)
+			beforeOrder, beforeTrace := e.order(txid), e.traceText(txid)
+			c := tt.call(txid)
+			code, body, _ := e.adminAs(tt.authz, c.method, c.path, c.body, nil, nil)
+			if code != tt.status {
+				t.Fatalf("%s %s: %d %s, want %d", c.method, c.path, code, body, tt.status)
+			}
+			if code >= 400 {
+				var shape struct {
+					Error struct{ Code, Message string } `json:"error"`
+				}
+				if err := json.Unmarshal([]byte(body), &shape); err != nil || shape.Error.Code != map[int]string{401: "unauthorized", 403: "forbidden"}[code] {
+					t.Errorf("error body %s: not the API's error shape with code for %d", body, code)
+				}
+				if after := e.order(txid); after.Status != beforeOrder.Status || len(after.Payments) != len(beforeOrder.Payments) {
+					t.Errorf("refused call changed the order: %s → %s", beforeOrder.Status, after.Status)
+				}
+				if after := e.traceText(txid); after != beforeTrace {
+					t.Errorf("refused call wrote to the trace:\n%s", strings.TrimPrefix(after, beforeTrace))
+				}
+				if _, cat, _ := e.st.LoadShop(e.ctx, "demo"); c.method == "PUT" {
+					if _, ok := cat.Item("COURSE-303"); ok {
+						t.Error("refused catalogue edit was saved")
+					}
+				}
+				return
+			}
+			if tt.traced != "" && !strings.Contains(e.traceText(txid), tt.traced) {
+				t.Errorf("trace lacks %q:\n%s", tt.traced, e.traceText(txid))
+			}
+		})
+	}
+}
+
+// GET /admin/me tells the page who is signed in and what they may do; the accountants'
+// CSV export is theirs and the shop administrator's only.
+func TestBackofficeMeAndExport(t *testing.T) {
+	e := newEnv(t)
+	txid, _ := e.place("check", 12000)
+	tests := []struct {
+		groups      string
+		wantActions []string
+		deny        []string
+		exportCode  int
+	}{
+		{"[sales]", []string{"POST orders/*/cancel", "GET orders"}, []string{"PUT shop", "GET orders.csv"}, 403},
+		{"[accounting]", []string{"GET orders.csv", "GET orders/*"}, []string{"POST orders/*/cancel", "GET catalog"}, 200},
+		{"[shop-admin]", []string{"PUT shop", "PUT catalog/items/*", "GET orders.csv"}, nil, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.groups, func(t *testing.T) {
+			who := jwtCaller("op@example.com", tt.groups)
+			code, body, _ := e.adminAs(who, "GET", "/admin/me", "", nil, nil)
+			var me struct {
+				Operator string   `json:"operator"`
+				Groups   []string `json:"groups"`
+				Actions  []string `json:"actions"`
+			}
+			if err := json.Unmarshal([]byte(body), &me); code != 200 || err != nil || me.Operator != "op@example.com" {
+				t.Fatalf("me: %d %s", code, body)
+			}
+			has := map[string]bool{}
+			for _, a := range me.Actions {
+				has[a] = true
+			}
+			for _, a := range tt.wantActions {
+				if !has[a] {
+					t.Errorf("actions %v lack %q", me.Actions, a)
+				}
+			}
+			for _, a := range tt.deny {
+				if has[a] {
+					t.Errorf("actions %v hold %q", me.Actions, a)
+				}
+			}
+			code, body, headers := e.adminAs(who, "GET", "/admin/orders", "", map[string]string{"format": "csv"}, nil)
+			if code != tt.exportCode {
+				t.Fatalf("export: %d %s, want %d", code, body, tt.exportCode)
+			}
+			if code == 200 && (!strings.HasPrefix(headers["content-type"], "text/csv") || !strings.Contains(body, txid+",")) {
+				t.Errorf("export: %s %q lacks the order %s", headers["content-type"], body, txid)
+			}
+		})
+	}
+}
+
+// Every back-office route has its line in the role table: a route missing there would be
+// open to every signed-in operator, whatever their group. The shop administrator's
+// actions (GET /admin/me) must therefore name each route the handler serves.
+func TestEveryBackofficeRouteHasItsRoles(t *testing.T) {
+	src, err := os.ReadFile("backoffice.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := regexp.MustCompile(`(?m)^\tcase "((?:GET|PUT|POST|DELETE) [^"]+)":`).FindAllStringSubmatch(string(src), -1)
+	if len(routes) < 10 {
+		t.Fatalf("found %d routes in backoffice.go: the pattern no longer matches its switch", len(routes))
+	}
+	e := newEnv(t)
+	code, body, _ := e.adminAs(jwtCaller("ada@example.com", "[shop-admin]"), "GET", "/admin/me", "", nil, nil)
+	var me struct {
+		Actions []string `json:"actions"`
+	}
+	if err := json.Unmarshal([]byte(body), &me); code != 200 || err != nil {
+		t.Fatalf("me: %d %s", code, body)
+	}
+	for _, r := range routes {
+		found := false
+		for _, a := range me.Actions {
+			found = found || a == r[1]
+		}
+		if !found {
+			t.Errorf("route %q has no roles: any operator could run it", r[1])
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
 
@@ -150,10 +151,8 @@ func TestEndToEndOnTheLocalCloud(t *testing.T) {
 			return v.Status == "PENDING" && v.Waiting == "payment" && v.Payment != nil && v.Payment.Mode == "check"
 		})
 		body, _ := json.Marshal(map[string]any{"mode": "check", "amount": v.Totals.Final, "reference": "CHQ-0042"})
-		r, err := c.SignedRequest("POST", "/admin/orders/"+b.txid+"/payment-received", body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// A sales operator, signed in to the local user pool, records the cheque.
+		r := c.OperatorRequest(t, "sales", "POST", "/admin/orders/"+b.txid+"/payment-received", body)
 		resp, err := http.DefaultClient.Do(r)
 		if err != nil {
 			t.Fatal(err)
@@ -168,7 +167,7 @@ func TestEndToEndOnTheLocalCloud(t *testing.T) {
 		}
 		b.waitFor("is complete", func(v workflow.OrderView) bool { return v.Status == "COMPLETE" })
 
-		r, _ = c.SignedRequest("GET", "/admin/orders/"+b.txid+"/trace", nil)
+		r = c.OperatorRequest(t, "accounting", "GET", "/admin/orders/"+b.txid+"/trace", nil)
 		r.Header.Set("Accept", "text/plain")
 		resp, err = http.DefaultClient.Do(r)
 		if err != nil {
@@ -177,7 +176,8 @@ func TestEndToEndOnTheLocalCloud(t *testing.T) {
 		var trace bytes.Buffer
 		_, _ = io.Copy(&trace, resp.Body)
 		resp.Body.Close()
-		for _, want := range []string{"Test Processing : failing", "buyer retries the payment with check", "recorded a check payment", "invoice "} {
+		for _, want := range []string{"Test Processing : failing", "buyer retries the payment with check",
+			"sales@" + cognitolocal.OperatorDomain + " recorded a check payment", "invoice "} {
 			if !strings.Contains(trace.String(), want) {
 				t.Errorf("trace lacks %q:\n%s", want, trace.String())
 			}

@@ -283,6 +283,7 @@ type req struct {
 	method, routeKey, path string
 	params, query, headers map[string]string
 	body                   string
+	authz                  *events.APIGatewayV2HTTPRequestContextAuthorizerDescription
 }
 
 // http invokes a function with a payload-2.0 event, through the JSON round trip.
@@ -291,7 +292,8 @@ func (e *env) http(h *workflow.Handler, r req) (int, string, map[string]string) 
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: r.routeKey, RawPath: r.path, PathParameters: r.params,
 		QueryStringParameters: r.query, Headers: r.headers, Body: r.body,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.method, Path: r.path}},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: r.method, Path: r.path},
+			Authorizer: r.authz},
 	}
 	raw, err := json.Marshal(ev)
 	if err != nil {

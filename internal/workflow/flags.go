@@ -229,7 +229,7 @@ func (s *Service) adminSettle(ctx context.Context, r *httpapi.Request, txid stri
 	case f == nil:
 		return httpapi.Response{}, checkout.Invalid(op, "no such flagged payment", checkout.FieldError{Field: "key", Message: fmt.Sprintf("must be one of %v", open)})
 	}
-	by := operator(r)
+	by := operator(ctx)
 	se := store.Settlement{TxID: txid, Key: f.Key, Action: in.Action, By: by, Note: trace.Sanitize(in.Note)}
 	tr := s.tracer(srcBackoffice)
 	switch in.Action {

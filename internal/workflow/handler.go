@@ -105,5 +105,6 @@ func (s *Service) NotifyHandler() *Handler { return &Handler{Tasks: s.NotifyTask
 func (s *Service) BackofficeHandler() *Handler {
 	rt := httpapi.NewRouter(s.Log)
 	rt.Handle(AdminRouteKey, s.Backoffice)
+	rt.Handle(OpsRouteKey, s.Backoffice)
 	return &Handler{Router: rt}
 }

@@ -1,19 +1,19 @@
 // admin is the back-office page (see docs/spec.md, Back office): orders by status and
 // date, one order with its lines, payments, products and trace, the operator's actions
-// on it (record a cheque or a transfer, cancel, move along an allowed transition) and
-// catalog and shop editing. Every call to /admin/… is signed with SigV4 in the browser (sigv4.js), with
-// the operator's access key kept in sessionStorage: it lives as long as the tab and is
-// never written to disk by the page. No build step: plain ES modules.
+// on it (record a cheque or a transfer, cancel, move along an allowed transition), the
+// accountants' export, and catalog and shop editing. Operators sign in with their e-mail and
+// password to the shop's user pool (auth.js); every call to /admin/… carries their ID
+// token, and the page shows only what their groups may do (GET /admin/me) — the API
+// enforces the same rules. No build step: plain ES modules.
 
-import { signRequest } from './sigv4.js';
+import * as auth from './auth.js';
 import { STATUSES, allowedFrom, formatTraceLine, formatMoney, parseMoney } from './format.js';
 
 const API_URL = String(window.CHECKOUT_CONFIG?.apiUrl || '').replace(/\/+$/, '');
-const LOCAL_PAGE = ['127.0.0.1', 'localhost', '[::1]'].includes(location.hostname);
-// The local cloud's documented identity (internal/localcloud/launcher): offered only
-// when the page itself is served from this machine.
-const LOCAL_CREDS = { accessKeyId: 'local', secretAccessKey: 'localsecret', sessionToken: '', region: 'us-east-1' };
-const STORE = { id: 'admin.accessKeyId', secret: 'admin.secretAccessKey', token: 'admin.sessionToken', region: 'admin.region' };
+
+// me is GET /admin/me for the signed-in operator: {operator, groups, actions}.
+let me = null;
+const may = (action) => Boolean(me?.actions?.includes(action));
 
 const main = document.getElementById('main');
 const notice = document.getElementById('notice');
@@ -68,32 +68,6 @@ function clearNotice() {
   notice.replaceChildren();
 }
 
-// ---------------------------------------------------------------- credentials
-
-function loadCreds() {
-  const id = sessionStorage.getItem(STORE.id);
-  if (id) {
-    return {
-      accessKeyId: id,
-      secretAccessKey: sessionStorage.getItem(STORE.secret) || '',
-      sessionToken: sessionStorage.getItem(STORE.token) || '',
-      region: sessionStorage.getItem(STORE.region) || 'us-east-1',
-    };
-  }
-  return LOCAL_PAGE ? { ...LOCAL_CREDS } : null;
-}
-
-function saveCreds(c) {
-  sessionStorage.setItem(STORE.id, c.accessKeyId);
-  sessionStorage.setItem(STORE.secret, c.secretAccessKey);
-  sessionStorage.setItem(STORE.token, c.sessionToken || '');
-  sessionStorage.setItem(STORE.region, c.region);
-}
-
-function forgetCreds() {
-  for (const k of Object.values(STORE)) sessionStorage.removeItem(k);
-}
-
 // ---------------------------------------------------------------- API
 
 // AdminError is a refused or failed call: the checkout's {"error":{code,message,fields}},
@@ -108,20 +82,26 @@ class AdminError extends Error {
 }
 
 async function api(method, path, body, { accept = 'application/json' } = {}) {
-  if (!API_URL) throw new AdminError(0, 'config', 'This page is not configured (no /config.js): open it through the local cloud or the deployed site.');
-  const creds = loadCreds();
-  if (!creds) throw new AdminError(0, 'credentials', 'No access key yet: enter one under “Access key”.');
+  if (!API_URL || !auth.configured()) throw new AdminError(0, 'config', 'This page is not configured (no /config.js with apiUrl and cognito): open it through the local cloud or the deployed site.');
   const url = API_URL + path;
-  const text = body === undefined ? '' : JSON.stringify(body);
-  const headers = body === undefined ? {} : { 'Content-Type': 'application/json' };
-  const signed = await signRequest({ method, url, headers, body: text, credentials: creds, region: creds.region });
-  // Accept is left out of the signature: the gateway checks only the listed headers.
-  signed.Accept = accept;
-  let res;
-  try {
-    res = await fetch(url, { method, headers: signed, body: body === undefined ? undefined : text, credentials: 'omit', cache: 'no-store' });
-  } catch (e) {
-    throw new AdminError(0, 'network', `Cannot reach ${API_URL} (${e.message}). If the API is up, its CORS settings must allow this page's origin and the x-amz-date header.`);
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  const send = async (token) => {
+    const headers = { Accept: accept, Authorization: `Bearer ${token}` };
+    if (text !== undefined) headers['Content-Type'] = 'application/json';
+    try {
+      return await fetch(url, { method, headers, body: text, credentials: 'omit', cache: 'no-store' });
+    } catch (e) {
+      throw new AdminError(0, 'network', `Cannot reach ${API_URL} (${e.message}). If the API is up, its CORS settings must allow this page's origin.`);
+    }
+  };
+  let token = await auth.idToken();
+  if (!token) throw new AdminError(401, 'signin', 'Please sign in.');
+  let res = await send(token);
+  if (res.status === 401) {
+    // The token was refused (revoked, or expired in flight): renew it once.
+    token = await auth.idToken({ force: true });
+    if (!token) throw new AdminError(401, 'signin', 'Your session has ended: please sign in again.');
+    res = await send(token);
   }
   const raw = await res.text();
   if (accept !== 'application/json' && res.ok) return raw;
@@ -129,7 +109,8 @@ async function api(method, path, body, { accept = 'application/json' } = {}) {
   try { data = raw ? JSON.parse(raw) : null; } catch { data = null; }
   if (!res.ok) {
     if (data?.error) throw new AdminError(res.status, data.error.code, data.error.message, data.error.fields || []);
-    if (data?.message) throw new AdminError(res.status, 'gateway', `${data.message} (check the access key, secret and region)`);
+    if (res.status === 401) throw new AdminError(401, 'signin', 'Your session has ended: please sign in again.');
+    if (data?.message) throw new AdminError(res.status, 'gateway', data.message);
     throw new AdminError(res.status, 'http', raw.slice(0, 300) || `HTTP ${res.status}`);
   }
   return data;
@@ -174,7 +155,17 @@ async function ordersView(params) {
     h('td', { class: 'num' }, formatMoney(o.totals?.final, o.currency)),
     h('td', {}, when(o.placedAt)),
     h('td', {}, o.customer?.email || '–')));
-  show(h('h1', {}, 'Orders'), h('section', {}, form),
+  const exportCSV = may('GET orders.csv') ? h('button', { type: 'button', class: 'secondary', 'data-testid': 'export', onclick: async (e) => {
+    await busy(e.target, async () => {
+      const csv = await api('GET', `/admin/orders${qs(new URLSearchParams([...q, ['format', 'csv']]))}`, undefined, { accept: 'text/csv' });
+      const a = h('a', { href: URL.createObjectURL(new Blob([csv], { type: 'text/csv' })), download: 'orders.csv' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      say(`Exported ${csv.trimEnd().split('\n').length - 1} orders.`);
+    });
+  } }, 'Export CSV') : '';
+  show(h('h1', {}, 'Orders'), h('section', {}, form, exportCSV),
     h('section', {}, h('p', { class: 'hint', 'data-testid': 'count' }, `${orders.length} order${orders.length === 1 ? '' : 's'}`),
       orders.length ? table([['Transaction'], ['Status'], ['Payment'], ['Total', 'num'], ['Placed'], ['Customer']], rows) : ''));
 }
@@ -245,7 +236,7 @@ function actions(o) {
   const done = (msg) => { say(msg); return orderView(txid); };
   const boxes = [];
 
-  if (next.includes('SOLDOUT')) {
+  if (next.includes('SOLDOUT') && may('POST orders/*/payment-received')) {
     const offline = ['check', 'transfer'].includes(o.paymode) ? o.paymode : 'check';
     boxes.push(h('div', {}, h('h3', {}, 'Record an offline payment'),
       h('form', { class: 'inline', 'data-testid': 'record-payment', onsubmit: async (e) => {
@@ -264,7 +255,7 @@ function actions(o) {
       h('label', {}, 'Reference', h('input', { name: 'reference', required: true, placeholder: 'CHQ-1234', size: 14 })),
       h('button', { type: 'submit' }, 'Record'))));
   }
-  if (next.includes('CANCELLED')) {
+  if (next.includes('CANCELLED') && may('POST orders/*/cancel')) {
     boxes.push(h('div', {}, h('h3', {}, 'Cancel'),
       h('button', { type: 'button', class: 'danger', 'data-testid': 'cancel', onclick: async (e) => {
         if (!confirm(`Cancel order ${txid}?`)) return;
@@ -274,7 +265,7 @@ function actions(o) {
         });
       } }, 'Cancel the order')));
   }
-  if (next.length) {
+  if (next.length && may('POST orders/*/transition')) {
     boxes.push(h('div', {}, h('h3', {}, 'Move along a transition'),
       h('form', { class: 'inline', 'data-testid': 'transition', onsubmit: async (e) => {
         e.preventDefault();
@@ -288,6 +279,7 @@ function actions(o) {
       h('label', {}, `From ${o.status} to`, h('select', { name: 'to' }, next.map((s) => h('option', { value: s }, s)))),
       h('button', { type: 'submit', class: 'secondary' }, 'Move'))));
   }
+  if (!boxes.length && next.length) return h('p', { class: 'hint', 'data-testid': 'read-only' }, 'Read only: your role does not change orders.');
   return boxes.length ? h('div', { class: 'actions' }, boxes) : h('p', { class: 'hint' }, `No action: ${o.status} is final.`);
 }
 
@@ -340,30 +332,118 @@ function jsonEditor(title, doc, save, hint) {
     } }, area, h('p', {}, h('button', { type: 'submit' }, 'Save'))));
 }
 
+// signinView signs in with e-mail and password, then answers what the pool asks: a
+// new password (first sign-in with a temporary one) or a code from the authenticator.
 function signinView() {
-  const c = loadCreds() || { accessKeyId: '', secretAccessKey: '', sessionToken: '', region: 'us-east-1' };
-  show(h('h1', {}, 'Access key'),
+  const signedIn = auth.session();
+  if (signedIn) { accountView(); return; }
+  const finish = async (r) => {
+    if (r.challenge) { challengeView(r.challenge); return; }
+    me = null;
+    await go('#/orders');
+    say(`Signed in as ${r.session.email}.`);
+  };
+  show(h('h1', {}, 'Sign in'),
     h('section', {},
-      h('p', { class: 'hint' }, 'Calls are signed in this tab with AWS Signature V4. The key stays in this tab’s session storage and is gone when the tab closes. ',
-        LOCAL_PAGE ? 'For the local cloud: access key “local”, secret “localsecret”, region us-east-1.' : 'Use an IAM identity allowed to call the back office (execute-api:Invoke).'),
-      h('form', { class: 'inline', 'data-testid': 'signin', onsubmit: (e) => {
+      h('p', { class: 'hint' }, 'Operators sign in with the e-mail and password of their back-office account.'),
+      h('form', { class: 'stack', 'data-testid': 'signin', onsubmit: async (e) => {
         e.preventDefault();
         const f = new FormData(e.target);
-        const next = { accessKeyId: String(f.get('id')).trim(), secretAccessKey: String(f.get('secret')), sessionToken: String(f.get('token')).trim(), region: String(f.get('region')).trim() };
-        if (!next.accessKeyId || !next.secretAccessKey || !next.region) { say('Access key, secret and region are all required.', 'error'); return; }
-        saveCreds(next);
-        say('Access key saved for this tab.');
-        location.hash = '#/orders';
+        await busy(e.submitter, async () => finish(await auth.signIn(String(f.get('email')).trim(), String(f.get('password')))));
       } },
-      h('label', {}, 'Access key ID', h('input', { name: 'id', autocomplete: 'username', value: c.accessKeyId, required: true })),
-      h('label', {}, 'Secret access key', h('input', { name: 'secret', type: 'password', autocomplete: 'current-password', value: c.secretAccessKey, required: true })),
-      h('label', {}, 'Session token (optional)', h('input', { name: 'token', value: c.sessionToken })),
-      h('label', {}, 'Region', h('input', { name: 'region', value: c.region, required: true, size: 12 })),
-      h('button', { type: 'submit' }, 'Use this key'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => { forgetCreds(); say('Key forgotten.'); signinView(); drawWho(); } }, 'Forget'))));
+      h('label', {}, 'E-mail', h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true })),
+      h('label', {}, 'Password', h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true })),
+      h('p', {}, h('button', { type: 'submit' }, 'Sign in'), ' ', h('a', { href: '#/reset' }, 'Forgot your password?')))));
+
+  function challengeView(ch) {
+    const newPassword = ch.name === 'NEW_PASSWORD_REQUIRED';
+    if (!newPassword && ch.name !== 'SOFTWARE_TOKEN_MFA') { say(`The sign-in asks for ${ch.name}, which this page does not handle.`, 'error'); return; }
+    show(h('h1', {}, newPassword ? 'Choose your password' : 'Two-factor code'),
+      h('section', {}, h('form', { class: 'stack', 'data-testid': 'challenge', onsubmit: async (e) => {
+        e.preventDefault();
+        const f = new FormData(e.target);
+        if (newPassword && f.get('password') !== f.get('again')) { say('The two passwords differ.', 'error'); return; }
+        const responses = newPassword ? { NEW_PASSWORD: String(f.get('password')) } : { SOFTWARE_TOKEN_MFA_CODE: String(f.get('code')).trim() };
+        await busy(e.submitter, async () => finish(await auth.answer(ch, responses)));
+      } },
+      newPassword
+        ? [h('label', {}, 'New password', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 })),
+          h('label', {}, 'Again', h('input', { name: 'again', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 }))]
+        : h('label', {}, 'Code from your authenticator app', h('input', { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true, pattern: '[0-9]{6}' })),
+      h('p', {}, h('button', { type: 'submit' }, 'Continue'), ' ',
+        h('a', { href: '#/signin', onclick: (e) => { e.preventDefault(); clearNotice(); signinView(); } }, 'Start again')))));
+  }
+}
+
+// resetView: the pool e-mails a code, the operator sets a new password with it.
+function resetView() {
+  show(h('h1', {}, 'Reset your password'),
+    h('section', {}, h('form', { class: 'stack', 'data-testid': 'reset', onsubmit: async (e) => {
+      e.preventDefault();
+      const email = String(new FormData(e.target).get('email')).trim();
+      await busy(e.submitter, async () => {
+        await auth.forgotPassword(email);
+        say('If the account exists, a code was sent to its e-mail address.');
+        show(h('h1', {}, 'Reset your password'), h('section', {}, h('form', { class: 'stack', 'data-testid': 'reset-confirm', onsubmit: async (ev) => {
+          ev.preventDefault();
+          const f = new FormData(ev.target);
+          await busy(ev.submitter, async () => {
+            await auth.confirmForgotPassword(email, String(f.get('code')).trim(), String(f.get('password')));
+            await go('#/signin');
+            say('Password changed: sign in with it.');
+          });
+        } },
+        h('label', {}, 'Code', h('input', { name: 'code', required: true, autocomplete: 'one-time-code' })),
+        h('label', {}, 'New password', h('input', { name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 })),
+        h('p', {}, h('button', { type: 'submit' }, 'Change the password')))));
+      });
+    } },
+    h('label', {}, 'E-mail', h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true })),
+    h('p', {}, h('button', { type: 'submit' }, 'Send me a code')))));
+}
+
+// accountView: who is signed in, their groups, two-factor set-up, sign out.
+function accountView() {
+  const s = auth.session();
+  const totp = h('div', {}, h('button', { type: 'button', class: 'secondary', 'data-testid': 'totp-start', onclick: async (e) => {
+    await busy(e.target, async () => {
+      const secret = await auth.startTotp();
+      const uri = `otpauth://totp/${encodeURIComponent(`Back office:${s.email}`)}?secret=${secret}&issuer=${encodeURIComponent('Back office')}`;
+      totp.replaceChildren(h('p', {}, 'Add this key to your authenticator app (or the link, on a phone): ', h('code', { 'data-testid': 'totp-secret' }, secret)),
+        h('p', {}, h('a', { href: uri }, 'otpauth link')),
+        h('form', { class: 'inline', onsubmit: async (ev) => {
+          ev.preventDefault();
+          await busy(ev.submitter, async () => {
+            await auth.confirmTotp(String(new FormData(ev.target).get('code')).trim());
+            say('Two-factor sign-in is on: the next sign-in asks for a code.');
+            accountView();
+          });
+        } }, h('label', {}, 'Code it shows', h('input', { name: 'code', inputmode: 'numeric', required: true, pattern: '[0-9]{6}' })),
+        h('button', { type: 'submit' }, 'Turn on')));
+    });
+  } }, 'Set up an authenticator app'));
+  show(h('h1', {}, 'Account'),
+    h('section', {}, h('dl', { class: 'summary' },
+      h('dt', {}, 'Signed in as'), h('dd', { 'data-testid': 'account-email' }, me?.operator || s?.email || '–'),
+      h('dt', {}, 'Role'), h('dd', { 'data-testid': 'account-groups' }, (me?.groups || []).join(', ') || '–'))),
+    h('section', {}, h('h2', {}, 'Two-factor sign-in'), totp),
+    h('section', {}, h('button', { type: 'button', 'data-testid': 'signout', onclick: async () => {
+      await auth.signOut();
+      me = null;
+      await go('#/signin');
+      say('Signed out.');
+    } }, 'Sign out')));
 }
 
 // ---------------------------------------------------------------- plumbing
+
+// go shows another view without the hashchange handler clearing the notice the caller
+// is about to write.
+async function go(hash) {
+  history.replaceState(null, '', hash);
+  clearNotice();
+  await route();
+}
 
 async function busy(button, fn) {
   if (button) button.disabled = true;
@@ -377,7 +457,9 @@ async function busy(button, fn) {
 }
 
 function fail(e) {
-  if (e instanceof AdminError) {
+  if (e instanceof auth.AuthError) {
+    say(e.type === 'network' ? e.message : `${e.message} (${e.type})`, 'error');
+  } else if (e instanceof AdminError) {
     say(e.code && e.status ? `${e.status} ${e.code}: ${e.message}` : e.message, 'error', e.fields);
   } else {
     say(`Unexpected error: ${e.message}`, 'error');
@@ -386,15 +468,25 @@ function fail(e) {
 }
 
 function drawWho() {
-  const c = loadCreds();
-  document.getElementById('who').textContent = c ? `${c.accessKeyId} · ${c.region} · ${API_URL || 'no API'}` : 'no access key';
+  const s = auth.session();
+  document.getElementById('who').textContent = s ? `${me?.operator || s.email}${me?.groups?.length ? ` (${me.groups.join(', ')})` : ''}` : 'signed out';
+  // Sections the operator's role cannot use are not offered (the API refuses them too).
+  const visible = { orders: Boolean(s), catalog: may('GET catalog'), shop: may('GET shop'), signin: true };
+  for (const a of document.querySelectorAll('[data-nav]')) a.hidden = !visible[a.dataset.nav];
+  const account = document.querySelector('[data-nav=signin]');
+  if (account) account.textContent = s ? 'Account' : 'Sign in';
 }
 
 async function route() {
   const hash = location.hash.replace(/^#\/?/, '');
   const [path, query = ''] = hash.split('?');
   const parts = path.split('/').map(decodeURIComponent);
-  const section = parts[0] || (loadCreds() ? 'orders' : 'signin');
+  const signedIn = Boolean(auth.session());
+  let section = parts[0] || (signedIn ? 'orders' : 'signin');
+  if (!signedIn && section !== 'reset') section = 'signin';
+  if (signedIn && !me) {
+    try { me = await api('GET', '/admin/me'); } catch (e) { if (e.code === 'signin') { me = null; section = 'signin'; } else fail(e); }
+  }
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (a.dataset.nav === section || (section === 'order' && a.dataset.nav === 'orders')) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -407,11 +499,12 @@ async function route() {
       case 'catalog': await catalogView(parts[1] || ''); break;
       case 'shop': await shopView(); break;
       case 'signin': signinView(); break;
+      case 'reset': resetView(); break;
       default: location.hash = '#/orders';
     }
   } catch (e) {
     fail(e);
-    if (e instanceof AdminError && (e.code === 'gateway' || e.code === 'credentials')) signinView();
+    if (e instanceof AdminError && e.code === 'signin') { me = null; drawWho(); signinView(); }
   }
 }
 

@@ -26,7 +26,7 @@ export async function startCloud({ timeoutMs = 300_000 } = {}) {
   if (process.env.CHECKOUT_WEB_URL && process.env.CHECKOUT_API_URL) {
     return { webURL: process.env.CHECKOUT_WEB_URL, apiURL: process.env.CHECKOUT_API_URL, sesURL: process.env.CHECKOUT_SES_URL, stop: async () => {} };
   }
-  const args = ['run', './cmd/localcloud', '-api-port', '0', '-dynamodb-port', '0', '-ses-port', '0', '-sfn-port', '0', '-web-port', '0'];
+  const args = ['run', './cmd/localcloud', '-api-port', '0', '-dynamodb-port', '0', '-ses-port', '0', '-sfn-port', '0', '-web-port', '0', '-cognito-port', '0'];
   const child = spawn('go', args, { cwd: REPO, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -41,7 +41,7 @@ export async function startCloud({ timeoutMs = 300_000 } = {}) {
         const api = /^API \(HTTP API\)\s+(http\S+)/m.exec(out);
         const ses = /^mail viewer \(SES\)\s+(http\S+)/m.exec(out);
         if (!web || !api) reject(new Error(`cannot read the URLs from the local cloud's output:\n${out}`));
-        else resolve({ webURL: web[1], apiURL: api[1], sesURL: ses?.[1] });
+        else resolve({ webURL: web[1], apiURL: api[1], sesURL: ses?.[1], cognito: operators(out) });
       }
     });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`local cloud exited with ${code} before ready; stderr:\n${err}`)); });
@@ -49,6 +49,16 @@ export async function startCloud({ timeoutMs = 300_000 } = {}) {
   child.removeAllListeners('exit');
   const stop = () => stopGroup(child.pid);
   return { ...urls, stop, logs: () => err };
+}
+
+// operators reads the Cognito emulator's endpoint, the app client and the operators'
+// credentials the local cloud prints: {url, poolId, clientId, operators: {group: {email, password}}}.
+function operators(out) {
+  const pool = /^Cognito \(operators\)\s+(http\S+)\s+pool (\S+), client (\S+)/m.exec(out);
+  if (!pool) return null;
+  const ops = {};
+  for (const m of out.matchAll(/^\s+operator (\S+)\s+(\S+)\s+password (\S+)/gm)) ops[m[1]] = { email: m[2], password: m[3] };
+  return { url: pool[1], poolId: pool[2], clientId: pool[3], operators: ops };
 }
 
 // stopGroup asks the process group to stop (the launcher then stops DynamoDB Local and

@@ -48,11 +48,14 @@ const (
 )
 
 // Options configures the gateway. The zero value works for public routes; IAM routes
-// need Credentials.
+// need Credentials, JWT routes their authorizer.
 type Options struct {
 	// Credentials maps an access key ID to its secret key. IAM routes accept only
 	// requests signed (SigV4, service execute-api) with one of them.
 	Credentials map[string]string
+	// JWTAuthorizers are the HttpApi's JWT authorizers by name; a route naming one
+	// accepts only requests bearing a token it validates.
+	JWTAuthorizers map[string]JWTAuthorizer
 	// Region is the signing region expected on IAM routes (DefaultRegion if empty).
 	Region string
 	// AccountID and APIID fill requestContext (defaults above).
@@ -94,6 +97,7 @@ type Gateway struct {
 	opts     Options
 	log      *slog.Logger
 	now      func() time.Time
+	jwks     jwksCache
 }
 
 var _ http.Handler = (*Gateway)(nil)
@@ -171,24 +175,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var iam *events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription
-	if rt.IAM {
-		accessKey, status, msg := verifySigV4(r, body, g.opts.Credentials, g.opts.Region, now)
-		if status != 0 {
-			g.log.Info("apigw: signature refused", "route", rt.Key(), "reason", msg)
-			writeMessage(w, status, msg)
-			return
+	authz, status, msg, hdr := g.authorize(r, rt, body, now)
+	if status != 0 {
+		for k, v := range hdr {
+			w.Header()[k] = v
 		}
-		iam = &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
-			AccessKey: accessKey,
-			AccountID: g.opts.AccountID,
-			CallerID:  accessKey,
-			UserARN:   "arn:aws:iam::" + g.opts.AccountID + ":user/local",
-			UserID:    accessKey,
-		}
+		writeMessage(w, status, msg)
+		return
 	}
 
-	event := g.event(r, rt, params, body, requestID, now, iam)
+	event := g.event(r, rt, params, body, requestID, now, authz)
 	payload, err := json.Marshal(event)
 	if err != nil {
 		g.log.Error("apigw: encode event", "route", rt.Key(), "err", err)
@@ -372,7 +368,7 @@ func decodeSegments(segs []string) string { return strings.Join(segs, "/") }
 
 // event builds the payload-2.0 event for r.
 func (g *Gateway) event(r *http.Request, rt route, params map[string]string, body []byte, requestID string, now time.Time,
-	iam *events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription) events.APIGatewayV2HTTPRequest {
+	authz *events.APIGatewayV2HTTPRequestContextAuthorizerDescription) events.APIGatewayV2HTTPRequest {
 	sourceIP := r.RemoteAddr
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		sourceIP = host
@@ -458,9 +454,7 @@ func (g *Gateway) event(r *http.Request, rt route, params map[string]string, bod
 			},
 		},
 	}
-	if iam != nil {
-		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{IAM: iam}
-	}
+	ev.RequestContext.Authorizer = authz
 	if len(body) > 0 {
 		if IsTextContentType(r.Header.Get("Content-Type")) {
 			ev.Body = string(body)

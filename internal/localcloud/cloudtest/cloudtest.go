@@ -34,6 +34,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/lmsshop/checkout/internal/cognito"
+	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
 	"github.com/lmsshop/checkout/internal/notify/seslocal"
@@ -58,9 +60,17 @@ type Cloud struct {
 	// AWS is the configuration the functions use; build further SDK clients from it.
 	AWS aws.Config
 
+	// CognitoURL is the Cognito emulator's endpoint, Operators the pool made there
+	// (its ID, client ID and one operator per group).
+	CognitoURL string
+	Operators  *cognitolocal.Pool
+
 	ses    *seslocal.Server
 	cloud  *launcher.Cloud
 	signer *v4.Signer
+
+	tokMu  sync.Mutex
+	tokens map[string]string // ID token by group
 }
 
 var (
@@ -183,7 +193,49 @@ func start(template string, log *slog.Logger) (*Cloud, error) {
 		ses:              lc.SES,
 		cloud:            lc,
 		signer:           v4.NewSigner(),
+		CognitoURL:       lc.CognitoURL,
+		Operators:        lc.Operators,
+		tokens:           map[string]string{},
 	}, nil
+}
+
+// OperatorToken signs in as the local operator of group (shop-admin, sales,
+// accounting) with the user pools API, as the back-office page does, and returns the
+// ID token; it is kept for later calls.
+func (c *Cloud) OperatorToken(t testing.TB, group string) string {
+	t.Helper()
+	c.tokMu.Lock()
+	defer c.tokMu.Unlock()
+	if tok := c.tokens[group]; tok != "" && time.Until(cognito.Expiry(tok)) > time.Minute {
+		return tok
+	}
+	op, ok := c.Operators.Operator(group)
+	if !ok {
+		t.Fatalf("cloudtest: no local operator in group %q", group)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, ch, err := cognito.New(c.CognitoURL, nil).SignIn(ctx, c.Operators.ClientID, op.Email, op.Password)
+	if err != nil || ch != nil {
+		t.Fatalf("cloudtest: sign in as %s: %v (challenge %+v)", op.Email, err, ch)
+	}
+	c.tokens[group] = tok.IDToken
+	return tok.IDToken
+}
+
+// OperatorRequest builds a request to the API (path like "/admin/orders?status=PAID")
+// bearing the ID token of group's operator. A non-empty body is sent as JSON.
+func (c *Cloud) OperatorRequest(t testing.TB, group, method, path string, body []byte) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, c.APIURL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("cloudtest: %v", err)
+	}
+	if len(body) > 0 {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+c.OperatorToken(t, group))
+	return req
 }
 
 // Mail returns every e-mail sent through SES so far, oldest first.
@@ -196,8 +248,8 @@ func (c *Cloud) ClearMail(ctx context.Context) error {
 	return c.ses.Clear(ctx)
 }
 
-// SignedRequest builds a request to the API (path like "/admin/orders?status=PAID")
-// signed with SigV4 with the local credentials, as an operator's AWS tooling would
+// SignedRequest builds a request to the API (path like "/ops/orders?status=PAID")
+// signed with SigV4 with the local credentials, as automation with an IAM role would
 // sign a call to an AWS_IAM route. A non-empty body is sent as JSON.
 func (c *Cloud) SignedRequest(method, path string, body []byte) (*http.Request, error) {
 	req, err := http.NewRequest(method, c.APIURL+path, bytes.NewReader(body))

@@ -79,6 +79,23 @@ func TestMail(t *testing.T) {
 	}
 }
 
+// TestOperatorRequest: each local operator's token passes the gateway's JWT
+// authorizer, and the API sees their group.
+func TestOperatorRequest(t *testing.T) {
+	c := cloudtest.Start(t)
+	for _, group := range []string{"shop-admin", "sales", "accounting"} {
+		resp, err := http.DefaultClient.Do(c.OperatorRequest(t, group, "GET", "/admin/me", nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"groups":["`+group+`"]`) {
+			t.Errorf("%s: %d %s", group, resp.StatusCode, b)
+		}
+	}
+}
+
 func TestSignedRequest(t *testing.T) {
 	c := cloudtest.Start(t)
 	tests := []struct {
@@ -96,9 +113,9 @@ func TestSignedRequest(t *testing.T) {
 			var req *http.Request
 			var err error
 			if tt.signed {
-				req, err = c.SignedRequest(tt.method, "/admin/orders?status=PAID", tt.body)
+				req, err = c.SignedRequest(tt.method, "/ops/orders?status=PAID", tt.body)
 			} else {
-				req, err = http.NewRequest(tt.method, c.APIURL+"/admin/orders", nil)
+				req, err = http.NewRequest(tt.method, c.APIURL+"/ops/orders", nil)
 			}
 			if err != nil {
 				t.Fatal(err)

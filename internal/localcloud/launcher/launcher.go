@@ -36,6 +36,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/apigw"
+	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/dynamolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/iam"
 	"github.com/lmsshop/checkout/internal/localcloud/secretslocal"
@@ -47,7 +48,8 @@ import (
 )
 
 // The local cloud's fixed identity. The credentials are documented (README) and only
-// ever accepted by the local stand-ins; /admin requests must be signed with them.
+// ever accepted by the local stand-ins: automation calling /ops signs with them.
+// Operators sign in to the local user pool instead.
 const (
 	Region          = apigw.DefaultRegion
 	AccountID       = apigw.DefaultAccountID
@@ -64,12 +66,13 @@ type Ports struct {
 	SES           int
 	StepFunctions int
 	Web           int
+	Cognito       int
 }
 
 // DefaultPorts are the ports SAM users know (sam local start-api on 3000, DynamoDB
 // Local on 8000, Step Functions Local on 8083).
 func DefaultPorts() Ports {
-	return Ports{API: 3000, DynamoDB: 8000, SES: 8005, StepFunctions: 8083, Web: 8080}
+	return Ports{API: 3000, DynamoDB: 8000, SES: 8005, StepFunctions: 8083, Web: 8080, Cognito: 9229}
 }
 
 // Offset shifts every non-zero port by n, to run a second local cloud beside a first.
@@ -80,7 +83,7 @@ func (p Ports) Offset(n int) Ports {
 		}
 		return v + n
 	}
-	return Ports{API: shift(p.API), DynamoDB: shift(p.DynamoDB), SES: shift(p.SES), StepFunctions: shift(p.StepFunctions), Web: shift(p.Web)}
+	return Ports{API: shift(p.API), DynamoDB: shift(p.DynamoDB), SES: shift(p.SES), StepFunctions: shift(p.StepFunctions), Web: shift(p.Web), Cognito: shift(p.Cognito)}
 }
 
 // Config configures Start.
@@ -114,8 +117,12 @@ type Cloud struct {
 	VIESURL          string
 	StepFunctionsURL string
 	DynamoDBURL      string
-	Table            string
-	StateMachineARN  string
+	// CognitoURL is the user pools endpoint of the Cognito emulator, and Operators
+	// the pool made there from the template, with its operators' credentials.
+	CognitoURL      string
+	Operators       *cognitolocal.Pool
+	Table           string
+	StateMachineARN string
 	// AWS is an operator's configuration (the local credentials, which no role
 	// limits): the table's creation and the demo seed use it, and so can tests. It
 	// reaches the services through the Through hook's endpoints when one is set.
@@ -227,10 +234,28 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	c.StepFunctionsURL = "http://" + sfnL.Addr().String()
 	c.WebURL = "http://" + webL.Addr().String()
 
+	// Cognito emulator, with the operators' pool, client, groups and one operator per
+	// group from the template; the template's references to the pool and its client
+	// resolve to the emulator's IDs, so the JWT authorizer's issuer and audience do.
+	idp, err := cognitolocal.Start(ctx, cfg.Ports.Cognito, cfg.ChildOutput)
+	if err != nil {
+		return nil, fmt.Errorf("cognito emulator: %w", err)
+	}
+	c.addStop("Cognito emulator", idp.Stop)
+	c.CognitoURL = idp.URL
+	source, err := stack.Load(cfg.Template)
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
+	}
+	if c.Operators, err = idp.Provision(ctx, source, cfg.StackName); err != nil {
+		return nil, fmt.Errorf("cognito emulator: %w", err)
+	}
+
 	store := secretslocal.New(Region, AccountID)
 	tpl, err := cfn.Load(transformed, cfn.Options{
 		Region: Region, AccountID: AccountID, StackName: cfg.StackName, TableName: c.Table,
 		APIID: apigw.DefaultAPIID,
+		Refs:  map[string]string{c.Operators.LogicalID: c.Operators.ID, c.Operators.ClientLogicalID: c.Operators.ClientID},
 		// The storefront is served here: it is the CORS origin and the e-mails' links.
 		Params:      map[string]string{"StorefrontUrl": c.WebURL},
 		FunctionARN: func(name string) string { return apigw.FunctionARN(Region, AccountID, name) },
@@ -250,11 +275,12 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}
 	for _, r := range routes {
-		if r.Authorizer != "" {
-			// Serving it open would be more permissive than AWS.
-			return nil, fmt.Errorf("launcher: route %s uses the JWT authorizer %s, which this API Gateway emulation does not run", r.Key(), r.Authorizer)
-		}
-		c.Routes = append(c.Routes, stack.Route{Method: r.Method, Path: r.Path, Function: r.Function, IAM: r.IAM})
+		c.Routes = append(c.Routes, stack.Route{Method: r.Method, Path: r.Path, Function: r.Function, IAM: r.IAM,
+			Authorizer: r.Authorizer, Scopes: r.Scopes})
+	}
+	authorizers, err := jwtAuthorizers(tpl, c.Operators)
+	if err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
 	}
 	machines, err := tpl.StateMachines()
 	if err != nil {
@@ -381,15 +407,16 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}
 	c.serve("API", apiL, apigw.New(c.Routes, handlers, apigw.Options{
-		Credentials: map[string]string{AccessKeyID: SecretAccessKey},
-		Region:      Region,
-		AccountID:   AccountID,
-		Logger:      log.With("component", "apigw"),
-		CORS:        cors,
+		Credentials:    map[string]string{AccessKeyID: SecretAccessKey},
+		JWTAuthorizers: authorizers,
+		Region:         Region,
+		AccountID:      AccountID,
+		Logger:         log.With("component", "apigw"),
+		CORS:           cors,
 	}))
 
 	// Storefront.
-	c.serve("storefront", webL, storefront(filepath.Join(cfg.RepoRoot, "web"), c.APIURL))
+	c.serve("storefront", webL, storefront(filepath.Join(cfg.RepoRoot, "web"), c.APIURL, c.CognitoURL, c.Operators.ClientID))
 	return c, nil
 }
 
@@ -514,6 +541,26 @@ func corsFor(tpl *cfn.Template, webURL string) (*apigw.CORS, error) {
 		ExposeHeaders: c.ExposeHeaders, MaxAge: c.MaxAge, AllowCredentials: c.AllowCredentials}, nil
 }
 
+// jwtAuthorizers resolves the HTTP API's JWT authorizers for the local cloud: an
+// issuer that is the Cognito issuer of the local pool's ID (the template's
+// https://cognito-idp.<region>.amazonaws.com/<pool>) becomes the emulator's issuer for
+// that pool, where its tokens come from and its keys are published.
+func jwtAuthorizers(tpl *cfn.Template, pool *cognitolocal.Pool) (map[string]apigw.JWTAuthorizer, error) {
+	all, err := tpl.JWTAuthorizers()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]apigw.JWTAuthorizer{}
+	for name, a := range all {
+		j := apigw.JWTAuthorizer{Issuer: a.Issuer, Audience: a.Audience, IdentitySource: a.IdentitySource}
+		if a.Issuer == "https://cognito-idp."+Region+".amazonaws.com/"+pool.ID {
+			j.Issuer = pool.Issuer
+		}
+		out[name] = j
+	}
+	return out, nil
+}
+
 // checkTools reports the first missing tool with the command that installs it, so a
 // fresh checkout gets an instruction instead of a stack trace.
 func checkTools(repoRoot string) error {
@@ -538,6 +585,13 @@ func checkTools(repoRoot string) error {
 		// repo's so -repo works from anywhere.
 		_ = os.Setenv(seslocal.BinaryEnv, bin)
 	}
+	if os.Getenv(cognitolocal.BinaryEnv) == "" {
+		bin := filepath.Join(repoRoot, "node_modules", ".bin", "cognito-local")
+		if _, err := os.Stat(bin); err != nil {
+			return &MissingToolError{Tool: "cognito-local (node_modules)", Install: "run `make deps` (npm ci) at the repository root"}
+		}
+		_ = os.Setenv(cognitolocal.BinaryEnv, bin)
+	}
 	return nil
 }
 
@@ -547,7 +601,7 @@ func listenAll(p Ports) (api, sfn, web net.Listener, err error) {
 	for _, child := range []struct {
 		port    int
 		service string
-	}{{p.DynamoDB, "DynamoDB Local"}, {p.SES, "SES emulator"}} {
+	}{{p.DynamoDB, "DynamoDB Local"}, {p.SES, "SES emulator"}, {p.Cognito, "Cognito emulator"}} {
 		if child.port == 0 {
 			continue
 		}
@@ -627,13 +681,15 @@ func (c *Cloud) Close() error {
 	return c.closeErr
 }
 
-// storefront serves web/ and a /config.js that tells the page where the API is.
-func storefront(dir, apiURL string) http.Handler {
+// storefront serves web/ and a /config.js that tells the pages where the API is and
+// where operators sign in (the user pools endpoint and the back office's app client).
+func storefront(dir, apiURL, cognitoURL, clientID string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /config.js", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		cfg, _ := json.Marshal(map[string]string{"apiUrl": apiURL}) // a map of strings always encodes
+		cfg, _ := json.Marshal(map[string]any{"apiUrl": apiURL, // maps of strings always encode
+			"cognito": map[string]string{"endpoint": cognitoURL, "clientId": clientID}})
 		fmt.Fprintf(w, "window.CHECKOUT_CONFIG = %s;\n", cfg)
 	})
 	mux.Handle("GET /", http.FileServer(http.Dir(dir)))

@@ -124,7 +124,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 	}{
 		{"unknown flag", []string{"-nope"}, 2, "flag provided but not defined: -nope"},
 		{"stray argument", []string{"start"}, 2, `unexpected argument "start"`},
-		{"port taken", []string{"-api-port", fmt.Sprint(taken), "-dynamodb-port", "0", "-ses-port", "0", "-sfn-port", "0", "-web-port", "0"}, 1, fmt.Sprintf("localcloud: port %d (API Gateway) is already in use\n", taken)},
+		{"port taken", []string{"-api-port", fmt.Sprint(taken), "-dynamodb-port", "0", "-ses-port", "0", "-sfn-port", "0", "-web-port", "0", "-cognito-port", "0"}, 1, fmt.Sprintf("localcloud: port %d (API Gateway) is already in use\n", taken)},
 		{"not a repo", []string{"-repo", t.TempDir()}, 1, "template.yaml"},
 	}
 	for _, tt := range tests {
@@ -172,7 +172,7 @@ func TestRunStartsAndStopsEverything(t *testing.T) {
 	defer cancel()
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
-	args := []string{"-repo", repoRoot(t), "-api-port", "0", "-dynamodb-port", "0", "-ses-port", "0", "-sfn-port", "0", "-web-port", "0"}
+	args := []string{"-repo", repoRoot(t), "-api-port", "0", "-dynamodb-port", "0", "-ses-port", "0", "-sfn-port", "0", "-web-port", "0", "-cognito-port", "0"}
 	go func() { done <- launcher.Run(ctx, args, &out, &errOut) }()
 
 	deadline := time.After(90 * time.Second)
@@ -193,7 +193,7 @@ func TestRunStartsAndStopsEverything(t *testing.T) {
 			urls[m[1]] = m[2]
 		}
 	}
-	for _, name := range []string{"storefront", "API (HTTP API)", "mail viewer (SES)", "Step Functions", "DynamoDB Local"} {
+	for _, name := range []string{"storefront", "API (HTTP API)", "mail viewer (SES)", "Step Functions", "DynamoDB Local", "Cognito (operators)"} {
 		if urls[name] == "" {
 			t.Fatalf("no URL printed for %s in:\n%s", name, out.String())
 		}
@@ -205,9 +205,12 @@ func TestRunStartsAndStopsEverything(t *testing.T) {
 		body      string // substring
 	}{
 		{"storefront page", urls["storefront"] + "/", 200, "/config.js"},
-		{"storefront config", urls["storefront"] + "/config.js", 200, `{"apiUrl":"` + urls["API (HTTP API)"] + `"}`},
+		{"storefront config", urls["storefront"] + "/config.js", 200, `"apiUrl":"` + urls["API (HTTP API)"] + `"`},
+		{"operators' sign-in in config", urls["storefront"] + "/config.js", 200, `"endpoint":"` + urls["Cognito (operators)"] + `/"`},
 		{"API unknown route", urls["API (HTTP API)"] + "/no/such/route", 404, `{"message":"Not Found"}`},
-		{"API admin unsigned", urls["API (HTTP API)"] + "/admin/orders", 403, `{"message":"Forbidden"}`},
+		{"API admin without a token", urls["API (HTTP API)"] + "/admin/orders", 401, `{"message":"Unauthorized"}`},
+		{"API ops unsigned", urls["API (HTTP API)"] + "/ops/orders", 403, `{"message":"Forbidden"}`},
+		{"Cognito emulator", urls["Cognito (operators)"] + "/health", 200, `"ok"`},
 		{"mail viewer", urls["mail viewer (SES)"] + "/store", 200, `"emails"`},
 	}
 	for _, c := range checks {
@@ -220,6 +223,13 @@ func TestRunStartsAndStopsEverything(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != c.status || !strings.Contains(string(b), c.body) {
 			t.Errorf("%s: %d %q, want %d containing %q", c.name, resp.StatusCode, b, c.status, c.body)
+		}
+	}
+
+	// One operator per group, with the password to sign in with.
+	for _, g := range []string{"shop-admin", "sales", "accounting"} {
+		if !regexp.MustCompile(`operator ` + g + `\s+` + g + `@\S+\s+password \S{12,}`).MatchString(out.String()) {
+			t.Errorf("no credentials printed for the %s operator in:\n%s", g, out.String())
 		}
 	}
 
@@ -335,7 +345,7 @@ func TestInvoker(t *testing.T) {
 
 func TestPortsOffset(t *testing.T) {
 	got := launcher.DefaultPorts().Offset(100)
-	want := launcher.Ports{API: 3100, DynamoDB: 8100, SES: 8105, StepFunctions: 8183, Web: 8180}
+	want := launcher.Ports{API: 3100, DynamoDB: 8100, SES: 8105, StepFunctions: 8183, Web: 8180, Cognito: 9329}
 	if got != want {
 		t.Errorf("Offset(100) = %+v, want %+v", got, want)
 	}
@@ -366,7 +376,7 @@ func TestRefusedTemplateDoesNotStart(t *testing.T) {
 		t.Fatal("the local cloud started from a template the transform refuses")
 	}
 	var te *cfn.TransformError
-	if !errors.As(err, &te) || !strings.Contains(err.Error(), "Unable to set Authorizer [AWS_IAM] on API method [any] for path [/admin/{proxy+}]") {
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "Unable to set Authorizer [AWS_IAM] on API method [any] for path [/ops/{proxy+}]") {
 		t.Fatalf("err = %v, want the translator's refusal", err)
 	}
 }

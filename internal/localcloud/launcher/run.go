@@ -27,6 +27,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		ses    = fs.Int("ses-port", def.SES, "SES emulator (mail viewer) port")
 		sfn    = fs.Int("sfn-port", def.StepFunctions, "Step Functions engine port")
 		web    = fs.Int("web-port", def.Web, "storefront port")
+		idp    = fs.Int("cognito-port", def.Cognito, "Cognito emulator (operators' sign-in) port")
 		noSeed = fs.Bool("no-seed", false, "leave the table empty (no demo shop and catalog)")
 		debug  = fs.Bool("debug", false, "log every request")
 	)
@@ -54,7 +55,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		level = slog.LevelDebug
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	ports := Ports{API: *api, DynamoDB: *ddb, SES: *ses, StepFunctions: *sfn, Web: *web}.Offset(*offset)
+	ports := Ports{API: *api, DynamoDB: *ddb, SES: *ses, StepFunctions: *sfn, Web: *web, Cognito: *idp}.Offset(*offset)
 
 	cloud, err := Start(ctx, Config{RepoRoot: root, Ports: ports, Logger: logger, SkipSeed: *noSeed})
 	if err != nil {
@@ -81,13 +82,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func PrintURLs(w io.Writer, c *Cloud) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "storefront\t%s\n", c.WebURL)
-	fmt.Fprintf(tw, "API (HTTP API)\t%s\t/admin/* signed with %s/%s (SigV4, execute-api, %s)\n", c.APIURL, AccessKeyID, SecretAccessKey, Region)
+	fmt.Fprintf(tw, "API (HTTP API)\t%s\t/ops/* signed with %s/%s (SigV4, execute-api, %s)\n", c.APIURL, AccessKeyID, SecretAccessKey, Region)
+	fmt.Fprintf(tw, "back office\t%s/admin/\tsign in as an operator below\n", c.WebURL)
 	fmt.Fprintf(tw, "mail viewer (SES)\t%s\n", c.SESURL)
 	fmt.Fprintf(tw, "Step Functions\t%s\t%s\n", c.StepFunctionsURL, c.StateMachineARN)
 	fmt.Fprintf(tw, "DynamoDB Local\t%s\ttable %s\n", c.DynamoDBURL, c.Table)
 	fmt.Fprintf(tw, "Secrets Manager\t%s\n", c.SecretsManagerURL)
 	fmt.Fprintf(tw, "IAM\tenforced\tevery function calls the services as its own role (%s)\n", filepath.Base(c.Transformed))
+	if p := c.Operators; p != nil {
+		fmt.Fprintf(tw, "Cognito (operators)\t%s\tpool %s, client %s\n", c.CognitoURL, p.ID, p.ClientID)
+		for _, o := range p.Operators {
+			fmt.Fprintf(tw, "  operator %s\t%s\tpassword %s\n", o.Group, o.Email, o.Password)
+		}
+	}
 	_ = tw.Flush()
+	if p := c.Operators; p != nil {
+		fmt.Fprintf(w, "shopctl: go run ./cmd/shopctl login --cognito %s --client-id %s --email %s\n", c.CognitoURL, p.ClientID, p.Operators[0].Email)
+	}
 }
 
 // FindRepoRoot walks up from the working directory to the directory holding both

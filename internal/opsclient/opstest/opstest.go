@@ -1,8 +1,9 @@
 // Package opstest runs a stand-in of the back-office API for tests of its clients: an
-// httptest server that checks every request's SigV4 signature the way API Gateway's
-// AWS_IAM authorization does (with the SDK's own signer, so the check is the real
-// algorithm, not a copy of the client's), then answers the /admin routes from orders
-// held in memory with the transition rules of docs/spec.md.
+// httptest server that checks, on /ops, every request's SigV4 signature the way API
+// Gateway's AWS_IAM authorization does (with the SDK's own signer, so the check is the
+// real algorithm, not a copy of the client's) and, on /admin, the operator's bearer
+// token, then answers the routes from orders held in memory with the transition rules
+// of docs/spec.md.
 package opstest
 
 import (
@@ -33,6 +34,8 @@ const (
 	AccessKeyID     = "local"
 	SecretAccessKey = "localsecret"
 	Region          = "us-east-1"
+	// OperatorToken is the one bearer token /admin accepts.
+	OperatorToken = "operator-id-token"
 )
 
 // Request is one request the server accepted, for tests to inspect.
@@ -84,14 +87,14 @@ func (s *Server) Order(txid string) (checkout.Order, bool) {
 	return *o, true
 }
 
-// Requests returns the requests that passed the signature check.
+// Requests returns the requests that passed the signature or token check.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
 }
 
-// Refused counts the requests turned away for their signature.
+// Refused counts the requests turned away for their signature or token.
 func (s *Server) Refused() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -104,7 +107,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
-	if msg := s.verify(r, body); msg != "" {
+	if strings.HasPrefix(r.URL.Path, "/admin/") {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+OperatorToken)) != 1 {
+			s.mu.Lock()
+			s.refused++
+			s.mu.Unlock()
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"message": "Unauthorized"})
+			return
+		}
+	} else if msg := s.verify(r, body); msg != "" {
 		s.mu.Lock()
 		s.refused++
 		s.mu.Unlock()
@@ -168,7 +179,7 @@ func (s *Server) verify(r *http.Request, body []byte) string {
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request, body []byte) {
 	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(seg) < 2 || seg[0] != "admin" || seg[1] != "orders" {
+	if len(seg) < 2 || (seg[0] != "admin" && seg[0] != "ops") || seg[1] != "orders" {
 		problem(w, http.StatusNotFound, checkout.ENOTFOUND, "no route "+r.Method+" "+r.URL.Path)
 		return
 	}
