@@ -80,10 +80,29 @@ func TestOperatorRecordsAChequeWithTheClient(t *testing.T) {
 		t.Fatalf("PENDING orders of the last hour lack %s (check, %d): %+v", b.txid, chequeTotal, found)
 	}
 
-	_, err = ops.RecordPayment(ctx, b.txid, opsclient.Payment{Mode: "check", Amount: chequeTotal - 1, Reference: "CHQ-77"})
+	_, err = ops.RecordPayment(ctx, b.txid, opsclient.Payment{Mode: "check", Amount: 0, Reference: "CHQ-76"})
 	var apiErr *opsclient.APIError
 	if !errors.As(err, &apiErr) || apiErr.Code != checkout.EINVALID || len(apiErr.Fields) == 0 || apiErr.Fields[0].Field != "amount" {
-		t.Fatalf("a cheque of the wrong amount: err = %v, want invalid amount", err)
+		t.Fatalf("a cheque of no amount: err = %v, want invalid amount", err)
+	}
+	// A cheque of another amount is money received: stored, and flagged for settling.
+	short, err := ops.RecordPayment(ctx, b.txid, opsclient.Payment{Mode: "check", Amount: chequeTotal - 1, Reference: "CHQ-76"})
+	if err != nil || short.Status != checkout.Pending {
+		t.Fatalf("a cheque of the wrong amount: %v, %+v; want it recorded, the order still PENDING", err, short)
+	}
+	flags, err := ops.Flags(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagged := false
+	for _, f := range flags {
+		flagged = flagged || (f.TxID == b.txid && f.Reason == "underpayment" && f.Amount == chequeTotal-1)
+	}
+	if !flagged {
+		t.Fatalf("flags %+v: want %s flagged as an underpayment", flags, b.txid)
+	}
+	if _, err := ops.Settle(ctx, b.txid, opsclient.Settlement{Action: "refund", Reference: "CHQ-76 returned"}); err != nil {
+		t.Fatalf("refund the short cheque: %v", err)
 	}
 
 	o, err := ops.RecordPayment(ctx, b.txid, opsclient.Payment{Mode: "check", Amount: chequeTotal, Reference: "CHQ-77"})
@@ -227,7 +246,12 @@ func TestShopctlCommandLine(t *testing.T) {
 	}{
 		{"who am I", []string{"whoami"}, 0, "sales@" + cognitolocal.OperatorDomain, ""},
 		{"list pending", []string{"orders", "--status", "PENDING", "--since", "1h"}, 0, b.txid, ""},
-		{"wrong amount", []string{"record-payment", b.txid, "--mode", "check", "--amount", "1", "--reference", "CHQ-9"}, 1, "", "amount"},
+		// A cheque of another amount is recorded and flagged; the operator sees it in
+		// the flags and refunds it.
+		{"wrong amount", []string{"record-payment", b.txid, "--mode", "check", "--amount", "1", "--reference", "CHQ-8"}, 0, "did not pay the order", ""},
+		{"flags", []string{"flags"}, 0, b.txid, ""},
+		{"refund without reference", []string{"settle", b.txid, "refund"}, 2, "", "--reference is required"},
+		{"refund", []string{"settle", b.txid, "refund", "--reference", "CHQ-8 returned"}, 0, "settled (refund); order is PENDING", ""},
 		{"cheque", []string{"record-payment", b.txid, "--mode", "check", "--amount", strconv.Itoa(chequeTotal), "--reference", "CHQ-9"}, 0, "order is SOLDOUT", ""},
 		{"usage", []string{"transition", b.txid}, 2, "", "missing <STATUS>"},
 	}

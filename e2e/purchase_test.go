@@ -288,7 +288,7 @@ func TestPromoCodeAndForeignBusinessBuyerInvoice(t *testing.T) {
 		{"code":"SEC-201-SEATS","role":"student","email":"p5@acme.be"},{"code":"SEC-201-SEATS","role":"supervisor","email":"boss@acme.be"}]}`)
 	b.must(200, "POST", "/carts/{txid}/codes", `{"code":"welcome10"}`)
 	cart := b.must(200, "PUT", "/carts/{txid}/customer", `{"email":"buyer@acme.be","lastName":"Claes","firstName":"Fien","city":"Gent","country":"BE",
-		"invoicing":{"organisation":"Acme BV","lastName":"Claes","firstName":"Fien","address":"Veldstraat 1","zip":"9000","city":"Gent","country":"BE","vatNumber":"BE 0123.456.789"}}`)
+		"invoicing":{"organisation":"Acme BV","lastName":"Claes","firstName":"Fien","address":"Veldstraat 1","zip":"9000","city":"Gent","country":"BE","vatNumber":"BE 0123.456.749"}}`)
 	// 5 seats: tier 2 (up to 9) at 420.00 = 2100.00; WELCOME10 takes 210.00, then the
 	// shop's "Volume 5%" (orders from 2000.00) 5 % of the 1890.00 left = 94.50;
 	// reverse charge: no VAT.

@@ -79,11 +79,19 @@ class TransformGateTest(unittest.TestCase):
 
     # The two ways the template was broken before the gate existed.
 
-    def test_without_the_iam_authorizer_the_transform_refuses_the_admin_route(self):
+    def test_without_the_iam_authorizer_the_transform_refuses_the_ops_route(self):
+        # The first break: an AWS_IAM route on an API that does not enable the IAM
+        # authorizer (today the automation route /ops; the operators' /admin takes JWTs).
         def change(t):
-            del res(t, "HttpApi")["Auth"]
+            del res(t, "HttpApi")["Auth"]["EnableIamAuthorizer"]
 
-        self.assertRefused(variant(change), "transform:", "Authorizer [AWS_IAM]", "/admin/{proxy+}")
+        self.assertRefused(variant(change), "transform:", "Authorizer [AWS_IAM]", "/ops/{proxy+}")
+
+    def test_without_the_jwt_authorizer_the_transform_refuses_the_admin_route(self):
+        def change(t):
+            del res(t, "HttpApi")["Auth"]["Authorizers"]
+
+        self.assertRefused(variant(change), "transform:", "Authorizer [OperatorAuthorizer]", "/admin/{proxy+}")
 
     def test_api_url_in_globals_is_a_cycle_between_the_api_and_the_functions(self):
         def change(t):

@@ -104,6 +104,8 @@ func commands() []command {
 		{"order", "<txid> [--tz ZONE] [--json]", "show one order: lines, totals, payments, products and trace", parseOrder},
 		{"trace", "<txid> [--tz ZONE]", "print the transaction's merchant trace, line by line, in order", parseTrace},
 		{"record-payment", "<txid> --mode check|transfer --amount MINOR --reference REF", "record a cheque or transfer received (amount in cents)", parseRecordPayment},
+		{"flags", "[--json]", "list the payments waiting for an operator (late, duplicate, under- or over-payment)", parseFlags},
+		{"settle", "<txid> deliver|refund [--key KEY] [--reference REF] [--note TEXT]", "settle a flagged payment: deliver the order, or record its refund", parseSettle},
 		{"cancel", "<txid>", "cancel the order", parseCancel},
 		{"transition", "<txid> <STATUS>", "move the order along an allowed transition", parseTransition},
 		{"whoami", "", "who the API sees, their groups and the actions they may run", parseWhoami},
@@ -497,6 +499,64 @@ func parseRecordPayment(a *app, fs *flag.FlagSet, args []string) (func(context.C
 		}
 		fmt.Fprintf(a.stdout, "%s: %s payment of %s recorded (reference %s); order is %s\n",
 			o.TxID, p.Mode, money(p.Amount, o.Currency), p.Reference, o.Status)
+		if o.Status != checkout.SoldOut && o.Status != checkout.Complete {
+			fmt.Fprintf(a.stdout, "%s: the payment did not pay the order: see 'shopctl flags'\n", o.TxID)
+		}
+		return nil
+	}, nil
+}
+
+func parseFlags(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parseArgs(fs, args); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, c *opsclient.Client) error {
+		flags, err := c.Flags(ctx)
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			return a.printJSON(flags)
+		}
+		if len(flags) == 0 {
+			fmt.Fprintln(a.stdout, "no payment waits for an operator")
+			return nil
+		}
+		for _, f := range flags {
+			fmt.Fprintf(a.stdout, "%s  %-12s %s by %s, reference %s (order %s, flagged %s)  key %s\n",
+				f.TxID, f.Reason, money(f.Amount, f.Currency), f.Mode, f.Reference, f.Status, f.At.UTC().Format(time.RFC3339), f.Key)
+		}
+		return nil
+	}, nil
+}
+
+func parseSettle(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
+	key := fs.String("key", "", "the flagged payment's `KEY` (see shopctl flags), when the order has several")
+	ref := fs.String("reference", "", "the refund's `REFERENCE` (required to refund)")
+	note := fs.String("note", "", "a note for the trace")
+	pos, err := parseArgs(fs, args, "<txid>", "deliver|refund")
+	if err != nil {
+		return nil, err
+	}
+	txid, err := txidArg(pos[0])
+	if err != nil {
+		return nil, err
+	}
+	action := pos[1]
+	if action != "deliver" && action != "refund" {
+		return nil, usagef("the action must be deliver or refund, not %q", action)
+	}
+	if action == "refund" && strings.TrimSpace(*ref) == "" {
+		return nil, usagef("--reference is required to refund (the refund's reference)")
+	}
+	se := opsclient.Settlement{Action: action, Key: *key, Reference: strings.TrimSpace(*ref), Note: *note}
+	return func(ctx context.Context, c *opsclient.Client) error {
+		o, err := c.Settle(ctx, txid, se)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "%s: settled (%s); order is %s\n", o.TxID, action, o.Status)
 		return nil
 	}, nil
 }

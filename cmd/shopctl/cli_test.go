@@ -85,7 +85,8 @@ func TestCommands(t *testing.T) {
 		{name: "record a cheque", args: []string{"record-payment", txPending, "--mode", "check", "--amount", "12345", "--reference", "CHQ-1"},
 			exactOut: txPending + ": check payment of 123.45 EUR recorded (reference CHQ-1); order is SOLDOUT\n", wantStatus: checkout.SoldOut},
 		{name: "cheque of the wrong amount", args: []string{"record-payment", txPending, "--mode=check", "--amount=12344", "--reference=CHQ-1"},
-			wantCode: exitFail, wantErr: "400 invalid: payment not recorded; amount: does not match the order's total", wantStatus: checkout.Pending},
+			exactOut: txPending + ": check payment of 123.44 EUR recorded (reference CHQ-1); order is PENDING\n" +
+				txPending + ": the payment did not pay the order: see 'shopctl flags'\n", wantStatus: checkout.Pending},
 		{name: "cancel", args: []string{"cancel", txPending}, exactOut: txPending + ": order is CANCELLED\n", wantStatus: checkout.Cancelled},
 		{name: "transition", args: []string{"transition", txPending, "failed"}, exactOut: txPending + ": order is FAILED\n", wantStatus: checkout.Failed},
 		{name: "transition refused", args: []string{"transition", txPending, "COMPLETE"}, wantCode: exitFail,
@@ -175,6 +176,10 @@ func TestUsageErrors(t *testing.T) {
 		{"zero amount", []string{"record-payment", txPending, "--mode", "check", "--amount", "0", "--reference", "R"}, `--amount "0"`},
 		{"blank reference", []string{"record-payment", txPending, "--mode", "check", "--amount", "12345", "--reference", " "}, "--reference is required"},
 		{"bad endpoint", []string{"--endpoint", "ftp://example.org", "orders"}, `--endpoint "ftp://example.org" is not an http(s) URL`},
+		{"settle without action", []string{"settle", txPending}, "missing deliver|refund"},
+		{"settle with another action", []string{"settle", txPending, "keep"}, `must be deliver or refund, not "keep"`},
+		{"refund without reference", []string{"settle", txPending, "refund"}, "--reference is required to refund"},
+		{"flags with an argument", []string{"flags", txPending}, "unexpected argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

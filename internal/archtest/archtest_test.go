@@ -32,7 +32,7 @@ var layers = []layer{
 		[]string{"domain"}},
 	// ports: what the workflow delivers, pays and notifies through, each with its
 	// implementations that need nothing but the domain.
-	{"ports", []string{"internal/production", "internal/payment", "internal/notify"},
+	{"ports", []string{"internal/production", "internal/payment", "internal/notify", "internal/vies"},
 		[]string{"domain"}},
 	// config: readers of the SAM template and of the demo shop.
 	{"config", []string{"internal/stack", "internal/seed", "internal/cfn"},
@@ -61,7 +61,7 @@ var layers = []layer{
 	// testkits: fakes and local services for tests.
 	{"testkits", []string{
 		"internal/localcloud/dynamotest", "internal/production/prodtest", "internal/opsclient/opstest",
-		"internal/payment/providertest",
+		"internal/payment/providertest", "internal/vies/viestest",
 	}, []string{"domain", "ports", "config", "adapters", "clients", "testkits"}},
 	// tools: the local cloud's launcher, the benchmark, and this test.
 	{"tools", []string{"internal/localcloud/launcher", "internal/localcloud/cloudtest", "internal/bench", "internal/archtest"},

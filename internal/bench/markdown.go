@@ -73,10 +73,10 @@ func missNote(name string, r *Report) string {
 			"rules that depend on it show the same cents in every later view and at placement without another read (docs/architecture.md); " +
 			"that read is its second round trip. The other commands stay at one."
 	case strings.HasPrefix(name, "cart mutation"):
-		return "each mutation makes two calls by design, the conditional update and its trace line, the trace line written concurrently (trace.Tracer.Async) so that " +
-			"both cost one round trip; on this loaded 2-CPU machine the trace goroutine sometimes starts only after the update has returned, and the wait for it then " +
-			"costs a second round trip, which the mean counts. Writing the trace line in the same request as the update (a TransactWriteItems of both) would make it " +
-			"one call as well as one round trip, at twice the write units."
+		return "each mutation makes two calls by design, the conditional update and then its trace line: the line is written only once the update's " +
+			"condition has proved the caller holds the cart, so that a transaction ID alone cannot add lines to a merchant trace; that costs a second " +
+			"round trip. Writing the trace line in the same request as the update (a TransactWriteItems of both) would make it one round trip again, " +
+			"at twice the write units and without the update's ALL_NEW answer."
 	case strings.HasPrefix(name, "placement"):
 		c := cost[StepPlace]
 		advice := "Every call beyond the cart-and-order read, the order's write and `StartExecution` is one to fold into those."

@@ -3,8 +3,10 @@ package cfn
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -92,6 +94,9 @@ type Role struct {
 	Policies []Policy
 	// ManagedPolicyArns are the attached managed policies' ARNs, resolved.
 	ManagedPolicyArns []string
+	// Attached are the template's AWS::IAM::Policy resources that name this role in
+	// their Roles, each document resolved to plain JSON.
+	Attached []Policy
 }
 
 // Policy is one inline policy of a role.
@@ -134,6 +139,35 @@ func (t *Template) Role(id string) (Role, error) {
 			return Role{}, fmt.Errorf("cfn: %s policy %s: %w", id, name, err)
 		}
 		r.Policies = append(r.Policies, Policy{Name: name, Document: doc})
+	}
+	// An AWS::IAM::Policy resource whose Roles name this role grants it as well, as in
+	// AWS (the template adds one for grants that span several functions' roles).
+	for _, pid := range slices.Sorted(maps.Keys(t.resources)) {
+		if t.ResourceType(pid) != "AWS::IAM::Policy" {
+			continue
+		}
+		roles, err := t.r.Resolve(t.prop(pid, "Roles"))
+		if err != nil {
+			return Role{}, fmt.Errorf("cfn: %s roles: %w", pid, err)
+		}
+		rl, _ := roles.([]any)
+		if !slices.ContainsFunc(rl, func(v any) bool { s, _ := v.(string); return s == name }) {
+			continue
+		}
+		pname, err := t.r.Resolve(t.prop(pid, "PolicyName"))
+		if err != nil {
+			return Role{}, fmt.Errorf("cfn: %s name: %w", pid, err)
+		}
+		pdoc, err := t.r.Resolve(t.prop(pid, "PolicyDocument"))
+		if err != nil {
+			return Role{}, fmt.Errorf("cfn: %s document: %w", pid, err)
+		}
+		doc, err := json.Marshal(pdoc)
+		if err != nil {
+			return Role{}, fmt.Errorf("cfn: %s document: %w", pid, err)
+		}
+		pn, _ := pname.(string)
+		r.Attached = append(r.Attached, Policy{Name: pn, Document: doc})
 	}
 	arns, err := t.r.Resolve(t.prop(id, "ManagedPolicyArns"))
 	if err != nil {

@@ -324,3 +324,69 @@ func TestRefsOverride(t *testing.T) {
 		t.Errorf("authorizer = %+v", a)
 	}
 }
+
+// TestAttachedPoliciesGrantTheirRoles: a policy resource (AWS::IAM::Policy) names the
+// roles it is attached to; each of those roles gets its statements, as in AWS, and no
+// other role does. The template grants inline today, so the test adds such a resource to
+// a copy of it.
+func TestAttachedPoliciesGrantTheirRoles(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const policy = `  ExtraMailPolicy:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: extra-mail
+      Roles: [!Ref BackofficeFunctionRole, !Ref PaymentWebhookFunctionRole]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Allow
+            Action: ses:SendEmail
+            Resource: !Sub "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SenderEmail}"
+
+Outputs:`
+	text := strings.Replace(string(raw), "\nOutputs:", "\n"+policy, 1)
+	copyPath := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(copyPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path, err := cfn.Transform(context.Background(), repoRoot, copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions()
+	opts.StackName, opts.TableName = "local", "local-checkout"
+	opts.Params = map[string]string{"StorefrontUrl": "http://127.0.0.1:8080"}
+	tpl, err := cfn.Load(path, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		role  string
+		grant bool
+	}{
+		{"BackofficeFunctionRole", true},
+		{"PaymentWebhookFunctionRole", true},
+		{"ShopFunctionRole", false},
+	}
+	for _, tt := range tests {
+		role, err := tpl.Role(tt.role)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, p := range role.Attached {
+			if p.Name == "extra-mail" {
+				found = true
+				if !strings.Contains(string(p.Document), "identity/shop@example.com") || strings.Contains(string(p.Document), "Fn::") {
+					t.Errorf("%s: attached policy %s, want its intrinsics resolved", tt.role, p.Document)
+				}
+			}
+		}
+		if found != tt.grant {
+			t.Errorf("%s has the extra-mail policy: %v, want %v", tt.role, found, tt.grant)
+		}
+	}
+}

@@ -67,6 +67,25 @@ type Invoicing struct {
 	Country      string `json:"country"`
 	VATNumber    string `json:"vatNumber,omitempty"`
 	PlantCode    string `json:"plantCode,omitempty"`
+	// VATCheck is what VIES said of VATNumber when the buyer entered it; set by the
+	// CUSTOMER step only, never taken from the buyer.
+	VATCheck *VATCheck `json:"vatCheck,omitempty"`
+}
+
+// VAT check statuses.
+const (
+	VATValid       = "valid"       // VIES confirmed the number: reverse charge applies
+	VATUnavailable = "unavailable" // VIES could not answer: VAT is charged
+)
+
+// VATCheck is the result of asking VIES about a VAT number, kept on the cart and the
+// order and printed on the invoice.
+type VATCheck struct {
+	Status    string    `json:"status"`
+	CheckedAt time.Time `json:"checkedAt"`
+	Name      string    `json:"name,omitempty"`      // the registered trader, when given
+	RequestID string    `json:"requestId,omitempty"` // VIES's consultation number
+	Message   string    `json:"message,omitempty"`   // why VAT is charged, for the buyer
 }
 
 // Stats are sales figures: a number of paid orders and their revenue in minor units.

@@ -200,3 +200,47 @@ func TestAccountRuleOf(t *testing.T) {
 		}
 	}
 }
+
+// TestShopStepRefusesWhatIsNotOnSale: a line whose item was suspended or withdrawn
+// after it entered the cart keeps the SHOP step incomplete, named by its code, and so
+// does an empty cart; placement refuses an incomplete step.
+func TestShopStepRefusesWhatIsNotOnSale(t *testing.T) {
+	shop := &checkout.Shop{}
+	cat := &checkout.Catalog{Items: []checkout.Item{
+		{Code: "OK", Status: checkout.StatusAvailable},
+		{Code: "PROV", Status: checkout.StatusProviding},
+		{Code: "SUSP", Status: checkout.StatusSuspended},
+		{Code: "PREV", Status: checkout.StatusPreview},
+		{Code: "GONE", Status: checkout.StatusAbandoned},
+	}}
+	tests := []struct {
+		name  string
+		lines []checkout.Line
+		want  string // the SHOP step's missing fields
+	}{
+		{"on sale", []checkout.Line{{Code: "OK", Quantity: 1}, {Code: "PROV", Quantity: 1}}, ""},
+		{"empty", nil, "lines"},
+		{"suspended", []checkout.Line{{Code: "OK", Quantity: 1}, {Code: "SUSP", Quantity: 1}}, "lines.SUSP"},
+		{"preview and abandoned", []checkout.Line{{Code: "PREV", Quantity: 1}, {Code: "GONE", Quantity: 1}}, "lines.PREV,lines.GONE"},
+		{"withdrawn from the catalog", []checkout.Line{{Code: "NOPE", Quantity: 1}}, "lines.NOPE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, s := range checkout.Steps(shop, cat, &checkout.Cart{Lines: tt.lines}) {
+				if s.Name != checkout.StepShop {
+					continue
+				}
+				for _, m := range s.Missing {
+					got = append(got, m.Field)
+				}
+				if s.Complete != (tt.want == "") {
+					t.Errorf("SHOP complete = %v with missing %v", s.Complete, s.Missing)
+				}
+			}
+			if g := strings.Join(got, ","); g != tt.want {
+				t.Errorf("SHOP missing %q, want %q", g, tt.want)
+			}
+		})
+	}
+}

@@ -132,11 +132,27 @@ type Acceptance struct {
 
 // Payment is one payment attempt or notification recorded on the order.
 type Payment struct {
-	Mode    string    `json:"mode"`
-	Outcome string    `json:"outcome"`
-	Amount  int64     `json:"amount"`
-	EventID string    `json:"eventId,omitempty"`
-	At      time.Time `json:"at"`
+	Mode    string `json:"mode"`
+	Outcome string `json:"outcome"`
+	Amount  int64  `json:"amount"`
+	// Currency is said when it is not the order's (a payment in another currency).
+	Currency string `json:"currency,omitempty"`
+	EventID  string `json:"eventId,omitempty"`
+	// Reference identifies the payment at its provider, or the operator's reference
+	// (cheque number, transfer reference); a payment is stored once per mode and
+	// reference (see PaymentKey).
+	Reference string    `json:"reference,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// PaymentKey is what a payment is stored once under: its mode and its reference (the
+// event ID when the payment has no reference of its own).
+func PaymentKey(p Payment) string {
+	ref := p.Reference
+	if ref == "" {
+		ref = p.EventID
+	}
+	return p.Mode + "#" + ref
 }
 
 // Order is the frozen order: after placement only its status, payments, production and

@@ -15,6 +15,7 @@ func Buyer(c *Cart) pricing.Buyer {
 		b.AccountID, b.Country, b.Organisation = cu.Email, cu.Country, cu.Organisation
 		if inv := cu.Invoicing; inv != nil {
 			b.Country, b.Organisation, b.VATNumber, b.Business = inv.Country, inv.Organisation, inv.VATNumber, true
+			b.VATVerified = inv.VATCheck != nil && inv.VATCheck.Status == VATValid
 		}
 	}
 	return b

@@ -33,6 +33,17 @@ func Steps(shop *Shop, cat *Catalog, c *Cart) []StepState {
 			if len(c.Lines) == 0 {
 				st.Missing = append(st.Missing, FieldError{Field: "lines", Message: "the cart is empty"})
 			}
+			// An item suspended or withdrawn since it entered the cart is not sold:
+			// placement refuses it rather than pricing it or dropping it silently.
+			for _, l := range c.Lines {
+				it, ok := cat.Item(l.Code)
+				switch {
+				case !ok:
+					st.Missing = append(st.Missing, FieldError{Field: "lines." + l.Code, Message: "is no longer in the catalog: remove it"})
+				case !it.Sellable():
+					st.Missing = append(st.Missing, FieldError{Field: "lines." + l.Code, Message: fmt.Sprintf("is not on sale (%s): remove it", it.Status)})
+				}
+			}
 		case StepRequisits:
 			st.Applies = needsRequirements(cat, c)
 			st.Missing = RequirementErrors(cat, c)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,6 +18,7 @@ import (
 	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
+	"github.com/lmsshop/checkout/internal/vies"
 )
 
 // CartStore is what the pre-placement steps need of the table.
@@ -55,6 +58,14 @@ type Steps struct {
 	Now        func() time.Time
 	CartTTL    time.Duration
 	Storefront string
+	// VIES confirms intra-EU VAT numbers at the CUSTOMER step; nil means they cannot
+	// be confirmed here, and VAT is charged.
+	VIES VATChecker
+}
+
+// VATChecker asks VIES about a VAT number (internal/vies).
+type VATChecker interface {
+	Check(ctx context.Context, prefix, number string) (vies.Result, error)
 }
 
 func (s *Steps) now() time.Time { return s.Now().UTC() }
@@ -91,17 +102,47 @@ func (s *Steps) view(cr *cartRequest, c *checkout.Cart, status int) (Response, e
 	return JSON(status, cartView(cr.shop, cr.cat, c, q)), nil
 }
 
-// mutate applies one command: its trace line is written while the command runs, so
-// the step costs one round trip of latency.
+// mutate applies one command, then writes its trace line: only a caller the command
+// proved to hold the cart may add a line to its trace, so the line waits for the
+// command's answer. A refusal is traced only for such a caller too.
 func (s *Steps) mutate(ctx context.Context, cr *cartRequest, m store.Mutation, format string, args ...any) (Response, error) {
-	wait := s.Trace.Async(ctx, cr.txid, format, args...)
 	c, err := s.Store.Mutate(ctx, cr.txid, cr.tokenHash, s.CartTTL, m)
-	wait()
 	if err != nil {
-		s.Trace.Printf(ctx, cr.txid, "refused: %v", err)
+		if !store.NotHolder(err) {
+			s.Trace.Printf(ctx, cr.txid, "refused: %v", err)
+		}
 		return Response{}, err
 	}
+	s.Trace.Printf(ctx, cr.txid, format, args...)
 	return s.view(cr, c, http.StatusOK)
+}
+
+// checkVAT asks VIES about a VAT number already valid in shape, check digits and
+// country. Unknown to VIES: refused (400), nothing stored. VIES unable to answer, or
+// not reachable from here: accepted, VAT charged, and the buyer told why.
+func (s *Steps) checkVAT(ctx context.Context, number string) (*checkout.VATCheck, error) {
+	n := pricing.NormalizeVATNumber(number)
+	now := s.now()
+	if s.VIES == nil {
+		return &checkout.VATCheck{Status: checkout.VATUnavailable, CheckedAt: now,
+			Message: "VAT numbers cannot be verified with VIES here: VAT is charged"}, nil
+	}
+	r, err := s.VIES.Check(ctx, n[:2], n[2:])
+	if errors.Is(err, vies.ErrUnavailable) {
+		if s.Log != nil {
+			s.Log.Warn("VIES unavailable", "prefix", n[:2], "err", err)
+		}
+		return &checkout.VATCheck{Status: checkout.VATUnavailable, CheckedAt: now,
+			Message: "VIES, the EU's VAT number register, could not confirm this number just now: VAT is charged. Save your details again later to retry."}, nil
+	}
+	if err != nil {
+		return nil, checkout.Wrap("customer.vies", err)
+	}
+	if !r.Valid {
+		return nil, checkout.Invalid("customer.validate", "VAT number not registered", checkout.FieldError{Field: "invoicing.vatNumber",
+			Message: "VIES, the EU's VAT number register, does not know this number: check it, or leave it out (VAT is then charged)"})
+	}
+	return &checkout.VATCheck{Status: checkout.VATValid, CheckedAt: now, Name: checkout.Clean(r.Name), RequestID: checkout.Clean(r.RequestID)}, nil
 }
 
 // RegisterShop adds the SHOP step's routes.
@@ -436,6 +477,10 @@ func (s *Steps) unlock(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	if !checkout.PasswordMatches(it, in.Password) {
+		// Traced only for the cart's holder: anyone else learns nothing and writes nothing.
+		if _, err := s.Store.GetCart(ctx, cr.txid, cr.tokenHash); err != nil {
+			return Response{}, err
+		}
 		s.Trace.Printf(ctx, cr.txid, "SHOP : wrong password for %s", it.Code)
 		return Response{}, checkout.Errorf("cart.unlock", checkout.EFORBIDDEN, "wrong password for %s", it.Code)
 	}
@@ -498,9 +543,23 @@ func (s *Steps) putCustomer(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	if inv := cu.Invoicing; inv != nil && inv.VATNumber != "" {
-		if _, err := pricing.CheckVATNumber(inv.VATNumber); err != nil {
+		country, err := pricing.CheckVATNumber(inv.VATNumber)
+		if err != nil {
 			return Response{}, checkout.Invalid("customer.validate", "invalid VAT number", checkout.FieldError{Field: "invoicing.vatNumber", Message: err.Error()})
 		}
+		// A number removes VAT only for a business invoiced in the country that issued
+		// it: another country's number is a mistake to correct, not VAT to drop.
+		if !strings.EqualFold(country, inv.Country) {
+			return Response{}, checkout.Invalid("customer.validate", "VAT number of another country", checkout.FieldError{Field: "invoicing.vatNumber",
+				Message: fmt.Sprintf("this VAT number was issued in %s, the invoicing address is in %s: correct one of them, or leave the number out (VAT is then charged)", country, inv.Country)})
+		}
+		check, err := s.checkVAT(ctx, inv.VATNumber)
+		if err != nil {
+			return Response{}, err
+		}
+		inv.VATCheck = check
+	} else if inv != nil {
+		inv.VATCheck = nil
 	}
 	// The buyer's earlier paid orders are read now and kept in the cart (a second round
 	// trip, for this step only): a loyalty discount shown then stays as shown.

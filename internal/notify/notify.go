@@ -39,10 +39,14 @@ const (
 	DeliveryReport Kind = "DeliveryReport"
 	// AccountCreated welcomes a buyer whose customer account was just created.
 	AccountCreated Kind = "AccountCreated"
+	// PaymentFlagged tells the sales managers that a payment was recorded that could not
+	// move its order forward (late, duplicate, under- or over-payment), for them to
+	// deliver or refund.
+	PaymentFlagged Kind = "PaymentFlagged"
 )
 
 // Kinds lists every Kind, in the order of docs/spec.md's table.
-var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated}
+var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated, PaymentFlagged}
 
 // Languages lists the languages Render writes in; the first is the default.
 var Languages = []string{"en", "fr"}
@@ -56,7 +60,18 @@ type Event struct {
 	Order        Order         `json:"order"`
 	Instructions *Instructions `json:"instructions,omitempty"`
 	Feedback     []Feedback    `json:"feedback,omitempty"`
+	Flag         *Flag         `json:"flag,omitempty"`
 	Links        Links         `json:"links"`
+}
+
+// Flag is a payment that needs an operator: why, how much, by which mode, under which
+// provider or operator reference.
+type Flag struct {
+	Reason    string `json:"reason"` // late, duplicate, underpayment, overpayment, currency
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	Mode      string `json:"mode"`
+	Reference string `json:"reference"`
 }
 
 // Shop is the part of the shop's settings the e-mails use.
@@ -183,7 +198,12 @@ type view struct {
 	Final        string
 	Instructions *Instructions
 	Feedback     []Feedback
+	Flag         *viewFlag
 	Links        Links
+}
+
+type viewFlag struct {
+	Reason, Amount, Mode, Reference string
 }
 
 type viewLine struct {
@@ -275,7 +295,7 @@ func prepare(e Event) (view, []string, error) {
 
 	var to []string
 	switch e.Kind {
-	case OrderPlaced, DeliveryReport:
+	case OrderPlaced, DeliveryReport, PaymentFlagged:
 		managers := e.Shop.SalesManagers
 		if len(managers) == 0 && v.Shop.SellerEmail != "" {
 			managers = []string{v.Shop.SellerEmail}
@@ -309,9 +329,25 @@ func prepare(e Event) (view, []string, error) {
 		if v.Links.Bill == "" {
 			return fail("links.bill is required: the buyer must reach the invoice")
 		}
+	case PaymentFlagged:
+		f := e.Flag
+		if f == nil || !known(flagReasons, f.Reason) {
+			return fail("flag.reason must be one of %v", flagReasons)
+		}
+		cur := f.Currency
+		if cur == "" {
+			cur = currency
+		}
+		if _, err := MinorDigits(cur); err != nil {
+			return fail("flag.currency: %v", err)
+		}
+		v.Flag = &viewFlag{Reason: f.Reason, Amount: FormatMoney(f.Amount, cur, v.Lang), Mode: paymodeLabel(oneLine(f.Mode), v.Lang), Reference: oneLine(f.Reference)}
 	}
 	return v, to, nil
 }
+
+// flagReasons are the reasons a payment is flagged for an operator.
+var flagReasons = []string{"late", "duplicate", "underpayment", "overpayment", "currency"}
 
 // offline checks the instructions against the payment mode and fills in the
 // defaults the buyer must see.

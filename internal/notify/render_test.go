@@ -65,6 +65,9 @@ func event(k notify.Kind, lang string) notify.Event {
 		e.Order.Status = "COMPLETE"
 	case notify.AccountCreated:
 		e.Links.Account = account
+	case notify.PaymentFlagged:
+		e.Order.Status = "CANCELLED"
+		e.Flag = &notify.Flag{Reason: "late", Amount: 123450, Currency: "EUR", Mode: "stripe", Reference: "cs_test_1"}
 	}
 	return e
 }
@@ -372,6 +375,8 @@ func TestRenderRefusesBadEvents(t *testing.T) {
 		{"offline for an online mode", notify.OfflineInstructions, func(e *notify.Event) { e.Order.Paymode = "stripe" }, `paymode "stripe"`},
 		{"transfer without IBAN", notify.OfflineInstructions, func(e *notify.Event) { e.Instructions.IBAN = "" }, "instructions.iban"},
 		{"cheque without address", notify.OfflineInstructions, func(e *notify.Event) { e.Order.Paymode = "check" }, "instructions.address"},
+		{"flag without reason", notify.PaymentFlagged, func(e *notify.Event) { e.Flag = nil }, "flag.reason"},
+		{"flag with an unknown reason", notify.PaymentFlagged, func(e *notify.Event) { e.Flag.Reason = "odd" }, "flag.reason"},
 		{"failure without retry link", notify.PaymentFailed, func(e *notify.Event) { e.Links.Retry = "" }, "links.retry"},
 		{"delivery without bill link", notify.ProductsDelivered, func(e *notify.Event) { e.Links.Bill = "" }, "links.bill"},
 		{"javascript link", notify.PaymentFailed, func(e *notify.Event) { e.Links.Retry = "javascript:alert(1)" }, "links.retry"},

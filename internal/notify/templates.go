@@ -24,6 +24,7 @@ var fileBase = map[Kind]string{
 	ProductsDelivered:   "products_delivered",
 	DeliveryReport:      "delivery_report",
 	AccountCreated:      "account_created",
+	PaymentFlagged:      "payment_flagged",
 }
 
 const layoutFile = "templates/_layout.html.tmpl"

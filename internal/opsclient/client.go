@@ -84,14 +84,41 @@ type OrderDetail struct {
 	Payments  []checkout.Payment    `json:"payments"`
 	Products  []production.Instance `json:"products"`
 	Trace     []trace.Line          `json:"trace"`
+	Flags     []Flag                `json:"flags"`
 	LinkToken string                `json:"linkToken"`
+}
+
+// Flag is a payment stored on an order that could not move it forward (late,
+// duplicate, underpayment, overpayment, currency), waiting for an operator to settle it.
+type Flag struct {
+	TxID      string          `json:"txid"`
+	Key       string          `json:"key"`
+	Reason    string          `json:"reason"`
+	Mode      string          `json:"mode"`
+	Reference string          `json:"reference"`
+	Amount    int64           `json:"amount"`
+	Currency  string          `json:"currency"`
+	Status    checkout.Status `json:"orderStatus"`
+	At        time.Time       `json:"at"`
+	Settled   string          `json:"settled,omitempty"`
+	SettledBy string          `json:"settledBy,omitempty"`
+}
+
+// Settlement settles one flag: Action "deliver" or "refund"; Key names the flagged
+// payment when the order has several; Reference is the refund's (required to refund).
+type Settlement struct {
+	Action    string `json:"action"`
+	Key       string `json:"key,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	Note      string `json:"note,omitempty"`
 }
 
 // Payment is an offline payment an operator records.
 type Payment struct {
 	// Mode is "check" or "transfer".
 	Mode string `json:"mode"`
-	// Amount is in minor units and must equal the order's final total.
+	// Amount is in minor units; one that is not the order's final total is recorded
+	// and flagged for settling (see Flags).
 	Amount int64 `json:"amount"`
 	// Reference is the cheque number or the transfer's reference.
 	Reference string `json:"reference"`
@@ -155,9 +182,47 @@ func (c *Client) RecordPayment(ctx context.Context, txid string, p Payment) (*ch
 	if err := checkTxID(txid); err != nil {
 		return nil, err
 	}
-	var out checkout.Order
-	if err := c.do(ctx, http.MethodPost, "/admin/orders/"+txid+"/payment-received", nil, p, &out); err != nil {
+	// The answer is the order, or {"order","flag"} when the payment was flagged.
+	var raw map[string]json.RawMessage
+	if err := c.do(ctx, http.MethodPost, "/admin/orders/"+txid+"/payment-received", nil, p, &raw); err != nil {
 		return nil, fmt.Errorf("record payment of %s: %w", txid, err)
+	}
+	body, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	if o, ok := raw["order"]; ok {
+		body = o
+	}
+	var out checkout.Order
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("record payment of %s: answer: %w", txid, err)
+	}
+	return &out, nil
+}
+
+// Flags lists the payments waiting for an operator, newest first.
+func (c *Client) Flags(ctx context.Context) ([]Flag, error) {
+	var out struct {
+		Flags []Flag `json:"flags"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/admin/flags", nil, nil, &out); err != nil {
+		return nil, fmt.Errorf("list flags: %w", err)
+	}
+	return out.Flags, nil
+}
+
+// Settle settles a flagged payment of the order: deliver the order, or record its refund.
+func (c *Client) Settle(ctx context.Context, txid string, se Settlement) (*checkout.Order, error) {
+	if err := checkTxID(txid); err != nil {
+		return nil, err
+	}
+	if se.Action != "deliver" && se.Action != "refund" {
+		return nil, fmt.Errorf("settle %s: action %q is not deliver or refund", txid, se.Action)
+	}
+	var out checkout.Order
+	if err := c.do(ctx, http.MethodPost, "/admin/orders/"+txid+"/settle", nil, se, &out); err != nil {
+		return nil, fmt.Errorf("settle %s: %w", txid, err)
 	}
 	return &out, nil
 }

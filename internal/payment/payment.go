@@ -52,6 +52,10 @@ type Request struct {
 	CancelURL     string
 	NotifyURL     string
 	ShopName      string
+	// ExpiresAt is when the order stops waiting for this payment: a provider session
+	// that can expire is made to close no later (within what the provider accepts).
+	// Zero leaves the provider's default.
+	ExpiresAt time.Time
 }
 
 // validate checks the fields every mode relies on.
@@ -185,12 +189,16 @@ type Notification struct {
 	Provider string
 	// EventID identifies this delivery's content at the provider; the
 	// workflow records (Provider, EventID) to process it at most once.
-	EventID  string
-	TxID     string
-	Outcome  Outcome
-	Amount   int64  // minor units; 0 when the provider did not say
-	Currency string // ISO 4217 alphabetic, upper case; "" when not said
-	Raw      map[string]string
+	EventID string
+	// Reference identifies the payment itself at the provider (a Checkout Session,
+	// a PayPal txn_id, a Systempay transaction UUID): several events may be about one
+	// payment, and the workflow stores a payment once per (Provider, Reference).
+	Reference string
+	TxID      string
+	Outcome   Outcome
+	Amount    int64  // minor units; 0 when the provider did not say
+	Currency  string // ISO 4217 alphabetic, upper case; "" when not said
+	Raw       map[string]string
 }
 
 // Check reports, wrapping ErrMismatch, whether n is about the order with the

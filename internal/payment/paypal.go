@@ -177,6 +177,7 @@ func parsePayPalIPN(body []byte, business string) (Notification, error) {
 	// then Completed), so the status is part of the event identity: keying
 	// on txn_id alone would drop the Completed IPN as a duplicate.
 	n.EventID = txnID + ":" + status
+	n.Reference = txnID
 	if n.Outcome == Ignored {
 		return n, nil
 	}

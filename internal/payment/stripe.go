@@ -2,6 +2,8 @@ package payment
 
 import (
 	"context"
+	"crypto/hmac"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,6 +108,9 @@ func (s *Stripe) Start(ctx context.Context, r Request) (Instructions, error) {
 	if r.CustomerEmail != "" {
 		params.CustomerEmail = stripe.String(r.CustomerEmail)
 	}
+	if !r.ExpiresAt.IsZero() {
+		params.ExpiresAt = stripe.Int64(stripeExpiry(r.ExpiresAt, time.Now()).Unix())
+	}
 	params.AddMetadata("txid", r.TxID)
 	// A retried Lambda must not open a second session for the same attempt.
 	params.SetIdempotencyKey("checkout-" + r.TxID + "-" + strconv.Itoa(r.Attempt))
@@ -117,6 +122,27 @@ func (s *Stripe) Start(ctx context.Context, r Request) (Instructions, error) {
 		return Instructions{}, fmt.Errorf("payment: stripe checkout session %s has no URL", sess.ID)
 	}
 	return Instructions{Kind: InstructionsRedirect, RedirectURL: sess.URL}, nil
+}
+
+// Stripe accepts a Checkout Session's expires_at from 30 minutes to 24 hours after its
+// creation; a minute of margin keeps a slow request inside the window.
+const (
+	stripeMinExpiry = 31 * time.Minute
+	stripeMaxExpiry = 24 * time.Hour
+)
+
+// stripeExpiry is the session's expiry for an order that stops waiting at deadline: the
+// deadline itself when Stripe accepts it, else the nearest time it accepts. A wait
+// shorter than Stripe's minimum leaves the session open a little longer than the wait;
+// a payment made then is a late payment, stored and flagged for an operator.
+func stripeExpiry(deadline, now time.Time) time.Time {
+	switch {
+	case deadline.Before(now.Add(stripeMinExpiry)):
+		return now.Add(stripeMinExpiry)
+	case deadline.After(now.Add(stripeMaxExpiry)):
+		return now.Add(stripeMaxExpiry)
+	}
+	return deadline
 }
 
 // stripeObject holds the fields read from a checkout session or payment
@@ -134,11 +160,31 @@ type stripeObject struct {
 
 // Verify implements Verifier for Stripe webhooks.
 func (s *Stripe) Verify(_ context.Context, w Webhook) (Notification, error) {
-	header := w.Header.Get(StripeSignatureHeader)
-	// stripe-go checks the signature; its own tolerance check reads the wall
-	// clock, so it is switched off here and redone against w.Now, which keeps
-	// the 300 s rule while letting tests and replays control time. The API
-	// version check is off because only long-stable fields are read.
+	// The timestamp checked against the window must be the one the signature covers:
+	// the header is parsed once, here (a header with two timestamps is refused), the
+	// signature is checked over that timestamp, and stripe-go then parses the event
+	// under a header rebuilt from this parse alone. Its own tolerance check reads the
+	// wall clock, so it is off and the 300 s rule is applied against w.Now, which lets
+	// tests and replays control time. The API version check is off because only
+	// long-stable fields are read.
+	ts, sigs, err := parseTimestampedSignature(w.Header.Get(StripeSignatureHeader))
+	if err != nil {
+		return Notification{}, err
+	}
+	want := webhook.ComputeSignature(time.Unix(ts, 0), w.Body, s.webhookSecret)
+	ok := false
+	for _, sig := range sigs {
+		if hmac.Equal(sig, want) {
+			ok = true
+		}
+	}
+	if !ok {
+		return Notification{}, fmt.Errorf("%w: %s does not match the body", ErrSignature, StripeSignatureHeader)
+	}
+	if err := checkTolerance(time.Unix(ts, 0), w.now(), StripeTolerance); err != nil {
+		return Notification{}, err
+	}
+	header := "t=" + strconv.FormatInt(ts, 10) + ",v1=" + hex.EncodeToString(want)
 	ev, err := webhook.ConstructEventWithOptions(w.Body, header, s.webhookSecret, webhook.ConstructEventOptions{
 		IgnoreTolerance: true, IgnoreAPIVersionMismatch: true,
 	})
@@ -148,13 +194,6 @@ func (s *Stripe) Verify(_ context.Context, w Webhook) (Notification, error) {
 		return Notification{}, fmt.Errorf("%w: %w", ErrSignature, err)
 	default:
 		return Notification{}, fmt.Errorf("%w: stripe event: %w", ErrMalformed, err)
-	}
-	ts, _, err := parseTimestampedSignature(header)
-	if err != nil {
-		return Notification{}, err
-	}
-	if err := checkTolerance(time.Unix(ts, 0), w.now(), StripeTolerance); err != nil {
-		return Notification{}, err
 	}
 	if ev.ID == "" || ev.Data == nil {
 		return Notification{}, fmt.Errorf("%w: stripe event without id or data", ErrMalformed)
@@ -166,6 +205,7 @@ func (s *Stripe) Verify(_ context.Context, w Webhook) (Notification, error) {
 		return Notification{}, fmt.Errorf("%w: stripe event %s object: %w", ErrMalformed, ev.ID, err)
 	}
 	n.Raw["object"] = obj.ID
+	n.Reference = obj.ID
 	if obj.PaymentStatus != "" {
 		n.Raw["payment_status"] = obj.PaymentStatus
 	}

@@ -76,6 +76,52 @@ func TestStripeStartCreatesCheckoutSession(t *testing.T) {
 	}
 }
 
+// TestStripeSessionExpiresWithTheWait: the Checkout Session closes no later than the
+// order's payment wait, within what Stripe accepts (30 minutes to 24 hours after
+// creation); without a deadline Stripe's default (24 hours) applies.
+func TestStripeSessionExpiresWithTheWait(t *testing.T) {
+	srv := providertest.NewStripeServer(t, stripeKey)
+	s := newStripe(t, srv.URL)
+	tests := []struct {
+		name string
+		wait time.Duration // 0: no deadline
+		want time.Duration // expires_at - now; 0: not sent
+	}{
+		{"one hour", time.Hour, time.Hour},
+		{"shorter than Stripe's minimum", 10 * time.Minute, 31 * time.Minute},
+		{"longer than Stripe's maximum", 48 * time.Hour, 24 * time.Hour},
+		{"no deadline", 0, 0},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := baseRequest()
+			r.TxID = "EXP" + strconv.Itoa(i)
+			now := time.Now()
+			if tt.wait > 0 {
+				r.ExpiresAt = now.Add(tt.wait)
+			}
+			if _, err := s.Start(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			sessions := srv.Sessions()
+			got := sessions[len(sessions)-1].Form.Get("expires_at")
+			if tt.want == 0 {
+				if got != "" {
+					t.Fatalf("expires_at = %s, want none", got)
+				}
+				return
+			}
+			at, err := strconv.ParseInt(got, 10, 64)
+			if err != nil {
+				t.Fatalf("expires_at = %q", got)
+			}
+			if d := time.Unix(at, 0).Sub(now) - tt.want; d < -5*time.Second || d > 5*time.Second {
+				t.Fatalf("expires_at is now+%s, want now+%s", time.Unix(at, 0).Sub(now).Round(time.Second), tt.want)
+			}
+		})
+	}
+}
+
 func TestStripeStartRetryReusesSession(t *testing.T) {
 	srv := providertest.NewStripeServer(t, stripeKey)
 	s := newStripe(t, srv.URL)
@@ -151,6 +197,12 @@ func TestStripeVerify(t *testing.T) {
 		{name: "no signature", body: completed, header: http.Header{}, wantErr: payment.ErrSignature},
 		{name: "stale", body: completed, header: signed(completed, stripeSecret, now.Add(-301*time.Second)), wantErr: payment.ErrStale},
 		{name: "from the future", body: completed, header: signed(completed, stripeSecret, now.Add(301*time.Second)), wantErr: payment.ErrStale},
+		// A fresh timestamp added to an old signed header must not pass the window: a
+		// header with two timestamps is refused, so the time checked is the time signed.
+		{name: "old signature, fresh t appended", body: completed, wantErr: payment.ErrSignature,
+			header: http.Header{"Stripe-Signature": {providertest.SignStripe(completed, stripeSecret, now.Add(-time.Hour)) + ", t=" + strconv.FormatInt(now.Unix(), 10)}}},
+		{name: "old signature, fresh t prepended", body: completed, wantErr: payment.ErrSignature,
+			header: http.Header{"Stripe-Signature": {"t=" + strconv.FormatInt(now.Unix(), 10) + "," + providertest.SignStripe(completed, stripeSecret, now.Add(-time.Hour))}}},
 		{name: "malformed body", body: []byte("{not json"), wantErr: payment.ErrMalformed},
 		{name: "not an event", body: []byte(`{"object":"checkout.session","id":"cs_1"}`), wantErr: payment.ErrMalformed},
 		{name: "completed without transaction", body: providertest.StripeEvent("evt_7", "checkout.session.completed",

@@ -184,6 +184,7 @@ func (s *Systempay) Verify(_ context.Context, w Webhook) (Notification, error) {
 	// delayed authorisation), keeping its uuid; the status keeps those
 	// distinct while duplicates of one notification still collapse.
 	n.EventID = uuid + ":" + status
+	n.Reference = uuid
 	if n.Outcome == Ignored {
 		return n, nil
 	}

@@ -139,7 +139,7 @@ func (p *TestProvider) Verify(_ context.Context, w Webhook) (Notification, error
 		return Notification{}, fmt.Errorf("%w: test callback: %w", ErrMalformed, err)
 	}
 	n := Notification{
-		Provider: NameTest, EventID: c.EventID, TxID: c.TxID, Amount: c.Amount, Currency: c.Currency,
+		Provider: NameTest, EventID: c.EventID, Reference: c.EventID, TxID: c.TxID, Amount: c.Amount, Currency: c.Currency,
 		Raw: map[string]string{"id": c.EventID, "txid": c.TxID, "outcome": c.Outcome,
 			"amount": strconv.FormatInt(c.Amount, 10), "currency": c.Currency},
 	}
@@ -181,6 +181,10 @@ func parseTimestampedSignature(h string) (int64, [][]byte, error) {
 		}
 		switch k {
 		case "t":
+			if haveT {
+				// Which one would be checked? Neither: a signer writes one.
+				return 0, nil, fmt.Errorf("%w: signature header has several timestamps", ErrSignature)
+			}
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
 				return 0, nil, fmt.Errorf("%w: signature timestamp %q", ErrSignature, v)

@@ -251,6 +251,7 @@ type Buyer struct {
 	Organisation string   // institution
 	Business     bool     // buying as an organisation (invoicing information given)
 	VATNumber    string   // intra-EU VAT number, if any
+	VATVerified  bool     // VIES confirmed VATNumber
 	Capabilities []string // LMS capabilities or roles the buyer holds
 	PaidOrders   int      // number of earlier paid orders
 }

@@ -58,7 +58,7 @@ func (randomCart) Generate(r *rand.Rand, _ int) reflect.Value {
 	}
 	c.in.Context.Buyer.Country = []string{"FR", "DE", "CH", "", "JP"}[r.Intn(5)]
 	if r.Intn(4) == 0 {
-		c.in.Context.Buyer.Business, c.in.Context.Buyer.VATNumber = true, "DE123456789"
+		c.in.Context.Buyer.Business, c.in.Context.Buyer.VATNumber, c.in.Context.Buyer.VATVerified = true, "DE123456788", r.Intn(2) == 0
 	}
 	return reflect.ValueOf(c)
 }

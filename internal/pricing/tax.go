@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -149,6 +150,79 @@ var vatFormats = map[string]vatFormat{
 	"SK": {regexp.MustCompile(`^[0-9]{10}$`), "10 digits"},
 }
 
+// vatCheckDigits verify the check digits of the member states whose algorithm is
+// published, on the part after the prefix (already of the right shape). The others are
+// checked for their shape only, and by VIES.
+var vatCheckDigits = map[string]func(string) bool{
+	// France: the 2-digit key is (12 + 3 × (SIREN mod 97)) mod 97; keys with letters
+	// (numbers issued since 2000) have no published formula.
+	"FR": func(n string) bool {
+		key, err := strconv.Atoi(n[:2])
+		if err != nil {
+			return true
+		}
+		siren, _ := strconv.Atoi(n[2:])
+		return key == (12+3*(siren%97))%97
+	},
+	// Germany: ISO 7064 MOD 11,10 over the first 8 digits.
+	"DE": func(n string) bool {
+		p := 10
+		for _, c := range n[:8] {
+			sum := (int(c-'0') + p) % 10
+			if sum == 0 {
+				sum = 10
+			}
+			p = (2 * sum) % 11
+		}
+		check := 11 - p
+		if check == 10 {
+			check = 0
+		}
+		return check == int(n[8]-'0')
+	},
+	// Belgium: the last 2 digits are 97 − (the first 8 mod 97).
+	"BE": func(n string) bool {
+		head, _ := strconv.Atoi(n[:8])
+		tail, _ := strconv.Atoi(n[8:])
+		return 97-head%97 == tail
+	},
+	// Italy: Luhn over the 11 digits.
+	"IT": func(n string) bool {
+		sum := 0
+		for i, c := range n[:10] {
+			d := int(c - '0')
+			if i%2 == 1 {
+				if d *= 2; d > 9 {
+					d -= 9
+				}
+			}
+			sum += d
+		}
+		return (10-sum%10)%10 == int(n[10]-'0')
+	},
+	// The Netherlands: weights 9…2 on the first 8 digits, mod 11, is the 9th (the
+	// sole proprietors' numbers since 2020 pass mod 97 of "NL" + the number instead).
+	"NL": func(n string) bool {
+		sum := 0
+		for i, c := range n[:8] {
+			sum += int(c-'0') * (9 - i)
+		}
+		if sum%11 == int(n[8]-'0') {
+			return true
+		}
+		return mod97("2321"+n[:9]+"11"+n[10:]) == 1 // N=23, L=21, B=11
+	},
+}
+
+// mod97 is a decimal string's remainder by 97 (ISO 7064 MOD 97-10), digit by digit.
+func mod97(digits string) int {
+	r := 0
+	for _, c := range digits {
+		r = (r*10 + int(c-'0')) % 97
+	}
+	return r
+}
+
 // NormalizeVATNumber upper-cases a VAT number and removes the spaces, dots
 // and hyphens people type in it.
 func NormalizeVATNumber(s string) string {
@@ -179,6 +253,9 @@ func CheckVATNumber(s string) (country string, err error) {
 	if !f.re.MatchString(n[2:]) {
 		return "", fmt.Errorf("VAT number %q: a %s number is %s + %s", s, n[:2], n[:2], f.desc)
 	}
+	if check, ok := vatCheckDigits[n[:2]]; ok && !check(n[2:]) {
+		return "", fmt.Errorf("VAT number %q: its check digits are wrong (a typo?)", s)
+	}
 	if n[:2] == "EL" {
 		return "GR", nil
 	}
@@ -196,14 +273,16 @@ func IsEUMember(country string) bool {
 }
 
 // ReverseCharge reports whether a sale from shopCountry to buyer is
-// reverse-charged: the shop is in the EU and the buyer is a business with a
-// well-formed VAT number of another member state. A malformed number simply
-// means VAT is charged; the CUSTOMER step should use CheckVATNumber to tell
-// the buyer.
+// reverse-charged: the shop is in the EU and the buyer is a business whose VAT
+// number is valid in shape and check digits, was issued by the buyer's invoicing
+// country, is of another member state than the shop's, and was confirmed by VIES
+// (VATVerified). Anything else (a malformed number, a number of another country
+// than the invoicing address, VIES unable to answer) simply means VAT is charged;
+// the CUSTOMER step tells the buyer why.
 func ReverseCharge(shopCountry string, b Buyer) bool {
-	if !b.Business || !IsEUMember(shopCountry) {
+	if !b.Business || !b.VATVerified || !IsEUMember(shopCountry) {
 		return false
 	}
 	vatCountry, err := CheckVATNumber(b.VATNumber)
-	return err == nil && vatCountry != strings.ToUpper(shopCountry)
+	return err == nil && vatCountry == strings.ToUpper(b.Country) && vatCountry != strings.ToUpper(shopCountry)
 }

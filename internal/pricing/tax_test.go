@@ -87,16 +87,23 @@ func TestCheckVATNumber(t *testing.T) {
 		{"FRK7399859412", "FR", ""},
 		{"FRIO399859412", "", "FR number is FR + 2 letters or digits (not I or O) + 9 digits"},
 		{"FR4030326504", "", "FR + 2 letters or digits"},
-		{"DE123456789", "DE", ""},
-		{"DE-123.456.789", "DE", ""},
+		{"DE123456788", "DE", ""},
+		{"DE-123.456.788", "DE", ""},
+		// Check digits, where the member state publishes them.
+		{"DE123456789", "", "check digit"},
+		{"FR41303265045", "", "check digit"},
+		{"BE0123456789", "", "check digit"},
+		{"BE0123456749", "BE", ""},
+		{"IT12345678903", "IT", ""},
+		{"IT12345678904", "", "check digit"},
+		{"NL123456782B01", "NL", ""},
+		{"NL123456789B01", "", "check digit"},
 		{"DE12345678", "", "DE + 9 digits"},
-		{"NL123456789B01", "NL", ""},
 		{"NL123456789C01", "", "NL + 9 digits + B + 2 digits"},
 		{"EL123456789", "GR", ""}, // Greece uses EL
 		{"GR123456789", "", `"GR" is not the prefix`},
 		{"ATU12345678", "AT", ""},
 		{"AT12345678", "", "AT + U + 8 digits"},
-		{"BE0123456789", "BE", ""},
 		{"ESX1234567X", "ES", ""},
 		{"IE1234567FA", "IE", ""},
 		{"SE123456789001", "SE", ""},
@@ -126,15 +133,22 @@ func TestReverseCharge(t *testing.T) {
 		buyer Buyer
 		want  bool
 	}{
-		{"German business from a French shop", "FR", Buyer{Business: true, VATNumber: "DE123456789", Country: "DE"}, true},
-		{"Greek business (EL prefix) from a French shop", "FR", Buyer{Business: true, VATNumber: "EL123456789"}, true},
-		{"Greek business from a Greek shop", "GR", Buyer{Business: true, VATNumber: "EL123456789"}, false},
-		{"French business from a French shop", "FR", Buyer{Business: true, VATNumber: "FR40303265045"}, false},
-		{"lower-case shop country", "fr", Buyer{Business: true, VATNumber: "FR40303265045"}, false},
-		{"consumer with a VAT number", "FR", Buyer{VATNumber: "DE123456789"}, false},
-		{"business with a malformed number", "FR", Buyer{Business: true, VATNumber: "DE1234"}, false},
+		{"German business from a French shop", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456788", Country: "DE"}, true},
+		{"Greek business (EL prefix) from a French shop", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "EL123456789", Country: "GR"}, true},
+		// The number must be the invoicing country's: a French address with a German
+		// number pays French VAT.
+		{"French invoicing address, German number", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456788", Country: "FR"}, false},
+		{"Belgian invoicing address, German number", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456788", Country: "BE"}, false},
+		{"German number, no invoicing country", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456788"}, false},
+		{"German business, VIES could not confirm", "FR", Buyer{Business: true, VATNumber: "DE123456788", Country: "DE"}, false},
+		{"German number with wrong check digits", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456789", Country: "DE"}, false},
+		{"Greek business from a Greek shop", "GR", Buyer{Business: true, VATVerified: true, VATNumber: "EL123456789", Country: "GR"}, false},
+		{"French business from a French shop", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "FR40303265045", Country: "FR"}, false},
+		{"lower-case shop country", "fr", Buyer{Business: true, VATVerified: true, VATNumber: "FR40303265045", Country: "FR"}, false},
+		{"consumer with a VAT number", "FR", Buyer{VATNumber: "DE123456788", Country: "DE"}, false},
+		{"business with a malformed number", "FR", Buyer{Business: true, VATVerified: true, VATNumber: "DE1234"}, false},
 		{"business without a number", "FR", Buyer{Business: true}, false},
-		{"shop outside the EU", "CH", Buyer{Business: true, VATNumber: "DE123456789"}, false},
+		{"shop outside the EU", "CH", Buyer{Business: true, VATVerified: true, VATNumber: "DE123456788", Country: "DE"}, false},
 	}
 	for _, c := range tests {
 		if got := ReverseCharge(c.shop, c.buyer); got != c.want {

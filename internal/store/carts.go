@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"maps"
 	"slices"
 	"strings"
@@ -129,7 +130,7 @@ func (st *Store) GetCart(ctx context.Context, txid, tokenHash string) (*checkout
 		return nil, checkout.Wrap("store.getCart", err)
 	}
 	if !ok {
-		return nil, checkout.Errorf("store.getCart", ENOTFOUND, "no cart %s", txid)
+		return nil, checkout.Errorf(opAccess, ENOTFOUND, "no cart %s", txid)
 	}
 	if err := st.access(&rec, tokenHash); err != nil {
 		return nil, err
@@ -137,10 +138,22 @@ func (st *Store) GetCart(ctx context.Context, txid, tokenHash string) (*checkout
 	return rec.cart(), nil
 }
 
+// opAccess is the operation of the errors that refuse a caller who does not hold the
+// cart (no such cart, wrong token): see NotHolder.
+const opAccess = "cart.access"
+
+// NotHolder reports whether err refused the caller for not holding the cart (no such
+// cart, or another token), before anything about the cart itself was checked: such a
+// caller is not authenticated and may not write to the cart's trace.
+func NotHolder(err error) bool {
+	var e *checkout.Error
+	return errors.As(err, &e) && e.Op == opAccess
+}
+
 // access applies the rules every cart call shares: the token, then expiry.
 func (st *Store) access(rec *cartRecord, tokenHash string) error {
 	if subtle.ConstantTimeCompare([]byte(rec.TokenHash), []byte(tokenHash)) != 1 {
-		return checkout.Errorf("cart", checkout.EFORBIDDEN, "this cart token does not open cart %s", rec.TxID)
+		return checkout.Errorf(opAccess, checkout.EFORBIDDEN, "this cart token does not open cart %s", rec.TxID)
 	}
 	if rec.ExpiresAt <= st.now().Unix() {
 		return checkout.Errorf("cart", checkout.EGONE, "cart %s has expired", rec.TxID)
@@ -212,7 +225,7 @@ func (st *Store) Mutate(ctx context.Context, txid, tokenHash string, ttl time.Du
 
 func (st *Store) refused(txid, tokenHash string, old map[string]types.AttributeValue, why func(*checkout.Cart) error) error {
 	if old == nil {
-		return checkout.Errorf("cart", ENOTFOUND, "no cart %s", txid)
+		return checkout.Errorf(opAccess, ENOTFOUND, "no cart %s", txid)
 	}
 	var rec cartRecord
 	if err := unmarshal(old, &rec); err != nil {

@@ -328,6 +328,35 @@ func (st *Store) Update(ctx context.Context, txid string, ch Change) error {
 	return checkout.Wrap(op, err)
 }
 
+// ClaimTask applies ch only while the order's workflow waits on token in state from,
+// and in the same write moves the wait to state to: of two callers racing to complete
+// the same wait (a double submit), one claims it and the other gets ECONFLICT, with
+// nothing written. ch.TaskToken must be nil.
+func (st *Store) ClaimTask(ctx context.Context, txid, token, from, to string, ch Change) error {
+	const op = "store.claimTask"
+	if ch.TaskToken != nil {
+		return checkout.Errorf(op, checkout.EINTERNAL, "a claim keeps the token it claims")
+	}
+	set := []string{"updatedAt = :now", "taskState = :to"}
+	values := map[string]types.AttributeValue{
+		":now": s(st.now().Format(time.RFC3339Nano)), ":to": s(to), ":tt": s(token), ":from": s(from),
+	}
+	set, err := ch.clauses(set, values)
+	if err != nil {
+		return checkout.Wrap(op, err)
+	}
+	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), orderSK),
+		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
+		ConditionExpression:       aws.String("taskToken = :tt AND taskState = :from"),
+		ExpressionAttributeValues: values,
+	})
+	if _, failed := conditionFailed(err); failed {
+		return checkout.Errorf(op, ECONFLICT, "order %s is no longer waiting on that task", txid)
+	}
+	return checkout.Wrap(op, err)
+}
+
 // ListOrders lists the orders in one status, newest first, placed in [from, to).
 func (st *Store) ListOrders(ctx context.Context, status checkout.Status, from, to time.Time, limit int32) ([]checkout.Order, error) {
 	if to.IsZero() {

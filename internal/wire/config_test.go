@@ -38,13 +38,14 @@ func TestOperatorWaitMinutes(t *testing.T) {
 	}
 }
 
-// Only the function that starts executions (ORDER) needs STATE_MACHINE_ARN: it refuses
-// to start without it, and every other function builds without it.
-func TestOnlyOrderNeedsTheStateMachineARN(t *testing.T) {
+// Only the functions that start executions (ORDER, and the back office for a delivered
+// late payment) need STATE_MACHINE_ARN: they refuse to start without it, and every other
+// function builds without it.
+func TestOnlyTheStartersNeedTheStateMachineARN(t *testing.T) {
 	cfg := Config{TableName: "t", ShopID: "demo", LMSAdapter: "local", OperatorWait: time.Hour}
 	for id := range builders() {
 		_, err := Handler(id, NewDeps(cfg, awsConfigNowhere(), nil))
-		if id == "OrderFunction" {
+		if id == "OrderFunction" || id == "BackofficeFunction" {
 			if err == nil || !strings.Contains(err.Error(), "STATE_MACHINE_ARN") {
 				t.Errorf("%s without STATE_MACHINE_ARN: %v, want a failure naming it", id, err)
 			}

@@ -72,8 +72,14 @@ func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service,
 		Mail:          notify.NewSES(notify.SendEmailFunc(d.SES().SendEmail), ""),
 		SenderEmail:   d.Cfg.SenderEmail,
 		StorefrontURL: strings.TrimRight(d.Cfg.StorefrontURL, "/"),
+		LinkTTL:       d.Cfg.LinkTTL,
 		Now:           d.Now,
 		Log:           d.Log,
+	}
+	// The back office starts an order's workflow again when an operator delivers a late
+	// payment; the other functions have no state machine ARN and need none.
+	if d.Cfg.StateMachineARN != "" {
+		s.Starter = &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
 	}
 	if withModes {
 		getenv, err := settings(d)
@@ -150,6 +156,9 @@ func Notify(d *Deps) (lambda.Handler, error) {
 
 // Backoffice builds the function of the operators' /admin routes.
 func Backoffice(d *Deps) (lambda.Handler, error) {
+	if d.Cfg.StateMachineARN == "" {
+		return nil, errors.New("wire: the back office starts the workflow again for a delivered late payment: STATE_MACHINE_ARN must name the state machine")
+	}
 	s, err := workflowService(d, true, false)
 	if err != nil {
 		return nil, err

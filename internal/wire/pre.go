@@ -9,6 +9,7 @@ import (
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/trace"
+	"github.com/lmsshop/checkout/internal/vies"
 )
 
 // steps builds the pre-placement service one function uses; source names it in traces.
@@ -62,7 +63,9 @@ func Users(d *Deps) (lambda.Handler, error) {
 
 // Customer builds the function of the CUSTOMER step.
 func Customer(d *Deps) (lambda.Handler, error) {
-	return router(d, steps(d, "Customer").RegisterCustomer), nil
+	s := steps(d, "Customer")
+	s.VIES = &vies.Client{URL: d.Cfg.VIESURL}
+	return router(d, s.RegisterCustomer), nil
 }
 
 // Order builds the function of the ORDER step: review and placement.

@@ -37,7 +37,8 @@ type Config struct {
 	StorefrontURL string
 	CartTTL       time.Duration
 	ShopCacheTTL  time.Duration
-	// StateMachineARN is set only on the function that starts executions (ORDER).
+	// StateMachineARN is set only on the functions that start executions: ORDER, and
+	// the back office (a delivered late payment starts its order's workflow again).
 	StateMachineARN string
 	// LMSAdapter and MoodleURL are set on the functions that check data against the
 	// LMS or deliver to it; the Moodle token is a secret setting (see settings).
@@ -51,6 +52,11 @@ type Config struct {
 	// counts it (OPERATOR_WAIT_MINUTES; 60 minutes if unset, zero if malformed, which
 	// the watch refuses).
 	OperatorWait time.Duration
+	// LinkTTL is how long e-mailed order and bill links stay valid (LINK_TTL, default
+	// 30 days).
+	LinkTTL time.Duration
+	// VIESURL is the VIES REST API's base (VIES_URL; vies.DefaultURL when unset).
+	VIESURL string
 
 	// getenv is the environment Config was read from (os.Getenv if nil): the local
 	// cloud runs every function in one process, each with its own environment.
@@ -81,6 +87,8 @@ func ConfigFrom(lookup func(string) string) Config {
 		MoodleURL:       lookup("MOODLE_URL"),
 		SettingsSecret:  lookup("SETTINGS_SECRET"),
 		OperatorWait:    minutesEnv(lookup("OPERATOR_WAIT_MINUTES"), 60*time.Minute),
+		LinkTTL:         durationEnv(lookup("LINK_TTL"), 30*24*time.Hour),
+		VIESURL:         lookup("VIES_URL"),
 		getenv:          lookup,
 	}
 }

@@ -45,6 +45,8 @@ var permissions = map[string][]string{
 	"GET orders/*":                   {RoleShopAdmin, RoleSales, RoleAccounting},
 	"GET orders/*/trace":             {RoleShopAdmin, RoleSales, RoleAccounting},
 	"GET products/*":                 {RoleShopAdmin, RoleSales, RoleAccounting},
+	"GET flags":                      {RoleShopAdmin, RoleSales, RoleAccounting},
+	"POST orders/*/settle":           {RoleShopAdmin, RoleSales},
 	"POST orders/*/payment-received": {RoleShopAdmin, RoleSales},
 	"POST orders/*/cancel":           {RoleShopAdmin, RoleSales},
 	"POST orders/*/transition":       {RoleShopAdmin, RoleSales},
@@ -153,6 +155,8 @@ func knownStatus(s checkout.Status) bool {
 //	GET  /admin/orders/{txid}
 //	POST /admin/orders/{txid}/payment-received   {"mode","amount","reference"}
 //	POST /admin/orders/{txid}/cancel
+//	GET  /admin/flags                            payments an operator must settle
+//	POST /admin/orders/{txid}/settle             {"action":"deliver"|"refund","key","reference","note"}
 //	POST /admin/orders/{txid}/transition         {"to"}
 //	GET  /admin/orders/{txid}/trace              JSON, or merchant trace text (Accept: text/plain)
 //	GET  /admin/products/{reference}             a product instance and its events
@@ -192,6 +196,10 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 		return s.adminOrder(ctx, seg[1])
 	case "POST orders/*/payment-received":
 		return s.adminPaymentReceived(ctx, r, seg[1])
+	case "GET flags":
+		return s.adminFlags(ctx)
+	case "POST orders/*/settle":
+		return s.adminSettle(ctx, r, seg[1])
 	case "POST orders/*/cancel":
 		return s.adminCancel(ctx, r, seg[1])
 	case "POST orders/*/transition":
@@ -344,6 +352,7 @@ type AdminOrder struct {
 	Payments  []checkout.Payment    `json:"payments"`
 	Products  []production.Instance `json:"products"`
 	Trace     []trace.Line          `json:"trace"`
+	Flags     []store.Flag          `json:"flags"`
 	LinkToken string                `json:"linkToken"`
 }
 
@@ -353,7 +362,7 @@ func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response
 		return httpapi.Response{}, err
 	}
 	o := st.Order
-	v := AdminOrder{Order: o, Waiting: waiting(st), Payments: o.Payments, Products: []production.Instance{}, LinkToken: LinkToken(o)}
+	v := AdminOrder{Order: o, Waiting: waiting(st), Payments: o.Payments, Products: []production.Instance{}, LinkToken: s.linkToken(o)}
 	if v.Payments == nil {
 		v.Payments = []checkout.Payment{}
 	}
@@ -367,6 +376,9 @@ func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response
 		}
 	}
 	if v.Trace, err = s.Store.ListTrace(ctx, txid); err != nil {
+		return httpapi.Response{}, err
+	}
+	if v.Flags, err = s.Store.OrderFlags(ctx, txid); err != nil {
 		return httpapi.Response{}, err
 	}
 	return httpapi.JSON(http.StatusOK, v), nil
@@ -392,8 +404,8 @@ func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, 
 	if in.Mode != payment.NameCheck && in.Mode != payment.NameTransfer {
 		f.Add("mode", "must be check or transfer")
 	}
-	if in.Amount != o.Totals.Final {
-		f.Add("amount", "%d does not match the order's total %d", in.Amount, o.Totals.Final)
+	if in.Amount <= 0 {
+		f.Add("amount", "must be the positive amount received, in minor units")
 	}
 	if strings.TrimSpace(in.Reference) == "" {
 		f.Add("reference", "is required (cheque number, transfer reference)")
@@ -403,21 +415,32 @@ func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, 
 		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(ctx), err)
 		return httpapi.Response{}, err
 	}
-	moved, err := s.Store.Move(ctx, txid, checkout.SoldOut, store.Change{Payment: &checkout.Payment{
-		Mode: in.Mode, Outcome: payment.Paid.String(), Amount: in.Amount, EventID: trace.Sanitize(in.Reference), At: s.now()}})
+	ref := trace.Sanitize(in.Reference)
+	got, err := s.receive(ctx, txid, srcBackoffice, checkout.Payment{
+		Mode: in.Mode, Outcome: payment.Paid.String(), Amount: in.Amount, EventID: ref, Reference: ref, At: s.now()})
 	if err != nil {
 		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(ctx), err)
 		return httpapi.Response{}, err
 	}
-	tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s", operator(ctx), in.Mode, money(in.Amount, o.Currency), in.Reference)
-	if err := s.resume(ctx, moved); err != nil {
+	switch {
+	case got.Flag != nil:
+		// Stored, and flagged: the answer says so, with what the operator must settle.
+		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s: flagged (%s)", operator(ctx), in.Mode, money(in.Amount, o.Currency), ref, got.Flag.Reason)
+		return httpapi.JSON(http.StatusAccepted, map[string]any{"order": got.Order, "flag": got.Flag}), nil
+	case got.Duplicate && !got.Moved:
+		tr.Printf(ctx, txid, "%s: the %s payment reference %s was recorded before; nothing changed", operator(ctx), in.Mode, ref)
+	default:
+		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s", operator(ctx), in.Mode, money(in.Amount, o.Currency), ref)
+	}
+	if err := s.resume(ctx, got.Order); err != nil {
 		return httpapi.Response{}, err
 	}
-	return httpapi.JSON(http.StatusOK, moved), nil
+	return httpapi.JSON(http.StatusOK, got.Order), nil
 }
 
 // resume completes the workflow's wait after an operator moved the order: a paid order
-// leaves Payment (or the retry wait, which goes round to Payment and sees it paid); a
+// (SOLDOUT, or PREPROD when the operator has it produced before the money comes) leaves
+// Payment (or the retry wait, which goes round to Payment and sees it paid); a
 // cancelled one ends in Cancelled.
 func (s *Service) resume(ctx context.Context, o *checkout.Order) error {
 	token, state, err := s.Store.TaskToken(ctx, o.TxID)
@@ -425,9 +448,9 @@ func (s *Service) resume(ctx context.Context, o *checkout.Order) error {
 		return err
 	}
 	switch {
-	case o.Status == checkout.SoldOut && state == statePayment:
+	case paid(o.Status) && state == statePayment:
 		err = s.Tokens.Succeed(ctx, token, map[string]string{"mode": o.Paymode, "outcome": "paid", "by": "operator"})
-	case o.Status == checkout.SoldOut && state == stateRetry:
+	case paid(o.Status) && state == stateRetry:
 		shop, _, serr := s.Shops.Get(ctx)
 		if serr != nil {
 			return serr

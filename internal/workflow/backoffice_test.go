@@ -2,15 +2,17 @@ package workflow_test
 
 import (
 	"encoding/json"
-
-	"github.com/aws/aws-lambda-go/events"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
 
@@ -93,7 +95,7 @@ func TestBackofficeOfflinePayment(t *testing.T) {
 		body     string
 		wantCode int
 	}{
-		{`{"mode":"transfer","amount":100,"reference":"VIR-1"}`, http.StatusBadRequest},
+		{`{"mode":"transfer","amount":0,"reference":"VIR-0"}`, http.StatusBadRequest},
 		{`{"mode":"stripe","amount":12000,"reference":"VIR-1"}`, http.StatusBadRequest},
 		{`{"mode":"transfer","amount":12000}`, http.StatusBadRequest},
 		{`{"mode":"transfer","amount":12000,"reference":"VIR-1","price":1}`, http.StatusBadRequest},
@@ -232,6 +234,30 @@ func TestBackofficeCatalogAndShop(t *testing.T) {
 	}
 }
 
+// TestPreprodResumesTheWaitingWorkflow: an operator who moves an order to PREPROD (to
+// produce before the payment) completes the payment wait, so the workflow goes on to
+// production instead of waiting until it times out.
+func TestPreprodResumesTheWaitingWorkflow(t *testing.T) {
+	e := newEnv(t)
+	txid, _ := e.place("check", 12000)
+	// The Payment state has stored its token; the order is still PLACED.
+	token := "T-" + txid
+	if err := e.st.Update(e.ctx, txid, store.Change{TaskToken: &token, TaskState: "payment"}); err != nil {
+		t.Fatal(err)
+	}
+	if code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/transition", `{"to":"PREPROD"}`, nil, nil); code != http.StatusOK {
+		t.Fatalf("transition to PREPROD: %d %s", code, body)
+	}
+	succ, _ := e.sfn.calls()
+	if len(succ) != 1 || succ[0].Token != token {
+		t.Fatalf("completions %+v: want the payment wait completed", succ)
+	}
+	// The Payment state's start, running late, finds the order settled and waits no more.
+	if s := e.order(txid).Status; s != checkout.PreProd {
+		t.Fatalf("status %s, want PREPROD", s)
+	}
+}
+
 // Each role runs only its actions; a refused action answers 403 in the API's error
 // shape and changes nothing: not the order, not the catalog, not the trace. Allowed
 // actions are traced with the operator's e-mail.
@@ -262,6 +288,11 @@ func TestBackofficeRoles(t *testing.T) {
 				return call{"POST", "/admin/orders/" + tx + "/payment-received", `{"mode":"check","amount":12000,"reference":"CHQ-9"}`}
 			}, 403, ""},
 		{"accounting cannot cancel", jwtCaller("ann@example.com", "[accounting]"), func(tx string) call { return call{"POST", "/admin/orders/" + tx + "/cancel", ""} }, 403, ""},
+		{"accounting cannot settle a flagged payment", jwtCaller("ann@example.com", "[accounting]"),
+			func(tx string) call {
+				return call{"POST", "/admin/orders/" + tx + "/settle", `{"action":"refund","reference":"RF-1"}`}
+			}, 403, ""},
+		{"accounting lists the flagged payments", jwtCaller("ann@example.com", "[accounting]"), func(string) call { return call{"GET", "/admin/flags", ""} }, 200, ""},
 		{"accounting cannot move an order", jwtCaller("ann@example.com", "[accounting]"), func(tx string) call { return call{"POST", "/admin/orders/" + tx + "/transition", `{"to":"CANCELLED"}`} }, 403, ""},
 		{"no group may do nothing", jwtCaller("nobody@example.com", ""), func(tx string) call { return call{"GET", "/admin/orders/" + tx, ""} }, 403, ""},
 		{"an unknown group may do nothing", jwtCaller("eve@example.com", "[shop-admins]"), func(tx string) call { return call{"POST", "/admin/orders/" + tx + "/cancel", ""} }, 403, ""},
@@ -356,5 +387,36 @@ func TestBackofficeMeAndExport(t *testing.T) {
 				t.Errorf("export: %s %q lacks the order %s", headers["content-type"], body, txid)
 			}
 		})
+	}
+}
+
+// Every back-office route has its line in the role table: a route missing there would be
+// open to every signed-in operator, whatever their group. The shop administrator's
+// actions (GET /admin/me) must therefore name each route the handler serves.
+func TestEveryBackofficeRouteHasItsRoles(t *testing.T) {
+	src, err := os.ReadFile("backoffice.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := regexp.MustCompile(`(?m)^\tcase "((?:GET|PUT|POST|DELETE) [^"]+)":`).FindAllStringSubmatch(string(src), -1)
+	if len(routes) < 10 {
+		t.Fatalf("found %d routes in backoffice.go: the pattern no longer matches its switch", len(routes))
+	}
+	e := newEnv(t)
+	code, body, _ := e.adminAs(jwtCaller("ada@example.com", "[shop-admin]"), "GET", "/admin/me", "", nil, nil)
+	var me struct {
+		Actions []string `json:"actions"`
+	}
+	if err := json.Unmarshal([]byte(body), &me); code != 200 || err != nil {
+		t.Fatalf("me: %d %s", code, body)
+	}
+	for _, r := range routes {
+		found := false
+		for _, a := range me.Actions {
+			found = found || a == r[1]
+		}
+		if !found {
+			t.Errorf("route %q has no roles: any operator could run it", r[1])
+		}
 	}
 }

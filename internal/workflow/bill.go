@@ -171,7 +171,7 @@ func billView(shop *checkout.Shop, o *checkout.Order) BillView {
 // GetBill answers GET /orders/{txid}/bill: JSON, or a printable HTML page when the
 // client asks for text/html (Accept) or ?format=html.
 func (s *Service) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	st, err := s.buyerOrder(ctx, r)
+	st, err := s.buyerOrder(ctx, r, true)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -238,6 +238,7 @@ td.n,th.n{text-align:right}.parties{display:flex;justify-content:space-between}
 <tr><th>Total due</th><td class="n"><strong>{{money .Totals.Final .Currency}}</strong></td></tr>
 </tbody></table>
 {{if .ReverseCharge}}<p>VAT reverse charge: tax due by the buyer.</p>{{end}}
+{{with .Buyer.Invoicing}}{{with .VATCheck}}<p class="vatcheck">{{if eq .Status "valid"}}VAT number {{$.Buyer.Invoicing.VATNumber}} confirmed by VIES on {{.CheckedAt.Format "2006-01-02"}}{{if .RequestID}} (consultation {{.RequestID}}){{end}}.{{else}}VAT number {{$.Buyer.Invoicing.VATNumber}} not confirmed by VIES on {{.CheckedAt.Format "2006-01-02"}}: VAT charged.{{end}}</p>{{end}}{{end}}
 {{range .Mentions}}<p>{{.}}</p>{{end}}
 </body></html>
 `))

@@ -208,3 +208,67 @@ func TestDeliveredMailFailureIsRetried(t *testing.T) {
 		t.Fatalf("buyer got %d e-mails after the retry, want 1", n)
 	}
 }
+
+// TestPaybackIsNotPaid: an order paid back before it was billed is not a paid order:
+// no postpay delivery, no invoice number, and a Payment start does not take it for paid.
+func TestPaybackIsNotPaid(t *testing.T) {
+	e := newEnv(t)
+	txid, _ := e.paidOrder()
+	if _, err := e.st.Move(e.ctx, txid, checkout.Payback, store.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		h       *workflow.Handler
+		payload map[string]any
+		want    string
+	}{
+		{"postpay production", e.produce, map[string]any{"action": "postpay", "txid": txid}, workflow.ErrTaskFailed},
+		{"invoice", e.bill, map[string]any{"action": "invoice", "txid": txid}, workflow.ErrTaskFailed},
+		{"payment start", e.payment, map[string]any{"action": "start", "txid": txid, "token": "T-PB"}, workflow.ErrOrderCancelled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, errType := e.task(tt.h, tt.payload); errType != tt.want {
+				t.Errorf("%s of a PAYBACK order reported %q, want %s", tt.name, errType, tt.want)
+			}
+			o := e.order(txid)
+			if o.InvoiceNumber != "" || o.Status != checkout.Payback {
+				t.Errorf("order after %s: %s, invoice %q; want PAYBACK without a number", tt.name, o.Status, o.InvoiceNumber)
+			}
+		})
+	}
+	if succ, _ := e.sfn.calls(); len(succ) != 0 {
+		t.Errorf("a PAYBACK order completed a payment wait: %+v", succ)
+	}
+}
+
+// TestInvoicePrintsTheVIESCheck: the invoice says what VIES said of the buyer's VAT
+// number: confirmed (reverse charge), or not confirmed (VAT charged).
+func TestInvoicePrintsTheVIESCheck(t *testing.T) {
+	e := newEnv(t)
+	at := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		check *checkout.VATCheck
+		want  string
+	}{
+		{"confirmed", &checkout.VATCheck{Status: checkout.VATValid, CheckedAt: at, RequestID: "WAPIAAAAW1"},
+			"VAT number DE123456788 confirmed by VIES on 2026-11-30 (consultation WAPIAAAAW1)."},
+		{"not confirmed", &checkout.VATCheck{Status: checkout.VATUnavailable, CheckedAt: at},
+			"VAT number DE123456788 not confirmed by VIES on 2026-11-30: VAT charged."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			txid, token := e.placeWith("check", 12000, func(o *checkout.Order) {
+				o.Customer.Invoicing = &checkout.Invoicing{Organisation: "Beispiel GmbH", LastName: "L", FirstName: "A", Address: "1 Weg",
+					Zip: "10115", City: "Berlin", Country: "DE", VATNumber: "DE123456788", VATCheck: tt.check}
+			})
+			code, body, _ := e.http(e.bill, req{method: "GET", routeKey: "GET /orders/{txid}/bill", path: "/orders/" + txid + "/bill",
+				params: map[string]string{"txid": txid}, query: map[string]string{"format": "html"}, headers: bearer(token)})
+			if code != http.StatusOK || !strings.Contains(body, tt.want) {
+				t.Fatalf("bill %d: %q not in\n%s", code, tt.want, body)
+			}
+		})
+	}
+}

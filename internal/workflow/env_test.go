@@ -210,6 +210,12 @@ func newEnv(t *testing.T) *env {
 // transaction) and returns its transaction ID and the buyer's cart token.
 func (e *env) place(paymode string, final int64) (string, string) {
 	e.t.Helper()
+	return e.placeWith(paymode, final, nil)
+}
+
+// placeWith is place with the order changed by edit before it is written.
+func (e *env) placeWith(paymode string, final int64, edit func(*checkout.Order)) (string, string) {
+	e.t.Helper()
 	txid, token := trace.NewTxID(), "tok-"+trace.NewTxID()
 	now := time.Now().UTC()
 	cart := &checkout.Cart{TxID: txid, TokenHash: store.HashToken(token), ShopID: e.shop.ID, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
@@ -230,6 +236,9 @@ func (e *env) place(paymode string, final int64) (string, string) {
 		Customer:  checkout.Customer{Email: buyerEmail, LastName: "Lovelace", FirstName: "Ada", City: "London", Country: "GB", Lang: "en"},
 		TokenHash: store.HashToken(token), PlacedAt: now, UpdatedAt: now, APIURL: "https://api.example",
 		Acceptance: checkout.Acceptance{ShopTerms: true, AcceptedAt: now},
+	}
+	if edit != nil {
+		edit(o)
 	}
 	if err := e.st.Place(e.ctx, o, 1, checkout.AnyAccount, trace.Line{At: now, TxID: txid, Source: "Order", Message: "placed"}); err != nil {
 		e.t.Fatal(err)

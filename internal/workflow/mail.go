@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/notify"
@@ -73,27 +75,60 @@ func (s *Service) send(ctx context.Context, e notify.Event) error {
 	return nil
 }
 
-// LinkToken is the capability that e-mailed links carry (?token=…) so that a buyer
-// reading the mail elsewhere can open the order and its bill: an HMAC of the
-// transaction ID keyed by the hash of the cart token. The hash never leaves the table,
-// so knowing a transaction ID (it is printed in traces and mails) is not enough, and
-// no plain cart token has to be kept to write the link.
-func LinkToken(o *checkout.Order) string {
+// LinkToken is the capability that e-mailed links and provider return URLs carry
+// (?token=…) so that a buyer on another device can read the order and its bill, and
+// nothing more: it cannot pay, retry or change anything (those need the cart token). It
+// expires: the expiry (Unix seconds, 10 hex digits) is followed by an HMAC of the
+// transaction ID and that expiry keyed by the hash of the cart token. The hash never
+// leaves the table, so knowing a transaction ID (it is printed in traces and mails) is
+// not enough, and no plain cart token has to be kept to write the link.
+func LinkToken(o *checkout.Order, expires time.Time) string {
+	exp := fmt.Sprintf("%010x", expires.Unix())
+	return exp + linkMAC(o, exp)
+}
+
+func linkMAC(o *checkout.Order, exp string) string {
 	m := hmac.New(sha256.New, []byte(o.TokenHash))
-	m.Write([]byte("order-link/" + o.TxID))
+	m.Write([]byte("order-link/" + o.TxID + "/" + exp))
 	return hex.EncodeToString(m.Sum(nil))[:32]
 }
 
-func validLinkToken(o *checkout.Order, tok string) bool {
-	return o.TokenHash != "" && subtle.ConstantTimeCompare([]byte(LinkToken(o)), []byte(tok)) == 1
+// checkLinkToken says whether tok is a link token of o: EFORBIDDEN when it is not,
+// EGONE when it is but has expired.
+func checkLinkToken(o *checkout.Order, tok string, now time.Time) error {
+	const op = "order.link"
+	if o.TokenHash == "" || len(tok) != 42 {
+		return checkout.Errorf(op, checkout.EFORBIDDEN, "this link does not open order %s", o.TxID)
+	}
+	exp, mac := tok[:10], tok[10:]
+	if subtle.ConstantTimeCompare([]byte(linkMAC(o, exp)), []byte(mac)) != 1 {
+		return checkout.Errorf(op, checkout.EFORBIDDEN, "this link does not open order %s", o.TxID)
+	}
+	at, err := strconv.ParseInt(exp, 16, 64)
+	if err != nil || !now.Before(time.Unix(at, 0)) {
+		return checkout.Errorf(op, checkout.EGONE, "this link to order %s has expired: open the order from the browser it was placed in, or ask the shop", o.TxID)
+	}
+	return nil
+}
+
+// DefaultLinkTTL is how long an e-mailed link stays valid when Service.LinkTTL is 0.
+const DefaultLinkTTL = 30 * 24 * time.Hour
+
+// linkToken is a link token of o valid for the service's link lifetime from now.
+func (s *Service) linkToken(o *checkout.Order) string {
+	ttl := s.LinkTTL
+	if ttl <= 0 {
+		ttl = DefaultLinkTTL
+	}
+	return LinkToken(o, s.now().Add(ttl))
 }
 
 // billLink is the storefront's bill page for the buyer, with its link token.
 func (s *Service) billLink(o *checkout.Order) string {
-	return fmt.Sprintf("%s/#/bill/%s?token=%s", s.StorefrontURL, o.TxID, url.QueryEscape(LinkToken(o)))
+	return fmt.Sprintf("%s/#/bill/%s?token=%s", s.StorefrontURL, o.TxID, url.QueryEscape(s.linkToken(o)))
 }
 
 // orderLink is the storefront's order page (status, retry with another mode).
 func (s *Service) orderLink(o *checkout.Order) string {
-	return fmt.Sprintf("%s/#/order/%s?token=%s", s.StorefrontURL, o.TxID, url.QueryEscape(LinkToken(o)))
+	return fmt.Sprintf("%s/#/order/%s?token=%s", s.StorefrontURL, o.TxID, url.QueryEscape(s.linkToken(o)))
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
@@ -21,6 +22,8 @@ import (
 const (
 	statePayment = "payment" // the Payment state: waiting for the money
 	stateRetry   = "retry"   // PaymentNotAccepted: waiting for the buyer to choose another mode
+	// stateRetrying: a buyer's retry claimed the retry wait and is completing it.
+	stateRetrying = "retrying"
 )
 
 // Instructions are what the buyer must do to pay the current attempt, as the order
@@ -117,8 +120,9 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		// Settled meanwhile (a late notification, an operator): nothing to wait for.
 		tr.Printf(ctx, txid, "payment already settled (order %s)", o.Status)
 		return s.succeed(ctx, txid, token, map[string]string{"mode": o.Paymode, "outcome": "paid"})
-	case o.Status == checkout.Cancelled:
-		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was cancelled"}
+	case o.Status == checkout.Cancelled, o.Status == checkout.Payback:
+		// A refunded order ends like a cancelled one: nothing to wait for or deliver.
+		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was " + strings.ToLower(string(o.Status))}
 	}
 	mode, err := s.modeFor(shop, o.Paymode)
 	if err != nil {
@@ -130,6 +134,9 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		TxID: txid, Attempt: n, Amount: o.Totals.Final, Currency: o.Currency, Lang: o.Customer.Lang,
 		CustomerEmail: o.Customer.Email, ReturnURL: s.orderLink(o), CancelURL: s.orderLink(o),
 		NotifyURL: webhookURL(o, mode.Name()), ShopName: shop.Name,
+		// The provider's session closes no later than the order stops waiting: the wait
+		// is the plan the execution was started with (httpapi.PlanFor).
+		ExpiresAt: s.now().Add(time.Duration(httpapi.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second),
 	}
 	amount := money(o.Totals.Final, o.Currency)
 	tr.Printf(ctx, txid, "attempt %d: %s by %s", n+1, amount, o.Paymode)
@@ -271,19 +278,25 @@ func (s *Service) awaitRetry(ctx context.Context, t Task) (any, error) {
 }
 
 // cancelUnpaid cancels an order whose payment never came. A payment that arrived at
-// the last moment wins: the order is then left as it is, and traced.
+// the last moment wins: the order is then left as it is, traced, and the answer says
+// whether it is paid, so that the state machine produces and bills it instead of
+// ending there ("paid" is always present: the state machine selects it).
 func (s *Service) cancelUnpaid(ctx context.Context, txid, reason string) (any, error) {
 	tr := s.tracer(srcPayment)
 	o, err := s.cancel(ctx, txid)
 	if checkout.KindOf(err) == checkout.ECONFLICT {
-		tr.Printf(ctx, txid, "not cancelled (%s): %v", reason, err)
-		return map[string]bool{"cancelled": false}, nil
+		now, gerr := s.Store.GetOrder(ctx, txid, "")
+		if gerr != nil {
+			return nil, gerr
+		}
+		tr.Printf(ctx, txid, "not cancelled (%s): %v; order %s", reason, err, now.Status)
+		return map[string]bool{"cancelled": false, "paid": paid(now.Status)}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	tr.Printf(ctx, txid, "order %s: %s", o.Status, reason)
-	return map[string]bool{"cancelled": true}, nil
+	return map[string]bool{"cancelled": true, "paid": false}, nil
 }
 
 // cancel moves an order to CANCELLED. The transition table has no REFUSED→CANCELLED: a refused
@@ -304,8 +317,9 @@ func (s *Service) cancel(ctx context.Context, txid string) (*checkout.Order, err
 // --- HTTP: the buyer's order page ------------------------------------------------------
 
 // buyerOrder reads the order of {txid} for the buyer: the cart token as a Bearer
-// token, or the link token of an e-mailed link as ?token=.
-func (s *Service) buyerOrder(ctx context.Context, r *httpapi.Request) (*store.OrderState, error) {
+// token, or, when readOnly, the link token of an e-mailed link as ?token=. A link token
+// only reads: paying and retrying need the cart token.
+func (s *Service) buyerOrder(ctx context.Context, r *httpapi.Request, readOnly bool) (*store.OrderState, error) {
 	const op = "order.access"
 	txid := r.PathParameters["txid"]
 	if !trace.ValidTxID(txid) {
@@ -313,18 +327,21 @@ func (s *Service) buyerOrder(ctx context.Context, r *httpapi.Request) (*store.Or
 	}
 	bearer, berr := httpapi.Bearer(r)
 	link := r.QueryStringParameters["token"]
-	if berr != nil && link == "" {
+	if berr != nil && (link == "" || !readOnly) {
 		return nil, berr
 	}
 	st, err := s.Store.OrderState(ctx, txid, "")
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case berr == nil && subtle.ConstantTimeCompare([]byte(store.HashToken(bearer)), []byte(st.Order.TokenHash)) == 1:
-	case berr != nil && validLinkToken(st.Order, link):
-	default:
-		return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this token does not open order %s", txid)
+	if berr == nil {
+		if subtle.ConstantTimeCompare([]byte(store.HashToken(bearer)), []byte(st.Order.TokenHash)) != 1 {
+			return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this token does not open order %s", txid)
+		}
+		return st, nil
+	}
+	if err := checkLinkToken(st.Order, link, s.now()); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -345,6 +362,9 @@ type OrderView struct {
 	DocumentKind  string             `json:"documentKind"`
 	InvoiceNumber string             `json:"invoiceNumber,omitempty"`
 	PlacedAt      time.Time          `json:"placedAt"`
+	// LinkToken is a read-only link token, given to the cart token's holder only (to
+	// open the bill in a new tab, to share the order's status).
+	LinkToken string `json:"linkToken,omitempty"`
 }
 
 // OrderLineView is a line as the order page lists it.
@@ -398,7 +418,7 @@ func waiting(st *store.OrderState) string {
 
 // GetOrder answers GET /orders/{txid}.
 func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	st, err := s.buyerOrder(ctx, r)
+	st, err := s.buyerOrder(ctx, r, true)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -406,7 +426,11 @@ func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Res
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	return httpapi.JSON(http.StatusOK, s.orderView(shop, st)), nil
+	v := s.orderView(shop, st)
+	if _, berr := httpapi.Bearer(r); berr == nil {
+		v.LinkToken = s.linkToken(st.Order)
+	}
+	return httpapi.JSON(http.StatusOK, v), nil
 }
 
 // RetryPayment answers POST /orders/{txid}/payment {"paymode"}: after a failed or
@@ -414,7 +438,7 @@ func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Res
 // retry wait completes with the new mode's plan and the Payment state starts again.
 func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "payment.retry"
-	st, err := s.buyerOrder(ctx, r)
+	st, err := s.buyerOrder(ctx, r, false)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -440,12 +464,23 @@ func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi
 		return httpapi.Response{}, checkout.Invalid(op, "payment mode not offered",
 			checkout.FieldError{Field: "paymode", Message: fmt.Sprintf("must be one of %v", offered)})
 	}
-	if err := s.Store.Update(ctx, o.TxID, store.Change{Paymode: in.Paymode}); err != nil {
+	// The new mode is written only by the request that claims the retry wait, in the
+	// same conditional write: a double submit cannot leave on the order a mode other
+	// than the one the workflow is told to await.
+	if err := s.Store.ClaimTask(ctx, o.TxID, st.TaskToken, stateRetry, stateRetrying, store.Change{Paymode: in.Paymode}); err != nil {
+		if checkout.KindOf(err) == checkout.ECONFLICT {
+			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting for another payment", o.TxID)
+		}
 		return httpapi.Response{}, err
 	}
 	if err := s.Tokens.Succeed(ctx, st.TaskToken, httpapi.PlanFor(shop, in.Paymode)); err != nil {
 		if checkout.KindOf(err) == checkout.ECONFLICT {
 			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting for another payment", o.TxID)
+		}
+		// Not delivered for a reason that may pass: give the wait back, so the buyer
+		// can try again, with this mode or another.
+		if rerr := s.Store.ClaimTask(ctx, o.TxID, st.TaskToken, stateRetrying, stateRetry, store.Change{}); rerr != nil {
+			s.log().Error("give back the retry wait", "txid", o.TxID, "err", rerr)
 		}
 		return httpapi.Response{}, err
 	}
@@ -467,7 +502,7 @@ type Callback struct {
 // the test mode's buttons.
 func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "payment.test"
-	st, err := s.buyerOrder(ctx, r)
+	st, err := s.buyerOrder(ctx, r, false)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

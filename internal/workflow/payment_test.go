@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,13 @@ func TestPaymentStartPerMode(t *testing.T) {
 		{mode: "stripe", final: 12000, wantStatus: checkout.Pending, wantKind: payment.InstructionsRedirect, check: func(t *testing.T, v workflow.OrderView) {
 			if !strings.HasPrefix(v.Payment.RedirectURL, e.stripe.URL+"/c/pay/cs_test_") {
 				t.Errorf("stripe redirect %q: want the session's URL", v.Payment.RedirectURL)
+			}
+			// The session closes with the order's online wait (1 h by default), not
+			// Stripe's 24 h default.
+			sessions := e.stripe.Sessions()
+			at, err := strconv.ParseInt(sessions[len(sessions)-1].Form.Get("expires_at"), 10, 64)
+			if d := time.Until(time.Unix(at, 0)); err != nil || d > time.Hour+time.Minute || d < time.Hour-time.Minute {
+				t.Errorf("stripe session expires_at %v (in %s), want in 1 h", at, d)
 			}
 		}},
 		{mode: "paypal", final: 12000, wantStatus: checkout.Pending, wantKind: payment.InstructionsRedirect, check: func(t *testing.T, v workflow.OrderView) {
@@ -163,7 +171,8 @@ func TestStripeWebhook(t *testing.T) {
 		{"verified", 12000, stripeWebhook, 0, http.StatusOK, checkout.SoldOut},
 		{"forged signature", 12000, "whsec_forged", 0, http.StatusUnauthorized, checkout.Pending},
 		{"replayed after the tolerance", 12000, stripeWebhook, -time.Hour, http.StatusBadRequest, checkout.Pending},
-		{"amount tampered", 100, stripeWebhook, 0, http.StatusBadRequest, checkout.Pending},
+		// An authentic payment of another amount is stored and flagged, not lost.
+		{"underpayment", 100, stripeWebhook, 0, http.StatusOK, checkout.Pending},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,8 +199,8 @@ func TestStripeWebhook(t *testing.T) {
 			if tt.wantCode != http.StatusOK && len(o.Payments) != 0 {
 				t.Errorf("refused notification left payments %+v", o.Payments)
 			}
-			if tt.name == "amount tampered" && !strings.Contains(e.traceText(txid), "REJECTED stripe notification") {
-				t.Errorf("tampered amount not traced:\n%s", e.traceText(txid))
+			if tt.name == "underpayment" && (len(o.Payments) != 1 || !strings.Contains(e.traceText(txid), "FLAGGED for an operator: underpayment")) {
+				t.Errorf("underpayment not stored and flagged: %+v\n%s", o.Payments, e.traceText(txid))
 			}
 		})
 	}
@@ -410,14 +419,67 @@ func TestRetryAfterFailure(t *testing.T) {
 	if err := json.Unmarshal([]byte(succ[0].Output), &plan); err != nil || plan.Kind != "offline" || plan.TimeoutSeconds <= 0 {
 		t.Fatalf("retry output %s: want the offline plan with a timeout", succ[0].Output)
 	}
-	if code, _ := post("/payment", `{"paymode":"check"}`); code != http.StatusConflict {
+	// A second submit with another mode is refused and leaves the mode awaited as it is.
+	if code, _ := post("/payment", `{"paymode":"transfer"}`); code != http.StatusConflict {
 		t.Fatalf("a second retry on a used token: %d, want 409", code)
+	}
+	if pm := e.order(txid).Paymode; pm != "check" {
+		t.Fatalf("after a refused second retry the stored paymode is %q, want check (the mode awaited)", pm)
 	}
 	// The state machine goes round to Payment with the new mode.
 	e.startPayment(txid, "T-3")
 	v = e.getOrder(txid, token)
 	if v.Status != checkout.Pending || v.Paymode != "check" || v.Payment == nil || v.Payment.Kind != payment.InstructionsOffline || v.Payment.Attempt != 1 {
 		t.Fatalf("after the retry: %s %s %+v; want PENDING by check with offline instructions of attempt 1", v.Status, v.Paymode, v.Payment)
+	}
+}
+
+// TestRetryDoubleSubmit: two retries sent at once with different modes; one is
+// accepted, and the stored paymode is the mode the workflow was told to await.
+func TestRetryDoubleSubmit(t *testing.T) {
+	e := newEnv(t)
+	for round := 0; round < 3; round++ {
+		txid, token := e.place("test", 12000)
+		e.startPayment(txid, "T-1-"+txid)
+		if _, err := e.st.Move(e.ctx, txid, checkout.Pending, store.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.st.Move(e.ctx, txid, checkout.Failed, store.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		e.mustTask(e.payment, map[string]any{"action": "awaitRetry", "txid": txid, "token": "T-2-" + txid,
+			"error": map[string]string{"Error": "PaymentFailed", "Cause": "test"}})
+		modes := []string{"check", "transfer"}
+		codes := make([]int, len(modes))
+		var wg sync.WaitGroup
+		for i, m := range modes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i], _, _ = e.http(e.payment, req{method: "POST", routeKey: "POST /orders/{txid}/payment", path: "/orders/" + txid + "/payment",
+					params: map[string]string{"txid": txid}, headers: bearer(token), body: `{"paymode":"` + m + `"}`})
+			}()
+		}
+		wg.Wait()
+		accepted := ""
+		for i, c := range codes {
+			switch c {
+			case http.StatusAccepted:
+				if accepted != "" {
+					t.Fatalf("both retries accepted: %v", codes)
+				}
+				accepted = modes[i]
+			case http.StatusConflict:
+			default:
+				t.Fatalf("retry %s answered %d", modes[i], c)
+			}
+		}
+		if accepted == "" {
+			t.Fatalf("no retry accepted: %v", codes)
+		}
+		if pm := e.order(txid).Paymode; pm != accepted {
+			t.Fatalf("stored paymode %q, but the accepted retry was %q", pm, accepted)
+		}
 	}
 }
 
@@ -446,12 +508,43 @@ func TestCancelUnpaid(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			txid, _ := e.place("check", 12000)
 			tt.prepare(txid)
-			e.mustTask(e.payment, map[string]any{"action": "cancel", "txid": txid, "reason": "payment timeout"})
+			out := e.mustTask(e.payment, map[string]any{"action": "cancel", "txid": txid, "reason": "payment timeout"})
 			if s := e.order(txid).Status; s != tt.want {
 				t.Fatalf("status %s, want %s", s, tt.want)
 			}
+			// The state machine decides on this: a paid order goes on to production.
+			if p, ok := out["paid"].(bool); !ok || p != (tt.want == checkout.SoldOut) {
+				t.Fatalf("cancel answered %v, want paid=%v", out, tt.want == checkout.SoldOut)
+			}
 			if !strings.Contains(e.traceText(txid), "payment timeout") {
 				t.Errorf("cancellation not traced")
+			}
+		})
+	}
+}
+
+// TestPaymentFaultSaysWhetherPaid: the Payment state's fault path answers from the
+// order's real status, so a payment that landed while the state failed is delivered.
+func TestPaymentFaultSaysWhetherPaid(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name     string
+		pay      bool
+		wantPaid bool
+	}{{"unpaid", false, false}, {"paid meanwhile", true, true}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			txid, _ := e.place("check", 12000)
+			e.startPayment(txid, "T-"+txid)
+			if tt.pay {
+				if _, err := e.st.Move(e.ctx, txid, checkout.SoldOut, store.Change{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out := e.mustTask(e.payment, map[string]any{"action": "fault", "txid": txid, "state": "Payment",
+				"error": map[string]string{"Error": "Lambda.Unknown", "Cause": "boom"}})
+			if p, ok := out["paid"].(bool); !ok || p != tt.wantPaid {
+				t.Fatalf("fault answered %v, want paid=%v", out, tt.wantPaid)
 			}
 		})
 	}
@@ -522,7 +615,10 @@ func TestOrderAccess(t *testing.T) {
 		want    int
 	}{
 		{"cart token", bearer(token), nil, http.StatusOK},
-		{"e-mailed link token", nil, map[string]string{"token": workflow.LinkToken(o)}, http.StatusOK},
+		{"e-mailed link token", nil, map[string]string{"token": workflow.LinkToken(o, time.Now().Add(time.Hour))}, http.StatusOK},
+		{"expired link token", nil, map[string]string{"token": workflow.LinkToken(o, time.Now().Add(-time.Second))}, http.StatusGone},
+		{"link token with its expiry moved", nil, map[string]string{"token": "ffffffffff" + workflow.LinkToken(o, time.Now().Add(-time.Second))[10:]}, http.StatusForbidden},
+		{"link token of the old format", nil, map[string]string{"token": strings.Repeat("0", 32)}, http.StatusForbidden},
 		{"no credentials", nil, nil, http.StatusUnauthorized},
 		{"someone else's token", bearer("tok-other"), nil, http.StatusForbidden},
 		{"forged link token", nil, map[string]string{"token": strings.Repeat("0", 32)}, http.StatusForbidden},
@@ -533,6 +629,21 @@ func TestOrderAccess(t *testing.T) {
 		if code != tt.want {
 			t.Errorf("%s: %d %s, want %d", tt.name, code, body, tt.want)
 		}
+	}
+	// The link token reads; it can neither pay nor retry: those need the cart token.
+	link := map[string]string{"token": workflow.LinkToken(o, time.Now().Add(time.Hour))}
+	for _, w := range []struct{ route, body string }{
+		{"POST /orders/{txid}/payment/test", `{"action":"pay"}`},
+		{"POST /orders/{txid}/payment", `{"paymode":"check"}`},
+	} {
+		code, body, _ := e.http(e.payment, req{method: "POST", routeKey: w.route, path: strings.Replace(strings.TrimPrefix(w.route, "POST "), "{txid}", txid, 1),
+			params: map[string]string{"txid": txid}, query: link, headers: map[string]string{"content-type": "application/json"}, body: w.body})
+		if code != http.StatusUnauthorized {
+			t.Errorf("%s with the link token: %d %s, want 401", w.route, code, body)
+		}
+	}
+	if s := e.order(txid).Status; s != checkout.Placed {
+		t.Errorf("the link token changed the order: %s", s)
 	}
 	if code, _, _ := e.http(e.payment, req{method: "GET", routeKey: "GET /orders/{txid}", path: "/orders/X",
 		params: map[string]string{"txid": "NOPE"}, headers: bearer(token)}); code != http.StatusNotFound {

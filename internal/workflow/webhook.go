@@ -66,7 +66,13 @@ func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	if err := n.Check(o.TxID, o.Totals.Final, o.Currency); err != nil {
+	// A payment is checked against the order after it is stored (see receive): an
+	// amount or currency that differs flags the order, it does not lose the money.
+	expect := o.Totals.Final
+	if n.Outcome == payment.Paid {
+		expect = n.Amount
+	}
+	if err := n.Check(o.TxID, expect, currencyOr(n.Currency, o.Currency, n.Outcome)); err != nil {
 		tr.Printf(ctx, o.TxID, "REJECTED %s notification %s (%s): %v", provider, n.EventID, n.Outcome, err)
 		return httpapi.Response{}, checkout.Errorf(op, checkout.EINVALID, "notification does not match the order: %v", err)
 	}
@@ -102,6 +108,15 @@ func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 		s.log().Warn("mark notification settled", "txid", o.TxID, "event", n.EventID, "err", err)
 	}
 	return httpapi.JSON(http.StatusOK, webhookAnswer{Received: true, Outcome: n.Outcome.String(), Note: note}), nil
+}
+
+// currencyOr is the currency a notification is checked against: its own for a payment
+// (checked against the order later, when stored), the order's otherwise.
+func currencyOr(own, order string, o payment.Outcome) string {
+	if o == payment.Paid {
+		return own
+	}
+	return order
 }
 
 // NotificationLease is how long a recorded notification belongs to the delivery that
@@ -140,8 +155,26 @@ func (s *Service) settle(ctx context.Context, o *checkout.Order, provider string
 	default:
 		return "ignored", nil
 	}
-	pay := &checkout.Payment{Mode: provider, Outcome: n.Outcome.String(), Amount: n.Amount, EventID: n.EventID, At: s.now()}
-	moved, err := s.Store.Move(ctx, o.TxID, to, store.Change{Payment: pay})
+	pay := &checkout.Payment{Mode: provider, Outcome: n.Outcome.String(), Amount: n.Amount, EventID: n.EventID, Reference: n.Reference, At: s.now()}
+	if n.Currency != "" && n.Currency != o.Currency {
+		pay.Currency = n.Currency
+	}
+	var moved *checkout.Order
+	var err error
+	if n.Outcome == payment.Paid {
+		// Money is stored whatever the order's status; what cannot move the order
+		// forward is flagged for an operator.
+		r, rerr := s.receive(ctx, o.TxID, srcWebhook, *pay)
+		if rerr != nil {
+			return "", rerr
+		}
+		if r.Flag != nil {
+			return "payment recorded and flagged for an operator: " + r.Flag.Reason, nil
+		}
+		moved = r.Order
+	} else {
+		moved, err = s.Store.Move(ctx, o.TxID, to, store.Change{Payment: pay})
+	}
 	if checkout.KindOf(err) == checkout.ECONFLICT {
 		// e.g. a failure notice after the order was paid, or a payment after it was
 		// cancelled: recorded and traced for an operator, the order is left alone.

@@ -65,7 +65,8 @@ func keys[V any](m map[string]V) []string {
 // checks it tells an HTTP event from a task: both kinds reach their own dispatcher.
 func TestPostPlacementFunctionsBuild(t *testing.T) {
 	t.Setenv("PAYMENT_TEST_SECRET", "s")
-	cfg := wire.Config{TableName: "none", ShopID: "demo", SenderEmail: "shop@example.com", StorefrontURL: "https://shop.example", LMSAdapter: "local"}
+	cfg := wire.Config{TableName: "none", ShopID: "demo", SenderEmail: "shop@example.com", StorefrontURL: "https://shop.example", LMSAdapter: "local",
+		StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:checkout"}
 	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("x", "y", "")}
 	d := wire.NewDeps(cfg, awsCfg, nil)
 	tests := []struct {

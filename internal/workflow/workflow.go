@@ -52,7 +52,10 @@ var _ Shops = (*httpapi.ShopCache)(nil)
 type Service struct {
 	Store  *store.Store
 	Tokens Tokens
-	Shops  Shops
+	// Starter starts a workflow again for an order an operator delivers after its
+	// first workflow ended (a late payment); nil where no function needs it.
+	Starter Starter
+	Shops   Shops
 	// Modes and Verifiers come from payment.NewModes. Cheque and transfer are also
 	// built from the shop's own settings when the shop has them (see modeFor).
 	Modes     map[string]payment.Mode
@@ -68,8 +71,11 @@ type Service struct {
 	// StorefrontURL makes the links of e-mails and provider redirects. The API's own
 	// URL comes with each order (checkout.Order.APIURL).
 	StorefrontURL string
-	Now           func() time.Time
-	Log           *slog.Logger
+	// LinkTTL is how long e-mailed links (and provider return URLs) stay valid;
+	// 0 means DefaultLinkTTL (30 days).
+	LinkTTL time.Duration
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 func (s *Service) now() time.Time {
@@ -222,11 +228,24 @@ func (t Task) validate() error {
 }
 
 // fault traces a task that ended in the state machine's fault path.
+//
+// The answer says whether the order is paid all the same (a payment that landed while
+// the Payment state failed): the state machine then goes on to production and billing
+// rather than ending with a paid order undelivered. "paid" is always present.
 func (s *Service) fault(ctx context.Context, source string, t Task) (map[string]bool, error) {
 	e := t.stateError()
-	s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order stays as it is for an operator", t.State, e.Error, e.Cause)
-	s.log().Error("workflow fault", "txid", t.TxID, "state", t.State, "error", e.Error, "cause", e.Cause)
-	return map[string]bool{"traced": true}, nil
+	o, err := s.Store.GetOrder(ctx, t.TxID, "")
+	if err != nil && checkout.KindOf(err) != checkout.ENOTFOUND {
+		return nil, err
+	}
+	isPaid := err == nil && paid(o.Status)
+	if isPaid && source == srcPayment {
+		s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order is %s all the same: on to production and billing", t.State, e.Error, e.Cause, o.Status)
+	} else {
+		s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order stays as it is for an operator", t.State, e.Error, e.Cause)
+	}
+	s.log().Error("workflow fault", "txid", t.TxID, "state", t.State, "error", e.Error, "cause", e.Cause, "paid", isPaid)
+	return map[string]bool{"traced": true, "paid": isPaid}, nil
 }
 
 // Kinds of the payment modes, for the buyer's view.
@@ -242,8 +261,9 @@ func kindOf(mode string) string {
 	return "online"
 }
 
-// paidStatuses are the statuses of an order whose payment is settled.
-var paidStatuses = []checkout.Status{checkout.SoldOut, checkout.Complete, checkout.Partial, checkout.PreProd, checkout.Payback}
+// paidStatuses are the statuses of an order whose payment is settled and kept. PAYBACK
+// is not among them: a refunded order is neither delivered nor invoiced.
+var paidStatuses = []checkout.Status{checkout.SoldOut, checkout.Complete, checkout.Partial, checkout.PreProd}
 
 func paid(s checkout.Status) bool { return slices.Contains(paidStatuses, s) }
 

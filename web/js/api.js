@@ -6,6 +6,7 @@
 const TX_KEY = 'checkout.tx';
 const TOKEN_KEY = 'checkout.token';
 const DONE_KEY = 'checkout.completed';
+const LINK_KEY = 'checkout.link';
 
 // ApiError is a refused or failed API call.
 export class ApiError extends Error {
@@ -28,17 +29,32 @@ export class ApiError extends Error {
 export const session = {
   get tx() { return sessionStorage.getItem(TX_KEY); },
   get token() { return sessionStorage.getItem(TOKEN_KEY); },
+  // link is the read-only token of a link from an e-mail or a provider's return: it
+  // reads the order and its bill, nothing more.
+  get link() { return sessionStorage.getItem(LINK_KEY); },
   // completed is true once the current transaction's order was seen COMPLETE.
   get completed() { return Boolean(this.tx) && sessionStorage.getItem(DONE_KEY) === this.tx; },
   markCompleted() { if (this.tx) sessionStorage.setItem(DONE_KEY, this.tx); },
   set(tx, token) {
     sessionStorage.setItem(TX_KEY, tx);
     sessionStorage.setItem(TOKEN_KEY, token);
+    sessionStorage.removeItem(LINK_KEY);
+  },
+  // setLink follows a link to an order: the cart token of this tab is kept when it is
+  // the same order's (it can do more), dropped otherwise.
+  setLink(tx, link) {
+    if (this.tx !== tx) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      sessionStorage.removeItem(DONE_KEY);
+    }
+    sessionStorage.setItem(TX_KEY, tx);
+    sessionStorage.setItem(LINK_KEY, link);
   },
   clear() {
     sessionStorage.removeItem(TX_KEY);
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(DONE_KEY);
+    sessionStorage.removeItem(LINK_KEY);
   },
 };
 
@@ -102,21 +118,28 @@ export class Client {
     return `/orders/${encodeURIComponent(session.tx)}${suffix}`;
   }
 
-  order() { return this.call('GET', this.orderPath()); }
+  // linkQuery reads with the link token when this tab has no cart token.
+  linkQuery(sep = '?') {
+    return !session.token && session.link ? `${sep}token=${encodeURIComponent(session.link)}` : '';
+  }
+
+  order() { return this.call('GET', this.orderPath() + this.linkQuery()); }
   testPayment(action) { return this.call('POST', this.orderPath('/payment/test'), { action }); }
   retryPayment(paymode) { return this.call('POST', this.orderPath('/payment'), { paymode }); }
-  bill() { return this.callText('GET', this.orderPath('/bill?format=html')); }
+  bill() { return this.callText('GET', this.orderPath('/bill?format=html') + this.linkQuery('&')); }
 
-  // billURL is the bill's address with the token in the query, for opening it in a
-  // new tab where no Authorization header can be sent.
-  billURL() {
-    return `${this.base}${this.orderPath('/bill')}?format=html&token=${encodeURIComponent(session.token || '')}`;
+  // billURL is the bill's address with a read-only link token in the query, for
+  // opening it in a new tab where no Authorization header can be sent (the order view
+  // gives the cart token's holder one).
+  billURL(link = session.link) {
+    return `${this.base}${this.orderPath('/bill')}?format=html&token=${encodeURIComponent(link || '')}`;
   }
 
   async callText(method, path) {
     let res;
     try {
-      res = await this.fetch(this.base + path, { method, headers: { Authorization: `Bearer ${session.token}` } });
+      const headers = session.token ? { Authorization: `Bearer ${session.token}` } : {};
+      res = await this.fetch(this.base + path, { method, headers });
     } catch (e) {
       throw new ApiError(0, 'network', e.message);
     }

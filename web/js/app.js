@@ -280,12 +280,25 @@ async function prefill(params) {
   return render();
 }
 
+// openLink follows a link from an e-mail or a provider's return (#/order/TX?token=…,
+// #/bill/TX?token=…): the read-only token is kept for this tab, dropped from the address
+// bar and history, and the order's status or bill is shown.
+function openLink(kind, tx, params) {
+  const token = params.get('token');
+  if (token) session.setLink(tx, token);
+  else if (session.tx !== tx) session.clear();
+  history.replaceState(null, '', kind === 'bill' ? '#/bill' : '#/status');
+  return render();
+}
+
 // render draws the page for the current hash.
 async function render(opts) {
   const keepCart = opts?.keepCart === true && ctx.cart;
   const seq = ++ctx.seq;
   const { route, params } = parseHash();
   if (route === 'prefill') return prefill(params);
+  const link = /^(order|bill)\/([A-Z0-9]{16})$/.exec(route);
+  if (link) return openLink(link[1], link[2], params);
   const view = views[route];
   if (!view) { history.replaceState(null, '', '#/shop'); return render(); }
   const main = document.getElementById('view');

@@ -164,6 +164,7 @@ const en = {
   'error.item': '{field}: {message}',
   'error.noConfig': 'This page is not configured (no /config.js): open it through the local cloud.',
   'error.noOrder': 'There is no order to show.',
+  'link.readOnly': 'You opened this order from a link: you can follow it and read its bill here. To pay another way, use the browser you ordered from.',
   'saved': 'Saved.',
 };
 
@@ -328,6 +329,7 @@ const fr = {
   'error.item': '{field} : {message}',
   'error.noConfig': 'Cette page n’est pas configurée (pas de /config.js) : ouvrez-la par le cloud local.',
   'error.noOrder': 'Il n’y a aucune commande à afficher.',
+  'link.readOnly': 'Vous avez ouvert cette commande depuis un lien : vous pouvez la suivre et lire sa facture ici. Pour payer autrement, utilisez le navigateur de la commande.',
   'saved': 'Enregistré.',
 };
 

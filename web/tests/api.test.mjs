@@ -74,10 +74,26 @@ test('a network failure is an ApiError with status 0', async () => {
   assert.equal(err.code, 'network');
 });
 
-test('the bill link carries the token in the query for a new tab', () => {
-  session.set('TX1', 'a b&c');
+test('the bill link for a new tab carries a read-only link token, never the cart token', () => {
+  session.set('TX1', 'cart-secret');
   const c = new Client('http://api.test');
-  assert.equal(c.billURL(), 'http://api.test/orders/TX1/bill?format=html&token=a%20b%26c');
+  assert.equal(c.billURL('a b&c'), 'http://api.test/orders/TX1/bill?format=html&token=a%20b%26c');
+  assert.ok(!c.billURL().includes('cart-secret'));
+});
+
+test('a link session reads the order with its token in the query and no Authorization', async () => {
+  session.set('TX0', 'other-cart');
+  session.setLink('TX1', 'linktok');
+  assert.equal(session.token, null, 'following a link to another order drops that cart token');
+  const seen = [];
+  const c = new Client('http://api.test', async (url, init) => { seen.push({ url, init }); return new Response('{}', { status: 200 }); });
+  await c.order();
+  assert.equal(seen[0].url, 'http://api.test/orders/TX1?token=linktok');
+  assert.equal(seen[0].init.headers.Authorization, undefined);
+  session.set('TX1', 'cart');
+  await c.order();
+  assert.equal(seen[1].url, 'http://api.test/orders/TX1', 'the cart token wins once the tab has it');
+  assert.equal(session.link, null);
 });
 
 test('completed is remembered per transaction and forgotten on clear', () => {

@@ -24,7 +24,7 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
 // once it prints "ready". Compiling on a busy machine is slow: allow minutes.
 export async function startCloud({ timeoutMs = 300_000 } = {}) {
   if (process.env.CHECKOUT_WEB_URL && process.env.CHECKOUT_API_URL) {
-    return { webURL: process.env.CHECKOUT_WEB_URL, apiURL: process.env.CHECKOUT_API_URL, stop: async () => {} };
+    return { webURL: process.env.CHECKOUT_WEB_URL, apiURL: process.env.CHECKOUT_API_URL, sesURL: process.env.CHECKOUT_SES_URL, stop: async () => {} };
   }
   const args = ['run', './cmd/localcloud', '-api-port', '0', '-dynamodb-port', '0', '-ses-port', '0', '-sfn-port', '0', '-web-port', '0', '-cognito-port', '0'];
   const child = spawn('go', args, { cwd: REPO, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -39,8 +39,9 @@ export async function startCloud({ timeoutMs = 300_000 } = {}) {
         clearTimeout(timer);
         const web = /^storefront\s+(http\S+)/m.exec(out);
         const api = /^API \(HTTP API\)\s+(http\S+)/m.exec(out);
+        const ses = /^mail viewer \(SES\)\s+(http\S+)/m.exec(out);
         if (!web || !api) reject(new Error(`cannot read the URLs from the local cloud's output:\n${out}`));
-        else resolve({ webURL: web[1], apiURL: api[1], cognito: operators(out) });
+        else resolve({ webURL: web[1], apiURL: api[1], sesURL: ses?.[1], cognito: operators(out) });
       }
     });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`local cloud exited with ${code} before ready; stderr:\n${err}`)); });

@@ -372,4 +372,62 @@ describe('storefront', () => {
     assert.equal(posted, `vads_trans_id=000042&vads_amount=${real.totals.final}&signature=c2ln`);
     assert.deepEqual(errors.map(String), []);
   });
+
+  test('a link taken from an e-mail opens the bill and the order in a fresh browser, read-only', { timeout: 180_000 }, async () => {
+    assert.ok(cloud.sesURL, 'the local cloud did not print the SES emulator\'s URL');
+    const it = item((i) => (i.requiredData || []).length === 0 && i.seats === 'none' && !(i.bundle || []).length && i.audience === 'anyone', 'plain item');
+    // The purchase through the API: placed and paid in test mode with the cart token.
+    const created = await api(cloud.apiURL, 'POST', '/carts');
+    const { transactionId: tx, cartToken: token } = created.json;
+    assert.equal((await api(cloud.apiURL, 'PUT', `/carts/${tx}/lines/${it.code}`, { quantity: 1 }, token)).status, 200);
+    const email = `link.${Date.now()}@example.com`;
+    assert.equal((await api(cloud.apiURL, 'PUT', `/carts/${tx}/customer`, { email, lastName: 'durand', firstName: 'claire', address: '1 rue', zip: '75002', city: 'Paris', country: 'FR', lang: 'en' }, token)).status, 200);
+    assert.equal((await api(cloud.apiURL, 'POST', `/carts/${tx}/order`, { acceptTerms: true, paymode: 'test' }, token)).status, 201);
+    for (let i = 0; i < 100; i++) {
+      const r = await api(cloud.apiURL, 'POST', `/orders/${tx}/payment/test`, { action: 'pay' }, token);
+      if (r.status === 200) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    // The delivery e-mail, as the SES emulator stored it.
+    let link;
+    for (let i = 0; i < 150 && !link; i++) {
+      const store = await (await fetch(`${cloud.sesURL}/store`)).json();
+      for (const m of store.emails || []) {
+        const text = JSON.stringify(m);
+        const found = new RegExp(`https?://[^"\\s]+/#/bill/${tx}\\?token=[0-9a-f]+`).exec(text);
+        if (found && text.includes(email)) link = found[0];
+      }
+      if (!link) await new Promise((res) => setTimeout(res, 200));
+    }
+    assert.ok(link, `no e-mail to ${email} with a link to the bill of ${tx}`);
+
+    // A fresh browser: no cart token, only the link.
+    const { page, errors } = await newPage(browser);
+    await page.goto(link);
+    await ready(page);
+    await at(page, 'bill');
+    assert.ok(!page.url().includes('token='), 'the link token stays in the address bar');
+    const frame = page.frameLocator('#billframe');
+    await frame.locator('body', { hasText: tx }).waitFor();
+    assert.match(await frame.locator('body').textContent(), /Invoice/);
+    // From the bill to the order's status, still with the link's token.
+    await page.locator('main a[href="#/status"]').click();
+    await waitStatus(page, 'COMPLETE', 30_000);
+    const stored = await session(page);
+    assert.equal(stored.tx, tx);
+    assert.equal(stored.token, null, 'a link must not give the cart token');
+    // The link reads and can do nothing else: the API refuses it for paying.
+    const linkToken = new URL(link.replace('#/', '')).searchParams.get('token');
+    const pay = await fetch(`${cloud.apiURL}/orders/${tx}/payment/test?token=${linkToken}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"action":"pay"}' });
+    assert.equal(pay.status, 401);
+    // A forged token is refused and the page says so.
+    const other = await newPage(browser);
+    await other.page.goto(link.replace(/token=[0-9a-f]{10}/, 'token=ffffffffff'));
+    await ready(other.page);
+    await other.page.locator('#notices .notice-error').first().waitFor();
+    assert.deepEqual(errors, []);
+    await page.context().close();
+    await other.page.context().close();
+  });
 });
+

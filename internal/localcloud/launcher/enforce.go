@@ -107,6 +107,14 @@ func (c *Cloud) enforce(tpl *cfn.Template, store *secretslocal.Store, machine cf
 		if err != nil {
 			return "", fmt.Errorf("role %s: %w", id, err)
 		}
+		// Policy resources attached to the role grant it too, as in AWS.
+		for _, ap := range r.Attached {
+			pol, err := iam.ParsePolicy(ap.Name, ap.Document)
+			if err != nil {
+				return "", fmt.Errorf("role %s, policy %s: %w", id, ap.Name, err)
+			}
+			pols = append(pols, pol)
+		}
 		if err := a.AddRole(r.Name, pols...); err != nil {
 			return "", fmt.Errorf("role %s: %w", id, err)
 		}

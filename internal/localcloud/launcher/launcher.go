@@ -43,6 +43,7 @@ import (
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
 	"github.com/lmsshop/checkout/internal/notify/seslocal"
 	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/vies/viestest"
 	"github.com/lmsshop/checkout/internal/wire"
 )
 
@@ -113,6 +114,7 @@ type Cloud struct {
 	APIURL           string
 	WebURL           string
 	SESURL           string
+	VIESURL          string
 	StepFunctionsURL string
 	DynamoDBURL      string
 	// CognitoURL is the user pools endpoint of the Cognito emulator, and Operators
@@ -310,6 +312,12 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	c.addStop("SES emulator", ses.Stop)
 	c.SES, c.SESURL = ses, ses.URL
 
+	// VIES: a local one speaking the REST API's protocol, with the demo numbers; the
+	// functions find it in VIES_URL (see functionEnv).
+	vs := viestest.Start(nil)
+	c.addStop("VIES", func() error { vs.Close(); return nil })
+	c.VIESURL = vs.URL
+
 	// The services' endpoints, through the hook if one is set: the functions reach them
 	// through IAM enforcement and then the hook, the operator's configuration through
 	// the hook alone.
@@ -445,6 +453,10 @@ func (c *Cloud) functionEnv(f cfn.Function, endpoints map[string]string) map[str
 	}
 	for k, v := range f.Env {
 		env[k] = v
+	}
+	// The EU's VIES is outside AWS: locally, its stand-in.
+	if _, set := env["VIES_URL"]; !set && c.VIESURL != "" {
+		env["VIES_URL"] = c.VIESURL
 	}
 	for svc, ep := range endpoints {
 		env["AWS_ENDPOINT_URL_"+svc] = ep

@@ -44,7 +44,7 @@ type checkoutFunctions struct {
 	e        *Engine
 	mu       sync.Mutex
 	actions  []string
-	scenario string // "instant", "refused-then-paid", "never-paid"
+	scenario string // "instant", "refused-then-paid", "never-paid", "paid-at-timeout", "error-but-paid", "error-unpaid"
 	starts   int
 	waiting  chan struct{} // never-paid: signalled once the payment has started
 }
@@ -86,7 +86,22 @@ func (f *checkoutFunctions) Invoke(_ context.Context, function string, payload [
 			return []byte(`{}`), f.e.SendTaskFailure(in.Token, "PaymentRefused", "card declined")
 		case f.scenario == "refused-then-paid":
 			return []byte(`{}`), f.e.SendTaskSuccess(in.Token, `{"mode":"transfer"}`)
+		case strings.HasPrefix(f.scenario, "error-"):
+			// The start itself fails (not a payment refusal): PaymentError.
+			return nil, &FunctionError{Type: "TaskFailed", Message: "provider unreachable"}
 		}
+	case "cancel":
+		// The payment function answers from the order's real status: a payment that
+		// landed between the timeout and this task left the order paid.
+		if f.scenario == "paid-at-timeout" {
+			return []byte(`{"cancelled":false,"paid":true}`), nil
+		}
+		return []byte(`{"cancelled":true,"paid":false}`), nil
+	case "fault":
+		if f.scenario == "error-but-paid" {
+			return []byte(`{"traced":true,"paid":true}`), nil
+		}
+		return []byte(`{"traced":true,"paid":false}`), nil
 	case "awaitRetry":
 		// The retry's answer replaces $.payment, so it carries the new mode's delays.
 		return []byte(`{}`), f.e.SendTaskSuccess(in.Token, `{"kind":"offline","timeoutSeconds":900,"retrySeconds":900}`)
@@ -113,13 +128,22 @@ func TestRealCheckoutDefinition(t *testing.T) {
 		scenario    string
 		wantStatus  string
 		wantActions []string
+		choices     int // Choice states entered (no function runs)
 	}{
 		{scenario: "instant", wantStatus: StatusSucceeded,
 			wantActions: []string{"produce.prepay", "payment.start", "produce.postpay", "bill.invoice", "notify.delivered"}},
 		{scenario: "refused-then-paid", wantStatus: StatusSucceeded,
 			wantActions: []string{"produce.prepay", "payment.start", "payment.awaitRetry", "payment.start", "produce.postpay", "bill.invoice", "notify.delivered"}},
-		{scenario: "never-paid", wantStatus: StatusSucceeded,
+		{scenario: "never-paid", wantStatus: StatusSucceeded, choices: 1,
 			wantActions: []string{"produce.prepay", "payment.start", "payment.cancel"}},
+		// A payment landing after the wait timed out but before CancelUnpaid ran: the
+		// order is paid, so it is produced and billed, not left undelivered.
+		{scenario: "paid-at-timeout", wantStatus: StatusSucceeded, choices: 1,
+			wantActions: []string{"produce.prepay", "payment.start", "payment.cancel", "produce.postpay", "bill.invoice", "notify.delivered"}},
+		{scenario: "error-but-paid", wantStatus: StatusSucceeded, choices: 1,
+			wantActions: []string{"produce.prepay", "payment.start", "payment.fault", "produce.postpay", "bill.invoice", "notify.delivered"}},
+		{scenario: "error-unpaid", wantStatus: StatusFailed, choices: 1,
+			wantActions: []string{"produce.prepay", "payment.start", "payment.fault"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
@@ -136,7 +160,7 @@ func TestRealCheckoutDefinition(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tt.scenario == "never-paid" {
+			if tt.scenario == "never-paid" || tt.scenario == "paid-at-timeout" {
 				// Let the payment mode's delay elapse once the payment has started.
 				<-fns.waiting
 				for r := range ft.requests {
@@ -153,8 +177,9 @@ func TestRealCheckoutDefinition(t *testing.T) {
 			if got := fns.ran(); got != strings.Join(tt.wantActions, " ") {
 				t.Fatalf("functions ran %q, want %q", got, strings.Join(tt.wantActions, " "))
 			}
-			// Every task is one state entered here (no retries), plus the final Succeed.
-			if want := len(tt.wantActions) + 1; info.StateTransitions != want {
+			// Every task is one state entered here (no retries), plus the choices and
+			// the final Succeed or Fail.
+			if want := len(tt.wantActions) + tt.choices + 1; info.StateTransitions != want {
 				t.Fatalf("%d state transitions, want %d", info.StateTransitions, want)
 			}
 			t.Logf("%s: %d state transitions", tt.scenario, info.StateTransitions)

@@ -278,14 +278,26 @@ func (s *Server) paymentReceived(w http.ResponseWriter, o *checkout.Order, body 
 	if in.Mode != "check" && in.Mode != "transfer" {
 		fields = append(fields, checkout.FieldError{Field: "mode", Message: "must be check or transfer"})
 	}
-	if in.Amount != o.Totals.Final {
-		fields = append(fields, checkout.FieldError{Field: "amount", Message: "does not match the order's total"})
+	if in.Amount <= 0 {
+		fields = append(fields, checkout.FieldError{Field: "amount", Message: "must be the positive amount received"})
 	}
 	if strings.TrimSpace(in.Reference) == "" {
 		fields = append(fields, checkout.FieldError{Field: "reference", Message: "is required"})
 	}
 	if len(fields) > 0 {
 		problem(w, http.StatusBadRequest, checkout.EINVALID, "payment not recorded", fields...)
+		return
+	}
+	if in.Amount != o.Totals.Final {
+		// Stored and flagged, as the API does: the order does not move.
+		reason := "underpayment"
+		if in.Amount > o.Totals.Final {
+			reason = "overpayment"
+		}
+		o.Payments = append(o.Payments, checkout.Payment{Mode: in.Mode, Outcome: "paid", Amount: in.Amount, EventID: in.Reference, Reference: in.Reference, At: s.Now().UTC()})
+		writeJSON(w, http.StatusAccepted, map[string]any{"order": o, "flag": map[string]any{
+			"txid": o.TxID, "key": in.Mode + "#" + in.Reference, "reason": reason, "mode": in.Mode, "reference": in.Reference,
+			"amount": in.Amount, "currency": o.Currency, "orderStatus": o.Status, "at": s.Now().UTC()}})
 		return
 	}
 	if !checkout.CanMove(o.Status, checkout.SoldOut) {

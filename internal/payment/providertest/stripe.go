@@ -89,6 +89,19 @@ func (s *StripeServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	now := time.Now().Unix()
+	expires := now + 24*3600 // Stripe's default
+	if v := f.Get("expires_at"); v != "" {
+		// As documented: from 30 minutes to 24 hours after the session's creation.
+		at, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || at < now+30*60 || at > now+24*3600 {
+			stripeError(w, http.StatusBadRequest, "invalid_request_error", "expires_at",
+				"The `expires_at` timestamp must be between 30 minutes and 24 hours after Checkout Session creation.")
+			return
+		}
+		expires = at
+	}
+
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	idem := r.Header.Get("Idempotency-Key")
@@ -105,14 +118,13 @@ func (s *StripeServer) serve(w http.ResponseWriter, r *http.Request) {
 			metadata[strings.TrimSuffix(name, "]")] = f.Get(k)
 		}
 	}
-	now := time.Now().Unix()
 	session := map[string]any{
 		"id": id, "object": "checkout.session", "livemode": false,
 		"amount_subtotal": unit * qty, "amount_total": unit * qty,
 		"currency": f.Get("line_items[0][price_data][currency]"), "client_reference_id": nullable(f.Get("client_reference_id")),
 		"customer_email": nullable(f.Get("customer_email")), "metadata": metadata, "mode": f.Get("mode"),
 		"payment_status": "unpaid", "status": "open", "success_url": f.Get("success_url"),
-		"cancel_url": nullable(f.Get("cancel_url")), "created": now, "expires_at": now + 24*3600,
+		"cancel_url": nullable(f.Get("cancel_url")), "created": now, "expires_at": expires,
 		"url": s.URL + "/c/pay/" + id,
 	}
 	body, err := json.Marshal(session)

@@ -169,6 +169,9 @@ export async function statusView(ctx, _params, alive = () => true) {
       body.append(h('p', { class: 'notice notice-info' }, t('status.complete')),
         h('p', {}, h('a', { href: '#/bill', class: 'button', id: 'see-bill' }, t('status.bill'))),
         h('p', {}, h('button', { type: 'button', class: 'secondary', onclick: () => { session.clear(); ctx.cart = null; ctx.go('shop'); } }, t('status.newPurchase'))));
+    } else if (RETRY.has(o.status) && !session.token) {
+      // A link reads; paying another way needs the cart token of the ordering browser.
+      body.append(h('p', { class: 'notice notice-error' }, t('status.failed')), h('p', { class: 'readonly' }, t('link.readOnly')));
     } else if (RETRY.has(o.status)) {
       const modes = o.retryModes || [];
       const form = h('form', {
@@ -196,7 +199,7 @@ export async function statusView(ctx, _params, alive = () => true) {
       body.append(h('p', { class: 'waiting' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', t('status.waiting')));
       if (instructionsOf(o)?.kind === 'offline') body.append(offlineBlock(ctx, o));
       if (ctx.callback?.tx === session.tx && o.status === 'PENDING') body.append(callbackButton(ctx));
-      else if (instructionsOf(o)?.kind === 'buttons' && o.status !== 'SOLDOUT') body.append(h('p', {}, h('a', { href: '#/payment' }, t('pay.title'))));
+      else if (instructionsOf(o)?.kind === 'buttons' && o.status !== 'SOLDOUT' && session.token) body.append(h('p', {}, h('a', { href: '#/payment' }, t('pay.title'))));
     }
   };
 
@@ -229,8 +232,10 @@ export async function billView(ctx) {
   const { t } = ctx;
   if (!session.tx) return noOrder(ctx);
   const html = await ctx.client.bill();
+  // The new tab cannot send the cart token: it gets a read-only link token.
+  const link = session.link || (await ctx.client.order()).linkToken;
   return h('div', { class: 'bill' }, h('h1', {}, t('bill.title')),
-    h('p', {}, h('a', { href: ctx.client.billURL(), target: '_blank', rel: 'noopener', id: 'bill-open' }, t('bill.open'))),
+    h('p', {}, h('a', { href: ctx.client.billURL(link), target: '_blank', rel: 'noopener', id: 'bill-open' }, t('bill.open'))),
     // allow-same-origin without allow-scripts: nothing in the bill runs, and the page
     // may read the document's height to show it whole.
     h('iframe', {

@@ -51,7 +51,9 @@ export async function reviewView(ctx) {
 
   const cu = r.customer;
   const who = cu ? h('section', { class: 'review-customer' }, h('h2', {}, t('review.customer')), address(ctx, cu),
-    cu.invoicing ? [h('h3', {}, t('review.invoicing')), address(ctx, cu.invoicing)] : null) : null;
+    cu.invoicing ? [h('h3', {}, t('review.invoicing')), address(ctx, cu.invoicing)] : null,
+    // Why VAT is charged on a VAT number that VIES could not confirm.
+    cu.invoicing?.vatCheck?.message ? h('p', { class: 'notice notice-warning', id: 'vat-check' }, cu.invoicing.vatCheck.message) : null) : null;
 
   const terms = r.terms || {};
   const termBlocks = [];

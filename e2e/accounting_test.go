@@ -1,0 +1,130 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+)
+
+// latePaidOrder places a cheque order, has an operator cancel it (the buyer gave up),
+// then has the cheque arrive all the same: the late payment must be stored on the
+// cancelled order and flagged, not refused or dropped.
+func latePaidOrder(t *testing.T, c *cloudtest.Cloud) *buyer {
+	t.Helper()
+	b := placeChequeOrder(t)
+	if code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/cancel", "", ""); code != 200 {
+		t.Fatalf("cancel = %d %s", code, body)
+	}
+	waitWorkflow(t, c, b.txid)
+	code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/payment-received",
+		fmt.Sprintf(`{"mode":"check","amount":%d,"reference":"CHQ-LATE"}`, chequeTotal), "")
+	if code != 202 || !strings.Contains(body, `"reason":"late"`) {
+		t.Fatalf("late cheque = %d %s, want 202 with a late flag", code, body)
+	}
+	return b
+}
+
+type adminOrderView struct {
+	Order struct {
+		Status   string `json:"status"`
+		Payments []struct {
+			Outcome   string `json:"outcome"`
+			Amount    int64  `json:"amount"`
+			Reference string `json:"reference"`
+		} `json:"payments"`
+		InvoiceNumber string `json:"invoiceNumber"`
+	} `json:"order"`
+	Flags []struct {
+		Reason  string `json:"reason"`
+		Settled string `json:"settled"`
+	} `json:"flags"`
+}
+
+func adminOrder(t *testing.T, c *cloudtest.Cloud, txid string) adminOrderView {
+	t.Helper()
+	code, body := admin(t, c, "GET", "/admin/orders/"+txid, "", "")
+	var v adminOrderView
+	if code != 200 || json.Unmarshal([]byte(body), &v) != nil {
+		t.Fatalf("GET /admin/orders/%s = %d %s", txid, code, body)
+	}
+	return v
+}
+
+func openFlagFor(t *testing.T, c *cloudtest.Cloud, txid string) string {
+	t.Helper()
+	code, body := admin(t, c, "GET", "/admin/flags", "", "")
+	var v struct {
+		Flags []struct {
+			TxID   string `json:"txid"`
+			Reason string `json:"reason"`
+		} `json:"flags"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &v) != nil {
+		t.Fatalf("GET /admin/flags = %d %s", code, body)
+	}
+	for _, f := range v.Flags {
+		if f.TxID == txid {
+			return f.Reason
+		}
+	}
+	return ""
+}
+
+// TestLatePaymentAfterCancellationIsFlaggedThenSettled: a payment arriving after the
+// order was cancelled (here a cheque an operator records; the webhook path is the
+// workflow package's TestNoPaymentIsLost) is stored and flagged "late", listed for operators, e-mailed to
+// the sales managers; the operator settles it with one action. Deliver: the order
+// goes on to production and billing and ends COMPLETE with an invoice. Refund: the
+// refund is recorded and the order stays CANCELLED, without an invoice number.
+func TestLatePaymentAfterCancellationIsFlaggedThenSettled(t *testing.T) {
+	c := cloudtest.Start(t)
+	tests := []struct {
+		name, body, wantStatus string
+		wantInvoice            bool
+	}{
+		{"deliver", `{"action":"deliver","note":"the buyer still wants it"}`, "COMPLETE", true},
+		{"refund", `{"action":"refund","reference":"REFUND-42"}`, "CANCELLED", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := latePaidOrder(t, c)
+			v := adminOrder(t, c, b.txid)
+			if v.Order.Status != "CANCELLED" || len(v.Order.Payments) == 0 || v.Order.Payments[len(v.Order.Payments)-1].Outcome != "paid" {
+				t.Fatalf("after the late payment: %+v; want CANCELLED with the payment stored", v.Order)
+			}
+			if reason := openFlagFor(t, c, b.txid); reason != "late" {
+				t.Fatalf("open flag of %s: %q, want late", b.txid, reason)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for len(mailTo(t, c, "sales@example.com", b.txid)) == 0 || !strings.Contains(strings.Join(mailTo(t, c, "sales@example.com", b.txid), "|"), "Payment to review") {
+				if time.Now().After(deadline) {
+					t.Fatalf("no 'Payment to review' e-mail to the sales managers: %v", mailTo(t, c, "sales@example.com", b.txid))
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+
+			code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/settle", tt.body, "")
+			if code != 200 {
+				t.Fatalf("settle = %d %s", code, body)
+			}
+			b.waitStatus(tt.wantStatus)
+			v = adminOrder(t, c, b.txid)
+			if (v.Order.InvoiceNumber != "") != tt.wantInvoice {
+				t.Errorf("invoice number %q, want one: %v", v.Order.InvoiceNumber, tt.wantInvoice)
+			}
+			if len(v.Flags) != 1 || v.Flags[0].Settled != tt.name {
+				t.Errorf("flags %+v: want one, settled by %s", v.Flags, tt.name)
+			}
+			if reason := openFlagFor(t, c, b.txid); reason != "" {
+				t.Errorf("settled flag still listed (%s)", reason)
+			}
+			if code, _ := admin(t, c, "POST", "/admin/orders/"+b.txid+"/settle", tt.body, ""); code != 409 {
+				t.Errorf("settling twice = %d, want 409", code)
+			}
+		})
+	}
+}

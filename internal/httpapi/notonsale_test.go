@@ -1,0 +1,233 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
+	"github.com/lmsshop/checkout/internal/seed"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
+	"github.com/lmsshop/checkout/internal/vies"
+	"github.com/lmsshop/checkout/internal/vies/viestest"
+)
+
+// TestPlacementRefusesWhatIsNotOnSale: an item suspended or withdrawn after it entered
+// the cart, or an empty cart, makes placement answer 422 naming the lines, and no order
+// is written.
+func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
+	ctx := context.Background()
+	db, table := dynamotest.NewTable(t)
+	st := store.New(db, table)
+	shop, cats, err := seed.Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveShop(ctx, shop, cats); err != nil {
+		t.Fatal(err)
+	}
+	shops := &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now}
+	wf := &starter{}
+	steps := &httpapi.Steps{Store: st, Shops: shops, Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: wf,
+		Now: time.Now, CartTTL: time.Hour, Storefront: "http://web"}
+	rt := httpapi.NewRouter(nil)
+	for _, reg := range []func(*httpapi.Router){steps.RegisterShop, steps.RegisterCustomer, steps.RegisterOrder} {
+		reg(rt)
+	}
+	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
+		t.Helper()
+		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json"},
+			PathParameters: map[string]string{"txid": txid, "code": code},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: "abc123.execute-api.eu-west-3.amazonaws.com"}}
+		if token != "" {
+			r.Headers["authorization"] = "Bearer " + token
+		}
+		resp, err := rt.Serve(ctx, r)
+		if err != nil {
+			t.Fatalf("%s: %v", routeKey, err)
+		}
+		return resp
+	}
+	const customer = `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR"}`
+	cart := func(codes ...string) (string, string) {
+		t.Helper()
+		var c httpapi.Created
+		if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {
+			t.Fatal(err)
+		}
+		for _, code := range codes {
+			if r := serve("PUT /carts/{txid}/lines/{code}", c.TransactionID, code, c.CartToken, `{"quantity":1}`); r.StatusCode != http.StatusOK {
+				t.Fatalf("add %s: %d %s", code, r.StatusCode, r.Body)
+			}
+		}
+		if r := serve("PUT /carts/{txid}/customer", c.TransactionID, "", c.CartToken, customer); r.StatusCode != http.StatusOK {
+			t.Fatalf("customer: %d %s", r.StatusCode, r.Body)
+		}
+		return c.TransactionID, c.CartToken
+	}
+	_, cat, err := shops.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setStatus := func(code string, s checkout.ItemStatus) {
+		t.Helper()
+		it, _ := cat.Item(code)
+		cp := *it
+		cp.Status = s
+		if err := st.PutCatalogItem(ctx, shop.ID, shop.CatalogID, &cp); err != nil {
+			t.Fatal(err)
+		}
+		shops.Invalidate()
+	}
+	withdraw := func(code string) {
+		t.Helper()
+		if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "SHOP#" + shop.ID},
+			"sk": &types.AttributeValueMemberS{Value: "CATALOG#" + shop.CatalogID + "#ITEM#" + code}}}); err != nil {
+			t.Fatal(err)
+		}
+		shops.Invalidate()
+	}
+
+	suspended, tokS := cart("GO-101", "CREDITS-100")
+	withdrawn, tokW := cart("GO-101", "STUDENT-PLUS")
+	empty, tokE := cart()
+	setStatus("CREDITS-100", checkout.StatusSuspended)
+	withdraw("STUDENT-PLUS")
+
+	tests := []struct {
+		name, txid, token, paymode, want string
+	}{
+		{"suspended item", suspended, tokS, "check", "SHOP:lines.CREDITS-100"},
+		{"withdrawn item", withdrawn, tokW, "check", "SHOP:lines.STUDENT-PLUS"},
+		// 0 lines make 0 to pay: the free mode is the one offered, and still refused.
+		{"empty cart", empty, tokE, "freeorder", "SHOP:lines"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := wf.n
+			r := serve("POST /carts/{txid}/order", tt.txid, "", tt.token, `{"acceptTerms":true,"paymode":"`+tt.paymode+`"}`)
+			if r.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("placement = %d %s, want 422", r.StatusCode, r.Body)
+			}
+			var body struct {
+				Error struct {
+					Fields []checkout.FieldError `json:"fields"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
+				t.Fatal(err)
+			}
+			var fields []string
+			for _, f := range body.Error.Fields {
+				fields = append(fields, f.Field)
+			}
+			if strings.Join(fields, ",") != tt.want {
+				t.Errorf("fields %v, want exactly [%s]", fields, tt.want)
+			}
+			if _, o, err := st.CartAndOrder(ctx, tt.txid, store.HashToken(tt.token)); err != nil || o != nil {
+				t.Errorf("after a refused placement: order %v, err %v; want none", o, err)
+			}
+			if wf.n != before {
+				t.Errorf("a workflow was started for a refused placement")
+			}
+		})
+	}
+}
+
+// TestVATNumberOfAnotherCountryIsRefused: a French invoicing address with a German VAT
+// number is refused with the reason, and the cart is left as it was; the number of the
+// invoicing country is taken and removes VAT.
+func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
+	ctx := context.Background()
+	db, table := dynamotest.NewTable(t)
+	st := store.New(db, table)
+	shop, cats, err := seed.Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SaveShop(ctx, shop, cats); err != nil {
+		t.Fatal(err)
+	}
+	fake := viestest.Start(nil)
+	defer fake.Close()
+	steps := &httpapi.Steps{Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
+		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: &starter{}, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
+		VIES: &vies.Client{URL: fake.URL}}
+	rt := httpapi.NewRouter(nil)
+	steps.RegisterShop(rt)
+	steps.RegisterCustomer(rt)
+	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
+		t.Helper()
+		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json", "authorization": "Bearer " + token},
+			PathParameters: map[string]string{"txid": txid, "code": code},
+			RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: "abc123.execute-api.eu-west-3.amazonaws.com"}}
+		resp, err := rt.Serve(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	var c httpapi.Created
+	if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {
+		t.Fatal(err)
+	}
+	serve("PUT /carts/{txid}/lines/{code}", c.TransactionID, "SEC-201-SEATS", c.CartToken, `{"quantity":2}`)
+	customer := func(country, vat string) string {
+		return `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR",` +
+			`"invoicing":{"organisation":"Acme","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"` + country + `","vatNumber":"` + vat + `"}}`
+	}
+	tests := []struct {
+		name, country, vat string
+		down               bool // VIES cannot answer for the member state
+		want               int
+		wantMsg            string
+		wantVAT            bool // VAT charged
+	}{
+		{"French address, German number", "FR", "DE123456788", false, http.StatusBadRequest, "issued in DE, the invoicing address is in FR", true},
+		{"German address, wrong check digits", "DE", "DE123456789", false, http.StatusBadRequest, "check digits", true},
+		{"German number VIES does not know", "DE", "DE111111125", false, http.StatusBadRequest, "does not know this number", true},
+		{"German number, VIES down: VAT charged and said why", "DE", "DE123456788", true, http.StatusOK, "could not confirm this number just now", true},
+		{"German address, German number confirmed", "DE", "DE123456788", false, http.StatusOK, `"status":"valid"`, false},
+	}
+	// A buyer cannot vouch for its own number.
+	forged := strings.Replace(customer("DE", "DE123456788"), `"vatNumber"`, `"vatCheck":{"status":"valid"},"vatNumber"`, 1)
+	fake.SetDown("DE", true)
+	if r := serve("PUT /carts/{txid}/customer", c.TransactionID, "", c.CartToken, forged); r.StatusCode != http.StatusOK || strings.Contains(r.Body, `"taxes":0`) {
+		t.Fatalf("a forged vatCheck with VIES down = %d %s, want 200 with VAT charged", r.StatusCode, r.Body)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake.SetDown("DE", tt.down)
+			before, err := st.GetCart(ctx, c.TransactionID, store.HashToken(c.CartToken))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := serve("PUT /carts/{txid}/customer", c.TransactionID, "", c.CartToken, customer(tt.country, tt.vat))
+			if r.StatusCode != tt.want || !strings.Contains(r.Body, tt.wantMsg) {
+				t.Fatalf("customer = %d %s, want %d mentioning %q", r.StatusCode, r.Body, tt.want, tt.wantMsg)
+			}
+			after, err := st.GetCart(ctx, c.TransactionID, store.HashToken(c.CartToken))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want != http.StatusOK && after.Version != before.Version {
+				t.Errorf("a refused customer changed the cart (version %d → %d)", before.Version, after.Version)
+			}
+			if charged := !strings.Contains(r.Body, `"taxes":0`); tt.want == http.StatusOK && charged != tt.wantVAT {
+				t.Errorf("VAT charged: %v, want %v: %s", charged, tt.wantVAT, r.Body)
+			}
+		})
+	}
+}
