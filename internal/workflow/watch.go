@@ -39,17 +39,18 @@ var _ WatchStore = (*store.Store)(nil)
 // An order waits for an operator when it has stayed unchanged (updatedAt) in its status
 // for longer than the workflow itself keeps an order there, plus Threshold:
 //
-//   - PENDING with an offline mode (check, transfer), PREPROD, PARTIAL, PAYBACK: only an
-//     operator moves these on (records the payment, finishes the delivery, refunds);
-//     the workflow allows them no time.
+//   - PREPROD, PARTIAL, PAYBACK: only an operator moves these on (finishes the
+//     delivery, refunds); the workflow allows them no time.
 //   - PLACED and SOLDOUT: the workflow moves these on within seconds (to PENDING or
 //     SOLDOUT; production and the bill to COMPLETE); still there past the threshold,
 //     the workflow stopped after exhausting its retries (ProductionFailed,
 //     BillingFailed, PaymentError) or never started, and the order stays for an
 //     operator.
-//   - PENDING with any other mode: the workflow waits for the provider or the buyer
-//     for the mode's payment wait, then cancels the order; still PENDING past that wait
-//     plus the threshold, the workflow stopped.
+//   - PENDING: the workflow waits for the provider, the buyer or, for a cheque or a
+//     transfer, the money to arrive (the operator records it when it does), for the
+//     mode's payment wait, then cancels the order; still PENDING past that wait plus
+//     the threshold, the workflow stopped. A cheque order of two days waits for the
+//     post, not for an operator: counting it would make the alarm ring for every one.
 //   - FAILED, REFUSED: the workflow waits for the buyer's retry for the shop's retry
 //     wait, then cancels the order; likewise.
 //
@@ -76,9 +77,6 @@ var watchedStatuses = []checkout.Status{
 func workflowAllowance(shop *checkout.Shop, o store.OrderAge) time.Duration {
 	switch o.Status {
 	case checkout.Pending:
-		if kindOf(o.Paymode) == "offline" {
-			return 0
-		}
 		return time.Duration(httpapi.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second
 	case checkout.Failed, checkout.Refused:
 		return time.Duration(httpapi.PlanFor(shop, o.Paymode).RetrySeconds) * time.Second

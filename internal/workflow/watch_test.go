@@ -44,6 +44,7 @@ func TestWatchCountsOrdersWaitingForAnOperator(t *testing.T) {
 	shop := testShop()
 	shop.OnlinePaymentWait = checkout.Duration{Duration: time.Hour}
 	shop.RetryWait = checkout.Duration{Duration: 48 * time.Hour}
+	shop.OfflinePaymentWait = checkout.Duration{Duration: 14 * 24 * time.Hour}
 	if err := st.SaveShop(ctx, shop, []*checkout.Catalog{testCatalog()}); err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +60,9 @@ func TestWatchCountsOrdersWaitingForAnOperator(t *testing.T) {
 	}{
 		{"placed, workflow stopped", checkout.Placed, "stripe", 2 * time.Hour, 2 * time.Hour, true},
 		{"placed, just now", checkout.Placed, "check", 30 * time.Minute, 30 * time.Minute, false},
-		{"cheque to record", checkout.Pending, "check", 2 * time.Hour, 2 * time.Hour, true},
-		{"transfer, under the threshold", checkout.Pending, "transfer", 59 * time.Minute, 59 * time.Minute, false},
+		{"cheque in the post", checkout.Pending, "check", 2 * time.Hour, 2 * time.Hour, false},
+		{"cheque, past its wait plus the threshold", checkout.Pending, "check", 15 * 24 * time.Hour, 15 * 24 * time.Hour, true},
+		{"transfer, within its wait", checkout.Pending, "transfer", 13 * 24 * time.Hour, 13 * 24 * time.Hour, false},
 		{"transfer chosen on a retry, long after placement", checkout.Pending, "transfer", 5 * time.Hour, 10 * time.Minute, false},
 		{"online, within its wait plus the threshold", checkout.Pending, "stripe", 90 * time.Minute, 90 * time.Minute, false},
 		{"online, past its wait plus the threshold", checkout.Pending, "stripe", 3 * time.Hour, 3 * time.Hour, true},
