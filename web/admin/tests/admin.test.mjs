@@ -190,6 +190,8 @@ describe('back office', () => {
     await page.getByTestId('transition').getByRole('button', { name: 'Move' }).click();
     await notice(page).filter({ hasText: `${txid} moved to FAILED` }).waitFor();
     await waitStatus(txid, 'FAILED');
+    // The notice shows before the page has read the order again: wait for the new form.
+    await page.getByTestId('transition').getByText('From FAILED to').waitFor();
     assert.deepEqual(await select.locator('option').allTextContents(), ['PENDING', 'CANCELLED', 'SOLDOUT']);
 
     await page.getByTestId('cancel').click();
