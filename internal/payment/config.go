@@ -60,6 +60,11 @@ type PayPalConfig struct {
 	// VerifyURL receives IPN validation posts, e.g.
 	// https://ipnpb.paypal.com/cgi-bin/webscr.
 	VerifyURL string
+	// APIURL, APIUser, APIPassword and APISignature are the classic API's NVP endpoint
+	// (https://api-3t.paypal.com/nvp) and signature credentials, which reconciliation
+	// searches the account's transactions with. Optional: without them the account is
+	// not reconciled; all four or none.
+	APIURL, APIUser, APIPassword, APISignature string
 }
 
 // StripeConfig configures Stripe Checkout.

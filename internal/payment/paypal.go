@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -31,6 +32,15 @@ func NewPayPal(c PayPalConfig, client *http.Client) (*PayPal, error) {
 	for name, v := range map[string]string{"WebURL": c.WebURL, "VerifyURL": c.VerifyURL} {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return nil, fmt.Errorf("PayPal.%s %q is not an absolute http(s) URL", name, v)
+		}
+	}
+	api := []string{c.APIURL, c.APIUser, c.APIPassword, c.APISignature}
+	if set := len(slices.DeleteFunc(api, func(s string) bool { return s == "" })); set != 0 && set != 4 {
+		return nil, fmt.Errorf("PayPal API settings: APIURL, APIUser, APIPassword and APISignature go together (%d of 4 set)", set)
+	}
+	if c.APIURL != "" {
+		if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("PayPal.APIURL %q is not an absolute http(s) URL", c.APIURL)
 		}
 	}
 	if client == nil {

@@ -24,6 +24,7 @@ import (
 //	PAYMENT_CHECK_PAYEE, PAYMENT_CHECK_ADDRESS, PAYMENT_CHECK_TEXT
 //	PAYMENT_TRANSFER_PAYEE, PAYMENT_TRANSFER_ADDRESS, PAYMENT_TRANSFER_IBAN, PAYMENT_TRANSFER_BIC, PAYMENT_TRANSFER_TEXT
 //	PAYMENT_PAYPAL_BUSINESS, PAYMENT_PAYPAL_WEB_URL, PAYMENT_PAYPAL_VERIFY_URL
+//	PAYMENT_PAYPAL_API_URL, PAYMENT_PAYPAL_API_USER, PAYMENT_PAYPAL_API_PASSWORD, PAYMENT_PAYPAL_API_SIGNATURE (reconciliation)
 //	PAYMENT_STRIPE_SECRET_KEY, PAYMENT_STRIPE_WEBHOOK_SECRET, PAYMENT_STRIPE_API_URL
 //	PAYMENT_SYSTEMPAY_SITE_ID, PAYMENT_SYSTEMPAY_KEY, PAYMENT_SYSTEMPAY_CTX_MODE, PAYMENT_SYSTEMPAY_FORM_URL
 //
@@ -48,8 +49,9 @@ func PaymentConfigFromEnv(getenv func(string) string) payment.Config {
 	if v, ok := get("TRANSFER", "PAYEE", "ADDRESS", "IBAN", "BIC", "TEXT"); ok {
 		cfg.Transfer = &payment.TransferConfig{Payee: v["PAYEE"], Address: v["ADDRESS"], IBAN: v["IBAN"], BIC: v["BIC"], Text: v["TEXT"]}
 	}
-	if v, ok := get("PAYPAL", "BUSINESS", "WEB_URL", "VERIFY_URL"); ok {
-		cfg.PayPal = &payment.PayPalConfig{Business: v["BUSINESS"], WebURL: v["WEB_URL"], VerifyURL: v["VERIFY_URL"]}
+	if v, ok := get("PAYPAL", "BUSINESS", "WEB_URL", "VERIFY_URL", "API_URL", "API_USER", "API_PASSWORD", "API_SIGNATURE"); ok {
+		cfg.PayPal = &payment.PayPalConfig{Business: v["BUSINESS"], WebURL: v["WEB_URL"], VerifyURL: v["VERIFY_URL"],
+			APIURL: v["API_URL"], APIUser: v["API_USER"], APIPassword: v["API_PASSWORD"], APISignature: v["API_SIGNATURE"]}
 	}
 	if v, ok := get("STRIPE", "SECRET_KEY", "WEBHOOK_SECRET", "API_URL"); ok {
 		cfg.Stripe = &payment.StripeConfig{SecretKey: v["SECRET_KEY"], WebhookSecret: v["WEBHOOK_SECRET"], APIURL: v["API_URL"]}

@@ -17,14 +17,18 @@ import (
 )
 
 // StripeServer is a fake Stripe API accepting POST /v1/checkout/sessions
-// exactly as stripe-go sends it (form-encoded, Bearer key).
+// exactly as stripe-go sends it (form-encoded, Bearer key), and listing them with
+// GET /v1/checkout/sessions (created[gte|gt|lte|lt], status, limit, starting_after;
+// newest first, has_more), as reconciliation reads them.
 type StripeServer struct {
 	*httptest.Server
 	key string
 
 	mu       sync.Mutex
 	sessions []StripeSession
-	byKey    map[string][]byte // idempotency key → response, like Stripe replays
+	byKey    map[string][]byte         // idempotency key → response, like Stripe replays
+	objects  []map[string]any          // every session, in creation order
+	byID     map[string]map[string]any // the same, by ID
 }
 
 // StripeSession is one session creation the fake received.
@@ -37,7 +41,7 @@ type StripeSession struct {
 // NewStripeServer starts a fake Stripe API that accepts the secret key key;
 // it is closed when t ends.
 func NewStripeServer(t testing.TB, key string) *StripeServer {
-	s := &StripeServer{key: key, byKey: map[string][]byte{}}
+	s := &StripeServer{key: key, byKey: map[string][]byte{}, byID: map[string]map[string]any{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -60,6 +64,10 @@ func stripeError(w http.ResponseWriter, status int, typ, param, msg string) {
 func (s *StripeServer) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+s.key {
 		stripeError(w, http.StatusUnauthorized, "invalid_request_error", "", "Invalid API Key provided")
+		return
+	}
+	if r.Method == http.MethodGet && r.URL.Path == "/v1/checkout/sessions" {
+		s.list(w, r)
 		return
 	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/checkout/sessions" {
@@ -111,7 +119,7 @@ func (s *StripeServer) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(body)
 		return
 	}
-	id := fmt.Sprintf("cs_test_%04d%s", len(s.sessions)+1, strings.Repeat("a", 20))
+	id := fmt.Sprintf("cs_test_%04d%s", len(s.objects)+1, strings.Repeat("a", 20))
 	metadata := map[string]string{}
 	for k := range f {
 		if name, ok := strings.CutPrefix(k, "metadata["); ok {
@@ -133,6 +141,8 @@ func (s *StripeServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.sessions = append(s.sessions, StripeSession{ID: id, Form: f, IdempotencyKey: idem})
+	s.objects = append(s.objects, session)
+	s.byID[id] = session
 	if idem != "" {
 		s.byKey[idem] = body
 	}
@@ -186,4 +196,132 @@ func PaymentIntentFailedEvent(eventID, txID string, amount int64, currency strin
 // payload signed with the endpoint secret at t.
 func SignStripe(payload []byte, secret string, t time.Time) string {
 	return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: t}).Header
+}
+
+// Pay completes session id as a buyer paying on the Checkout page does (status
+// complete, payment_status paid) without sending any webhook: the payment the
+// provider has and the checkout may not know. It returns false for an unknown ID.
+func (s *StripeServer) Pay(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.byID[id]
+	if ok {
+		sess["status"], sess["payment_status"] = "complete", "paid"
+	}
+	return ok
+}
+
+// AddPaid records a Checkout Session for txID, created at created, complete and paid
+// (amount in minor units), as if created and paid through the API; it returns its ID.
+func (s *StripeServer) AddPaid(txID string, amount int64, currency string, created time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := fmt.Sprintf("cs_test_%04d%s", len(s.objects)+1, strings.Repeat("b", 20))
+	sess := map[string]any{
+		"id": id, "object": "checkout.session", "livemode": false, "amount_subtotal": amount, "amount_total": amount,
+		"currency": strings.ToLower(currency), "client_reference_id": nullable(txID), "metadata": map[string]string{"txid": txID},
+		"mode": "payment", "payment_status": "paid", "status": "complete", "created": created.Unix(),
+		"expires_at": created.Add(24 * time.Hour).Unix(), "url": nil,
+	}
+	s.objects = append(s.objects, sess)
+	s.byID[id] = sess
+	return id
+}
+
+// stripeListParams are the parameters GET /v1/checkout/sessions accepts here; Stripe
+// refuses unknown ones, and so does the fake.
+var stripeListParams = map[string]bool{"limit": true, "starting_after": true, "ending_before": true, "status": true,
+	"created": true, "created[gte]": true, "created[gt]": true, "created[lte]": true, "created[lt]": true}
+
+// list answers GET /v1/checkout/sessions as Stripe does: a list object, newest first.
+func (s *StripeServer) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		if !stripeListParams[k] {
+			stripeError(w, http.StatusBadRequest, "invalid_request_error", k, "Received unknown parameter: "+k)
+			return
+		}
+	}
+	if q.Get("ending_before") != "" {
+		stripeError(w, http.StatusBadRequest, "invalid_request_error", "ending_before", "the fake pages forward only (starting_after)")
+		return
+	}
+	limit := int64(10)
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > 100 {
+			stripeError(w, http.StatusBadRequest, "invalid_request_error", "limit", "Invalid integer: limit must be between 1 and 100")
+			return
+		}
+		limit = n
+	}
+	bounds := map[string]int64{}
+	for _, op := range []string{"gte", "gt", "lte", "lt"} {
+		v := q.Get("created[" + op + "]")
+		if v == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			stripeError(w, http.StatusBadRequest, "invalid_request_error", "created["+op+"]", "Invalid integer: "+v)
+			return
+		}
+		bounds[op] = n
+	}
+	status := q.Get("status")
+	if status != "" && status != "open" && status != "complete" && status != "expired" {
+		stripeError(w, http.StatusBadRequest, "invalid_request_error", "status", "Invalid status: must be one of open, complete, or expired")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var match []map[string]any
+	for i := len(s.objects) - 1; i >= 0; i-- { // newest first
+		o := s.objects[i]
+		c, _ := o["created"].(int64)
+		if v, ok := bounds["gte"]; ok && c < v {
+			continue
+		}
+		if v, ok := bounds["gt"]; ok && c <= v {
+			continue
+		}
+		if v, ok := bounds["lte"]; ok && c > v {
+			continue
+		}
+		if v, ok := bounds["lt"]; ok && c >= v {
+			continue
+		}
+		if status != "" && o["status"] != status {
+			continue
+		}
+		match = append(match, o)
+	}
+	if after := q.Get("starting_after"); after != "" {
+		if _, ok := s.byID[after]; !ok {
+			stripeError(w, http.StatusBadRequest, "invalid_request_error", "starting_after", "No such checkout session: '"+after+"'")
+			return
+		}
+		i := 0
+		for i < len(match) && match[i]["id"] != after {
+			i++
+		}
+		if i < len(match) {
+			match = match[i+1:]
+		} else {
+			match = nil
+		}
+	}
+	more := int64(len(match)) > limit
+	if more {
+		match = match[:limit]
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "url": "/v1/checkout/sessions", "has_more": more, "data": nonNil(match)})
+}
+
+func nonNil(v []map[string]any) []map[string]any {
+	if v == nil {
+		return []map[string]any{}
+	}
+	return v
 }
