@@ -43,10 +43,15 @@ const (
 	// move its order forward (late, duplicate, under- or over-payment), for them to
 	// deliver or refund.
 	PaymentFlagged Kind = "PaymentFlagged"
+	// ReconciliationReport tells the sales managers, once a day, what reconciliation
+	// found: the providers' payments compared with the orders, the payments recorded
+	// that the checkout had not heard of, the orders flagged as stuck. It is about no
+	// one order.
+	ReconciliationReport Kind = "ReconciliationReport"
 )
 
 // Kinds lists every Kind, in the order of docs/spec.md's table.
-var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated, PaymentFlagged}
+var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated, PaymentFlagged, ReconciliationReport}
 
 // Languages lists the languages Render writes in; the first is the default.
 var Languages = []string{"en", "fr"}
@@ -61,7 +66,53 @@ type Event struct {
 	Instructions *Instructions `json:"instructions,omitempty"`
 	Feedback     []Feedback    `json:"feedback,omitempty"`
 	Flag         *Flag         `json:"flag,omitempty"`
+	Report       *Report       `json:"report,omitempty"`
 	Links        Links         `json:"links"`
+}
+
+// Report is what one reconciliation run found (ReconciliationReport).
+type Report struct {
+	At   time.Time `json:"at"`   // when the run started
+	Days int       `json:"days"` // the window: the providers' payments of the last Days days
+	// Providers are the providers asked, with how many payments each listed and how
+	// many the orders already held; Error is set when the provider could not be read.
+	Providers []ReportProvider `json:"providers"`
+	// Recorded are the payments the checkout did not know, now stored on their orders
+	// (Outcome: "paid" when the payment moved its order, else the flag's reason).
+	Recorded []ReportPayment `json:"recorded"`
+	// Mismatched are payments the orders hold under the same reference with another
+	// amount or currency than the provider's; Foreign, payments naming no order of
+	// this shop. Neither changes anything: they are for a person to look at.
+	Mismatched []ReportPayment `json:"mismatched"`
+	Foreign    []ReportPayment `json:"foreign"`
+	// Stuck are the orders flagged because they stayed in a non-final status longer
+	// than the workflow keeps them there.
+	Stuck []ReportOrder `json:"stuck"`
+}
+
+// ReportProvider is one provider's count in a Report.
+type ReportProvider struct {
+	Name     string `json:"name"`
+	Payments int    `json:"payments"`
+	Known    int    `json:"known"`
+	Error    string `json:"error,omitempty"`
+}
+
+// ReportPayment is one provider payment in a Report.
+type ReportPayment struct {
+	TxID      string `json:"txid"`
+	Provider  string `json:"provider"`
+	Reference string `json:"reference"`
+	Amount    int64  `json:"amount"`
+	Currency  string `json:"currency"`
+	Outcome   string `json:"outcome,omitempty"`
+}
+
+// ReportOrder is one stuck order in a Report.
+type ReportOrder struct {
+	TxID   string    `json:"txid"`
+	Status string    `json:"status"`
+	Since  time.Time `json:"since"`
 }
 
 // Flag is a payment that needs an operator: why, how much, by which mode, under which
@@ -199,7 +250,24 @@ type view struct {
 	Instructions *Instructions
 	Feedback     []Feedback
 	Flag         *viewFlag
+	Report       *viewReport
 	Links        Links
+}
+
+type viewReport struct {
+	At, Days                      string
+	Providers                     []ReportProvider
+	Recorded, Mismatched, Foreign []viewPayment
+	Stuck                         []viewOrder
+	Payments, Known               int
+}
+
+type viewPayment struct {
+	TxID, Provider, Reference, Amount, Outcome string
+}
+
+type viewOrder struct {
+	TxID, Status, Since string
 }
 
 type viewFlag struct {
@@ -228,7 +296,9 @@ func prepare(e Event) (view, []string, error) {
 		return v, nil, fmt.Errorf("notify: %s: "+format, append([]any{e.Kind}, a...)...)
 	}
 	o := e.Order
-	if !txidPattern.MatchString(o.TxID) {
+	if e.Kind == ReconciliationReport && o.TxID == "" {
+		// About the shop, not an order.
+	} else if !txidPattern.MatchString(o.TxID) {
 		return fail("order.txid %q is not a transaction ID (16 characters A-Z 0-9)", o.TxID)
 	}
 	v.TxID = o.TxID
@@ -295,7 +365,7 @@ func prepare(e Event) (view, []string, error) {
 
 	var to []string
 	switch e.Kind {
-	case OrderPlaced, DeliveryReport, PaymentFlagged:
+	case OrderPlaced, DeliveryReport, PaymentFlagged, ReconciliationReport:
 		managers := e.Shop.SalesManagers
 		if len(managers) == 0 && v.Shop.SellerEmail != "" {
 			managers = []string{v.Shop.SellerEmail}
@@ -342,8 +412,58 @@ func prepare(e Event) (view, []string, error) {
 			return fail("flag.currency: %v", err)
 		}
 		v.Flag = &viewFlag{Reason: f.Reason, Amount: FormatMoney(f.Amount, cur, v.Lang), Mode: paymodeLabel(oneLine(f.Mode), v.Lang), Reference: oneLine(f.Reference)}
+	case ReconciliationReport:
+		if v.Report, err = report(e.Report, currency, loc, v.Lang); err != nil {
+			return fail("%v", err)
+		}
 	}
 	return v, to, nil
+}
+
+// report formats a reconciliation report for the templates.
+func report(r *Report, currency string, loc *time.Location, lang string) (*viewReport, error) {
+	if r == nil || r.At.IsZero() {
+		return nil, fmt.Errorf("report.at is required")
+	}
+	if r.Days < 1 {
+		return nil, fmt.Errorf("report.days must be at least 1, not %d", r.Days)
+	}
+	v := &viewReport{At: formatDate(r.At, loc, lang), Days: fmt.Sprint(r.Days)}
+	for _, p := range r.Providers {
+		p.Name, p.Error = paymodeLabel(oneLine(p.Name), lang), oneLine(p.Error)
+		v.Providers = append(v.Providers, p)
+		v.Payments += p.Payments
+		v.Known += p.Known
+	}
+	payments := func(in []ReportPayment, field string) ([]viewPayment, error) {
+		var out []viewPayment
+		for _, p := range in {
+			cur := p.Currency
+			if cur == "" {
+				cur = currency
+			}
+			if _, err := MinorDigits(cur); err != nil {
+				return nil, fmt.Errorf("report.%s currency: %w", field, err)
+			}
+			out = append(out, viewPayment{TxID: oneLine(p.TxID), Provider: paymodeLabel(oneLine(p.Provider), lang),
+				Reference: oneLine(p.Reference), Amount: FormatMoney(p.Amount, cur, lang), Outcome: oneLine(p.Outcome)})
+		}
+		return out, nil
+	}
+	var err error
+	if v.Recorded, err = payments(r.Recorded, "recorded"); err != nil {
+		return nil, err
+	}
+	if v.Mismatched, err = payments(r.Mismatched, "mismatched"); err != nil {
+		return nil, err
+	}
+	if v.Foreign, err = payments(r.Foreign, "foreign"); err != nil {
+		return nil, err
+	}
+	for _, o := range r.Stuck {
+		v.Stuck = append(v.Stuck, viewOrder{TxID: oneLine(o.TxID), Status: oneLine(o.Status), Since: formatDate(o.Since, loc, lang)})
+	}
+	return v, nil
 }
 
 // flagReasons are the reasons a payment is flagged for an operator.

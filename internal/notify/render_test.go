@@ -68,8 +68,26 @@ func event(k notify.Kind, lang string) notify.Event {
 	case notify.PaymentFlagged:
 		e.Order.Status = "CANCELLED"
 		e.Flag = &notify.Flag{Reason: "late", Amount: 123450, Currency: "EUR", Mode: "stripe", Reference: "cs_test_1"}
+	case notify.ReconciliationReport:
+		e.Report = reconciliationReport()
 	}
 	return e
+}
+
+// reconciliationReport is a run that found one unknown payment that paid its order,
+// one flagged as late, a stuck order, a payment of another amount and a foreign one.
+func reconciliationReport() *notify.Report {
+	return &notify.Report{
+		At: time.Date(2026, 12, 3, 5, 0, 0, 0, time.UTC), Days: 3,
+		Providers: []notify.ReportProvider{{Name: "stripe", Payments: 12, Known: 10}, {Name: "paypal", Error: "HTTP 503"}},
+		Recorded: []notify.ReportPayment{
+			{TxID: txid, Provider: "stripe", Reference: "cs_test_paid", Amount: 123450, Currency: "EUR", Outcome: "paid"},
+			{TxID: "LATE000000000001", Provider: "stripe", Reference: "cs_test_late", Amount: 5000, Currency: "EUR", Outcome: "late"},
+		},
+		Mismatched: []notify.ReportPayment{{TxID: "DIFF000000000001", Provider: "stripe", Reference: "cs_test_diff", Amount: 700, Currency: "EUR"}},
+		Foreign:    []notify.ReportPayment{{Provider: "stripe", Reference: "cs_test_other", Amount: 900, Currency: "USD"}},
+		Stuck:      []notify.ReportOrder{{TxID: "STUCK00000000001", Status: "PREPROD", Since: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}},
+	}
 }
 
 func TestRender(t *testing.T) {
@@ -202,6 +220,39 @@ func TestRender(t *testing.T) {
 				return e
 			},
 			expect: func(l string) want { return want{to: []string{"seller@shop.example"}, subject: []string{txid}} },
+		},
+		{
+			name: "reconciliation report, about no order",
+			event: func(l string) notify.Event {
+				e := event(notify.ReconciliationReport, l)
+				e.Order = notify.Order{}
+				return e
+			},
+			expect: func(l string) want {
+				w := want{
+					to:      managers,
+					subject: []string{"Boutique Moodle", "2"},
+					both:    []string{txid, "cs_test_paid", euro[l], "LATE000000000001", "late", "STUCK00000000001", "PREPROD", "DIFF000000000001", "cs_test_other", "HTTP 503"},
+					absent:  []string{"Jane Doe"},
+				}
+				if l == "fr" {
+					w.both = append(w.both, "3 décembre 2026 à 06:00 CET", "1 décembre 2026 à 09:00 CET", "carte bancaire (Stripe) : 12 paiement(s), dont 10")
+				} else {
+					w.both = append(w.both, "3 December 2026, 06:00 CET", "1 December 2026, 09:00 CET", "card (Stripe): 12 payment(s), 10 already")
+				}
+				return w
+			},
+		},
+		{
+			name: "reconciliation report of a quiet day",
+			event: func(l string) notify.Event {
+				e := event(notify.ReconciliationReport, l)
+				e.Order, e.Report = notify.Order{}, &notify.Report{At: time.Date(2026, 12, 3, 5, 0, 0, 0, time.UTC), Days: 1}
+				return e
+			},
+			expect: func(l string) want {
+				return want{to: managers, subject: []string{"0"}, text: []string{map[string]string{"en": "- none", "fr": "- aucun"}[l]}}
+			},
 		},
 		{
 			name:  "account created",
@@ -375,6 +426,9 @@ func TestRenderRefusesBadEvents(t *testing.T) {
 		{"offline for an online mode", notify.OfflineInstructions, func(e *notify.Event) { e.Order.Paymode = "stripe" }, `paymode "stripe"`},
 		{"transfer without IBAN", notify.OfflineInstructions, func(e *notify.Event) { e.Instructions.IBAN = "" }, "instructions.iban"},
 		{"cheque without address", notify.OfflineInstructions, func(e *notify.Event) { e.Order.Paymode = "check" }, "instructions.address"},
+		{"report without its content", notify.ReconciliationReport, func(e *notify.Event) { e.Report = nil }, "report.at"},
+		{"report without a window", notify.ReconciliationReport, func(e *notify.Event) { e.Report.Days = 0 }, "report.days"},
+		{"report with a bad currency", notify.ReconciliationReport, func(e *notify.Event) { e.Report.Recorded[0].Currency = "euro" }, "report.recorded"},
 		{"flag without reason", notify.PaymentFlagged, func(e *notify.Event) { e.Flag = nil }, "flag.reason"},
 		{"flag with an unknown reason", notify.PaymentFlagged, func(e *notify.Event) { e.Flag.Reason = "odd" }, "flag.reason"},
 		{"failure without retry link", notify.PaymentFailed, func(e *notify.Event) { e.Links.Retry = "" }, "links.retry"},

@@ -18,13 +18,14 @@ import (
 var templateFS embed.FS
 
 var fileBase = map[Kind]string{
-	OrderPlaced:         "order_placed",
-	OfflineInstructions: "offline_instructions",
-	PaymentFailed:       "payment_failed",
-	ProductsDelivered:   "products_delivered",
-	DeliveryReport:      "delivery_report",
-	AccountCreated:      "account_created",
-	PaymentFlagged:      "payment_flagged",
+	OrderPlaced:          "order_placed",
+	OfflineInstructions:  "offline_instructions",
+	PaymentFailed:        "payment_failed",
+	ProductsDelivered:    "products_delivered",
+	DeliveryReport:       "delivery_report",
+	AccountCreated:       "account_created",
+	PaymentFlagged:       "payment_flagged",
+	ReconciliationReport: "reconciliation_report",
 }
 
 const layoutFile = "templates/_layout.html.tmpl"

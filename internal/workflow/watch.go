@@ -101,27 +101,10 @@ func (w *Watch) Run(ctx context.Context) (WatchReport, error) {
 		return WatchReport{}, checkout.Errorf(op, checkout.EINTERNAL, "the operator wait threshold must be positive, not %v", w.Threshold)
 	}
 	now := w.now()
-	shop, err := w.Store.ShopSettings(ctx, w.ShopID)
+	waiting, err := w.Waiting(ctx, now)
 	if err != nil {
 		return WatchReport{}, err
 	}
-	var waiting []store.OrderAge
-	for _, st := range watchedStatuses {
-		// No order unchanged since the cutoff was placed after it (placedAt <= updatedAt).
-		orders, err := w.Store.OrdersPlacedBefore(ctx, st, now.Add(-w.Threshold))
-		if err != nil {
-			return WatchReport{}, err
-		}
-		for _, o := range orders {
-			if o.Status != st {
-				continue // moved since the index was written
-			}
-			if now.Sub(o.UpdatedAt) > workflowAllowance(shop, o)+w.Threshold {
-				waiting = append(waiting, o)
-			}
-		}
-	}
-	sort.Slice(waiting, func(i, j int) bool { return waiting[i].UpdatedAt.Before(waiting[j].UpdatedAt) })
 	rep := WatchReport{Waiting: len(waiting), ByStatus: map[checkout.Status]int{}, Oldest: []string{}}
 	for i, o := range waiting {
 		rep.ByStatus[o.Status]++
@@ -133,6 +116,36 @@ func (w *Watch) Run(ctx context.Context) (WatchReport, error) {
 		return WatchReport{}, checkout.Wrap(op, err)
 	}
 	return rep, nil
+}
+
+// Waiting lists the orders waiting for an operator at now (see Watch), oldest change
+// first. Reconciliation flags the same orders the metric counts.
+func (w *Watch) Waiting(ctx context.Context, now time.Time) ([]store.OrderAge, error) {
+	if w.Threshold <= 0 {
+		return nil, checkout.Errorf("watch.waiting", checkout.EINTERNAL, "the operator wait threshold must be positive, not %v", w.Threshold)
+	}
+	shop, err := w.Store.ShopSettings(ctx, w.ShopID)
+	if err != nil {
+		return nil, err
+	}
+	var waiting []store.OrderAge
+	for _, st := range watchedStatuses {
+		// No order unchanged since the cutoff was placed after it (placedAt <= updatedAt).
+		orders, err := w.Store.OrdersPlacedBefore(ctx, st, now.Add(-w.Threshold))
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range orders {
+			if o.Status != st {
+				continue // moved since the index was written
+			}
+			if now.Sub(o.UpdatedAt) > workflowAllowance(shop, o)+w.Threshold {
+				waiting = append(waiting, o)
+			}
+		}
+	}
+	sort.Slice(waiting, func(i, j int) bool { return waiting[i].UpdatedAt.Before(waiting[j].UpdatedAt) })
+	return waiting, nil
 }
 
 // publish writes one Embedded Metric Format line: CloudWatch Logs turns it into the
