@@ -35,7 +35,8 @@ type Flag struct {
 	Currency  string          `json:"currency"`
 	Status    checkout.Status `json:"orderStatus"` // the order's status when flagged
 	At        time.Time       `json:"at"`
-	// Settled is "deliver" or "refund" once an operator settled the flag.
+	// Settled is "deliver" or "refund" once an operator settled the flag, "resolved"
+	// once reconciliation closed a stuck order's flag because the order moved on.
 	Settled   string     `json:"settled,omitempty"`
 	SettledBy string     `json:"settledBy,omitempty"`
 	SettledAt *time.Time `json:"settledAt,omitempty"`
@@ -220,4 +221,25 @@ func (st *Store) Settle(ctx context.Context, se Settlement) error {
 		}
 	}
 	return checkout.Wrap(op, err)
+}
+
+// CloseFlag marks an open flag settled with action, by whom and why, and takes it off
+// the open list, without touching the order (reconciliation closes a stuck order's
+// flag once the order has moved on). It returns false when the flag was not open.
+func (st *Store) CloseFlag(ctx context.Context, txid, flagKey, action, by, note string) (bool, error) {
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), flagSK(flagKey)),
+		UpdateExpression:    aws.String("SET settled = :a, settledBy = :by, settledAt = :now, note = :note REMOVE gsi1pk, gsi1sk"),
+		ConditionExpression: aws.String("attribute_exists(pk) AND attribute_not_exists(settled)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":a": s(action), ":by": s(by), ":now": s(st.now().Format(time.RFC3339Nano)), ":note": s(note),
+		},
+	})
+	if _, failed := conditionFailed(err); failed {
+		return false, nil
+	}
+	if err != nil {
+		return false, checkout.Wrap("store.closeFlag", err)
+	}
+	return true, nil
 }

@@ -443,13 +443,18 @@ func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, 
 // Payment (or the retry wait, which goes round to Payment and sees it paid); a
 // cancelled one ends in Cancelled.
 func (s *Service) resume(ctx context.Context, o *checkout.Order) error {
+	return s.resumeBy(ctx, o, "operator", srcBackoffice)
+}
+
+// resumeBy is resume for whoever (by) moved the order, tracing under source.
+func (s *Service) resumeBy(ctx context.Context, o *checkout.Order, by, source string) error {
 	token, state, err := s.Store.TaskToken(ctx, o.TxID)
 	if err != nil || token == "" {
 		return err
 	}
 	switch {
 	case paid(o.Status) && state == statePayment:
-		err = s.Tokens.Succeed(ctx, token, map[string]string{"mode": o.Paymode, "outcome": "paid", "by": "operator"})
+		err = s.Tokens.Succeed(ctx, token, map[string]string{"mode": o.Paymode, "outcome": "paid", "by": by})
 	case paid(o.Status) && state == stateRetry:
 		shop, _, serr := s.Shops.Get(ctx)
 		if serr != nil {
@@ -462,7 +467,7 @@ func (s *Service) resume(ctx context.Context, o *checkout.Order) error {
 		return nil
 	}
 	if checkout.KindOf(err) == checkout.ECONFLICT {
-		s.tracer(srcBackoffice).Printf(ctx, o.TxID, "the workflow was no longer waiting (%s)", state)
+		s.tracer(source).Printf(ctx, o.TxID, "the workflow was no longer waiting (%s)", state)
 		return nil
 	}
 	return err

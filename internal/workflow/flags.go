@@ -213,8 +213,8 @@ func (s *Service) adminSettle(ctx context.Context, r *httpapi.Request, txid stri
 	var f *store.Flag
 	var open []string
 	for i := range flags {
-		if flags[i].Settled != "" {
-			continue
+		if flags[i].Settled != "" || flags[i].Reason == ReasonStuck {
+			continue // a stuck order is moved on, not settled; reconciliation closes its flag
 		}
 		open = append(open, flags[i].Key)
 		if flags[i].Key == in.Key || (in.Key == "" && f == nil) {

@@ -108,6 +108,7 @@ const (
 	srcBill       = "Billing"
 	srcNotify     = "Notification"
 	srcBackoffice = "Back Office"
+	srcReconcile  = "Reconciliation"
 )
 
 // Error names the state machine catches (statemachine/checkout.asl.json).
