@@ -42,7 +42,7 @@ func TestOperatorWaitMinutes(t *testing.T) {
 // late payment) need STATE_MACHINE_ARN: they refuse to start without it, and every other
 // function builds without it.
 func TestOnlyTheStartersNeedTheStateMachineARN(t *testing.T) {
-	cfg := Config{TableName: "t", ShopID: "demo", LMSAdapter: "local", OperatorWait: time.Hour}
+	cfg := Config{TableName: "t", ShopID: "demo", LMSAdapter: "local", OperatorWait: time.Hour, ReconcileDays: 3}
 	for id := range builders() {
 		_, err := Handler(id, NewDeps(cfg, awsConfigNowhere(), nil))
 		if id == "OrderFunction" || id == "BackofficeFunction" {
@@ -54,5 +54,29 @@ func TestOnlyTheStartersNeedTheStateMachineARN(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s without STATE_MACHINE_ARN: %v", id, err)
 		}
+	}
+}
+
+// RECONCILE_DAYS is a whole number of days; anything else fails reconciliation's cold
+// start rather than reading a window the operator did not choose.
+func TestReconcileDays(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int // 0: the cold start fails
+	}{{"", 3}, {"1", 1}, {"30", 30}, {"0", 0}, {"-2", 0}, {"3d", 0}} {
+		t.Run(tc.value, func(t *testing.T) {
+			t.Setenv("RECONCILE_DAYS", tc.value)
+			cfg := ConfigFromEnv()
+			if cfg.ReconcileDays != tc.want {
+				t.Errorf("ReconcileDays = %d, want %d", cfg.ReconcileDays, tc.want)
+			}
+			_, err := Handler("ReconcileFunction", NewDeps(cfg, awsConfigNowhere(), nil))
+			if tc.want == 0 && (err == nil || !strings.Contains(err.Error(), "RECONCILE_DAYS")) {
+				t.Errorf("build = %v, want a failure naming RECONCILE_DAYS", err)
+			}
+			if tc.want != 0 && err != nil {
+				t.Errorf("build = %v", err)
+			}
+		})
 	}
 }

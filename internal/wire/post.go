@@ -183,3 +183,27 @@ func Watch(d *Deps) (lambda.Handler, error) {
 	w := &workflow.Watch{Store: d.Store, ShopID: d.Cfg.ShopID, Threshold: d.Cfg.OperatorWait, Now: d.Now, Log: d.Log}
 	return w.Handler(), nil
 }
+
+// Reconcile builds the daily function that compares the providers' payments with the
+// orders, flags the stuck ones and e-mails the report (workflow.Reconcile). It reads
+// the payment settings for the providers it asks, and the operator wait for the stuck
+// orders, as Watch does.
+func Reconcile(d *Deps) (lambda.Handler, error) {
+	if d.Cfg.OperatorWait <= 0 {
+		return nil, errors.New("wire: OPERATOR_WAIT_MINUTES must be a whole number of minutes, at least 1")
+	}
+	if d.Cfg.ReconcileDays <= 0 {
+		return nil, errors.New("wire: RECONCILE_DAYS must be a whole number of days, at least 1")
+	}
+	s, err := workflowService(d, true, false)
+	if err != nil {
+		return nil, err
+	}
+	r := &workflow.Reconcile{
+		Service: s,
+		Watch:   &workflow.Watch{Store: d.Store, ShopID: d.Cfg.ShopID, Threshold: d.Cfg.OperatorWait, Now: d.Now, Log: d.Log},
+		Listers: payment.Listers(s.Modes),
+		Days:    d.Cfg.ReconcileDays,
+	}
+	return r.Handler(), nil
+}

@@ -209,7 +209,7 @@ func TestRequiredDataIsCheckedAgainstTheConfiguredLMS(t *testing.T) {
 // payment modes (PAYMENT_*) and, with LMS_ADAPTER=moodle, the ones that reach the LMS
 // (MOODLE_TOKEN). No other function reads it.
 func TestFunctionsThatReadTheSettingsSecret(t *testing.T) {
-	withModes := map[string]bool{"OrderFunction": true, "PaymentFunction": true, "PaymentWebhookFunction": true, "BackofficeFunction": true}
+	withModes := map[string]bool{"OrderFunction": true, "PaymentFunction": true, "PaymentWebhookFunction": true, "BackofficeFunction": true, "ReconcileFunction": true}
 	withLMS := map[string]bool{"PurchaseReqsFunction": true, "OrderFunction": true, "ProduceFunction": true, "BackofficeFunction": true}
 	t.Setenv("MOODLE_TOKEN", "")
 	for _, adapter := range []string{"local", "moodle"} {
@@ -217,7 +217,7 @@ func TestFunctionsThatReadTheSettingsSecret(t *testing.T) {
 			var calls atomic.Int32
 			srv := secretsServer(t, secretARN, `{"MOODLE_TOKEN":"tok"}`, &calls)
 			cfg := Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x",
-				LMSAdapter: adapter, MoodleURL: "https://moodle.example", SettingsSecret: secretARN, OperatorWait: time.Hour}
+				LMSAdapter: adapter, MoodleURL: "https://moodle.example", SettingsSecret: secretARN, OperatorWait: time.Hour, ReconcileDays: 3}
 			if _, err := Handler(id, depsOn(srv, cfg)); err != nil {
 				t.Fatalf("%s (%s): %v", id, adapter, err)
 			}

@@ -57,6 +57,9 @@ type Config struct {
 	LinkTTL time.Duration
 	// VIESURL is the VIES REST API's base (VIES_URL; vies.DefaultURL when unset).
 	VIESURL string
+	// ReconcileDays is the window reconciliation reads the providers' payments over
+	// (RECONCILE_DAYS, whole days; 3 if unset, zero if malformed, which it refuses).
+	ReconcileDays int
 
 	// getenv is the environment Config was read from (os.Getenv if nil): the local
 	// cloud runs every function in one process, each with its own environment.
@@ -89,6 +92,7 @@ func ConfigFrom(lookup func(string) string) Config {
 		OperatorWait:    minutesEnv(lookup("OPERATOR_WAIT_MINUTES"), 60*time.Minute),
 		LinkTTL:         durationEnv(lookup("LINK_TTL"), 30*24*time.Hour),
 		VIESURL:         lookup("VIES_URL"),
+		ReconcileDays:   daysEnv(lookup("RECONCILE_DAYS"), 3),
 		getenv:          lookup,
 	}
 }
@@ -109,6 +113,17 @@ func minutesEnv(v string, def time.Duration) time.Duration {
 	}
 	if m, err := strconv.Atoi(v); err == nil && m > 0 {
 		return time.Duration(m) * time.Minute
+	}
+	return 0
+}
+
+// daysEnv reads a whole number of days like minutesEnv: malformed or non-positive is zero.
+func daysEnv(v string, def int) int {
+	if v == "" {
+		return def
+	}
+	if n, err := strconv.Atoi(v); err == nil && n > 0 {
+		return n
 	}
 	return 0
 }
@@ -192,6 +207,7 @@ func builders() map[string]Builder {
 		"NotifyFunction":         Notify,
 		"BackofficeFunction":     Backoffice,
 		"WatchFunction":          Watch,
+		"ReconcileFunction":      Reconcile,
 	}
 }
 
