@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -283,6 +284,13 @@ func (t *Template) ref(id string) (string, error) {
 		return t.physicalName(id, "LogGroupName")
 	case "AWS::Cognito::UserPool":
 		return t.opts.Region + "_" + shortHash(t.opts.StackName+id, 9), nil
+	case "AWS::Scheduler::Schedule":
+		name, err := t.physicalName(id, "Name")
+		group, gerr := t.propString(id, "GroupName")
+		if group == "" {
+			group = "default"
+		}
+		return t.arn("scheduler", "schedule/"+group+"/"+name), errors.Join(err, gerr)
 	default:
 		// Every other resource is named after the stack; nothing local reads it.
 		return t.physicalName(id, "")
@@ -327,6 +335,8 @@ func (t *Template) getAtt(id, attr string) (any, error) {
 		return "https://" + ref + ".execute-api." + t.opts.Region + ".amazonaws.com", nil
 	case "AWS::Logs::LogGroup.Arn":
 		return t.arn("logs", "log-group:"+ref+":*"), nil
+	case "AWS::Events::Rule.Arn":
+		return t.arn("events", "rule/"+ref), nil
 	case "AWS::Cognito::UserPool.Arn":
 		return t.arn("cognito-idp", "userpool/"+ref), nil
 	case "AWS::Cognito::UserPool.ProviderURL":

@@ -119,7 +119,7 @@ func Start(t testing.TB) *Cloud {
 	viaMain := mainRunning
 	mainMu.Unlock()
 	if !viaMain {
-		c, err := start("", nil)
+		c, err := start(Options{})
 		if err != nil {
 			t.Fatalf("cloudtest: %v", err)
 		}
@@ -130,7 +130,7 @@ func Start(t testing.TB) *Cloud {
 		})
 		return c
 	}
-	sharedOnce.Do(func() { shared, sharedErr = start("", nil) })
+	sharedOnce.Do(func() { shared, sharedErr = start(Options{}) })
 	if sharedErr != nil {
 		t.Fatalf("cloudtest: %v", sharedErr)
 	}
@@ -142,10 +142,27 @@ func Start(t testing.TB) *Cloud {
 // the cloud's logs, the IAM denials included (at Info level).
 func StartTemplate(t testing.TB, template string, log *slog.Logger) *Cloud {
 	t.Helper()
+	return StartWith(t, Options{Template: template, Log: log})
+}
+
+// Options configure a private local cloud (StartWith).
+type Options struct {
+	// Template is the SAM template to run (template.yaml if empty).
+	Template string
+	// Log receives the cloud's logs (warnings on stderr if nil).
+	Log *slog.Logger
+	// Settings are added to the stack's settings secret before the functions start, as
+	// an operator adds keys (e.g. a payment provider's, pointing at its fake).
+	Settings map[string]string
+}
+
+// StartWith starts a private local cloud with opts, stopped when the test ends.
+func StartWith(t testing.TB, opts Options) *Cloud {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("cloudtest: end-to-end test skipped in -short mode")
 	}
-	c, err := start(template, log)
+	c, err := start(opts)
 	if err != nil {
 		t.Fatalf("cloudtest: %v", err)
 	}
@@ -157,9 +174,9 @@ func StartTemplate(t testing.TB, template string, log *slog.Logger) *Cloud {
 	return c
 }
 
-// start starts a local cloud from template (template.yaml if empty), logging to log
-// (warnings on stderr if nil).
-func start(template string, log *slog.Logger) (*Cloud, error) {
+// start starts a local cloud with opts.
+func start(opts Options) (*Cloud, error) {
+	template, log := opts.Template, opts.Log
 	root, err := launcher.FindRepoRoot()
 	if err != nil {
 		return nil, err
@@ -174,6 +191,7 @@ func start(template string, log *slog.Logger) (*Cloud, error) {
 		Template: template,
 		Ports:    launcher.Ports{}, // all free ports: tests run beside `make run`
 		Logger:   log,
+		Settings: opts.Settings,
 	})
 	if err != nil {
 		return nil, err
@@ -265,4 +283,11 @@ func (c *Cloud) SignedRequest(method, path string, body []byte) (*http.Request, 
 		return nil, fmt.Errorf("cloudtest: sign request: %w", err)
 	}
 	return req, nil
+}
+
+// RunSchedule fires the template's schedule of function (a logical ID, e.g.
+// "ReconcileFunction") as EventBridge would, through the schedule's own authorisation,
+// and returns the function's answer (see launcher.Cloud.InvokeSchedule).
+func (c *Cloud) RunSchedule(ctx context.Context, function string) ([]byte, error) {
+	return c.cloud.InvokeSchedule(ctx, function)
 }

@@ -32,8 +32,9 @@ var LocalSettings = map[string]string{
 }
 
 // secretContent is what the secret holds locally: the template's content (SecretString,
-// or GenerateSecretString's template with its generated key) with LocalSettings added.
-func secretContent(s cfn.Secret) (string, error) {
+// or GenerateSecretString's template with its generated key) with LocalSettings added,
+// then extra (Config.Settings).
+func secretContent(s cfn.Secret, extra map[string]string) (string, error) {
 	base := s.SecretString
 	if base == "" {
 		base = s.Template
@@ -54,6 +55,9 @@ func secretContent(s cfn.Secret) (string, error) {
 	for k, v := range LocalSettings {
 		obj[k] = v
 	}
+	for k, v := range extra {
+		obj[k] = v
+	}
 	out, err := json.Marshal(obj)
 	return string(out), err
 }
@@ -61,13 +65,13 @@ func secretContent(s cfn.Secret) (string, error) {
 // createSecrets creates the template's secrets in the local Secrets Manager, as the
 // stack's creation does, before anything resolves a reference to them: their ARNs end
 // with the store's random suffix.
-func createSecrets(tpl *cfn.Template, store *secretslocal.Store) error {
+func createSecrets(tpl *cfn.Template, store *secretslocal.Store, extra map[string]string) error {
 	secrets, err := tpl.Secrets()
 	if err != nil {
 		return fmt.Errorf("launcher: %w", err)
 	}
 	for _, s := range secrets {
-		content, err := secretContent(s)
+		content, err := secretContent(s, extra)
 		if err != nil {
 			return fmt.Errorf("launcher: secret %s: %w", s.LogicalID, err)
 		}
@@ -133,6 +137,16 @@ func (c *Cloud) enforce(tpl *cfn.Template, store *secretslocal.Store, machine cf
 	}
 	if c.machineRole, err = addRole(machine.Role); err != nil {
 		return nil, fmt.Errorf("launcher: %s: %w", machine.LogicalID, err)
+	}
+	// The roles EventBridge Scheduler invokes functions as (see InvokeSchedule).
+	c.scheduleRoles = map[string]string{}
+	for _, s := range c.schedules {
+		if s.Role == "" {
+			continue
+		}
+		if c.scheduleRoles[s.LogicalID], err = addRole(s.Role); err != nil {
+			return nil, fmt.Errorf("launcher: %s: %w", s.LogicalID, err)
+		}
 	}
 	c.IAM = a
 

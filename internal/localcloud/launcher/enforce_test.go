@@ -48,7 +48,7 @@ func TestSecretContent(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := secretContent(tt.secret)
+			got, err := secretContent(tt.secret, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,16 +42,21 @@ func (i *Invoker) Set(handlers map[string]lambda.Handler) {
 
 // Invoke runs function with payload, under a fresh Lambda request ID.
 func (i *Invoker) Invoke(ctx context.Context, function string, payload []byte) ([]byte, error) {
+	return i.invokeAs(ctx, i.Authorize, function, payload)
+}
+
+// invokeAs is Invoke for a caller that authorize checks (nil: no check).
+func (i *Invoker) invokeAs(ctx context.Context, authorize func(context.Context, string) error, function string, payload []byte) ([]byte, error) {
 	name := FunctionName(function)
 	i.mu.RLock()
 	h, ok := i.handlers[name]
 	i.mu.RUnlock()
-	if i.Authorize != nil {
+	if authorize != nil {
 		arn := function
 		if !strings.HasPrefix(arn, "arn:") {
 			arn = apigw.FunctionARN(Region, AccountID, name)
 		}
-		if err := i.Authorize(ctx, arn); err != nil {
+		if err := authorize(ctx, arn); err != nil {
 			return nil, err
 		}
 	}

@@ -107,6 +107,10 @@ type Config struct {
 	// Through, if set, puts something (a counting or fault-injecting proxy) between
 	// the functions and each AWS service: see StartThrough.
 	Through Through
+	// Settings are added to the settings secret, as an operator puts keys there (e.g.
+	// PAYMENT_STRIPE_* pointing at a fake provider): the functions read them at their
+	// cold start, which is the cloud's start.
+	Settings map[string]string
 }
 
 // Cloud is a running local cloud. Close stops every part of it.
@@ -145,6 +149,11 @@ type Cloud struct {
 	StepFunctions *sfnlocal.Engine
 
 	machineRole string // the state machine's role, as IAM names it
+	// schedules are the template's scheduled invocations, scheduleRoles the IAM names
+	// of the roles Scheduler schedules invoke as, by the schedule's logical ID.
+	schedules     []cfn.Schedule
+	scheduleRoles map[string]string
+	invoker       *Invoker
 
 	log       *slog.Logger
 	mu        sync.Mutex
@@ -264,8 +273,11 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}
-	if err := createSecrets(tpl, store); err != nil {
+	if err := createSecrets(tpl, store, cfg.Settings); err != nil {
 		return nil, err
+	}
+	if c.schedules, err = tpl.Schedules(); err != nil {
+		return nil, fmt.Errorf("launcher: %w", err)
 	}
 	if c.Lambdas, err = tpl.Functions(); err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
@@ -348,6 +360,7 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	// Step Functions: the engine invokes functions through inv, filled once the
 	// handlers exist (they need the state machine's ARN, the engine needs them).
 	inv := &Invoker{Authorize: c.authorizeInvoke}
+	c.invoker = inv
 	engine := sfnlocal.New(sfnlocal.Options{Invoker: inv, Logger: log.With("component", "sfn"), Region: Region, AccountID: AccountID, Now: time.Now})
 	def, err := definition(cfg, machine)
 	if err != nil {
