@@ -325,4 +325,3 @@ func TestReconcileProviderDown(t *testing.T) {
 		t.Errorf("reports %+v, want one saying Stripe was not read", reports)
 	}
 }
-
