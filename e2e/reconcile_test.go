@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -211,5 +213,63 @@ func TestOnlyScheduledFunctionsRunOnSchedule(t *testing.T) {
 	c := cloudtest.Start(t)
 	if _, err := c.RunSchedule(context.Background(), "OrderFunction"); err == nil {
 		t.Error("OrderFunction was run as a schedule, though the template schedules it nowhere")
+	}
+}
+
+// templateWith writes a copy of template.yaml with extra resources added (YAML indented
+// as under Resources), beside a copy of the state machine's definition.
+func templateWith(t *testing.T, resources string) string {
+	t.Helper()
+	raw, err := os.ReadFile("../template.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(raw)
+	i := strings.Index(src, "\nOutputs:\n")
+	if i < 0 {
+		t.Fatal("template.yaml has no Outputs section: update the test")
+	}
+	dir := t.TempDir()
+	asl, err := os.ReadFile("../statemachine/checkout.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "statemachine"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "statemachine", "checkout.asl.json"), asl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "template.yaml")
+	if err := os.WriteFile(path, []byte(src[:i]+"\n"+resources+src[i:]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// The schedule invokes the function as its role: a role IAM does not let invoke it
+// (here an explicit Deny attached to the role SAM makes for the schedule) does not
+// run it locally either, and nothing is reconciled.
+func TestScheduleRoleThatMayNotInvokeIsRefused(t *testing.T) {
+	path := templateWith(t, `  DenyReconcileSchedule:
+    Type: AWS::IAM::Policy
+    Properties:
+      PolicyName: deny-invoke
+      Roles: [!Ref ReconcileFunctionDailyRole]
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Effect: Deny
+            Action: lambda:InvokeFunction
+            Resource: "*"
+`)
+	c := cloudtest.StartTemplate(t, path, nil)
+	_, err := c.RunSchedule(context.Background(), "ReconcileFunction")
+	if err == nil || !strings.Contains(err.Error(), "lambda:InvokeFunction") {
+		t.Fatalf("schedule run with its role denied: %v, want the refusal naming lambda:InvokeFunction", err)
+	}
+	t.Logf("refused as AWS would: %v", err)
+	if mails := reportMails(t, c); len(mails) != 0 {
+		t.Errorf("the refused run sent %d report(s)", len(mails))
 	}
 }
