@@ -104,7 +104,7 @@ func commands() []command {
 		{"order", "<txid> [--tz ZONE] [--json]", "show one order: lines, totals, payments, products and trace", parseOrder},
 		{"trace", "<txid> [--tz ZONE]", "print the transaction's merchant trace, line by line, in order", parseTrace},
 		{"record-payment", "<txid> --mode check|transfer --amount MINOR --reference REF", "record a cheque or transfer received (amount in cents)", parseRecordPayment},
-		{"flags", "[--json]", "list the payments waiting for an operator (late, duplicate, under- or over-payment)", parseFlags},
+		{"flags", "[--json]", "list the payments waiting for an operator (late, duplicate, under- or over-payment) and the orders reconciliation found stuck", parseFlags},
 		{"settle", "<txid> deliver|refund [--key KEY] [--reference REF] [--note TEXT]", "settle a flagged payment: deliver the order, or record its refund", parseSettle},
 		{"cancel", "<txid>", "cancel the order", parseCancel},
 		{"transition", "<txid> <STATUS>", "move the order along an allowed transition", parseTransition},
@@ -524,6 +524,12 @@ func parseFlags(a *app, fs *flag.FlagSet, args []string) (func(context.Context, 
 			return nil
 		}
 		for _, f := range flags {
+			if f.Reason == "stuck" {
+				// An order, not a payment: moved on by the operator, closed by the next reconciliation.
+				fmt.Fprintf(a.stdout, "%s  %-12s order %s, total %s, found stuck %s  key %s\n",
+					f.TxID, f.Reason, f.Status, money(f.Amount, f.Currency), f.At.UTC().Format(time.RFC3339), f.Key)
+				continue
+			}
 			fmt.Fprintf(a.stdout, "%s  %-12s %s by %s, reference %s (order %s, flagged %s)  key %s\n",
 				f.TxID, f.Reason, money(f.Amount, f.Currency), f.Mode, f.Reference, f.Status, f.At.UTC().Format(time.RFC3339), f.Key)
 		}
