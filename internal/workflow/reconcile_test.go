@@ -325,3 +325,51 @@ func TestReconcileProviderDown(t *testing.T) {
 		t.Errorf("reports %+v, want one saying Stripe was not read", reports)
 	}
 }
+
+// PayPal's transactions, read with the classic API, name a payment by the txn_id its IPN
+// carries: a payment whose IPN was lost is recorded and pays its order, one whose IPN
+// came is known, and neither is stored twice.
+func TestReconcilePayPalTransactions(t *testing.T) {
+	e := newEnv(t)
+	nvp := providertest.NewPayPalNVP(t, "api_user", "api_pwd", "api_sig")
+	pp, err := payment.NewPayPal(payment.PayPalConfig{Business: paypalSeller, WebURL: "https://www.sandbox.paypal.example/cgi-bin/webscr",
+		VerifyURL: e.paypal.URL, APIURL: nvp.URL, APIUser: "api_user", APIPassword: "api_pwd", APISignature: "api_sig"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost, _ := e.place("paypal", 12000)
+	e.startPayment(lost, "T-"+lost)
+	notified, _ := e.place("paypal", 12000)
+	e.startPayment(notified, "T-"+notified)
+	now := time.Now().UTC()
+	for _, tx := range []string{lost, notified} {
+		nvp.Add(providertest.PayPalTransaction{ID: "PP-" + tx, TxID: tx, Gross: "120.00", Currency: "EUR", Status: "Completed", Receiver: paypalSeller, At: now})
+	}
+	body := e.paypal.Issue(providertest.PayPalPayment(paypalSeller, "PP-"+notified, notified, "120.00", "EUR", "Completed"))
+	if code, resp, _ := e.http(e.webhook, webhookReq("paypal", body, map[string]string{"content-type": "application/x-www-form-urlencoded"})); code != http.StatusOK {
+		t.Fatalf("IPN: %d %s", code, resp)
+	}
+	r := e.reconciler()
+	r.Listers = map[string]payment.Lister{"paypal": pp}
+	for run := 1; run <= 2; run++ {
+		rep, err := r.Run(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantRecorded, wantKnown := 1, 1
+		if run == 2 {
+			wantRecorded, wantKnown = 0, 2
+		}
+		if len(rep.Recorded) != wantRecorded || rep.Providers[0].Known != wantKnown {
+			t.Errorf("run %d: recorded %+v, providers %+v; want %d recorded, %d known", run, rep.Recorded, rep.Providers, wantRecorded, wantKnown)
+		}
+		if run == 1 && (len(rep.Recorded) != 1 || rep.Recorded[0].TxID != lost || rep.Recorded[0].Reference != "PP-"+lost) {
+			t.Errorf("recorded %+v, want the lost IPN's payment PP-%s", rep.Recorded, lost)
+		}
+	}
+	for _, tx := range []string{lost, notified} {
+		if o := e.order(tx); o.Status != checkout.SoldOut || paidCount(o) != 1 {
+			t.Errorf("order %s: %s with %d payment(s), want SOLDOUT with one", tx, o.Status, paidCount(o))
+		}
+	}
+}
