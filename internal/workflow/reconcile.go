@@ -14,6 +14,7 @@ import (
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // ReasonStuck flags an order (not a payment) that stayed in a non-final status longer
@@ -107,7 +108,8 @@ func (r *Reconcile) Run(ctx context.Context) (notify.Report, error) {
 func (r *Reconcile) compare(ctx context.Context, p payment.Received, rep *notify.Report) (bool, error) {
 	s := r.Service
 	line := notify.ReportPayment{TxID: p.TxID, Provider: p.Provider, Reference: p.Reference, Amount: p.Amount, Currency: p.Currency}
-	if p.TxID == "" {
+	if !trace.ValidTxID(p.TxID) {
+		// None, or not one of ours (another integration on the same account).
 		rep.Foreign = append(rep.Foreign, line)
 		return false, nil
 	}

@@ -124,6 +124,13 @@ func TestReconcileComparesProviderPaymentsWithOrders(t *testing.T) {
 			wantStatus: checkout.Cancelled, wantPaid: 1, wantFlag: workflow.ReasonLate, wantKnown: 1,
 		},
 		{
+			name: "foreign: names no transaction",
+			setup: func(e *env) (string, string) {
+				return "", e.stripe.AddPaid("order-42 of another shop", 500, "EUR", time.Now())
+			},
+			wantForeign: 1,
+		},
+		{
 			name: "foreign: names no order",
 			setup: func(e *env) (string, string) {
 				return "NOSUCHORDER00000", e.stripe.AddPaid("NOSUCHORDER00000", 500, "EUR", time.Now())
