@@ -208,11 +208,23 @@ func TestReconciliationFindsAPaymentNeverNotifiedAndFlagsAStuckOrder(t *testing.
 	}
 }
 
-// A function no schedule invokes cannot be fired as if one did.
+// `make run` fires the template's schedules on demand at its schedules URL; a function
+// no schedule invokes cannot be fired as if one did.
 func TestOnlyScheduledFunctionsRunOnSchedule(t *testing.T) {
 	c := cloudtest.Start(t)
 	if _, err := c.RunSchedule(context.Background(), "OrderFunction"); err == nil {
 		t.Error("OrderFunction was run as a schedule, though the template schedules it nowhere")
+	}
+	list := call(t, "GET", c.SchedulesURL+"/", "", "")
+	if raw := list.raw; list.status != 200 || !strings.Contains(raw, `"ReconcileFunction"`) || !strings.Contains(raw, `"WatchFunction"`) {
+		t.Errorf("GET schedules = %d %s, want Reconcile and Watch", list.status, raw)
+	}
+	// Watch, an EventBridge rule's target: its answer is the operator-wait count.
+	if r := call(t, "POST", c.SchedulesURL+"/WatchFunction", "", ""); r.status != 200 || r.body["waiting"] == nil {
+		t.Errorf("POST schedules/WatchFunction = %d %s, want Watch's report", r.status, r.raw)
+	}
+	if r := call(t, "POST", c.SchedulesURL+"/OrderFunction", "", ""); r.status != 404 {
+		t.Errorf("POST schedules/OrderFunction = %d %s, want 404", r.status, r.raw)
 	}
 }
 

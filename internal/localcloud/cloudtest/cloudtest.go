@@ -48,6 +48,8 @@ type Cloud struct {
 	SESURL           string
 	StepFunctionsURL string
 	DynamoDBURL      string
+	// SchedulesURL fires the template's schedules: POST <url>/<function>.
+	SchedulesURL string
 
 	// Table is the checkout table, created from template.yaml and seeded with the demo shop.
 	Table    string
@@ -202,6 +204,7 @@ func start(opts Options) (*Cloud, error) {
 		SESURL:           lc.SESURL,
 		StepFunctionsURL: lc.StepFunctionsURL,
 		DynamoDBURL:      lc.DynamoDBURL,
+		SchedulesURL:     lc.SchedulesURL,
 		Table:            lc.Table,
 		DynamoDB:         dynamodb.NewFromConfig(lc.AWS),
 		StateMachineARN:  lc.StateMachineARN,

@@ -139,6 +139,9 @@ type Cloud struct {
 	Lambdas []cfn.Function
 	// SecretsManagerURL is the local Secrets Manager holding the template's secrets.
 	SecretsManagerURL string
+	// SchedulesURL fires the template's schedules on demand: POST <url>/<function>
+	// (see InvokeSchedule); GET <url>/ lists them.
+	SchedulesURL string
 	// IAM checks every call of a function against its role, and each task the engine
 	// invokes against the state machine's role; its Usage is the least-privilege report.
 	IAM *iam.Authorizer
@@ -427,6 +430,11 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 		Logger:         log.With("component", "apigw"),
 		CORS:           cors,
 	}))
+
+	// Schedules, fired on demand: nothing runs on a clock here.
+	if c.SchedulesURL, err = c.listenServe("schedules", c.schedulesHandler()); err != nil {
+		return nil, err
+	}
 
 	// Storefront.
 	c.serve("storefront", webL, storefront(filepath.Join(cfg.RepoRoot, "web"), c.APIURL, c.CognitoURL, c.Operators.ClientID))

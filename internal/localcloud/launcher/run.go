@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -88,6 +89,7 @@ func PrintURLs(w io.Writer, c *Cloud) {
 	fmt.Fprintf(tw, "Step Functions\t%s\t%s\n", c.StepFunctionsURL, c.StateMachineARN)
 	fmt.Fprintf(tw, "DynamoDB Local\t%s\ttable %s\n", c.DynamoDBURL, c.Table)
 	fmt.Fprintf(tw, "Secrets Manager\t%s\n", c.SecretsManagerURL)
+	fmt.Fprintf(tw, "schedules\t%s\tnot run on a clock: curl -X POST %s/<function> fires one (%s)\n", c.SchedulesURL, c.SchedulesURL, strings.Join(c.ScheduledFunctions(), ", "))
 	fmt.Fprintf(tw, "IAM\tenforced\tevery function calls the services as its own role (%s)\n", filepath.Base(c.Transformed))
 	if p := c.Operators; p != nil {
 		fmt.Fprintf(tw, "Cognito (operators)\t%s\tpool %s, client %s\n", c.CognitoURL, p.ID, p.ClientID)

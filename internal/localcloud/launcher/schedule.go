@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"sort"
 	"time"
 
 	"github.com/lmsshop/checkout/internal/cfn"
@@ -72,4 +74,44 @@ func scheduledPayload(s cfn.Schedule, now time.Time) ([]byte, error) {
 		"account": AccountID, "time": now.UTC().Format(time.RFC3339), "region": Region,
 		"resources": []string{s.ARN}, "detail": map[string]any{},
 	})
+}
+
+// schedulesHandler serves POST /<function logical ID>: fires the function's schedule
+// (InvokeSchedule) and answers the function's own answer, for `make run`, where nothing
+// runs on a clock. GET / lists the scheduled functions.
+func (c *Cloud) schedulesHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"schedules": c.ScheduledFunctions()})
+	})
+	mux.HandleFunc("POST /{function}", func(w http.ResponseWriter, r *http.Request) {
+		out, err := c.InvokeSchedule(r.Context(), r.PathValue("function"))
+		switch {
+		case errors.Is(err, ErrNoSchedule):
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(out)
+	})
+	return mux
+}
+
+// ScheduledFunctions lists the logical IDs of the functions a schedule invokes.
+func (c *Cloud) ScheduledFunctions() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range c.schedules {
+		name := FunctionName(s.FunctionARN)
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
