@@ -223,6 +223,14 @@ func TestOnlyScheduledFunctionsRunOnSchedule(t *testing.T) {
 	if r := call(t, "POST", c.SchedulesURL+"/WatchFunction", "", ""); r.status != 200 || r.body["waiting"] == nil {
 		t.Errorf("POST schedules/WatchFunction = %d %s, want Watch's report", r.status, r.raw)
 	}
+	// Reconcile on the shared cloud, which offers no online provider: nothing to ask,
+	// the report still goes out (and the function's grants are exercised).
+	if r := call(t, "POST", c.SchedulesURL+"/ReconcileFunction", "", ""); r.status != 200 || r.body["providers"] == nil {
+		t.Errorf("POST schedules/ReconcileFunction = %d %s, want its report", r.status, r.raw)
+	}
+	if mails := reportMails(t, c); len(mails) != 1 || !strings.Contains(mails[0], "none can be asked") {
+		t.Errorf("report e-mails %q, want one saying no provider can be asked", mails)
+	}
 	if r := call(t, "POST", c.SchedulesURL+"/OrderFunction", "", ""); r.status != 404 {
 		t.Errorf("POST schedules/OrderFunction = %d %s, want 404", r.status, r.raw)
 	}
