@@ -38,17 +38,19 @@ func TestSecretContent(t *testing.T) {
 	tests := []struct {
 		name    string
 		secret  cfn.Secret
-		want    map[string]bool // keys expected
+		extra   map[string]string // Config.Settings
+		want    map[string]bool   // keys expected
 		literal string          // a non-JSON content kept as is
 	}{
-		{"empty object", cfn.Secret{SecretString: "{}"}, map[string]bool{"PAYMENT_TEST_SECRET": true}, ""},
-		{"operator keys kept", cfn.Secret{SecretString: `{"MOODLE_TOKEN":"t"}`}, map[string]bool{"PAYMENT_TEST_SECRET": true, "MOODLE_TOKEN": true}, ""},
-		{"generated key", cfn.Secret{Template: "{}", GenerateKey: "GENERATED_AT_CREATION"}, map[string]bool{"PAYMENT_TEST_SECRET": true, "GENERATED_AT_CREATION": true}, ""},
-		{"plain text", cfn.Secret{SecretString: "hunter2"}, nil, "hunter2"},
+		{"empty object", cfn.Secret{SecretString: "{}"}, nil, map[string]bool{"PAYMENT_TEST_SECRET": true}, ""},
+		{"operator keys kept", cfn.Secret{SecretString: `{"MOODLE_TOKEN":"t"}`}, nil, map[string]bool{"PAYMENT_TEST_SECRET": true, "MOODLE_TOKEN": true}, ""},
+		{"generated key", cfn.Secret{Template: "{}", GenerateKey: "GENERATED_AT_CREATION"}, nil, map[string]bool{"PAYMENT_TEST_SECRET": true, "GENERATED_AT_CREATION": true}, ""},
+		{"extra settings", cfn.Secret{SecretString: "{}"}, map[string]string{"PAYMENT_STRIPE_SECRET_KEY": "sk_test_1"}, map[string]bool{"PAYMENT_TEST_SECRET": true, "PAYMENT_STRIPE_SECRET_KEY": true}, ""},
+		{"plain text", cfn.Secret{SecretString: "hunter2"}, nil, nil, "hunter2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := secretContent(tt.secret, nil)
+			got, err := secretContent(tt.secret, tt.extra)
 			if err != nil {
 				t.Fatal(err)
 			}
