@@ -40,7 +40,7 @@ func TestSecretContent(t *testing.T) {
 		secret  cfn.Secret
 		extra   map[string]string // Config.Settings
 		want    map[string]bool   // keys expected
-		literal string          // a non-JSON content kept as is
+		literal string            // a non-JSON content kept as is
 	}{
 		{"empty object", cfn.Secret{SecretString: "{}"}, nil, map[string]bool{"PAYMENT_TEST_SECRET": true}, ""},
 		{"operator keys kept", cfn.Secret{SecretString: `{"MOODLE_TOKEN":"t"}`}, nil, map[string]bool{"PAYMENT_TEST_SECRET": true, "MOODLE_TOKEN": true}, ""},
