@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -128,6 +129,20 @@ func (r *Reconcile) compare(ctx context.Context, p payment.Received, rep *notify
 	if q, ok := heldPayment(o, pay); ok {
 		if q.Amount != pay.Amount || currencyOf(o, q) != currencyOf(o, pay) {
 			rep.Mismatched = append(rep.Mismatched, line)
+		}
+		if !slices.Contains(checkout.Sources(checkout.SoldOut), o.Status) {
+			return true, nil
+		}
+		// Stored, yet the order still waits for a payment: whatever stored it stopped
+		// before acting on it. receive finishes it (moves the order, or finds or raises
+		// its flag), as a redelivered notification would.
+		res, err := s.receive(ctx, o.TxID, srcReconcile, q)
+		if err != nil {
+			return true, err
+		}
+		if res.Moved {
+			s.tracer(srcReconcile).Printf(ctx, o.TxID, "%s payment %s was stored but had not moved the order: moved now", p.Provider, p.Reference)
+			return true, s.resumeBy(ctx, res.Order, byReconcile, srcReconcile)
 		}
 		return true, nil
 	}

@@ -88,6 +88,20 @@ func TestReconcileComparesProviderPaymentsWithOrders(t *testing.T) {
 			wantStatus: checkout.SoldOut, wantPaid: 1, wantRecorded: "paid", wantResumed: true,
 		},
 		{
+			name: "known but never acted on: stored, the order still waiting",
+			setup: func(e *env) (string, string) {
+				tx, _ := e.place("stripe", 12000)
+				id := e.stripeSession(tx)
+				e.stripe.Pay(id)
+				// What a delivery that died between storing and moving leaves.
+				if _, _, err := e.st.RecordPayment(e.ctx, tx, checkout.Payment{Mode: "stripe", Outcome: "paid", Amount: 12000, Reference: id, At: time.Now()}); err != nil {
+					e.t.Fatal(err)
+				}
+				return tx, id
+			},
+			wantStatus: checkout.SoldOut, wantPaid: 1, wantKnown: 1, wantResumed: true,
+		},
+		{
 			name: "unknown, amount differs: stored and flagged",
 			setup: func(e *env) (string, string) {
 				tx, _ := e.place("stripe", 12000)
