@@ -43,10 +43,13 @@ const (
 	// move its order forward (late, duplicate, under- or over-payment), for them to
 	// deliver or refund.
 	PaymentFlagged Kind = "PaymentFlagged"
+	// Refunded tells the buyer their order was refunded: how much, how, and the credit
+	// note cancelling the invoice when the order had one.
+	Refunded Kind = "Refunded"
 )
 
 // Kinds lists every Kind, in the order of docs/spec.md's table.
-var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated, PaymentFlagged}
+var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated, PaymentFlagged, Refunded}
 
 // Languages lists the languages Render writes in; the first is the default.
 var Languages = []string{"en", "fr"}
@@ -61,7 +64,20 @@ type Event struct {
 	Instructions *Instructions `json:"instructions,omitempty"`
 	Feedback     []Feedback    `json:"feedback,omitempty"`
 	Flag         *Flag         `json:"flag,omitempty"`
+	Refund       *Refund       `json:"refund,omitempty"`
 	Links        Links         `json:"links"`
+}
+
+// Refund is money given back to the buyer: how much, by which mode, under which
+// reference, and the credit note that cancels the invoice (empty when the order was
+// refunded before it was invoiced).
+type Refund struct {
+	Amount     int64  `json:"amount"`
+	Currency   string `json:"currency"`
+	Mode       string `json:"mode"`
+	Reference  string `json:"reference"`
+	CreditNote string `json:"creditNote,omitempty"`
+	Invoice    string `json:"invoice,omitempty"`
 }
 
 // Flag is a payment that needs an operator: why, how much, by which mode, under which
@@ -199,7 +215,12 @@ type view struct {
 	Instructions *Instructions
 	Feedback     []Feedback
 	Flag         *viewFlag
+	Refund       *viewRefund
 	Links        Links
+}
+
+type viewRefund struct {
+	Amount, Mode, Reference, CreditNote, Invoice string
 }
 
 type viewFlag struct {
@@ -342,6 +363,23 @@ func prepare(e Event) (view, []string, error) {
 			return fail("flag.currency: %v", err)
 		}
 		v.Flag = &viewFlag{Reason: f.Reason, Amount: FormatMoney(f.Amount, cur, v.Lang), Mode: paymodeLabel(oneLine(f.Mode), v.Lang), Reference: oneLine(f.Reference)}
+	case Refunded:
+		r := e.Refund
+		if r == nil || r.Amount <= 0 || strings.TrimSpace(r.Reference) == "" {
+			return fail("refund.amount and refund.reference are required")
+		}
+		cur := r.Currency
+		if cur == "" {
+			cur = currency
+		}
+		if _, err := MinorDigits(cur); err != nil {
+			return fail("refund.currency: %v", err)
+		}
+		if r.CreditNote != "" && v.Links.Bill == "" {
+			return fail("links.bill is required with a credit note: the buyer must reach it")
+		}
+		v.Refund = &viewRefund{Amount: FormatMoney(r.Amount, cur, v.Lang), Mode: paymodeLabel(oneLine(r.Mode), v.Lang),
+			Reference: oneLine(r.Reference), CreditNote: oneLine(r.CreditNote), Invoice: oneLine(r.Invoice)}
 	}
 	return v, to, nil
 }

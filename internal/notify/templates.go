@@ -25,6 +25,7 @@ var fileBase = map[Kind]string{
 	DeliveryReport:      "delivery_report",
 	AccountCreated:      "account_created",
 	PaymentFlagged:      "payment_flagged",
+	Refunded:            "refunded",
 }
 
 const layoutFile = "templates/_layout.html.tmpl"
