@@ -277,8 +277,17 @@ func TestShopctlCommandLine(t *testing.T) {
 		t.Errorf("shopctl trace lacks the recorded cheque and who recorded it:\n%s", out)
 	}
 
+	// The invoiced order is refunded from the command line: one refund, a credit note.
+	out, errOut, code = run("refund", b.txid, "--reference", "CHQ-9 returned", "--note", "cancelled by phone")
+	if code != 0 || !strings.Contains(out, "order is CANCELLED") || !strings.Contains(out, "credit note CN-") || !strings.Contains(out, "withdrawn: ") {
+		t.Errorf("shopctl refund: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+
 	other := placeChequeOrder(t)
 	login("accounting")
+	if _, errOut, code := run("refund", other.txid, "--reference", "R"); code != 1 || !strings.Contains(errOut, "403 forbidden") {
+		t.Errorf("accountant refunds: exit %d, stderr %q; want 403 forbidden", code, errOut)
+	}
 	if _, errOut, code := run("cancel", other.txid); code != 1 || !strings.Contains(errOut, "403 forbidden") {
 		t.Errorf("accountant cancels: exit %d, stderr %q; want 403 forbidden", code, errOut)
 	}

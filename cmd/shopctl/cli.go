@@ -106,6 +106,7 @@ func commands() []command {
 		{"record-payment", "<txid> --mode check|transfer --amount MINOR --reference REF", "record a cheque or transfer received (amount in cents)", parseRecordPayment},
 		{"flags", "[--json]", "list the payments waiting for an operator (late, duplicate, under- or over-payment)", parseFlags},
 		{"settle", "<txid> deliver|refund [--key KEY] [--reference REF] [--note TEXT]", "settle a flagged payment: deliver the order, or record its refund", parseSettle},
+		{"refund", "<txid> [--reference REF] [--key KEY] [--note TEXT]", "refund a paid order: through Stripe (or the test mode), or as recorded with --reference; credit note if invoiced", parseRefund},
 		{"cancel", "<txid>", "cancel the order", parseCancel},
 		{"transition", "<txid> <STATUS>", "move the order along an allowed transition", parseTransition},
 		{"whoami", "", "who the API sees, their groups and the actions they may run", parseWhoami},
@@ -557,6 +558,42 @@ func parseSettle(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: settled (%s); order is %s\n", o.TxID, action, o.Status)
+		return nil
+	}, nil
+}
+
+func parseRefund(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
+	key := fs.String("key", "", "the payment's `KEY`, when the order has several")
+	ref := fs.String("reference", "", "the `REFERENCE` of the refund you made (cheque returned, transfer sent); leave out to refund through the provider")
+	note := fs.String("note", "", "a note for the trace")
+	pos, err := parseArgs(fs, args, "<txid>")
+	if err != nil {
+		return nil, err
+	}
+	txid, err := txidArg(pos[0])
+	if err != nil {
+		return nil, err
+	}
+	r := opsclient.Refund{Key: *key, Reference: strings.TrimSpace(*ref), Note: *note}
+	return func(ctx context.Context, c *opsclient.Client) error {
+		out, err := c.Refund(ctx, txid, r)
+		if err != nil {
+			return err
+		}
+		cur := out.Refund.Currency
+		if cur == "" {
+			cur = out.Order.Currency
+		}
+		fmt.Fprintf(a.stdout, "%s: refunded %s by %s, reference %s; order is %s\n", out.Order.TxID, money(out.Refund.Amount, cur), out.Refund.Mode, out.Refund.Reference, out.Order.Status)
+		if out.CreditNote != "" {
+			fmt.Fprintf(a.stdout, "credit note %s (invoice %s)\n", out.CreditNote, out.Order.InvoiceNumber)
+		}
+		for _, w := range out.Withdrawn {
+			fmt.Fprintf(a.stdout, "withdrawn: %s\n", w)
+		}
+		for _, w := range out.ToWithdraw {
+			fmt.Fprintf(a.stdout, "to withdraw by hand: %s\n", w)
+		}
 		return nil
 	}, nil
 }
