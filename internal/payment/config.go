@@ -60,6 +60,11 @@ type PayPalConfig struct {
 	// VerifyURL receives IPN validation posts, e.g.
 	// https://ipnpb.paypal.com/cgi-bin/webscr.
 	VerifyURL string
+	// APIUser, APIPassword and APISignature are the classic API's credentials, and
+	// APIURL its NVP endpoint (https://api-3t.paypal.com/nvp; sandbox:
+	// https://api-3t.sandbox.paypal.com/nvp): with them, refunds go through PayPal's
+	// RefundTransaction; without them, the operator refunds in PayPal and records it.
+	APIUser, APIPassword, APISignature, APIURL string
 }
 
 // StripeConfig configures Stripe Checkout.

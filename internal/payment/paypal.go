@@ -28,7 +28,15 @@ func NewPayPal(c PayPalConfig, client *http.Client) (*PayPal, error) {
 	if err := missing("PayPal", "Business", c.Business, "WebURL", c.WebURL, "VerifyURL", c.VerifyURL); err != nil {
 		return nil, err
 	}
-	for name, v := range map[string]string{"WebURL": c.WebURL, "VerifyURL": c.VerifyURL} {
+	urls := map[string]string{"WebURL": c.WebURL, "VerifyURL": c.VerifyURL}
+	if c.APIUser != "" || c.APIPassword != "" || c.APISignature != "" || c.APIURL != "" {
+		// Refunds are configured: all four, or a refund would fail in front of an operator.
+		if err := missing("PayPal", "APIUser", c.APIUser, "APIPassword", c.APIPassword, "APISignature", c.APISignature, "APIURL", c.APIURL); err != nil {
+			return nil, err
+		}
+		urls["APIURL"] = c.APIURL
+	}
+	for name, v := range urls {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return nil, fmt.Errorf("PayPal.%s %q is not an absolute http(s) URL", name, v)
 		}

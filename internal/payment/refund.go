@@ -6,6 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/stripe/stripe-go/v84"
@@ -42,6 +45,10 @@ type RefundResult struct {
 // refunded. Any other error may be passing.
 var ErrRefundRefused = errors.New("payment: refund refused by the provider")
 
+// ErrNoRefundAPI means this deployment cannot refund through the provider (PayPal
+// without the classic API's credentials): the operator refunds and records it.
+var ErrNoRefundAPI = errors.New("payment: no refund API configured for this mode")
+
 func (r RefundRequest) validate() error {
 	switch {
 	case r.TxID == "" || r.Reference == "":
@@ -59,8 +66,74 @@ func (r RefundRequest) validate() error {
 
 var (
 	_ Refunder = (*Stripe)(nil)
+	_ Refunder = (*PayPal)(nil)
 	_ Refunder = TestMode{}
 )
+
+// PayPalNVPVersion is the classic API version the refunds are sent under (MSGSUBID
+// needs 92.0 or later).
+const PayPalNVPVersion = "204.0"
+
+// Refund implements Refunder with the classic API's RefundTransaction (NVP), since
+// Payments Standard payments are refunded there: a full refund of the txn_id, with a
+// MSGSUBID derived from the idempotency key, so that PayPal answers a retry with the
+// refund it made the first time.
+func (p *PayPal) Refund(ctx context.Context, r RefundRequest) (RefundResult, error) {
+	if p.cfg.APIUser == "" {
+		return RefundResult{}, ErrNoRefundAPI
+	}
+	if err := r.validate(); err != nil {
+		return RefundResult{}, err
+	}
+	sum := sha256.Sum256([]byte(r.IdempotencyKey))
+	form := url.Values{
+		"USER": {p.cfg.APIUser}, "PWD": {p.cfg.APIPassword}, "SIGNATURE": {p.cfg.APISignature},
+		"VERSION": {PayPalNVPVersion}, "METHOD": {"RefundTransaction"},
+		"TRANSACTIONID": {r.Reference}, "REFUNDTYPE": {"Full"}, "INVOICEID": {r.TxID},
+		// At most 38 characters: the key's digest, not the key.
+		"MSGSUBID": {hex.EncodeToString(sum[:16])},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.cfg.APIURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return RefundResult{}, fmt.Errorf("payment: paypal refund request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return RefundResult{}, fmt.Errorf("payment: paypal refund of %s: %w", r.Reference, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return RefundResult{}, fmt.Errorf("payment: paypal refund answer: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return RefundResult{}, fmt.Errorf("payment: paypal refund of %s: HTTP %d", r.Reference, resp.StatusCode)
+	}
+	v, err := url.ParseQuery(string(body))
+	if err != nil {
+		return RefundResult{}, fmt.Errorf("payment: paypal refund answer: %w", err)
+	}
+	switch v.Get("ACK") {
+	case "Success", "SuccessWithWarning":
+	default:
+		msg := fmt.Sprintf("paypal RefundTransaction of %s: %s %s: %s", r.Reference, v.Get("L_ERRORCODE0"), v.Get("L_SHORTMESSAGE0"), v.Get("L_LONGMESSAGE0"))
+		if v.Get("L_ERRORCODE0") == "10001" { // Internal Error: PayPal asks to retry
+			return RefundResult{}, errors.New("payment: " + msg)
+		}
+		return RefundResult{}, fmt.Errorf("%w: %s", ErrRefundRefused, msg)
+	}
+	gross, err := ParseAmount(v.Get("GROSSREFUNDAMT"), r.Currency)
+	if err != nil || v.Get("REFUNDTRANSACTIONID") == "" || v.Get("CURRENCYCODE") != r.Currency || gross != r.Amount {
+		return RefundResult{}, fmt.Errorf("%w: paypal refund %q of %s is %s %s, not %d %s", ErrRefundRefused,
+			v.Get("REFUNDTRANSACTIONID"), r.Reference, v.Get("GROSSREFUNDAMT"), v.Get("CURRENCYCODE"), r.Amount, r.Currency)
+	}
+	status := v.Get("REFUNDSTATUS")
+	if status == "" {
+		status = "instant"
+	}
+	return RefundResult{ID: v.Get("REFUNDTRANSACTIONID"), Status: status}, nil
+}
 
 // Refund implements Refunder: Stripe refunds a payment intent, not a Checkout Session,
 // so the session is read first for its payment intent; the refund is created with the

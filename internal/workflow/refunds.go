@@ -213,17 +213,20 @@ func (s *Service) giveBack(ctx context.Context, shop *checkout.Shop, o *checkout
 		rp.Reference = reference
 		return rp, nil
 	}
+	needReference := checkout.Invalid(op, "refund not recorded", checkout.FieldError{Field: "reference",
+		Message: fmt.Sprintf("is required: %s payments are refunded by the operator (cheque returned, transfer sent, refund made at the provider); give its reference", p.Mode)})
 	m, _ := s.modeFor(shop, p.Mode)
 	rf, ok := m.(payment.Refunder)
 	if !ok {
-		return rp, checkout.Invalid(op, "refund not recorded", checkout.FieldError{Field: "reference",
-			Message: fmt.Sprintf("is required: %s payments are refunded by the operator (cheque returned, transfer sent); give its reference", p.Mode)})
+		return rp, needReference
 	}
 	res, err := rf.Refund(ctx, payment.RefundRequest{
 		TxID: o.TxID, Reference: refOf(p), Amount: p.Amount, Currency: currencyOf(o, p),
 		IdempotencyKey: "refund-" + o.TxID + "-" + checkout.PaymentKey(p),
 	})
 	switch {
+	case errors.Is(err, payment.ErrNoRefundAPI):
+		return rp, needReference
 	case errors.Is(err, payment.ErrRefundRefused):
 		return rp, checkout.Errorf(op, checkout.ECONFLICT, "the provider refused the refund; nothing was refunded or recorded: %v", err)
 	case err != nil:

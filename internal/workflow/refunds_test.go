@@ -244,3 +244,26 @@ func TestRefundOfflineAndRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestRefundThroughPayPal: a PayPal payment (Payments Standard, confirmed by IPN) is
+// refunded with the classic API's RefundTransaction; the operator's second click
+// refunds nothing more.
+func TestRefundThroughPayPal(t *testing.T) {
+	e := newEnv(t)
+	txid, _ := e.place("paypal", 12000)
+	e.startPayment(txid, "T-"+txid)
+	body := e.paypal.Issue(providertest.PayPalPayment(paypalSeller, "PP-"+txid, txid, "120.00", "EUR", "Completed"))
+	if code, resp, _ := e.http(e.webhook, webhookReq("paypal", body, map[string]string{"content-type": "application/x-www-form-urlencoded"})); code != http.StatusOK {
+		t.Fatalf("IPN: %d %s", code, resp)
+	}
+	e.nvp.Completed("PP-"+txid, "120.00", "EUR")
+	for try := range 2 {
+		code, a, resp := e.refund(txid, `{}`)
+		if code != http.StatusOK || a.Order.Status != checkout.Cancelled || a.CreditNote != "" || a.Refund.Refunds != "paypal#PP-"+txid {
+			t.Fatalf("refund (try %d) = %d %s", try+1, code, resp)
+		}
+	}
+	if refunds := e.nvp.Refunds(); len(refunds) != 1 || refunds[0].TransactionID != "PP-"+txid {
+		t.Fatalf("PayPal refunds %+v, want one of PP-%s", refunds, txid)
+	}
+}

@@ -269,11 +269,12 @@ function actions(o) {
         });
       } }, 'Cancel the order')));
   }
-  // A paid order (or one marked PAYBACK) is refunded with one action: Stripe and the
-  // test mode through the provider when no reference is given; cheques and transfers
-  // with the reference of the refund made.
+  // A paid order (or one marked PAYBACK) is refunded with one action: Stripe, PayPal
+  // and the test mode through the provider when no reference is given (the API asks for
+  // one when PayPal's refund API is not configured); cheques and transfers with the
+  // reference of the refund made.
   if (REFUNDABLE.includes(o.status) && may('POST orders/*/refund')) {
-    const viaProvider = ['stripe', 'test'].includes(o.paymode);
+    const viaProvider = ['stripe', 'paypal', 'test'].includes(o.paymode);
     boxes.push(h('div', {}, h('h3', {}, 'Refund'),
       h('form', { class: 'inline', 'data-testid': 'refund', onsubmit: async (e) => {
         e.preventDefault();
