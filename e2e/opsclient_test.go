@@ -250,7 +250,8 @@ func TestShopctlCommandLine(t *testing.T) {
 		// the flags and refunds it.
 		{"wrong amount", []string{"record-payment", b.txid, "--mode", "check", "--amount", "1", "--reference", "CHQ-8"}, 0, "did not pay the order", ""},
 		{"flags", []string{"flags"}, 0, b.txid, ""},
-		{"refund without reference", []string{"settle", b.txid, "refund"}, 2, "", "--reference is required"},
+		// A cheque is returned by the operator: the API asks for its reference.
+		{"refund without reference", []string{"settle", b.txid, "refund"}, 1, "", "reference: is required"},
 		{"refund", []string{"settle", b.txid, "refund", "--reference", "CHQ-8 returned"}, 0, "settled (refund); order is PENDING", ""},
 		{"cheque", []string{"record-payment", b.txid, "--mode", "check", "--amount", strconv.Itoa(chequeTotal), "--reference", "CHQ-9"}, 0, "order is SOLDOUT", ""},
 		{"usage", []string{"transition", b.txid}, 2, "", "missing <STATUS>"},

@@ -105,7 +105,7 @@ func commands() []command {
 		{"trace", "<txid> [--tz ZONE]", "print the transaction's merchant trace, line by line, in order", parseTrace},
 		{"record-payment", "<txid> --mode check|transfer --amount MINOR --reference REF", "record a cheque or transfer received (amount in cents)", parseRecordPayment},
 		{"flags", "[--json]", "list the payments waiting for an operator (late, duplicate, under- or over-payment)", parseFlags},
-		{"settle", "<txid> deliver|refund [--key KEY] [--reference REF] [--note TEXT]", "settle a flagged payment: deliver the order, or record its refund", parseSettle},
+		{"settle", "<txid> deliver|refund [--key KEY] [--reference REF] [--note TEXT]", "settle a flagged payment: deliver the order, or refund it (through the provider, or as recorded with --reference)", parseSettle},
 		{"refund", "<txid> [--reference REF] [--key KEY] [--note TEXT]", "refund a paid order: through Stripe (or the test mode), or as recorded with --reference; credit note if invoiced", parseRefund},
 		{"cancel", "<txid>", "cancel the order", parseCancel},
 		{"transition", "<txid> <STATUS>", "move the order along an allowed transition", parseTransition},
@@ -534,7 +534,7 @@ func parseFlags(a *app, fs *flag.FlagSet, args []string) (func(context.Context, 
 
 func parseSettle(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
 	key := fs.String("key", "", "the flagged payment's `KEY` (see shopctl flags), when the order has several")
-	ref := fs.String("reference", "", "the refund's `REFERENCE` (required to refund)")
+	ref := fs.String("reference", "", "the `REFERENCE` of the refund you made; leave out to refund a Stripe, PayPal or test payment through the provider")
 	note := fs.String("note", "", "a note for the trace")
 	pos, err := parseArgs(fs, args, "<txid>", "deliver|refund")
 	if err != nil {
@@ -547,9 +547,6 @@ func parseSettle(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 	action := pos[1]
 	if action != "deliver" && action != "refund" {
 		return nil, usagef("the action must be deliver or refund, not %q", action)
-	}
-	if action == "refund" && strings.TrimSpace(*ref) == "" {
-		return nil, usagef("--reference is required to refund (the refund's reference)")
 	}
 	se := opsclient.Settlement{Action: action, Key: *key, Reference: strings.TrimSpace(*ref), Note: *note}
 	return func(ctx context.Context, c *opsclient.Client) error {

@@ -178,7 +178,6 @@ func TestUsageErrors(t *testing.T) {
 		{"bad endpoint", []string{"--endpoint", "ftp://example.org", "orders"}, `--endpoint "ftp://example.org" is not an http(s) URL`},
 		{"settle without action", []string{"settle", txPending}, "missing deliver|refund"},
 		{"settle with another action", []string{"settle", txPending, "keep"}, `must be deliver or refund, not "keep"`},
-		{"refund without reference", []string{"settle", txPending, "refund"}, "--reference is required to refund"},
 		{"refund with two orders", []string{"refund", txPending, txPlaced}, `unexpected argument "AB12CD34EF56GH78"`},
 		{"flags with an argument", []string{"flags", txPending}, "unexpected argument"},
 	}

@@ -105,7 +105,9 @@ type Flag struct {
 }
 
 // Settlement settles one flag: Action "deliver" or "refund"; Key names the flagged
-// payment when the order has several; Reference is the refund's (required to refund).
+// payment when the order has several; Reference is the refund the operator made
+// (required for cheques and transfers; left out, Stripe, PayPal and the test mode
+// refund through the provider).
 type Settlement struct {
 	Action    string `json:"action"`
 	Key       string `json:"key,omitempty"`
