@@ -267,3 +267,23 @@ func TestRefundThroughPayPal(t *testing.T) {
 		t.Fatalf("PayPal refunds %+v, want one of PP-%s", refunds, txid)
 	}
 }
+
+// TestRefundProviderUnreachable: when Stripe cannot be reached the operator is told to
+// retry (503), and nothing is recorded: the order is as it was.
+func TestRefundProviderUnreachable(t *testing.T) {
+	e := newEnv(t)
+	txid := e.paidByStripe()
+	before := e.order(txid)
+	e.stripe.Close()
+	code, _, resp := e.refund(txid, `{}`)
+	if code != http.StatusServiceUnavailable || !strings.Contains(resp, "nothing was recorded") {
+		t.Fatalf("refund with Stripe down = %d %s, want 503 saying nothing was recorded", code, resp)
+	}
+	after := e.order(txid)
+	if after.Status != before.Status || len(after.Payments) != len(before.Payments) || after.CreditNoteNumber != "" {
+		t.Fatalf("the order changed: %+v", after)
+	}
+	if mails := e.mail.to(buyerEmail, "refunded"); len(mails) != 0 {
+		t.Fatalf("the buyer was told of a refund that did not happen: %+v", mails)
+	}
+}
