@@ -121,10 +121,10 @@ func (s *Service) adminRefund(ctx context.Context, r *httpapi.Request, txid stri
 			return httpapi.Response{}, checkout.Errorf(op, checkout.EINTERNAL, "refund of %s recorded but not found on order %s", checkout.PaymentKey(p), txid)
 		}
 	}
-	// Recorded (now, or by an earlier try that stopped half-way): finish the job.
-	if err := s.resume(ctx, o); err != nil {
-		return httpapi.Response{}, err
-	}
+	// Recorded (now, or by an earlier try that stopped half-way): finish the job. No
+	// workflow waits on a refundable order (its payment wait ended when it was paid or
+	// moved to PREPROD), so there is none to resume; production and billing refuse an
+	// order that is no longer paid.
 	ans := RefundAnswer{Order: o, Refund: *refund, CreditNote: o.CreditNoteNumber}
 	if ans.Withdrawn, ans.ToWithdraw, err = s.withdraw(ctx, o, *refund); err != nil {
 		return httpapi.Response{}, err
