@@ -1,8 +1,10 @@
 package e2e_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -128,3 +130,91 @@ func TestLatePaymentAfterCancellationIsFlaggedThenSettled(t *testing.T) {
 		})
 	}
 }
+
+// TestLatePaymentDeliveredThenRefundedWithCreditNote: a late cheque after cancellation
+// is flagged, delivered (the order is produced and invoiced), then refunded by an
+// operator with one action: the refund is recorded once, the order is CANCELLED, the
+// invoice gets a credit note of its own sequence, the enrolment is withdrawn, and the
+// buyer's e-mail links to the printable credit note, which opens on any device. Each
+// function does this as its own IAM role, so a grant missing from the template fails
+// here.
+func TestLatePaymentDeliveredThenRefundedWithCreditNote(t *testing.T) {
+	c := cloudtest.Start(t)
+	b := latePaidOrder(t, c)
+	if code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/settle", `{"action":"deliver"}`, ""); code != 200 {
+		t.Fatalf("settle = %d %s", code, body)
+	}
+	b.waitStatus("COMPLETE")
+	invoice := adminOrder(t, c, b.txid).Order.InvoiceNumber
+	if invoice == "" {
+		t.Fatal("the delivered order has no invoice number")
+	}
+
+	if code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/refund", `{}`, ""); code != 400 || !strings.Contains(body, "reference") {
+		t.Fatalf("refund of a cheque without its reference = %d %s, want 400 naming the reference", code, body)
+	}
+	var answer struct {
+		Order struct {
+			Status           string `json:"status"`
+			CreditNoteNumber string `json:"creditNoteNumber"`
+		} `json:"order"`
+		CreditNote string   `json:"creditNote"`
+		Withdrawn  []string `json:"withdrawn"`
+	}
+	for try := range 2 { // the operator clicks twice: one refund, one number
+		code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/refund", `{"reference":"CHQ-LATE returned","note":"the buyer changed their mind"}`, "")
+		if code != 200 || json.Unmarshal([]byte(body), &answer) != nil {
+			t.Fatalf("refund (try %d) = %d %s", try+1, code, body)
+		}
+	}
+	wantCN := fmt.Sprintf("CN-%d-", time.Now().UTC().Year())
+	if answer.Order.Status != "CANCELLED" || !strings.HasPrefix(answer.CreditNote, wantCN) || answer.Order.CreditNoteNumber != answer.CreditNote || len(answer.Withdrawn) != 1 {
+		t.Fatalf("refund answered %+v; want CANCELLED, a credit note %s…, the enrolment withdrawn", answer, wantCN)
+	}
+	v := adminOrder(t, c, b.txid)
+	refunds := 0
+	for _, p := range v.Order.Payments {
+		if p.Outcome == "refunded" {
+			refunds++
+			if p.Reference != "CHQ-LATE returned" || p.Amount != chequeTotal {
+				t.Errorf("refund recorded %+v", p)
+			}
+		}
+	}
+	if refunds != 1 || v.Order.InvoiceNumber != invoice {
+		t.Fatalf("payments %+v, invoice %q: want one refund and the invoice kept", v.Order.Payments, v.Order.InvoiceNumber)
+	}
+
+	// The buyer's e-mail, and the credit note it links to.
+	var link string
+	deadline := time.Now().Add(10 * time.Second)
+	for link == "" {
+		msgs, err := c.Mail(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if strings.Contains(m.Subject, answer.CreditNote) && strings.Contains(strings.Join(m.Destination.To, ","), "ada.lovelace@example.com") {
+				link = creditNoteLink.FindString(m.Body.Text)
+			}
+		}
+		if link == "" && time.Now().After(deadline) {
+			t.Fatalf("no e-mail to the buyer with the credit note %s and its link", answer.CreditNote)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r := call(t, "GET", link, "", "")
+	for _, want := range []string{"Credit note " + answer.CreditNote, "cancels invoice <strong>" + invoice, "Total credited", "CHQ-LATE returned"} {
+		if r.status != 200 || !strings.Contains(r.raw, want) {
+			t.Errorf("the credit note from the e-mail (%d) lacks %q", r.status, want)
+		}
+	}
+	code, tr := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
+	for _, want := range []string{"refunded", "credit note " + answer.CreditNote + " issued for invoice " + invoice, "1 product(s) withdrawn"} {
+		if code != 200 || !strings.Contains(tr, want) {
+			t.Errorf("trace lacks %q:\n%s", want, tr)
+		}
+	}
+}
+
+var creditNoteLink = regexp.MustCompile(`https?://\S+/orders/[A-Z0-9]{16}/bill\?document=creditnote&format=html&token=\S+`)

@@ -250,7 +250,8 @@ func TestShopctlCommandLine(t *testing.T) {
 		// the flags and refunds it.
 		{"wrong amount", []string{"record-payment", b.txid, "--mode", "check", "--amount", "1", "--reference", "CHQ-8"}, 0, "did not pay the order", ""},
 		{"flags", []string{"flags"}, 0, b.txid, ""},
-		{"refund without reference", []string{"settle", b.txid, "refund"}, 2, "", "--reference is required"},
+		// A cheque is returned by the operator: the API asks for its reference.
+		{"refund without reference", []string{"settle", b.txid, "refund"}, 1, "", "reference: is required"},
 		{"refund", []string{"settle", b.txid, "refund", "--reference", "CHQ-8 returned"}, 0, "settled (refund); order is PENDING", ""},
 		{"cheque", []string{"record-payment", b.txid, "--mode", "check", "--amount", strconv.Itoa(chequeTotal), "--reference", "CHQ-9"}, 0, "order is SOLDOUT", ""},
 		{"usage", []string{"transition", b.txid}, 2, "", "missing <STATUS>"},
@@ -277,8 +278,17 @@ func TestShopctlCommandLine(t *testing.T) {
 		t.Errorf("shopctl trace lacks the recorded cheque and who recorded it:\n%s", out)
 	}
 
+	// The invoiced order is refunded from the command line: one refund, a credit note.
+	out, errOut, code = run("refund", b.txid, "--reference", "CHQ-9 returned", "--note", "cancelled by phone")
+	if code != 0 || !strings.Contains(out, "order is CANCELLED") || !strings.Contains(out, "credit note CN-") || !strings.Contains(out, "withdrawn: ") {
+		t.Errorf("shopctl refund: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
+	}
+
 	other := placeChequeOrder(t)
 	login("accounting")
+	if _, errOut, code := run("refund", other.txid, "--reference", "R"); code != 1 || !strings.Contains(errOut, "403 forbidden") {
+		t.Errorf("accountant refunds: exit %d, stderr %q; want 403 forbidden", code, errOut)
+	}
 	if _, errOut, code := run("cancel", other.txid); code != 1 || !strings.Contains(errOut, "403 forbidden") {
 		t.Errorf("accountant cancels: exit %d, stderr %q; want 403 forbidden", code, errOut)
 	}

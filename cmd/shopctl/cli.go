@@ -105,7 +105,8 @@ func commands() []command {
 		{"trace", "<txid> [--tz ZONE]", "print the transaction's merchant trace, line by line, in order", parseTrace},
 		{"record-payment", "<txid> --mode check|transfer --amount MINOR --reference REF", "record a cheque or transfer received (amount in cents)", parseRecordPayment},
 		{"flags", "[--json]", "list the payments waiting for an operator (late, duplicate, under- or over-payment) and the orders reconciliation found stuck", parseFlags},
-		{"settle", "<txid> deliver|refund [--key KEY] [--reference REF] [--note TEXT]", "settle a flagged payment: deliver the order, or record its refund", parseSettle},
+		{"settle", "<txid> deliver|refund [--key KEY] [--reference REF] [--note TEXT]", "settle a flagged payment: deliver the order, or refund it (through the provider, or as recorded with --reference)", parseSettle},
+		{"refund", "<txid> [--reference REF] [--key KEY] [--note TEXT]", "refund a paid order: through Stripe (or the test mode), or as recorded with --reference; credit note if invoiced", parseRefund},
 		{"cancel", "<txid>", "cancel the order", parseCancel},
 		{"transition", "<txid> <STATUS>", "move the order along an allowed transition", parseTransition},
 		{"whoami", "", "who the API sees, their groups and the actions they may run", parseWhoami},
@@ -539,7 +540,7 @@ func parseFlags(a *app, fs *flag.FlagSet, args []string) (func(context.Context, 
 
 func parseSettle(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
 	key := fs.String("key", "", "the flagged payment's `KEY` (see shopctl flags), when the order has several")
-	ref := fs.String("reference", "", "the refund's `REFERENCE` (required to refund)")
+	ref := fs.String("reference", "", "the `REFERENCE` of the refund you made; leave out to refund a Stripe, PayPal or test payment through the provider")
 	note := fs.String("note", "", "a note for the trace")
 	pos, err := parseArgs(fs, args, "<txid>", "deliver|refund")
 	if err != nil {
@@ -553,9 +554,6 @@ func parseSettle(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 	if action != "deliver" && action != "refund" {
 		return nil, usagef("the action must be deliver or refund, not %q", action)
 	}
-	if action == "refund" && strings.TrimSpace(*ref) == "" {
-		return nil, usagef("--reference is required to refund (the refund's reference)")
-	}
 	se := opsclient.Settlement{Action: action, Key: *key, Reference: strings.TrimSpace(*ref), Note: *note}
 	return func(ctx context.Context, c *opsclient.Client) error {
 		o, err := c.Settle(ctx, txid, se)
@@ -563,6 +561,42 @@ func parseSettle(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: settled (%s); order is %s\n", o.TxID, action, o.Status)
+		return nil
+	}, nil
+}
+
+func parseRefund(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
+	key := fs.String("key", "", "the payment's `KEY`, when the order has several")
+	ref := fs.String("reference", "", "the `REFERENCE` of the refund you made (cheque returned, transfer sent); leave out to refund through the provider")
+	note := fs.String("note", "", "a note for the trace")
+	pos, err := parseArgs(fs, args, "<txid>")
+	if err != nil {
+		return nil, err
+	}
+	txid, err := txidArg(pos[0])
+	if err != nil {
+		return nil, err
+	}
+	r := opsclient.Refund{Key: *key, Reference: strings.TrimSpace(*ref), Note: *note}
+	return func(ctx context.Context, c *opsclient.Client) error {
+		out, err := c.Refund(ctx, txid, r)
+		if err != nil {
+			return err
+		}
+		cur := out.Refund.Currency
+		if cur == "" {
+			cur = out.Order.Currency
+		}
+		fmt.Fprintf(a.stdout, "%s: refunded %s by %s, reference %s; order is %s\n", out.Order.TxID, money(out.Refund.Amount, cur), out.Refund.Mode, out.Refund.Reference, out.Order.Status)
+		if out.CreditNote != "" {
+			fmt.Fprintf(a.stdout, "credit note %s (invoice %s)\n", out.CreditNote, out.Order.InvoiceNumber)
+		}
+		for _, w := range out.Withdrawn {
+			fmt.Fprintf(a.stdout, "withdrawn: %s\n", w)
+		}
+		for _, w := range out.ToWithdraw {
+			fmt.Fprintf(a.stdout, "to withdraw by hand: %s\n", w)
+		}
 		return nil
 	}, nil
 }

@@ -155,7 +155,7 @@ func TestUsageErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"no command", nil, "no command"},
-		{"unknown command", []string{"refund", txPending}, `unknown command "refund"`},
+		{"unknown command", []string{"reimburse", txPending}, `unknown command "reimburse"`},
 		{"unknown global flag", []string{"--verbose", "orders"}, "flag provided but not defined: -verbose"},
 		{"unknown command flag", []string{"cancel", "--force", txPending}, "flag provided but not defined: -force"},
 		{"missing txid", []string{"trace"}, "missing <txid>"},
@@ -178,7 +178,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad endpoint", []string{"--endpoint", "ftp://example.org", "orders"}, `--endpoint "ftp://example.org" is not an http(s) URL`},
 		{"settle without action", []string{"settle", txPending}, "missing deliver|refund"},
 		{"settle with another action", []string{"settle", txPending, "keep"}, `must be deliver or refund, not "keep"`},
-		{"refund without reference", []string{"settle", txPending, "refund"}, "--reference is required to refund"},
+		{"refund with two orders", []string{"refund", txPending, txPlaced}, `unexpected argument "AB12CD34EF56GH78"`},
 		{"flags with an argument", []string{"flags", txPending}, "unexpected argument"},
 	}
 	for _, tt := range tests {

@@ -143,7 +143,21 @@ type Payment struct {
 	// reference (see PaymentKey).
 	Reference string    `json:"reference,omitempty"`
 	At        time.Time `json:"at"`
+	// Refunds, on a refund (outcome "refunded"), is the PaymentKey of the payment it
+	// gives back.
+	Refunds string `json:"refunds,omitempty"`
+	// By names who recorded a refund (the operator's e-mail or IAM ARN).
+	By string `json:"by,omitempty"`
 }
+
+// RefundKey is what the refund of the payment whose key is paid is stored once under,
+// among the order's payment keys: a payment is refunded once, whatever the retries.
+func RefundKey(paid string) string { return "refund#" + paid }
+
+// Refundable lists the statuses an order may be refunded from: paid (SOLDOUT, PREPROD,
+// PARTIAL, COMPLETE) or marked for a refund (PAYBACK). The refund ends the order
+// CANCELLED, in its own conditional write, like the settlement of a late payment.
+var Refundable = []Status{SoldOut, PreProd, Partial, Complete, Payback}
 
 // PaymentKey is what a payment is stored once under: its mode and its reference (the
 // event ID when the payment has no reference of its own).
@@ -179,10 +193,14 @@ type Order struct {
 	Payments      []Payment                      `json:"payments,omitempty"`
 	InvoiceNumber string                         `json:"invoiceNumber,omitempty"`
 	InvoicedAt    *time.Time                     `json:"invoicedAt,omitempty"`
-	TokenHash     string                         `json:"-"`
-	PlacedAt      time.Time                      `json:"placedAt"`
-	UpdatedAt     time.Time                      `json:"updatedAt"`
-	ExecutionARN  string                         `json:"executionArn,omitempty"`
+	// CreditNoteNumber is given when an invoiced order is refunded: the credit note
+	// cancelling InvoiceNumber, in its own gap-free yearly sequence (CN-2026-000001).
+	CreditNoteNumber string     `json:"creditNoteNumber,omitempty"`
+	CreditedAt       *time.Time `json:"creditedAt,omitempty"`
+	TokenHash        string     `json:"-"`
+	PlacedAt         time.Time  `json:"placedAt"`
+	UpdatedAt        time.Time  `json:"updatedAt"`
+	ExecutionARN     string     `json:"executionArn,omitempty"`
 	// APIURL is the base URL of the API the order was placed through (scheme and
 	// host, no trailing slash): what comes after placement — provider notification
 	// URLs, the test mode's callback — is built on it.

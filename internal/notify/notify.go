@@ -48,10 +48,13 @@ const (
 	// that the checkout had not heard of, the orders flagged as stuck. It is about no
 	// one order.
 	ReconciliationReport Kind = "ReconciliationReport"
+	// Refunded tells the buyer their order was refunded: how much, how, and the credit
+	// note cancelling the invoice when the order had one.
+	Refunded Kind = "Refunded"
 )
 
 // Kinds lists every Kind, in the order of docs/spec.md's table.
-var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated, PaymentFlagged, ReconciliationReport}
+var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated, PaymentFlagged, ReconciliationReport, Refunded}
 
 // Languages lists the languages Render writes in; the first is the default.
 var Languages = []string{"en", "fr"}
@@ -67,6 +70,7 @@ type Event struct {
 	Feedback     []Feedback    `json:"feedback,omitempty"`
 	Flag         *Flag         `json:"flag,omitempty"`
 	Report       *Report       `json:"report,omitempty"`
+	Refund       *Refund       `json:"refund,omitempty"`
 	Links        Links         `json:"links"`
 }
 
@@ -113,6 +117,18 @@ type ReportOrder struct {
 	TxID   string    `json:"txid"`
 	Status string    `json:"status"`
 	Since  time.Time `json:"since"`
+}
+
+// Refund is money given back to the buyer: how much, by which mode, under which
+// reference, and the credit note that cancels the invoice (empty when the order was
+// refunded before it was invoiced).
+type Refund struct {
+	Amount     int64  `json:"amount"`
+	Currency   string `json:"currency"`
+	Mode       string `json:"mode"`
+	Reference  string `json:"reference"`
+	CreditNote string `json:"creditNote,omitempty"`
+	Invoice    string `json:"invoice,omitempty"`
 }
 
 // Flag is a payment that needs an operator: why, how much, by which mode, under which
@@ -251,6 +267,7 @@ type view struct {
 	Feedback     []Feedback
 	Flag         *viewFlag
 	Report       *viewReport
+	Refund       *viewRefund
 	Links        Links
 }
 
@@ -268,6 +285,10 @@ type viewPayment struct {
 
 type viewOrder struct {
 	TxID, Status, Since string
+}
+
+type viewRefund struct {
+	Amount, Mode, Reference, CreditNote, Invoice string
 }
 
 type viewFlag struct {
@@ -416,6 +437,23 @@ func prepare(e Event) (view, []string, error) {
 		if v.Report, err = report(e.Report, currency, loc, v.Lang); err != nil {
 			return fail("%v", err)
 		}
+	case Refunded:
+		r := e.Refund
+		if r == nil || r.Amount <= 0 || strings.TrimSpace(r.Reference) == "" {
+			return fail("refund.amount and refund.reference are required")
+		}
+		cur := r.Currency
+		if cur == "" {
+			cur = currency
+		}
+		if _, err := MinorDigits(cur); err != nil {
+			return fail("refund.currency: %v", err)
+		}
+		if r.CreditNote != "" && v.Links.Bill == "" {
+			return fail("links.bill is required with a credit note: the buyer must reach it")
+		}
+		v.Refund = &viewRefund{Amount: FormatMoney(r.Amount, cur, v.Lang), Mode: paymodeLabel(oneLine(r.Mode), v.Lang),
+			Reference: oneLine(r.Reference), CreditNote: oneLine(r.CreditNote), Invoice: oneLine(r.Invoice)}
 	}
 	return v, to, nil
 }

@@ -70,6 +70,9 @@ func event(k notify.Kind, lang string) notify.Event {
 		e.Flag = &notify.Flag{Reason: "late", Amount: 123450, Currency: "EUR", Mode: "stripe", Reference: "cs_test_1"}
 	case notify.ReconciliationReport:
 		e.Report = reconciliationReport()
+	case notify.Refunded:
+		e.Order.Status = "CANCELLED"
+		e.Refund = &notify.Refund{Amount: 123450, Currency: "EUR", Mode: "stripe", Reference: "re_test_1", CreditNote: "CN-2026-000007", Invoice: "DEMO-2026-000042"}
 	}
 	return e
 }
@@ -255,6 +258,30 @@ func TestRender(t *testing.T) {
 			},
 		},
 		{
+			name:  "refunded with a credit note",
+			event: func(l string) notify.Event { return event(notify.Refunded, l) },
+			expect: func(l string) want {
+				return want{
+					to:      []string{buyer},
+					subject: []string{txid, "CN-2026-000007"},
+					both:    []string{txid, euro[l], "re_test_1", "CN-2026-000007", "DEMO-2026-000042"},
+					text:    []string{billURL},
+					html:    []string{`href="https://shop.example/orders/TU80WKRYTI9QUMJ4/bill?t=abc"`},
+				}
+			},
+		},
+		{
+			name: "refunded before billing: no credit note",
+			event: func(l string) notify.Event {
+				e := event(notify.Refunded, l)
+				e.Refund.CreditNote, e.Refund.Invoice = "", ""
+				return e
+			},
+			expect: func(l string) want {
+				return want{to: []string{buyer}, subject: []string{txid}, both: []string{euro[l], "re_test_1"}, absent: []string{"CN-", billURL}}
+			},
+		},
+		{
 			name:  "account created",
 			event: func(l string) notify.Event { return event(notify.AccountCreated, l) },
 			expect: func(l string) want {
@@ -431,6 +458,8 @@ func TestRenderRefusesBadEvents(t *testing.T) {
 		{"report with a bad currency", notify.ReconciliationReport, func(e *notify.Event) { e.Report.Recorded[0].Currency = "euro" }, "report.recorded"},
 		{"flag without reason", notify.PaymentFlagged, func(e *notify.Event) { e.Flag = nil }, "flag.reason"},
 		{"flag with an unknown reason", notify.PaymentFlagged, func(e *notify.Event) { e.Flag.Reason = "odd" }, "flag.reason"},
+		{"refund without reference", notify.Refunded, func(e *notify.Event) { e.Refund.Reference = " " }, "refund.amount and refund.reference"},
+		{"credit note without a link", notify.Refunded, func(e *notify.Event) { e.Links.Bill = "" }, "links.bill"},
 		{"failure without retry link", notify.PaymentFailed, func(e *notify.Event) { e.Links.Retry = "" }, "links.retry"},
 		{"delivery without bill link", notify.ProductsDelivered, func(e *notify.Event) { e.Links.Bill = "" }, "links.bill"},
 		{"javascript link", notify.PaymentFailed, func(e *notify.Event) { e.Links.Retry = "javascript:alert(1)" }, "links.retry"},

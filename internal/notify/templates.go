@@ -26,6 +26,7 @@ var fileBase = map[Kind]string{
 	AccountCreated:       "account_created",
 	PaymentFlagged:       "payment_flagged",
 	ReconciliationReport: "reconciliation_report",
+	Refunded:             "refunded",
 }
 
 const layoutFile = "templates/_layout.html.tmpl"

@@ -105,7 +105,9 @@ type Flag struct {
 }
 
 // Settlement settles one flag: Action "deliver" or "refund"; Key names the flagged
-// payment when the order has several; Reference is the refund's (required to refund).
+// payment when the order has several; Reference is the refund the operator made
+// (required for cheques and transfers; left out, Stripe, PayPal and the test mode
+// refund through the provider).
 type Settlement struct {
 	Action    string `json:"action"`
 	Key       string `json:"key,omitempty"`
@@ -223,6 +225,39 @@ func (c *Client) Settle(ctx context.Context, txid string, se Settlement) (*check
 	var out checkout.Order
 	if err := c.do(ctx, http.MethodPost, "/admin/orders/"+txid+"/settle", nil, se, &out); err != nil {
 		return nil, fmt.Errorf("settle %s: %w", txid, err)
+	}
+	return &out, nil
+}
+
+// Refund refunds a paid order (POST /admin/orders/{txid}/refund): Key names the payment
+// when the order has several; Reference is the refund the operator made (required for
+// cheques and transfers); left out, Stripe and the test mode refund through the
+// provider.
+type Refund struct {
+	Key       string `json:"key,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	Note      string `json:"note,omitempty"`
+}
+
+// Refunded is what a refund did: the order (CANCELLED), the refund recorded, the credit
+// note of an invoiced order, the products withdrawn and those left for the operator.
+type Refunded struct {
+	Order      checkout.Order   `json:"order"`
+	Refund     checkout.Payment `json:"refund"`
+	CreditNote string           `json:"creditNote,omitempty"`
+	Withdrawn  []string         `json:"withdrawn"`
+	ToWithdraw []string         `json:"toWithdraw"`
+}
+
+// Refund refunds the order; asked again, it finishes what an earlier try left undone and
+// refunds nothing more.
+func (c *Client) Refund(ctx context.Context, txid string, r Refund) (*Refunded, error) {
+	if err := checkTxID(txid); err != nil {
+		return nil, err
+	}
+	var out Refunded
+	if err := c.do(ctx, http.MethodPost, "/admin/orders/"+txid+"/refund", nil, r, &out); err != nil {
+		return nil, fmt.Errorf("refund %s: %w", txid, err)
 	}
 	return &out, nil
 }

@@ -61,9 +61,10 @@ type PayPalConfig struct {
 	// https://ipnpb.paypal.com/cgi-bin/webscr.
 	VerifyURL string
 	// APIURL, APIUser, APIPassword and APISignature are the classic API's NVP endpoint
-	// (https://api-3t.paypal.com/nvp) and signature credentials, which reconciliation
-	// searches the account's transactions with. Optional: without them the account is
-	// not reconciled; all four or none.
+	// (https://api-3t.paypal.com/nvp; sandbox: https://api-3t.sandbox.paypal.com/nvp) and
+	// signature credentials: reconciliation searches the account's transactions with
+	// them and refunds go through RefundTransaction. Optional, all four or none: without
+	// them the account is not reconciled and the operator refunds in PayPal and records it.
 	APIURL, APIUser, APIPassword, APISignature string
 }
 

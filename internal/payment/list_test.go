@@ -159,7 +159,7 @@ func TestPayPalListPaymentsRefusedCredentials(t *testing.T) {
 func TestPayPalAPISettingsGoTogether(t *testing.T) {
 	_, err := payment.NewPayPal(payment.PayPalConfig{Business: "seller@example.com", WebURL: "https://paypal.test/x",
 		VerifyURL: "https://ipn.paypal.test/x", APIURL: "https://api-3t.paypal.test/nvp"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "1 of 4") {
+	if err == nil || !strings.Contains(err.Error(), "PayPal.APIUser is required") {
 		t.Errorf("half the API settings: %v, want a refusal", err)
 	}
 }

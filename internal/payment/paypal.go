@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 )
 
@@ -29,18 +28,18 @@ func NewPayPal(c PayPalConfig, client *http.Client) (*PayPal, error) {
 	if err := missing("PayPal", "Business", c.Business, "WebURL", c.WebURL, "VerifyURL", c.VerifyURL); err != nil {
 		return nil, err
 	}
-	for name, v := range map[string]string{"WebURL": c.WebURL, "VerifyURL": c.VerifyURL} {
+	urls := map[string]string{"WebURL": c.WebURL, "VerifyURL": c.VerifyURL}
+	if c.APIUser != "" || c.APIPassword != "" || c.APISignature != "" || c.APIURL != "" {
+		// The classic API is configured (reconciliation, refunds): all four, or a call
+		// would fail in front of an operator or in the nightly run.
+		if err := missing("PayPal", "APIUser", c.APIUser, "APIPassword", c.APIPassword, "APISignature", c.APISignature, "APIURL", c.APIURL); err != nil {
+			return nil, err
+		}
+		urls["APIURL"] = c.APIURL
+	}
+	for name, v := range urls {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return nil, fmt.Errorf("PayPal.%s %q is not an absolute http(s) URL", name, v)
-		}
-	}
-	api := []string{c.APIURL, c.APIUser, c.APIPassword, c.APISignature}
-	if set := len(slices.DeleteFunc(api, func(s string) bool { return s == "" })); set != 0 && set != 4 {
-		return nil, fmt.Errorf("PayPal API settings: APIURL, APIUser, APIPassword and APISignature go together (%d of 4 set)", set)
-	}
-	if c.APIURL != "" {
-		if u, err := url.Parse(c.APIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("PayPal.APIURL %q is not an absolute http(s) URL", c.APIURL)
 		}
 	}
 	if client == nil {

@@ -159,6 +159,9 @@ type LMS interface {
 	// AssignRole gives user a role on a context: level ContextSite (instance
 	// ignored) or ContextCourse (instance = course short name).
 	AssignRole(ctx context.Context, user, role, contextLevel, instance string) error
+	// UnassignRole takes the role back (a refund); unassigning a role the user does not
+	// have changes nothing.
+	UnassignRole(ctx context.Context, user, role, contextLevel, instance string) error
 	// ExtendEnrolment sets the end of an existing enrolment to until.
 	ExtendEnrolment(ctx context.Context, user, course string, until time.Time) error
 	// Enrolment returns a user's enrolment in a course; the error wraps ErrNotFound when there is none.

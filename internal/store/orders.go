@@ -438,9 +438,13 @@ func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, yea
 			}},
 			{Update: &types.Update{
 				TableName: &st.Table, Key: key(txPK(txid), orderSK),
-				UpdateExpression:          aws.String("SET invoiceNumber = :num, invoicedAt = :now"),
-				ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(invoiceNumber)"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":num": s(number), ":now": s(st.now().Format(time.RFC3339Nano))},
+				UpdateExpression: aws.String("SET invoiceNumber = :num, invoicedAt = :now"),
+				// Only a paid order is numbered, checked in the write itself: an order
+				// refunded (CANCELLED) while its bill step ran gets no number.
+				ConditionExpression:      aws.String("attribute_exists(pk) AND attribute_not_exists(invoiceNumber) AND #st IN (:p0, :p1, :p2, :p3)"),
+				ExpressionAttributeNames: map[string]string{"#st": "status"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":num": s(number), ":now": s(st.now().Format(time.RFC3339Nano)),
+					":p0": s(string(checkout.SoldOut)), ":p1": s(string(checkout.PreProd)), ":p2": s(string(checkout.Partial)), ":p3": s(string(checkout.Complete))},
 			}},
 		}})
 		var tce *types.TransactionCanceledException
@@ -450,6 +454,9 @@ func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, yea
 				again, err := st.orderRecord(ctx, txid)
 				if err != nil {
 					return "", err
+				}
+				if again.InvoiceNumber == "" {
+					return "", checkout.Errorf(op, ECONFLICT, "order %s is %s: only a paid order is numbered", txid, again.Status)
 				}
 				return again.InvoiceNumber, nil
 			}

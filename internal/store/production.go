@@ -610,6 +610,16 @@ func (st *Store) LMSPutRole(ctx context.Context, r LMSRole) error {
 	return nil
 }
 
+// LMSDeleteRole removes a role assignment (removing one that is not there changes nothing).
+func (st *Store) LMSDeleteRole(ctx context.Context, r LMSRole) error {
+	_, err := st.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.Table,
+		Key: key(lmsUserPK(r.User), "ROLE#"+r.Level+"#"+r.Instance+"#"+r.Role)})
+	if err != nil {
+		return fmt.Errorf("delete role %s of %s: %w", r.Role, r.User, err)
+	}
+	return nil
+}
+
 // LMSRoles returns a local user's role assignments.
 func (st *Store) LMSRoles(ctx context.Context, user string) ([]LMSRole, error) {
 	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{

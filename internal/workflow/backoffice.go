@@ -47,6 +47,7 @@ var permissions = map[string][]string{
 	"GET products/*":                 {RoleShopAdmin, RoleSales, RoleAccounting},
 	"GET flags":                      {RoleShopAdmin, RoleSales, RoleAccounting},
 	"POST orders/*/settle":           {RoleShopAdmin, RoleSales},
+	"POST orders/*/refund":           {RoleShopAdmin, RoleSales},
 	"POST orders/*/payment-received": {RoleShopAdmin, RoleSales},
 	"POST orders/*/cancel":           {RoleShopAdmin, RoleSales},
 	"POST orders/*/transition":       {RoleShopAdmin, RoleSales},
@@ -158,6 +159,7 @@ func knownStatus(s checkout.Status) bool {
 //	GET  /admin/flags                            payments an operator must settle
 //	POST /admin/orders/{txid}/settle             {"action":"deliver"|"refund","key","reference","note"}
 //	POST /admin/orders/{txid}/transition         {"to"}
+//	POST /admin/orders/{txid}/refund             {"key","reference","note"}
 //	GET  /admin/orders/{txid}/trace              JSON, or merchant trace text (Accept: text/plain)
 //	GET  /admin/products/{reference}             a product instance and its events
 //	GET  /admin/catalog
@@ -200,6 +202,8 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 		return s.adminFlags(ctx)
 	case "POST orders/*/settle":
 		return s.adminSettle(ctx, r, seg[1])
+	case "POST orders/*/refund":
+		return s.adminRefund(ctx, r, seg[1])
 	case "POST orders/*/cancel":
 		return s.adminCancel(ctx, r, seg[1])
 	case "POST orders/*/transition":

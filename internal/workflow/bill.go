@@ -108,8 +108,10 @@ func (s *Service) markBilled(ctx context.Context, o *checkout.Order, number stri
 // pro-forma once paid, an invoice once numbered (see docs/spec.md, Bill, invoices and
 // credit notes).
 type BillView struct {
-	Kind          string                    `json:"kind"`
-	Number        string                    `json:"number,omitempty"`
+	Kind   string `json:"kind"`
+	Number string `json:"number,omitempty"`
+	// Credits is, on a credit note, the number of the invoice it cancels.
+	Credits       string                    `json:"credits,omitempty"`
 	Date          time.Time                 `json:"date"`
 	TransactionID string                    `json:"transactionId"`
 	Status        checkout.Status           `json:"status"`
@@ -180,6 +182,15 @@ func (s *Service) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 		return httpapi.Response{}, err
 	}
 	v := billView(shop, st.Order)
+	switch doc := r.QueryStringParameters["document"]; doc {
+	case "", "bill":
+	case DocumentCreditNote:
+		if v, err = creditNoteView(shop, st.Order); err != nil {
+			return httpapi.Response{}, err
+		}
+	default:
+		return httpapi.Response{}, checkout.Invalid("bill", "unknown document", checkout.FieldError{Field: "document", Message: fmt.Sprintf("%q: must be bill or %s", doc, DocumentCreditNote)})
+	}
 	format := r.QueryStringParameters["format"]
 	if format == "html" || (format == "" && strings.Contains(header(r.Headers, "accept"), "text/html")) {
 		var b bytes.Buffer
@@ -194,7 +205,26 @@ func (s *Service) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 	return httpapi.JSON(http.StatusOK, v), nil
 }
 
-var billTitles = map[string]string{"ordersheet": "Order sheet", "proforma": "Pro-forma invoice", "invoice": "Invoice"}
+// DocumentCreditNote is the credit note of a refunded invoiced order
+// (GET /orders/{txid}/bill?document=creditnote).
+const DocumentCreditNote = "creditnote"
+
+// creditNoteView is the credit note of o: the invoice's lines, taxes and totals, all
+// credited, under the credit note's own number and date, with the invoice it cancels
+// and the payments (the refund among them).
+func creditNoteView(shop *checkout.Shop, o *checkout.Order) (BillView, error) {
+	if o.CreditNoteNumber == "" {
+		return BillView{}, checkout.Errorf("bill.creditNote", checkout.ENOTFOUND, "order %s has no credit note: it was not refunded after it was invoiced", o.TxID)
+	}
+	v := billView(shop, o)
+	v.Kind, v.Number, v.Credits = DocumentCreditNote, o.CreditNoteNumber, o.InvoiceNumber
+	if o.CreditedAt != nil {
+		v.Date = *o.CreditedAt
+	}
+	return v, nil
+}
+
+var billTitles = map[string]string{"ordersheet": "Order sheet", "proforma": "Pro-forma invoice", "invoice": "Invoice", DocumentCreditNote: "Credit note"}
 
 // billHTML is the printable bill; html/template escapes every value.
 var billHTML = template.Must(template.New("bill").Funcs(template.FuncMap{
@@ -219,6 +249,7 @@ td.n,th.n{text-align:right}.parties{display:flex;justify-content:space-between}
 </style></head><body>
 <h1>{{title .Kind}}{{if .Number}} {{.Number}}{{end}}</h1>
 <p>Date: {{day .Date}} · Transaction: {{.TransactionID}} · Status: {{.Status}} · Payment: {{.Paymode}}</p>
+{{if .Credits}}<p class="credits">This credit note cancels invoice <strong>{{.Credits}}</strong> in full: every amount below is credited to the buyer.</p>{{end}}
 <div class="parties">
 <div><h2>Seller</h2><p>{{.Seller.Name}}<br>{{.Seller.Email}}<br>{{.Seller.Country}}</p></div>
 <div><h2>Buyer</h2><p>{{with .Buyer.Invoicing}}{{.Organisation}}{{if .Department}}, {{.Department}}{{end}}<br>{{.FirstName}} {{.LastName}}<br>{{.Address}}<br>{{.Zip}} {{.City}} {{.Country}}{{if .VATNumber}}<br>VAT {{.VATNumber}}{{end}}{{else}}{{.Buyer.Organisation}}{{if .Buyer.Organisation}}<br>{{end}}{{.Buyer.FirstName}} {{.Buyer.LastName}}<br>{{.Buyer.Address}}<br>{{.Buyer.Zip}} {{.Buyer.City}} {{.Buyer.Country}}{{end}}<br>{{.Buyer.Email}}</p></div>
@@ -235,11 +266,12 @@ td.n,th.n{text-align:right}.parties{display:flex;justify-content:space-between}
 <tr><th>Untaxed total</th><td class="n">{{money .Totals.Untaxed .Currency}}</td></tr>
 <tr><th>Discounts</th><td class="n">{{money .Totals.Discount .Currency}}</td></tr>
 <tr><th>Taxes</th><td class="n">{{money .Totals.Taxes .Currency}}</td></tr>
-<tr><th>Total due</th><td class="n"><strong>{{money .Totals.Final .Currency}}</strong></td></tr>
+<tr><th>{{if .Credits}}Total credited{{else}}Total due{{end}}</th><td class="n"><strong>{{money .Totals.Final .Currency}}</strong></td></tr>
 </tbody></table>
 {{if .ReverseCharge}}<p>VAT reverse charge: tax due by the buyer.</p>{{end}}
 {{with .Buyer.Invoicing}}{{with .VATCheck}}<p class="vatcheck">{{if eq .Status "valid"}}VAT number {{$.Buyer.Invoicing.VATNumber}} confirmed by VIES on {{.CheckedAt.Format "2006-01-02"}}{{if .RequestID}} (consultation {{.RequestID}}){{end}}.{{else}}VAT number {{$.Buyer.Invoicing.VATNumber}} not confirmed by VIES on {{.CheckedAt.Format "2006-01-02"}}: VAT charged.{{end}}</p>{{end}}{{end}}
 {{range .Mentions}}<p>{{.}}</p>{{end}}
+{{if .Credits}}{{range .Payments}}{{if eq .Outcome "refunded"}}<p class="refund">Refunded {{money .Amount $b.Currency}} by {{.Mode}}, reference {{.Reference}}, on {{day .At}}.</p>{{end}}{{end}}{{end}}
 </body></html>
 `))
 

@@ -143,6 +143,7 @@ type env struct {
 	shop   *checkout.Shop
 	stripe *providertest.StripeServer
 	paypal *providertest.PayPalIPN
+	nvp    *providertest.PayPalNVP // PayPal's classic API, for refunds
 	svc    *workflow.Service
 	// handlers as the functions serve them
 	payment, webhook, produce, bill, notify, backoffice *workflow.Handler
@@ -180,10 +181,12 @@ func newEnv(t *testing.T) *env {
 	}
 	e.stripe = providertest.NewStripeServer(t, stripeKey)
 	e.paypal = providertest.NewPayPalIPN(t)
+	e.nvp = providertest.NewPayPalNVP(t, "seller_api1.example.com", "nvp-pwd", "nvp-sig")
 	cfg := payment.Config{
-		Test:      &payment.TestConfig{Secret: testSecret},
-		Stripe:    &payment.StripeConfig{SecretKey: stripeKey, WebhookSecret: stripeWebhook, APIURL: e.stripe.URL},
-		PayPal:    &payment.PayPalConfig{Business: paypalSeller, WebURL: "https://www.sandbox.paypal.example/cgi-bin/webscr", VerifyURL: e.paypal.URL},
+		Test:   &payment.TestConfig{Secret: testSecret},
+		Stripe: &payment.StripeConfig{SecretKey: stripeKey, WebhookSecret: stripeWebhook, APIURL: e.stripe.URL},
+		PayPal: &payment.PayPalConfig{Business: paypalSeller, WebURL: "https://www.sandbox.paypal.example/cgi-bin/webscr", VerifyURL: e.paypal.URL,
+			APIUser: "seller_api1.example.com", APIPassword: "nvp-pwd", APISignature: "nvp-sig", APIURL: e.nvp.URL},
 		Systempay: &payment.SystempayConfig{SiteID: "12345678", Key: systempayKey, CtxMode: "TEST", FormURL: "https://paiement.systempay.example/vads-payment/"},
 	}
 	modes, verifiers, err := payment.NewModes(cfg)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
@@ -196,9 +195,6 @@ func (s *Service) adminSettle(ctx context.Context, r *httpapi.Request, txid stri
 	if in.Action != SettleDeliver && in.Action != SettleRefund {
 		fields.Add("action", "must be %s or %s", SettleDeliver, SettleRefund)
 	}
-	if in.Action == SettleRefund && strings.TrimSpace(in.Reference) == "" {
-		fields.Add("reference", "is required: the reference of the refund made")
-	}
 	if err := fields.Err(op, "not settled"); err != nil {
 		return httpapi.Response{}, err
 	}
@@ -244,11 +240,23 @@ func (s *Service) adminSettle(ctx context.Context, r *httpapi.Request, txid stri
 			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is %s: there is nothing more to deliver; refund the %s payment", txid, o.Status, f.Reason)
 		}
 	case SettleRefund:
-		se.Refund = &checkout.Payment{Mode: f.Mode, Outcome: "refunded", Amount: f.Amount, Currency: f.Currency,
-			Reference: trace.Sanitize(in.Reference), At: s.now()}
-		if se.Refund.Currency == o.Currency {
-			se.Refund.Currency = ""
+		// The flagged payment's money goes back: as the operator says they did it, or
+		// through the provider's refund API (idempotent: a retry never refunds twice).
+		shop, _, err := s.Shops.Get(ctx)
+		if err != nil {
+			return httpapi.Response{}, err
 		}
+		p := checkout.Payment{Mode: f.Mode, Outcome: payment.Paid.String(), Amount: f.Amount, Currency: f.Currency, Reference: f.Reference}
+		if p.Currency == o.Currency {
+			p.Currency = ""
+		}
+		rp, err := s.giveBack(ctx, shop, o, p, in.Reference)
+		if err != nil {
+			tr.Printf(ctx, txid, "%s: settling %s payment %s REFUSED: %v", by, f.Reason, f.Key, err)
+			return httpapi.Response{}, err
+		}
+		rp.By = by
+		se.Refund = &rp
 	}
 	if err := s.Store.Settle(ctx, se); err != nil {
 		tr.Printf(ctx, txid, "%s: settling %s payment %s REFUSED: %v", by, f.Reason, f.Key, err)

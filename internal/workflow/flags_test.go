@@ -238,7 +238,7 @@ func TestSettleFlaggedPayments(t *testing.T) {
 
 	t.Run("refused input changes nothing", func(t *testing.T) {
 		txid := late()
-		for _, body := range []string{`{"action":"keep"}`, `{"action":"refund"}`, `{"action":"deliver","key":"test#nope"}`, `{"action":"deliver","extra":1}`} {
+		for _, body := range []string{`{"action":"keep"}`, `{"action":"deliver","key":"test#nope"}`, `{"action":"deliver","extra":1}`} {
 			if code, resp := settle(txid, body); code != http.StatusBadRequest {
 				t.Errorf("settle %s: %d %s, want 400", body, code, resp)
 			}

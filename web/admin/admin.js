@@ -188,6 +188,7 @@ async function orderView(txid) {
     h('dt', {}, 'Total'), h('dd', { 'data-testid': 'total' }, m(o.totals?.final),
       ` (untaxed ${m(o.totals?.untaxed)}, discount ${m(o.totals?.discount)}, taxes ${m(o.totals?.taxes)})`),
     o.invoiceNumber ? [h('dt', {}, 'Invoice'), h('dd', {}, o.invoiceNumber)] : '',
+    o.creditNoteNumber ? [h('dt', {}, 'Credit note'), h('dd', { 'data-testid': 'credit-note' }, `${o.creditNoteNumber} (cancels ${o.invoiceNumber})`)] : '',
     o.partner ? [h('dt', {}, 'Partner'), h('dd', {}, o.partner)] : '',
     o.codes?.length ? [h('dt', {}, 'Codes'), h('dd', {}, o.codes.join(', '))] : '');
 
@@ -199,7 +200,7 @@ async function orderView(txid) {
   const payments = d.payments?.length
     ? table([['At'], ['Mode'], ['Outcome'], ['Amount', 'num'], ['Reference']],
       d.payments.map((p) => h('tr', {}, h('td', {}, when(p.at)), h('td', {}, p.mode), h('td', {}, p.outcome),
-        h('td', { class: 'num' }, m(p.amount)), h('td', {}, p.eventId || '–'))))
+        h('td', { class: 'num' }, m(p.amount)), h('td', {}, p.reference || p.eventId || '–'))))
     : h('p', { class: 'hint' }, 'No payment yet.');
 
   const products = d.products?.length
@@ -226,6 +227,9 @@ async function orderView(txid) {
     h('section', {}, h('h2', {}, `Products (${(d.products || []).length})`), products),
     h('section', {}, h('h2', {}, `Trace (${(d.trace || []).length} lines, UTC)`), tracePre, h('p', {}, reloadTrace)));
 }
+
+// REFUNDABLE are the statuses an order may be refunded from (checkout.Refundable).
+const REFUNDABLE = ['SOLDOUT', 'PREPROD', 'PARTIAL', 'COMPLETE', 'PAYBACK'];
 
 // actions offers what the order's status allows (docs/spec.md, Statuses and
 // transitions); the API checks again.
@@ -264,6 +268,30 @@ function actions(o) {
           await done(`${txid} is ${r.status}.`);
         });
       } }, 'Cancel the order')));
+  }
+  // A paid order (or one marked PAYBACK) is refunded with one action: Stripe, PayPal
+  // and the test mode through the provider when no reference is given (the API asks for
+  // one when PayPal's refund API is not configured); cheques and transfers with the
+  // reference of the refund made.
+  if (REFUNDABLE.includes(o.status) && may('POST orders/*/refund')) {
+    const viaProvider = ['stripe', 'paypal', 'test'].includes(o.paymode);
+    boxes.push(h('div', {}, h('h3', {}, 'Refund'),
+      h('form', { class: 'inline', 'data-testid': 'refund', onsubmit: async (e) => {
+        e.preventDefault();
+        const f = new FormData(e.target);
+        const reference = String(f.get('reference')).trim();
+        const how = reference ? `record the refund ${reference}` : `refund through ${o.paymode}`;
+        if (!confirm(`Refund ${formatMoney(o.totals?.final, cur)} of order ${txid} (${how})? The order will be CANCELLED${o.invoiceNumber ? ` and invoice ${o.invoiceNumber} credited` : ''}.`)) return;
+        await busy(e.submitter, async () => {
+          const r = await api('POST', `${txPath(txid)}/refund`, { reference, note: String(f.get('note')).trim() });
+          const left = r.toWithdraw?.length ? ` To withdraw by hand: ${r.toWithdraw.join('; ')}.` : '';
+          await done(`Refunded: ${txid} is ${r.order.status}, reference ${r.refund.reference}${r.creditNote ? `, credit note ${r.creditNote}` : ''}.${left}`);
+        });
+      } },
+      h('label', {}, 'Reference', h('input', { name: 'reference', required: !viaProvider, size: 18,
+        placeholder: viaProvider ? `empty: refund through ${o.paymode}` : 'cheque returned, transfer…' })),
+      h('label', {}, 'Note', h('input', { name: 'note', size: 18 })),
+      h('button', { type: 'submit', class: 'danger' }, 'Refund'))));
   }
   if (next.length && may('POST orders/*/transition')) {
     boxes.push(h('div', {}, h('h3', {}, 'Move along a transition'),

@@ -13,19 +13,30 @@ import (
 )
 
 // PayPalNVP is a fake of PayPal's classic NVP API endpoint (api-3t.paypal.com/nvp) with
-// the two calls reconciliation makes: TransactionSearch and GetTransactionDetails. Like
-// PayPal, it takes form posts carrying USER, PWD, SIGNATURE, VERSION and METHOD, answers
-// form-encoded with ACK, refuses other credentials (10002), returns at most MaxResults
-// transactions per search, newest first, with the 11002 warning when it truncated.
+// the calls the checkout makes: TransactionSearch and GetTransactionDetails
+// (reconciliation) and RefundTransaction (refunds). Like PayPal, it takes form posts
+// carrying USER, PWD, SIGNATURE, VERSION and METHOD, answers form-encoded with ACK,
+// refuses other credentials (10002), returns at most MaxResults transactions per search,
+// newest first, with the 11002 warning when it truncated. A refund must name a completed
+// payment it knows (10004) not yet refunded (10009), and a request repeating a MSGSUBID
+// gets the answer of the first one, with no second refund.
 type PayPalNVP struct {
 	*httptest.Server
 	User, Password, Signature string
 	// MaxResults is how many transactions a search returns at most (PayPal: 100).
 	MaxResults int
 
-	mu    sync.Mutex
-	txns  []PayPalTransaction
-	calls []url.Values
+	mu       sync.Mutex
+	txns     []PayPalTransaction
+	calls    []url.Values
+	refunded map[string]bool   // txn_id → refunded
+	byMsg    map[string]string // MSGSUBID → first answer
+	refunds  []PayPalRefund
+}
+
+// PayPalRefund is one refund the fake made.
+type PayPalRefund struct {
+	ID, TransactionID, MsgSubID, InvoiceID, Gross, Currency string
 }
 
 // PayPalTransaction is one transaction of the fake account.
@@ -41,7 +52,8 @@ type PayPalTransaction struct {
 
 // NewPayPalNVP starts the fake with the given credentials; it is closed when t ends.
 func NewPayPalNVP(t testing.TB, user, password, signature string) *PayPalNVP {
-	p := &PayPalNVP{User: user, Password: password, Signature: signature, MaxResults: 100}
+	p := &PayPalNVP{User: user, Password: password, Signature: signature, MaxResults: 100,
+		refunded: map[string]bool{}, byMsg: map[string]string{}}
 	p.Server = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(p.Close)
 	return p
@@ -52,6 +64,19 @@ func (p *PayPalNVP) Add(tx PayPalTransaction) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.txns = append(p.txns, tx)
+}
+
+// Completed records a completed payment txnID of gross (a decimal string such as
+// "120.00") in currency, made now, as a buyer's payment makes it.
+func (p *PayPalNVP) Completed(txnID, gross, currency string) {
+	p.Add(PayPalTransaction{ID: txnID, Gross: gross, Currency: currency, Status: "Completed", At: time.Now().UTC()})
+}
+
+// Refunds returns the refunds made so far, in order (replays are not counted).
+func (p *PayPalNVP) Refunds() []PayPalRefund {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]PayPalRefund(nil), p.refunds...)
 }
 
 // Calls returns the requests received, in order.
@@ -92,6 +117,8 @@ func (p *PayPalNVP) serve(w http.ResponseWriter, r *http.Request) {
 		p.search(w, f)
 	case "GetTransactionDetails":
 		p.details(w, f)
+	case "RefundTransaction":
+		_, _ = w.Write([]byte(p.refundOnce(f)))
 	default:
 		nvpFailure(w, "81002", "Unspecified Method", "Method Specified is not Supported")
 	}
@@ -171,4 +198,55 @@ func (p *PayPalNVP) details(w http.ResponseWriter, f url.Values) {
 		"CURRENCYCODE": {tx.Currency}, "PAYMENTSTATUS": {tx.Status}, "PENDINGREASON": {"None"}, "REASONCODE": {"None"},
 		"INVNUM": {tx.TxID}, "CUSTOM": {tx.TxID}, "EMAIL": {"buyer@example.com"}}
 	_, _ = w.Write([]byte(out.Encode()))
+}
+
+func nvpError(code, short, long string) string {
+	return url.Values{"ACK": {"Failure"}, "VERSION": {"204.0"}, "L_ERRORCODE0": {code}, "L_SHORTMESSAGE0": {short},
+		"L_LONGMESSAGE0": {long}, "L_SEVERITYCODE0": {"Error"}, "CORRELATIONID": {"fake0correlation"}}.Encode()
+}
+
+// refundOnce answers a RefundTransaction, replaying the first answer to a repeated
+// MSGSUBID as PayPal does.
+func (p *PayPalNVP) refundOnce(f url.Values) string {
+	msg := f.Get("MSGSUBID")
+	if len(msg) > 38 {
+		return nvpError("10004", "Transaction refused because of an invalid argument. See additional error messages for details.", "MsgSubID is too long")
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if prev, ok := p.byMsg[msg]; ok && msg != "" {
+		return prev
+	}
+	out := p.refund(f)
+	if msg != "" {
+		p.byMsg[msg] = out
+	}
+	return out
+}
+
+func (p *PayPalNVP) refund(f url.Values) string {
+	txn := f.Get("TRANSACTIONID")
+	var pay *PayPalTransaction
+	for i := range p.txns {
+		if p.txns[i].ID == txn && p.txns[i].Status == "Completed" {
+			pay = &p.txns[i]
+		}
+	}
+	switch {
+	case pay == nil:
+		return nvpError("10004", "Transaction refused because of an invalid argument. See additional error messages for details.", "The transaction id is not valid")
+	case p.refunded[txn]:
+		return nvpError("10009", "Transaction refused", "This transaction has already been fully refunded")
+	case f.Get("REFUNDTYPE") != "Full":
+		// Partial refunds (with AMT and CURRENCYCODE) are not what the checkout sends.
+		return nvpError("10004", "Transaction refused because of an invalid argument. See additional error messages for details.", "Refund type is not supported by this fake")
+	}
+	p.refunded[txn] = true
+	id := fmt.Sprintf("%017d", 9000000000+len(p.refunds)+1)
+	p.refunds = append(p.refunds, PayPalRefund{ID: id, TransactionID: txn, MsgSubID: f.Get("MSGSUBID"), InvoiceID: f.Get("INVOICEID"), Gross: pay.Gross, Currency: pay.Currency})
+	return url.Values{
+		"ACK": {"Success"}, "VERSION": {f.Get("VERSION")}, "REFUNDTRANSACTIONID": {id}, "GROSSREFUNDAMT": {pay.Gross},
+		"NETREFUNDAMT": {pay.Gross}, "FEEREFUNDAMT": {"0.00"}, "TOTALREFUNDEDAMOUNT": {pay.Gross}, "CURRENCYCODE": {pay.Currency},
+		"REFUNDSTATUS": {"instant"}, "PENDINGREASON": {"none"}, "MSGSUBID": {f.Get("MSGSUBID")}, "CORRELATIONID": {"fake0correlation"},
+	}.Encode()
 }

@@ -16,10 +16,12 @@ import (
 	"github.com/stripe/stripe-go/v84/webhook"
 )
 
-// StripeServer is a fake Stripe API accepting POST /v1/checkout/sessions
-// exactly as stripe-go sends it (form-encoded, Bearer key), and listing them with
-// GET /v1/checkout/sessions (created[gte|gt|lte|lt], status, limit, starting_after;
-// newest first, has_more), as reconciliation reads them.
+// StripeServer is a fake Stripe API accepting, exactly as stripe-go sends them
+// (form-encoded, Bearer key): POST /v1/checkout/sessions; GET /v1/checkout/sessions
+// (created[gte|gt|lte|lt], status, limit, starting_after; newest first, has_more), as
+// reconciliation reads them; GET /v1/checkout/sessions/{id}; and POST /v1/refunds (with
+// Idempotency-Key, as Stripe: a replay answers the first refund, the same key with
+// other parameters is refused).
 type StripeServer struct {
 	*httptest.Server
 	key string
@@ -29,6 +31,27 @@ type StripeServer struct {
 	byKey    map[string][]byte         // idempotency key → response, like Stripe replays
 	objects  []map[string]any          // every session, in creation order
 	byID     map[string]map[string]any // the same, by ID
+	intents  map[string]*stripeIntent
+	refunds  []StripeRefund
+	refundBy map[string]stripeReplay // idempotency key → first request and answer
+}
+
+// StripeRefund is one refund the fake made.
+type StripeRefund struct {
+	ID, PaymentIntent, IdempotencyKey string
+	Amount                            int64
+	Form                              url.Values
+}
+
+type stripeIntent struct {
+	amount, refunded int64
+	currency         string
+}
+
+type stripeReplay struct {
+	params string
+	status int
+	body   []byte
 }
 
 // StripeSession is one session creation the fake received.
@@ -41,7 +64,8 @@ type StripeSession struct {
 // NewStripeServer starts a fake Stripe API that accepts the secret key key;
 // it is closed when t ends.
 func NewStripeServer(t testing.TB, key string) *StripeServer {
-	s := &StripeServer{key: key, byKey: map[string][]byte{}, byID: map[string]map[string]any{}}
+	s := &StripeServer{key: key, byKey: map[string][]byte{}, byID: map[string]map[string]any{},
+		intents: map[string]*stripeIntent{}, refundBy: map[string]stripeReplay{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.Close)
 	return s
@@ -66,8 +90,15 @@ func (s *StripeServer) serve(w http.ResponseWriter, r *http.Request) {
 		stripeError(w, http.StatusUnauthorized, "invalid_request_error", "", "Invalid API Key provided")
 		return
 	}
-	if r.Method == http.MethodGet && r.URL.Path == "/v1/checkout/sessions" {
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/checkout/sessions":
 		s.list(w, r)
+		return
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/v1/checkout/sessions/"):
+		s.getSession(w, strings.TrimPrefix(r.URL.Path, "/v1/checkout/sessions/"))
+		return
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/refunds":
+		s.refund(w, r)
 		return
 	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/checkout/sessions" {
@@ -148,6 +179,128 @@ func (s *StripeServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(body)
+}
+
+// Paid marks the Checkout Session id paid, as when the buyer completes it, with a
+// payment intent of amount in currency, and returns the intent's ID. A session the
+// fake did not create (one a test's webhook event names) is registered.
+func (s *StripeServer) Paid(id string, amount int64, currency string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pi := "pi_" + strings.TrimPrefix(id, "cs_")
+	sess := s.byID[id]
+	if sess == nil {
+		sess = map[string]any{"id": id, "object": "checkout.session", "mode": "payment", "amount_total": amount,
+			"currency": strings.ToLower(currency), "metadata": map[string]string{}}
+		s.objects = append(s.objects, sess)
+		s.byID[id] = sess
+	}
+	sess["payment_status"], sess["status"], sess["payment_intent"] = "paid", "complete", pi
+	s.intents[pi] = &stripeIntent{amount: amount, currency: strings.ToLower(currency)}
+	return pi
+}
+
+// Refunds returns the refunds made so far, in order (replays are not counted).
+func (s *StripeServer) Refunds() []StripeRefund {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]StripeRefund(nil), s.refunds...)
+}
+
+func (s *StripeServer) getSession(w http.ResponseWriter, id string) {
+	s.mu.Lock()
+	sess, ok := s.byID[id]
+	var body []byte
+	var err error
+	if ok {
+		body, err = json.Marshal(sess)
+	}
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		stripeError(w, http.StatusNotFound, "invalid_request_error", "id", "No such checkout.session: '"+id+"'")
+	case err != nil:
+		stripeError(w, http.StatusInternalServerError, "api_error", "", err.Error())
+	default:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}
+}
+
+// refund is POST /v1/refunds as Stripe answers it: the payment intent must exist and
+// be paid, the amount (default: what is left) at most what is left to refund.
+func (s *StripeServer) refund(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		stripeError(w, http.StatusBadRequest, "invalid_request_error", "", "Invalid form body: "+err.Error())
+		return
+	}
+	f := r.PostForm
+	idem := r.Header.Get("Idempotency-Key")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if prev, ok := s.refundBy[idem]; ok && idem != "" {
+		if prev.params != f.Encode() {
+			stripeError(w, http.StatusBadRequest, "idempotency_error", "",
+				"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '"+idem+"' if you meant to execute a different request.")
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(prev.status)
+		_, _ = w.Write(prev.body)
+		return
+	}
+	status, body := s.makeRefund(f, idem)
+	if idem != "" {
+		s.refundBy[idem] = stripeReplay{params: f.Encode(), status: status, body: body}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func (s *StripeServer) makeRefund(f url.Values, idem string) (int, []byte) {
+	fail := func(status int, param, msg string) (int, []byte) {
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"type": "invalid_request_error", "param": param, "message": msg}})
+		return status, b
+	}
+	pi := f.Get("payment_intent")
+	if pi == "" {
+		return fail(http.StatusBadRequest, "payment_intent", "One of the following params should be provided for this request: payment_intent or charge.")
+	}
+	in, ok := s.intents[pi]
+	if !ok {
+		return fail(http.StatusBadRequest, "payment_intent", "No such payment_intent: '"+pi+"'")
+	}
+	left := in.amount - in.refunded
+	amount := left
+	if v := f.Get("amount"); v != "" {
+		a, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || a < 1 {
+			return fail(http.StatusBadRequest, "amount", "Invalid positive integer")
+		}
+		amount = a
+	}
+	if left == 0 {
+		return fail(http.StatusBadRequest, "", "Charge for payment intent "+pi+" has already been refunded.")
+	}
+	if amount > left {
+		return fail(http.StatusBadRequest, "amount", fmt.Sprintf("Refund amount (%d) is greater than unrefunded amount on charge (%d)", amount, left))
+	}
+	in.refunded += amount
+	id := fmt.Sprintf("re_test_%04d%s", len(s.refunds)+1, strings.Repeat("b", 20))
+	metadata := map[string]string{}
+	for k := range f {
+		if name, ok := strings.CutPrefix(k, "metadata["); ok {
+			metadata[strings.TrimSuffix(name, "]")] = f.Get(k)
+		}
+	}
+	s.refunds = append(s.refunds, StripeRefund{ID: id, PaymentIntent: pi, IdempotencyKey: idem, Amount: amount, Form: f})
+	b, _ := json.Marshal(map[string]any{
+		"id": id, "object": "refund", "amount": amount, "currency": in.currency, "payment_intent": pi,
+		"status": "succeeded", "reason": nullable(f.Get("reason")), "metadata": metadata, "created": time.Now().Unix(),
+	})
+	return http.StatusOK, b
 }
 
 func nullable(s string) any {

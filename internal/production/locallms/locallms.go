@@ -107,6 +107,17 @@ func (l *LMS) AssignRole(ctx context.Context, user, role, level, instance string
 	return l.store.LMSPutRole(ctx, store.LMSRole{User: user, Role: role, Level: level, Instance: instance})
 }
 
+// UnassignRole implements production.LMS.
+func (l *LMS) UnassignRole(ctx context.Context, user, role, level, instance string) error {
+	if level == production.ContextSite {
+		instance = ""
+	}
+	if user == "" || role == "" {
+		return errors.New("local LMS: role unassignment needs a user and a role")
+	}
+	return l.store.LMSDeleteRole(ctx, store.LMSRole{User: user, Role: role, Level: level, Instance: instance})
+}
+
 // ExtendEnrolment implements production.LMS.
 func (l *LMS) ExtendEnrolment(ctx context.Context, user, course string, until time.Time) error {
 	return l.store.LMSSetEnrolmentEnd(ctx, user, course, until)

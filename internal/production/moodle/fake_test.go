@@ -190,6 +190,14 @@ func (f *fakeMoodle) dispatch(fn string, form url.Values) any {
 			f.assignments[a["roleid"]+"/"+a["userid"]+"/"+a["contextlevel"]+"/"+a["instanceid"]] = true
 		}
 		return nil
+	case "core_role_unassign_roles":
+		for _, a := range list(form, "unassignments") {
+			if f.users[atoi(a["userid"])] == nil || (a["contextlevel"] != "system" && a["contextlevel"] != "course") {
+				return fail("invalidparameter", "Invalid parameter value detected")
+			}
+			delete(f.assignments, a["roleid"]+"/"+a["userid"]+"/"+a["contextlevel"]+"/"+a["instanceid"])
+		}
+		return nil
 	case "core_group_get_course_groups":
 		out := []map[string]any{}
 		for id, g := range f.groups {

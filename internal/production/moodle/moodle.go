@@ -328,6 +328,16 @@ func (c *Client) ensureGroup(ctx context.Context, courseID int, name string) (in
 
 // AssignRole implements production.LMS with core_role_assign_roles.
 func (c *Client) AssignRole(ctx context.Context, user, role, level, instance string) error {
+	return c.roleAssignment(ctx, "core_role_assign_roles", "assignments", user, role, level, instance)
+}
+
+// UnassignRole implements production.LMS with core_role_unassign_roles, which takes the
+// same fields as the assignment.
+func (c *Client) UnassignRole(ctx context.Context, user, role, level, instance string) error {
+	return c.roleAssignment(ctx, "core_role_unassign_roles", "unassignments", user, role, level, instance)
+}
+
+func (c *Client) roleAssignment(ctx context.Context, fn, list, user, role, level, instance string) error {
 	uid, err := userID(user)
 	if err != nil {
 		return err
@@ -337,23 +347,23 @@ func (c *Client) AssignRole(ctx context.Context, user, role, level, instance str
 		return err
 	}
 	v := url.Values{}
-	set(v, "assignments", 0, "roleid", strconv.Itoa(rid))
-	set(v, "assignments", 0, "userid", strconv.Itoa(uid))
+	set(v, list, 0, "roleid", strconv.Itoa(rid))
+	set(v, list, 0, "userid", strconv.Itoa(uid))
 	switch level {
 	case production.ContextSite:
-		set(v, "assignments", 0, "contextlevel", "system")
-		set(v, "assignments", 0, "instanceid", "0")
+		set(v, list, 0, "contextlevel", "system")
+		set(v, list, 0, "instanceid", "0")
 	case production.ContextCourse:
 		cid, err := c.mustCourse(ctx, instance)
 		if err != nil {
 			return err
 		}
-		set(v, "assignments", 0, "contextlevel", "course")
-		set(v, "assignments", 0, "instanceid", strconv.Itoa(cid))
+		set(v, list, 0, "contextlevel", "course")
+		set(v, list, 0, "instanceid", strconv.Itoa(cid))
 	default:
 		return fmt.Errorf("moodle: unknown context level %q", level)
 	}
-	return c.call(ctx, "core_role_assign_roles", v, nil)
+	return c.call(ctx, fn, v, nil)
 }
 
 type enrolledUser struct {

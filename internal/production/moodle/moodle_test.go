@@ -131,6 +131,13 @@ func TestAssignRole(t *testing.T) {
 			if !f.assignments[tc.wantKey] {
 				t.Fatalf("assignment %s not recorded: %v", tc.wantKey, f.assignments)
 			}
+			// A refund takes it back with core_role_unassign_roles, the same fields.
+			if err := c.UnassignRole(ctx, uid, "studentplus", tc.level, tc.instance); err != nil {
+				t.Fatal(err)
+			}
+			if f.assignments[tc.wantKey] {
+				t.Fatalf("assignment %s still there after UnassignRole", tc.wantKey)
+			}
 		})
 	}
 }

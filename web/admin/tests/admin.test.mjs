@@ -179,6 +179,30 @@ describe('back office', () => {
     assert.deepEqual(errors, []);
   });
 
+  test('a sales operator refunds an invoiced order: credit note, enrolment withdrawn', { timeout: 90_000 }, async () => {
+    const txid = await placeChequeOrder();
+    assert.equal((await admin('POST', `/admin/orders/${txid}/payment-received`, { mode: 'check', amount: 20995, reference: 'CHQ-WEB-R' })).status, 200);
+    const paid = await waitStatus(txid, 'COMPLETE');
+    const { page, errors, op } = await signIn('sales', `#/order/${txid}`);
+    const form = page.getByTestId('refund');
+    await form.waitFor();
+    // A cheque is returned by the operator: the reference is required before anything is sent.
+    assert.equal(await form.locator('input[name=reference]').getAttribute('required'), '');
+    await form.locator('input[name=reference]').fill('CHQ-WEB-R returned');
+    await form.getByRole('button', { name: 'Refund' }).click();
+    await notice(page).filter({ hasText: 'Refunded' }).waitFor();
+    assert.match(await notice(page).textContent(), new RegExp(`${txid} is CANCELLED, reference CHQ-WEB-R returned, credit note CN-\\d{4}-\\d{6}`));
+    await page.getByTestId('credit-note').waitFor();
+    assert.match(await page.getByTestId('credit-note').textContent(), new RegExp(`^CN-\\d{4}-\\d{6} \\(cancels ${paid.order.invoiceNumber}\\)$`));
+    assert.equal(await page.getByTestId('refund').count(), 0, 'a refunded order offers no refund');
+    const o = await waitStatus(txid, 'CANCELLED');
+    assert.equal(o.order.payments.filter((p) => p.outcome === 'refunded').length, 1);
+    const inst = await admin('GET', `/admin/products/${o.products[0].Reference}`);
+    assert.ok(inst.json.Events.some((e) => e.Type === 'withdrawn'), 'the enrolment is withdrawn');
+    assert.ok(o.trace.some((l) => l.message.startsWith(`${op.email} refunded`)), 'the refund is traced with the operator');
+    assert.deepEqual(errors, []);
+  });
+
   test('transitions follow the allowed table and an order can be cancelled', { timeout: 60_000 }, async () => {
     const txid = await placeChequeOrder();
     const { page, errors } = await signIn('sales', `#/order/${txid}`);
