@@ -38,13 +38,14 @@ var layers = []layer{
 	{"config", []string{"internal/stack", "internal/seed", "internal/cfn"},
 		[]string{"domain"}},
 	// protocols: AWS wire protocols shared by the local stand-ins and the tools (request
-	// signing; the Cognito user pools API operators sign in with).
-	{"protocols", []string{"internal/localcloud/sigv4", "internal/cognito"},
+	// signing; the Cognito user pools API operators sign in with), and how the local
+	// stand-ins' processes are launched.
+	{"protocols", []string{"internal/localcloud/sigv4", "internal/cognito", "internal/localcloud/proc"},
 		nil},
 	// adapters: DynamoDB, Step Functions, the LMS adapters, the local stand-ins of AWS.
 	{"adapters", []string{
 		"internal/store", "internal/stepfn", "internal/production/moodle", "internal/production/locallms",
-		"internal/notify/seslocal", "internal/localcloud/apigw", "internal/localcloud/dynamolocal",
+		"internal/localcloud/seslocal", "internal/localcloud/apigw", "internal/localcloud/dynamolocal",
 		"internal/localcloud/sfnlocal", "internal/localcloud/faultproxy", "internal/localcloud/iam",
 		"internal/localcloud/secretslocal", "internal/localcloud/cognitolocal",
 	}, []string{"domain", "ports", "config", "protocols"}},
