@@ -277,11 +277,11 @@ func (s *Service) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Re
 	var fields checkout.Fields
 	statuses := allStatuses
 	if v := q["status"]; v != "" {
-		st := checkout.Status(strings.ToUpper(v))
-		if !knownStatus(st) {
+		status := checkout.Status(strings.ToUpper(v))
+		if !knownStatus(status) {
 			fields.Add("status", "unknown status %q", v)
 		}
-		statuses = []checkout.Status{st}
+		statuses = []checkout.Status{status}
 	}
 	from, _ := parseDay(&fields, "from", q["from"])
 	to, day := parseDay(&fields, "to", q["to"])
@@ -292,8 +292,8 @@ func (s *Service) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Re
 		return httpapi.Response{}, err
 	}
 	orders := []checkout.Order{}
-	for _, st := range statuses {
-		list, err := s.Store.ListOrders(ctx, st, from, to, 100)
+	for _, status := range statuses {
+		list, err := s.Store.ListOrders(ctx, status, from, to, 100)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -357,12 +357,12 @@ type AdminOrder struct {
 }
 
 func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response, error) {
-	st, err := s.Store.OrderState(ctx, txid, "")
+	state, err := s.Store.OrderState(ctx, txid, "")
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	o := st.Order
-	v := AdminOrder{Order: o, Waiting: waiting(st), Payments: o.Payments, Products: []production.Instance{}, LinkToken: s.linkToken(o)}
+	o := state.Order
+	v := AdminOrder{Order: o, Waiting: waiting(state), Payments: o.Payments, Products: []production.Instance{}, LinkToken: s.linkToken(o)}
 	if v.Payments == nil {
 		v.Payments = []checkout.Payment{}
 	}

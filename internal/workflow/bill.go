@@ -171,7 +171,7 @@ func billView(shop *checkout.Shop, o *checkout.Order) BillView {
 // GetBill answers GET /orders/{txid}/bill: JSON, or a printable HTML page when the
 // client asks for text/html (Accept) or ?format=html.
 func (s *Service) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	st, err := s.buyerOrder(ctx, r, true)
+	state, err := s.buyerOrder(ctx, r, true)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -179,7 +179,7 @@ func (s *Service) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	v := billView(shop, st.Order)
+	v := billView(shop, state.Order)
 	format := r.QueryStringParameters["format"]
 	if format == "html" || (format == "" && strings.Contains(header(r.Headers, "accept"), "text/html")) {
 		var b bytes.Buffer
