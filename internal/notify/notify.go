@@ -19,6 +19,8 @@ import (
 	// Lambda's provided runtimes do not guarantee /usr/share/zoneinfo, and a
 	// shop's time zone must load wherever the function runs.
 	_ "time/tzdata"
+
+	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // Kind names one notification (see docs/spec.md, Notifications). Its string value is
@@ -264,7 +266,7 @@ func prepare(e Event) (view, []string, error) {
 
 	v.Status = oneLine(o.Status)
 	v.PaymodeCode = oneLine(o.Paymode)
-	v.Paymode = paymodeLabel(v.PaymodeCode, v.Lang)
+	v.Paymode = checkout.PaymodeLabel(v.PaymodeCode, v.Lang)
 	v.Customer = Person{
 		FirstName:    oneLine(o.Customer.FirstName),
 		LastName:     oneLine(o.Customer.LastName),
@@ -341,7 +343,7 @@ func prepare(e Event) (view, []string, error) {
 		if _, err := MinorDigits(cur); err != nil {
 			return fail("flag.currency: %v", err)
 		}
-		v.Flag = &viewFlag{Reason: f.Reason, Amount: FormatMoney(f.Amount, cur, v.Lang), Mode: paymodeLabel(oneLine(f.Mode), v.Lang), Reference: oneLine(f.Reference)}
+		v.Flag = &viewFlag{Reason: f.Reason, Amount: FormatMoney(f.Amount, cur, v.Lang), Mode: checkout.PaymodeLabel(oneLine(f.Mode), v.Lang), Reference: oneLine(f.Reference)}
 	}
 	return v, to, nil
 }
@@ -440,27 +442,6 @@ func known[T comparable](list []T, x T) bool {
 		}
 	}
 	return false
-}
-
-var paymodes = map[string][2]string{ // code → {en, fr}
-	"test":      {"test payment", "paiement de test"},
-	"freeorder": {"free order", "commande gratuite"},
-	"check":     {"cheque", "chèque"},
-	"transfer":  {"bank transfer", "virement bancaire"},
-	"paypal":    {"PayPal", "PayPal"},
-	"stripe":    {"card (Stripe)", "carte bancaire (Stripe)"},
-	"systempay": {"card (Systempay)", "carte bancaire (Systempay)"},
-}
-
-func paymodeLabel(code, lang string) string {
-	l, ok := paymodes[code]
-	if !ok {
-		return code
-	}
-	if lang == "fr" {
-		return l[1]
-	}
-	return l[0]
 }
 
 var months = map[string][12]string{

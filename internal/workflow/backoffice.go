@@ -455,7 +455,7 @@ func (s *Service) resume(ctx context.Context, o *checkout.Order) error {
 		if serr != nil {
 			return serr
 		}
-		err = s.Tokens.Succeed(ctx, token, httpapi.PlanFor(shop, o.Paymode))
+		err = s.Tokens.Succeed(ctx, token, checkout.PlanFor(shop, o.Paymode))
 	case o.Status == checkout.Cancelled:
 		err = s.Tokens.Fail(ctx, token, ErrOrderCancelled, "cancelled by an operator")
 	default:

@@ -124,7 +124,7 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		// A refunded order ends like a cancelled one: nothing to wait for or deliver.
 		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was " + strings.ToLower(string(o.Status))}
 	}
-	mode, err := s.modeFor(shop, o.Paymode)
+	mode, err := payment.ModeFor(shop, o.Paymode, s.Modes)
 	if err != nil {
 		tr.Printf(ctx, txid, "payment mode %q cannot be used: %v", o.Paymode, err)
 		return nil, &TaskError{Name: ErrPaymentFailed, Msg: "payment mode " + o.Paymode + " is not available", Err: err}
@@ -135,8 +135,8 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		CustomerEmail: o.Customer.Email, ReturnURL: s.orderLink(o), CancelURL: s.orderLink(o),
 		NotifyURL: webhookURL(o, mode.Name()), ShopName: shop.Name,
 		// The provider's session closes no later than the order stops waiting: the wait
-		// is the plan the execution was started with (httpapi.PlanFor).
-		ExpiresAt: s.now().Add(time.Duration(httpapi.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second),
+		// is the plan the execution was started with (checkout.PlanFor).
+		ExpiresAt: s.now().Add(time.Duration(checkout.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second),
 	}
 	amount := money(o.Totals.Final, o.Currency)
 	tr.Printf(ctx, txid, "attempt %d: %s by %s", n+1, amount, o.Paymode)
@@ -255,7 +255,7 @@ func (s *Service) awaitRetry(ctx context.Context, t Task) (any, error) {
 	if paid(o.Status) {
 		// Paid after all (a late notification): go round to Payment, which sees it.
 		tr.Printf(ctx, t.TxID, "payment settled meanwhile (order %s)", o.Status)
-		return s.succeed(ctx, t.TxID, t.Token, httpapi.PlanFor(shop, o.Paymode))
+		return s.succeed(ctx, t.TxID, t.Token, checkout.PlanFor(shop, o.Paymode))
 	}
 	if o.Status != checkout.Failed && o.Status != checkout.Refused {
 		// The attempt failed before any settler recorded it (the mode could not start).
@@ -378,7 +378,7 @@ type OrderLineView struct {
 func (s *Service) orderView(shop *checkout.Shop, state *store.OrderState) OrderView {
 	o := state.Order
 	v := OrderView{
-		TransactionID: o.TxID, Status: o.Status, Paymode: o.Paymode, Kind: kindOf(o.Paymode), Currency: o.Currency,
+		TransactionID: o.TxID, Status: o.Status, Paymode: o.Paymode, Kind: checkout.PaymodeKind(o.Paymode), Currency: o.Currency,
 		Totals: o.Totals, Payments: o.Payments, DocumentKind: o.DocumentKind(), InvoiceNumber: o.InvoiceNumber,
 		PlacedAt: o.PlacedAt, Lines: []OrderLineView{},
 	}
@@ -473,7 +473,7 @@ func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi
 		}
 		return httpapi.Response{}, err
 	}
-	if err := s.Tokens.Succeed(ctx, state.TaskToken, httpapi.PlanFor(shop, in.Paymode)); err != nil {
+	if err := s.Tokens.Succeed(ctx, state.TaskToken, checkout.PlanFor(shop, in.Paymode)); err != nil {
 		if checkout.KindOf(err) == checkout.ECONFLICT {
 			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting for another payment", o.TxID)
 		}

@@ -201,7 +201,7 @@ func (s *Service) settle(ctx context.Context, o *checkout.Order, provider string
 		if serr != nil {
 			return "", serr
 		}
-		err = s.Tokens.Succeed(ctx, token, httpapi.PlanFor(shop, moved.Paymode))
+		err = s.Tokens.Succeed(ctx, token, checkout.PlanFor(shop, moved.Paymode))
 	case n.Outcome == payment.Failed && state == statePayment:
 		err = s.Tokens.Fail(ctx, token, ErrPaymentFailed, provider+" notification "+n.EventID+": payment failed")
 	case n.Outcome == payment.Refused && state == statePayment:
