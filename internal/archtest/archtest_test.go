@@ -83,11 +83,6 @@ var exceptions = map[string]string{
 	// workflow uses httpapi's Response, ShopCache and Bearer: the HTTP
 	// edge (router, decoding, errors) is not yet split from the pre-placement service.
 	"internal/workflow -> internal/httpapi": "handlers import each other",
-	// The local LMS keeps its tables through store (store/production.go); its storage
-	// belongs to it.
-	"internal/production/locallms -> internal/store": "adapters import each other",
-	// opsclient imports production for the product instance type of GET /admin/products.
-	"internal/opsclient -> internal/production": "a client imports a port",
 }
 
 // pkg is one package of `go list`.

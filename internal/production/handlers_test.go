@@ -28,7 +28,7 @@ type env struct {
 func newEnv(t *testing.T) env {
 	t.Helper()
 	st := prodtest.NewStore(t)
-	lms := locallms.New(st)
+	lms := locallms.New(st.DB, st.Table)
 	if err := lms.Seed(context.Background(), "GO-101", "SEC-201", "PM-301"); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestAssignRole(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkInstances(t, res, 1)
-			roles, err := e.st.LMSRoles(ctx, "ada@example.org")
+			roles, err := e.lms.Roles(ctx, "ada@example.org")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,7 +247,7 @@ func TestSession(t *testing.T) {
 	}
 	checkInstances(t, res, 3)
 	want := map[string]string{"s1@x.org": "student", "boss@x.org": "supervisor", "ada@example.org": "supervisor"}
-	list, err := e.st.LMSEnrolments(ctx, "GO-101")
+	list, err := e.lms.Enrolments(ctx, "GO-101")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +424,7 @@ func TestCategoryAndCourseSpace(t *testing.T) {
 	}
 	checkInstances(t, sres, 2)
 	for _, short := range []string{"ACME-1", "ACME-2"} {
-		c, err := e.st.LMSCourse(ctx, short)
+		c, err := e.lms.Course(ctx, short)
 		if err != nil || c.Category != catID {
 			t.Fatalf("course %s = %+v, %v; want it in category %s", short, c, err, catID)
 		}
@@ -556,7 +556,7 @@ func (e env) counts(t *testing.T) (instances, enrolments int, credits int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ens, err := e.st.LMSEnrolments(ctx, "GO-101")
+	ens, err := e.lms.Enrolments(ctx, "GO-101")
 	if err != nil {
 		t.Fatal(err)
 	}
