@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/lmsshop/checkout/internal/pricing"
 )
 
 // Kind classifies an error for its caller; the HTTP edge maps each kind to one status
@@ -28,11 +30,8 @@ const (
 )
 
 // FieldError addresses one problem to one field, e.g. "lines[0].quantity" or
-// "requirements.COURSE-101[2].shortname".
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+// "requirements.COURSE-101[2].shortname": pricing's, the one field-error type.
+type FieldError = pricing.FieldError
 
 // Error is the checkout's error: the operation that failed, its kind, a message a user
 // can read, the fields at fault, and the underlying error for logs.

@@ -1,6 +1,7 @@
 package checkout_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -26,5 +27,13 @@ func TestPlanFor(t *testing.T) {
 		if p.Kind != tc.kind || p.TimeoutSeconds != tc.timeout || p.RetrySeconds != 48*3600 {
 			t.Errorf("PlanFor(%q) = %+v, want kind %s, timeout %d s, retry 48 h", tc.mode, p, tc.kind, tc.timeout)
 		}
+	}
+}
+
+// The API's "fields" keep their shape: one field-error type, written as field and message.
+func TestFieldErrorJSON(t *testing.T) {
+	b, err := json.Marshal([]checkout.FieldError{{Field: "lines[0].quantity", Message: "must be positive"}})
+	if err != nil || string(b) != `[{"field":"lines[0].quantity","message":"must be positive"}]` {
+		t.Errorf("fields JSON = %s, %v", b, err)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/production"
 )
 
@@ -143,7 +144,7 @@ func (st *Store) instanceAt(ctx context.Context, customer, ref string) (producti
 		return production.Instance{}, fmt.Errorf("read instance %s: %w", ref, err)
 	}
 	if out.Item == nil {
-		return production.Instance{}, fmt.Errorf("instance %s: %w", ref, production.ErrNotFound)
+		return production.Instance{}, instanceNotFound(ref)
 	}
 	var it instanceItem
 	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
@@ -329,7 +330,7 @@ func (st *Store) Instance(ctx context.Context, ref string) (production.Instance,
 		return production.Instance{}, fmt.Errorf("find instance %s: %w", ref, err)
 	}
 	if len(out.Items) == 0 {
-		return production.Instance{}, fmt.Errorf("instance %s: %w", ref, production.ErrNotFound)
+		return production.Instance{}, instanceNotFound(ref)
 	}
 	var it instanceItem
 	if err := attributevalue.UnmarshalMap(out.Items[0], &it); err != nil {
@@ -402,4 +403,11 @@ func (st *Store) Balance(ctx context.Context, email, name string) (int64, error)
 		return 0, fmt.Errorf("balance %s of %s: %w", name, email, err)
 	}
 	return v, nil
+}
+
+// instanceNotFound is the error of a missing instance: of kind ENOTFOUND, like every
+// other store error, and wrapping production.ErrNotFound, which the production
+// handlers test for through the port.
+func instanceNotFound(ref string) error {
+	return &checkout.Error{Op: "store.instance", Kind: checkout.ENOTFOUND, Message: fmt.Sprintf("no instance %s", ref), Err: production.ErrNotFound}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/production/prodtest"
 	"github.com/lmsshop/checkout/internal/store"
@@ -156,5 +157,15 @@ func TestProducedAbsentAndBalanceDefault(t *testing.T) {
 	}
 	if got, err := st.Balance(ctx, "nobody@example.org", "credits"); err != nil || got != 0 {
 		t.Fatalf("Balance(absent) = %d, %v", got, err)
+	}
+}
+
+// A missing instance is an error of kind ENOTFOUND, like every store error, and still
+// production.ErrNotFound for the handlers that ask through the port.
+func TestMissingInstanceIsNotFound(t *testing.T) {
+	st := prodtest.NewStore(t)
+	_, err := st.Instance(context.Background(), "NONE-NONE-NONE-NONE")
+	if checkout.KindOf(err) != checkout.ENOTFOUND || !errors.Is(err, production.ErrNotFound) {
+		t.Errorf("Instance(absent) = %v (kind %s), want ENOTFOUND wrapping production.ErrNotFound", err, checkout.KindOf(err))
 	}
 }

@@ -72,13 +72,13 @@ func callerOf(r *httpapi.Request) (caller, error) {
 		c := a.JWT.Claims
 		who := firstNonEmpty(c["email"], c["username"], c["cognito:username"], c["sub"])
 		if who == "" {
-			return caller{}, checkout.Errorf("admin", checkout.EUNAUTHORIZED, "the token names no operator")
+			return caller{}, checkout.Errorf("admin.caller", checkout.EUNAUTHORIZED, "the token names no operator")
 		}
 		return caller{who: who, groups: parseGroups(c["cognito:groups"])}, nil
 	case a != nil && a.IAM != nil && a.IAM.UserARN != "":
 		return caller{who: a.IAM.UserARN, iam: true}, nil
 	}
-	return caller{}, checkout.Errorf("admin", checkout.EUNAUTHORIZED, "no operator identity on the request")
+	return caller{}, checkout.Errorf("admin.caller", checkout.EUNAUTHORIZED, "no operator identity on the request")
 }
 
 // parseGroups reads cognito:groups as HTTP API passes a list claim: "[sales accounting]"
@@ -168,7 +168,7 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 	path := strings.Trim(r.RawPath, "/")
 	seg := strings.Split(path, "/")
 	if len(seg) == 0 || (seg[0] != "admin" && seg[0] != "ops") {
-		return httpapi.Response{}, checkout.Errorf("admin", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
+		return httpapi.Response{}, checkout.Errorf("admin.route", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
 	}
 	seg = seg[1:]
 	route := method + " " + strings.Join(pattern(seg), "/")
@@ -184,7 +184,7 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 		// Refused before anything is read or written, and not traced: the trace records
 		// what was done to an order, and nothing was.
 		s.log().Info("admin: action refused", "operator", who.who, "groups", strings.Join(who.groups, ","), "action", action)
-		return httpapi.Response{}, checkout.Errorf("admin", checkout.EFORBIDDEN, "%s may not %s (groups: %s)", who.who, action, strings.Join(who.groups, ", "))
+		return httpapi.Response{}, checkout.Errorf("admin.authorize", checkout.EFORBIDDEN, "%s may not %s (groups: %s)", who.who, action, strings.Join(who.groups, ", "))
 	}
 	ctx = withCaller(ctx, who)
 	switch route {
@@ -234,7 +234,7 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 	case "PUT shop":
 		return s.adminPutShop(ctx, r)
 	}
-	return httpapi.Response{}, checkout.Errorf("admin", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
+	return httpapi.Response{}, checkout.Errorf("admin.route", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
 }
 
 // pattern replaces the variable segments of an admin path (the transaction ID after

@@ -30,7 +30,7 @@ type webhookAnswer struct {
 //  4. move the order and complete the payment wait. A wait that no longer exists (the
 //     workflow moved on) is traced and answered 200: the notification is recorded.
 func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	const op = "webhook"
+	const op = "webhook.receive"
 	provider := r.PathParameters["provider"]
 	v, ok := s.Verifiers[provider]
 	if !ok {
