@@ -16,11 +16,11 @@ import (
 func latePaidOrder(t *testing.T, c *cloudtest.Cloud) *buyer {
 	t.Helper()
 	b := placeChequeOrder(t)
-	if code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/cancel", "", ""); code != 200 {
+	if code, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/cancel", "", ""); code != 200 {
 		t.Fatalf("cancel = %d %s", code, body)
 	}
-	waitWorkflow(t, c, b.txid)
-	code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/payment-received",
+	waitWorkflow(t, c, b.TxID)
+	code, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/payment-received",
 		fmt.Sprintf(`{"mode":"check","amount":%d,"reference":"CHQ-LATE"}`, chequeTotal), "")
 	if code != 202 || !strings.Contains(body, `"reason":"late"`) {
 		t.Fatalf("late cheque = %d %s, want 202 with a late flag", code, body)
@@ -92,37 +92,37 @@ func TestLatePaymentAfterCancellationIsFlaggedThenSettled(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := latePaidOrder(t, c)
-			v := adminOrder(t, c, b.txid)
+			v := adminOrder(t, c, b.TxID)
 			if v.Order.Status != "CANCELLED" || len(v.Order.Payments) == 0 || v.Order.Payments[len(v.Order.Payments)-1].Outcome != "paid" {
 				t.Fatalf("after the late payment: %+v; want CANCELLED with the payment stored", v.Order)
 			}
-			if reason := openFlagFor(t, c, b.txid); reason != "late" {
-				t.Fatalf("open flag of %s: %q, want late", b.txid, reason)
+			if reason := openFlagFor(t, c, b.TxID); reason != "late" {
+				t.Fatalf("open flag of %s: %q, want late", b.TxID, reason)
 			}
 			deadline := time.Now().Add(10 * time.Second)
-			for len(mailTo(t, c, "sales@example.com", b.txid)) == 0 || !strings.Contains(strings.Join(mailTo(t, c, "sales@example.com", b.txid), "|"), "Payment to review") {
+			for len(mailTo(t, c, "sales@example.com", b.TxID)) == 0 || !strings.Contains(strings.Join(mailTo(t, c, "sales@example.com", b.TxID), "|"), "Payment to review") {
 				if time.Now().After(deadline) {
-					t.Fatalf("no 'Payment to review' e-mail to the sales managers: %v", mailTo(t, c, "sales@example.com", b.txid))
+					t.Fatalf("no 'Payment to review' e-mail to the sales managers: %v", mailTo(t, c, "sales@example.com", b.TxID))
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
 
-			code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/settle", tt.body, "")
+			code, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/settle", tt.body, "")
 			if code != 200 {
 				t.Fatalf("settle = %d %s", code, body)
 			}
 			b.waitStatus(tt.wantStatus)
-			v = adminOrder(t, c, b.txid)
+			v = adminOrder(t, c, b.TxID)
 			if (v.Order.InvoiceNumber != "") != tt.wantInvoice {
 				t.Errorf("invoice number %q, want one: %v", v.Order.InvoiceNumber, tt.wantInvoice)
 			}
 			if len(v.Flags) != 1 || v.Flags[0].Settled != tt.name {
 				t.Errorf("flags %+v: want one, settled by %s", v.Flags, tt.name)
 			}
-			if reason := openFlagFor(t, c, b.txid); reason != "" {
+			if reason := openFlagFor(t, c, b.TxID); reason != "" {
 				t.Errorf("settled flag still listed (%s)", reason)
 			}
-			if code, _ := admin(t, c, "POST", "/admin/orders/"+b.txid+"/settle", tt.body, ""); code != 409 {
+			if code, _ := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/settle", tt.body, ""); code != 409 {
 				t.Errorf("settling twice = %d, want 409", code)
 			}
 		})

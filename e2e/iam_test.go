@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/storefront"
 )
 
 // lockedBuffer collects a local cloud's logs while its servers write them.
@@ -116,12 +117,12 @@ func TestRemovedGrantIsRefused(t *testing.T) {
 				if r.status != http.StatusCreated {
 					t.Fatalf("POST /carts = %d %s", r.status, r.raw)
 				}
-				b := &buyer{t: t, api: c.APIURL, txid: r.body["transactionId"].(string), token: r.body["cartToken"].(string)}
+				b := &buyer{t: t, Client: storefront.Client{API: c.APIURL, HTTP: noRedirect, TxID: r.body["transactionId"].(string), Token: r.body["cartToken"].(string)}}
 				b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
 				b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
 				b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
 				// The execution is named after the transaction.
-				arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.txid
+				arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.TxID
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				var failed *types.HistoryEvent

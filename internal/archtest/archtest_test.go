@@ -49,8 +49,9 @@ var layers = []layer{
 		"internal/localcloud/sfnlocal", "internal/localcloud/faultproxy", "internal/localcloud/iam",
 		"internal/localcloud/secretslocal", "internal/localcloud/cognitolocal",
 	}, []string{"domain", "ports", "config", "protocols"}},
-	// clients: the operators' client of the back-office API speaks the API's types only.
-	{"clients", []string{"internal/opsclient"},
+	// clients: the operators' client of the back-office API speaks the API's types only;
+	// the storefront's client of the public API needs nothing of the repository.
+	{"clients", []string{"internal/opsclient", "internal/storefront"},
 		[]string{"domain"}},
 	// handlers: the HTTP edge and pre-placement steps (httpapi), the post-placement
 	// workflow. Neither imports the other.
@@ -63,7 +64,7 @@ var layers = []layer{
 	{"testkits", []string{
 		"internal/localcloud/dynamotest", "internal/production/prodtest", "internal/opsclient/opstest",
 		"internal/payment/providertest", "internal/vies/viestest",
-	}, []string{"domain", "ports", "config", "adapters", "clients", "testkits"}},
+	}, []string{"domain", "ports", "config", "protocols", "adapters", "clients", "testkits"}},
 	// tools: the local cloud's launcher, the benchmark, and this test.
 	{"tools", []string{"internal/localcloud/launcher", "internal/localcloud/cloudtest", "internal/bench", "internal/archtest"},
 		[]string{"domain", "ports", "config", "protocols", "adapters", "clients", "handlers", "composition", "testkits", "tools"}},

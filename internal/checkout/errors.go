@@ -6,6 +6,7 @@ package checkout
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/lmsshop/checkout/internal/pricing"
@@ -113,4 +114,43 @@ func (f Fields) Err(op, message string) error {
 		return nil
 	}
 	return Invalid(op, message, f...)
+}
+
+// statusOf is the one table from error kinds to the HTTP statuses the APIs answer
+// with; the operators' client reads it backwards.
+var statusOf = map[Kind]int{
+	EINVALID:      http.StatusBadRequest,
+	EUNAUTHORIZED: http.StatusUnauthorized,
+	EFORBIDDEN:    http.StatusForbidden,
+	ENOTFOUND:     http.StatusNotFound,
+	ECONFLICT:     http.StatusConflict,
+	EGONE:         http.StatusGone,
+	ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	EINCOMPLETE:   http.StatusUnprocessableEntity,
+	EUNAVAILABLE:  http.StatusServiceUnavailable,
+	EINTERNAL:     http.StatusInternalServerError,
+}
+
+// HTTPStatus is the status an API answers an error of this kind with (500 for a kind
+// the table does not know).
+func (k Kind) HTTPStatus() int {
+	if s, ok := statusOf[k]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// KindOfStatus names the kind of an HTTP status, the table read backwards; a gateway's
+// 502 and 504 are EUNAVAILABLE like 503, and any other status EINTERNAL.
+func KindOfStatus(status int) Kind {
+	switch status {
+	case http.StatusBadGateway, http.StatusGatewayTimeout:
+		return EUNAVAILABLE
+	}
+	for k, s := range statusOf {
+		if s == status {
+			return k
+		}
+	}
+	return EINTERNAL
 }

@@ -23,20 +23,6 @@ import (
 // MaxBody bounds request bodies: no checkout request needs more.
 const MaxBody = 64 << 10
 
-// statusOf is the one table from error kinds to HTTP statuses.
-var statusOf = map[checkout.Kind]int{
-	checkout.EINVALID:      http.StatusBadRequest,
-	checkout.EUNAUTHORIZED: http.StatusUnauthorized,
-	checkout.EFORBIDDEN:    http.StatusForbidden,
-	checkout.ENOTFOUND:     http.StatusNotFound,
-	checkout.ECONFLICT:     http.StatusConflict,
-	checkout.EGONE:         http.StatusGone,
-	checkout.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	checkout.EINCOMPLETE:   http.StatusUnprocessableEntity,
-	checkout.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	checkout.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // Request is an HTTP API request.
 type Request = events.APIGatewayV2HTTPRequest
 
@@ -108,11 +94,7 @@ func Error(log *slog.Logger, err error) Response {
 		p.Error.Message = "internal error"
 		log.Error("request failed", "err", err)
 	}
-	status := statusOf[kind]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	return JSON(status, p)
+	return JSON(kind.HTTPStatus(), p)
 }
 
 // JSON renders v with status.
