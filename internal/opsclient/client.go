@@ -75,30 +75,15 @@ func New(endpoint string, creds aws.CredentialsProvider, region string, httpClie
 	}
 }
 
-// Product is one delivered unit of an order as GET /admin/orders/{txid} lists it (the
-// production instance, whose fields the API writes under their Go names).
+// Product is one delivered unit of an order as GET /admin/orders/{txid} lists it: what
+// an operator reads of the production instance (whose fields the API writes under
+// their Go names; the others are not decoded).
 type Product struct {
-	ID          string
-	Reference   string // the buyer-facing WWWW-XXXX-YYYY-ZZCC code
-	ItemCode    string
-	Handler     string
-	Customer    string
-	Beneficiary string
-	TxID        string
-	LineID      string
-	Unit        int
-	Context     string
-	Status      string
-	Start, End  time.Time
-	Data        map[string]string
-	Events      []ProductEvent
-}
-
-// ProductEvent is one change in a product's life.
-type ProductEvent struct {
-	Type string
-	At   time.Time
-	Data map[string]string
+	Reference, ItemCode, Handler, Context, Status string
+	Customer, Beneficiary, TxID, LineID           string
+	Unit                                          int
+	Start, End                                    time.Time // UTC; a zero End means no end
+	Data                                          map[string]string
 }
 
 // OrderDetail is one order as the back office shows it: the order, where its workflow
