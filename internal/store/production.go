@@ -47,34 +47,34 @@ func eventSK(e production.Event) string {
 
 // instanceItem is the stored form of a product instance (events are items of their own).
 type instanceItem struct {
-	PK          string            `dynamodbav:"pk"`
-	SK          string            `dynamodbav:"sk"`
-	GSI1PK      string            `dynamodbav:"gsi1pk"`
-	GSI1SK      string            `dynamodbav:"gsi1sk"`
-	Type        string            `dynamodbav:"type"`
-	ID          string            `dynamodbav:"id"`
-	Reference   string            `dynamodbav:"reference"`
-	ItemCode    string            `dynamodbav:"itemCode"`
-	Handler     string            `dynamodbav:"handler"`
-	Customer    string            `dynamodbav:"customer"`
-	Beneficiary string            `dynamodbav:"beneficiary,omitempty"`
-	TxID        string            `dynamodbav:"txid"`
-	LineID      string            `dynamodbav:"lineId"`
-	Unit        int               `dynamodbav:"unit"`
-	Context     string            `dynamodbav:"context,omitempty"`
-	Status      string            `dynamodbav:"status"`
-	Start       time.Time         `dynamodbav:"start"`
-	End         *time.Time        `dynamodbav:"end,omitempty"`
-	Data        map[string]string `dynamodbav:"data,omitempty"`
+	PK          string            `json:"pk"`
+	SK          string            `json:"sk"`
+	GSI1PK      string            `json:"gsi1pk"`
+	GSI1SK      string            `json:"gsi1sk"`
+	Type        string            `json:"type"`
+	ID          string            `json:"id"`
+	Reference   string            `json:"reference"`
+	ItemCode    string            `json:"itemCode"`
+	Handler     string            `json:"handler"`
+	Customer    string            `json:"customer"`
+	Beneficiary string            `json:"beneficiary,omitempty"`
+	TxID        string            `json:"txid"`
+	LineID      string            `json:"lineId"`
+	Unit        int               `json:"unit"`
+	Context     string            `json:"context,omitempty"`
+	Status      string            `json:"status"`
+	Start       time.Time         `json:"start"`
+	End         *time.Time        `json:"end,omitempty"`
+	Data        map[string]string `json:"data,omitempty"`
 }
 
 type eventItem struct {
-	PK        string            `dynamodbav:"pk"`
-	SK        string            `dynamodbav:"sk"`
-	Type      string            `dynamodbav:"type"`
-	EventType string            `dynamodbav:"eventType"`
-	At        time.Time         `dynamodbav:"at"`
-	Data      map[string]string `dynamodbav:"data,omitempty"`
+	PK        string            `json:"pk"`
+	SK        string            `json:"sk"`
+	Type      string            `json:"type"`
+	EventType string            `json:"eventType"`
+	At        time.Time         `json:"at"`
+	Data      map[string]string `json:"data,omitempty"`
 }
 
 func toInstanceItem(in production.Instance) instanceItem {
@@ -105,12 +105,12 @@ func (it instanceItem) instance() production.Instance {
 
 // markerItem records that a production key was committed, and where its instance is.
 type markerItem struct {
-	PK        string    `dynamodbav:"pk"`
-	SK        string    `dynamodbav:"sk"`
-	Type      string    `dynamodbav:"type"`
-	Reference string    `dynamodbav:"reference"`
-	Customer  string    `dynamodbav:"customer"`
-	At        time.Time `dynamodbav:"at"`
+	PK        string    `json:"pk"`
+	SK        string    `json:"sk"`
+	Type      string    `json:"type"`
+	Reference string    `json:"reference"`
+	Customer  string    `json:"customer"`
+	At        time.Time `json:"at"`
 }
 
 // Produced implements production.InstanceStore.
@@ -125,7 +125,7 @@ func (st *Store) Produced(ctx context.Context, k production.Key) (production.Ins
 		return production.Instance{}, false, nil
 	}
 	var m markerItem
-	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
+	if err := unmarshal(out.Item, &m); err != nil {
 		return production.Instance{}, false, fmt.Errorf("decode production marker %s: %w", k, err)
 	}
 	in, err := st.instanceAt(ctx, m.Customer, m.Reference)
@@ -147,7 +147,7 @@ func (st *Store) instanceAt(ctx context.Context, customer, ref string) (producti
 		return production.Instance{}, instanceNotFound(ref)
 	}
 	var it instanceItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	if err := unmarshal(out.Item, &it); err != nil {
 		return production.Instance{}, fmt.Errorf("decode instance %s: %w", ref, err)
 	}
 	in := it.instance()
@@ -174,7 +174,7 @@ func (st *Store) ProductEvents(ctx context.Context, ref string) ([]production.Ev
 			return nil, fmt.Errorf("query events of %s: %w", ref, err)
 		}
 		var items []eventItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+		if err := attributevalue.UnmarshalListOfMapsWithOptions(page.Items, &items, jsonTagsDec); err != nil {
 			return nil, fmt.Errorf("decode events of %s: %w", ref, err)
 		}
 		for _, e := range items {
@@ -215,9 +215,9 @@ func (st *Store) Pin(ctx context.Context, k production.Key, decisions map[string
 		old = out.Item
 	}
 	var got struct {
-		Decisions map[string]string `dynamodbav:"decisions"`
+		Decisions map[string]string `json:"decisions"`
 	}
-	if err := attributevalue.UnmarshalMap(old, &got); err != nil {
+	if err := unmarshal(old, &got); err != nil {
 		return nil, fmt.Errorf("decode pin %s: %w", k, err)
 	}
 	return got.Decisions, nil
@@ -238,14 +238,14 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		return fmt.Errorf("commit %s: reference %q fails its check pair", c.Key, in.Reference)
 	}
 	now := st.now()
-	marker, err := attributevalue.MarshalMap(markerItem{
+	marker, err := marshal(markerItem{
 		PK: "TX#" + c.Key.TxID, SK: markerSK(c.Key), Type: "produced",
 		Reference: in.Reference, Customer: strings.ToLower(in.Customer), At: now,
 	})
 	if err != nil {
 		return fmt.Errorf("encode marker %s: %w", c.Key, err)
 	}
-	inst, err := attributevalue.MarshalMap(toInstanceItem(in))
+	inst, err := marshal(toInstanceItem(in))
 	if err != nil {
 		return fmt.Errorf("encode instance %s: %w", in.Reference, err)
 	}
@@ -254,7 +254,7 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		{Put: &types.Put{TableName: &st.Table, Item: inst}},
 	}
 	for _, e := range in.Events {
-		ev, err := attributevalue.MarshalMap(eventItem{PK: productKey(in.Reference), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
+		ev, err := marshal(eventItem{PK: productKey(in.Reference), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
 		if err != nil {
 			return fmt.Errorf("encode event of %s: %w", in.Reference, err)
 		}
@@ -333,7 +333,7 @@ func (st *Store) Instance(ctx context.Context, ref string) (production.Instance,
 		return production.Instance{}, instanceNotFound(ref)
 	}
 	var it instanceItem
-	if err := attributevalue.UnmarshalMap(out.Items[0], &it); err != nil {
+	if err := unmarshal(out.Items[0], &it); err != nil {
 		return production.Instance{}, fmt.Errorf("decode instance %s: %w", ref, err)
 	}
 	in := it.instance()
@@ -359,7 +359,7 @@ func (st *Store) CustomerInstances(ctx context.Context, email string) ([]product
 			return nil, fmt.Errorf("query instances of %s: %w", email, err)
 		}
 		var items []instanceItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+		if err := attributevalue.UnmarshalListOfMapsWithOptions(page.Items, &items, jsonTagsDec); err != nil {
 			return nil, fmt.Errorf("decode instances of %s: %w", email, err)
 		}
 		for _, it := range items {
@@ -374,7 +374,7 @@ func (st *Store) AddProductEvent(ctx context.Context, ref string, e production.E
 	if e.Type == "" || e.At.IsZero() {
 		return fmt.Errorf("product event on %s: type and time are required", ref)
 	}
-	item, err := attributevalue.MarshalMap(eventItem{PK: productKey(ref), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
+	item, err := marshal(eventItem{PK: productKey(ref), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
 	if err != nil {
 		return fmt.Errorf("encode event of %s: %w", ref, err)
 	}
