@@ -5,6 +5,7 @@
 package proc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -159,4 +160,29 @@ func NodeBinary(envVar, name string) (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// Output collects what a process (or a whole local cloud) writes while others read it:
+// Write and String are safe to call concurrently. Limit, when positive, caps what it
+// keeps, so a chatty server does not grow a test's memory.
+type Output struct {
+	Limit int
+	mu    sync.Mutex
+	b     bytes.Buffer
+}
+
+func (o *Output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.Limit > 0 && o.b.Len() > o.Limit {
+		return len(p), nil
+	}
+	return o.b.Write(p)
+}
+
+// String is what was written so far.
+func (o *Output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }

@@ -5,7 +5,6 @@
 package seslocal
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/lmsshop/checkout/internal/localcloud/proc"
@@ -34,7 +32,7 @@ type Server struct {
 	URL string
 
 	proc   *proc.Process
-	out    *syncBuffer
+	out    *proc.Output
 	client *http.Client
 }
 
@@ -86,7 +84,8 @@ func Start(ctx context.Context, port int) (*Server, error) {
 			return nil, fmt.Errorf("seslocal: %w", err)
 		}
 	}
-	out := &syncBuffer{}
+	// Cap what we keep: a chatty server must not grow a test's memory.
+	out := &proc.Output{Limit: 64 << 10}
 	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = out, out
 	// SMTP relaying would send our test mail onwards; never inherit it.
@@ -161,27 +160,4 @@ func (s *Server) Stop() error {
 		return fmt.Errorf("seslocal: %w", err)
 	}
 	return nil
-}
-
-// syncBuffer collects the process output, written by exec's copying
-// goroutine and read by diagnostics.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	// Cap what we keep: a chatty server must not grow a test's memory.
-	if b.b.Len() > 64<<10 {
-		return len(p), nil
-	}
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
