@@ -17,10 +17,10 @@ func TestLocalLMSRecords(t *testing.T) {
 	ctx := context.Background()
 	u, created, err := l.ensureUser(ctx, User{Email: "Bob@X.org", FirstName: "Bob"})
 	if err != nil || !created || u.ID != "bob@x.org" {
-		t.Fatalf("LMSEnsureUser = %+v, %v, %v", u, created, err)
+		t.Fatalf("ensureUser = %+v, %v, %v", u, created, err)
 	}
 	if again, created, err := l.ensureUser(ctx, User{Email: "BOB@x.org", FirstName: "Robert"}); err != nil || created || again.FirstName != "Bob" {
-		t.Fatalf("second LMSEnsureUser = %+v, %v, %v; want the first record kept", again, created, err)
+		t.Fatalf("second ensureUser = %+v, %v, %v; want the first record kept", again, created, err)
 	}
 	if err := l.setEnrolmentEnd(ctx, "bob@x.org", "GO-101", t0); !errors.Is(err, production.ErrNotFound) {
 		t.Fatalf("extend a missing enrolment: err = %v, want ErrNotFound", err)
@@ -31,9 +31,9 @@ func TestLocalLMSRecords(t *testing.T) {
 	}
 	id2, created2, err := l.ensureCategory(ctx, "Acme", "")
 	if err != nil || created2 || id1 != id2 {
-		t.Fatalf("second LMSEnsureCategory = %s, %v, %v; want %s", id2, created2, err, id1)
+		t.Fatalf("second ensureCategory = %s, %v, %v; want %s", id2, created2, err, id1)
 	}
 	if ok, err := l.categoryExists(ctx, id1); err != nil || !ok {
-		t.Fatalf("LMSCategoryExists(%s) = %v, %v", id1, ok, err)
+		t.Fatalf("categoryExists(%s) = %v, %v", id1, ok, err)
 	}
 }
