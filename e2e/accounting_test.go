@@ -18,11 +18,11 @@ import (
 func latePaidOrder(t *testing.T, c *cloudtest.Cloud) *buyer {
 	t.Helper()
 	b := placeChequeOrder(t)
-	if code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/cancel", "", ""); code != 200 {
+	if code, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/cancel", "", ""); code != 200 {
 		t.Fatalf("cancel = %d %s", code, body)
 	}
-	waitWorkflow(t, c, b.txid)
-	code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/payment-received",
+	waitWorkflow(t, c, b.TxID)
+	code, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/payment-received",
 		fmt.Sprintf(`{"mode":"check","amount":%d,"reference":"CHQ-LATE"}`, chequeTotal), "")
 	if code != 202 || !strings.Contains(body, `"reason":"late"`) {
 		t.Fatalf("late cheque = %d %s, want 202 with a late flag", code, body)
@@ -94,37 +94,37 @@ func TestLatePaymentAfterCancellationIsFlaggedThenSettled(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := latePaidOrder(t, c)
-			v := adminOrder(t, c, b.txid)
+			v := adminOrder(t, c, b.TxID)
 			if v.Order.Status != "CANCELLED" || len(v.Order.Payments) == 0 || v.Order.Payments[len(v.Order.Payments)-1].Outcome != "paid" {
 				t.Fatalf("after the late payment: %+v; want CANCELLED with the payment stored", v.Order)
 			}
-			if reason := openFlagFor(t, c, b.txid); reason != "late" {
-				t.Fatalf("open flag of %s: %q, want late", b.txid, reason)
+			if reason := openFlagFor(t, c, b.TxID); reason != "late" {
+				t.Fatalf("open flag of %s: %q, want late", b.TxID, reason)
 			}
 			deadline := time.Now().Add(10 * time.Second)
-			for len(mailTo(t, c, "sales@example.com", b.txid)) == 0 || !strings.Contains(strings.Join(mailTo(t, c, "sales@example.com", b.txid), "|"), "Payment to review") {
+			for len(mailTo(t, c, "sales@example.com", b.TxID)) == 0 || !strings.Contains(strings.Join(mailTo(t, c, "sales@example.com", b.TxID), "|"), "Payment to review") {
 				if time.Now().After(deadline) {
-					t.Fatalf("no 'Payment to review' e-mail to the sales managers: %v", mailTo(t, c, "sales@example.com", b.txid))
+					t.Fatalf("no 'Payment to review' e-mail to the sales managers: %v", mailTo(t, c, "sales@example.com", b.TxID))
 				}
 				time.Sleep(100 * time.Millisecond)
 			}
 
-			code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/settle", tt.body, "")
+			code, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/settle", tt.body, "")
 			if code != 200 {
 				t.Fatalf("settle = %d %s", code, body)
 			}
 			b.waitStatus(tt.wantStatus)
-			v = adminOrder(t, c, b.txid)
+			v = adminOrder(t, c, b.TxID)
 			if (v.Order.InvoiceNumber != "") != tt.wantInvoice {
 				t.Errorf("invoice number %q, want one: %v", v.Order.InvoiceNumber, tt.wantInvoice)
 			}
 			if len(v.Flags) != 1 || v.Flags[0].Settled != tt.name {
 				t.Errorf("flags %+v: want one, settled by %s", v.Flags, tt.name)
 			}
-			if reason := openFlagFor(t, c, b.txid); reason != "" {
+			if reason := openFlagFor(t, c, b.TxID); reason != "" {
 				t.Errorf("settled flag still listed (%s)", reason)
 			}
-			if code, _ := admin(t, c, "POST", "/admin/orders/"+b.txid+"/settle", tt.body, ""); code != 409 {
+			if code, _ := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/settle", tt.body, ""); code != 409 {
 				t.Errorf("settling twice = %d, want 409", code)
 			}
 		})
@@ -141,16 +141,16 @@ func TestLatePaymentAfterCancellationIsFlaggedThenSettled(t *testing.T) {
 func TestLatePaymentDeliveredThenRefundedWithCreditNote(t *testing.T) {
 	c := cloudtest.Start(t)
 	b := latePaidOrder(t, c)
-	if code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/settle", `{"action":"deliver"}`, ""); code != 200 {
+	if code, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/settle", `{"action":"deliver"}`, ""); code != 200 {
 		t.Fatalf("settle = %d %s", code, body)
 	}
 	b.waitStatus("COMPLETE")
-	invoice := adminOrder(t, c, b.txid).Order.InvoiceNumber
+	invoice := adminOrder(t, c, b.TxID).Order.InvoiceNumber
 	if invoice == "" {
 		t.Fatal("the delivered order has no invoice number")
 	}
 
-	if code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/refund", `{}`, ""); code != 400 || !strings.Contains(body, "reference") {
+	if code, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/refund", `{}`, ""); code != 400 || !strings.Contains(body, "reference") {
 		t.Fatalf("refund of a cheque without its reference = %d %s, want 400 naming the reference", code, body)
 	}
 	var answer struct {
@@ -162,7 +162,7 @@ func TestLatePaymentDeliveredThenRefundedWithCreditNote(t *testing.T) {
 		Withdrawn  []string `json:"withdrawn"`
 	}
 	for try := range 2 { // the operator clicks twice: one refund, one number
-		code, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/refund", `{"reference":"CHQ-LATE returned","note":"the buyer changed their mind"}`, "")
+		code, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/refund", `{"reference":"CHQ-LATE returned","note":"the buyer changed their mind"}`, "")
 		if code != 200 || json.Unmarshal([]byte(body), &answer) != nil {
 			t.Fatalf("refund (try %d) = %d %s", try+1, code, body)
 		}
@@ -171,7 +171,7 @@ func TestLatePaymentDeliveredThenRefundedWithCreditNote(t *testing.T) {
 	if answer.Order.Status != "CANCELLED" || !strings.HasPrefix(answer.CreditNote, wantCN) || answer.Order.CreditNoteNumber != answer.CreditNote || len(answer.Withdrawn) != 1 {
 		t.Fatalf("refund answered %+v; want CANCELLED, a credit note %s…, the enrolment withdrawn", answer, wantCN)
 	}
-	v := adminOrder(t, c, b.txid)
+	v := adminOrder(t, c, b.TxID)
 	refunds := 0
 	for _, p := range v.Order.Payments {
 		if p.Outcome == "refunded" {
@@ -209,7 +209,7 @@ func TestLatePaymentDeliveredThenRefundedWithCreditNote(t *testing.T) {
 			t.Errorf("the credit note from the e-mail (%d) lacks %q", r.status, want)
 		}
 	}
-	code, tr := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
+	code, tr := admin(t, c, "GET", "/admin/orders/"+b.TxID+"/trace", "", "text/plain")
 	for _, want := range []string{"refunded", "credit note " + answer.CreditNote + " issued for invoice " + invoice, "1 product(s) withdrawn"} {
 		if code != 200 || !strings.Contains(tr, want) {
 			t.Errorf("trace lacks %q:\n%s", want, tr)

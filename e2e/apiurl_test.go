@@ -22,7 +22,7 @@ func TestPlacementTakesTheAPIURLFromTheRequest(t *testing.T) {
 	for _, api := range []string{c.APIURL, strings.Replace(c.APIURL, "127.0.0.1", "localhost", 1)} {
 		t.Run(api, func(t *testing.T) {
 			b := newBuyer(t)
-			b.api = api
+			b.API = api
 			b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
 			b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
 			placed := b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
@@ -30,7 +30,7 @@ func TestPlacementTakesTheAPIURLFromTheRequest(t *testing.T) {
 			if got := order["apiUrl"]; got != api {
 				t.Errorf("order's apiUrl = %v, want %s", got, api)
 			}
-			arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.txid
+			arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.TxID
 			exec, err := c.SFN.DescribeExecution(context.Background(), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
 			if err != nil {
 				t.Fatal(err)

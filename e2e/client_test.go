@@ -2,23 +2,22 @@ package e2e_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/storefront"
 )
 
 func TestMain(m *testing.M) { cloudtest.Main(m) }
 
 // buyer is a browser's view of the API: a cart and its token.
 type buyer struct {
-	t     *testing.T
-	api   string
-	txid  string
-	token string
+	t *testing.T
+	storefront.Client
 }
 
 type reply struct {
@@ -40,36 +39,19 @@ func (r reply) fields() string {
 	return string(b)
 }
 
+// noRedirect shows the tests the API's redirects instead of following them.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 func call(t *testing.T, method, url, token, body string, hdr ...string) reply {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
+	resp, err := storefront.Call(context.Background(), noRedirect, method, url, token, body, hdr...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
-	if len(bytes.TrimSpace(raw)) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		if err := json.Unmarshal(raw, &r.body); err != nil {
-			t.Fatalf("%s %s: body is not JSON: %s", method, url, raw)
+	r := reply{status: resp.Status, header: resp.Header, raw: string(resp.Body)}
+	if len(bytes.TrimSpace(resp.Body)) > 0 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(resp.Body, &r.body); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %s", method, url, resp.Body)
 		}
 	}
 	return r
@@ -77,17 +59,12 @@ func call(t *testing.T, method, url, token, body string, hdr ...string) reply {
 
 func newBuyer(t *testing.T) *buyer {
 	t.Helper()
-	c := cloudtest.Start(t)
-	r := call(t, "POST", c.APIURL+"/carts", "", "")
-	if r.status != http.StatusCreated {
-		t.Fatalf("POST /carts = %d %s", r.status, r.raw)
-	}
-	return &buyer{t: t, api: c.APIURL, txid: r.body["transactionId"].(string), token: r.body["cartToken"].(string)}
+	return buyerOn(t, cloudtest.Start(t))
 }
 
 func (b *buyer) do(method, path, body string) reply {
 	b.t.Helper()
-	return call(b.t, method, b.api+strings.ReplaceAll(path, "{txid}", b.txid), b.token, body)
+	return call(b.t, method, b.API+b.Path(path), b.Token, body)
 }
 
 func (b *buyer) must(status int, method, path, body string) reply {

@@ -25,6 +25,7 @@ import (
 	"github.com/lmsshop/checkout/internal/bench"
 	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
+	"github.com/lmsshop/checkout/internal/storefront"
 )
 
 // faultScenario is one kind of trouble between the functions and the AWS services.
@@ -89,11 +90,9 @@ func faultOrders() int {
 // faultBuyer is a storefront that retries what failed on the server's side, as a buyer
 // pressing the button again would: 5xx and 429 answers and broken connections.
 type faultBuyer struct {
-	api         string
-	client      *http.Client
-	email       string
-	txid, token string
-	retries     int
+	storefront.Client
+	email   string
+	retries int
 }
 
 func (b *faultBuyer) call(ctx context.Context, method, path, body string, want ...int) ([]byte, error) {
@@ -103,30 +102,19 @@ func (b *faultBuyer) call(ctx context.Context, method, path, body string, want .
 			b.retries++
 			time.Sleep(time.Duration(50<<min(attempt, 4)) * time.Millisecond)
 		}
-		req, err := http.NewRequestWithContext(ctx, method, b.api+strings.ReplaceAll(path, "{tx}", b.txid), strings.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if b.token != "" {
-			req.Header.Set("Authorization", "Bearer "+b.token)
-		}
-		resp, err := b.client.Do(req)
+		resp, err := b.Do(ctx, method, path, body)
 		if err != nil {
 			last = err.Error()
 			continue
 		}
-		out, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		out := resp.Body
 		for _, w := range want {
-			if resp.StatusCode == w {
+			if resp.Status == w {
 				return out, nil
 			}
 		}
-		last = fmt.Sprintf("%d %s", resp.StatusCode, out)
-		if resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests {
+		last = fmt.Sprintf("%d %s", resp.Status, out)
+		if resp.Status < 500 && resp.Status != http.StatusTooManyRequests {
 			return nil, fmt.Errorf("%s %s = %s", method, path, last)
 		}
 	}
@@ -155,18 +143,18 @@ func (b *faultBuyer) purchase(ctx context.Context, cloud *bench.Cloud) (o outcom
 		o.err = err
 		return o
 	}
-	b.txid, b.token, o.txid = created.TransactionID, created.CartToken, created.TransactionID
+	b.TxID, b.Token, o.txid = created.TransactionID, created.CartToken, created.TransactionID
 	customer := fmt.Sprintf(`{"email":%q,"lastName":"Fault","firstName":"Ada","address":"1 Row","zip":"75005","city":"Paris","country":"FR"}`, b.email)
 	for _, s := range []struct{ method, path, body string }{
-		{"PUT", "/carts/{tx}/lines/GO-101", `{"quantity":1}`},
-		{"PUT", "/carts/{tx}/customer", customer},
+		{"PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`},
+		{"PUT", "/carts/{txid}/customer", customer},
 	} {
 		if _, err := b.call(ctx, s.method, s.path, s.body, http.StatusOK); err != nil {
 			o.err = err
 			return o
 		}
 	}
-	if _, err := b.call(ctx, "POST", "/carts/{tx}/order", `{"acceptTerms":true,"paymode":"test"}`, http.StatusCreated, http.StatusOK); err != nil {
+	if _, err := b.call(ctx, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`, http.StatusCreated, http.StatusOK); err != nil {
 		o.err = err
 		return o
 	}
@@ -178,7 +166,7 @@ func (b *faultBuyer) purchase(ctx context.Context, cloud *bench.Cloud) (o outcom
 	deadline := time.Now().Add(45 * time.Second)
 	for {
 		for {
-			token, state, err := cloud.Store.TaskToken(ctx, b.txid)
+			token, state, err := cloud.Store.TaskToken(ctx, b.TxID)
 			if err == nil && token != "" && state == "payment" {
 				break
 			}
@@ -188,7 +176,7 @@ func (b *faultBuyer) purchase(ctx context.Context, cloud *bench.Cloud) (o outcom
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		out, err := b.call(ctx, "POST", "/orders/{tx}/payment/test", `{"action":"pay"}`, http.StatusOK, http.StatusConflict)
+		out, err := b.call(ctx, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`, http.StatusOK, http.StatusConflict)
 		if err != nil {
 			o.err = err
 			return o
@@ -196,7 +184,7 @@ func (b *faultBuyer) purchase(ctx context.Context, cloud *bench.Cloud) (o outcom
 		if !strings.Contains(string(out), `"code":"conflict"`) {
 			break
 		}
-		item, found := readOrder(ctx, nil, cloud, b.txid)
+		item, found := readOrder(ctx, nil, cloud, b.TxID)
 		if found && item.Status != "PLACED" && item.Status != "PENDING" {
 			break // an earlier attempt went through
 		}
@@ -322,7 +310,7 @@ func runFaultScenario(ctx context.Context, t *testing.T, cloud *bench.Cloud, cli
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			b := &faultBuyer{api: cloud.APIURL, client: client, email: fmt.Sprintf("fault-%d-%d@example.com", idx, i)}
+			b := &faultBuyer{Client: storefront.Client{API: cloud.APIURL, HTTP: client}, email: fmt.Sprintf("fault-%d-%d@example.com", idx, i)}
 			outcomes[i] = b.purchase(ctx, cloud)
 		}(i)
 	}

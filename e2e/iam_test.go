@@ -1,14 +1,12 @@
 package e2e_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,25 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/localcloud/proc"
+	"github.com/lmsshop/checkout/internal/storefront"
 )
-
-// lockedBuffer collects a local cloud's logs while its servers write them.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // templateWithout writes a copy of template.yaml without the first occurrence of line
 // after the line starting the resource block, beside a copy of the state machine's
@@ -116,12 +98,12 @@ func TestRemovedGrantIsRefused(t *testing.T) {
 				if r.status != http.StatusCreated {
 					t.Fatalf("POST /carts = %d %s", r.status, r.raw)
 				}
-				b := &buyer{t: t, api: c.APIURL, txid: r.body["transactionId"].(string), token: r.body["cartToken"].(string)}
+				b := &buyer{t: t, Client: storefront.Client{API: c.APIURL, HTTP: noRedirect, TxID: r.body["transactionId"].(string), Token: r.body["cartToken"].(string)}}
 				b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
 				b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
 				b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
 				// The execution is named after the transaction.
-				arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.txid
+				arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.TxID
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 				defer cancel()
 				var failed *types.HistoryEvent
@@ -152,7 +134,7 @@ func TestRemovedGrantIsRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			logs := &lockedBuffer{}
+			logs := &proc.Output{}
 			c := cloudtest.StartTemplate(t, templateWithout(t, tt.resource, tt.line),
 				slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})))
 			tt.run(t, c)

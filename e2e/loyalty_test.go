@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/storefront"
 )
 
 // The demo shop's history-based discounts (internal/seed/demo.json):
@@ -139,7 +140,7 @@ func prefilled(t *testing.T, c *cloudtest.Cloud, query string) *buyer {
 		t.Fatal(err)
 	}
 	q, _ := url.ParseQuery(strings.TrimPrefix(u.Fragment, "/prefill?"))
-	return &buyer{t: t, api: c.APIURL, txid: q.Get("tx"), token: q.Get("token")}
+	return &buyer{t: t, Client: storefront.Client{API: c.APIURL, HTTP: noRedirect, TxID: q.Get("tx"), Token: q.Get("token")}}
 }
 
 func TestPartnerDiscountOnceThePartnerHasAPaidOrder(t *testing.T) {

@@ -139,7 +139,7 @@ func TestAdminRequiresAValidOperatorToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := placeChequeOrder(t)
-			req, err := http.NewRequest(tt.method, c.APIURL+tt.path(b.txid), strings.NewReader(tt.body))
+			req, err := http.NewRequest(tt.method, c.APIURL+tt.path(b.TxID), strings.NewReader(tt.body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -171,7 +171,7 @@ func TestAdminRequiresAValidOperatorToken(t *testing.T) {
 			}
 			// The workflow may still be writing its own lines, so the trace is checked for
 			// what the refused call would have written: an operator's action.
-			_, after := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
+			_, after := admin(t, c, "GET", "/admin/orders/"+b.TxID+"/trace", "", "text/plain")
 			for _, line := range strings.Split(after, "\n") {
 				if strings.Contains(line, "@"+cognitolocal.OperatorDomain) || strings.Contains(strings.ToLower(line), "cancel") {
 					t.Errorf("the refused call wrote to the trace: %s", line)
@@ -185,7 +185,7 @@ func TestAdminRequiresAValidOperatorToken(t *testing.T) {
 	// The same calls with the right token and group go through, so the refusals above
 	// are the token and group checks, not a broken route.
 	b := placeChequeOrder(t)
-	req := c.OperatorRequest(t, "sales", "POST", cancelPath(b.txid), nil)
+	req := c.OperatorRequest(t, "sales", "POST", cancelPath(b.TxID), nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -72,21 +72,21 @@ func TestOperatorRecordsAChequeWithTheClient(t *testing.T) {
 	}
 	var found *checkout.Order
 	for i := range pending {
-		if pending[i].TxID == b.txid {
+		if pending[i].TxID == b.TxID {
 			found = &pending[i]
 		}
 	}
 	if found == nil || found.Paymode != "check" || found.Totals.Final != chequeTotal {
-		t.Fatalf("PENDING orders of the last hour lack %s (check, %d): %+v", b.txid, chequeTotal, found)
+		t.Fatalf("PENDING orders of the last hour lack %s (check, %d): %+v", b.TxID, chequeTotal, found)
 	}
 
-	_, err = ops.RecordPayment(ctx, b.txid, opsclient.Payment{Mode: "check", Amount: 0, Reference: "CHQ-76"})
+	_, err = ops.RecordPayment(ctx, b.TxID, opsclient.Payment{Mode: "check", Amount: 0, Reference: "CHQ-76"})
 	var apiErr *opsclient.APIError
 	if !errors.As(err, &apiErr) || apiErr.Code != checkout.EINVALID || len(apiErr.Fields) == 0 || apiErr.Fields[0].Field != "amount" {
 		t.Fatalf("a cheque of no amount: err = %v, want invalid amount", err)
 	}
 	// A cheque of another amount is money received: stored, and flagged for settling.
-	short, err := ops.RecordPayment(ctx, b.txid, opsclient.Payment{Mode: "check", Amount: chequeTotal - 1, Reference: "CHQ-76"})
+	short, err := ops.RecordPayment(ctx, b.TxID, opsclient.Payment{Mode: "check", Amount: chequeTotal - 1, Reference: "CHQ-76"})
 	if err != nil || short.Status != checkout.Pending {
 		t.Fatalf("a cheque of the wrong amount: %v, %+v; want it recorded, the order still PENDING", err, short)
 	}
@@ -96,16 +96,16 @@ func TestOperatorRecordsAChequeWithTheClient(t *testing.T) {
 	}
 	flagged := false
 	for _, f := range flags {
-		flagged = flagged || (f.TxID == b.txid && f.Reason == "underpayment" && f.Amount == chequeTotal-1)
+		flagged = flagged || (f.TxID == b.TxID && f.Reason == "underpayment" && f.Amount == chequeTotal-1)
 	}
 	if !flagged {
-		t.Fatalf("flags %+v: want %s flagged as an underpayment", flags, b.txid)
+		t.Fatalf("flags %+v: want %s flagged as an underpayment", flags, b.TxID)
 	}
-	if _, err := ops.Settle(ctx, b.txid, opsclient.Settlement{Action: "refund", Reference: "CHQ-76 returned"}); err != nil {
+	if _, err := ops.Settle(ctx, b.TxID, opsclient.Settlement{Action: "refund", Reference: "CHQ-76 returned"}); err != nil {
 		t.Fatalf("refund the short cheque: %v", err)
 	}
 
-	o, err := ops.RecordPayment(ctx, b.txid, opsclient.Payment{Mode: "check", Amount: chequeTotal, Reference: "CHQ-77"})
+	o, err := ops.RecordPayment(ctx, b.TxID, opsclient.Payment{Mode: "check", Amount: chequeTotal, Reference: "CHQ-77"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +113,9 @@ func TestOperatorRecordsAChequeWithTheClient(t *testing.T) {
 		t.Errorf("after the cheque: %s, want SOLDOUT", o.Status)
 	}
 	b.waitStatus("COMPLETE")
-	waitWorkflow(t, c, b.txid)
+	waitWorkflow(t, c, b.TxID)
 
-	d, err := ops.Order(ctx, b.txid)
+	d, err := ops.Order(ctx, b.TxID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,11 +125,11 @@ func TestOperatorRecordsAChequeWithTheClient(t *testing.T) {
 	if len(d.Products) == 0 {
 		t.Errorf("order view shows no product delivered for a COMPLETE order")
 	}
-	if _, err := ops.Transition(ctx, b.txid, checkout.Pending); !opsclient.IsKind(err, checkout.ECONFLICT) {
+	if _, err := ops.Transition(ctx, b.TxID, checkout.Pending); !opsclient.IsKind(err, checkout.ECONFLICT) {
 		t.Errorf("COMPLETE → PENDING: err = %v, want a conflict", err)
 	}
 
-	lines, err := ops.Trace(ctx, b.txid)
+	lines, err := ops.Trace(ctx, b.TxID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestOperatorRecordsAChequeWithTheClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range strings.Split(strings.TrimSpace(got.String()), "\n") {
-		if !traceLine.MatchString(l) || !strings.Contains(l, "["+b.txid+"]") {
+		if !traceLine.MatchString(l) || !strings.Contains(l, "["+b.TxID+"]") {
 			t.Errorf("trace line not in the merchant trace format: %q", l)
 		}
 	}
@@ -147,7 +147,7 @@ func TestOperatorRecordsAChequeWithTheClient(t *testing.T) {
 			t.Errorf("trace has no line about %q:\n%s", want, got.String())
 		}
 	}
-	status, text := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
+	status, text := admin(t, c, "GET", "/admin/orders/"+b.TxID+"/trace", "", "text/plain")
 	if status != 200 {
 		t.Fatalf("text trace = %d %s", status, text)
 	}
@@ -161,11 +161,11 @@ func TestOperatorCancelsAndIsRefusedWithAWrongKey(t *testing.T) {
 	b := placeChequeOrder(t)
 	ctx := context.Background()
 
-	_, err := opsClient(c, "not-the-secret").Cancel(ctx, b.txid)
+	_, err := opsClient(c, "not-the-secret").Cancel(ctx, b.TxID)
 	if !opsclient.IsKind(err, opsclient.CodeGateway) {
 		t.Fatalf("cancel with a wrong secret: err = %v, want the gateway's refusal", err)
 	}
-	o, err := opsClient(c, launcher.SecretAccessKey).Cancel(ctx, b.txid)
+	o, err := opsClient(c, launcher.SecretAccessKey).Cancel(ctx, b.TxID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,16 +245,16 @@ func TestShopctlCommandLine(t *testing.T) {
 		wantErr  string
 	}{
 		{"who am I", []string{"whoami"}, 0, "sales@" + cognitolocal.OperatorDomain, ""},
-		{"list pending", []string{"orders", "--status", "PENDING", "--since", "1h"}, 0, b.txid, ""},
+		{"list pending", []string{"orders", "--status", "PENDING", "--since", "1h"}, 0, b.TxID, ""},
 		// A cheque of another amount is recorded and flagged; the operator sees it in
 		// the flags and refunds it.
-		{"wrong amount", []string{"record-payment", b.txid, "--mode", "check", "--amount", "1", "--reference", "CHQ-8"}, 0, "did not pay the order", ""},
-		{"flags", []string{"flags"}, 0, b.txid, ""},
+		{"wrong amount", []string{"record-payment", b.TxID, "--mode", "check", "--amount", "1", "--reference", "CHQ-8"}, 0, "did not pay the order", ""},
+		{"flags", []string{"flags"}, 0, b.TxID, ""},
 		// A cheque is returned by the operator: the API asks for its reference.
-		{"refund without reference", []string{"settle", b.txid, "refund"}, 1, "", "reference: is required"},
-		{"refund", []string{"settle", b.txid, "refund", "--reference", "CHQ-8 returned"}, 0, "settled (refund); order is PENDING", ""},
-		{"cheque", []string{"record-payment", b.txid, "--mode", "check", "--amount", strconv.Itoa(chequeTotal), "--reference", "CHQ-9"}, 0, "order is SOLDOUT", ""},
-		{"usage", []string{"transition", b.txid}, 2, "", "missing <STATUS>"},
+		{"refund without reference", []string{"settle", b.TxID, "refund"}, 1, "", "reference: is required"},
+		{"refund", []string{"settle", b.TxID, "refund", "--reference", "CHQ-8 returned"}, 0, "settled (refund); order is PENDING", ""},
+		{"cheque", []string{"record-payment", b.TxID, "--mode", "check", "--amount", strconv.Itoa(chequeTotal), "--reference", "CHQ-9"}, 0, "order is SOLDOUT", ""},
+		{"usage", []string{"transition", b.TxID}, 2, "", "missing <STATUS>"},
 	}
 	for _, tt := range tests {
 		out, errOut, code := run(tt.args...)
@@ -264,13 +264,13 @@ func TestShopctlCommandLine(t *testing.T) {
 		}
 	}
 	b.waitStatus("COMPLETE")
-	waitWorkflow(t, c, b.txid)
+	waitWorkflow(t, c, b.TxID)
 
-	out, errOut, code := run("trace", b.txid)
+	out, errOut, code := run("trace", b.TxID)
 	if code != 0 {
 		t.Fatalf("shopctl trace: exit %d: %s", code, errOut)
 	}
-	_, text := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
+	_, text := admin(t, c, "GET", "/admin/orders/"+b.TxID+"/trace", "", "text/plain")
 	if out != text {
 		t.Errorf("shopctl trace differs from the API's text trace:\n shopctl:\n%s\n API:\n%s", out, text)
 	}
@@ -279,17 +279,17 @@ func TestShopctlCommandLine(t *testing.T) {
 	}
 
 	// The invoiced order is refunded from the command line: one refund, a credit note.
-	out, errOut, code = run("refund", b.txid, "--reference", "CHQ-9 returned", "--note", "cancelled by phone")
+	out, errOut, code = run("refund", b.TxID, "--reference", "CHQ-9 returned", "--note", "cancelled by phone")
 	if code != 0 || !strings.Contains(out, "order is CANCELLED") || !strings.Contains(out, "credit note CN-") || !strings.Contains(out, "withdrawn: ") {
 		t.Errorf("shopctl refund: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 
 	other := placeChequeOrder(t)
 	login("accounting")
-	if _, errOut, code := run("refund", other.txid, "--reference", "R"); code != 1 || !strings.Contains(errOut, "403 forbidden") {
+	if _, errOut, code := run("refund", other.TxID, "--reference", "R"); code != 1 || !strings.Contains(errOut, "403 forbidden") {
 		t.Errorf("accountant refunds: exit %d, stderr %q; want 403 forbidden", code, errOut)
 	}
-	if _, errOut, code := run("cancel", other.txid); code != 1 || !strings.Contains(errOut, "403 forbidden") {
+	if _, errOut, code := run("cancel", other.TxID); code != 1 || !strings.Contains(errOut, "403 forbidden") {
 		t.Errorf("accountant cancels: exit %d, stderr %q; want 403 forbidden", code, errOut)
 	}
 	if r := other.do("GET", "/orders/{txid}", ""); statusOf(r) != "PENDING" {

@@ -29,7 +29,7 @@ func (b *buyer) waitFor(want, waiting string) reply {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	b.t.Fatalf("order %s never reached %s; last answer %d %s", b.txid, want, r.status, r.raw)
+	b.t.Fatalf("order %s never reached %s; last answer %d %s", b.TxID, want, r.status, r.raw)
 	return r
 }
 
@@ -101,8 +101,8 @@ func TestPurchasePaidWithTestModeEndsComplete(t *testing.T) {
 	if bill.body["kind"] != "invoice" || !regexp.MustCompile(`^[A-Z0-9-]+-\d{4}-\d{6}$`).MatchString(bill.body["number"].(string)) {
 		t.Errorf("bill = %s, want an invoice with a sequential number", bill.raw)
 	}
-	html := call(t, "GET", b.api+"/orders/"+b.txid+"/bill?format=html", b.token, "")
-	if html.status != 200 || !strings.Contains(html.raw, b.txid) || !strings.Contains(html.raw, "209") {
+	html := call(t, "GET", b.API+"/orders/"+b.TxID+"/bill?format=html", b.Token, "")
+	if html.status != 200 || !strings.Contains(html.raw, b.TxID) || !strings.Contains(html.raw, "209") {
 		t.Errorf("printable bill = %d, missing the transaction or the amount", html.status)
 	}
 	if r := b.do("GET", "/carts/{txid}", ""); r.status != 404 {
@@ -111,23 +111,23 @@ func TestPurchasePaidWithTestModeEndsComplete(t *testing.T) {
 
 	var subjects []string
 	for i := 0; i < 50 && len(subjects) == 0; i++ {
-		subjects = mailTo(t, c, "ada.lovelace@example.com", b.txid)
+		subjects = mailTo(t, c, "ada.lovelace@example.com", b.TxID)
 		time.Sleep(100 * time.Millisecond)
 	}
 	if len(subjects) == 0 {
-		t.Errorf("no e-mail to the buyer about %s in the mail viewer", b.txid)
+		t.Errorf("no e-mail to the buyer about %s in the mail viewer", b.TxID)
 	}
-	if len(mailTo(t, c, "sales@example.com", b.txid)) == 0 {
-		t.Errorf("no e-mail to the sales managers about %s", b.txid)
+	if len(mailTo(t, c, "sales@example.com", b.TxID)) == 0 {
+		t.Errorf("no e-mail to the sales managers about %s", b.TxID)
 	}
 
-	status, text := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
+	status, text := admin(t, c, "GET", "/admin/orders/"+b.TxID+"/trace", "", "text/plain")
 	if status != 200 {
 		t.Fatalf("trace = %d %s", status, text)
 	}
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	for _, l := range lines {
-		if !traceLine.MatchString(l) || !strings.Contains(l, "["+b.txid+"]") {
+		if !traceLine.MatchString(l) || !strings.Contains(l, "["+b.TxID+"]") {
 			t.Errorf("trace line not in the merchant trace format: %q", l)
 		}
 	}
@@ -136,10 +136,10 @@ func TestPurchasePaidWithTestModeEndsComplete(t *testing.T) {
 			t.Errorf("trace has no line about %q:\n%s", want, text)
 		}
 	}
-	if st, _ := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", ""); st != 200 {
+	if st, _ := admin(t, c, "GET", "/admin/orders/"+b.TxID+"/trace", "", ""); st != 200 {
 		t.Errorf("operator's JSON trace = %d", st)
 	}
-	anonymous := call(t, "GET", c.APIURL+"/admin/orders/"+b.txid+"/trace", "", "")
+	anonymous := call(t, "GET", c.APIURL+"/admin/orders/"+b.TxID+"/trace", "", "")
 	if anonymous.status != 401 {
 		t.Errorf("/admin call without a token = %d, want 401", anonymous.status)
 	}
@@ -155,16 +155,16 @@ func TestChequeOrderRecordedByAnOperator(t *testing.T) {
 	if !strings.Contains(view.raw, "Paris") {
 		t.Errorf("cheque instructions lack the postal address: %s", view.raw)
 	}
-	status, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/payment-received", `{"mode":"check","amount":9480,"reference":"CHQ-42"}`, "")
+	status, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/payment-received", `{"mode":"check","amount":9480,"reference":"CHQ-42"}`, "")
 	if status != 200 {
 		t.Fatalf("payment-received = %d %s", status, body)
 	}
 	b.waitStatus("COMPLETE")
 	// Recording it twice changes nothing.
-	if status, body := admin(t, c, "POST", "/admin/orders/"+b.txid+"/payment-received", `{"mode":"check","amount":9480,"reference":"CHQ-42"}`, ""); status >= 500 {
+	if status, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/payment-received", `{"mode":"check","amount":9480,"reference":"CHQ-42"}`, ""); status >= 500 {
 		t.Errorf("second payment-received = %d %s", status, body)
 	}
-	status, body = admin(t, c, "GET", "/admin/orders/"+b.txid, "", "")
+	status, body = admin(t, c, "GET", "/admin/orders/"+b.TxID, "", "")
 	var adminView struct {
 		Order struct {
 			Status   string `json:"status"`
@@ -204,7 +204,7 @@ func TestFailedPaymentRetriedWithAnotherMode(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(view.raw, "FR76") || !strings.Contains(view.raw, b.txid) {
+	if !strings.Contains(view.raw, "FR76") || !strings.Contains(view.raw, b.TxID) {
 		t.Errorf("transfer instructions lack the IBAN or the reference: %s", view.raw)
 	}
 }
@@ -228,7 +228,7 @@ func TestSeatsPackAndRequiredDataAreDelivered(t *testing.T) {
 	b := newBuyer(t)
 	b.must(200, "PUT", "/carts/{txid}/lines/SEC-201-SEATS", `{"quantity":2}`)
 	b.must(200, "PUT", "/carts/{txid}/lines/COURSE-SPACE", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/requirements", `{"requirements":{"COURSE-SPACE":[{"shortname":"TEAM-`+b.txid[:6]+`","fullname":"Team space","format":"weeks"}]}}`)
+	b.must(200, "PUT", "/carts/{txid}/requirements", `{"requirements":{"COURSE-SPACE":[{"shortname":"TEAM-`+b.TxID[:6]+`","fullname":"Team space","format":"weeks"}]}}`)
 	b.must(200, "PUT", "/carts/{txid}/seats", `{"participants":[
 		{"email":"bob@example.com","lastName":"Martin","firstName":"Bob","city":"Lyon"},
 		{"email":"eve@example.com","lastName":"Durand","firstName":"Eve","city":"Lyon"},
@@ -247,7 +247,7 @@ func TestSeatsPackAndRequiredDataAreDelivered(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	status, body := admin(t, c, "GET", "/admin/orders/"+b.txid, "", "")
+	status, body := admin(t, c, "GET", "/admin/orders/"+b.TxID, "", "")
 	var view struct {
 		Order struct {
 			Status string `json:"status"`
@@ -261,7 +261,7 @@ func TestSeatsPackAndRequiredDataAreDelivered(t *testing.T) {
 		t.Fatalf("order view = %d %s", status, body)
 	}
 	if view.Order.Status != "COMPLETE" {
-		_, tr := admin(t, c, "GET", "/admin/orders/"+b.txid+"/trace", "", "text/plain")
+		_, tr := admin(t, c, "GET", "/admin/orders/"+b.TxID+"/trace", "", "text/plain")
 		t.Fatalf("status %s, want COMPLETE; trace:\n%s", view.Order.Status, tr)
 	}
 	got := map[string]int{}
@@ -320,12 +320,12 @@ func TestBundleIsDeliveredThroughItsParts(t *testing.T) {
 	c := cloudtest.Start(t)
 	b := newBuyer(t)
 	b.must(200, "PUT", "/carts/{txid}/lines/GO-BUNDLE", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", strings.Replace(customerJSON, "Ada.Lovelace@Example.com", "bundle-"+strings.ToLower(b.txid)+"@example.com", 1))
+	b.must(200, "PUT", "/carts/{txid}/customer", strings.Replace(customerJSON, "Ada.Lovelace@Example.com", "bundle-"+strings.ToLower(b.TxID)+"@example.com", 1))
 	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
 	b.waitFor("PENDING", "payment")
 	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
 	b.waitStatus("COMPLETE")
-	status, body := admin(t, c, "GET", "/admin/orders/"+b.txid, "", "")
+	status, body := admin(t, c, "GET", "/admin/orders/"+b.TxID, "", "")
 	var view struct {
 		Products []struct {
 			ItemCode string `json:"ItemCode"`

@@ -17,6 +17,7 @@ import (
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment/providertest"
+	"github.com/lmsshop/checkout/internal/storefront"
 )
 
 // buyerOn is newBuyer on a given (private) local cloud.
@@ -26,7 +27,7 @@ func buyerOn(t *testing.T, c *cloudtest.Cloud) *buyer {
 	if r.status != http.StatusCreated {
 		t.Fatalf("POST /carts = %d %s", r.status, r.raw)
 	}
-	return &buyer{t: t, api: c.APIURL, txid: r.body["transactionId"].(string), token: r.body["cartToken"].(string)}
+	return &buyer{t: t, Client: storefront.Client{API: c.APIURL, HTTP: noRedirect, TxID: r.body["transactionId"].(string), Token: r.body["cartToken"].(string)}}
 }
 
 // reconcileReport fires the daily schedule of ReconcileFunction and returns its answer.
@@ -122,12 +123,12 @@ func TestReconciliationFindsAPaymentNeverNotifiedAndFlagsAStuckOrder(t *testing.
 	paid.waitFor("PENDING", "payment")
 	var session string
 	for _, s := range stripe.Sessions() {
-		if s.Form.Get("client_reference_id") == paid.txid {
+		if s.Form.Get("client_reference_id") == paid.TxID {
 			session = s.ID
 		}
 	}
 	if session == "" || !stripe.Pay(session) {
-		t.Fatalf("no Stripe Checkout Session for %s", paid.txid)
+		t.Fatalf("no Stripe Checkout Session for %s", paid.TxID)
 	}
 
 	// Another order waits for its test payment since three days: its workflow stopped
@@ -140,7 +141,7 @@ func TestReconciliationFindsAPaymentNeverNotifiedAndFlagsAStuckOrder(t *testing.
 	old := time.Now().UTC().Add(-72 * time.Hour).Format(time.RFC3339Nano)
 	if _, err := c.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(c.Table),
-		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "TX#" + stuck.txid}, "sk": &types.AttributeValueMemberS{Value: "ORDER"}},
+		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "TX#" + stuck.TxID}, "sk": &types.AttributeValueMemberS{Value: "ORDER"}},
 		UpdateExpression:          aws.String("SET placedAt = :t, updatedAt = :t, gsi1sk = :t"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: old}},
 	}); err != nil {
@@ -154,26 +155,26 @@ func TestReconciliationFindsAPaymentNeverNotifiedAndFlagsAStuckOrder(t *testing.
 	if len(rep.Providers) != 1 || rep.Providers[0].Name != "stripe" || rep.Providers[0].Error != "" {
 		t.Fatalf("providers %+v, want Stripe read", rep.Providers)
 	}
-	if len(rep.Recorded) != 1 || rep.Recorded[0].TxID != paid.txid || rep.Recorded[0].Reference != session || rep.Recorded[0].Outcome != "paid" {
-		t.Fatalf("recorded %+v, want %s's session %s, paid", rep.Recorded, paid.txid, session)
+	if len(rep.Recorded) != 1 || rep.Recorded[0].TxID != paid.TxID || rep.Recorded[0].Reference != session || rep.Recorded[0].Outcome != "paid" {
+		t.Fatalf("recorded %+v, want %s's session %s, paid", rep.Recorded, paid.TxID, session)
 	}
-	if len(rep.Stuck) != 1 || rep.Stuck[0].TxID != stuck.txid {
-		t.Fatalf("stuck %+v, want %s", rep.Stuck, stuck.txid)
+	if len(rep.Stuck) != 1 || rep.Stuck[0].TxID != stuck.TxID {
+		t.Fatalf("stuck %+v, want %s", rep.Stuck, stuck.TxID)
 	}
 
 	// The payment found resumes the workflow: produced, billed.
 	paid.waitStatus("COMPLETE")
-	status, pays := orderPayments(t, c, paid.txid)
+	status, pays := orderPayments(t, c, paid.TxID)
 	if status != "COMPLETE" || len(pays) != 1 || pays[0].Mode != "stripe" || pays[0].Reference != session || pays[0].Amount != final {
 		t.Errorf("order %s with payments %+v, want COMPLETE with the Stripe session %s of %d", status, pays, session, final)
 	}
 	flags := openFlags(t, c)
 	stuckFlagged := 0
 	for _, f := range flags {
-		if f.TxID == paid.txid {
+		if f.TxID == paid.TxID {
 			t.Errorf("the paid order is flagged: %+v", f)
 		}
-		if f.TxID == stuck.txid && f.Reason == "stuck" {
+		if f.TxID == stuck.TxID && f.Reason == "stuck" {
 			stuckFlagged++
 		}
 	}
@@ -181,7 +182,7 @@ func TestReconciliationFindsAPaymentNeverNotifiedAndFlagsAStuckOrder(t *testing.
 		t.Errorf("open flags %+v, want the stuck order flagged once", flags)
 	}
 	mails := reportMails(t, c)
-	if len(mails) != 1 || !strings.Contains(mails[0], paid.txid) || !strings.Contains(mails[0], stuck.txid) || !strings.Contains(mails[0], session) {
+	if len(mails) != 1 || !strings.Contains(mails[0], paid.TxID) || !strings.Contains(mails[0], stuck.TxID) || !strings.Contains(mails[0], session) {
 		t.Fatalf("report e-mails to the sales managers: %q, want one naming both orders and the session", mails)
 	}
 
@@ -192,12 +193,12 @@ func TestReconciliationFindsAPaymentNeverNotifiedAndFlagsAStuckOrder(t *testing.
 	}
 	body := providertest.StripeEvent("evt_late_webhook", "checkout.session.completed", map[string]any{
 		"id": session, "object": "checkout.session", "amount_total": final, "currency": "eur",
-		"client_reference_id": paid.txid, "payment_status": "paid", "metadata": map[string]string{"txid": paid.txid}})
+		"client_reference_id": paid.TxID, "payment_status": "paid", "metadata": map[string]string{"txid": paid.TxID}})
 	if r := postCallback(t, c.APIURL+"/webhooks/stripe", string(body), map[string]string{
 		"Content-Type": "application/json", "Stripe-Signature": providertest.SignStripe(body, whsec, time.Now())}); r.status != 200 {
 		t.Errorf("late webhook = %d %s, want 200", r.status, r.raw)
 	}
-	if status2, pays2 := orderPayments(t, c, paid.txid); status2 != "COMPLETE" || len(pays2) != 1 {
+	if status2, pays2 := orderPayments(t, c, paid.TxID); status2 != "COMPLETE" || len(pays2) != 1 {
 		t.Errorf("after a second run and the webhook: %s with payments %+v, want COMPLETE with one", status2, pays2)
 	}
 	if n := len(openFlags(t, c)); n != len(flags) {

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
-	"github.com/lmsshop/checkout/internal/notify/seslocal"
+	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
@@ -161,7 +161,7 @@ func TestControlCharactersAreCleanedAndCannotForgeTraceLines(t *testing.T) {
 		noLineBreakers(t, field, stored.body[field])
 	}
 
-	items := traceItems(t, c, b.txid)
+	items := traceItems(t, c, b.TxID)
 	if len(items) < 5 {
 		t.Fatalf("trace has %d lines, want one per command at least", len(items))
 	}
@@ -171,11 +171,11 @@ func TestControlCharactersAreCleanedAndCannotForgeTraceLines(t *testing.T) {
 				t.Errorf("trace %s %s = %q keeps %U", it["sk"], attr, it[attr], r)
 			}
 		}
-		if it["txid"] != b.txid {
-			t.Errorf("trace item %s names transaction %q under TX#%s", it["sk"], it["txid"], b.txid)
+		if it["txid"] != b.TxID {
+			t.Errorf("trace item %s names transaction %q under TX#%s", it["sk"], it["txid"], b.TxID)
 		}
 		line := trace.Line{TxID: it["txid"], Source: it["source"], Message: it["message"]}.Format(nil)
-		if !strings.Contains(line, " ["+b.txid+"] ") {
+		if !strings.Contains(line, " ["+b.TxID+"] ") {
 			t.Errorf("formatted line %q does not carry its transaction", line)
 		}
 		if strings.ContainsAny(line, "\r\n") {
@@ -281,7 +281,7 @@ func TestTransactionIDsCannotBeEnumerated(t *testing.T) {
 			{"PUT", "/carts/" + id + "/lines/GO-101", `{"quantity":1}`},
 			{"GET", "/orders/" + id, ""},
 		} {
-			r := call(t, req.method, c.APIURL+req.path, b.token, req.body)
+			r := call(t, req.method, c.APIURL+req.path, b.Token, req.body)
 			seen[r.status]++
 			if r.status != 404 && r.status != 403 {
 				t.Fatalf("%s %s with another cart's token = %d %s, want 404 or 403", req.method, req.path, r.status, r.raw)

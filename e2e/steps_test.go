@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/storefront"
 )
 
 func TestCatalogShowsOnlySellableItemsWithoutSecrets(t *testing.T) {
@@ -71,26 +72,26 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 		status                          int
 		code                            string
 	}{
-		{"malformed JSON", "PUT", "/carts/{txid}/lines/GO-101", b.token, `{"quantity":`, 400, "invalid"},
-		{"wrong type", "PUT", "/carts/{txid}/lines/GO-101", b.token, `{"quantity":"two"}`, 400, "invalid"},
-		{"a price sent by the client", "PUT", "/carts/{txid}/lines/GO-101", b.token, `{"quantity":1,"unitPrice":1}`, 400, "invalid"},
-		{"negative quantity", "PUT", "/carts/{txid}/lines/GO-101", b.token, `{"quantity":-1}`, 400, "invalid"},
-		{"absurd quantity", "PUT", "/carts/{txid}/lines/GO-101", b.token, `{"quantity":100000000}`, 400, "invalid"},
-		{"unknown item", "PUT", "/carts/{txid}/lines/NOPE", b.token, `{"quantity":1}`, 404, "not_found"},
-		{"password-protected item", "PUT", "/carts/{txid}/lines/PM-301-VIP", b.token, `{"quantity":1}`, 403, "forbidden"},
-		{"wrong password", "POST", "/carts/{txid}/unlock", b.token, `{"code":"PM-301-VIP","password":"guess"}`, 403, "forbidden"},
-		{"unknown discount code", "POST", "/carts/{txid}/codes", b.token, `{"code":"BOGUS"}`, 400, "invalid"},
-		{"oversized body", "PUT", "/carts/{txid}/customer", b.token, `{"city":"` + strings.Repeat("x", 70000) + `"}`, 413, "too_large"},
+		{"malformed JSON", "PUT", "/carts/{txid}/lines/GO-101", b.Token, `{"quantity":`, 400, "invalid"},
+		{"wrong type", "PUT", "/carts/{txid}/lines/GO-101", b.Token, `{"quantity":"two"}`, 400, "invalid"},
+		{"a price sent by the client", "PUT", "/carts/{txid}/lines/GO-101", b.Token, `{"quantity":1,"unitPrice":1}`, 400, "invalid"},
+		{"negative quantity", "PUT", "/carts/{txid}/lines/GO-101", b.Token, `{"quantity":-1}`, 400, "invalid"},
+		{"absurd quantity", "PUT", "/carts/{txid}/lines/GO-101", b.Token, `{"quantity":100000000}`, 400, "invalid"},
+		{"unknown item", "PUT", "/carts/{txid}/lines/NOPE", b.Token, `{"quantity":1}`, 404, "not_found"},
+		{"password-protected item", "PUT", "/carts/{txid}/lines/PM-301-VIP", b.Token, `{"quantity":1}`, 403, "forbidden"},
+		{"wrong password", "POST", "/carts/{txid}/unlock", b.Token, `{"code":"PM-301-VIP","password":"guess"}`, 403, "forbidden"},
+		{"unknown discount code", "POST", "/carts/{txid}/codes", b.Token, `{"code":"BOGUS"}`, 400, "invalid"},
+		{"oversized body", "PUT", "/carts/{txid}/customer", b.Token, `{"city":"` + strings.Repeat("x", 70000) + `"}`, 413, "too_large"},
 		{"no token", "PUT", "/carts/{txid}/lines/GO-101", "", `{"quantity":3}`, 401, "unauthorized"},
-		{"another cart's token", "PUT", "/carts/{txid}/lines/GO-101", other.token, `{"quantity":3}`, 403, "forbidden"},
-		{"invalid customer", "PUT", "/carts/{txid}/customer", b.token, `{"email":"not-an-address","lastName":"","firstName":"x","city":"Paris","country":"XX"}`, 400, "invalid"},
-		{"seats on an item without seats", "PUT", "/carts/{txid}/seats", b.token, `{"participants":[],"seats":[{"code":"GO-101","role":"student","email":"a@b.co"}]}`, 400, "invalid"},
-		{"requirements for an item not in the cart", "PUT", "/carts/{txid}/requirements", b.token, `{"requirements":{"COURSE-SPACE":[{"shortname":"ABC"}]}}`, 400, "invalid"},
-		{"placement of an incomplete cart", "POST", "/carts/{txid}/order", b.token, `{"acceptTerms":true,"paymode":"test"}`, 422, "incomplete"},
+		{"another cart's token", "PUT", "/carts/{txid}/lines/GO-101", other.Token, `{"quantity":3}`, 403, "forbidden"},
+		{"invalid customer", "PUT", "/carts/{txid}/customer", b.Token, `{"email":"not-an-address","lastName":"","firstName":"x","city":"Paris","country":"XX"}`, 400, "invalid"},
+		{"seats on an item without seats", "PUT", "/carts/{txid}/seats", b.Token, `{"participants":[],"seats":[{"code":"GO-101","role":"student","email":"a@b.co"}]}`, 400, "invalid"},
+		{"requirements for an item not in the cart", "PUT", "/carts/{txid}/requirements", b.Token, `{"requirements":{"COURSE-SPACE":[{"shortname":"ABC"}]}}`, 400, "invalid"},
+		{"placement of an incomplete cart", "POST", "/carts/{txid}/order", b.Token, `{"acceptTerms":true,"paymode":"test"}`, 422, "incomplete"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := call(t, tc.method, b.api+strings.ReplaceAll(tc.path, "{txid}", b.txid), tc.token, tc.body)
+			r := call(t, tc.method, b.API+strings.ReplaceAll(tc.path, "{txid}", b.TxID), tc.token, tc.body)
 			if r.status != tc.status || r.errCode() != tc.code {
 				t.Fatalf("= %d %q, want %d %q: %s", r.status, r.errCode(), tc.status, tc.code, r.raw)
 			}
@@ -103,7 +104,7 @@ func TestBadInputIsRefusedAndChangesNothing(t *testing.T) {
 	if after.body["version"] != before.body["version"] || fmt.Sprint(lines(after)) != fmt.Sprint(lines(before)) || after.body["customer"] != nil {
 		t.Errorf("stored cart changed: before %s\nafter %s", before.raw, after.raw)
 	}
-	r := call(t, "GET", b.api+"/carts/AAAAAAAAAAAAAAAA", b.token, "")
+	r := call(t, "GET", b.API+"/carts/AAAAAAAAAAAAAAAA", b.Token, "")
 	if r.status != 404 {
 		t.Errorf("unknown cart = %d, want 404", r.status)
 	}
@@ -115,7 +116,7 @@ func TestExpiredCartIsGoneBeforeDynamoDBDeletesIt(t *testing.T) {
 	b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
 	_, err := c.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(c.Table),
-		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "TX#" + b.txid}, "sk": &types.AttributeValueMemberS{Value: "CART"}},
+		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "TX#" + b.TxID}, "sk": &types.AttributeValueMemberS{Value: "CART"}},
 		UpdateExpression:          aws.String("SET expiresAt = :past"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":past": &types.AttributeValueMemberN{Value: fmt.Sprint(time.Now().Add(-time.Minute).Unix())}},
 	})
@@ -185,7 +186,7 @@ func TestPrefillWithAutodrive(t *testing.T) {
 	if q.Get("unknown") != "NOPE" || q.Get("autodrive") != "1" || q.Get("tx") == "" || q.Get("token") == "" {
 		t.Errorf("fragment = %q, want tx, token, unknown=NOPE, autodrive=1", u.Fragment)
 	}
-	b := &buyer{t: t, api: c.APIURL, txid: q.Get("tx"), token: q.Get("token")}
+	b := &buyer{t: t, Client: storefront.Client{API: c.APIURL, HTTP: noRedirect, TxID: q.Get("tx"), Token: q.Get("token")}}
 	cart := b.must(200, "GET", "/carts/{txid}", "")
 	if got := lines(cart); got["GO-101"] != 1 || got["SEC-201-SEATS"] != 5 || len(got) != 2 {
 		t.Errorf("prefilled lines = %v", got)
@@ -254,7 +255,7 @@ func TestSequenceToPlacement(t *testing.T) {
 	}
 	first := b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`)
 	order := first.body["order"].(map[string]any)
-	if order["transactionId"] != b.txid || order["totals"].(map[string]any)["final"].(float64) != totals(review)["final"] {
+	if order["transactionId"] != b.TxID || order["totals"].(map[string]any)["final"].(float64) != totals(review)["final"] {
 		t.Errorf("placed order %v does not match the review totals %v", order["totals"], totals(review))
 	}
 	again := b.must(200, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`)
@@ -313,7 +314,7 @@ func TestAudienceCustomersOnly(t *testing.T) {
 	// Prepay production created this new buyer's learning account: they are welcomed once.
 	welcomed := 0
 	for i := 0; i < 50 && welcomed == 0; i++ {
-		for _, subject := range mailTo(t, cloudtest.Start(t), email, first.txid) {
+		for _, subject := range mailTo(t, cloudtest.Start(t), email, first.TxID) {
 			if strings.Contains(subject, "account has been created") {
 				welcomed++
 			}

@@ -90,7 +90,7 @@ func TestWebhookVerifiedAndProcessedOnce(t *testing.T) {
 	if r := postCallback(t, url, cb.Body, cb.Headers); r.status != 200 {
 		t.Errorf("replay after completion = %d %s", r.status, r.raw)
 	}
-	status, body := admin(t, c, "GET", "/admin/orders/"+b.txid, "", "")
+	status, body := admin(t, c, "GET", "/admin/orders/"+b.TxID, "", "")
 	var view struct {
 		Order struct {
 			Status   string `json:"status"`
@@ -151,7 +151,7 @@ func TestManyBuyersAtOnceOnOneSeatsPack(t *testing.T) {
 				t.Errorf("buyer %d: order has %d seats, final %v; want 3 seats, 108000", i, n, o["totals"].(map[string]any)["final"])
 			}
 			mu.Lock()
-			txids[b.txid] = true
+			txids[b.TxID] = true
 			mu.Unlock()
 		}(i)
 	}

@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/opsclient"
+	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
@@ -656,24 +656,11 @@ func (a *app) printJSON(v any) error {
 // "1234.50 EUR" (no symbol, no grouping: easy to compare with a bank statement), in
 // integer arithmetic so nothing is rounded.
 func money(minor int64, currency string) string {
-	digits, err := notify.MinorDigits(currency)
+	digits, err := pricing.MinorDigits(currency)
 	if err != nil {
 		return strconv.FormatInt(minor, 10) + " (minor units)"
 	}
-	sign := ""
-	abs := uint64(minor)
-	if minor < 0 {
-		// Negating math.MinInt64 overflows; going through uint64 does not.
-		sign, abs = "-", uint64(-(minor+1))+1
-	}
-	if digits == 0 {
-		return fmt.Sprintf("%s%d %s", sign, abs, currency)
-	}
-	unit := uint64(1)
-	for range digits {
-		unit *= 10
-	}
-	return fmt.Sprintf("%s%d.%0*d %s", sign, abs/unit, digits, abs%unit, currency)
+	return pricing.FormatDecimal(minor, digits) + " " + currency
 }
 
 func printOrder(w io.Writer, d *opsclient.OrderDetail, loc *time.Location) error {

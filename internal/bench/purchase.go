@@ -5,22 +5,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/lmsshop/checkout/internal/storefront"
 )
 
 // The steps of one purchase, in order, as the report names them.
 const (
 	StepCreate   = "create"   // POST /carts
-	StepLine     = "line"     // PUT /carts/{tx}/lines/GO-101
-	StepCustomer = "customer" // PUT /carts/{tx}/customer
-	StepPlace    = "place"    // POST /carts/{tx}/order
+	StepLine     = "line"     // PUT /carts/{txid}/lines/GO-101
+	StepCustomer = "customer" // PUT /carts/{txid}/customer
+	StepPlace    = "place"    // POST /carts/{txid}/order
 	StepPayable  = "payable"  // placement → the workflow waits for the payment (observed in the table)
-	StepPay      = "pay"      // POST /orders/{tx}/payment/test {"action":"pay"}
+	StepPay      = "pay"      // POST /orders/{txid}/payment/test {"action":"pay"}
 	StepWorkflow = "workflow" // payment → the execution ends (PRODUCE, BILL, notify)
-	StepView     = "view"     // GET /orders/{tx}, which must say COMPLETE
+	StepView     = "view"     // GET /orders/{txid}, which must say COMPLETE
 )
 
 // Steps lists the steps in purchase order.
@@ -52,33 +53,14 @@ type buyer struct {
 }
 
 func (b *buyer) call(ctx context.Context, method, path, token, body string) (int, []byte, error) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, b.cloud.APIURL+path, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, out, err
+	r, err := storefront.Call(ctx, b.client, method, b.cloud.APIURL+path, token, body)
+	return r.Status, r.Body, err
 }
 
 // step times one request and checks its status.
 func (b *buyer) step(ctx context.Context, p *purchase, name, method, path, body string, want int) ([]byte, error) {
 	start := time.Now()
-	code, out, err := b.call(ctx, method, strings.ReplaceAll(path, "{tx}", p.txid), p.token, body)
+	code, out, err := b.call(ctx, method, strings.ReplaceAll(path, "{txid}", p.txid), p.token, body)
 	p.steps[name] = span{start, time.Now()}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -111,13 +93,13 @@ func (b *buyer) purchase(ctx context.Context, p *purchase) error {
 	}
 	p.txid, p.token = created.TransactionID, created.CartToken
 	p.execARN = strings.Replace(b.cloud.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + p.txid
-	if _, err := b.step(ctx, p, StepLine, "PUT", "/carts/{tx}/lines/GO-101", `{"quantity":1}`, http.StatusOK); err != nil {
+	if _, err := b.step(ctx, p, StepLine, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`, http.StatusOK); err != nil {
 		return err
 	}
-	if _, err := b.step(ctx, p, StepCustomer, "PUT", "/carts/{tx}/customer", buyerJSON, http.StatusOK); err != nil {
+	if _, err := b.step(ctx, p, StepCustomer, "PUT", "/carts/{txid}/customer", buyerJSON, http.StatusOK); err != nil {
 		return err
 	}
-	if _, err := b.step(ctx, p, StepPlace, "POST", "/carts/{tx}/order", `{"acceptTerms":true,"paymode":"test"}`, http.StatusCreated); err != nil {
+	if _, err := b.step(ctx, p, StepPlace, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`, http.StatusCreated); err != nil {
 		return err
 	}
 	// The payment can be made once the workflow's Payment state stored its task token.
@@ -134,7 +116,7 @@ func (b *buyer) purchase(ctx context.Context, p *purchase) error {
 		time.Sleep(2 * time.Millisecond)
 	}
 	p.steps[StepPayable] = span{start, time.Now()}
-	if _, err := b.step(ctx, p, StepPay, "POST", "/orders/{tx}/payment/test", `{"action":"pay"}`, http.StatusOK); err != nil {
+	if _, err := b.step(ctx, p, StepPay, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`, http.StatusOK); err != nil {
 		return err
 	}
 	start = time.Now()
@@ -146,7 +128,7 @@ func (b *buyer) purchase(ctx context.Context, p *purchase) error {
 	if info.Status != "SUCCEEDED" {
 		return fmt.Errorf("workflow: execution %s: %s %s", info.Status, info.Error, info.Cause)
 	}
-	out, err = b.step(ctx, p, StepView, "GET", "/orders/{tx}", "", http.StatusOK)
+	out, err = b.step(ctx, p, StepView, "GET", "/orders/{txid}", "", http.StatusOK)
 	if err != nil {
 		return err
 	}

@@ -355,9 +355,9 @@ func (t *Template) Routes(functions []Function) ([]Route, error) {
 		schemes := securitySchemes(body)
 		defSec := body["security"]
 		paths, _ := body["paths"].(map[string]any)
-		for _, path := range sortedKeys(paths) {
+		for _, path := range slices.Sorted(maps.Keys(paths)) {
 			ops, _ := paths[path].(map[string]any)
-			for _, m := range sortedKeys(ops) {
+			for _, m := range slices.Sorted(maps.Keys(ops)) {
 				method := strings.ToUpper(m)
 				if m == "x-amazon-apigateway-any-method" {
 					method = "ANY"
@@ -381,7 +381,7 @@ func (t *Template) Routes(functions []Function) ([]Route, error) {
 				list, _ := sec.([]any)
 				for _, s := range list {
 					sm, _ := s.(map[string]any)
-					for _, name := range sortedKeys(sm) {
+					for _, name := range slices.Sorted(maps.Keys(sm)) {
 						scheme, ok := schemes[name]
 						if !ok {
 							return nil, fmt.Errorf("cfn: %s %s: security scheme %s is not defined", method, path, name)

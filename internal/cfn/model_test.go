@@ -18,7 +18,14 @@ const repoRoot = "../.."
 // transformed runs the real SAM transform on the repository's template.
 func transformed(t *testing.T) *cfn.Template {
 	t.Helper()
-	path, err := cfn.Transform(context.Background(), repoRoot, filepath.Join(repoRoot, "template.yaml"))
+	return transformedFile(t, filepath.Join(repoRoot, "template.yaml"))
+}
+
+// transformedFile runs the real SAM transform on a template file and loads the result
+// as the local cloud does.
+func transformedFile(t *testing.T, template string) *cfn.Template {
+	t.Helper()
+	path, err := cfn.Transform(context.Background(), repoRoot, template)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,17 +359,7 @@ Outputs:`
 	if err := os.WriteFile(copyPath, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	path, err := cfn.Transform(context.Background(), repoRoot, copyPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := testOptions()
-	opts.StackName, opts.TableName = "local", "local-checkout"
-	opts.Params = map[string]string{"StorefrontUrl": "http://127.0.0.1:8080"}
-	tpl, err := cfn.Load(path, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tpl := transformedFile(t, copyPath)
 	tests := []struct {
 		role  string
 		grant bool

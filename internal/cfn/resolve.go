@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -494,14 +493,4 @@ func (r *Resolver) subValue(name string, vars map[string]any) (any, error) {
 		return r.getAtt(id, attr)
 	}
 	return r.ref(name)
-}
-
-// sortedKeys returns m's keys in order, so that everything built from a map is stable.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

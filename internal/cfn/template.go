@@ -16,7 +16,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -115,7 +117,7 @@ func Parse(raw []byte, opts Options) (*Template, error) {
 func (t *Template) parameters() (map[string]any, error) {
 	decl, _ := t.raw["Parameters"].(map[string]any)
 	out := map[string]any{}
-	for _, name := range sortedKeys(decl) {
+	for _, name := range slices.Sorted(maps.Keys(decl)) {
 		p, _ := decl[name].(map[string]any)
 		v, set := t.opts.Params[name]
 		if !set {
@@ -181,7 +183,7 @@ func (t *Template) ResourceType(id string) string {
 // LogicalIDs lists the resources of type typ, sorted.
 func (t *Template) LogicalIDs(typ string) []string {
 	var ids []string
-	for _, id := range sortedKeys(t.resources) {
+	for _, id := range slices.Sorted(maps.Keys(t.resources)) {
 		if t.ResourceType(id) == typ {
 			ids = append(ids, id)
 		}

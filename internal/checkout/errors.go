@@ -6,7 +6,10 @@ package checkout
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+
+	"github.com/lmsshop/checkout/internal/pricing"
 )
 
 // Kind classifies an error for its caller; the HTTP edge maps each kind to one status
@@ -28,11 +31,8 @@ const (
 )
 
 // FieldError addresses one problem to one field, e.g. "lines[0].quantity" or
-// "requirements.COURSE-101[2].shortname".
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-}
+// "requirements.COURSE-101[2].shortname": pricing's, the one field-error type.
+type FieldError = pricing.FieldError
 
 // Error is the checkout's error: the operation that failed, its kind, a message a user
 // can read, the fields at fault, and the underlying error for logs.
@@ -114,4 +114,43 @@ func (f Fields) Err(op, message string) error {
 		return nil
 	}
 	return Invalid(op, message, f...)
+}
+
+// statusOf is the one table from error kinds to the HTTP statuses the APIs answer
+// with; the operators' client reads it backwards.
+var statusOf = map[Kind]int{
+	EINVALID:      http.StatusBadRequest,
+	EUNAUTHORIZED: http.StatusUnauthorized,
+	EFORBIDDEN:    http.StatusForbidden,
+	ENOTFOUND:     http.StatusNotFound,
+	ECONFLICT:     http.StatusConflict,
+	EGONE:         http.StatusGone,
+	ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	EINCOMPLETE:   http.StatusUnprocessableEntity,
+	EUNAVAILABLE:  http.StatusServiceUnavailable,
+	EINTERNAL:     http.StatusInternalServerError,
+}
+
+// HTTPStatus is the status an API answers an error of this kind with (500 for a kind
+// the table does not know).
+func (k Kind) HTTPStatus() int {
+	if s, ok := statusOf[k]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// KindOfStatus names the kind of an HTTP status, the table read backwards; a gateway's
+// 502 and 504 are EUNAVAILABLE like 503, and any other status EINTERNAL.
+func KindOfStatus(status int) Kind {
+	switch status {
+	case http.StatusBadGateway, http.StatusGatewayTimeout:
+		return EUNAVAILABLE
+	}
+	for k, s := range statusOf {
+		if s == status {
+			return k
+		}
+	}
+	return EINTERNAL
 }

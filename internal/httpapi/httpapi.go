@@ -23,20 +23,6 @@ import (
 // MaxBody bounds request bodies: no checkout request needs more.
 const MaxBody = 64 << 10
 
-// statusOf is the one table from error kinds to HTTP statuses.
-var statusOf = map[checkout.Kind]int{
-	checkout.EINVALID:      http.StatusBadRequest,
-	checkout.EUNAUTHORIZED: http.StatusUnauthorized,
-	checkout.EFORBIDDEN:    http.StatusForbidden,
-	checkout.ENOTFOUND:     http.StatusNotFound,
-	checkout.ECONFLICT:     http.StatusConflict,
-	checkout.EGONE:         http.StatusGone,
-	checkout.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	checkout.EINCOMPLETE:   http.StatusUnprocessableEntity,
-	checkout.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	checkout.EINTERNAL:     http.StatusInternalServerError,
-}
-
 // Request is an HTTP API request.
 type Request = events.APIGatewayV2HTTPRequest
 
@@ -77,7 +63,7 @@ func (rt *Router) RouteKeys() []string {
 func (rt *Router) Serve(ctx context.Context, r Request) (Response, error) {
 	h, ok := rt.routes[r.RouteKey]
 	if !ok {
-		return Error(rt.Log, checkout.Errorf("route", checkout.ENOTFOUND, "no route %s", r.RouteKey)), nil
+		return Error(rt.Log, checkout.Errorf("request.route", checkout.ENOTFOUND, "no route %s", r.RouteKey)), nil
 	}
 	resp, err := h(ctx, &r)
 	if err != nil {
@@ -108,11 +94,7 @@ func Error(log *slog.Logger, err error) Response {
 		p.Error.Message = "internal error"
 		log.Error("request failed", "err", err)
 	}
-	status := statusOf[kind]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	return JSON(status, p)
+	return JSON(kind.HTTPStatus(), p)
 }
 
 // JSON renders v with status.
@@ -135,12 +117,12 @@ func Body(r *Request) ([]byte, error) {
 	if r.IsBase64Encoded {
 		d, err := base64.StdEncoding.DecodeString(r.Body)
 		if err != nil {
-			return nil, checkout.Errorf("decode", checkout.EINVALID, "body is not valid base64")
+			return nil, checkout.Errorf("request.decode", checkout.EINVALID, "body is not valid base64")
 		}
 		raw = d
 	}
 	if len(raw) > MaxBody {
-		return nil, checkout.Errorf("decode", checkout.ETOOLARGE, "body of %d bytes is over the %d-byte limit", len(raw), MaxBody)
+		return nil, checkout.Errorf("request.decode", checkout.ETOOLARGE, "body of %d bytes is over the %d-byte limit", len(raw), MaxBody)
 	}
 	return raw, nil
 }
@@ -153,10 +135,10 @@ func Decode(r *Request, v any) error {
 		return err
 	}
 	if ct := header(r, "content-type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return checkout.Errorf("decode", checkout.EINVALID, "content type must be application/json, not %q", ct)
+		return checkout.Errorf("request.decode", checkout.EINVALID, "content type must be application/json, not %q", ct)
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return checkout.Errorf("decode", checkout.EINVALID, "a JSON body is required")
+		return checkout.Errorf("request.decode", checkout.EINVALID, "a JSON body is required")
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -164,7 +146,7 @@ func Decode(r *Request, v any) error {
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return checkout.Errorf("decode", checkout.EINVALID, "body must hold a single JSON value")
+		return checkout.Errorf("request.decode", checkout.EINVALID, "body must hold a single JSON value")
 	}
 	return nil
 }
@@ -174,16 +156,16 @@ func decodeError(err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		return checkout.Errorf("decode", checkout.EINVALID, "malformed JSON at byte %d", se.Offset)
+		return checkout.Errorf("request.decode", checkout.EINVALID, "malformed JSON at byte %d", se.Offset)
 	case errors.As(err, &te):
-		return checkout.Invalid("decode", "wrong type", checkout.FieldError{Field: te.Field, Message: fmt.Sprintf("must be a %s", te.Type)})
+		return checkout.Invalid("request.decode", "wrong type", checkout.FieldError{Field: te.Field, Message: fmt.Sprintf("must be a %s", te.Type)})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return checkout.Invalid("decode", "unknown field", checkout.FieldError{Field: name, Message: "is not accepted here"})
+		return checkout.Invalid("request.decode", "unknown field", checkout.FieldError{Field: name, Message: "is not accepted here"})
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return checkout.Errorf("decode", checkout.EINVALID, "malformed JSON: unexpected end")
+		return checkout.Errorf("request.decode", checkout.EINVALID, "malformed JSON: unexpected end")
 	default:
-		return checkout.Errorf("decode", checkout.EINVALID, "malformed JSON: %v", err)
+		return checkout.Errorf("request.decode", checkout.EINVALID, "malformed JSON: %v", err)
 	}
 }
 
@@ -201,7 +183,7 @@ func Bearer(r *Request) (string, error) {
 	h := header(r, "authorization")
 	const prefix = "bearer "
 	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
-		return "", checkout.Errorf("auth", checkout.EUNAUTHORIZED, "send the cart token as Authorization: Bearer <token>")
+		return "", checkout.Errorf("request.bearer", checkout.EUNAUTHORIZED, "send the cart token as Authorization: Bearer <token>")
 	}
 	return strings.TrimSpace(h[len(prefix):]), nil
 }

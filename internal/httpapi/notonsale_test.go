@@ -6,19 +6,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
-	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
-	"github.com/lmsshop/checkout/internal/seed"
 	"github.com/lmsshop/checkout/internal/store"
-	"github.com/lmsshop/checkout/internal/trace"
 	"github.com/lmsshop/checkout/internal/vies"
 	"github.com/lmsshop/checkout/internal/vies/viestest"
 )
@@ -28,37 +23,13 @@ import (
 // is written.
 func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
 	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
-	shop, cats, err := seed.Demo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SaveShop(ctx, shop, cats); err != nil {
-		t.Fatal(err)
-	}
-	shops := &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now}
-	wf := &starter{}
-	steps := &httpapi.Steps{Store: st, Shops: shops, Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: wf,
-		Now: time.Now, CartTTL: time.Hour, Storefront: "http://web"}
+	steps, st, shop := demoSteps(t)
+	shops, wf := steps.Shops, steps.Workflow.(*starter)
 	rt := httpapi.NewRouter(nil)
 	for _, reg := range []func(*httpapi.Router){steps.RegisterShop, steps.RegisterCustomer, steps.RegisterOrder} {
 		reg(rt)
 	}
-	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
-		t.Helper()
-		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json"},
-			PathParameters: map[string]string{"txid": txid, "code": code},
-			RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: "abc123.execute-api.eu-west-3.amazonaws.com"}}
-		if token != "" {
-			r.Headers["authorization"] = "Bearer " + token
-		}
-		resp, err := rt.Serve(ctx, r)
-		if err != nil {
-			t.Fatalf("%s: %v", routeKey, err)
-		}
-		return resp
-	}
+	serve := server(t, rt)
 	const customer = `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR"}`
 	cart := func(codes ...string) (string, string) {
 		t.Helper()
@@ -92,7 +63,7 @@ func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
 	}
 	withdraw := func(code string) {
 		t.Helper()
-		if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(table), Key: map[string]types.AttributeValue{
+		if _, err := st.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(st.Table), Key: map[string]types.AttributeValue{
 			"pk": &types.AttributeValueMemberS{Value: "SHOP#" + shop.ID},
 			"sk": &types.AttributeValueMemberS{Value: "CATALOG#" + shop.CatalogID + "#ITEM#" + code}}}); err != nil {
 			t.Fatal(err)
@@ -151,34 +122,14 @@ func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
 // invoicing country is taken and removes VAT.
 func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
 	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
-	shop, cats, err := seed.Demo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SaveShop(ctx, shop, cats); err != nil {
-		t.Fatal(err)
-	}
 	fake := viestest.Start(nil)
 	defer fake.Close()
-	steps := &httpapi.Steps{Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
-		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: &starter{}, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
-		VIES: &vies.Client{URL: fake.URL}}
+	steps, st, _ := demoSteps(t)
+	steps.VIES = &vies.Client{URL: fake.URL}
 	rt := httpapi.NewRouter(nil)
 	steps.RegisterShop(rt)
 	steps.RegisterCustomer(rt)
-	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
-		t.Helper()
-		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json", "authorization": "Bearer " + token},
-			PathParameters: map[string]string{"txid": txid, "code": code},
-			RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: "abc123.execute-api.eu-west-3.amazonaws.com"}}
-		resp, err := rt.Serve(ctx, r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp
-	}
+	serve := server(t, rt)
 	var c httpapi.Created
 	if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {
 		t.Fatal(err)

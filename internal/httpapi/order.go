@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/pricing"
@@ -18,22 +17,6 @@ type Review struct {
 		Items map[string]string `json:"items,omitempty"`
 	} `json:"terms"`
 	Paymodes []string `json:"paymodes"`
-}
-
-// Offered lists the payment modes a total allows: only freeorder for 0, never
-// freeorder otherwise, test only in a test shop.
-func Offered(shop *checkout.Shop, final int64) []string {
-	if final == 0 {
-		return []string{"freeorder"}
-	}
-	out := []string{}
-	for _, m := range shop.Paymodes {
-		if m == "freeorder" || (m == "test" && !shop.TestMode) {
-			continue
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 // quoteFor prices a cart with the context it carries (buyer, partner, their figures as
@@ -59,7 +42,7 @@ func (s *Steps) reviewOf(cr *cartRequest, c *checkout.Cart) (Review, pricing.Quo
 	}
 	offer := s.Offer
 	if offer == nil {
-		offer = Offered
+		offer = checkout.Offered
 	}
 	v.Paymodes = offer(cr.shop, v.Totals.Final)
 	return v, q, nil
@@ -88,44 +71,14 @@ type Placed struct {
 	Order *checkout.Order `json:"order"`
 }
 
-// PaymentPlan is the part of the execution input that tells the Payment state how
-// long to wait: per kind of mode, from the shop's settings.
-type PaymentPlan struct {
-	Kind           string `json:"kind"` // instant, offline, online, test
-	TimeoutSeconds int64  `json:"timeoutSeconds"`
-	RetrySeconds   int64  `json:"retrySeconds"`
-}
-
 // ExecutionInput is what the state machine starts with. APIURL is the base URL of the
 // API the order was placed through (BaseURL), also stored on the order: what comes
 // after placement builds the API's own links on it.
 type ExecutionInput struct {
-	TxID    string      `json:"txid"`
-	Paymode string      `json:"paymode"`
-	Payment PaymentPlan `json:"payment"`
-	APIURL  string      `json:"apiUrl"`
-}
-
-// PlanFor tells the workflow how to wait for a mode's payment.
-func PlanFor(shop *checkout.Shop, mode string) PaymentPlan {
-	secs := func(d checkout.Duration, def time.Duration) int64 {
-		if d.Duration <= 0 {
-			return int64(def / time.Second)
-		}
-		return int64(d.Duration / time.Second)
-	}
-	p := PaymentPlan{RetrySeconds: secs(shop.RetryWait, 48*time.Hour)}
-	switch mode {
-	case "freeorder":
-		p.Kind, p.TimeoutSeconds = "instant", 300
-	case "check", "transfer":
-		p.Kind, p.TimeoutSeconds = "offline", secs(shop.OfflinePaymentWait, 14*24*time.Hour)
-	case "test":
-		p.Kind, p.TimeoutSeconds = "test", secs(shop.OnlinePaymentWait, time.Hour)
-	default:
-		p.Kind, p.TimeoutSeconds = "online", secs(shop.OnlinePaymentWait, time.Hour)
-	}
-	return p
+	TxID    string               `json:"txid"`
+	Paymode string               `json:"paymode"`
+	Payment checkout.PaymentPlan `json:"payment"`
+	APIURL  string               `json:"apiUrl"`
 }
 
 // place answers POST /carts/{txid}/order. It reads the cart and any order in one
@@ -204,7 +157,7 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 }
 
 func (s *Steps) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order) error {
-	in := ExecutionInput{TxID: o.TxID, Paymode: o.Paymode, Payment: PlanFor(shop, o.Paymode), APIURL: o.APIURL}
+	in := ExecutionInput{TxID: o.TxID, Paymode: o.Paymode, Payment: checkout.PlanFor(shop, o.Paymode), APIURL: o.APIURL}
 	if _, err := s.Workflow.Start(ctx, o.TxID, in); err != nil {
 		s.Trace.Printf(ctx, o.TxID, "ORDER : workflow start failed: %v", err)
 		return err

@@ -81,7 +81,7 @@ type cartRequest struct {
 func (s *Steps) open(ctx context.Context, r *Request) (*cartRequest, error) {
 	txid := r.PathParameters["txid"]
 	if !trace.ValidTxID(txid) {
-		return nil, checkout.Errorf("cart", checkout.ENOTFOUND, "no cart %q", txid)
+		return nil, checkout.Errorf("cart.open", checkout.ENOTFOUND, "no cart %q", txid)
 	}
 	token, err := Bearer(r)
 	if err != nil {
@@ -314,7 +314,7 @@ func (s *Steps) createCart(ctx context.Context, r *Request) (Response, error) {
 func (s *Steps) prefill(ctx context.Context, r *Request) (Response, error) {
 	q, err := url.ParseQuery(r.RawQueryString)
 	if err != nil {
-		return Response{}, checkout.Errorf("prefill", checkout.EINVALID, "malformed query string")
+		return Response{}, checkout.Errorf("cart.prefill", checkout.EINVALID, "malformed query string")
 	}
 	var in NewCart
 	var codes []string
@@ -388,7 +388,7 @@ func (s *Steps) resetCart(ctx context.Context, r *Request) (Response, error) {
 func (s *Steps) item(cr *cartRequest, code string) (*checkout.Item, error) {
 	it, ok := cr.cat.Item(code)
 	if !ok || !it.Sellable() {
-		return nil, checkout.Errorf("cart", checkout.ENOTFOUND, "no item %q for sale", code)
+		return nil, checkout.Errorf("cart.item", checkout.ENOTFOUND, "no item %q for sale", code)
 	}
 	return it, nil
 }

@@ -6,15 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/lmsshop/checkout/internal/httpapi"
-	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
-	"github.com/lmsshop/checkout/internal/seed"
-	"github.com/lmsshop/checkout/internal/store"
-	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // TestTraceOnlyForTheCartHolder: someone who knows a transaction ID (it is in e-mails
@@ -22,37 +15,12 @@ import (
 // trace gains no line from it; the holder's commands and refusals are traced.
 func TestTraceOnlyForTheCartHolder(t *testing.T) {
 	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
-	shop, cats, err := seed.Demo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SaveShop(ctx, shop, cats); err != nil {
-		t.Fatal(err)
-	}
-	steps := &httpapi.Steps{
-		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
-		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: &starter{}, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
-	}
+	steps, st, _ := demoSteps(t)
 	rt := httpapi.NewRouter(nil)
 	for _, reg := range []func(*httpapi.Router){steps.RegisterShop, steps.RegisterCustomer, steps.RegisterOrder} {
 		reg(rt)
 	}
-	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
-		t.Helper()
-		r := httpapi.Request{RouteKey: routeKey, Body: body, Headers: map[string]string{"content-type": "application/json"},
-			PathParameters: map[string]string{"txid": txid, "code": code},
-			RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: "abc123.execute-api.eu-west-3.amazonaws.com"}}
-		if token != "" {
-			r.Headers["authorization"] = "Bearer " + token
-		}
-		resp, err := rt.Serve(ctx, r)
-		if err != nil {
-			t.Fatalf("%s: %v", routeKey, err)
-		}
-		return resp
-	}
+	serve := server(t, rt)
 	var created httpapi.Created
 	if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &created); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,8 @@ import (
 	// Lambda's provided runtimes do not guarantee /usr/share/zoneinfo, and a
 	// shop's time zone must load wherever the function runs.
 	_ "time/tzdata"
+
+	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // Kind names one notification (see docs/spec.md, Notifications). Its string value is
@@ -355,7 +357,7 @@ func prepare(e Event) (view, []string, error) {
 
 	v.Status = oneLine(o.Status)
 	v.PaymodeCode = oneLine(o.Paymode)
-	v.Paymode = paymodeLabel(v.PaymodeCode, v.Lang)
+	v.Paymode = checkout.PaymodeLabel(v.PaymodeCode, v.Lang)
 	v.Customer = Person{
 		FirstName:    oneLine(o.Customer.FirstName),
 		LastName:     oneLine(o.Customer.LastName),
@@ -432,7 +434,7 @@ func prepare(e Event) (view, []string, error) {
 		if _, err := MinorDigits(cur); err != nil {
 			return fail("flag.currency: %v", err)
 		}
-		v.Flag = &viewFlag{Reason: f.Reason, Amount: FormatMoney(f.Amount, cur, v.Lang), Mode: paymodeLabel(oneLine(f.Mode), v.Lang), Reference: oneLine(f.Reference)}
+		v.Flag = &viewFlag{Reason: f.Reason, Amount: FormatMoney(f.Amount, cur, v.Lang), Mode: checkout.PaymodeLabel(oneLine(f.Mode), v.Lang), Reference: oneLine(f.Reference)}
 	case ReconciliationReport:
 		if v.Report, err = report(e.Report, currency, loc, v.Lang); err != nil {
 			return fail("%v", err)
@@ -452,7 +454,7 @@ func prepare(e Event) (view, []string, error) {
 		if r.CreditNote != "" && v.Links.Bill == "" {
 			return fail("links.bill is required with a credit note: the buyer must reach it")
 		}
-		v.Refund = &viewRefund{Amount: FormatMoney(r.Amount, cur, v.Lang), Mode: paymodeLabel(oneLine(r.Mode), v.Lang),
+		v.Refund = &viewRefund{Amount: FormatMoney(r.Amount, cur, v.Lang), Mode: checkout.PaymodeLabel(oneLine(r.Mode), v.Lang),
 			Reference: oneLine(r.Reference), CreditNote: oneLine(r.CreditNote), Invoice: oneLine(r.Invoice)}
 	}
 	return v, to, nil
@@ -468,7 +470,7 @@ func report(r *Report, currency string, loc *time.Location, lang string) (*viewR
 	}
 	v := &viewReport{At: formatDate(r.At, loc, lang), Days: fmt.Sprint(r.Days)}
 	for _, p := range r.Providers {
-		p.Name, p.Error = paymodeLabel(oneLine(p.Name), lang), oneLine(p.Error)
+		p.Name, p.Error = checkout.PaymodeLabel(oneLine(p.Name), lang), oneLine(p.Error)
 		v.Providers = append(v.Providers, p)
 		v.Payments += p.Payments
 		v.Known += p.Known
@@ -483,7 +485,7 @@ func report(r *Report, currency string, loc *time.Location, lang string) (*viewR
 			if _, err := MinorDigits(cur); err != nil {
 				return nil, fmt.Errorf("report.%s currency: %w", field, err)
 			}
-			out = append(out, viewPayment{TxID: oneLine(p.TxID), Provider: paymodeLabel(oneLine(p.Provider), lang),
+			out = append(out, viewPayment{TxID: oneLine(p.TxID), Provider: checkout.PaymodeLabel(oneLine(p.Provider), lang),
 				Reference: oneLine(p.Reference), Amount: FormatMoney(p.Amount, cur, lang), Outcome: oneLine(p.Outcome)})
 		}
 		return out, nil
@@ -598,27 +600,6 @@ func known[T comparable](list []T, x T) bool {
 		}
 	}
 	return false
-}
-
-var paymodes = map[string][2]string{ // code → {en, fr}
-	"test":      {"test payment", "paiement de test"},
-	"freeorder": {"free order", "commande gratuite"},
-	"check":     {"cheque", "chèque"},
-	"transfer":  {"bank transfer", "virement bancaire"},
-	"paypal":    {"PayPal", "PayPal"},
-	"stripe":    {"card (Stripe)", "carte bancaire (Stripe)"},
-	"systempay": {"card (Systempay)", "carte bancaire (Systempay)"},
-}
-
-func paymodeLabel(code, lang string) string {
-	l, ok := paymodes[code]
-	if !ok {
-		return code
-	}
-	if lang == "fr" {
-		return l[1]
-	}
-	return l[0]
 }
 
 var months = map[string][12]string{

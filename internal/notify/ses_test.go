@@ -12,8 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/lmsshop/checkout/internal/localcloud/proc"
+	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
 	"github.com/lmsshop/checkout/internal/notify"
-	"github.com/lmsshop/checkout/internal/notify/seslocal"
 )
 
 // sesLocal starts aws-ses-v2-local on a free port for the test and returns
@@ -23,7 +24,7 @@ func sesLocal(t *testing.T) (*seslocal.Server, *sesv2.Client) {
 	if _, err := seslocal.Binary(); err != nil {
 		t.Fatalf("this test needs aws-ses-v2-local (npm): %v", err)
 	}
-	port, err := seslocal.FreePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,6 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
@@ -76,16 +75,27 @@ func New(endpoint string, creds aws.CredentialsProvider, region string, httpClie
 	}
 }
 
+// Product is one delivered unit of an order as GET /admin/orders/{txid} lists it: what
+// an operator reads of the production instance (whose fields the API writes under
+// their Go names; the others are not decoded).
+type Product struct {
+	Reference, ItemCode, Handler, Context, Status string
+	Customer, Beneficiary, TxID, LineID           string
+	Unit                                          int
+	Start, End                                    time.Time // UTC; a zero End means no end
+	Data                                          map[string]string
+}
+
 // OrderDetail is one order as the back office shows it: the order, where its workflow
 // waits, its payments, the products delivered and its whole trace.
 type OrderDetail struct {
-	Order     *checkout.Order       `json:"order"`
-	Waiting   string                `json:"waiting,omitempty"`
-	Payments  []checkout.Payment    `json:"payments"`
-	Products  []production.Instance `json:"products"`
-	Trace     []trace.Line          `json:"trace"`
-	Flags     []Flag                `json:"flags"`
-	LinkToken string                `json:"linkToken"`
+	Order     *checkout.Order    `json:"order"`
+	Waiting   string             `json:"waiting,omitempty"`
+	Payments  []checkout.Payment `json:"payments"`
+	Products  []Product          `json:"products"`
+	Trace     []trace.Line       `json:"trace"`
+	Flags     []Flag             `json:"flags"`
+	LinkToken string             `json:"linkToken"`
 }
 
 // Flag is a payment stored on an order that could not move it forward (late,

@@ -61,7 +61,7 @@ func decodeError(status int, raw []byte) error {
 	case err == nil && problem.Message != "":
 		e.Code, e.Message = CodeGateway, problem.Message
 	default:
-		e.Code = kindOfStatus(status)
+		e.Code = checkout.KindOfStatus(status)
 		e.Message = strings.TrimSpace(string(raw))
 		if len(e.Message) > 500 {
 			e.Message = e.Message[:500] + "…"
@@ -71,30 +71,4 @@ func decodeError(status int, raw []byte) error {
 		e.Message = http.StatusText(status)
 	}
 	return e
-}
-
-// kindOfStatus names the kind of an answer without a JSON problem (a proxy's HTML
-// page, an empty 502), the reverse of internal/httpapi's table.
-func kindOfStatus(status int) checkout.Kind {
-	switch status {
-	case http.StatusBadRequest:
-		return checkout.EINVALID
-	case http.StatusUnauthorized:
-		return checkout.EUNAUTHORIZED
-	case http.StatusForbidden:
-		return checkout.EFORBIDDEN
-	case http.StatusNotFound:
-		return checkout.ENOTFOUND
-	case http.StatusConflict:
-		return checkout.ECONFLICT
-	case http.StatusGone:
-		return checkout.EGONE
-	case http.StatusRequestEntityTooLarge:
-		return checkout.ETOOLARGE
-	case http.StatusUnprocessableEntity:
-		return checkout.EINCOMPLETE
-	case http.StatusServiceUnavailable, http.StatusBadGateway, http.StatusGatewayTimeout:
-		return checkout.EUNAVAILABLE
-	}
-	return checkout.EINTERNAL
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // Config holds every provider's settings. A nil section means the mode is not
@@ -89,13 +91,13 @@ type SystempayConfig struct {
 
 // Mode and verifier names.
 const (
-	NameTest      = "test"
-	NameFreeOrder = "freeorder"
-	NameCheck     = "check"
-	NameTransfer  = "transfer"
-	NamePayPal    = "paypal"
-	NameStripe    = "stripe"
-	NameSystempay = "systempay"
+	NameTest      = checkout.PaymodeTest
+	NameFreeOrder = checkout.PaymodeFreeOrder
+	NameCheck     = checkout.PaymodeCheck
+	NameTransfer  = checkout.PaymodeTransfer
+	NamePayPal    = checkout.PaymodePayPal
+	NameStripe    = checkout.PaymodeStripe
+	NameSystempay = checkout.PaymodeSystempay
 )
 
 // NewModes builds the payment modes and notification verifiers that cfg

@@ -191,7 +191,7 @@ func (p *PayPal) details(ctx context.Context, id string) (Received, bool, error)
 	if r.TxID == "" {
 		r.TxID = v.Get("INVNUM")
 	}
-	if _, ok := currencies[r.Currency]; !ok {
+	if !accepted(r.Currency) {
 		return Received{}, false, fmt.Errorf("payment: paypal transaction %s currency %q unsupported", id, r.Currency)
 	}
 	if r.Amount, err = ParseAmount(v.Get("AMT"), r.Currency); err != nil {

@@ -66,7 +66,7 @@ func (r Request) validate() error {
 	if r.Amount < 0 {
 		return fmt.Errorf("payment: request amount %d is negative", r.Amount)
 	}
-	if _, ok := currencies[r.Currency]; !ok {
+	if !accepted(r.Currency) {
 		return fmt.Errorf("payment: request currency %q is not a supported ISO 4217 code", r.Currency)
 	}
 	if r.Attempt < 0 {

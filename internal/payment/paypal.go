@@ -194,7 +194,7 @@ func parsePayPalIPN(body []byte, business string) (Notification, error) {
 		return Notification{}, fmt.Errorf("%w: IPN has neither custom nor invoice", ErrMalformed)
 	}
 	n.Currency = v.Get("mc_currency")
-	if _, ok := currencies[n.Currency]; !ok {
+	if !accepted(n.Currency) {
 		return Notification{}, fmt.Errorf("%w: IPN currency %q unsupported", ErrMalformed, n.Currency)
 	}
 	if n.Amount, err = ParseAmount(v.Get("mc_gross"), n.Currency); err != nil {

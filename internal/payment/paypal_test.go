@@ -108,14 +108,8 @@ func TestPayPalVerify(t *testing.T) {
 			if posts := fake.Posts(); len(posts) > before && posts[len(posts)-1] != "cmd=_notify-validate&"+string(tt.body) {
 				t.Errorf("verification post %q is not the prefix plus the exact body", posts[len(posts)-1])
 			}
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
+			if !verified(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if n.Provider != "paypal" || n.Outcome != tt.want || n.TxID != "TX1" || n.Amount != tt.wantAmt || n.Currency != tt.wantCur {
 				t.Errorf("notification %+v; want %v %d %s", n, tt.want, tt.wantAmt, tt.wantCur)

@@ -58,7 +58,7 @@ func (r RefundRequest) validate() error {
 	case r.IdempotencyKey == "":
 		return fmt.Errorf("%w: a refund needs an idempotency key", ErrRefundRefused)
 	}
-	if _, ok := currencies[r.Currency]; !ok {
+	if !accepted(r.Currency) {
 		return fmt.Errorf("%w: refund currency %q unsupported", ErrRefundRefused, r.Currency)
 	}
 	return nil

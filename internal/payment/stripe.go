@@ -236,7 +236,7 @@ func (s *Stripe) Verify(_ context.Context, w Webhook) (Notification, error) {
 		return Notification{}, fmt.Errorf("%w: stripe event %s (%s) names no transaction", ErrMalformed, ev.ID, ev.Type)
 	}
 	n.Currency = strings.ToUpper(obj.Currency)
-	if _, ok := currencies[n.Currency]; !ok && n.Outcome == Paid {
+	if !accepted(n.Currency) && n.Outcome == Paid {
 		return Notification{}, fmt.Errorf("%w: stripe event %s currency %q unsupported", ErrMalformed, ev.ID, obj.Currency)
 	}
 	n.Raw["txid"] = n.TxID

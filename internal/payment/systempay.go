@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lmsshop/checkout/internal/pricing"
 )
 
 // Systempay is the "systempay" mode: the browser posts a signed form of
@@ -75,7 +77,7 @@ func (s *Systempay) Start(_ context.Context, r Request) (Instructions, error) {
 		"vads_action_mode":    "INTERACTIVE",
 		"vads_amount":         strconv.FormatInt(r.Amount, 10),
 		"vads_ctx_mode":       s.cfg.CtxMode,
-		"vads_currency":       currencies[r.Currency].numeric,
+		"vads_currency":       numericCode(r.Currency),
 		"vads_order_id":       r.TxID,
 		"vads_page_action":    "PAYMENT",
 		"vads_payment_config": "SINGLE",
@@ -188,7 +190,7 @@ func (s *Systempay) Verify(_ context.Context, w Webhook) (Notification, error) {
 	if n.Outcome == Ignored {
 		return n, nil
 	}
-	cur, ok := currencyByNumeric[fields["vads_currency"]]
+	cur, ok := pricing.AcceptedCurrencyByNumeric(fields["vads_currency"])
 	if !ok {
 		return Notification{}, fmt.Errorf("%w: systempay IPN currency %q unsupported", ErrMalformed, fields["vads_currency"])
 	}

@@ -158,7 +158,7 @@ func (p *TestProvider) Verify(_ context.Context, w Webhook) (Notification, error
 	if c.EventID == "" || c.TxID == "" {
 		return Notification{}, fmt.Errorf("%w: test callback needs id and txid", ErrMalformed)
 	}
-	if _, known := currencies[c.Currency]; n.Outcome == Paid && (!known || c.Amount < 0) {
+	if known := accepted(c.Currency); n.Outcome == Paid && (!known || c.Amount < 0) {
 		return Notification{}, fmt.Errorf("%w: test callback amount %d %q", ErrMalformed, c.Amount, c.Currency)
 	}
 	return n, nil

@@ -8,14 +8,16 @@ import (
 // FieldError is one configuration or input problem, located by a field path
 // such as "discounts[2].Codes[0].Rate". Validate methods return one or more
 // of them joined with errors.Join, so an API can list every faulty field at
-// once (errors.As finds the first; see Fields for all of them).
+// once (errors.As finds the first; see Fields for all of them). It is the
+// checkout's one field-error type (checkout.FieldError): the API lists them as
+// {"field", "message"}.
 type FieldError struct {
-	Field string
-	Msg   string
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 // Error implements error.
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // Fields returns every FieldError contained in err (joined or wrapped), in
 // order, so a caller can report them per field.
@@ -47,7 +49,7 @@ func Fields(err error) []*FieldError {
 type problems struct{ errs []error }
 
 func (p *problems) add(field, format string, args ...any) {
-	p.errs = append(p.errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
 // merge re-roots the FieldErrors of err under prefix (e.g. "taxes[1]" +
@@ -62,7 +64,7 @@ func (p *problems) merge(prefix string, err error) {
 		return
 	}
 	for _, fe := range fes {
-		p.errs = append(p.errs, &FieldError{Field: join(prefix, fe.Field), Msg: fe.Msg})
+		p.errs = append(p.errs, &FieldError{Field: join(prefix, fe.Field), Message: fe.Message})
 	}
 }
 

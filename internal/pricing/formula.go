@@ -54,13 +54,13 @@ type FormulaVars struct {
 
 // ParseError is a formula syntax error at a 1-based column (in characters).
 type ParseError struct {
-	Column int
-	Msg    string
+	Column  int
+	Message string
 }
 
 // Error implements error.
 func (e *ParseError) Error() string {
-	return fmt.Sprintf("formula: column %d: %s", e.Column, e.Msg)
+	return fmt.Sprintf("formula: column %d: %s", e.Column, e.Message)
 }
 
 // ErrDivisionByZero is returned when a formula divides by zero for the
@@ -71,10 +71,10 @@ var ErrDivisionByZero = errors.New("formula: division by zero")
 // what is wrong.
 func ParseFormula(src string) (*Formula, error) {
 	if len(src) > MaxFormulaLen {
-		return nil, &ParseError{Column: 1, Msg: fmt.Sprintf("formula is %d bytes long, at most %d allowed", len(src), MaxFormulaLen)}
+		return nil, &ParseError{Column: 1, Message: fmt.Sprintf("formula is %d bytes long, at most %d allowed", len(src), MaxFormulaLen)}
 	}
 	if !utf8.ValidString(src) {
-		return nil, &ParseError{Column: 1, Msg: "formula is not valid UTF-8"}
+		return nil, &ParseError{Column: 1, Message: "formula is not valid UTF-8"}
 	}
 	toks, err := tokenize(src)
 	if err != nil {
@@ -82,14 +82,14 @@ func ParseFormula(src string) (*Formula, error) {
 	}
 	p := &parser{toks: toks}
 	if p.peek().kind == tokEOF {
-		return nil, &ParseError{Column: 1, Msg: "formula is empty"}
+		return nil, &ParseError{Column: 1, Message: "formula is empty"}
 	}
 	root, err := p.expr()
 	if err != nil {
 		return nil, err
 	}
 	if t := p.peek(); t.kind != tokEOF {
-		return nil, &ParseError{Column: t.col, Msg: fmt.Sprintf("unexpected %s after the end of the expression", t)}
+		return nil, &ParseError{Column: t.col, Message: fmt.Sprintf("unexpected %s after the end of the expression", t)}
 	}
 	return &Formula{src: src, root: root}, nil
 }
@@ -196,14 +196,14 @@ func tokenize(src string) ([]token, error) {
 			if j < len(rs) && rs[j] == '.' {
 				j++
 				if j >= len(rs) || rs[j] < '0' || rs[j] > '9' {
-					return nil, &ParseError{Column: j + 1, Msg: "a decimal point must be followed by digits"}
+					return nil, &ParseError{Column: j + 1, Message: "a decimal point must be followed by digits"}
 				}
 				for j < len(rs) && rs[j] >= '0' && rs[j] <= '9' {
 					j, digits = j+1, digits+1
 				}
 			}
 			if digits > maxNumberDigits {
-				return nil, &ParseError{Column: col, Msg: fmt.Sprintf("number has %d digits, at most %d allowed", digits, maxNumberDigits)}
+				return nil, &ParseError{Column: col, Message: fmt.Sprintf("number has %d digits, at most %d allowed", digits, maxNumberDigits)}
 			}
 			toks = append(toks, token{kind: tokNum, text: string(rs[i:j]), col: col})
 			i = j
@@ -232,7 +232,7 @@ func tokenize(src string) ([]token, error) {
 			case ',':
 				t.kind, t.text = tokComma, ","
 			default:
-				return nil, &ParseError{Column: col, Msg: fmt.Sprintf("unexpected character %q", c)}
+				return nil, &ParseError{Column: col, Message: fmt.Sprintf("unexpected character %q", c)}
 			}
 			toks = append(toks, t)
 			i++
@@ -295,7 +295,7 @@ func (p *parser) unary() (node, error) {
 	p.depth++
 	defer func() { p.depth-- }()
 	if p.depth > maxFormulaDepth {
-		return nil, &ParseError{Column: p.peek().col, Msg: fmt.Sprintf("formula is nested more than %d levels deep", maxFormulaDepth)}
+		return nil, &ParseError{Column: p.peek().col, Message: fmt.Sprintf("formula is nested more than %d levels deep", maxFormulaDepth)}
 	}
 	if t := p.peek(); t.kind == tokOp && (t.text == "-" || t.text == "+") {
 		p.next()
@@ -323,7 +323,7 @@ func (p *parser) primary() (node, error) {
 	case tokNum:
 		r, ok := new(big.Rat).SetString(t.text)
 		if !ok { // cannot happen: the tokenizer only lets digits and one point through
-			return nil, &ParseError{Column: t.col, Msg: fmt.Sprintf("bad number %q", t.text)}
+			return nil, &ParseError{Column: t.col, Message: fmt.Sprintf("bad number %q", t.text)}
 		}
 		return &numNode{text: t.text, val: r}, nil
 	case tokName:
@@ -333,10 +333,10 @@ func (p *parser) primary() (node, error) {
 		}
 		arity, ok := funcArity[t.text]
 		if !ok {
-			return nil, &ParseError{Column: t.col, Msg: fmt.Sprintf("unknown name %q (known: untaxed, ratio, quantity, min, max, round)", t.text)}
+			return nil, &ParseError{Column: t.col, Message: fmt.Sprintf("unknown name %q (known: untaxed, ratio, quantity, min, max, round)", t.text)}
 		}
 		if p.peek().kind != tokLParen {
-			return nil, &ParseError{Column: p.peek().col, Msg: fmt.Sprintf("%s must be followed by \"(\"", t.text)}
+			return nil, &ParseError{Column: p.peek().col, Message: fmt.Sprintf("%s must be followed by \"(\"", t.text)}
 		}
 		p.next()
 		var args []node
@@ -351,11 +351,11 @@ func (p *parser) primary() (node, error) {
 				break
 			}
 			if sep.kind != tokComma {
-				return nil, &ParseError{Column: sep.col, Msg: fmt.Sprintf("expected \",\" or \")\" in %s(...), found %s", t.text, sep)}
+				return nil, &ParseError{Column: sep.col, Message: fmt.Sprintf("expected \",\" or \")\" in %s(...), found %s", t.text, sep)}
 			}
 		}
 		if len(args) < arity[0] || (arity[1] > 0 && len(args) > arity[1]) {
-			return nil, &ParseError{Column: t.col, Msg: fmt.Sprintf("%s takes %s, got %d", t.text, arityText(arity), len(args))}
+			return nil, &ParseError{Column: t.col, Message: fmt.Sprintf("%s takes %s, got %d", t.text, arityText(arity), len(args))}
 		}
 		return &callNode{fn: t.text, args: args}, nil
 	case tokLParen:
@@ -364,11 +364,11 @@ func (p *parser) primary() (node, error) {
 			return nil, err
 		}
 		if c := p.next(); c.kind != tokRParen {
-			return nil, &ParseError{Column: c.col, Msg: fmt.Sprintf("expected \")\" to close the \"(\" at column %d, found %s", t.col, c)}
+			return nil, &ParseError{Column: c.col, Message: fmt.Sprintf("expected \")\" to close the \"(\" at column %d, found %s", t.col, c)}
 		}
 		return x, nil
 	}
-	return nil, &ParseError{Column: t.col, Msg: fmt.Sprintf("expected a number, a name or \"(\", found %s", t)}
+	return nil, &ParseError{Column: t.col, Message: fmt.Sprintf("expected a number, a name or \"(\", found %s", t)}
 }
 
 func arityText(a [2]int) string {

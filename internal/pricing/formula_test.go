@@ -135,8 +135,8 @@ func TestParseFormulaErrors(t *testing.T) {
 			if !errors.As(err, &pe) {
 				t.Fatalf("ParseFormula(%q) error = %v, want a *ParseError", tt.src, err)
 			}
-			if pe.Column != tt.column || !strings.Contains(pe.Msg, tt.msg) {
-				t.Errorf("ParseFormula(%q) = column %d %q, want column %d containing %q", tt.src, pe.Column, pe.Msg, tt.column, tt.msg)
+			if pe.Column != tt.column || !strings.Contains(pe.Message, tt.msg) {
+				t.Errorf("ParseFormula(%q) = column %d %q, want column %d containing %q", tt.src, pe.Column, pe.Message, tt.column, tt.msg)
 			}
 		})
 	}
@@ -187,7 +187,7 @@ func FuzzFormula(f *testing.F) {
 			// The canonical form only adds parentheses and spaces; it may
 			// exceed the length limit or the nesting limit, nothing else.
 			var pe *ParseError
-			if !errors.As(err, &pe) || !(strings.Contains(pe.Msg, "bytes long") || strings.Contains(pe.Msg, "nested")) {
+			if !errors.As(err, &pe) || !(strings.Contains(pe.Message, "bytes long") || strings.Contains(pe.Message, "nested")) {
 				t.Fatalf("canonical form %q of %q does not parse: %v", canon, src, err)
 			}
 		} else if again.String() != canon {

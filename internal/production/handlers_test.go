@@ -28,11 +28,28 @@ type env struct {
 func newEnv(t *testing.T) env {
 	t.Helper()
 	st := prodtest.NewStore(t)
-	lms := locallms.New(st)
+	lms := locallms.New(st.DB, st.Table)
 	if err := lms.Seed(context.Background(), "GO-101", "SEC-201", "PM-301"); err != nil {
 		t.Fatal(err)
 	}
 	return env{st: st, lms: lms, hs: production.Handlers(lms, st, func() time.Time { return now })}
+}
+
+// postpay runs a handler's Postpay on j. With wantErr, it checks that the error names
+// it and says there is nothing more to check (false).
+func (e env) postpay(t *testing.T, handler string, j production.Job, wantErr string) (production.Result, bool) {
+	t.Helper()
+	res, err := e.hs[handler].Postpay(context.Background(), j)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err = %v, want it to mention %q", err, wantErr)
+		}
+		return res, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, true
 }
 
 var buyer = production.Customer{Email: "Ada@Example.org", FirstName: "Ada", LastName: "Lovelace", Lang: "en"}
@@ -82,7 +99,6 @@ func checkInstances(t *testing.T, res production.Result, want int) {
 
 func TestEnrol(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
 	tests := []struct {
 		name      string
 		line      string
@@ -111,15 +127,9 @@ func TestEnrol(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			j := job("enrol", tc.qty, tc.params)
 			j.LineID, j.Seats = tc.line, tc.seats
-			res, err := e.hs["enrol"].Postpay(ctx, j)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
-				}
+			res, ok := e.postpay(t, "enrol", j, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			checkInstances(t, res, len(tc.wantUsers))
 			for i, u := range tc.wantUsers {
@@ -160,18 +170,12 @@ func TestAssignRole(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			j := job("assignrole", 1, tc.params)
 			j.LineID = tc.line
-			res, err := e.hs["assignrole"].Postpay(ctx, j)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
-				}
+			res, ok := e.postpay(t, "assignrole", j, tc.wantErr)
+			if !ok {
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
 			checkInstances(t, res, 1)
-			roles, err := e.st.LMSRoles(ctx, "ada@example.org")
+			roles, err := e.lms.Roles(ctx, "ada@example.org")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,15 +218,9 @@ func TestExtension(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			j := job("extension", tc.qty, map[string]string{"course": tc.course, "days": "30"})
 			j.LineID = tc.line
-			res, err := e.hs["extension"].Postpay(ctx, j)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
-				}
+			res, ok := e.postpay(t, "extension", j, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			checkInstances(t, res, 1)
 			got, _ := e.enrolment(t, uid, tc.course)
@@ -247,7 +245,7 @@ func TestSession(t *testing.T) {
 	}
 	checkInstances(t, res, 3)
 	want := map[string]string{"s1@x.org": "student", "boss@x.org": "supervisor", "ada@example.org": "supervisor"}
-	list, err := e.st.LMSEnrolments(ctx, "GO-101")
+	list, err := e.lms.Enrolments(ctx, "GO-101")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,15 +313,9 @@ func TestBalances(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			j := job(tc.handler, tc.qty, tc.params)
 			j.LineID = tc.line
-			res, err := e.hs[tc.handler].Postpay(ctx, j)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
-				}
+			res, ok := e.postpay(t, tc.handler, j, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			checkInstances(t, res, 1)
 			got, err := e.st.Balance(ctx, buyer.Email, tc.balance)
@@ -424,7 +416,7 @@ func TestCategoryAndCourseSpace(t *testing.T) {
 	}
 	checkInstances(t, sres, 2)
 	for _, short := range []string{"ACME-1", "ACME-2"} {
-		c, err := e.st.LMSCourse(ctx, short)
+		c, err := e.lms.Course(ctx, short)
 		if err != nil || c.Category != catID {
 			t.Fatalf("course %s = %+v, %v; want it in category %s", short, c, err, catID)
 		}
@@ -556,7 +548,7 @@ func (e env) counts(t *testing.T) (instances, enrolments int, credits int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ens, err := e.st.LMSEnrolments(ctx, "GO-101")
+	ens, err := e.lms.Enrolments(ctx, "GO-101")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestWithdraw(t *testing.T) {
 			}
 		}},
 		{"assignrole: the role is taken back", "assignrole", "b", map[string]string{"role": "studentplus", "context": "GO-101"}, func(t *testing.T, in production.Instance) {
-			roles, err := e.st.LMSRoles(ctx, in.Data["userId"])
+			roles, err := e.lms.Roles(ctx, in.Data["userId"])
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -82,6 +82,13 @@ func HashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// tokenOpens reports whether a caller's token hash opens a record holding stored, in
+// constant time. A record with no stored hash opens to nobody: an empty hash is a
+// record written wrong, never "no check".
+func tokenOpens(stored, given string) bool {
+	return stored != "" && subtle.ConstantTimeCompare([]byte(stored), []byte(given)) == 1
+}
+
 // CreateCart stores a new, empty cart.
 func (st *Store) CreateCart(ctx context.Context, c *checkout.Cart) error {
 	rec := cartRecord{
@@ -110,16 +117,10 @@ func (st *Store) CreateCart(ctx context.Context, c *checkout.Cart) error {
 		if old != nil && unmarshal(old, &was) == nil && was.TokenHash == c.TokenHash {
 			return nil
 		}
-		return checkout.Errorf("store.createCart", ECONFLICT, "transaction ID already in use")
+		return checkout.Errorf("store.createCart", checkout.ECONFLICT, "transaction ID already in use")
 	}
 	return checkout.Wrap("store.createCart", err)
 }
-
-// Short names for the kinds used here.
-const (
-	ECONFLICT = checkout.ECONFLICT
-	ENOTFOUND = checkout.ENOTFOUND
-)
 
 // GetCart reads a cart for its holder. Wrong token → EFORBIDDEN; expired → EGONE even
 // if DynamoDB has not deleted it yet.
@@ -130,7 +131,7 @@ func (st *Store) GetCart(ctx context.Context, txid, tokenHash string) (*checkout
 		return nil, checkout.Wrap("store.getCart", err)
 	}
 	if !ok {
-		return nil, checkout.Errorf(opAccess, ENOTFOUND, "no cart %s", txid)
+		return nil, checkout.Errorf(opAccess, checkout.ENOTFOUND, "no cart %s", txid)
 	}
 	if err := st.access(&rec, tokenHash); err != nil {
 		return nil, err
@@ -152,7 +153,7 @@ func NotHolder(err error) bool {
 
 // access applies the rules every cart call shares: the token, then expiry.
 func (st *Store) access(rec *cartRecord, tokenHash string) error {
-	if subtle.ConstantTimeCompare([]byte(rec.TokenHash), []byte(tokenHash)) != 1 {
+	if !tokenOpens(rec.TokenHash, tokenHash) {
 		return checkout.Errorf(opAccess, checkout.EFORBIDDEN, "this cart token does not open cart %s", rec.TxID)
 	}
 	if rec.ExpiresAt <= st.now().Unix() {
@@ -225,7 +226,7 @@ func (st *Store) Mutate(ctx context.Context, txid, tokenHash string, ttl time.Du
 
 func (st *Store) refused(txid, tokenHash string, old map[string]types.AttributeValue, why func(*checkout.Cart) error) error {
 	if old == nil {
-		return checkout.Errorf(opAccess, ENOTFOUND, "no cart %s", txid)
+		return checkout.Errorf(opAccess, checkout.ENOTFOUND, "no cart %s", txid)
 	}
 	var rec cartRecord
 	if err := unmarshal(old, &rec); err != nil {
@@ -235,12 +236,12 @@ func (st *Store) refused(txid, tokenHash string, old map[string]types.AttributeV
 		return err
 	}
 	if rec.Placed {
-		return checkout.Errorf("cart", ECONFLICT, "the order of cart %s is placed: it can no longer change", txid)
+		return checkout.Errorf("cart", checkout.ECONFLICT, "the order of cart %s is placed: it can no longer change", txid)
 	}
 	if why != nil {
 		return why(rec.cart())
 	}
-	return checkout.Errorf("cart", ECONFLICT, "the cart changed meanwhile; reload it")
+	return checkout.Errorf("cart", checkout.ECONFLICT, "the cart changed meanwhile; reload it")
 }
 
 // DeleteCart erases a cart (once its order is complete).

@@ -34,3 +34,29 @@ func TestCreateCartIsIdempotentForItsHolderOnly(t *testing.T) {
 		t.Errorf("stored cart = %+v, %v; want the first holder's", got, err)
 	}
 }
+
+// A record stored without a token hash opens to nobody, not even to a caller who
+// brings no token: an empty hash never means "no check".
+func TestEmptyStoredTokenHashOpensNothing(t *testing.T) {
+	db, table := dynamotest.NewTable(t)
+	st := store.New(db, table)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	c := &checkout.Cart{TxID: trace.NewTxID(), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.CreateCart(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		open func(tokenHash string) error
+	}{
+		{"GetCart", func(h string) error { _, err := st.GetCart(ctx, c.TxID, h); return err }},
+		{"CartAndOrder", func(h string) error { _, _, err := st.CartAndOrder(ctx, c.TxID, h); return err }},
+	} {
+		for _, h := range []string{"", store.HashToken("")} {
+			if err := tc.open(h); checkout.KindOf(err) != checkout.EFORBIDDEN {
+				t.Errorf("%s(hash %q) on a cart with no stored hash = %v, want forbidden", tc.name, h, err)
+			}
+		}
+	}
+}

@@ -76,7 +76,7 @@ func (st *Store) RecordPayment(ctx context.Context, txid string, p checkout.Paym
 	})
 	if old, failed := conditionFailed(err); failed {
 		if old == nil {
-			return nil, false, checkout.Errorf(op, ENOTFOUND, "no order %s", txid)
+			return nil, false, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
 		}
 		var was orderRecord
 		if err := unmarshal(old, &was); err != nil {
@@ -169,7 +169,7 @@ type Settlement struct {
 // Settle applies a settlement: the flag is marked settled (and leaves the open list)
 // only if still open, and in the same transaction the order moves to SOLDOUT from one
 // of MoveFrom, or gets the refund appended. A flag settled already, or an order no
-// longer in MoveFrom, refuses the whole with ECONFLICT and changes nothing.
+// longer in MoveFrom, refuses the whole with checkout.ECONFLICT and changes nothing.
 func (st *Store) Settle(ctx context.Context, se Settlement) error {
 	const op = "store.settle"
 	now := st.now().Format(time.RFC3339Nano)
@@ -214,9 +214,9 @@ func (st *Store) Settle(ctx context.Context, se Settlement) error {
 		for i, r := range tce.CancellationReasons {
 			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
 				if i == 0 {
-					return checkout.Errorf(op, ECONFLICT, "payment %s of order %s is not flagged, or its flag is settled already", se.Key, se.TxID)
+					return checkout.Errorf(op, checkout.ECONFLICT, "payment %s of order %s is not flagged, or its flag is settled already", se.Key, se.TxID)
 				}
-				return checkout.Errorf(op, ECONFLICT, "order %s is no longer in a status this settlement applies to", se.TxID)
+				return checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer in a status this settlement applies to", se.TxID)
 			}
 		}
 	}

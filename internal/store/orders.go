@@ -66,7 +66,7 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 			if err := unmarshal(item, &rec); err != nil {
 				return nil, nil, checkout.Wrap(op, err)
 			}
-			if rec.TokenHash != tokenHash {
+			if !tokenOpens(rec.TokenHash, tokenHash) {
 				return nil, nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this cart token does not open cart %s", txid)
 			}
 			cart = rec.cart()
@@ -75,7 +75,7 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 			if err := unmarshal(item, &rec); err != nil {
 				return nil, nil, checkout.Wrap(op, err)
 			}
-			if rec.TokenHash != tokenHash {
+			if !tokenOpens(rec.TokenHash, tokenHash) {
 				return nil, nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this cart token does not open order %s", txid)
 			}
 			o := rec.Order
@@ -83,7 +83,7 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 		}
 	}
 	if cart == nil && order == nil {
-		return nil, nil, checkout.Errorf(op, ENOTFOUND, "no cart %s", txid)
+		return nil, nil, checkout.Errorf(op, checkout.ENOTFOUND, "no cart %s", txid)
 	}
 	return cart, order, nil
 }
@@ -138,7 +138,7 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
 				switch i {
 				case 0:
-					return checkout.Errorf(op, ECONFLICT, "order %s is already placed", o.TxID)
+					return checkout.Errorf(op, checkout.ECONFLICT, "order %s is already placed", o.TxID)
 				case 1:
 					return placeRefusedByCart(o.TxID, r.Item, now)
 				case 2:
@@ -169,9 +169,9 @@ func placeRefusedByCart(txid string, old map[string]types.AttributeValue, now ti
 	case rec.ExpiresAt <= now.Unix():
 		return checkout.Errorf(op, checkout.EGONE, "cart %s has expired", txid)
 	case rec.Placed:
-		return checkout.Errorf(op, ECONFLICT, "the order of cart %s is already placed", txid)
+		return checkout.Errorf(op, checkout.ECONFLICT, "the order of cart %s is already placed", txid)
 	}
-	return checkout.Errorf(op, ECONFLICT, "the cart changed while the order was being placed; review it again")
+	return checkout.Errorf(op, checkout.ECONFLICT, "the cart changed while the order was being placed; review it again")
 }
 
 func accountCondition(rule checkout.AccountRule) *string {
@@ -190,7 +190,7 @@ func (st *Store) GetOrder(ctx context.Context, txid, tokenHash string) (*checkou
 	if err != nil {
 		return nil, err
 	}
-	if tokenHash != "" && rec.TokenHash != tokenHash {
+	if tokenHash != "" && !tokenOpens(rec.TokenHash, tokenHash) {
 		return nil, checkout.Errorf("store.getOrder", checkout.EFORBIDDEN, "this cart token does not open order %s", txid)
 	}
 	o := rec.Order
@@ -204,7 +204,7 @@ func (st *Store) orderRecord(ctx context.Context, txid string) (*orderRecord, er
 		return nil, checkout.Wrap("store.getOrder", err)
 	}
 	if !ok {
-		return nil, checkout.Errorf("store.getOrder", ENOTFOUND, "no order %s", txid)
+		return nil, checkout.Errorf("store.getOrder", checkout.ENOTFOUND, "no order %s", txid)
 	}
 	rec.Order.TokenHash = rec.TokenHash
 	return &rec, nil
@@ -271,7 +271,7 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 		srcs = append(srcs, k)
 	}
 	if len(srcs) == 0 {
-		return nil, checkout.Errorf(op, ECONFLICT, "no status may move to %s", to)
+		return nil, checkout.Errorf(op, checkout.ECONFLICT, "no status may move to %s", to)
 	}
 	values[":g"] = s(statusKey(to))
 	set, err := ch.clauses(set, values)
@@ -294,7 +294,7 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 			o := was.Order
 			return &o, nil
 		}
-		return nil, checkout.Errorf(op, ECONFLICT, "order %s cannot move from %s to %s", txid, was.Status, to)
+		return nil, checkout.Errorf(op, checkout.ECONFLICT, "order %s cannot move from %s to %s", txid, was.Status, to)
 	}
 	if err != nil {
 		return nil, checkout.Wrap(op, err)
@@ -323,14 +323,14 @@ func (st *Store) Update(ctx context.Context, txid string, ch Change) error {
 		ExpressionAttributeValues: values,
 	})
 	if _, failed := conditionFailed(err); failed {
-		return checkout.Errorf(op, ENOTFOUND, "no order %s", txid)
+		return checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
 	}
 	return checkout.Wrap(op, err)
 }
 
 // ClaimTask applies ch only while the order's workflow waits on token in state from,
 // and in the same write moves the wait to state to: of two callers racing to complete
-// the same wait (a double submit), one claims it and the other gets ECONFLICT, with
+// the same wait (a double submit), one claims it and the other gets checkout.ECONFLICT, with
 // nothing written. ch.TaskToken must be nil.
 func (st *Store) ClaimTask(ctx context.Context, txid, token, from, to string, ch Change) error {
 	const op = "store.claimTask"
@@ -352,7 +352,7 @@ func (st *Store) ClaimTask(ctx context.Context, txid, token, from, to string, ch
 		ExpressionAttributeValues: values,
 	})
 	if _, failed := conditionFailed(err); failed {
-		return checkout.Errorf(op, ECONFLICT, "order %s is no longer waiting on that task", txid)
+		return checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting on that task", txid)
 	}
 	return checkout.Wrap(op, err)
 }
@@ -456,7 +456,7 @@ func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, yea
 					return "", err
 				}
 				if again.InvoiceNumber == "" {
-					return "", checkout.Errorf(op, ECONFLICT, "order %s is %s: only a paid order is numbered", txid, again.Status)
+					return "", checkout.Errorf(op, checkout.ECONFLICT, "order %s is %s: only a paid order is numbered", txid, again.Status)
 				}
 				return again.InvoiceNumber, nil
 			}

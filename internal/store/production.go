@@ -7,17 +7,13 @@ package store
 //	production marker  pk=TX#<txid>               sk=PRODUCED#<line>#<unit>#<phase>
 //	pinned decisions   pk=TX#<txid>               sk=PIN#<line>#<unit>#<phase>
 //	account balances   pk=CUST#<email>            sk=ACCOUNT                (numeric attributes, ADD)
-//	local LMS user     pk=LMS#USER#<email>        sk=USER
-//	local LMS role     pk=LMS#USER#<email>        sk=ROLE#<level>#<instance>#<role>
-//	local LMS course   pk=LMS#COURSE#<shortname>  sk=COURSE
-//	local LMS enrolment pk=LMS#COURSE#<shortname> sk=ENROL#<user>
-//	local LMS category pk=LMS#CATEGORY            sk=NAME#<parent>#<name>
+//
+// The local LMS's records (LMS#…) are production/locallms's own.
 //
 // E-mails are lowercased in keys: people are keyed by e-mail, case-insensitively.
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -31,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/production"
 )
 
@@ -50,34 +47,34 @@ func eventSK(e production.Event) string {
 
 // instanceItem is the stored form of a product instance (events are items of their own).
 type instanceItem struct {
-	PK          string            `dynamodbav:"pk"`
-	SK          string            `dynamodbav:"sk"`
-	GSI1PK      string            `dynamodbav:"gsi1pk"`
-	GSI1SK      string            `dynamodbav:"gsi1sk"`
-	Type        string            `dynamodbav:"type"`
-	ID          string            `dynamodbav:"id"`
-	Reference   string            `dynamodbav:"reference"`
-	ItemCode    string            `dynamodbav:"itemCode"`
-	Handler     string            `dynamodbav:"handler"`
-	Customer    string            `dynamodbav:"customer"`
-	Beneficiary string            `dynamodbav:"beneficiary,omitempty"`
-	TxID        string            `dynamodbav:"txid"`
-	LineID      string            `dynamodbav:"lineId"`
-	Unit        int               `dynamodbav:"unit"`
-	Context     string            `dynamodbav:"context,omitempty"`
-	Status      string            `dynamodbav:"status"`
-	Start       time.Time         `dynamodbav:"start"`
-	End         *time.Time        `dynamodbav:"end,omitempty"`
-	Data        map[string]string `dynamodbav:"data,omitempty"`
+	PK          string            `json:"pk"`
+	SK          string            `json:"sk"`
+	GSI1PK      string            `json:"gsi1pk"`
+	GSI1SK      string            `json:"gsi1sk"`
+	Type        string            `json:"type"`
+	ID          string            `json:"id"`
+	Reference   string            `json:"reference"`
+	ItemCode    string            `json:"itemCode"`
+	Handler     string            `json:"handler"`
+	Customer    string            `json:"customer"`
+	Beneficiary string            `json:"beneficiary,omitempty"`
+	TxID        string            `json:"txid"`
+	LineID      string            `json:"lineId"`
+	Unit        int               `json:"unit"`
+	Context     string            `json:"context,omitempty"`
+	Status      string            `json:"status"`
+	Start       time.Time         `json:"start"`
+	End         *time.Time        `json:"end,omitempty"`
+	Data        map[string]string `json:"data,omitempty"`
 }
 
 type eventItem struct {
-	PK        string            `dynamodbav:"pk"`
-	SK        string            `dynamodbav:"sk"`
-	Type      string            `dynamodbav:"type"`
-	EventType string            `dynamodbav:"eventType"`
-	At        time.Time         `dynamodbav:"at"`
-	Data      map[string]string `dynamodbav:"data,omitempty"`
+	PK        string            `json:"pk"`
+	SK        string            `json:"sk"`
+	Type      string            `json:"type"`
+	EventType string            `json:"eventType"`
+	At        time.Time         `json:"at"`
+	Data      map[string]string `json:"data,omitempty"`
 }
 
 func toInstanceItem(in production.Instance) instanceItem {
@@ -108,12 +105,12 @@ func (it instanceItem) instance() production.Instance {
 
 // markerItem records that a production key was committed, and where its instance is.
 type markerItem struct {
-	PK        string    `dynamodbav:"pk"`
-	SK        string    `dynamodbav:"sk"`
-	Type      string    `dynamodbav:"type"`
-	Reference string    `dynamodbav:"reference"`
-	Customer  string    `dynamodbav:"customer"`
-	At        time.Time `dynamodbav:"at"`
+	PK        string    `json:"pk"`
+	SK        string    `json:"sk"`
+	Type      string    `json:"type"`
+	Reference string    `json:"reference"`
+	Customer  string    `json:"customer"`
+	At        time.Time `json:"at"`
 }
 
 // Produced implements production.InstanceStore.
@@ -128,7 +125,7 @@ func (st *Store) Produced(ctx context.Context, k production.Key) (production.Ins
 		return production.Instance{}, false, nil
 	}
 	var m markerItem
-	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
+	if err := unmarshal(out.Item, &m); err != nil {
 		return production.Instance{}, false, fmt.Errorf("decode production marker %s: %w", k, err)
 	}
 	in, err := st.instanceAt(ctx, m.Customer, m.Reference)
@@ -147,10 +144,10 @@ func (st *Store) instanceAt(ctx context.Context, customer, ref string) (producti
 		return production.Instance{}, fmt.Errorf("read instance %s: %w", ref, err)
 	}
 	if out.Item == nil {
-		return production.Instance{}, fmt.Errorf("instance %s: %w", ref, production.ErrNotFound)
+		return production.Instance{}, instanceNotFound(ref)
 	}
 	var it instanceItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+	if err := unmarshal(out.Item, &it); err != nil {
 		return production.Instance{}, fmt.Errorf("decode instance %s: %w", ref, err)
 	}
 	in := it.instance()
@@ -177,7 +174,7 @@ func (st *Store) ProductEvents(ctx context.Context, ref string) ([]production.Ev
 			return nil, fmt.Errorf("query events of %s: %w", ref, err)
 		}
 		var items []eventItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+		if err := attributevalue.UnmarshalListOfMapsWithOptions(page.Items, &items, jsonTagsDec); err != nil {
 			return nil, fmt.Errorf("decode events of %s: %w", ref, err)
 		}
 		for _, e := range items {
@@ -218,9 +215,9 @@ func (st *Store) Pin(ctx context.Context, k production.Key, decisions map[string
 		old = out.Item
 	}
 	var got struct {
-		Decisions map[string]string `dynamodbav:"decisions"`
+		Decisions map[string]string `json:"decisions"`
 	}
-	if err := attributevalue.UnmarshalMap(old, &got); err != nil {
+	if err := unmarshal(old, &got); err != nil {
 		return nil, fmt.Errorf("decode pin %s: %w", k, err)
 	}
 	return got.Decisions, nil
@@ -241,14 +238,14 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		return fmt.Errorf("commit %s: reference %q fails its check pair", c.Key, in.Reference)
 	}
 	now := st.now()
-	marker, err := attributevalue.MarshalMap(markerItem{
+	marker, err := marshal(markerItem{
 		PK: "TX#" + c.Key.TxID, SK: markerSK(c.Key), Type: "produced",
 		Reference: in.Reference, Customer: strings.ToLower(in.Customer), At: now,
 	})
 	if err != nil {
 		return fmt.Errorf("encode marker %s: %w", c.Key, err)
 	}
-	inst, err := attributevalue.MarshalMap(toInstanceItem(in))
+	inst, err := marshal(toInstanceItem(in))
 	if err != nil {
 		return fmt.Errorf("encode instance %s: %w", in.Reference, err)
 	}
@@ -257,7 +254,7 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		{Put: &types.Put{TableName: &st.Table, Item: inst}},
 	}
 	for _, e := range in.Events {
-		ev, err := attributevalue.MarshalMap(eventItem{PK: productKey(in.Reference), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
+		ev, err := marshal(eventItem{PK: productKey(in.Reference), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
 		if err != nil {
 			return fmt.Errorf("encode event of %s: %w", in.Reference, err)
 		}
@@ -333,10 +330,10 @@ func (st *Store) Instance(ctx context.Context, ref string) (production.Instance,
 		return production.Instance{}, fmt.Errorf("find instance %s: %w", ref, err)
 	}
 	if len(out.Items) == 0 {
-		return production.Instance{}, fmt.Errorf("instance %s: %w", ref, production.ErrNotFound)
+		return production.Instance{}, instanceNotFound(ref)
 	}
 	var it instanceItem
-	if err := attributevalue.UnmarshalMap(out.Items[0], &it); err != nil {
+	if err := unmarshal(out.Items[0], &it); err != nil {
 		return production.Instance{}, fmt.Errorf("decode instance %s: %w", ref, err)
 	}
 	in := it.instance()
@@ -362,7 +359,7 @@ func (st *Store) CustomerInstances(ctx context.Context, email string) ([]product
 			return nil, fmt.Errorf("query instances of %s: %w", email, err)
 		}
 		var items []instanceItem
-		if err := attributevalue.UnmarshalListOfMaps(page.Items, &items); err != nil {
+		if err := attributevalue.UnmarshalListOfMapsWithOptions(page.Items, &items, jsonTagsDec); err != nil {
 			return nil, fmt.Errorf("decode instances of %s: %w", email, err)
 		}
 		for _, it := range items {
@@ -377,7 +374,7 @@ func (st *Store) AddProductEvent(ctx context.Context, ref string, e production.E
 	if e.Type == "" || e.At.IsZero() {
 		return fmt.Errorf("product event on %s: type and time are required", ref)
 	}
-	item, err := attributevalue.MarshalMap(eventItem{PK: productKey(ref), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
+	item, err := marshal(eventItem{PK: productKey(ref), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
 	if err != nil {
 		return fmt.Errorf("encode event of %s: %w", ref, err)
 	}
@@ -408,268 +405,9 @@ func (st *Store) Balance(ctx context.Context, email, name string) (int64, error)
 	return v, nil
 }
 
-// ---- Local LMS records (used by production/locallms for `make run`) ----
-
-// LMSUser is a user of the local LMS; its ID is the lowercased e-mail.
-type LMSUser struct {
-	ID           string `dynamodbav:"id"`
-	Email        string `dynamodbav:"email"`
-	FirstName    string `dynamodbav:"firstName"`
-	LastName     string `dynamodbav:"lastName"`
-	Organisation string `dynamodbav:"organisation,omitempty"`
-	Lang         string `dynamodbav:"lang,omitempty"`
-}
-
-// LMSCourse is a course of the local LMS.
-type LMSCourse struct {
-	ID        string `dynamodbav:"id"`
-	Shortname string `dynamodbav:"shortname"`
-	Fullname  string `dynamodbav:"fullname"`
-	Category  string `dynamodbav:"category,omitempty"`
-}
-
-// LMSEnrolment is a user's enrolment in a local course.
-type LMSEnrolment struct {
-	User   string     `dynamodbav:"user"`
-	Course string     `dynamodbav:"course"`
-	Role   string     `dynamodbav:"role"`
-	Start  time.Time  `dynamodbav:"start"`
-	End    *time.Time `dynamodbav:"end,omitempty"`
-	Group  string     `dynamodbav:"group,omitempty"`
-}
-
-// LMSRole is a role assignment on a context of the local LMS.
-type LMSRole struct {
-	User     string `dynamodbav:"user"`
-	Role     string `dynamodbav:"role"`
-	Level    string `dynamodbav:"level"`
-	Instance string `dynamodbav:"instance"`
-}
-
-func lmsUserPK(id string) string      { return "LMS#USER#" + strings.ToLower(id) }
-func lmsCoursePK(short string) string { return "LMS#COURSE#" + short }
-
-// putOnce writes item unless its key exists; created reports whether it did.
-func (st *Store) putOnce(ctx context.Context, pk, sk string, v any) (created bool, old map[string]types.AttributeValue, err error) {
-	item, err := attributevalue.MarshalMap(v)
-	if err != nil {
-		return false, nil, fmt.Errorf("encode %s: %w", pk, err)
-	}
-	item["pk"], item["sk"] = s(pk), s(sk)
-	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		if ccf.Item == nil {
-			out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
-			if gerr != nil {
-				return false, nil, fmt.Errorf("read %s: %w", pk, gerr)
-			}
-			return false, out.Item, nil
-		}
-		return false, ccf.Item, nil
-	}
-	if err != nil {
-		return false, nil, fmt.Errorf("put %s: %w", pk, err)
-	}
-	return true, item, nil
-}
-
-// LMSEnsureUser creates the local user keyed by u.Email unless it exists.
-func (st *Store) LMSEnsureUser(ctx context.Context, u LMSUser) (LMSUser, bool, error) {
-	u.Email = strings.ToLower(strings.TrimSpace(u.Email))
-	u.ID = u.Email
-	created, item, err := st.putOnce(ctx, lmsUserPK(u.ID), "USER", u)
-	if err != nil {
-		return LMSUser{}, false, fmt.Errorf("local LMS user %s: %w", u.Email, err)
-	}
-	var got LMSUser
-	if err := attributevalue.UnmarshalMap(item, &got); err != nil {
-		return LMSUser{}, false, fmt.Errorf("decode local LMS user %s: %w", u.Email, err)
-	}
-	return got, created, nil
-}
-
-// LMSEnsureCourse creates the local course unless its short name exists.
-func (st *Store) LMSEnsureCourse(ctx context.Context, c LMSCourse) (LMSCourse, bool, error) {
-	if c.ID == "" {
-		c.ID = c.Shortname
-	}
-	created, item, err := st.putOnce(ctx, lmsCoursePK(c.Shortname), "COURSE", c)
-	if err != nil {
-		return LMSCourse{}, false, fmt.Errorf("local LMS course %s: %w", c.Shortname, err)
-	}
-	var got LMSCourse
-	if err := attributevalue.UnmarshalMap(item, &got); err != nil {
-		return LMSCourse{}, false, fmt.Errorf("decode local LMS course %s: %w", c.Shortname, err)
-	}
-	return got, created, nil
-}
-
-// LMSCourse returns a local course; the error wraps production.ErrNotFound when absent.
-func (st *Store) LMSCourse(ctx context.Context, shortname string) (LMSCourse, error) {
-	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(lmsCoursePK(shortname), "COURSE"), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return LMSCourse{}, fmt.Errorf("read local LMS course %s: %w", shortname, err)
-	}
-	if out.Item == nil {
-		return LMSCourse{}, fmt.Errorf("local LMS course %s: %w", shortname, production.ErrNotFound)
-	}
-	var c LMSCourse
-	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
-		return LMSCourse{}, fmt.Errorf("decode local LMS course %s: %w", shortname, err)
-	}
-	return c, nil
-}
-
-// LMSPutEnrolment records (or replaces) an enrolment: enrolling is a set.
-func (st *Store) LMSPutEnrolment(ctx context.Context, e LMSEnrolment) error {
-	item, err := attributevalue.MarshalMap(e)
-	if err != nil {
-		return fmt.Errorf("encode enrolment: %w", err)
-	}
-	item["pk"], item["sk"] = s(lmsCoursePK(e.Course)), s("ENROL#"+strings.ToLower(e.User))
-	if _, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item}); err != nil {
-		return fmt.Errorf("put enrolment of %s in %s: %w", e.User, e.Course, err)
-	}
-	return nil
-}
-
-// LMSEnrolment returns an enrolment; the error wraps production.ErrNotFound when absent.
-func (st *Store) LMSEnrolment(ctx context.Context, user, course string) (LMSEnrolment, error) {
-	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(lmsCoursePK(course), "ENROL#"+strings.ToLower(user)), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return LMSEnrolment{}, fmt.Errorf("read enrolment of %s in %s: %w", user, course, err)
-	}
-	if out.Item == nil {
-		return LMSEnrolment{}, fmt.Errorf("enrolment of %s in %s: %w", user, course, production.ErrNotFound)
-	}
-	var e LMSEnrolment
-	if err := attributevalue.UnmarshalMap(out.Item, &e); err != nil {
-		return LMSEnrolment{}, fmt.Errorf("decode enrolment of %s in %s: %w", user, course, err)
-	}
-	return e, nil
-}
-
-// LMSEnrolments returns every enrolment of a local course.
-func (st *Store) LMSEnrolments(ctx context.Context, course string) ([]LMSEnrolment, error) {
-	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:              &st.Table,
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :e)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": s(lmsCoursePK(course)), ":e": s("ENROL#"),
-		},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("query enrolments of %s: %w", course, err)
-	}
-	var list []LMSEnrolment
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &list); err != nil {
-		return nil, fmt.Errorf("decode enrolments of %s: %w", course, err)
-	}
-	return list, nil
-}
-
-// LMSSetEnrolmentEnd sets the end of an existing enrolment.
-func (st *Store) LMSSetEnrolmentEnd(ctx context.Context, user, course string, until time.Time) error {
-	end, err := attributevalue.Marshal(until.UTC())
-	if err != nil {
-		return fmt.Errorf("encode end: %w", err)
-	}
-	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &st.Table, Key: key(lmsCoursePK(course), "ENROL#"+strings.ToLower(user)),
-		UpdateExpression:          aws.String("SET #end = :end"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeNames:  map[string]string{"#end": "end"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":end": end},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return fmt.Errorf("enrolment of %s in %s: %w", user, course, production.ErrNotFound)
-	}
-	if err != nil {
-		return fmt.Errorf("extend enrolment of %s in %s: %w", user, course, err)
-	}
-	return nil
-}
-
-// LMSPutRole records a role assignment (a set: assigning twice changes nothing).
-func (st *Store) LMSPutRole(ctx context.Context, r LMSRole) error {
-	item, err := attributevalue.MarshalMap(r)
-	if err != nil {
-		return fmt.Errorf("encode role: %w", err)
-	}
-	item["pk"] = s(lmsUserPK(r.User))
-	item["sk"] = s("ROLE#" + r.Level + "#" + r.Instance + "#" + r.Role)
-	if _, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item}); err != nil {
-		return fmt.Errorf("put role %s of %s: %w", r.Role, r.User, err)
-	}
-	return nil
-}
-
-// LMSDeleteRole removes a role assignment (removing one that is not there changes nothing).
-func (st *Store) LMSDeleteRole(ctx context.Context, r LMSRole) error {
-	_, err := st.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.Table,
-		Key: key(lmsUserPK(r.User), "ROLE#"+r.Level+"#"+r.Instance+"#"+r.Role)})
-	if err != nil {
-		return fmt.Errorf("delete role %s of %s: %w", r.Role, r.User, err)
-	}
-	return nil
-}
-
-// LMSRoles returns a local user's role assignments.
-func (st *Store) LMSRoles(ctx context.Context, user string) ([]LMSRole, error) {
-	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:              &st.Table,
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :r)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": s(lmsUserPK(user)), ":r": s("ROLE#"),
-		},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("query roles of %s: %w", user, err)
-	}
-	var list []LMSRole
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &list); err != nil {
-		return nil, fmt.Errorf("decode roles of %s: %w", user, err)
-	}
-	return list, nil
-}
-
-// LMSEnsureCategory creates the category (name, parent) unless it exists. Its
-// ID is derived from name and parent so that concurrent creators agree.
-func (st *Store) LMSEnsureCategory(ctx context.Context, name, parent string) (id string, created bool, err error) {
-	sum := sha256.Sum256([]byte(parent + "\x00" + name))
-	id = fmt.Sprintf("cat-%x", sum[:6])
-	created, item, err := st.putOnce(ctx, "LMS#CATEGORY", "NAME#"+parent+"#"+name, struct {
-		ID     string `dynamodbav:"id"`
-		Name   string `dynamodbav:"name"`
-		Parent string `dynamodbav:"parent"`
-	}{id, name, parent})
-	if err != nil {
-		return "", false, fmt.Errorf("local LMS category %q: %w", name, err)
-	}
-	if v, ok := item["id"].(*types.AttributeValueMemberS); ok {
-		id = v.Value
-	}
-	return id, created, nil
-}
-
-// LMSCategoryExists reports whether a category ID exists in the local LMS.
-func (st *Store) LMSCategoryExists(ctx context.Context, id string) (bool, error) {
-	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &st.Table,
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		FilterExpression:          aws.String("id = :id"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("LMS#CATEGORY"), ":id": s(id)},
-		ConsistentRead:            aws.Bool(true),
-	})
-	if err != nil {
-		return false, fmt.Errorf("query categories: %w", err)
-	}
-	return len(out.Items) > 0, nil
+// instanceNotFound is the error of a missing instance: of kind ENOTFOUND, like every
+// other store error, and wrapping production.ErrNotFound, which the production
+// handlers test for through the port.
+func instanceNotFound(ref string) error {
+	return &checkout.Error{Op: "store.instance", Kind: checkout.ENOTFOUND, Message: fmt.Sprintf("no instance %s", ref), Err: production.ErrNotFound}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/production/prodtest"
 	"github.com/lmsshop/checkout/internal/store"
@@ -159,28 +160,12 @@ func TestProducedAbsentAndBalanceDefault(t *testing.T) {
 	}
 }
 
-func TestLocalLMSRecords(t *testing.T) {
+// A missing instance is an error of kind ENOTFOUND, like every store error, and still
+// production.ErrNotFound for the handlers that ask through the port.
+func TestMissingInstanceIsNotFound(t *testing.T) {
 	st := prodtest.NewStore(t)
-	ctx := context.Background()
-	u, created, err := st.LMSEnsureUser(ctx, store.LMSUser{Email: "Bob@X.org", FirstName: "Bob"})
-	if err != nil || !created || u.ID != "bob@x.org" {
-		t.Fatalf("LMSEnsureUser = %+v, %v, %v", u, created, err)
-	}
-	if again, created, err := st.LMSEnsureUser(ctx, store.LMSUser{Email: "BOB@x.org", FirstName: "Robert"}); err != nil || created || again.FirstName != "Bob" {
-		t.Fatalf("second LMSEnsureUser = %+v, %v, %v; want the first record kept", again, created, err)
-	}
-	if err := st.LMSSetEnrolmentEnd(ctx, "bob@x.org", "GO-101", t0); !errors.Is(err, production.ErrNotFound) {
-		t.Fatalf("extend a missing enrolment: err = %v, want ErrNotFound", err)
-	}
-	id1, created1, err := st.LMSEnsureCategory(ctx, "Acme", "")
-	if err != nil || !created1 {
-		t.Fatal(created1, err)
-	}
-	id2, created2, err := st.LMSEnsureCategory(ctx, "Acme", "")
-	if err != nil || created2 || id1 != id2 {
-		t.Fatalf("second LMSEnsureCategory = %s, %v, %v; want %s", id2, created2, err, id1)
-	}
-	if ok, err := st.LMSCategoryExists(ctx, id1); err != nil || !ok {
-		t.Fatalf("LMSCategoryExists(%s) = %v, %v", id1, ok, err)
+	_, err := st.Instance(context.Background(), "NONE-NONE-NONE-NONE")
+	if checkout.KindOf(err) != checkout.ENOTFOUND || !errors.Is(err, production.ErrNotFound) {
+		t.Errorf("Instance(absent) = %v (kind %s), want ENOTFOUND wrapping production.ErrNotFound", err, checkout.KindOf(err))
 	}
 }

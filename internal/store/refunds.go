@@ -43,7 +43,7 @@ func creditNoteCounter(shopID string, year int) map[string]types.AttributeValue 
 // never reused, like invoice numbers). It returns the order as it now is, and false
 // when that payment's refund was recorded before (nothing is written again: a retry
 // after a crash gets the same number). An order in another status is refused with
-// ECONFLICT and left unchanged.
+// checkout.ECONFLICT and left unchanged.
 func (st *Store) RefundOrder(ctx context.Context, r Refund) (*checkout.Order, bool, error) {
 	const op = "store.refund"
 	if r.Payment.Refunds == "" || r.Payment.Outcome != "refunded" {
@@ -64,7 +64,7 @@ func (st *Store) RefundOrder(ctx context.Context, r Refund) (*checkout.Order, bo
 			return &o, false, nil
 		}
 		if !slices.Contains(checkout.Refundable, rec.Status) {
-			return nil, false, checkout.Errorf(op, ECONFLICT, "order %s is %s: only a paid order (or one marked PAYBACK) is refunded", r.TxID, rec.Status)
+			return nil, false, checkout.Errorf(op, checkout.ECONFLICT, "order %s is %s: only a paid order (or one marked PAYBACK) is refunded", r.TxID, rec.Status)
 		}
 		now := st.now()
 		names := map[string]string{"#st": "status", "#g": "gsi1pk", "#upd": "updatedAt"}

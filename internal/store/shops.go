@@ -132,16 +132,16 @@ func (st *Store) LoadShop(ctx context.Context, shopID string) (*checkout.Shop, *
 		}
 	}
 	if shop == nil {
-		return nil, nil, checkout.Errorf(op, ENOTFOUND, "no shop %q", shopID)
+		return nil, nil, checkout.Errorf(op, checkout.ENOTFOUND, "no shop %q", shopID)
 	}
 	cat, ok := cats[shop.CatalogID]
 	if !ok {
-		return nil, nil, checkout.Errorf(op, ENOTFOUND, "shop %s sells catalog %q, which does not exist", shopID, shop.CatalogID)
+		return nil, nil, checkout.Errorf(op, checkout.ENOTFOUND, "shop %s sells catalog %q, which does not exist", shopID, shop.CatalogID)
 	}
 	if cat.Master != "" {
 		master, ok := cats[cat.Master]
 		if !ok {
-			return nil, nil, checkout.Errorf(op, ENOTFOUND, "catalog %s has no master %q", cat.ID, cat.Master)
+			return nil, nil, checkout.Errorf(op, checkout.ENOTFOUND, "catalog %s has no master %q", cat.ID, cat.Master)
 		}
 		cat = checkout.Merge(master, cat)
 	} else {

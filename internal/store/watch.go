@@ -68,7 +68,7 @@ func (st *Store) ShopSettings(ctx context.Context, shopID string) (*checkout.Sho
 		return nil, checkout.Wrap(op, err)
 	}
 	if !ok {
-		return nil, checkout.Errorf(op, ENOTFOUND, "no shop %q", shopID)
+		return nil, checkout.Errorf(op, checkout.ENOTFOUND, "no shop %q", shopID)
 	}
 	return &r.Shop, nil
 }

@@ -41,9 +41,9 @@ func (st *Store) OrderState(ctx context.Context, txid, tokenHash string) (*Order
 		return nil, checkout.Wrap(op, err)
 	}
 	if !ok {
-		return nil, checkout.Errorf(op, ENOTFOUND, "no order %s", txid)
+		return nil, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
 	}
-	if tokenHash != "" && rec.TokenHash != tokenHash {
+	if tokenHash != "" && !tokenOpens(rec.TokenHash, tokenHash) {
 		return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this cart token does not open order %s", txid)
 	}
 	o := rec.Order
@@ -64,7 +64,7 @@ func (st *Store) SetInstructions(ctx context.Context, txid, instructionsJSON str
 		},
 	})
 	if _, failed := conditionFailed(err); failed {
-		return checkout.Errorf(op, ENOTFOUND, "no order %s", txid)
+		return checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
 	}
 	return checkout.Wrap(op, err)
 }

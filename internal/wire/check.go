@@ -45,7 +45,7 @@ func newLMS(d *Deps) (production.LMS, error) {
 		}
 		return c, nil
 	case "local", "":
-		return locallms.New(d.Store), nil
+		return locallms.New(d.Store.DB, d.Store.Table), nil
 	default:
 		return nil, fmt.Errorf("wire: unknown LMS_ADAPTER %q (local or moodle)", d.Cfg.LMSAdapter)
 	}

@@ -62,6 +62,35 @@ func PaymentConfigFromEnv(getenv func(string) string) payment.Config {
 	return cfg
 }
 
+// configuredModes are the payment modes, verifiers and test provider the settings
+// configure.
+type configuredModes struct {
+	modes        map[string]payment.Mode
+	verifiers    map[string]payment.Verifier
+	testProvider *payment.TestProvider
+}
+
+// paymentModes reads the payment settings (PaymentConfigFromEnv) and builds what they
+// configure; a half-configured provider is an error.
+func paymentModes(d *Deps) (configuredModes, error) {
+	getenv, err := settings(d)
+	if err != nil {
+		return configuredModes{}, err
+	}
+	cfg := PaymentConfigFromEnv(getenv)
+	cfg.Clock = d.Now
+	var pm configuredModes
+	if pm.modes, pm.verifiers, err = payment.NewModes(cfg); err != nil {
+		return configuredModes{}, err
+	}
+	if cfg.Test != nil {
+		if pm.testProvider, err = payment.NewTestProvider(*cfg.Test, d.Now); err != nil {
+			return configuredModes{}, err
+		}
+	}
+	return pm, nil
+}
+
 // workflowService builds the post-placement service from the dependencies. withModes
 // adds the payment modes and verifiers (payment, webhook, back office), withProducers
 // the production handlers (produce, back office's item validation).
@@ -84,22 +113,11 @@ func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service,
 		s.Starter = &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
 	}
 	if withModes {
-		getenv, err := settings(d)
+		pm, err := paymentModes(d)
 		if err != nil {
 			return nil, err
 		}
-		cfg := PaymentConfigFromEnv(getenv)
-		cfg.Clock = d.Now
-		modes, verifiers, err := payment.NewModes(cfg)
-		if err != nil {
-			return nil, err
-		}
-		s.Modes, s.Verifiers = modes, verifiers
-		if cfg.Test != nil {
-			if s.TestProvider, err = payment.NewTestProvider(*cfg.Test, d.Now); err != nil {
-				return nil, err
-			}
-		}
+		s.Modes, s.Verifiers, s.TestProvider = pm.modes, pm.verifiers, pm.testProvider
 	}
 	if withProducers {
 		hs, err := ProductionHandlers(d)

@@ -6,7 +6,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/trace"
 	"github.com/lmsshop/checkout/internal/vies"
@@ -80,10 +82,10 @@ func Order(d *Deps) (lambda.Handler, error) {
 	}
 	s.Check = check
 	s.Workflow = &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
-	svc, err := workflowService(d, true, false)
+	pm, err := paymentModes(d)
 	if err != nil {
 		return nil, err // a half-configured provider fails at start-up, not in front of a buyer
 	}
-	s.Offer = svc.Offered
+	s.Offer = func(shop *checkout.Shop, final int64) []string { return payment.Offered(shop, final, pm.modes) }
 	return router(d, s.RegisterOrder), nil
 }

@@ -254,7 +254,7 @@ func SeedDemo(ctx context.Context, cfg Config, awsCfg aws.Config) error {
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName)
 	// The local LMS knows the courses the demo catalog sells, and the category course
 	// spaces are created in; items name that category by its LMS ID.
-	lms := locallms.New(st)
+	lms := locallms.New(st.DB, st.Table)
 	if err := lms.Seed(ctx, append(locallms.DemoCourses, "INTRO")...); err != nil {
 		return err
 	}

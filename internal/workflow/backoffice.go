@@ -73,13 +73,13 @@ func callerOf(r *httpapi.Request) (caller, error) {
 		c := a.JWT.Claims
 		who := firstNonEmpty(c["email"], c["username"], c["cognito:username"], c["sub"])
 		if who == "" {
-			return caller{}, checkout.Errorf("admin", checkout.EUNAUTHORIZED, "the token names no operator")
+			return caller{}, checkout.Errorf("admin.caller", checkout.EUNAUTHORIZED, "the token names no operator")
 		}
 		return caller{who: who, groups: parseGroups(c["cognito:groups"])}, nil
 	case a != nil && a.IAM != nil && a.IAM.UserARN != "":
 		return caller{who: a.IAM.UserARN, iam: true}, nil
 	}
-	return caller{}, checkout.Errorf("admin", checkout.EUNAUTHORIZED, "no operator identity on the request")
+	return caller{}, checkout.Errorf("admin.caller", checkout.EUNAUTHORIZED, "no operator identity on the request")
 }
 
 // parseGroups reads cognito:groups as HTTP API passes a list claim: "[sales accounting]"
@@ -170,7 +170,7 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 	path := strings.Trim(r.RawPath, "/")
 	seg := strings.Split(path, "/")
 	if len(seg) == 0 || (seg[0] != "admin" && seg[0] != "ops") {
-		return httpapi.Response{}, checkout.Errorf("admin", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
+		return httpapi.Response{}, checkout.Errorf("admin.route", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
 	}
 	seg = seg[1:]
 	route := method + " " + strings.Join(pattern(seg), "/")
@@ -186,7 +186,7 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 		// Refused before anything is read or written, and not traced: the trace records
 		// what was done to an order, and nothing was.
 		s.log().Info("admin: action refused", "operator", who.who, "groups", strings.Join(who.groups, ","), "action", action)
-		return httpapi.Response{}, checkout.Errorf("admin", checkout.EFORBIDDEN, "%s may not %s (groups: %s)", who.who, action, strings.Join(who.groups, ", "))
+		return httpapi.Response{}, checkout.Errorf("admin.authorize", checkout.EFORBIDDEN, "%s may not %s (groups: %s)", who.who, action, strings.Join(who.groups, ", "))
 	}
 	ctx = withCaller(ctx, who)
 	switch route {
@@ -238,7 +238,7 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 	case "PUT shop":
 		return s.adminPutShop(ctx, r)
 	}
-	return httpapi.Response{}, checkout.Errorf("admin", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
+	return httpapi.Response{}, checkout.Errorf("admin.route", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
 }
 
 // pattern replaces the variable segments of an admin path (the transaction ID after
@@ -281,11 +281,11 @@ func (s *Service) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Re
 	var fields checkout.Fields
 	statuses := allStatuses
 	if v := q["status"]; v != "" {
-		st := checkout.Status(strings.ToUpper(v))
-		if !knownStatus(st) {
+		status := checkout.Status(strings.ToUpper(v))
+		if !knownStatus(status) {
 			fields.Add("status", "unknown status %q", v)
 		}
-		statuses = []checkout.Status{st}
+		statuses = []checkout.Status{status}
 	}
 	from, _ := parseDay(&fields, "from", q["from"])
 	to, day := parseDay(&fields, "to", q["to"])
@@ -296,8 +296,8 @@ func (s *Service) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Re
 		return httpapi.Response{}, err
 	}
 	orders := []checkout.Order{}
-	for _, st := range statuses {
-		list, err := s.Store.ListOrders(ctx, st, from, to, 100)
+	for _, status := range statuses {
+		list, err := s.Store.ListOrders(ctx, status, from, to, 100)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
@@ -361,12 +361,12 @@ type AdminOrder struct {
 }
 
 func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response, error) {
-	st, err := s.Store.OrderState(ctx, txid, "")
+	state, err := s.Store.OrderState(ctx, txid, "")
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	o := st.Order
-	v := AdminOrder{Order: o, Waiting: waiting(st), Payments: o.Payments, Products: []production.Instance{}, LinkToken: s.linkToken(o)}
+	o := state.Order
+	v := AdminOrder{Order: o, Waiting: waiting(state), Payments: o.Payments, Products: []production.Instance{}, LinkToken: s.linkToken(o)}
 	if v.Payments == nil {
 		v.Payments = []checkout.Payment{}
 	}
@@ -464,7 +464,7 @@ func (s *Service) resumeBy(ctx context.Context, o *checkout.Order, by, source st
 		if serr != nil {
 			return serr
 		}
-		err = s.Tokens.Succeed(ctx, token, httpapi.PlanFor(shop, o.Paymode))
+		err = s.Tokens.Succeed(ctx, token, checkout.PlanFor(shop, o.Paymode))
 	case o.Status == checkout.Cancelled:
 		err = s.Tokens.Fail(ctx, token, ErrOrderCancelled, "cancelled by an operator")
 	default:

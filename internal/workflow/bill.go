@@ -173,7 +173,7 @@ func billView(shop *checkout.Shop, o *checkout.Order) BillView {
 // GetBill answers GET /orders/{txid}/bill: JSON, or a printable HTML page when the
 // client asks for text/html (Accept) or ?format=html.
 func (s *Service) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	st, err := s.buyerOrder(ctx, r, true)
+	state, err := s.buyerOrder(ctx, r, true)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -181,15 +181,15 @@ func (s *Service) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Resp
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	v := billView(shop, st.Order)
+	v := billView(shop, state.Order)
 	switch doc := r.QueryStringParameters["document"]; doc {
 	case "", "bill":
 	case DocumentCreditNote:
-		if v, err = creditNoteView(shop, st.Order); err != nil {
+		if v, err = creditNoteView(shop, state.Order); err != nil {
 			return httpapi.Response{}, err
 		}
 	default:
-		return httpapi.Response{}, checkout.Invalid("bill", "unknown document", checkout.FieldError{Field: "document", Message: fmt.Sprintf("%q: must be bill or %s", doc, DocumentCreditNote)})
+		return httpapi.Response{}, checkout.Invalid("bill.get", "unknown document", checkout.FieldError{Field: "document", Message: fmt.Sprintf("%q: must be bill or %s", doc, DocumentCreditNote)})
 	}
 	format := r.QueryStringParameters["format"]
 	if format == "html" || (format == "" && strings.Contains(header(r.Headers, "accept"), "text/html")) {

@@ -16,8 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
 	"github.com/lmsshop/checkout/internal/notify"
-	"github.com/lmsshop/checkout/internal/notify/seslocal"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/workflow"
 )

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
 	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
+	"github.com/lmsshop/checkout/internal/storefront"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
 
@@ -29,23 +30,11 @@ type buyer struct {
 
 func (b *buyer) do(method, path, body string) (int, []byte) {
 	b.t.Helper()
-	r, err := http.NewRequest(method, b.c.APIURL+path, strings.NewReader(body))
+	r, err := storefront.Call(context.Background(), nil, method, b.c.APIURL+path, b.token, body)
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	if body != "" {
-		r.Header.Set("Content-Type", "application/json")
-	}
-	if b.token != "" {
-		r.Header.Set("Authorization", "Bearer "+b.token)
-	}
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, out
+	return r.Status, r.Body
 }
 
 func (b *buyer) must(method, path, body string, want int) []byte {

@@ -175,7 +175,7 @@ func newEnv(t *testing.T) *env {
 	if err := st.SaveShop(ctx, e.shop, []*checkout.Catalog{testCatalog()}); err != nil {
 		t.Fatal(err)
 	}
-	lms := locallms.New(st)
+	lms := locallms.New(st.DB, st.Table)
 	if err := lms.Seed(ctx, "COURSE-101"); err != nil {
 		t.Fatal(err)
 	}

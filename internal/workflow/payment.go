@@ -124,7 +124,7 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		// A refunded order ends like a cancelled one: nothing to wait for or deliver.
 		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was " + strings.ToLower(string(o.Status))}
 	}
-	mode, err := s.modeFor(shop, o.Paymode)
+	mode, err := payment.ModeFor(shop, o.Paymode, s.Modes)
 	if err != nil {
 		tr.Printf(ctx, txid, "payment mode %q cannot be used: %v", o.Paymode, err)
 		return nil, &TaskError{Name: ErrPaymentFailed, Msg: "payment mode " + o.Paymode + " is not available", Err: err}
@@ -135,8 +135,8 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		CustomerEmail: o.Customer.Email, ReturnURL: s.orderLink(o), CancelURL: s.orderLink(o),
 		NotifyURL: webhookURL(o, mode.Name()), ShopName: shop.Name,
 		// The provider's session closes no later than the order stops waiting: the wait
-		// is the plan the execution was started with (httpapi.PlanFor).
-		ExpiresAt: s.now().Add(time.Duration(httpapi.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second),
+		// is the plan the execution was started with (checkout.PlanFor).
+		ExpiresAt: s.now().Add(time.Duration(checkout.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second),
 	}
 	amount := money(o.Totals.Final, o.Currency)
 	tr.Printf(ctx, txid, "attempt %d: %s by %s", n+1, amount, o.Paymode)
@@ -255,7 +255,7 @@ func (s *Service) awaitRetry(ctx context.Context, t Task) (any, error) {
 	if paid(o.Status) {
 		// Paid after all (a late notification): go round to Payment, which sees it.
 		tr.Printf(ctx, t.TxID, "payment settled meanwhile (order %s)", o.Status)
-		return s.succeed(ctx, t.TxID, t.Token, httpapi.PlanFor(shop, o.Paymode))
+		return s.succeed(ctx, t.TxID, t.Token, checkout.PlanFor(shop, o.Paymode))
 	}
 	if o.Status != checkout.Failed && o.Status != checkout.Refused {
 		// The attempt failed before any settler recorded it (the mode could not start).
@@ -330,20 +330,20 @@ func (s *Service) buyerOrder(ctx context.Context, r *httpapi.Request, readOnly b
 	if berr != nil && (link == "" || !readOnly) {
 		return nil, berr
 	}
-	st, err := s.Store.OrderState(ctx, txid, "")
+	state, err := s.Store.OrderState(ctx, txid, "")
 	if err != nil {
 		return nil, err
 	}
 	if berr == nil {
-		if subtle.ConstantTimeCompare([]byte(store.HashToken(bearer)), []byte(st.Order.TokenHash)) != 1 {
+		if subtle.ConstantTimeCompare([]byte(store.HashToken(bearer)), []byte(state.Order.TokenHash)) != 1 {
 			return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this token does not open order %s", txid)
 		}
-		return st, nil
+		return state, nil
 	}
-	if err := checkLinkToken(st.Order, link, s.now()); err != nil {
+	if err := checkLinkToken(state.Order, link, s.now()); err != nil {
 		return nil, err
 	}
-	return st, nil
+	return state, nil
 }
 
 // OrderView is the buyer's view of a placed order.
@@ -375,10 +375,10 @@ type OrderLineView struct {
 	Taxed    int64  `json:"taxed"`
 }
 
-func (s *Service) orderView(shop *checkout.Shop, st *store.OrderState) OrderView {
-	o := st.Order
+func (s *Service) orderView(shop *checkout.Shop, state *store.OrderState) OrderView {
+	o := state.Order
 	v := OrderView{
-		TransactionID: o.TxID, Status: o.Status, Paymode: o.Paymode, Kind: kindOf(o.Paymode), Currency: o.Currency,
+		TransactionID: o.TxID, Status: o.Status, Paymode: o.Paymode, Kind: checkout.PaymodeKind(o.Paymode), Currency: o.Currency,
 		Totals: o.Totals, Payments: o.Payments, DocumentKind: o.DocumentKind(), InvoiceNumber: o.InvoiceNumber,
 		PlacedAt: o.PlacedAt, Lines: []OrderLineView{},
 	}
@@ -388,13 +388,13 @@ func (s *Service) orderView(shop *checkout.Shop, st *store.OrderState) OrderView
 	for _, l := range o.Lines {
 		v.Lines = append(v.Lines, OrderLineView{Code: l.Code, Name: l.Name, Quantity: l.Quantity, Taxed: l.Taxed})
 	}
-	if st.Instructions != "" && (o.Status == checkout.Pending || o.Status == checkout.Placed) {
+	if state.Instructions != "" && (o.Status == checkout.Pending || o.Status == checkout.Placed) {
 		var ins Instructions
-		if json.Unmarshal([]byte(st.Instructions), &ins) == nil && ins.Mode == o.Paymode {
+		if json.Unmarshal([]byte(state.Instructions), &ins) == nil && ins.Mode == o.Paymode {
 			v.Payment = &ins
 		}
 	}
-	v.Waiting = waiting(st)
+	v.Waiting = waiting(state)
 	if o.Status == checkout.Failed || o.Status == checkout.Refused {
 		v.RetryModes = s.Offered(shop, o.Totals.Final)
 	}
@@ -405,20 +405,20 @@ func (s *Service) orderView(shop *checkout.Shop, st *store.OrderState) OrderView
 // PENDING for a payment (the start task stores its token just before that move),
 // FAILED or REFUSED for a retry; "" otherwise (a completed order waits for nothing,
 // whatever token is left on it).
-func waiting(st *store.OrderState) string {
-	o := st.Order
+func waiting(state *store.OrderState) string {
+	o := state.Order
 	switch {
-	case st.TaskToken == "":
-	case st.TaskState == statePayment && o.Status == checkout.Pending,
-		st.TaskState == stateRetry && (o.Status == checkout.Failed || o.Status == checkout.Refused):
-		return st.TaskState
+	case state.TaskToken == "":
+	case state.TaskState == statePayment && o.Status == checkout.Pending,
+		state.TaskState == stateRetry && (o.Status == checkout.Failed || o.Status == checkout.Refused):
+		return state.TaskState
 	}
 	return ""
 }
 
 // GetOrder answers GET /orders/{txid}.
 func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	st, err := s.buyerOrder(ctx, r, true)
+	state, err := s.buyerOrder(ctx, r, true)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -426,9 +426,9 @@ func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Res
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	v := s.orderView(shop, st)
+	v := s.orderView(shop, state)
 	if _, berr := httpapi.Bearer(r); berr == nil {
-		v.LinkToken = s.linkToken(st.Order)
+		v.LinkToken = s.linkToken(state.Order)
 	}
 	return httpapi.JSON(http.StatusOK, v), nil
 }
@@ -438,7 +438,7 @@ func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Res
 // retry wait completes with the new mode's plan and the Payment state starts again.
 func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "payment.retry"
-	st, err := s.buyerOrder(ctx, r, false)
+	state, err := s.buyerOrder(ctx, r, false)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -448,11 +448,11 @@ func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi
 	if err := httpapi.Decode(r, &in); err != nil {
 		return httpapi.Response{}, err
 	}
-	o := st.Order
+	o := state.Order
 	if o.Status != checkout.Failed && o.Status != checkout.Refused {
 		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is %s: another payment mode can be chosen only after a failed or refused payment", o.TxID, o.Status)
 	}
-	if st.TaskState != stateRetry || st.TaskToken == "" {
+	if state.TaskState != stateRetry || state.TaskToken == "" {
 		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is not waiting for another payment yet; try again in a moment", o.TxID)
 	}
 	shop, _, err := s.Shops.Get(ctx)
@@ -467,27 +467,27 @@ func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi
 	// The new mode is written only by the request that claims the retry wait, in the
 	// same conditional write: a double submit cannot leave on the order a mode other
 	// than the one the workflow is told to await.
-	if err := s.Store.ClaimTask(ctx, o.TxID, st.TaskToken, stateRetry, stateRetrying, store.Change{Paymode: in.Paymode}); err != nil {
+	if err := s.Store.ClaimTask(ctx, o.TxID, state.TaskToken, stateRetry, stateRetrying, store.Change{Paymode: in.Paymode}); err != nil {
 		if checkout.KindOf(err) == checkout.ECONFLICT {
 			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting for another payment", o.TxID)
 		}
 		return httpapi.Response{}, err
 	}
-	if err := s.Tokens.Succeed(ctx, st.TaskToken, httpapi.PlanFor(shop, in.Paymode)); err != nil {
+	if err := s.Tokens.Succeed(ctx, state.TaskToken, checkout.PlanFor(shop, in.Paymode)); err != nil {
 		if checkout.KindOf(err) == checkout.ECONFLICT {
 			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting for another payment", o.TxID)
 		}
 		// Not delivered for a reason that may pass: give the wait back, so the buyer
 		// can try again, with this mode or another.
-		if rerr := s.Store.ClaimTask(ctx, o.TxID, st.TaskToken, stateRetrying, stateRetry, store.Change{}); rerr != nil {
+		if rerr := s.Store.ClaimTask(ctx, o.TxID, state.TaskToken, stateRetrying, stateRetry, store.Change{}); rerr != nil {
 			s.log().Error("give back the retry wait", "txid", o.TxID, "err", rerr)
 		}
 		return httpapi.Response{}, err
 	}
 	s.tracer(srcPayment).Printf(ctx, o.TxID, "buyer retries the payment with %s", in.Paymode)
 	o.Paymode = in.Paymode
-	st.TaskToken, st.Instructions = "", ""
-	return httpapi.JSON(http.StatusAccepted, s.orderView(shop, st)), nil
+	state.TaskToken, state.Instructions = "", ""
+	return httpapi.JSON(http.StatusAccepted, s.orderView(shop, state)), nil
 }
 
 // Callback is a simulated provider callback, ready to be posted to the test webhook.
@@ -502,7 +502,7 @@ type Callback struct {
 // the test mode's buttons.
 func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "payment.test"
-	st, err := s.buyerOrder(ctx, r, false)
+	state, err := s.buyerOrder(ctx, r, false)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -516,11 +516,11 @@ func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	o := st.Order
+	o := state.Order
 	if o.Paymode != payment.NameTest || !shop.TestMode {
 		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is not paid in test mode", o.TxID)
 	}
-	if st.TaskState != statePayment || st.TaskToken == "" {
+	if state.TaskState != statePayment || state.TaskToken == "" {
 		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is not waiting for a payment", o.TxID)
 	}
 	tr := s.tracer(srcTest)
@@ -531,7 +531,7 @@ func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 			Mode: payment.NameTest, Outcome: payment.Paid.String(), Amount: o.Totals.Final, At: s.now()}}); err != nil {
 			return httpapi.Response{}, err
 		}
-		if _, err := s.succeed(ctx, o.TxID, st.TaskToken, map[string]string{"mode": payment.NameTest, "outcome": "paid"}); err != nil {
+		if _, err := s.succeed(ctx, o.TxID, state.TaskToken, map[string]string{"mode": payment.NameTest, "outcome": "paid"}); err != nil {
 			return httpapi.Response{}, err
 		}
 	case "fail":
@@ -545,7 +545,7 @@ func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 			Mode: payment.NameTest, Outcome: payment.Failed.String(), At: s.now()}}); err != nil {
 			return httpapi.Response{}, err
 		}
-		if err := s.Tokens.Fail(ctx, st.TaskToken, ErrPaymentFailed, "the buyer pressed the test mode's fail button"); err != nil && checkout.KindOf(err) != checkout.ECONFLICT {
+		if err := s.Tokens.Fail(ctx, state.TaskToken, ErrPaymentFailed, "the buyer pressed the test mode's fail button"); err != nil && checkout.KindOf(err) != checkout.ECONFLICT {
 			return httpapi.Response{}, err
 		}
 	case "defer":
@@ -564,13 +564,13 @@ func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 			cb.Headers[k] = h.Get(k)
 		}
 		tr.Printf(ctx, o.TxID, "deferred confirmation: simulated provider callback issued")
-		st.Order = o
-		return httpapi.JSON(http.StatusAccepted, map[string]any{"order": s.orderView(shop, st), "callback": cb}), nil
+		state.Order = o
+		return httpapi.JSON(http.StatusAccepted, map[string]any{"order": s.orderView(shop, state), "callback": cb}), nil
 	default:
 		return httpapi.Response{}, checkout.Invalid(op, "unknown test action", checkout.FieldError{Field: "action", Message: "must be pay, fail or defer"})
 	}
-	st.Order = o
-	return httpapi.JSON(http.StatusOK, s.orderView(shop, st)), nil
+	state.Order = o
+	return httpapi.JSON(http.StatusOK, s.orderView(shop, state)), nil
 }
 
 // money writes an amount for a trace line: "123.45 EUR".

@@ -215,7 +215,7 @@ func (s *Service) giveBack(ctx context.Context, shop *checkout.Shop, o *checkout
 	}
 	needReference := checkout.Invalid(op, "refund not recorded", checkout.FieldError{Field: "reference",
 		Message: fmt.Sprintf("is required: %s payments are refunded by the operator (cheque returned, transfer sent, refund made at the provider); give its reference", p.Mode)})
-	m, _ := s.modeFor(shop, p.Mode)
+	m, _ := payment.ModeFor(shop, p.Mode, s.Modes)
 	rf, ok := m.(payment.Refunder)
 	if !ok {
 		return rp, needReference

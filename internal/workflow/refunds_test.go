@@ -108,7 +108,7 @@ func TestRefundThroughStripeWithCreditNote(t *testing.T) {
 	if err != nil || len(insts) != 1 {
 		t.Fatalf("instances %+v %v", insts, err)
 	}
-	enr, err := locallms.New(e.st).Enrolment(e.ctx, insts[0].Data["userId"], "COURSE-101")
+	enr, err := locallms.New(e.st.DB, e.st.Table).Enrolment(e.ctx, insts[0].Data["userId"], "COURSE-101")
 	if err != nil || enr.End.IsZero() || enr.End.After(time.Now()) {
 		t.Fatalf("enrolment after the refund: %+v %v; want it ended", enr, err)
 	}

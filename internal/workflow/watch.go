@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/store"
 )
 
@@ -77,9 +76,9 @@ var watchedStatuses = []checkout.Status{
 func workflowAllowance(shop *checkout.Shop, o store.OrderAge) time.Duration {
 	switch o.Status {
 	case checkout.Pending:
-		return time.Duration(httpapi.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second
+		return time.Duration(checkout.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second
 	case checkout.Failed, checkout.Refused:
-		return time.Duration(httpapi.PlanFor(shop, o.Paymode).RetrySeconds) * time.Second
+		return time.Duration(checkout.PlanFor(shop, o.Paymode).RetrySeconds) * time.Second
 	}
 	return 0
 }

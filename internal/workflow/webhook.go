@@ -30,7 +30,7 @@ type webhookAnswer struct {
 //  4. move the order and complete the payment wait. A wait that no longer exists (the
 //     workflow moved on) is traced and answered 200: the notification is recorded.
 func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	const op = "webhook"
+	const op = "webhook.receive"
 	provider := r.PathParameters["provider"]
 	v, ok := s.Verifiers[provider]
 	if !ok {
@@ -201,7 +201,7 @@ func (s *Service) settle(ctx context.Context, o *checkout.Order, provider string
 		if serr != nil {
 			return "", serr
 		}
-		err = s.Tokens.Succeed(ctx, token, httpapi.PlanFor(shop, moved.Paymode))
+		err = s.Tokens.Succeed(ctx, token, checkout.PlanFor(shop, moved.Paymode))
 	case n.Outcome == payment.Failed && state == statePayment:
 		err = s.Tokens.Fail(ctx, token, ErrPaymentFailed, provider+" notification "+n.EventID+": payment failed")
 	case n.Outcome == payment.Refused && state == statePayment:

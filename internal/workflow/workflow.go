@@ -157,43 +157,9 @@ func ErrorName(err error) string {
 }
 
 // Offered lists the payment modes a buyer may choose for an order of this total in
-// this shop: those placement offers (httpapi.Offered: only freeorder for a zero total,
-// test only in a test shop) that this deployment can run.
+// this shop (payment.Offered, over this deployment's modes).
 func (s *Service) Offered(shop *checkout.Shop, total int64) []string {
-	out := []string{}
-	for _, m := range httpapi.Offered(shop, total) {
-		if _, err := s.modeFor(shop, m); err == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// modeFor returns the payment mode named name. Cheques and transfers are described by
-// the shop's own settings when it has them, so an operator changes them in the back
-// office without redeploying; the test mode needs nothing.
-func (s *Service) modeFor(shop *checkout.Shop, name string) (payment.Mode, error) {
-	switch {
-	case name == payment.NameCheck && shop.CheckPayee != "" && shop.CheckAddress != "":
-		return payment.NewCheck(payment.CheckConfig{Payee: shop.CheckPayee, Address: shop.CheckAddress})
-	case name == payment.NameTransfer && shop.IBAN != "" && shop.BIC != "":
-		payee := shop.SellerName
-		if payee == "" {
-			payee = shop.Name
-		}
-		return payment.NewTransfer(payment.TransferConfig{Payee: payee, IBAN: shop.IBAN, BIC: shop.BIC})
-	case name == payment.NameFreeOrder:
-		return payment.FreeOrder{}, nil
-	case name == payment.NameTest:
-		if !shop.TestMode {
-			return nil, checkout.Errorf("payment.mode", checkout.EINVALID, "the test mode is offered only by shops in test mode")
-		}
-		return payment.TestMode{}, nil
-	}
-	if m, ok := s.Modes[name]; ok {
-		return m, nil
-	}
-	return nil, checkout.Errorf("payment.mode", checkout.EINVALID, "payment mode %q is not available", name)
+	return payment.Offered(shop, total, s.Modes)
 }
 
 // Task is the payload the state machine gives a task (see the ASL's Parameters).
@@ -247,19 +213,6 @@ func (s *Service) fault(ctx context.Context, source string, t Task) (map[string]
 	}
 	s.log().Error("workflow fault", "txid", t.TxID, "state", t.State, "error", e.Error, "cause", e.Cause, "paid", isPaid)
 	return map[string]bool{"traced": true, "paid": isPaid}, nil
-}
-
-// Kinds of the payment modes, for the buyer's view.
-func kindOf(mode string) string {
-	switch mode {
-	case payment.NameFreeOrder:
-		return "instant"
-	case payment.NameTest:
-		return "test"
-	case payment.NameCheck, payment.NameTransfer:
-		return "offline"
-	}
-	return "online"
 }
 
 // paidStatuses are the statuses of an order whose payment is settled and kept. PAYBACK

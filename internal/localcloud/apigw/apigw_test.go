@@ -58,6 +58,20 @@ func (rc *recorder) last(t *testing.T) events.APIGatewayV2HTTPRequest {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
+// cartsServer serves GET /carts/{txid} with a recording ShopFunction, and returns the
+// recorder and the server's URL.
+func cartsServer(t *testing.T) (*recorder, *url.URL) {
+	t.Helper()
+	rec := &recorder{}
+	routes := []stack.Route{{Method: "GET", Path: "/carts/{txid}", Function: "ShopFunction"}}
+	srv := newServer(t, routes, map[string]lambda.Handler{"ShopFunction": rec.handler()}, apigw.Options{})
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, u
+}
+
 func newServer(t *testing.T, routes []stack.Route, handlers map[string]lambda.Handler, opts apigw.Options) *httptest.Server {
 	t.Helper()
 	if opts.Logger == nil {
@@ -248,13 +262,7 @@ func TestEventFields(t *testing.T) {
 // choose the scheme or the port a function builds the API's URL from, and its own
 // X-Forwarded-For gets the source address appended, as HTTP API does.
 func TestForwardedHeadersAreTheGateways(t *testing.T) {
-	rec := &recorder{}
-	routes := []stack.Route{{Method: "GET", Path: "/carts/{txid}", Function: "ShopFunction"}}
-	srv := newServer(t, routes, map[string]lambda.Handler{"ShopFunction": rec.handler()}, apigw.Options{})
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, u := cartsServer(t)
 	for _, tt := range []struct {
 		name   string
 		host   string // Host header; "" = the listener's address
@@ -270,7 +278,7 @@ func TestForwardedHeadersAreTheGateways(t *testing.T) {
 			map[string]string{"x-forwarded-proto": "http", "x-forwarded-port": u.Port()}, "localhost"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := http.NewRequest("GET", srv.URL+"/carts/A", nil)
+			req, err := http.NewRequest("GET", u.String()+"/carts/A", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -299,13 +307,7 @@ func TestForwardedHeadersAreTheGateways(t *testing.T) {
 // The API answers only to its own names, as an API's domain does in AWS: a request
 // naming another host is refused before any function runs.
 func TestUnknownHostIsRefused(t *testing.T) {
-	rec := &recorder{}
-	routes := []stack.Route{{Method: "GET", Path: "/carts/{txid}", Function: "ShopFunction"}}
-	srv := newServer(t, routes, map[string]lambda.Handler{"ShopFunction": rec.handler()}, apigw.Options{})
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, u := cartsServer(t)
 	for _, tt := range []struct {
 		host string
 		want int
@@ -318,7 +320,7 @@ func TestUnknownHostIsRefused(t *testing.T) {
 		{"attacker.example:" + u.Port(), 403},
 		{"127.0.0.1.attacker.example", 403},
 	} {
-		req, err := http.NewRequest("GET", srv.URL+"/carts/A", nil)
+		req, err := http.NewRequest("GET", u.String()+"/carts/A", nil)
 		if err != nil {
 			t.Fatal(err)
 		}

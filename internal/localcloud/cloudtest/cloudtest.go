@@ -37,8 +37,8 @@ import (
 	"github.com/lmsshop/checkout/internal/cognito"
 	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
+	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
-	"github.com/lmsshop/checkout/internal/notify/seslocal"
 )
 
 // Cloud is a running local cloud seen from a test.

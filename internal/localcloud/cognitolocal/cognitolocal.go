@@ -8,21 +8,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base32"
-	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/lmsshop/checkout/internal/cognito"
+	"github.com/lmsshop/checkout/internal/localcloud/proc"
 	"github.com/lmsshop/checkout/internal/stack"
 )
 
@@ -37,37 +33,19 @@ type Server struct {
 	// URL is the user pools endpoint (http://127.0.0.1:port/); an issuer is URL + pool ID.
 	URL string
 
-	cmd     *exec.Cmd
-	dir     string // its working directory, holding .cognito/ (removed on Stop)
-	exited  chan struct{}
-	waitErr error
-	once    sync.Once
+	proc *proc.Process
+	dir  string // its working directory, holding .cognito/ (removed on Stop)
+	once sync.Once
 }
 
 // Binary returns the path of the cognito-local executable, or an error that says how
 // to install it.
 func Binary() (string, error) {
-	if p := os.Getenv(BinaryEnv); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("cognitolocal: %s=%s: %w", BinaryEnv, p, err)
-		}
-		return p, nil
-	}
-	dir, err := os.Getwd()
+	p, err := proc.NodeBinary(BinaryEnv, binName)
 	if err != nil {
 		return "", fmt.Errorf("cognitolocal: %w", err)
 	}
-	for {
-		p := filepath.Join(dir, "node_modules", ".bin", binName)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("cognitolocal: %s not found in node_modules/.bin of the working directory or its parents: run `make deps` at the repository root, or set %s", binName, BinaryEnv)
-		}
-		dir = parent
-	}
+	return p, nil
 }
 
 // Start runs cognito-local on 127.0.0.1:port (0 picks a free port) in a fresh data
@@ -78,12 +56,9 @@ func Start(ctx context.Context, port int, out io.Writer) (*Server, error) {
 		return nil, err
 	}
 	if port == 0 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("cognitolocal: free port: %w", err)
+		if port, err = proc.FreePort(); err != nil {
+			return nil, fmt.Errorf("cognitolocal: %w", err)
 		}
-		port = l.Addr().(*net.TCPAddr).Port
-		l.Close()
 	}
 	// Its data lives in ./.cognito: a directory of its own, so every local cloud starts
 	// from an empty emulator and two never share a pool file.
@@ -100,46 +75,17 @@ func Start(ctx context.Context, port int, out io.Writer) (*Server, error) {
 	// verified at.
 	cmd.Env = append(os.Environ(), "HOST=127.0.0.1", "PORT="+strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	p, err := proc.Start(cmd)
+	if err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("cognitolocal: start %s: %w", bin, err)
 	}
-	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port) + "/", cmd: cmd, dir: dir, exited: make(chan struct{})}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-	}()
-	if err := s.waitReady(ctx); err != nil {
+	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port) + "/", proc: p, dir: dir}
+	if err := p.WaitReady(ctx, s.URL+"health", false, 30*time.Second); err != nil {
 		_ = s.Stop()
-		return nil, err
+		return nil, fmt.Errorf("cognitolocal: %s did not answer on %s: %w", binName, s.URL, err)
 	}
 	return s, nil
-}
-
-func (s *Server) waitReady(ctx context.Context) error {
-	client := &http.Client{Timeout: time.Second}
-	deadline := time.NewTimer(30 * time.Second)
-	defer deadline.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if resp, err := client.Get(s.URL + "health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("cognitolocal: %s exited before answering on %s: %v", binName, s.URL, s.waitErr)
-		case <-ctx.Done():
-			return fmt.Errorf("cognitolocal: %s did not answer on %s: %w", binName, s.URL, ctx.Err())
-		case <-deadline.C:
-			return fmt.Errorf("cognitolocal: %s did not answer on %s within 30 s", binName, s.URL)
-		case <-tick.C:
-		}
-	}
 }
 
 // Stop ends the process (SIGTERM, then SIGKILL after 5 s) and removes its data. It is
@@ -147,19 +93,8 @@ func (s *Server) waitReady(ctx context.Context) error {
 func (s *Server) Stop() error {
 	var err error
 	s.once.Do(func() {
-		pgid := -s.cmd.Process.Pid
-		select {
-		case <-s.exited:
-		default:
-			if e := syscall.Kill(pgid, syscall.SIGTERM); e != nil && !errors.Is(e, syscall.ESRCH) {
-				err = fmt.Errorf("cognitolocal: stop: %w", e)
-			}
-			select {
-			case <-s.exited:
-			case <-time.After(5 * time.Second):
-				_ = syscall.Kill(pgid, syscall.SIGKILL)
-				<-s.exited
-			}
+		if e := s.proc.Stop(); e != nil {
+			err = fmt.Errorf("cognitolocal: %w", e)
 		}
 		if e := os.RemoveAll(s.dir); e != nil && err == nil {
 			err = fmt.Errorf("cognitolocal: remove data: %w", e)

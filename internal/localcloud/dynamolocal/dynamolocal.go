@@ -7,18 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/lmsshop/checkout/internal/localcloud/proc"
 )
 
 // pom is the Maven project that lists DynamoDB Local; it copies the jars to .cache.
@@ -71,21 +70,20 @@ type Options struct {
 
 // Server is a running DynamoDB Local.
 type Server struct {
-	cmd      *exec.Cmd
+	proc     *proc.Process
 	endpoint string
-	done     chan struct{}
 }
 
 // Start runs DynamoDB Local in memory and waits until it answers.
 func Start(ctx context.Context, o Options) (*Server, error) {
 	port := o.Port
 	if port == 0 {
-		p, err := FreePort()
+		p, err := proc.FreePort()
 		if err != nil {
 			return nil, err
 		}
 		port = p
-	} else if err := PortFree(port); err != nil {
+	} else if err := proc.PortFree(port); err != nil {
 		return nil, fmt.Errorf("port %d (DynamoDB Local) is already in use", port)
 	}
 	cmd := exec.Command("java",
@@ -93,19 +91,19 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 		"-cp", filepath.Join(o.LibDir, "*"),
 		"com.amazonaws.services.dynamodbv2.local.main.ServerRunner",
 		"-inMemory", "-sharedDb", "-port", strconv.Itoa(port))
-	// Its own process group, so stopping it never leaves a JVM behind.
 	// It writes a metadata file in its working directory: keep that in .cache.
 	cmd.Dir = filepath.Dir(o.LibDir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if o.Log != nil {
 		cmd.Stdout, cmd.Stderr = o.Log, o.Log
 	}
-	if err := cmd.Start(); err != nil {
+	// Its own process group, so stopping it never leaves a JVM behind.
+	p, err := proc.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("dynamolocal: start java: %w", err)
 	}
-	s := &Server{cmd: cmd, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(s.done) }()
-	if err := waitHTTP(ctx, s.endpoint, s.done, 60*time.Second); err != nil {
+	s := &Server{proc: p, endpoint: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	// Any answer will do: DynamoDB Local refuses a bare GET, but it is up.
+	if err := p.WaitReady(ctx, s.endpoint, true, 60*time.Second); err != nil {
 		_ = s.Stop()
 		return nil, fmt.Errorf("dynamolocal: %w", err)
 	}
@@ -116,58 +114,7 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 func (s *Server) Endpoint() string { return s.endpoint }
 
 // Stop ends the server and waits for it.
-func (s *Server) Stop() error {
-	if s.cmd.Process == nil {
-		return nil
-	}
-	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
-	return nil
-}
-
-func waitHTTP(ctx context.Context, url string, exited <-chan struct{}, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return errors.New("process exited before answering")
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("no answer from %s after %s", url, limit)
-}
-
-// FreePort asks the kernel for an unused loopback port.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// PortFree reports an error when something already listens on the loopback port.
-func PortFree(port int) error {
-	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		return err
-	}
-	return l.Close()
-}
+func (s *Server) Stop() error { return s.proc.Stop() }
 
 // TableSource describes the table to create: the SAM template (stack.Template) or the
 // transformed one (cfn.Template).

@@ -3,7 +3,6 @@ package iam_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -69,21 +68,8 @@ func TestCheckoutAdapters(t *testing.T) {
 	}
 	states := &recorder{body: `{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:shop-checkout:TX","startDate":1767225600}`}
 	mail := &recorder{body: `{"MessageId":"m-1"}`}
-	url := func(svc iam.Service, upstream string) string {
-		h, err := a.Proxy(svc, upstream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
-		return srv.URL
-	}
-	upstream := func(r *recorder) string {
-		srv := httptest.NewServer(r)
-		t.Cleanup(srv.Close)
-		return srv.URL
-	}
-	ddbURL, sfnURL, sesURL := url(iam.DynamoDB, dynamotest.Endpoint(t)), url(iam.StepFunctions, upstream(states)), url(iam.SESv2, upstream(mail))
+	url := func(svc iam.Service, upstream string) string { return proxyURL(t, a, svc, upstream) }
+	ddbURL, sfnURL, sesURL := url(iam.DynamoDB, dynamotest.Endpoint(t)), url(iam.StepFunctions, serverURL(t, states)), url(iam.SESv2, serverURL(t, mail))
 	cfg := func(role string) aws.Config {
 		return aws.Config{Region: region, RetryMaxAttempts: 1,
 			Credentials: credentials.NewStaticCredentialsProvider("AK"+role, "secret-"+role, "")}

@@ -123,24 +123,10 @@ func newFixture(t *testing.T) *fixture {
 
 	f.states = &recorder{body: `{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:shop-checkout:TX1","startDate":1767225600}`}
 	f.mail = &recorder{body: `{"MessageId":"m-1"}`}
-	serve := func(svc iam.Service, upstream string) string {
-		h, err := a.Proxy(svc, upstream)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
-		return srv.URL
-	}
-	upstream := func(h http.Handler) string {
-		srv := httptest.NewServer(h)
-		t.Cleanup(srv.Close)
-		return srv.URL
-	}
-	ddbURL := serve(iam.DynamoDB, dynamotest.Endpoint(t))
-	sfnURL := serve(iam.StepFunctions, upstream(f.states))
-	sesURL := serve(iam.SESv2, upstream(f.mail))
-	smURL := serve(iam.SecretsManager, upstream(secrets))
+	ddbURL := proxyURL(t, a, iam.DynamoDB, dynamotest.Endpoint(t))
+	sfnURL := proxyURL(t, a, iam.StepFunctions, serverURL(t, f.states))
+	sesURL := proxyURL(t, a, iam.SESv2, serverURL(t, f.mail))
+	smURL := proxyURL(t, a, iam.SecretsManager, serverURL(t, secrets))
 
 	mk := func(key, secret string) clients {
 		cfg := aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(key, secret, ""), RetryMaxAttempts: 1}
@@ -417,4 +403,21 @@ func TestAuthorize(t *testing.T) {
 			}
 		})
 	}
+}
+
+// proxyURL serves a's IAM-enforcing proxy of svc in front of upstream for the test.
+func proxyURL(t *testing.T, a *iam.Authorizer, svc iam.Service, upstream string) string {
+	t.Helper()
+	h, err := a.Proxy(svc, upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serverURL(t, h)
+}
+
+// serverURL serves h for the test.
+func serverURL(t *testing.T, h http.Handler) string {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

@@ -39,9 +39,10 @@ import (
 	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/dynamolocal"
 	"github.com/lmsshop/checkout/internal/localcloud/iam"
+	"github.com/lmsshop/checkout/internal/localcloud/proc"
 	"github.com/lmsshop/checkout/internal/localcloud/secretslocal"
+	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
-	"github.com/lmsshop/checkout/internal/notify/seslocal"
 	"github.com/lmsshop/checkout/internal/stack"
 	"github.com/lmsshop/checkout/internal/vies/viestest"
 	"github.com/lmsshop/checkout/internal/wire"
@@ -626,7 +627,7 @@ func listenAll(p Ports) (api, sfn, web net.Listener, err error) {
 		if child.port == 0 {
 			continue
 		}
-		if err := dynamolocal.PortFree(child.port); err != nil {
+		if err := proc.PortFree(child.port); err != nil {
 			return nil, nil, nil, &PortInUseError{Port: child.port, Service: child.service}
 		}
 	}

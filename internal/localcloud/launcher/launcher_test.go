@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
+	"github.com/lmsshop/checkout/internal/localcloud/proc"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
 )
 
@@ -144,24 +144,6 @@ func TestRunRejectsBadInput(t *testing.T) {
 	}
 }
 
-// syncBuffer lets the test read what Run prints while Run is still writing.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRunStartsAndStopsEverything is `make run` end to end on free ports: every URL
 // printed answers, then cancelling (Ctrl-C) stops every part, children included.
 func TestRunStartsAndStopsEverything(t *testing.T) {
@@ -170,7 +152,7 @@ func TestRunStartsAndStopsEverything(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut proc.Output
 	done := make(chan int, 1)
 	args := []string{"-repo", repoRoot(t), "-api-port", "0", "-dynamodb-port", "0", "-ses-port", "0", "-sfn-port", "0", "-web-port", "0", "-cognito-port", "0"}
 	go func() { done <- launcher.Run(ctx, args, &out, &errOut) }()

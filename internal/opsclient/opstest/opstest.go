@@ -7,25 +7,20 @@
 package opstest
 
 import (
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/localcloud/sigv4"
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
@@ -128,51 +123,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.route(w, r, body)
 }
 
-// verify re-signs a copy of r holding only the headers the client signed, with the
-// secret the server knows, and compares; it returns why it refuses, or "".
+// verify checks r's signature as the local cloud's API Gateway does (sigv4.Verify,
+// signing name execute-api); it returns why it refuses, or "".
 func (s *Server) verify(r *http.Request, body []byte) string {
-	auth, ok := strings.CutPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ")
-	if !ok {
-		return "Missing Authentication Token"
-	}
-	parts := map[string]string{}
-	for _, p := range strings.Split(auth, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
-		parts[k] = v
-	}
-	scope := strings.Split(parts["Credential"], "/")
-	if len(scope) != 5 || scope[0] != AccessKeyID {
-		return "The security token included in the request is invalid."
-	}
-	if scope[2] != Region || scope[3] != "execute-api" {
-		return "Credential should be scoped to a valid region and to 'execute-api'."
-	}
-	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
-	}
-	if d := s.Now().Sub(at); d > 5*time.Minute || d < -5*time.Minute {
-		return "Signature expired"
-	}
-	c := &http.Request{Method: r.Method, Host: r.Host, Header: http.Header{},
-		URL: &url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery}}
-	for _, name := range strings.Split(parts["SignedHeaders"], ";") {
-		switch name {
-		case "host":
-		case "content-length":
-			c.ContentLength, _ = strconv.ParseInt(r.Header.Get("Content-Length"), 10, 64)
-		default:
-			c.Header[http.CanonicalHeaderKey(name)] = r.Header.Values(name)
-		}
-	}
-	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: AccessKeyID, SecretAccessKey: SecretAccessKey, SessionToken: r.Header.Get("X-Amz-Security-Token")}
-	if err := v4.NewSigner().SignHTTP(r.Context(), creds, c, hex.EncodeToString(sum[:]), "execute-api", Region, at); err != nil {
-		return "sign: " + err.Error()
-	}
-	want := c.Header.Get("Authorization")
-	if subtle.ConstantTimeCompare([]byte(want), []byte(r.Header.Get("Authorization"))) != 1 {
-		return "The request signature we calculated does not match the signature you provided."
+	_, f := sigv4.Verify(r, body, func(key string) (string, bool) {
+		return SecretAccessKey, key == AccessKeyID
+	}, Region, "execute-api", s.Now())
+	if f != nil {
+		return f.Message
 	}
 	return ""
 }

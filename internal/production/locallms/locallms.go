@@ -10,19 +10,22 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/lmsshop/checkout/internal/production"
-	"github.com/lmsshop/checkout/internal/store"
 )
 
 // LMS is the local LMS adapter.
 type LMS struct {
-	store *store.Store
+	tables
 }
 
 var _ production.LMS = (*LMS)(nil)
 
-// New returns a local LMS over st.
-func New(st *store.Store) *LMS { return &LMS{store: st} }
+// New returns a local LMS keeping its records in the checkout's table.
+func New(db *dynamodb.Client, table string) *LMS {
+	return &LMS{tables{db: db, table: table}}
+}
 
 // DemoCourses are the short names the demo catalog refers to.
 var DemoCourses = []string{"GO-101", "SEC-201", "PM-301", "COURSE-101"}
@@ -34,7 +37,7 @@ func (l *LMS) Seed(ctx context.Context, shortnames ...string) error {
 		if sn == "" {
 			return errors.New("seed local LMS: empty course short name")
 		}
-		if _, _, err := l.store.LMSEnsureCourse(ctx, store.LMSCourse{Shortname: sn, Fullname: sn}); err != nil {
+		if _, _, err := l.ensureCourse(ctx, Course{Shortname: sn, Fullname: sn}); err != nil {
 			return fmt.Errorf("seed local LMS: %w", err)
 		}
 	}
@@ -46,7 +49,7 @@ func (l *LMS) EnsureUser(ctx context.Context, p production.Person) (string, bool
 	if !strings.Contains(p.Email, "@") {
 		return "", false, fmt.Errorf("local LMS: user e-mail %q is not an address", p.Email)
 	}
-	u, created, err := l.store.LMSEnsureUser(ctx, store.LMSUser{Email: p.Email, FirstName: p.FirstName, LastName: p.LastName, Organisation: p.Organisation, Lang: p.Lang})
+	u, created, err := l.ensureUser(ctx, User{Email: p.Email, FirstName: p.FirstName, LastName: p.LastName, Organisation: p.Organisation, Lang: p.Lang})
 	if err != nil {
 		return "", false, err
 	}
@@ -55,7 +58,7 @@ func (l *LMS) EnsureUser(ctx context.Context, p production.Person) (string, bool
 
 // CourseExists implements production.LMS.
 func (l *LMS) CourseExists(ctx context.Context, shortname string) (bool, error) {
-	_, err := l.store.LMSCourse(ctx, shortname)
+	_, err := l.Course(ctx, shortname)
 	if errors.Is(err, production.ErrNotFound) {
 		return false, nil
 	}
@@ -81,12 +84,12 @@ func (l *LMS) Enrol(ctx context.Context, e production.Enrolment) error {
 	if err := l.mustCourse(ctx, e.Course); err != nil {
 		return err
 	}
-	rec := store.LMSEnrolment{User: e.User, Course: e.Course, Role: e.Role, Start: e.Start.UTC(), Group: e.Group}
+	rec := Enrolment{User: e.User, Course: e.Course, Role: e.Role, Start: e.Start.UTC(), Group: e.Group}
 	if !e.End.IsZero() {
 		end := e.End.UTC()
 		rec.End = &end
 	}
-	return l.store.LMSPutEnrolment(ctx, rec)
+	return l.putEnrolment(ctx, rec)
 }
 
 // AssignRole implements production.LMS.
@@ -104,7 +107,7 @@ func (l *LMS) AssignRole(ctx context.Context, user, role, level, instance string
 	if user == "" || role == "" {
 		return errors.New("local LMS: role assignment needs a user and a role")
 	}
-	return l.store.LMSPutRole(ctx, store.LMSRole{User: user, Role: role, Level: level, Instance: instance})
+	return l.putRole(ctx, Role{User: user, Role: role, Level: level, Instance: instance})
 }
 
 // UnassignRole implements production.LMS.
@@ -115,17 +118,17 @@ func (l *LMS) UnassignRole(ctx context.Context, user, role, level, instance stri
 	if user == "" || role == "" {
 		return errors.New("local LMS: role unassignment needs a user and a role")
 	}
-	return l.store.LMSDeleteRole(ctx, store.LMSRole{User: user, Role: role, Level: level, Instance: instance})
+	return l.deleteRole(ctx, Role{User: user, Role: role, Level: level, Instance: instance})
 }
 
 // ExtendEnrolment implements production.LMS.
 func (l *LMS) ExtendEnrolment(ctx context.Context, user, course string, until time.Time) error {
-	return l.store.LMSSetEnrolmentEnd(ctx, user, course, until)
+	return l.setEnrolmentEnd(ctx, user, course, until)
 }
 
 // Enrolment implements production.LMS.
 func (l *LMS) Enrolment(ctx context.Context, user, course string) (production.Enrolment, error) {
-	e, err := l.store.LMSEnrolment(ctx, user, course)
+	e, err := l.enrolment(ctx, user, course)
 	if err != nil {
 		return production.Enrolment{}, err
 	}
@@ -142,7 +145,7 @@ func (l *LMS) EnsureCategory(ctx context.Context, name, parent string) (string, 
 		return "", false, errors.New("local LMS: category name is empty")
 	}
 	if parent != "" {
-		ok, err := l.store.LMSCategoryExists(ctx, parent)
+		ok, err := l.categoryExists(ctx, parent)
 		if err != nil {
 			return "", false, err
 		}
@@ -150,13 +153,13 @@ func (l *LMS) EnsureCategory(ctx context.Context, name, parent string) (string, 
 			return "", false, fmt.Errorf("local LMS: parent category %q: %w", parent, production.ErrNotFound)
 		}
 	}
-	return l.store.LMSEnsureCategory(ctx, name, parent)
+	return l.ensureCategory(ctx, name, parent)
 }
 
 // EnsureCourse implements production.LMS.
 func (l *LMS) EnsureCourse(ctx context.Context, shortname, fullname, categoryID string) (string, bool, error) {
 	if categoryID != "" {
-		ok, err := l.store.LMSCategoryExists(ctx, categoryID)
+		ok, err := l.categoryExists(ctx, categoryID)
 		if err != nil {
 			return "", false, err
 		}
@@ -164,7 +167,7 @@ func (l *LMS) EnsureCourse(ctx context.Context, shortname, fullname, categoryID 
 			return "", false, fmt.Errorf("local LMS: category %q: %w", categoryID, production.ErrNotFound)
 		}
 	}
-	c, created, err := l.store.LMSEnsureCourse(ctx, store.LMSCourse{Shortname: shortname, Fullname: fullname, Category: categoryID})
+	c, created, err := l.ensureCourse(ctx, Course{Shortname: shortname, Fullname: fullname, Category: categoryID})
 	if err != nil {
 		return "", false, err
 	}

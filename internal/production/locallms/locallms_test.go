@@ -14,7 +14,7 @@ import (
 
 func TestLocalLMS(t *testing.T) {
 	st := prodtest.NewStore(t)
-	l := locallms.New(st)
+	l := locallms.New(st.DB, st.Table)
 	ctx := context.Background()
 	if err := l.Seed(ctx, locallms.DemoCourses...); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lmsshop/checkout/internal/notify/seslocal"
+	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
 )
 
 func TestStartServeStop(t *testing.T) {
