@@ -82,21 +82,8 @@ func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service,
 		s.Starter = &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
 	}
 	if withModes {
-		getenv, err := settings(d)
-		if err != nil {
+		if err := addPaymentModes(d, s); err != nil {
 			return nil, err
-		}
-		cfg := PaymentConfigFromEnv(getenv)
-		cfg.Clock = d.Now
-		modes, verifiers, err := payment.NewModes(cfg)
-		if err != nil {
-			return nil, err
-		}
-		s.Modes, s.Verifiers = modes, verifiers
-		if cfg.Test != nil {
-			if s.TestProvider, err = payment.NewTestProvider(*cfg.Test, d.Now); err != nil {
-				return nil, err
-			}
 		}
 	}
 	if withProducers {
@@ -107,6 +94,28 @@ func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service,
 		s.Producers = hs
 	}
 	return s, nil
+}
+
+// addPaymentModes gives s the payment modes and verifiers configured in the PAYMENT_*
+// settings (environment, then the settings secret).
+func addPaymentModes(d *Deps, s *workflow.Service) error {
+	getenv, err := settings(d)
+	if err != nil {
+		return err
+	}
+	cfg := PaymentConfigFromEnv(getenv)
+	cfg.Clock = d.Now
+	modes, verifiers, err := payment.NewModes(cfg)
+	if err != nil {
+		return err
+	}
+	s.Modes, s.Verifiers = modes, verifiers
+	if cfg.Test != nil {
+		if s.TestProvider, err = payment.NewTestProvider(*cfg.Test, d.Now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Payment builds the function of the payment task and the buyer's order routes.

@@ -10,6 +10,7 @@ import (
 	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/trace"
 	"github.com/lmsshop/checkout/internal/vies"
+	"github.com/lmsshop/checkout/internal/workflow"
 )
 
 // steps builds the pre-placement service one function uses; source names it in traces.
@@ -80,8 +81,10 @@ func Order(d *Deps) (lambda.Handler, error) {
 	}
 	s.Check = check
 	s.Workflow = &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
-	svc, err := workflowService(d, true, false)
-	if err != nil {
+	// Only the payment modes: placement offers them but sends no e-mail, so the
+	// function neither builds nor links the SES client.
+	svc := &workflow.Service{Now: d.Now, Log: d.Log}
+	if err := addPaymentModes(d, svc); err != nil {
 		return nil, err // a half-configured provider fails at start-up, not in front of a buyer
 	}
 	s.Offer = svc.Offered

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -148,23 +147,24 @@ type Deps struct {
 // SFN is the Step Functions client, built on first use: a function that never calls
 // Step Functions does not link its client into its binary.
 func (d *Deps) SFN() *sfn.Client {
-	d.sfnOnce.Do(func() { d.sfn = sfn.NewFromConfig(d.AWS) })
+	d.sfnOnce.Do(func() { d.sfn = sfn.NewFromConfig(d.AWS, fixedSFN) })
 	return d.sfn
 }
 
 // SES is the SES v2 client, built on first use.
 func (d *Deps) SES() *sesv2.Client {
-	d.sesOnce.Do(func() { d.ses = sesv2.NewFromConfig(d.AWS) })
+	d.sesOnce.Do(func() { d.ses = sesv2.NewFromConfig(d.AWS, fixedSES) })
 	return d.ses
 }
 
 // NewDeps builds the SDK clients once. Endpoints come from the SDK's own variables
-// (AWS_ENDPOINT_URL_DYNAMODB, …), so the local cloud needs no special code path.
+// (AWS_ENDPOINT_URL_DYNAMODB, …), so the local cloud needs no special code path; each
+// client resolves its endpoint once, here, instead of on every call (fixedEndpoint).
 func NewDeps(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 	if log == nil {
 		log = slog.Default()
 	}
-	db := dynamodb.NewFromConfig(awsCfg)
+	db := dynamodb.NewFromConfig(awsCfg, fixedDynamoDB)
 	st := store.New(db, cfg.TableName)
 	return &Deps{
 		Cfg: cfg, AWS: awsCfg, DB: db, Store: st,
@@ -263,7 +263,7 @@ func Main(id string, build Builder) {
 	// JSON records carrying the invocation's request ID (log with the handler's ctx).
 	log := lambdacontext.NewLogger()
 	slog.SetDefault(log)
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	awsCfg, err := lambdaAWSConfig(os.Getenv)
 	if err != nil {
 		log.Error("load AWS configuration", "function", id, "err", err)
 		os.Exit(1)
