@@ -61,7 +61,7 @@ func (e envEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (s
 type fixedEndpoint[P any] struct{ ep smithyendpoints.Endpoint }
 
 // ResolveEndpoint returns the endpoint resolved at construction.
-func (f fixedEndpoint[P]) ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error) {
+func (f *fixedEndpoint[P]) ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error) {
 	return f.ep, nil
 }
 
@@ -70,10 +70,12 @@ func (f fixedEndpoint[P]) ResolveEndpoint(context.Context, P) (smithyendpoints.E
 // same error on the first call (a cold start does not fail on a call it may never make).
 func resolveOnce[P any](def interface {
 	ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error)
-}, params P, set func(fixedEndpoint[P])) {
+}, params P, set func(*fixedEndpoint[P])) {
 	ep, err := def.ResolveEndpoint(context.Background(), params)
 	if err == nil {
-		set(fixedEndpoint[P]{ep})
+		// A pointer: the SDK compares resolvers, and an endpoint (headers, properties)
+		// is not comparable.
+		set(&fixedEndpoint[P]{ep})
 	}
 }
 
@@ -81,17 +83,17 @@ func fixedDynamoDB(o *dynamodb.Options) {
 	resolveOnce(dynamodb.NewDefaultEndpointResolverV2(),
 		dynamodb.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint,
 			AccountIdEndpointMode: aws.String(string(aws.AccountIDEndpointModeDisabled))}.WithDefaults(),
-		func(f fixedEndpoint[dynamodb.EndpointParameters]) { o.EndpointResolverV2 = f })
+		func(f *fixedEndpoint[dynamodb.EndpointParameters]) { o.EndpointResolverV2 = f })
 }
 
 func fixedSFN(o *sfn.Options) {
 	resolveOnce(sfn.NewDefaultEndpointResolverV2(),
 		sfn.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}.WithDefaults(),
-		func(f fixedEndpoint[sfn.EndpointParameters]) { o.EndpointResolverV2 = f })
+		func(f *fixedEndpoint[sfn.EndpointParameters]) { o.EndpointResolverV2 = f })
 }
 
 func fixedSES(o *sesv2.Options) {
 	resolveOnce(sesv2.NewDefaultEndpointResolverV2(),
 		sesv2.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}.WithDefaults(),
-		func(f fixedEndpoint[sesv2.EndpointParameters]) { o.EndpointResolverV2 = f })
+		func(f *fixedEndpoint[sesv2.EndpointParameters]) { o.EndpointResolverV2 = f })
 }
