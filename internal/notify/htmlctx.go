@@ -23,15 +23,15 @@ type htmlContext struct {
 type htmlState int
 
 const (
-	stateText     htmlState = iota
-	stateTagName            // after '<'
-	stateTag                // inside a tag, between attributes
-	stateAttrName           // reading an attribute's name
-	stateAfterName          // after the name, before '=' or the next attribute
-	stateBeforeValue        // after '='
-	stateValue              // inside a double-quoted value
-	stateDecl               // <!DOCTYPE …>
-	stateOther              // a context this evaluator does not escape for
+	stateText        htmlState = iota
+	stateTagName               // after '<'
+	stateTag                   // inside a tag, between attributes
+	stateAttrName              // reading an attribute's name
+	stateAfterName             // after the name, before '=' or the next attribute
+	stateBeforeValue           // after '='
+	stateValue                 // inside a double-quoted value
+	stateDecl                  // <!DOCTYPE …>
+	stateOther                 // a context this evaluator does not escape for
 )
 
 // advance moves the context over text written to the output.
