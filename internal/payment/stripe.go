@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,7 +27,9 @@ const StripeTolerance = 300 * time.Second
 // Stripe is the "stripe" mode: a Stripe Checkout Session, confirmed by a
 // signed webhook.
 type Stripe struct {
-	client        *stripe.Client
+	apiURL        string // without its trailing slash
+	key           string
+	client        *http.Client
 	webhookSecret string
 }
 
@@ -51,16 +54,11 @@ func NewStripe(c StripeConfig, client *http.Client) (*Stripe, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	backend := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
-		URL:        stripe.String(strings.TrimSuffix(apiURL, "/")),
-		HTTPClient: client,
-		// The library would otherwise log every API error to stderr; the
-		// caller already gets the error and decides what to log.
-		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
-		MaxNetworkRetries: stripe.Int64(1),
-	})
-	sc := stripe.NewClient(c.SecretKey, stripe.WithBackends(&stripe.Backends{API: backend}))
-	return &Stripe{client: sc, webhookSecret: c.WebhookSecret}, nil
+	// The one call this mode makes (creating a Checkout Session) is a form POST made
+	// here with net/http: stripe-go's client builds every service of the whole API and
+	// added a megabyte to each binary that links this mode. Webhooks are still checked
+	// by stripe-go's webhook package.
+	return &Stripe{apiURL: strings.TrimSuffix(apiURL, "/"), key: c.SecretKey, client: client, webhookSecret: c.WebhookSecret}, nil
 }
 
 // Name implements Mode.
@@ -85,36 +83,31 @@ func (s *Stripe) Start(ctx context.Context, r Request) (Instructions, error) {
 	if stripeLocales[r.Lang] {
 		locale = r.Lang
 	}
-	params := &stripe.CheckoutSessionCreateParams{
-		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
-		ClientReferenceID: stripe.String(r.TxID),
-		SuccessURL:        stripe.String(r.ReturnURL),
-		CancelURL:         stripe.String(r.CancelURL),
-		Locale:            stripe.String(locale),
-		LineItems: []*stripe.CheckoutSessionCreateLineItemParams{{
-			Quantity: stripe.Int64(1),
-			PriceData: &stripe.CheckoutSessionCreateLineItemPriceDataParams{
-				Currency:    stripe.String(strings.ToLower(r.Currency)),
-				UnitAmount:  stripe.Int64(r.Amount),
-				ProductData: &stripe.CheckoutSessionCreateLineItemPriceDataProductDataParams{Name: stripe.String(itemName(r))},
-			},
-		}},
+	// The parameters as Stripe's API reference names them (form-encoded, nested keys
+	// in brackets), as stripe-go sent them.
+	form := url.Values{
+		"mode":                                   {"payment"},
+		"client_reference_id":                    {r.TxID},
+		"success_url":                            {r.ReturnURL},
+		"cancel_url":                             {r.CancelURL},
+		"locale":                                 {locale},
+		"line_items[0][quantity]":                {"1"},
+		"line_items[0][price_data][currency]":    {strings.ToLower(r.Currency)},
+		"line_items[0][price_data][unit_amount]": {strconv.FormatInt(r.Amount, 10)},
+		"line_items[0][price_data][product_data][name]": {itemName(r)},
 		// The payment intent carries the transaction ID too, because
 		// payment_intent.* events do not include the session.
-		PaymentIntentData: &stripe.CheckoutSessionCreatePaymentIntentDataParams{
-			Metadata: map[string]string{"txid": r.TxID},
-		},
+		"payment_intent_data[metadata][txid]": {r.TxID},
+		"metadata[txid]":                      {r.TxID},
 	}
 	if r.CustomerEmail != "" {
-		params.CustomerEmail = stripe.String(r.CustomerEmail)
+		form.Set("customer_email", r.CustomerEmail)
 	}
 	if !r.ExpiresAt.IsZero() {
-		params.ExpiresAt = stripe.Int64(stripeExpiry(r.ExpiresAt, time.Now()).Unix())
+		form.Set("expires_at", strconv.FormatInt(stripeExpiry(r.ExpiresAt, time.Now()).Unix(), 10))
 	}
-	params.AddMetadata("txid", r.TxID)
 	// A retried Lambda must not open a second session for the same attempt.
-	params.SetIdempotencyKey("checkout-" + r.TxID + "-" + strconv.Itoa(r.Attempt))
-	sess, err := s.client.V1CheckoutSessions.Create(ctx, params)
+	sess, err := s.createSession(ctx, form, "checkout-"+r.TxID+"-"+strconv.Itoa(r.Attempt))
 	if err != nil {
 		return Instructions{}, fmt.Errorf("payment: stripe checkout session for %s: %w", r.TxID, err)
 	}
@@ -122,6 +115,64 @@ func (s *Stripe) Start(ctx context.Context, r Request) (Instructions, error) {
 		return Instructions{}, fmt.Errorf("payment: stripe checkout session %s has no URL", sess.ID)
 	}
 	return Instructions{Kind: InstructionsRedirect, RedirectURL: sess.URL}, nil
+}
+
+// stripeSession is what Start reads of a created Checkout Session.
+type stripeSession struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
+// createSession POSTs /v1/checkout/sessions. A network error, a 409 (a concurrent
+// request with the same key) or a 5xx is tried once more with the same idempotency key,
+// which makes Stripe answer the first session again rather than open a second one.
+func (s *Stripe) createSession(ctx context.Context, form url.Values, idempotencyKey string) (stripeSession, error) {
+	var sess stripeSession
+	body := form.Encode()
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.apiURL+"/v1/checkout/sessions", strings.NewReader(body))
+		if err != nil {
+			return sess, err
+		}
+		req.Header.Set("Authorization", "Bearer "+s.key)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Stripe-Version", stripe.APIVersion)
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+		resp, err := s.client.Do(req)
+		if err != nil {
+			if attempt == 0 && ctx.Err() == nil {
+				continue
+			}
+			return sess, err
+		}
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return sess, err
+		}
+		if attempt == 0 && (resp.StatusCode == http.StatusConflict || resp.StatusCode >= 500) {
+			continue
+		}
+		if resp.StatusCode/100 != 2 {
+			var e struct {
+				Error struct {
+					Type, Code, Param, Message string
+				} `json:"error"`
+			}
+			if json.Unmarshal(raw, &e) != nil || e.Error.Message == "" {
+				return sess, fmt.Errorf("HTTP %d from Stripe", resp.StatusCode)
+			}
+			msg := fmt.Sprintf("HTTP %d %s: %s", resp.StatusCode, e.Error.Type, e.Error.Message)
+			if e.Error.Param != "" {
+				msg += " (param " + e.Error.Param + ")"
+			}
+			return sess, errors.New(msg)
+		}
+		if err := json.Unmarshal(raw, &sess); err != nil {
+			return sess, fmt.Errorf("Stripe's answer: %w", err)
+		}
+		return sess, nil
+	}
 }
 
 // Stripe accepts a Checkout Session's expires_at from 30 minutes to 24 hours after its
