@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 )
@@ -90,10 +89,4 @@ func fixedSFN(o *sfn.Options) {
 	resolveOnce(sfn.NewDefaultEndpointResolverV2(),
 		sfn.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}.WithDefaults(),
 		func(f *fixedEndpoint[sfn.EndpointParameters]) { o.EndpointResolverV2 = f })
-}
-
-func fixedSES(o *sesv2.Options) {
-	resolveOnce(sesv2.NewDefaultEndpointResolverV2(),
-		sesv2.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}.WithDefaults(),
-		func(f *fixedEndpoint[sesv2.EndpointParameters]) { o.EndpointResolverV2 = f })
 }

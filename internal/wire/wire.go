@@ -153,7 +153,9 @@ func (d *Deps) SFN() *sfn.Client {
 
 // SES is the SES v2 client, built on first use.
 func (d *Deps) SES() *sesv2.Client {
-	d.sesOnce.Do(func() { d.ses = sesv2.NewFromConfig(d.AWS, fixedSES) })
+	// Not fixed like the others: the workflow sends at most a few e-mails per order,
+	// off the API's hot path, and the fixed resolver would cost its binaries code.
+	d.sesOnce.Do(func() { d.ses = sesv2.NewFromConfig(d.AWS) })
 	return d.ses
 }
 
