@@ -5,12 +5,17 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // hostPattern is a DNS name or an IPv4 address: what requestContext.domainName holds.
-var hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+// Compiled on first use: its bounded repetition compiles to hundreds of instructions,
+// a cost every cold start paid at package init.
+var hostPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$`)
+})
 
 // BaseURL is the base URL of the API a request came through, e.g.
 // "https://abc123.execute-api.eu-west-3.amazonaws.com": the scheme from the
@@ -31,7 +36,7 @@ func BaseURL(r *Request) (string, error) {
 		return "", checkout.Errorf(op, checkout.EINVALID, "x-forwarded-proto %q: want http or https", proto)
 	}
 	host := r.RequestContext.DomainName
-	if !hostPattern.MatchString(host) {
+	if !hostPattern().MatchString(host) {
 		return "", checkout.Errorf(op, checkout.EINVALID, "the request does not name the API's domain (requestContext.domainName %q)", host)
 	}
 	port := header(r, "x-forwarded-port")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -18,7 +19,9 @@ var _ Handler = (*courseSpace)(nil)
 func (*courseSpace) Name() string { return "coursespace" }
 
 // shortnamePattern keeps short names to what URLs, e-mails and the table keys carry safely.
-var shortnamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+var shortnamePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`) // compiled on first use, not at every cold start
+})
 
 func (*courseSpace) ValidateParams(p map[string]string) error {
 	if _, err := required(p, "category"); err != nil {
@@ -31,7 +34,7 @@ func (*courseSpace) ValidateParams(p map[string]string) error {
 func (h *courseSpace) Check(ctx context.Context, field, value string) error {
 	switch field {
 	case "shortname":
-		if !shortnamePattern.MatchString(value) {
+		if !shortnamePattern().MatchString(value) {
 			return fmt.Errorf("short name %q: use 1-100 letters, digits, '.', '_' or '-'", value)
 		}
 		taken, err := h.lms.CourseExists(ctx, value)
@@ -70,7 +73,7 @@ func (h *courseSpace) Postpay(ctx context.Context, j Job) (Result, error) {
 	var fb feedbackBuilder
 	for i := 0; i < j.Quantity; i++ {
 		short := unitValue(j, i, "shortname")
-		if !shortnamePattern.MatchString(short) {
+		if !shortnamePattern().MatchString(short) {
 			return Result{}, fmt.Errorf("coursespace %s unit %d: short name %q is missing or malformed", j.ItemCode, i, short)
 		}
 		full := unitValue(j, i, "fullname")
