@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -48,6 +49,10 @@ type CPUSample struct {
 	N      int     `json:"n"`
 	MeanMs float64 `json:"meanMs"`
 	P50Ms  float64 `json:"p50Ms"`
+	// Allocs and AllocBytes are the process's heap allocations per request (mean),
+	// read from runtime.MemStats around the same invocations.
+	Allocs     float64 `json:"allocsPerRequest"`
+	AllocBytes float64 `json:"allocBytesPerRequest"`
 }
 
 // CPUSteps is one API step's CPU per request.
@@ -148,10 +153,11 @@ type cpuRun struct {
 	handlers map[string]lambda.Handler
 	deps     map[string]*wire.Deps
 	samples  map[string][]time.Duration
+	allocs   map[string][2]uint64 // step → total mallocs, bytes
 }
 
 func runCPU(ctx context.Context, spec cpuSpec) (*CPU, error) {
-	r := &cpuRun{spec: spec, handlers: map[string]lambda.Handler{}, deps: map[string]*wire.Deps{}, samples: map[string][]time.Duration{}}
+	r := &cpuRun{spec: spec, handlers: map[string]lambda.Handler{}, deps: map[string]*wire.Deps{}, samples: map[string][]time.Duration{}, allocs: map[string][2]uint64{}}
 	awsCfg := aws.Config{
 		Region:        spec.Region,
 		Credentials:   aws.NewCredentialsCache(credentials.StaticCredentialsProvider{Value: spec.Credentials}),
@@ -174,9 +180,9 @@ func runCPU(ctx context.Context, spec cpuSpec) (*CPU, error) {
 			return nil, fmt.Errorf("bench: CPU round %d: %w", i, err)
 		}
 	}
-	c := &CPU{Rounds: spec.Rounds, Floor: cpuSummary(r.samples["floor"])}
+	c := &CPU{Rounds: spec.Rounds, Floor: r.summary("floor")}
 	for _, s := range []string{StepCreate, StepLine, StepCustomer, StepPlace, StepPay, StepView} {
-		c.Steps = append(c.Steps, CPUSteps{Step: s, Function: cpuFunction[s], CPUSample: cpuSummary(r.samples[s])})
+		c.Steps = append(c.Steps, CPUSteps{Step: s, Function: cpuFunction[s], CPUSample: r.summary(s)})
 	}
 	return c, nil
 }
@@ -184,6 +190,31 @@ func runCPU(ctx context.Context, spec cpuSpec) (*CPU, error) {
 var cpuFunction = map[string]string{
 	StepCreate: "ShopFunction", StepLine: "ShopFunction", StepCustomer: "CustomerFunction",
 	StepPlace: "OrderFunction", StepPay: "PaymentFunction", StepView: "PaymentFunction",
+}
+
+func (r *cpuRun) summary(step string) CPUSample {
+	s := cpuSummary(r.samples[step])
+	if s.N > 0 {
+		a := r.allocs[step]
+		s.Allocs, s.AllocBytes = float64(a[0])/float64(s.N), float64(a[1])/float64(s.N)
+	}
+	return s
+}
+
+// measure runs f and records its CPU time and heap allocations under step.
+func (r *cpuRun) measure(step string, keep bool, f func() error) error {
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	before := cpuTime()
+	err := f()
+	spent := cpuTime() - before
+	runtime.ReadMemStats(&m1)
+	if err == nil && keep {
+		r.samples[step] = append(r.samples[step], spent)
+		a := r.allocs[step]
+		r.allocs[step] = [2]uint64{a[0] + m1.Mallocs - m0.Mallocs, a[1] + m1.TotalAlloc - m0.TotalAlloc}
+	}
+	return err
 }
 
 func cpuSummary(ds []time.Duration) CPUSample {
@@ -197,7 +228,6 @@ func cpuSummary(ds []time.Duration) CPUSample {
 	}
 	sorted := slices.Clone(ds)
 	slices.Sort(sorted)
-	s.MeanMs = ms(sum) / float64(len(ds))
 	s.P50Ms = float64(sorted[(len(sorted)-1)/2].Nanoseconds()) / 1e6
 	s.MeanMs = float64(sum.Nanoseconds()) / 1e6 / float64(len(ds))
 	return s
@@ -214,10 +244,8 @@ func (r *cpuRun) round(ctx context.Context, keep bool) error {
 			return nil, err
 		}
 		h := r.handlers[cpuFunction[step]]
-		before := cpuTime()
-		out, err := h.Invoke(ctx, ev)
-		spent := cpuTime() - before
-		if err != nil {
+		var out []byte
+		if err := r.measure(step, keep, func() (err error) { out, err = h.Invoke(ctx, ev); return err }); err != nil {
 			return nil, fmt.Errorf("%s: %w", step, err)
 		}
 		var resp events.APIGatewayV2HTTPResponse
@@ -226,9 +254,6 @@ func (r *cpuRun) round(ctx context.Context, keep bool) error {
 		}
 		if resp.StatusCode != want {
 			return nil, fmt.Errorf("%s: %s %s = %d %s, want %d", step, method, path, resp.StatusCode, resp.Body, want)
-		}
-		if keep {
-			r.samples[step] = append(r.samples[step], spent)
 		}
 		return []byte(resp.Body), r.floor(ctx, keep)
 	}
@@ -294,14 +319,12 @@ func (r *cpuRun) floor(ctx context.Context, keep bool) error {
 		"pk": &types.AttributeValueMemberS{Value: "BENCH#floor"},
 		"sk": &types.AttributeValueMemberS{Value: "X"},
 	}
-	before := cpuTime()
-	_, err := d.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.Cfg.TableName), Key: key})
-	spent := cpuTime() - before
+	err := r.measure("floor", keep, func() error {
+		_, err := d.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(d.Cfg.TableName), Key: key})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("floor GetItem: %w", err)
-	}
-	if keep {
-		r.samples["floor"] = append(r.samples["floor"], spent)
 	}
 	return nil
 }
