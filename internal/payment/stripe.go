@@ -169,7 +169,7 @@ func (s *Stripe) createSession(ctx context.Context, form url.Values, idempotency
 			return sess, errors.New(msg)
 		}
 		if err := json.Unmarshal(raw, &sess); err != nil {
-			return sess, fmt.Errorf("Stripe's answer: %w", err)
+			return sess, fmt.Errorf("the answer from Stripe: %w", err)
 		}
 		return sess, nil
 	}
