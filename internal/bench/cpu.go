@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -123,6 +124,19 @@ func CPUChildMain(stdin io.Reader, stdout io.Writer) error {
 	var spec cpuSpec
 	if err := json.NewDecoder(stdin).Decode(&spec); err != nil {
 		return fmt.Errorf("bench: CPU spec: %w", err)
+	}
+	// BENCH_CPU_PROFILE names a file for a CPU profile of the whole measurement, to see
+	// where a step's CPU goes (go tool pprof -focus on its handler).
+	if path := os.Getenv("BENCH_CPU_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	c, err := runCPU(context.Background(), spec)
 	if err != nil {
