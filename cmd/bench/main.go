@@ -24,6 +24,14 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && args[0] == bench.CPUChildFlag {
+		// The CPU measurement's own process (internal/bench/cpu.go).
+		if err := bench.CPUChildMain(os.Stdin, stdout); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		return 0
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("out", "docs/bench", "directory for report.md and report.json (relative to the repository root)")

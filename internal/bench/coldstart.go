@@ -67,6 +67,10 @@ func (a *runtimeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// HelloID names the hello-world aws-lambda-go function (internal/bench/testdata/hello)
+// timed beside the checkout's functions.
+const HelloID = "hello-world (aws-lambda-go)"
+
 // BuildBootstraps builds every function for the machine's own Linux architecture into
 // dir/<name>/bootstrap, with the Makefile's flags, and returns the paths by logical ID.
 func BuildBootstraps(ctx context.Context, repoRoot, dir, goarch string, fns []stack.Function) (map[string]string, error) {
@@ -76,6 +80,9 @@ func BuildBootstraps(ctx context.Context, repoRoot, dir, goarch string, fns []st
 		args = append(args, "./"+filepath.ToSlash(f.Dir))
 		out[f.LogicalID] = filepath.Join(dir, filepath.Base(f.Dir))
 	}
+	// The reference: the smallest aws-lambda-go function, same flags, same build.
+	args = append(args, "./internal/bench/testdata/hello")
+	out[HelloID] = filepath.Join(dir, "hello")
 	// One go build of every package writes dir/<package name>: one binary per function.
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = repoRoot

@@ -23,7 +23,9 @@ type Report struct {
 	WriteFloor Latency `json:"dynamodbWriteFloor"`
 	// APIFloor is GET /catalog, answered from the function's shop cache without a
 	// DynamoDB call: the fixed cost of a request through the gateway emulation.
-	APIFloor   Latency     `json:"apiFloor"`
+	APIFloor Latency `json:"apiFloor"`
+	// CPU is the CPU time per request of each API step, in a process of its own.
+	CPU        *CPU        `json:"cpuPerRequest,omitempty"`
 	Binaries   []Binary    `json:"binaries"`
 	ColdStarts []ColdStart `json:"coldStarts"`
 	Cost       Cost        `json:"cost"`

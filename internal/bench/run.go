@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -40,6 +41,9 @@ type Config struct {
 	BinDir string
 	// ColdStarts builds the functions for this machine and times their cold starts.
 	ColdStarts bool
+	// CPURounds is the number of purchases the CPU measurement makes (0: none); it
+	// runs the handlers in a process of its own, started from os.Executable.
+	CPURounds int
 	// MemoryMB is the functions' memory (template.yaml's Globals).
 	MemoryMB int
 	Log      *slog.Logger
@@ -57,6 +61,7 @@ func DefaultConfig(repoRoot string) Config {
 		FloorSamples: 200,
 		BinDir:       filepath.Join(repoRoot, "bin"),
 		ColdStarts:   true,
+		CPURounds:    40,
 		MemoryMB:     256,
 	}
 }
@@ -159,6 +164,20 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 
+	if cfg.CPURounds > 0 {
+		rep.CPU, err = measureCPU(ctx, cloud, cfg.CPURounds)
+		if err != nil {
+			return nil, err
+		}
+		for i, st := range rep.CPU.Steps {
+			for _, sc := range rep.Costs {
+				if sc.Step == st.Step {
+					rep.CPU.Steps[i].Calls = sc.DynamoDB
+					rep.CPU.Steps[i].LimitMs = 2 * rep.CPU.Floor.MeanMs * sc.DynamoDB
+				}
+			}
+		}
+	}
 	if cfg.BinDir != "" {
 		rep.Binaries, err = binaries(cfg.BinDir, cloud.Functions())
 		if err != nil {
@@ -171,10 +190,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			rep.Notes = append(rep.Notes, "cold starts: "+err.Error())
 		}
 	}
+	rep.Notes = append(rep.Notes, allocationNote)
 	rep.Cost = CostOf(rep.PerOrder, cfg.MemoryMB, ListPrices)
 	rep.Targets = targets(rep)
 	return rep, nil
 }
+
+// allocationNote summarises where a request's heap allocations go, from the handler
+// benchmark's allocation profile; the counts per request are this run's (CPU section).
+const allocationNote = "Allocation profile: `go test ./internal/wire -run X -bench BenchmarkCartHandlers -memprofile mem.out` " +
+	"(the ShopFunction's real handler, invoked with payload 2.0 events against DynamoDB Local: create, set a line, read the cart), then " +
+	"`go tool pprof -sample_index=alloc_space -top`. Measured on 2026-12-03 (200 requests of each): 75 KB in 849 allocations per create, 91 KB in 1,070 per " +
+	"line change, 54 KB in 645 per read. About three quarters is the SDK's per-call work: the middleware stack built for each operation " +
+	"(`addProtocolFinalizerMiddlewares`, `addOperation…Middlewares`, `withStackValue`: a fifth), SigV4 signing (`httpSigner.Build` with its hashes: an eighth), " +
+	"`net/http` (request clone, headers, buffers) and the JSON of the requests and answers; the trace line's own `PutItem` is a quarter of a cart " +
+	"change's allocations (`store.AppendTrace`; branch hotpath writes it inside the step's own write). The handlers' own code (routing, cart, " +
+	"quote, view) does not appear among the 25 largest sites: the shop, its catalog and its pricing engine come from the shop cache, endpoints are " +
+	"resolved once per client, and the regular expressions compile once. What is left per request is per call to the SDK, so it shrinks with the calls."
 
 // runLevel runs n purchases with c buyers at once.
 func runLevel(ctx context.Context, b *buyer, c, n int, timeout time.Duration) (Level, []*purchase) {
@@ -481,10 +513,47 @@ func coldStarts(ctx context.Context, repoRoot string, cloud *Cloud) ([]ColdStart
 	if err != nil {
 		return nil, err
 	}
+	// What the Lambda runtime gives a function: its region and its role's session
+	// (here the local cloud's operator keys), and the local endpoints.
+	creds, err := cloud.AWS.Credentials.Retrieve(ctx)
+	if err != nil {
+		return nil, err
+	}
+	env := []string{"AWS_REGION=" + cloud.AWS.Region, "AWS_ACCESS_KEY_ID=" + creds.AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + creds.SecretAccessKey, "AWS_SESSION_TOKEN=" + creds.SessionToken,
+		"AWS_ENDPOINT_URL_DYNAMODB=" + cloud.DynamoDBURL, "AWS_ENDPOINT_URL_SFN=" + cloud.StepFunctionsURL,
+		"AWS_ENDPOINT_URL_SESV2=" + cloud.SESURL, "AWS_ENDPOINT_URL_SECRETS_MANAGER=" + cloud.SecretsManagerURL}
 	routes := cloud.Routes
-	var out []ColdStart
+	// Each bootstrap starts coldRuns times, interleaved with the others, and keeps its
+	// median init: one start on a shared machine is noise.
+	const coldRuns = 5
+	ids := []string{HelloID}
 	for _, f := range fns {
-		out = append(out, ColdStartOf(ctx, f.LogicalID, paths[f.LogicalID], EventFor(f.LogicalID, routes), nil))
+		ids = append(ids, f.LogicalID)
+	}
+	fnEnv := map[string][]string{}
+	for _, f := range cloud.Lambdas {
+		e := slices.Clone(env)
+		for k, v := range f.Env {
+			e = append(e, k+"="+v)
+		}
+		fnEnv[f.LogicalID] = e
+	}
+	runs := map[string][]ColdStart{}
+	for i := 0; i < coldRuns; i++ {
+		for _, id := range ids {
+			ev, e := []byte(`{}`), env
+			if id != HelloID {
+				ev, e = EventFor(id, routes), fnEnv[id]
+			}
+			runs[id] = append(runs[id], ColdStartOf(ctx, id, paths[id], ev, e))
+		}
+	}
+	var out []ColdStart
+	for _, id := range ids {
+		rs := runs[id]
+		sort.Slice(rs, func(a, b int) bool { return rs[a].InitMs < rs[b].InitMs })
+		out = append(out, rs[len(rs)/2])
 	}
 	return out, nil
 }

@@ -46,7 +46,7 @@ func pricingStats(s Stats) pricing.Stats {
 // Quote prices a cart with the shop's taxes and discounts. Every view of one purchase
 // (cart, review, placement, bill) goes through here, so all show the same cents.
 func Quote(shop *Shop, cat *Catalog, c *Cart, ctx pricing.Context, at time.Time) (pricing.Quote, error) {
-	eng, err := pricing.NewEngine(shop.Pricing)
+	eng, err := shop.pricingEngine()
 	if err != nil {
 		return pricing.Quote{}, Wrap("quote", err)
 	}

@@ -33,6 +33,30 @@ type Shop struct {
 	RetryWait          Duration `json:"retryWait"`
 	// Pricing holds the taxes, country rates and discount rules (internal/pricing).
 	Pricing pricing.Config `json:"pricing"`
+
+	// engine is Pricing validated and its tax formulas parsed, built once per shop
+	// version by PreparePricing and used by every quote of this shop. engineOf is the
+	// shop it was built for: a copy of the struct (which may then be changed) does not
+	// use it.
+	engine   *pricing.Engine
+	engineOf *Shop
+}
+
+// PreparePricing builds the shop's pricing engine once, for a shop that is read-only
+// from now on (httpapi.ShopCache calls it on the shop it shares between requests); an
+// invalid configuration is left for Quote to report.
+func (s *Shop) PreparePricing() {
+	if eng, err := pricing.NewEngine(s.Pricing); err == nil {
+		s.engine, s.engineOf = eng, s
+	}
+}
+
+// pricingEngine is the prepared engine, or one built for this quote.
+func (s *Shop) pricingEngine() (*pricing.Engine, error) {
+	if s.engine != nil && s.engineOf == s {
+		return s.engine, nil
+	}
+	return pricing.NewEngine(s.Pricing)
 }
 
 // Duration is a time.Duration that reads and writes as "36h", "15m".

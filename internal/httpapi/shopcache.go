@@ -39,6 +39,9 @@ func (c *ShopCache) Get(ctx context.Context) (*checkout.Shop, *checkout.Catalog,
 	if err != nil {
 		return nil, nil, err
 	}
+	// The shared shop is read-only: its pricing engine is built once per load, not
+	// once per quote.
+	shop.PreparePricing()
 	c.shop, c.cat, c.loaded = shop, cat, now
 	return shop, cat, nil
 }

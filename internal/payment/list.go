@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/stripe/stripe-go/v84"
 )
 
 // Received is a payment as its provider's own records show it: what reconciliation
@@ -62,27 +60,41 @@ func Listers(modes map[string]Mode) map[string]Lister {
 // starting_after while has_more). A session is what the webhook records too, under
 // its ID; an asynchronous method's session counts once its payment_status is paid.
 func (s *Stripe) ListPayments(ctx context.Context, since time.Time) ([]Received, error) {
-	params := &stripe.CheckoutSessionListParams{
-		CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()},
-		Status:       stripe.String(string(stripe.CheckoutSessionStatusComplete)),
-	}
-	params.Limit = stripe.Int64(100)
+	q := url.Values{"created[gte]": {strconv.FormatInt(since.Unix(), 10)}, "status": {"complete"}, "limit": {"100"}}
 	var out []Received
-	for sess, err := range s.client.V1CheckoutSessions.List(ctx, params) {
-		if err != nil {
+	for range 10000 { // bounded: ten thousand pages of 100 sessions
+		var page struct {
+			Data []struct {
+				ID                string            `json:"id"`
+				ClientReferenceID string            `json:"client_reference_id"`
+				PaymentStatus     string            `json:"payment_status"`
+				AmountTotal       int64             `json:"amount_total"`
+				Currency          string            `json:"currency"`
+				Created           int64             `json:"created"`
+				Metadata          map[string]string `json:"metadata"`
+			} `json:"data"`
+			HasMore bool `json:"has_more"`
+		}
+		if err := s.call(ctx, http.MethodGet, "/v1/checkout/sessions", q, "", &page); err != nil {
 			return nil, fmt.Errorf("payment: stripe checkout sessions since %s: %w", since.Format(time.RFC3339), err)
 		}
-		if sess.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid {
-			continue
+		for _, sess := range page.Data {
+			if sess.PaymentStatus != "paid" {
+				continue
+			}
+			r := Received{Provider: NameStripe, TxID: sess.ClientReferenceID, Reference: sess.ID,
+				Amount: sess.AmountTotal, Currency: strings.ToUpper(sess.Currency), At: time.Unix(sess.Created, 0).UTC()}
+			if r.TxID == "" {
+				r.TxID = sess.Metadata["txid"]
+			}
+			out = append(out, r)
 		}
-		r := Received{Provider: NameStripe, TxID: sess.ClientReferenceID, Reference: sess.ID,
-			Amount: sess.AmountTotal, Currency: strings.ToUpper(string(sess.Currency)), At: time.Unix(sess.Created, 0).UTC()}
-		if r.TxID == "" {
-			r.TxID = sess.Metadata["txid"]
+		if !page.HasMore || len(page.Data) == 0 {
+			return out, nil
 		}
-		out = append(out, r)
+		q.Set("starting_after", page.Data[len(page.Data)-1].ID)
 	}
-	return out, nil
+	return nil, fmt.Errorf("payment: stripe checkout sessions since %s: more pages than a run reads", since.Format(time.RFC3339))
 }
 
 // PayPalAPIVersion is the classic API version the NVP calls name.

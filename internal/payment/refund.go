@@ -9,9 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-
-	"github.com/stripe/stripe-go/v84"
 )
 
 // Refunder is a mode whose provider gives money back through its API (Stripe; the test
@@ -144,41 +143,43 @@ func (s *Stripe) Refund(ctx context.Context, r RefundRequest) (RefundResult, err
 	}
 	pi := r.Reference
 	if !strings.HasPrefix(pi, "pi_") {
-		sess, err := s.client.V1CheckoutSessions.Retrieve(ctx, r.Reference, nil)
-		if err != nil {
+		var sess struct {
+			PaymentIntent string `json:"payment_intent"`
+		}
+		if err := s.call(ctx, http.MethodGet, "/v1/checkout/sessions/"+url.PathEscape(r.Reference), nil, "", &sess); err != nil {
 			return RefundResult{}, stripeRefundError("checkout session "+r.Reference, err)
 		}
-		if sess.PaymentIntent == nil || sess.PaymentIntent.ID == "" {
+		if sess.PaymentIntent == "" {
 			return RefundResult{}, fmt.Errorf("%w: stripe checkout session %s has no payment to refund", ErrRefundRefused, r.Reference)
 		}
-		pi = sess.PaymentIntent.ID
+		pi = sess.PaymentIntent
 	}
-	params := &stripe.RefundCreateParams{
-		PaymentIntent: stripe.String(pi),
-		Amount:        stripe.Int64(r.Amount),
-		Reason:        stripe.String(string(stripe.RefundReasonRequestedByCustomer)),
+	form := url.Values{"payment_intent": {pi}, "amount": {strconv.FormatInt(r.Amount, 10)},
+		"reason": {"requested_by_customer"}, "metadata[txid]": {r.TxID}}
+	var re struct {
+		ID       string `json:"id"`
+		Status   string `json:"status"`
+		Amount   int64  `json:"amount"`
+		Currency string `json:"currency"`
 	}
-	params.AddMetadata("txid", r.TxID)
-	params.SetIdempotencyKey(r.IdempotencyKey)
-	re, err := s.client.V1Refunds.Create(ctx, params)
-	if err != nil {
+	if err := s.call(ctx, http.MethodPost, "/v1/refunds", form, r.IdempotencyKey, &re); err != nil {
 		return RefundResult{}, stripeRefundError("refund of "+pi, err)
 	}
-	if re.Status == stripe.RefundStatusFailed || re.Status == stripe.RefundStatusCanceled {
+	if re.Status == "failed" || re.Status == "canceled" {
 		return RefundResult{}, fmt.Errorf("%w: stripe refund %s is %s", ErrRefundRefused, re.ID, re.Status)
 	}
-	if !strings.EqualFold(string(re.Currency), r.Currency) || re.Amount != r.Amount {
+	if !strings.EqualFold(re.Currency, r.Currency) || re.Amount != r.Amount {
 		return RefundResult{}, fmt.Errorf("%w: stripe refund %s is %d %s, not %d %s", ErrRefundRefused, re.ID, re.Amount, re.Currency, r.Amount, r.Currency)
 	}
-	return RefundResult{ID: re.ID, Status: string(re.Status)}, nil
+	return RefundResult{ID: re.ID, Status: re.Status}, nil
 }
 
 // stripeRefundError tells a refusal (4xx: the request is wrong and will stay so) from
 // a passing failure (network, 429, 5xx).
 func stripeRefundError(what string, err error) error {
-	var se *stripe.Error
-	if errors.As(err, &se) && se.HTTPStatusCode >= 400 && se.HTTPStatusCode < 500 && se.HTTPStatusCode != 429 {
-		return fmt.Errorf("%w: stripe %s: %s", ErrRefundRefused, what, se.Msg)
+	var se *stripeAPIError
+	if errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != http.StatusTooManyRequests {
+		return fmt.Errorf("%w: stripe %s: %s", ErrRefundRefused, what, se.Message)
 	}
 	return fmt.Errorf("payment: stripe %s: %w", what, err)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -26,7 +27,9 @@ const StripeTolerance = 300 * time.Second
 // Stripe is the "stripe" mode: a Stripe Checkout Session, confirmed by a
 // signed webhook.
 type Stripe struct {
-	client        *stripe.Client
+	apiURL        string // without its trailing slash
+	key           string
+	client        *http.Client
 	webhookSecret string
 }
 
@@ -51,16 +54,11 @@ func NewStripe(c StripeConfig, client *http.Client) (*Stripe, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
-	backend := stripe.GetBackendWithConfig(stripe.APIBackend, &stripe.BackendConfig{
-		URL:        stripe.String(strings.TrimSuffix(apiURL, "/")),
-		HTTPClient: client,
-		// The library would otherwise log every API error to stderr; the
-		// caller already gets the error and decides what to log.
-		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
-		MaxNetworkRetries: stripe.Int64(1),
-	})
-	sc := stripe.NewClient(c.SecretKey, stripe.WithBackends(&stripe.Backends{API: backend}))
-	return &Stripe{client: sc, webhookSecret: c.WebhookSecret}, nil
+	// The one call this mode makes (creating a Checkout Session) is a form POST made
+	// here with net/http: stripe-go's client builds every service of the whole API and
+	// added a megabyte to each binary that links this mode. Webhooks are still checked
+	// by stripe-go's webhook package.
+	return &Stripe{apiURL: strings.TrimSuffix(apiURL, "/"), key: c.SecretKey, client: client, webhookSecret: c.WebhookSecret}, nil
 }
 
 // Name implements Mode.
@@ -85,36 +83,31 @@ func (s *Stripe) Start(ctx context.Context, r Request) (Instructions, error) {
 	if stripeLocales[r.Lang] {
 		locale = r.Lang
 	}
-	params := &stripe.CheckoutSessionCreateParams{
-		Mode:              stripe.String(string(stripe.CheckoutSessionModePayment)),
-		ClientReferenceID: stripe.String(r.TxID),
-		SuccessURL:        stripe.String(r.ReturnURL),
-		CancelURL:         stripe.String(r.CancelURL),
-		Locale:            stripe.String(locale),
-		LineItems: []*stripe.CheckoutSessionCreateLineItemParams{{
-			Quantity: stripe.Int64(1),
-			PriceData: &stripe.CheckoutSessionCreateLineItemPriceDataParams{
-				Currency:    stripe.String(strings.ToLower(r.Currency)),
-				UnitAmount:  stripe.Int64(r.Amount),
-				ProductData: &stripe.CheckoutSessionCreateLineItemPriceDataProductDataParams{Name: stripe.String(itemName(r))},
-			},
-		}},
+	// The parameters as Stripe's API reference names them (form-encoded, nested keys
+	// in brackets), as stripe-go sent them.
+	form := url.Values{
+		"mode":                                   {"payment"},
+		"client_reference_id":                    {r.TxID},
+		"success_url":                            {r.ReturnURL},
+		"cancel_url":                             {r.CancelURL},
+		"locale":                                 {locale},
+		"line_items[0][quantity]":                {"1"},
+		"line_items[0][price_data][currency]":    {strings.ToLower(r.Currency)},
+		"line_items[0][price_data][unit_amount]": {strconv.FormatInt(r.Amount, 10)},
+		"line_items[0][price_data][product_data][name]": {itemName(r)},
 		// The payment intent carries the transaction ID too, because
 		// payment_intent.* events do not include the session.
-		PaymentIntentData: &stripe.CheckoutSessionCreatePaymentIntentDataParams{
-			Metadata: map[string]string{"txid": r.TxID},
-		},
+		"payment_intent_data[metadata][txid]": {r.TxID},
+		"metadata[txid]":                      {r.TxID},
 	}
 	if r.CustomerEmail != "" {
-		params.CustomerEmail = stripe.String(r.CustomerEmail)
+		form.Set("customer_email", r.CustomerEmail)
 	}
 	if !r.ExpiresAt.IsZero() {
-		params.ExpiresAt = stripe.Int64(stripeExpiry(r.ExpiresAt, time.Now()).Unix())
+		form.Set("expires_at", strconv.FormatInt(stripeExpiry(r.ExpiresAt, time.Now()).Unix(), 10))
 	}
-	params.AddMetadata("txid", r.TxID)
 	// A retried Lambda must not open a second session for the same attempt.
-	params.SetIdempotencyKey("checkout-" + r.TxID + "-" + strconv.Itoa(r.Attempt))
-	sess, err := s.client.V1CheckoutSessions.Create(ctx, params)
+	sess, err := s.createSession(ctx, form, "checkout-"+r.TxID+"-"+strconv.Itoa(r.Attempt))
 	if err != nil {
 		return Instructions{}, fmt.Errorf("payment: stripe checkout session for %s: %w", r.TxID, err)
 	}
@@ -122,6 +115,95 @@ func (s *Stripe) Start(ctx context.Context, r Request) (Instructions, error) {
 		return Instructions{}, fmt.Errorf("payment: stripe checkout session %s has no URL", sess.ID)
 	}
 	return Instructions{Kind: InstructionsRedirect, RedirectURL: sess.URL}, nil
+}
+
+// stripeSession is what Start reads of a created Checkout Session.
+type stripeSession struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
+// createSession POSTs /v1/checkout/sessions with the idempotency key, which makes
+// Stripe answer the first session again to a retry rather than open a second one.
+func (s *Stripe) createSession(ctx context.Context, form url.Values, idempotencyKey string) (stripeSession, error) {
+	var sess stripeSession
+	err := s.call(ctx, http.MethodPost, "/v1/checkout/sessions", form, idempotencyKey, &sess)
+	return sess, err
+}
+
+// stripeAPIError is an error answer of Stripe's API.
+type stripeAPIError struct {
+	Status                     int
+	Type, Code, Param, Message string
+}
+
+func (e *stripeAPIError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("HTTP %d from Stripe", e.Status)
+	}
+	msg := fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Type, e.Message)
+	if e.Param != "" {
+		msg += " (param " + e.Param + ")"
+	}
+	return msg
+}
+
+// call sends one request to Stripe's API through net/http: stripe-go's client builds
+// every service of the whole API, a megabyte in each binary that names it. A form is
+// sent as the body of a POST and as the query of a GET. A network error, a 409 (a
+// concurrent request with the same key) or a 5xx is tried once more, with the same
+// idempotency key for a POST; the answer is decoded into out.
+func (s *Stripe) call(ctx context.Context, method, path string, form url.Values, idempotencyKey string, out any) error {
+	target, body := s.apiURL+path, ""
+	if method == http.MethodGet {
+		if len(form) > 0 {
+			target += "?" + form.Encode()
+		}
+	} else {
+		body = form.Encode()
+	}
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, method, target, strings.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+s.key)
+		req.Header.Set("Stripe-Version", stripe.APIVersion)
+		if method != http.MethodGet {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if idempotencyKey != "" {
+			req.Header.Set("Idempotency-Key", idempotencyKey)
+		}
+		resp, err := s.client.Do(req)
+		if err != nil {
+			if attempt == 0 && ctx.Err() == nil {
+				continue
+			}
+			return err
+		}
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if attempt == 0 && (resp.StatusCode == http.StatusConflict || resp.StatusCode >= 500) {
+			continue
+		}
+		if resp.StatusCode/100 != 2 {
+			var e struct {
+				Error struct {
+					Type, Code, Param, Message string
+				} `json:"error"`
+			}
+			_ = json.Unmarshal(raw, &e)
+			return &stripeAPIError{Status: resp.StatusCode, Type: e.Error.Type, Code: e.Error.Code, Param: e.Error.Param, Message: e.Error.Message}
+		}
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("the answer from Stripe: %w", err)
+		}
+		return nil
+	}
 }
 
 // Stripe accepts a Checkout Session's expires_at from 30 minutes to 24 hours after its

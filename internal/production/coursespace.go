@@ -3,7 +3,6 @@ package production
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -17,8 +16,22 @@ var _ Handler = (*courseSpace)(nil)
 
 func (*courseSpace) Name() string { return "coursespace" }
 
-// shortnamePattern keeps short names to what URLs, e-mails and the table keys carry safely.
-var shortnamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$`)
+// validShortname keeps short names to what URLs, e-mails and the table keys carry safely:
+// 1 to 100 letters, digits, underscores, dots and hyphens, starting with a letter or digit.
+// (Not a regular expression: its bounded repetition compiled at every cold start.)
+func validShortname(v string) bool {
+	if len(v) == 0 || len(v) > 100 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if !alnum && ((c != '_' && c != '.' && c != '-') || i == 0) {
+			return false
+		}
+	}
+	return true
+}
 
 func (*courseSpace) ValidateParams(p map[string]string) error {
 	if _, err := required(p, "category"); err != nil {
@@ -31,7 +44,7 @@ func (*courseSpace) ValidateParams(p map[string]string) error {
 func (h *courseSpace) Check(ctx context.Context, field, value string) error {
 	switch field {
 	case "shortname":
-		if !shortnamePattern.MatchString(value) {
+		if !validShortname(value) {
 			return fmt.Errorf("short name %q: use 1-100 letters, digits, '.', '_' or '-'", value)
 		}
 		taken, err := h.lms.CourseExists(ctx, value)
@@ -70,7 +83,7 @@ func (h *courseSpace) Postpay(ctx context.Context, j Job) (Result, error) {
 	var fb feedbackBuilder
 	for i := 0; i < j.Quantity; i++ {
 		short := unitValue(j, i, "shortname")
-		if !shortnamePattern.MatchString(short) {
+		if !validShortname(short) {
 			return Result{}, fmt.Errorf("coursespace %s unit %d: short name %q is missing or malformed", j.ItemCode, i, short)
 		}
 		full := unitValue(j, i, "fullname")

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -163,23 +162,26 @@ type Deps struct {
 // SFN is the Step Functions client, built on first use: a function that never calls
 // Step Functions does not link its client into its binary.
 func (d *Deps) SFN() *sfn.Client {
-	d.sfnOnce.Do(func() { d.sfn = sfn.NewFromConfig(d.AWS) })
+	d.sfnOnce.Do(func() { d.sfn = sfn.NewFromConfig(d.AWS, fixedSFN) })
 	return d.sfn
 }
 
 // SES is the SES v2 client, built on first use.
 func (d *Deps) SES() *sesv2.Client {
+	// Not fixed like the others: the workflow sends at most a few e-mails per order,
+	// off the API's hot path, and the fixed resolver would cost its binaries code.
 	d.sesOnce.Do(func() { d.ses = sesv2.NewFromConfig(d.AWS) })
 	return d.ses
 }
 
 // NewDeps builds the SDK clients once. Endpoints come from the SDK's own variables
-// (AWS_ENDPOINT_URL_DYNAMODB, …), so the local cloud needs no special code path.
+// (AWS_ENDPOINT_URL_DYNAMODB, …), so the local cloud needs no special code path; each
+// client resolves its endpoint once, here, instead of on every call (fixedEndpoint).
 func NewDeps(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 	if log == nil {
 		log = slog.Default()
 	}
-	db := dynamodb.NewFromConfig(awsCfg)
+	db := dynamodb.NewFromConfig(awsCfg, fixedDynamoDB)
 	st := store.New(db, cfg.TableName)
 	return &Deps{
 		Cfg: cfg, AWS: awsCfg, DB: db, Store: st,
@@ -279,7 +281,7 @@ func Main(id string, build Builder) {
 	// JSON records carrying the invocation's request ID (log with the handler's ctx).
 	log := lambdacontext.NewLogger()
 	slog.SetDefault(log)
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	awsCfg, err := lambdaAWSConfig(os.Getenv)
 	if err != nil {
 		log.Error("load AWS configuration", "function", id, "err", err)
 		os.Exit(1)
