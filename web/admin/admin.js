@@ -370,7 +370,9 @@ function settlement(f, onSettled) {
 // settleForm settles one flagged payment: deliver (the order goes on to production and
 // billing) or refund (the payment goes back: cheques and transfers by the operator, who
 // gives the reference; Stripe, PayPal and the test mode through the provider when the
-// reference is left empty). The API decides whether the action applies and says why not.
+// reference is left empty). A duplicate has nothing more to deliver (the order was paid
+// already): only a refund settles it, so only a refund is offered. The API checks again
+// (another operator may have settled the flag meanwhile) and says why not.
 function settleForm(f, onSettled) {
   const offline = OFFLINE.includes(f.mode);
   const amount = formatMoney(f.amount, f.currency);
@@ -393,7 +395,7 @@ function settleForm(f, onSettled) {
   h('label', {}, 'Refund reference', h('input', { name: 'reference', size: 14,
     placeholder: offline ? 'required to refund' : `empty: through ${f.mode}` })),
   h('label', {}, 'Note', h('input', { name: 'note', size: 12 })),
-  h('button', { type: 'submit', name: 'action', value: 'deliver' }, 'Deliver'),
+  f.reason === 'duplicate' ? '' : h('button', { type: 'submit', name: 'action', value: 'deliver' }, 'Deliver'),
   h('button', { type: 'submit', name: 'action', value: 'refund', class: 'danger' }, 'Refund'));
 }
 

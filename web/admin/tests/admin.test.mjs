@@ -5,14 +5,17 @@
 // A sales operator finds a cheque order, records the cheque and reads the trace,
 // moves orders along the allowed transitions (docs/spec.md) and cancels one; the shop administrator
 // edits a catalog item; each role sees only what it may do; a wrong password gets
-// nothing; an expired ID token is refreshed; signing out forgets the session.
+// nothing; an expired ID token is refreshed; signing out forgets the session. Flagged
+// payments are listed under Payments to review and on their order: a sales operator
+// delivers a late cheque, refunds a duplicate; an accountant only reads them. The list
+// is screenshot to docs/screenshots/15-admin-payments-to-review.png.
 //
 // Run: node --test web/admin/tests/
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { startCloud, launchBrowser, newPage, api } from '../../tests/harness.mjs';
+import { startCloud, launchBrowser, newPage, shot, api } from '../../tests/harness.mjs';
 
 const TRACE_LINE = /^-- \d{4}-\d{1,2}-\d{1,2} \d{2}:\d{2}:\d{2} \d{3} -- \[[A-Z0-9]{16}\] [^:]+ : .+$/;
 
@@ -266,6 +269,7 @@ describe('back office', () => {
     assert.match(cells[6], /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
     assert.equal(await row.locator('a').getAttribute('href'), `#/order/${txid}`);
 
+    await shot(page, '15-admin-payments-to-review');
     await row.getByRole('button', { name: 'Deliver' }).click();
     await notice(page).filter({ hasText: `Settled: late payment CHQ-LATE-WEB of ${txid} delivered` }).waitFor();
     const o = await waitStatus(txid, 'COMPLETE');
@@ -309,7 +313,7 @@ describe('back office', () => {
     assert.deepEqual(errors, []);
   });
 
-  test('settling a duplicate: deliver is refused with the API message, a cheque refund needs its reference', { timeout: 120_000 }, async () => {
+  test('a duplicate cheque is only refunded, and the refund needs its reference', { timeout: 120_000 }, async () => {
     const txid = await placeChequeOrder();
     assert.equal((await admin('POST', `/admin/orders/${txid}/payment-received`, { mode: 'check', amount: 20995, reference: 'CHQ-DUP-1' })).status, 200);
     await waitStatus(txid, 'COMPLETE');
@@ -321,9 +325,9 @@ describe('back office', () => {
     const { page, errors } = await signIn('sales', `#/order/${txid}`);
     const form = page.getByTestId('order-flags').getByTestId('settle');
     await form.waitFor();
-    await form.getByRole('button', { name: 'Deliver' }).click();
-    await notice(page).filter({ hasText: '409 conflict' }).waitFor();
-    assert.match(await notice(page).textContent(), /nothing more to deliver/);
+    // The order is paid already: the API refuses to deliver a duplicate, so it is not offered.
+    assert.deepEqual(await form.getByRole('button').allTextContents(), ['Refund']);
+    assert.equal((await admin('POST', `/admin/orders/${txid}/settle`, { action: 'deliver', key: dup.json.flag.key })).status, 409);
 
     // A cheque is given back by the operator: without the reference nothing is sent.
     await form.getByRole('button', { name: 'Refund' }).click();
@@ -340,6 +344,27 @@ describe('back office', () => {
     const o = (await admin('GET', `/admin/orders/${txid}`)).json;
     assert.equal(o.order.status, 'COMPLETE', 'refunding the duplicate keeps the order delivered');
     assert.equal(o.flags[0].settled, 'refund');
+    assert.ok(o.order.payments.some((p) => p.outcome === 'refunded' && p.reference === 'CHQ-DUP-2 returned'), 'the refund is recorded');
+    assert.deepEqual(errors, []);
+  });
+
+  test('a flag settled meanwhile by another operator: the page shows the API refusal and changes nothing', { timeout: 120_000 }, async () => {
+    const txid = await latePaidOrder('CHQ-LATE-RACE');
+    const { page, errors } = await signIn('sales', '#/flags');
+    const row = flagRow(page, txid);
+    await row.getByRole('button', { name: 'Deliver' }).waitFor();
+    // Another operator refunds the late cheque while the list is on screen.
+    const other = await admin('POST', `/admin/orders/${txid}/settle`, { action: 'refund', reference: 'CHQ-LATE-RACE returned' });
+    assert.equal(other.status, 200, other.raw);
+    const before = (await admin('GET', `/admin/orders/${txid}`)).json;
+
+    await row.getByRole('button', { name: 'Deliver' }).click();
+    await notice(page).filter({ hasText: '409 conflict' }).waitFor();
+    assert.match(await notice(page).textContent(), new RegExp(`order ${txid} has no payment to settle`));
+    const after = (await admin('GET', `/admin/orders/${txid}`)).json;
+    assert.equal(after.order.status, 'CANCELLED', 'the refused deliver did not revive the order');
+    assert.deepEqual(after.order.payments, before.order.payments);
+    assert.deepEqual(after.flags, before.flags);
     assert.deepEqual(errors, []);
   });
 
