@@ -342,17 +342,18 @@ async function flagsView() {
 }
 
 // flagsTable renders flags, open or settled, with the settle actions of each open
-// payment flag when the operator's role may settle.
+// payment flag when the operator's role may settle. On the list each row links to its
+// order; on an order's page the order column would only repeat the title.
 function flagsTable(flags, { onSettled, linkOrder }) {
-  const headers = [['Order'], ['Reason'], ['Mode'], ['Reference'], ['Amount', 'num'], ['Order status when flagged'], ['When'], ['Settlement']];
-  return table(headers, flags.map((f) => h('tr', { 'data-testid': 'flag', 'data-txid': f.txid, 'data-key': f.key },
-    h('td', {}, linkOrder ? h('a', { href: `#/order/${encodeURIComponent(f.txid)}` }, f.txid) : f.txid),
+  const headers = [linkOrder ? ['Order'] : null, ['Reason'], ['Mode'], ['Reference'], ['Amount', 'num'], ['Order status when flagged'], ['When'], ['Settlement']];
+  return table(headers.filter(Boolean), flags.map((f) => h('tr', { 'data-testid': 'flag', 'data-txid': f.txid, 'data-key': f.key },
+    linkOrder ? h('td', {}, h('a', { href: `#/order/${encodeURIComponent(f.txid)}` }, f.txid)) : '',
     h('td', { 'data-testid': 'flag-reason' }, REASONS[f.reason] || f.reason),
     h('td', {}, f.mode || '–'),
     h('td', {}, f.reference || '–'),
     h('td', { class: 'num' }, f.reason === 'stuck' ? '–' : formatMoney(f.amount, f.currency)),
     h('td', {}, f.orderStatus ? badge(f.orderStatus) : '–'),
-    h('td', {}, when(f.at)),
+    h('td', { class: 'nowrap' }, when(f.at)),
     h('td', { 'data-testid': 'flag-settlement' }, settlement(f, onSettled)))));
 }
 
@@ -376,7 +377,7 @@ function settlement(f, onSettled) {
 function settleForm(f, onSettled) {
   const offline = OFFLINE.includes(f.mode);
   const amount = formatMoney(f.amount, f.currency);
-  return h('form', { class: 'inline', 'data-testid': 'settle', onsubmit: async (e) => {
+  return h('form', { class: 'inline', 'data-testid': 'settle', 'aria-label': `Settle the ${f.reason} payment ${f.reference || f.key} of ${f.txid}`, onsubmit: async (e) => {
     e.preventDefault();
     const action = e.submitter?.value;
     const fd = new FormData(e.target);
