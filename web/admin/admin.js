@@ -329,6 +329,9 @@ const REASONS = {
 // the reference of the cheque returned or the transfer made (the API requires it).
 const OFFLINE = ['check', 'transfer'];
 
+// FLAGS_LISTED is how many open flags GET /admin/flags answers at most (newest first).
+const FLAGS_LISTED = 100;
+
 // flagsView lists what waits for an operator (GET /admin/flags): payments flagged late,
 // duplicate, under- or over-paid, settled here by deliver or refund; and the orders the
 // reconciliation found stuck, moved on from their own page.
@@ -337,7 +340,7 @@ async function flagsView() {
   const { flags } = await api('GET', '/admin/flags');
   const settled = (msg) => { say(msg); return flagsView(); };
   show(h('h1', {}, 'Payments to review'),
-    h('section', {}, h('p', { class: 'hint', 'data-testid': 'flag-count' }, `${flags.length} open flag${flags.length === 1 ? '' : 's'}, newest first`),
+    h('section', {}, h('p', { class: 'hint', 'data-testid': 'flag-count' }, `${flags.length} open flag${flags.length === 1 ? '' : 's'}, newest first${flags.length >= FLAGS_LISTED ? ` (the API lists the newest ${FLAGS_LISTED}: settle them to see older ones)` : ''}`),
       flags.length ? flagsTable(flags, { onSettled: settled, linkOrder: true }) : h('p', {}, 'Nothing to review: every payment is accounted for.')));
 }
 
@@ -363,7 +366,7 @@ function settlement(f, onSettled) {
     const how = f.settled === 'resolved' ? 'resolved: the order moved on' : `settled: ${f.settled}`;
     return [how, f.settledBy ? ` by ${f.settledBy}` : '', f.settledAt ? `, ${when(f.settledAt)}` : '', f.note ? ` (${f.note})` : ''].join('');
   }
-  if (f.reason === 'stuck') return h('span', { class: 'hint' }, 'Move the order on from its page (record a payment, cancel, transition).');
+  if (f.reason === 'stuck') return h('span', { class: 'hint' }, 'A stuck order is moved on with its order actions (record a payment, cancel, transition); the next reconciliation closes this flag.');
   if (!may('POST orders/*/settle')) return h('span', { class: 'hint', 'data-testid': 'read-only' }, 'Open (your role does not settle payments).');
   return settleForm(f, onSettled);
 }
