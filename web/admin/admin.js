@@ -1,6 +1,7 @@
 // admin is the back-office page (see docs/spec.md, Back office): orders by status and
 // date, one order with its lines, payments, products and trace, the operator's actions
 // on it (record a cheque or a transfer, cancel, move along an allowed transition), the
+// payments to review (flagged late, duplicate, under- or over-paid) and their settling, the
 // accountants' export, and catalog and shop editing. Operators sign in with their e-mail and
 // password to the shop's user pool (auth.js); every call to /admin/… carries their ID
 // token, and the page shows only what their groups may do (GET /admin/me) — the API
@@ -224,6 +225,8 @@ async function orderView(txid) {
     h('section', {}, h('h2', {}, 'Actions'), actions(o)),
     h('section', {}, h('h2', {}, `Lines (${(o.lines || []).length})`), lines),
     h('section', {}, h('h2', {}, `Payments (${(d.payments || []).length})`), payments),
+    d.flags?.length ? h('section', { 'data-testid': 'order-flags' }, h('h2', {}, `Payments to review (${d.flags.length})`),
+      flagsTable(d.flags, { onSettled: (msg) => { say(msg); return orderView(txid); }, linkOrder: false })) : '',
     h('section', {}, h('h2', {}, `Products (${(d.products || []).length})`), products),
     h('section', {}, h('h2', {}, `Trace (${(d.trace || []).length} lines, UTC)`), tracePre, h('p', {}, reloadTrace)));
 }
@@ -309,6 +312,95 @@ function actions(o) {
   }
   if (!boxes.length && next.length) return h('p', { class: 'hint', 'data-testid': 'read-only' }, 'Read only: your role does not change orders.');
   return boxes.length ? h('div', { class: 'actions' }, boxes) : h('p', { class: 'hint' }, `No action: ${o.status} is final.`);
+}
+
+// REASONS says in words why a payment (or an order) waits for an operator
+// (internal/workflow's flag reasons).
+const REASONS = {
+  late: 'late: paid after the order was cancelled',
+  duplicate: 'duplicate: the order was already paid',
+  underpayment: 'underpayment: less than the total',
+  overpayment: 'overpayment: more than the total',
+  currency: 'currency differs from the order',
+  stuck: 'stuck: no final status after its wait',
+};
+
+// OFFLINE are the modes whose money only the operator can give back: a refund records
+// the reference of the cheque returned or the transfer made (the API requires it).
+const OFFLINE = ['check', 'transfer'];
+
+// FLAGS_LISTED is how many open flags GET /admin/flags answers at most (newest first).
+const FLAGS_LISTED = 100;
+
+// flagsView lists what waits for an operator (GET /admin/flags): payments flagged late,
+// duplicate, under- or over-paid, settled here by deliver or refund; and the orders the
+// reconciliation found stuck, moved on from their own page.
+async function flagsView() {
+  show(h('h1', {}, 'Payments to review'), h('p', { class: 'hint' }, 'Loading…'));
+  const { flags } = await api('GET', '/admin/flags');
+  const settled = (msg) => { say(msg); return flagsView(); };
+  show(h('h1', {}, 'Payments to review'),
+    h('section', {}, h('p', { class: 'hint', 'data-testid': 'flag-count' }, `${flags.length} open flag${flags.length === 1 ? '' : 's'}, newest first${flags.length >= FLAGS_LISTED ? ` (the API lists the newest ${FLAGS_LISTED}: settle them to see older ones)` : ''}`),
+      flags.length ? flagsTable(flags, { onSettled: settled, linkOrder: true }) : h('p', {}, 'Nothing to review: every payment is accounted for.')));
+}
+
+// flagsTable renders flags, open or settled, with the settle actions of each open
+// payment flag when the operator's role may settle. On the list each row links to its
+// order; on an order's page the order column would only repeat the title.
+function flagsTable(flags, { onSettled, linkOrder }) {
+  const headers = [linkOrder ? ['Order'] : null, ['Reason'], ['Mode'], ['Reference'], ['Amount', 'num'], ['Order status when flagged'], ['When'], ['Settlement']];
+  return table(headers.filter(Boolean), flags.map((f) => h('tr', { 'data-testid': 'flag', 'data-txid': f.txid, 'data-key': f.key },
+    linkOrder ? h('td', {}, h('a', { href: `#/order/${encodeURIComponent(f.txid)}` }, f.txid)) : '',
+    h('td', { 'data-testid': 'flag-reason' }, REASONS[f.reason] || f.reason),
+    h('td', {}, f.mode || '–'),
+    h('td', {}, f.reference || '–'),
+    h('td', { class: 'num' }, f.reason === 'stuck' ? '–' : formatMoney(f.amount, f.currency)),
+    h('td', {}, f.orderStatus ? badge(f.orderStatus) : '–'),
+    h('td', { class: 'nowrap' }, when(f.at)),
+    h('td', { 'data-testid': 'flag-settlement' }, settlement(f, onSettled)))));
+}
+
+// settlement is what the operator can do with one flag, or what was done.
+function settlement(f, onSettled) {
+  if (f.settled) {
+    const how = f.settled === 'resolved' ? 'resolved: the order moved on' : `settled: ${f.settled}`;
+    return [how, f.settledBy ? ` by ${f.settledBy}` : '', f.settledAt ? `, ${when(f.settledAt)}` : '', f.note ? ` (${f.note})` : ''].join('');
+  }
+  if (f.reason === 'stuck') return h('span', { class: 'hint' }, 'A stuck order is moved on with its order actions (record a payment, cancel, transition); the next reconciliation closes this flag.');
+  if (!may('POST orders/*/settle')) return h('span', { class: 'hint', 'data-testid': 'read-only' }, 'Open (your role does not settle payments).');
+  return settleForm(f, onSettled);
+}
+
+// settleForm settles one flagged payment: deliver (the order goes on to production and
+// billing) or refund (the payment goes back: cheques and transfers by the operator, who
+// gives the reference; Stripe, PayPal and the test mode through the provider when the
+// reference is left empty). A duplicate has nothing more to deliver (the order was paid
+// already): only a refund settles it, so only a refund is offered. The API checks again
+// (another operator may have settled the flag meanwhile) and says why not.
+function settleForm(f, onSettled) {
+  const offline = OFFLINE.includes(f.mode);
+  const amount = formatMoney(f.amount, f.currency);
+  return h('form', { class: 'inline', 'data-testid': 'settle', 'aria-label': `Settle the ${f.reason} payment ${f.reference || f.key} of ${f.txid}`, onsubmit: async (e) => {
+    e.preventDefault();
+    const action = e.submitter?.value;
+    const fd = new FormData(e.target);
+    const reference = String(fd.get('reference')).trim();
+    const note = String(fd.get('note')).trim();
+    if (action === 'refund' && offline && !reference) { say(`Refund: give the reference of the ${f.mode} refund made.`, 'error'); return; }
+    const what = action === 'deliver'
+      ? `Deliver order ${f.txid} for the ${f.reason} payment of ${amount}? Production and billing go on.`
+      : `Refund the ${f.reason} payment of ${amount} on order ${f.txid} (${reference ? `record the refund ${reference}` : `refund through ${f.mode}`})?`;
+    if (!confirm(what)) return;
+    await busy(e.submitter, async () => {
+      const o = await api('POST', `${txPath(f.txid)}/settle`, { action, key: f.key, reference: action === 'refund' ? reference : '', note });
+      await onSettled(`Settled: ${f.reason} payment ${f.reference || f.key} of ${f.txid} ${action === 'deliver' ? 'delivered' : 'refunded'}; the order is ${o.status}.`);
+    });
+  } },
+  h('label', {}, 'Refund reference', h('input', { name: 'reference', size: 14,
+    placeholder: offline ? 'required to refund' : `empty: through ${f.mode}` })),
+  h('label', {}, 'Note', h('input', { name: 'note', size: 12 })),
+  f.reason === 'duplicate' ? '' : h('button', { type: 'submit', name: 'action', value: 'deliver' }, 'Deliver'),
+  h('button', { type: 'submit', name: 'action', value: 'refund', class: 'danger' }, 'Refund'));
 }
 
 async function catalogView(code) {
@@ -499,7 +591,7 @@ function drawWho() {
   const s = auth.session();
   document.getElementById('who').textContent = s ? `${me?.operator || s.email}${me?.groups?.length ? ` (${me.groups.join(', ')})` : ''}` : 'signed out';
   // Sections the operator's role cannot use are not offered (the API refuses them too).
-  const visible = { orders: Boolean(s), catalog: may('GET catalog'), shop: may('GET shop'), signin: true };
+  const visible = { orders: Boolean(s), flags: may('GET flags'), catalog: may('GET catalog'), shop: may('GET shop'), signin: true };
   for (const a of document.querySelectorAll('[data-nav]')) a.hidden = !visible[a.dataset.nav];
   const account = document.querySelector('[data-nav=signin]');
   if (account) account.textContent = s ? 'Account' : 'Sign in';
@@ -524,6 +616,7 @@ async function route() {
     switch (section) {
       case 'orders': await ordersView(new URLSearchParams(query)); break;
       case 'order': await orderView(parts[1] || ''); break;
+      case 'flags': await flagsView(); break;
       case 'catalog': await catalogView(parts[1] || ''); break;
       case 'shop': await shopView(); break;
       case 'signin': signinView(); break;

@@ -5,14 +5,17 @@
 // A sales operator finds a cheque order, records the cheque and reads the trace,
 // moves orders along the allowed transitions (docs/spec.md) and cancels one; the shop administrator
 // edits a catalog item; each role sees only what it may do; a wrong password gets
-// nothing; an expired ID token is refreshed; signing out forgets the session.
+// nothing; an expired ID token is refreshed; signing out forgets the session. Flagged
+// payments are listed under Payments to review and on their order: a sales operator
+// delivers a late cheque, refunds a duplicate; an accountant only reads them. The list
+// is screenshot to docs/screenshots/15-admin-payments-to-review.png.
 //
 // Run: node --test web/admin/tests/
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { startCloud, launchBrowser, newPage, api } from '../../tests/harness.mjs';
+import { startCloud, launchBrowser, newPage, shot, api } from '../../tests/harness.mjs';
 
 const TRACE_LINE = /^-- \d{4}-\d{1,2}-\d{1,2} \d{2}:\d{2}:\d{2} \d{3} -- \[[A-Z0-9]{16}\] [^:]+ : .+$/;
 
@@ -127,6 +130,22 @@ async function waitStatus(txid, want, timeoutMs = 30_000) {
 
 const notice = (page) => page.locator('#notice');
 
+// latePaidOrder places a cheque order, has an operator cancel it (the buyer gave up),
+// then has the cheque arrive all the same: the payment is stored on the cancelled order
+// and flagged "late" for an operator (as e2e/accounting_test.go's latePaidOrder).
+async function latePaidOrder(reference) {
+  const txid = await placeChequeOrder();
+  assert.equal((await admin('POST', `/admin/orders/${txid}/cancel`, {})).status, 200);
+  await waitStatus(txid, 'CANCELLED');
+  const r = await admin('POST', `/admin/orders/${txid}/payment-received`, { mode: 'check', amount: 20995, reference });
+  assert.equal(r.status, 202, r.raw);
+  assert.equal(r.json.flag.reason, 'late');
+  return txid;
+}
+
+// flagRow is the row of the payments-to-review table for an order's flag.
+const flagRow = (page, txid) => page.locator(`tr[data-testid=flag][data-txid="${txid}"]`);
+
 describe('back office', () => {
   test('the API lets the page send its token (CORS allows authorization)', async () => {
     const res = await fetch(`${cloud.apiURL}/admin/orders`, {
@@ -238,6 +257,117 @@ describe('back office', () => {
     assert.match(await notice(page).textContent(), /cannot move from REFUSED to FAILED/);
   });
 
+  test('a sales operator settles a late cheque by delivering it, and the order moves on', { timeout: 120_000 }, async () => {
+    const txid = await latePaidOrder('CHQ-LATE-WEB');
+    const { page, errors, op } = await signIn('sales', '#/flags');
+    const row = flagRow(page, txid);
+    await row.waitFor();
+    const cells = await row.locator('td').allTextContents();
+    assert.equal(cells[0], txid);
+    assert.match(cells[1], /^late/);
+    assert.deepEqual(cells.slice(2, 6), ['check', 'CHQ-LATE-WEB', '209.95 EUR', 'CANCELLED']);
+    assert.match(cells[6], /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$/);
+    assert.equal(await row.locator('a').getAttribute('href'), `#/order/${txid}`);
+
+    await shot(page, '15-admin-payments-to-review');
+    await row.getByRole('button', { name: 'Deliver' }).click();
+    await notice(page).filter({ hasText: `Settled: late payment CHQ-LATE-WEB of ${txid} delivered` }).waitFor();
+    const o = await waitStatus(txid, 'COMPLETE');
+    assert.equal(o.order.payments.filter((p) => p.outcome === 'paid').length, 1, 'the cheque is stored once');
+    assert.ok(o.order.invoiceNumber, 'the delivered order is billed');
+    assert.equal(o.products.length, 1, 'the delivered order is produced');
+    // The list is read again: the settled flag has left it.
+    await page.getByTestId('flag-count').waitFor();
+    assert.equal(await flagRow(page, txid).count(), 0);
+    const open = await admin('GET', '/admin/flags');
+    assert.ok(!open.json.flags.some((f) => f.txid === txid), 'the API lists the flag no more');
+
+    // The order page keeps the flag, settled, with who settled it.
+    await page.goto(`${cloud.webURL}/admin/#/order/${txid}`);
+    await page.locator('main h1 .status', { hasText: 'COMPLETE' }).waitFor();
+    const settled = page.getByTestId('order-flags').getByTestId('flag-settlement');
+    assert.match(await settled.textContent(), new RegExp(`^settled: deliver by ${op.email}, \\d{4}-`));
+    assert.equal(await page.getByTestId('settle').count(), 0, 'a settled flag offers no action');
+    assert.deepEqual(errors, []);
+  });
+
+  test('an accountant sees the payments to review, read only', { timeout: 90_000 }, async () => {
+    const txid = await latePaidOrder('CHQ-LATE-ACC');
+    const { page, errors } = await signIn('accounting', '#/flags');
+    const row = flagRow(page, txid);
+    await row.waitFor();
+    assert.match(await row.getByTestId('flag-reason').textContent(), /^late/);
+    assert.equal(await page.getByTestId('settle').count(), 0, 'no settle action anywhere in the list');
+    assert.equal(await row.getByRole('button').count(), 0);
+    await row.getByTestId('read-only').waitFor();
+
+    await row.locator('a').click();
+    await page.locator('main h1', { hasText: txid }).waitFor();
+    const section = page.getByTestId('order-flags');
+    await section.waitFor();
+    assert.match(await section.getByTestId('flag-reason').textContent(), /^late/);
+    assert.equal(await section.getByRole('button').count(), 0, 'the order page offers no settle action either');
+    // Nothing the accountant looked at changed anything.
+    const o = await waitStatus(txid, 'CANCELLED');
+    assert.ok(o.flags.some((f) => f.reason === 'late' && !f.settled), 'the flag is still open');
+    assert.deepEqual(errors, []);
+  });
+
+  test('a duplicate cheque is only refunded, and the refund needs its reference', { timeout: 120_000 }, async () => {
+    const txid = await placeChequeOrder();
+    assert.equal((await admin('POST', `/admin/orders/${txid}/payment-received`, { mode: 'check', amount: 20995, reference: 'CHQ-DUP-1' })).status, 200);
+    await waitStatus(txid, 'COMPLETE');
+    const dup = await admin('POST', `/admin/orders/${txid}/payment-received`, { mode: 'check', amount: 20995, reference: 'CHQ-DUP-2' });
+    assert.equal(dup.status, 202, dup.raw);
+    assert.equal(dup.json.flag.reason, 'duplicate');
+    const before = (await admin('GET', `/admin/orders/${txid}`)).json;
+
+    const { page, errors } = await signIn('sales', `#/order/${txid}`);
+    const form = page.getByTestId('order-flags').getByTestId('settle');
+    await form.waitFor();
+    // The order is paid already: the API refuses to deliver a duplicate, so it is not offered.
+    assert.deepEqual(await form.getByRole('button').allTextContents(), ['Refund']);
+    assert.equal((await admin('POST', `/admin/orders/${txid}/settle`, { action: 'deliver', key: dup.json.flag.key })).status, 409);
+
+    // A cheque is given back by the operator: without the reference nothing is sent.
+    await form.getByRole('button', { name: 'Refund' }).click();
+    await notice(page).filter({ hasText: 'give the reference of the check refund made' }).waitFor();
+    const after = (await admin('GET', `/admin/orders/${txid}`)).json;
+    assert.equal(after.order.status, 'COMPLETE');
+    assert.deepEqual(after.order.payments, before.order.payments, 'no payment changed');
+    assert.deepEqual(after.flags, before.flags, 'the flag is still open, unchanged');
+
+    await form.locator('input[name=reference]').fill('CHQ-DUP-2 returned');
+    await form.getByRole('button', { name: 'Refund' }).click();
+    await notice(page).filter({ hasText: `Settled: duplicate payment CHQ-DUP-2 of ${txid} refunded; the order is COMPLETE` }).waitFor();
+    await page.getByTestId('order-flags').getByTestId('flag-settlement').filter({ hasText: 'settled: refund' }).waitFor();
+    const o = (await admin('GET', `/admin/orders/${txid}`)).json;
+    assert.equal(o.order.status, 'COMPLETE', 'refunding the duplicate keeps the order delivered');
+    assert.equal(o.flags[0].settled, 'refund');
+    assert.ok(o.order.payments.some((p) => p.outcome === 'refunded' && p.reference === 'CHQ-DUP-2 returned'), 'the refund is recorded');
+    assert.deepEqual(errors, []);
+  });
+
+  test('a flag settled meanwhile by another operator: the page shows the API refusal and changes nothing', { timeout: 120_000 }, async () => {
+    const txid = await latePaidOrder('CHQ-LATE-RACE');
+    const { page, errors } = await signIn('sales', '#/flags');
+    const row = flagRow(page, txid);
+    await row.getByRole('button', { name: 'Deliver' }).waitFor();
+    // Another operator refunds the late cheque while the list is on screen.
+    const other = await admin('POST', `/admin/orders/${txid}/settle`, { action: 'refund', reference: 'CHQ-LATE-RACE returned' });
+    assert.equal(other.status, 200, other.raw);
+    const before = (await admin('GET', `/admin/orders/${txid}`)).json;
+
+    await row.getByRole('button', { name: 'Deliver' }).click();
+    await notice(page).filter({ hasText: '409 conflict' }).waitFor();
+    assert.match(await notice(page).textContent(), new RegExp(`order ${txid} has no payment to settle`));
+    const after = (await admin('GET', `/admin/orders/${txid}`)).json;
+    assert.equal(after.order.status, 'CANCELLED', 'the refused deliver did not revive the order');
+    assert.deepEqual(after.order.payments, before.order.payments);
+    assert.deepEqual(after.flags, before.flags);
+    assert.deepEqual(errors, []);
+  });
+
   test('the shop administrator edits a catalog item', { timeout: 60_000 }, async () => {
     const { page, errors } = await signIn('shop-admin', '#/catalog/GO-101');
     const area = page.getByTestId('json');
@@ -261,9 +391,9 @@ describe('back office', () => {
   test('each role sees only what it may do', { timeout: 120_000 }, async () => {
     const txid = await placeChequeOrder();
     const roles = [
-      { group: 'shop-admin', nav: ['Orders', 'Catalog', 'Shop', 'Account'], actions: true, export: true },
-      { group: 'sales', nav: ['Orders', 'Account'], actions: true, export: false },
-      { group: 'accounting', nav: ['Orders', 'Account'], actions: false, export: true },
+      { group: 'shop-admin', nav: ['Orders', 'Payments to review', 'Catalog', 'Shop', 'Account'], actions: true, export: true },
+      { group: 'sales', nav: ['Orders', 'Payments to review', 'Account'], actions: true, export: false },
+      { group: 'accounting', nav: ['Orders', 'Payments to review', 'Account'], actions: false, export: true },
     ];
     for (const r of roles) {
       const { page, context, errors } = await signIn(r.group, `#/order/${txid}`);
