@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -152,14 +153,34 @@ type feedbackRecord struct {
 }
 
 // SaveFeedback stores the feedback of one production phase, replacing an earlier run's
-// (a retried phase reports the same deliveries).
+// (a retried phase reports the same deliveries), with the request's pending trace
+// lines appended to those the item carries: an update, not a put, so a retried phase
+// keeps the first run's lines.
 func (st *Store) SaveFeedback(ctx context.Context, txid, phase string, lines []Feedback) error {
-	item, err := marshal(feedbackRecord{PK: txPK(txid), SK: "FEEDBACK#" + phase, Phase: phase, Lines: lines})
-	if err != nil {
-		return checkout.Wrap("store.saveFeedback", err)
+	const op = "store.saveFeedback"
+	if lines == nil {
+		lines = []Feedback{}
 	}
-	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item})
-	return checkout.Wrap("store.saveFeedback", err)
+	fb, err := marshalValue(lines)
+	if err != nil {
+		return checkout.Wrap(op, err)
+	}
+	names := map[string]string{"#ph": "phase", "#l": "lines"}
+	values := map[string]types.AttributeValue{":ph": s(phase), ":l": fb}
+	tl := pendingTrace(ctx, txid)
+	set, err := appendTrace([]string{"#ph = :ph", "#l = :l"}, names, values, tl)
+	if err != nil {
+		return checkout.Wrap(op, err)
+	}
+	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), "FEEDBACK#"+phase),
+		UpdateExpression:         aws.String("SET " + strings.Join(set, ", ")),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+	if err != nil {
+		restoreTrace(ctx, tl)
+	}
+	return checkout.Wrap(op, err)
 }
 
 // Feedback returns the stored feedback of every phase, keyed by phase, in one Query.
