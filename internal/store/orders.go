@@ -115,7 +115,7 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 		{Put: &types.Put{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: &types.Update{
 			TableName: &st.Table, Key: key(txPK(o.TxID), cartSK),
-			UpdateExpression: aws.String("SET placed = :t, version = version + :one, updatedAt = :now REMOVE #trace"),
+			UpdateExpression:         aws.String("SET placed = :t, version = version + :one, updatedAt = :now REMOVE #trace"),
 			ExpressionAttributeNames: map[string]string{"#trace": traceAttr},
 			// DynamoDB deletes an expired item some time after its TTL, so the expiry is
 			// part of the condition: a cart past expiresAt cannot be placed, deleted or not.
