@@ -280,11 +280,7 @@ func (s *Service) delivered(ctx context.Context, txid string) error {
 	if err != nil {
 		return err
 	}
-	o, err := s.Store.GetOrder(ctx, txid, "")
-	if err != nil {
-		return err
-	}
-	phases, err := s.Store.Feedback(ctx, txid)
+	o, phases, err := s.Store.OrderAndFeedback(ctx, txid)
 	if err != nil {
 		return err
 	}
