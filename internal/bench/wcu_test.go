@@ -50,3 +50,21 @@ func TestItemModelFollowsAWSRules(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalLMSCalls: the local LMS fake's own records are told apart from the checkout's.
+func TestLocalLMSCalls(t *testing.T) {
+	tests := []struct {
+		req  string
+		want bool
+	}{
+		{`{"Item":{"pk":{"S":"LMS#USER#a@example.com"},"sk":{"S":"USER"}}}`, true},
+		{`{"Key":{"pk":{"S":"LMS#COURSE#GO-101"},"sk":{"S":"COURSE"}}}`, true},
+		{`{"Key":{"pk":{"S":"TX#ABC"},"sk":{"S":"ORDER"}}}`, false},
+		{`{"TransactItems":[{"Put":{"Item":{"pk":{"S":"TX#ABC"},"sk":{"S":"PRODUCED#L01"}}}},{"Put":{"Item":{"pk":{"S":"LMS#COURSE#X"}}}}]}`, false},
+	}
+	for _, tt := range tests {
+		if got := localLMS([]byte(tt.req)); got != tt.want {
+			t.Errorf("localLMS(%s) = %v, want %v", tt.req, got, tt.want)
+		}
+	}
+}
