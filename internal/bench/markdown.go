@@ -86,9 +86,9 @@ func missNote(name string, r *Report) string {
 			"checks and pins each unit before delivering it; the next step is the design in docs/architecture.md (\"What would reach 20 calls and 40 write units\"): "+
 			"the order passed to the tasks in the execution's input instead of a read per task, and production's marker, pin and commit folded into one write.", stepCalls(r))
 	case name == "write units per paid order":
-		return "the order item (about 5 KB: every line carries its catalog item as sold, and the terms accepted) is written by every status move, and the status " +
-			"index gsi1 projects it whole (ALL), so each move rewrites it there too, twice when the status key changes; placement and billing are transactions, " +
-			"which count twice. Splitting the order into an immutable body written once and a small head that moves, and projecting only the listed " +
+		return "the order item (a few KB: every line carries its catalog item as sold, the terms accepted, and the order's trace lines) is written by every " +
+			"status move, and the status index gsi1 projects it whole (ALL), so each move rewrites it there too, twice when the status key changes; placement " +
+			"and billing are transactions, which count twice. Splitting the order into an immutable body written once and a small head that moves, and projecting only the listed " +
 			"attributes in gsi1, is the design in docs/architecture.md (\"What would reach 20 calls and 40 write units\")."
 	case strings.HasPrefix(name, "cart mutation"):
 		return "each mutation makes two calls by design, the conditional update and then its trace line: the line is written only once the update's " +
