@@ -166,10 +166,17 @@ func (st *Store) completeUpdate(ctx context.Context, o *checkout.Order, number s
 		":to": s(string(checkout.Complete)), ":g": s(statusKey(checkout.Complete)), ":now": s(st.now().Format(time.RFC3339Nano)),
 	}
 	set := []string{"#st = :to", "#g = :g", "updatedAt = :now"}
+	from := checkout.Sources(checkout.Complete)
+	if o.InvoiceNumber == "" {
+		// An order already COMPLETE without a number (an operator's transition) is billed
+		// too, as a move to the status it has is a no-op; the number's own condition
+		// keeps it to one run.
+		from = append(from, checkout.Complete)
+	}
 	var srcs []string
-	for i, from := range checkout.Sources(checkout.Complete) {
+	for i, st := range from {
 		k := fmt.Sprintf(":s%d", i)
-		values[k] = s(string(from))
+		values[k] = s(string(st))
 		srcs = append(srcs, k)
 	}
 	cond := "#st IN (" + strings.Join(srcs, ", ") + ")"

@@ -284,17 +284,24 @@ func TestCompleteIsTheLastEffect(t *testing.T) {
 	tests := []struct {
 		name       string
 		partner    string
+		operator   bool // an operator moved the paid order to COMPLETE before billing
 		wantStatus checkout.Status
 		wantErr    bool
 	}{
-		{"billing that cannot be written leaves the order paid, not COMPLETE", strings.Repeat("p", store.MaxPartnerKey+1), checkout.SoldOut, true},
-		{"a billed order is COMPLETE with all of its billing", "", checkout.Complete, false},
+		{"billing that cannot be written leaves the order paid, not COMPLETE", strings.Repeat("p", store.MaxPartnerKey+1), false, checkout.SoldOut, true},
+		{"a billed order is COMPLETE with all of its billing", "", false, checkout.Complete, false},
+		{"an order an operator completed first is billed once", "", true, checkout.Complete, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			txid, _ := e.placeWith("test", 12000, func(o *checkout.Order) { o.Partner = tt.partner })
 			if _, err := e.st.Move(e.ctx, txid, checkout.SoldOut, store.Change{Payment: &checkout.Payment{Mode: "test", Outcome: "paid", Amount: 12000, At: time.Now()}}); err != nil {
 				t.Fatal(err)
+			}
+			if tt.operator {
+				if _, err := e.st.Move(e.ctx, txid, checkout.Complete, store.Change{}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			before, err := e.st.PaidOrders(e.ctx, buyerEmail)
 			if err != nil {
