@@ -107,6 +107,7 @@ func (st *Store) Complete(ctx context.Context, o *checkout.Order, b Billing) (st
 		items = append(items, types.TransactWriteItem{Update: orderUpdate.update})
 		stats, err := st.paidOrderUpdates(o)
 		if err != nil {
+			orderUpdate.restore(ctx)
 			return "", err
 		}
 		items = append(items, stats...)
