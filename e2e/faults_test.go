@@ -413,21 +413,15 @@ func runFaultScenario(ctx context.Context, t *testing.T, cloud *bench.Cloud, cli
 }
 
 // faultRecorded reports whether the order's trace holds the line the workflow's fault
-// states write ("FAULT in state …"), read from the table.
+// states write ("FAULT in state …"), read from the table as operators read it.
 func faultRecorded(ctx context.Context, t *testing.T, cloud *bench.Cloud, txid string) bool {
 	t.Helper()
-	out, err := cloud.Direct.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(cloud.Table), ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :t)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: "TX#" + txid}, ":t": &types.AttributeValueMemberS{Value: "TRACE#"},
-		},
-	})
+	lines, err := cloud.Store.ListTrace(ctx, txid)
 	if err != nil {
 		t.Fatalf("trace of %s: %v", txid, err)
 	}
-	for _, it := range out.Items {
-		if m, ok := it["message"].(*types.AttributeValueMemberS); ok && strings.Contains(m.Value, "FAULT in state") {
+	for _, l := range lines {
+		if strings.Contains(l.Message, "FAULT in state") {
 			return true
 		}
 	}

@@ -56,12 +56,14 @@ func noLineBreakers(t *testing.T, where string, v any) {
 // tools would, rather than through the API that wrote them.
 func traceItems(t *testing.T, c *cloudtest.Cloud, txid string) []map[string]string {
 	t.Helper()
+	// Lines live in the `trace` list of the item whose write they describe (the cart,
+	// the order, …) or of a TRACE#… item of their own (internal/store/trace.go); the
+	// partition names their transaction.
 	out, err := c.DynamoDB.Query(context.Background(), &dynamodb.QueryInput{
 		TableName:              aws.String(c.Table),
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :t)"),
+		KeyConditionExpression: aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: "TX#" + txid},
-			":t":  &types.AttributeValueMemberS{Value: "TRACE#"},
 		},
 	})
 	if err != nil {
@@ -69,13 +71,25 @@ func traceItems(t *testing.T, c *cloudtest.Cloud, txid string) []map[string]stri
 	}
 	var items []map[string]string
 	for _, it := range out.Items {
-		m := map[string]string{}
-		for k, v := range it {
-			if s, ok := v.(*types.AttributeValueMemberS); ok {
-				m[k] = s.Value
-			}
+		sk := it["sk"].(*types.AttributeValueMemberS).Value
+		list, _ := it["trace"].(*types.AttributeValueMemberL)
+		if list == nil {
+			continue
 		}
-		items = append(items, m)
+		for _, e := range list.Value {
+			m := map[string]string{"sk": sk, "txid": txid}
+			entry, _ := e.(*types.AttributeValueMemberM)
+			if entry == nil {
+				t.Fatalf("trace entry of %s is %T, want a map", sk, e)
+			}
+			names := map[string]string{"src": "source", "msg": "message", "at": "at"}
+			for k, v := range entry.Value {
+				if s, ok := v.(*types.AttributeValueMemberS); ok && names[k] != "" {
+					m[names[k]] = s.Value
+				}
+			}
+			items = append(items, m)
+		}
 	}
 	return items
 }

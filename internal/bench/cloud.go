@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
@@ -46,6 +47,7 @@ func StartCloud(ctx context.Context, repoRoot string, log *slog.Logger) (*Cloud,
 		p, err := faultproxy.New(endpoint, faultproxy.Options{
 			Name:        strings.ToLower(service),
 			AskCapacity: service == launcher.ServiceDynamoDB,
+			KeepBodies:  service == launcher.ServiceDynamoDB,
 			Seed:        seed,
 			Observe:     c.Calls.add,
 		})
@@ -68,6 +70,12 @@ func StartCloud(ctx context.Context, repoRoot string, log *slog.Logger) (*Cloud,
 	c.Cloud = lc
 	c.Direct = dynamodb.NewFromConfig(lc.AWS, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(lc.DynamoDBURL) })
 	c.Store = store.New(c.Direct, lc.Table)
+	model, err := tableModel(ctx, c.Direct, lc.Table)
+	if err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	c.Calls.setModel(model)
 	return c, nil
 }
 
@@ -96,15 +104,78 @@ func (c *Cloud) closeProxies() {
 	}
 }
 
+// tableModel is the item-size model of the table as DynamoDB Local created it from the
+// template: its keys and its indexes' keys and projections.
+func tableModel(ctx context.Context, db *dynamodb.Client, table string) (*ItemModel, error) {
+	out, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+	if err != nil {
+		return nil, fmt.Errorf("bench: describe %s: %w", table, err)
+	}
+	keys := func(ks []types.KeySchemaElement) (hash, rng string) {
+		for _, k := range ks {
+			if k.KeyType == types.KeyTypeHash {
+				hash = aws.ToString(k.AttributeName)
+			} else {
+				rng = aws.ToString(k.AttributeName)
+			}
+		}
+		return hash, rng
+	}
+	hash, rng := keys(out.Table.KeySchema)
+	var idx []ModelIndex
+	for _, g := range out.Table.GlobalSecondaryIndexes {
+		h, r := keys(g.KeySchema)
+		all := g.Projection != nil && g.Projection.ProjectionType == types.ProjectionTypeAll
+		if g.Projection != nil && g.Projection.ProjectionType == types.ProjectionTypeInclude {
+			return nil, fmt.Errorf("bench: index %s projects INCLUDE, which the item-size model does not know", aws.ToString(g.IndexName))
+		}
+		idx = append(idx, ModelIndex{Name: aws.ToString(g.IndexName), Hash: h, Range: r, All: all})
+	}
+	return NewItemModel(hash, rng, idx), nil
+}
+
+// proxyLocalLMS names, in the records, the DynamoDB calls of the local LMS fake.
+const proxyLocalLMS = "locallms"
+
+// localLMS reports whether a DynamoDB request touches only the local LMS's items
+// (LMS#… keys, internal/store/production.go) and none of the checkout's.
+func localLMS(req []byte) bool {
+	b := string(req)
+	if !strings.Contains(b, `"S":"LMS#`) {
+		return false
+	}
+	for _, p := range []string{"TX#", "CUST#", "SHOP#", "CATALOG#", "PARTNER#", "COUNTER#", "PRODUCT#"} {
+		if strings.Contains(b, `"S":"`+p) {
+			return false
+		}
+	}
+	return true
+}
+
 // CallLog keeps the proxies' records, in the order they completed.
 type CallLog struct {
-	mu   sync.Mutex
-	recs []faultproxy.Record
+	mu    sync.Mutex
+	recs  []faultproxy.Record
+	model *ItemModel
+}
+
+func (l *CallLog) setModel(m *ItemModel) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.model = m
 }
 
 func (l *CallLog) add(r faultproxy.Record) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if r.Request != nil && localLMS(r.Request) {
+		// The local LMS is the fake of a third party (Moodle over HTTPS in AWS) that
+		// keeps its records in the table: its calls are not the checkout's DynamoDB calls.
+		r.Proxy = proxyLocalLMS
+	} else if l.model != nil && r.Request != nil {
+		r.ModelWriteUnits = l.model.WriteUnits(r.Op, r.Request, r.Response)
+	}
+	r.Request, r.Response = nil, nil // the model has read them
 	l.recs = append(l.recs, r)
 }
 

@@ -76,6 +76,11 @@ type StepCost struct {
 	Other      float64 `json:"otherServiceCalls"`
 	ReadUnits  float64 `json:"readUnits"`
 	WriteUnits float64 `json:"writeUnits"`
+	// ModelWriteUnits are the write units computed from the items' sizes (ItemModel).
+	ModelWriteUnits float64 `json:"writeUnitsFromItemSizes"`
+	// LocalLMS counts the calls the local LMS fake makes to the table for its own
+	// records (a third party's storage, not the checkout's): not in DynamoDB.
+	LocalLMS float64 `json:"localLmsCalls"`
 	// P50 at concurrency 1, and its ratio to the DynamoDB floor: per round trip (P50 /
 	// (floor × round trips)) and to a single round trip (P50 / floor).
 	P50           float64 `json:"p50Ms"`
@@ -90,6 +95,8 @@ type PerOrder struct {
 	ServiceCalls     float64 `json:"serviceCalls"`
 	ReadUnits        float64 `json:"readUnits"`
 	WriteUnits       float64 `json:"writeUnits"`
+	ModelWriteUnits  float64 `json:"writeUnitsFromItemSizes"`
+	LocalLMSCalls    float64 `json:"localLmsCalls"`
 	StateTransitions float64 `json:"stateTransitions"`
 	TaskInvocations  float64 `json:"taskInvocations"`
 	APIRequests      float64 `json:"apiRequests"`

@@ -337,7 +337,7 @@ func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultpr
 			continue // its calls are the workflow's; its time is reported with the workflow
 		}
 		sc := StepCost{Step: name, DynamoDB: a.ddb / float64(n), Rounds: a.rounds / float64(n), Other: a.other / float64(n), ReadUnits: a.read / float64(n),
-			WriteUnits: a.write / float64(n), Ops: map[string]float64{}, CapacityKnown: a.withCap > 0 || a.ddb == 0}
+			WriteUnits: a.write / float64(n), ModelWriteUnits: a.model / float64(n), LocalLMS: a.lms / float64(n), Ops: map[string]float64{}, CapacityKnown: a.withCap > 0 || a.ddb == 0}
 		for op, c := range a.ops {
 			sc.Ops[op] = c / float64(n)
 		}
@@ -353,6 +353,8 @@ func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultpr
 		po.ServiceCalls += sc.DynamoDB + sc.Other
 		po.ReadUnits += sc.ReadUnits
 		po.WriteUnits += sc.WriteUnits
+		po.ModelWriteUnits += sc.ModelWriteUnits
+		po.LocalLMSCalls += sc.LocalLMS
 	}
 	po.StateTransitions /= float64(n)
 	po.TaskInvocations /= float64(n)
@@ -367,13 +369,17 @@ func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultpr
 
 // stepAcc adds up the calls attributed to one step over the purchases.
 type stepAcc struct {
-	ddb, rounds, other, read, write float64
-	ops                             map[string]float64
-	withCap                         int
-	durs                            []time.Duration
+	ddb, rounds, other, read, write, model, lms float64
+	ops                                         map[string]float64
+	withCap                                     int
+	durs                                        []time.Duration
 }
 
 func (a *stepAcc) add(r faultproxy.Record) {
+	if r.Proxy == proxyLocalLMS {
+		a.lms++
+		return
+	}
 	if r.Proxy != strings.ToLower(launcher.ServiceDynamoDB) {
 		a.other++
 		return
@@ -382,6 +388,7 @@ func (a *stepAcc) add(r faultproxy.Record) {
 	a.ops[r.Op]++
 	a.read += r.ReadUnits
 	a.write += r.WriteUnits
+	a.model += r.ModelWriteUnits
 	if r.ReadUnits > 0 || r.WriteUnits > 0 {
 		a.withCap++
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // MaxLineQuantity bounds a line's quantity whatever the item says: beyond it a request
@@ -125,6 +127,9 @@ type Cart struct {
 	CreatedAt    time.Time     `json:"createdAt"`
 	UpdatedAt    time.Time     `json:"updatedAt"`
 	ExpiresAt    time.Time     `json:"expiresAt"`
+	// Trace is the merchant trace the cart's commands carried on the cart (the store
+	// moves it onto the order at placement); never shown to the buyer.
+	Trace []trace.Line `json:"-"`
 }
 
 // Expired reports whether the cart is past its TTL: it is then treated as absent even

@@ -147,7 +147,7 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 	}
 	o.ApplyQuote(q, cr.cat)
 	note := s.Trace.Line(o.TxID, "ORDER : placed, %d line(s), final %d %s, paymode %s", len(o.Lines), o.Totals.Final, o.Currency, o.Paymode)
-	if err := s.Store.Place(ctx, o, c.Version, rule, note); err != nil {
+	if err := s.Store.Place(ctx, o, c.Version, rule, note, c.Trace...); err != nil {
 		return Response{}, err
 	}
 	if err := s.start(ctx, cr.shop, o); err != nil {

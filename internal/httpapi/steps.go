@@ -23,11 +23,13 @@ import (
 
 // CartStore is what the pre-placement steps need of the table.
 type CartStore interface {
-	CreateCart(ctx context.Context, c *checkout.Cart) error
+	// CreateCart and Mutate (Mutation.Note) write the step's trace line in the cart's own
+	// write; Place moves the cart's lines onto the order.
+	CreateCart(ctx context.Context, c *checkout.Cart, notes ...trace.Line) error
 	GetCart(ctx context.Context, txid, tokenHash string) (*checkout.Cart, error)
 	Mutate(ctx context.Context, txid, tokenHash string, ttl time.Duration, m store.Mutation) (*checkout.Cart, error)
 	CartAndOrder(ctx context.Context, txid, tokenHash string) (*checkout.Cart, *checkout.Order, error)
-	Place(ctx context.Context, o *checkout.Order, cartVersion int64, rule checkout.AccountRule, note trace.Line) error
+	Place(ctx context.Context, o *checkout.Order, cartVersion int64, rule checkout.AccountRule, note trace.Line, cartTrace ...trace.Line) error
 	// PaidOrders and PartnerStats feed the discount rules; they are read once, into
 	// the cart (see checkout.Cart.PaidOrders).
 	PaidOrders(ctx context.Context, email string) (int, error)
@@ -102,10 +104,12 @@ func (s *Steps) view(cr *cartRequest, c *checkout.Cart, status int) (Response, e
 	return JSON(status, cartView(cr.shop, cr.cat, c, q)), nil
 }
 
-// mutate applies one command, then writes its trace line: only a caller the command
-// proved to hold the cart may add a line to its trace, so the line waits for the
-// command's answer. A refusal is traced only for such a caller too.
+// mutate applies one command with its trace line in the same write: only a caller the
+// command's condition proves to hold the cart may add a line to its trace, and the
+// line is stored exactly when that condition holds. A refusal is traced (as a write of
+// its own, off the happy path) only for such a caller too.
 func (s *Steps) mutate(ctx context.Context, cr *cartRequest, m store.Mutation, format string, args ...any) (Response, error) {
+	m.Note = s.Trace.Line(cr.txid, format, args...)
 	c, err := s.Store.Mutate(ctx, cr.txid, cr.tokenHash, s.CartTTL, m)
 	if err != nil {
 		if !store.NotHolder(err) {
@@ -113,7 +117,6 @@ func (s *Steps) mutate(ctx context.Context, cr *cartRequest, m store.Mutation, f
 		}
 		return Response{}, err
 	}
-	s.Trace.Printf(ctx, cr.txid, format, args...)
 	return s.view(cr, c, http.StatusOK)
 }
 
@@ -277,10 +280,10 @@ func (s *Steps) startCart(ctx context.Context, in NewCart) (Created, []string, e
 	}
 	token := newToken()
 	c.TokenHash = store.HashToken(token)
-	if err := s.Store.CreateCart(ctx, c); err != nil {
+	note := s.Trace.Line(c.TxID, "cart created with %d line(s)%s", len(c.Lines), partnerNote(c.Partner))
+	if err := s.Store.CreateCart(ctx, c, note); err != nil {
 		return Created{}, nil, err
 	}
-	s.Trace.Printf(ctx, c.TxID, "cart created with %d line(s)%s", len(c.Lines), partnerNote(c.Partner))
 	return Created{TransactionID: c.TxID, CartToken: token, ExpiresAt: c.ExpiresAt}, unknown, nil
 }
 

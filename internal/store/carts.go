@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 func txPK(txid string) string { return "TX#" + txid }
@@ -48,6 +50,7 @@ type cartRecord struct {
 	CreatedAt    time.Time                      `json:"createdAt"`
 	UpdatedAt    time.Time                      `json:"updatedAt"`
 	ExpiresAt    int64                          `json:"expiresAt"` // epoch seconds: the table's TTL
+	Trace        []traceEntry                   `json:"trace,omitempty"`
 }
 
 func (r *cartRecord) cart() *checkout.Cart {
@@ -56,6 +59,10 @@ func (r *cartRecord) cart() *checkout.Cart {
 		Participants: r.Participants, Seats: r.Seats, Customer: r.Customer, Partner: r.Partner, Placed: r.Placed,
 		PaidOrders: r.PaidOrders, PartnerStats: r.PartnerStats,
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: time.Unix(r.ExpiresAt, 0).UTC(),
+	}
+	for _, e := range r.Trace {
+		at, _ := time.Parse(time.RFC3339Nano, e.At)
+		c.Trace = append(c.Trace, trace.Line{At: at, TxID: r.TxID, Source: e.Source, Message: e.Message})
 	}
 	for _, code := range keysByValue(r.LineOrder) {
 		if q, ok := r.Lines[code]; ok {
@@ -89,14 +96,15 @@ func tokenOpens(stored, given string) bool {
 	return stored != "" && subtle.ConstantTimeCompare([]byte(stored), []byte(given)) == 1
 }
 
-// CreateCart stores a new, empty cart.
-func (st *Store) CreateCart(ctx context.Context, c *checkout.Cart) error {
+// CreateCart stores a new, empty cart, with the trace lines notes in the same PutItem.
+func (st *Store) CreateCart(ctx context.Context, c *checkout.Cart, notes ...trace.Line) error {
 	rec := cartRecord{
 		PK: txPK(c.TxID), SK: cartSK, TxID: c.TxID, TokenHash: c.TokenHash, ShopID: c.ShopID, Version: 1,
 		Lines: map[string]int{}, LineOrder: map[string]int64{}, Codes: map[string]int64{}, Unlocked: map[string]int64{},
 		Required: map[string][]map[string]string{}, Partner: c.Partner,
 		PaidOrders: c.PaidOrders, PartnerStats: c.PartnerStats,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, ExpiresAt: c.ExpiresAt.Unix(),
+		Trace: entriesOf(notes),
 	}
 	for i, l := range c.Lines {
 		rec.Lines[l.Code] = l.Quantity
@@ -172,6 +180,10 @@ type Mutation struct {
 	Values    map[string]any
 	// Refused explains a failure of Condition, given the cart as it was.
 	Refused func(c *checkout.Cart) error
+	// Note is the command's trace line, appended to the cart's trace in the same
+	// UpdateItem: the command's condition (the caller holds the cart) is what allows it
+	// there, and it costs no call of its own. Zero: no line.
+	Note trace.Line
 }
 
 // Mutate applies m to the cart in one conditional UpdateItem, renews its TTL, bumps its
@@ -180,6 +192,26 @@ type Mutation struct {
 // it was (ReturnValuesOnConditionCheckFailure), which says which rule refused, at no
 // extra round trip.
 func (st *Store) Mutate(ctx context.Context, txid, tokenHash string, ttl time.Duration, m Mutation) (*checkout.Cart, error) {
+	c, err := st.mutate(ctx, txid, tokenHash, ttl, m)
+	if errors.Is(err, errTraceFull) {
+		// The cart carries MaxItemTrace lines already: the command is applied alone and
+		// its line stored as an item of its own.
+		note := m.Note
+		m.Note = trace.Line{}
+		if c, err = st.mutate(ctx, txid, tokenHash, ttl, m); err == nil {
+			if terr := st.AppendTrace(ctx, note); terr != nil {
+				// A lost trace line is logged, never fatal to the command it describes.
+				slog.Warn("trace line lost", "txid", txid, "err", terr)
+			}
+		}
+	}
+	return c, err
+}
+
+// errTraceFull says that a command was refused only because the cart's trace is full.
+var errTraceFull = errors.New("the cart's trace is full")
+
+func (st *Store) mutate(ctx context.Context, txid, tokenHash string, ttl time.Duration, m Mutation) (*checkout.Cart, error) {
 	now := st.now()
 	names := map[string]string{"#v": "version", "#exp": "expiresAt", "#upd": "updatedAt", "#placed": "placed", "#th": "tokenHash"}
 	for k, v := range m.Names {
@@ -196,11 +228,21 @@ func (st *Store) Mutate(ctx context.Context, txid, tokenHash string, ttl time.Du
 		}
 		values[k] = av
 	}
-	update := "SET " + strings.Join(append([]string{"#v = #v + :one", "#exp = :exp", "#upd = :upd"}, m.Set...), ", ")
+	set := append([]string{"#v = #v + :one", "#exp = :exp", "#upd = :upd"}, m.Set...)
+	cond := "attribute_exists(pk) AND #th = :th AND #exp > :now AND #placed = :false"
+	traced := m.Note.Message != ""
+	if traced {
+		var err error
+		if set, err = appendTrace(set, names, values, []trace.Line{m.Note}); err != nil {
+			return nil, checkout.Wrap("store.mutate", err)
+		}
+		cond += " AND (attribute_not_exists(#trace) OR size(#trace) < :tmax)"
+		values[":tmax"] = n(MaxItemTrace)
+	}
+	update := "SET " + strings.Join(set, ", ")
 	if len(m.Remove) > 0 {
 		update += " REMOVE " + strings.Join(m.Remove, ", ")
 	}
-	cond := "attribute_exists(pk) AND #th = :th AND #exp > :now AND #placed = :false"
 	if m.Condition != "" {
 		cond += " AND (" + m.Condition + ")"
 	}
@@ -212,6 +254,12 @@ func (st *Store) Mutate(ctx context.Context, txid, tokenHash string, ttl time.Du
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if old, failed := conditionFailed(err); failed {
+		if traced && old != nil {
+			var rec cartRecord
+			if unmarshal(old, &rec) == nil && len(rec.Trace) >= MaxItemTrace && st.access(&rec, tokenHash) == nil && !rec.Placed {
+				return nil, errTraceFull
+			}
+		}
 		return nil, st.refused(txid, tokenHash, old, m.Refused)
 	}
 	if err != nil {

@@ -29,6 +29,8 @@ type orderRecord struct {
 	// TaskToken is the Step Functions token the order's workflow waits on, if any.
 	TaskToken string `json:"taskToken,omitempty"`
 	TaskState string `json:"taskState,omitempty"` // which wait: payment, retry
+	// Trace is the merchant trace carried by the order's own writes (store/trace.go).
+	Trace []traceEntry `json:"trace,omitempty"`
 }
 
 // statusKey partitions orders by status for the back office; a stack sells for one
@@ -90,19 +92,20 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 
 // Place writes the order and marks the cart placed in one transaction: the order only
 // if absent, the cart only at the version that was priced, the customer account
-// upserted, and the placement's trace line. Two concurrent placements cannot both
-// succeed, and the trace line costs no request of its own.
+// upserted, and the placement's trace line carried by the order with the cart's lines
+// (cartTrace, as read with the cart). Two concurrent placements cannot both succeed,
+// and the trace costs no request nor item of its own.
 //
 // rule is what the items require of the buyer's account; the account's own update
 // carries it as its condition, so it costs no read.
-func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64, rule checkout.AccountRule, note trace.Line) error {
+func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64, rule checkout.AccountRule, note trace.Line, cartTrace ...trace.Line) error {
 	const op = "store.place"
 	rec := newOrderRecord(o)
+	// The cart's trace moves onto the order in this transaction (and is removed from the
+	// cart), so that erasing the cart after billing erases none of it: the cart's
+	// version condition makes what was read exactly what is moved.
+	rec.Trace = entriesOf(append(append([]trace.Line(nil), cartTrace...), note))
 	item, err := marshal(rec)
-	if err != nil {
-		return checkout.Wrap(op, err)
-	}
-	line, err := traceItem(note)
 	if err != nil {
 		return checkout.Wrap(op, err)
 	}
@@ -112,7 +115,8 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 		{Put: &types.Put{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: &types.Update{
 			TableName: &st.Table, Key: key(txPK(o.TxID), cartSK),
-			UpdateExpression: aws.String("SET placed = :t, version = version + :one, updatedAt = :now"),
+			UpdateExpression:         aws.String("SET placed = :t, version = version + :one, updatedAt = :now REMOVE #trace"),
+			ExpressionAttributeNames: map[string]string{"#trace": traceAttr},
 			// DynamoDB deletes an expired item some time after its TTL, so the expiry is
 			// part of the condition: a cart past expiresAt cannot be placed, deleted or not.
 			ConditionExpression: aws.String("version = :v AND placed = :f AND expiresAt > :nowSec"),
@@ -130,7 +134,6 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 				":c": s(cu.Country), ":now": s(now.Format(time.RFC3339Nano)), ":one": n(1),
 			},
 		}},
-		{Put: &types.Put{TableName: &st.Table, Item: line}},
 	}})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
@@ -226,6 +229,12 @@ type Change struct {
 	TaskToken *string // set ("" clears) the token the workflow waits on
 	TaskState string
 	Invoice   string
+	// Instructions sets the payment instructions shown to the buyer (JSON text, see
+	// SetInstructions) in the same write.
+	Instructions string
+	// Trace is the lines describing this very change: written with it, or not at all.
+	// The request's pending lines (trace.WithPending) ride along before them.
+	Trace []trace.Line
 }
 
 // clauses adds the change's SET clauses and values to an order update (":now" must be
@@ -250,6 +259,10 @@ func (ch Change) clauses(set []string, values map[string]types.AttributeValue) (
 	if ch.Invoice != "" {
 		set = append(set, "invoiceNumber = :inv", "invoicedAt = :now")
 		values[":inv"] = s(ch.Invoice)
+	}
+	if ch.Instructions != "" {
+		set = append(set, "paymentInstructions = :ins")
+		values[":ins"] = s(ch.Instructions)
 	}
 	return set, nil
 }
@@ -278,6 +291,11 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 	if err != nil {
 		return nil, checkout.Wrap(op, err)
 	}
+	// The request's pending trace lines ride on the move (given back if it writes nothing).
+	lines := pendingTrace(ctx, txid)
+	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
+		return nil, checkout.Wrap(op, err)
+	}
 	cond := "#st IN (" + strings.Join(srcs, ", ") + ")"
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
@@ -285,6 +303,9 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		ReturnValues: types.ReturnValueAllNew, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	if err != nil {
+		restoreTrace(ctx, lines)
+	}
 	if old, failed := conditionFailed(err); failed {
 		var was orderRecord
 		if old != nil {
@@ -308,24 +329,46 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 }
 
 // Update applies a change without moving the status (e.g. storing the task token of a
-// new wait, recording a payment attempt).
-func (st *Store) Update(ctx context.Context, txid string, ch Change) error {
+// new wait, recording a payment attempt), with the request's pending trace lines, and
+// returns the order as it now is (ReturnValues: no read after the write).
+func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.Order, error) {
 	const op = "store.update"
 	set := []string{"updatedAt = :now"}
 	values := map[string]types.AttributeValue{":now": s(st.now().Format(time.RFC3339Nano))}
+	names := map[string]string{}
 	set, err := ch.clauses(set, values)
 	if err != nil {
-		return checkout.Wrap(op, err)
+		return nil, checkout.Wrap(op, err)
 	}
-	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	lines := pendingTrace(ctx, txid)
+	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
+		return nil, checkout.Wrap(op, err)
+	}
+	in := &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
 		UpdateExpression: aws.String("SET " + strings.Join(set, ", ")), ConditionExpression: aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: values,
-	})
-	if _, failed := conditionFailed(err); failed {
-		return checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
+		ExpressionAttributeValues: values, ReturnValues: types.ReturnValueAllNew,
 	}
-	return checkout.Wrap(op, err)
+	if len(names) > 0 {
+		in.ExpressionAttributeNames = names
+	}
+	out, err := st.DB.UpdateItem(ctx, in)
+	if err != nil {
+		restoreTrace(ctx, lines)
+	}
+	if _, failed := conditionFailed(err); failed {
+		return nil, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
+	}
+	if err != nil {
+		return nil, checkout.Wrap(op, err)
+	}
+	var rec orderRecord
+	if err := unmarshal(out.Attributes, &rec); err != nil {
+		return nil, checkout.Wrap(op, err)
+	}
+	o := rec.Order
+	o.TokenHash = rec.TokenHash
+	return &o, nil
 }
 
 // ClaimTask applies ch only while the order's workflow waits on token in state from,
@@ -345,12 +388,24 @@ func (st *Store) ClaimTask(ctx context.Context, txid, token, from, to string, ch
 	if err != nil {
 		return checkout.Wrap(op, err)
 	}
-	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	names := map[string]string{}
+	lines := pendingTrace(ctx, txid)
+	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
+		return checkout.Wrap(op, err)
+	}
+	in := &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
 		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
 		ConditionExpression:       aws.String("taskToken = :tt AND taskState = :from"),
 		ExpressionAttributeValues: values,
-	})
+	}
+	if len(names) > 0 {
+		in.ExpressionAttributeNames = names
+	}
+	_, err = st.DB.UpdateItem(ctx, in)
+	if err != nil {
+		restoreTrace(ctx, lines)
+	}
 	if _, failed := conditionFailed(err); failed {
 		return checkout.Errorf(op, checkout.ECONFLICT, "order %s is no longer waiting on that task", txid)
 	}

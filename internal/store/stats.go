@@ -125,46 +125,19 @@ func (st *Store) CountPaidOrder(ctx context.Context, o *checkout.Order) (bool, e
 	if o == nil || o.TxID == "" || strings.TrimSpace(o.Customer.Email) == "" {
 		return false, checkout.Errorf(op, checkout.EINVALID, "an order with a transaction ID and a customer e-mail is required")
 	}
-	now := s(st.now().Format(time.RFC3339Nano))
 	items := []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: &st.Table, ConditionExpression: aws.String("attribute_not_exists(pk)"),
-			Item: map[string]types.AttributeValue{"pk": s(txPK(o.TxID)), "sk": s(statsSK), "countedAt": now},
-		}},
-		{Update: &types.Update{
-			TableName: &st.Table, Key: key(custPK(o.Customer.Email), "ACCOUNT"),
-			UpdateExpression:          aws.String("ADD paidOrders :one"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1)},
+			Item: map[string]types.AttributeValue{"pk": s(txPK(o.TxID)), "sk": s(statsSK), "countedAt": s(st.now().Format(time.RFC3339Nano))},
 		}},
 	}
-	if partner := strings.TrimSpace(o.Partner); partner != "" {
-		if err := checkPartner(op, partner); err != nil {
-			return false, err
-		}
-		add := func(sk string, revenue int64) types.TransactWriteItem {
-			return types.TransactWriteItem{Update: &types.Update{
-				TableName: &st.Table, Key: key(partnerPK(partner), sk),
-				UpdateExpression:          aws.String("ADD orders :one, revenue :rev SET updatedAt = :now"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1), ":rev": n(revenue), ":now": now},
-			}}
-		}
-		items = append(items, add(statsSK, o.Totals.Final))
-		// A transaction may touch an item once: lines of one code are summed first.
-		byCode := map[string]int64{}
-		for _, l := range o.Lines {
-			byCode[l.Code] += l.Taxed
-		}
-		codes := make([]string, 0, len(byCode))
-		for code := range byCode {
-			codes = append(codes, code)
-		}
-		sort.Strings(codes)
-		for _, code := range codes {
-			items = append(items, add(statsSK+"#"+code, byCode[code]))
-		}
+	stats, err := st.paidOrderUpdates(o)
+	if err != nil {
+		return false, err
 	}
+	items = append(items, stats...)
 	// checkout.MaxLines (50) item codes + 3 stays within a transaction's 100 items.
-	_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
 		return false, nil // counted before
@@ -173,4 +146,46 @@ func (st *Store) CountPaidOrder(ctx context.Context, o *checkout.Order) (bool, e
 		return false, checkout.Wrap(op, err)
 	}
 	return true, nil
+}
+
+// paidOrderUpdates are the writes that count a paid order: one more paid order on its
+// customer's account and, through a partner, one more order and its amount on the
+// partner's total and on each item code it sold (lines of one code summed: a
+// transaction may touch an item once).
+func (st *Store) paidOrderUpdates(o *checkout.Order) ([]types.TransactWriteItem, error) {
+	const op = "store.countPaidOrder"
+	now := s(st.now().Format(time.RFC3339Nano))
+	items := []types.TransactWriteItem{{Update: &types.Update{
+		TableName: &st.Table, Key: key(custPK(o.Customer.Email), "ACCOUNT"),
+		UpdateExpression:          aws.String("ADD paidOrders :one"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1)},
+	}}}
+	partner := strings.TrimSpace(o.Partner)
+	if partner == "" {
+		return items, nil
+	}
+	if err := checkPartner(op, partner); err != nil {
+		return nil, err
+	}
+	add := func(sk string, revenue int64) types.TransactWriteItem {
+		return types.TransactWriteItem{Update: &types.Update{
+			TableName: &st.Table, Key: key(partnerPK(partner), sk),
+			UpdateExpression:          aws.String("ADD orders :one, revenue :rev SET updatedAt = :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1), ":rev": n(revenue), ":now": now},
+		}}
+	}
+	items = append(items, add(statsSK, o.Totals.Final))
+	byCode := map[string]int64{}
+	for _, l := range o.Lines {
+		byCode[l.Code] += l.Taxed
+	}
+	codes := make([]string, 0, len(byCode))
+	for code := range byCode {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	for _, code := range codes {
+		items = append(items, add(statsSK+"#"+code, byCode[code]))
+	}
+	return items, nil
 }

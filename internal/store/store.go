@@ -6,7 +6,9 @@
 //
 //	TX#<txid>        CART                   the cart, TTL on expiresAt
 //	TX#<txid>        ORDER                  the order (gsi1: status+date, gsi2: customer)
-//	TX#<txid>        TRACE#<ms>#<seq>       merchant trace lines, in order
+//	TX#<txid>        TRACE#<ms>#<seq>       merchant trace lines that rode on no write (trace.go);
+//	                                        the others are in the `trace` list of the item
+//	                                        whose write they describe (cart, order, feedback)
 //	TX#<txid>        PAY#<provider>#<id>    a provider notification, processed once
 //	TX#<txid>        PRODUCED#…, PIN#…      production markers (production.go)
 //	TX#<txid>        ONCE#…, STATS          once-only markers (e-mails sent, order counted)

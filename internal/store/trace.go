@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync/atomic"
 	"time"
 
@@ -14,39 +15,104 @@ import (
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
+// The merchant trace rides on the writes it describes (docs/architecture.md, "The
+// trace's new path and why it is safe"): any item of a transaction's partition may
+// carry a `trace` list of lines, appended in the same UpdateItem, PutItem or
+// transaction as the change the lines describe (the cart's command, the order's move,
+// an e-mail's claim, the production feedback). Lines that have no write to ride on (a
+// refusal, a line after a request's last write, a line before any transaction ID) are
+// stored as items of their own, TRACE#<ms>#<seq>, each holding one or more lines in the
+// same `trace` list. ListTrace reads the partition once and merges them all by time.
+
 var _ trace.Store = (*Store)(nil)
+var _ trace.BatchStore = (*Store)(nil)
 
 // traceSeq orders lines written in the same millisecond by one process.
 var traceSeq atomic.Uint64
 
-type traceRecord struct {
-	PK      string `json:"pk"`
-	SK      string `json:"sk"`
+// traceAttr is the list attribute that carries trace lines on any item.
+const traceAttr = "trace"
+
+// MaxItemTrace caps the lines one cart item carries: a cart's holder may send any
+// number of commands, and every line makes each later write of the cart bigger (write
+// units are counted on the whole item) and brings it closer to DynamoDB's 400 KB item
+// limit. Past the cap, a command's line is written as an item of its own.
+const MaxItemTrace = 100
+
+// traceEntry is one line inside a `trace` list; the transaction ID is the partition's.
+type traceEntry struct {
 	At      string `json:"at"`
-	TxID    string `json:"txid,omitempty"`
-	Source  string `json:"source"`
-	Message string `json:"message"`
+	Source  string `json:"src"`
+	Message string `json:"msg"`
+}
+
+func entriesOf(lines []trace.Line) []traceEntry {
+	out := make([]traceEntry, 0, len(lines))
+	for _, l := range lines {
+		out = append(out, traceEntry{At: l.At.UTC().Format(time.RFC3339Nano), Source: l.Source, Message: l.Message})
+	}
+	return out
+}
+
+// traceValue is lines as the value of a `trace` list.
+func traceValue(lines []trace.Line) (types.AttributeValue, error) {
+	return marshalValue(entriesOf(lines))
+}
+
+// appendTrace adds to an update's SET clauses the append of lines to the item's trace
+// (nothing when there are none).
+func appendTrace(set []string, names map[string]string, values map[string]types.AttributeValue, lines []trace.Line) ([]string, error) {
+	if len(lines) == 0 {
+		return set, nil
+	}
+	av, err := traceValue(lines)
+	if err != nil {
+		return nil, err
+	}
+	names["#trace"] = traceAttr
+	values[":trace"], values[":tnil"] = av, &types.AttributeValueMemberL{}
+	return append(set, "#trace = list_append(if_not_exists(#trace, :tnil), :trace)"), nil
 }
 
 // noTx is the partition of lines written before a transaction ID exists.
 const noTx = "TX#-"
 
-// traceItem is a trace line as stored, under its transaction and sorted by time.
-func traceItem(l trace.Line) (map[string]types.AttributeValue, error) {
+// traceRecord is an item of its own holding lines; older items hold one line in
+// at/txid/source/message, which ListTrace still reads.
+type traceRecord struct {
+	PK      string       `json:"pk"`
+	SK      string       `json:"sk"`
+	At      string       `json:"at,omitempty"`
+	TxID    string       `json:"txid,omitempty"`
+	Source  string       `json:"source,omitempty"`
+	Message string       `json:"message,omitempty"`
+	Trace   []traceEntry `json:"trace,omitempty"`
+}
+
+// traceItem is lines of one transaction as an item of their own, sorted by time.
+func traceItem(lines []trace.Line) (map[string]types.AttributeValue, error) {
 	pk := noTx
-	if l.TxID != "" {
-		pk = txPK(l.TxID)
+	if lines[0].TxID != "" {
+		pk = txPK(lines[0].TxID)
 	}
 	rec := traceRecord{
-		PK: pk, SK: fmt.Sprintf("TRACE#%013d#%012d", l.At.UnixMilli(), traceSeq.Add(1)),
-		At: l.At.UTC().Format(time.RFC3339Nano), TxID: l.TxID, Source: l.Source, Message: l.Message,
+		PK: pk, SK: fmt.Sprintf("TRACE#%013d#%012d", lines[0].At.UnixMilli(), traceSeq.Add(1)),
+		TxID: lines[0].TxID, Trace: entriesOf(lines),
 	}
 	return marshal(rec)
 }
 
-// AppendTrace stores one trace line.
+// AppendTrace stores one trace line as an item of its own.
 func (st *Store) AppendTrace(ctx context.Context, l trace.Line) error {
-	item, err := traceItem(l)
+	return st.AppendTraces(ctx, []trace.Line{l})
+}
+
+// AppendTraces stores lines of one transaction in one item of their own: one PutItem.
+func (st *Store) AppendTraces(ctx context.Context, lines []trace.Line) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	item, err := traceItem(lines)
 	if err != nil {
 		return checkout.Wrap("store.appendTrace", err)
 	}
@@ -54,11 +120,27 @@ func (st *Store) AppendTrace(ctx context.Context, l trace.Line) error {
 	return checkout.Wrap("store.appendTrace", err)
 }
 
-// ListTrace returns a transaction's whole trace in order, with one Query.
+// pendingTrace takes the lines of txid waiting in ctx (trace.WithPending), for a write
+// on the transaction's items to carry; give them back with restoreTrace when that write
+// does not happen.
+func pendingTrace(ctx context.Context, txid string) []trace.Line {
+	return trace.PendingFrom(ctx).Take(txid)
+}
+
+func restoreTrace(ctx context.Context, lines []trace.Line) {
+	trace.PendingFrom(ctx).Restore(lines)
+}
+
+// ListTrace returns a transaction's whole trace in order, with one Query of its
+// partition: the lines carried by its items and those stored on their own, merged by
+// time (lines of one item keep their order).
 func (st *Store) ListTrace(ctx context.Context, txid string) ([]trace.Line, error) {
 	p := dynamodb.NewQueryPaginator(st.DB, &dynamodb.QueryInput{
-		TableName: &st.Table, KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :t)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(txPK(txid)), ":t": s("TRACE#")},
+		TableName: &st.Table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ProjectionExpression:      aws.String("pk, sk, #trace, #at, txid, #src, message"),
+		ExpressionAttributeNames:  map[string]string{"#trace": traceAttr, "#at": "at", "#src": "source"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(txPK(txid))},
 	})
 	var out []trace.Line
 	for p.HasMorePages() {
@@ -71,9 +153,16 @@ func (st *Store) ListTrace(ctx context.Context, txid string) ([]trace.Line, erro
 			if err := unmarshal(item, &rec); err != nil {
 				return nil, checkout.Wrap("store.listTrace", err)
 			}
-			at, _ := time.Parse(time.RFC3339Nano, rec.At)
-			out = append(out, trace.Line{At: at, TxID: rec.TxID, Source: rec.Source, Message: rec.Message})
+			for _, e := range rec.Trace {
+				at, _ := time.Parse(time.RFC3339Nano, e.At)
+				out = append(out, trace.Line{At: at, TxID: txid, Source: e.Source, Message: e.Message})
+			}
+			if len(rec.Trace) == 0 && rec.Message != "" && len(rec.SK) > 6 && rec.SK[:6] == "TRACE#" {
+				at, _ := time.Parse(time.RFC3339Nano, rec.At)
+				out = append(out, trace.Line{At: at, TxID: rec.TxID, Source: rec.Source, Message: rec.Message})
+			}
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
 	return out, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // What the post-placement workflow keeps beside the order (internal/workflow):
@@ -152,14 +154,79 @@ type feedbackRecord struct {
 }
 
 // SaveFeedback stores the feedback of one production phase, replacing an earlier run's
-// (a retried phase reports the same deliveries).
-func (st *Store) SaveFeedback(ctx context.Context, txid, phase string, lines []Feedback) error {
-	item, err := marshal(feedbackRecord{PK: txPK(txid), SK: "FEEDBACK#" + phase, Phase: phase, Lines: lines})
-	if err != nil {
-		return checkout.Wrap("store.saveFeedback", err)
+// (a retried phase reports the same deliveries), with the request's pending trace
+// lines and notes (lines written with it or not at all) appended to those the item
+// carries: an update, not a put, so a retried phase keeps the first run's lines.
+func (st *Store) SaveFeedback(ctx context.Context, txid, phase string, lines []Feedback, notes ...trace.Line) error {
+	const op = "store.saveFeedback"
+	if lines == nil {
+		lines = []Feedback{}
 	}
-	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item})
-	return checkout.Wrap("store.saveFeedback", err)
+	fb, err := marshalValue(lines)
+	if err != nil {
+		return checkout.Wrap(op, err)
+	}
+	names := map[string]string{"#ph": "phase", "#l": "lines"}
+	values := map[string]types.AttributeValue{":ph": s(phase), ":l": fb}
+	tl := pendingTrace(ctx, txid)
+	set, err := appendTrace([]string{"#ph = :ph", "#l = :l"}, names, values, append(tl[:len(tl):len(tl)], notes...))
+	if err != nil {
+		return checkout.Wrap(op, err)
+	}
+	_, err = st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), "FEEDBACK#"+phase),
+		UpdateExpression:         aws.String("SET " + strings.Join(set, ", ")),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	})
+	if err != nil {
+		restoreTrace(ctx, tl)
+	}
+	return checkout.Wrap(op, err)
+}
+
+// OrderAndFeedback reads an order and the stored feedback of every phase in one Query
+// of the sk range FEEDBACK#…ORDER (which also holds small ONCE# markers, skipped): what
+// the delivery e-mails need, at one call.
+func (st *Store) OrderAndFeedback(ctx context.Context, txid string) (*checkout.Order, map[string][]Feedback, error) {
+	const op = "store.orderAndFeedback"
+	p := dynamodb.NewQueryPaginator(st.DB, &dynamodb.QueryInput{
+		TableName: &st.Table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :a AND :b"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": s(txPK(txid)), ":a": s("FEEDBACK#"), ":b": s(orderSK),
+		},
+	})
+	var order *checkout.Order
+	fb := map[string][]Feedback{}
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, nil, checkout.Wrap(op, err)
+		}
+		for _, item := range page.Items {
+			sk := item["sk"].(*types.AttributeValueMemberS).Value
+			switch {
+			case sk == orderSK:
+				var rec orderRecord
+				if err := unmarshal(item, &rec); err != nil {
+					return nil, nil, checkout.Wrap(op, err)
+				}
+				o := rec.Order
+				o.TokenHash = rec.TokenHash
+				order = &o
+			case strings.HasPrefix(sk, "FEEDBACK#"):
+				var rec feedbackRecord
+				if err := unmarshal(item, &rec); err != nil {
+					return nil, nil, checkout.Wrap(op, err)
+				}
+				fb[rec.Phase] = rec.Lines
+			}
+		}
+	}
+	if order == nil {
+		return nil, nil, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
+	}
+	return order, fb, nil
 }
 
 // Feedback returns the stored feedback of every phase, keyed by phase, in one Query.

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -122,12 +123,117 @@ func (t *Tracer) Line(txid, format string, args ...any) Line {
 	return Line{At: now().UTC(), TxID: txid, Source: Sanitize(t.Source), Message: Sanitize(fmt.Sprintf(format, args...))}
 }
 
-// Printf writes one line for txid.
+// Printf writes one line for txid. Under a context that carries a Pending (WithPending),
+// the line is kept there instead, to ride on the next write of the transaction's items
+// (see Pending).
 func (t *Tracer) Printf(ctx context.Context, txid, format string, args ...any) {
 	l := t.Line(txid, format, args...)
+	if p := PendingFrom(ctx); p != nil {
+		p.Add(l)
+		return
+	}
 	if err := t.Store.AppendTrace(ctx, l); err != nil && t.OnErr != nil {
 		t.OnErr(err)
 	}
+}
+
+// Pending holds the trace lines of one request or task that are not yet stored. The
+// store takes a transaction's pending lines into the next write it makes on that
+// transaction's items (the order's status move, a claim, the feedback…), so a line
+// costs no call of its own; what is left when the request ends is written in one call
+// (Flush). A line therefore becomes visible with the write that follows it, never
+// before: a crash loses only lines whose step wrote nothing, which the retried
+// request writes again.
+type Pending struct {
+	mu    sync.Mutex
+	lines []Line
+}
+
+type pendingKey struct{}
+
+// WithPending returns a context whose trace lines wait in p.
+func WithPending(ctx context.Context, p *Pending) context.Context {
+	return context.WithValue(ctx, pendingKey{}, p)
+}
+
+// PendingFrom returns the context's Pending, or nil when lines are written at once.
+func PendingFrom(ctx context.Context) *Pending {
+	p, _ := ctx.Value(pendingKey{}).(*Pending)
+	return p
+}
+
+// Add keeps one line.
+func (p *Pending) Add(l Line) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lines = append(p.lines, l)
+}
+
+// Take removes and returns the pending lines of txid, in the order they were added.
+func (p *Pending) Take(txid string) []Line {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out, rest []Line
+	for _, l := range p.lines {
+		if l.TxID == txid {
+			out = append(out, l)
+		} else {
+			rest = append(rest, l)
+		}
+	}
+	p.lines = rest
+	return out
+}
+
+// Restore gives back lines taken for a write that did not happen, ahead of any added
+// since, so they keep their order.
+func (p *Pending) Restore(lines []Line) {
+	if p == nil || len(lines) == 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lines = append(append([]Line(nil), lines...), p.lines...)
+}
+
+// TakeAll removes and returns every pending line.
+func (p *Pending) TakeAll() []Line {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.lines
+	p.lines = nil
+	return out
+}
+
+// Flush writes what is still pending (a line whose step made no write, a refusal, the
+// line after a request's last write), one call per transaction; a failure is reported
+// to onErr, never to the request.
+func (p *Pending) Flush(ctx context.Context, st BatchStore, onErr func(error)) {
+	lines := p.TakeAll()
+	var order []string
+	by := map[string][]Line{}
+	for _, l := range lines {
+		if _, ok := by[l.TxID]; !ok {
+			order = append(order, l.TxID)
+		}
+		by[l.TxID] = append(by[l.TxID], l)
+	}
+	for _, txid := range order {
+		if err := st.AppendTraces(ctx, by[txid]); err != nil && onErr != nil {
+			onErr(err)
+		}
+	}
+}
+
+// BatchStore stores several lines of one transaction in one write.
+type BatchStore interface {
+	AppendTraces(ctx context.Context, lines []Line) error
 }
 
 // Async writes the line in the background, so it costs no latency beside the

@@ -242,7 +242,7 @@ func TestPreprodResumesTheWaitingWorkflow(t *testing.T) {
 	txid, _ := e.place("check", 12000)
 	// The Payment state has stored its token; the order is still PLACED.
 	token := "T-" + txid
-	if err := e.st.Update(e.ctx, txid, store.Change{TaskToken: &token, TaskState: "payment"}); err != nil {
+	if _, err := e.st.Update(e.ctx, txid, store.Change{TaskToken: &token, TaskState: "payment"}); err != nil {
 		t.Fatal(err)
 	}
 	if code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/transition", `{"to":"PREPROD"}`, nil, nil); code != http.StatusOK {

@@ -13,6 +13,7 @@ import (
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // BillTask runs the Bill function's tasks: invoice, fault.
@@ -33,13 +34,18 @@ func (s *Service) BillTask(ctx context.Context, t Task) (any, error) {
 	return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("bill: unknown action %q", t.Action)}
 }
 
-// invoice gives a paid order its gap-free invoice number (store.NextInvoiceNumber:
-// allocated once, a retry gets the same number), marks it COMPLETE, counts it in its
-// customer's and partner's statistics and erases its cart.
+// invoice bills a paid order: its gap-free invoice number, COMPLETE, its customer's and
+// partner's statistics, the "billed" event of each product it delivered and the erasure
+// of its cart, all in one transaction (store.Complete), so a client that sees COMPLETE
+// sees all of it, and a crash leaves either all of it or none. A retried task finds the
+// order COMPLETE and answers its number, having written nothing.
 func (s *Service) invoice(ctx context.Context, txid string) (string, error) {
 	o, err := s.Store.GetOrder(ctx, txid, "")
 	if err != nil {
 		return "", err
+	}
+	if o.Status == checkout.Complete && o.InvoiceNumber != "" {
+		return o.InvoiceNumber, nil
 	}
 	if !paid(o.Status) {
 		return "", &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("order %s is %s: only a paid order is invoiced", txid, o.Status)}
@@ -52,54 +58,62 @@ func (s *Service) invoice(ctx context.Context, txid string) (string, error) {
 		}
 		shopID = shop.ID
 	}
-	number, err := s.Store.NextInvoiceNumber(ctx, shopID, txid, s.now().Year())
+	insts, err := s.Store.CustomerInstances(ctx, o.Customer.Email)
 	if err != nil {
-		return "", err
+		return "", checkout.Wrap("bill.products", err)
 	}
-	done, err := s.Store.Move(ctx, txid, checkout.Complete, store.Change{})
-	if err != nil {
-		return "", err
+	b := store.Billing{ShopID: shopID, Year: s.now().Year()}
+	for _, in := range insts {
+		if in.TxID == o.TxID {
+			b.Billed = append(b.Billed, in.Reference)
+		}
 	}
-	// The order is now a paid order for the loyalty and partner discount rules. Counted
-	// once (store.CountPaidOrder keeps a marker), so a retried task adds nothing.
-	if _, err := s.Store.CountPaidOrder(ctx, done); err != nil {
-		return "", err
+	billed := len(b.Billed)
+	if store.BillItems(o, b) > store.MaxTransactItems {
+		// Too many products for one transaction: the number and the events go first (the
+		// events stamped with the invoice's time, so a retry rewrites the same ones), and
+		// COMPLETE still comes last, with the figures and the cart.
+		if o, err = s.numbered(ctx, o, shopID); err != nil {
+			return "", err
+		}
+		if err := s.markBilled(ctx, o, b.Billed); err != nil {
+			return "", err
+		}
+		b.Billed = nil
 	}
-	billed, err := s.markBilled(ctx, done, number)
-	if err != nil {
-		return "", err
+	b.Note = func(number string) trace.Line {
+		return s.tracer(srcBill).Line(txid, "invoice %s issued; order COMPLETE; %d product(s) billed; cart erased", number, billed)
 	}
-	if err := s.Store.DeleteCart(ctx, txid); err != nil {
-		return "", err
-	}
-	s.tracer(srcBill).Printf(ctx, txid, "invoice %s issued; order COMPLETE; %d product(s) billed; cart erased", number, billed)
-	return number, nil
+	return s.Store.Complete(ctx, o, b)
 }
 
-// markBilled records the "billed" event on each product instance the order delivered.
-// The event is stamped with the invoice's own time, so a retried task writes the same
-// event again rather than a second one.
-func (s *Service) markBilled(ctx context.Context, o *checkout.Order, number string) (int, error) {
+// numbered gives the order its invoice number ahead of completing it, and returns it
+// as it now is.
+func (s *Service) numbered(ctx context.Context, o *checkout.Order, shopID string) (*checkout.Order, error) {
+	if o.InvoiceNumber != "" {
+		return o, nil
+	}
+	if _, err := s.Store.NextInvoiceNumber(ctx, shopID, o.TxID, s.now().Year()); err != nil {
+		return nil, err
+	}
+	return s.Store.GetOrder(ctx, o.TxID, "")
+}
+
+// markBilled records the "billed" event on each product instance the order delivered,
+// one write each. The event is stamped with the invoice's own time, so a retried task
+// writes the same event again rather than a second one.
+func (s *Service) markBilled(ctx context.Context, o *checkout.Order, refs []string) error {
 	at := s.now()
 	if o.InvoicedAt != nil {
 		at = *o.InvoicedAt
 	}
-	insts, err := s.Store.CustomerInstances(ctx, o.Customer.Email)
-	if err != nil {
-		return 0, checkout.Wrap("bill.products", err)
-	}
-	n := 0
-	for _, in := range insts {
-		if in.TxID != o.TxID {
-			continue
+	for _, ref := range refs {
+		ev := production.Event{Type: production.EventBilled, At: at, Data: map[string]string{"invoice": o.InvoiceNumber}}
+		if err := s.Store.AddProductEvent(ctx, ref, ev); err != nil {
+			return checkout.Wrap("bill.products", err)
 		}
-		ev := production.Event{Type: production.EventBilled, At: at, Data: map[string]string{"invoice": number}}
-		if err := s.Store.AddProductEvent(ctx, in.Reference, ev); err != nil {
-			return n, checkout.Wrap("bill.products", err)
-		}
-		n++
 	}
-	return n, nil
+	return nil
 }
 
 // BillView is the bill as the buyer sees it: an order sheet before payment, a
@@ -378,11 +392,7 @@ func (s *Service) delivered(ctx context.Context, txid string) error {
 	if err != nil {
 		return err
 	}
-	o, err := s.Store.GetOrder(ctx, txid, "")
-	if err != nil {
-		return err
-	}
-	phases, err := s.Store.Feedback(ctx, txid)
+	o, phases, err := s.Store.OrderAndFeedback(ctx, txid)
 	if err != nil {
 		return err
 	}

@@ -272,3 +272,72 @@ func TestInvoicePrintsTheVIESCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestCompleteIsTheLastEffect: a client polling for COMPLETE must see an order whose
+// billing is whole. When part of the billing cannot be written (here the partner's
+// figures: a partner key longer than the table accepts), the order must not be COMPLETE
+// with its counters and events missing; it stays paid for the retry or an operator, and
+// once billed, COMPLETE comes with the paid-order counter, the billed events and the
+// cart erased.
+func TestCompleteIsTheLastEffect(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name       string
+		partner    string
+		operator   bool // an operator moved the paid order to COMPLETE before billing
+		wantStatus checkout.Status
+		wantErr    bool
+	}{
+		{"billing that cannot be written leaves the order paid, not COMPLETE", strings.Repeat("p", store.MaxPartnerKey+1), false, checkout.SoldOut, true},
+		{"a billed order is COMPLETE with all of its billing", "", false, checkout.Complete, false},
+		{"an order an operator completed first is billed once", "", true, checkout.Complete, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			txid, _ := e.placeWith("test", 12000, func(o *checkout.Order) { o.Partner = tt.partner })
+			if _, err := e.st.Move(e.ctx, txid, checkout.SoldOut, store.Change{Payment: &checkout.Payment{Mode: "test", Outcome: "paid", Amount: 12000, At: time.Now()}}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.operator {
+				if _, err := e.st.Move(e.ctx, txid, checkout.Complete, store.Change{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before, err := e.st.PaidOrders(e.ctx, buyerEmail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, errType := e.task(e.bill, map[string]any{"action": "invoice", "txid": txid})
+			if (errType != "") != tt.wantErr {
+				t.Fatalf("invoice error = %q, want error %v", errType, tt.wantErr)
+			}
+			o := e.order(txid)
+			after, err := e.st.PaidOrders(e.ctx, buyerEmail)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Status != tt.wantStatus {
+				t.Fatalf("status = %s, want %s", o.Status, tt.wantStatus)
+			}
+			cart, _, err := e.st.CartAndOrder(e.ctx, txid, o.TokenHash)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Status == checkout.Complete {
+				if after != before+1 || o.InvoiceNumber == "" || cart != nil {
+					t.Errorf("COMPLETE with paid orders %d → %d, invoice %q, cart erased %v: want one more paid order, a number, no cart", before, after, o.InvoiceNumber, cart == nil)
+				}
+				if !strings.Contains(e.traceText(txid), "invoice "+o.InvoiceNumber+" issued; order COMPLETE") {
+					t.Errorf("trace lacks the invoice line:\n%s", e.traceText(txid))
+				}
+				// A retried task changes nothing and answers the same number.
+				out := e.mustTask(e.bill, map[string]any{"action": "invoice", "txid": txid})
+				if again, _ := e.st.PaidOrders(e.ctx, buyerEmail); out["invoice"] != o.InvoiceNumber || again != after {
+					t.Errorf("retry: invoice %v, paid orders %d; want %s and %d", out["invoice"], again, o.InvoiceNumber, after)
+				}
+			} else if after != before || o.InvoiceNumber != "" || cart == nil {
+				t.Errorf("not billed, yet paid orders %d → %d, invoice %q, cart erased %v: want nothing written", before, after, o.InvoiceNumber, cart == nil)
+			}
+		})
+	}
+}

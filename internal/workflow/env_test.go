@@ -263,6 +263,7 @@ func (e *env) task(h *workflow.Handler, payload map[string]any) (map[string]any,
 		if !errors.As(err, &ive) {
 			e.t.Fatalf("task %v: error %T %v is not an InvokeResponse_Error", payload, err, err)
 		}
+		e.t.Logf("task %v: %v", payload, ive.Message)
 		return nil, ive.Type
 	}
 	var m map[string]any

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // TaskFunc runs one state machine task and returns its JSON output.
@@ -20,6 +21,12 @@ type TaskFunc func(ctx context.Context, t Task) (any, error)
 type Handler struct {
 	Router *httpapi.Router
 	Tasks  TaskFunc
+	// Trace, when set, stores the trace lines the invocation's writes did not carry:
+	// lines wait (trace.WithPending) for the next write on their transaction's items,
+	// and what is left is written once the invocation is done, before it answers.
+	Trace trace.BatchStore
+	// OnTraceErr reports a trace line that could not be stored (logged, never fatal).
+	OnTraceErr func(error)
 }
 
 var _ lambda.Handler = (*Handler)(nil)
@@ -36,6 +43,12 @@ type envelope struct {
 // errors to Step Functions, with errorType = ErrorName(err), so the state machine's
 // Retry and Catch see PaymentFailed, Transient… rather than a Go type name.
 func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if h.Trace != nil {
+		p := &trace.Pending{}
+		ctx = trace.WithPending(ctx, p)
+		// Written before the answer: a Lambda may be frozen once it has answered.
+		defer p.Flush(context.WithoutCancel(ctx), h.Trace, h.OnTraceErr)
+	}
 	var env envelope
 	if err := json.Unmarshal(payload, &env); err != nil {
 		return nil, messages.InvokeResponse_Error{Type: ErrTaskFailed, Message: "event is not a JSON object: " + err.Error()}
@@ -78,33 +91,43 @@ func (s *Service) PaymentHandler() *Handler {
 	rt.Handle("GET /orders/{txid}", s.GetOrder)
 	rt.Handle("POST /orders/{txid}/payment", s.RetryPayment)
 	rt.Handle("POST /orders/{txid}/payment/test", s.TestPayment)
-	return &Handler{Router: rt, Tasks: s.PaymentTask}
+	return s.traced(&Handler{Router: rt, Tasks: s.PaymentTask})
 }
 
 // WebhookHandler serves the PaymentWebhook function.
 func (s *Service) WebhookHandler() *Handler {
 	rt := httpapi.NewRouter(s.Log)
 	rt.Handle("POST /webhooks/{provider}", s.Webhook)
-	return &Handler{Router: rt}
+	return s.traced(&Handler{Router: rt})
 }
 
 // ProduceHandler serves the Produce function's tasks.
-func (s *Service) ProduceHandler() *Handler { return &Handler{Tasks: s.ProduceTask} }
+func (s *Service) ProduceHandler() *Handler { return s.traced(&Handler{Tasks: s.ProduceTask}) }
 
 // BillHandler serves the Bill function: the invoice task and the bill route.
 func (s *Service) BillHandler() *Handler {
 	rt := httpapi.NewRouter(s.Log)
 	rt.Handle("GET /orders/{txid}/bill", s.GetBill)
-	return &Handler{Router: rt, Tasks: s.BillTask}
+	return s.traced(&Handler{Router: rt, Tasks: s.BillTask})
 }
 
 // NotifyHandler serves the Notify function's tasks.
-func (s *Service) NotifyHandler() *Handler { return &Handler{Tasks: s.NotifyTask} }
+func (s *Service) NotifyHandler() *Handler { return s.traced(&Handler{Tasks: s.NotifyTask}) }
 
 // BackofficeHandler serves the Backoffice function.
 func (s *Service) BackofficeHandler() *Handler {
 	rt := httpapi.NewRouter(s.Log)
 	rt.Handle(AdminRouteKey, s.Backoffice)
 	rt.Handle(OpsRouteKey, s.Backoffice)
-	return &Handler{Router: rt}
+	return s.traced(&Handler{Router: rt})
+}
+
+// traced makes h keep its trace lines for the writes they describe (Handler.Trace).
+func (s *Service) traced(h *Handler) *Handler {
+	if s.Store == nil {
+		return h
+	}
+	h.Trace = s.Store
+	h.OnTraceErr = func(err error) { s.log().Warn("trace line lost", "err", err) }
+	return h
 }

@@ -105,11 +105,9 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The token is stored before anything can settle the payment, so the settler finds it.
-	if err := s.Store.Update(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment}); err != nil {
-		return nil, err
-	}
-	o, err := s.Store.GetOrder(ctx, txid, "")
+	// The token is stored before anything can settle the payment, so the settler finds
+	// it; the write returns the order, which needs no read of its own.
+	o, err := s.Store.Update(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment})
 	if err != nil {
 		return nil, err
 	}
@@ -165,10 +163,11 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 	if err != nil {
 		return nil, checkout.Wrap("payment.start", err)
 	}
-	if err := s.Store.SetInstructions(ctx, txid, string(raw)); err != nil {
-		return nil, err
-	}
-	if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{}); err != nil {
+	// The instructions are stored in the move to PENDING itself, so a buyer who sees
+	// PENDING sees what to do, at one write; the move's own line is written only if the
+	// move is.
+	waiting := tr.Line(txid, "waiting for the %s payment (%s)", o.Paymode, view.Kind)
+	if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{Instructions: string(raw), Trace: []trace.Line{waiting}}); err != nil {
 		return s.startRace(ctx, txid, err)
 	}
 	if mode.Kind() == payment.KindOffline && view.Offline != nil {
@@ -178,7 +177,6 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		e.Links.Order = s.orderLink(o)
 		s.mailQuietly(ctx, fmt.Sprintf("OfflineInstructions#%d", n), e)
 	}
-	tr.Printf(ctx, txid, "waiting for the %s payment (%s)", o.Paymode, view.Kind)
 	return map[string]string{"waiting": o.Paymode}, nil
 }
 
@@ -243,10 +241,7 @@ func (s *Service) awaitRetry(ctx context.Context, t Task) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Store.Update(ctx, t.TxID, store.Change{TaskToken: &t.Token, TaskState: stateRetry}); err != nil {
-		return nil, err
-	}
-	o, err := s.Store.GetOrder(ctx, t.TxID, "")
+	o, err := s.Store.Update(ctx, t.TxID, store.Change{TaskToken: &t.Token, TaskState: stateRetry})
 	if err != nil {
 		return nil, err
 	}

@@ -657,7 +657,7 @@ func TestPayBeforeStartMovesToPending(t *testing.T) {
 	e := newEnv(t)
 	txid, token := e.place("test", 12000)
 	tok := "T-RACE"
-	if err := e.st.Update(e.ctx, txid, store.Change{TaskToken: &tok, TaskState: "payment"}); err != nil {
+	if _, err := e.st.Update(e.ctx, txid, store.Change{TaskToken: &tok, TaskState: "payment"}); err != nil {
 		t.Fatal(err)
 	}
 	code, body, _ := e.http(e.payment, req{method: "POST", routeKey: "POST /orders/{txid}/payment/test", path: "/orders/" + txid + "/payment/test",

@@ -78,10 +78,12 @@ func (s *Service) produce(ctx context.Context, txid, phase string) error {
 			feedback = append(feedback, store.Feedback{Line: l.ID, Item: l.Name, Public: fb.Public, Private: fb.Private, SalesAdmin: fb.SalesAdmin})
 		}
 	}
-	if err := s.Store.SaveFeedback(ctx, txid, phase, feedback); err != nil {
+	// The phase's lines ride on the feedback's write; its last one is stored if and only
+	// if the feedback is.
+	done := tr.Line(txid, "%s production complete (%d line(s))", phase, len(o.Lines))
+	if err := s.Store.SaveFeedback(ctx, txid, phase, feedback, done); err != nil {
 		return err
 	}
-	tr.Printf(ctx, txid, "%s production complete (%d line(s))", phase, len(o.Lines))
 	if accountCreated {
 		if shop, _, err := s.Shops.Get(ctx); err == nil {
 			e := mailEvent(notify.AccountCreated, shop, o)

@@ -180,6 +180,10 @@ type Options struct {
 	// Observe, if set, is called after each request with what happened to it, so a
 	// caller can attribute calls to the operations that made them (by time).
 	Observe func(Record)
+	// KeepBodies puts each forwarded data-plane request and its answer (decompressed) in
+	// the Record given to Observe: what a caller needs to model capacity from item sizes
+	// (internal/bench).
+	KeepBodies bool
 }
 
 // Record describes one request the proxy handled.
@@ -190,6 +194,12 @@ type Record struct {
 	Start, End time.Time
 	ReadUnits  float64
 	WriteUnits float64
+	// Request and Response are the bodies of a forwarded data-plane call, with
+	// Options.KeepBodies only.
+	Request, Response []byte
+	// ModelWriteUnits is for the observer: the write units it computes itself from the
+	// bodies (internal/bench's item-size model), beside DynamoDB's WriteUnits.
+	ModelWriteUnits float64
 }
 
 // ErrNotLoopback is returned for upstreams off the loopback interface.
@@ -398,6 +408,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	read, write, reported := consumed(op, resp.Header.Get("Content-Encoding"), respBody)
 	rec.ReadUnits, rec.WriteUnits = read, write
+	if p.opts.KeepBodies && dataPlane[op] {
+		rec.Request, rec.Response = body, decoded(resp.Header.Get("Content-Encoding"), respBody)
+	}
 	p.record(op, func(s *OpStats) {
 		s.Forwarded++
 		s.ReadUnits += read
@@ -529,22 +542,30 @@ func askCapacity(op string, body []byte) []byte {
 	return out
 }
 
+// decoded is an answer's body without its content encoding (nil if it cannot be read).
+func decoded(encoding string, body []byte) []byte {
+	if !strings.EqualFold(encoding, "gzip") {
+		return body
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		return nil
+	}
+	return plain
+}
+
 // consumed reads ConsumedCapacity from a DynamoDB answer: one object, or a list of them
 // for batch and transaction operations.
 func consumed(op, encoding string, body []byte) (read, write float64, reported bool) {
 	if !dataPlane[op] {
 		return 0, 0, false
 	}
-	if strings.EqualFold(encoding, "gzip") {
-		zr, err := gzip.NewReader(bytes.NewReader(body))
-		if err != nil {
-			return 0, 0, false
-		}
-		plain, err := io.ReadAll(zr)
-		if err != nil {
-			return 0, 0, false
-		}
-		body = plain
+	if body = decoded(encoding, body); body == nil {
+		return 0, 0, false
 	}
 	var resp struct {
 		ConsumedCapacity json.RawMessage

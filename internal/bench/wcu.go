@@ -1,0 +1,369 @@
+package bench
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"regexp"
+	"strings"
+	"sync"
+)
+
+// ItemModel computes the write units of DynamoDB calls from the sizes of the items they
+// write, by AWS's published rules, beside DynamoDB Local's own figure:
+//
+//   - one write unit per KB (1,024 bytes) of the item written, rounded up per item, the
+//     item's size being the larger of its size before and after the write (a delete:
+//     the item deleted); a conditional write whose condition fails still costs the
+//     units of the item as it is;
+//   - an item's size is the sum of its attributes' names and values (strings and
+//     binaries their bytes, numbers about one byte per two digits plus one, lists and
+//     maps 3 bytes plus their elements and one byte each, booleans and nulls one);
+//   - TransactWriteItems costs twice the units of each item it writes (or checks);
+//   - ReturnValues costs nothing;
+//   - each global secondary index whose keys the item has costs the units of the index
+//     entry: a put where the item enters the index, a delete where it leaves it, both
+//     where its index keys change, and an update where they stay but a projected
+//     attribute changes (with projection ALL, any change; with KEYS_ONLY, none).
+//
+// It learns the items' sizes from the traffic itself (items put, returned by reads and
+// by ReturnValues); an update that returns nothing is modelled as the item it last saw
+// with the update's SET values and REMOVEs applied (nested paths add their values' size).
+type ItemModel struct {
+	mu      sync.Mutex
+	hash    string
+	rng     string
+	indexes []ModelIndex
+	items   map[string]attrs
+}
+
+// ModelIndex is a global secondary index as the model sees it.
+type ModelIndex struct {
+	Name, Hash, Range string
+	// All: projection ALL; otherwise KEYS_ONLY.
+	All bool
+}
+
+type attrs map[string]json.RawMessage
+
+// NewItemModel models a table keyed by hash (and rng) with indexes.
+func NewItemModel(hash, rng string, indexes []ModelIndex) *ItemModel {
+	return &ItemModel{hash: hash, rng: rng, indexes: indexes, items: map[string]attrs{}}
+}
+
+// WriteUnits returns the modelled write units of one call (0 for reads, which teach
+// the model the items they return).
+func (m *ItemModel) WriteUnits(op string, req, resp []byte) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var in map[string]json.RawMessage
+	if json.Unmarshal(req, &in) != nil {
+		return 0
+	}
+	var out map[string]json.RawMessage
+	_ = json.Unmarshal(resp, &out)
+	failed := out["__type"] != nil
+	switch op {
+	case "GetItem":
+		m.learn(out["Item"], in["ProjectionExpression"] == nil)
+	case "Query", "Scan":
+		var items []json.RawMessage
+		_ = json.Unmarshal(out["Items"], &items)
+		for _, it := range items {
+			m.learn(it, in["ProjectionExpression"] == nil && in["IndexName"] == nil)
+		}
+	case "PutItem", "UpdateItem", "DeleteItem":
+		return float64(m.write(op, in, out, failed))
+	case "TransactWriteItems":
+		if failed {
+			return 0
+		}
+		var items []map[string]map[string]json.RawMessage
+		_ = json.Unmarshal(in["TransactItems"], &items)
+		total := 0
+		for _, ti := range items {
+			for kind, body := range ti {
+				op := map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheck"}[kind]
+				total += 2 * m.write(op, body, nil, false)
+			}
+		}
+		return float64(total)
+	case "BatchWriteItem":
+		var reqs map[string][]map[string]map[string]json.RawMessage
+		_ = json.Unmarshal(in["RequestItems"], &reqs)
+		total := 0
+		for _, list := range reqs {
+			for _, r := range list {
+				if p, ok := r["PutRequest"]; ok {
+					total += m.write("PutItem", p, nil, false)
+				}
+				if d, ok := r["DeleteRequest"]; ok {
+					total += m.write("DeleteItem", d, nil, false)
+				}
+			}
+		}
+		return float64(total)
+	}
+	return 0
+}
+
+func (m *ItemModel) learn(raw json.RawMessage, whole bool) {
+	if len(raw) == 0 || !whole {
+		return
+	}
+	var it attrs
+	if json.Unmarshal(raw, &it) == nil {
+		if k := m.key(it); k != "" {
+			m.items[k] = it
+		}
+	}
+}
+
+func (m *ItemModel) key(it attrs) string {
+	h, ok := it[m.hash]
+	if !ok {
+		return ""
+	}
+	return string(h) + "|" + string(it[m.rng])
+}
+
+// write models one item's write and returns its units (table and indexes).
+func (m *ItemModel) write(op string, in map[string]json.RawMessage, out map[string]json.RawMessage, failed bool) int {
+	var keyAttrs attrs
+	if op == "PutItem" {
+		_ = json.Unmarshal(in["Item"], &keyAttrs)
+	} else {
+		_ = json.Unmarshal(in["Key"], &keyAttrs)
+	}
+	k := m.key(keyAttrs)
+	old := m.items[k]
+	if failed || op == "ConditionCheck" {
+		return units(itemSize(old))
+	}
+	var now attrs
+	switch op {
+	case "PutItem":
+		now = keyAttrs
+	case "UpdateItem":
+		if len(out["Attributes"]) > 0 && strings.Contains(string(in["ReturnValues"]), "ALL_NEW") {
+			_ = json.Unmarshal(out["Attributes"], &now)
+		} else {
+			now = applyUpdate(old, keyAttrs, in)
+		}
+	case "DeleteItem":
+		now = nil
+	}
+	if now == nil {
+		delete(m.items, k)
+	} else {
+		m.items[k] = now
+	}
+	n := units(max(itemSize(old), itemSize(now)))
+	for _, ix := range m.indexes {
+		n += m.indexUnits(ix, old, now)
+	}
+	return n
+}
+
+func (m *ItemModel) indexUnits(ix ModelIndex, old, now attrs) int {
+	in := func(it attrs) bool {
+		if it == nil || it[ix.Hash] == nil {
+			return false
+		}
+		return ix.Range == "" || it[ix.Range] != nil
+	}
+	entry := func(it attrs) int {
+		if ix.All {
+			return itemSize(it)
+		}
+		keys := attrs{}
+		for _, a := range []string{m.hash, m.rng, ix.Hash, ix.Range} {
+			if v, ok := it[a]; ok && a != "" {
+				keys[a] = v
+			}
+		}
+		return itemSize(keys)
+	}
+	oldIn, nowIn := in(old), in(now)
+	switch {
+	case !oldIn && !nowIn:
+		return 0
+	case oldIn && nowIn && string(old[ix.Hash]) == string(now[ix.Hash]) && string(old[ix.Range]) == string(now[ix.Range]):
+		if !ix.All {
+			return 0 // keys only: nothing projected changed
+		}
+		return units(max(entry(old), entry(now)))
+	}
+	n := 0
+	if oldIn {
+		n += units(entry(old))
+	}
+	if nowIn {
+		n += units(entry(now))
+	}
+	return n
+}
+
+var (
+	setClause    = regexp.MustCompile(`(?i)\bSET\s+(.*?)(\s+(REMOVE|ADD|DELETE)\s+|$)`)
+	removeClause = regexp.MustCompile(`(?i)\bREMOVE\s+(.*?)(\s+(SET|ADD|DELETE)\s+|$)`)
+	assignment   = regexp.MustCompile(`^\s*(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)\s*$`)
+)
+
+// applyUpdate models an update the answer did not return: top-level SET name = :value
+// assignments and REMOVEs applied; any other clause (nested paths, functions, ADD)
+// adds the size of its values to an attribute of its own, an upper bound.
+func applyUpdate(old, key attrs, in map[string]json.RawMessage) attrs {
+	now := attrs{}
+	for k, v := range old {
+		now[k] = v
+	}
+	for k, v := range key {
+		now[k] = v
+	}
+	var expr string
+	_ = json.Unmarshal(in["UpdateExpression"], &expr)
+	var names map[string]string
+	_ = json.Unmarshal(in["ExpressionAttributeNames"], &names)
+	var values map[string]json.RawMessage
+	_ = json.Unmarshal(in["ExpressionAttributeValues"], &values)
+	name := func(n string) string {
+		if r, ok := names[n]; ok {
+			return r
+		}
+		return n
+	}
+	used := map[string]bool{}
+	if m := setClause.FindStringSubmatch(expr); m != nil {
+		for _, part := range splitTop(m[1]) {
+			if a := assignment.FindStringSubmatch(part); a != nil {
+				now[name(a[1])] = values[a[2]]
+				used[a[2]] = true
+			}
+		}
+	}
+	if m := removeClause.FindStringSubmatch(expr); m != nil {
+		for _, part := range splitTop(m[1]) {
+			if p := strings.TrimSpace(part); !strings.ContainsAny(p, ".[") {
+				delete(now, name(p))
+			}
+		}
+	}
+	extra := 0
+	for k, v := range values {
+		if !used[k] && strings.Contains(expr, k) {
+			extra += valueSize(v)
+		}
+	}
+	if extra > 0 {
+		now["\x00extra"] = json.RawMessage(`{"B":"` + base64.StdEncoding.EncodeToString(make([]byte, extra)) + `"}`)
+	}
+	return now
+}
+
+// splitTop splits a clause on the commas outside parentheses.
+func splitTop(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
+
+func units(size int) int {
+	if size <= 0 {
+		return 1 // a write costs at least one unit
+	}
+	return int(math.Ceil(float64(size) / 1024))
+}
+
+func itemSize(it attrs) int {
+	n := 0
+	for name, v := range it {
+		if name == "\x00extra" {
+			n += valueSize(v)
+			continue
+		}
+		n += len(name) + valueSize(v)
+	}
+	return n
+}
+
+// valueSize is an attribute value's size by DynamoDB's rules.
+func valueSize(raw json.RawMessage) int {
+	var v map[string]json.RawMessage
+	if json.Unmarshal(raw, &v) != nil {
+		return 0
+	}
+	for t, x := range v {
+		switch t {
+		case "S":
+			var s string
+			_ = json.Unmarshal(x, &s)
+			return len(s)
+		case "N":
+			var s string
+			_ = json.Unmarshal(x, &s)
+			return numberSize(s)
+		case "B":
+			var b []byte
+			_ = json.Unmarshal(x, &b)
+			return len(b)
+		case "BOOL", "NULL":
+			return 1
+		case "SS", "BS":
+			var l []string
+			_ = json.Unmarshal(x, &l)
+			n := 0
+			for _, s := range l {
+				n += len(s)
+			}
+			if t == "BS" {
+				n = n * 3 / 4
+			}
+			return n
+		case "NS":
+			var l []string
+			_ = json.Unmarshal(x, &l)
+			n := 0
+			for _, s := range l {
+				n += numberSize(s)
+			}
+			return n
+		case "L":
+			var l []json.RawMessage
+			_ = json.Unmarshal(x, &l)
+			n := 3
+			for _, e := range l {
+				n += valueSize(e) + 1
+			}
+			return n
+		case "M":
+			var mm map[string]json.RawMessage
+			_ = json.Unmarshal(x, &mm)
+			n := 3
+			for k, e := range mm {
+				n += len(k) + valueSize(e) + 1
+			}
+			return n
+		}
+	}
+	return 0
+}
+
+// numberSize: about one byte per two significant digits, plus one.
+func numberSize(s string) int {
+	digits := strings.Trim(strings.TrimLeft(strings.NewReplacer("-", "", ".", "").Replace(s), "0"), "0")
+	return (len(digits)+1)/2 + 1
+}

@@ -1,0 +1,114 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
+)
+
+// TestCartTraceRidesOnItsCommands: a cart command's trace line is stored with the
+// command and only with it (a refused command or another token stores none); past
+// store.MaxItemTrace lines the cart stops growing and the lines go to items of their
+// own; placement moves the cart's lines onto the order, and the whole trace reads back
+// in order.
+func TestCartTraceRidesOnItsCommands(t *testing.T) {
+	db, table := dynamotest.NewTable(t)
+	st := store.New(db, table)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	txid := trace.NewTxID()
+	line := func(i int, msg string) trace.Line {
+		return trace.Line{At: now.Add(time.Duration(i) * time.Millisecond), TxID: txid, Source: "Shop", Message: msg}
+	}
+	c := &checkout.Cart{TxID: txid, TokenHash: store.HashToken("tok"), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.CreateCart(ctx, c, line(0, "created")); err != nil {
+		t.Fatal(err)
+	}
+	code := func(i int) store.Mutation {
+		m := store.AddCode(fmt.Sprintf("C%03d", i), now.UnixMilli())
+		m.Note = line(i, fmt.Sprintf("code %03d", i))
+		return m
+	}
+	tests := []struct {
+		name     string
+		token    string
+		m        store.Mutation
+		wantErr  bool
+		wantLine bool
+	}{
+		{"the holder's command stores its line", "tok", code(1), false, true},
+		{"another token's command stores nothing", "other", code(2), true, false},
+		{"a refused command stores no line", "tok", func() store.Mutation {
+			m := store.RemoveCode("NOPE")
+			m.Note = line(3, "removed NOPE")
+			return m
+		}(), true, false},
+	}
+	for _, tt := range tests {
+		_, err := st.Mutate(ctx, txid, store.HashToken(tt.token), time.Hour, tt.m)
+		if (err != nil) != tt.wantErr {
+			t.Fatalf("%s: err = %v, want error %v", tt.name, err, tt.wantErr)
+		}
+		lines, err := st.ListTrace(ctx, txid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, l := range lines {
+			found = found || l.Message == tt.m.Note.Message
+		}
+		if found != tt.wantLine {
+			t.Errorf("%s: line %q stored = %v, want %v", tt.name, tt.m.Note.Message, found, tt.wantLine)
+		}
+	}
+	// Up to the cap and beyond: every command still succeeds and is traced.
+	for i := 4; i < store.MaxItemTrace+10; i++ {
+		m := store.AddCode(fmt.Sprintf("K%03d", i%40), now.UnixMilli())
+		m.Note = line(i, fmt.Sprintf("command %03d", i))
+		if _, err := st.Mutate(ctx, txid, store.HashToken("tok"), time.Hour, m); err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+	}
+	got, err := st.GetCart(ctx, txid, store.HashToken("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Trace) > store.MaxItemTrace {
+		t.Errorf("the cart carries %d lines, want at most %d", len(got.Trace), store.MaxItemTrace)
+	}
+	o := &checkout.Order{TxID: txid, ShopID: "demo", Status: checkout.Placed, Currency: "EUR", TokenHash: store.HashToken("tok"),
+		Customer: checkout.Customer{Email: "a@example.com"}, PlacedAt: now, UpdatedAt: now}
+	if err := st.Place(ctx, o, got.Version, checkout.AnyAccount, line(1000, "placed"), got.Trace...); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := st.ListTrace(ctx, txid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, l := range lines {
+		msgs = append(msgs, l.Message)
+	}
+	want := []string{"created", "code 001"}
+	for i := 4; i < store.MaxItemTrace+10; i++ {
+		want = append(want, fmt.Sprintf("command %03d", i))
+	}
+	want = append(want, "placed")
+	if strings.Join(msgs, "|") != strings.Join(want, "|") {
+		t.Errorf("trace after placement =\n%v\nwant\n%v", msgs, want)
+	}
+	after, _, err := st.CartAndOrder(ctx, txid, store.HashToken("tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after.Trace) != 0 {
+		t.Errorf("the placed cart still carries %d lines: they must have moved to the order", len(after.Trace))
+	}
+}
