@@ -83,6 +83,11 @@ var (
 	sharedOnce  sync.Once
 	shared      *Cloud
 	sharedErr   error
+
+	// private holds the private clouds started from template.yaml under Main, stopped
+	// by now but kept for the least-privilege report: their calls count too.
+	privateMu sync.Mutex
+	private   []*launcher.Cloud
 )
 
 // Main runs the tests and then stops the shared cloud (if a test started it), so no
@@ -92,8 +97,8 @@ func Main(m *testing.M) {
 	mainRunning = true
 	mainMu.Unlock()
 	code := m.Run()
+	code = checkIAM(code)
 	if shared != nil {
-		code = checkIAM(code)
 		if err := shared.cloud.Close(); err != nil {
 			fmt.Fprintf(os.Stderr, "cloudtest: stopping the local cloud: %v\n", err)
 			if code == 0 {
@@ -115,6 +120,21 @@ const IAMReportEnv = "IAM_REPORT"
 // (iam.KeptReason), so the template stays least privilege. A partial run (-run or
 // -skip) or a failed one only reports: its calls are not all the calls.
 func checkIAM(code int) int {
+	privateMu.Lock()
+	clouds := append([]*launcher.Cloud(nil), private...)
+	privateMu.Unlock()
+	if shared != nil {
+		clouds = append([]*launcher.Cloud{shared.cloud}, clouds...)
+	}
+	if len(clouds) == 0 {
+		return code
+	}
+	for _, c := range clouds[1:] {
+		if err := clouds[0].IAM.Absorb(c.IAM); err != nil {
+			fmt.Fprintf(os.Stderr, "cloudtest: IAM report: %v\n", err)
+			return code
+		}
+	}
 	path := os.Getenv(IAMReportEnv)
 	if path == "" {
 		root, err := launcher.FindRepoRoot()
@@ -124,7 +144,7 @@ func checkIAM(code int) int {
 		}
 		path = filepath.Join(root, ".cache", "iam-unused.json")
 	}
-	summary, violations, err := shared.cloud.WriteIAMReport(path)
+	summary, violations, err := clouds[0].WriteIAMReport(path)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cloudtest: IAM report: %v\n", err)
 		return code
@@ -212,6 +232,16 @@ func StartWith(t testing.TB, opts Options) *Cloud {
 			t.Errorf("cloudtest: stopping the local cloud: %v", err)
 		}
 	})
+	mainMu.Lock()
+	viaMain := mainRunning
+	mainMu.Unlock()
+	// A cloud of the repository's template counts in the least-privilege report (its
+	// settings add keys, not grants); one of another template does not.
+	if viaMain && opts.Template == "" && c.cloud.IAM != nil {
+		privateMu.Lock()
+		private = append(private, c.cloud)
+		privateMu.Unlock()
+	}
 	return c
 }
 

@@ -2,6 +2,7 @@ package iam
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -55,4 +56,79 @@ func (r Report) Violations() []string {
 			s.label(), s.UnusedActions, s.UnusedResources))
 	}
 	return out
+}
+
+// Absorb adds what b allowed to a's record, so one report covers several local clouds
+// run from the same template (a test that needs a private cloud, with its own
+// settings, uses grants the shared one never sees). A role of b counts only where a has
+// the same role with the same policies and statements (names, Sids, effects, actions);
+// resources are matched by position, since a resource can differ between two clouds
+// (a secret's ARN has a random suffix). It returns an error naming the first role
+// that differs, having absorbed none of it.
+func (a *Authorizer) Absorb(b *Authorizer) error {
+	if a == b {
+		return nil
+	}
+	b.mu.Lock()
+	uses := make(map[Use]int, len(b.uses))
+	for u, n := range b.uses {
+		uses[u] = n
+	}
+	hits := make(map[stmtKey]*stmtHits, len(b.hits))
+	for k, h := range b.hits {
+		hits[k] = h
+	}
+	broles := b.roles
+	b.mu.Unlock()
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for name, br := range broles {
+		ar := a.roles[name]
+		if ar == nil || !samePolicies(ar.policies, br.policies) {
+			return &Error{Op: "iam.absorb", Kind: KindInvalid, Message: "role " + name + " differs between the two clouds: their usage cannot be added"}
+		}
+	}
+	for u, n := range uses {
+		a.uses[u] += n
+	}
+	for k, bh := range hits {
+		ah := a.hits[k]
+		if ah == nil {
+			ah = &stmtHits{actions: map[string]bool{}, resources: map[string]bool{}}
+			a.hits[k] = ah
+		}
+		ah.count += bh.count
+		as, bs := a.roles[k.role].policies[k.policy].Statements[k.index], broles[k.role].policies[k.policy].Statements[k.index]
+		for pat := range bh.actions {
+			ah.actions[pat] = true
+		}
+		for i, pat := range bs.Resources {
+			if bh.resources[pat] {
+				ah.resources[as.Resources[i]] = true
+			}
+		}
+	}
+	return nil
+}
+
+// samePolicies reports whether two roles' policies are the same but for their
+// resources' text (same number of resources in each statement).
+func samePolicies(x, y []*Policy) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if x[i].Name != y[i].Name || x[i].Managed != y[i].Managed || len(x[i].Statements) != len(y[i].Statements) {
+			return false
+		}
+		for j, s := range x[i].Statements {
+			t := y[i].Statements[j]
+			if s.Sid != t.Sid || s.Effect != t.Effect || s.NotAction != t.NotAction || s.NotResource != t.NotResource ||
+				!slices.Equal(s.Actions, t.Actions) || len(s.Resources) != len(t.Resources) {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -113,3 +113,69 @@ func TestViolationsManaged(t *testing.T) {
 		t.Errorf("violations = %q, want none", v)
 	}
 }
+
+// TestAbsorb: the usage of a second cloud of the same template counts in the first's
+// report, its resources matched by position (a secret's ARN differs between clouds);
+// a cloud whose roles differ is refused and changes nothing.
+func TestAbsorb(t *testing.T) {
+	const table = "arn:aws:dynamodb:us-east-1:123456789012:table/t"
+	doc := func(secret, extra string) []byte {
+		return []byte(`{"Version":"2012-10-17","Statement":[
+			{"Sid":"Table","Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:PutItem"],"Resource":"` + table + `"},
+			{"Sid":"Settings","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:` + secret + `"}` + extra + `
+		]}`)
+	}
+	cloud := func(secret, extra string) *Authorizer {
+		t.Helper()
+		pol, err := ParsePolicy("P", doc(secret, extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(Config{Account: "123456789012", Region: "us-east-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.AddRole("R", pol); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	a, b := cloud("s-AAAAAA", ""), cloud("s-BBBBBB", "")
+	if err := a.Authorize("R", "dynamodb:GetItem", table); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ action, resource string }{
+		{"dynamodb:PutItem", table},
+		{"secretsmanager:GetSecretValue", "arn:aws:secretsmanager:us-east-1:123456789012:secret:s-BBBBBB"},
+	} {
+		if err := b.Authorize("R", c.action, c.resource); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := a.Usage()
+	if len(before.Unused) != 1 || len(before.Partial) != 1 {
+		t.Fatalf("before: unused %+v, partial %+v; want Settings unused and Table's PutItem", before.Unused, before.Partial)
+	}
+
+	other := cloud("s-CCCCCC", `,{"Effect":"Allow","Action":"dynamodb:Scan","Resource":"`+table+`"}`)
+	if err := other.Authorize("R", "dynamodb:Scan", table); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Absorb(other); err == nil {
+		t.Error("absorbing a cloud of another template succeeded")
+	}
+	if after := a.Usage(); len(after.Unused) != 1 || len(after.Partial) != 1 || len(after.Allowed) != 1 {
+		t.Errorf("a refused absorb changed the report: %+v", after)
+	}
+
+	if err := a.Absorb(b); err != nil {
+		t.Fatal(err)
+	}
+	rep := a.Usage()
+	if len(rep.Unused) != 0 || len(rep.Partial) != 0 || len(rep.Violations()) != 0 {
+		t.Errorf("after absorbing: unused %+v, partial %+v; want every grant used", rep.Unused, rep.Partial)
+	}
+	if len(rep.Allowed) != 3 {
+		t.Errorf("allowed = %+v, want GetItem, PutItem and the secret", rep.Allowed)
+	}
+}
