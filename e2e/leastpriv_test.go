@@ -1,0 +1,106 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/payment/providertest"
+)
+
+// These tests drive, IAM enforced, the paths that use grants no other test of the
+// package uses, so the least-privilege check of a full run (cloudtest.Main) holds them
+// as needed rather than unused.
+
+// The USERS step answers its own GET: a buyer reloading the seats page sees the seats
+// saved (UsersFunction reads the cart: dynamodb:GetItem).
+func TestSeatsStepShowsTheSavedSeats(t *testing.T) {
+	b := newBuyer(t)
+	b.must(200, "PUT", "/carts/{txid}/lines/SEC-201-SEATS", `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/seats", `{"participants":[
+		{"email":"Bob@Example.com","lastName":"martin","firstName":"bob","city":"Lyon"},
+		{"email":"boss@example.com","lastName":"petit","firstName":"anne","city":"Lyon"}],
+		"seats":[{"code":"SEC-201-SEATS","role":"student","email":"bob@example.com"},
+		{"code":"SEC-201-SEATS","role":"supervisor","email":"boss@example.com"}]}`)
+	r := b.must(200, "GET", "/carts/{txid}/seats", "")
+	var emails []string
+	ps, _ := r.body["participants"].([]any)
+	for _, p := range ps {
+		emails = append(emails, p.(map[string]any)["email"].(string))
+	}
+	if strings.Join(emails, ",") != "bob@example.com,boss@example.com" {
+		t.Errorf("GET seats participants = %v, want bob@example.com and boss@example.com", emails)
+	}
+	if s := step(r, "USERS"); s["complete"] != true {
+		t.Errorf("USERS = %v after every seat was assigned", s)
+	}
+}
+
+// A provider's notifications that do not pay the order go through the webhook: a
+// failed payment fails the workflow's payment wait (PaymentWebhookFunction:
+// states:SendTaskFailure), an underpayment is flagged for an operator and e-mailed to
+// the sales managers (ses:SendEmail). On a private cloud whose settings name a fake
+// Stripe, as the reconciliation test does.
+func TestStripeWebhookFailsAPaymentAndFlagsAnUnderpayment(t *testing.T) {
+	const key, whsec = "sk_test_webhook_paths", "whsec_webhook_paths"
+	stripe := providertest.NewStripeServer(t, key)
+	c := cloudtest.StartWith(t, cloudtest.Options{Settings: map[string]string{
+		"PAYMENT_STRIPE_SECRET_KEY": key, "PAYMENT_STRIPE_WEBHOOK_SECRET": whsec, "PAYMENT_STRIPE_API_URL": stripe.URL,
+	}})
+	place := func() (*buyer, int64) {
+		b := buyerOn(t, c)
+		b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
+		b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+		placed := b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"stripe"}`)
+		b.waitFor("PENDING", "payment")
+		return b, int64(placed.body["order"].(map[string]any)["totals"].(map[string]any)["final"].(float64))
+	}
+	notify := func(body []byte) {
+		t.Helper()
+		r := postCallback(t, c.APIURL+"/webhooks/stripe", string(body), map[string]string{
+			"Content-Type": "application/json", "Stripe-Signature": providertest.SignStripe(body, whsec, time.Now())})
+		if r.status != 200 {
+			t.Fatalf("webhook = %d %s, want 200", r.status, r.raw)
+		}
+	}
+
+	failed, total := place()
+	notify(providertest.CheckoutSessionEvent("evt_failed_"+failed.TxID, "checkout.session.async_payment_failed", failed.TxID, total, "EUR", "unpaid"))
+	r := failed.waitFor("FAILED", "")
+	if statusOf(r) != "FAILED" {
+		t.Errorf("after the failed payment the order is %s, want FAILED", statusOf(r))
+	}
+
+	under, total := place()
+	if err := c.ClearMail(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	notify(providertest.CheckoutSessionEvent("evt_under_"+under.TxID, "checkout.session.completed", under.TxID, total-100, "EUR", "paid"))
+	var flagged bool
+	for _, f := range openFlags(t, c) {
+		flagged = flagged || (f.TxID == under.TxID && f.Reason == "underpayment")
+	}
+	if !flagged {
+		t.Errorf("open flags %+v, want %s flagged as an underpayment", openFlags(t, c), under.TxID)
+	}
+	if s := statusOf(under.do("GET", "/orders/{txid}", "")); s != "PENDING" {
+		t.Errorf("the underpaid order is %s, want PENDING (an operator decides)", s)
+	}
+	msgs, err := c.Mail(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mailed int
+	for _, m := range msgs {
+		raw, _ := json.Marshal(m)
+		if strings.Contains(string(raw), "sales@example.com") && strings.Contains(string(raw), under.TxID) {
+			mailed++
+		}
+	}
+	if mailed != 1 {
+		t.Errorf("%d e-mails to the sales managers about %s, want 1: %d sent", mailed, under.TxID, len(msgs))
+	}
+}
