@@ -9,6 +9,8 @@ import (
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
 	"github.com/lmsshop/checkout/internal/payment/providertest"
+	"github.com/lmsshop/checkout/internal/production"
+	"github.com/lmsshop/checkout/internal/production/locallms"
 )
 
 // These tests drive, IAM enforced, the paths that use grants no other test of the
@@ -102,5 +104,49 @@ func TestStripeWebhookFailsAPaymentAndFlagsAnUnderpayment(t *testing.T) {
 	}
 	if mailed != 1 {
 		t.Errorf("%d e-mails to the sales managers about %s, want 1: %d sent", mailed, under.TxID, len(msgs))
+	}
+}
+
+// An enrolment extension bought after the course extends the buyer's enrolment in the
+// local LMS by its days (ProduceFunction updates the enrolment: dynamodb:UpdateItem).
+func TestExtensionExtendsTheEnrolment(t *testing.T) {
+	c := cloudtest.Start(t)
+	ctx := context.Background()
+	email := "ext-" + strings.ToLower(newBuyer(t).TxID) + "@example.com"
+	customer := strings.Replace(customerJSON, "Ada.Lovelace@Example.com", email, 1)
+	buy := func(code string) {
+		t.Helper()
+		b := newBuyer(t)
+		b.must(200, "PUT", "/carts/{txid}/lines/"+code, `{"quantity":1}`)
+		b.must(200, "PUT", "/carts/{txid}/customer", customer)
+		b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+		b.waitFor("PENDING", "payment")
+		b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
+		b.waitStatus("COMPLETE")
+	}
+	lms := locallms.New(c.DynamoDB, c.Table)
+	end := func() time.Time {
+		t.Helper()
+		uid, _, err := lms.EnsureUser(ctx, production.Person{Email: email, FirstName: "Ada", LastName: "Lovelace"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := lms.Enrolment(ctx, uid, "GO-101")
+		if err != nil {
+			t.Fatalf("enrolment of %s in GO-101: %v", email, err)
+		}
+		return e.End
+	}
+
+	buy("GO-101")
+	before := end()
+	if before.IsZero() {
+		t.Fatalf("the GO-101 enrolment of %s has no end", email)
+	}
+	buy("EXTEND-30")
+	// The new end is pinned to the second (RFC 3339) before it is applied.
+	want := before.Truncate(time.Second).AddDate(0, 0, 30)
+	if after := end(); !after.Equal(want) {
+		t.Errorf("enrolment end after EXTEND-30 = %s, want %s (30 days after %s)", after, want, before)
 	}
 }
