@@ -150,3 +150,32 @@ func TestExtensionExtendsTheEnrolment(t *testing.T) {
 		t.Errorf("enrolment end after EXTEND-30 = %s, want %s (30 days after %s)", after, want, before)
 	}
 }
+
+// A refunded role upgrade is taken back in the local LMS: the back office removes the
+// role assignment (BackofficeFunction deletes the local LMS's record:
+// dynamodb:DeleteItem), so the refund answers it withdrawn, not left to the operator.
+func TestRefundWithdrawsAnAssignedRole(t *testing.T) {
+	c := cloudtest.Start(t)
+	b := newBuyer(t)
+	b.must(200, "PUT", "/carts/{txid}/lines/STUDENT-PLUS", `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	b.waitFor("PENDING", "payment")
+	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
+	b.waitStatus("COMPLETE")
+
+	code, body := admin(t, c, "POST", "/admin/orders/"+b.TxID+"/refund", `{"reference":"REFUND-PLUS","note":"the buyer changed their mind"}`, "")
+	var answer struct {
+		Order struct {
+			Status string `json:"status"`
+		} `json:"order"`
+		Withdrawn  []string `json:"withdrawn"`
+		ToWithdraw []string `json:"toWithdraw"`
+	}
+	if code != 200 || json.Unmarshal([]byte(body), &answer) != nil {
+		t.Fatalf("refund = %d %s", code, body)
+	}
+	if answer.Order.Status != "CANCELLED" || len(answer.Withdrawn) != 1 || len(answer.ToWithdraw) != 0 {
+		t.Errorf("refund answered %s; want CANCELLED, the role withdrawn, nothing left to the operator", body)
+	}
+}
