@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
+	"github.com/lmsshop/checkout/internal/localcloud/launcher"
 	"github.com/lmsshop/checkout/internal/payment/providertest"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/production/locallms"
@@ -177,5 +179,102 @@ func TestRefundWithdrawsAnAssignedRole(t *testing.T) {
 	}
 	if answer.Order.Status != "CANCELLED" || len(answer.Withdrawn) != 1 || len(answer.ToWithdraw) != 0 {
 		t.Errorf("refund answered %s; want CANCELLED, the role withdrawn, nothing left to the operator", body)
+	}
+}
+
+// When SES fails, an e-mail's claim is given back (store.Release: dynamodb:DeleteItem,
+// in ProduceFunction (the account created before payment), PaymentFunction,
+// PaymentWebhookFunction and ReconcileFunction here), so a next
+// attempt can send it: the reconciliation report is sent by the next run, once; the
+// order placed goes on to its payment wait without its e-mail, and the underpayment is
+// flagged without its e-mail. SES fails through a fault proxy on a
+// private cloud whose settings name a fake Stripe.
+func TestFailedEmailsAreSentByTheNextAttempt(t *testing.T) {
+	const key, whsec = "sk_test_mail_fails", "whsec_mail_fails"
+	stripe := providertest.NewStripeServer(t, key)
+	var ses *faultproxy.Proxy
+	c := cloudtest.StartWith(t, cloudtest.Options{
+		Settings: map[string]string{"PAYMENT_STRIPE_SECRET_KEY": key, "PAYMENT_STRIPE_WEBHOOK_SECRET": whsec, "PAYMENT_STRIPE_API_URL": stripe.URL},
+		Through: func(service, endpoint string) (string, error) {
+			if service != launcher.ServiceSES {
+				return endpoint, nil
+			}
+			p, err := faultproxy.New(endpoint, faultproxy.Options{Name: "ses"})
+			if err != nil {
+				return "", err
+			}
+			t.Cleanup(func() { _ = p.Close() })
+			ses = p
+			return p.Listen()
+		},
+	})
+	ctx := context.Background()
+	sesFails := func(fail bool) {
+		t.Helper()
+		f := faultproxy.Faults{}
+		if fail {
+			f.ServerError = 1
+		}
+		if err := ses.SetFaults(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mails := func(to, about string) int {
+		t.Helper()
+		msgs, err := c.Mail(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range msgs {
+			raw, _ := json.Marshal(m)
+			if strings.Contains(strings.Join(m.Destination.To, ","), to) && strings.Contains(string(raw), about) {
+				n++
+			}
+		}
+		return n
+	}
+	sesFails(true)
+
+	// The order placed: its e-mail fails, the order still waits for its payment.
+	b := buyerOn(t, c)
+	b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	placed := b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"stripe"}`)
+	total := int64(placed.body["order"].(map[string]any)["totals"].(map[string]any)["final"].(float64))
+	b.waitFor("PENDING", "payment")
+
+	// An underpayment is flagged; its e-mail to the sales managers fails.
+	under := providertest.CheckoutSessionEvent("evt_under_"+b.TxID, "checkout.session.completed", b.TxID, total-100, "EUR", "paid")
+	deliver := func() {
+		t.Helper()
+		r := postCallback(t, c.APIURL+"/webhooks/stripe", string(under), map[string]string{
+			"Content-Type": "application/json", "Stripe-Signature": providertest.SignStripe(under, whsec, time.Now())})
+		if r.status != 200 {
+			t.Fatalf("webhook = %d %s, want 200", r.status, r.raw)
+		}
+	}
+	deliver()
+	// The reconciliation's report fails to go.
+	if _, err := c.RunSchedule(ctx, "ReconcileFunction"); err == nil {
+		t.Log("the reconciliation answered without error though its report was not sent")
+	}
+	if n := mails("sales@example.com", ""); n != 0 {
+		t.Fatalf("%d e-mails sent while SES fails", n)
+	}
+
+	sesFails(false)
+	// The flag does not depend on its e-mail: the operators see it in the back office.
+	var flagged bool
+	for _, f := range openFlags(t, c) {
+		flagged = flagged || (f.TxID == b.TxID && f.Reason == "underpayment")
+	}
+	if !flagged {
+		t.Errorf("%s is not flagged as an underpayment after its e-mail failed", b.TxID)
+	}
+	reconcileReport(t, c)
+	reconcileReport(t, c)
+	if n := len(reportMails(t, c)); n != 1 {
+		t.Errorf("%d reconciliation reports after two runs once SES works, want 1", n)
 	}
 }

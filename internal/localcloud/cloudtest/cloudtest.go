@@ -215,6 +215,9 @@ type Options struct {
 	// Settings are added to the stack's settings secret before the functions start, as
 	// an operator adds keys (e.g. a payment provider's, pointing at its fake).
 	Settings map[string]string
+	// Through, if set, puts a proxy (internal/localcloud/faultproxy) between the
+	// functions and an AWS service, e.g. to make SES fail (launcher.Through).
+	Through launcher.Through
 }
 
 // StartWith starts a private local cloud with opts, stopped when the test ends.
@@ -263,6 +266,7 @@ func start(opts Options) (*Cloud, error) {
 		Ports:    launcher.Ports{}, // all free ports: tests run beside `make run`
 		Logger:   log,
 		Settings: opts.Settings,
+		Through:  opts.Through,
 	})
 	if err != nil {
 		return nil, err
