@@ -16,7 +16,7 @@ import (
 )
 
 // These tests drive, IAM enforced, the paths that use grants no other test of the
-// package uses, so the least-privilege check of a full run (cloudtest.Main) holds them
+// package uses, so the least-privilege check of a full run (cloudtest.MainLeastPrivilege) holds them
 // as needed rather than unused.
 
 // The USERS step answers its own GET: a buyer reloading the seats page sees the seats
