@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
 	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
@@ -192,33 +195,13 @@ func TestRefundWithdrawsAnAssignedRole(t *testing.T) {
 func TestFailedEmailsAreSentByTheNextAttempt(t *testing.T) {
 	const key, whsec = "sk_test_mail_fails", "whsec_mail_fails"
 	stripe := providertest.NewStripeServer(t, key)
-	var ses *faultproxy.Proxy
+	ses := &sesFaults{t: t}
 	c := cloudtest.StartWith(t, cloudtest.Options{
 		Settings: map[string]string{"PAYMENT_STRIPE_SECRET_KEY": key, "PAYMENT_STRIPE_WEBHOOK_SECRET": whsec, "PAYMENT_STRIPE_API_URL": stripe.URL},
-		Through: func(service, endpoint string) (string, error) {
-			if service != launcher.ServiceSES {
-				return endpoint, nil
-			}
-			p, err := faultproxy.New(endpoint, faultproxy.Options{Name: "ses"})
-			if err != nil {
-				return "", err
-			}
-			t.Cleanup(func() { _ = p.Close() })
-			ses = p
-			return p.Listen()
-		},
+		Through:  ses.through,
 	})
 	ctx := context.Background()
-	sesFails := func(fail bool) {
-		t.Helper()
-		f := faultproxy.Faults{}
-		if fail {
-			f.ServerError = 1
-		}
-		if err := ses.SetFaults(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sesFails := ses.fail
 	mails := func(to, about string) int {
 		t.Helper()
 		msgs, err := c.Mail(ctx)
@@ -276,5 +259,86 @@ func TestFailedEmailsAreSentByTheNextAttempt(t *testing.T) {
 	reconcileReport(t, c)
 	if n := len(reportMails(t, c)); n != 1 {
 		t.Errorf("%d reconciliation reports after two runs once SES works, want 1", n)
+	}
+}
+
+// sesFaults puts a fault proxy in front of SES (cloudtest.Options.Through).
+type sesFaults struct {
+	t     *testing.T
+	proxy *faultproxy.Proxy
+}
+
+func (f *sesFaults) through(service, endpoint string) (string, error) {
+	if service != launcher.ServiceSES {
+		return endpoint, nil
+	}
+	p, err := faultproxy.New(endpoint, faultproxy.Options{Name: "ses"})
+	if err != nil {
+		return "", err
+	}
+	f.t.Cleanup(func() { _ = p.Close() })
+	f.proxy = p
+	return p.Listen()
+}
+
+// fail makes every SES call fail (500, after the SDK's retries), or none.
+func (f *sesFaults) fail(fail bool) {
+	f.t.Helper()
+	var faults faultproxy.Faults
+	if fail {
+		faults.ServerError = 1
+	}
+	if err := f.proxy.SetFaults(faults); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// The delivery e-mail that SES refused is sent by the Notify task's retry once SES
+// works again, once: NotifyFunction gives the claim back (dynamodb:DeleteItem).
+func TestDeliveryEmailSentOnceAfterSESRecovers(t *testing.T) {
+	ses := &sesFaults{t: t}
+	c := cloudtest.StartWith(t, cloudtest.Options{Through: ses.through})
+	ctx := context.Background()
+	b := buyerOn(t, c)
+	b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	b.waitFor("PENDING", "payment")
+	if err := c.ClearMail(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Paid while SES fails: the workflow's only task that fails on a lost e-mail is
+	// NotifyDelivered; once it failed, SES works again and its retry sends the e-mail.
+	ses.fail(true)
+	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
+	arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.TxID
+	failedTask := func() bool {
+		out, err := c.SFN.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range out.Events {
+			if ev.LambdaFunctionFailedEventDetails != nil || ev.TaskFailedEventDetails != nil {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(30 * time.Second); !failedTask(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no task failed while SES failed")
+		}
+	}
+	ses.fail(false)
+
+	b.waitStatus("COMPLETE")
+	var got []string
+	for deadline := time.Now().Add(10 * time.Second); len(got) < 2 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		got = mailTo(t, c, "ada.lovelace@example.com", b.TxID)
+	}
+	// The buyer's delivery e-mail, and the delivery report (which names the buyer).
+	if len(got) != 2 {
+		t.Errorf("e-mails naming the buyer about %s after SES recovered: %q, want the delivery's and its report, once each", b.TxID, got)
 	}
 }

@@ -13,7 +13,7 @@ import (
 // other unused grant is one a least-privilege template removes.
 var keptPrefixes = []struct{ prefix, reason string }{
 	{"MoodleOnly", "used only with LmsAdapter=moodle (the local cloud runs the local LMS)"},
-	{"FailurePath", "used only when a call fails (a claim or a notification given back); the local parts do not fail that way"},
+	{"FailurePath", "used only when a call fails (an e-mail claim given back, a notification forgotten), which no test made fail"},
 }
 
 // KeptReason says why a statement whose Sid carries a kept marker stays although no
