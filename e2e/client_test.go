@@ -12,7 +12,7 @@ import (
 	"github.com/lmsshop/checkout/internal/storefront"
 )
 
-func TestMain(m *testing.M) { cloudtest.Main(m) }
+func TestMain(m *testing.M) { cloudtest.MainLeastPrivilege(m) }
 
 // buyer is a browser's view of the API: a cart and its token.
 type buyer struct {

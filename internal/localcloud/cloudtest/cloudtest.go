@@ -20,11 +20,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -81,25 +83,30 @@ var (
 	sharedOnce  sync.Once
 	shared      *Cloud
 	sharedErr   error
+
+	// private holds the private clouds started from template.yaml under Main, stopped
+	// by now but kept for the least-privilege report: their calls count too.
+	privateMu sync.Mutex
+	private   []*launcher.Cloud
 )
 
 // Main runs the tests and then stops the shared cloud (if a test started it), so no
-// DynamoDB Local or node process outlives the test binary. Call it from TestMain.
-func Main(m *testing.M) {
+// DynamoDB Local or node process outlives the test binary, and writes the
+// least-privilege report of the calls the tests made. Call it from TestMain.
+func Main(m *testing.M) { runMain(m, false) }
+
+// MainLeastPrivilege is Main for the package whose tests are every call the product
+// makes (e2e): a full run of it that passed also fails when a grant of template.yaml
+// was used by no call and is not marked as kept (see checkIAM).
+func MainLeastPrivilege(m *testing.M) { runMain(m, true) }
+
+func runMain(m *testing.M, enforce bool) {
 	mainMu.Lock()
 	mainRunning = true
 	mainMu.Unlock()
 	code := m.Run()
+	code = checkIAM(code, enforce)
 	if shared != nil {
-		// The least-privilege report: which grants no call of the suite used.
-		if root, err := launcher.FindRepoRoot(); err == nil {
-			summary, err := shared.cloud.WriteIAMReport(filepath.Join(root, ".cache", "iam-unused.json"))
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "cloudtest: IAM report: %v\n", err)
-			} else {
-				fmt.Fprintln(os.Stderr, summary)
-			}
-		}
 		if err := shared.cloud.Close(); err != nil {
 			fmt.Fprintf(os.Stderr, "cloudtest: stopping the local cloud: %v\n", err)
 			if code == 0 {
@@ -108,6 +115,66 @@ func Main(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// IAMReportEnv names the file the least-privilege report is written to (JSON, and
+// the text beside it with .txt), instead of .cache/iam-unused.json: .cache may be
+// shared by several checkouts, so one run's report can be kept apart.
+const IAMReportEnv = "IAM_REPORT"
+
+// checkIAM writes the least-privilege report after the tests and returns the exit
+// code: with enforce, a full run of the package that passed fails when a grant of the template was
+// used by no call and is not marked as kept for a path the local calls cannot take
+// (iam.KeptReason), so the template stays least privilege. A partial run (-run or
+// -skip) or a failed one only reports: its calls are not all the calls.
+func checkIAM(code int, enforce bool) int {
+	privateMu.Lock()
+	clouds := append([]*launcher.Cloud(nil), private...)
+	privateMu.Unlock()
+	if shared != nil {
+		clouds = append([]*launcher.Cloud{shared.cloud}, clouds...)
+	}
+	if len(clouds) == 0 {
+		return code
+	}
+	for _, c := range clouds[1:] {
+		if err := clouds[0].IAM.Absorb(c.IAM); err != nil {
+			fmt.Fprintf(os.Stderr, "cloudtest: IAM report: %v\n", err)
+			return code
+		}
+	}
+	path := os.Getenv(IAMReportEnv)
+	if path == "" {
+		root, err := launcher.FindRepoRoot()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "cloudtest: IAM report: %v\n", err)
+			return code
+		}
+		path = filepath.Join(root, ".cache", "iam-unused.json")
+	}
+	summary, violations, err := clouds[0].WriteIAMReport(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cloudtest: IAM report: %v\n", err)
+		return code
+	}
+	fmt.Fprintln(os.Stderr, summary)
+	if !enforce || code != 0 || len(violations) == 0 || !fullRun() {
+		return code
+	}
+	fmt.Fprintf(os.Stderr, "FAIL: IAM least privilege: %d grants of template.yaml no call of the full run used; "+
+		"remove them, drive their path in a test, or mark a path the local cloud cannot take with a Sid "+
+		"starting MoodleOnly or FailurePath:\n  %s\n", len(violations), strings.Join(violations, "\n  "))
+	return 1
+}
+
+// fullRun reports whether every test of the package ran: no -run or -skip filter.
+func fullRun() bool {
+	for _, name := range []string{"test.run", "test.skip"} {
+		if f := flag.Lookup(name); f != nil && f.Value.String() != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // Start returns the running local cloud, starting it on first use. It skips the test
@@ -156,6 +223,9 @@ type Options struct {
 	// Settings are added to the stack's settings secret before the functions start, as
 	// an operator adds keys (e.g. a payment provider's, pointing at its fake).
 	Settings map[string]string
+	// Through, if set, puts a proxy (internal/localcloud/faultproxy) between the
+	// functions and an AWS service, e.g. to make SES fail (launcher.Through).
+	Through launcher.Through
 }
 
 // StartWith starts a private local cloud with opts, stopped when the test ends.
@@ -173,6 +243,16 @@ func StartWith(t testing.TB, opts Options) *Cloud {
 			t.Errorf("cloudtest: stopping the local cloud: %v", err)
 		}
 	})
+	mainMu.Lock()
+	viaMain := mainRunning
+	mainMu.Unlock()
+	// A cloud of the repository's template counts in the least-privilege report (its
+	// settings add keys, not grants); one of another template does not.
+	if viaMain && opts.Template == "" && c.cloud.IAM != nil {
+		privateMu.Lock()
+		private = append(private, c.cloud)
+		privateMu.Unlock()
+	}
 	return c
 }
 
@@ -194,6 +274,7 @@ func start(opts Options) (*Cloud, error) {
 		Ports:    launcher.Ports{}, // all free ports: tests run beside `make run`
 		Logger:   log,
 		Settings: opts.Settings,
+		Through:  opts.Through,
 	})
 	if err != nil {
 		return nil, err

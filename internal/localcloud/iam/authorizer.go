@@ -298,6 +298,10 @@ type Report struct {
 	Unused []StatementRef `json:"unused"`
 	// Partial lists the statements used only in part.
 	Partial []StatementUse `json:"partial"`
+	// Kept lists the statements, wholly or partly unused, that the template marks as
+	// needed on a path the local calls do not take (see KeptReason): they are in
+	// neither Unused nor Partial.
+	Kept []KeptStatement `json:"kept"`
 }
 
 // Usage reports what the roles were used for: the grants no call needed are the ones a
@@ -305,7 +309,7 @@ type Report struct {
 func (a *Authorizer) Usage() Report {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	rep := Report{Allowed: []Use{}, Unused: []StatementRef{}, Partial: []StatementUse{}}
+	rep := Report{Allowed: []Use{}, Unused: []StatementRef{}, Partial: []StatementUse{}, Kept: []KeptStatement{}}
 	for u, n := range a.uses {
 		u.Count = n
 		rep.Allowed = append(rep.Allowed, u)
@@ -331,7 +335,12 @@ func (a *Authorizer) Usage() Report {
 			for si, s := range p.Statements {
 				ref := StatementRef{Role: n, Policy: p.Name, Index: si, Sid: s.Sid, Effect: s.Effect, Managed: p.Managed}
 				h := a.hits[stmtKey{role: n, policy: pi, index: si}]
+				reason, kept := KeptReason(s.Sid)
 				if h == nil {
+					if kept {
+						rep.Kept = append(rep.Kept, KeptStatement{StatementUse: StatementUse{StatementRef: ref}, Unused: true, Reason: reason})
+						continue
+					}
 					rep.Unused = append(rep.Unused, ref)
 					continue
 				}
@@ -350,7 +359,11 @@ func (a *Authorizer) Usage() Report {
 						}
 					}
 				}
-				if len(su.UnusedActions)+len(su.UnusedResources) > 0 {
+				switch {
+				case len(su.UnusedActions)+len(su.UnusedResources) == 0:
+				case kept:
+					rep.Kept = append(rep.Kept, KeptStatement{StatementUse: su, Reason: reason})
+				default:
 					rep.Partial = append(rep.Partial, su)
 				}
 			}
@@ -383,6 +396,17 @@ func (r Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  unused resources: %s", strings.Join(s.UnusedResources, ", "))
 		}
 		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "IAM: %d statements kept although no local call used them (all or part)\n", len(r.Kept))
+	for _, s := range r.Kept {
+		fmt.Fprintf(&b, "  %s", s.label())
+		if !s.Unused {
+			fmt.Fprintf(&b, "  unused actions: %s", strings.Join(s.UnusedActions, ", "))
+			if len(s.UnusedResources) > 0 {
+				fmt.Fprintf(&b, "  unused resources: %s", strings.Join(s.UnusedResources, ", "))
+			}
+		}
+		fmt.Fprintf(&b, "  kept: %s\n", s.Reason)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

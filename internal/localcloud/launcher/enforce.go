@@ -196,44 +196,43 @@ func (c *Cloud) listenServe(name string, h http.Handler) (string, error) {
 }
 
 // WriteIAMReport writes what the roles were used for, and the grants that no call
-// used, as JSON to path (and as text beside it), and returns a short summary: the lead decides what a
-// least-privilege template removes.
-func (c *Cloud) WriteIAMReport(path string) (string, error) {
+// used, as JSON to path (and as text beside it), and returns a short summary and the
+// violations: the grants no call used that the template does not mark as kept for a
+// path the local calls do not take (iam.KeptReason), which a least-privilege template
+// removes.
+func (c *Cloud) WriteIAMReport(path string) (summary string, violations []string, err error) {
 	if c.IAM == nil {
-		return "", errors.New("launcher: IAM enforcement is not running")
+		return "", nil, errors.New("launcher: IAM enforcement is not running")
 	}
 	rep := c.IAM.Usage()
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	// The same report for people, beside the JSON.
 	var text bytes.Buffer
 	if err := rep.WriteText(&text); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	textPath := strings.TrimSuffix(path, filepath.Ext(path)) + ".txt"
 	if err := os.WriteFile(textPath, text.Bytes(), 0o644); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	var lines []string
-	for _, u := range rep.Unused {
-		if u.Managed {
-			continue
-		}
-		lines = append(lines, fmt.Sprintf("  unused: %s %s statement %d", u.Role, u.Policy, u.Index))
+	violations = rep.Violations()
+	lines := make([]string, 0, len(violations)+len(rep.Kept))
+	for _, v := range violations {
+		lines = append(lines, "  "+v)
 	}
-	for _, p := range rep.Partial {
-		lines = append(lines, fmt.Sprintf("  partly used: %s %s statement %d: actions never used %v, resources never used %v",
-			p.Role, p.Policy, p.Index, p.UnusedActions, p.UnusedResources))
+	for _, k := range rep.Kept {
+		lines = append(lines, fmt.Sprintf("  kept: %s %s statement %d (%s): %s", k.Role, k.Policy, k.Index, k.Sid, k.Reason))
 	}
 	sort.Strings(lines)
-	return fmt.Sprintf("IAM least privilege: %d grants unused, %d partly used (details in %s and %s)\n%s",
-		len(rep.Unused), len(rep.Partial), path, textPath, strings.Join(lines, "\n")), nil
+	return fmt.Sprintf("IAM least privilege: %d grants unused, %d partly used, %d kept for paths not run locally (details in %s and %s)\n%s",
+		len(rep.Unused), len(rep.Partial), len(rep.Kept), path, textPath, strings.Join(lines, "\n")), violations, nil
 }
