@@ -342,3 +342,39 @@ func TestDeliveryEmailSentOnceAfterSESRecovers(t *testing.T) {
 		t.Errorf("e-mails naming the buyer about %s after SES recovered: %q, want the delivery's and its report, once each", b.TxID, got)
 	}
 }
+
+// A buyer who changes the cart after placing it is refused, and the refusal is written
+// in the transaction's trace as a line of its own: a refused command changes no item
+// for the line to ride on (CustomerFunction and UsersFunction: dynamodb:PutItem). The
+// order keeps the customer and seats it was placed with.
+func TestChangesAfterPlacementAreRefusedAndTraced(t *testing.T) {
+	c := cloudtest.Start(t)
+	b := newBuyer(t)
+	b.must(200, "PUT", "/carts/{txid}/lines/SEC-201-SEATS", `{"quantity":1}`)
+	seats := `{"participants":[{"email":"bob@example.com","lastName":"martin","firstName":"bob","city":"Lyon"},
+		{"email":"boss@example.com","lastName":"petit","firstName":"anne","city":"Lyon"}],
+		"seats":[{"code":"SEC-201-SEATS","role":"student","email":"bob@example.com"},
+		{"code":"SEC-201-SEATS","role":"supervisor","email":"boss@example.com"}]}`
+	b.must(200, "PUT", "/carts/{txid}/seats", seats)
+	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`)
+	b.waitStatus("PENDING")
+
+	for _, tt := range []struct{ step, path, body string }{
+		{"CUSTOMER", "/carts/{txid}/customer", strings.Replace(customerJSON, `"ada"`, `"joan"`, 1)},
+		{"USERS", "/carts/{txid}/seats", strings.Replace(seats, `"bob"`, `"robert"`, 1)},
+	} {
+		r := b.do("PUT", tt.path, tt.body)
+		if r.status < 400 || r.status >= 500 {
+			t.Errorf("%s after placement = %d %s, want a 4xx refusal", tt.step, r.status, r.raw)
+		}
+	}
+	code, tr := admin(t, c, "GET", "/admin/orders/"+b.TxID+"/trace", "", "text/plain")
+	if code != 200 || strings.Count(tr, "refused") < 2 {
+		t.Errorf("trace (%d) lacks the two refusals:\n%s", code, tr)
+	}
+	o := b.must(200, "GET", "/orders/{txid}", "")
+	if raw, _ := json.Marshal(o.body); strings.Contains(string(raw), "Joan") || strings.Contains(string(raw), "joan") || strings.Contains(string(raw), "robert") {
+		t.Errorf("the order changed after placement: %s", raw)
+	}
+}
