@@ -356,10 +356,21 @@ type OrderView struct {
 	RetryModes    []string           `json:"retryModes,omitempty"` // after a failure: the modes to choose from
 	DocumentKind  string             `json:"documentKind"`
 	InvoiceNumber string             `json:"invoiceNumber,omitempty"`
-	PlacedAt      time.Time          `json:"placedAt"`
+	// CreditNote is given once an invoiced order was refunded, so the buyer's page can
+	// say so and link the printable credit note (the bill with document=creditnote).
+	CreditNote *CreditNoteRef `json:"creditNote,omitempty"`
+	PlacedAt   time.Time      `json:"placedAt"`
 	// LinkToken is a read-only link token, given to the cart token's holder only (to
 	// open the bill in a new tab, to share the order's status).
 	LinkToken string `json:"linkToken,omitempty"`
+}
+
+// CreditNoteRef names the credit note of a refunded invoiced order and the invoice it
+// cancels.
+type CreditNoteRef struct {
+	Number  string    `json:"number"`
+	Credits string    `json:"credits"`
+	Date    time.Time `json:"date"`
 }
 
 // OrderLineView is a line as the order page lists it.
@@ -379,6 +390,12 @@ func (s *Service) orderView(shop *checkout.Shop, state *store.OrderState) OrderV
 	}
 	if v.Payments == nil {
 		v.Payments = []checkout.Payment{}
+	}
+	if o.CreditNoteNumber != "" {
+		v.CreditNote = &CreditNoteRef{Number: o.CreditNoteNumber, Credits: o.InvoiceNumber}
+		if o.CreditedAt != nil {
+			v.CreditNote.Date = *o.CreditedAt
+		}
 	}
 	for _, l := range o.Lines {
 		v.Lines = append(v.Lines, OrderLineView{Code: l.Code, Name: l.Name, Quantity: l.Quantity, Taxed: l.Taxed})

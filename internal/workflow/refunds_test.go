@@ -287,3 +287,65 @@ func TestRefundProviderUnreachable(t *testing.T) {
 		t.Fatalf("the buyer was told of a refund that did not happen: %+v", mails)
 	}
 }
+
+// TestOrderViewShowsTheCreditNote: the buyer's order view names the credit note and
+// the invoice it cancels once an invoiced order is refunded, and no credit note
+// otherwise (invoiced and not refunded; refunded before it was invoiced).
+func TestOrderViewShowsTheCreditNote(t *testing.T) {
+	e := newEnv(t)
+	view := func(txid string) workflow.OrderView {
+		t.Helper()
+		token := workflow.LinkToken(e.order(txid), time.Now().Add(time.Hour))
+		code, body, _ := e.http(e.payment, req{method: "GET", routeKey: "GET /orders/{txid}", path: "/orders/" + txid,
+			params: map[string]string{"txid": txid}, query: map[string]string{"token": token}})
+		var v workflow.OrderView
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &v) != nil {
+			t.Fatalf("GET /orders/%s = %d %s", txid, code, body)
+		}
+		return v
+	}
+	refundedInvoiced := func() string {
+		txid := e.paidByStripe()
+		e.stripe.Paid("cs_test_"+txid, 12000, "EUR")
+		if code, _, resp := e.refund(txid, `{}`); code != http.StatusOK {
+			t.Fatalf("refund = %d %s", code, resp)
+		}
+		return txid
+	}
+	refundedBeforeBilling := func() string {
+		txid, _ := e.place("check", 12000)
+		e.startPayment(txid, "T-"+txid)
+		if code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/payment-received", `{"mode":"check","amount":12000,"reference":"CHQ-1"}`, nil, nil); code != http.StatusOK {
+			t.Fatalf("payment received: %d %s", code, body)
+		}
+		if code, _, resp := e.refund(txid, `{"reference":"CHQ-1 returned"}`); code != http.StatusOK {
+			t.Fatalf("refund = %d %s", code, resp)
+		}
+		return txid
+	}
+	tests := []struct {
+		name           string
+		txid           func() string
+		wantCreditNote bool
+	}{
+		{"refunded after it was invoiced", refundedInvoiced, true},
+		{"invoiced, not refunded", e.paidByStripe, false},
+		{"refunded before it was invoiced", refundedBeforeBilling, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			txid := tt.txid()
+			o, v := e.order(txid), view(txid)
+			if !tt.wantCreditNote {
+				if v.CreditNote != nil {
+					t.Fatalf("order view has credit note %+v, want none", *v.CreditNote)
+				}
+				return
+			}
+			if v.CreditNote == nil || v.CreditNote.Number != o.CreditNoteNumber || v.CreditNote.Credits != o.InvoiceNumber ||
+				!strings.HasPrefix(v.CreditNote.Number, "CN-") || v.CreditNote.Date.IsZero() || v.Status != checkout.Cancelled {
+				t.Fatalf("order view %s, credit note %+v; want CANCELLED with credit note %s cancelling %s", v.Status, v.CreditNote, o.CreditNoteNumber, o.InvoiceNumber)
+			}
+		})
+	}
+}

@@ -135,6 +135,12 @@ export class Client {
     return `${this.base}${this.orderPath('/bill')}?format=html&token=${encodeURIComponent(link || '')}`;
   }
 
+  // creditNoteURL is the printable credit note of a refunded invoiced order, opened
+  // the same way as billURL.
+  creditNoteURL(link = session.link) {
+    return `${this.base}${this.orderPath('/bill')}?document=creditnote&format=html&token=${encodeURIComponent(link || '')}`;
+  }
+
   async callText(method, path) {
     let res;
     try {

@@ -429,5 +429,53 @@ describe('storefront', () => {
     await page.context().close();
     await other.page.context().close();
   });
-});
 
+  test('the status page of a refunded invoiced order links the printable credit note', { timeout: 180_000 }, async () => {
+    const it = item((i) => (i.requiredData || []).length === 0 && i.seats === 'none' && !(i.bundle || []).length && i.audience === 'anyone', 'plain item');
+    // Placed by cheque through the API, the cheque received and the order refunded by
+    // the shop's administrator, signed in to the local user pool as the back office is.
+    const { transactionId: tx, cartToken: token } = (await api(cloud.apiURL, 'POST', '/carts')).json;
+    assert.equal((await api(cloud.apiURL, 'PUT', `/carts/${tx}/lines/${it.code}`, { quantity: 1 }, token)).status, 200);
+    assert.equal((await api(cloud.apiURL, 'PUT', `/carts/${tx}/customer`, { email: `refund.${Date.now()}@example.com`, lastName: 'durand', firstName: 'claire', address: '1 rue', zip: '75002', city: 'Paris', country: 'FR', lang: 'en' }, token)).status, 200);
+    assert.equal((await api(cloud.apiURL, 'POST', `/carts/${tx}/order`, { acceptTerms: true, paymode: 'check' }, token)).status, 201);
+    const op = cloud.cognito.operators['shop-admin'];
+    const auth = await fetch(cloud.cognito.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-amz-json-1.1', 'X-Amz-Target': 'AWSCognitoIdentityProviderService.InitiateAuth' },
+      body: JSON.stringify({ AuthFlow: 'USER_PASSWORD_AUTH', ClientId: cloud.cognito.clientId, AuthParameters: { USERNAME: op.email, PASSWORD: op.password } }),
+    });
+    const idToken = (await auth.json()).AuthenticationResult.IdToken;
+    const until = async (want) => {
+      for (let i = 0; i < 150; i++) {
+        const o = await api(cloud.apiURL, 'GET', `/orders/${tx}`, undefined, token);
+        if (o.json?.status === want) return o.json;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      assert.fail(`order ${tx} never reached ${want}`);
+    };
+    const placed = await until('PENDING');
+    const received = await api(cloud.apiURL, 'POST', `/admin/orders/${tx}/payment-received`, { mode: 'check', amount: placed.totals.final, reference: 'CHQ-CN' }, idToken);
+    assert.equal(received.status, 200, received.text);
+    const invoiced = await until('COMPLETE');
+    const refunded = await api(cloud.apiURL, 'POST', `/admin/orders/${tx}/refund`, { reference: 'CHQ-CN returned' }, idToken);
+    assert.equal(refunded.status, 200, refunded.text);
+    const { creditNote, linkToken } = await until('CANCELLED');
+    assert.match(creditNote.number, /^CN-\d{4}-\d{6}$/);
+    assert.equal(creditNote.credits, invoiced.invoiceNumber);
+
+    // The buyer opens the order from a link, as from the refund e-mail.
+    const { page, errors } = await newPage(browser);
+    await page.goto(`${cloud.webURL}/#/order/${tx}?token=${linkToken}`);
+    await ready(page);
+    await waitStatus(page, 'CANCELLED', 30_000);
+    const notice = page.locator('.status .refunded');
+    assert.match(await notice.textContent(), new RegExp(`refunded.*Credit note ${creditNote.number} cancels invoice ${invoiced.invoiceNumber}`));
+    assert.equal(await page.locator('#see-bill').count(), 1, 'the invoice stays beside the credit note');
+    const [tab] = await Promise.all([page.context().waitForEvent('page'), page.locator('#see-creditnote').click()]);
+    await tab.waitForLoadState();
+    assert.equal(await tab.locator('h1').textContent(), `Credit note ${creditNote.number}`);
+    assert.match(await tab.locator('body').textContent(), new RegExp(`cancels invoice ${invoiced.invoiceNumber}`));
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+});

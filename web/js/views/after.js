@@ -193,6 +193,16 @@ export async function statusView(ctx, _params, alive = () => true) {
           h('label', { for: `retry-${m}` }, modeName(t, m))))),
       h('button', { type: 'submit', id: 'retry' }, t('status.retry')));
       body.append(h('p', { class: 'notice notice-error' }, t('status.failed')), form);
+    } else if (o.status === 'CANCELLED' && o.creditNote) {
+      // Refunded after it was invoiced: the invoice stays, cancelled by a credit note;
+      // both open here, the credit note in a new tab with a read-only link token.
+      const cn = o.creditNote;
+      body.append(h('div', { class: 'notice notice-info refunded' },
+        h('p', {}, t('status.refunded')),
+        h('p', {}, t('status.creditNote', { number: cn.number, invoice: cn.credits }))),
+      h('p', {},
+        h('a', { href: '#/bill', class: 'button', id: 'see-bill' }, t('status.bill')), ' ',
+        h('a', { href: ctx.client.creditNoteURL(session.link || o.linkToken), target: '_blank', rel: 'noopener', class: 'button secondary', id: 'see-creditnote' }, t('status.creditNoteOpen'))));
     } else if (o.status === 'CANCELLED') {
       body.append(h('p', {}, t('status.cancelled')));
     } else {
