@@ -14,29 +14,20 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/opsclient/opstest"
-	"github.com/lmsshop/checkout/internal/trace"
 )
 
 const (
-	txPending = "TU80WKRYTI9QUMJ4"
-	txPlaced  = "AB12CD34EF56GH78"
+	txPending = opstest.TxPending
+	txPlaced  = opstest.TxPlaced
 )
 
-var placedAt = time.Date(2026, 7, 27, 11, 32, 13, 753_000_000, time.UTC)
+var placedAt = opstest.PlacedAt
 
+// newServer starts the stand-in back office with two orders: a cheque order waiting
+// for its payment and a freshly placed one.
 func newServer(t *testing.T) *opstest.Server {
 	t.Helper()
-	s := opstest.NewServer(t)
-	s.AddOrder(checkout.Order{TxID: txPending, Status: checkout.Pending, Paymode: "check", Currency: "EUR",
-		Totals:   checkout.Totals{Untaxed: 10288, Taxes: 2057, Final: 12345},
-		PlacedAt: placedAt, Customer: checkout.Customer{Email: "ada@example.org", FirstName: "Ada", LastName: "Lovelace", Country: "FR"},
-		Lines: []checkout.OrderLine{{Code: "COURSE-101", Name: "Go for teachers", Quantity: 1, UnitPrice: 10288, Taxed: 12345}}},
-		trace.Line{At: placedAt, TxID: txPending, Source: "Test Processing", Message: "paying"},
-		trace.Line{At: placedAt.Add(1008 * time.Millisecond), TxID: txPending, Source: "Production Controller", Message: "Full production starting from SOLDOUT ..."},
-	)
-	s.AddOrder(checkout.Order{TxID: txPlaced, Status: checkout.Placed, Paymode: "transfer", Currency: "EUR",
-		Totals: checkout.Totals{Final: 500}, PlacedAt: placedAt.Add(48 * time.Hour), Customer: checkout.Customer{Email: "bob@example.org"}})
-	return s
+	return opstest.NewSeededServer(t)
 }
 
 // testApp runs shopctl against s with the local key and a clock 49 hours after the

@@ -17,29 +17,20 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/opsclient"
 	"github.com/lmsshop/checkout/internal/opsclient/opstest"
-	"github.com/lmsshop/checkout/internal/trace"
 )
 
 const (
-	txPending = "TU80WKRYTI9QUMJ4"
-	txPlaced  = "AB12CD34EF56GH78"
+	txPending = opstest.TxPending
+	txPlaced  = opstest.TxPlaced
 )
 
-var placedAt = time.Date(2026, 7, 27, 11, 32, 13, 753_000_000, time.UTC)
+var placedAt = opstest.PlacedAt
 
 // newServer starts the stand-in back office with two orders: a cheque order waiting
 // for its payment and a freshly placed one.
 func newServer(t *testing.T) *opstest.Server {
 	t.Helper()
-	s := opstest.NewServer(t)
-	s.AddOrder(checkout.Order{TxID: txPending, Status: checkout.Pending, Paymode: "check", Currency: "EUR",
-		Totals: checkout.Totals{Final: 12345}, PlacedAt: placedAt, Customer: checkout.Customer{Email: "ada@example.org"}},
-		trace.Line{At: placedAt, TxID: txPending, Source: "Test Processing", Message: "paying"},
-		trace.Line{At: placedAt.Add(1008 * time.Millisecond), TxID: txPending, Source: "Production Controller", Message: "Full production starting from SOLDOUT ..."},
-	)
-	s.AddOrder(checkout.Order{TxID: txPlaced, Status: checkout.Placed, Paymode: "transfer", Currency: "EUR",
-		Totals: checkout.Totals{Final: 500}, PlacedAt: placedAt.Add(48 * time.Hour)})
-	return s
+	return opstest.NewSeededServer(t)
 }
 
 func localCreds() aws.CredentialsProvider {
