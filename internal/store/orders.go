@@ -237,6 +237,21 @@ type Change struct {
 	Trace []trace.Line
 }
 
+// withTrace adds the change's clauses and then its trace lines, after the request's
+// pending ones, to an order update; it returns the pending lines it took, for the caller
+// to give back (restoreTrace) if the update writes nothing.
+func (ch Change) withTrace(ctx context.Context, txid string, set []string, names map[string]string, values map[string]types.AttributeValue) ([]string, []trace.Line, error) {
+	set, err := ch.clauses(set, values)
+	if err != nil {
+		return nil, nil, err
+	}
+	lines := pendingTrace(ctx, txid)
+	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
+		return nil, nil, err
+	}
+	return set, lines, nil
+}
+
 // clauses adds the change's SET clauses and values to an order update (":now" must be
 // among the values): the one place that says how each part of a Change is stored.
 func (ch Change) clauses(set []string, values map[string]types.AttributeValue) ([]string, error) {
@@ -287,13 +302,9 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 		return nil, checkout.Errorf(op, checkout.ECONFLICT, "no status may move to %s", to)
 	}
 	values[":g"] = s(statusKey(to))
-	set, err := ch.clauses(set, values)
-	if err != nil {
-		return nil, checkout.Wrap(op, err)
-	}
 	// The request's pending trace lines ride on the move (given back if it writes nothing).
-	lines := pendingTrace(ctx, txid)
-	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
+	set, lines, err := ch.withTrace(ctx, txid, set, names, values)
+	if err != nil {
 		return nil, checkout.Wrap(op, err)
 	}
 	cond := "#st IN (" + strings.Join(srcs, ", ") + ")"
@@ -336,12 +347,8 @@ func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.
 	set := []string{"updatedAt = :now"}
 	values := map[string]types.AttributeValue{":now": s(st.now().Format(time.RFC3339Nano))}
 	names := map[string]string{}
-	set, err := ch.clauses(set, values)
+	set, lines, err := ch.withTrace(ctx, txid, set, names, values)
 	if err != nil {
-		return nil, checkout.Wrap(op, err)
-	}
-	lines := pendingTrace(ctx, txid)
-	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
 		return nil, checkout.Wrap(op, err)
 	}
 	in := &dynamodb.UpdateItemInput{
@@ -384,13 +391,9 @@ func (st *Store) ClaimTask(ctx context.Context, txid, token, from, to string, ch
 	values := map[string]types.AttributeValue{
 		":now": s(st.now().Format(time.RFC3339Nano)), ":to": s(to), ":tt": s(token), ":from": s(from),
 	}
-	set, err := ch.clauses(set, values)
-	if err != nil {
-		return checkout.Wrap(op, err)
-	}
 	names := map[string]string{}
-	lines := pendingTrace(ctx, txid)
-	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
+	set, lines, err := ch.withTrace(ctx, txid, set, names, values)
+	if err != nil {
 		return checkout.Wrap(op, err)
 	}
 	in := &dynamodb.UpdateItemInput{
