@@ -38,6 +38,13 @@ func templateWithout(t *testing.T, resource, line string) string {
 		t.Fatalf("template.yaml has no line %q in %s: update the test", line, resource)
 	}
 	cut := src[:i+j] + src[i+j+len(line)+1:]
+	return writeTemplate(t, cut)
+}
+
+// writeTemplate writes a variant of template.yaml into a temporary folder, beside the
+// state machine definition it names by a relative path, and returns its path.
+func writeTemplate(t *testing.T, src string) string {
+	t.Helper()
 	dir := t.TempDir()
 	asl, err := os.ReadFile("../statemachine/checkout.asl.json")
 	if err != nil {
@@ -50,7 +57,7 @@ func templateWithout(t *testing.T, resource, line string) string {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(path, []byte(cut), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -250,22 +249,7 @@ func templateWith(t *testing.T, resources string) string {
 	if i < 0 {
 		t.Fatal("template.yaml has no Outputs section: update the test")
 	}
-	dir := t.TempDir()
-	asl, err := os.ReadFile("../statemachine/checkout.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "statemachine"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "statemachine", "checkout.asl.json"), asl, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "template.yaml")
-	if err := os.WriteFile(path, []byte(src[:i]+"\n"+resources+src[i:]), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeTemplate(t, src[:i]+"\n"+resources+src[i:])
 }
 
 // The schedule invokes the function as its role: a role IAM does not let invoke it

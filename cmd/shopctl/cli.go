@@ -472,11 +472,7 @@ func parseRecordPayment(a *app, fs *flag.FlagSet, args []string) (func(context.C
 	mode := fs.String("mode", "", "`check` or transfer")
 	amount := fs.String("amount", "", "amount received in minor units (`CENTS`): 12345 is 123.45")
 	ref := fs.String("reference", "", "cheque number or transfer `REFERENCE`")
-	pos, err := parseArgs(fs, args, "<txid>")
-	if err != nil {
-		return nil, err
-	}
-	txid, err := txidArg(pos[0])
+	txid, _, err := parseTxid(fs, args)
 	if err != nil {
 		return nil, err
 	}
@@ -542,11 +538,7 @@ func parseSettle(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 	key := fs.String("key", "", "the flagged payment's `KEY` (see shopctl flags), when the order has several")
 	ref := fs.String("reference", "", "the `REFERENCE` of the refund you made; leave out to refund a Stripe, PayPal or test payment through the provider")
 	note := fs.String("note", "", "a note for the trace")
-	pos, err := parseArgs(fs, args, "<txid>", "deliver|refund")
-	if err != nil {
-		return nil, err
-	}
-	txid, err := txidArg(pos[0])
+	txid, pos, err := parseTxid(fs, args, "deliver|refund")
 	if err != nil {
 		return nil, err
 	}
@@ -569,11 +561,7 @@ func parseRefund(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 	key := fs.String("key", "", "the payment's `KEY`, when the order has several")
 	ref := fs.String("reference", "", "the `REFERENCE` of the refund you made (cheque returned, transfer sent); leave out to refund through the provider")
 	note := fs.String("note", "", "a note for the trace")
-	pos, err := parseArgs(fs, args, "<txid>")
-	if err != nil {
-		return nil, err
-	}
-	txid, err := txidArg(pos[0])
+	txid, _, err := parseTxid(fs, args)
 	if err != nil {
 		return nil, err
 	}
@@ -602,11 +590,7 @@ func parseRefund(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 }
 
 func parseCancel(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
-	pos, err := parseArgs(fs, args, "<txid>")
-	if err != nil {
-		return nil, err
-	}
-	txid, err := txidArg(pos[0])
+	txid, _, err := parseTxid(fs, args)
 	if err != nil {
 		return nil, err
 	}
@@ -621,11 +605,7 @@ func parseCancel(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 }
 
 func parseTransition(a *app, fs *flag.FlagSet, args []string) (func(context.Context, *opsclient.Client) error, error) {
-	pos, err := parseArgs(fs, args, "<txid>", "<STATUS>")
-	if err != nil {
-		return nil, err
-	}
-	txid, err := txidArg(pos[0])
+	txid, pos, err := parseTxid(fs, args, "<STATUS>")
 	if err != nil {
 		return nil, err
 	}
@@ -742,12 +722,23 @@ func customer(c checkout.Customer) string {
 
 // txidAndZone parses a command whose one argument is a transaction ID and that takes
 // --tz: the flags are read first, so tz holds the operator's zone by then.
-func txidAndZone(fs *flag.FlagSet, args []string, tz *string) (string, *time.Location, error) {
-	pos, err := parseArgs(fs, args, "<txid>")
+// parseTxid parses the flags and a leading <txid> argument followed by the
+// positional arguments named in rest; pos holds every positional argument,
+// the txid first, so that callers index it as parseArgs's result.
+func parseTxid(fs *flag.FlagSet, args []string, rest ...string) (string, []string, error) {
+	pos, err := parseArgs(fs, args, append([]string{"<txid>"}, rest...)...)
 	if err != nil {
 		return "", nil, err
 	}
 	txid, err := txidArg(pos[0])
+	if err != nil {
+		return "", nil, err
+	}
+	return txid, pos, nil
+}
+
+func txidAndZone(fs *flag.FlagSet, args []string, tz *string) (string, *time.Location, error) {
+	txid, _, err := parseTxid(fs, args)
 	if err != nil {
 		return "", nil, err
 	}

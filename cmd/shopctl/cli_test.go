@@ -14,30 +14,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/opsclient/opstest"
-	"github.com/lmsshop/checkout/internal/trace"
 )
-
-const (
-	txPending = "TU80WKRYTI9QUMJ4"
-	txPlaced  = "AB12CD34EF56GH78"
-)
-
-var placedAt = time.Date(2026, 7, 27, 11, 32, 13, 753_000_000, time.UTC)
-
-func newServer(t *testing.T) *opstest.Server {
-	t.Helper()
-	s := opstest.NewServer(t)
-	s.AddOrder(checkout.Order{TxID: txPending, Status: checkout.Pending, Paymode: "check", Currency: "EUR",
-		Totals:   checkout.Totals{Untaxed: 10288, Taxes: 2057, Final: 12345},
-		PlacedAt: placedAt, Customer: checkout.Customer{Email: "ada@example.org", FirstName: "Ada", LastName: "Lovelace", Country: "FR"},
-		Lines: []checkout.OrderLine{{Code: "COURSE-101", Name: "Go for teachers", Quantity: 1, UnitPrice: 10288, Taxed: 12345}}},
-		trace.Line{At: placedAt, TxID: txPending, Source: "Test Processing", Message: "paying"},
-		trace.Line{At: placedAt.Add(1008 * time.Millisecond), TxID: txPending, Source: "Production Controller", Message: "Full production starting from SOLDOUT ..."},
-	)
-	s.AddOrder(checkout.Order{TxID: txPlaced, Status: checkout.Placed, Paymode: "transfer", Currency: "EUR",
-		Totals: checkout.Totals{Final: 500}, PlacedAt: placedAt.Add(48 * time.Hour), Customer: checkout.Customer{Email: "bob@example.org"}})
-	return s
-}
 
 // testApp runs shopctl against s with the local key and a clock 49 hours after the
 // first order.
@@ -45,7 +22,7 @@ func testApp(s *opstest.Server, secret string) (*app, *bytes.Buffer, *bytes.Buff
 	var out, errOut bytes.Buffer
 	env := map[string]string{"CHECKOUT_API": s.URL, "SHOPCTL_AUTH": "sigv4"}
 	a := newApp(&out, &errOut, func(k string) string { return env[k] })
-	a.now = func() time.Time { return placedAt.Add(49 * time.Hour) }
+	a.now = func() time.Time { return opstest.PlacedAt.Add(49 * time.Hour) }
 	a.loadCreds = func(context.Context, string) (aws.CredentialsProvider, string, error) {
 		return credentials.NewStaticCredentialsProvider(opstest.AccessKeyID, secret, ""), "", nil
 	}
@@ -66,35 +43,35 @@ func TestCommands(t *testing.T) {
 		wantStatus checkout.Status
 		wantQuery  string // query of the one request sent
 	}{
-		{name: "trace", args: []string{"trace", txPending}, exactOut: traceUTC},
-		{name: "trace in Paris", args: []string{"trace", "--tz", "Europe/Paris", txPending},
+		{name: "trace", args: []string{"trace", opstest.TxPending}, exactOut: traceUTC},
+		{name: "trace in Paris", args: []string{"trace", "--tz", "Europe/Paris", opstest.TxPending},
 			exactOut: strings.ReplaceAll(strings.ReplaceAll(traceUTC, " 11:32:13 ", " 13:32:13 "), " 11:32:14 ", " 13:32:14 ")},
-		{name: "trace, flag after the txid", args: []string{"trace", txPending, "-tz=UTC"}, exactOut: traceUTC},
+		{name: "trace, flag after the txid", args: []string{"trace", opstest.TxPending, "-tz=UTC"}, exactOut: traceUTC},
 		{name: "trace of an unknown order", args: []string{"trace", "ZZZZZZZZZZZZZZZZ"}, wantCode: exitFail, wantErr: "404 not_found: no order ZZZZZZZZZZZZZZZZ"},
 		{name: "orders", args: []string{"orders"},
-			wantOut: []string{"TRANSACTION", "STATUS", txPlaced, "PLACED", "5.00 EUR", "2026-07-29 11:32", "bob@example.org", txPending, "PENDING", "123.45 EUR"}},
-		{name: "orders by status", args: []string{"orders", "--status", "pending"}, wantOut: []string{txPending}, wantQuery: "status=PENDING"},
-		{name: "orders since 24h", args: []string{"orders", "--since", "24h"}, wantOut: []string{txPlaced},
+			wantOut: []string{"TRANSACTION", "STATUS", opstest.TxPlaced, "PLACED", "5.00 EUR", "2026-07-29 11:32", "bob@example.org", opstest.TxPending, "PENDING", "123.45 EUR"}},
+		{name: "orders by status", args: []string{"orders", "--status", "pending"}, wantOut: []string{opstest.TxPending}, wantQuery: "status=PENDING"},
+		{name: "orders since 24h", args: []string{"orders", "--since", "24h"}, wantOut: []string{opstest.TxPlaced},
 			wantQuery: "from=2026-07-28T12%3A32%3A13Z"},
-		{name: "orders between days", args: []string{"orders", "--from", "2026-07-27", "--to", "2026-07-28"}, wantOut: []string{txPending},
+		{name: "orders between days", args: []string{"orders", "--from", "2026-07-27", "--to", "2026-07-28"}, wantOut: []string{opstest.TxPending},
 			wantQuery: "from=2026-07-27T00%3A00%3A00Z&to=2026-07-28T23%3A59%3A59Z"},
 		{name: "no orders", args: []string{"orders", "--status", "REFUSED"}, exactOut: "no orders\n"},
-		{name: "order", args: []string{"order", txPending},
-			wantOut: []string{"Order", txPending, "Status", "PENDING", "Customer", "Ada Lovelace <ada@example.org> FR", "Total", "123.45 EUR",
+		{name: "order", args: []string{"order", opstest.TxPending},
+			wantOut: []string{"Order", opstest.TxPending, "Status", "PENDING", "Customer", "Ada Lovelace <ada@example.org> FR", "Total", "123.45 EUR",
 				"Lines (1)", "COURSE-101", "Go for teachers", "Payments (0)", "Products (0)", "Trace (2)", strings.Split(traceUTC, "\n")[1]}},
-		{name: "record a cheque", args: []string{"record-payment", txPending, "--mode", "check", "--amount", "12345", "--reference", "CHQ-1"},
-			exactOut: txPending + ": check payment of 123.45 EUR recorded (reference CHQ-1); order is SOLDOUT\n", wantStatus: checkout.SoldOut},
-		{name: "cheque of the wrong amount", args: []string{"record-payment", txPending, "--mode=check", "--amount=12344", "--reference=CHQ-1"},
-			exactOut: txPending + ": check payment of 123.44 EUR recorded (reference CHQ-1); order is PENDING\n" +
-				txPending + ": the payment did not pay the order: see 'shopctl flags'\n", wantStatus: checkout.Pending},
-		{name: "cancel", args: []string{"cancel", txPending}, exactOut: txPending + ": order is CANCELLED\n", wantStatus: checkout.Cancelled},
-		{name: "transition", args: []string{"transition", txPending, "failed"}, exactOut: txPending + ": order is FAILED\n", wantStatus: checkout.Failed},
-		{name: "transition refused", args: []string{"transition", txPending, "COMPLETE"}, wantCode: exitFail,
+		{name: "record a cheque", args: []string{"record-payment", opstest.TxPending, "--mode", "check", "--amount", "12345", "--reference", "CHQ-1"},
+			exactOut: opstest.TxPending + ": check payment of 123.45 EUR recorded (reference CHQ-1); order is SOLDOUT\n", wantStatus: checkout.SoldOut},
+		{name: "cheque of the wrong amount", args: []string{"record-payment", opstest.TxPending, "--mode=check", "--amount=12344", "--reference=CHQ-1"},
+			exactOut: opstest.TxPending + ": check payment of 123.44 EUR recorded (reference CHQ-1); order is PENDING\n" +
+				opstest.TxPending + ": the payment did not pay the order: see 'shopctl flags'\n", wantStatus: checkout.Pending},
+		{name: "cancel", args: []string{"cancel", opstest.TxPending}, exactOut: opstest.TxPending + ": order is CANCELLED\n", wantStatus: checkout.Cancelled},
+		{name: "transition", args: []string{"transition", opstest.TxPending, "failed"}, exactOut: opstest.TxPending + ": order is FAILED\n", wantStatus: checkout.Failed},
+		{name: "transition refused", args: []string{"transition", opstest.TxPending, "COMPLETE"}, wantCode: exitFail,
 			wantErr: "409 conflict: order TU80WKRYTI9QUMJ4 cannot move from PENDING to COMPLETE", wantStatus: checkout.Pending},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t)
+			s := opstest.NewSeededServer(t)
 			a, out, errOut := testApp(s, opstest.SecretAccessKey)
 			code := a.run(context.Background(), tt.args)
 			if code != tt.wantCode {
@@ -118,7 +95,7 @@ func TestCommands(t *testing.T) {
 				t.Errorf("stderr on success: %s", errOut)
 			}
 			if tt.wantStatus != "" {
-				if o, _ := s.Order(txPending); o.Status != tt.wantStatus {
+				if o, _ := s.Order(opstest.TxPending); o.Status != tt.wantStatus {
 					t.Errorf("order is %s, want %s", o.Status, tt.wantStatus)
 				}
 			}
@@ -134,7 +111,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestOrdersJSON(t *testing.T) {
-	s := newServer(t)
+	s := opstest.NewSeededServer(t)
 	a, out, errOut := testApp(s, opstest.SecretAccessKey)
 	if code := a.run(context.Background(), []string{"orders", "--json"}); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -143,7 +120,7 @@ func TestOrdersJSON(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &orders); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, out)
 	}
-	if len(orders) != 2 || orders[0].TxID != txPlaced || orders[1].Totals.Final != 12345 {
+	if len(orders) != 2 || orders[0].TxID != opstest.TxPlaced || orders[1].Totals.Final != 12345 {
 		t.Errorf("orders = %+v", orders)
 	}
 }
@@ -155,35 +132,35 @@ func TestUsageErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"no command", nil, "no command"},
-		{"unknown command", []string{"reimburse", txPending}, `unknown command "reimburse"`},
+		{"unknown command", []string{"reimburse", opstest.TxPending}, `unknown command "reimburse"`},
 		{"unknown global flag", []string{"--verbose", "orders"}, "flag provided but not defined: -verbose"},
-		{"unknown command flag", []string{"cancel", "--force", txPending}, "flag provided but not defined: -force"},
+		{"unknown command flag", []string{"cancel", "--force", opstest.TxPending}, "flag provided but not defined: -force"},
 		{"missing txid", []string{"trace"}, "missing <txid>"},
 		{"not a txid", []string{"order", "TU80"}, `"TU80" is not a transaction ID`},
-		{"extra argument", []string{"cancel", txPending, txPlaced}, `unexpected argument "AB12CD34EF56GH78"`},
-		{"missing status", []string{"transition", txPending}, "missing <STATUS>"},
-		{"unknown status", []string{"transition", txPending, "PAID"}, `unknown status "PAID" (one of WORKING, PLACED`},
+		{"extra argument", []string{"cancel", opstest.TxPending, opstest.TxPlaced}, `unexpected argument "AB12CD34EF56GH78"`},
+		{"missing status", []string{"transition", opstest.TxPending}, "missing <STATUS>"},
+		{"unknown status", []string{"transition", opstest.TxPending, "PAID"}, `unknown status "PAID" (one of WORKING, PLACED`},
 		{"unknown status filter", []string{"orders", "--status", "PAID"}, `unknown status "PAID"`},
 		{"bad since", []string{"orders", "--since", "yesterday"}, `--since "yesterday"`},
 		{"negative since", []string{"orders", "--since", "-2d"}, `--since "-2d"`},
 		{"since and from", []string{"orders", "--since", "24h", "--from", "2026-07-01"}, "choose one"},
 		{"bad day", []string{"orders", "--from", "27/07/2026"}, `--from "27/07/2026"`},
 		{"to before from", []string{"orders", "--from", "2026-07-28", "--to", "2026-07-27"}, "--to is before"},
-		{"bad zone", []string{"trace", txPending, "--tz", "Mars/Olympus"}, `unknown time zone`},
-		{"payment without mode", []string{"record-payment", txPending, "--amount", "12345", "--reference", "R"}, "--mode must be check or transfer"},
-		{"payment by card", []string{"record-payment", txPending, "--mode", "stripe", "--amount", "12345", "--reference", "R"}, "--mode must be check or transfer"},
-		{"decimal amount", []string{"record-payment", txPending, "--mode", "check", "--amount", "123.45", "--reference", "R"}, `--amount "123.45"`},
-		{"zero amount", []string{"record-payment", txPending, "--mode", "check", "--amount", "0", "--reference", "R"}, `--amount "0"`},
-		{"blank reference", []string{"record-payment", txPending, "--mode", "check", "--amount", "12345", "--reference", " "}, "--reference is required"},
+		{"bad zone", []string{"trace", opstest.TxPending, "--tz", "Mars/Olympus"}, `unknown time zone`},
+		{"payment without mode", []string{"record-payment", opstest.TxPending, "--amount", "12345", "--reference", "R"}, "--mode must be check or transfer"},
+		{"payment by card", []string{"record-payment", opstest.TxPending, "--mode", "stripe", "--amount", "12345", "--reference", "R"}, "--mode must be check or transfer"},
+		{"decimal amount", []string{"record-payment", opstest.TxPending, "--mode", "check", "--amount", "123.45", "--reference", "R"}, `--amount "123.45"`},
+		{"zero amount", []string{"record-payment", opstest.TxPending, "--mode", "check", "--amount", "0", "--reference", "R"}, `--amount "0"`},
+		{"blank reference", []string{"record-payment", opstest.TxPending, "--mode", "check", "--amount", "12345", "--reference", " "}, "--reference is required"},
 		{"bad endpoint", []string{"--endpoint", "ftp://example.org", "orders"}, `--endpoint "ftp://example.org" is not an http(s) URL`},
-		{"settle without action", []string{"settle", txPending}, "missing deliver|refund"},
-		{"settle with another action", []string{"settle", txPending, "keep"}, `must be deliver or refund, not "keep"`},
-		{"refund with two orders", []string{"refund", txPending, txPlaced}, `unexpected argument "AB12CD34EF56GH78"`},
-		{"flags with an argument", []string{"flags", txPending}, "unexpected argument"},
+		{"settle without action", []string{"settle", opstest.TxPending}, "missing deliver|refund"},
+		{"settle with another action", []string{"settle", opstest.TxPending, "keep"}, `must be deliver or refund, not "keep"`},
+		{"refund with two orders", []string{"refund", opstest.TxPending, opstest.TxPlaced}, `unexpected argument "AB12CD34EF56GH78"`},
+		{"flags with an argument", []string{"flags", opstest.TxPending}, "unexpected argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t)
+			s := opstest.NewSeededServer(t)
 			a, out, errOut := testApp(s, opstest.SecretAccessKey)
 			if code := a.run(context.Background(), tt.args); code != exitUsage {
 				t.Fatalf("exit %d, want %d; stderr: %s", code, exitUsage, errOut)
@@ -213,7 +190,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"record-payment", "-h"}, []string{"Usage: shopctl record-payment", "-amount CENTS", "-reference REFERENCE"}},
 	}
 	for _, tt := range tests {
-		s := newServer(t)
+		s := opstest.NewSeededServer(t)
 		a, out, _ := testApp(s, opstest.SecretAccessKey)
 		if code := a.run(context.Background(), tt.args); code != exitOK {
 			t.Fatalf("%v: exit %d", tt.args, code)
@@ -227,7 +204,7 @@ func TestHelp(t *testing.T) {
 }
 
 func TestEndpointPrecedence(t *testing.T) {
-	s := newServer(t)
+	s := opstest.NewSeededServer(t)
 	a, out, errOut := testApp(s, opstest.SecretAccessKey)
 	a.getenv = func(k string) string {
 		if k == "CHECKOUT_API" {
@@ -235,7 +212,7 @@ func TestEndpointPrecedence(t *testing.T) {
 		}
 		return ""
 	}
-	if code := a.run(context.Background(), []string{"--endpoint", s.URL, "--sigv4", "cancel", txPending}); code != exitOK {
+	if code := a.run(context.Background(), []string{"--endpoint", s.URL, "--sigv4", "cancel", opstest.TxPending}); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	if !strings.Contains(out.String(), "CANCELLED") {
@@ -244,7 +221,7 @@ func TestEndpointPrecedence(t *testing.T) {
 }
 
 func TestWrongKeyGetsTheLocalHint(t *testing.T) {
-	s := newServer(t)
+	s := opstest.NewSeededServer(t)
 	a, _, errOut := testApp(s, "not-the-secret")
 	if code := a.run(context.Background(), []string{"orders"}); code != exitFail {
 		t.Fatalf("exit %d, want %d", code, exitFail)
@@ -274,13 +251,13 @@ func TestStandardAWSConfiguration(t *testing.T) {
 		wantCode int
 		wantErr  string
 	}{
-		{"environment credentials, local region", []string{"cancel", txPending}, exitOK, ""},
-		{"explicit region is used", []string{"--region", "eu-west-3", "cancel", txPending}, exitFail, "Credential should be scoped to a valid region"},
-		{"missing profile", []string{"--profile", "nope", "cancel", txPending}, exitFail, "load AWS configuration"},
+		{"environment credentials, local region", []string{"cancel", opstest.TxPending}, exitOK, ""},
+		{"explicit region is used", []string{"--region", "eu-west-3", "cancel", opstest.TxPending}, exitFail, "Credential should be scoped to a valid region"},
+		{"missing profile", []string{"--profile", "nope", "cancel", opstest.TxPending}, exitFail, "load AWS configuration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t)
+			s := opstest.NewSeededServer(t)
 			var out, errOut bytes.Buffer
 			a := newApp(&out, &errOut, func(k string) string {
 				if k == "CHECKOUT_API" {

@@ -104,7 +104,7 @@ func TestLogin(t *testing.T) {
 			pool := &fakePool{password: "s3cret-Passw0rd", mfa: tt.mfa}
 			idp := httptest.NewServer(pool)
 			defer idp.Close()
-			api := newServer(t)
+			api := opstest.NewSeededServer(t)
 			cfg := t.TempDir()
 			var out, errOut bytes.Buffer
 			env := map[string]string{"CHECKOUT_API": api.URL, "SHOPCTL_COGNITO": idp.URL, "SHOPCTL_CLIENT_ID": "client-1"}
@@ -124,7 +124,7 @@ func TestLogin(t *testing.T) {
 				if _, err := os.Stat(sessionFile); err == nil {
 					t.Error("a failed sign-in left a session")
 				}
-				if code := a.run(context.Background(), []string{"cancel", txPending}); code != exitFail || !strings.Contains(errOut.String(), "not signed in") {
+				if code := a.run(context.Background(), []string{"cancel", opstest.TxPending}); code != exitFail || !strings.Contains(errOut.String(), "not signed in") {
 					t.Errorf("command without a session: exit %d, stderr %q", code, errOut.String())
 				}
 				return
@@ -142,10 +142,10 @@ func TestLogin(t *testing.T) {
 			}
 
 			// The ID token has 30 s left: the command refreshes it first.
-			if code := a.run(context.Background(), []string{"cancel", txPending}); code != exitOK {
+			if code := a.run(context.Background(), []string{"cancel", opstest.TxPending}); code != exitOK {
 				t.Fatalf("cancel: exit %d; stderr %s", code, errOut.String())
 			}
-			if o, _ := api.Order(txPending); o.Status != checkout.Cancelled {
+			if o, _ := api.Order(opstest.TxPending); o.Status != checkout.Cancelled {
 				t.Errorf("order %s, want CANCELLED", o.Status)
 			}
 			if pool.refreshes != 1 {

@@ -17,30 +17,7 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/opsclient"
 	"github.com/lmsshop/checkout/internal/opsclient/opstest"
-	"github.com/lmsshop/checkout/internal/trace"
 )
-
-const (
-	txPending = "TU80WKRYTI9QUMJ4"
-	txPlaced  = "AB12CD34EF56GH78"
-)
-
-var placedAt = time.Date(2026, 7, 27, 11, 32, 13, 753_000_000, time.UTC)
-
-// newServer starts the stand-in back office with two orders: a cheque order waiting
-// for its payment and a freshly placed one.
-func newServer(t *testing.T) *opstest.Server {
-	t.Helper()
-	s := opstest.NewServer(t)
-	s.AddOrder(checkout.Order{TxID: txPending, Status: checkout.Pending, Paymode: "check", Currency: "EUR",
-		Totals: checkout.Totals{Final: 12345}, PlacedAt: placedAt, Customer: checkout.Customer{Email: "ada@example.org"}},
-		trace.Line{At: placedAt, TxID: txPending, Source: "Test Processing", Message: "paying"},
-		trace.Line{At: placedAt.Add(1008 * time.Millisecond), TxID: txPending, Source: "Production Controller", Message: "Full production starting from SOLDOUT ..."},
-	)
-	s.AddOrder(checkout.Order{TxID: txPlaced, Status: checkout.Placed, Paymode: "transfer", Currency: "EUR",
-		Totals: checkout.Totals{Final: 500}, PlacedAt: placedAt.Add(48 * time.Hour)})
-	return s
-}
 
 func localCreds() aws.CredentialsProvider {
 	return credentials.NewStaticCredentialsProvider(opstest.AccessKeyID, opstest.SecretAccessKey, "")
@@ -76,13 +53,13 @@ func TestSignature(t *testing.T) {
 				r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 			})},
 		{name: "path changed after signing", creds: localCreds(), region: opstest.Region, wantErr: true,
-			transport: tamper(func(r *http.Request) { r.URL.Path = "/ops/orders/" + txPlaced + "/transition" })},
+			transport: tamper(func(r *http.Request) { r.URL.Path = "/ops/orders/" + opstest.TxPlaced + "/transition" })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t)
+			s := opstest.NewSeededServer(t)
 			c := opsclient.New(s.URL, tt.creds, tt.region, &http.Client{Transport: tt.transport})
-			o, err := c.Transition(context.Background(), txPending, checkout.Cancelled)
+			o, err := c.Transition(context.Background(), opstest.TxPending, checkout.Cancelled)
 			if tt.wantErr {
 				var apiErr *opsclient.APIError
 				if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusForbidden || apiErr.Code != opsclient.CodeGateway {
@@ -91,7 +68,7 @@ func TestSignature(t *testing.T) {
 				if s.Refused() != 1 || len(s.Requests()) != 0 {
 					t.Errorf("refused %d, accepted %d; want 1 refused, none accepted", s.Refused(), len(s.Requests()))
 				}
-				if got, _ := s.Order(txPending); got.Status != checkout.Pending {
+				if got, _ := s.Order(opstest.TxPending); got.Status != checkout.Pending {
 					t.Errorf("a refused request changed the order to %s", got.Status)
 				}
 				return
@@ -111,7 +88,7 @@ func TestSignature(t *testing.T) {
 }
 
 func TestOrders(t *testing.T) {
-	s := newServer(t)
+	s := opstest.NewSeededServer(t)
 	c := opsclient.New(s.URL+"/", localCreds(), opstest.Region, nil) // a trailing slash is tolerated
 	tests := []struct {
 		name     string
@@ -120,11 +97,11 @@ func TestOrders(t *testing.T) {
 		want     []string
 		query    string
 	}{
-		{name: "all, newest first", want: []string{txPlaced, txPending}, query: ""},
-		{name: "by status", status: checkout.Pending, want: []string{txPending}, query: "status=PENDING"},
-		{name: "since a time", from: placedAt.Add(time.Hour), want: []string{txPlaced},
+		{name: "all, newest first", want: []string{opstest.TxPlaced, opstest.TxPending}, query: ""},
+		{name: "by status", status: checkout.Pending, want: []string{opstest.TxPending}, query: "status=PENDING"},
+		{name: "since a time", from: opstest.PlacedAt.Add(time.Hour), want: []string{opstest.TxPlaced},
 			query: "from=2026-07-27T12%3A32%3A13Z"},
-		{name: "between, none", from: placedAt.Add(time.Hour), to: placedAt.Add(2 * time.Hour), want: nil,
+		{name: "between, none", from: opstest.PlacedAt.Add(time.Hour), to: opstest.PlacedAt.Add(2 * time.Hour), want: nil,
 			query: "from=2026-07-27T12%3A32%3A13Z&to=2026-07-27T13%3A32%3A13Z"},
 	}
 	for i, tt := range tests {
@@ -148,19 +125,19 @@ func TestOrders(t *testing.T) {
 }
 
 func TestOrderAndTrace(t *testing.T) {
-	s := newServer(t)
+	s := opstest.NewSeededServer(t)
 	c := opsclient.New(s.URL, localCreds(), opstest.Region, nil)
 	ctx := context.Background()
 
-	d, err := c.Order(ctx, txPending)
+	d, err := c.Order(ctx, opstest.TxPending)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Order.TxID != txPending || d.Order.Totals.Final != 12345 || len(d.Trace) != 2 {
+	if d.Order.TxID != opstest.TxPending || d.Order.Totals.Final != 12345 || len(d.Trace) != 2 {
 		t.Errorf("order = %+v, trace %d lines", d.Order, len(d.Trace))
 	}
 
-	lines, err := c.Trace(ctx, txPending)
+	lines, err := c.Trace(ctx, opstest.TxPending)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,19 +174,19 @@ func TestMutations(t *testing.T) {
 		wantField  string
 	}{
 		{name: "cheque recorded", wantStatus: checkout.SoldOut, call: func(c *opsclient.Client) (*checkout.Order, error) {
-			return c.RecordPayment(context.Background(), txPending, opsclient.Payment{Mode: "check", Amount: 12345, Reference: "CHQ-1"})
+			return c.RecordPayment(context.Background(), opstest.TxPending, opsclient.Payment{Mode: "check", Amount: 12345, Reference: "CHQ-1"})
 		}},
 		{name: "wrong amount", wantKind: checkout.EINVALID, wantField: "amount", call: func(c *opsclient.Client) (*checkout.Order, error) {
-			return c.RecordPayment(context.Background(), txPending, opsclient.Payment{Mode: "check", Amount: 0, Reference: "CHQ-1"})
+			return c.RecordPayment(context.Background(), opstest.TxPending, opsclient.Payment{Mode: "check", Amount: 0, Reference: "CHQ-1"})
 		}},
 		{name: "cancel", wantStatus: checkout.Cancelled, call: func(c *opsclient.Client) (*checkout.Order, error) {
-			return c.Cancel(context.Background(), txPending)
+			return c.Cancel(context.Background(), opstest.TxPending)
 		}},
 		{name: "allowed transition", wantStatus: checkout.Failed, call: func(c *opsclient.Client) (*checkout.Order, error) {
-			return c.Transition(context.Background(), txPending, checkout.Failed)
+			return c.Transition(context.Background(), opstest.TxPending, checkout.Failed)
 		}},
 		{name: "refused transition", wantKind: checkout.ECONFLICT, call: func(c *opsclient.Client) (*checkout.Order, error) {
-			return c.Transition(context.Background(), txPending, checkout.Complete)
+			return c.Transition(context.Background(), opstest.TxPending, checkout.Complete)
 		}},
 		{name: "unknown order", wantKind: checkout.ENOTFOUND, call: func(c *opsclient.Client) (*checkout.Order, error) {
 			return c.Cancel(context.Background(), "ZZZZZZZZZZZZZZZZ")
@@ -217,7 +194,7 @@ func TestMutations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t)
+			s := opstest.NewSeededServer(t)
 			o, err := tt.call(opsclient.New(s.URL, localCreds(), opstest.Region, nil))
 			if tt.wantKind != "" {
 				var apiErr *opsclient.APIError
@@ -232,7 +209,7 @@ func TestMutations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			stored, _ := s.Order(txPending)
+			stored, _ := s.Order(opstest.TxPending)
 			if o.Status != tt.wantStatus || stored.Status != tt.wantStatus {
 				t.Errorf("answered %s, stored %s, want %s", o.Status, stored.Status, tt.wantStatus)
 			}
@@ -241,7 +218,7 @@ func TestMutations(t *testing.T) {
 }
 
 func TestBadInputNeverLeaves(t *testing.T) {
-	s := newServer(t)
+	s := opstest.NewSeededServer(t)
 	ctx := context.Background()
 	c := opsclient.New(s.URL, localCreds(), opstest.Region, nil)
 	tests := []struct {
@@ -251,8 +228,8 @@ func TestBadInputNeverLeaves(t *testing.T) {
 	}{
 		{"short txid", func() error { _, err := c.Order(ctx, "TU80"); return err }, "not a transaction ID"},
 		{"path in txid", func() error { _, err := c.Trace(ctx, "../../catalog/xx"); return err }, "not a transaction ID"},
-		{"lower-case txid", func() error { _, err := c.Cancel(ctx, strings.ToLower(txPending)); return err }, "not a transaction ID"},
-		{"no target status", func() error { _, err := c.Transition(ctx, txPending, ""); return err }, "no target status"},
+		{"lower-case txid", func() error { _, err := c.Cancel(ctx, strings.ToLower(opstest.TxPending)); return err }, "not a transaction ID"},
+		{"no target status", func() error { _, err := c.Transition(ctx, opstest.TxPending, ""); return err }, "no target status"},
 		{"item without code", func() error { _, err := c.PutItem(ctx, &checkout.Item{Name: "x"}); return err }, "no code"},
 		{"no credentials", func() error {
 			_, err := opsclient.New(s.URL, nil, opstest.Region, nil).Orders(ctx, "", time.Time{}, time.Time{})
@@ -294,15 +271,15 @@ func TestOperatorToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t)
+			s := opstest.NewSeededServer(t)
 			c := opsclient.NewWithTokens(s.URL, staticToken(tt.token), nil)
-			_, err := c.Cancel(context.Background(), txPending)
+			_, err := c.Cancel(context.Background(), opstest.TxPending)
 			if tt.status == 0 {
 				if err != nil {
 					t.Fatal(err)
 				}
 				reqs := s.Requests()
-				if len(reqs) != 1 || reqs[0].Path != "/admin/orders/"+txPending+"/cancel" || reqs[0].Header.Get("X-Amz-Date") != "" {
+				if len(reqs) != 1 || reqs[0].Path != "/admin/orders/"+opstest.TxPending+"/cancel" || reqs[0].Header.Get("X-Amz-Date") != "" {
 					t.Errorf("requests %+v: want one unsigned call to /admin", reqs)
 				}
 				return
@@ -311,7 +288,7 @@ func TestOperatorToken(t *testing.T) {
 			if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.status || apiErr.Code != opsclient.CodeGateway {
 				t.Fatalf("err = %v, want the gateway's %d", err, tt.status)
 			}
-			if got, _ := s.Order(txPending); got.Status != checkout.Pending {
+			if got, _ := s.Order(opstest.TxPending); got.Status != checkout.Pending {
 				t.Errorf("a refused request changed the order to %s", got.Status)
 			}
 		})

@@ -13,8 +13,7 @@ import (
 
 // A retried CreateCart (the first answer lost) succeeds; another cart cannot take the ID.
 func TestCreateCartIsIdempotentForItsHolderOnly(t *testing.T) {
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
+	st := newStore(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
 	c := &checkout.Cart{TxID: trace.NewTxID(), TokenHash: store.HashToken("tok"), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
@@ -38,8 +37,7 @@ func TestCreateCartIsIdempotentForItsHolderOnly(t *testing.T) {
 // A record stored without a token hash opens to nobody, not even to a caller who
 // brings no token: an empty hash never means "no check".
 func TestEmptyStoredTokenHashOpensNothing(t *testing.T) {
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
+	st := newStore(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
 	c := &checkout.Cart{TxID: trace.NewTxID(), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
@@ -59,4 +57,11 @@ func TestEmptyStoredTokenHashOpensNothing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// newStore returns a store on a fresh table of DynamoDB Local, dropped after the test.
+func newStore(t *testing.T) *store.Store {
+	t.Helper()
+	db, table := dynamotest.NewTable(t)
+	return store.New(db, table)
 }

@@ -237,6 +237,21 @@ type Change struct {
 	Trace []trace.Line
 }
 
+// withTrace adds the change's clauses and then its trace lines, after the request's
+// pending ones, to an order update; it returns the pending lines it took, for the caller
+// to give back (restoreTrace) if the update writes nothing.
+func (ch Change) withTrace(ctx context.Context, txid string, set []string, names map[string]string, values map[string]types.AttributeValue) ([]string, []trace.Line, error) {
+	set, err := ch.clauses(set, values)
+	if err != nil {
+		return nil, nil, err
+	}
+	lines := pendingTrace(ctx, txid)
+	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
+		return nil, nil, err
+	}
+	return set, lines, nil
+}
+
 // clauses adds the change's SET clauses and values to an order update (":now" must be
 // among the values): the one place that says how each part of a Change is stored.
 func (ch Change) clauses(set []string, values map[string]types.AttributeValue) ([]string, error) {
@@ -287,13 +302,9 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 		return nil, checkout.Errorf(op, checkout.ECONFLICT, "no status may move to %s", to)
 	}
 	values[":g"] = s(statusKey(to))
-	set, err := ch.clauses(set, values)
-	if err != nil {
-		return nil, checkout.Wrap(op, err)
-	}
 	// The request's pending trace lines ride on the move (given back if it writes nothing).
-	lines := pendingTrace(ctx, txid)
-	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
+	set, lines, err := ch.withTrace(ctx, txid, set, names, values)
+	if err != nil {
 		return nil, checkout.Wrap(op, err)
 	}
 	cond := "#st IN (" + strings.Join(srcs, ", ") + ")"
@@ -336,12 +347,8 @@ func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.
 	set := []string{"updatedAt = :now"}
 	values := map[string]types.AttributeValue{":now": s(st.now().Format(time.RFC3339Nano))}
 	names := map[string]string{}
-	set, err := ch.clauses(set, values)
+	set, lines, err := ch.withTrace(ctx, txid, set, names, values)
 	if err != nil {
-		return nil, checkout.Wrap(op, err)
-	}
-	lines := pendingTrace(ctx, txid)
-	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
 		return nil, checkout.Wrap(op, err)
 	}
 	in := &dynamodb.UpdateItemInput{
@@ -384,13 +391,9 @@ func (st *Store) ClaimTask(ctx context.Context, txid, token, from, to string, ch
 	values := map[string]types.AttributeValue{
 		":now": s(st.now().Format(time.RFC3339Nano)), ":to": s(to), ":tt": s(token), ":from": s(from),
 	}
-	set, err := ch.clauses(set, values)
-	if err != nil {
-		return checkout.Wrap(op, err)
-	}
 	names := map[string]string{}
-	lines := pendingTrace(ctx, txid)
-	if set, err = appendTrace(set, names, values, append(lines[:len(lines):len(lines)], ch.Trace...)); err != nil {
+	set, lines, err := ch.withTrace(ctx, txid, set, names, values)
+	if err != nil {
 		return checkout.Wrap(op, err)
 	}
 	in := &dynamodb.UpdateItemInput{
@@ -447,14 +450,43 @@ func (st *Store) RecordNotification(ctx context.Context, txid, provider, eventID
 	if err != nil {
 		return false, checkout.Wrap("store.recordNotification", err)
 	}
-	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	return st.putOnce(ctx, "store.recordNotification", item)
+}
+
+// putOnce writes item only if no item has its key: it returns false, and no error, when
+// one has, so of racing writers exactly one sees true.
+func (st *Store) putOnce(ctx context.Context, op string, item map[string]types.AttributeValue) (bool, error) {
+	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	if _, failed := conditionFailed(err); failed {
 		return false, nil
 	}
 	if err != nil {
-		return false, checkout.Wrap("store.recordNotification", err)
+		return false, checkout.Wrap(op, err)
 	}
 	return true, nil
+}
+
+// counterStep reads the counter at counterKey and returns its next value with the
+// transaction item that moves it there, conditioned on the counter still holding the
+// value read: two racing allocations never hand out the same number, the loser retries.
+func (st *Store) counterStep(ctx context.Context, counterKey map[string]types.AttributeValue) (int64, types.TransactWriteItem, error) {
+	var c struct {
+		Value int64 `json:"value"`
+	}
+	if _, err := st.get(ctx, counterKey["pk"].(*types.AttributeValueMemberS).Value, "COUNTER", &c); err != nil {
+		return 0, types.TransactWriteItem{}, err
+	}
+	next := c.Value + 1
+	counterCond := "attribute_not_exists(#v)"
+	vals := map[string]types.AttributeValue{":next": n(next)}
+	if c.Value > 0 {
+		counterCond = "#v = :cur"
+		vals[":cur"] = n(c.Value)
+	}
+	return next, types.TransactWriteItem{Update: &types.Update{
+		TableName: &st.Table, Key: counterKey, UpdateExpression: aws.String("SET #v = :next"),
+		ConditionExpression: &counterCond, ExpressionAttributeNames: map[string]string{"#v": "value"}, ExpressionAttributeValues: vals,
+	}}, nil
 }
 
 // NextInvoiceNumber allocates the order's invoice number once: the counter of the shop
@@ -472,25 +504,13 @@ func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, yea
 	}
 	counterKey := key(fmt.Sprintf("COUNTER#INVOICE#%s#%d", shopID, year), "COUNTER")
 	for attempt := 0; attempt < 10; attempt++ {
-		var c struct {
-			Value int64 `json:"value"`
-		}
-		if _, err := st.get(ctx, counterKey["pk"].(*types.AttributeValueMemberS).Value, "COUNTER", &c); err != nil {
+		next, counterUpd, err := st.counterStep(ctx, counterKey)
+		if err != nil {
 			return "", checkout.Wrap(op, err)
 		}
-		next := c.Value + 1
 		number := fmt.Sprintf("%s-%d-%06d", strings.ToUpper(shopID), year, next)
-		counterCond := "attribute_not_exists(#v)"
-		vals := map[string]types.AttributeValue{":next": n(next)}
-		if c.Value > 0 {
-			counterCond = "#v = :cur"
-			vals[":cur"] = n(c.Value)
-		}
-		_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-			{Update: &types.Update{
-				TableName: &st.Table, Key: counterKey, UpdateExpression: aws.String("SET #v = :next"),
-				ConditionExpression: &counterCond, ExpressionAttributeNames: map[string]string{"#v": "value"}, ExpressionAttributeValues: vals,
-			}},
+		_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+			counterUpd,
 			{Update: &types.Update{
 				TableName: &st.Table, Key: key(txPK(txid), orderSK),
 				UpdateExpression: aws.String("SET invoiceNumber = :num, invoicedAt = :now"),

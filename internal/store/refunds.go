@@ -101,27 +101,15 @@ func (st *Store) RefundOrder(ctx context.Context, r Refund) (*checkout.Order, bo
 			}
 		} else {
 			counterKey := creditNoteCounter(r.ShopID, r.Year)
-			var c struct {
-				Value int64 `json:"value"`
-			}
-			if _, err := st.get(ctx, counterKey["pk"].(*types.AttributeValueMemberS).Value, "COUNTER", &c); err != nil {
+			next, counterUpd, err := st.counterStep(ctx, counterKey)
+			if err != nil {
 				return nil, false, checkout.Wrap(op, err)
 			}
-			next := c.Value + 1
 			values[":cn"] = s(fmt.Sprintf("%s-%d-%06d", CreditNotePrefix, r.Year, next))
 			orderUpd.UpdateExpression = aws.String(set + ", creditNoteNumber = :cn, creditedAt = :now ADD paymentKeys :ks")
 			cond += " AND attribute_not_exists(creditNoteNumber)"
-			counterCond := "attribute_not_exists(#v)"
-			cvals := map[string]types.AttributeValue{":next": n(next)}
-			if c.Value > 0 {
-				counterCond = "#v = :cur"
-				cvals[":cur"] = n(c.Value)
-			}
-			_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-				{Update: &types.Update{
-					TableName: &st.Table, Key: counterKey, UpdateExpression: aws.String("SET #v = :next"),
-					ConditionExpression: &counterCond, ExpressionAttributeNames: map[string]string{"#v": "value"}, ExpressionAttributeValues: cvals,
-				}},
+			_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+				counterUpd,
 				{Update: &orderUpd},
 			}})
 			var tce *types.TransactionCanceledException

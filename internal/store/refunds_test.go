@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -60,8 +59,7 @@ func refundOf(txid string) store.Refund {
 // and left as it was; an order refunded before billing can no longer be numbered.
 func TestRefundOrder(t *testing.T) {
 	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
+	st := newStore(t)
 
 	tests := []struct {
 		name       string
@@ -120,8 +118,7 @@ func TestRefundOrder(t *testing.T) {
 // of the year's sequence, each once, none skipped; a retry takes none.
 func TestCreditNoteNumbersAreGapFree(t *testing.T) {
 	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
+	st := newStore(t)
 	const n = 6
 	var txids []string
 	for range n {

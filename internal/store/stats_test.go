@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/store"
 )
 
@@ -28,8 +27,7 @@ func paidOrder(txid, email, partner string) *checkout.Order {
 
 func TestCountPaidOrderFeedsTheDiscountFigures(t *testing.T) {
 	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
+	st := newStore(t)
 
 	type want struct {
 		counted  bool
@@ -99,8 +97,7 @@ func TestCountPaidOrderFeedsTheDiscountFigures(t *testing.T) {
 
 func TestCountPaidOrderCountsOnceUnderRaces(t *testing.T) {
 	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
+	st := newStore(t)
 	o := paidOrder("TXRACE", "race@example.com", "acme")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -139,8 +136,7 @@ func TestCountPaidOrderCountsOnceUnderRaces(t *testing.T) {
 
 func TestStatsRefuseBadInput(t *testing.T) {
 	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
+	st := newStore(t)
 	long := strings.Repeat("p", store.MaxPartnerKey+1)
 	cases := []struct {
 		name string
@@ -172,8 +168,7 @@ func TestStatsRefuseBadInput(t *testing.T) {
 // creation, the buyer's paid orders from the CUSTOMER step; a reset forgets both.
 func TestCartKeepsTheDiscountSnapshots(t *testing.T) {
 	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
+	st := newStore(t)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	ps := &checkout.PartnerStats{Stats: checkout.Stats{Orders: 3, Revenue: 9000}, ByProduct: map[string]checkout.Stats{"GO-101": {Orders: 2, Revenue: 6000}}}
 	c := &checkout.Cart{TxID: "TXSNAP", TokenHash: "h", ShopID: "demo", Partner: "acme", PartnerStats: ps,

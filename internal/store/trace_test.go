@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -19,8 +18,7 @@ import (
 // own; placement moves the cart's lines onto the order, and the whole trace reads back
 // in order.
 func TestCartTraceRidesOnItsCommands(t *testing.T) {
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
+	st := newStore(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
 	txid := trace.NewTxID()

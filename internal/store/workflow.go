@@ -79,14 +79,7 @@ func (st *Store) Once(ctx context.Context, txid, name string) (bool, error) {
 	if err != nil {
 		return false, checkout.Wrap("store.once", err)
 	}
-	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
-	if _, failed := conditionFailed(err); failed {
-		return false, nil
-	}
-	if err != nil {
-		return false, checkout.Wrap("store.once", err)
-	}
-	return true, nil
+	return st.putOnce(ctx, "store.once", item)
 }
 
 // Release gives back a claim taken with Once.

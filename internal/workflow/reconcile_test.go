@@ -114,25 +114,14 @@ func TestReconcileComparesProviderPaymentsWithOrders(t *testing.T) {
 		{
 			name: "unknown, after cancellation: late",
 			setup: func(e *env) (string, string) {
-				tx, _ := e.place("stripe", 12000)
-				id := e.stripeSession(tx)
-				if code, body, _ := e.admin("POST", "/admin/orders/"+tx+"/cancel", "", nil, nil); code != http.StatusOK {
-					e.t.Fatalf("cancel: %d %s", code, body)
-				}
-				e.stripe.Pay(id)
-				return tx, id
+				return e.paidAfterCancel()
 			},
 			wantStatus: checkout.Cancelled, wantPaid: 1, wantFlag: workflow.ReasonLate, wantRecorded: workflow.ReasonLate,
 		},
 		{
 			name: "already flagged: the late payment's webhook came",
 			setup: func(e *env) (string, string) {
-				tx, _ := e.place("stripe", 12000)
-				id := e.stripeSession(tx)
-				if code, body, _ := e.admin("POST", "/admin/orders/"+tx+"/cancel", "", nil, nil); code != http.StatusOK {
-					e.t.Fatalf("cancel: %d %s", code, body)
-				}
-				e.stripe.Pay(id)
+				tx, id := e.paidAfterCancel()
 				e.stripeWebhook(tx, id, 12000)
 				return tx, id
 			},
@@ -410,4 +399,17 @@ func provider(rep notify.Report, name string) (notify.ReportProvider, bool) {
 func stripeKnown(rep notify.Report) int {
 	p, _ := provider(rep, "stripe")
 	return p.Known
+}
+
+// paidAfterCancel places a Stripe order, cancels it, then has the buyer pay its session
+// anyway: a late payment. It returns the order's txid and the session ID.
+func (e *env) paidAfterCancel() (string, string) {
+	e.t.Helper()
+	tx, _ := e.place("stripe", 12000)
+	id := e.stripeSession(tx)
+	if code, body, _ := e.admin("POST", "/admin/orders/"+tx+"/cancel", "", nil, nil); code != http.StatusOK {
+		e.t.Fatalf("cancel: %d %s", code, body)
+	}
+	e.stripe.Pay(id)
+	return tx, id
 }

@@ -63,6 +63,31 @@ func NewServer(t testing.TB) *Server {
 	return s
 }
 
+// The orders NewSeededServer holds.
+const (
+	TxPending = "TU80WKRYTI9QUMJ4" // a cheque order waiting for its payment, with a trace
+	TxPlaced  = "AB12CD34EF56GH78" // a transfer order freshly placed, two days later
+)
+
+// PlacedAt is when TxPending was placed.
+var PlacedAt = time.Date(2026, 7, 27, 11, 32, 13, 753_000_000, time.UTC)
+
+// NewSeededServer starts a server holding the two orders TxPending and TxPlaced, the
+// fixture the back-office clients' tests share.
+func NewSeededServer(t testing.TB) *Server {
+	s := NewServer(t)
+	s.AddOrder(checkout.Order{TxID: TxPending, Status: checkout.Pending, Paymode: "check", Currency: "EUR",
+		Totals:   checkout.Totals{Untaxed: 10288, Taxes: 2057, Final: 12345},
+		PlacedAt: PlacedAt, Customer: checkout.Customer{Email: "ada@example.org", FirstName: "Ada", LastName: "Lovelace", Country: "FR"},
+		Lines: []checkout.OrderLine{{Code: "COURSE-101", Name: "Go for teachers", Quantity: 1, UnitPrice: 10288, Taxed: 12345}}},
+		trace.Line{At: PlacedAt, TxID: TxPending, Source: "Test Processing", Message: "paying"},
+		trace.Line{At: PlacedAt.Add(1008 * time.Millisecond), TxID: TxPending, Source: "Production Controller", Message: "Full production starting from SOLDOUT ..."},
+	)
+	s.AddOrder(checkout.Order{TxID: TxPlaced, Status: checkout.Placed, Paymode: "transfer", Currency: "EUR",
+		Totals: checkout.Totals{Final: 500}, PlacedAt: PlacedAt.Add(48 * time.Hour), Customer: checkout.Customer{Email: "bob@example.org"}})
+	return s
+}
+
 // AddOrder stores an order (a copy) and its trace.
 func (s *Server) AddOrder(o checkout.Order, lines ...trace.Line) {
 	s.mu.Lock()
