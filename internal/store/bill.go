@@ -203,9 +203,9 @@ func (st *Store) productEventPut(ref string, e production.Event) (*types.Put, er
 	if e.Type == "" || e.At.IsZero() {
 		return nil, fmt.Errorf("product event on %s: type and time are required", ref)
 	}
-	item, err := marshal(eventItem{PK: productKey(ref), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
+	item, err := eventRecord(ref, e)
 	if err != nil {
-		return nil, fmt.Errorf("encode event of %s: %w", ref, err)
+		return nil, err
 	}
 	return &types.Put{TableName: &st.Table, Item: item}, nil
 }

@@ -254,9 +254,9 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		{Put: &types.Put{TableName: &st.Table, Item: inst}},
 	}
 	for _, e := range in.Events {
-		ev, err := marshal(eventItem{PK: productKey(in.Reference), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
+		ev, err := eventRecord(in.Reference, e)
 		if err != nil {
-			return fmt.Errorf("encode event of %s: %w", in.Reference, err)
+			return err
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &st.Table, Item: ev}})
 	}
@@ -369,16 +369,22 @@ func (st *Store) CustomerInstances(ctx context.Context, email string) ([]product
 	return list, nil
 }
 
-// AddProductEvent appends an event to an instance (back office: expired, billed…).
-func (st *Store) AddProductEvent(ctx context.Context, ref string, e production.Event) error {
-	if e.Type == "" || e.At.IsZero() {
-		return fmt.Errorf("product event on %s: type and time are required", ref)
-	}
+// eventRecord is the stored item of one event of instance ref.
+func eventRecord(ref string, e production.Event) (map[string]types.AttributeValue, error) {
 	item, err := marshal(eventItem{PK: productKey(ref), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
 	if err != nil {
-		return fmt.Errorf("encode event of %s: %w", ref, err)
+		return nil, fmt.Errorf("encode event of %s: %w", ref, err)
 	}
-	if _, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &st.Table, Item: item}); err != nil {
+	return item, nil
+}
+
+// AddProductEvent appends an event to an instance (back office: expired, billed…).
+func (st *Store) AddProductEvent(ctx context.Context, ref string, e production.Event) error {
+	put, err := st.productEventPut(ref, e)
+	if err != nil {
+		return err
+	}
+	if _, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item}); err != nil {
 		return fmt.Errorf("put event of %s: %w", ref, err)
 	}
 	return nil
