@@ -95,3 +95,18 @@ func TestSystempayIPNSignature(t *testing.T) {
 
 // knownSignature was computed outside Go (Python's hmac module).
 const knownSignature = "ecbQLbwXuJnbSXgD86kj/qyMWVvNLS/eIEAzbTRZrSs="
+
+// TestStripeFakeRefusesForgedRefunds: the fake, like Stripe, refuses a refund without
+// the secret key, so a test cannot pass against a client that sends none.
+func TestStripeFakeRefusesForgedRefunds(t *testing.T) {
+	srv := providertest.NewStripeServer(t, "sk_test_refunds")
+	srv.Paid("cs_test_PAID", 12000, "EUR")
+	for _, auth := range []string{"", "Bearer sk_test_wrong"} {
+		if status, _ := post(t, srv.URL+"/v1/refunds", auth, url.Values{"payment_intent": {"pi_test_PAID"}}.Encode()); status != http.StatusUnauthorized {
+			t.Errorf("refund with %q = %d, want 401", auth, status)
+		}
+	}
+	if n := len(srv.Refunds()); n != 0 {
+		t.Fatalf("forged requests made %d refunds", n)
+	}
+}
