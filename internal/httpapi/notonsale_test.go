@@ -13,7 +13,6 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
-	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/vies"
 	"github.com/lmsshop/checkout/internal/vies/viestest"
 )
@@ -107,7 +106,7 @@ func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
 			if strings.Join(fields, ",") != tt.want {
 				t.Errorf("fields %v, want exactly [%s]", fields, tt.want)
 			}
-			if _, o, err := st.CartAndOrder(ctx, tt.txid, store.HashToken(tt.token)); err != nil || o != nil {
+			if _, o, err := st.CartAndOrder(ctx, tt.txid, checkout.HashToken(tt.token)); err != nil || o != nil {
 				t.Errorf("after a refused placement: order %v, err %v; want none", o, err)
 			}
 			if wf.n != before {
@@ -161,7 +160,7 @@ func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake.SetDown("DE", tt.down)
-			before, err := st.GetCart(ctx, c.TransactionID, store.HashToken(c.CartToken))
+			before, err := st.GetCart(ctx, c.TransactionID, checkout.HashToken(c.CartToken))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -169,7 +168,7 @@ func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
 			if r.StatusCode != tt.want || !strings.Contains(r.Body, tt.wantMsg) {
 				t.Fatalf("customer = %d %s, want %d mentioning %q", r.StatusCode, r.Body, tt.want, tt.wantMsg)
 			}
-			after, err := st.GetCart(ctx, c.TransactionID, store.HashToken(c.CartToken))
+			after, err := st.GetCart(ctx, c.TransactionID, checkout.HashToken(c.CartToken))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,13 +21,12 @@ import (
 	"github.com/lmsshop/checkout/internal/vies"
 )
 
-// CartStore is what the pre-placement steps need of the table.
+// CartStore is what the pre-placement steps need of the table: the cart's commands,
+// which write the step's trace line in the cart's own write, and reads; Place moves the
+// cart's lines onto the order.
 type CartStore interface {
-	// CreateCart and Mutate (Mutation.Note) write the step's trace line in the cart's own
-	// write; Place moves the cart's lines onto the order.
-	CreateCart(ctx context.Context, c *checkout.Cart, notes ...trace.Line) error
+	checkout.CartCommands
 	GetCart(ctx context.Context, txid, tokenHash string) (*checkout.Cart, error)
-	Mutate(ctx context.Context, txid, tokenHash string, ttl time.Duration, m store.Mutation) (*checkout.Cart, error)
 	CartAndOrder(ctx context.Context, txid, tokenHash string) (*checkout.Cart, *checkout.Order, error)
 	Place(ctx context.Context, o *checkout.Order, cartVersion int64, rule checkout.AccountRule, note trace.Line, cartTrace ...trace.Line) error
 	// PaidOrders and PartnerStats feed the discount rules; they are read once, into
@@ -93,7 +92,7 @@ func (s *Steps) open(ctx context.Context, r *Request) (*cartRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cartRequest{txid: txid, tokenHash: store.HashToken(token), shop: shop, cat: cat}, nil
+	return &cartRequest{txid: txid, tokenHash: checkout.HashToken(token), shop: shop, cat: cat}, nil
 }
 
 func (s *Steps) view(cr *cartRequest, c *checkout.Cart, status int) (Response, error) {
@@ -104,15 +103,19 @@ func (s *Steps) view(cr *cartRequest, c *checkout.Cart, status int) (Response, e
 	return JSON(status, cartView(cr.shop, cr.cat, c, q)), nil
 }
 
-// mutate applies one command with its trace line in the same write: only a caller the
-// command's condition proves to hold the cart may add a line to its trace, and the
-// line is stored exactly when that condition holds. A refusal is traced (as a write of
-// its own, off the happy path) only for such a caller too.
-func (s *Steps) mutate(ctx context.Context, cr *cartRequest, m store.Mutation, format string, args ...any) (Response, error) {
-	m.Note = s.Trace.Line(cr.txid, format, args...)
-	c, err := s.Store.Mutate(ctx, cr.txid, cr.tokenHash, s.CartTTL, m)
+// write is what a cart command of this request carries: the cart, its holder's token
+// hash, the cart's TTL and the step's trace line, which the command stores in its own
+// write (see checkout.CartWrite).
+func (s *Steps) write(cr *cartRequest, format string, args ...any) checkout.CartWrite {
+	return checkout.CartWrite{TxID: cr.txid, TokenHash: cr.tokenHash, TTL: s.CartTTL, Note: s.Trace.Line(cr.txid, format, args...)}
+}
+
+// changed answers a cart command: the cart as it now is, or the refusal. A refusal is
+// traced (as a write of its own, off the happy path) only for a caller who holds the
+// cart: anyone else writes nothing.
+func (s *Steps) changed(ctx context.Context, cr *cartRequest, c *checkout.Cart, err error) (Response, error) {
 	if err != nil {
-		if !store.NotHolder(err) {
+		if !checkout.NotHolder(err) {
 			s.Trace.Printf(ctx, cr.txid, "refused: %v", err)
 		}
 		return Response{}, err
@@ -279,7 +282,7 @@ func (s *Steps) startCart(ctx context.Context, in NewCart) (Created, []string, e
 		c.PartnerStats = &ps
 	}
 	token := newToken()
-	c.TokenHash = store.HashToken(token)
+	c.TokenHash = checkout.HashToken(token)
 	note := s.Trace.Line(c.TxID, "cart created with %d line(s)%s", len(c.Lines), partnerNote(c.Partner))
 	if err := s.Store.CreateCart(ctx, c, note); err != nil {
 		return Created{}, nil, err
@@ -385,7 +388,8 @@ func (s *Steps) resetCart(ctx context.Context, r *Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	return s.mutate(ctx, cr, store.Reset(), "SHOP : cart reset")
+	c, err := s.Store.Reset(ctx, s.write(cr, "SHOP : cart reset"))
+	return s.changed(ctx, cr, c, err)
 }
 
 func (s *Steps) item(cr *cartRequest, code string) (*checkout.Item, error) {
@@ -419,9 +423,11 @@ func (s *Steps) setLine(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	if q == 0 {
-		return s.mutate(ctx, cr, store.RemoveLine(it.Code), "SHOP : remove %s", it.Code)
+		c, err := s.Store.RemoveLine(ctx, s.write(cr, "SHOP : remove %s", it.Code), it.Code)
+		return s.changed(ctx, cr, c, err)
 	}
-	return s.mutate(ctx, cr, store.SetLine(it, q, s.now().UnixMilli()), "SHOP : %s quantity %d", it.Code, q)
+	c, err := s.Store.SetLine(ctx, s.write(cr, "SHOP : %s quantity %d", it.Code, q), it, q)
+	return s.changed(ctx, cr, c, err)
 }
 
 func (s *Steps) removeLine(ctx context.Context, r *Request) (Response, error) {
@@ -433,7 +439,8 @@ func (s *Steps) removeLine(ctx context.Context, r *Request) (Response, error) {
 	if !checkout.ValidCode(code) {
 		return Response{}, checkout.Errorf("cart.removeLine", checkout.ENOTFOUND, "no item %q", code)
 	}
-	return s.mutate(ctx, cr, store.RemoveLine(code), "SHOP : remove %s", code)
+	c, err := s.Store.RemoveLine(ctx, s.write(cr, "SHOP : remove %s", code), code)
+	return s.changed(ctx, cr, c, err)
 }
 
 func (s *Steps) addCode(ctx context.Context, r *Request) (Response, error) {
@@ -451,7 +458,8 @@ func (s *Steps) addCode(ctx context.Context, r *Request) (Response, error) {
 	if err != nil {
 		return Response{}, checkout.Invalid("cart.addCode", "this code cannot be used", checkout.FieldError{Field: "code", Message: err.Error()})
 	}
-	return s.mutate(ctx, cr, store.AddCode(code, s.now().UnixMilli()), "SHOP : discount code %s entered", code)
+	c, err := s.Store.AddCode(ctx, s.write(cr, "SHOP : discount code %s entered", code), code)
+	return s.changed(ctx, cr, c, err)
 }
 
 func (s *Steps) removeCode(ctx context.Context, r *Request) (Response, error) {
@@ -460,7 +468,8 @@ func (s *Steps) removeCode(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	code := strings.ToUpper(strings.TrimSpace(r.PathParameters["code"]))
-	return s.mutate(ctx, cr, store.RemoveCode(code), "SHOP : discount code %s removed", code)
+	c, err := s.Store.RemoveCode(ctx, s.write(cr, "SHOP : discount code %s removed", code), code)
+	return s.changed(ctx, cr, c, err)
 }
 
 func (s *Steps) unlock(ctx context.Context, r *Request) (Response, error) {
@@ -487,7 +496,8 @@ func (s *Steps) unlock(ctx context.Context, r *Request) (Response, error) {
 		s.Trace.Printf(ctx, cr.txid, "SHOP : wrong password for %s", it.Code)
 		return Response{}, checkout.Errorf("cart.unlock", checkout.EFORBIDDEN, "wrong password for %s", it.Code)
 	}
-	return s.mutate(ctx, cr, store.Unlock(it.Code, s.now().UnixMilli()), "SHOP : %s unlocked", it.Code)
+	c, err := s.Store.Unlock(ctx, s.write(cr, "SHOP : %s unlocked", it.Code), it.Code)
+	return s.changed(ctx, cr, c, err)
 }
 
 func (s *Steps) putRequirements(ctx context.Context, r *Request) (Response, error) {
@@ -511,7 +521,8 @@ func (s *Steps) putRequirements(ctx context.Context, r *Request) (Response, erro
 	if bad := checkout.HandlerErrors(ctx, cr.cat, clean, s.Check); len(bad) > 0 {
 		return Response{}, checkout.Invalid("cart.setRequirements", "invalid required data", bad...)
 	}
-	return s.mutate(ctx, cr, store.SetRequirements(clean), "PURCHASEREQUIS : data for %d item(s)", len(clean))
+	c, err := s.Store.SetRequirements(ctx, s.write(cr, "PURCHASEREQUIS : data for %d item(s)", len(clean)), clean)
+	return s.changed(ctx, cr, c, err)
 }
 
 func (s *Steps) putSeats(ctx context.Context, r *Request) (Response, error) {
@@ -529,7 +540,8 @@ func (s *Steps) putSeats(ctx context.Context, r *Request) (Response, error) {
 	if err := checkout.CleanSeats(cr.shop, cr.cat, in.Participants, in.Seats); err != nil {
 		return Response{}, err
 	}
-	return s.mutate(ctx, cr, store.SetSeats(in.Participants, in.Seats), "USERS : %d participant(s), %d seat(s)", len(in.Participants), len(in.Seats))
+	c, err := s.Store.SetSeats(ctx, s.write(cr, "USERS : %d participant(s), %d seat(s)", len(in.Participants), len(in.Seats)), in.Participants, in.Seats)
+	return s.changed(ctx, cr, c, err)
 }
 
 func (s *Steps) putCustomer(ctx context.Context, r *Request) (Response, error) {
@@ -570,5 +582,6 @@ func (s *Steps) putCustomer(ctx context.Context, r *Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	return s.mutate(ctx, cr, store.SetCustomer(&cu, paid), "CUSTOMER : buyer %s", cu.Email)
+	c, err := s.Store.SetCustomer(ctx, s.write(cr, "CUSTOMER : buyer %s", cu.Email), &cu, paid)
+	return s.changed(ctx, cr, c, err)
 }

@@ -1,166 +1,163 @@
 package store
 
 import (
-	"fmt"
-	"slices"
+	"context"
+	"strconv"
 	"strings"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 )
 
-// The cart commands of the purchase steps, each one Mutation (one UpdateItem). The
-// domain has validated the input against the catalog; these add what only the stored
-// cart can tell, as conditions.
+// The cart's commands (checkout.CartCommands), each one mutation applied in one
+// UpdateItem (Store.change): the domain's rule for the command becomes its condition
+// expression here, and when that condition fails the same rule, run on the cart as it
+// was, says why (checkout.Refusal).
+var _ checkout.CartCommands = (*Store)(nil)
 
-// SetLine sets an item's quantity (q > 0, already clamped). A password-protected item
-// must have been unlocked; a new line needs room in the cart.
-func SetLine(it *checkout.Item, q int, nowMs int64) Mutation {
-	// Quantity and position are distinct paths: a new line takes its place at the end
-	// (if_not_exists), an existing one keeps it.
-	m := Mutation{
-		Set:    []string{"#lines.#c = :q", "#ord.#c = if_not_exists(#ord.#c, :at)"},
-		Names:  map[string]string{"#lines": "lines", "#ord": "lineOrder", "#c": it.Code},
-		Values: map[string]any{":q": q, ":at": nowMs, ":max": checkout.MaxLines},
-	}
-	m.Condition = "attribute_exists(#lines.#c) OR size(#lines) < :max"
-	if it.Password != "" {
-		m.Condition = "(" + m.Condition + ") AND attribute_exists(#unl.#c)"
-		m.Names["#unl"] = "unlocked"
-	}
-	m.Refused = func(c *checkout.Cart) error {
-		if it.Password != "" && !slices.Contains(c.Unlocked, it.Code) {
-			return checkout.Errorf("cart.setLine", checkout.EFORBIDDEN, "item %s is password-protected: unlock it first", it.Code)
-		}
-		return checkout.Errorf("cart.setLine", checkout.EINVALID, "a cart holds at most %d lines", checkout.MaxLines)
-	}
-	return m
+// mutation is one cart command as a DynamoDB update: its SET/REMOVE clauses, its own
+// condition, the names and values they use, and its own rule, which the condition
+// enforces, to explain a failure of it.
+type mutation struct {
+	set, remove []string
+	cond        string
+	names       map[string]string
+	values      map[string]any
+	own         func(c *checkout.Cart) error
+	codes       int // item codes named so far
 }
 
-// RemoveLine removes an item with its required data and seats.
-func RemoveLine(code string) Mutation {
-	return Mutation{
-		Remove:    []string{"#lines.#c", "#ord.#c", "#req.#c"},
-		Condition: "attribute_exists(#lines.#c)",
-		Names:     map[string]string{"#lines": "lines", "#ord": "lineOrder", "#req": "required", "#c": code},
-		Refused: func(*checkout.Cart) error {
-			return checkout.Errorf("cart.removeLine", checkout.ENOTFOUND, "%s is not in the cart", code)
-		},
+// code gives an item code its own name placeholder (#c0, #c1…) and returns it: item
+// codes are the buyer's input and go in ExpressionAttributeNames, never in the
+// expression's text. A counter rather than
+// github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression: that builder is not a
+// dependency of this module, and it builds an expression tree and marshals its values
+// through reflection on every call, where a command names one path per code and every
+// cart request's CPU counts (docs/bench); the shared clauses are fixed strings.
+func (m *mutation) code(code string) string {
+	if m.names == nil {
+		m.names = map[string]string{}
 	}
+	p := "#c" + strconv.Itoa(m.codes)
+	m.codes++
+	m.names[p] = code
+	return p
 }
 
-// Reset clears everything the buyer entered; the transaction ID and token stay.
-func Reset() Mutation {
-	return Mutation{
-		Set:    []string{"#lines = :empty", "#ord = :empty", "#codes = :empty", "#unl = :empty", "#req = :empty"},
-		Remove: []string{"participants", "seats", "customer", "partner", "paidOrders", "partnerStats"},
-		Names:  map[string]string{"#lines": "lines", "#ord": "lineOrder", "#codes": "codes", "#unl": "unlocked", "#req": "required"},
-		Values: map[string]any{":empty": map[string]int{}},
+// SetLine sets an item's quantity. Quantity and position are distinct paths: a new line
+// takes its place at the end (if_not_exists), an existing one keeps it.
+func (st *Store) SetLine(ctx context.Context, w checkout.CartWrite, it *checkout.Item, q int) (*checkout.Cart, error) {
+	var m mutation
+	c := m.code(it.Code)
+	m.set = []string{"#lines." + c + " = :q", "#ord." + c + " = if_not_exists(#ord." + c + ", :at)"}
+	m.values = map[string]any{":q": q, ":at": st.now().UnixMilli(), ":max": checkout.MaxLines}
+	// checkout.Cart.CanSetLine as a condition.
+	m.cond = "attribute_exists(#lines." + c + ") OR size(#lines) < :max"
+	if it.Locked() {
+		m.cond = "(" + m.cond + ") AND attribute_exists(#unl." + c + ")"
+		m.names["#unl"] = "unlocked"
 	}
+	m.names["#lines"], m.names["#ord"] = "lines", "lineOrder"
+	m.own = func(was *checkout.Cart) error { return was.CanSetLine(it) }
+	return st.change(ctx, w, m)
 }
 
-// AddCode records a discount code (validated by pricing beforehand).
-func AddCode(code string, nowMs int64) Mutation {
-	return Mutation{
-		Set:    []string{"#codes.#c = :at"},
-		Names:  map[string]string{"#codes": "codes", "#c": code},
-		Values: map[string]any{":at": nowMs},
-	}
+// RemoveLine removes an item with its required data.
+func (st *Store) RemoveLine(ctx context.Context, w checkout.CartWrite, code string) (*checkout.Cart, error) {
+	var m mutation
+	c := m.code(code)
+	m.remove = []string{"#lines." + c, "#ord." + c, "#req." + c}
+	m.cond = "attribute_exists(#lines." + c + ")" // checkout.Cart.CanRemoveLine
+	m.names["#lines"], m.names["#ord"], m.names["#req"] = "lines", "lineOrder", "required"
+	m.own = func(was *checkout.Cart) error { return was.CanRemoveLine(code) }
+	return st.change(ctx, w, m)
+}
+
+// Reset clears everything the buyer entered.
+func (st *Store) Reset(ctx context.Context, w checkout.CartWrite) (*checkout.Cart, error) {
+	return st.change(ctx, w, mutation{
+		set:    []string{"#lines = :empty", "#ord = :empty", "#codes = :empty", "#unl = :empty", "#req = :empty"},
+		remove: []string{"participants", "seats", "customer", "partner", "paidOrders", "partnerStats"},
+		names:  map[string]string{"#lines": "lines", "#ord": "lineOrder", "#codes": "codes", "#unl": "unlocked", "#req": "required"},
+		values: map[string]any{":empty": map[string]int{}},
+	})
+}
+
+// AddCode records a discount code.
+func (st *Store) AddCode(ctx context.Context, w checkout.CartWrite, code string) (*checkout.Cart, error) {
+	var m mutation
+	m.set = []string{"#codes." + m.code(code) + " = :at"}
+	m.names["#codes"] = "codes"
+	m.values = map[string]any{":at": st.now().UnixMilli()}
+	return st.change(ctx, w, m)
 }
 
 // RemoveCode forgets a discount code.
-func RemoveCode(code string) Mutation {
-	return Mutation{
-		Remove:    []string{"#codes.#c"},
-		Condition: "attribute_exists(#codes.#c)",
-		Names:     map[string]string{"#codes": "codes", "#c": code},
-		Refused: func(*checkout.Cart) error {
-			return checkout.Errorf("cart.removeCode", checkout.ENOTFOUND, "code %s is not in the cart", code)
-		},
-	}
+func (st *Store) RemoveCode(ctx context.Context, w checkout.CartWrite, code string) (*checkout.Cart, error) {
+	var m mutation
+	c := m.code(code)
+	m.remove = []string{"#codes." + c}
+	m.cond = "attribute_exists(#codes." + c + ")" // checkout.Cart.CanRemoveCode
+	m.names["#codes"] = "codes"
+	m.own = func(was *checkout.Cart) error { return was.CanRemoveCode(code) }
+	return st.change(ctx, w, m)
 }
 
-// Unlock records a password-protected item as unlocked (password checked beforehand).
-func Unlock(code string, nowMs int64) Mutation {
-	return Mutation{
-		Set:    []string{"#unl.#c = :at"},
-		Names:  map[string]string{"#unl": "unlocked", "#c": code},
-		Values: map[string]any{":at": nowMs},
-	}
+// Unlock records a password-protected item as unlocked.
+func (st *Store) Unlock(ctx context.Context, w checkout.CartWrite, code string) (*checkout.Cart, error) {
+	var m mutation
+	m.set = []string{"#unl." + m.code(code) + " = :at"}
+	m.names["#unl"] = "unlocked"
+	m.values = map[string]any{":at": st.now().UnixMilli()}
+	return st.change(ctx, w, m)
 }
 
-// SetRequirements replaces the per-unit data of the given lines, which must be in the cart.
-func SetRequirements(in map[string][]map[string]string) Mutation {
-	m := Mutation{Names: map[string]string{"#lines": "lines", "#req": "required"}, Values: map[string]any{}}
-	var conds []string
-	i := 0
-	var codes []string
-	for code, units := range in {
-		cn, vn := fmt.Sprintf("#c%d", i), fmt.Sprintf(":u%d", i)
-		m.Names[cn] = code
-		m.Values[vn] = units
-		m.Set = append(m.Set, fmt.Sprintf("#req.%s = %s", cn, vn))
-		conds = append(conds, fmt.Sprintf("attribute_exists(#lines.%s)", cn))
-		codes = append(codes, code)
-		i++
+// SetRequirements replaces the per-unit data of the given lines.
+func (st *Store) SetRequirements(ctx context.Context, w checkout.CartWrite, req map[string][]map[string]string) (*checkout.Cart, error) {
+	m := mutation{names: map[string]string{}, values: map[string]any{}}
+	conds := make([]string, 0, len(req))
+	for code, units := range req {
+		c := m.code(code)
+		v := ":u" + c[2:] // the data of #cN is :uN
+		m.values[v] = units
+		m.set = append(m.set, "#req."+c+" = "+v)
+		conds = append(conds, "attribute_exists(#lines."+c+")") // checkout.Cart.CanSetRequirements
 	}
-	m.Condition = strings.Join(conds, " AND ")
-	m.Refused = func(c *checkout.Cart) error {
-		var f checkout.Fields
-		for _, code := range codes {
-			if _, ok := c.Line(code); !ok {
-				f.Add(code, "is not a line of this cart")
-			}
-		}
-		return checkout.Invalid("cart.setRequirements", "invalid required data", f...)
-	}
-	return m
+	m.cond = strings.Join(conds, " AND ")
+	m.names["#lines"], m.names["#req"] = "lines", "required"
+	m.own = func(was *checkout.Cart) error { return was.CanSetRequirements(req) }
+	return st.change(ctx, w, m)
 }
 
-// SetSeats replaces participants and seat assignments; every item assigned must be a
-// line of the cart.
-func SetSeats(people []checkout.Participant, seats []checkout.Assignment) Mutation {
-	m := Mutation{
-		Set:    []string{"#p = :p", "#s = :s"},
-		Names:  map[string]string{"#p": "participants", "#s": "seats", "#lines": "lines"},
-		Values: map[string]any{":p": people, ":s": seats},
-	}
+// SetSeats replaces participants and seat assignments.
+func (st *Store) SetSeats(ctx context.Context, w checkout.CartWrite, people []checkout.Participant, seats []checkout.Assignment) (*checkout.Cart, error) {
 	if people == nil {
-		m.Values[":p"] = []checkout.Participant{}
+		people = []checkout.Participant{}
 	}
 	if seats == nil {
-		m.Values[":s"] = []checkout.Assignment{}
+		seats = []checkout.Assignment{}
 	}
-	seen := map[string]string{}
+	m := mutation{set: []string{"#p = :p", "#s = :s"}, names: map[string]string{}, values: map[string]any{":p": people, ":s": seats}}
+	named := map[string]bool{}
 	var conds []string
 	for _, a := range seats {
-		if _, ok := seen[a.Code]; ok {
-			continue
+		if !named[a.Code] {
+			named[a.Code] = true
+			conds = append(conds, "attribute_exists(#lines."+m.code(a.Code)+")") // checkout.Cart.CanSetSeats
 		}
-		cn := fmt.Sprintf("#c%d", len(seen))
-		seen[a.Code] = cn
-		m.Names[cn] = a.Code
-		conds = append(conds, fmt.Sprintf("attribute_exists(#lines.%s)", cn))
 	}
-	m.Condition = strings.Join(conds, " AND ")
-	m.Refused = func(c *checkout.Cart) error {
-		var f checkout.Fields
-		for code := range seen {
-			if _, ok := c.Line(code); !ok {
-				f.Add("seats", "%s is not a line of this cart", code)
-			}
-		}
-		return checkout.Invalid("cart.setSeats", "invalid seats", f...)
-	}
-	return m
+	m.cond = strings.Join(conds, " AND ")
+	m.names["#p"], m.names["#s"], m.names["#lines"] = "participants", "seats", "lines"
+	m.own = func(was *checkout.Cart) error { return was.CanSetSeats(seats) }
+	return st.change(ctx, w, m)
 }
 
 // SetCustomer replaces the buyer's information and the snapshot of their earlier paid
 // orders (Store.PaidOrders, read just before), which the discount rules then read from
 // the cart.
-func SetCustomer(c *checkout.Customer, paidOrders int) Mutation {
-	return Mutation{
-		Set:    []string{"#cu = :cu", "#po = :po"},
-		Names:  map[string]string{"#cu": "customer", "#po": "paidOrders"},
-		Values: map[string]any{":cu": c, ":po": paidOrders},
-	}
+func (st *Store) SetCustomer(ctx context.Context, w checkout.CartWrite, cu *checkout.Customer, paidOrders int) (*checkout.Cart, error) {
+	return st.change(ctx, w, mutation{
+		set:    []string{"#cu = :cu", "#po = :po"},
+		names:  map[string]string{"#cu": "customer", "#po": "paidOrders"},
+		values: map[string]any{":cu": cu, ":po": paidOrders},
+	})
 }

@@ -3,9 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"maps"
@@ -82,19 +79,8 @@ func keysByValue(m map[string]int64) []string {
 	})
 }
 
-// HashToken is how a cart token is kept: only its SHA-256, so the table never holds a
-// credential.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
-// tokenOpens reports whether a caller's token hash opens a record holding stored, in
-// constant time. A record with no stored hash opens to nobody: an empty hash is a
-// record written wrong, never "no check".
-func tokenOpens(stored, given string) bool {
-	return stored != "" && subtle.ConstantTimeCompare([]byte(stored), []byte(given)) == 1
-}
+// tokenOpens is the domain's token rule, which orders and workflow records share.
+var tokenOpens = checkout.TokenOpens
 
 // CreateCart stores a new, empty cart, with the trace lines notes in the same PutItem.
 func (st *Store) CreateCart(ctx context.Context, c *checkout.Cart, notes ...trace.Line) error {
@@ -139,69 +125,32 @@ func (st *Store) GetCart(ctx context.Context, txid, tokenHash string) (*checkout
 		return nil, checkout.Wrap("store.getCart", err)
 	}
 	if !ok {
-		return nil, checkout.Errorf(opAccess, checkout.ENOTFOUND, "no cart %s", txid)
+		return nil, checkout.NoCart(txid)
 	}
-	if err := st.access(&rec, tokenHash); err != nil {
+	c := rec.cart()
+	if err := c.Open(tokenHash, st.now()); err != nil {
 		return nil, err
 	}
-	return rec.cart(), nil
+	return c, nil
 }
 
-// opAccess is the operation of the errors that refuse a caller who does not hold the
-// cart (no such cart, wrong token): see NotHolder.
-const opAccess = "cart.access"
-
-// NotHolder reports whether err refused the caller for not holding the cart (no such
-// cart, or another token), before anything about the cart itself was checked: such a
-// caller is not authenticated and may not write to the cart's trace.
-func NotHolder(err error) bool {
-	var e *checkout.Error
-	return errors.As(err, &e) && e.Op == opAccess
-}
-
-// access applies the rules every cart call shares: the token, then expiry.
-func (st *Store) access(rec *cartRecord, tokenHash string) error {
-	if !tokenOpens(rec.TokenHash, tokenHash) {
-		return checkout.Errorf(opAccess, checkout.EFORBIDDEN, "this cart token does not open cart %s", rec.TxID)
-	}
-	if rec.ExpiresAt <= st.now().Unix() {
-		return checkout.Errorf("cart", checkout.EGONE, "cart %s has expired", rec.TxID)
-	}
-	return nil
-}
-
-// Mutation is one cart command as a DynamoDB update: its SET/REMOVE clauses, extra
-// condition, names and values, and what its own condition failing means.
-type Mutation struct {
-	Set       []string
-	Remove    []string
-	Condition string
-	Names     map[string]string
-	Values    map[string]any
-	// Refused explains a failure of Condition, given the cart as it was.
-	Refused func(c *checkout.Cart) error
-	// Note is the command's trace line, appended to the cart's trace in the same
-	// UpdateItem: the command's condition (the caller holds the cart) is what allows it
-	// there, and it costs no call of its own. Zero: no line.
-	Note trace.Line
-}
-
-// Mutate applies m to the cart in one conditional UpdateItem, renews its TTL, bumps its
-// version and returns the cart as it now is. The shared condition checks existence,
-// token, expiry and that the order is not placed; on failure DynamoDB returns the item as
-// it was (ReturnValuesOnConditionCheckFailure), which says which rule refused, at no
-// extra round trip.
-func (st *Store) Mutate(ctx context.Context, txid, tokenHash string, ttl time.Duration, m Mutation) (*checkout.Cart, error) {
-	c, err := st.mutate(ctx, txid, tokenHash, ttl, m)
+// change applies m to the cart in one conditional UpdateItem, renews its TTL, bumps its
+// version, appends w.Note to its trace and returns the cart as it now is. The shared
+// condition is checkout.Cart.CanChange (the cart exists, the token hash matches, it has
+// not expired, its order is not placed); on failure DynamoDB returns the item as it was
+// (ReturnValuesOnConditionCheckFailure), from which checkout.Refusal says which rule
+// refused, at no extra round trip.
+func (st *Store) change(ctx context.Context, w checkout.CartWrite, m mutation) (*checkout.Cart, error) {
+	c, err := st.update(ctx, w, m)
 	if errors.Is(err, errTraceFull) {
 		// The cart carries MaxItemTrace lines already: the command is applied alone and
 		// its line stored as an item of its own.
-		note := m.Note
-		m.Note = trace.Line{}
-		if c, err = st.mutate(ctx, txid, tokenHash, ttl, m); err == nil {
+		note := w.Note
+		w.Note = trace.Line{}
+		if c, err = st.update(ctx, w, m); err == nil {
 			if terr := st.AppendTrace(ctx, note); terr != nil {
 				// A lost trace line is logged, never fatal to the command it describes.
-				slog.Warn("trace line lost", "txid", txid, "err", terr)
+				slog.Warn("trace line lost", "txid", w.TxID, "err", terr)
 			}
 		}
 	}
@@ -211,43 +160,43 @@ func (st *Store) Mutate(ctx context.Context, txid, tokenHash string, ttl time.Du
 // errTraceFull says that a command was refused only because the cart's trace is full.
 var errTraceFull = errors.New("the cart's trace is full")
 
-func (st *Store) mutate(ctx context.Context, txid, tokenHash string, ttl time.Duration, m Mutation) (*checkout.Cart, error) {
+func (st *Store) update(ctx context.Context, w checkout.CartWrite, m mutation) (*checkout.Cart, error) {
 	now := st.now()
 	names := map[string]string{"#v": "version", "#exp": "expiresAt", "#upd": "updatedAt", "#placed": "placed", "#th": "tokenHash"}
-	for k, v := range m.Names {
+	for k, v := range m.names {
 		names[k] = v
 	}
 	values := map[string]types.AttributeValue{
-		":one": n(1), ":exp": n(now.Add(ttl).Unix()), ":now": n(now.Unix()), ":upd": s(now.Format(time.RFC3339Nano)),
-		":false": b(false), ":th": s(tokenHash),
+		":one": n(1), ":exp": n(now.Add(w.TTL).Unix()), ":now": n(now.Unix()), ":upd": s(now.Format(time.RFC3339Nano)),
+		":false": b(false), ":th": s(w.TokenHash),
 	}
-	for k, v := range m.Values {
+	for k, v := range m.values {
 		av, err := marshalValue(v)
 		if err != nil {
-			return nil, checkout.Wrap("store.mutate", err)
+			return nil, checkout.Wrap("store.changeCart", err)
 		}
 		values[k] = av
 	}
-	set := append([]string{"#v = #v + :one", "#exp = :exp", "#upd = :upd"}, m.Set...)
+	set := append([]string{"#v = #v + :one", "#exp = :exp", "#upd = :upd"}, m.set...)
 	cond := "attribute_exists(pk) AND #th = :th AND #exp > :now AND #placed = :false"
-	traced := m.Note.Message != ""
+	traced := w.Note.Message != ""
 	if traced {
 		var err error
-		if set, err = appendTrace(set, names, values, []trace.Line{m.Note}); err != nil {
-			return nil, checkout.Wrap("store.mutate", err)
+		if set, err = appendTrace(set, names, values, []trace.Line{w.Note}); err != nil {
+			return nil, checkout.Wrap("store.changeCart", err)
 		}
 		cond += " AND (attribute_not_exists(#trace) OR size(#trace) < :tmax)"
 		values[":tmax"] = n(MaxItemTrace)
 	}
 	update := "SET " + strings.Join(set, ", ")
-	if len(m.Remove) > 0 {
-		update += " REMOVE " + strings.Join(m.Remove, ", ")
+	if len(m.remove) > 0 {
+		update += " REMOVE " + strings.Join(m.remove, ", ")
 	}
-	if m.Condition != "" {
-		cond += " AND (" + m.Condition + ")"
+	if m.cond != "" {
+		cond += " AND (" + m.cond + ")"
 	}
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &st.Table, Key: key(txPK(txid), cartSK),
+		TableName: &st.Table, Key: key(txPK(w.TxID), cartSK),
 		UpdateExpression: &update, ConditionExpression: &cond,
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		ReturnValues:                        types.ReturnValueAllNew,
@@ -256,40 +205,33 @@ func (st *Store) mutate(ctx context.Context, txid, tokenHash string, ttl time.Du
 	if old, failed := conditionFailed(err); failed {
 		if traced && old != nil {
 			var rec cartRecord
-			if unmarshal(old, &rec) == nil && len(rec.Trace) >= MaxItemTrace && st.access(&rec, tokenHash) == nil && !rec.Placed {
+			if unmarshal(old, &rec) == nil && len(rec.Trace) >= MaxItemTrace && rec.cart().CanChange(w.TokenHash, now) == nil {
 				return nil, errTraceFull
 			}
 		}
-		return nil, st.refused(txid, tokenHash, old, m.Refused)
+		return nil, st.refused(w, old, m.own)
 	}
 	if err != nil {
-		return nil, checkout.Wrap("store.mutate", err)
+		return nil, checkout.Wrap("store.changeCart", err)
 	}
 	var rec cartRecord
 	if err := unmarshal(out.Attributes, &rec); err != nil {
-		return nil, checkout.Wrap("store.mutate", err)
+		return nil, checkout.Wrap("store.changeCart", err)
 	}
 	return rec.cart(), nil
 }
 
-func (st *Store) refused(txid, tokenHash string, old map[string]types.AttributeValue, why func(*checkout.Cart) error) error {
-	if old == nil {
-		return checkout.Errorf(opAccess, checkout.ENOTFOUND, "no cart %s", txid)
+// refused explains a failed condition from old, the item as it was (nil: none).
+func (st *Store) refused(w checkout.CartWrite, old map[string]types.AttributeValue, own func(*checkout.Cart) error) error {
+	var was *checkout.Cart
+	if old != nil {
+		var rec cartRecord
+		if err := unmarshal(old, &rec); err != nil {
+			return checkout.Wrap("cart", err)
+		}
+		was = rec.cart()
 	}
-	var rec cartRecord
-	if err := unmarshal(old, &rec); err != nil {
-		return checkout.Wrap("cart", err)
-	}
-	if err := st.access(&rec, tokenHash); err != nil {
-		return err
-	}
-	if rec.Placed {
-		return checkout.Errorf("cart", checkout.ECONFLICT, "the order of cart %s is placed: it can no longer change", txid)
-	}
-	if why != nil {
-		return why(rec.cart())
-	}
-	return checkout.Errorf("cart", checkout.ECONFLICT, "the cart changed meanwhile; reload it")
+	return checkout.Refusal(w.TxID, was, w.TokenHash, st.now(), own)
 }
 
 // DeleteCart erases a cart (once its order is complete).

@@ -16,7 +16,7 @@ func TestCreateCartIsIdempotentForItsHolderOnly(t *testing.T) {
 	st := newStore(t)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	c := &checkout.Cart{TxID: trace.NewTxID(), TokenHash: store.HashToken("tok"), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	c := &checkout.Cart{TxID: trace.NewTxID(), TokenHash: checkout.HashToken("tok"), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	if err := st.CreateCart(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestCreateCartIsIdempotentForItsHolderOnly(t *testing.T) {
 		t.Errorf("the same cart created again = %v, want success", err)
 	}
 	other := *c
-	other.TokenHash = store.HashToken("another")
+	other.TokenHash = checkout.HashToken("another")
 	if err := st.CreateCart(ctx, &other); checkout.KindOf(err) != checkout.ECONFLICT {
 		t.Errorf("another cart on the same ID = %v, want a conflict", err)
 	}
@@ -51,7 +51,7 @@ func TestEmptyStoredTokenHashOpensNothing(t *testing.T) {
 		{"GetCart", func(h string) error { _, err := st.GetCart(ctx, c.TxID, h); return err }},
 		{"CartAndOrder", func(h string) error { _, _, err := st.CartAndOrder(ctx, c.TxID, h); return err }},
 	} {
-		for _, h := range []string{"", store.HashToken("")} {
+		for _, h := range []string{"", checkout.HashToken("")} {
 			if err := tc.open(h); checkout.KindOf(err) != checkout.EFORBIDDEN {
 				t.Errorf("%s(hash %q) on a cart with no stored hash = %v, want forbidden", tc.name, h, err)
 			}

@@ -21,7 +21,7 @@ func placed(t *testing.T, st *store.Store, status checkout.Status, invoiced bool
 	ctx := context.Background()
 	txid := trace.NewTxID()
 	now := time.Now().UTC()
-	cart := &checkout.Cart{TxID: txid, TokenHash: store.HashToken(txid), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	cart := &checkout.Cart{TxID: txid, TokenHash: checkout.HashToken(txid), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	if err := st.CreateCart(ctx, cart); err != nil {
 		t.Fatal(err)
 	}

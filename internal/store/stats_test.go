@@ -181,11 +181,11 @@ func TestCartKeepsTheDiscountSnapshots(t *testing.T) {
 		t.Fatalf("created cart snapshots = %+v, %d, %v; want %+v, 0", got.PartnerStats, got.PaidOrders, err, ps)
 	}
 	cu := &checkout.Customer{Email: "ada@example.com", LastName: "L", FirstName: "A", City: "Paris", Country: "FR"}
-	got, err = st.Mutate(ctx, "TXSNAP", "h", time.Hour, store.SetCustomer(cu, 4))
+	got, err = st.SetCustomer(ctx, checkout.CartWrite{TxID: "TXSNAP", TokenHash: "h", TTL: time.Hour}, cu, 4)
 	if err != nil || got.PaidOrders != 4 || got.Customer == nil || got.Customer.Email != cu.Email || !reflect.DeepEqual(got.PartnerStats, ps) {
 		t.Fatalf("after SetCustomer: paid %d, customer %+v, partner %+v, %v; want 4, %s, unchanged", got.PaidOrders, got.Customer, got.PartnerStats, err, cu.Email)
 	}
-	got, err = st.Mutate(ctx, "TXSNAP", "h", time.Hour, store.Reset())
+	got, err = st.Reset(ctx, checkout.CartWrite{TxID: "TXSNAP", TokenHash: "h", TTL: time.Hour})
 	if err != nil || got.PaidOrders != 0 || got.PartnerStats != nil || got.Partner != "" {
 		t.Errorf("after Reset: paid %d, partner %q %+v, %v; want none", got.PaidOrders, got.Partner, got.PartnerStats, err)
 	}

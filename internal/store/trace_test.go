@@ -25,32 +25,33 @@ func TestCartTraceRidesOnItsCommands(t *testing.T) {
 	line := func(i int, msg string) trace.Line {
 		return trace.Line{At: now.Add(time.Duration(i) * time.Millisecond), TxID: txid, Source: "Shop", Message: msg}
 	}
-	c := &checkout.Cart{TxID: txid, TokenHash: store.HashToken("tok"), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	c := &checkout.Cart{TxID: txid, TokenHash: checkout.HashToken("tok"), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	if err := st.CreateCart(ctx, c, line(0, "created")); err != nil {
 		t.Fatal(err)
 	}
-	code := func(i int) store.Mutation {
-		m := store.AddCode(fmt.Sprintf("C%03d", i), now.UnixMilli())
-		m.Note = line(i, fmt.Sprintf("code %03d", i))
-		return m
+	write := func(token string, note trace.Line) checkout.CartWrite {
+		return checkout.CartWrite{TxID: txid, TokenHash: checkout.HashToken(token), TTL: time.Hour, Note: note}
+	}
+	addCode := func(i int) func(w checkout.CartWrite) error {
+		return func(w checkout.CartWrite) error { _, err := st.AddCode(ctx, w, fmt.Sprintf("C%03d", i)); return err }
 	}
 	tests := []struct {
 		name     string
 		token    string
-		m        store.Mutation
+		note     trace.Line
+		command  func(w checkout.CartWrite) error
 		wantErr  bool
 		wantLine bool
 	}{
-		{"the holder's command stores its line", "tok", code(1), false, true},
-		{"another token's command stores nothing", "other", code(2), true, false},
-		{"a refused command stores no line", "tok", func() store.Mutation {
-			m := store.RemoveCode("NOPE")
-			m.Note = line(3, "removed NOPE")
-			return m
-		}(), true, false},
+		{"the holder's command stores its line", "tok", line(1, "code 001"), addCode(1), false, true},
+		{"another token's command stores nothing", "other", line(2, "code 002"), addCode(2), true, false},
+		{"a refused command stores no line", "tok", line(3, "removed NOPE"), func(w checkout.CartWrite) error {
+			_, err := st.RemoveCode(ctx, w, "NOPE")
+			return err
+		}, true, false},
 	}
 	for _, tt := range tests {
-		_, err := st.Mutate(ctx, txid, store.HashToken(tt.token), time.Hour, tt.m)
+		err := tt.command(write(tt.token, tt.note))
 		if (err != nil) != tt.wantErr {
 			t.Fatalf("%s: err = %v, want error %v", tt.name, err, tt.wantErr)
 		}
@@ -60,28 +61,26 @@ func TestCartTraceRidesOnItsCommands(t *testing.T) {
 		}
 		found := false
 		for _, l := range lines {
-			found = found || l.Message == tt.m.Note.Message
+			found = found || l.Message == tt.note.Message
 		}
 		if found != tt.wantLine {
-			t.Errorf("%s: line %q stored = %v, want %v", tt.name, tt.m.Note.Message, found, tt.wantLine)
+			t.Errorf("%s: line %q stored = %v, want %v", tt.name, tt.note.Message, found, tt.wantLine)
 		}
 	}
 	// Up to the cap and beyond: every command still succeeds and is traced.
 	for i := 4; i < store.MaxItemTrace+10; i++ {
-		m := store.AddCode(fmt.Sprintf("K%03d", i%40), now.UnixMilli())
-		m.Note = line(i, fmt.Sprintf("command %03d", i))
-		if _, err := st.Mutate(ctx, txid, store.HashToken("tok"), time.Hour, m); err != nil {
+		if _, err := st.AddCode(ctx, write("tok", line(i, fmt.Sprintf("command %03d", i))), fmt.Sprintf("K%03d", i%40)); err != nil {
 			t.Fatalf("command %d: %v", i, err)
 		}
 	}
-	got, err := st.GetCart(ctx, txid, store.HashToken("tok"))
+	got, err := st.GetCart(ctx, txid, checkout.HashToken("tok"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got.Trace) > store.MaxItemTrace {
 		t.Errorf("the cart carries %d lines, want at most %d", len(got.Trace), store.MaxItemTrace)
 	}
-	o := &checkout.Order{TxID: txid, ShopID: "demo", Status: checkout.Placed, Currency: "EUR", TokenHash: store.HashToken("tok"),
+	o := &checkout.Order{TxID: txid, ShopID: "demo", Status: checkout.Placed, Currency: "EUR", TokenHash: checkout.HashToken("tok"),
 		Customer: checkout.Customer{Email: "a@example.com"}, PlacedAt: now, UpdatedAt: now}
 	if err := st.Place(ctx, o, got.Version, checkout.AnyAccount, line(1000, "placed"), got.Trace...); err != nil {
 		t.Fatal(err)
@@ -102,7 +101,7 @@ func TestCartTraceRidesOnItsCommands(t *testing.T) {
 	if strings.Join(msgs, "|") != strings.Join(want, "|") {
 		t.Errorf("trace after placement =\n%v\nwant\n%v", msgs, want)
 	}
-	after, _, err := st.CartAndOrder(ctx, txid, store.HashToken("tok"))
+	after, _, err := st.CartAndOrder(ctx, txid, checkout.HashToken("tok"))
 	if err != nil {
 		t.Fatal(err)
 	}

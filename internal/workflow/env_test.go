@@ -221,7 +221,7 @@ func (e *env) placeWith(paymode string, final int64, edit func(*checkout.Order))
 	e.t.Helper()
 	txid, token := trace.NewTxID(), "tok-"+trace.NewTxID()
 	now := time.Now().UTC()
-	cart := &checkout.Cart{TxID: txid, TokenHash: store.HashToken(token), ShopID: e.shop.ID, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	cart := &checkout.Cart{TxID: txid, TokenHash: checkout.HashToken(token), ShopID: e.shop.ID, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	if err := e.st.CreateCart(e.ctx, cart); err != nil {
 		e.t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func (e *env) placeWith(paymode string, final int64, edit func(*checkout.Order))
 		Taxes:     []checkout.TaxLine{{Code: "TVA", RateBP: 2000, Base: untaxed, Amount: tax}},
 		Totals:    checkout.Totals{Untaxed: untaxed, Taxes: tax, Taxed: final, Final: final},
 		Customer:  checkout.Customer{Email: buyerEmail, LastName: "Lovelace", FirstName: "Ada", City: "London", Country: "GB", Lang: "en"},
-		TokenHash: store.HashToken(token), PlacedAt: now, UpdatedAt: now, APIURL: "https://api.example",
+		TokenHash: checkout.HashToken(token), PlacedAt: now, UpdatedAt: now, APIURL: "https://api.example",
 		Acceptance: checkout.Acceptance{ShopTerms: true, AcceptedAt: now},
 	}
 	if edit != nil {

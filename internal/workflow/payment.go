@@ -330,7 +330,7 @@ func (s *Service) buyerOrder(ctx context.Context, r *httpapi.Request, readOnly b
 		return nil, err
 	}
 	if berr == nil {
-		if subtle.ConstantTimeCompare([]byte(store.HashToken(bearer)), []byte(state.Order.TokenHash)) != 1 {
+		if subtle.ConstantTimeCompare([]byte(checkout.HashToken(bearer)), []byte(state.Order.TokenHash)) != 1 {
 			return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this token does not open order %s", txid)
 		}
 		return state, nil

@@ -187,7 +187,7 @@ func seedOrder(t *testing.T, st *store.Store, status checkout.Status, paymode st
 	t.Helper()
 	ctx := context.Background()
 	txid := trace.NewTxID()
-	cart := &checkout.Cart{TxID: txid, TokenHash: store.HashToken(txid), ShopID: "demo", CreatedAt: placed, UpdatedAt: placed, ExpiresAt: time.Now().Add(time.Hour)}
+	cart := &checkout.Cart{TxID: txid, TokenHash: checkout.HashToken(txid), ShopID: "demo", CreatedAt: placed, UpdatedAt: placed, ExpiresAt: time.Now().Add(time.Hour)}
 	if err := st.CreateCart(ctx, cart); err != nil {
 		t.Fatal(err)
 	}

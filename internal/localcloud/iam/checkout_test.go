@@ -87,7 +87,7 @@ func TestCheckoutAdapters(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC()
 	cart := func(txid string) *checkout.Cart {
-		return &checkout.Cart{TxID: txid, TokenHash: store.HashToken("tok"), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		return &checkout.Cart{TxID: txid, TokenHash: checkout.HashToken("tok"), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
 	}
 	msg := notify.Email{To: []string{"ada@example.org"}, Subject: "Your order", Text: "Thanks"}
 
@@ -99,7 +99,7 @@ func TestCheckoutAdapters(t *testing.T) {
 	}{
 		{"Order creates a cart (PutItem)", func() error { return storeAs("OrderFunctionRole").CreateCart(ctx, cart("TXORDER000000001")) }, "",
 			func() bool {
-				_, err := storeAs("OrderFunctionRole").GetCart(ctx, "TXORDER000000001", store.HashToken("tok"))
+				_, err := storeAs("OrderFunctionRole").GetCart(ctx, "TXORDER000000001", checkout.HashToken("tok"))
 				return err == nil
 			}},
 		{"Order lists orders by status (Query on gsi1)", func() error {
