@@ -71,6 +71,12 @@ func (r *cartRecord) cart() *checkout.Cart {
 	return c
 }
 
+// head is the cart with only what the rules every command shares read (token, expiry,
+// placed): cheaper than cart when the trace a full cart carries need not be parsed.
+func (r *cartRecord) head() *checkout.Cart {
+	return &checkout.Cart{TxID: r.TxID, TokenHash: r.TokenHash, Placed: r.Placed, ExpiresAt: time.Unix(r.ExpiresAt, 0).UTC()}
+}
+
 // keysByValue returns m's keys ordered by their values (when each was added), then by
 // key: lines, codes and unlocked items read back in the order the buyer added them.
 func keysByValue(m map[string]int64) []string {
@@ -205,7 +211,7 @@ func (st *Store) update(ctx context.Context, w checkout.CartWrite, m mutation) (
 	if old, failed := conditionFailed(err); failed {
 		if traced && old != nil {
 			var rec cartRecord
-			if unmarshal(old, &rec) == nil && len(rec.Trace) >= MaxItemTrace && rec.cart().CanChange(w.TokenHash, now) == nil {
+			if unmarshal(old, &rec) == nil && len(rec.Trace) >= MaxItemTrace && rec.head().CanChange(w.TokenHash, now) == nil {
 				return nil, errTraceFull
 			}
 		}
