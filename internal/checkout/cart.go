@@ -1,7 +1,6 @@
 package checkout
 
 import (
-	"fmt"
 	"net/mail"
 	"regexp"
 	"strings"
@@ -10,13 +9,6 @@ import (
 
 	"github.com/lmsshop/checkout/internal/trace"
 )
-
-// MaxLineQuantity bounds a line's quantity whatever the item says: beyond it a request
-// is absurd rather than a big order, and amounts stay far from overflow.
-const MaxLineQuantity = 10000
-
-// MaxLines bounds the number of lines in a cart.
-const MaxLines = 50
 
 // Line is one cart line: an item code and a quantity. Prices are never stored in the
 // cart; they are recomputed from the catalog at every view and at placement.
@@ -144,30 +136,6 @@ func (c *Cart) Line(code string) (Line, bool) {
 		}
 	}
 	return Line{}, false
-}
-
-// LineQuantity checks a requested quantity for an item and returns the quantity kept:
-// clamped to maxQuantity, one for oneSeat items, 0 meaning "remove the line".
-func LineQuantity(it *Item, q int) (int, error) {
-	const op = "cart.setLine"
-	if !it.Sellable() {
-		return 0, Errorf(op, EINVALID, "item %s is not for sale", it.Code)
-	}
-	if q < 0 || q > MaxLineQuantity {
-		return 0, Invalid(op, "quantity out of range", FieldError{Field: "quantity", Message: fmt.Sprintf("must be between 0 and %d", MaxLineQuantity)})
-	}
-	if q > 0 && it.Seats == SeatsOne {
-		q = 1
-	}
-	if it.MaxQuantity > 0 && q > it.MaxQuantity {
-		q = it.MaxQuantity
-	}
-	return q, nil
-}
-
-// PasswordMatches compares an item's password in constant time.
-func PasswordMatches(it *Item, password string) bool {
-	return it.Password != "" && constantTimeEqual(it.Password, password)
 }
 
 // SeatsNeeded counts the seats to assign per item: quantity for seatsFromQuantity, one
@@ -329,15 +297,4 @@ func checkCountry(f *Fields, field, country string, cat *Catalog) {
 	case cat != nil && !cat.CountryAllowed(country):
 		f.Add(field, "this shop does not sell to %s", country)
 	}
-}
-
-func constantTimeEqual(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	var v byte
-	for i := 0; i < len(a); i++ {
-		v |= a[i] ^ b[i]
-	}
-	return v == 0
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -54,6 +55,38 @@ type CartCommands interface {
 	// SetCustomer replaces the buyer's information and the snapshot of their earlier
 	// paid orders (see Cart.PaidOrders), read just before.
 	SetCustomer(ctx context.Context, w CartWrite, c *Customer, paidOrders int) (*Cart, error)
+}
+
+// MaxLineQuantity bounds a line's quantity whatever the item says: beyond it a request
+// is absurd rather than a big order, and amounts stay far from overflow.
+const MaxLineQuantity = 10000
+
+// MaxLines bounds the number of lines in a cart.
+const MaxLines = 50
+
+// LineQuantity checks a requested quantity for an item and returns the quantity kept:
+// clamped to maxQuantity, one for oneSeat items, 0 meaning "remove the line".
+func LineQuantity(it *Item, q int) (int, error) {
+	const op = "cart.setLine"
+	if !it.Sellable() {
+		return 0, Errorf(op, EINVALID, "item %s is not for sale", it.Code)
+	}
+	if q < 0 || q > MaxLineQuantity {
+		return 0, Invalid(op, "quantity out of range", FieldError{Field: "quantity", Message: fmt.Sprintf("must be between 0 and %d", MaxLineQuantity)})
+	}
+	if q > 0 && it.Seats == SeatsOne {
+		q = 1
+	}
+	if it.MaxQuantity > 0 && q > it.MaxQuantity {
+		q = it.MaxQuantity
+	}
+	return q, nil
+}
+
+// PasswordMatches reports whether password unlocks the item, compared in constant time;
+// an item without a password has none to match.
+func PasswordMatches(it *Item, password string) bool {
+	return it.Password != "" && subtle.ConstantTimeCompare([]byte(it.Password), []byte(password)) == 1
 }
 
 // CartWrite is what every cart command carries besides its own arguments: which cart,

@@ -174,3 +174,24 @@ func TestCartRefusal(t *testing.T) {
 		}
 	}
 }
+
+func TestPasswordMatches(t *testing.T) {
+	locked := &checkout.Item{Code: "VIP-1", Password: "vip-2026"}
+	tests := []struct {
+		name     string
+		it       *checkout.Item
+		password string
+		want     bool
+	}{
+		{"the password", locked, "vip-2026", true},
+		{"another password", locked, "vip-2027", false},
+		{"a prefix of it", locked, "vip", false},
+		{"no password given", locked, "", false},
+		{"an item without password, none given", &checkout.Item{Code: "GO-101"}, "", false},
+	}
+	for _, tt := range tests {
+		if got := checkout.PasswordMatches(tt.it, tt.password); got != tt.want {
+			t.Errorf("%s: PasswordMatches = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

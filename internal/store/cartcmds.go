@@ -28,11 +28,12 @@ type mutation struct {
 
 // code gives an item code its own name placeholder (#c0, #c1…) and returns it: item
 // codes are the buyer's input and go in ExpressionAttributeNames, never in the
-// expression's text. A counter rather than
-// github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression: that builder is not a
-// dependency of this module, and it builds an expression tree and marshals its values
-// through reflection on every call, where a command names one path per code and every
-// cart request's CPU counts (docs/bench); the shared clauses are fixed strings.
+// expression's text. This counter rather than
+// github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression: that module is in neither
+// go.mod nor go.sum, and its builder makes an expression tree and renders every clause,
+// the fixed ones every command shares included, with generated aliases on each call,
+// where a command here only names one path per code and every cart request's CPU is
+// measured (docs/bench); the shared clauses stay fixed strings (Store.update).
 func (m *mutation) code(code string) string {
 	if m.names == nil {
 		m.names = map[string]string{}
@@ -84,11 +85,7 @@ func (st *Store) Reset(ctx context.Context, w checkout.CartWrite) (*checkout.Car
 
 // AddCode records a discount code.
 func (st *Store) AddCode(ctx context.Context, w checkout.CartWrite, code string) (*checkout.Cart, error) {
-	var m mutation
-	m.set = []string{"#codes." + m.code(code) + " = :at"}
-	m.names["#codes"] = "codes"
-	m.values = map[string]any{":at": st.now().UnixMilli()}
-	return st.change(ctx, w, m)
+	return st.change(ctx, w, st.stamp("codes", code))
 }
 
 // RemoveCode forgets a discount code.
@@ -104,11 +101,17 @@ func (st *Store) RemoveCode(ctx context.Context, w checkout.CartWrite, code stri
 
 // Unlock records a password-protected item as unlocked.
 func (st *Store) Unlock(ctx context.Context, w checkout.CartWrite, code string) (*checkout.Cart, error) {
+	return st.change(ctx, w, st.stamp("unlocked", code))
+}
+
+// stamp sets code in the map attribute attr to now (unix ms): the time the buyer added
+// it, which orders the map's keys when the cart is read (keysByValue).
+func (st *Store) stamp(attr, code string) mutation {
 	var m mutation
-	m.set = []string{"#unl." + m.code(code) + " = :at"}
-	m.names["#unl"] = "unlocked"
+	m.set = []string{"#m." + m.code(code) + " = :at"}
+	m.names["#m"] = attr
 	m.values = map[string]any{":at": st.now().UnixMilli()}
-	return st.change(ctx, w, m)
+	return m
 }
 
 // SetRequirements replaces the per-unit data of the given lines.
