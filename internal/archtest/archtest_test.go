@@ -34,9 +34,10 @@ var layers = []layer{
 	// implementations that need nothing but the domain.
 	{"ports", []string{"internal/production", "internal/payment", "internal/notify", "internal/vies"},
 		[]string{"domain"}},
-	// config: readers of the SAM template and of the demo shop.
+	// config: readers of the SAM template and of the demo shop. The SAM template reader
+	// (stack) speaks the transformed template's (cfn) Route, one type for one thing.
 	{"config", []string{"internal/stack", "internal/seed", "internal/cfn"},
-		[]string{"domain"}},
+		[]string{"domain", "config"}},
 	// protocols: AWS wire protocols shared by the local stand-ins and the tools (request
 	// signing; the Cognito user pools API operators sign in with), and how the local
 	// stand-ins' processes are launched.

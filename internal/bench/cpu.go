@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/wire"
 )
 
@@ -75,7 +75,7 @@ type cpuSpec struct {
 	Credentials aws.Credentials              `json:"credentials"`
 	Endpoints   map[string]string            `json:"endpoints"` // AWS_ENDPOINT_URL_<SERVICE> keys
 	Env         map[string]map[string]string `json:"env"`       // by logical ID
-	Routes      []stack.Route                `json:"routes"`
+	Routes      []cfn.Route                  `json:"routes"`
 }
 
 // CPUChildFlag makes cmd/bench the measuring process: it reads a cpuSpec on stdin and
@@ -367,7 +367,7 @@ func (r *cpuRun) event(method, path, token, body string) ([]byte, error) {
 }
 
 // matchRoute finds the route of a concrete path and its path parameters.
-func matchRoute(routes []stack.Route, method, path string) (stack.Route, map[string]string, bool) {
+func matchRoute(routes []cfn.Route, method, path string) (cfn.Route, map[string]string, bool) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	for _, rt := range routes {
 		if rt.Method != method {
@@ -391,5 +391,5 @@ func matchRoute(routes []stack.Route, method, path string) (stack.Route, map[str
 			return rt, params, true
 		}
 	}
-	return stack.Route{}, nil, false
+	return cfn.Route{}, nil, false
 }
