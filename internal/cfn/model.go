@@ -30,13 +30,11 @@ type Function struct {
 // Functions lists the template's functions, sorted by logical ID.
 func (t *Template) Functions() ([]Function, error) {
 	var out []Function
-	for _, id := range t.LogicalIDs("AWS::Lambda::Function") {
-		if ok, err := t.exists(id); err != nil || !ok {
-			if err != nil {
-				return nil, fmt.Errorf("cfn: %s: %w", id, err)
-			}
-			continue
-		}
+	ids, err := t.created("AWS::Lambda::Function")
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
 		name, err := t.ref(id)
 		if err != nil {
 			return nil, fmt.Errorf("cfn: %s: %w", id, err)
