@@ -65,6 +65,7 @@ var layers = []layer{
 	{"testkits", []string{
 		"internal/localcloud/dynamotest", "internal/production/prodtest", "internal/opsclient/opstest",
 		"internal/payment/providertest", "internal/vies/viestest", "internal/cfn/cfntest",
+		"internal/localcloud/sestest",
 	}, []string{"domain", "ports", "config", "protocols", "adapters", "clients", "testkits"}},
 	// tools: the local cloud's launcher, the benchmark, and this test.
 	{"tools", []string{"internal/localcloud/launcher", "internal/localcloud/cloudtest", "internal/bench", "internal/archtest"},
