@@ -23,9 +23,7 @@ func TestPlacementTakesTheAPIURLFromTheRequest(t *testing.T) {
 		t.Run(api, func(t *testing.T) {
 			b := newBuyer(t)
 			b.API = api
-			b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
-			b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-			placed := b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+			placed := b.placeOne("GO-101", "test")
 			order, _ := placed.body["order"].(map[string]any)
 			if got := order["apiUrl"]; got != api {
 				t.Errorf("order's apiUrl = %v, want %s", got, api)

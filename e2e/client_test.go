@@ -76,6 +76,15 @@ func (b *buyer) must(status int, method, path, body string) reply {
 	return r
 }
 
+// placeOne buys one unit of code as customerJSON's customer and places the order with
+// paymode, accepting the terms: the way most tests reach an order.
+func (b *buyer) placeOne(code, paymode string) reply {
+	b.t.Helper()
+	b.must(200, "PUT", "/carts/{txid}/lines/"+code, `{"quantity":1}`)
+	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	return b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"`+paymode+`"}`)
+}
+
 func lines(r reply) map[string]float64 {
 	out := map[string]float64{}
 	ls, _ := r.body["lines"].([]any)

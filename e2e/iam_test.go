@@ -106,9 +106,7 @@ func TestRemovedGrantIsRefused(t *testing.T) {
 					t.Fatalf("POST /carts = %d %s", r.status, r.raw)
 				}
 				b := &buyer{t: t, Client: storefront.Client{API: c.APIURL, HTTP: noRedirect, TxID: r.body["transactionId"].(string), Token: r.body["cartToken"].(string)}}
-				b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
-				b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-				b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+				b.placeOne("GO-101", "test")
 				// The execution is named after the transaction.
 				arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.TxID
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -59,9 +59,7 @@ func TestStripeWebhookFailsAPaymentAndFlagsAnUnderpayment(t *testing.T) {
 	}})
 	place := func() (*buyer, int64) {
 		b := buyerOn(t, c)
-		b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
-		b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-		placed := b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"stripe"}`)
+		placed := b.placeOne("GO-101", "stripe")
 		b.waitFor("PENDING", "payment")
 		return b, int64(placed.body["order"].(map[string]any)["totals"].(map[string]any)["final"].(float64))
 	}
@@ -162,9 +160,7 @@ func TestExtensionExtendsTheEnrolment(t *testing.T) {
 func TestRefundWithdrawsAnAssignedRole(t *testing.T) {
 	c := cloudtest.Start(t)
 	b := newBuyer(t)
-	b.must(200, "PUT", "/carts/{txid}/lines/STUDENT-PLUS", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	b.placeOne("STUDENT-PLUS", "test")
 	b.waitFor("PENDING", "payment")
 	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
 	b.waitStatus("COMPLETE")
@@ -221,9 +217,7 @@ func TestFailedEmailsAreSentByTheNextAttempt(t *testing.T) {
 
 	// The order placed: its e-mail fails, the order still waits for its payment.
 	b := buyerOn(t, c)
-	b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-	placed := b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"stripe"}`)
+	placed := b.placeOne("GO-101", "stripe")
 	total := int64(placed.body["order"].(map[string]any)["totals"].(map[string]any)["final"].(float64))
 	b.waitFor("PENDING", "payment")
 
@@ -300,9 +294,7 @@ func TestDeliveryEmailSentOnceAfterSESRecovers(t *testing.T) {
 	c := cloudtest.StartWith(t, cloudtest.Options{Through: ses.through})
 	ctx := context.Background()
 	b := buyerOn(t, c)
-	b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	b.placeOne("GO-101", "test")
 	b.waitFor("PENDING", "payment")
 	if err := c.ClearMail(ctx); err != nil {
 		t.Fatal(err)

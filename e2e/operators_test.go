@@ -24,16 +24,23 @@ import (
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
 )
 
-// resign returns token's claims edited by edit, signed with key under kid: a token the
-// emulator's own key signs (key = its published private key) differs from a genuine
-// one only by what edit changed.
-func resign(t *testing.T, token string, key *rsa.PrivateKey, kid string, edit func(map[string]any)) string {
+// editedClaims returns token's claims as edit changed them.
+func editedClaims(t *testing.T, token string, edit func(map[string]any)) map[string]any {
 	t.Helper()
 	claims, err := cognito.Claims(token)
 	if err != nil {
 		t.Fatal(err)
 	}
 	edit(claims)
+	return claims
+}
+
+// resign returns token's claims edited by edit, signed with key under kid: a token the
+// emulator's own key signs (key = its published private key) differs from a genuine
+// one only by what edit changed.
+func resign(t *testing.T, token string, key *rsa.PrivateKey, kid string, edit func(map[string]any)) string {
+	t.Helper()
+	claims := editedClaims(t, token, edit)
 	enc := func(v any) string {
 		b, _ := json.Marshal(v)
 		return base64.RawURLEncoding.EncodeToString(b)
@@ -199,12 +206,7 @@ func TestAdminRequiresAValidOperatorToken(t *testing.T) {
 // tamperClaims edits a genuine token's claims and keeps its signature.
 func tamperClaims(t *testing.T, token string, edit func(map[string]any)) string {
 	t.Helper()
-	claims, err := cognito.Claims(token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edit(claims)
-	b, _ := json.Marshal(claims)
+	b, _ := json.Marshal(editedClaims(t, token, edit))
 	parts := strings.Split(token, ".")
 	parts[1] = base64.RawURLEncoding.EncodeToString(b)
 	return strings.Join(parts, ".")

@@ -30,9 +30,7 @@ const chequeTotal = 20995
 func placeChequeOrder(t *testing.T) *buyer {
 	t.Helper()
 	b := newBuyer(t)
-	b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`)
+	b.placeOne("GO-101", "check")
 	b.waitStatus("PENDING")
 	return b
 }

@@ -83,9 +83,7 @@ var traceLine = regexp.MustCompile(`^-- \d{4}-\d{1,2}-\d{1,2} \d{2}:\d{2}:\d{2} 
 func TestPurchasePaidWithTestModeEndsComplete(t *testing.T) {
 	c := cloudtest.Start(t)
 	b := newBuyer(t)
-	b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-	placed := b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	placed := b.placeOne("GO-101", "test")
 	final := placed.body["order"].(map[string]any)["totals"].(map[string]any)["final"].(float64)
 	// GO-101: 199.00 untaxed + 5.5 % VAT-EDU = 209.95.
 	if final != 20995 {
@@ -148,9 +146,7 @@ func TestPurchasePaidWithTestModeEndsComplete(t *testing.T) {
 func TestChequeOrderRecordedByAnOperator(t *testing.T) {
 	c := cloudtest.Start(t)
 	b := newBuyer(t)
-	b.must(200, "PUT", "/carts/{txid}/lines/CERT-GO", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`)
+	b.placeOne("CERT-GO", "check")
 	view := b.waitStatus("PENDING")
 	if !strings.Contains(view.raw, "Paris") {
 		t.Errorf("cheque instructions lack the postal address: %s", view.raw)
@@ -186,9 +182,7 @@ func TestChequeOrderRecordedByAnOperator(t *testing.T) {
 
 func TestFailedPaymentRetriedWithAnotherMode(t *testing.T) {
 	b := newBuyer(t)
-	b.must(200, "PUT", "/carts/{txid}/lines/STUDENT-PLUS", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	b.placeOne("STUDENT-PLUS", "test")
 	b.waitFor("PENDING", "payment")
 	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"fail"}`)
 	b.waitFor("FAILED", "retry")

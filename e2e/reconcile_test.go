@@ -115,9 +115,7 @@ func TestReconciliationFindsAPaymentNeverNotifiedAndFlagsAStuckOrder(t *testing.
 
 	// A buyer pays with Stripe; the webhook is lost.
 	paid := buyerOn(t, c)
-	paid.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
-	paid.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-	placed := paid.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"stripe"}`)
+	placed := paid.placeOne("GO-101", "stripe")
 	final := int64(placed.body["order"].(map[string]any)["totals"].(map[string]any)["final"].(float64))
 	paid.waitFor("PENDING", "payment")
 	var session string
@@ -133,9 +131,7 @@ func TestReconciliationFindsAPaymentNeverNotifiedAndFlagsAStuckOrder(t *testing.
 	// Another order waits for its test payment since three days: its workflow stopped
 	// (the clock is moved back on the stored order, as three days would).
 	stuck := buyerOn(t, c)
-	stuck.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
-	stuck.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-	stuck.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	stuck.placeOne("GO-101", "test")
 	stuck.waitFor("PENDING", "payment")
 	old := time.Now().UTC().Add(-72 * time.Hour).Format(time.RFC3339Nano)
 	if _, err := c.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{

@@ -27,9 +27,7 @@ func postCallback(t *testing.T, url, body string, headers map[string]string) rep
 func TestWebhookVerifiedAndProcessedOnce(t *testing.T) {
 	c := cloudtest.Start(t)
 	b := newBuyer(t)
-	b.must(200, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
-	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	b.placeOne("GO-101", "test")
 	b.waitFor("PENDING", "payment")
 	deferred := b.must(202, "POST", "/orders/{txid}/payment/test", `{"action":"defer"}`)
 	var cb struct {

@@ -34,9 +34,10 @@ var layers = []layer{
 	// implementations that need nothing but the domain.
 	{"ports", []string{"internal/production", "internal/payment", "internal/notify", "internal/vies"},
 		[]string{"domain"}},
-	// config: readers of the SAM template and of the demo shop.
+	// config: readers of the SAM template and of the demo shop. The SAM template reader
+	// (stack) speaks the transformed template's (cfn) Route, one type for one thing.
 	{"config", []string{"internal/stack", "internal/seed", "internal/cfn"},
-		[]string{"domain"}},
+		[]string{"domain", "config"}},
 	// protocols: AWS wire protocols shared by the local stand-ins and the tools (request
 	// signing; the Cognito user pools API operators sign in with), and how the local
 	// stand-ins' processes are launched.
@@ -63,7 +64,8 @@ var layers = []layer{
 	// testkits: fakes and local services for tests.
 	{"testkits", []string{
 		"internal/localcloud/dynamotest", "internal/production/prodtest", "internal/opsclient/opstest",
-		"internal/payment/providertest", "internal/vies/viestest",
+		"internal/payment/providertest", "internal/vies/viestest", "internal/cfn/cfntest",
+		"internal/localcloud/sestest",
 	}, []string{"domain", "ports", "config", "protocols", "adapters", "clients", "testkits"}},
 	// tools: the local cloud's launcher, the benchmark, and this test.
 	{"tools", []string{"internal/localcloud/launcher", "internal/localcloud/cloudtest", "internal/bench", "internal/archtest"},

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
-	"github.com/lmsshop/checkout/internal/stack"
 )
 
 // TestMain lets the test binary play a Lambda bootstrap: with BENCH_FAKE_RUNTIME set, it
@@ -202,7 +202,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestEventFor(t *testing.T) {
-	routes := []stack.Route{
+	routes := []cfn.Route{
 		{Method: "PUT", Path: "/carts/{txid}/lines/{code}", Function: "ShopFunction"},
 		{Method: "GET", Path: "/carts/{txid}", Function: "ShopFunction"},
 		{Method: "POST", Path: "/webhooks/{provider}", Function: "PaymentWebhookFunction"},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/stack"
 )
 
@@ -170,9 +171,9 @@ func ColdStartOf(ctx context.Context, function, path string, event []byte, env [
 // EventFor builds the first invocation's event: one of the function's own routes as an
 // HTTP API payload 2.0 event (a GET if it has one, on an unknown cart so it stays cheap
 // and side-effect free), or an empty object for the workflow's task functions.
-func EventFor(fn string, routes []stack.Route) []byte {
-	var pick *stack.Route
-	better := func(r, than *stack.Route) bool {
+func EventFor(fn string, routes []cfn.Route) []byte {
+	var pick *cfn.Route
+	better := func(r, than *cfn.Route) bool {
 		if than == nil {
 			return true
 		}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -25,7 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/wire"
 )
 
@@ -75,7 +74,7 @@ type cpuSpec struct {
 	Credentials aws.Credentials              `json:"credentials"`
 	Endpoints   map[string]string            `json:"endpoints"` // AWS_ENDPOINT_URL_<SERVICE> keys
 	Env         map[string]map[string]string `json:"env"`       // by logical ID
-	Routes      []stack.Route                `json:"routes"`
+	Routes      []cfn.Route                  `json:"routes"`
 }
 
 // CPUChildFlag makes cmd/bench the measuring process: it reads a cpuSpec on stdin and
@@ -251,46 +250,36 @@ func cpuSummary(ds []time.Duration) CPUSample {
 // the floor share the same conditions (interleaved, not one block after the other).
 func (r *cpuRun) round(ctx context.Context, keep bool) error {
 	var tx, token string
-	call := func(step, method, path, body string, want int) ([]byte, error) {
-		path = strings.ReplaceAll(path, "{tx}", tx)
-		ev, err := r.event(method, path, token, body)
+	call := func(rq request) ([]byte, error) {
+		ev, err := r.event(rq.method, rq.on(tx), token, rq.body)
 		if err != nil {
 			return nil, err
 		}
-		h := r.handlers[cpuFunction[step]]
+		h := r.handlers[cpuFunction[rq.step]]
 		var out []byte
-		if err := r.measure(step, keep, func() (err error) { out, err = h.Invoke(ctx, ev); return err }); err != nil {
-			return nil, fmt.Errorf("%s: %w", step, err)
+		if err := r.measure(rq.step, keep, func() (err error) { out, err = h.Invoke(ctx, ev); return err }); err != nil {
+			return nil, fmt.Errorf("%s: %w", rq.step, err)
 		}
 		var resp events.APIGatewayV2HTTPResponse
 		if err := json.Unmarshal(out, &resp); err != nil {
-			return nil, fmt.Errorf("%s: %w", step, err)
+			return nil, fmt.Errorf("%s: %w", rq.step, err)
 		}
-		if resp.StatusCode != want {
-			return nil, fmt.Errorf("%s: %s %s = %d %s, want %d", step, method, path, resp.StatusCode, resp.Body, want)
+		if resp.StatusCode != rq.want {
+			return nil, rq.refused(resp.StatusCode, []byte(resp.Body))
 		}
 		return []byte(resp.Body), r.floor(ctx, keep)
 	}
-	out, err := call(StepCreate, "POST", "/carts", "", http.StatusCreated)
+	out, err := call(createCart)
 	if err != nil {
 		return err
 	}
-	var created struct {
-		TransactionID string `json:"transactionId"`
-		CartToken     string `json:"cartToken"`
-	}
-	if err := json.Unmarshal(out, &created); err != nil {
+	if tx, token, err = cartCreated(out); err != nil {
 		return err
 	}
-	tx, token = created.TransactionID, created.CartToken
-	if _, err := call(StepLine, "PUT", "/carts/{tx}/lines/GO-101", `{"quantity":1}`, http.StatusOK); err != nil {
-		return err
-	}
-	if _, err := call(StepCustomer, "PUT", "/carts/{tx}/customer", buyerJSON, http.StatusOK); err != nil {
-		return err
-	}
-	if _, err := call(StepPlace, "POST", "/carts/{tx}/order", `{"acceptTerms":true,"paymode":"test"}`, http.StatusCreated); err != nil {
-		return err
+	for _, rq := range toOrder {
+		if _, err := call(rq); err != nil {
+			return err
+		}
 	}
 	st := r.deps["PaymentFunction"].Store
 	if err := waitFor(ctx, func() bool {
@@ -299,7 +288,7 @@ func (r *cpuRun) round(ctx context.Context, keep bool) error {
 	}); err != nil {
 		return fmt.Errorf("payable: %w", err)
 	}
-	if _, err := call(StepPay, "POST", "/orders/{tx}/payment/test", `{"action":"pay"}`, http.StatusOK); err != nil {
+	if _, err := call(payTest); err != nil {
 		return err
 	}
 	if err := waitFor(ctx, func() bool {
@@ -308,7 +297,7 @@ func (r *cpuRun) round(ctx context.Context, keep bool) error {
 	}); err != nil {
 		return fmt.Errorf("complete: %w", err)
 	}
-	_, err = call(StepView, "GET", "/orders/{tx}", "", http.StatusOK)
+	_, err = call(viewOrder)
 	return err
 }
 
@@ -367,7 +356,7 @@ func (r *cpuRun) event(method, path, token, body string) ([]byte, error) {
 }
 
 // matchRoute finds the route of a concrete path and its path parameters.
-func matchRoute(routes []stack.Route, method, path string) (stack.Route, map[string]string, bool) {
+func matchRoute(routes []cfn.Route, method, path string) (cfn.Route, map[string]string, bool) {
 	segs := strings.Split(strings.Trim(path, "/"), "/")
 	for _, rt := range routes {
 		if rt.Method != method {
@@ -391,5 +380,5 @@ func matchRoute(routes []stack.Route, method, path string) (stack.Route, map[str
 			return rt, params, true
 		}
 	}
-	return stack.Route{}, nil, false
+	return cfn.Route{}, nil, false
 }

@@ -4,13 +4,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/cfn"
 )
 
 // The CPU measurement's events carry the route key and path parameters API Gateway
 // gives the function for a concrete path.
 func TestMatchRoute(t *testing.T) {
-	routes := []stack.Route{
+	routes := []cfn.Route{
 		{Method: "POST", Path: "/carts", Function: "ShopFunction"},
 		{Method: "PUT", Path: "/carts/{txid}/lines/{code}", Function: "ShopFunction"},
 		{Method: "GET", Path: "/orders/{txid}", Function: "PaymentFunction"},

@@ -57,16 +57,57 @@ func (b *buyer) call(ctx context.Context, method, path, token, body string) (int
 	return r.Status, r.Body, err
 }
 
-// step times one request and checks its status.
-func (b *buyer) step(ctx context.Context, p *purchase, name, method, path, body string, want int) ([]byte, error) {
-	start := time.Now()
-	code, out, err := b.call(ctx, method, strings.ReplaceAll(path, "{txid}", p.txid), p.token, body)
-	p.steps[name] = span{start, time.Now()}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+// request is one API call of the benchmark's purchase: its step, what is sent ({txid}
+// stands for the cart's transaction ID) and the status it must answer. Both drivers, the
+// buyers through the gateway (run) and the CPU measurement straight into the handlers
+// (cpuRun), make the same requests in the same order.
+type request struct {
+	step, method, path, body string
+	want                     int
+}
+
+var (
+	createCart = request{StepCreate, "POST", "/carts", "", http.StatusCreated}
+	// toOrder fills the new cart and places its order, to be paid in test mode.
+	toOrder = []request{
+		{StepLine, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`, http.StatusOK},
+		{StepCustomer, "PUT", "/carts/{txid}/customer", buyerJSON, http.StatusOK},
+		{StepPlace, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`, http.StatusCreated},
 	}
-	if code != want {
-		return nil, fmt.Errorf("%s: %s %s = %d %s, want %d", name, method, path, code, bytes.TrimSpace(out), want)
+	payTest   = request{StepPay, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`, http.StatusOK}
+	viewOrder = request{StepView, "GET", "/orders/{txid}", "", http.StatusOK}
+)
+
+// on returns the request's path for the cart txid.
+func (r request) on(txid string) string { return strings.ReplaceAll(r.path, "{txid}", txid) }
+
+// refused is the error of a request answered with another status than its own.
+func (r request) refused(code int, body []byte) error {
+	return fmt.Errorf("%s: %s %s = %d %s, want %d", r.step, r.method, r.path, code, bytes.TrimSpace(body), r.want)
+}
+
+// cartCreated reads the transaction ID and cart token from createCart's answer.
+func cartCreated(out []byte) (txid, token string, err error) {
+	var created struct {
+		TransactionID string `json:"transactionId"`
+		CartToken     string `json:"cartToken"`
+	}
+	if err := json.Unmarshal(out, &created); err != nil {
+		return "", "", fmt.Errorf("%s: %w", StepCreate, err)
+	}
+	return created.TransactionID, created.CartToken, nil
+}
+
+// step times one request and checks its status.
+func (b *buyer) step(ctx context.Context, p *purchase, r request) ([]byte, error) {
+	start := time.Now()
+	code, out, err := b.call(ctx, r.method, r.on(p.txid), p.token, r.body)
+	p.steps[r.step] = span{start, time.Now()}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.step, err)
+	}
+	if code != r.want {
+		return nil, r.refused(code, out)
 	}
 	return out, nil
 }
@@ -80,27 +121,18 @@ func (b *buyer) run(ctx context.Context) *purchase {
 }
 
 func (b *buyer) purchase(ctx context.Context, p *purchase) error {
-	out, err := b.step(ctx, p, StepCreate, "POST", "/carts", "", http.StatusCreated)
+	out, err := b.step(ctx, p, createCart)
 	if err != nil {
 		return err
 	}
-	var created struct {
-		TransactionID string `json:"transactionId"`
-		CartToken     string `json:"cartToken"`
+	if p.txid, p.token, err = cartCreated(out); err != nil {
+		return err
 	}
-	if err := json.Unmarshal(out, &created); err != nil {
-		return fmt.Errorf("create: %w", err)
-	}
-	p.txid, p.token = created.TransactionID, created.CartToken
 	p.execARN = strings.Replace(b.cloud.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + p.txid
-	if _, err := b.step(ctx, p, StepLine, "PUT", "/carts/{txid}/lines/GO-101", `{"quantity":1}`, http.StatusOK); err != nil {
-		return err
-	}
-	if _, err := b.step(ctx, p, StepCustomer, "PUT", "/carts/{txid}/customer", buyerJSON, http.StatusOK); err != nil {
-		return err
-	}
-	if _, err := b.step(ctx, p, StepPlace, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`, http.StatusCreated); err != nil {
-		return err
+	for _, r := range toOrder {
+		if _, err := b.step(ctx, p, r); err != nil {
+			return err
+		}
 	}
 	// The payment can be made once the workflow's Payment state stored its task token.
 	// Watching the table directly keeps the wait out of the counted traffic.
@@ -116,7 +148,7 @@ func (b *buyer) purchase(ctx context.Context, p *purchase) error {
 		time.Sleep(2 * time.Millisecond)
 	}
 	p.steps[StepPayable] = span{start, time.Now()}
-	if _, err := b.step(ctx, p, StepPay, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`, http.StatusOK); err != nil {
+	if _, err := b.step(ctx, p, payTest); err != nil {
 		return err
 	}
 	start = time.Now()
@@ -128,7 +160,7 @@ func (b *buyer) purchase(ctx context.Context, p *purchase) error {
 	if info.Status != "SUCCEEDED" {
 		return fmt.Errorf("workflow: execution %s: %s %s", info.Status, info.Error, info.Cause)
 	}
-	out, err = b.step(ctx, p, StepView, "GET", "/orders/{txid}", "", http.StatusOK)
+	out, err = b.step(ctx, p, viewOrder)
 	if err != nil {
 		return err
 	}

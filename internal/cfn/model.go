@@ -30,13 +30,11 @@ type Function struct {
 // Functions lists the template's functions, sorted by logical ID.
 func (t *Template) Functions() ([]Function, error) {
 	var out []Function
-	for _, id := range t.LogicalIDs("AWS::Lambda::Function") {
-		if ok, err := t.exists(id); err != nil || !ok {
-			if err != nil {
-				return nil, fmt.Errorf("cfn: %s: %w", id, err)
-			}
-			continue
-		}
+	ids, err := t.created("AWS::Lambda::Function")
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
 		name, err := t.ref(id)
 		if err != nil {
 			return nil, fmt.Errorf("cfn: %s: %w", id, err)
@@ -316,7 +314,10 @@ func (t *Template) Secrets() ([]Secret, error) {
 	return out, nil
 }
 
-// Route is one route of the HTTP API.
+// Route is one route of the HTTP API. The transformed template is what is deployed and
+// what the local cloud serves, so this package owns the type; the SAM template reader
+// (internal/stack) lists its HttpApi events as Routes too, for the checks that compare
+// the two.
 type Route struct {
 	Method   string // GET, POST, … or ANY
 	Path     string // "/carts/{txid}", "/admin/{proxy+}"

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/lmsshop/checkout/internal/cfn"
+	"github.com/lmsshop/checkout/internal/cfn/cfntest"
 	"github.com/lmsshop/checkout/internal/stack"
 )
 
@@ -176,20 +177,7 @@ func TestCORSFromTheAPIBody(t *testing.T) {
 
 // A template the SAM transform refuses gives the translator's message, and no output.
 func TestTransformRefusal(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(repoRoot, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// An AWS_IAM route on an API that does not enable the IAM authorizer.
-	broken := strings.Replace(string(raw), "EnableIamAuthorizer: true", "EnableIamAuthorizer: false", 1)
-	if broken == string(raw) {
-		t.Fatal("template.yaml no longer enables the IAM authorizer; update the test")
-	}
-	path := filepath.Join(t.TempDir(), "template.yaml")
-	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := cfn.Transform(context.Background(), repoRoot, path)
+	out, err := cfn.Transform(context.Background(), repoRoot, cfntest.RefusedTemplate(t, repoRoot))
 	var te *cfn.TransformError
 	if !errors.As(err, &te) || !strings.Contains(te.Message, "Unable to set Authorizer [AWS_IAM]") {
 		t.Fatalf("Transform = %q, %v; want the translator's refusal", out, err)
@@ -301,10 +289,7 @@ func TestSecretRefUsesTheStoresARN(t *testing.T) {
 		}
 		return "", false
 	}
-	tpl, err := cfn.Parse([]byte(testTemplate), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tpl := parseTestTemplate(t, opts)
 	got, err := tpl.Resolver().String(map[string]any{"Ref": "Secret"})
 	if err != nil || got != "arn:aws:secretsmanager:us-east-1:000000000000:secret:shop-settings-AbCdEf" {
 		t.Errorf("Ref Secret = %q, %v", got, err)

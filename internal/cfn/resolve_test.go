@@ -40,6 +40,17 @@ func testOptions() cfn.Options {
 	}
 }
 
+// parseTestTemplate parses testTemplate with opts; a test that expects the parse to
+// fail calls cfn.Parse itself.
+func parseTestTemplate(t *testing.T, opts cfn.Options) *cfn.Template {
+	t.Helper()
+	tpl, err := cfn.Parse([]byte(testTemplate), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
 func TestResolve(t *testing.T) {
 	tests := []struct {
 		name string
@@ -79,10 +90,7 @@ func TestResolve(t *testing.T) {
 		{"FindInMap", `{"Fn::FindInMap": ["Sizes", {"Ref": "Env"}, "Memory"]}`, `128`},
 		{"nested in objects", `{"Env": {"Variables": {"T": {"Ref": "Table"}}}}`, `{"Env":{"Variables":{"T":"shop-checkout"}}}`},
 	}
-	tpl, err := cfn.Parse([]byte(testTemplate), testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tpl := parseTestTemplate(t, testOptions())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var in any
@@ -118,10 +126,7 @@ func TestResolveErrors(t *testing.T) {
 		{"Join of a non-list", `{"Fn::Join": [",", "a"]}`, "want a list"},
 		{"missing mapping", `{"Fn::FindInMap": ["Sizes", "test", "Memory"]}`, "no mapping"},
 	}
-	tpl, err := cfn.Parse([]byte(testTemplate), testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tpl := parseTestTemplate(t, testOptions())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var in any

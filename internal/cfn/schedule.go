@@ -28,15 +28,12 @@ type Schedule struct {
 // Schedules lists the scheduled invocations of functions, sorted by logical ID.
 func (t *Template) Schedules() ([]Schedule, error) {
 	var out []Schedule
-	for _, id := range t.LogicalIDs("AWS::Scheduler::Schedule") {
-		if ok, err := t.exists(id); err != nil || !ok {
-			if err != nil {
-				return nil, fmt.Errorf("cfn: %s: %w", id, err)
-			}
-			continue
-		}
+	ids, err := t.created("AWS::Scheduler::Schedule")
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
 		s := Schedule{LogicalID: id}
-		var err error
 		if s.ARN, err = t.ref(id); err != nil {
 			return nil, fmt.Errorf("cfn: %s: %w", id, err)
 		}
@@ -57,13 +54,11 @@ func (t *Template) Schedules() ([]Schedule, error) {
 		}
 		out = append(out, s)
 	}
-	for _, id := range t.LogicalIDs("AWS::Events::Rule") {
-		if ok, err := t.exists(id); err != nil || !ok {
-			if err != nil {
-				return nil, fmt.Errorf("cfn: %s: %w", id, err)
-			}
-			continue
-		}
+	rules, err := t.created("AWS::Events::Rule")
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range rules {
 		expr, err := t.propString(id, "ScheduleExpression")
 		if err != nil {
 			return nil, err

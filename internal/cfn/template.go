@@ -191,6 +191,22 @@ func (t *Template) LogicalIDs(typ string) []string {
 	return ids
 }
 
+// created lists the resources of type typ that are created (their Condition holds),
+// sorted.
+func (t *Template) created(typ string) ([]string, error) {
+	var ids []string
+	for _, id := range t.LogicalIDs(typ) {
+		ok, err := t.exists(id)
+		if err != nil {
+			return nil, fmt.Errorf("cfn: %s: %w", id, err)
+		}
+		if ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
+}
+
 // exists reports whether a resource is created: it exists and its Condition holds.
 func (t *Template) exists(id string) (bool, error) {
 	res, ok := t.resources[id]

@@ -34,6 +34,13 @@ const (
 	stateOther                 // a context this evaluator does not escape for
 )
 
+// startAttr begins an attribute name with its first byte b.
+func (c *htmlContext) startAttr(b byte) {
+	c.state = stateAttrName
+	c.attr.Reset()
+	c.attr.WriteByte(b)
+}
+
 // advance moves the context over text written to the output.
 func (c *htmlContext) advance(text []byte) {
 	for _, b := range text {
@@ -61,9 +68,7 @@ func (c *htmlContext) advance(text []byte) {
 			case b == '>':
 				c.endTag()
 			case isNameByte(b):
-				c.state = stateAttrName
-				c.attr.Reset()
-				c.attr.WriteByte(b)
+				c.startAttr(b)
 			case isSpace(b), b == '/':
 			default:
 				c.state = stateOther
@@ -88,9 +93,7 @@ func (c *htmlContext) advance(text []byte) {
 			case b == '>':
 				c.endTag()
 			case isNameByte(b):
-				c.state = stateAttrName
-				c.attr.Reset()
-				c.attr.WriteByte(b)
+				c.startAttr(b)
 			case isSpace(b):
 			default:
 				c.state = stateOther

@@ -6,39 +6,21 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
-	"github.com/lmsshop/checkout/internal/localcloud/proc"
 	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
+	"github.com/lmsshop/checkout/internal/localcloud/sestest"
 	"github.com/lmsshop/checkout/internal/notify"
 )
 
-// sesLocal starts aws-ses-v2-local on a free port for the test and returns
-// it with an SES v2 client pointed at it. The server is stopped on cleanup.
+// sesLocal starts aws-ses-v2-local for the test and returns it with an SES v2 client
+// pointed at it.
 func sesLocal(t *testing.T) (*seslocal.Server, *sesv2.Client) {
 	t.Helper()
-	if _, err := seslocal.Binary(); err != nil {
-		t.Fatalf("this test needs aws-ses-v2-local (npm): %v", err)
-	}
-	port, err := proc.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	srv, err := seslocal.Start(ctx, port)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := srv.Stop(); err != nil {
-			t.Errorf("stop aws-ses-v2-local: %v", err)
-		}
-	})
+	srv := sestest.Start(t)
 	client := sesv2.NewFromConfig(aws.Config{
 		Region:      "eu-west-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "local-secret", ""),

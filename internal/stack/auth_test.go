@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/stack"
 )
 
@@ -14,7 +15,7 @@ func TestOperatorAuth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := map[string]stack.Route{}
+	auth := map[string]cfn.Route{}
 	for _, r := range tpl.Routes() {
 		if r.Function == "BackofficeFunction" {
 			auth[r.Key()] = r

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"gopkg.in/yaml.v3"
+
+	"github.com/lmsshop/checkout/internal/cfn"
 )
 
 // Template is a parsed SAM template.
@@ -24,21 +26,6 @@ type Template struct {
 	params    map[string]string
 	order     []string // resource logical IDs in file order
 }
-
-// Route is one HttpApi event of a function.
-type Route struct {
-	Method   string // GET, POST, … or ANY
-	Path     string // "/carts/{txid}", "/admin/{proxy+}"
-	Function string // logical ID of the function
-	IAM      bool   // AWS_IAM authorization
-	// Authorizer names the HttpApi's JWT authorizer guarding the route ("" for none),
-	// and Scopes its AuthorizationScopes.
-	Authorizer string
-	Scopes     []string
-}
-
-// Key is the route key as HTTP API writes it in events: "GET /carts/{txid}".
-func (r Route) Key() string { return r.Method + " " + r.Path }
 
 // Function is an AWS::Serverless::Function of the template.
 type Function struct {
@@ -121,9 +108,10 @@ func FunctionDir(logicalID string) string {
 	return filepath.Join("functions", strings.ToLower(strings.TrimSuffix(logicalID, "Function")))
 }
 
-// Routes lists every HttpApi event of every function, sorted by path then method.
-func (t *Template) Routes() []Route {
-	var out []Route
+// Routes lists every HttpApi event of every function, sorted by path then method, as the
+// routes the transformed template serves (cfn.Route) so that the two can be compared.
+func (t *Template) Routes() []cfn.Route {
+	var out []cfn.Route
 	for _, id := range t.resourcesOfType("AWS::Serverless::Function") {
 		events := mapGet(mapGet(t.resources[id], "Properties"), "Events")
 		if events == nil {
@@ -135,7 +123,7 @@ func (t *Template) Routes() []Route {
 				continue
 			}
 			p := mapGet(ev, "Properties")
-			r := Route{Method: "ANY", Path: "/{proxy+}", Function: id}
+			r := cfn.Route{Method: "ANY", Path: "/{proxy+}", Function: id}
 			if m := mapGet(p, "Method"); m != nil {
 				r.Method = strings.ToUpper(m.Value)
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/stack"
 )
@@ -49,7 +50,7 @@ func TestRoutesMatchTheDesign(t *testing.T) {
 		"ANY /admin/{proxy+}":               "BackofficeFunction",
 		"ANY /ops/{proxy+}":                 "BackofficeFunction",
 	}
-	got := map[string]stack.Route{}
+	got := map[string]cfn.Route{}
 	for _, r := range load(t).Routes() {
 		got[r.Key()] = r
 	}

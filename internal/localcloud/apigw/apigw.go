@@ -30,7 +30,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/cfn"
 )
 
 // Defaults mirror HTTP API's own limits and the local cloud's fixed identity.
@@ -102,16 +102,16 @@ type Gateway struct {
 
 var _ http.Handler = (*Gateway)(nil)
 
-// route is a stack.Route with its path split once for matching.
+// route is a cfn.Route with its path split once for matching.
 type route struct {
-	stack.Route
+	cfn.Route
 	segments []string
 }
 
 // New returns a gateway serving routes with handlers, keyed by function logical ID.
 // A route whose function has no handler answers 500 and logs why, as a misconfigured
 // integration does in AWS; New does not fail so that a partly built stack still runs.
-func New(routes []stack.Route, handlers map[string]lambda.Handler, opts Options) *Gateway {
+func New(routes []cfn.Route, handlers map[string]lambda.Handler, opts Options) *Gateway {
 	if opts.Region == "" {
 		opts.Region = DefaultRegion
 	}

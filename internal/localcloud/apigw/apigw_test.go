@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/apigw"
-	"github.com/lmsshop/checkout/internal/stack"
 )
 
 var fixedNow = time.Date(2026, 3, 12, 19, 3, 58, 123e6, time.UTC)
@@ -63,7 +63,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func cartsServer(t *testing.T) (*recorder, *url.URL) {
 	t.Helper()
 	rec := &recorder{}
-	routes := []stack.Route{{Method: "GET", Path: "/carts/{txid}", Function: "ShopFunction"}}
+	routes := []cfn.Route{{Method: "GET", Path: "/carts/{txid}", Function: "ShopFunction"}}
 	srv := newServer(t, routes, map[string]lambda.Handler{"ShopFunction": rec.handler()}, apigw.Options{})
 	u, err := url.Parse(srv.URL)
 	if err != nil {
@@ -72,7 +72,7 @@ func cartsServer(t *testing.T) (*recorder, *url.URL) {
 	return rec, u
 }
 
-func newServer(t *testing.T, routes []stack.Route, handlers map[string]lambda.Handler, opts apigw.Options) *httptest.Server {
+func newServer(t *testing.T, routes []cfn.Route, handlers map[string]lambda.Handler, opts apigw.Options) *httptest.Server {
 	t.Helper()
 	if opts.Logger == nil {
 		opts.Logger = quietLogger()
@@ -101,7 +101,7 @@ func do(t *testing.T, req *http.Request) (*http.Response, string) {
 
 func TestEventFields(t *testing.T) {
 	rec := &recorder{}
-	routes := []stack.Route{
+	routes := []cfn.Route{
 		{Method: "GET", Path: "/carts/{txid}", Function: "ShopFunction"},
 		{Method: "PUT", Path: "/carts/{txid}/lines/{code}", Function: "ShopFunction"},
 		{Method: "POST", Path: "/webhooks/{provider}", Function: "ShopFunction"},
@@ -351,7 +351,7 @@ func mustUnescape(t *testing.T, p string) string {
 
 func TestLambdaContextPerInvocation(t *testing.T) {
 	rec := &recorder{}
-	srv := newServer(t, []stack.Route{{Method: "GET", Path: "/catalog", Function: "ShopFunction"}},
+	srv := newServer(t, []cfn.Route{{Method: "GET", Path: "/catalog", Function: "ShopFunction"}},
 		map[string]lambda.Handler{"ShopFunction": rec.handler()}, apigw.Options{})
 	for i := 0; i < 2; i++ {
 		req, _ := http.NewRequest("GET", srv.URL+"/catalog", nil)
@@ -370,7 +370,7 @@ func TestLambdaContextPerInvocation(t *testing.T) {
 
 func TestRoutePrecedence(t *testing.T) {
 	rec := &recorder{}
-	routes := []stack.Route{
+	routes := []cfn.Route{
 		{Method: "GET", Path: "/carts/{txid}", Function: "F"},
 		{Method: "GET", Path: "/carts/new", Function: "F"},
 		{Method: "ANY", Path: "/carts/{txid}/order", Function: "F"},
@@ -504,7 +504,7 @@ func TestResponses(t *testing.T) {
 			if tt.noHandlers {
 				handlers = nil
 			}
-			srv := newServer(t, []stack.Route{{Method: "GET", Path: "/x", Function: "F"}}, handlers, apigw.Options{})
+			srv := newServer(t, []cfn.Route{{Method: "GET", Path: "/x", Function: "F"}}, handlers, apigw.Options{})
 			client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 			resp, err := client.Get(srv.URL + "/x")
 			if err != nil {
@@ -526,7 +526,7 @@ func TestResponses(t *testing.T) {
 
 func TestBodyLimit(t *testing.T) {
 	rec := &recorder{}
-	srv := newServer(t, []stack.Route{{Method: "POST", Path: "/x", Function: "F"}},
+	srv := newServer(t, []cfn.Route{{Method: "POST", Path: "/x", Function: "F"}},
 		map[string]lambda.Handler{"F": rec.handler()}, apigw.Options{MaxBody: 16})
 	tests := []struct {
 		size   int
@@ -557,7 +557,7 @@ func TestCORS(t *testing.T) {
 		ExposeHeaders: []string{"Location"},
 		MaxAge:        600,
 	}
-	srv := newServer(t, []stack.Route{{Method: "GET", Path: "/carts/{txid}", Function: "F"}},
+	srv := newServer(t, []cfn.Route{{Method: "GET", Path: "/carts/{txid}", Function: "F"}},
 		map[string]lambda.Handler{"F": rec.handler()}, apigw.Options{CORS: cors})
 	tests := []struct {
 		name       string
@@ -630,7 +630,7 @@ func TestCORS(t *testing.T) {
 func TestEventJSONShape(t *testing.T) {
 	var raw json.RawMessage
 	h := lambda.NewHandler(func(_ context.Context, ev json.RawMessage) (string, error) { raw = ev; return "ok", nil })
-	srv := newServer(t, []stack.Route{{Method: "GET", Path: "/x/{id}", Function: "F"}}, map[string]lambda.Handler{"F": h}, apigw.Options{})
+	srv := newServer(t, []cfn.Route{{Method: "GET", Path: "/x/{id}", Function: "F"}}, map[string]lambda.Handler{"F": h}, apigw.Options{})
 	req, _ := http.NewRequest("GET", srv.URL+"/x/7?q=1", nil)
 	do(t, req)
 	var m map[string]any
@@ -668,7 +668,7 @@ func TestCORSOverridesFunction(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newServer(t, []stack.Route{{Method: "GET", Path: "/x", Function: "F"}}, map[string]lambda.Handler{"F": h}, apigw.Options{CORS: tt.cors})
+			srv := newServer(t, []cfn.Route{{Method: "GET", Path: "/x", Function: "F"}}, map[string]lambda.Handler{"F": h}, apigw.Options{CORS: tt.cors})
 			req, _ := http.NewRequest("GET", srv.URL+"/x", nil)
 			req.Header.Set("Origin", tt.origin)
 			resp, _ := do(t, req)
@@ -700,7 +700,7 @@ func TestIntegrationTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := newServer(t, []stack.Route{{Method: "GET", Path: "/slow", Function: "F"}},
+			srv := newServer(t, []cfn.Route{{Method: "GET", Path: "/slow", Function: "F"}},
 				map[string]lambda.Handler{"F": tt.handler}, apigw.Options{Timeout: 50 * time.Millisecond})
 			start := time.Now()
 			req, _ := http.NewRequest("GET", srv.URL+"/slow", nil)

@@ -16,8 +16,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/apigw"
-	"github.com/lmsshop/checkout/internal/stack"
 )
 
 // issuerServer serves a JWKS holding key under kid at /pool/.well-known/jwks.json and
@@ -78,7 +78,7 @@ func TestJWTAuthorizer(t *testing.T) {
 		return c
 	}
 	rec := &recorder{}
-	routes := []stack.Route{
+	routes := []cfn.Route{
 		{Method: "ANY", Path: "/admin/{proxy+}", Function: "F", Authorizer: "Operators"},
 		{Method: "GET", Path: "/scoped", Function: "F", Authorizer: "Operators", Scopes: []string{"shop/admin"}},
 		{Method: "GET", Path: "/unconfigured", Function: "F", Authorizer: "Nobody"},

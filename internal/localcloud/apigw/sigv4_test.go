@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/apigw"
-	"github.com/lmsshop/checkout/internal/stack"
 )
 
 // sign signs req as an SDK client would for execute-api.
@@ -30,7 +30,7 @@ func sign(t *testing.T, req *http.Request, body []byte, key, secret, region stri
 
 func TestSigV4(t *testing.T) {
 	rec := &recorder{}
-	routes := []stack.Route{
+	routes := []cfn.Route{
 		{Method: "ANY", Path: "/admin/{proxy+}", Function: "BackofficeFunction", IAM: true},
 		{Method: "GET", Path: "/catalog", Function: "BackofficeFunction"},
 	}

@@ -188,16 +188,8 @@ func Start(t testing.TB) *Cloud {
 	viaMain := mainRunning
 	mainMu.Unlock()
 	if !viaMain {
-		c, err := start(Options{})
-		if err != nil {
-			t.Fatalf("cloudtest: %v", err)
-		}
-		t.Cleanup(func() {
-			if err := c.cloud.Close(); err != nil {
-				t.Errorf("cloudtest: stopping the local cloud: %v", err)
-			}
-		})
-		return c
+		// No Main to stop a shared cloud: the test gets a private one.
+		return StartWith(t, Options{})
 	}
 	sharedOnce.Do(func() { shared, sharedErr = start(Options{}) })
 	if sharedErr != nil {

@@ -50,12 +50,11 @@ func (f *fakeDynamo) received() []string {
 	return append([]string(nil), f.bodies...)
 }
 
-// setup starts a fake DynamoDB behind a proxy and returns an SDK client through the
-// proxy that tries each call `attempts` times, as the functions' clients would.
-func setup(t *testing.T, opts faultproxy.Options, attempts int) (*fakeDynamo, *faultproxy.Proxy, *dynamodb.Client) {
+// proxyTo serves upstream on a loopback port and returns a listening proxy to it with
+// its URL; both stop when the test ends.
+func proxyTo(t *testing.T, upstream http.Handler, opts faultproxy.Options) (*faultproxy.Proxy, string) {
 	t.Helper()
-	fake := &fakeDynamo{}
-	up := httptest.NewServer(fake)
+	up := httptest.NewServer(upstream)
 	t.Cleanup(up.Close)
 	p, err := faultproxy.New(up.URL, opts)
 	if err != nil {
@@ -66,6 +65,15 @@ func setup(t *testing.T, opts faultproxy.Options, attempts int) (*fakeDynamo, *f
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
+	return p, url
+}
+
+// setup starts a fake DynamoDB behind a proxy and returns an SDK client through the
+// proxy that tries each call `attempts` times, as the functions' clients would.
+func setup(t *testing.T, opts faultproxy.Options, attempts int) (*fakeDynamo, *faultproxy.Proxy, *dynamodb.Client) {
+	t.Helper()
+	fake := &fakeDynamo{}
+	p, url := proxyTo(t, fake, opts)
 	db := dynamodb.New(dynamodb.Options{
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(url),
@@ -262,17 +270,7 @@ func TestLatencyIsAdded(t *testing.T) {
 
 // REST APIs (SES v2) are throttled with 429 and the code in X-Amzn-ErrorType.
 func TestRESTThrottleShape(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	defer up.Close()
-	p, err := faultproxy.New(up.URL, faultproxy.Options{Name: "ses"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := p.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
+	p, url := proxyTo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), faultproxy.Options{Name: "ses"})
 	if err := p.SetFaults(faultproxy.Faults{Throttle: 1}); err != nil {
 		t.Fatal(err)
 	}

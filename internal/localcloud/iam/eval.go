@@ -1,6 +1,9 @@
 package iam
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Request is one authorisation question: may the caller perform Action on Resource,
 // given the request's condition keys.
@@ -64,25 +67,11 @@ func (s *Statement) matches(r *Request) bool {
 }
 
 func (s *Statement) actionApplies(action string) bool {
-	hit := false
-	for _, p := range s.Actions {
-		if actionMatch(p, action) {
-			hit = true
-			break
-		}
-	}
-	return hit != s.NotAction
+	return slices.ContainsFunc(s.Actions, func(p string) bool { return actionMatch(p, action) }) != s.NotAction
 }
 
 func (s *Statement) resourceApplies(resource string) bool {
-	hit := false
-	for _, p := range s.Resources {
-		if resourceMatch(p, resource) {
-			hit = true
-			break
-		}
-	}
-	return hit != s.NotResource
+	return slices.ContainsFunc(s.Resources, func(p string) bool { return resourceMatch(p, resource) }) != s.NotResource
 }
 
 // holds evaluates the condition on r. unknownHolds is what a condition on a key the

@@ -28,17 +28,11 @@ func TestKeptReason(t *testing.T) {
 	}
 }
 
-// TestUsageKept: a statement marked with a kept Sid that no call used (wholly or in
-// part) is listed as kept, with its reason, and is not a violation; an unmarked one is.
-func TestUsageKept(t *testing.T) {
-	const table = "arn:aws:dynamodb:us-east-1:123456789012:table/t"
-	pol, err := ParsePolicy("P", []byte(`{"Version":"2012-10-17","Statement":[
-		{"Sid":"Table","Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:UpdateItem"],"Resource":"`+table+`"},
-		{"Sid":"FailurePathRelease","Effect":"Allow","Action":"dynamodb:DeleteItem","Resource":"`+table+`"},
-		{"Sid":"MoodleOnlySettings","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-*"},
-		{"Sid":"FailurePathPartly","Effect":"Allow","Action":["dynamodb:PutItem","dynamodb:BatchWriteItem"],"Resource":"`+table+`"},
-		{"Effect":"Allow","Action":"dynamodb:Scan","Resource":"`+table+`"}
-	]}`))
+// authorizerWithRoleR returns an authorizer of account 123456789012 with one role, R,
+// whose one policy, P, is doc.
+func authorizerWithRoleR(t *testing.T, doc []byte) *Authorizer {
+	t.Helper()
+	pol, err := ParsePolicy("P", doc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +43,20 @@ func TestUsageKept(t *testing.T) {
 	if err := a.AddRole("R", pol); err != nil {
 		t.Fatal(err)
 	}
+	return a
+}
+
+// TestUsageKept: a statement marked with a kept Sid that no call used (wholly or in
+// part) is listed as kept, with its reason, and is not a violation; an unmarked one is.
+func TestUsageKept(t *testing.T) {
+	const table = "arn:aws:dynamodb:us-east-1:123456789012:table/t"
+	a := authorizerWithRoleR(t, []byte(`{"Version":"2012-10-17","Statement":[
+		{"Sid":"Table","Effect":"Allow","Action":["dynamodb:GetItem","dynamodb:UpdateItem"],"Resource":"`+table+`"},
+		{"Sid":"FailurePathRelease","Effect":"Allow","Action":"dynamodb:DeleteItem","Resource":"`+table+`"},
+		{"Sid":"MoodleOnlySettings","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:s-*"},
+		{"Sid":"FailurePathPartly","Effect":"Allow","Action":["dynamodb:PutItem","dynamodb:BatchWriteItem"],"Resource":"`+table+`"},
+		{"Effect":"Allow","Action":"dynamodb:Scan","Resource":"`+table+`"}
+	]}`))
 	for _, action := range []string{"dynamodb:GetItem", "dynamodb:PutItem"} {
 		if err := a.Authorize("R", action, table); err != nil {
 			t.Fatalf("%s: %v", action, err)
@@ -127,18 +135,7 @@ func TestAbsorb(t *testing.T) {
 	}
 	cloud := func(secret, extra string) *Authorizer {
 		t.Helper()
-		pol, err := ParsePolicy("P", doc(secret, extra))
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := New(Config{Account: "123456789012", Region: "us-east-1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := a.AddRole("R", pol); err != nil {
-			t.Fatal(err)
-		}
-		return a
+		return authorizerWithRoleR(t, doc(secret, extra))
 	}
 	a, b := cloud("s-AAAAAA", ""), cloud("s-BBBBBB", "")
 	if err := a.Authorize("R", "dynamodb:GetItem", table); err != nil {

@@ -135,7 +135,7 @@ type Cloud struct {
 	// Transformed is the path of the transformed template the cloud runs.
 	Transformed string
 	// Routes are the HTTP API's routes, read from the transformed template.
-	Routes []stack.Route
+	Routes []cfn.Route
 	// Lambdas are the template's functions, resolved: environment, role, ARN.
 	Lambdas []cfn.Function
 	// SecretsManagerURL is the local Secrets Manager holding the template's secrets.
@@ -286,13 +286,8 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if c.Lambdas, err = tpl.Functions(); err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}
-	routes, err := tpl.Routes(c.Lambdas)
-	if err != nil {
+	if c.Routes, err = tpl.Routes(c.Lambdas); err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
-	}
-	for _, r := range routes {
-		c.Routes = append(c.Routes, stack.Route{Method: r.Method, Path: r.Path, Function: r.Function, IAM: r.IAM,
-			Authorizer: r.Authorizer, Scopes: r.Scopes})
 	}
 	authorizers, err := jwtAuthorizers(tpl, c.Operators)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/lmsshop/checkout/internal/cfn"
+	"github.com/lmsshop/checkout/internal/cfn/cfntest"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
 	"github.com/lmsshop/checkout/internal/localcloud/proc"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
@@ -340,19 +341,7 @@ func TestPortsOffset(t *testing.T) {
 // so nothing of it may serve locally. The translator's words reach the user.
 func TestRefusedTemplateDoesNotStart(t *testing.T) {
 	root := repoRoot(t)
-	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	broken := strings.Replace(string(raw), "EnableIamAuthorizer: true", "EnableIamAuthorizer: false", 1)
-	if broken == string(raw) {
-		t.Fatal("template.yaml no longer enables the IAM authorizer; update the test")
-	}
-	path := filepath.Join(t.TempDir(), "template.yaml")
-	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c, err := launcher.Start(context.Background(), launcher.Config{RepoRoot: root, Template: path})
+	c, err := launcher.Start(context.Background(), launcher.Config{RepoRoot: root, Template: cfntest.RefusedTemplate(t, root)})
 	if err == nil {
 		c.Close()
 		t.Fatal("the local cloud started from a template the transform refuses")

@@ -10,19 +10,12 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
+	"github.com/lmsshop/checkout/internal/localcloud/sestest"
 )
 
 func TestStartServeStop(t *testing.T) {
-	if _, err := seslocal.Binary(); err != nil {
-		t.Fatalf("aws-ses-v2-local is required for this test: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	srv, err := seslocal.Start(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
+	srv := sestest.Start(t)
+	ctx := context.Background()
 	if !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 		t.Errorf("URL = %q, want a loopback URL", srv.URL)
 	}
