@@ -562,6 +562,18 @@ func resourceKind(res string) (string, bool) {
 		return "callback", true
 	case strings.HasPrefix(res, "arn:aws:lambda:") && strings.Contains(res, ":function:"):
 		return "function", true
+	case res == "arn:aws:states:::states:startExecution":
+		return "start", true
+	case res == "arn:aws:states:::states:startExecution.sync":
+		return "startSync", true
+	case res == "arn:aws:states:::states:startExecution.sync:2":
+		return "startSync2", true
+	case res == "arn:aws:states:::states:startExecution.waitForTaskToken":
+		return "startCallback", true
+	case res == "arn:aws:states:::aws-sdk:sfn:sendTaskSuccess":
+		return "sendTaskSuccess", true
+	case res == "arn:aws:states:::aws-sdk:sfn:sendTaskFailure":
+		return "sendTaskFailure", true
 	}
 	return "", false
 }
