@@ -110,11 +110,8 @@ func parseStartRequest(in any) (startRequest, error) {
 func stepFunctionsError(prefix string, err error) *stateError {
 	var ae *APIError
 	if errors.As(err, &ae) {
-		code := ae.Code
-		if !strings.HasSuffix(code, "Exception") {
-			code += "Exception"
-		}
-		return &stateError{Name: prefix + "." + code, Cause: ae.Message}
+		// e.g. StepFunctions.ExecutionLimitExceeded, the name AWS's retry examples use.
+		return &stateError{Name: prefix + "." + ae.Code, Cause: ae.Message}
 	}
 	return &stateError{Name: "States.TaskFailed", Cause: err.Error()}
 }
