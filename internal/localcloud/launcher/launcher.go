@@ -124,9 +124,9 @@ type Cloud struct {
 	DynamoDBURL      string
 	// CognitoURL is the user pools endpoint of the Cognito emulator, and Operators
 	// the pool made there from the template, with its operators' credentials.
-	CognitoURL      string
-	Operators       *cognitolocal.Pool
-	Table           string
+	CognitoURL string
+	Operators  *cognitolocal.Pool
+	Table      string
 	// StateMachineARN is the checkout's Standard state machine; ExpressMachineARNs
 	// the Express machines it starts, by logical ID.
 	StateMachineARN    string
@@ -380,7 +380,9 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 		Now: time.Now, Authorize: c.authorizeStates})
 	// Every machine of the template, each with its type and role; the Express ones
 	// first, as CloudFormation creates them before the checkout that names them.
-	sort.SliceStable(machines, func(i, j int) bool { return machines[i].Type == sfnlocal.TypeExpress && machines[j].Type != sfnlocal.TypeExpress })
+	sort.SliceStable(machines, func(i, j int) bool {
+		return machines[i].Type == sfnlocal.TypeExpress && machines[j].Type != sfnlocal.TypeExpress
+	})
 	for _, m := range machines {
 		def, err := definition(cfg, m)
 		if err != nil {

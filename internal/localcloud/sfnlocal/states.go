@@ -146,7 +146,8 @@ func (r *runner) runState(ctx context.Context, st *state, input any) (any, strin
 		return nil, "", err
 	}
 	r.exit(st, out)
-	if st.End {
+	// An End state ends the machine, unless its Catch sent it elsewhere.
+	if st.End && next == st.Next {
 		next = ""
 	}
 	return out, next, nil
