@@ -87,3 +87,19 @@ func (e *Engine) HistoryEventTypes(executionArn string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// LambdaInvocations counts the Lambda invocations an execution scheduled (retries
+// included): Express runs included, whose history the API does not serve.
+func (e *Engine) LambdaInvocations(executionArn string) (int, error) {
+	evs, err := e.history(executionArn)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.Type == "LambdaFunctionScheduled" || ev.Type == "TaskScheduled" && ev.Details["resourceType"] == "lambda" {
+			n++
+		}
+	}
+	return n, nil
+}
