@@ -103,3 +103,44 @@ func (e *Engine) LambdaInvocations(executionArn string) (int, error) {
 	}
 	return n, nil
 }
+
+// Failure is a failed task attempt: the execution, the state it ran in, its error.
+type Failure struct {
+	ExecutionArn, State, Error, Cause string
+}
+
+// TaskFailures lists the failed task attempts of an execution and of the runs it
+// started (those whose input names it in AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID,
+// as a nested start passes it), in order: what an operator reads in the Standard
+// execution's history and the Express runs' logs.
+func (e *Engine) TaskFailures(executionArn string) ([]Failure, error) {
+	evs, err := e.history(executionArn)
+	if err != nil {
+		return nil, err
+	}
+	var out []Failure
+	state := ""
+	for _, ev := range evs {
+		if strings.HasSuffix(ev.Type, "StateEntered") {
+			state, _ = ev.Details["name"].(string)
+		}
+		if ev.Type == "TaskFailed" || ev.Type == "LambdaFunctionFailed" {
+			name, _ := ev.Details["error"].(string)
+			cause, _ := ev.Details["cause"].(string)
+			out = append(out, Failure{ExecutionArn: executionArn, State: state, Error: name, Cause: cause})
+		}
+	}
+	e.mu.Lock()
+	all := append([]*execution(nil), e.execOrder...)
+	e.mu.Unlock()
+	for _, x := range all {
+		if in, ok := x.inputVal.(map[string]any); ok && in["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"] == executionArn {
+			more, err := e.TaskFailures(x.arn)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, more...)
+		}
+	}
+	return out, nil
+}

@@ -405,3 +405,34 @@ func TestAPIRefusesExpressExecutions(t *testing.T) {
 		t.Fatalf("two starts named alike: %s %v, %s %v; want two executions", a, err1, b, err2)
 	}
 }
+
+func TestTaskFailuresIncludeTheRunsStarted(t *testing.T) {
+	broken := func(context.Context, []byte) ([]byte, error) {
+		return nil, &FunctionError{Type: "Transient", Message: "LMS down"}
+	}
+	child := `{"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+		"Parameters":{"FunctionName":"work"},"End":true}}}`
+	e, parent := nestedEngine(t, &authLog{}, nil, map[string]fnFunc{"work": broken}, child, "arn:aws:states:::states:startExecution.sync:2", "")
+	// The nested start names its parent, as the checkout's definition does.
+	def := `{"StartAt":"Run","States":{"Run":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2",
+		"Parameters":{"StateMachineArn":"` + strings.Replace(parent, ":parent", ":child", 1) + `",
+		"Input":{"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$":"$$.Execution.Id"}},"End":true}}}`
+	named := createTyped(t, e, "named", TypeStandard, parentRole, def)
+	x, _, err := e.StartExecution(named, "tx-1", `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, e, x)
+	got, err := e.TaskFailures(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var summary []string
+	for _, f := range got {
+		summary = append(summary, f.State+" "+f.Error)
+	}
+	want := []string{"Run States.TaskFailed", "Work Transient"}
+	if !slices.Equal(summary, want) {
+		t.Fatalf("failures %v, want %v", summary, want)
+	}
+}
