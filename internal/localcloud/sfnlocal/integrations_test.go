@@ -110,6 +110,16 @@ func nestedEngine(t *testing.T, auth *authLog, ft *fakeTime, fns map[string]fnFu
 	return e, parent
 }
 
+// runOrder runs the parent for order tx-1 and waits for its end.
+func runOrder(t *testing.T, e *Engine, parent string) (string, ExecutionInfo) {
+	t.Helper()
+	x, _, err := e.StartExecution(parent, "tx-1", `{"txid":"tx-1"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, waitFor(t, e, x)
+}
+
 const succeedChild = `{"StartAt":"Work","States":{"Work":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
 	"Parameters":{"FunctionName":"work","Payload":{"txid.$":"$.txid"}},"ResultSelector":{"done.$":"$.Payload.done"},"End":true}}}`
 
@@ -168,11 +178,7 @@ func TestStartExecutionSync(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			auth := &authLog{}
 			e, parent := nestedEngine(t, auth, nil, map[string]fnFunc{"work": returns(`{"done":true}`)}, tt.child, tt.resource, "")
-			x, _, err := e.StartExecution(parent, "tx-1", `{"txid":"tx-1"}`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			info := waitFor(t, e, x)
+			_, info := runOrder(t, e, parent)
 			if info.Status != tt.wantStatus || info.Error != tt.wantError {
 				t.Fatalf("parent %s %s (%s), want %s %s", info.Status, info.Error, info.Cause, tt.wantStatus, tt.wantError)
 			}
@@ -243,11 +249,7 @@ func TestNestedCallsAreAuthorizedAsTheirRoles(t *testing.T) {
 				return []byte(`{"done":true}`), nil
 			}
 			e, parent := nestedEngine(t, auth, nil, map[string]fnFunc{"work": work}, succeedChild, tt.resource, "")
-			x, _, err := e.StartExecution(parent, "tx-1", `{"txid":"tx-1"}`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			info := waitFor(t, e, x)
+			_, info := runOrder(t, e, parent)
 			if info.Error != tt.wantError {
 				t.Fatalf("parent %s %s, want error %q", info.Status, info.Error, tt.wantError)
 			}
@@ -303,11 +305,7 @@ func TestStartExecutionCallback(t *testing.T) {
 				ft.fire[30*time.Second] = true
 			}
 			e, parent := nestedEngine(t, auth, ft, nil, tt.child, "arn:aws:states:::states:startExecution.waitForTaskToken", `,"TimeoutSeconds":30`)
-			x, _, err := e.StartExecution(parent, "tx-1", `{"txid":"tx-1"}`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			info := waitFor(t, e, x)
+			x, info := runOrder(t, e, parent)
 			if info.Status != tt.wantStatus || info.Error != tt.wantError {
 				t.Fatalf("parent %s %s (%s), want %s %s", info.Status, info.Error, info.Cause, tt.wantStatus, tt.wantError)
 			}
@@ -327,11 +325,7 @@ func TestExpressLimitsAndStops(t *testing.T) {
 		ft := newFakeTime()
 		ft.fire[5*time.Minute] = true
 		e, parent := nestedEngine(t, &authLog{}, ft, nil, waitLong, "arn:aws:states:::states:startExecution.sync:2", "")
-		x, _, err := e.StartExecution(parent, "tx-1", `{"txid":"tx-1"}`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info := waitFor(t, e, x)
+		_, info := runOrder(t, e, parent)
 		var cause map[string]any
 		_ = json.Unmarshal([]byte(info.Cause), &cause)
 		if info.Error != "States.TaskFailed" || cause["Status"] != StatusTimedOut || cause["Error"] != "States.Timeout" {
@@ -342,11 +336,7 @@ func TestExpressLimitsAndStops(t *testing.T) {
 		ft := newFakeTime()
 		ft.fire[10*time.Second] = true
 		e, parent := nestedEngine(t, &authLog{}, ft, nil, waitLong, "arn:aws:states:::states:startExecution.sync:2", `,"TimeoutSeconds":10`)
-		x, _, err := e.StartExecution(parent, "tx-1", `{"txid":"tx-1"}`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info := waitFor(t, e, x); info.Error != "States.Timeout" {
+		if _, info := runOrder(t, e, parent); info.Error != "States.Timeout" {
 			t.Fatalf("parent %s %s", info.Status, info.Error)
 		}
 		child := strings.Replace(parent, ":parent", ":child", 1)
