@@ -21,7 +21,6 @@ import transformgate as gate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
-ASL = ROOT / "statemachine" / "checkout.asl.json"
 DELIVER_ASL = ROOT / "statemachine" / "deliver.asl.json"
 
 SAM = gate.load_sam(TEMPLATE)
