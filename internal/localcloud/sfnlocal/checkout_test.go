@@ -44,7 +44,7 @@ type checkoutFunctions struct {
 	e        *Engine
 	mu       sync.Mutex
 	actions  []string
-	scenario string // "instant", "refused-then-paid", "never-paid", "paid-at-timeout", "error-but-paid", "error-unpaid", "prepay-fails", "billing-fails"
+	scenario string // "instant", "refused-then-paid", "never-paid", "paid-at-timeout", "error-but-paid", "error-unpaid", "prepay-fails", "billing-fails", "deliver-cannot-start"
 	starts   int
 	waiting  chan struct{} // never-paid: signalled once the payment has started
 }
@@ -89,7 +89,7 @@ func (f *checkoutFunctions) Invoke(_ context.Context, function string, payload [
 		first := f.starts == 1
 		f.mu.Unlock()
 		switch {
-		case f.scenario == "instant" || f.scenario == "billing-fails":
+		case f.scenario == "instant" || f.scenario == "billing-fails" || f.scenario == "deliver-cannot-start":
 			return []byte(`{}`), f.e.SendTaskSuccess(in.Token, `{"mode":"free"}`)
 		case f.scenario == "refused-then-paid" && first:
 			return []byte(`{}`), f.e.SendTaskFailure(in.Token, "PaymentRefused", "card declined")
@@ -121,7 +121,8 @@ func (f *checkoutFunctions) Invoke(_ context.Context, function string, payload [
 
 // checkoutMachines creates the real statemachine/*.asl.json on e, each with its type as
 // template.yaml declares it, and returns the checkout's ARN and the Express ones'.
-func checkoutMachines(tb testing.TB, e *Engine) (checkout string, express []string) {
+// Substitutions in override replace the real ones in the checkout's definition.
+func checkoutMachines(tb testing.TB, e *Engine, override map[string]string) (checkout string, express []string) {
 	tb.Helper()
 	fn := func(n string) string { return "arn:aws:lambda:eu-west-1:111122223333:function:" + n }
 	values := map[string]string{
@@ -136,6 +137,9 @@ func checkoutMachines(tb testing.TB, e *Engine) (checkout string, express []stri
 		}
 		values[m.key] = arn
 		express = append(express, arn)
+	}
+	for k, v := range override {
+		values[k] = v
 	}
 	checkout, err := e.CreateStateMachine("checkout", realDefinition(tb, "checkout", values))
 	if err != nil {
@@ -191,6 +195,10 @@ func TestRealCheckoutDefinition(t *testing.T) {
 		// without tracing it twice.
 		{scenario: "billing-fails", wantStatus: StatusFailed, transitions: 4, runs: []int{1, 1},
 			wantActions: []string{"produce.prepay", "payment.start", "produce.postpay", "bill.invoice", "bill.fault"}},
+		// The deliver run never ran (here its machine is gone; in AWS also a run past
+		// Express's five minutes): nothing traced the fault, so DeliveryFault does.
+		{scenario: "deliver-cannot-start", wantStatus: StatusFailed, transitions: 5, runs: []int{1, 0},
+			wantActions: []string{"produce.prepay", "payment.start", "produce.fault"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
@@ -198,7 +206,11 @@ func TestRealCheckoutDefinition(t *testing.T) {
 			ft := newFakeTime()
 			e := newEngine(t, fns, ft)
 			fns.e = e
-			smArn, express := checkoutMachines(t, e)
+			var override map[string]string
+			if tt.scenario == "deliver-cannot-start" {
+				override = map[string]string{"DeliverStateMachineArn": "arn:aws:states:eu-west-1:111122223333:stateMachine:gone"}
+			}
+			smArn, express := checkoutMachines(t, e, override)
 			x, _, err := e.StartExecution(smArn, "tx-"+tt.scenario,
 				`{"txid":"tx-1","paymode":"card","payment":{"kind":"online","timeoutSeconds":900,"retrySeconds":900}}`)
 			if err != nil {
@@ -241,7 +253,7 @@ func BenchmarkRealCheckout(b *testing.B) {
 	e := New(Options{Invoker: fns})
 	defer e.Close()
 	fns.e = e
-	smArn, _ := checkoutMachines(b, e)
+	smArn, _ := checkoutMachines(b, e, nil)
 	transitions := 0
 	for i := 0; b.Loop(); i++ {
 		x, _, err := e.StartExecution(smArn, fmt.Sprintf("tx-%d", i), `{"txid":"tx","payment":{"timeoutSeconds":900}}`)
