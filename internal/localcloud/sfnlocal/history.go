@@ -43,6 +43,12 @@ func (ev *event) MarshalJSON() ([]byte, error) {
 
 // epochSeconds renders a time the way the AWS JSON protocol does: seconds since the
 // epoch as a JSON number with millisecond precision.
+// epochMillis is a timestamp as the integrations' outputs give it (StartDate,
+// StopDate): milliseconds since the epoch.
+func epochMillis(t time.Time) json.Number {
+	return json.Number(strconv.FormatInt(t.UnixMilli(), 10))
+}
+
 func epochSeconds(t time.Time) json.Number {
 	return json.Number(strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64))
 }

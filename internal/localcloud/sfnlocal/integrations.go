@@ -2,11 +2,9 @@ package sfnlocal
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // The Step Functions integrations a Task may use besides Lambda: starting another
@@ -196,10 +194,6 @@ func childDescription(info ExecutionInfo, asJSON bool) map[string]any {
 		d["Cause"] = info.Cause
 	}
 	return d
-}
-
-func epochMillis(t time.Time) json.Number {
-	return json.Number(fmt.Sprint(t.UnixMilli()))
 }
 
 // sendTask runs arn:aws:states:::aws-sdk:sfn:sendTaskSuccess / sendTaskFailure: the

@@ -4,15 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 )
 
 // createTyped registers def as a machine of typ run by role.
@@ -46,7 +43,7 @@ func TestExpressRefusesWaitingPatterns(t *testing.T) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEngine(t, nil, nil)
-			_, err := e.CreateMachine(Machine{Name: fmt.Sprintf("x%d", i), Definition: []byte(tt.def), Type: TypeExpress})
+			_, err := e.CreateMachine(Machine{Name: "x" + strconv.Itoa(i), Definition: []byte(tt.def), Type: TypeExpress})
 			var ae *APIError
 			switch {
 			case tt.refused && (!errors.As(err, &ae) || ae.Code != "InvalidDefinition" || !strings.Contains(ae.Message, "Request Response")):
@@ -55,7 +52,7 @@ func TestExpressRefusesWaitingPatterns(t *testing.T) {
 				t.Fatalf("Express machine refused: %v", err)
 			}
 			// The same definition is a valid Standard machine.
-			if _, err := e.CreateMachine(Machine{Name: fmt.Sprintf("s%d", i), Definition: []byte(tt.def)}); err != nil {
+			if _, err := e.CreateMachine(Machine{Name: "s" + strconv.Itoa(i), Definition: []byte(tt.def)}); err != nil {
 				t.Fatalf("Standard machine refused: %v", err)
 			}
 		})
@@ -350,50 +347,6 @@ func TestExpressLimitsAndStops(t *testing.T) {
 			}
 		}
 	})
-}
-
-func TestAPIRefusesExpressExecutions(t *testing.T) {
-	e := newEngine(t, newInvoker(map[string]fnFunc{"work": returns(`{"done":true}`)}), nil)
-	express := createTyped(t, e, "child", TypeExpress, "", succeedChild)
-	x, _, err := e.StartExecution(express, "", `{"txid":"tx-1"}`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, e, x)
-	c := newClient(t, e)
-	ctx := context.Background()
-	tests := []struct {
-		name string
-		call func() error
-		code string
-	}{
-		{"DescribeExecution", func() error {
-			_, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(x)})
-			return err
-		}, "InvalidArn"},
-		{"GetExecutionHistory", func() error {
-			_, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(x)})
-			return err
-		}, "InvalidArn"},
-		{"ListExecutions", func() error {
-			_, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(express)})
-			return err
-		}, "StateMachineTypeNotSupported"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call()
-			if err == nil || !strings.Contains(err.Error(), tt.code) {
-				t.Fatalf("%s on an Express execution: %v, want %s", tt.name, err, tt.code)
-			}
-		})
-	}
-	// Express starts are not idempotent: the same name runs again.
-	a, _, err1 := e.StartExecution(express, "same", `{}`)
-	b, _, err2 := e.StartExecution(express, "same", `{}`)
-	if err1 != nil || err2 != nil || a == b {
-		t.Fatalf("two starts named alike: %s %v, %s %v; want two executions", a, err1, b, err2)
-	}
 }
 
 func TestTaskFailuresIncludeTheRunsStarted(t *testing.T) {
