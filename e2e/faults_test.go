@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/lmsshop/checkout/internal/bench"
 	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
@@ -365,7 +364,7 @@ func runFaultScenario(ctx context.Context, t *testing.T, cloud *bench.Cloud, cli
 		info, err := cloud.StepFunctions.DescribeExecution(arn)
 		running := err == nil && info.Status == "RUNNING"
 		transitions += info.StateTransitions
-		f.TaskCrashes += taskFailures(ctx, cloud, arn, f.CrashReasons)
+		f.TaskCrashes += taskFailures(cloud, arn, f.CrashReasons)
 		paidCount := 0
 		for _, p := range o.Payments {
 			if p.Outcome == "paid" {
@@ -391,10 +390,10 @@ func runFaultScenario(ctx context.Context, t *testing.T, cloud *bench.Cloud, cli
 			// that records the fault on the order's trace and leaves the order for an
 			// operator: a legitimate wait, reported apart.
 			f.Operator[o.Status]++
-			t.Logf("handed to an operator: order %s is %s; %s", txid, o.Status, lastFailure(ctx, cloud, arn))
+			t.Logf("handed to an operator: order %s is %s; %s", txid, o.Status, lastFailure(cloud, arn))
 		default:
 			f.Stuck++
-			t.Logf("stuck: order %s is %s (task state %q), execution %s %s; %s", txid, o.Status, o.TaskState, info.Status, info.Error, lastFailure(ctx, cloud, arn))
+			t.Logf("stuck: order %s is %s (task state %q), execution %s %s; %s", txid, o.Status, o.TaskState, info.Status, info.Error, lastFailure(cloud, arn))
 		}
 		if instances > 1 {
 			f.DeliveredTwice++
@@ -428,32 +427,18 @@ func faultRecorded(ctx context.Context, t *testing.T, cloud *bench.Cloud, txid s
 	return false
 }
 
-// taskFailures counts the failed task attempts of an execution by reason: the error
-// name and the start of its message, with IDs and addresses masked so reasons group.
-func taskFailures(ctx context.Context, cloud *bench.Cloud, arn string, into map[string]int) int {
-	client := sfn.NewFromConfig(cloud.AWS, func(o *sfn.Options) { o.BaseEndpoint = aws.String(cloud.StepFunctionsURL) })
-	n := 0
-	p := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return n
-		}
-		for _, ev := range page.Events {
-			var name, cause string
-			switch {
-			case ev.LambdaFunctionFailedEventDetails != nil:
-				name, cause = aws.ToString(ev.LambdaFunctionFailedEventDetails.Error), aws.ToString(ev.LambdaFunctionFailedEventDetails.Cause)
-			case ev.TaskFailedEventDetails != nil:
-				name, cause = aws.ToString(ev.TaskFailedEventDetails.Error), aws.ToString(ev.TaskFailedEventDetails.Cause)
-			default:
-				continue
-			}
-			n++
-			into[name+": "+failureReason(cause)]++
-		}
+// taskFailures counts the failed task attempts of an execution and of the Express runs
+// it started by reason: the error name and the start of its message, with IDs and
+// addresses masked so reasons group.
+func taskFailures(cloud *bench.Cloud, arn string, into map[string]int) int {
+	failed, err := cloud.StepFunctions.TaskFailures(arn)
+	if err != nil {
+		return 0
 	}
-	return n
+	for _, f := range failed {
+		into[f.Error+": "+failureReason(f.Cause)]++
+	}
+	return len(failed)
 }
 
 var (
@@ -483,27 +468,18 @@ func failureReason(cause string) string {
 	return msg
 }
 
-// lastFailure names the last task failure in an execution's history, to say where a
-// stuck order's workflow gave up.
-func lastFailure(ctx context.Context, cloud *bench.Cloud, arn string) string {
-	client := sfn.NewFromConfig(cloud.AWS, func(o *sfn.Options) { o.BaseEndpoint = aws.String(cloud.StepFunctionsURL) })
-	out, err := client.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), ReverseOrder: true, MaxResults: 100})
+// lastFailure names the last task failure of an execution (its Express runs' after its
+// own), to say where a stuck order's workflow gave up.
+func lastFailure(cloud *bench.Cloud, arn string) string {
+	failed, err := cloud.StepFunctions.TaskFailures(arn)
 	if err != nil {
 		return "history: " + err.Error()
 	}
-	state := ""
-	for _, ev := range out.Events {
-		if d := ev.StateEnteredEventDetails; d != nil && state == "" {
-			state = aws.ToString(d.Name)
-		}
-		if d := ev.LambdaFunctionFailedEventDetails; d != nil {
-			return fmt.Sprintf("last state %s; task failed: %s %.200s", state, aws.ToString(d.Error), aws.ToString(d.Cause))
-		}
-		if d := ev.TaskFailedEventDetails; d != nil {
-			return fmt.Sprintf("last state %s; task failed: %s %.200s", state, aws.ToString(d.Error), aws.ToString(d.Cause))
-		}
+	if len(failed) == 0 {
+		return "no task failed"
 	}
-	return "last state " + state
+	f := failed[len(failed)-1]
+	return fmt.Sprintf("state %s; task failed: %s %.200s", f.State, f.Error, f.Cause)
 }
 
 // settle waits until every placed order's execution has ended or waits for the buyer.

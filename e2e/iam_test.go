@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"os"
@@ -10,18 +9,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
 	"github.com/lmsshop/checkout/internal/localcloud/proc"
+	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
 	"github.com/lmsshop/checkout/internal/storefront"
 )
 
 // templateWithout writes a copy of template.yaml without the first occurrence of line
-// after the line starting the resource block, beside a copy of the state machine's
-// definition, and returns its path.
+// after the line starting the resource block, beside copies of the state machines'
+// definitions, and returns its path.
 func templateWithout(t *testing.T, resource, line string) string {
 	t.Helper()
 	raw, err := os.ReadFile("../template.yaml")
@@ -42,19 +38,25 @@ func templateWithout(t *testing.T, resource, line string) string {
 }
 
 // writeTemplate writes a variant of template.yaml into a temporary folder, beside the
-// state machine definition it names by a relative path, and returns its path.
+// state machine definitions it names by relative paths, and returns its path.
 func writeTemplate(t *testing.T, src string) string {
 	t.Helper()
 	dir := t.TempDir()
-	asl, err := os.ReadFile("../statemachine/checkout.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := os.MkdirAll(filepath.Join(dir, "statemachine"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "statemachine", "checkout.asl.json"), asl, 0o644); err != nil {
-		t.Fatal(err)
+	defs, err := filepath.Glob("../statemachine/*.asl.json")
+	if err != nil || len(defs) == 0 {
+		t.Fatalf("no state machine definitions: %v", err)
+	}
+	for _, d := range defs {
+		asl, err := os.ReadFile(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "statemachine", filepath.Base(d)), asl, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	path := filepath.Join(dir, "template.yaml")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
@@ -97,8 +99,9 @@ func TestRemovedGrantIsRefused(t *testing.T) {
 			denied: []string{"assumed-role/local-ShopFunctionRole/ShopFunction", "dynamodb:", "table/local-checkout"},
 		},
 		{
-			name:     "the state machine without invoke on ProduceFunction fails its first task",
-			resource: "CheckoutStateMachine",
+			// ProducePrepay runs in the prepare Express machine, as its role.
+			name:     "the prepare run without invoke on ProduceFunction fails its first task",
+			resource: "PrepareStateMachine",
 			line:     "        - LambdaInvokePolicy: { FunctionName: !Ref ProduceFunction }",
 			run: func(t *testing.T, c *cloudtest.Cloud) {
 				r := call(t, "POST", c.APIURL+"/carts", "", "")
@@ -107,34 +110,26 @@ func TestRemovedGrantIsRefused(t *testing.T) {
 				}
 				b := &buyer{t: t, Client: storefront.Client{API: c.APIURL, HTTP: noRedirect, TxID: r.body["transactionId"].(string), Token: r.body["cartToken"].(string)}}
 				b.placeOne("GO-101", "test")
-				// The execution is named after the transaction.
+				// The execution is named after the transaction; the failures of the runs
+				// it started are in their logs (the engine reads both).
 				arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.TxID
-				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-				defer cancel()
-				var failed *types.HistoryEvent
-				for failed == nil && ctx.Err() == nil {
-					h, err := c.SFN.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn)})
-					if err != nil {
+				var failed []sfnlocal.Failure
+				for deadline := time.Now().Add(30 * time.Second); len(failed) == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+					var err error
+					if failed, err = c.Engine.TaskFailures(arn); err != nil {
 						t.Fatalf("execution history: %v", err)
 					}
-					for i, e := range h.Events {
-						if e.TaskFailedEventDetails != nil || e.LambdaFunctionFailedEventDetails != nil {
-							failed = &h.Events[i]
-							break
-						}
-					}
-					time.Sleep(100 * time.Millisecond)
 				}
-				if failed == nil {
-					t.Fatal("no task failed in the execution")
+				if len(failed) == 0 {
+					t.Fatal("no task failed in the execution or its runs")
 				}
-				d := failed.TaskFailedEventDetails
-				if d == nil || aws.ToString(d.Error) != "Lambda.AWSLambdaException" ||
-					!strings.Contains(aws.ToString(d.Cause), "lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:ProduceFunction") {
-					t.Errorf("failed task = %+v, want Lambda.AWSLambdaException for ProduceFunction", d)
+				d := failed[0]
+				if d.State != "ProducePrepay" || d.Error != "Lambda.AWSLambdaException" ||
+					!strings.Contains(d.Cause, "lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function:ProduceFunction") {
+					t.Errorf("failed task = %+v, want ProducePrepay failing with Lambda.AWSLambdaException for ProduceFunction", d)
 				}
 			},
-			denied: []string{"local-CheckoutStateMachineRole", "lambda:InvokeFunction", "function:ProduceFunction"},
+			denied: []string{"local-PrepareStateMachineRole", "lambda:InvokeFunction", "function:ProduceFunction"},
 		},
 	}
 	for _, tt := range tests {

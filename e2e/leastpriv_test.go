@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
 	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
@@ -305,13 +302,15 @@ func TestDeliveryEmailSentOnceAfterSESRecovers(t *testing.T) {
 	ses.fail(true)
 	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
 	arn := strings.Replace(c.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + b.TxID
+	// NotifyDelivered runs in the deliver run, whose failures the engine reads with the
+	// execution's own (AWS shows them in the Express run's logs).
 	failedTask := func() bool {
-		out, err := c.SFN.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(arn), MaxResults: 1000})
+		failed, err := c.Engine.TaskFailures(arn)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, ev := range out.Events {
-			if ev.LambdaFunctionFailedEventDetails != nil || ev.TaskFailedEventDetails != nil {
+		for _, f := range failed {
+			if f.State == "NotifyDelivered" {
 				return true
 			}
 		}

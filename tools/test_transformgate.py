@@ -21,7 +21,7 @@ import transformgate as gate  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
-ASL = ROOT / "statemachine" / "checkout.asl.json"
+DELIVER_ASL = ROOT / "statemachine" / "deliver.asl.json"
 
 SAM = gate.load_sam(TEMPLATE)
 
@@ -37,14 +37,14 @@ def res(t: dict, rid: str) -> dict:
     return t["Resources"][rid]["Properties"]
 
 
-def with_asl(text: str):
-    """A change that points the state machine at a definition file holding text."""
+def with_asl(text: str, machine: str = "CheckoutStateMachine"):
+    """A change that points a state machine at a definition file holding text."""
     d = tempfile.mkdtemp(prefix="gate-asl-")
     path = Path(d) / "checkout.asl.json"
     path.write_text(text, encoding="utf-8")
 
     def change(t):
-        res(t, "CheckoutStateMachine")["DefinitionUri"] = str(path)
+        res(t, machine)["DefinitionUri"] = str(path)
 
     return change
 
@@ -156,13 +156,13 @@ class TransformGateTest(unittest.TestCase):
 
     def test_a_placeholder_without_substitution(self):
         def change(t):
-            del res(t, "CheckoutStateMachine")["DefinitionSubstitutions"]["NotifyFunctionArn"]
+            del res(t, "DeliverStateMachine")["DefinitionSubstitutions"]["NotifyFunctionArn"]
 
         self.assertRefused(variant(change), "asl:", "${NotifyFunctionArn}", "has no DefinitionSubstitutions entry")
 
     def test_a_new_placeholder_in_the_definition(self):
-        asl = ASL.read_text(encoding="utf-8").replace("${BillFunctionArn}", "${BilFunctionArn}")
-        self.assertRefused(variant(with_asl(asl)), "${BilFunctionArn}", "BillFunctionArn is not used")
+        asl = DELIVER_ASL.read_text(encoding="utf-8").replace("${BillFunctionArn}", "${BilFunctionArn}")
+        self.assertRefused(variant(with_asl(asl, "DeliverStateMachine")), "${BilFunctionArn}", "BillFunctionArn is not used")
 
     def test_a_missing_definition_file(self):
         def change(t):

@@ -141,19 +141,40 @@ func TestRoundTrips(t *testing.T) {
 	}
 }
 
+func TestExpressGBSeconds(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want float64
+	}{
+		{0, 0},
+		{time.Millisecond, 0.1 * 0.0625}, // a started run is billed at least 100 ms
+		{100 * time.Millisecond, 0.1 * 0.0625},
+		{101 * time.Millisecond, 0.2 * 0.0625},
+		{2345 * time.Millisecond, 2.4 * 0.0625},
+	}
+	for _, tt := range tests {
+		if got := ExpressGBSeconds(tt.d); math.Abs(got-tt.want) > 1e-12 {
+			t.Errorf("ExpressGBSeconds(%s) = %v, want %v", tt.d, got, tt.want)
+		}
+	}
+}
+
 func TestCostOf(t *testing.T) {
 	p := Prices{LambdaRequest: 1e-6, LambdaGBSecond: 1e-5, HTTPAPIRequest: 2e-6, DynamoDBRead: 1e-7, DynamoDBWrite: 1e-6,
-		StateTransition: 1e-5, Email: 1e-4}
-	o := PerOrder{APIRequests: 6, TaskInvocations: 4, LambdaMs: 2000, ReadUnits: 10, WriteUnits: 20, StateTransitions: 8, Emails: 2}
+		StateTransition: 1e-5, ExpressRequest: 1e-6, ExpressGBSecond: 2e-5, Email: 1e-4}
+	o := PerOrder{APIRequests: 6, TaskInvocations: 4, LambdaMs: 2000, ReadUnits: 10, WriteUnits: 20, StateTransitions: 2,
+		ExpressRequests: 2, ExpressGBSeconds: 0.0125, Emails: 2}
 	c := CostOf(o, 512, p)
 	want := map[string]float64{
-		"Lambda requests":             1000 * 10 * 1e-6,
-		"Lambda duration (arm64)":     1000 * 0.5 * 2 * 1e-5, // 0.5 GB × 2 s
-		"HTTP API":                    1000 * 6 * 2e-6,
-		"DynamoDB reads (on-demand)":  1000 * 10 * 1e-7,
-		"DynamoDB writes (on-demand)": 1000 * 20 * 1e-6,
-		"Step Functions Standard":     1000 * 8 * 1e-5,
-		"SES":                         1000 * 2 * 1e-4,
+		"Lambda requests":                 1000 * 10 * 1e-6,
+		"Lambda duration (arm64)":         1000 * 0.5 * 2 * 1e-5, // 0.5 GB × 2 s
+		"HTTP API":                        1000 * 6 * 2e-6,
+		"DynamoDB reads (on-demand)":      1000 * 10 * 1e-7,
+		"DynamoDB writes (on-demand)":     1000 * 20 * 1e-6,
+		"Step Functions Standard":         1000 * 2 * 1e-5,
+		"Step Functions Express requests": 1000 * 2 * 1e-6,
+		"Step Functions Express duration": 1000 * 0.0125 * 2e-5,
+		"SES":                             1000 * 2 * 1e-4,
 	}
 	total := 0.0
 	for _, l := range c.Lines {

@@ -1,6 +1,10 @@
 package bench
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+	"time"
+)
 
 // Prices are AWS list prices in us-east-1, in US dollars, without free tiers.
 type Prices struct {
@@ -10,6 +14,8 @@ type Prices struct {
 	DynamoDBRead    float64 // on-demand, per read request unit
 	DynamoDBWrite   float64 // on-demand, per write request unit
 	StateTransition float64 // Step Functions Standard, per transition
+	ExpressRequest  float64 // Step Functions Express, per execution started
+	ExpressGBSecond float64 // Step Functions Express, per GB-second (first tier)
 	Email           float64 // SES, per outbound message
 	Source          string
 }
@@ -22,10 +28,13 @@ var ListPrices = Prices{
 	DynamoDBRead:    0.125 / 1e6,
 	DynamoDBWrite:   0.625 / 1e6,
 	StateTransition: 0.025 / 1e3,
+	ExpressRequest:  1.00 / 1e6,
+	ExpressGBSecond: 0.00001667,
 	Email:           0.10 / 1e3,
 	Source: "aws.amazon.com pricing pages for us-east-1: Lambda arm64 $0.20 per 1M requests and $0.0000133334 per GB-s; " +
 		"HTTP API $1.00 per 1M requests; DynamoDB on-demand $0.125 per 1M read and $0.625 per 1M write request units " +
-		"(prices since 1 Nov 2024); Step Functions Standard $0.025 per 1,000 state transitions; SES $0.10 per 1,000 e-mails. " +
+		"(prices since 1 Nov 2024); Step Functions Standard $0.025 per 1,000 state transitions; Step Functions Express $1.00 per 1M requests and " +
+		"$0.00001667 per GB-s (the first 1,000 GB-hours a month; each run billed in 100 ms steps and 64 MB chunks, 64 MB at least); SES $0.10 per 1,000 e-mails. " +
 		"Free tiers, storage, data transfer and CloudWatch Logs are left out.",
 }
 
@@ -63,6 +72,10 @@ func CostOf(o PerOrder, memoryMB int, p Prices) Cost {
 			1000 * o.WriteUnits * p.DynamoDBWrite, o.WriteUnits},
 		{"Step Functions Standard", fmt.Sprintf("1000 × %.1f transitions × $%.3f/1000", o.StateTransitions, p.StateTransition*1e3),
 			1000 * o.StateTransitions * p.StateTransition, o.StateTransitions},
+		{"Step Functions Express requests", fmt.Sprintf("1000 × %.1f runs × $%.2f/1M", o.ExpressRequests, p.ExpressRequest*1e6),
+			1000 * o.ExpressRequests * p.ExpressRequest, o.ExpressRequests},
+		{"Step Functions Express duration", fmt.Sprintf("1000 × %.4f GB-s (runs' durations rounded up to 100 ms × 64 MB) × $%.8f/GB-s", o.ExpressGBSeconds, p.ExpressGBSecond),
+			1000 * o.ExpressGBSeconds * p.ExpressGBSecond, o.ExpressGBSeconds},
 		{"SES", fmt.Sprintf("1000 × %.1f e-mails × $%.2f/1000", o.Emails, p.Email*1e3),
 			1000 * o.Emails * p.Email, o.Emails},
 	}
@@ -71,4 +84,16 @@ func CostOf(o PerOrder, memoryMB int, p Prices) Cost {
 		c.Per1000 += l.Per1000
 	}
 	return c
+}
+
+// expressBilledMemoryGB is what an Express run of the checkout is billed for: AWS
+// bills memory in 64 MB chunks, and a run's memory (about 50 MB plus the definition
+// and its data, a few KB here) fits the first.
+const expressBilledMemoryGB = 64.0 / 1024
+
+// ExpressGBSeconds is what one Express run of duration d is billed: d rounded up to the
+// next 100 ms, times the billed memory.
+func ExpressGBSeconds(d time.Duration) float64 {
+	tenths := math.Ceil(d.Seconds() * 10)
+	return tenths / 10 * expressBilledMemoryGB
 }

@@ -17,9 +17,6 @@ const (
 	targetInitRatio     = 1.2
 	targetCPURatio      = 2.0
 	targetCostPer1000   = 0.40
-	// expressPer1000 is 1,000 Express executions of the post-payment part: $1.00 per
-	// million requests plus about 0.1 s at 64 MB each ($0.00001667 per GB-s).
-	expressPer1000 = 0.001 + 1000*0.1*0.0625*0.00001667
 	// targetOrderCalls and targetOrderWriteUnits are issue 12's: DynamoDB calls and
 	// write units (computed from item sizes) per paid order.
 	targetOrderCalls      = 20
@@ -168,21 +165,18 @@ func missNote(name string, r *Report) string {
 	case name == "cost per 1,000 orders":
 		ses := 1000 * r.PerOrder.Emails * ListPrices.Email
 		sfn := 1000 * r.PerOrder.StateTransitions * ListPrices.StateTransition
+		express := 1000 * (r.PerOrder.ExpressRequests*ListPrices.ExpressRequest + r.PerOrder.ExpressGBSeconds*ListPrices.ExpressGBSecond)
 		wru := 0.0
 		for _, l := range r.Cost.Lines {
 			if strings.HasPrefix(l.Service, "DynamoDB writes") {
 				wru = l.Per1000
 			}
 		}
-		// The design: the Standard workflow keeps the payment wait and hands over to an
-		// Express workflow (PRODUCE, BILL, the e-mails), billed per request and GB-s.
-		express := r.Cost.Per1000 - sfn + 2*1000*ListPrices.StateTransition + expressPer1000
-		withWrites := express - wru + 40*1000*ListPrices.DynamoDBWrite
-		return fmt.Sprintf("the %.0f e-mails alone cost $%.4f and Step Functions Standard's %.0f transitions $%.4f: together $%.4f of the $%.4f. "+
-			"What reaches the target: (1) the part after the payment (PRODUCE, BILL, the e-mails) as an Express workflow started by the Standard one, which keeps "+
-			"only the payment wait and the hand-over (2 transitions; Express bills per request and GB-s, about $%.3f per 1,000 runs of this size): $%.4f; "+
-			"(2) with that, the ≤ 40 write units per order of the DynamoDB work (branch hotpath) instead of this run's %.1f: $%.4f.",
-			r.PerOrder.Emails, ses, r.PerOrder.StateTransitions, sfn, ses+sfn, r.Cost.Per1000, expressPer1000, express, r.PerOrder.WriteUnits, withWrites)
+		withWrites := r.Cost.Per1000 - wru + targetOrderWriteUnits*1000*ListPrices.DynamoDBWrite
+		return fmt.Sprintf("the %.0f e-mails cost $%.4f, Step Functions Standard's %.1f transitions $%.4f and the %.1f Express runs $%.4f, "+
+			"of the $%.4f; the DynamoDB writes (%.1f units per order) cost $%.4f: at the ≤ %d write units per order of issue 12 the total would be $%.4f.",
+			r.PerOrder.Emails, ses, r.PerOrder.StateTransitions, sfn, r.PerOrder.ExpressRequests, express, r.Cost.Per1000,
+			r.PerOrder.WriteUnits, wru, targetOrderWriteUnits, withWrites)
 	}
 	return ""
 }
@@ -375,7 +369,9 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	p("| **total** | | **%.4f** |\n\n", r.Cost.Per1000)
 	p("Prices: %s\n\n", r.Cost.Prices)
 	p("Lambda duration is an upper bound: the API steps' client-side p50 (it includes the gateway emulation and loopback HTTP) plus the ")
-	p("workflow's wall time (its tasks run one after another, so their sum is at most that), at the template's memory size.\n\n")
+	p("workflow's wall time (its tasks run one after another, so their sum is at most that), at the template's memory size. ")
+	p("Step Functions: the Standard execution is billed per state transition (retries included); each Express run (prepare before the payment, ")
+	p("deliver after it) per request and per GB-second, its duration rounded up to 100 ms at 64 MB (the smallest billed memory, which the checkout's runs fit).\n\n")
 
 	if len(r.Notes) > 0 {
 		p("## Notes\n\n")

@@ -97,7 +97,11 @@ type PerOrder struct {
 	WriteUnits       float64 `json:"writeUnits"`
 	ModelWriteUnits  float64 `json:"writeUnitsFromItemSizes"`
 	LocalLMSCalls    float64 `json:"localLmsCalls"`
-	StateTransitions float64 `json:"stateTransitions"`
+	StateTransitions float64 `json:"stateTransitions"` // Standard, billed per transition
+	// ExpressRequests are the Express runs an order starts, ExpressGBSeconds what their
+	// durations are billed (ExpressGBSeconds).
+	ExpressRequests  float64 `json:"expressRequests"`
+	ExpressGBSeconds float64 `json:"expressGBSeconds"`
 	TaskInvocations  float64 `json:"taskInvocations"`
 	APIRequests      float64 `json:"apiRequests"`
 	Emails           float64 `json:"emails"`

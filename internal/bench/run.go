@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -326,6 +327,13 @@ func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultpr
 			return nil, po, err
 		}
 		po.TaskInvocations += float64(tasks)
+		runs, gbs, tasks, err := expressRuns(cloud, p.execARN)
+		if err != nil {
+			return nil, po, err
+		}
+		po.ExpressRequests += float64(runs)
+		po.ExpressGBSeconds += gbs
+		po.TaskInvocations += float64(tasks)
 	}
 	if n == 0 {
 		return nil, po, errors.New("bench: no purchase completed at concurrency 1")
@@ -357,6 +365,8 @@ func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultpr
 		po.LocalLMSCalls += sc.LocalLMS
 	}
 	po.StateTransitions /= float64(n)
+	po.ExpressRequests /= float64(n)
+	po.ExpressGBSeconds /= float64(n)
 	po.TaskInvocations /= float64(n)
 	// The workflow step's wall time includes the wait for the payment task's token.
 	for i := range out {
@@ -485,12 +495,38 @@ func taskInvocations(ctx context.Context, cloud *Cloud, arn string) (int, error)
 			return 0, fmt.Errorf("bench: history of %s: %w", arn, err)
 		}
 		for _, ev := range page.Events {
-			if t := string(ev.Type); t == "LambdaFunctionScheduled" || t == "TaskScheduled" {
+			t := string(ev.Type)
+			if t == "LambdaFunctionScheduled" || t == "TaskScheduled" && aws.ToString(ev.TaskScheduledEventDetails.ResourceType) == "lambda" {
 				n++
 			}
 		}
 	}
 	return n, nil
+}
+
+// expressRuns counts the Express runs the Standard execution arn started (their input
+// names it, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID), what their durations are
+// billed, and the Lambda invocations they made. AWS reports Express runs in CloudWatch
+// Logs only; here the engine is read directly.
+func expressRuns(cloud *Cloud, arn string) (runs int, gbs float64, tasks int, err error) {
+	for _, machine := range cloud.ExpressMachineARNs {
+		for _, x := range cloud.StepFunctions.Executions(machine) {
+			var in struct {
+				StartedBy string `json:"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"`
+			}
+			if json.Unmarshal([]byte(x.Input), &in) != nil || in.StartedBy != arn {
+				continue
+			}
+			runs++
+			gbs += ExpressGBSeconds(x.StopDate.Sub(x.StartDate))
+			n, err := cloud.StepFunctions.LambdaInvocations(x.ExecutionArn)
+			if err != nil {
+				return 0, 0, 0, fmt.Errorf("bench: Express run %s: %w", x.ExecutionArn, err)
+			}
+			tasks += n
+		}
+	}
+	return runs, gbs, tasks, nil
 }
 
 // binaries reads the sizes of `make build`'s bootstraps.

@@ -188,6 +188,7 @@ type StateMachine struct {
 	Name      string
 	ARN       string
 	Role      string // logical ID of its role
+	Type      string // StateMachineType: STANDARD (the default) or EXPRESS
 	// DefinitionKey is the S3 key its definition was packaged under, and
 	// Substitutions its DefinitionSubstitutions, resolved.
 	DefinitionKey string
@@ -206,6 +207,10 @@ func (t *Template) StateMachines() ([]StateMachine, error) {
 		sm := StateMachine{LogicalID: id, ARN: arn, Name: arn[strings.LastIndex(arn, ":")+1:], Substitutions: map[string]string{}}
 		if sm.Role, err = roleOf(t.prop(id, "RoleArn")); err != nil {
 			return nil, fmt.Errorf("cfn: %s: %w", id, err)
+		}
+		sm.Type, _ = t.prop(id, "StateMachineType").(string)
+		if sm.Type == "" {
+			sm.Type = "STANDARD"
 		}
 		loc, _ := t.prop(id, "DefinitionS3Location").(map[string]any)
 		sm.DefinitionKey, _ = loc["Key"].(string)

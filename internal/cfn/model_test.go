@@ -136,31 +136,38 @@ func TestFunctionsEnvironmentAndRoles(t *testing.T) {
 func TestStateMachineDefinitionIsSubstituted(t *testing.T) {
 	tpl := transformed(t)
 	sms, err := tpl.StateMachines()
-	if err != nil || len(sms) != 1 {
+	if err != nil || len(sms) != 3 {
 		t.Fatalf("state machines %v, %v", sms, err)
 	}
-	sm := sms[0]
-	// The template gives the state machine no name: it is named after the stack and its
-	// logical ID, as CloudFormation does.
-	if sm.ARN != "arn:aws:states:us-east-1:000000000000:stateMachine:local-CheckoutStateMachine" {
-		t.Errorf("ARN = %s", sm.ARN)
+	// Sorted by logical ID. The template gives the state machines no name: each is
+	// named after the stack and its logical ID, as CloudFormation does.
+	want := []struct{ id, typ, mentions string }{
+		{"CheckoutStateMachine", "STANDARD", "arn:aws:states:us-east-1:000000000000:stateMachine:local-DeliverStateMachine"},
+		{"DeliverStateMachine", "EXPRESS", "arn:aws:lambda:us-east-1:000000000000:function:BillFunction"},
+		{"PrepareStateMachine", "EXPRESS", "arn:aws:lambda:us-east-1:000000000000:function:ProduceFunction"},
 	}
-	rel, err := cfn.DefinitionFile(filepath.Join(repoRoot, "template.yaml"), sm.LogicalID)
-	if err != nil {
-		t.Fatal(err)
+	for i, sm := range sms {
+		w := want[i]
+		if sm.LogicalID != w.id || sm.Type != w.typ || sm.ARN != "arn:aws:states:us-east-1:000000000000:stateMachine:local-"+w.id {
+			t.Errorf("state machine %d = %s %s %s, want %s %s", i, sm.LogicalID, sm.Type, sm.ARN, w.id, w.typ)
+		}
+		rel, err := cfn.DefinitionFile(filepath.Join(repoRoot, "template.yaml"), sm.LogicalID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(filepath.Join(repoRoot, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, err := sm.Substitute(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(def), "${") || !strings.Contains(string(def), w.mentions) {
+			t.Errorf("%s: definition not substituted:\n%s", sm.LogicalID, def)
+		}
 	}
-	raw, err := os.ReadFile(filepath.Join(repoRoot, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := sm.Substitute(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(def), "${") || !strings.Contains(string(def), "arn:aws:lambda:us-east-1:000000000000:function:ProduceFunction") {
-		t.Errorf("definition not substituted:\n%s", def)
-	}
-	if _, err := sm.Substitute([]byte(`{"Resource": "${NoSuchArn}"}`)); err == nil || !strings.Contains(err.Error(), "NoSuchArn") {
+	if _, err := sms[0].Substitute([]byte(`{"Resource": "${NoSuchArn}"}`)); err == nil || !strings.Contains(err.Error(), "NoSuchArn") {
 		t.Errorf("undefined placeholder: err = %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -231,17 +232,18 @@ func keySchema(n *yaml.Node) []types.KeySchemaElement {
 	return out
 }
 
-// StateMachine returns the state machine's definition path (relative to the repo) and
-// its substitutions, each either a function logical ID (from !GetAtt X.Arn) or a literal.
-func (t *Template) StateMachine() (definitionURI string, substitutions map[string]Substitution, err error) {
+// StateMachine returns the definition path (relative to the repo) of the state machine
+// id and its substitutions, each a function logical ID (from !GetAtt X.Arn), a
+// reference or a literal.
+func (t *Template) StateMachine(id string) (definitionURI string, substitutions map[string]Substitution, err error) {
 	ids := t.resourcesOfType("AWS::Serverless::StateMachine")
-	if len(ids) != 1 {
-		return "", nil, fmt.Errorf("stack: want exactly one state machine, found %d", len(ids))
+	if !slices.Contains(ids, id) {
+		return "", nil, fmt.Errorf("stack: no state machine %s (the template has %v)", id, ids)
 	}
-	p := mapGet(t.resources[ids[0]], "Properties")
+	p := mapGet(t.resources[id], "Properties")
 	uri := mapGet(p, "DefinitionUri")
 	if uri == nil {
-		return "", nil, fmt.Errorf("stack: state machine %s has no DefinitionUri", ids[0])
+		return "", nil, fmt.Errorf("stack: state machine %s has no DefinitionUri", id)
 	}
 	subs := map[string]Substitution{}
 	s := mapGet(p, "DefinitionSubstitutions")
@@ -268,11 +270,12 @@ type Substitution struct {
 
 var placeholder = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
 
-// StateMachineDefinition reads the definition under repoRoot and applies the
-// substitutions as CloudFormation does: functions become arn(logicalID), references
-// become params[name]. A placeholder with no substitution is an error, as at deploy time.
-func (t *Template) StateMachineDefinition(repoRoot string, arn func(logicalID string) string, params map[string]string) ([]byte, error) {
-	uri, subs, err := t.StateMachine()
+// StateMachineDefinition reads the definition of the state machine id under repoRoot
+// and applies the substitutions as CloudFormation does: functions become
+// arn(logicalID), references become params[name]. A placeholder with no substitution is
+// an error, as at deploy time.
+func (t *Template) StateMachineDefinition(id, repoRoot string, arn func(logicalID string) string, params map[string]string) ([]byte, error) {
+	uri, subs, err := t.StateMachine(id)
 	if err != nil {
 		return nil, err
 	}

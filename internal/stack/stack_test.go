@@ -92,21 +92,23 @@ func TestFunctionsHaveAMainAndViceVersa(t *testing.T) {
 
 func TestDefinitionSubstitutionsResolve(t *testing.T) {
 	tpl := load(t)
-	def, err := tpl.StateMachineDefinition("../..", func(id string) string { return "arn:aws:lambda:us-east-1:000000000000:function:" + id }, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(def), "${") {
-		t.Errorf("unresolved placeholder left in definition:\n%s", def)
-	}
-	_, subs, _ := tpl.StateMachine()
 	fns := map[string]bool{}
 	for _, f := range tpl.Functions() {
 		fns[f.LogicalID] = true
 	}
-	for name, s := range subs {
-		if s.Function != "" && !fns[s.Function] {
-			t.Errorf("substitution %s names %s, not a function of the template", name, s.Function)
+	for _, id := range []string{"CheckoutStateMachine", "PrepareStateMachine", "DeliverStateMachine"} {
+		def, err := tpl.StateMachineDefinition(id, "../..", func(id string) string { return "arn:aws:lambda:us-east-1:000000000000:function:" + id }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(def), "${") {
+			t.Errorf("%s: unresolved placeholder left in definition:\n%s", id, def)
+		}
+		_, subs, _ := tpl.StateMachine(id)
+		for name, s := range subs {
+			if s.Function != "" && !fns[s.Function] {
+				t.Errorf("%s: substitution %s names %s, not a function of the template", id, name, s.Function)
+			}
 		}
 	}
 }
@@ -123,7 +125,7 @@ func TestUndefinedPlaceholderIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tpl.StateMachineDefinition(dir, func(string) string { return "" }, nil); err == nil || !strings.Contains(err.Error(), "Nope") {
+	if _, err := tpl.StateMachineDefinition("M", dir, func(string) string { return "" }, nil); err == nil || !strings.Contains(err.Error(), "Nope") {
 		t.Fatalf("err = %v, want it to name the undefined substitution", err)
 	}
 }

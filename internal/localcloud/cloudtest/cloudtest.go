@@ -56,9 +56,11 @@ type Cloud struct {
 	// Table is the checkout table, created from template.yaml and seeded with the demo shop.
 	Table    string
 	DynamoDB *dynamodb.Client
-	// StateMachineARN is the checkout state machine's ARN on the local engine.
-	StateMachineARN string
-	SFN             *sfn.Client
+	// StateMachineARN is the checkout state machine's ARN on the local engine, and
+	// ExpressMachineARNs the Express machines it starts, by logical ID.
+	StateMachineARN    string
+	ExpressMachineARNs map[string]string
+	SFN                *sfn.Client
 	// Engine is the Step Functions engine itself (WaitExecution, StateTransitions).
 	Engine *sfnlocal.Engine
 	// AWS is the configuration the functions use; build further SDK clients from it.
@@ -272,24 +274,25 @@ func start(opts Options) (*Cloud, error) {
 		return nil, err
 	}
 	return &Cloud{
-		APIURL:           lc.APIURL,
-		WebURL:           lc.WebURL,
-		SESURL:           lc.SESURL,
-		StepFunctionsURL: lc.StepFunctionsURL,
-		DynamoDBURL:      lc.DynamoDBURL,
-		SchedulesURL:     lc.SchedulesURL,
-		Table:            lc.Table,
-		DynamoDB:         dynamodb.NewFromConfig(lc.AWS),
-		StateMachineARN:  lc.StateMachineARN,
-		SFN:              sfn.NewFromConfig(lc.AWS),
-		Engine:           lc.StepFunctions,
-		AWS:              lc.AWS,
-		ses:              lc.SES,
-		cloud:            lc,
-		signer:           v4.NewSigner(),
-		CognitoURL:       lc.CognitoURL,
-		Operators:        lc.Operators,
-		tokens:           map[string]string{},
+		APIURL:             lc.APIURL,
+		WebURL:             lc.WebURL,
+		SESURL:             lc.SESURL,
+		StepFunctionsURL:   lc.StepFunctionsURL,
+		DynamoDBURL:        lc.DynamoDBURL,
+		SchedulesURL:       lc.SchedulesURL,
+		Table:              lc.Table,
+		DynamoDB:           dynamodb.NewFromConfig(lc.AWS),
+		StateMachineARN:    lc.StateMachineARN,
+		ExpressMachineARNs: lc.ExpressMachineARNs,
+		SFN:                sfn.NewFromConfig(lc.AWS),
+		Engine:             lc.StepFunctions,
+		AWS:                lc.AWS,
+		ses:                lc.SES,
+		cloud:              lc,
+		signer:             v4.NewSigner(),
+		CognitoURL:         lc.CognitoURL,
+		Operators:          lc.Operators,
+		tokens:             map[string]string{},
 	}, nil
 }
 

@@ -41,6 +41,26 @@ func TestServicesAnswer(t *testing.T) {
 		t.Errorf("engine sees %+v, %v", got, err)
 	}
 
+	// The Express machines of the template, each with its type and its own role.
+	want := map[string]string{
+		c.StateMachineARN: "STANDARD local-CheckoutStateMachineRole",
+		c.ExpressMachineARNs["PrepareStateMachine"]: "EXPRESS local-PrepareStateMachineRole",
+		c.ExpressMachineARNs["DeliverStateMachine"]: "EXPRESS local-DeliverStateMachineRole",
+	}
+	if len(c.ExpressMachineARNs) != 2 || len(want) != 3 {
+		t.Fatalf("Express machines %v, want the prepare and deliver machines", c.ExpressMachineARNs)
+	}
+	for arn, w := range want {
+		out, err := c.SFN.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(arn)})
+		if err != nil {
+			t.Fatalf("DescribeStateMachine %s: %v", arn, err)
+		}
+		role := aws.ToString(out.RoleArn)
+		if got := string(out.Type) + " " + role[strings.LastIndex(role, "/")+1:]; got != w {
+			t.Errorf("%s: %s, want %s", arn, got, w)
+		}
+	}
+
 	resp, err := http.Get(c.APIURL + "/no/such/route")
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 var keptPrefixes = []struct{ prefix, reason string }{
 	{"MoodleOnly", "used only with LmsAdapter=moodle (the local cloud runs the local LMS)"},
 	{"FailurePath", "used only when a call fails (an e-mail claim given back, a notification forgotten), which no test made fail"},
+	{"LogDelivery", "used by Step Functions to deliver an Express machine's run logs to CloudWatch Logs, which the local cloud does not run"},
 }
 
 // KeptReason says why a statement whose Sid carries a kept marker stays although no

@@ -86,7 +86,7 @@ func createSecrets(tpl *cfn.Template, store *secretslocal.Store, extra map[strin
 // state machine's) with the IAM authorizer, each function's access key as a session of
 // its role, and serves an enforcing proxy in front of each service. It returns the
 // endpoints the functions use.
-func (c *Cloud) enforce(tpl *cfn.Template, store *secretslocal.Store, machine cfn.StateMachine, upstream map[string]string) (map[string]string, error) {
+func (c *Cloud) enforce(tpl *cfn.Template, store *secretslocal.Store, machines []cfn.StateMachine, upstream map[string]string) (map[string]string, error) {
 	smURL, err := c.listenServe("Secrets Manager", store)
 	if err != nil {
 		return nil, err
@@ -135,8 +135,17 @@ func (c *Cloud) enforce(tpl *cfn.Template, store *secretslocal.Store, machine cf
 			return nil, fmt.Errorf("launcher: %s: %w", f.LogicalID, err)
 		}
 	}
-	if c.machineRole, err = addRole(machine.Role); err != nil {
-		return nil, fmt.Errorf("launcher: %s: %w", machine.LogicalID, err)
+	c.machineRoles = map[string]string{}
+	for _, m := range machines {
+		name, err := addRole(m.Role)
+		if err != nil {
+			return nil, fmt.Errorf("launcher: %s: %w", m.LogicalID, err)
+		}
+		r, err := tpl.Role(m.Role)
+		if err != nil {
+			return nil, fmt.Errorf("launcher: %s: %w", m.LogicalID, err)
+		}
+		c.machineRoles[r.ARN] = name
 	}
 	// The roles EventBridge Scheduler invokes functions as (see InvokeSchedule).
 	c.scheduleRoles = map[string]string{}
@@ -171,16 +180,50 @@ func (c *Cloud) enforce(tpl *cfn.Template, store *secretslocal.Store, machine cf
 	return out, nil
 }
 
-// authorizeInvoke checks, as Lambda does, that the state machine's role may invoke the
-// task's function; a refusal fails the task the way AWS reports it.
-func (c *Cloud) authorizeInvoke(_ context.Context, functionARN string) error {
-	err := c.IAM.Authorize(c.machineRole, "lambda:InvokeFunction", functionARN)
+// machineRole is the IAM name of the role a state machine's task runs as.
+func (c *Cloud) machineRole(roleArn string) (string, error) {
+	name, ok := c.machineRoles[roleArn]
+	if !ok {
+		return "", fmt.Errorf("launcher: no state machine runs as role %q", roleArn)
+	}
+	return name, nil
+}
+
+// authorizeInvoke checks, as Lambda does, that the role of the state machine whose task
+// calls may invoke the task's function; a refusal fails the task the way AWS reports it.
+func (c *Cloud) authorizeInvoke(ctx context.Context, functionARN string) error {
+	role, err := c.machineRole(sfnlocal.ExecutionRole(ctx))
+	if err != nil {
+		return err
+	}
+	err = c.IAM.Authorize(role, "lambda:InvokeFunction", functionARN)
 	var denied *iam.AccessDenied
 	if errors.As(err, &denied) {
 		return &sfnlocal.ServiceError{
 			Name:  "Lambda.AWSLambdaException",
 			Cause: denied.Error() + " (Service: Lambda, Status Code: 403, Request ID: " + requestID() + ")",
 		}
+	}
+	return err
+}
+
+// authorizeStates checks a call a Step Functions integration makes as the state
+// machine's role (starting, describing or stopping another machine's execution, the
+// managed EventBridge rule of .sync, SendTaskFailure); a refusal fails the task with
+// the integration's access-denied error.
+func (c *Cloud) authorizeStates(_ context.Context, roleArn, action, resource string) error {
+	role, err := c.machineRole(roleArn)
+	if err != nil {
+		return err
+	}
+	err = c.IAM.Authorize(role, action, resource)
+	var denied *iam.AccessDenied
+	if errors.As(err, &denied) {
+		name := "StepFunctions.AccessDeniedException"
+		if strings.HasPrefix(action, "states:SendTask") {
+			name = "Sfn.AccessDeniedException" // the AWS SDK integration's prefix
+		}
+		return &sfnlocal.ServiceError{Name: name, Cause: denied.Error()}
 	}
 	return err
 }

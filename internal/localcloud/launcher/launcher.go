@@ -124,10 +124,13 @@ type Cloud struct {
 	DynamoDBURL      string
 	// CognitoURL is the user pools endpoint of the Cognito emulator, and Operators
 	// the pool made there from the template, with its operators' credentials.
-	CognitoURL      string
-	Operators       *cognitolocal.Pool
-	Table           string
-	StateMachineARN string
+	CognitoURL string
+	Operators  *cognitolocal.Pool
+	Table      string
+	// StateMachineARN is the checkout's Standard state machine; ExpressMachineARNs
+	// the Express machines it starts, by logical ID.
+	StateMachineARN    string
+	ExpressMachineARNs map[string]string
 	// AWS is an operator's configuration (the local credentials, which no role
 	// limits): the table's creation and the demo seed use it, and so can tests. It
 	// reaches the services through the Through hook's endpoints when one is set.
@@ -152,7 +155,7 @@ type Cloud struct {
 	// expose (waiting for an execution, counting state transitions).
 	StepFunctions *sfnlocal.Engine
 
-	machineRole string // the state machine's role, as IAM names it
+	machineRoles map[string]string // the state machines' roles: IAM name by role ARN
 	// schedules are the template's scheduled invocations, scheduleRoles the IAM names
 	// of the roles Scheduler schedules invoke as, by the schedule's logical ID.
 	schedules     []cfn.Schedule
@@ -297,11 +300,19 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}
-	if len(machines) != 1 {
-		return nil, fmt.Errorf("launcher: want one state machine in the template, found %d", len(machines))
+	c.ExpressMachineARNs = map[string]string{}
+	var standard []cfn.StateMachine
+	for _, m := range machines {
+		if m.Type == sfnlocal.TypeExpress {
+			c.ExpressMachineARNs[m.LogicalID] = m.ARN
+		} else {
+			standard = append(standard, m)
+		}
 	}
-	machine := machines[0]
-	c.StateMachineARN = machine.ARN
+	if len(standard) != 1 {
+		return nil, fmt.Errorf("launcher: want one Standard state machine (the checkout) in the template, found %d", len(standard))
+	}
+	c.StateMachineARN = standard[0].ARN
 
 	// DynamoDB Local.
 	lib, err := dynamolocal.Ensure(ctx, cfg.RepoRoot)
@@ -349,7 +360,7 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 		return nil, fmt.Errorf("DynamoDB Local: %w", err)
 	}
 	// Every call a function makes goes through IAM enforcement, then the hook.
-	fnEndpoints, err := c.enforce(tpl, store, machine, endpoints)
+	fnEndpoints, err := c.enforce(tpl, store, machines, endpoints)
 	if err != nil {
 		return nil, err
 	}
@@ -360,17 +371,29 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	// handlers exist (they need the state machine's ARN, the engine needs them).
 	inv := &Invoker{Authorize: c.authorizeInvoke}
 	c.invoker = inv
-	engine := sfnlocal.New(sfnlocal.Options{Invoker: inv, Logger: log.With("component", "sfn"), Region: Region, AccountID: AccountID, Now: time.Now})
-	def, err := definition(cfg, machine)
-	if err != nil {
-		return nil, fmt.Errorf("launcher: state machine definition: %w", err)
-	}
-	arn, err := engine.CreateStateMachine(machine.Name, def)
-	if err != nil {
-		return nil, fmt.Errorf("launcher: create state machine: %w", err)
-	}
-	if arn != c.StateMachineARN {
-		return nil, fmt.Errorf("launcher: engine named the state machine %s, want %s", arn, c.StateMachineARN)
+	engine := sfnlocal.New(sfnlocal.Options{Invoker: inv, Logger: log.With("component", "sfn"), Region: Region, AccountID: AccountID,
+		Now: time.Now, Authorize: c.authorizeStates})
+	// Every machine of the template, each with its type and role; the Express ones
+	// first, as CloudFormation creates them before the checkout that names them.
+	sort.SliceStable(machines, func(i, j int) bool {
+		return machines[i].Type == sfnlocal.TypeExpress && machines[j].Type != sfnlocal.TypeExpress
+	})
+	for _, m := range machines {
+		def, err := definition(cfg, m)
+		if err != nil {
+			return nil, fmt.Errorf("launcher: %s definition: %w", m.LogicalID, err)
+		}
+		role, err := tpl.Role(m.Role)
+		if err != nil {
+			return nil, fmt.Errorf("launcher: %s: %w", m.LogicalID, err)
+		}
+		arn, err := engine.CreateMachine(sfnlocal.Machine{Name: m.Name, Definition: def, RoleArn: role.ARN, Type: m.Type})
+		if err != nil {
+			return nil, fmt.Errorf("launcher: create state machine %s: %w", m.LogicalID, err)
+		}
+		if arn != m.ARN {
+			return nil, fmt.Errorf("launcher: engine named the state machine %s, want %s", arn, m.ARN)
+		}
 	}
 	c.StepFunctions = engine
 	c.serve("Step Functions engine", sfnL, engine)

@@ -121,10 +121,7 @@ func (e *Engine) apiCreateStateMachine(body []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if in.Type != "" && in.Type != "STANDARD" {
-		return nil, apiErrorf("ValidationException", "only STANDARD state machines are emulated, not %s", in.Type)
-	}
-	arn, err := e.createStateMachine(in.Name, []byte(in.Definition), in.RoleArn)
+	arn, err := e.CreateMachine(Machine{Name: in.Name, Definition: []byte(in.Definition), RoleArn: in.RoleArn, Type: in.Type})
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +144,7 @@ func (e *Engine) apiDescribeStateMachine(body []byte) (any, error) {
 	}
 	return map[string]any{
 		"stateMachineArn": sm.arn, "name": sm.name, "status": "ACTIVE", "definition": sm.definition,
-		"roleArn": sm.roleArn, "type": "STANDARD", "creationDate": epochSeconds(sm.created),
+		"roleArn": sm.roleArn, "type": sm.typ, "creationDate": epochSeconds(sm.created),
 	}, nil
 }
 
@@ -192,9 +189,26 @@ func executionJSON(info ExecutionInfo, full bool) map[string]any {
 	return m
 }
 
+// refuseExpress answers as AWS does for an Express execution, which DescribeExecution
+// and GetExecutionHistory do not report (its history is in CloudWatch Logs only).
+func refuseExpress(executionArn string) error {
+	if isExpressExecution(executionArn) {
+		return apiErrorf("InvalidArn", "Express executions are not supported by this operation: %s", executionArn)
+	}
+	return nil
+}
+
+func isExpressExecution(arn string) bool {
+	parts := strings.Split(arn, ":")
+	return len(parts) > 5 && parts[5] == "express"
+}
+
 func (e *Engine) apiDescribeExecution(body []byte) (any, error) {
 	in, err := decode[struct{ ExecutionArn string }](body)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseExpress(in.ExecutionArn); err != nil {
 		return nil, err
 	}
 	info, err := e.DescribeExecution(in.ExecutionArn)
@@ -231,6 +245,9 @@ func (e *Engine) apiGetExecutionHistory(body []byte) (any, error) {
 		IncludeExecutionData *bool
 	}](body)
 	if err != nil {
+		return nil, err
+	}
+	if err := refuseExpress(in.ExecutionArn); err != nil {
 		return nil, err
 	}
 	evs, err := e.history(in.ExecutionArn)
@@ -288,11 +305,14 @@ func (e *Engine) apiListExecutions(body []byte) (any, error) {
 		return nil, err
 	}
 	e.mu.Lock()
-	_, known := e.machines[in.StateMachineArn]
+	sm, known := e.machines[in.StateMachineArn]
 	all := append([]*execution(nil), e.execOrder...)
 	e.mu.Unlock()
 	if !known {
 		return nil, apiErrorf("StateMachineDoesNotExist", "state machine does not exist: %s", in.StateMachineArn)
+	}
+	if sm.typ == TypeExpress {
+		return nil, apiErrorf("StateMachineTypeNotSupported", "ListExecutions does not list the executions of an EXPRESS state machine")
 	}
 	// AWS lists the newest first.
 	var infos []map[string]any

@@ -381,3 +381,47 @@ func TestAPIRejectsBadRequests(t *testing.T) {
 		})
 	}
 }
+
+func TestAPIRefusesExpressExecutions(t *testing.T) {
+	e := newEngine(t, newInvoker(map[string]fnFunc{"work": returns(`{"done":true}`)}), nil)
+	express := createTyped(t, e, "child", TypeExpress, "", succeedChild)
+	x, _, err := e.StartExecution(express, "", `{"txid":"tx-1"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, e, x)
+	c := newClient(t, e)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		call func() error
+		code string
+	}{
+		{"DescribeExecution", func() error {
+			_, err := c.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(x)})
+			return err
+		}, "InvalidArn"},
+		{"GetExecutionHistory", func() error {
+			_, err := c.GetExecutionHistory(ctx, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(x)})
+			return err
+		}, "InvalidArn"},
+		{"ListExecutions", func() error {
+			_, err := c.ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(express)})
+			return err
+		}, "StateMachineTypeNotSupported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.call()
+			if err == nil || !strings.Contains(err.Error(), tt.code) {
+				t.Fatalf("%s on an Express execution: %v, want %s", tt.name, err, tt.code)
+			}
+		})
+	}
+	// Express starts are not idempotent: the same name runs again.
+	a, _, err1 := e.StartExecution(express, "same", `{}`)
+	b, _, err2 := e.StartExecution(express, "same", `{}`)
+	if err1 != nil || err2 != nil || a == b {
+		t.Fatalf("two starts named alike: %s %v, %s %v; want two executions", a, err1, b, err2)
+	}
+}

@@ -44,7 +44,7 @@ type checkoutFunctions struct {
 	e        *Engine
 	mu       sync.Mutex
 	actions  []string
-	scenario string // "instant", "refused-then-paid", "never-paid", "paid-at-timeout", "error-but-paid", "error-unpaid"
+	scenario string // "instant", "refused-then-paid", "never-paid", "paid-at-timeout", "error-but-paid", "error-unpaid", "prepay-fails", "billing-fails", "deliver-cannot-start"
 	starts   int
 	waiting  chan struct{} // never-paid: signalled once the payment has started
 }
@@ -66,8 +66,17 @@ func (f *checkoutFunctions) Invoke(_ context.Context, function string, payload [
 	f.mu.Lock()
 	f.actions = append(f.actions, name+"."+in.Action+in.Event)
 	f.mu.Unlock()
+	switch {
+	case in.Action == "fault":
+	case name == "produce" && in.Action == "prepay" && f.scenario == "prepay-fails",
+		name == "bill" && f.scenario == "billing-fails":
+		return nil, &FunctionError{Type: "TaskFailed", Message: "LMS refused"}
+	}
 	switch name {
 	case "bill":
+		if in.Action == "fault" {
+			return []byte(`{"traced":true,"paid":true}`), nil
+		}
 		return []byte(`{"invoice":"F-2026-0001"}`), nil
 	case "payment":
 	default:
@@ -80,7 +89,7 @@ func (f *checkoutFunctions) Invoke(_ context.Context, function string, payload [
 		first := f.starts == 1
 		f.mu.Unlock()
 		switch {
-		case f.scenario == "instant":
+		case f.scenario == "instant" || f.scenario == "billing-fails" || f.scenario == "deliver-cannot-start":
 			return []byte(`{}`), f.e.SendTaskSuccess(in.Token, `{"mode":"free"}`)
 		case f.scenario == "refused-then-paid" && first:
 			return []byte(`{}`), f.e.SendTaskFailure(in.Token, "PaymentRefused", "card declined")
@@ -110,40 +119,86 @@ func (f *checkoutFunctions) Invoke(_ context.Context, function string, payload [
 	return []byte(`{}`), nil // never-paid: the token is left to time out
 }
 
-// TestRealCheckoutDefinition runs statemachine/checkout.asl.json itself.
+// checkoutMachines creates the real statemachine/*.asl.json on e, each with its type as
+// template.yaml declares it, and returns the checkout's ARN and the Express ones'.
+// Substitutions in override replace the real ones in the checkout's definition.
+func checkoutMachines(tb testing.TB, e *Engine, override map[string]string) (checkout string, express []string) {
+	tb.Helper()
+	fn := func(n string) string { return "arn:aws:lambda:eu-west-1:111122223333:function:" + n }
+	values := map[string]string{
+		"ProduceFunctionArn": fn("produce"), "PaymentFunctionArn": fn("payment"),
+		"BillFunctionArn": fn("bill"), "NotifyFunctionArn": fn("notify"),
+	}
+	for _, m := range []struct{ file, key string }{{"prepare", "PrepareStateMachineArn"}, {"deliver", "DeliverStateMachineArn"}} {
+		def := realDefinition(tb, m.file, values)
+		arn, err := e.CreateMachine(Machine{Name: m.file, Definition: def, Type: TypeExpress})
+		if err != nil {
+			tb.Fatalf("the real %s definition does not load as an Express machine: %v", m.file, err)
+		}
+		values[m.key] = arn
+		express = append(express, arn)
+	}
+	for k, v := range override {
+		values[k] = v
+	}
+	checkout, err := e.CreateStateMachine("checkout", realDefinition(tb, "checkout", values))
+	if err != nil {
+		tb.Fatalf("the real checkout definition does not load: %v", err)
+	}
+	return checkout, express
+}
+
+func realDefinition(tb testing.TB, name string, values map[string]string) []byte {
+	tb.Helper()
+	raw, err := os.ReadFile("../../../statemachine/" + name + ".asl.json")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	def, err := Substitute(raw, values)
+	if err != nil {
+		tb.Fatalf("%s: %v", name, err)
+	}
+	return def
+}
+
+// TestRealCheckoutDefinition runs statemachine/checkout.asl.json itself, with the
+// Express machines it starts.
 func TestRealCheckoutDefinition(t *testing.T) {
-	raw, err := os.ReadFile("../../../statemachine/checkout.asl.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	arn := func(n string) string { return "arn:aws:lambda:eu-west-1:111122223333:function:" + n }
-	def, err := Substitute(raw, map[string]string{
-		"ProduceFunctionArn": arn("produce"), "PaymentFunctionArn": arn("payment"),
-		"BillFunctionArn": arn("bill"), "NotifyFunctionArn": arn("notify"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		scenario    string
 		wantStatus  string
 		wantActions []string
-		choices     int // Choice states entered (no function runs)
+		// Standard states entered (billed transitions) and Express runs (prepare, deliver).
+		transitions int
+		runs        []int
 	}{
-		{scenario: "instant", wantStatus: StatusSucceeded,
+		// A paid order: two Standard transitions, Payment and Deliver.
+		{scenario: "instant", wantStatus: StatusSucceeded, transitions: 2, runs: []int{1, 1},
 			wantActions: []string{"produce.prepay", "payment.start", "produce.postpay", "bill.invoice", "notify.delivered"}},
-		{scenario: "refused-then-paid", wantStatus: StatusSucceeded,
-			wantActions: []string{"produce.prepay", "payment.start", "payment.awaitRetry", "payment.start", "produce.postpay", "bill.invoice", "notify.delivered"}},
-		{scenario: "never-paid", wantStatus: StatusSucceeded, choices: 1,
+		{scenario: "refused-then-paid", wantStatus: StatusSucceeded, transitions: 4, runs: []int{2, 1},
+			wantActions: []string{"produce.prepay", "payment.start", "payment.awaitRetry", "produce.prepay", "payment.start", "produce.postpay", "bill.invoice", "notify.delivered"}},
+		{scenario: "never-paid", wantStatus: StatusSucceeded, transitions: 4, runs: []int{1, 0},
 			wantActions: []string{"produce.prepay", "payment.start", "payment.cancel"}},
 		// A payment landing after the wait timed out but before CancelUnpaid ran: the
 		// order is paid, so it is produced and billed, not left undelivered.
-		{scenario: "paid-at-timeout", wantStatus: StatusSucceeded, choices: 1,
+		{scenario: "paid-at-timeout", wantStatus: StatusSucceeded, transitions: 4, runs: []int{1, 1},
 			wantActions: []string{"produce.prepay", "payment.start", "payment.cancel", "produce.postpay", "bill.invoice", "notify.delivered"}},
-		{scenario: "error-but-paid", wantStatus: StatusSucceeded, choices: 1,
+		{scenario: "error-but-paid", wantStatus: StatusSucceeded, transitions: 4, runs: []int{1, 1},
 			wantActions: []string{"produce.prepay", "payment.start", "payment.fault", "produce.postpay", "bill.invoice", "notify.delivered"}},
-		{scenario: "error-unpaid", wantStatus: StatusFailed, choices: 1,
+		{scenario: "error-unpaid", wantStatus: StatusFailed, transitions: 4, runs: []int{1, 0},
 			wantActions: []string{"produce.prepay", "payment.start", "payment.fault"}},
+		// Prepay production keeps failing: its fault is traced and the checkout fails,
+		// as when ProducePrepay ran in the Standard machine.
+		{scenario: "prepay-fails", wantStatus: StatusFailed, transitions: 2, runs: []int{1, 0},
+			wantActions: []string{"produce.prepay", "produce.fault"}},
+		// Billing keeps failing: the deliver run traces it and fails; the checkout fails
+		// without tracing it twice.
+		{scenario: "billing-fails", wantStatus: StatusFailed, transitions: 4, runs: []int{1, 1},
+			wantActions: []string{"produce.prepay", "payment.start", "produce.postpay", "bill.invoice", "bill.fault"}},
+		// The deliver run never ran (here its machine is gone; in AWS also a run past
+		// Express's five minutes): nothing traced the fault, so DeliveryFault does.
+		{scenario: "deliver-cannot-start", wantStatus: StatusFailed, transitions: 5, runs: []int{1, 0},
+			wantActions: []string{"produce.prepay", "payment.start", "produce.fault"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
@@ -151,10 +206,11 @@ func TestRealCheckoutDefinition(t *testing.T) {
 			ft := newFakeTime()
 			e := newEngine(t, fns, ft)
 			fns.e = e
-			smArn, err := e.CreateStateMachine("checkout", def)
-			if err != nil {
-				t.Fatalf("the real definition does not load: %v", err)
+			var override map[string]string
+			if tt.scenario == "deliver-cannot-start" {
+				override = map[string]string{"DeliverStateMachineArn": "arn:aws:states:eu-west-1:111122223333:stateMachine:gone"}
 			}
+			smArn, express := checkoutMachines(t, e, override)
 			x, _, err := e.StartExecution(smArn, "tx-"+tt.scenario,
 				`{"txid":"tx-1","paymode":"card","payment":{"kind":"online","timeoutSeconds":900,"retrySeconds":900}}`)
 			if err != nil {
@@ -177,10 +233,13 @@ func TestRealCheckoutDefinition(t *testing.T) {
 			if got := fns.ran(); got != strings.Join(tt.wantActions, " ") {
 				t.Fatalf("functions ran %q, want %q", got, strings.Join(tt.wantActions, " "))
 			}
-			// Every task is one state entered here (no retries), plus the choices and
-			// the final Succeed or Fail.
-			if want := len(tt.wantActions) + tt.choices + 1; info.StateTransitions != want {
-				t.Fatalf("%d state transitions, want %d", info.StateTransitions, want)
+			if info.StateTransitions != tt.transitions {
+				t.Fatalf("%d Standard state transitions, want %d", info.StateTransitions, tt.transitions)
+			}
+			for i, arn := range express {
+				if n := len(e.Executions(arn)); n != tt.runs[i] {
+					t.Fatalf("%d runs of %s, want %d", n, arn, tt.runs[i])
+				}
 			}
 			t.Logf("%s: %d state transitions", tt.scenario, info.StateTransitions)
 		})
@@ -190,26 +249,11 @@ func TestRealCheckoutDefinition(t *testing.T) {
 // BenchmarkRealCheckout measures the engine's own cost per checkout (instant payment)
 // with functions that answer at once; it reports state transitions per order.
 func BenchmarkRealCheckout(b *testing.B) {
-	raw, err := os.ReadFile("../../../statemachine/checkout.asl.json")
-	if err != nil {
-		b.Skip("statemachine/checkout.asl.json not present")
-	}
-	arn := func(n string) string { return "arn:aws:lambda:eu-west-1:111122223333:function:" + n }
-	def, err := Substitute(raw, map[string]string{
-		"ProduceFunctionArn": arn("produce"), "PaymentFunctionArn": arn("payment"),
-		"BillFunctionArn": arn("bill"), "NotifyFunctionArn": arn("notify"),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
 	fns := &checkoutFunctions{scenario: "instant", waiting: make(chan struct{}, 1)}
 	e := New(Options{Invoker: fns})
 	defer e.Close()
 	fns.e = e
-	smArn, err := e.CreateStateMachine("checkout", def)
-	if err != nil {
-		b.Fatal(err)
-	}
+	smArn, _ := checkoutMachines(b, e, nil)
 	transitions := 0
 	for i := 0; b.Loop(); i++ {
 		x, _, err := e.StartExecution(smArn, fmt.Sprintf("tx-%d", i), `{"txid":"tx","payment":{"timeoutSeconds":900}}`)

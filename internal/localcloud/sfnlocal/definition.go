@@ -233,7 +233,7 @@ func validateMachine(m *machine, where string, problems *[]string) {
 		switch s.Type {
 		case "Task":
 			if _, ok := resourceKind(s.Resource); !ok {
-				add("state %q: unsupported Task Resource %q (want lambda:invoke, lambda:invoke.waitForTaskToken or a Lambda function ARN)", name, s.Resource)
+				add("state %q: unsupported Task Resource %q (want lambda:invoke[.waitForTaskToken], a Lambda function ARN, states:startExecution[.sync|.sync:2|.waitForTaskToken] or aws-sdk:sfn:sendTaskSuccess/sendTaskFailure)", name, s.Resource)
 			}
 			if s.TimeoutSeconds != nil && s.TimeoutSecondsPath != "" {
 				add("state %q: TimeoutSeconds and TimeoutSecondsPath are exclusive", name)

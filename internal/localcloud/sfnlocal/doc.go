@@ -1,4 +1,4 @@
-// Package sfnlocal is a local stand-in for AWS Step Functions (Standard workflows): an
+// Package sfnlocal is a local stand-in for AWS Step Functions (Standard and Express workflows): an
 // interpreter for the Amazon States Language behind the subset of the Step Functions
 // JSON API that the checkout's functions call through the real aws-sdk-go-v2 sfn client.
 //
@@ -20,7 +20,18 @@
 //
 // Task resources: arn:aws:states:::lambda:invoke (result shaped like the real
 // integration), arn:aws:states:::lambda:invoke.waitForTaskToken and plain Lambda
-// function ARNs, all run through the Invoker the engine is given.
+// function ARNs, all run through the Invoker the engine is given (which finds the
+// calling machine's role in the context, ExecutionRole); states:startExecution with
+// its three patterns (Request Response, .sync and .sync:2, .waitForTaskToken), with
+// AWS's output shapes and a child's failure as States.TaskFailed carrying its
+// description; aws-sdk:sfn:sendTaskSuccess and sendTaskFailure. The integrations'
+// calls are authorized as the machine's role through Options.Authorize.
+//
+// Express machines (CreateMachine with TypeExpress): only Request Response resources
+// (a .sync or .waitForTaskToken one is an InvalidDefinition), names not idempotent,
+// five minutes at most, and the API's DescribeExecution, GetExecutionHistory and
+// ListExecutions refuse their executions, as AWS's do (it reports them in CloudWatch
+// Logs); Executions and TaskFailures read them in Go instead.
 //
 // API (AWS JSON 1.0, X-Amz-Target AWSStepFunctions.<Op>): CreateStateMachine,
 // DescribeStateMachine, StartExecution, DescribeExecution, GetExecutionHistory,

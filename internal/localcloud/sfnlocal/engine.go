@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 )
@@ -60,6 +61,13 @@ type Options struct {
 	// retry back-off, task timeouts and heartbeats. Tests replace it to control time
 	// without sleeping. Defaults to time.After.
 	After func(d time.Duration) <-chan time.Time
+	// Authorize, if set, is asked before each call a Step Functions integration makes
+	// on the execution role's behalf (states:StartExecution, states:DescribeExecution,
+	// events:PutRule, states:SendTaskFailure...), as AWS checks the role's policies. A
+	// refusal fails the task: a *ServiceError becomes the task's error as it is, any
+	// other error States.TaskFailed. Lambda invocations are authorized by the Invoker,
+	// which finds the role in the context (ExecutionRole).
+	Authorize func(ctx context.Context, roleArn, action, resource string) error
 }
 
 // Engine runs state machines. It is safe for concurrent use.
@@ -70,6 +78,7 @@ type Engine struct {
 	account   string
 	now       func() time.Time
 	after     func(time.Duration) <-chan time.Time
+	authorize func(ctx context.Context, roleArn, action, resource string) error
 	wg        sync.WaitGroup
 	mu        sync.Mutex
 	closed    bool
@@ -84,16 +93,17 @@ type Engine struct {
 // New returns an Engine configured by opts.
 func New(opts Options) *Engine {
 	e := &Engine{
-		invoker:  opts.Invoker,
-		log:      opts.Logger,
-		region:   opts.Region,
-		account:  opts.AccountID,
-		now:      opts.Now,
-		after:    opts.After,
-		machines: map[string]*stateMachine{},
-		execs:    map[string]*execution{},
-		tokens:   map[string]*pendingTask{},
-		ended:    map[string]tokenEnd{},
+		invoker:   opts.Invoker,
+		log:       opts.Logger,
+		region:    opts.Region,
+		account:   opts.AccountID,
+		now:       opts.Now,
+		after:     opts.After,
+		authorize: opts.Authorize,
+		machines:  map[string]*stateMachine{},
+		execs:     map[string]*execution{},
+		tokens:    map[string]*pendingTask{},
+		ended:     map[string]tokenEnd{},
 	}
 	e.ops = e.operations()
 	if e.log == nil {
@@ -116,12 +126,33 @@ func New(opts Options) *Engine {
 
 func (e *Engine) clock() time.Time { return e.now().UTC() }
 
+// State machine types, as the API names them.
+const (
+	TypeStandard = "STANDARD"
+	TypeExpress  = "EXPRESS"
+)
+
+// expressMaxDuration is AWS's limit on an Express execution: it times out after five
+// minutes whatever its definition's TimeoutSeconds says.
+const expressMaxDuration = 5 * time.Minute
+
 // stateMachine is a registered definition.
 type stateMachine struct {
 	arn, name, roleArn string
+	typ                string
 	definition         string
 	def                *machine
 	created            time.Time
+}
+
+// Machine describes a state machine to create.
+type Machine struct {
+	Name       string
+	Definition []byte
+	// RoleArn is the execution role: the integrations' calls are authorized as it.
+	RoleArn string
+	// Type is TypeStandard (the default) or TypeExpress.
+	Type string
 }
 
 // nameRE is the AWS rule for state machine and execution names: 1-80 characters, none
@@ -132,10 +163,21 @@ var nameRE = regexp.MustCompile("^[^\\s<>{}\\[\\]?*\"#%\\\\^|~`$&,;:/\\x00-\\x1f
 // Registering the same name with the same definition again returns the same ARN (like
 // AWS); a different definition under a taken name is StateMachineAlreadyExists.
 func (e *Engine) CreateStateMachine(name string, definition []byte) (string, error) {
-	return e.createStateMachine(name, definition, "")
+	return e.CreateMachine(Machine{Name: name, Definition: definition})
 }
 
-func (e *Engine) createStateMachine(name string, definition []byte, roleArn string) (string, error) {
+// CreateMachine is CreateStateMachine with a type and an execution role. An Express
+// definition may use only the Request Response integration pattern, as in AWS: a
+// .sync or .waitForTaskToken resource is an InvalidDefinition.
+func (e *Engine) CreateMachine(m Machine) (string, error) {
+	name, definition, roleArn := m.Name, m.Definition, m.RoleArn
+	typ := m.Type
+	if typ == "" {
+		typ = TypeStandard
+	}
+	if typ != TypeStandard && typ != TypeExpress {
+		return "", apiErrorf("ValidationException", "type must be STANDARD or EXPRESS, not %q", typ)
+	}
 	if !nameRE.MatchString(name) {
 		return "", apiErrorf("InvalidName", "invalid state machine name %q", name)
 	}
@@ -143,17 +185,23 @@ func (e *Engine) createStateMachine(name string, definition []byte, roleArn stri
 	if err != nil {
 		return "", apiErrorf("InvalidDefinition", "invalid state machine definition: %v", err)
 	}
+	if typ == TypeExpress {
+		if bad := waitingResources(def); len(bad) > 0 {
+			return "", apiErrorf("InvalidDefinition",
+				"invalid state machine definition: Express state machines support only the Request Response integration pattern, not %s", strings.Join(bad, ", "))
+		}
+	}
 	arn := fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", e.region, e.account, name)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if old, ok := e.machines[arn]; ok {
-		if old.definition == string(definition) {
+		if old.definition == string(definition) && old.typ == typ && old.roleArn == roleArn {
 			return arn, nil
 		}
 		return "", apiErrorf("StateMachineAlreadyExists", "state machine already exists: %s", arn)
 	}
 	e.machines[arn] = &stateMachine{
-		arn: arn, name: name, roleArn: roleArn, definition: string(definition), def: def, created: e.clock(),
+		arn: arn, name: name, roleArn: roleArn, typ: typ, definition: string(definition), def: def, created: e.clock(),
 	}
 	return arn, nil
 }
@@ -171,6 +219,7 @@ const (
 type ExecutionInfo struct {
 	ExecutionArn    string
 	StateMachineArn string
+	Type            string // of the state machine: TypeStandard or TypeExpress
 	Name            string
 	Status          string
 	StartDate       time.Time
@@ -212,39 +261,52 @@ var (
 // StartExecution starts stateMachineArn with input (JSON; "" means "{}"). An empty name
 // gets a generated one. Names follow AWS Standard semantics: the same name and input as
 // an execution that is still running returns that execution; any other reuse of a name
-// (different input, or the execution has closed) is ExecutionAlreadyExists.
+// (different input, or the execution has closed) is ExecutionAlreadyExists. An Express
+// machine's starts are not idempotent (AWS does not check their names): each start is a
+// new execution, whose ARN is arn:aws:states:…:express:<machine>:<name>:<id>.
 func (e *Engine) StartExecution(stateMachineArn, name, input string) (executionArn string, start time.Time, err error) {
+	x, err := e.startExecution(stateMachineArn, name, input)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return x.arn, x.start, nil
+}
+
+func (e *Engine) startExecution(stateMachineArn, name, input string) (*execution, error) {
 	if input == "" {
 		input = "{}"
 	}
 	inputVal, err := decodeJSON([]byte(input))
 	if err != nil {
-		return "", time.Time{}, apiErrorf("InvalidExecutionInput", "input is not valid JSON: %v", err)
+		return nil, apiErrorf("InvalidExecutionInput", "input is not valid JSON: %v", err)
 	}
 	if name == "" {
 		name = newUUID()
 	}
 	if !nameRE.MatchString(name) {
-		return "", time.Time{}, apiErrorf("InvalidName", "invalid execution name %q", name)
+		return nil, apiErrorf("InvalidName", "invalid execution name %q", name)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
-		return "", time.Time{}, apiErrorf("ServiceUnavailable", "engine is closed")
+		return nil, apiErrorf("ServiceUnavailable", "engine is closed")
 	}
 	sm, ok := e.machines[stateMachineArn]
 	if !ok {
-		return "", time.Time{}, apiErrorf("StateMachineDoesNotExist", "state machine does not exist: %s", stateMachineArn)
+		return nil, apiErrorf("StateMachineDoesNotExist", "state machine does not exist: %s", stateMachineArn)
 	}
 	arn := fmt.Sprintf("arn:aws:states:%s:%s:execution:%s:%s", e.region, e.account, sm.name, name)
+	if sm.typ == TypeExpress {
+		arn = fmt.Sprintf("arn:aws:states:%s:%s:express:%s:%s:%s", e.region, e.account, sm.name, name, newUUID())
+	}
 	if old, ok := e.execs[arn]; ok {
 		old.mu.Lock()
 		running := old.status == StatusRunning
 		old.mu.Unlock()
 		if running && old.input == input {
-			return old.arn, old.start, nil
+			return old, nil
 		}
-		return "", time.Time{}, apiErrorf("ExecutionAlreadyExists", "execution already exists: %s", arn)
+		return nil, apiErrorf("ExecutionAlreadyExists", "execution already exists: %s", arn)
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	x := &execution{
@@ -258,15 +320,19 @@ func (e *Engine) StartExecution(stateMachineArn, name, input string) (executionA
 	e.execOrder = append(e.execOrder, x)
 	e.wg.Add(1)
 	go e.run(ctx, x)
-	return arn, x.start, nil
+	return x, nil
 }
 
 // run drives an execution to its end in its own goroutine.
 func (e *Engine) run(ctx context.Context, x *execution) {
 	defer e.wg.Done()
 	defer close(x.done)
-	if t := x.sm.def.TimeoutSeconds; t > 0 {
-		timer := e.after(time.Duration(t) * time.Second)
+	limit := time.Duration(x.sm.def.TimeoutSeconds) * time.Second
+	if x.sm.typ == TypeExpress && (limit <= 0 || limit > expressMaxDuration) {
+		limit = expressMaxDuration
+	}
+	if limit > 0 {
+		timer := e.after(limit)
 		go func() {
 			select {
 			case <-timer:
@@ -355,7 +421,7 @@ func (x *execution) info() ExecutionInfo {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	return ExecutionInfo{
-		ExecutionArn: x.arn, StateMachineArn: x.sm.arn, Name: x.name, Status: x.status,
+		ExecutionArn: x.arn, StateMachineArn: x.sm.arn, Type: x.sm.typ, Name: x.name, Status: x.status,
 		StartDate: x.start, StopDate: x.stop, Input: x.input, Output: x.output,
 		Error: x.errName, Cause: x.cause, StateTransitions: x.transitions,
 	}
@@ -373,6 +439,22 @@ func (e *Engine) WaitExecution(ctx context.Context, executionArn string) (Execut
 	case <-ctx.Done():
 		return x.info(), fmt.Errorf("waiting for %s: %w", executionArn, ctx.Err())
 	}
+}
+
+// Executions describes every execution of a state machine, oldest first. It is how
+// tests and the bench see Express executions, which AWS reports only in CloudWatch
+// Logs (the API's DescribeExecution, GetExecutionHistory and ListExecutions refuse them).
+func (e *Engine) Executions(stateMachineArn string) []ExecutionInfo {
+	e.mu.Lock()
+	all := append([]*execution(nil), e.execOrder...)
+	e.mu.Unlock()
+	var out []ExecutionInfo
+	for _, x := range all {
+		if x.sm.arn == stateMachineArn {
+			out = append(out, x.info())
+		}
+	}
+	return out
 }
 
 // StateTransitions returns the billable state transitions of an execution so far, the

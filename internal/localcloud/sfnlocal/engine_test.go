@@ -324,6 +324,10 @@ func TestCatch(t *testing.T) {
 			if !jsonEqual(t, info.Output, tt.wantOutput) {
 				t.Fatalf("output %s, want %s", info.Output, tt.wantOutput)
 			}
+			// The catcher's state ran, although the failed state is an End state.
+			if types, _ := e.HistoryEventTypes(info.ExecutionArn); !slices.Contains(types, "PassStateEntered") {
+				t.Fatalf("history %v: the catcher's Next never ran", types)
+			}
 		})
 	}
 }

@@ -43,6 +43,12 @@ func (ev *event) MarshalJSON() ([]byte, error) {
 
 // epochSeconds renders a time the way the AWS JSON protocol does: seconds since the
 // epoch as a JSON number with millisecond precision.
+// epochMillis is a timestamp as the integrations' outputs give it (StartDate,
+// StopDate): milliseconds since the epoch.
+func epochMillis(t time.Time) json.Number {
+	return json.Number(strconv.FormatInt(t.UnixMilli(), 10))
+}
+
 func epochSeconds(t time.Time) json.Number {
 	return json.Number(strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', 3, 64))
 }
@@ -84,6 +90,63 @@ func (e *Engine) HistoryEventTypes(executionArn string) ([]string, error) {
 	out := make([]string, len(evs))
 	for i, ev := range evs {
 		out[i] = ev.Type
+	}
+	return out, nil
+}
+
+// LambdaInvocations counts the Lambda invocations an execution scheduled (retries
+// included): Express runs included, whose history the API does not serve.
+func (e *Engine) LambdaInvocations(executionArn string) (int, error) {
+	evs, err := e.history(executionArn)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.Type == "LambdaFunctionScheduled" || ev.Type == "TaskScheduled" && ev.Details["resourceType"] == "lambda" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Failure is a failed task attempt: the execution, the state it ran in, its error.
+type Failure struct {
+	ExecutionArn, State, Error, Cause string
+}
+
+// TaskFailures lists the failed task attempts of an execution and of the runs it
+// started (those whose input names it in AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID,
+// as a nested start passes it), in order: what an operator reads in the Standard
+// execution's history and the Express runs' logs.
+func (e *Engine) TaskFailures(executionArn string) ([]Failure, error) {
+	evs, err := e.history(executionArn)
+	if err != nil {
+		return nil, err
+	}
+	var out []Failure
+	state := ""
+	for _, ev := range evs {
+		if strings.HasSuffix(ev.Type, "StateEntered") {
+			state, _ = ev.Details["name"].(string)
+		}
+		if ev.Type == "TaskFailed" || ev.Type == "LambdaFunctionFailed" {
+			name, _ := ev.Details["error"].(string)
+			cause, _ := ev.Details["cause"].(string)
+			out = append(out, Failure{ExecutionArn: executionArn, State: state, Error: name, Cause: cause})
+		}
+	}
+	e.mu.Lock()
+	all := append([]*execution(nil), e.execOrder...)
+	e.mu.Unlock()
+	for _, x := range all {
+		if in, ok := x.inputVal.(map[string]any); ok && in["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"] == executionArn {
+			more, err := e.TaskFailures(x.arn)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, more...)
+		}
 	}
 	return out, nil
 }

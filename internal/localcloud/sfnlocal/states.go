@@ -146,7 +146,8 @@ func (r *runner) runState(ctx context.Context, st *state, input any) (any, strin
 		return nil, "", err
 	}
 	r.exit(st, out)
-	if st.End {
+	// An End state ends the machine, unless its Catch sent it elsewhere.
+	if st.End && next == st.Next {
 		next = ""
 	}
 	return out, next, nil
@@ -562,6 +563,18 @@ func resourceKind(res string) (string, bool) {
 		return "callback", true
 	case strings.HasPrefix(res, "arn:aws:lambda:") && strings.Contains(res, ":function:"):
 		return "function", true
+	case res == "arn:aws:states:::states:startExecution":
+		return "start", true
+	case res == "arn:aws:states:::states:startExecution.sync":
+		return "startSync", true
+	case res == "arn:aws:states:::states:startExecution.sync:2":
+		return "startSync2", true
+	case res == "arn:aws:states:::states:startExecution.waitForTaskToken":
+		return "startCallback", true
+	case res == "arn:aws:states:::aws-sdk:sfn:sendTaskSuccess":
+		return "sendTaskSuccess", true
+	case res == "arn:aws:states:::aws-sdk:sfn:sendTaskFailure":
+		return "sendTaskFailure", true
 	}
 	return "", false
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -121,11 +122,12 @@ func (e *Engine) SendTaskHeartbeat(token string) error {
 // task runs one attempt of a Task state.
 func (r *runner) task(ctx context.Context, st *state, raw any, entered time.Time, retryCount int) (any, error) {
 	kind, _ := resourceKind(st.Resource) // validated at creation
+	callback := kind == "callback" || kind == "startCallback"
 	var (
 		tok     string
 		pending *pendingTask
 	)
-	if kind == "callback" {
+	if callback {
 		// The token exists before Parameters are evaluated ($$.Task.Token) and before the
 		// function runs, because the worker may answer before the invocation returns.
 		tok, pending = r.e.registerToken(r.x)
@@ -144,28 +146,23 @@ func (r *runner) task(ctx context.Context, st *state, raw any, entered time.Time
 	if err != nil {
 		return nil, err
 	}
-
-	function, payload, err := lambdaRequest(kind, st.Resource, in)
+	ev := newTaskEvents(r, kind, st.Resource)
+	call, err := r.request(kind, in, ev)
 	if err != nil {
 		return nil, err
 	}
-	ev := newTaskEvents(r, kind, st.Resource)
 	ev.scheduled(in, timeout, heartbeat)
 
-	tctx, cancel := context.WithCancel(ctx)
+	tctx, cancel := context.WithCancel(context.WithValue(ctx, roleKey{}, r.x.sm.roleArn))
 	defer cancel()
-	type invokeResult struct {
-		out []byte
-		err error
+	type callResult struct {
+		result any
+		err    *stateError
 	}
-	invoked := make(chan invokeResult, 1)
+	invoked := make(chan callResult, 1)
 	go func() {
-		if r.e.invoker == nil {
-			invoked <- invokeResult{err: errors.New("the engine has no Invoker")}
-			return
-		}
-		out, err := r.e.invoker.Invoke(tctx, function, payload)
-		invoked <- invokeResult{out, err}
+		out, se := call(tctx)
+		invoked <- callResult{out, se}
 	}()
 	var timeoutC, heartbeatC <-chan time.Time
 	if timeout > 0 {
@@ -187,21 +184,14 @@ func (r *runner) task(ctx context.Context, st *state, raw any, entered time.Time
 		case res := <-invoked:
 			invoked = nil
 			if res.err != nil {
-				se := lambdaError(res.err)
-				ev.failed(se)
-				return nil, se
+				ev.failed(res.err)
+				return nil, res.err
 			}
-			result, err := lambdaResult(kind, res.out)
-			if err != nil {
-				se := asStateError(err)
-				ev.failed(se)
-				return nil, se
+			if !callback {
+				ev.succeeded(res.result)
+				return r.finishOutput(st, raw, res.result, ctxObj)
 			}
-			if kind != "callback" {
-				ev.succeeded(result)
-				return r.finishOutput(st, raw, result, ctxObj)
-			}
-			ev.submitted(result)
+			ev.submitted(res.result)
 			if early != nil {
 				return r.taskOutcome(st, raw, ctxObj, ev, *early)
 			}
@@ -226,6 +216,39 @@ func (r *runner) task(ctx context.Context, st *state, raw any, entered time.Time
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// request checks a task's effective input for its resource and returns the call that
+// runs it; a malformed request fails the state before anything is scheduled.
+func (r *runner) request(kind string, in any, ev *taskEvents) (func(context.Context) (any, *stateError), error) {
+	switch {
+	case isStart(kind):
+		req, err := parseStartRequest(in)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (any, *stateError) { return r.startChild(ctx, kind, req, ev) }, nil
+	case kind == "sendTaskSuccess" || kind == "sendTaskFailure":
+		return func(ctx context.Context) (any, *stateError) { return r.sendTask(ctx, kind, in) }, nil
+	}
+	function, payload, err := lambdaRequest(kind, ev.resource, in)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (any, *stateError) {
+		if r.e.invoker == nil {
+			return nil, lambdaError(errors.New("the engine has no Invoker"))
+		}
+		out, err := r.e.invoker.Invoke(ctx, function, payload)
+		if err != nil {
+			return nil, lambdaError(err)
+		}
+		result, err := lambdaResult(kind, out)
+		if err != nil {
+			return nil, asStateError(err)
+		}
+		return result, nil
+	}, nil
 }
 
 func (r *runner) taskOutcome(st *state, raw any, ctxObj map[string]any, ev *taskEvents, o taskOutcome) (any, error) {
@@ -345,10 +368,15 @@ func newTaskEvents(r *runner, kind, resource string) *taskEvents {
 }
 
 func (t *taskEvents) base(extra map[string]any) map[string]any {
-	m := map[string]any{"resourceType": "lambda", "resource": "invoke"}
-	if t.kind == "callback" {
-		m["resource"] = "invoke.waitForTaskToken"
+	// arn:aws:states:::lambda:invoke.waitForTaskToken → lambda, invoke.waitForTaskToken;
+	// arn:aws:states:::aws-sdk:sfn:sendTaskFailure → aws-sdk:sfn, sendTaskFailure.
+	rest := strings.TrimPrefix(t.resource, "arn:aws:states:::")
+	typ, res, _ := strings.Cut(rest, ":")
+	if typ == "aws-sdk" {
+		i := strings.LastIndex(rest, ":")
+		typ, res = rest[:i], rest[i+1:]
 	}
+	m := map[string]any{"resourceType": typ, "resource": res}
 	for k, v := range extra {
 		m[k] = v
 	}
