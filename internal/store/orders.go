@@ -415,7 +415,11 @@ func (st *Store) ClaimTask(ctx context.Context, txid, token, from, to string, ch
 	return checkout.Wrap(op, err)
 }
 
-// ListOrders lists the orders in one status, newest first, placed in [from, to).
+// ListOrders lists the orders in one status, newest first, placed in [from, to), as
+// the status index holds them: what the back office's list and CSV export show (ID,
+// status, payment mode, currency, totals, customer, placement and update times, invoice
+// number; template.yaml gsi1), not their lines nor trace, which the order's own page
+// reads with GetOrder.
 func (st *Store) ListOrders(ctx context.Context, status checkout.Status, from, to time.Time, limit int32) ([]checkout.Order, error) {
 	if to.IsZero() {
 		to = st.now().Add(time.Hour)
