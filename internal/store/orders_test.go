@@ -20,13 +20,8 @@ import (
 // returns it as placed.
 func placeWithLines(t *testing.T, st *store.Store) *checkout.Order {
 	t.Helper()
-	ctx := context.Background()
-	txid := trace.NewTxID()
-	now := time.Now().UTC()
-	cart := &checkout.Cart{TxID: txid, TokenHash: store.HashToken(txid), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	if err := st.CreateCart(ctx, cart); err != nil {
-		t.Fatal(err)
-	}
+	cart, now := newCart(t, st)
+	txid := cart.TxID
 	terms := strings.Repeat("Access for 180 days from the first login. ", 10)
 	o := &checkout.Order{
 		TxID: txid, ShopID: "demo", Status: checkout.Placed, Paymode: "check", Currency: "EUR", Totals: checkout.Totals{Final: 45000},
@@ -38,7 +33,7 @@ func placeWithLines(t *testing.T, st *store.Store) *checkout.Order {
 		},
 		Acceptance: checkout.Acceptance{ShopTerms: true, ShopText: terms, ItemTerms: map[string]string{"GO-101": terms}, AcceptedAt: now},
 	}
-	if err := st.Place(ctx, o, 1, checkout.AnyAccount, trace.Line{At: now, TxID: txid, Source: "Order", Message: "placed"}); err != nil {
+	if err := st.Place(context.Background(), o, 1, checkout.AnyAccount, trace.Line{At: now, TxID: txid, Source: "Order", Message: "placed"}); err != nil {
 		t.Fatal(err)
 	}
 	return o
