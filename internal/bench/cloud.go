@@ -125,11 +125,12 @@ func tableModel(ctx context.Context, db *dynamodb.Client, table string) (*ItemMo
 	var idx []ModelIndex
 	for _, g := range out.Table.GlobalSecondaryIndexes {
 		h, r := keys(g.KeySchema)
-		all := g.Projection != nil && g.Projection.ProjectionType == types.ProjectionTypeAll
-		if g.Projection != nil && g.Projection.ProjectionType == types.ProjectionTypeInclude {
-			return nil, fmt.Errorf("bench: index %s projects INCLUDE, which the item-size model does not know", aws.ToString(g.IndexName))
+		ix := ModelIndex{Name: aws.ToString(g.IndexName), Hash: h, Range: r}
+		if g.Projection != nil {
+			ix.All = g.Projection.ProjectionType == types.ProjectionTypeAll
+			ix.Include = g.Projection.NonKeyAttributes
 		}
-		idx = append(idx, ModelIndex{Name: aws.ToString(g.IndexName), Hash: h, Range: r, All: all})
+		idx = append(idx, ix)
 	}
 	return NewItemModel(hash, rng, idx), nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
@@ -24,7 +25,9 @@ import (
 //   - each global secondary index whose keys the item has costs the units of the index
 //     entry: a put where the item enters the index, a delete where it leaves it, both
 //     where its index keys change, and an update where they stay but a projected
-//     attribute changes (with projection ALL, any change; with KEYS_ONLY, none).
+//     attribute changes (with projection ALL, any change; with INCLUDE, a change of one
+//     of its NonKeyAttributes; with KEYS_ONLY, none), the entry being the item's keys
+//     and the attributes the index projects.
 //
 // It learns the items' sizes from the traffic itself (items put, returned by reads and
 // by ReturnValues); an update that returns nothing is modelled as the item it last saw
@@ -40,8 +43,10 @@ type ItemModel struct {
 // ModelIndex is a global secondary index as the model sees it.
 type ModelIndex struct {
 	Name, Hash, Range string
-	// All: projection ALL; otherwise KEYS_ONLY.
-	All bool
+	// All: projection ALL; otherwise the keys and Include (INCLUDE's NonKeyAttributes;
+	// none: KEYS_ONLY).
+	All     bool
+	Include []string
 }
 
 type attrs map[string]json.RawMessage
@@ -176,21 +181,15 @@ func (m *ItemModel) indexUnits(ix ModelIndex, old, now attrs) int {
 		if ix.All {
 			return itemSize(it)
 		}
-		keys := attrs{}
-		for _, a := range []string{m.hash, m.rng, ix.Hash, ix.Range} {
-			if v, ok := it[a]; ok && a != "" {
-				keys[a] = v
-			}
-		}
-		return itemSize(keys)
+		return itemSize(m.projected(ix, it))
 	}
 	oldIn, nowIn := in(old), in(now)
 	switch {
 	case !oldIn && !nowIn:
 		return 0
 	case oldIn && nowIn && string(old[ix.Hash]) == string(now[ix.Hash]) && string(old[ix.Range]) == string(now[ix.Range]):
-		if !ix.All {
-			return 0 // keys only: nothing projected changed
+		if !ix.All && !changed(m.projected(ix, old), m.projected(ix, now)) {
+			return 0 // nothing the index projects changed
 		}
 		return units(max(entry(old), entry(now)))
 	}
@@ -202,6 +201,43 @@ func (m *ItemModel) indexUnits(ix ModelIndex, old, now attrs) int {
 		n += units(entry(now))
 	}
 	return n
+}
+
+// projected is the part of it an index that does not project ALL holds: the table's
+// and the index's keys, and its INCLUDE attributes.
+func (m *ItemModel) projected(ix ModelIndex, it attrs) attrs {
+	out := attrs{}
+	for _, a := range append([]string{m.hash, m.rng, ix.Hash, ix.Range}, ix.Include...) {
+		if v, ok := it[a]; ok && a != "" {
+			out[a] = v
+		}
+	}
+	return out
+}
+
+// changed reports whether two projections differ in any attribute.
+func changed(a, b attrs) bool {
+	if len(a) != len(b) {
+		return true
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || !sameValue(v, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameValue compares two attribute values in JSON whatever their encoding's key order.
+func sameValue(a, b json.RawMessage) bool {
+	if string(a) == string(b) {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 var (

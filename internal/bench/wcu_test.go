@@ -51,6 +51,41 @@ func TestItemModelFollowsAWSRules(t *testing.T) {
 	}
 }
 
+// TestItemModelIncludeProjection: an index projecting INCLUDE holds the keys and its
+// listed attributes, so an update costs it a unit only when one of those changes.
+func TestItemModelIncludeProjection(t *testing.T) {
+	body := strings.Repeat("x", 1500)
+	item := `{"pk":{"S":"TX#1"},"sk":{"S":"ORDER"},"gsi1pk":{"S":"ORDERS#PLACED"},"gsi2pk":{"S":"CUST#a"},"updatedAt":{"S":"t0"},"body":{"S":"` + body + `"}}`
+	update := func(expr, names, values string) string {
+		return `{"Key":{"pk":{"S":"TX#1"},"sk":{"S":"ORDER"}},"UpdateExpression":"` + expr + `","ExpressionAttributeNames":` + names + `,"ExpressionAttributeValues":` + values + `}`
+	}
+	tests := []struct {
+		name string
+		op   string
+		req  string
+		want float64
+	}{
+		// ≈ 1.5 KB: 2 units in the table; the gsi1 entry (keys, updatedAt) and the gsi2
+		// one (keys) 1 each.
+		{"a put enters both indexes with a small entry", "PutItem", `{"Item":` + item + `}`, 4},
+		// body is not projected: the table only.
+		{"an update of an attribute the index does not list", "UpdateItem",
+			update("SET #b = :b", `{"#b":"body"}`, `{":b":{"S":"`+body+`"}}`), 2},
+		// updatedAt is projected: the table (2) and the entry rewritten (1).
+		{"an update of a listed attribute", "UpdateItem",
+			update("SET #u = :u", `{"#u":"updatedAt"}`, `{":u":{"S":"t1"}}`), 3},
+		// The status key changes: the table (2), the old entry deleted (1), the new put (1).
+		{"a status move", "UpdateItem",
+			update("SET #g = :g", `{"#g":"gsi1pk"}`, `{":g":{"S":"ORDERS#PENDING"}}`), 4},
+	}
+	m := NewItemModel("pk", "sk", []ModelIndex{{Name: "gsi1", Hash: "gsi1pk", Include: []string{"status", "updatedAt"}}, {Name: "gsi2", Hash: "gsi2pk"}})
+	for _, tt := range tests {
+		if got := m.WriteUnits(tt.op, []byte(tt.req), []byte(`{}`)); got != tt.want {
+			t.Errorf("%s: %s = %v write units, want %v", tt.name, tt.op, got, tt.want)
+		}
+	}
+}
+
 // TestLocalLMSCalls: the local LMS fake's own records are told apart from the checkout's.
 func TestLocalLMSCalls(t *testing.T) {
 	tests := []struct {

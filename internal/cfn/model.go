@@ -561,10 +561,17 @@ func (t *Template) CreateTableInput(name string) (*dynamodb.CreateTableInput, er
 	in.KeySchema = keySchema(p["KeySchema"])
 	for _, g := range objects(p["GlobalSecondaryIndexes"]) {
 		proj, _ := g["Projection"].(map[string]any)
+		projection := &types.Projection{ProjectionType: types.ProjectionType(str(proj["ProjectionType"]))}
+		// INCLUDE names the attributes the index copies beside the keys: without them
+		// the local table would project keys only, less than what is deployed.
+		l, _ := proj["NonKeyAttributes"].([]any)
+		for _, a := range l {
+			projection.NonKeyAttributes = append(projection.NonKeyAttributes, str(a))
+		}
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
 			IndexName:  aws.String(str(g["IndexName"])),
 			KeySchema:  keySchema(g["KeySchema"]),
-			Projection: &types.Projection{ProjectionType: types.ProjectionType(str(proj["ProjectionType"]))},
+			Projection: projection,
 		})
 	}
 	if len(in.KeySchema) == 0 {

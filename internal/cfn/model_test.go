@@ -6,8 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/cfn/cfntest"
@@ -376,6 +380,43 @@ Outputs:`
 		}
 		if found != tt.grant {
 			t.Errorf("%s has the extra-mail policy: %v, want %v", tt.role, found, tt.grant)
+		}
+	}
+}
+
+// The table the local cloud creates from the transformed template has the deployed
+// indexes' projections, INCLUDE's attribute list with them: a local table projecting
+// less than AWS would hide a reader that needs more.
+func TestCreateTableInputKeepsTheProjections(t *testing.T) {
+	in, err := transformed(t).CreateTableInput("local-checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		index, kind string
+		includes    []string
+	}{
+		{"gsi1", "INCLUDE", []string{"status", "updatedAt", "totals", "customer", "reason", "itemCode"}},
+		{"gsi2", "KEYS_ONLY", nil},
+	}
+	for _, tt := range tests {
+		var got *types.Projection
+		for _, g := range in.GlobalSecondaryIndexes {
+			if aws.ToString(g.IndexName) == tt.index {
+				got = g.Projection
+			}
+		}
+		if got == nil || string(got.ProjectionType) != tt.kind {
+			t.Errorf("%s: projection %+v, want %s", tt.index, got, tt.kind)
+			continue
+		}
+		for _, a := range tt.includes {
+			if !slices.Contains(got.NonKeyAttributes, a) {
+				t.Errorf("%s does not project %s: %v", tt.index, a, got.NonKeyAttributes)
+			}
+		}
+		if tt.includes == nil && len(got.NonKeyAttributes) > 0 {
+			t.Errorf("%s: NonKeyAttributes %v on a %s index", tt.index, got.NonKeyAttributes, tt.kind)
 		}
 	}
 }

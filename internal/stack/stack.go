@@ -208,10 +208,16 @@ func (t *Template) CreateTableInput(tableName string) (*dynamodb.CreateTableInpu
 	}
 	in.KeySchema = keySchema(mapGet(p, "KeySchema"))
 	for _, g := range seq(mapGet(p, "GlobalSecondaryIndexes")) {
+		proj := mapGet(g, "Projection")
 		gsi := types.GlobalSecondaryIndex{
 			IndexName:  aws.String(value(g, "IndexName")),
 			KeySchema:  keySchema(mapGet(g, "KeySchema")),
-			Projection: &types.Projection{ProjectionType: types.ProjectionType(value(mapGet(g, "Projection"), "ProjectionType"))},
+			Projection: &types.Projection{ProjectionType: types.ProjectionType(value(proj, "ProjectionType"))},
+		}
+		// INCLUDE names the attributes the index copies beside the keys: without them
+		// the local table would project keys only, less than what is deployed.
+		for _, a := range seq(mapGet(proj, "NonKeyAttributes")) {
+			gsi.Projection.NonKeyAttributes = append(gsi.Projection.NonKeyAttributes, a.Value)
 		}
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, gsi)
 	}

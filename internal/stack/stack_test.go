@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -140,6 +141,24 @@ func TestTableFromTemplateWorksInDynamoDBLocal(t *testing.T) {
 	var idx []string
 	for _, g := range out.Table.GlobalSecondaryIndexes {
 		idx = append(idx, aws.ToString(g.IndexName))
+		// The status index copies what its readers show, no more, no less: INCLUDE with
+		// the template's list (without it DynamoDB Local would project keys only).
+		want := map[string]string{"gsi1": "INCLUDE", "gsi2": "KEYS_ONLY"}[aws.ToString(g.IndexName)]
+		if got := string(g.Projection.ProjectionType); got != want {
+			t.Errorf("%s projects %s, want %s", aws.ToString(g.IndexName), got, want)
+		}
+		if aws.ToString(g.IndexName) == "gsi1" {
+			for _, a := range []string{"status", "updatedAt", "totals", "customer", "reason", "itemCode"} {
+				if !slices.Contains(g.Projection.NonKeyAttributes, a) {
+					t.Errorf("gsi1 does not project %s: %v", a, g.Projection.NonKeyAttributes)
+				}
+			}
+			for _, a := range []string{"lines", "trace", "taskToken", "payments"} {
+				if slices.Contains(g.Projection.NonKeyAttributes, a) {
+					t.Errorf("gsi1 projects %s, which no reader of the index shows", a)
+				}
+			}
+		}
 	}
 	if strings.Join(idx, ",") != "gsi1,gsi2" {
 		t.Errorf("indexes = %v, want gsi1,gsi2", idx)

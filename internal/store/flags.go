@@ -64,6 +64,7 @@ func (st *Store) RecordPayment(ctx context.Context, txid string, p checkout.Paym
 		return nil, false, checkout.Wrap(op, err)
 	}
 	k := checkout.PaymentKey(p)
+	body := st.readBody(ctx, txid)
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
 		UpdateExpression:    aws.String("SET payments = list_append(if_not_exists(payments, :nil), :pay), updatedAt = :now ADD paymentKeys :ks"),
@@ -76,20 +77,22 @@ func (st *Store) RecordPayment(ctx context.Context, txid string, p checkout.Paym
 	})
 	if old, failed := conditionFailed(err); failed {
 		if old == nil {
+			body.wait()
 			return nil, false, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
 		}
-		var was orderRecord
-		if err := unmarshal(old, &was); err != nil {
+		was, err := body.order(old)
+		if err != nil {
 			return nil, false, checkout.Wrap(op, err)
 		}
 		o := was.Order
 		return &o, false, nil
 	}
 	if err != nil {
+		body.wait()
 		return nil, false, checkout.Wrap(op, err)
 	}
-	var now orderRecord
-	if err := unmarshal(out.Attributes, &now); err != nil {
+	now, err := body.order(out.Attributes)
+	if err != nil {
 		return nil, false, checkout.Wrap(op, err)
 	}
 	o := now.Order

@@ -15,7 +15,97 @@ import (
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
-const orderSK = "ORDER"
+// An order is two items of its transaction's partition: the head (sk ORDER), which the
+// workflow moves (status, token hash, task token, payments, invoice, flags' keys, the
+// trace of its moves) and which carries the index keys, and the body (sk ORDER#BODY),
+// written once at placement with the head and never again: the lines with the catalog
+// items as sold, the bill lines, taxes, mentions, participants, seats, requirements,
+// the accepted terms, and the trace lines of the cart and its placement. A move
+// rewrites the head alone, a few hundred bytes instead of a few KB. The two sort next
+// to each other, so the whole order is one Query (sk BETWEEN ORDER AND ORDER#BODY).
+// An order written before the split (one item, no body) reads the same.
+const (
+	orderSK = "ORDER"
+	bodySK  = "ORDER#BODY"
+)
+
+// bodyAttrs are the order's attributes stored in its body: set at placement, never
+// updated.
+var bodyAttrs = []string{"lines", "billLines", "taxes", "mentions", "participants", "seats", "requirements", "acceptance"}
+
+// splitOrder divides an order's item into its head and its body; the body takes the
+// placement's trace lines too, which no later write appends to.
+func splitOrder(item map[string]types.AttributeValue) (head, body map[string]types.AttributeValue) {
+	head = map[string]types.AttributeValue{}
+	for k, v := range item {
+		head[k] = v
+	}
+	body = map[string]types.AttributeValue{"pk": item["pk"], "sk": s(bodySK)}
+	for _, a := range append(bodyAttrs, traceAttr) {
+		if v, ok := head[a]; ok {
+			body[a] = v
+			delete(head, a)
+		}
+	}
+	return head, body
+}
+
+// joinOrder decodes an order from its head and body items (body nil: an order of the
+// old layout, or a read that found none).
+func joinOrder(head, body map[string]types.AttributeValue) (*orderRecord, error) {
+	item := head
+	if len(body) > 0 {
+		item = make(map[string]types.AttributeValue, len(head)+len(bodyAttrs))
+		for k, v := range head {
+			item[k] = v
+		}
+		for _, a := range bodyAttrs {
+			if v, ok := body[a]; ok {
+				item[a] = v
+			}
+		}
+	}
+	var rec orderRecord
+	if err := unmarshal(item, &rec); err != nil {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+// bodyRead is the read of an order's body that runs beside a write of its head: the body
+// never changes after placement, so the two give the order as the write left it, in the
+// time of one round trip.
+type bodyRead struct {
+	done chan struct{}
+	item map[string]types.AttributeValue
+	err  error
+}
+
+func (st *Store) readBody(ctx context.Context, txid string) *bodyRead {
+	r := &bodyRead{done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(txPK(txid), bodySK), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			r.err = err
+			return
+		}
+		r.item = out.Item
+	}()
+	return r
+}
+
+// order waits for the body and joins it to head (the item a write returned).
+func (r *bodyRead) order(head map[string]types.AttributeValue) (*orderRecord, error) {
+	<-r.done
+	if r.err != nil {
+		return nil, r.err
+	}
+	return joinOrder(head, r.item)
+}
+
+// wait lets the read finish when the write's answer is not used.
+func (r *bodyRead) wait() { <-r.done }
 
 type orderRecord struct {
 	PK     string `json:"pk"`
@@ -31,6 +121,8 @@ type orderRecord struct {
 	TaskState string `json:"taskState,omitempty"` // which wait: payment, retry
 	// Trace is the merchant trace carried by the order's own writes (store/trace.go).
 	Trace []traceEntry `json:"trace,omitempty"`
+	// Instructions are the payment instructions of the current attempt (SetInstructions).
+	Instructions string `json:"paymentInstructions,omitempty"`
 }
 
 // statusKey partitions orders by status for the back office; a stack sells for one
@@ -46,14 +138,14 @@ func newOrderRecord(o *checkout.Order) orderRecord {
 }
 
 // CartAndOrder reads a transaction's cart and order in one Query over the sk range
-// CART…ORDER (which also holds small ONCE# markers, skipped), all placement reads.
+// CART…ORDER#BODY (which also holds small ONCE# markers, skipped), all placement reads.
 func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*checkout.Cart, *checkout.Order, error) {
 	const op = "store.cartAndOrder"
 	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
 		TableName: &st.Table, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :a AND :b"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": s(txPK(txid)), ":a": s(cartSK), ":b": s(orderSK),
+			":pk": s(txPK(txid)), ":a": s(cartSK), ":b": s(bodySK),
 		},
 	})
 	if err != nil {
@@ -61,6 +153,7 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 	}
 	var cart *checkout.Cart
 	var order *checkout.Order
+	head, body := orderItems(out.Items)
 	for _, item := range out.Items {
 		switch item["sk"].(*types.AttributeValueMemberS).Value {
 		case cartSK:
@@ -73,8 +166,8 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 			}
 			cart = rec.cart()
 		case orderSK:
-			var rec orderRecord
-			if err := unmarshal(item, &rec); err != nil {
+			rec, err := joinOrder(head, body)
+			if err != nil {
 				return nil, nil, checkout.Wrap(op, err)
 			}
 			if !tokenOpens(rec.TokenHash, tokenHash) {
@@ -90,8 +183,8 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 	return cart, order, nil
 }
 
-// Place writes the order and marks the cart placed in one transaction: the order only
-// if absent, the cart only at the version that was priced, the customer account
+// Place writes the order (head and body) and marks the cart placed in one transaction:
+// the order only if absent, the cart only at the version that was priced, the customer account
 // upserted, and the placement's trace line carried by the order with the cart's lines
 // (cartTrace, as read with the cart). Two concurrent placements cannot both succeed,
 // and the trace costs no request nor item of its own.
@@ -109,10 +202,11 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 	if err != nil {
 		return checkout.Wrap(op, err)
 	}
+	head, body := splitOrder(item)
 	now := st.now()
 	cu := o.Customer
 	_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Put: &types.Put{TableName: &st.Table, Item: head, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
 		{Update: &types.Update{
 			TableName: &st.Table, Key: key(txPK(o.TxID), cartSK),
 			UpdateExpression:         aws.String("SET placed = :t, version = version + :one, updatedAt = :now REMOVE #trace"),
@@ -134,6 +228,9 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 				":c": s(cu.Country), ":now": s(now.Format(time.RFC3339Nano)), ":one": n(1),
 			},
 		}},
+		// The body, last so the reasons above keep their places: the head's condition
+		// makes the transaction, hence the body, happen once.
+		{Put: &types.Put{TableName: &st.Table, Item: body}},
 	}})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
@@ -200,7 +297,46 @@ func (st *Store) GetOrder(ctx context.Context, txid, tokenHash string) (*checkou
 	return &o, nil
 }
 
+// orderRecord reads the whole order, head and body, with one Query.
 func (st *Store) orderRecord(ctx context.Context, txid string) (*orderRecord, error) {
+	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
+		TableName: &st.Table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :a AND :b"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": s(txPK(txid)), ":a": s(orderSK), ":b": s(bodySK),
+		},
+	})
+	if err != nil {
+		return nil, checkout.Wrap("store.getOrder", err)
+	}
+	head, body := orderItems(out.Items)
+	if head == nil {
+		return nil, checkout.Errorf("store.getOrder", checkout.ENOTFOUND, "no order %s", txid)
+	}
+	rec, err := joinOrder(head, body)
+	if err != nil {
+		return nil, checkout.Wrap("store.getOrder", err)
+	}
+	rec.Order.TokenHash = rec.TokenHash
+	return rec, nil
+}
+
+// orderItems picks an order's head and body among a Query's items (nil when absent).
+func orderItems(items []map[string]types.AttributeValue) (head, body map[string]types.AttributeValue) {
+	for _, item := range items {
+		switch item["sk"].(*types.AttributeValueMemberS).Value {
+		case orderSK:
+			head = item
+		case bodySK:
+			body = item
+		}
+	}
+	return head, body
+}
+
+// headRecord reads the order's head alone (one GetItem): its status, token, payments
+// and invoice, without the lines.
+func (st *Store) headRecord(ctx context.Context, txid string) (*orderRecord, error) {
 	var rec orderRecord
 	ok, err := st.get(ctx, txPK(txid), orderSK, &rec)
 	if err != nil {
@@ -215,7 +351,7 @@ func (st *Store) orderRecord(ctx context.Context, txid string) (*orderRecord, er
 
 // TaskToken returns the token the order's workflow waits on and which wait it is.
 func (st *Store) TaskToken(ctx context.Context, txid string) (token, state string, err error) {
-	rec, err := st.orderRecord(ctx, txid)
+	rec, err := st.headRecord(ctx, txid)
 	if err != nil {
 		return "", "", err
 	}
@@ -308,6 +444,7 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 		return nil, checkout.Wrap(op, err)
 	}
 	cond := "#st IN (" + strings.Join(srcs, ", ") + ")"
+	body := st.readBody(ctx, txid)
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
 		UpdateExpression: aws.String("SET " + strings.Join(set, ", ")), ConditionExpression: &cond,
@@ -318,10 +455,13 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 		restoreTrace(ctx, lines)
 	}
 	if old, failed := conditionFailed(err); failed {
-		var was orderRecord
+		was := &orderRecord{}
 		if old != nil {
-			_ = unmarshal(old, &was)
+			if was, err = body.order(old); err != nil {
+				return nil, checkout.Wrap(op, err)
+			}
 		}
+		body.wait()
 		if was.Status == to {
 			o := was.Order
 			return &o, nil
@@ -329,10 +469,11 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 		return nil, checkout.Errorf(op, checkout.ECONFLICT, "order %s cannot move from %s to %s", txid, was.Status, to)
 	}
 	if err != nil {
+		body.wait()
 		return nil, checkout.Wrap(op, err)
 	}
-	var now2 orderRecord
-	if err := unmarshal(out.Attributes, &now2); err != nil {
+	now2, err := body.order(out.Attributes)
+	if err != nil {
 		return nil, checkout.Wrap(op, err)
 	}
 	o := now2.Order
@@ -341,7 +482,8 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 
 // Update applies a change without moving the status (e.g. storing the task token of a
 // new wait, recording a payment attempt), with the request's pending trace lines, and
-// returns the order as it now is (ReturnValues: no read after the write).
+// returns the order as it now is (ReturnValues, and the body read beside the write: no
+// read after it).
 func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.Order, error) {
 	const op = "store.update"
 	set := []string{"updatedAt = :now"}
@@ -359,9 +501,11 @@ func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.
 	if len(names) > 0 {
 		in.ExpressionAttributeNames = names
 	}
+	body := st.readBody(ctx, txid)
 	out, err := st.DB.UpdateItem(ctx, in)
 	if err != nil {
 		restoreTrace(ctx, lines)
+		body.wait()
 	}
 	if _, failed := conditionFailed(err); failed {
 		return nil, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
@@ -369,8 +513,8 @@ func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.
 	if err != nil {
 		return nil, checkout.Wrap(op, err)
 	}
-	var rec orderRecord
-	if err := unmarshal(out.Attributes, &rec); err != nil {
+	rec, err := body.order(out.Attributes)
+	if err != nil {
 		return nil, checkout.Wrap(op, err)
 	}
 	o := rec.Order
@@ -415,7 +559,11 @@ func (st *Store) ClaimTask(ctx context.Context, txid, token, from, to string, ch
 	return checkout.Wrap(op, err)
 }
 
-// ListOrders lists the orders in one status, newest first, placed in [from, to).
+// ListOrders lists the orders in one status, newest first, placed in [from, to), as
+// the status index holds them: what the back office's list and CSV export show (ID,
+// status, payment mode, currency, totals, customer, placement and update times, invoice
+// number; template.yaml gsi1), not their lines nor trace, which the order's own page
+// reads with GetOrder.
 func (st *Store) ListOrders(ctx context.Context, status checkout.Status, from, to time.Time, limit int32) ([]checkout.Order, error) {
 	if to.IsZero() {
 		to = st.now().Add(time.Hour)
@@ -495,7 +643,7 @@ func (st *Store) counterStep(ctx context.Context, counterKey map[string]types.At
 // A retry finds the number already there and returns it.
 func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, year int) (string, error) {
 	const op = "store.invoice"
-	rec, err := st.orderRecord(ctx, txid)
+	rec, err := st.headRecord(ctx, txid)
 	if err != nil {
 		return "", err
 	}
@@ -526,7 +674,7 @@ func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, yea
 		if errors.As(err, &tce) {
 			if len(tce.CancellationReasons) == 2 && aws.ToString(tce.CancellationReasons[1].Code) == "ConditionalCheckFailed" {
 				// Another run numbered this order meanwhile: its number stands.
-				again, err := st.orderRecord(ctx, txid)
+				again, err := st.headRecord(ctx, txid)
 				if err != nil {
 					return "", err
 				}

@@ -19,12 +19,8 @@ import (
 func placed(t *testing.T, st *store.Store, status checkout.Status, invoiced bool) string {
 	t.Helper()
 	ctx := context.Background()
-	txid := trace.NewTxID()
-	now := time.Now().UTC()
-	cart := &checkout.Cart{TxID: txid, TokenHash: checkout.HashToken(txid), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
-	if err := st.CreateCart(ctx, cart); err != nil {
-		t.Fatal(err)
-	}
+	cart, now := newCart(t, st)
+	txid := cart.TxID
 	o := &checkout.Order{
 		TxID: txid, ShopID: "demo", Status: status, Paymode: "check", Currency: "EUR", Totals: checkout.Totals{Final: 1200},
 		Customer:  checkout.Customer{Email: strings.ToLower(txid) + "@example.com", LastName: "L", FirstName: "F", Country: "FR"},
@@ -42,6 +38,18 @@ func placed(t *testing.T, st *store.Store, status checkout.Status, invoiced bool
 		}
 	}
 	return txid
+}
+
+// newCart stores a new cart at version 1, to be placed.
+func newCart(t *testing.T, st *store.Store) (*checkout.Cart, time.Time) {
+	t.Helper()
+	txid := trace.NewTxID()
+	now := time.Now().UTC()
+	cart := &checkout.Cart{TxID: txid, TokenHash: checkout.HashToken(txid), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.CreateCart(context.Background(), cart); err != nil {
+		t.Fatal(err)
+	}
+	return cart, now
 }
 
 func chequeOf(txid string) checkout.Payment {

@@ -5,7 +5,8 @@
 // Keys (pk / sk):
 //
 //	TX#<txid>        CART                   the cart, TTL on expiresAt
-//	TX#<txid>        ORDER                  the order (gsi1: status+date, gsi2: customer)
+//	TX#<txid>        ORDER                  the order's head, which moves (gsi1: status+date, gsi2: customer)
+//	TX#<txid>        ORDER#BODY             the order's body: lines, terms, placement trace; written once
 //	TX#<txid>        TRACE#<ms>#<seq>       merchant trace lines that rode on no write (trace.go);
 //	                                        the others are in the `trace` list of the item
 //	                                        whose write they describe (cart, order, feedback)

@@ -28,28 +28,18 @@ type OrderState struct {
 	Instructions string // JSON written by SetInstructions; "" when none
 }
 
-type orderStateRecord struct {
-	orderRecord
-	Instructions string `json:"paymentInstructions,omitempty"`
-}
-
 // OrderState reads an order with its task token and payment instructions; tokenHash ""
 // skips the buyer check (tasks, back office).
 func (st *Store) OrderState(ctx context.Context, txid, tokenHash string) (*OrderState, error) {
 	const op = "store.orderState"
-	var rec orderStateRecord
-	ok, err := st.get(ctx, txPK(txid), orderSK, &rec)
+	rec, err := st.orderRecord(ctx, txid)
 	if err != nil {
-		return nil, checkout.Wrap(op, err)
-	}
-	if !ok {
-		return nil, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
+		return nil, err
 	}
 	if tokenHash != "" && !tokenOpens(rec.TokenHash, tokenHash) {
 		return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this cart token does not open order %s", txid)
 	}
 	o := rec.Order
-	o.TokenHash = rec.TokenHash
 	return &OrderState{Order: &o, TaskToken: rec.TaskToken, TaskState: rec.TaskState, Instructions: rec.Instructions}, nil
 }
 
@@ -178,7 +168,7 @@ func (st *Store) SaveFeedback(ctx context.Context, txid, phase string, lines []F
 }
 
 // OrderAndFeedback reads an order and the stored feedback of every phase in one Query
-// of the sk range FEEDBACK#…ORDER (which also holds small ONCE# markers, skipped): what
+// of the sk range FEEDBACK#…ORDER#BODY (which also holds small ONCE# markers, skipped): what
 // the delivery e-mails need, at one call.
 func (st *Store) OrderAndFeedback(ctx context.Context, txid string) (*checkout.Order, map[string][]Feedback, error) {
 	const op = "store.orderAndFeedback"
@@ -186,10 +176,10 @@ func (st *Store) OrderAndFeedback(ctx context.Context, txid string) (*checkout.O
 		TableName: &st.Table, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :a AND :b"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": s(txPK(txid)), ":a": s("FEEDBACK#"), ":b": s(orderSK),
+			":pk": s(txPK(txid)), ":a": s("FEEDBACK#"), ":b": s(bodySK),
 		},
 	})
-	var order *checkout.Order
+	var head, body map[string]types.AttributeValue
 	fb := map[string][]Feedback{}
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -200,13 +190,9 @@ func (st *Store) OrderAndFeedback(ctx context.Context, txid string) (*checkout.O
 			sk := item["sk"].(*types.AttributeValueMemberS).Value
 			switch {
 			case sk == orderSK:
-				var rec orderRecord
-				if err := unmarshal(item, &rec); err != nil {
-					return nil, nil, checkout.Wrap(op, err)
-				}
-				o := rec.Order
-				o.TokenHash = rec.TokenHash
-				order = &o
+				head = item
+			case sk == bodySK:
+				body = item
 			case strings.HasPrefix(sk, "FEEDBACK#"):
 				var rec feedbackRecord
 				if err := unmarshal(item, &rec); err != nil {
@@ -216,10 +202,16 @@ func (st *Store) OrderAndFeedback(ctx context.Context, txid string) (*checkout.O
 			}
 		}
 	}
-	if order == nil {
+	if head == nil {
 		return nil, nil, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
 	}
-	return order, fb, nil
+	rec, err := joinOrder(head, body)
+	if err != nil {
+		return nil, nil, checkout.Wrap(op, err)
+	}
+	o := rec.Order
+	o.TokenHash = rec.TokenHash
+	return &o, fb, nil
 }
 
 // Feedback returns the stored feedback of every phase, keyed by phase, in one Query.
