@@ -91,87 +91,74 @@ func paymentModes(d *Deps) (configuredModes, error) {
 	return pm, nil
 }
 
-// workflowService builds the post-placement service from the dependencies. withModes
-// adds the payment modes and verifiers (payment, webhook, back office), withProducers
-// the production handlers (produce, back office's item validation).
-func workflowService(d *Deps, withModes, withProducers bool) (*workflow.Service, error) {
-	s := &workflow.Service{
+// common is what every post-placement service holds.
+func common(d *Deps) workflow.Common {
+	return workflow.Common{
 		Store: d.Store,
-		// Task tokens name their execution: completing one needs no state machine ARN.
-		Tokens:        &stepfn.Workflow{API: d.SFN()},
-		Shops:         &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
+		Shops: &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
+		Now:   d.Now,
+		Log:   d.Log,
+	}
+}
+
+// mailing is what the services that send e-mail hold: only they build the SES client.
+func mailing(d *Deps) workflow.Mailing {
+	return workflow.Mailing{
 		Mail:          notify.NewSES(notify.SendEmailFunc(d.SES().SendEmail), ""),
 		SenderEmail:   d.Cfg.SenderEmail,
 		StorefrontURL: strings.TrimRight(d.Cfg.StorefrontURL, "/"),
 		LinkTTL:       d.Cfg.LinkTTL,
-		Now:           d.Now,
-		Log:           d.Log,
 	}
-	// The back office starts an order's workflow again when an operator delivers a late
-	// payment; the other functions have no state machine ARN and need none.
-	if d.Cfg.StateMachineARN != "" {
-		s.Starter = &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
+}
+
+// tokens completes the state machine's task tokens. Task tokens name their execution:
+// completing one needs no state machine ARN.
+func tokens(d *Deps) workflow.Tokens { return &stepfn.Workflow{API: d.SFN()} }
+
+// providers are the payment providers configured in the settings.
+func providers(d *Deps) (workflow.Providers, error) {
+	pm, err := paymentModes(d)
+	if err != nil {
+		return workflow.Providers{}, err
 	}
-	if withModes {
-		pm, err := paymentModes(d)
-		if err != nil {
-			return nil, err
-		}
-		s.Modes, s.Verifiers, s.TestProvider = pm.modes, pm.verifiers, pm.testProvider
-	}
-	if withProducers {
-		hs, err := ProductionHandlers(d)
-		if err != nil {
-			return nil, err
-		}
-		s.Producers = hs
-	}
-	return s, nil
+	return workflow.Providers{Modes: pm.modes, Verifiers: pm.verifiers, TestProvider: pm.testProvider}, nil
 }
 
 // Payment builds the function of the payment task and the buyer's order routes.
 func Payment(d *Deps) (lambda.Handler, error) {
-	s, err := workflowService(d, true, false)
+	p, err := providers(d)
 	if err != nil {
 		return nil, err
 	}
-	return s.PaymentHandler(), nil
+	return workflow.NewPayment(common(d), mailing(d), tokens(d), p).Handler(), nil
 }
 
 // PaymentWebhook builds the function of the providers' notifications.
 func PaymentWebhook(d *Deps) (lambda.Handler, error) {
-	s, err := workflowService(d, true, false)
+	p, err := providers(d)
 	if err != nil {
 		return nil, err
 	}
-	return s.WebhookHandler(), nil
+	return workflow.NewWebhooks(common(d), mailing(d), tokens(d), p.Verifiers).Handler(), nil
 }
 
 // Produce builds the function of the production tasks.
 func Produce(d *Deps) (lambda.Handler, error) {
-	s, err := workflowService(d, false, true)
+	hs, err := ProductionHandlers(d)
 	if err != nil {
 		return nil, err
 	}
-	return s.ProduceHandler(), nil
+	return workflow.NewProduction(common(d), mailing(d), hs).Handler(), nil
 }
 
 // Bill builds the function of the invoice task and the bill route.
 func Bill(d *Deps) (lambda.Handler, error) {
-	s, err := workflowService(d, false, false)
-	if err != nil {
-		return nil, err
-	}
-	return s.BillHandler(), nil
+	return workflow.NewBilling(common(d)).Handler(), nil
 }
 
 // Notify builds the function of the notification task.
 func Notify(d *Deps) (lambda.Handler, error) {
-	s, err := workflowService(d, false, false)
-	if err != nil {
-		return nil, err
-	}
-	return s.NotifyHandler(), nil
+	return workflow.NewNotification(common(d), mailing(d)).Handler(), nil
 }
 
 // Backoffice builds the function of the operators' /admin routes.
@@ -179,7 +166,7 @@ func Backoffice(d *Deps) (lambda.Handler, error) {
 	if d.Cfg.StateMachineARN == "" {
 		return nil, errors.New("wire: the back office starts the workflow again for a delivered late payment: STATE_MACHINE_ARN must name the state machine")
 	}
-	s, err := workflowService(d, true, false)
+	p, err := providers(d)
 	if err != nil {
 		return nil, err
 	}
@@ -188,8 +175,13 @@ func Backoffice(d *Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Producers = hs
-	return s.BackofficeHandler(), nil
+	starter := &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
+	return workflow.NewBackoffice(common(d), mailing(d), tokens(d), starter, p.Modes, hs).Handler(), nil
+}
+
+// watch is the rule of the orders waiting for an operator, shared by Watch and Reconcile.
+func watch(d *Deps) *workflow.Watch {
+	return &workflow.Watch{Store: d.Store, ShopID: d.Cfg.ShopID, Threshold: d.Cfg.OperatorWait, Now: d.Now, Log: d.Log}
 }
 
 // Watch builds the scheduled function that counts the orders waiting for an operator
@@ -198,8 +190,7 @@ func Watch(d *Deps) (lambda.Handler, error) {
 	if d.Cfg.OperatorWait <= 0 {
 		return nil, errors.New("wire: OPERATOR_WAIT_MINUTES must be a whole number of minutes, at least 1")
 	}
-	w := &workflow.Watch{Store: d.Store, ShopID: d.Cfg.ShopID, Threshold: d.Cfg.OperatorWait, Now: d.Now, Log: d.Log}
-	return w.Handler(), nil
+	return watch(d).Handler(), nil
 }
 
 // Reconcile builds the daily function that compares the providers' payments with the
@@ -213,15 +204,10 @@ func Reconcile(d *Deps) (lambda.Handler, error) {
 	if d.Cfg.ReconcileDays <= 0 {
 		return nil, errors.New("wire: RECONCILE_DAYS must be a whole number of days, at least 1")
 	}
-	s, err := workflowService(d, true, false)
+	p, err := providers(d)
 	if err != nil {
 		return nil, err
 	}
-	r := &workflow.Reconcile{
-		Service: s,
-		Watch:   &workflow.Watch{Store: d.Store, ShopID: d.Cfg.ShopID, Threshold: d.Cfg.OperatorWait, Now: d.Now, Log: d.Log},
-		Listers: payment.Listers(s.Modes),
-		Days:    d.Cfg.ReconcileDays,
-	}
+	r := workflow.NewReconcile(common(d), mailing(d), tokens(d), watch(d), payment.Listers(p.Modes), d.Cfg.ReconcileDays)
 	return r.Handler(), nil
 }

@@ -165,7 +165,7 @@ func knownStatus(s checkout.Status) bool {
 //	GET  /admin/catalog
 //	PUT  /admin/catalog/items/{code}
 //	GET  /admin/shop, PUT /admin/shop
-func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Backoffice) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	method := r.RequestContext.HTTP.Method
 	path := strings.Trim(r.RawPath, "/")
 	seg := strings.Split(path, "/")
@@ -275,7 +275,7 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func (s *Service) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Backoffice) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "admin.orders"
 	q := r.QueryStringParameters
 	var fields checkout.Fields
@@ -360,7 +360,7 @@ type AdminOrder struct {
 	LinkToken string                `json:"linkToken"`
 }
 
-func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminOrder(ctx context.Context, txid string) (httpapi.Response, error) {
 	state, err := s.Store.OrderState(ctx, txid, "")
 	if err != nil {
 		return httpapi.Response{}, err
@@ -390,7 +390,7 @@ func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response
 
 // adminPaymentReceived records a cheque or a transfer: the amount must be the order's
 // total, the order becomes SOLDOUT and its payment wait completes.
-func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminPaymentReceived(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	const op = "admin.paymentReceived"
 	var in struct {
 		Mode      string `json:"mode"`
@@ -446,12 +446,12 @@ func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, 
 // (SOLDOUT, or PREPROD when the operator has it produced before the money comes) leaves
 // Payment (or the retry wait, which goes round to Payment and sees it paid); a
 // cancelled one ends in Cancelled.
-func (s *Service) resume(ctx context.Context, o *checkout.Order) error {
+func (s *waits) resume(ctx context.Context, o *checkout.Order) error {
 	return s.resumeBy(ctx, o, "operator", srcBackoffice)
 }
 
 // resumeBy is resume for whoever (by) moved the order, tracing under source.
-func (s *Service) resumeBy(ctx context.Context, o *checkout.Order, by, source string) error {
+func (s *waits) resumeBy(ctx context.Context, o *checkout.Order, by, source string) error {
 	token, state, err := s.Store.TaskToken(ctx, o.TxID)
 	if err != nil || token == "" {
 		return err
@@ -477,7 +477,7 @@ func (s *Service) resumeBy(ctx context.Context, o *checkout.Order, by, source st
 	return err
 }
 
-func (s *Service) adminCancel(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminCancel(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	tr := s.tracer(srcBackoffice)
 	o, err := s.cancel(ctx, txid)
 	if err != nil {
@@ -493,7 +493,7 @@ func (s *Service) adminCancel(ctx context.Context, r *httpapi.Request, txid stri
 
 // adminTransition moves an order along an allowed transition (docs/spec.md); any other is
 // refused with 409 and traced.
-func (s *Service) adminTransition(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminTransition(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	const op = "admin.transition"
 	var in struct {
 		To string `json:"to"`
@@ -526,7 +526,7 @@ func (s *Service) adminTransition(ctx context.Context, r *httpapi.Request, txid 
 	return httpapi.JSON(http.StatusOK, moved), nil
 }
 
-func (s *Service) adminTrace(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminTrace(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	lines, err := s.Store.ListTrace(ctx, txid)
 	if err != nil {
 		return httpapi.Response{}, err
@@ -546,7 +546,7 @@ func (s *Service) adminTrace(ctx context.Context, r *httpapi.Request, txid strin
 	return httpapi.JSON(http.StatusOK, map[string]any{"transactionId": txid, "lines": lines}), nil
 }
 
-func (s *Service) adminPutItem(ctx context.Context, r *httpapi.Request, code string) (httpapi.Response, error) {
+func (s *Backoffice) adminPutItem(ctx context.Context, r *httpapi.Request, code string) (httpapi.Response, error) {
 	const op = "admin.putItem"
 	var it checkout.Item
 	if err := httpapi.Decode(r, &it); err != nil {
@@ -584,7 +584,7 @@ func (s *Service) adminPutItem(ctx context.Context, r *httpapi.Request, code str
 	return httpapi.JSON(http.StatusOK, it), nil
 }
 
-func (s *Service) adminPutShop(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Backoffice) adminPutShop(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "admin.putShop"
 	var in checkout.Shop
 	if err := httpapi.Decode(r, &in); err != nil {

@@ -17,7 +17,7 @@ import (
 )
 
 // BillTask runs the Bill function's tasks: invoice, fault.
-func (s *Service) BillTask(ctx context.Context, t Task) (any, error) {
+func (s *Billing) BillTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
 	}
@@ -39,7 +39,7 @@ func (s *Service) BillTask(ctx context.Context, t Task) (any, error) {
 // of its cart, all in one transaction (store.Complete), so a client that sees COMPLETE
 // sees all of it, and a crash leaves either all of it or none. A retried task finds the
 // order COMPLETE and answers its number, having written nothing.
-func (s *Service) invoice(ctx context.Context, txid string) (string, error) {
+func (s *Billing) invoice(ctx context.Context, txid string) (string, error) {
 	o, err := s.Store.GetOrder(ctx, txid, "")
 	if err != nil {
 		return "", err
@@ -89,7 +89,7 @@ func (s *Service) invoice(ctx context.Context, txid string) (string, error) {
 
 // numbered gives the order its invoice number ahead of completing it, and returns it
 // as it now is.
-func (s *Service) numbered(ctx context.Context, o *checkout.Order, shopID string) (*checkout.Order, error) {
+func (s *Billing) numbered(ctx context.Context, o *checkout.Order, shopID string) (*checkout.Order, error) {
 	if o.InvoiceNumber != "" {
 		return o, nil
 	}
@@ -102,7 +102,7 @@ func (s *Service) numbered(ctx context.Context, o *checkout.Order, shopID string
 // markBilled records the "billed" event on each product instance the order delivered,
 // one write each. The event is stamped with the invoice's own time, so a retried task
 // writes the same event again rather than a second one.
-func (s *Service) markBilled(ctx context.Context, o *checkout.Order, refs []string) error {
+func (s *Billing) markBilled(ctx context.Context, o *checkout.Order, refs []string) error {
 	at := s.now()
 	if o.InvoicedAt != nil {
 		at = *o.InvoicedAt
@@ -184,7 +184,7 @@ func billView(shop *checkout.Shop, o *checkout.Order) BillView {
 
 // GetBill answers GET /orders/{txid}/bill: JSON, or a printable HTML page when the
 // client asks for text/html (Accept) or ?format=html.
-func (s *Service) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Billing) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	state, err := s.buyerOrder(ctx, r, true)
 	if err != nil {
 		return httpapi.Response{}, err
@@ -370,7 +370,7 @@ td.n,th.n{text-align:right}.parties{display:flex;justify-content:space-between}
 }
 
 // NotifyTask runs the Notify function's tasks: delivered.
-func (s *Service) NotifyTask(ctx context.Context, t Task) (any, error) {
+func (s *Notification) NotifyTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
 	}
@@ -387,7 +387,7 @@ func (s *Service) NotifyTask(ctx context.Context, t Task) (any, error) {
 // delivered e-mails the buyer the delivered products (with the bill link) and the
 // sales managers the delivery report; each at most once, so a retry after one of
 // them failed sends only the missing one.
-func (s *Service) delivered(ctx context.Context, txid string) error {
+func (s *Notification) delivered(ctx context.Context, txid string) error {
 	shop, _, err := s.Shops.Get(ctx)
 	if err != nil {
 		return err
