@@ -153,7 +153,7 @@ func NewNotification(c Common, m Mailing) *Notification {
 // Handler serves the Notify function's tasks.
 func (s *Notification) Handler() *Handler { return s.traced(&Handler{Tasks: s.NotifyTask}) }
 
-// Backoffice serves the operators' routes (see Backoffice.Backoffice).
+// Backoffice serves the operators' routes (see serve).
 type Backoffice struct {
 	waits
 	// Starter starts a workflow again for an order an operator delivers after its
@@ -163,18 +163,22 @@ type Backoffice struct {
 	Modes map[string]payment.Mode
 	// Producers validate catalog items and withdraw what a refund takes back.
 	Producers map[string]production.Handler
+	// admin routes an operator's action once allowed (routes).
+	admin *httpapi.Router
 }
 
 // NewBackoffice builds the service of the Backoffice function.
 func NewBackoffice(c Common, m Mailing, tokens Tokens, starter Starter, modes map[string]payment.Mode, producers map[string]production.Handler) *Backoffice {
-	return &Backoffice{waits: waits{mailing{core{c}, m}, tokens}, Starter: starter, Modes: modes, Producers: producers}
+	s := &Backoffice{waits: waits{mailing{core{c}, m}, tokens}, Starter: starter, Modes: modes, Producers: producers}
+	s.admin = s.routes()
+	return s
 }
 
 // Handler serves the Backoffice function.
 func (s *Backoffice) Handler() *Handler {
 	rt := httpapi.NewRouter(s.Log)
-	rt.Handle(AdminRouteKey, s.Backoffice)
-	rt.Handle(OpsRouteKey, s.Backoffice)
+	rt.Handle(AdminRouteKey, s.serve)
+	rt.Handle(OpsRouteKey, s.serve)
 	return s.traced(&Handler{Router: rt})
 }
 
