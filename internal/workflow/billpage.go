@@ -11,6 +11,14 @@ import (
 // The printable bill (GET /orders/{txid}/bill?format=html). Unlike the e-mails, whose
 // templates internal/notify embeds, it is written by plain Go: see billPage.
 
+// billStyle is the page's style sheet.
+const billStyle = `<style>
+body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;color:#222}
+table{width:100%;border-collapse:collapse;margin:1rem 0}th,td{padding:.3rem .5rem;border-bottom:1px solid #ccc;text-align:left}
+td.n,th.n{text-align:right}.parties{display:flex;justify-content:space-between}
+@media print{body{margin:0}}
+</style>`
+
 var billTitles = map[string]string{"ordersheet": "Order sheet", "proforma": "Pro-forma invoice", "invoice": "Invoice", DocumentCreditNote: "Credit note"}
 
 // billMoney formats an amount with its currency code.
@@ -49,12 +57,7 @@ func billPage(v BillView) string {
 	}
 	w(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>`, title, ` `, e(v.Number), ` — `, e(v.TransactionID), `</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;color:#222}
-table{width:100%;border-collapse:collapse;margin:1rem 0}th,td{padding:.3rem .5rem;border-bottom:1px solid #ccc;text-align:left}
-td.n,th.n{text-align:right}.parties{display:flex;justify-content:space-between}
-@media print{body{margin:0}}
-</style></head><body>
+`, billStyle, `</head><body>
 <h1>`, title)
 	if v.Number != "" {
 		w(` `, e(v.Number))
