@@ -15,6 +15,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/all"
 )
 
 // BenchmarkCartHandlers invokes the ShopFunction's real handler as the Lambda runtime
@@ -30,10 +31,10 @@ func BenchmarkCartHandlers(b *testing.B) {
 	}
 	cfg := wire.Config{TableName: table, ShopID: "demo", ShopCacheTTL: 1 << 62, CartTTL: 1 << 40, StorefrontURL: "http://127.0.0.1:8080"}
 	ctx := context.Background()
-	if err := wire.SeedDemo(ctx, cfg, awsCfg); err != nil {
+	if err := all.SeedDemo(ctx, cfg, awsCfg); err != nil {
 		b.Fatal(err)
 	}
-	h, err := wire.Handler("ShopFunction", wire.NewDeps(cfg, awsCfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	h, err := all.Handler("ShopFunction", wire.NewDeps(cfg, awsCfg, slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		b.Fatal(err)
 	}
