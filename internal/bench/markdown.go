@@ -14,11 +14,10 @@ const (
 	targetPlaceCalls    = 3.0
 	targetTransitions   = 10.0
 	targetFloorRatio    = 1.5
-	// targetBinaryBytes is issue 12's 10 MB, in bytes (10 MB, not 10 MiB).
-	targetBinaryBytes = 10_000_000
-	targetInitRatio   = 1.2
-	targetCPURatio    = 2.0
-	targetCostPer1000 = 0.40
+	targetBinaryBytes   = 10_000_000 // issue 12's 10 MB, in bytes: 10 MB, not 10 MiB
+	targetInitRatio     = 1.2
+	targetCPURatio      = 2.0
+	targetCostPer1000   = 0.40
 	// expressPer1000 is 1,000 Express executions of the post-payment part: $1.00 per
 	// million requests plus about 0.1 s at 64 MB each ($0.00001667 per GB-s).
 	expressPer1000 = 0.001 + 1000*0.1*0.0625*0.00001667
