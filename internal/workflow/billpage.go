@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/pricing"
 )
 
 // The printable bill (GET /orders/{txid}/bill?format=html). Unlike the e-mails, whose
@@ -20,15 +20,6 @@ td.n,th.n{text-align:right}.parties{display:flex;justify-content:space-between}
 </style>`
 
 var billTitles = map[string]string{"ordersheet": "Order sheet", "proforma": "Pro-forma invoice", "invoice": "Invoice", DocumentCreditNote: "Credit note"}
-
-// billMoney formats an amount with its currency code.
-func billMoney(minor int64, cur string) string {
-	s, err := payment.FormatAmount(minor, cur)
-	if err != nil {
-		return fmt.Sprint(minor)
-	}
-	return s + " " + cur
-}
 
 // billEscape escapes a value for the page's text, byte for byte as html/template did
 // (it writes + as &#43;, which html.EscapeString leaves).
@@ -49,7 +40,7 @@ func billPage(v BillView) string {
 		}
 	}
 	e := billEscape
-	money := func(minor int64) string { return e(billMoney(minor, v.Currency)) }
+	money := func(minor int64) string { return e(pricing.FormatPlain(minor, v.Currency)) }
 	title := e(billTitles[v.Kind])
 	totalLabel := "Total due"
 	if v.Credits != "" {

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/pricing"
 )
 
 // referenceBill is the html/template the page was rendered with before billPage: the
 // page must stay byte for byte the same.
 var referenceBill = template.Must(template.New("bill").Funcs(template.FuncMap{
-	"money": billMoney,
+	"money": pricing.FormatPlain,
 	"rate":  func(bp int64) string { return fmt.Sprintf("%d.%02d %%", bp/100, bp%100) },
 	"title": func(kind string) string { return billTitles[kind] },
 	"types": func() []string { return billTypes },

@@ -14,6 +14,7 @@ import (
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -585,11 +586,5 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 	return httpapi.JSON(http.StatusOK, s.orderView(shop, state)), nil
 }
 
-// money writes an amount for a trace line: "123.45 EUR".
-func money(minor int64, currency string) string {
-	s, err := payment.FormatAmount(minor, currency)
-	if err != nil {
-		return fmt.Sprintf("%d (minor units) %s", minor, currency)
-	}
-	return s + " " + currency
-}
+// money writes an amount for a trace line: "123.45 EUR" (pricing.FormatPlain).
+var money = pricing.FormatPlain
