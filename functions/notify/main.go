@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/lmsshop/checkout/internal/wire"
-	"github.com/lmsshop/checkout/internal/wire/flow"
+	"github.com/lmsshop/checkout/internal/wire/post"
 )
 
-func main() { wire.Main("NotifyFunction", flow.Notify) }
+func main() { wire.Main("NotifyFunction", post.Notify) }

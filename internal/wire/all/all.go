@@ -18,6 +18,7 @@ import (
 	"github.com/lmsshop/checkout/internal/wire"
 	"github.com/lmsshop/checkout/internal/wire/flow"
 	"github.com/lmsshop/checkout/internal/wire/order"
+	"github.com/lmsshop/checkout/internal/wire/post"
 	"github.com/lmsshop/checkout/internal/wire/settings"
 )
 
@@ -32,10 +33,10 @@ func builders() map[string]wire.Builder {
 		"PaymentFunction":        flow.Payment,
 		"PaymentWebhookFunction": flow.PaymentWebhook,
 		"ProduceFunction":        flow.Produce,
-		"BillFunction":           flow.Bill,
-		"NotifyFunction":         flow.Notify,
+		"BillFunction":           post.Bill,
+		"NotifyFunction":         post.Notify,
 		"BackofficeFunction":     flow.Backoffice,
-		"WatchFunction":          flow.Watch,
+		"WatchFunction":          post.Watch,
 		"ReconcileFunction":      flow.Reconcile,
 	}
 }
