@@ -635,13 +635,7 @@ func (a *app) printJSON(v any) error {
 // money renders minor units for an operator as a plain decimal and the ISO code,
 // "1234.50 EUR" (no symbol, no grouping: easy to compare with a bank statement), in
 // integer arithmetic so nothing is rounded.
-func money(minor int64, currency string) string {
-	digits, err := pricing.MinorDigits(currency)
-	if err != nil {
-		return strconv.FormatInt(minor, 10) + " (minor units)"
-	}
-	return pricing.FormatDecimal(minor, digits) + " " + currency
-}
+var money = pricing.FormatPlain
 
 func printOrder(w io.Writer, d *opsclient.OrderDetail, loc *time.Location) error {
 	o := d.Order

@@ -1,6 +1,9 @@
 // Command backoffice is the BackofficeFunction Lambda of template.yaml.
 package main
 
-import "github.com/lmsshop/checkout/internal/wire"
+import (
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/flow"
+)
 
-func main() { wire.Main("BackofficeFunction", wire.Backoffice) }
+func main() { wire.Main("BackofficeFunction", flow.Backoffice) }

@@ -1,6 +1,9 @@
 // Command bill is the BillFunction Lambda of template.yaml.
 package main
 
-import "github.com/lmsshop/checkout/internal/wire"
+import (
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/post"
+)
 
-func main() { wire.Main("BillFunction", wire.Bill) }
+func main() { wire.Main("BillFunction", post.Bill) }

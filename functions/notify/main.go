@@ -1,6 +1,9 @@
 // Command notify is the NotifyFunction Lambda of template.yaml.
 package main
 
-import "github.com/lmsshop/checkout/internal/wire"
+import (
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/post"
+)
 
-func main() { wire.Main("NotifyFunction", wire.Notify) }
+func main() { wire.Main("NotifyFunction", post.Notify) }

@@ -1,6 +1,9 @@
 // Command order is the OrderFunction Lambda of template.yaml.
 package main
 
-import "github.com/lmsshop/checkout/internal/wire"
+import (
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/order"
+)
 
-func main() { wire.Main("OrderFunction", wire.Order) }
+func main() { wire.Main("OrderFunction", order.Order) }

@@ -1,6 +1,9 @@
 // Command payment is the PaymentFunction Lambda of template.yaml.
 package main
 
-import "github.com/lmsshop/checkout/internal/wire"
+import (
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/flow"
+)
 
-func main() { wire.Main("PaymentFunction", wire.Payment) }
+func main() { wire.Main("PaymentFunction", flow.Payment) }

@@ -1,6 +1,9 @@
 // Command paymentwebhook is the PaymentWebhookFunction Lambda of template.yaml.
 package main
 
-import "github.com/lmsshop/checkout/internal/wire"
+import (
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/flow"
+)
 
-func main() { wire.Main("PaymentWebhookFunction", wire.PaymentWebhook) }
+func main() { wire.Main("PaymentWebhookFunction", flow.PaymentWebhook) }

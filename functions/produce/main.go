@@ -1,6 +1,9 @@
 // Command produce is the ProduceFunction Lambda of template.yaml.
 package main
 
-import "github.com/lmsshop/checkout/internal/wire"
+import (
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/flow"
+)
 
-func main() { wire.Main("ProduceFunction", wire.Produce) }
+func main() { wire.Main("ProduceFunction", flow.Produce) }

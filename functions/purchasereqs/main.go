@@ -1,6 +1,9 @@
 // Command purchasereqs is the PurchaseReqsFunction Lambda of template.yaml.
 package main
 
-import "github.com/lmsshop/checkout/internal/wire"
+import (
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/settings"
+)
 
-func main() { wire.Main("PurchaseReqsFunction", wire.PurchaseReqs) }
+func main() { wire.Main("PurchaseReqsFunction", settings.PurchaseReqs) }

@@ -1,6 +1,9 @@
 // Command reconcile is the ReconcileFunction Lambda of template.yaml.
 package main
 
-import "github.com/lmsshop/checkout/internal/wire"
+import (
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/flow"
+)
 
-func main() { wire.Main("ReconcileFunction", wire.Reconcile) }
+func main() { wire.Main("ReconcileFunction", flow.Reconcile) }

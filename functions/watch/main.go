@@ -1,6 +1,9 @@
 // Command watch is the WatchFunction Lambda of template.yaml.
 package main
 
-import "github.com/lmsshop/checkout/internal/wire"
+import (
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/post"
+)
 
-func main() { wire.Main("WatchFunction", wire.Watch) }
+func main() { wire.Main("WatchFunction", post.Watch) }

@@ -58,9 +58,12 @@ var layers = []layer{
 	// workflow. Neither imports the other.
 	{"handlers", []string{"internal/httpapi", "internal/workflow"},
 		[]string{"domain", "ports", "config", "adapters"}},
-	// composition: builds each function's handler once per cold start.
-	{"composition", []string{"internal/wire"},
-		[]string{"domain", "ports", "config", "adapters", "handlers"}},
+	// composition: builds each function's handler once per cold start: the core (wire),
+	// the roots that add a client (settings: Secrets Manager; order: Step Functions;
+	// post: SES, the post-placement functions without settings or task tokens; flow:
+	// Step Functions and SES) and the list of them all (all).
+	{"composition", []string{"internal/wire", "internal/wire/settings", "internal/wire/order", "internal/wire/post", "internal/wire/flow", "internal/wire/all"},
+		[]string{"domain", "ports", "config", "adapters", "handlers", "composition"}},
 	// testkits: fakes and local services for tests.
 	{"testkits", []string{
 		"internal/localcloud/dynamotest", "internal/production/prodtest", "internal/opsclient/opstest",

@@ -26,6 +26,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/all"
 )
 
 // CPU is the CPU time each API step costs its function, measured in a process of its
@@ -180,7 +181,7 @@ func runCPU(ctx context.Context, spec cpuSpec) (*CPU, error) {
 	for _, id := range []string{"ShopFunction", "CustomerFunction", "OrderFunction", "PaymentFunction"} {
 		env := spec.Env[id]
 		d := wire.NewDeps(wire.ConfigFrom(func(k string) string { return env[k] }), awsCfg, log)
-		h, err := wire.Handler(id, d)
+		h, err := all.Handler(id, d)
 		if err != nil {
 			return nil, fmt.Errorf("bench: build %s: %w", id, err)
 		}

@@ -79,3 +79,49 @@ func TestCPUAndInitTargets(t *testing.T) {
 		})
 	}
 }
+
+// The binaries' target is the 10 MB in bytes, and the report says which unit
+// each number is in: bytes, and MiB (2^20 bytes) where it shows MiB.
+func TestBinaryTargetIsInBytes(t *testing.T) {
+	mib := func(n int64) float64 { return float64(n) / (1 << 20) }
+	for _, tc := range []struct {
+		name     string
+		bins     []Binary
+		wantMet  bool
+		measured string
+		row      string
+	}{
+		{"over 10,000,000 bytes though under 10 MiB", []Binary{{"ShopFunction", 8_257_662, mib(8_257_662)}, {"PaymentFunction", 10_354_814, mib(10_354_814)}},
+			false, "largest 10,354,814 bytes, 9.88 MiB (PaymentFunction)", "| PaymentFunction | 10,354,814 | 9.88 | +354,814 |"},
+		{"within", []Binary{{"ShopFunction", 8_257_662, mib(8_257_662)}, {"BillFunction", 9_371_774, mib(9_371_774)}},
+			true, "largest 9,371,774 bytes, 8.94 MiB (BillFunction)", "| ShopFunction | 8,257,662 | 7.88 | -1,742,338 |"},
+		{"exactly 10,000,000 bytes", []Binary{{"WatchFunction", 10_000_000, mib(10_000_000)}},
+			true, "largest 10,000,000 bytes, 9.54 MiB (WatchFunction)", "| WatchFunction | 10,000,000 | 9.54 | 0 |"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := Report{Binaries: tc.bins}
+			var got *Target
+			for _, tg := range targets(&rep) {
+				if tg.Name == "bootstrap binaries" {
+					got = &tg
+				}
+			}
+			if got == nil {
+				t.Fatal("no target for the binaries")
+			}
+			if got.Met != tc.wantMet || got.Measured != tc.measured {
+				t.Errorf("met %v, measured %q; want %v, %q", got.Met, got.Measured, tc.wantMet, tc.measured)
+			}
+			var b strings.Builder
+			if err := WriteMarkdown(&b, &rep); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), tc.row) {
+				t.Errorf("the cold-start table has no row %q:\n%s", tc.row, b.String())
+			}
+			if strings.Contains(b.String(), "size MB") {
+				t.Error("the table still labels its sizes MB")
+			}
+		})
+	}
+}

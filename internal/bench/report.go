@@ -110,11 +110,12 @@ type PerOrder struct {
 	LambdaMs float64 `json:"lambdaMsUpperBound"`
 }
 
-// Binary is one function's bootstrap.
+// Binary is one function's bootstrap: its size in bytes, and in MiB (2^20 bytes), the
+// unit ls -lh and most tools print.
 type Binary struct {
 	Function string  `json:"function"`
 	Bytes    int64   `json:"bytes"`
-	MB       float64 `json:"mb"`
+	MiB      float64 `json:"mib"`
 }
 
 // ColdStart is one bootstrap started under a minimal Lambda Runtime API.

@@ -538,7 +538,7 @@ func binaries(dir string, fns []stack.Function) ([]Binary, error) {
 		if err != nil {
 			return out, fmt.Errorf("%w (%s)", errNoBinaries, path)
 		}
-		out = append(out, Binary{Function: f.LogicalID, Bytes: fi.Size(), MB: float64(fi.Size()) / (1 << 20)})
+		out = append(out, Binary{Function: f.LogicalID, Bytes: fi.Size(), MiB: float64(fi.Size()) / (1 << 20)})
 	}
 	return out, nil
 }

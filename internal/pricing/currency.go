@@ -99,6 +99,19 @@ func FormatDecimal(minor int64, digits int) string {
 	return sign + s[:cut] + "." + s[cut:]
 }
 
+// FormatPlain writes an amount for traces, the printable bill and the operators' CLI:
+// the decimal with its currency's ISO 4217 decimals and the code ("1234.50 EUR",
+// "1235 JPY"). A code that is not ISO-shaped cannot say where the decimal point goes, so
+// the amount is written in minor units, saying so ("123450 (minor units) EU"), rather
+// than guessed.
+func FormatPlain(minor int64, currency string) string {
+	digits, err := MinorDigits(currency)
+	if err != nil {
+		return strings.TrimSpace(strconv.FormatInt(minor, 10) + " (minor units) " + currency)
+	}
+	return FormatDecimal(minor, digits) + " " + currency
+}
+
 // nbsp separates digit groups and the amount from its symbol in French. A
 // non-breaking space keeps "1 234,50 €" on one line in every mail client; the
 // narrow variant (U+202F) that CLDR prefers is missing from some mail fonts.

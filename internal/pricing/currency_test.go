@@ -32,3 +32,26 @@ func TestCurrencyTable(t *testing.T) {
 		t.Error("MinorDigits(eur): want an error for a lower-case code")
 	}
 }
+
+// FormatPlain is the one plain formatter (traces, the bill page, shopctl): the ISO
+// decimals and the code, or minor units said as such when the code is not ISO-shaped.
+func TestFormatPlain(t *testing.T) {
+	type amount struct {
+		minor    int64
+		currency string
+	}
+	for want, in := range map[string]amount{
+		"1234.50 EUR":          {123450, "EUR"},
+		"1235 JPY":             {1235, "JPY"},
+		"1234.567 KWD":         {1234567, "KWD"},
+		"-0.05 EUR":            {-5, "EUR"},
+		"0.00 USD":             {0, "USD"},
+		"123.45 XTS":           {12345, "XTS"}, // ISO-shaped but not in the table: ISO's default 2 decimals
+		"42 (minor units)":     {42, ""},
+		"42 (minor units) eur": {42, "eur"},
+	} {
+		if got := pricing.FormatPlain(in.minor, in.currency); got != want {
+			t.Errorf("FormatPlain(%d, %q) = %q, want %q", in.minor, in.currency, got, want)
+		}
+	}
+}

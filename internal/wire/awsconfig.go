@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
 )
 
@@ -53,40 +52,34 @@ func (e envEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (s
 	return v, v != "", nil
 }
 
-// fixedEndpoint answers every call with the endpoint resolved once when the client was
+// FixedEndpoint answers every call with the endpoint resolved once when the client was
 // built. The SDK's default resolver runs the service's endpoint rules on every call
 // (about a tenth of a cart request's CPU); a function talks to one region and one
 // endpoint for its whole life, so the answer never changes.
-type fixedEndpoint[P any] struct{ ep smithyendpoints.Endpoint }
+type FixedEndpoint[P any] struct{ ep smithyendpoints.Endpoint }
 
 // ResolveEndpoint returns the endpoint resolved at construction.
-func (f *fixedEndpoint[P]) ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error) {
+func (f *FixedEndpoint[P]) ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error) {
 	return f.ep, nil
 }
 
-// resolveOnce runs the default resolver once with the client's region and base
+// ResolveOnce runs the default resolver once with the client's region and base
 // endpoint; if it fails, the client keeps the default resolver, which then reports the
 // same error on the first call (a cold start does not fail on a call it may never make).
-func resolveOnce[P any](def interface {
+func ResolveOnce[P any](def interface {
 	ResolveEndpoint(context.Context, P) (smithyendpoints.Endpoint, error)
-}, params P, set func(*fixedEndpoint[P])) {
+}, params P, set func(*FixedEndpoint[P])) {
 	ep, err := def.ResolveEndpoint(context.Background(), params)
 	if err == nil {
 		// A pointer: the SDK compares resolvers, and an endpoint (headers, properties)
 		// is not comparable.
-		set(&fixedEndpoint[P]{ep})
+		set(&FixedEndpoint[P]{ep})
 	}
 }
 
 func fixedDynamoDB(o *dynamodb.Options) {
-	resolveOnce(dynamodb.NewDefaultEndpointResolverV2(),
+	ResolveOnce(dynamodb.NewDefaultEndpointResolverV2(),
 		dynamodb.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint,
 			AccountIdEndpointMode: aws.String(string(aws.AccountIDEndpointModeDisabled))}.WithDefaults(),
-		func(f *fixedEndpoint[dynamodb.EndpointParameters]) { o.EndpointResolverV2 = f })
-}
-
-func fixedSFN(o *sfn.Options) {
-	resolveOnce(sfn.NewDefaultEndpointResolverV2(),
-		sfn.EndpointParameters{Region: aws.String(o.Region), Endpoint: o.BaseEndpoint}.WithDefaults(),
-		func(f *fixedEndpoint[sfn.EndpointParameters]) { o.EndpointResolverV2 = f })
+		func(f *FixedEndpoint[dynamodb.EndpointParameters]) { o.EndpointResolverV2 = f })
 }

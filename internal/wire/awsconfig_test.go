@@ -1,4 +1,4 @@
-package wire
+package wire_test
 
 import (
 	"context"
@@ -13,6 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/order"
+	"github.com/lmsshop/checkout/internal/wire/post"
 )
 
 // A Lambda binary reads its region, its role's session and the endpoint variables from
@@ -47,7 +51,7 @@ func TestLambdaAWSConfig(t *testing.T) {
 		{"no secret", with("AWS_SECRET_ACCESS_KEY", ""), "AWS_SECRET_ACCESS_KEY", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := lambdaAWSConfig(func(k string) string { return tc.env[k] })
+			cfg, err := wire.LambdaAWSConfig(func(k string) string { return tc.env[k] })
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want one naming %s", err, tc.wantErr)
@@ -63,15 +67,19 @@ func TestLambdaAWSConfig(t *testing.T) {
 			}
 			// The endpoint is resolved once, when the client is built: the fixed
 			// resolver answers the same URL whatever the call's parameters.
-			ddb := dynamodb.NewFromConfig(cfg, fixedDynamoDB).Options()
-			if _, ok := ddb.EndpointResolverV2.(*fixedEndpoint[dynamodb.EndpointParameters]); !ok {
+			d := wire.NewDeps(wire.Config{TableName: "t"}, cfg, nil)
+			ddb := d.DB.Options()
+			if _, ok := ddb.EndpointResolverV2.(*wire.FixedEndpoint[dynamodb.EndpointParameters]); !ok {
 				t.Fatalf("DynamoDB resolver is %T, want the fixed one", ddb.EndpointResolverV2)
 			}
 			ep, err := ddb.EndpointResolverV2.ResolveEndpoint(context.Background(), dynamodb.EndpointParameters{})
 			if err != nil || ep.URI.String() != tc.ddb {
 				t.Errorf("DynamoDB endpoint = %q, %v; want %q", ep.URI.String(), err, tc.ddb)
 			}
-			sf := sfn.NewFromConfig(cfg, fixedSFN).Options()
+			sf := order.SFN(d).Options()
+			if _, ok := sf.EndpointResolverV2.(*wire.FixedEndpoint[sfn.EndpointParameters]); !ok {
+				t.Fatalf("Step Functions resolver is %T, want the fixed one", sf.EndpointResolverV2)
+			}
 			ep, err = sf.EndpointResolverV2.ResolveEndpoint(context.Background(), sfn.EndpointParameters{})
 			if err != nil || ep.URI.String() != tc.sfn {
 				t.Errorf("Step Functions endpoint = %q, %v; want %q", ep.URI.String(), err, tc.sfn)
@@ -95,22 +103,22 @@ func TestFixedEndpointCalls(t *testing.T) {
 		_, _ = w.Write([]byte(`{}`))
 	}))
 	defer srv.Close()
-	cfg, err := lambdaAWSConfig(func(k string) string {
+	cfg, err := wire.LambdaAWSConfig(func(k string) string {
 		return map[string]string{"AWS_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "A", "AWS_SECRET_ACCESS_KEY": "S", "AWS_ENDPOINT_URL": srv.URL}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := NewDeps(Config{TableName: "t"}, cfg, nil)
+	d := wire.NewDeps(wire.Config{TableName: "t"}, cfg, nil)
 	ctx := context.Background()
 	for i := 0; i < 2; i++ {
 		if _, err := d.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "x"}}}); err != nil {
 			t.Fatalf("GetItem: %v", err)
 		}
-		if _, err := d.SES().SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("a@b.c"), Content: &sestypes.EmailContent{Raw: &sestypes.RawMessage{Data: []byte("x")}}}); err != nil {
+		if _, err := post.SES(d).SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("a@b.c"), Content: &sestypes.EmailContent{Raw: &sestypes.RawMessage{Data: []byte("x")}}}); err != nil {
 			t.Fatalf("SendEmail: %v", err)
 		}
-		if _, err := d.SFN().SendTaskHeartbeat(ctx, &sfn.SendTaskHeartbeatInput{TaskToken: aws.String("tok")}); err != nil {
+		if _, err := order.SFN(d).SendTaskHeartbeat(ctx, &sfn.SendTaskHeartbeatInput{TaskToken: aws.String("tok")}); err != nil {
 			t.Fatalf("SendTaskHeartbeat: %v", err)
 		}
 	}

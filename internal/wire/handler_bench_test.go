@@ -18,6 +18,7 @@ import (
 	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
 	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/all"
 )
 
 // BenchmarkCartHandlers invokes the ShopFunction's real handler as the Lambda runtime
@@ -104,14 +105,14 @@ func benchTable(b *testing.B) (wire.Config, aws.Config) {
 		BaseEndpoint: aws.String(dynamotest.Endpoint(b)),
 	}
 	cfg := wire.Config{TableName: table, ShopID: "demo", ShopCacheTTL: 1 << 62, CartTTL: 1 << 40, StorefrontURL: "http://127.0.0.1:8080"}
-	if err := wire.SeedDemo(context.Background(), cfg, awsCfg); err != nil {
+	if err := all.SeedDemo(context.Background(), cfg, awsCfg); err != nil {
 		b.Fatal(err)
 	}
 	return cfg, awsCfg
 }
 
 func handlerOf(b *testing.B, function string, d *wire.Deps) lambda.Handler {
-	h, err := wire.Handler(function, d)
+	h, err := all.Handler(function, d)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,22 +2,18 @@ package wire
 
 import (
 	"context"
-	"errors"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
-	"github.com/lmsshop/checkout/internal/payment"
-	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/trace"
 	"github.com/lmsshop/checkout/internal/vies"
 )
 
-// steps builds the pre-placement service one function uses; source names it in traces.
+// Steps builds the pre-placement service one function uses; source names it in traces.
 // Each builder adds only what its step needs (handlers' checks, payment modes, the
 // workflow), so each binary links only that.
-func steps(d *Deps, source string) *httpapi.Steps {
+func Steps(d *Deps, source string) *httpapi.Steps {
 	return &httpapi.Steps{
 		Store:      d.Store,
 		Shops:      &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
@@ -29,63 +25,28 @@ func steps(d *Deps, source string) *httpapi.Steps {
 	}
 }
 
-// httpHandler adapts a router to Lambda.
-func httpHandler(rt *httpapi.Router) lambda.Handler {
+// Router is the Lambda handler of a router that register fills.
+func Router(d *Deps, register func(*httpapi.Router)) lambda.Handler {
+	rt := httpapi.NewRouter(d.Log)
+	register(rt)
 	return lambda.NewHandler(func(ctx context.Context, r httpapi.Request) (httpapi.Response, error) {
 		return rt.Serve(ctx, r)
 	})
 }
 
-func router(d *Deps, register func(*httpapi.Router)) lambda.Handler {
-	rt := httpapi.NewRouter(d.Log)
-	register(rt)
-	return httpHandler(rt)
-}
-
 // Shop builds the function of the SHOP step: catalog, cart lines, codes, reset, prefill.
 func Shop(d *Deps) (lambda.Handler, error) {
-	return router(d, steps(d, "Shop").RegisterShop), nil
-}
-
-// PurchaseReqs builds the function of the PURCHASEREQUIS step.
-func PurchaseReqs(d *Deps) (lambda.Handler, error) {
-	s := steps(d, "Purchase Requirements")
-	check, err := requiredDataCheck(d)
-	if err != nil {
-		return nil, err
-	}
-	s.Check = check
-	return router(d, s.RegisterRequirements), nil
+	return Router(d, Steps(d, "Shop").RegisterShop), nil
 }
 
 // Users builds the function of the USERS step (seats).
 func Users(d *Deps) (lambda.Handler, error) {
-	return router(d, steps(d, "Users").RegisterUsers), nil
+	return Router(d, Steps(d, "Users").RegisterUsers), nil
 }
 
 // Customer builds the function of the CUSTOMER step.
 func Customer(d *Deps) (lambda.Handler, error) {
-	s := steps(d, "Customer")
+	s := Steps(d, "Customer")
 	s.VIES = &vies.Client{URL: d.Cfg.VIESURL}
-	return router(d, s.RegisterCustomer), nil
-}
-
-// Order builds the function of the ORDER step: review and placement.
-func Order(d *Deps) (lambda.Handler, error) {
-	if d.Cfg.StateMachineARN == "" {
-		return nil, errors.New("wire: the ORDER function starts the workflow: STATE_MACHINE_ARN must name the state machine")
-	}
-	s := steps(d, "Order")
-	check, err := requiredDataCheck(d)
-	if err != nil {
-		return nil, err
-	}
-	s.Check = check
-	s.Workflow = &stepfn.Workflow{API: d.SFN(), StateMachineARN: d.Cfg.StateMachineARN}
-	pm, err := paymentModes(d)
-	if err != nil {
-		return nil, err // a half-configured provider fails at start-up, not in front of a buyer
-	}
-	s.Offer = func(shop *checkout.Shop, final int64) []string { return payment.Offered(shop, final, pm.modes) }
-	return router(d, s.RegisterOrder), nil
+	return Router(d, s.RegisterCustomer), nil
 }

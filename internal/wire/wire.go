@@ -1,11 +1,16 @@
-// Package wire builds each Lambda's handler from its configuration. It is the one
-// composition root shared by functions/*/main.go (one handler per binary) and the
-// local cloud (every handler in one process); clients are built once per cold start.
+// Package wire is the core of the functions' composition roots: the configuration
+// every function reads, the dependencies (the DynamoDB client, the table, the clock,
+// the log) every handler is built from, Main (the body of every functions/*/main.go),
+// and the API steps that need nothing more (Shop, Users, Customer). The functions
+// that need more are built by the packages below it, each importing only the SDK
+// clients its functions call: internal/wire/settings (Secrets Manager: the payment
+// and Moodle settings, the LMS; PurchaseReqs), internal/wire/order (Step Functions:
+// Order), internal/wire/post (SES: Bill, Notify, Watch), internal/wire/flow (Secrets
+// Manager, Step Functions and SES: the other post-placement functions).
+// internal/wire/all lists them all for the local cloud and the tests.
 package wire
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -16,12 +21,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/lmsshop/checkout/internal/production"
-	"github.com/lmsshop/checkout/internal/production/locallms"
-	"github.com/lmsshop/checkout/internal/seed"
 	"github.com/lmsshop/checkout/internal/store"
 )
 
@@ -96,8 +96,8 @@ func ConfigFrom(lookup func(string) string) Config {
 	}
 }
 
-// env reads a variable of the environment the configuration came from.
-func (c Config) env(k string) string {
+// Env reads a variable of the environment the configuration came from.
+func (c Config) Env(k string) string {
 	if c.getenv == nil {
 		return os.Getenv(k)
 	}
@@ -137,7 +137,11 @@ func durationEnv(v string, def time.Duration) time.Duration {
 	return def
 }
 
-// Deps are the clients and settings every handler is built from.
+// Deps are the clients and settings every handler is built from. Only the DynamoDB
+// client is built for every function; the others (Step Functions, SES, Secrets
+// Manager) are built by the composition roots that call them (internal/wire/settings,
+// internal/wire/order, internal/wire/flow), once per Deps (Once), so that a function's
+// binary imports and initialises only the SDK clients it calls.
 type Deps struct {
 	Cfg   Config
 	AWS   aws.Config
@@ -146,37 +150,37 @@ type Deps struct {
 	Log   *slog.Logger
 	Now   func() time.Time
 
-	sfnOnce, sesOnce sync.Once
-	sfn              *sfn.Client
-	ses              *sesv2.Client
-
-	secretsOnce sync.Once
-	secrets     map[string]string
-	secretsErr  error
-
-	lmsOnce sync.Once
-	lms     production.LMS
-	lmsErr  error
+	mu   sync.Mutex
+	once map[string]*onceValue
 }
 
-// SFN is the Step Functions client, built on first use: a function that never calls
-// Step Functions does not link its client into its binary.
-func (d *Deps) SFN() *sfn.Client {
-	d.sfnOnce.Do(func() { d.sfn = sfn.NewFromConfig(d.AWS, fixedSFN) })
-	return d.sfn
+type onceValue struct {
+	once sync.Once
+	v    any
+	err  error
 }
 
-// SES is the SES v2 client, built on first use.
-func (d *Deps) SES() *sesv2.Client {
-	// Not fixed like the others: the workflow sends at most a few e-mails per order,
-	// off the API's hot path, and the fixed resolver would cost its binaries code.
-	d.sesOnce.Do(func() { d.ses = sesv2.NewFromConfig(d.AWS) })
-	return d.ses
+// Once returns what build returns, building it on the first call for key only: the
+// clients and the settings are built once per cold start however many builders ask
+// (the local cloud builds every function from its own Deps).
+func (d *Deps) Once(key string, build func() (any, error)) (any, error) {
+	d.mu.Lock()
+	if d.once == nil {
+		d.once = map[string]*onceValue{}
+	}
+	o, ok := d.once[key]
+	if !ok {
+		o = &onceValue{}
+		d.once[key] = o
+	}
+	d.mu.Unlock()
+	o.once.Do(func() { o.v, o.err = build() })
+	return o.v, o.err
 }
 
-// NewDeps builds the SDK clients once. Endpoints come from the SDK's own variables
+// NewDeps builds the DynamoDB client once. Endpoints come from the SDK's own variables
 // (AWS_ENDPOINT_URL_DYNAMODB, …), so the local cloud needs no special code path; each
-// client resolves its endpoint once, here, instead of on every call (fixedEndpoint).
+// client resolves its endpoint once, here, instead of on every call (FixedEndpoint).
 func NewDeps(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 	if log == nil {
 		log = slog.Default()
@@ -191,88 +195,6 @@ func NewDeps(cfg Config, awsCfg aws.Config, log *slog.Logger) *Deps {
 
 // Builder builds one function's handler.
 type Builder func(*Deps) (lambda.Handler, error)
-
-// builders maps each function of template.yaml to what builds its handler. It is a
-// function, not a variable, so that a Lambda binary, which names only its own
-// builder, links only what that function needs.
-func builders() map[string]Builder {
-	return map[string]Builder{
-		"ShopFunction":           Shop,
-		"PurchaseReqsFunction":   PurchaseReqs,
-		"UsersFunction":          Users,
-		"CustomerFunction":       Customer,
-		"OrderFunction":          Order,
-		"PaymentFunction":        Payment,
-		"PaymentWebhookFunction": PaymentWebhook,
-		"ProduceFunction":        Produce,
-		"BillFunction":           Bill,
-		"NotifyFunction":         Notify,
-		"BackofficeFunction":     Backoffice,
-		"WatchFunction":          Watch,
-		"ReconcileFunction":      Reconcile,
-	}
-}
-
-// FunctionIDs lists the logical IDs this package can build.
-func FunctionIDs() []string {
-	var out []string
-	for id := range builders() {
-		out = append(out, id)
-	}
-	return out
-}
-
-// Handler builds one function's handler.
-func Handler(id string, d *Deps) (lambda.Handler, error) {
-	b, ok := builders()[id]
-	if !ok {
-		return nil, fmt.Errorf("wire: no function %s", id)
-	}
-	return b(d)
-}
-
-// Handlers builds every function's handler, keyed by its logical ID in template.yaml
-// (ShopFunction, PurchaseReqsFunction, …). The local cloud serves them in-process.
-func Handlers(ctx context.Context, cfg Config, awsCfg aws.Config) (map[string]lambda.Handler, error) {
-	d := NewDeps(cfg, awsCfg, slog.Default())
-	out := map[string]lambda.Handler{}
-	for id, b := range builders() {
-		h, err := b(d)
-		if err != nil {
-			return nil, fmt.Errorf("wire: %s: %w", id, err)
-		}
-		out[id] = h
-	}
-	return out, nil
-}
-
-// SeedDemo writes the demo shop and catalog into the table, for local runs.
-func SeedDemo(ctx context.Context, cfg Config, awsCfg aws.Config) error {
-	shop, cats, err := seed.Demo()
-	if err != nil {
-		return err
-	}
-	shop.ID = cfg.ShopID
-	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName)
-	// The local LMS knows the courses the demo catalog sells, and the category course
-	// spaces are created in; items name that category by its LMS ID.
-	lms := locallms.New(st.DB, st.Table)
-	if err := lms.Seed(ctx, append(locallms.DemoCourses, "INTRO")...); err != nil {
-		return err
-	}
-	catID, _, err := lms.EnsureCategory(ctx, "Customer spaces", "")
-	if err != nil {
-		return err
-	}
-	for _, c := range cats {
-		for i := range c.Items {
-			if c.Items[i].Handler == "coursespace" {
-				c.Items[i].HandlerParams["category"] = catID
-			}
-		}
-	}
-	return st.SaveShop(ctx, shop, cats)
-}
 
 // Main is the body of every functions/<name>/main.go: load the AWS configuration and
 // the environment once per cold start, build the handler, and hand it to Lambda. A

@@ -147,9 +147,10 @@ func knownStatus(s checkout.Status) bool {
 	return false
 }
 
-// Backoffice answers every /admin/… (operators) and /ops/… (automation) request (see
-// docs/spec.md, Back office), routing on the method and the raw path, after checking
-// the caller may run the action (see permissions):
+// serve answers every /admin/… (operators) and /ops/… (automation) request (see
+// docs/spec.md, Back office): it reads the action from the method and the raw path,
+// checks the caller may run it (see permissions), and has the back office's router
+// (routes) answer it:
 //
 //	GET  /admin/me                               who is calling, groups, allowed actions
 //	GET  /admin/orders?status=&from=&to=[&format=csv]
@@ -165,7 +166,7 @@ func knownStatus(s checkout.Status) bool {
 //	GET  /admin/catalog
 //	PUT  /admin/catalog/items/{code}
 //	GET  /admin/shop, PUT /admin/shop
-func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Backoffice) serve(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	method := r.RequestContext.HTTP.Method
 	path := strings.Trim(r.RawPath, "/")
 	seg := strings.Split(path, "/")
@@ -173,7 +174,8 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 		return httpapi.Response{}, checkout.Errorf("admin.route", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
 	}
 	seg = seg[1:]
-	route := method + " " + strings.Join(pattern(seg), "/")
+	pat, params := pattern(seg)
+	route := method + " " + strings.Join(pat, "/")
 	action := route
 	if route == "GET orders" && r.QueryStringParameters["format"] == "csv" {
 		action = "GET orders.csv"
@@ -189,68 +191,96 @@ func (s *Service) Backoffice(ctx context.Context, r *httpapi.Request) (httpapi.R
 		return httpapi.Response{}, checkout.Errorf("admin.authorize", checkout.EFORBIDDEN, "%s may not %s (groups: %s)", who.who, action, strings.Join(who.groups, ", "))
 	}
 	ctx = withCaller(ctx, who)
-	switch route {
-	case "GET me":
+	// The action's own route: method and pattern, the variable segments as parameters.
+	in := *r
+	in.RouteKey, in.PathParameters = route, params
+	return s.admin.Serve(ctx, in)
+}
+
+// routes is the back office's router, keyed by action (see permissions): Backoffice
+// routes each request to it once the caller is allowed.
+func (s *Backoffice) routes() *httpapi.Router {
+	rt := httpapi.NewRouter(s.Log)
+	rt.Handle("GET me", func(ctx context.Context, _ *httpapi.Request) (httpapi.Response, error) {
+		who, _ := ctx.Value(callerKey{}).(caller)
 		return httpapi.JSON(http.StatusOK, map[string]any{"operator": who.who, "groups": nonNil(who.groups), "iam": who.iam, "actions": who.actions()}), nil
-	case "GET orders":
-		return s.adminList(ctx, r)
-	case "GET orders/*":
-		return s.adminOrder(ctx, seg[1])
-	case "POST orders/*/payment-received":
-		return s.adminPaymentReceived(ctx, r, seg[1])
-	case "GET flags":
-		return s.adminFlags(ctx)
-	case "POST orders/*/settle":
-		return s.adminSettle(ctx, r, seg[1])
-	case "POST orders/*/refund":
-		return s.adminRefund(ctx, r, seg[1])
-	case "POST orders/*/cancel":
-		return s.adminCancel(ctx, r, seg[1])
-	case "POST orders/*/transition":
-		return s.adminTransition(ctx, r, seg[1])
-	case "GET orders/*/trace":
-		return s.adminTrace(ctx, r, seg[1])
-	case "GET products/*":
-		in, err := s.Store.Instance(ctx, seg[1])
-		if errors.Is(err, production.ErrNotFound) {
-			return httpapi.Response{}, checkout.Errorf("admin.product", checkout.ENOTFOUND, "no product instance %q", seg[1])
-		}
-		if err != nil {
-			return httpapi.Response{}, checkout.Wrap("admin.product", err)
-		}
-		return httpapi.JSON(http.StatusOK, in), nil
-	case "GET catalog":
+	})
+	rt.Handle("GET orders", s.adminList)
+	rt.Handle("GET orders/*", func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		return s.adminOrder(ctx, r.PathParameters["txid"])
+	})
+	rt.Handle("POST orders/*/payment-received", func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		return s.adminPaymentReceived(ctx, r, r.PathParameters["txid"])
+	})
+	rt.Handle("GET flags", func(ctx context.Context, _ *httpapi.Request) (httpapi.Response, error) { return s.adminFlags(ctx) })
+	rt.Handle("POST orders/*/settle", func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		return s.adminSettle(ctx, r, r.PathParameters["txid"])
+	})
+	rt.Handle("POST orders/*/refund", func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		return s.adminRefund(ctx, r, r.PathParameters["txid"])
+	})
+	rt.Handle("POST orders/*/cancel", func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		return s.adminCancel(ctx, r, r.PathParameters["txid"])
+	})
+	rt.Handle("POST orders/*/transition", func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		return s.adminTransition(ctx, r, r.PathParameters["txid"])
+	})
+	rt.Handle("GET orders/*/trace", func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		return s.adminTrace(ctx, r, r.PathParameters["txid"])
+	})
+	rt.Handle("GET products/*", s.adminProduct)
+	rt.Handle("GET catalog", func(ctx context.Context, _ *httpapi.Request) (httpapi.Response, error) {
 		s.Shops.Invalidate() // operators read what is stored, not a warm copy
 		_, cat, err := s.Shops.Get(ctx)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.JSON(http.StatusOK, cat), nil
-	case "PUT catalog/items/*":
-		return s.adminPutItem(ctx, r, seg[2])
-	case "GET shop":
+	})
+	rt.Handle("PUT catalog/items/*", func(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+		return s.adminPutItem(ctx, r, r.PathParameters["code"])
+	})
+	rt.Handle("GET shop", func(ctx context.Context, _ *httpapi.Request) (httpapi.Response, error) {
 		s.Shops.Invalidate()
 		shop, _, err := s.Shops.Get(ctx)
 		if err != nil {
 			return httpapi.Response{}, err
 		}
 		return httpapi.JSON(http.StatusOK, shop), nil
-	case "PUT shop":
-		return s.adminPutShop(ctx, r)
+	})
+	rt.Handle("PUT shop", s.adminPutShop)
+	return rt
+}
+
+func (s *Backoffice) adminProduct(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+	ref := r.PathParameters["reference"]
+	in, err := s.Store.Instance(ctx, ref)
+	if errors.Is(err, production.ErrNotFound) {
+		return httpapi.Response{}, checkout.Errorf("admin.product", checkout.ENOTFOUND, "no product instance %q", ref)
 	}
-	return httpapi.Response{}, checkout.Errorf("admin.route", checkout.ENOTFOUND, "no route %s %s", method, r.RawPath)
+	if err != nil {
+		return httpapi.Response{}, checkout.Wrap("admin.product", err)
+	}
+	return httpapi.JSON(http.StatusOK, in), nil
 }
 
 // pattern replaces the variable segments of an admin path (the transaction ID after
-// "orders", the reference after "products", the code after "catalog/items") with "*".
-func pattern(seg []string) []string {
+// "orders", the reference after "products", the code after "catalog/items") with "*",
+// and returns them by name (txid, reference, code).
+func pattern(seg []string) ([]string, map[string]string) {
 	out := append([]string(nil), seg...)
+	params := map[string]string{}
 	for i := 1; i < len(out); i++ {
-		if (i == 1 && (seg[0] == "orders" || seg[0] == "products")) || (i == 2 && seg[1] == "items") {
-			out[i] = "*"
+		switch {
+		case i == 1 && seg[0] == "orders":
+			params["txid"], out[i] = seg[i], "*"
+		case i == 1 && seg[0] == "products":
+			params["reference"], out[i] = seg[i], "*"
+		case i == 2 && seg[1] == "items":
+			params["code"], out[i] = seg[i], "*"
 		}
 	}
-	return out
+	return out, params
 }
 
 type callerKey struct{}
@@ -275,7 +305,7 @@ func nonNil(s []string) []string {
 	return s
 }
 
-func (s *Service) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Backoffice) adminList(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "admin.orders"
 	q := r.QueryStringParameters
 	var fields checkout.Fields
@@ -360,7 +390,7 @@ type AdminOrder struct {
 	LinkToken string                `json:"linkToken"`
 }
 
-func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminOrder(ctx context.Context, txid string) (httpapi.Response, error) {
 	state, err := s.Store.OrderState(ctx, txid, "")
 	if err != nil {
 		return httpapi.Response{}, err
@@ -390,7 +420,7 @@ func (s *Service) adminOrder(ctx context.Context, txid string) (httpapi.Response
 
 // adminPaymentReceived records a cheque or a transfer: the amount must be the order's
 // total, the order becomes SOLDOUT and its payment wait completes.
-func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminPaymentReceived(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	const op = "admin.paymentReceived"
 	var in struct {
 		Mode      string `json:"mode"`
@@ -446,12 +476,12 @@ func (s *Service) adminPaymentReceived(ctx context.Context, r *httpapi.Request, 
 // (SOLDOUT, or PREPROD when the operator has it produced before the money comes) leaves
 // Payment (or the retry wait, which goes round to Payment and sees it paid); a
 // cancelled one ends in Cancelled.
-func (s *Service) resume(ctx context.Context, o *checkout.Order) error {
+func (s *waits) resume(ctx context.Context, o *checkout.Order) error {
 	return s.resumeBy(ctx, o, "operator", srcBackoffice)
 }
 
 // resumeBy is resume for whoever (by) moved the order, tracing under source.
-func (s *Service) resumeBy(ctx context.Context, o *checkout.Order, by, source string) error {
+func (s *waits) resumeBy(ctx context.Context, o *checkout.Order, by, source string) error {
 	token, state, err := s.Store.TaskToken(ctx, o.TxID)
 	if err != nil || token == "" {
 		return err
@@ -477,7 +507,7 @@ func (s *Service) resumeBy(ctx context.Context, o *checkout.Order, by, source st
 	return err
 }
 
-func (s *Service) adminCancel(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminCancel(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	tr := s.tracer(srcBackoffice)
 	o, err := s.cancel(ctx, txid)
 	if err != nil {
@@ -493,7 +523,7 @@ func (s *Service) adminCancel(ctx context.Context, r *httpapi.Request, txid stri
 
 // adminTransition moves an order along an allowed transition (docs/spec.md); any other is
 // refused with 409 and traced.
-func (s *Service) adminTransition(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminTransition(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	const op = "admin.transition"
 	var in struct {
 		To string `json:"to"`
@@ -526,7 +556,7 @@ func (s *Service) adminTransition(ctx context.Context, r *httpapi.Request, txid 
 	return httpapi.JSON(http.StatusOK, moved), nil
 }
 
-func (s *Service) adminTrace(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminTrace(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	lines, err := s.Store.ListTrace(ctx, txid)
 	if err != nil {
 		return httpapi.Response{}, err
@@ -546,7 +576,7 @@ func (s *Service) adminTrace(ctx context.Context, r *httpapi.Request, txid strin
 	return httpapi.JSON(http.StatusOK, map[string]any{"transactionId": txid, "lines": lines}), nil
 }
 
-func (s *Service) adminPutItem(ctx context.Context, r *httpapi.Request, code string) (httpapi.Response, error) {
+func (s *Backoffice) adminPutItem(ctx context.Context, r *httpapi.Request, code string) (httpapi.Response, error) {
 	const op = "admin.putItem"
 	var it checkout.Item
 	if err := httpapi.Decode(r, &it); err != nil {
@@ -584,7 +614,7 @@ func (s *Service) adminPutItem(ctx context.Context, r *httpapi.Request, code str
 	return httpapi.JSON(http.StatusOK, it), nil
 }
 
-func (s *Service) adminPutShop(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Backoffice) adminPutShop(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "admin.putShop"
 	var in checkout.Shop
 	if err := httpapi.Decode(r, &in); err != nil {

@@ -3,7 +3,6 @@ package workflow_test
 import (
 	"encoding/json"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -392,17 +391,13 @@ func TestBackofficeMeAndExport(t *testing.T) {
 
 // Every back-office route has its line in the role table: a route missing there would be
 // open to every signed-in operator, whatever their group. The shop administrator's
-// actions (GET /admin/me) must therefore name each route the handler serves.
+// actions (GET /admin/me) must therefore name each route the back office's router serves.
 func TestEveryBackofficeRouteHasItsRoles(t *testing.T) {
-	src, err := os.ReadFile("backoffice.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	routes := regexp.MustCompile(`(?m)^\tcase "((?:GET|PUT|POST|DELETE) [^"]+)":`).FindAllStringSubmatch(string(src), -1)
-	if len(routes) < 10 {
-		t.Fatalf("found %d routes in backoffice.go: the pattern no longer matches its switch", len(routes))
-	}
 	e := newEnv(t)
+	routes := workflow.BackofficeActions(workflow.NewBackoffice(e.common, e.mailing, e.tokens, e.starter, e.providers.Modes, e.producers))
+	if len(routes) < 10 {
+		t.Fatalf("the back office's router serves %d routes, want every action of docs/api.md", len(routes))
+	}
 	code, body, _ := e.adminAs(jwtCaller("ada@example.com", "[shop-admin]"), "GET", "/admin/me", "", nil, nil)
 	var me struct {
 		Actions []string `json:"actions"`
@@ -413,10 +408,10 @@ func TestEveryBackofficeRouteHasItsRoles(t *testing.T) {
 	for _, r := range routes {
 		found := false
 		for _, a := range me.Actions {
-			found = found || a == r[1]
+			found = found || a == r
 		}
 		if !found {
-			t.Errorf("route %q has no roles: any operator could run it", r[1])
+			t.Errorf("route %q has no roles: any operator could run it", r)
 		}
 	}
 }

@@ -163,7 +163,8 @@ func TestDeliveredMailThroughSESLocal(t *testing.T) {
 	e := newEnv(t)
 	client := sesv2.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
 		func(o *sesv2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	e.svc.Mail = notify.NewSES(client, "")
+	e.mailing.Mail = notify.NewSES(client, "")
+	e.build()
 
 	txid, _ := e.paidOrder()
 	e.mustTask(e.produce, map[string]any{"action": "postpay", "txid": txid})

@@ -8,24 +8,20 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/pricing"
 )
 
 // referenceBill is the html/template the page was rendered with before billPage: the
 // page must stay byte for byte the same.
 var referenceBill = template.Must(template.New("bill").Funcs(template.FuncMap{
-	"money": billMoney,
+	"money": pricing.FormatPlain,
 	"rate":  func(bp int64) string { return fmt.Sprintf("%d.%02d %%", bp/100, bp%100) },
 	"title": func(kind string) string { return billTitles[kind] },
 	"types": func() []string { return billTypes },
 	"day":   func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{title .Kind}} {{.Number}} — {{.TransactionID}}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;color:#222}
-table{width:100%;border-collapse:collapse;margin:1rem 0}th,td{padding:.3rem .5rem;border-bottom:1px solid #ccc;text-align:left}
-td.n,th.n{text-align:right}.parties{display:flex;justify-content:space-between}
-@media print{body{margin:0}}
-</style></head><body>
+` + billStyle + `</head><body>
 <h1>{{title .Kind}}{{if .Number}} {{.Number}}{{end}}</h1>
 <p>Date: {{day .Date}} · Transaction: {{.TransactionID}} · Status: {{.Status}} · Payment: {{.Paymode}}</p>
 {{if .Credits}}<p class="credits">This credit note cancels invoice <strong>{{.Credits}}</strong> in full: every amount below is credited to the buyer.</p>{{end}}

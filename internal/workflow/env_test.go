@@ -144,7 +144,14 @@ type env struct {
 	stripe *providertest.StripeServer
 	paypal *providertest.PayPalIPN
 	nvp    *providertest.PayPalNVP // PayPal's classic API, for refunds
-	svc    *workflow.Service
+	// What the services are built from, through the constructors the functions use;
+	// a test that changes one of them calls build again.
+	common    workflow.Common
+	mailing   workflow.Mailing
+	tokens    workflow.Tokens
+	providers workflow.Providers
+	producers map[string]production.Handler
+	starter   workflow.Starter
 	// handlers as the functions serve them
 	payment, webhook, produce, bill, notify, backoffice *workflow.Handler
 }
@@ -197,16 +204,23 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc = &workflow.Service{
-		Store: st, Tokens: &stepfn.Workflow{API: e.sfn},
-		Shops: &httpapi.ShopCache{Loader: st, ShopID: e.shop.ID, TTL: time.Minute, Now: time.Now},
-		Modes: modes, Verifiers: verifiers, TestProvider: tp,
-		Producers: production.Handlers(lms, st, nil), Mail: e.mail, SenderEmail: "Demo shop <shop@example.com>",
-		StorefrontURL: "https://shop.example",
-	}
-	e.payment, e.webhook, e.produce = e.svc.PaymentHandler(), e.svc.WebhookHandler(), e.svc.ProduceHandler()
-	e.bill, e.notify, e.backoffice = e.svc.BillHandler(), e.svc.NotifyHandler(), e.svc.BackofficeHandler()
+	e.common = workflow.Common{Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: e.shop.ID, TTL: time.Minute, Now: time.Now}}
+	e.mailing = workflow.Mailing{Mail: e.mail, SenderEmail: "Demo shop <shop@example.com>", StorefrontURL: "https://shop.example"}
+	e.tokens = &stepfn.Workflow{API: e.sfn}
+	e.providers = workflow.Providers{Modes: modes, Verifiers: verifiers, TestProvider: tp}
+	e.producers = production.Handlers(lms, st, nil)
+	e.build()
 	return e
+}
+
+// build makes the handlers as the functions do (internal/wire), from the env's parts.
+func (e *env) build() {
+	e.payment = workflow.NewPayment(e.common, e.mailing, e.tokens, e.providers).Handler()
+	e.webhook = workflow.NewWebhooks(e.common, e.mailing, e.tokens, e.providers.Verifiers).Handler()
+	e.produce = workflow.NewProduction(e.common, e.mailing, e.producers).Handler()
+	e.bill = workflow.NewBilling(e.common).Handler()
+	e.notify = workflow.NewNotification(e.common, e.mailing).Handler()
+	e.backoffice = workflow.NewBackoffice(e.common, e.mailing, e.tokens, e.starter, e.providers.Modes, e.producers).Handler()
 }
 
 // place writes a placed order as placement does (cart, then order and cart in one

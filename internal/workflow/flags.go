@@ -67,7 +67,7 @@ func flagReason(o *checkout.Order, p checkout.Payment) string {
 // either it moves the order to SOLDOUT, or the order is flagged for an operator with
 // the reason and the sales managers are e-mailed. Every step is idempotent, so a
 // retried delivery finishes what an earlier one started.
-func (s *Service) receive(ctx context.Context, txid, source string, p checkout.Payment) (received, error) {
+func (s *mailing) receive(ctx context.Context, txid, source string, p checkout.Payment) (received, error) {
 	tr := s.tracer(source)
 	o, first, err := s.Store.RecordPayment(ctx, txid, p)
 	if err != nil {
@@ -138,7 +138,7 @@ func refOf(p checkout.Payment) string {
 }
 
 // flag records that p needs an operator, once, and e-mails the sales managers.
-func (s *Service) flag(ctx context.Context, o *checkout.Order, p checkout.Payment, source string) (*store.Flag, error) {
+func (s *mailing) flag(ctx context.Context, o *checkout.Order, p checkout.Payment, source string) (*store.Flag, error) {
 	f := store.Flag{TxID: o.TxID, Key: checkout.PaymentKey(p), Reason: flagReason(o, p), Mode: p.Mode, Reference: refOf(p),
 		Amount: p.Amount, Currency: currencyOf(o, p), Status: o.Status, At: s.now()}
 	first, err := s.Store.PutFlag(ctx, f)
@@ -163,7 +163,7 @@ func (s *Service) flag(ctx context.Context, o *checkout.Order, p checkout.Paymen
 
 // --- Back office: listing and settling flags ---------------------------------------------
 
-func (s *Service) adminFlags(ctx context.Context) (httpapi.Response, error) {
+func (s *Backoffice) adminFlags(ctx context.Context) (httpapi.Response, error) {
 	flags, err := s.Store.OpenFlags(ctx, 100)
 	if err != nil {
 		return httpapi.Response{}, err
@@ -185,7 +185,7 @@ type SettleRequest struct {
 // adminSettle settles one flag with one action: deliver (the order goes to SOLDOUT and
 // its workflow goes on to production and billing) or refund (the refund is recorded on
 // the order; the order keeps its status).
-func (s *Service) adminSettle(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminSettle(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	const op = "admin.settle"
 	var in SettleRequest
 	if err := httpapi.Decode(r, &in); err != nil {
@@ -283,7 +283,7 @@ func (s *Service) adminSettle(ctx context.Context, r *httpapi.Request, txid stri
 // cancelled) is started again under a name of its own, and its Payment state, finding
 // the order paid, goes straight on to PRODUCE → BILL. Production and billing are
 // idempotent, so nothing done before is done twice.
-func (s *Service) deliverSettled(ctx context.Context, txid string, was checkout.Status) error {
+func (s *Backoffice) deliverSettled(ctx context.Context, txid string, was checkout.Status) error {
 	o, err := s.Store.GetOrder(ctx, txid, "")
 	if err != nil {
 		return err

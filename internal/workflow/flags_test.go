@@ -218,7 +218,8 @@ func TestNoPaymentIsLost(t *testing.T) {
 func TestSettleFlaggedPayments(t *testing.T) {
 	e := newEnv(t)
 	starter := &fakeStarter{}
-	e.svc.Starter = starter
+	e.starter = starter
+	e.build()
 	late := func() string {
 		t.Helper()
 		txid, _ := e.place("test", 12000)

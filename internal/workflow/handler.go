@@ -82,48 +82,8 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	}
 }
 
-// The handlers of the post-placement functions (internal/wire builds them).
-
-// PaymentHandler serves the Payment function: its state machine tasks and the buyer's
-// order routes.
-func (s *Service) PaymentHandler() *Handler {
-	rt := httpapi.NewRouter(s.Log)
-	rt.Handle("GET /orders/{txid}", s.GetOrder)
-	rt.Handle("POST /orders/{txid}/payment", s.RetryPayment)
-	rt.Handle("POST /orders/{txid}/payment/test", s.TestPayment)
-	return s.traced(&Handler{Router: rt, Tasks: s.PaymentTask})
-}
-
-// WebhookHandler serves the PaymentWebhook function.
-func (s *Service) WebhookHandler() *Handler {
-	rt := httpapi.NewRouter(s.Log)
-	rt.Handle("POST /webhooks/{provider}", s.Webhook)
-	return s.traced(&Handler{Router: rt})
-}
-
-// ProduceHandler serves the Produce function's tasks.
-func (s *Service) ProduceHandler() *Handler { return s.traced(&Handler{Tasks: s.ProduceTask}) }
-
-// BillHandler serves the Bill function: the invoice task and the bill route.
-func (s *Service) BillHandler() *Handler {
-	rt := httpapi.NewRouter(s.Log)
-	rt.Handle("GET /orders/{txid}/bill", s.GetBill)
-	return s.traced(&Handler{Router: rt, Tasks: s.BillTask})
-}
-
-// NotifyHandler serves the Notify function's tasks.
-func (s *Service) NotifyHandler() *Handler { return s.traced(&Handler{Tasks: s.NotifyTask}) }
-
-// BackofficeHandler serves the Backoffice function.
-func (s *Service) BackofficeHandler() *Handler {
-	rt := httpapi.NewRouter(s.Log)
-	rt.Handle(AdminRouteKey, s.Backoffice)
-	rt.Handle(OpsRouteKey, s.Backoffice)
-	return s.traced(&Handler{Router: rt})
-}
-
 // traced makes h keep its trace lines for the writes they describe (Handler.Trace).
-func (s *Service) traced(h *Handler) *Handler {
+func (s *core) traced(h *Handler) *Handler {
 	if s.Store == nil {
 		return h
 	}

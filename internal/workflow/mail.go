@@ -41,7 +41,7 @@ func mailEvent(kind notify.Kind, shop *checkout.Shop, o *checkout.Order) notify.
 // sendOnce renders e and sends it, at most once per (transaction, name): a retried
 // task does not e-mail twice. When sending fails the claim is given back, so the
 // retry sends it.
-func (s *Service) sendOnce(ctx context.Context, name string, e notify.Event) error {
+func (s *mailing) sendOnce(ctx context.Context, name string, e notify.Event) error {
 	txid := e.Order.TxID
 	first, err := s.Store.Once(ctx, txid, "mail#"+name)
 	if err != nil {
@@ -59,7 +59,7 @@ func (s *Service) sendOnce(ctx context.Context, name string, e notify.Event) err
 	return nil
 }
 
-func (s *Service) send(ctx context.Context, e notify.Event) error {
+func (s *mailing) send(ctx context.Context, e notify.Event) error {
 	mails, err := notify.Render(e)
 	if err != nil {
 		// A template or data problem will not fix itself on retry.
@@ -111,11 +111,11 @@ func checkLinkToken(o *checkout.Order, tok string, now time.Time) error {
 	return nil
 }
 
-// DefaultLinkTTL is how long an e-mailed link stays valid when Service.LinkTTL is 0.
+// DefaultLinkTTL is how long an e-mailed link stays valid when Mailing.LinkTTL is 0.
 const DefaultLinkTTL = 30 * 24 * time.Hour
 
 // linkToken is a link token of o valid for the service's link lifetime from now.
-func (s *Service) linkToken(o *checkout.Order) string {
+func (s *mailing) linkToken(o *checkout.Order) string {
 	ttl := s.LinkTTL
 	if ttl <= 0 {
 		ttl = DefaultLinkTTL
@@ -124,11 +124,11 @@ func (s *Service) linkToken(o *checkout.Order) string {
 }
 
 // billLink is the storefront's bill page for the buyer, with its link token.
-func (s *Service) billLink(o *checkout.Order) string {
+func (s *mailing) billLink(o *checkout.Order) string {
 	return fmt.Sprintf("%s/#/bill/%s?token=%s", s.StorefrontURL, o.TxID, url.QueryEscape(s.linkToken(o)))
 }
 
 // orderLink is the storefront's order page (status, retry with another mode).
-func (s *Service) orderLink(o *checkout.Order) string {
+func (s *mailing) orderLink(o *checkout.Order) string {
 	return fmt.Sprintf("%s/#/order/%s?token=%s", s.StorefrontURL, o.TxID, url.QueryEscape(s.linkToken(o)))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -78,7 +79,7 @@ func instructionsView(mode string, attempt int, in payment.Instructions) Instruc
 }
 
 // PaymentTask runs the Payment function's tasks: start, awaitRetry, cancel, fault.
-func (s *Service) PaymentTask(ctx context.Context, t Task) (any, error) {
+func (s *Payment) PaymentTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func (s *Service) PaymentTask(ctx context.Context, t Task) (any, error) {
 
 // start begins one payment attempt in the order's mode and keeps the task token for
 // whoever settles it. Instant modes settle at once; the others leave the order PENDING.
-func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
+func (s *Payment) start(ctx context.Context, txid, token string) (any, error) {
 	if token == "" {
 		return nil, &TaskError{Name: ErrTaskFailed, Msg: "payment start without a task token"}
 	}
@@ -190,7 +191,7 @@ func webhookURL(o *checkout.Order, provider string) string {
 // first so that whoever settles the payment finds it; a quick settler (a test button,
 // an operator) may therefore settle it between that write and the move, and has then
 // completed the token itself: the start has nothing left to do.
-func (s *Service) startRace(ctx context.Context, txid string, moveErr error) (any, error) {
+func (s *Payment) startRace(ctx context.Context, txid string, moveErr error) (any, error) {
 	if checkout.KindOf(moveErr) != checkout.ECONFLICT {
 		return nil, moveErr
 	}
@@ -210,7 +211,7 @@ func (s *Service) startRace(ctx context.Context, txid string, moveErr error) (an
 
 // mailQuietly sends an e-mail once; a failure is traced, not fatal: an e-mail that
 // cannot leave must not stop the payment of an order.
-func (s *Service) mailQuietly(ctx context.Context, name string, e notify.Event) {
+func (s *mailing) mailQuietly(ctx context.Context, name string, e notify.Event) {
 	if err := s.sendOnce(ctx, name, e); err != nil {
 		s.tracer(srcNotify).Printf(ctx, e.Order.TxID, "e-mail %s NOT sent: %v", e.Kind, err)
 		s.log().Error("e-mail not sent", "txid", e.Order.TxID, "kind", e.Kind, "err", err)
@@ -219,7 +220,7 @@ func (s *Service) mailQuietly(ctx context.Context, name string, e notify.Event) 
 
 // succeed completes a token; a token no longer waiting means the wait was already
 // settled (or timed out), which is traced and not an error.
-func (s *Service) succeed(ctx context.Context, txid, token string, out any) (any, error) {
+func (s *Payment) succeed(ctx context.Context, txid, token string, out any) (any, error) {
 	err := s.Tokens.Succeed(ctx, token, out)
 	if checkout.KindOf(err) == checkout.ECONFLICT {
 		s.tracer(srcPayment).Printf(ctx, txid, "the workflow was no longer waiting: %v", err)
@@ -233,7 +234,7 @@ func (s *Service) succeed(ctx context.Context, txid, token string, out any) (any
 
 // awaitRetry records a failed or refused payment, tells the buyer, and keeps the retry
 // token for POST /orders/{txid}/payment.
-func (s *Service) awaitRetry(ctx context.Context, t Task) (any, error) {
+func (s *Payment) awaitRetry(ctx context.Context, t Task) (any, error) {
 	if t.Token == "" {
 		return nil, &TaskError{Name: ErrTaskFailed, Msg: "awaitRetry without a task token"}
 	}
@@ -276,7 +277,7 @@ func (s *Service) awaitRetry(ctx context.Context, t Task) (any, error) {
 // the last moment wins: the order is then left as it is, traced, and the answer says
 // whether it is paid, so that the state machine produces and bills it instead of
 // ending there ("paid" is always present: the state machine selects it).
-func (s *Service) cancelUnpaid(ctx context.Context, txid, reason string) (any, error) {
+func (s *Payment) cancelUnpaid(ctx context.Context, txid, reason string) (any, error) {
 	tr := s.tracer(srcPayment)
 	o, err := s.cancel(ctx, txid)
 	if checkout.KindOf(err) == checkout.ECONFLICT {
@@ -296,7 +297,7 @@ func (s *Service) cancelUnpaid(ctx context.Context, txid, reason string) (any, e
 
 // cancel moves an order to CANCELLED. The transition table has no REFUSED→CANCELLED: a refused
 // order goes back to PENDING first, two allowed steps.
-func (s *Service) cancel(ctx context.Context, txid string) (*checkout.Order, error) {
+func (s *core) cancel(ctx context.Context, txid string) (*checkout.Order, error) {
 	o, err := s.Store.GetOrder(ctx, txid, "")
 	if err != nil {
 		return nil, err
@@ -314,7 +315,7 @@ func (s *Service) cancel(ctx context.Context, txid string) (*checkout.Order, err
 // buyerOrder reads the order of {txid} for the buyer: the cart token as a Bearer
 // token, or, when readOnly, the link token of an e-mailed link as ?token=. A link token
 // only reads: paying and retrying need the cart token.
-func (s *Service) buyerOrder(ctx context.Context, r *httpapi.Request, readOnly bool) (*store.OrderState, error) {
+func (s *core) buyerOrder(ctx context.Context, r *httpapi.Request, readOnly bool) (*store.OrderState, error) {
 	const op = "order.access"
 	txid := r.PathParameters["txid"]
 	if !trace.ValidTxID(txid) {
@@ -381,7 +382,7 @@ type OrderLineView struct {
 	Taxed    int64  `json:"taxed"`
 }
 
-func (s *Service) orderView(shop *checkout.Shop, state *store.OrderState) OrderView {
+func (s *Payment) orderView(shop *checkout.Shop, state *store.OrderState) OrderView {
 	o := state.Order
 	v := OrderView{
 		TransactionID: o.TxID, Status: o.Status, Paymode: o.Paymode, Kind: checkout.PaymodeKind(o.Paymode), Currency: o.Currency,
@@ -429,7 +430,7 @@ func waiting(state *store.OrderState) string {
 }
 
 // GetOrder answers GET /orders/{txid}.
-func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Payment) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	state, err := s.buyerOrder(ctx, r, true)
 	if err != nil {
 		return httpapi.Response{}, err
@@ -448,7 +449,7 @@ func (s *Service) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Res
 // RetryPayment answers POST /orders/{txid}/payment {"paymode"}: after a failed or
 // refused payment, the buyer pays another way. The order's paymode changes, then the
 // retry wait completes with the new mode's plan and the Payment state starts again.
-func (s *Service) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Payment) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "payment.retry"
 	state, err := s.buyerOrder(ctx, r, false)
 	if err != nil {
@@ -512,7 +513,7 @@ type Callback struct {
 
 // TestPayment answers POST /orders/{txid}/payment/test {"action": "pay"|"fail"|"defer"},
 // the test mode's buttons.
-func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "payment.test"
 	state, err := s.buyerOrder(ctx, r, false)
 	if err != nil {
@@ -585,11 +586,5 @@ func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 	return httpapi.JSON(http.StatusOK, s.orderView(shop, state)), nil
 }
 
-// money writes an amount for a trace line: "123.45 EUR".
-func money(minor int64, currency string) string {
-	s, err := payment.FormatAmount(minor, currency)
-	if err != nil {
-		return fmt.Sprintf("%d (minor units) %s", minor, currency)
-	}
-	return s + " " + currency
-}
+// money writes an amount for a trace line: "123.45 EUR" (pricing.FormatPlain).
+var money = pricing.FormatPlain

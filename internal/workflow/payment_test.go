@@ -271,7 +271,7 @@ func TestWebhookDuplicatesAndLateness(t *testing.T) {
 		txid, _ := e.place("test", 12000)
 		e.startPayment(txid, "T-"+txid)
 		// The token is gone (timed out): the fake refuses it like Step Functions would.
-		if err := e.svc.Tokens.Succeed(e.ctx, "T-"+txid, map[string]string{}); err != nil {
+		if err := e.tokens.Succeed(e.ctx, "T-"+txid, map[string]string{}); err != nil {
 			t.Fatal(err)
 		}
 		body, h, err := mustTestProvider(t).Callback(payment.TestCallback{TxID: txid, Outcome: "paid", Amount: 12000, Currency: "EUR"})
@@ -591,7 +591,8 @@ func TestDeferredTestConfirmation(t *testing.T) {
 	}
 	live := testShop()
 	live.TestMode = false
-	e.svc.Shops = fixedShop{live, testCatalog()}
+	e.common.Shops = fixedShop{live, testCatalog()}
+	e.build()
 	if code, _, _ := e.http(e.webhook, webhookReq("test", []byte(out2.Callback.Body), out2.Callback.Headers)); code != http.StatusForbidden {
 		t.Fatalf("simulated callback to a live shop answered %d, want 403", code)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // ProduceTask runs the Produce function's tasks: prepay, postpay, fault.
-func (s *Service) ProduceTask(ctx context.Context, t Task) (any, error) {
+func (s *Production) ProduceTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
 	}
@@ -33,7 +33,7 @@ func (s *Service) ProduceTask(ctx context.Context, t Task) (any, error) {
 // produce runs every line's production handler for one phase. Handlers deliver each
 // unit at most once (internal/production), so a retried phase redoes nothing; the
 // feedback of the phase is stored for the delivery e-mails.
-func (s *Service) produce(ctx context.Context, txid, phase string) error {
+func (s *Production) produce(ctx context.Context, txid, phase string) error {
 	o, err := s.Store.GetOrder(ctx, txid, "")
 	if err != nil {
 		return err

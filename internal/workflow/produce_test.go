@@ -1,7 +1,6 @@
 package workflow_test
 
 import (
-	"maps"
 	"strings"
 	"testing"
 
@@ -25,9 +24,9 @@ func TestProduceRefusals(t *testing.T) {
 	})
 	t.Run("line without a handler", func(t *testing.T) {
 		txid, _ := e.paidOrder()
-		saved := maps.Clone(e.svc.Producers)
-		delete(e.svc.Producers, "enrol")
-		defer func() { e.svc.Producers = saved }()
+		enrol := e.producers["enrol"]
+		delete(e.producers, "enrol") // the map the Produce function's service holds
+		defer func() { e.producers["enrol"] = enrol }()
 		if _, errType := e.task(e.produce, map[string]any{"action": "postpay", "txid": txid}); errType != workflow.ErrTaskFailed {
 			t.Fatalf("unknown handler reported %q, want %s", errType, workflow.ErrTaskFailed)
 		}

@@ -38,7 +38,7 @@ const reportTx = "RECONCILIATION"
 //
 //   - each provider that can list its payments (payment.Listers) is asked for those of
 //     the last Days days; a payment whose reference an order does not hold is
-//     accounted for exactly as a webhook would (Service.receive: stored once per
+//     accounted for exactly as a webhook would (receive: stored once per
 //     reference, then it moves the order or flags it), so a payment the webhook never
 //     delivered is not lost, and one it delivered since changes nothing;
 //   - the orders Watch counts as waiting for an operator are flagged (ReasonStuck),
@@ -47,8 +47,10 @@ const reportTx = "RECONCILIATION"
 //
 // Every step is idempotent: a second run finds the payments known, the flags raised
 // and the day's e-mail sent, and changes nothing.
+//
+// Build it with NewReconcile.
 type Reconcile struct {
-	Service *Service
+	waits
 	// Watch selects the stuck orders: the same rule as the operator-wait metric.
 	Watch   *Watch
 	Listers map[string]payment.Lister
@@ -61,7 +63,7 @@ type Reconcile struct {
 // function's error alarm rings and the retry of the failed run reads it again.
 func (r *Reconcile) Run(ctx context.Context) (notify.Report, error) {
 	const op = "reconcile.run"
-	s := r.Service
+	s := r
 	now := s.now()
 	if r.Days < 1 {
 		return notify.Report{}, checkout.Errorf(op, checkout.EINTERNAL, "the reconciliation window must be at least one day, not %d", r.Days)
@@ -107,7 +109,7 @@ func (r *Reconcile) Run(ctx context.Context) (notify.Report, error) {
 // compare accounts for one provider payment: known (an order holds its reference),
 // recorded now, or foreign (it names no order here). It reports whether it was known.
 func (r *Reconcile) compare(ctx context.Context, p payment.Received, rep *notify.Report) (bool, error) {
-	s := r.Service
+	s := r
 	line := notify.ReportPayment{TxID: p.TxID, Provider: p.Provider, Reference: p.Reference, Amount: p.Amount, Currency: p.Currency}
 	if !trace.ValidTxID(p.TxID) {
 		// None, or not one of ours (another integration on the same account).
@@ -188,7 +190,7 @@ func stuckKey(o store.OrderAge) string {
 // stuck flags the orders waiting for an operator and closes the stuck flags of orders
 // that have moved since.
 func (r *Reconcile) stuck(ctx context.Context, now time.Time, rep *notify.Report) error {
-	s := r.Service
+	s := r
 	waiting, err := r.Watch.Waiting(ctx, now)
 	if err != nil {
 		return err
@@ -234,7 +236,7 @@ func (r *Reconcile) stuck(ctx context.Context, now time.Time, rep *notify.Report
 
 // mail sends the day's report to the sales managers, once a day whatever the runs.
 func (r *Reconcile) mail(ctx context.Context, rep notify.Report) error {
-	s := r.Service
+	s := r
 	claim := "mail#" + string(notify.ReconciliationReport) + "#" + rep.At.UTC().Format(time.DateOnly)
 	first, err := s.Store.Once(ctx, reportTx, claim)
 	if err != nil || !first {
@@ -271,7 +273,7 @@ func (r *Reconcile) Handler() lambda.Handler {
 	return lambda.NewHandler(func(ctx context.Context, _ json.RawMessage) (notify.Report, error) {
 		rep, err := r.Run(ctx)
 		if err != nil {
-			r.Service.log().Error("reconciliation incomplete", "err", err)
+			r.log().Error("reconciliation incomplete", "err", err)
 			return notify.Report{}, fmt.Errorf("reconcile: %w", err)
 		}
 		return rep, nil

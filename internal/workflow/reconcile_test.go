@@ -17,12 +17,9 @@ import (
 )
 
 func (e *env) reconciler() *workflow.Reconcile {
-	return &workflow.Reconcile{
-		Service: e.svc,
-		Watch:   &workflow.Watch{Store: e.st, ShopID: e.shop.ID, Threshold: time.Hour},
-		Listers: payment.Listers(e.svc.Modes),
-		Days:    3,
-	}
+	return workflow.NewReconcile(e.common, e.mailing, e.tokens,
+		&workflow.Watch{Store: e.st, ShopID: e.shop.ID, Threshold: time.Hour},
+		payment.Listers(e.providers.Modes), 3)
 }
 
 // stripeSession starts the Stripe payment of txid as the payment task does and returns

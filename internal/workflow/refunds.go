@@ -52,7 +52,7 @@ type RefundAnswer struct {
 // invoiced order gets its credit note, the products are withdrawn where their handler
 // can, and the buyer is e-mailed. Each step is idempotent: a retry after a crash
 // finishes the job without a second refund or a second number.
-func (s *Service) adminRefund(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
+func (s *Backoffice) adminRefund(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	const op = "admin.refund"
 	var in RefundRequest
 	if err := httpapi.Decode(r, &in); err != nil {
@@ -202,7 +202,7 @@ func refundTarget(o *checkout.Order, flags []store.Flag, key string) (checkout.P
 // provider's refund ID); an offline mode needs the reference. A refusal or a failure of the provider returns an
 // error and records nothing; a retry uses the same idempotency key, so the provider
 // never refunds twice.
-func (s *Service) giveBack(ctx context.Context, shop *checkout.Shop, o *checkout.Order, p checkout.Payment, reference string) (checkout.Payment, error) {
+func (s *Backoffice) giveBack(ctx context.Context, shop *checkout.Shop, o *checkout.Order, p checkout.Payment, reference string) (checkout.Payment, error) {
 	const op = "admin.refund"
 	rp := checkout.Payment{Mode: p.Mode, Outcome: OutcomeRefunded, Amount: p.Amount, Currency: p.Currency,
 		Refunds: checkout.PaymentKey(p), At: s.now()}
@@ -242,7 +242,7 @@ func (s *Service) giveBack(ctx context.Context, shop *checkout.Shop, o *checkout
 // the refund's time, so a retry writes the same event again); it lists the others for
 // the operator. A handler that fails is listed too: the money is back already, and the
 // operator finishes by hand.
-func (s *Service) withdraw(ctx context.Context, o *checkout.Order, refund checkout.Payment) (done, left []string, err error) {
+func (s *Backoffice) withdraw(ctx context.Context, o *checkout.Order, refund checkout.Payment) (done, left []string, err error) {
 	done, left = []string{}, []string{}
 	insts, err := s.Store.CustomerInstances(ctx, o.Customer.Email)
 	if err != nil {
@@ -291,7 +291,7 @@ func listed(items []string) string {
 
 // creditNoteLink is the printable credit note for the buyer, opened with a read-only
 // link token: the bill route of the API the order was placed through.
-func (s *Service) creditNoteLink(o *checkout.Order) string {
+func (s *mailing) creditNoteLink(o *checkout.Order) string {
 	if o.APIURL == "" {
 		return s.billLink(o) // an order placed before orders kept their API's URL
 	}

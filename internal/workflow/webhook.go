@@ -29,7 +29,7 @@ type webhookAnswer struct {
 //     before acting: see NotificationLease);
 //  4. move the order and complete the payment wait. A wait that no longer exists (the
 //     workflow moved on) is traced and answered 200: the notification is recorded.
-func (s *Service) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
+func (s *Webhooks) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "webhook.receive"
 	provider := r.PathParameters["provider"]
 	v, ok := s.Verifiers[provider]
@@ -140,7 +140,7 @@ func verifyError(op string, err error) error {
 
 // settle applies a verified, first-seen notification: moves the order and completes
 // the payment wait. It returns a note for the answer when there was nothing to do.
-func (s *Service) settle(ctx context.Context, o *checkout.Order, provider string, n payment.Notification) (string, error) {
+func (s *Webhooks) settle(ctx context.Context, o *checkout.Order, provider string, n payment.Notification) (string, error) {
 	tr := s.tracer(srcWebhook)
 	var to checkout.Status
 	switch n.Outcome {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/all"
+	"github.com/lmsshop/checkout/internal/wire/settings"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
 
@@ -30,7 +32,7 @@ func TestPaymentConfigFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := wire.PaymentConfigFromEnv(func(k string) string { return tt.env[k] })
+			cfg := settings.PaymentConfigFromEnv(func(k string) string { return tt.env[k] })
 			modes, _, err := payment.NewModes(cfg)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -82,7 +84,7 @@ func TestPostPlacementFunctionsBuild(t *testing.T) {
 		{"BackofficeFunction", workflow.AdminRouteKey, ""},
 	}
 	for _, tt := range tests {
-		h, err := wire.Handler(tt.id, d)
+		h, err := all.Handler(tt.id, d)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.id, err)
 		}

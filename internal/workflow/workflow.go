@@ -24,11 +24,8 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
-	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment"
-	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/stepfn"
-	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
@@ -48,44 +45,14 @@ type Shops interface {
 
 var _ Shops = (*httpapi.ShopCache)(nil)
 
-// Service holds what every post-placement handler needs. Build it once per cold start.
-type Service struct {
-	Store  *store.Store
-	Tokens Tokens
-	// Starter starts a workflow again for an order an operator delivers after its
-	// first workflow ended (a late payment); nil where no function needs it.
-	Starter Starter
-	Shops   Shops
-	// Modes and Verifiers come from payment.NewModes. Cheque and transfer are also
-	// built from the shop's own settings when the shop has them (see modeFor).
-	Modes     map[string]payment.Mode
-	Verifiers map[string]payment.Verifier
-	// TestProvider signs the simulated callbacks of the test mode's "defer" button;
-	// nil disables that button.
-	TestProvider *payment.TestProvider
-	// Producers are the production handlers by catalog handler name.
-	Producers map[string]production.Handler
-	Mail      notify.Sender
-	// SenderEmail is the From of every e-mail.
-	SenderEmail string
-	// StorefrontURL makes the links of e-mails and provider redirects. The API's own
-	// URL comes with each order (checkout.Order.APIURL).
-	StorefrontURL string
-	// LinkTTL is how long e-mailed links (and provider return URLs) stay valid;
-	// 0 means DefaultLinkTTL (30 days).
-	LinkTTL time.Duration
-	Now     func() time.Time
-	Log     *slog.Logger
-}
-
-func (s *Service) now() time.Time {
+func (s *core) now() time.Time {
 	if s.Now == nil {
 		return time.Now().UTC()
 	}
 	return s.Now().UTC()
 }
 
-func (s *Service) log() *slog.Logger {
+func (s *core) log() *slog.Logger {
 	if s.Log == nil {
 		return slog.Default()
 	}
@@ -93,7 +60,7 @@ func (s *Service) log() *slog.Logger {
 }
 
 // tracer returns the trace writer of one source; a lost trace line is logged, never fatal.
-func (s *Service) tracer(source string) *trace.Tracer {
+func (s *core) tracer(source string) *trace.Tracer {
 	return &trace.Tracer{Store: s.Store, Source: source, Now: s.Now, OnErr: func(err error) {
 		s.log().Warn("trace line lost", "source", source, "err", err)
 	}}
@@ -158,7 +125,7 @@ func ErrorName(err error) string {
 
 // Offered lists the payment modes a buyer may choose for an order of this total in
 // this shop (payment.Offered, over this deployment's modes).
-func (s *Service) Offered(shop *checkout.Shop, total int64) []string {
+func (s *Payment) Offered(shop *checkout.Shop, total int64) []string {
 	return payment.Offered(shop, total, s.Modes)
 }
 
@@ -199,7 +166,7 @@ func (t Task) validate() error {
 // The answer says whether the order is paid all the same (a payment that landed while
 // the Payment state failed): the state machine then goes on to production and billing
 // rather than ending with a paid order undelivered. "paid" is always present.
-func (s *Service) fault(ctx context.Context, source string, t Task) (map[string]bool, error) {
+func (s *core) fault(ctx context.Context, source string, t Task) (map[string]bool, error) {
 	e := t.stateError()
 	o, err := s.Store.GetOrder(ctx, t.TxID, "")
 	if err != nil && checkout.KindOf(err) != checkout.ENOTFOUND {

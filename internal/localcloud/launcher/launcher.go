@@ -46,6 +46,7 @@ import (
 	"github.com/lmsshop/checkout/internal/stack"
 	"github.com/lmsshop/checkout/internal/vies/viestest"
 	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/all"
 )
 
 // The local cloud's fixed identity. The credentials are documented (README) and only
@@ -405,7 +406,7 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	// environment and its own identity.
 	handlers := map[string]lambda.Handler{}
 	known := map[string]bool{}
-	for _, id := range wire.FunctionIDs() {
+	for _, id := range all.FunctionIDs() {
 		known[id] = true
 	}
 	var missing []string
@@ -417,7 +418,7 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 		env := c.functionEnv(f, fnEndpoints)
 		creds := FunctionCredentials(f.LogicalID)
 		d := wire.NewDeps(wire.ConfigFrom(lookup(env)), awsConfig(Region, creds, serviceEndpoints(env)), slog.Default())
-		h, err := wire.Handler(f.LogicalID, d)
+		h, err := all.Handler(f.LogicalID, d)
 		if err != nil {
 			return nil, fmt.Errorf("launcher: build %s: %w", f.LogicalID, err)
 		}
@@ -431,7 +432,7 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	}
 	if !cfg.SkipSeed {
 		wcfg := wire.ConfigFrom(lookup(map[string]string{"TABLE_NAME": c.Table, "SHOP_ID": tpl.Param("ShopId")}))
-		if err := wire.SeedDemo(ctx, wcfg, c.AWS); err != nil {
+		if err := all.SeedDemo(ctx, wcfg, c.AWS); err != nil {
 			return nil, fmt.Errorf("launcher: seed demo shop: %w", err)
 		}
 	}

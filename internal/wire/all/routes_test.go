@@ -1,4 +1,4 @@
-package wire_test
+package all_test
 
 import (
 	"context"
@@ -15,12 +15,13 @@ import (
 
 	"github.com/lmsshop/checkout/internal/stack"
 	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/all"
 )
 
 // Every HttpApi route of template.yaml reaches a handler of its function, and every
 // function of the template can be built: the template and the code cannot drift apart.
 func TestEveryTemplateRouteHasAHandler(t *testing.T) {
-	tpl, err := stack.Load("../../template.yaml")
+	tpl, err := stack.Load("../../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +35,7 @@ func TestEveryTemplateRouteHasAHandler(t *testing.T) {
 	d := wire.NewDeps(cfg, awsCfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	built := map[string]bool{}
 	for _, f := range tpl.Functions() {
-		if _, err := wire.Handler(f.LogicalID, d); err != nil {
+		if _, err := all.Handler(f.LogicalID, d); err != nil {
 			t.Errorf("%s cannot be built: %v", f.LogicalID, err)
 			continue
 		}
@@ -51,7 +52,7 @@ func TestEveryTemplateRouteHasAHandler(t *testing.T) {
 			continue
 		}
 		served++
-		h, _ := wire.Handler(r.Function, d)
+		h, _ := all.Handler(r.Function, d)
 		path := strings.NewReplacer("{txid}", "AAAAAAAAAAAAAAAA", "{code}", "GO-101", "{provider}", "test", "{proxy+}", "orders").Replace(r.Path)
 		method := r.Method
 		if method == "ANY" {

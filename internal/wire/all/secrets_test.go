@@ -1,4 +1,4 @@
-package wire
+package all
 
 import (
 	"context"
@@ -14,6 +14,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/settings"
 )
 
 // secretARN is what SETTINGS_SECRET holds in AWS: the secret's ARN (!Ref SettingsSecret).
@@ -47,8 +50,8 @@ func awsConfigNowhere() aws.Config {
 }
 
 // depsOn builds Deps whose AWS calls go to srv, with the given configuration.
-func depsOn(srv *httptest.Server, cfg Config) *Deps {
-	return NewDeps(cfg, aws.Config{
+func depsOn(srv *httptest.Server, cfg wire.Config) *wire.Deps {
+	return wire.NewDeps(cfg, aws.Config{
 		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""),
 		BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
 	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -59,9 +62,9 @@ func TestSettingsComeFromTheSecretAfterTheEnvironment(t *testing.T) {
 	srv := secretsServer(t, secretARN, `{"PAYMENT_STRIPE_SECRET_KEY":"sk_test_from_secret","PAYMENT_TEST_SECRET":"from-secret",
 		"MOODLE_TOKEN":" tok-from-secret ","GENERATED_AT_CREATION":"Xy12","OPERATOR_NOTE":{"any":"shape"}}`, &calls)
 	t.Setenv("PAYMENT_TEST_SECRET", "from-env")
-	d := depsOn(srv, Config{SettingsSecret: secretARN})
+	d := depsOn(srv, wire.Config{SettingsSecret: secretARN})
 	for i := 0; i < 3; i++ {
-		get, err := settings(d)
+		get, err := settings.Lookup(d)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,7 +96,7 @@ func TestSettingsRefuseAMissingOrMalformedSecret(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var calls atomic.Int32
 			srv := secretsServer(t, tc.secretID, tc.value, &calls)
-			_, err := settings(depsOn(srv, Config{SettingsSecret: secretARN}))
+			_, err := settings.Lookup(depsOn(srv, wire.Config{SettingsSecret: secretARN}))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to say %q", err, tc.want)
 			}
@@ -110,7 +113,7 @@ func TestSettingsWithoutASecretAreTheEnvironment(t *testing.T) {
 	var calls atomic.Int32
 	srv := secretsServer(t, secretARN, `{"MOODLE_TOKEN":"from-secret"}`, &calls)
 	t.Setenv("MOODLE_TOKEN", "from-env")
-	get, err := settings(depsOn(srv, Config{}))
+	get, err := settings.Lookup(depsOn(srv, wire.Config{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,18 +133,18 @@ var lmsFunctions = []string{"PurchaseReqsFunction", "OrderFunction", "ProduceFun
 // with a message naming the secret's key; with the token in the secret, each builds.
 func TestMoodleWithoutATokenFailsTheColdStart(t *testing.T) {
 	t.Setenv("MOODLE_TOKEN", "")
-	base := Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x",
+	base := wire.Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x",
 		LMSAdapter: "moodle", MoodleURL: "https://moodle.example", SettingsSecret: secretARN}
 	for _, tc := range []struct {
 		name, secret string
-		cfg          func(*Config)
+		cfg          func(*wire.Config)
 		want         string // "" builds
 	}{
 		{"no token in the secret", `{"GENERATED_AT_CREATION":"x"}`, nil, "the settings secret " + secretARN + " has no key MOODLE_TOKEN"},
 		{"an empty token", `{"MOODLE_TOKEN":"  "}`, nil, "has no key MOODLE_TOKEN"},
-		{"no secret at all", `{}`, func(c *Config) { c.SettingsSecret = "" }, "no SETTINGS_SECRET is set) has no key MOODLE_TOKEN"},
-		{"no Moodle URL", `{"MOODLE_TOKEN":"tok"}`, func(c *Config) { c.MoodleURL = "" }, "LMS_ADAPTER=moodle needs MOODLE_URL"},
-		{"an unknown adapter", `{}`, func(c *Config) { c.LMSAdapter = "canvas" }, `unknown LMS_ADAPTER "canvas"`},
+		{"no secret at all", `{}`, func(c *wire.Config) { c.SettingsSecret = "" }, "no SETTINGS_SECRET is set) has no key MOODLE_TOKEN"},
+		{"no Moodle URL", `{"MOODLE_TOKEN":"tok"}`, func(c *wire.Config) { c.MoodleURL = "" }, "LMS_ADAPTER=moodle needs MOODLE_URL"},
+		{"an unknown adapter", `{}`, func(c *wire.Config) { c.LMSAdapter = "canvas" }, `unknown LMS_ADAPTER "canvas"`},
 		{"the token in the secret", `{"MOODLE_TOKEN":"tok"}`, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,8 +188,8 @@ func TestRequiredDataIsCheckedAgainstTheConfiguredLMS(t *testing.T) {
 	var calls atomic.Int32
 	srv := secretsServer(t, secretARN, `{"MOODLE_TOKEN":"tok"}`, &calls)
 	t.Setenv("MOODLE_TOKEN", "")
-	d := depsOn(srv, Config{TableName: "t", LMSAdapter: "moodle", MoodleURL: moodleSrv.URL, SettingsSecret: secretARN})
-	check, err := requiredDataCheck(d)
+	d := depsOn(srv, wire.Config{TableName: "t", LMSAdapter: "moodle", MoodleURL: moodleSrv.URL, SettingsSecret: secretARN})
+	check, err := settings.RequiredDataCheck(d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,7 +219,7 @@ func TestFunctionsThatReadTheSettingsSecret(t *testing.T) {
 		for id := range builders() {
 			var calls atomic.Int32
 			srv := secretsServer(t, secretARN, `{"MOODLE_TOKEN":"tok"}`, &calls)
-			cfg := Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x",
+			cfg := wire.Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x",
 				LMSAdapter: adapter, MoodleURL: "https://moodle.example", SettingsSecret: secretARN, OperatorWait: time.Hour, ReconcileDays: 3}
 			if _, err := Handler(id, depsOn(srv, cfg)); err != nil {
 				t.Fatalf("%s (%s): %v", id, adapter, err)

@@ -1,4 +1,9 @@
-package wire
+// Package settings is the composition root of what the functions read from the
+// settings secret (Secrets Manager): the payment providers' PAYMENT_* settings, the
+// Moodle token and so the LMS adapter, and the PurchaseReqs function, whose data check
+// asks that LMS. Only the functions that read a setting import it, and with it the
+// Secrets Manager client.
+package settings
 
 import (
 	"context"
@@ -10,6 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/lmsshop/checkout/internal/wire"
 )
 
 // MoodleTokenKey is the setting that holds the Moodle web-service token.
@@ -25,7 +32,7 @@ func isSettingKey(key string) bool {
 	return strings.HasPrefix(key, "PAYMENT_") || key == MoodleTokenKey
 }
 
-// settings returns how the functions' secret settings — the payment providers'
+// Lookup returns how the functions' secret settings — the payment providers'
 // PAYMENT_* keys and MOODLE_TOKEN — are looked up: the environment first (local runs,
 // tests), then the Secrets Manager secret whose ARN is SETTINGS_SECRET, a JSON object
 // of strings with the same keys, e.g.
@@ -37,35 +44,36 @@ func isSettingKey(key string) bool {
 // read once per cold start, and only by a function that needs a setting; values stay
 // out of the function's configuration, where anyone who can read the function would
 // see them.
-func settings(d *Deps) (func(string) string, error) {
+func Lookup(d *wire.Deps) (func(string) string, error) {
 	if d.Cfg.SettingsSecret == "" {
-		return d.Cfg.env, nil
+		return d.Cfg.Env, nil
 	}
-	d.secretsOnce.Do(func() { d.secrets, d.secretsErr = readSettings(d) })
-	if d.secretsErr != nil {
-		return nil, d.secretsErr
+	v, err := d.Once("settings", func() (any, error) { return readSettings(d) })
+	if err != nil {
+		return nil, err
 	}
+	secrets := v.(map[string]string)
 	return func(k string) string {
-		if v := d.Cfg.env(k); v != "" {
+		if v := d.Cfg.Env(k); v != "" {
 			return v
 		}
-		return d.secrets[k]
+		return secrets[k]
 	}, nil
 }
 
 // readSettings reads the settings secret and keeps its known keys.
-func readSettings(d *Deps) (map[string]string, error) {
+func readSettings(d *wire.Deps) (map[string]string, error) {
 	id := d.Cfg.SettingsSecret
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	out, err := secretsmanager.NewFromConfig(d.AWS).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
-		return nil, fmt.Errorf("wire: read the settings secret %s (SETTINGS_SECRET): %w", id, err)
+		return nil, fmt.Errorf("settings: read the settings secret %s (SETTINGS_SECRET): %w", id, err)
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(aws.ToString(out.SecretString)), &raw); err != nil || raw == nil {
 		// The error is not wrapped: its text could quote the secret's content.
-		return nil, fmt.Errorf("wire: the settings secret %s is not a JSON object of PAYMENT_* and MOODLE_TOKEN settings", id)
+		return nil, fmt.Errorf("settings: the settings secret %s is not a JSON object of PAYMENT_* and MOODLE_TOKEN settings", id)
 	}
 	values := map[string]string{}
 	var unknown []string
@@ -78,7 +86,7 @@ func readSettings(d *Deps) (map[string]string, error) {
 		}
 		var s string
 		if err := json.Unmarshal(v, &s); err != nil {
-			return nil, fmt.Errorf("wire: the settings secret %s: key %s must be a string", id, k)
+			return nil, fmt.Errorf("settings: the settings secret %s: key %s must be a string", id, k)
 		}
 		values[k] = strings.TrimSpace(s)
 	}

@@ -1,4 +1,4 @@
-package wire
+package settings
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/production/locallms"
 	"github.com/lmsshop/checkout/internal/production/moodle"
+	"github.com/lmsshop/checkout/internal/wire"
 )
 
 // LMS builds the adapter the functions reach the LMS through, once per cold start:
@@ -16,18 +17,21 @@ import (
 // settings secret or the environment), or records in the table for local runs. Every
 // function that checks data against the LMS or delivers to it uses this one, so a check
 // before payment asks the LMS that production will deliver to.
-func LMS(d *Deps) (production.LMS, error) {
-	d.lmsOnce.Do(func() { d.lms, d.lmsErr = newLMS(d) })
-	return d.lms, d.lmsErr
+func LMS(d *wire.Deps) (production.LMS, error) {
+	v, err := d.Once("lms", func() (any, error) { return newLMS(d) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(production.LMS), nil
 }
 
-func newLMS(d *Deps) (production.LMS, error) {
+func newLMS(d *wire.Deps) (production.LMS, error) {
 	switch d.Cfg.LMSAdapter {
 	case "moodle":
 		if d.Cfg.MoodleURL == "" {
-			return nil, fmt.Errorf("wire: LMS_ADAPTER=moodle needs MOODLE_URL, the base URL of the Moodle site")
+			return nil, fmt.Errorf("settings: LMS_ADAPTER=moodle needs MOODLE_URL, the base URL of the Moodle site")
 		}
-		get, err := settings(d)
+		get, err := Lookup(d)
 		if err != nil {
 			return nil, err
 		}
@@ -37,22 +41,22 @@ func newLMS(d *Deps) (production.LMS, error) {
 			if d.Cfg.SettingsSecret == "" {
 				where = "the environment (no SETTINGS_SECRET is set)"
 			}
-			return nil, fmt.Errorf("wire: LMS_ADAPTER=moodle needs the Moodle web-service token: %s has no key %s", where, MoodleTokenKey)
+			return nil, fmt.Errorf("settings: LMS_ADAPTER=moodle needs the Moodle web-service token: %s has no key %s", where, MoodleTokenKey)
 		}
 		c, err := moodle.New(d.Cfg.MoodleURL, token)
 		if err != nil {
-			return nil, fmt.Errorf("wire: %w", err)
+			return nil, fmt.Errorf("settings: %w", err)
 		}
 		return c, nil
 	case "local", "":
 		return locallms.New(d.Store.DB, d.Store.Table), nil
 	default:
-		return nil, fmt.Errorf("wire: unknown LMS_ADAPTER %q (local or moodle)", d.Cfg.LMSAdapter)
+		return nil, fmt.Errorf("settings: unknown LMS_ADAPTER %q (local or moodle)", d.Cfg.LMSAdapter)
 	}
 }
 
 // ProductionHandlers builds the product handlers on the configured LMS.
-func ProductionHandlers(d *Deps) (map[string]production.Handler, error) {
+func ProductionHandlers(d *wire.Deps) (map[string]production.Handler, error) {
 	lms, err := LMS(d)
 	if err != nil {
 		return nil, err
@@ -60,11 +64,11 @@ func ProductionHandlers(d *Deps) (map[string]production.Handler, error) {
 	return production.Handlers(lms, d.Store, d.Now), nil
 }
 
-// requiredDataCheck is the handlers' own rule on required data (e.g. a course short
+// RequiredDataCheck is the handlers' own rule on required data (e.g. a course short
 // name is free), asked of the configured LMS. An LMS that cannot be built fails the
 // cold start: checking against another LMS than production's would accept data that
 // production then refuses after payment.
-func requiredDataCheck(d *Deps) (checkout.Checker, error) {
+func RequiredDataCheck(d *wire.Deps) (checkout.Checker, error) {
 	handlers, err := ProductionHandlers(d)
 	if err != nil {
 		return nil, err

@@ -1,9 +1,11 @@
-package wire
+package all
 
 import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lmsshop/checkout/internal/wire"
 )
 
 // OPERATOR_WAIT_MINUTES is a whole number of minutes; anything else fails the watch's
@@ -23,11 +25,11 @@ func TestOperatorWaitMinutes(t *testing.T) {
 	} {
 		t.Run(tc.value, func(t *testing.T) {
 			t.Setenv("OPERATOR_WAIT_MINUTES", tc.value)
-			cfg := ConfigFromEnv()
+			cfg := wire.ConfigFromEnv()
 			if cfg.OperatorWait != tc.want {
 				t.Errorf("OperatorWait = %v, want %v", cfg.OperatorWait, tc.want)
 			}
-			_, err := Handler("WatchFunction", NewDeps(cfg, awsConfigNowhere(), nil))
+			_, err := Handler("WatchFunction", wire.NewDeps(cfg, awsConfigNowhere(), nil))
 			if tc.want == 0 && (err == nil || !strings.Contains(err.Error(), "OPERATOR_WAIT_MINUTES")) {
 				t.Errorf("build = %v, want a failure naming OPERATOR_WAIT_MINUTES", err)
 			}
@@ -42,9 +44,9 @@ func TestOperatorWaitMinutes(t *testing.T) {
 // late payment) need STATE_MACHINE_ARN: they refuse to start without it, and every other
 // function builds without it.
 func TestOnlyTheStartersNeedTheStateMachineARN(t *testing.T) {
-	cfg := Config{TableName: "t", ShopID: "demo", LMSAdapter: "local", OperatorWait: time.Hour, ReconcileDays: 3}
+	cfg := wire.Config{TableName: "t", ShopID: "demo", LMSAdapter: "local", OperatorWait: time.Hour, ReconcileDays: 3}
 	for id := range builders() {
-		_, err := Handler(id, NewDeps(cfg, awsConfigNowhere(), nil))
+		_, err := Handler(id, wire.NewDeps(cfg, awsConfigNowhere(), nil))
 		if id == "OrderFunction" || id == "BackofficeFunction" {
 			if err == nil || !strings.Contains(err.Error(), "STATE_MACHINE_ARN") {
 				t.Errorf("%s without STATE_MACHINE_ARN: %v, want a failure naming it", id, err)
@@ -66,11 +68,11 @@ func TestReconcileDays(t *testing.T) {
 	}{{"", 3}, {"1", 1}, {"30", 30}, {"0", 0}, {"-2", 0}, {"3d", 0}} {
 		t.Run(tc.value, func(t *testing.T) {
 			t.Setenv("RECONCILE_DAYS", tc.value)
-			cfg := ConfigFromEnv()
+			cfg := wire.ConfigFromEnv()
 			if cfg.ReconcileDays != tc.want {
 				t.Errorf("ReconcileDays = %d, want %d", cfg.ReconcileDays, tc.want)
 			}
-			_, err := Handler("ReconcileFunction", NewDeps(cfg, awsConfigNowhere(), nil))
+			_, err := Handler("ReconcileFunction", wire.NewDeps(cfg, awsConfigNowhere(), nil))
 			if tc.want == 0 && (err == nil || !strings.Contains(err.Error(), "RECONCILE_DAYS")) {
 				t.Errorf("build = %v, want a failure naming RECONCILE_DAYS", err)
 			}

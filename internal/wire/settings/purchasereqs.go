@@ -1,0 +1,18 @@
+package settings
+
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/lmsshop/checkout/internal/wire"
+)
+
+// PurchaseReqs builds the function of the PURCHASEREQUIS step.
+func PurchaseReqs(d *wire.Deps) (lambda.Handler, error) {
+	s := wire.Steps(d, "Purchase Requirements")
+	check, err := RequiredDataCheck(d)
+	if err != nil {
+		return nil, err
+	}
+	s.Check = check
+	return wire.Router(d, s.RegisterRequirements), nil
+}
