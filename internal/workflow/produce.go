@@ -115,10 +115,10 @@ func deliveries(lines []checkout.OrderLine) []checkout.OrderLine {
 }
 
 // productionError names a handler's failure for the state machine: a missing LMS
-// object or a bad parameter will not appear by retrying; anything else (the LMS or
+// object, a bad parameter or an order refunded meanwhile will not change by retrying; anything else (the LMS or
 // the table unreachable, a lost race) is worth the Retry's backoff.
 func productionError(err error) error {
-	if errors.Is(err, production.ErrNotFound) || strings.Contains(err.Error(), "parameter ") {
+	if errors.Is(err, production.ErrNotFound) || errors.Is(err, production.ErrNotPaid) || strings.Contains(err.Error(), "parameter ") {
 		return &TaskError{Name: ErrTaskFailed, Msg: "production failed", Err: err}
 	}
 	return &TaskError{Name: ErrTransient, Msg: "production failed", Err: err}
