@@ -195,28 +195,56 @@ func (st *Store) ProductEvents(ctx context.Context, ref string) ([]production.Ev
 
 // Claim implements production.InstanceStore with one conditional put of the unit's
 // marker holding the decisions: the first writer's decisions stay, and a later
-// writer gets back the marker as it is — the decisions to reuse, or, once the unit
-// was committed, its instance. One write instead of a read of the marker and a put of
-// the decisions.
+// writer reads the marker as it is — the decisions to reuse, or, once the unit was
+// committed, its instance. The first run makes one write instead of a read of the
+// marker and a put of the decisions.
+//
+// A postpay unit's put is a transaction with a check that the order is paid: an
+// operator's refund or cancellation may race production, which no longer reads the
+// order before delivering (the execution's input carries it), so the check rides on
+// the write that comes before any effect in the LMS. A key without an order
+// (production used on its own) is not held to it.
 func (st *Store) Claim(ctx context.Context, k production.Key, decisions map[string]string) (production.Claimed, error) {
 	item, err := marshal(markerItem{PK: "TX#" + k.TxID, SK: markerSK(k), Type: "produced", Decisions: decisions})
 	if err != nil {
 		return production.Claimed{}, fmt.Errorf("encode production marker %s: %w", k, err)
 	}
-	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &st.Table, Item: item,
-		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err == nil {
-		return production.Claimed{Decisions: decisions}, nil
-	}
+	put := &types.Put{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
 	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
+	if k.Phase != production.PhasePostpay {
+		_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		if err == nil {
+			return production.Claimed{Decisions: decisions}, nil
+		}
+		if !errors.As(err, &ccf) {
+			return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
+		}
+	} else {
+		items := []types.TransactWriteItem{{ConditionCheck: st.paidCheck(k.TxID)}, {Put: put}}
+		err = st.transact(ctx, items, func(reasons []types.CancellationReason) error {
+			if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+				return production.ErrNotPaid
+			}
+			if aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+				return errMarkerExists
+			}
+			return nil
+		})
+		if err == nil {
+			return production.Claimed{Decisions: decisions}, nil
+		}
+		if !errors.Is(err, errMarkerExists) {
+			return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
+		}
 	}
-	old := ccf.Item
-	if old == nil { // servers that do not return the old item on failure
+	var old map[string]types.AttributeValue
+	if ccf != nil {
+		old = ccf.Item
+	}
+	if old == nil { // a transaction, or a server that does not return the old item
 		out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true)})
 		if gerr != nil {
 			return production.Claimed{}, fmt.Errorf("read production marker %s: %w", k, gerr)
@@ -236,6 +264,8 @@ func (st *Store) Claim(ctx context.Context, k production.Key, decisions map[stri
 	}
 	return production.Claimed{Decisions: m.Decisions}, nil
 }
+
+var errMarkerExists = errors.New("production marker exists")
 
 // maxConflictRetries bounds the retries of a transaction cancelled by a
 // concurrent transaction on the same items (TransactionConflict).
@@ -271,16 +301,6 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		{Update: marker},
 		{Put: &types.Put{TableName: &st.Table, Item: inst}},
 	}
-	paidCheck := -1
-	if c.Key.Phase == production.PhasePostpay {
-		// The order must still be paid when its delivery is recorded: an operator's
-		// refund or cancellation may race production, which no longer reads the order
-		// before delivering (the execution's input carries it). The check rides on the
-		// commit instead of a read of its own; a key without an order (production used
-		// on its own) is not held to it.
-		paidCheck = len(items)
-		items = append(items, types.TransactWriteItem{ConditionCheck: st.paidCheck(c.Key.TxID)})
-	}
 	for _, e := range in.Events {
 		ev, err := eventRecord(in.Reference, e)
 		if err != nil {
@@ -291,36 +311,49 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 	if len(c.Balances) > 0 {
 		items = append(items, types.TransactWriteItem{Update: balanceUpdate(st.Table, in.Customer, c.Balances)})
 	}
+	err = st.transact(ctx, items, func(reasons []types.CancellationReason) error {
+		if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			return production.ErrAlreadyProduced
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", c.Key, err)
+	}
+	return nil
+}
+
+// transact runs a production transaction. decide names the error of a cancellation
+// (nil: none of its own); a cancellation by a concurrent transaction on the same items
+// (TransactionConflict: another run of the same step) is retried after a pause, and
+// the conditions decide which run wins.
+func (st *Store) transact(ctx context.Context, items []types.TransactWriteItem, decide func([]types.CancellationReason) error) error {
 	for attempt := 0; ; attempt++ {
-		_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			return nil
 		}
 		var tce *types.TransactionCanceledException
 		if !errors.As(err, &tce) {
-			return fmt.Errorf("commit %s: %w", c.Key, err)
+			return err
+		}
+		if len(tce.CancellationReasons) == len(items) {
+			if derr := decide(tce.CancellationReasons); derr != nil {
+				return derr
+			}
 		}
 		conflict := false
-		for i, r := range tce.CancellationReasons {
-			code := aws.ToString(r.Code)
-			if i == 0 && code == "ConditionalCheckFailed" {
-				return fmt.Errorf("commit %s: %w", c.Key, production.ErrAlreadyProduced)
-			}
-			if i == paidCheck && code == "ConditionalCheckFailed" {
-				return fmt.Errorf("commit %s: %w", c.Key, production.ErrNotPaid)
-			}
-			if code == "TransactionConflict" {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
 				conflict = true
 			}
 		}
 		if !conflict || attempt >= maxConflictRetries {
-			return fmt.Errorf("commit %s: %w", c.Key, err)
+			return err
 		}
-		// Another run of the same step holds the items: wait, then retry; the
-		// marker condition decides which run wins.
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("commit %s: %w", c.Key, ctx.Err())
+			return ctx.Err()
 		case <-time.After(time.Duration(10+rand.IntN(20<<attempt)) * time.Millisecond):
 		}
 	}

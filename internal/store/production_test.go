@@ -197,10 +197,11 @@ func TestMissingInstanceIsNotFound(t *testing.T) {
 	}
 }
 
-// A postpay commit records a delivery only while its order is paid: an operator's
-// refund or cancellation that wins the race leaves no instance, no marker and no
-// balance behind. Other phases (a withdrawal after a refund) are not held to it.
-func TestPostpayCommitNeedsAPaidOrder(t *testing.T) {
+// A postpay unit is claimed only while its order is paid: an operator's refund or
+// cancellation that wins the race with production leaves no marker, so production
+// stops before any effect in the LMS. Other phases (a withdrawal after a refund) are
+// not held to it.
+func TestPostpayClaimNeedsAPaidOrder(t *testing.T) {
 	st := newStore(t)
 	ctx := context.Background()
 	tests := []struct {
@@ -219,23 +220,21 @@ func TestPostpayCommitNeedsAPaidOrder(t *testing.T) {
 		t.Run(string(tc.status)+"/"+tc.phase, func(t *testing.T) {
 			txid := placed(t, st, tc.status, false)
 			k := production.Key{TxID: txid, LineID: "L01", Phase: tc.phase}
-			in := sampleInstance(k)
-			in.Customer = txid + "@example.org"
-			err := st.Commit(ctx, production.Commit{Key: k, Instance: in, Balances: map[string]int64{"credits": 5}})
+			got, err := st.Claim(ctx, k, map[string]string{"now": "2026-05-01T00:00:00Z"})
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
-				t.Fatalf("Commit = %v, want %v", err, tc.wantErr)
+				t.Fatalf("Claim = %+v, %v; want error %v", got, err, tc.wantErr)
 			}
-			if tc.wantErr == nil {
+			marker := rawItem(t, st, "TX#"+txid, "PRODUCED#L01#0#"+tc.phase)
+			if (marker != nil) != (tc.wantErr == nil) {
+				t.Errorf("marker after Claim (error %v): %v", err, marker)
+			}
+			if tc.wantErr != nil {
 				return
 			}
-			if _, found, err := st.Produced(ctx, k); err != nil || found {
-				t.Errorf("Produced after a refused commit = %v, %v; want nothing", found, err)
-			}
-			if got, err := st.Balance(ctx, in.Customer, "credits"); err != nil || got != 0 {
-				t.Errorf("balance after a refused commit = %d, %v; want 0", got, err)
-			}
-			if _, err := st.Instance(ctx, in.Reference); !errors.Is(err, production.ErrNotFound) {
-				t.Errorf("instance after a refused commit: %v, want none", err)
+			// A second claim of a paid order's unit gets the first decisions back.
+			again, err := st.Claim(ctx, k, map[string]string{"now": "2026-06-01T00:00:00Z"})
+			if err != nil || again.Decisions["now"] != "2026-05-01T00:00:00Z" {
+				t.Errorf("second Claim = %+v, %v; want the first decisions", again, err)
 			}
 		})
 	}

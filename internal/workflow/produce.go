@@ -20,7 +20,7 @@ func (s *Service) ProduceTask(ctx context.Context, t Task) (any, error) {
 	}
 	switch t.Action {
 	case production.PhasePrepay, production.PhasePostpay:
-		if err := s.produce(ctx, t.TxID, t.Action); err != nil {
+		if err := s.produce(ctx, t, t.Action); err != nil {
 			return nil, err
 		}
 		return map[string]bool{"done": true}, nil
@@ -33,19 +33,28 @@ func (s *Service) ProduceTask(ctx context.Context, t Task) (any, error) {
 // produce runs every line's production handler for one phase. Handlers deliver each
 // unit at most once (internal/production), so a retried phase redoes nothing; the
 // feedback of the phase is stored for the delivery e-mails.
-func (s *Service) produce(ctx context.Context, txid, phase string) error {
-	o, err := s.Store.GetOrder(ctx, txid, "")
+//
+// With the execution input's copy of the order, postpay does not read the order: the
+// state machine reaches it only once the payment was settled, and each unit's commit
+// checks that the order is still paid (store.Commit), which a refund racing
+// production would change.
+func (s *Service) produce(ctx context.Context, t Task, phase string) error {
+	txid := t.TxID
+	o, copied, err := s.order(ctx, t)
 	if err != nil {
 		return err
 	}
 	tr := s.tracer(srcProduction)
-	if phase == production.PhasePostpay {
+	switch {
+	case phase == production.PhasePostpay && copied:
+		tr.Printf(ctx, txid, "Full production starting ...")
+	case phase == production.PhasePostpay:
 		if !paid(o.Status) {
 			tr.Printf(ctx, txid, "full production refused: order is %s, not paid", o.Status)
 			return &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("order %s is %s: production needs a paid order", txid, o.Status)}
 		}
 		tr.Printf(ctx, txid, "Full production starting from %s ...", o.Status)
-	} else {
+	default:
 		tr.Printf(ctx, txid, "Prepay production starting from %s ...", o.Status)
 	}
 	now := s.now()
@@ -63,6 +72,10 @@ func (s *Service) produce(ctx context.Context, txid, phase string) error {
 			run = h.Prepay
 		}
 		res, err := run(ctx, job)
+		if errors.Is(err, production.ErrNotPaid) {
+			tr.Printf(ctx, txid, "full production refused: the order is no longer paid")
+			return productionError(err)
+		}
 		if err != nil {
 			tr.Printf(ctx, txid, "line %s (%s × %d, %s) %s FAILED: %v", l.ID, l.Code, l.Quantity, l.Handler, phase, err)
 			return productionError(err)
@@ -85,6 +98,14 @@ func (s *Service) produce(ctx context.Context, txid, phase string) error {
 		return err
 	}
 	if accountCreated {
+		if copied {
+			// The e-mail's link is signed with the order's token hash, which the
+			// execution input does not carry.
+			if o, err = s.Store.GetOrder(ctx, txid, ""); err != nil {
+				s.log().Warn("AccountCreated e-mail not sent", "txid", txid, "err", err)
+				return nil
+			}
+		}
 		if shop, _, err := s.Shops.Get(ctx); err == nil {
 			e := mailEvent(notify.AccountCreated, shop, o)
 			e.Links.Order = s.orderLink(o)
