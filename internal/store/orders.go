@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -343,13 +345,49 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 // new wait, recording a payment attempt), with the request's pending trace lines, and
 // returns the order as it now is (ReturnValues: no read after the write).
 func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.Order, error) {
+	o, _, err := st.update(ctx, txid, ch, "")
+	return o, err
+}
+
+// UpdateOnce is Update that also claims, in the same write, the right to perform the
+// named side effect (an e-mail) once, as Once does on an item of its own: claimed is
+// true for the first caller only, however many race or retry. A caller whose effect
+// then fails calls ReleaseOnOrder so that a retry may claim it again.
+func (st *Store) UpdateOnce(ctx context.Context, txid string, ch Change, name string) (o *checkout.Order, claimed bool, err error) {
+	if name == "" {
+		return nil, false, checkout.Errorf("store.update", checkout.EINTERNAL, "a claim needs a name")
+	}
+	return st.update(ctx, txid, ch, name)
+}
+
+// ReleaseOnOrder gives back a claim taken with UpdateOnce.
+func (st *Store) ReleaseOnOrder(ctx context.Context, txid, name string) error {
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), orderSK),
+		UpdateExpression: aws.String("REMOVE #once"), ExpressionAttributeNames: map[string]string{"#once": onceAttr(name)},
+	})
+	return checkout.Wrap("store.releaseOnOrder", err)
+}
+
+// onceAttr is the order's attribute that holds the claim of a once-only effect.
+func onceAttr(name string) string { return "once#" + name }
+
+func (st *Store) update(ctx context.Context, txid string, ch Change, once string) (*checkout.Order, bool, error) {
 	const op = "store.update"
 	set := []string{"updatedAt = :now"}
 	values := map[string]types.AttributeValue{":now": s(st.now().Format(time.RFC3339Nano))}
 	names := map[string]string{}
+	var stamp string
+	if once != "" {
+		// The claim is this write's own stamp, kept only if no earlier write left one:
+		// the stamp read back tells whether this write is the claim's.
+		stamp = st.now().Format(time.RFC3339Nano) + "/" + strconv.FormatUint(rand.Uint64(), 36)
+		set = append(set, "#once = if_not_exists(#once, :stamp)")
+		names["#once"], values[":stamp"] = onceAttr(once), s(stamp)
+	}
 	set, lines, err := ch.withTrace(ctx, txid, set, names, values)
 	if err != nil {
-		return nil, checkout.Wrap(op, err)
+		return nil, false, checkout.Wrap(op, err)
 	}
 	in := &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
@@ -364,18 +402,23 @@ func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.
 		restoreTrace(ctx, lines)
 	}
 	if _, failed := conditionFailed(err); failed {
-		return nil, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
+		return nil, false, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
 	}
 	if err != nil {
-		return nil, checkout.Wrap(op, err)
+		return nil, false, checkout.Wrap(op, err)
 	}
 	var rec orderRecord
 	if err := unmarshal(out.Attributes, &rec); err != nil {
-		return nil, checkout.Wrap(op, err)
+		return nil, false, checkout.Wrap(op, err)
 	}
 	o := rec.Order
 	o.TokenHash = rec.TokenHash
-	return &o, nil
+	claimed := false
+	if once != "" {
+		got, _ := out.Attributes[onceAttr(once)].(*types.AttributeValueMemberS)
+		claimed = got != nil && got.Value == stamp
+	}
+	return &o, claimed, nil
 }
 
 // ClaimTask applies ch only while the order's workflow waits on token in state from,

@@ -66,14 +66,16 @@ func (s *Service) invoice(ctx context.Context, t Task) (string, error) {
 		}
 		shopID = shop.ID
 	}
-	insts, err := s.Store.CustomerInstances(ctx, o.Customer.Email)
-	if err != nil {
-		return "", checkout.Wrap("bill.products", err)
-	}
-	b := store.Billing{ShopID: shopID, Year: s.now().Year()}
-	for _, in := range insts {
-		if in.TxID == o.TxID {
-			b.Billed = append(b.Billed, in.Reference)
+	b := store.Billing{ShopID: shopID, Year: s.now().Year(), Billed: t.Products}
+	if t.Products == nil {
+		insts, err := s.Store.CustomerInstances(ctx, o.Customer.Email)
+		if err != nil {
+			return "", checkout.Wrap("bill.products", err)
+		}
+		for _, in := range insts {
+			if in.TxID == o.TxID {
+				b.Billed = append(b.Billed, in.Reference)
+			}
 		}
 	}
 	billed := len(b.Billed)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
@@ -44,8 +45,13 @@ func TestTasksWithTheOrderFromTheInput(t *testing.T) {
 			invoice := map[string]any{"action": "invoice", "txid": txid, "order": copied}
 			var numbers []string
 			for run := 0; run < 2; run++ { // a retried task changes nothing more
-				if _, errType := e.task(e.produce, postpay); errType != tc.wantErr {
+				produced, errType := e.task(e.produce, postpay)
+				if errType != tc.wantErr {
 					t.Fatalf("postpay run %d reported %q, want %q", run+1, errType, tc.wantErr)
+				}
+				if produced != nil {
+					// The state machine gives billing the references production answered.
+					invoice["products"] = produced["products"]
 				}
 				out, errType := e.task(e.bill, invoice)
 				if errType != tc.wantErr {
@@ -74,9 +80,29 @@ func TestTasksWithTheOrderFromTheInput(t *testing.T) {
 			} else if delivered != 1 || after.Status != checkout.Complete || len(numbers) != 2 || numbers[0] != numbers[1] || numbers[0] != after.InvoiceNumber {
 				t.Errorf("paid order: %d instance(s), %s, numbers %v (stored %q); want one delivery and one invoice number", delivered, after.Status, numbers, after.InvoiceNumber)
 			}
+			for _, in := range insts {
+				if in.TxID != txid {
+					continue
+				}
+				if got, err := e.st.Instance(e.ctx, in.Reference); err != nil || !billed(got.Events) {
+					t.Errorf("instance %s: events %+v, %v; want it billed", in.Reference, got.Events, err)
+				}
+				if refs, _ := invoice["products"].([]any); len(refs) != 1 || refs[0] != in.Reference {
+					t.Errorf("postpay answered products %v, want [%s]", invoice["products"], in.Reference)
+				}
+			}
 			if tr := e.traceText(txid); !strings.Contains(tr, tc.wantTrace) {
 				t.Errorf("trace lacks %q:\n%s", tc.wantTrace, tr)
 			}
 		})
 	}
+}
+
+func billed(events []production.Event) bool {
+	for _, ev := range events {
+		if ev.Type == production.EventBilled {
+			return true
+		}
+	}
+	return false
 }

@@ -106,13 +106,18 @@ func (s *Service) start(ctx context.Context, txid, token string) (any, error) {
 		return nil, err
 	}
 	// The token is stored before anything can settle the payment, so the settler finds
-	// it; the write returns the order, which needs no read of its own.
-	o, err := s.Store.Update(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment})
+	// it; the write returns the order, which needs no read of its own, and claims the
+	// OrderPlaced e-mail, which needs no write of its own (a retried start sends none).
+	o, claimed, err := s.Store.UpdateOnce(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment}, "mail#OrderPlaced")
 	if err != nil {
 		return nil, err
 	}
 	tr := s.tracer(srcPayment)
-	s.mailQuietly(ctx, "OrderPlaced", mailEvent(notify.OrderPlaced, shop, o))
+	if err := s.sendClaimed(ctx, "OrderPlaced", mailEvent(notify.OrderPlaced, shop, o), claimed, func(ctx context.Context) error {
+		return s.Store.ReleaseOnOrder(ctx, txid, "mail#OrderPlaced")
+	}); err != nil {
+		s.mailFailed(ctx, txid, notify.OrderPlaced, err)
+	}
 	switch {
 	case paid(o.Status):
 		// Settled meanwhile (a late notification, an operator): nothing to wait for.
@@ -212,9 +217,14 @@ func (s *Service) startRace(ctx context.Context, txid string, moveErr error) (an
 // cannot leave must not stop the payment of an order.
 func (s *Service) mailQuietly(ctx context.Context, name string, e notify.Event) {
 	if err := s.sendOnce(ctx, name, e); err != nil {
-		s.tracer(srcNotify).Printf(ctx, e.Order.TxID, "e-mail %s NOT sent: %v", e.Kind, err)
-		s.log().Error("e-mail not sent", "txid", e.Order.TxID, "kind", e.Kind, "err", err)
+		s.mailFailed(ctx, e.Order.TxID, e.Kind, err)
 	}
+}
+
+// mailFailed traces and logs an e-mail that could not be sent.
+func (s *Service) mailFailed(ctx context.Context, txid string, kind notify.Kind, err error) {
+	s.tracer(srcNotify).Printf(ctx, txid, "e-mail %s NOT sent: %v", kind, err)
+	s.log().Error("e-mail not sent", "txid", txid, "kind", kind, "err", err)
 }
 
 // succeed completes a token; a token no longer waiting means the wait was already

@@ -174,6 +174,9 @@ type Task struct {
 	// Order is the execution input's copy of the order (httpapi.ExecutionInput),
 	// null when the order was too large to carry or the task was invoked without it.
 	Order *checkout.Order `json:"order"`
+	// Products are the references of the instances production delivered for the
+	// order (Produced.Products), given to billing; nil when not told.
+	Products []string `json:"products"`
 }
 
 // order is the task's order: the execution input's copy, whose lines, customer and
