@@ -328,7 +328,8 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 			o := was.Order
 			return &o, nil
 		}
-		return nil, checkout.Errorf(op, checkout.ECONFLICT, "order %s cannot move from %s to %s", txid, was.Status, to)
+		return nil, &checkout.Error{Op: op, Kind: checkout.ECONFLICT, Message: fmt.Sprintf("order %s cannot move from %s to %s", txid, was.Status, to),
+			Err: &StatusConflict{Status: was.Status}}
 	}
 	if err != nil {
 		return nil, checkout.Wrap(op, err)
@@ -339,6 +340,21 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 	}
 	o := now2.Order
 	return &o, nil
+}
+
+// StatusConflict is the cause of a Move refused by the transition table: the status
+// the order had, read from the refused write itself (no read of its own).
+type StatusConflict struct{ Status checkout.Status }
+
+func (c *StatusConflict) Error() string { return "the order is " + string(c.Status) }
+
+// ConflictStatus is the status of the order whose Move err refused, when err says.
+func ConflictStatus(err error) (checkout.Status, bool) {
+	var c *StatusConflict
+	if errors.As(err, &c) && c.Status != "" {
+		return c.Status, true
+	}
+	return "", false
 }
 
 // Update applies a change without moving the status (e.g. storing the task token of a

@@ -199,15 +199,21 @@ func (s *Service) startRace(ctx context.Context, txid string, moveErr error) (an
 	if checkout.KindOf(moveErr) != checkout.ECONFLICT {
 		return nil, moveErr
 	}
-	o, err := s.Store.GetOrder(ctx, txid, "")
-	if err != nil {
-		return nil, err
+	// The refused move says what the order is; only a server that does not return
+	// the item on a failed condition makes this read.
+	status, ok := store.ConflictStatus(moveErr)
+	if !ok {
+		o, err := s.Store.GetOrder(ctx, txid, "")
+		if err != nil {
+			return nil, err
+		}
+		status = o.Status
 	}
 	switch {
-	case paid(o.Status):
-		s.tracer(srcPayment).Printf(ctx, txid, "payment settled while it was starting (order %s)", o.Status)
-		return map[string]string{"settled": string(o.Status)}, nil
-	case o.Status == checkout.Cancelled:
+	case paid(status):
+		s.tracer(srcPayment).Printf(ctx, txid, "payment settled while it was starting (order %s)", status)
+		return map[string]string{"settled": string(status)}, nil
+	case status == checkout.Cancelled:
 		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was cancelled"}
 	}
 	return nil, moveErr
