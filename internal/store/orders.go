@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
@@ -395,11 +393,8 @@ func (st *Store) update(ctx context.Context, txid string, ch Change, once string
 	names := map[string]string{}
 	var stamp string
 	if once != "" {
-		// The claim is this write's own stamp, kept only if no earlier write left one:
-		// the stamp read back tells whether this write is the claim's.
-		stamp = st.now().Format(time.RFC3339Nano) + "/" + strconv.FormatUint(rand.Uint64(), 36)
-		set = append(set, "#once = if_not_exists(#once, :stamp)")
-		names["#once"], values[":stamp"] = onceAttr(once), s(stamp)
+		stamp = st.claimStamp()
+		set = append(set, claimClause(names, values, "#once", onceAttr(once), stamp))
 	}
 	set, lines, err := ch.withTrace(ctx, txid, set, names, values)
 	if err != nil {
@@ -429,12 +424,7 @@ func (st *Store) update(ctx context.Context, txid string, ch Change, once string
 	}
 	o := rec.Order
 	o.TokenHash = rec.TokenHash
-	claimed := false
-	if once != "" {
-		got, _ := out.Attributes[onceAttr(once)].(*types.AttributeValueMemberS)
-		claimed = got != nil && got.Value == stamp
-	}
-	return &o, claimed, nil
+	return &o, once != "" && claimedBy(out.Attributes, onceAttr(once), stamp), nil
 }
 
 // ClaimTask applies ch only while the order's workflow waits on token in state from,
