@@ -555,8 +555,11 @@ func (s *Service) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 	switch in.Action {
 	case "pay":
 		tr.Printf(ctx, o.TxID, "paying")
+		// The status the payment moved the order to is traced here, with the move:
+		// production no longer reads the order, so its own line cannot say it.
 		if o, err = s.Store.Move(ctx, o.TxID, checkout.SoldOut, store.Change{Payment: &checkout.Payment{
-			Mode: payment.NameTest, Outcome: payment.Paid.String(), Amount: o.Totals.Final, At: s.now()}}); err != nil {
+			Mode: payment.NameTest, Outcome: payment.Paid.String(), Amount: o.Totals.Final, At: s.now()},
+			Trace: []trace.Line{tr.Line(o.TxID, "paid: order %s", checkout.SoldOut)}}); err != nil {
 			return httpapi.Response{}, err
 		}
 		if _, err := s.succeed(ctx, o.TxID, state.TaskToken, map[string]string{"mode": payment.NameTest, "outcome": "paid"}); err != nil {
