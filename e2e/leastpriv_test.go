@@ -285,7 +285,8 @@ func (f *sesFaults) fail(fail bool) {
 }
 
 // The delivery e-mail that SES refused is sent by the Notify task's retry once SES
-// works again, once: NotifyFunction gives the claim back (dynamodb:DeleteItem).
+// works again, once: NotifyFunction gives the claim back (dynamodb:UpdateItem,
+// store.ReleaseEach).
 func TestDeliveryEmailSentOnceAfterSESRecovers(t *testing.T) {
 	ses := &sesFaults{t: t}
 	c := cloudtest.StartWith(t, cloudtest.Options{Through: ses.through})

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 
@@ -79,6 +80,28 @@ type ExecutionInput struct {
 	Paymode string               `json:"paymode"`
 	Payment checkout.PaymentPlan `json:"payment"`
 	APIURL  string               `json:"apiUrl"`
+	// Order is the order as it was when the execution started, which the tasks read
+	// instead of the table (production, billing): what they use of it (lines,
+	// customer, seats, totals) does not change after placement, and what does (the
+	// status) is checked by the condition of the task's own write. It is null when the
+	// order's JSON exceeds MaxInputOrderBytes: the tasks then read the order.
+	Order *checkout.Order `json:"order"`
+}
+
+// MaxInputOrderBytes bounds the order carried in an execution's input. Step
+// Functions refuses an input, a state's data or a task's payload over 256 KB; half of
+// it leaves room for the rest of the state (payment plan, task results, errors). A
+// cart holds at most checkout.MaxLines lines, so a usual order is far below it; one
+// whose catalog items are unusually large goes without.
+const MaxInputOrderBytes = 128 << 10
+
+// NewExecutionInput is the input of o's workflow in shop.
+func NewExecutionInput(shop *checkout.Shop, o *checkout.Order) ExecutionInput {
+	in := ExecutionInput{TxID: o.TxID, Paymode: o.Paymode, Payment: checkout.PlanFor(shop, o.Paymode), APIURL: o.APIURL}
+	if b, err := json.Marshal(o); err == nil && len(b) <= MaxInputOrderBytes {
+		in.Order = o
+	}
+	return in
 }
 
 // place answers POST /carts/{txid}/order. It reads the cart and any order in one
@@ -157,8 +180,7 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 }
 
 func (s *Steps) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order) error {
-	in := ExecutionInput{TxID: o.TxID, Paymode: o.Paymode, Payment: checkout.PlanFor(shop, o.Paymode), APIURL: o.APIURL}
-	if _, err := s.Workflow.Start(ctx, o.TxID, in); err != nil {
+	if _, err := s.Workflow.Start(ctx, o.TxID, NewExecutionInput(shop, o)); err != nil {
 		s.Trace.Printf(ctx, o.TxID, "ORDER : workflow start failed: %v", err)
 		return err
 	}

@@ -91,17 +91,33 @@ type Commit struct {
 // ErrAlreadyProduced is returned by InstanceStore.Commit when the key's marker exists.
 var ErrAlreadyProduced = errors.New("already produced")
 
+// ErrNotPaid is returned by InstanceStore.Commit of a postpay unit whose order is no
+// longer paid (an operator's refund or cancellation won the race with production).
+var ErrNotPaid = errors.New("the order is not paid")
+
+// Claimed is InstanceStore.Claim's answer.
+type Claimed struct {
+	// Produced is true when the key was committed: Instance is then its instance.
+	Produced bool
+	Instance Instance
+	// Decisions are the decisions pinned first (when not Produced).
+	Decisions map[string]string
+}
+
 // InstanceStore persists production markers, decisions and instances.
 type InstanceStore interface {
 	// Produced returns the instance committed under key; found is false when the key was never committed.
 	Produced(ctx context.Context, key Key) (inst Instance, found bool, err error)
-	// Pin records decisions for key the first time and returns the decisions
-	// recorded first, so that every run of a step acts on the same choices
-	// (an extension's end date, a licence key).
-	Pin(ctx context.Context, key Key, decisions map[string]string) (map[string]string, error)
-	// Commit writes the production marker (only if absent), the instance with its
-	// events and the balance additions in one transaction. It returns an error
-	// wrapping ErrAlreadyProduced when the marker exists.
+	// Claim is Produced and the pinning of decisions in one step: when key was
+	// committed it returns the committed instance (Claimed.Produced); otherwise it
+	// records decisions the first time and returns the decisions recorded first, so
+	// that every run of a step acts on the same choices (an extension's end date, a
+	// licence key).
+	Claim(ctx context.Context, key Key, decisions map[string]string) (Claimed, error)
+	// Commit writes the production marker (only if the key was not committed yet),
+	// the instance with its events and the balance additions in one transaction. It
+	// returns an error wrapping ErrAlreadyProduced when the key was committed, and
+	// one wrapping ErrNotPaid when a postpay commit's order is no longer paid.
 	Commit(ctx context.Context, c Commit) error
 	// Instance returns the instance with this reference; the error wraps ErrNotFound when absent.
 	Instance(ctx context.Context, reference string) (Instance, error)

@@ -72,35 +72,40 @@ type decideFunc func(ctx context.Context, now time.Time) (map[string]string, err
 const pinNow = "now"
 
 // deliver produces one unit at most once:
-//  1. if its marker exists, the stored instance is the answer (a retry after success);
-//  2. its decisions (clock reading, computed dates, generated keys) are pinned,
-//     first writer wins, so every run acts identically;
-//  3. the LMS effects run — they are idempotent, so a run repeated after a
-//     crash before step 4 changes nothing more;
-//  4. marker + instance + balance additions are committed in one transaction
-//     guarded by attribute_not_exists; a loser of a concurrent race reads the
+//  1. its decisions (clock reading, computed dates, generated keys) are pinned,
+//     first writer wins, so every run acts identically — in the same write that
+//     finds the unit's marker if it was committed (a retry after success), whose
+//     stored instance is then the answer;
+//  2. the LMS effects run — they are idempotent, so a run repeated after a
+//     crash before step 3 changes nothing more;
+//  3. marker + instance + balance additions are committed in one transaction
+//     guarded by the marker's absence; a loser of a concurrent race reads the
 //     winner's instance instead.
 func (b base) deliver(ctx context.Context, name string, j Job, unit int, decide decideFunc, do deliverFunc) (Instance, error) {
 	key := Key{TxID: j.TxID, LineID: j.LineID, Unit: unit, Phase: PhasePostpay}
-	if inst, found, err := b.store.Produced(ctx, key); err != nil {
-		return Instance{}, fmt.Errorf("%s %s: %w", name, key, err)
-	} else if found {
-		return inst, nil
-	}
 	decisions := map[string]string{pinNow: j.Now.Format(time.RFC3339Nano)}
 	if decide != nil {
 		d, err := decide(ctx, j.Now)
 		if err != nil {
+			// Deciding reads the LMS, which a unit delivered before may have changed
+			// since (an extension withdrawn): the unit's own marker is the answer then.
+			if inst, found, perr := b.store.Produced(ctx, key); perr == nil && found {
+				return inst, nil
+			}
 			return Instance{}, fmt.Errorf("%s %s: %w", name, key, err)
 		}
 		for k, v := range d {
 			decisions[k] = v
 		}
 	}
-	pinned, err := b.store.Pin(ctx, key, decisions)
+	claimed, err := b.store.Claim(ctx, key, decisions)
 	if err != nil {
 		return Instance{}, fmt.Errorf("%s %s: pin decisions: %w", name, key, err)
 	}
+	if claimed.Produced {
+		return claimed.Instance, nil
+	}
+	pinned := claimed.Decisions
 	now, err := time.Parse(time.RFC3339Nano, pinned[pinNow])
 	if err != nil {
 		return Instance{}, fmt.Errorf("%s %s: pinned time %q: %w", name, key, pinned[pinNow], err)

@@ -466,7 +466,8 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 			o := was.Order
 			return &o, nil
 		}
-		return nil, checkout.Errorf(op, checkout.ECONFLICT, "order %s cannot move from %s to %s", txid, was.Status, to)
+		return nil, &checkout.Error{Op: op, Kind: checkout.ECONFLICT, Message: fmt.Sprintf("order %s cannot move from %s to %s", txid, was.Status, to),
+			Err: &StatusConflict{Status: was.Status}}
 	}
 	if err != nil {
 		body.wait()
@@ -480,18 +481,66 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 	return &o, nil
 }
 
+// StatusConflict is the cause of a Move refused by the transition table: the status
+// the order had, read from the refused write itself (no read of its own).
+type StatusConflict struct{ Status checkout.Status }
+
+func (c *StatusConflict) Error() string { return "the order is " + string(c.Status) }
+
+// ConflictStatus is the status of the order whose Move err refused, when err says.
+func ConflictStatus(err error) (checkout.Status, bool) {
+	var c *StatusConflict
+	if errors.As(err, &c) && c.Status != "" {
+		return c.Status, true
+	}
+	return "", false
+}
+
 // Update applies a change without moving the status (e.g. storing the task token of a
 // new wait, recording a payment attempt), with the request's pending trace lines, and
 // returns the order as it now is (ReturnValues, and the body read beside the write: no
 // read after it).
 func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.Order, error) {
+	o, _, err := st.updateOrder(ctx, txid, ch, "")
+	return o, err
+}
+
+// UpdateOnce is Update that also claims, in the same write, the right to perform the
+// named side effect (an e-mail) once, as Once does on an item of its own: claimed is
+// true for the first caller only, however many race or retry. A caller whose effect
+// then fails calls ReleaseOnOrder so that a retry may claim it again.
+func (st *Store) UpdateOnce(ctx context.Context, txid string, ch Change, name string) (o *checkout.Order, claimed bool, err error) {
+	if name == "" {
+		return nil, false, checkout.Errorf("store.update", checkout.EINTERNAL, "a claim needs a name")
+	}
+	return st.updateOrder(ctx, txid, ch, name)
+}
+
+// ReleaseOnOrder gives back a claim taken with UpdateOnce.
+func (st *Store) ReleaseOnOrder(ctx context.Context, txid, name string) error {
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), orderSK),
+		UpdateExpression: aws.String("REMOVE #once"), ExpressionAttributeNames: map[string]string{"#once": onceAttr(name)},
+	})
+	return checkout.Wrap("store.releaseOnOrder", err)
+}
+
+// onceAttr is the order's attribute that holds the claim of a once-only effect.
+func onceAttr(name string) string { return "once#" + name }
+
+func (st *Store) updateOrder(ctx context.Context, txid string, ch Change, once string) (*checkout.Order, bool, error) {
 	const op = "store.update"
 	set := []string{"updatedAt = :now"}
 	values := map[string]types.AttributeValue{":now": s(st.now().Format(time.RFC3339Nano))}
 	names := map[string]string{}
+	var stamp string
+	if once != "" {
+		stamp = st.claimStamp()
+		set = append(set, claimClause(names, values, "#once", onceAttr(once), stamp))
+	}
 	set, lines, err := ch.withTrace(ctx, txid, set, names, values)
 	if err != nil {
-		return nil, checkout.Wrap(op, err)
+		return nil, false, checkout.Wrap(op, err)
 	}
 	in := &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
@@ -508,18 +557,18 @@ func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.
 		body.wait()
 	}
 	if _, failed := conditionFailed(err); failed {
-		return nil, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
+		return nil, false, checkout.Errorf(op, checkout.ENOTFOUND, "no order %s", txid)
 	}
 	if err != nil {
-		return nil, checkout.Wrap(op, err)
+		return nil, false, checkout.Wrap(op, err)
 	}
 	rec, err := body.order(out.Attributes)
 	if err != nil {
-		return nil, checkout.Wrap(op, err)
+		return nil, false, checkout.Wrap(op, err)
 	}
 	o := rec.Order
 	o.TokenHash = rec.TokenHash
-	return &o, nil
+	return &o, once != "" && claimedBy(out.Attributes, onceAttr(once), stamp), nil
 }
 
 // ClaimTask applies ch only while the order's workflow waits on token in state from,

@@ -5,7 +5,7 @@ package store
 //	product instance   pk=CUST#<email>            sk=PRODUCT#<reference>   gsi1pk=PRODUCT#<reference> gsi1sk=INSTANCE
 //	product event      pk=PRODUCT#<reference>     sk=EVENT#<unix ms>#<type>
 //	production marker  pk=TX#<txid>               sk=PRODUCED#<line>#<unit>#<phase>
-//	pinned decisions   pk=TX#<txid>               sk=PIN#<line>#<unit>#<phase>
+//	                   (the unit's pinned decisions first, its reference once committed)
 //	account balances   pk=CUST#<email>            sk=ACCOUNT                (numeric attributes, ADD)
 //
 // The local LMS's records (LMS#…) are production/locallms's own.
@@ -37,9 +37,6 @@ func custPK(email string) string   { return "CUST#" + strings.ToLower(strings.Tr
 func productKey(ref string) string { return "PRODUCT#" + ref }
 func markerSK(k production.Key) string {
 	return "PRODUCED#" + k.LineID + "#" + strconv.Itoa(k.Unit) + "#" + k.Phase
-}
-func pinSK(k production.Key) string {
-	return "PIN#" + k.LineID + "#" + strconv.Itoa(k.Unit) + "#" + k.Phase
 }
 func eventSK(e production.Event) string {
 	return fmt.Sprintf("EVENT#%013d#%s", e.At.UTC().UnixMilli(), e.Type)
@@ -103,14 +100,17 @@ func (it instanceItem) instance() production.Instance {
 	return in
 }
 
-// markerItem records that a production key was committed, and where its instance is.
+// markerItem is a unit's production marker: the decisions pinned for it (Claim), and
+// once it is committed (Commit), where its instance is. A unit is produced when its
+// marker has a reference.
 type markerItem struct {
-	PK        string    `json:"pk"`
-	SK        string    `json:"sk"`
-	Type      string    `json:"type"`
-	Reference string    `json:"reference"`
-	Customer  string    `json:"customer"`
-	At        time.Time `json:"at"`
+	PK        string            `json:"pk"`
+	SK        string            `json:"sk"`
+	Type      string            `json:"type"`
+	Decisions map[string]string `json:"decisions,omitempty"`
+	Reference string            `json:"reference,omitempty"`
+	Customer  string            `json:"customer,omitempty"`
+	At        *time.Time        `json:"at,omitempty"`
 }
 
 // Produced implements production.InstanceStore.
@@ -121,12 +121,21 @@ func (st *Store) Produced(ctx context.Context, k production.Key) (production.Ins
 	if err != nil {
 		return production.Instance{}, false, fmt.Errorf("read production marker %s: %w", k, err)
 	}
-	if out.Item == nil {
+	return st.producedBy(ctx, k, out.Item)
+}
+
+// producedBy is the instance a marker item points to; found is false for no marker or
+// a marker that holds decisions only.
+func (st *Store) producedBy(ctx context.Context, k production.Key, item map[string]types.AttributeValue) (production.Instance, bool, error) {
+	if item == nil {
 		return production.Instance{}, false, nil
 	}
 	var m markerItem
-	if err := unmarshal(out.Item, &m); err != nil {
+	if err := unmarshal(item, &m); err != nil {
 		return production.Instance{}, false, fmt.Errorf("decode production marker %s: %w", k, err)
+	}
+	if m.Reference == "" {
+		return production.Instance{}, false, nil
 	}
 	in, err := st.instanceAt(ctx, m.Customer, m.Reference)
 	if err != nil {
@@ -184,44 +193,79 @@ func (st *Store) ProductEvents(ctx context.Context, ref string) ([]production.Ev
 	return events, nil
 }
 
-// Pin implements production.InstanceStore with a conditional put: the first
-// writer's decisions stay, later writers get them back.
-func (st *Store) Pin(ctx context.Context, k production.Key, decisions map[string]string) (map[string]string, error) {
-	item := key("TX#"+k.TxID, pinSK(k))
-	item["type"] = s("pin")
-	dm := make(map[string]types.AttributeValue, len(decisions))
-	for n, v := range decisions {
-		dm[n] = s(v)
+// Claim implements production.InstanceStore with one conditional put of the unit's
+// marker holding the decisions: the first writer's decisions stay, and a later
+// writer reads the marker as it is — the decisions to reuse, or, once the unit was
+// committed, its instance. The first run makes one write instead of a read of the
+// marker and a put of the decisions.
+//
+// A postpay unit's put is a transaction with a check that the order is paid: an
+// operator's refund or cancellation may race production, which no longer reads the
+// order before delivering (the execution's input carries it), so the check rides on
+// the write that comes before any effect in the LMS. A key without an order
+// (production used on its own) is not held to it.
+func (st *Store) Claim(ctx context.Context, k production.Key, decisions map[string]string) (production.Claimed, error) {
+	item, err := marshal(markerItem{PK: "TX#" + k.TxID, SK: markerSK(k), Type: "produced", Decisions: decisions})
+	if err != nil {
+		return production.Claimed{}, fmt.Errorf("encode production marker %s: %w", k, err)
 	}
-	item["decisions"] = &types.AttributeValueMemberM{Value: dm}
-	_, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &st.Table, Item: item,
-		ConditionExpression:                 aws.String("attribute_not_exists(pk)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err == nil {
-		return decisions, nil
-	}
+	put := &types.Put{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
 	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		return nil, fmt.Errorf("pin %s: %w", k, err)
+	if k.Phase != production.PhasePostpay {
+		_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		if err == nil {
+			return production.Claimed{Decisions: decisions}, nil
+		}
+		if !errors.As(err, &ccf) {
+			return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
+		}
+	} else {
+		items := []types.TransactWriteItem{{ConditionCheck: st.paidCheck(k.TxID)}, {Put: put}}
+		err = st.transact(ctx, items, func(reasons []types.CancellationReason) error {
+			if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+				return production.ErrNotPaid
+			}
+			if aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
+				return errMarkerExists
+			}
+			return nil
+		})
+		if err == nil {
+			return production.Claimed{Decisions: decisions}, nil
+		}
+		if !errors.Is(err, errMarkerExists) {
+			return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
+		}
 	}
-	old := ccf.Item
-	if old == nil { // servers that do not return the old item on failure
-		out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, pinSK(k)), ConsistentRead: aws.Bool(true)})
+	var old map[string]types.AttributeValue
+	if ccf != nil {
+		old = ccf.Item
+	}
+	if old == nil { // a transaction, or a server that does not return the old item
+		out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true)})
 		if gerr != nil {
-			return nil, fmt.Errorf("read pin %s: %w", k, gerr)
+			return production.Claimed{}, fmt.Errorf("read production marker %s: %w", k, gerr)
 		}
 		old = out.Item
 	}
-	var got struct {
-		Decisions map[string]string `json:"decisions"`
+	in, found, err := st.producedBy(ctx, k, old)
+	if err != nil {
+		return production.Claimed{}, err
 	}
-	if err := unmarshal(old, &got); err != nil {
-		return nil, fmt.Errorf("decode pin %s: %w", k, err)
+	if found {
+		return production.Claimed{Produced: true, Instance: in}, nil
 	}
-	return got.Decisions, nil
+	var m markerItem
+	if err := unmarshal(old, &m); err != nil {
+		return production.Claimed{}, fmt.Errorf("decode production marker %s: %w", k, err)
+	}
+	return production.Claimed{Decisions: m.Decisions}, nil
 }
+
+var errMarkerExists = errors.New("production marker exists")
 
 // maxConflictRetries bounds the retries of a transaction cancelled by a
 // concurrent transaction on the same items (TransactionConflict).
@@ -238,19 +282,23 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		return fmt.Errorf("commit %s: reference %q fails its check pair", c.Key, in.Reference)
 	}
 	now := st.now()
-	marker, err := marshal(markerItem{
-		PK: "TX#" + c.Key.TxID, SK: markerSK(c.Key), Type: "produced",
-		Reference: in.Reference, Customer: strings.ToLower(in.Customer), At: now,
-	})
-	if err != nil {
-		return fmt.Errorf("encode marker %s: %w", c.Key, err)
+	// The marker may hold the unit's pinned decisions already (Claim): the commit
+	// completes it, on condition that no run committed it before.
+	marker := &types.Update{
+		TableName: &st.Table, Key: key("TX#"+c.Key.TxID, markerSK(c.Key)),
+		UpdateExpression:         aws.String("SET #type = :type, #ref = :ref, #cust = :cust, #at = :at"),
+		ConditionExpression:      aws.String("attribute_not_exists(#ref)"),
+		ExpressionAttributeNames: map[string]string{"#type": "type", "#ref": "reference", "#cust": "customer", "#at": "at"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":type": s("produced"), ":ref": s(in.Reference), ":cust": s(strings.ToLower(in.Customer)), ":at": s(now.Format(time.RFC3339Nano)),
+		},
 	}
 	inst, err := marshal(toInstanceItem(in))
 	if err != nil {
 		return fmt.Errorf("encode instance %s: %w", in.Reference, err)
 	}
 	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &st.Table, Item: marker, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+		{Update: marker},
 		{Put: &types.Put{TableName: &st.Table, Item: inst}},
 	}
 	for _, e := range in.Events {
@@ -263,35 +311,69 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 	if len(c.Balances) > 0 {
 		items = append(items, types.TransactWriteItem{Update: balanceUpdate(st.Table, in.Customer, c.Balances)})
 	}
+	err = st.transact(ctx, items, func(reasons []types.CancellationReason) error {
+		if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+			return production.ErrAlreadyProduced
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("commit %s: %w", c.Key, err)
+	}
+	return nil
+}
+
+// transact runs a production transaction. decide names the error of a cancellation
+// (nil: none of its own); a cancellation by a concurrent transaction on the same items
+// (TransactionConflict: another run of the same step) is retried after a pause, and
+// the conditions decide which run wins.
+func (st *Store) transact(ctx context.Context, items []types.TransactWriteItem, decide func([]types.CancellationReason) error) error {
 	for attempt := 0; ; attempt++ {
-		_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			return nil
 		}
 		var tce *types.TransactionCanceledException
 		if !errors.As(err, &tce) {
-			return fmt.Errorf("commit %s: %w", c.Key, err)
+			return err
+		}
+		if len(tce.CancellationReasons) == len(items) {
+			if derr := decide(tce.CancellationReasons); derr != nil {
+				return derr
+			}
 		}
 		conflict := false
-		for i, r := range tce.CancellationReasons {
-			code := aws.ToString(r.Code)
-			if i == 0 && code == "ConditionalCheckFailed" {
-				return fmt.Errorf("commit %s: %w", c.Key, production.ErrAlreadyProduced)
-			}
-			if code == "TransactionConflict" {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
 				conflict = true
 			}
 		}
 		if !conflict || attempt >= maxConflictRetries {
-			return fmt.Errorf("commit %s: %w", c.Key, err)
+			return err
 		}
-		// Another run of the same step holds the items: wait, then retry; the
-		// marker condition decides which run wins.
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("commit %s: %w", c.Key, ctx.Err())
+			return ctx.Err()
 		case <-time.After(time.Duration(10+rand.IntN(20<<attempt)) * time.Millisecond):
 		}
+	}
+}
+
+// paidCheck is the condition that transaction txid's order, if there is one, is in a
+// paid status: one a move to COMPLETE may start from, or COMPLETE.
+func (st *Store) paidCheck(txid string) *types.ConditionCheck {
+	values := map[string]types.AttributeValue{}
+	var keys []string
+	for i, status := range append(checkout.Sources(checkout.Complete), checkout.Complete) {
+		k := ":p" + strconv.Itoa(i)
+		values[k] = s(string(status))
+		keys = append(keys, k)
+	}
+	return &types.ConditionCheck{
+		TableName: &st.Table, Key: key(txPK(txid), orderSK),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #st IN (" + strings.Join(keys, ", ") + ")"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: values,
 	}
 }
 

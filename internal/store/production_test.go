@@ -131,21 +131,48 @@ func TestCommitRejectsBadInstance(t *testing.T) {
 	}
 }
 
-func TestPinFirstWriterWins(t *testing.T) {
+// Claim pins the first writer's decisions and, once the unit is committed, answers
+// its instance instead: a retried unit learns both in one write.
+func TestClaimPinsThenFindsTheCommit(t *testing.T) {
 	st := prodtest.NewStore(t)
 	ctx := context.Background()
 	k := production.Key{TxID: "TX4", LineID: "1", Phase: production.PhasePostpay}
-	first, err := st.Pin(ctx, k, map[string]string{"until": "2026-05-01T00:00:00Z"})
-	if err != nil || first["until"] != "2026-05-01T00:00:00Z" {
-		t.Fatalf("first Pin = %v, %v", first, err)
+	steps := []struct {
+		name      string
+		key       production.Key
+		decisions map[string]string
+		commit    bool // commit the unit before this claim
+		want      string
+		produced  bool
+	}{
+		{"first writer", k, map[string]string{"until": "2026-05-01T00:00:00Z"}, false, "2026-05-01T00:00:00Z", false},
+		{"second writer gets the first decisions", k, map[string]string{"until": "2026-06-01T00:00:00Z"}, false, "2026-05-01T00:00:00Z", false},
+		{"another unit", production.Key{TxID: "TX4", LineID: "1", Unit: 1, Phase: production.PhasePostpay}, map[string]string{"until": "x"}, false, "x", false},
+		{"after the commit", k, map[string]string{"until": "2026-07-01T00:00:00Z"}, true, "", true},
 	}
-	second, err := st.Pin(ctx, k, map[string]string{"until": "2026-06-01T00:00:00Z"})
-	if err != nil || second["until"] != "2026-05-01T00:00:00Z" {
-		t.Fatalf("second Pin = %v, %v; want the first decisions", second, err)
+	for _, tc := range steps {
+		if tc.commit {
+			if err := st.Commit(ctx, production.Commit{Key: tc.key, Instance: sampleInstance(tc.key)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := st.Claim(ctx, tc.key, tc.decisions)
+		if err != nil {
+			t.Fatalf("%s: Claim: %v", tc.name, err)
+		}
+		if got.Produced != tc.produced || got.Decisions["until"] != tc.want {
+			t.Errorf("%s: Claim = %+v, want produced %v and until %q", tc.name, got, tc.produced, tc.want)
+		}
+		if tc.produced && got.Instance.Reference != tc.key.Reference() {
+			t.Errorf("%s: instance %q, want %q", tc.name, got.Instance.Reference, tc.key.Reference())
+		}
 	}
-	other, err := st.Pin(ctx, production.Key{TxID: "TX4", LineID: "1", Unit: 1, Phase: production.PhasePostpay}, map[string]string{"until": "x"})
-	if err != nil || other["until"] != "x" {
-		t.Fatalf("Pin of another unit = %v, %v", other, err)
+	// A committed marker keeps what Produced reads; one with decisions only is not produced.
+	if _, found, err := st.Produced(ctx, production.Key{TxID: "TX4", LineID: "1", Unit: 1, Phase: production.PhasePostpay}); err != nil || found {
+		t.Errorf("Produced(pinned, not committed) = %v, %v; want not found", found, err)
+	}
+	if _, found, err := st.Produced(ctx, k); err != nil || !found {
+		t.Errorf("Produced(committed) = %v, %v; want found", found, err)
 	}
 }
 
@@ -167,5 +194,48 @@ func TestMissingInstanceIsNotFound(t *testing.T) {
 	_, err := st.Instance(context.Background(), "NONE-NONE-NONE-NONE")
 	if checkout.KindOf(err) != checkout.ENOTFOUND || !errors.Is(err, production.ErrNotFound) {
 		t.Errorf("Instance(absent) = %v (kind %s), want ENOTFOUND wrapping production.ErrNotFound", err, checkout.KindOf(err))
+	}
+}
+
+// A postpay unit is claimed only while its order is paid: an operator's refund or
+// cancellation that wins the race with production leaves no marker, so production
+// stops before any effect in the LMS. Other phases (a withdrawal after a refund) are
+// not held to it.
+func TestPostpayClaimNeedsAPaidOrder(t *testing.T) {
+	st := newStore(t)
+	ctx := context.Background()
+	tests := []struct {
+		status  checkout.Status
+		phase   string
+		wantErr error
+	}{
+		{checkout.SoldOut, production.PhasePostpay, nil},
+		{checkout.Complete, production.PhasePostpay, nil},
+		{checkout.Pending, production.PhasePostpay, production.ErrNotPaid},
+		{checkout.Payback, production.PhasePostpay, production.ErrNotPaid},
+		{checkout.Cancelled, production.PhasePostpay, production.ErrNotPaid},
+		{checkout.Payback, production.PhaseWithdraw, nil},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.status)+"/"+tc.phase, func(t *testing.T) {
+			txid := placed(t, st, tc.status, false)
+			k := production.Key{TxID: txid, LineID: "L01", Phase: tc.phase}
+			got, err := st.Claim(ctx, k, map[string]string{"now": "2026-05-01T00:00:00Z"})
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("Claim = %+v, %v; want error %v", got, err, tc.wantErr)
+			}
+			marker := rawItem(t, st, "TX#"+txid, "PRODUCED#L01#0#"+tc.phase)
+			if (marker != nil) != (tc.wantErr == nil) {
+				t.Errorf("marker after Claim (error %v): %v", err, marker)
+			}
+			if tc.wantErr != nil {
+				return
+			}
+			// A second claim of a paid order's unit gets the first decisions back.
+			again, err := st.Claim(ctx, k, map[string]string{"now": "2026-06-01T00:00:00Z"})
+			if err != nil || again.Decisions["now"] != "2026-05-01T00:00:00Z" {
+				t.Errorf("second Claim = %+v, %v; want the first decisions", again, err)
+			}
+		})
 	}
 }

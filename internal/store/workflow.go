@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,6 +78,65 @@ func (st *Store) Once(ctx context.Context, txid, name string) (bool, error) {
 func (st *Store) Release(ctx context.Context, txid, name string) error {
 	_, err := st.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &st.Table, Key: key(txPK(txid), "ONCE#"+name)})
 	return checkout.Wrap("store.release", err)
+}
+
+// OnceEach claims, in one write, the right to perform each of several named side
+// effects of a transaction (the e-mails of one step) exactly once, as Once does for
+// one: it returns the names this caller claimed, each claimed by the first caller
+// only, however many race. A caller whose effect then fails gives that one back with
+// ReleaseEach, so a retry may claim it again.
+func (st *Store) OnceEach(ctx context.Context, txid, group string, names ...string) (map[string]bool, error) {
+	const op = "store.onceEach"
+	stamp := st.claimStamp()
+	exprNames, values := map[string]string{}, map[string]types.AttributeValue{}
+	var set []string
+	for i, n := range names {
+		set = append(set, claimClause(exprNames, values, "#n"+strconv.Itoa(i), n, stamp))
+	}
+	if len(set) == 0 {
+		return nil, checkout.Errorf(op, checkout.EINTERNAL, "nothing to claim")
+	}
+	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), "ONCE#"+group),
+		UpdateExpression:         aws.String("SET " + strings.Join(set, ", ")),
+		ExpressionAttributeNames: exprNames, ExpressionAttributeValues: values, ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return nil, checkout.Wrap(op, err)
+	}
+	claimed := map[string]bool{}
+	for _, n := range names {
+		claimed[n] = claimedBy(out.Attributes, n, stamp)
+	}
+	return claimed, nil
+}
+
+// ReleaseEach gives back one claim taken with OnceEach.
+func (st *Store) ReleaseEach(ctx context.Context, txid, group, name string) error {
+	_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(txid), "ONCE#"+group),
+		UpdateExpression: aws.String("REMOVE #n"), ExpressionAttributeNames: map[string]string{"#n": name},
+	})
+	return checkout.Wrap("store.releaseEach", err)
+}
+
+// claimStamp is a write's own mark for the claims it takes: unique to the write.
+func (st *Store) claimStamp() string {
+	return st.now().Format(time.RFC3339Nano) + "/" + strconv.FormatUint(rand.Uint64(), 36)
+}
+
+// claimClause is the SET clause that claims attribute attr (named by ref) for stamp,
+// unless an earlier write claimed it: the write's own stamp read back (claimedBy) says
+// that the claim is the write's.
+func claimClause(names map[string]string, values map[string]types.AttributeValue, ref, attr, stamp string) string {
+	names[ref], values[":stamp"] = attr, s(stamp)
+	return ref + " = if_not_exists(" + ref + ", :stamp)"
+}
+
+// claimedBy says whether the item written holds stamp's claim on attr.
+func claimedBy(item map[string]types.AttributeValue, attr, stamp string) bool {
+	got, ok := item[attr].(*types.AttributeValueMemberS)
+	return ok && got.Value == stamp
 }
 
 // ForgetNotification removes a recorded provider notification. The webhook records a

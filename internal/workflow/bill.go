@@ -21,7 +21,7 @@ func (s *Billing) BillTask(ctx context.Context, t Task) (any, error) {
 	}
 	switch t.Action {
 	case "invoice":
-		number, err := s.invoice(ctx, t.TxID)
+		number, err := s.invoice(ctx, t)
 		if err != nil {
 			return nil, err
 		}
@@ -37,16 +37,24 @@ func (s *Billing) BillTask(ctx context.Context, t Task) (any, error) {
 // of its cart, all in one transaction (store.Complete), so a client that sees COMPLETE
 // sees all of it, and a crash leaves either all of it or none. A retried task finds the
 // order COMPLETE and answers its number, having written nothing.
-func (s *Billing) invoice(ctx context.Context, txid string) (string, error) {
-	o, err := s.Store.GetOrder(ctx, txid, "")
+//
+// With the execution input's copy of the order, the order is not read: the
+// transaction's condition on the order (a paid status, no number yet) is the check,
+// and only when it fails is the order read, to answer the number of a run that
+// completed it or to refuse an order that is not paid (store.Complete).
+func (s *Billing) invoice(ctx context.Context, t Task) (string, error) {
+	txid := t.TxID
+	o, copied, err := s.order(ctx, t)
 	if err != nil {
 		return "", err
 	}
 	if o.Status == checkout.Complete && o.InvoiceNumber != "" {
 		return o.InvoiceNumber, nil
 	}
-	if !paid(o.Status) {
-		return "", &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("order %s is %s: only a paid order is invoiced", txid, o.Status)}
+	if !copied {
+		if err := invoiceable(o); err != nil {
+			return "", err
+		}
 	}
 	shopID := o.ShopID
 	if shopID == "" {
@@ -56,17 +64,32 @@ func (s *Billing) invoice(ctx context.Context, txid string) (string, error) {
 		}
 		shopID = shop.ID
 	}
-	insts, err := s.Store.CustomerInstances(ctx, o.Customer.Email)
-	if err != nil {
-		return "", checkout.Wrap("bill.products", err)
-	}
-	b := store.Billing{ShopID: shopID, Year: s.now().Year()}
-	for _, in := range insts {
-		if in.TxID == o.TxID {
-			b.Billed = append(b.Billed, in.Reference)
+	b := store.Billing{ShopID: shopID, Year: s.now().Year(), Billed: t.Products}
+	if t.Products == nil {
+		insts, err := s.Store.CustomerInstances(ctx, o.Customer.Email)
+		if err != nil {
+			return "", checkout.Wrap("bill.products", err)
+		}
+		for _, in := range insts {
+			if in.TxID == o.TxID {
+				b.Billed = append(b.Billed, in.Reference)
+			}
 		}
 	}
 	billed := len(b.Billed)
+	if store.BillItems(o, b) > store.MaxTransactItems && copied {
+		// Billed in steps: an earlier run may have numbered the order already, which
+		// only the stored order tells.
+		if o, err = s.Store.GetOrder(ctx, txid, ""); err != nil {
+			return "", err
+		}
+		if o.Status == checkout.Complete && o.InvoiceNumber != "" {
+			return o.InvoiceNumber, nil
+		}
+		if err := invoiceable(o); err != nil {
+			return "", err
+		}
+	}
 	if store.BillItems(o, b) > store.MaxTransactItems {
 		// Too many products for one transaction: the number and the events go first (the
 		// events stamped with the invoice's time, so a retry rewrites the same ones), and
@@ -83,6 +106,14 @@ func (s *Billing) invoice(ctx context.Context, txid string) (string, error) {
 		return s.tracer(srcBill).Line(txid, "invoice %s issued; order COMPLETE; %d product(s) billed; cart erased", number, billed)
 	}
 	return s.Store.Complete(ctx, o, b)
+}
+
+// invoiceable refuses an order that is not paid.
+func invoiceable(o *checkout.Order) error {
+	if !paid(o.Status) {
+		return &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("order %s is %s: only a paid order is invoiced", o.TxID, o.Status)}
+	}
+	return nil
 }
 
 // numbered gives the order its invoice number ahead of completing it, and returns it

@@ -298,8 +298,7 @@ func (s *Backoffice) deliverSettled(ctx context.Context, txid string, was checko
 	if err != nil {
 		return err
 	}
-	in := httpapi.ExecutionInput{TxID: txid, Paymode: o.Paymode, Payment: checkout.PlanFor(shop, o.Paymode), APIURL: o.APIURL}
-	arn, err := s.Starter.Start(ctx, txid+"-deliver", in)
+	arn, err := s.Starter.Start(ctx, txid+"-deliver", httpapi.NewExecutionInput(shop, o))
 	if checkout.KindOf(err) == checkout.ECONFLICT {
 		return nil // started by an earlier try
 	}

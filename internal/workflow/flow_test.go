@@ -2,6 +2,7 @@ package workflow_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -127,5 +128,36 @@ func TestTestModePaidProducedInvoicedMailed(t *testing.T) {
 		if !strings.Contains(tr, want) {
 			t.Errorf("trace lacks %q:\n%s", want, tr)
 		}
+	}
+}
+
+// The OrderPlaced e-mail is claimed by the write that stores the payment wait's token:
+// a start whose send failed gives the claim back, so its retry sends the e-mail, and
+// once sent no further start sends it again.
+func TestOrderPlacedMailClaimedWithTheToken(t *testing.T) {
+	e := newEnv(t)
+	txid, _ := e.place("test", 12000)
+	starts := []struct {
+		sesDown bool
+		want    int // e-mails to the sales managers after this start
+	}{
+		{sesDown: true, want: 0},
+		{sesDown: false, want: 1},
+		{sesDown: false, want: 1},
+	}
+	for i, st := range starts {
+		e.mail.mu.Lock()
+		e.mail.fail = nil
+		if st.sesDown {
+			e.mail.fail = errors.New("SES unreachable")
+		}
+		e.mail.mu.Unlock()
+		e.startPayment(txid, "T-PAY-1")
+		if got := e.mail.to(salesEmail, ""); len(got) != st.want {
+			t.Fatalf("start %d (SES down %v): sales managers got %d e-mails, want %d", i+1, st.sesDown, len(got), st.want)
+		}
+	}
+	if tr := e.traceText(txid); !strings.Contains(tr, "e-mail OrderPlaced NOT sent") {
+		t.Errorf("the failed send is not traced:\n%s", tr)
 	}
 }

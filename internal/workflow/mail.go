@@ -47,12 +47,19 @@ func (s *mailing) sendOnce(ctx context.Context, name string, e notify.Event) err
 	if err != nil {
 		return err
 	}
-	if !first {
+	return s.sendClaimed(ctx, name, e, first, func(ctx context.Context) error { return s.Store.Release(ctx, txid, "mail#"+name) })
+}
+
+// sendClaimed sends e when this caller holds its once-only claim (taken by sendOnce, or
+// in a write the caller makes anyway: store.UpdateOnce), and gives the claim back with
+// release when sending fails, so the retry sends it.
+func (s *mailing) sendClaimed(ctx context.Context, name string, e notify.Event, claimed bool, release func(context.Context) error) error {
+	if !claimed {
 		return nil
 	}
 	if err := s.send(ctx, e); err != nil {
-		if rerr := s.Store.Release(ctx, txid, "mail#"+name); rerr != nil {
-			s.log().Error("release e-mail claim", "txid", txid, "mail", name, "err", rerr)
+		if rerr := release(ctx); rerr != nil {
+			s.log().Error("release e-mail claim", "txid", e.Order.TxID, "mail", name, "err", rerr)
 		}
 		return err
 	}

@@ -40,12 +40,29 @@ func (s *Notification) delivered(ctx context.Context, txid string) error {
 			fb = append(fb, notify.Feedback{Item: f.Item, Public: f.Public, Private: f.Private, SalesAdmin: f.SalesAdmin})
 		}
 	}
+	// Both e-mails are claimed in one write; a retry after one of them failed (its
+	// claim given back) claims and sends only that one.
+	const group = "mail#delivered"
+	claimed, err := s.Store.OnceEach(ctx, txid, group, string(notify.ProductsDelivered), string(notify.DeliveryReport))
+	if err != nil {
+		return err
+	}
+	release := func(name notify.Kind) func(context.Context) error {
+		return func(ctx context.Context) error { return s.Store.ReleaseEach(ctx, txid, group, string(name)) }
+	}
 	buyer := mailEvent(notify.ProductsDelivered, shop, o)
 	buyer.Feedback, buyer.Links.Bill, buyer.Links.Order = fb, s.billLink(o), s.orderLink(o)
-	if err := s.sendOnce(ctx, "ProductsDelivered", buyer); err != nil {
+	err = s.sendClaimed(ctx, "ProductsDelivered", buyer, claimed[string(notify.ProductsDelivered)], release(notify.ProductsDelivered))
+	if err != nil {
+		// The report's claim is given back too: it is sent with the buyer's retry.
+		if claimed[string(notify.DeliveryReport)] {
+			if rerr := release(notify.DeliveryReport)(ctx); rerr != nil {
+				s.log().Error("release e-mail claim", "txid", txid, "mail", notify.DeliveryReport, "err", rerr)
+			}
+		}
 		return err
 	}
 	report := mailEvent(notify.DeliveryReport, shop, o)
 	report.Feedback, report.Links.Bill = fb, s.billLink(o)
-	return s.sendOnce(ctx, "DeliveryReport", report)
+	return s.sendClaimed(ctx, "DeliveryReport", report, claimed[string(notify.DeliveryReport)], release(notify.DeliveryReport))
 }

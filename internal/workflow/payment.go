@@ -107,13 +107,18 @@ func (s *Payment) start(ctx context.Context, txid, token string) (any, error) {
 		return nil, err
 	}
 	// The token is stored before anything can settle the payment, so the settler finds
-	// it; the write returns the order, which needs no read of its own.
-	o, err := s.Store.Update(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment})
+	// it; the write returns the order, which needs no read of its own, and claims the
+	// OrderPlaced e-mail, which needs no write of its own (a retried start sends none).
+	o, claimed, err := s.Store.UpdateOnce(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment}, "mail#OrderPlaced")
 	if err != nil {
 		return nil, err
 	}
 	tr := s.tracer(srcPayment)
-	s.mailQuietly(ctx, "OrderPlaced", mailEvent(notify.OrderPlaced, shop, o))
+	if err := s.sendClaimed(ctx, "OrderPlaced", mailEvent(notify.OrderPlaced, shop, o), claimed, func(ctx context.Context) error {
+		return s.Store.ReleaseOnOrder(ctx, txid, "mail#OrderPlaced")
+	}); err != nil {
+		s.mailFailed(ctx, txid, notify.OrderPlaced, err)
+	}
 	switch {
 	case paid(o.Status):
 		// Settled meanwhile (a late notification, an operator): nothing to wait for.
@@ -195,15 +200,21 @@ func (s *Payment) startRace(ctx context.Context, txid string, moveErr error) (an
 	if checkout.KindOf(moveErr) != checkout.ECONFLICT {
 		return nil, moveErr
 	}
-	o, err := s.Store.GetOrder(ctx, txid, "")
-	if err != nil {
-		return nil, err
+	// The refused move says what the order is; only a server that does not return
+	// the item on a failed condition makes this read.
+	status, ok := store.ConflictStatus(moveErr)
+	if !ok {
+		o, err := s.Store.GetOrder(ctx, txid, "")
+		if err != nil {
+			return nil, err
+		}
+		status = o.Status
 	}
 	switch {
-	case paid(o.Status):
-		s.tracer(srcPayment).Printf(ctx, txid, "payment settled while it was starting (order %s)", o.Status)
-		return map[string]string{"settled": string(o.Status)}, nil
-	case o.Status == checkout.Cancelled:
+	case paid(status):
+		s.tracer(srcPayment).Printf(ctx, txid, "payment settled while it was starting (order %s)", status)
+		return map[string]string{"settled": string(status)}, nil
+	case status == checkout.Cancelled:
 		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was cancelled"}
 	}
 	return nil, moveErr
@@ -213,9 +224,14 @@ func (s *Payment) startRace(ctx context.Context, txid string, moveErr error) (an
 // cannot leave must not stop the payment of an order.
 func (s *mailing) mailQuietly(ctx context.Context, name string, e notify.Event) {
 	if err := s.sendOnce(ctx, name, e); err != nil {
-		s.tracer(srcNotify).Printf(ctx, e.Order.TxID, "e-mail %s NOT sent: %v", e.Kind, err)
-		s.log().Error("e-mail not sent", "txid", e.Order.TxID, "kind", e.Kind, "err", err)
+		s.mailFailed(ctx, e.Order.TxID, e.Kind, err)
 	}
+}
+
+// mailFailed traces and logs an e-mail that could not be sent.
+func (s *mailing) mailFailed(ctx context.Context, txid string, kind notify.Kind, err error) {
+	s.tracer(srcNotify).Printf(ctx, txid, "e-mail %s NOT sent: %v", kind, err)
+	s.log().Error("e-mail not sent", "txid", txid, "kind", kind, "err", err)
 }
 
 // succeed completes a token; a token no longer waiting means the wait was already
@@ -540,8 +556,11 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 	switch in.Action {
 	case "pay":
 		tr.Printf(ctx, o.TxID, "paying")
+		// The status the payment moved the order to is traced here, with the move:
+		// production no longer reads the order, so its own line cannot say it.
 		if o, err = s.Store.Move(ctx, o.TxID, checkout.SoldOut, store.Change{Payment: &checkout.Payment{
-			Mode: payment.NameTest, Outcome: payment.Paid.String(), Amount: o.Totals.Final, At: s.now()}}); err != nil {
+			Mode: payment.NameTest, Outcome: payment.Paid.String(), Amount: o.Totals.Final, At: s.now()},
+			Trace: []trace.Line{tr.Line(o.TxID, "paid: order %s", checkout.SoldOut)}}); err != nil {
 			return httpapi.Response{}, err
 		}
 		if _, err := s.succeed(ctx, o.TxID, state.TaskToken, map[string]string{"mode": payment.NameTest, "outcome": "paid"}); err != nil {

@@ -685,3 +685,55 @@ func (f fixedShop) Get(context.Context) (*checkout.Shop, *checkout.Catalog, erro
 }
 
 func (fixedShop) Invalidate() {}
+
+// racingMode is a payment mode during whose start someone else settles the order (a
+// buyer paying at once, an operator cancelling it).
+type racingMode struct {
+	payment.Mode
+	race func()
+}
+
+func (m racingMode) Start(ctx context.Context, r payment.Request) (payment.Instructions, error) {
+	m.race()
+	return m.Mode.Start(ctx, r)
+}
+
+// A start whose move to PENDING loses to a settler learns what the order became from
+// the refused write itself, and ends as that settlement says.
+func TestStartLosesTheRaceToASettler(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name      string
+		to        checkout.Status
+		wantErr   string
+		wantTrace string
+	}{
+		{"paid meanwhile", checkout.SoldOut, "", "payment settled while it was starting (order SOLDOUT)"},
+		{"cancelled meanwhile", checkout.Cancelled, workflow.ErrOrderCancelled, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			txid, _ := e.place("stripe", 12000)
+			saved := e.providers.Modes["stripe"]
+			defer func() { e.providers.Modes["stripe"] = saved }()
+			e.providers.Modes["stripe"] = racingMode{Mode: saved, race: func() {
+				if _, err := e.st.Move(e.ctx, txid, tc.to, store.Change{}); err != nil {
+					t.Fatal(err)
+				}
+			}}
+			out, errType := e.task(e.payment, map[string]any{"action": "start", "txid": txid, "token": "T-RACE"})
+			if errType != tc.wantErr {
+				t.Fatalf("start reported %q, want %q", errType, tc.wantErr)
+			}
+			if tc.wantErr == "" && out["settled"] != string(tc.to) {
+				t.Errorf("start answered %v, want settled %s", out, tc.to)
+			}
+			if o := e.order(txid); o.Status != tc.to {
+				t.Errorf("order is %s after the start, want %s as the settler left it", o.Status, tc.to)
+			}
+			if tc.wantTrace != "" && !strings.Contains(e.traceText(txid), tc.wantTrace) {
+				t.Errorf("trace lacks %q:\n%s", tc.wantTrace, e.traceText(txid))
+			}
+		})
+	}
+}

@@ -13,6 +13,19 @@ import (
 	"github.com/lmsshop/checkout/internal/store"
 )
 
+// Produced is a production phase's answer. Products are the references of the
+// product instances the order's units have (delivered by this run or an earlier one),
+// which the state machine gives billing so that it need not look them up; null when
+// there are more than maxToldProducts, to keep the state small.
+type Produced struct {
+	Done     bool     `json:"done"`
+	Products []string `json:"products"`
+}
+
+// maxToldProducts bounds the references a phase's answer carries (about 20 bytes
+// each): the state's data stays far below Step Functions' 256 KB with the order.
+const maxToldProducts = 500
+
 // ProduceTask runs the Produce function's tasks: prepay, postpay, fault.
 func (s *Production) ProduceTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
@@ -20,10 +33,11 @@ func (s *Production) ProduceTask(ctx context.Context, t Task) (any, error) {
 	}
 	switch t.Action {
 	case production.PhasePrepay, production.PhasePostpay:
-		if err := s.produce(ctx, t.TxID, t.Action); err != nil {
+		products, err := s.produce(ctx, t, t.Action)
+		if err != nil {
 			return nil, err
 		}
-		return map[string]bool{"done": true}, nil
+		return Produced{Done: true, Products: products}, nil
 	case "fault":
 		return s.fault(ctx, srcProduction, t)
 	}
@@ -33,29 +47,39 @@ func (s *Production) ProduceTask(ctx context.Context, t Task) (any, error) {
 // produce runs every line's production handler for one phase. Handlers deliver each
 // unit at most once (internal/production), so a retried phase redoes nothing; the
 // feedback of the phase is stored for the delivery e-mails.
-func (s *Production) produce(ctx context.Context, txid, phase string) error {
-	o, err := s.Store.GetOrder(ctx, txid, "")
+//
+// With the execution input's copy of the order, postpay does not read the order: the
+// state machine reaches it only once the payment was settled, and each unit's commit
+// checks that the order is still paid (store.Commit), which a refund racing
+// production would change.
+func (s *Production) produce(ctx context.Context, t Task, phase string) ([]string, error) {
+	txid := t.TxID
+	o, copied, err := s.order(ctx, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tr := s.tracer(srcProduction)
-	if phase == production.PhasePostpay {
+	switch {
+	case phase == production.PhasePostpay && copied:
+		tr.Printf(ctx, txid, "Full production starting ...")
+	case phase == production.PhasePostpay:
 		if !paid(o.Status) {
 			tr.Printf(ctx, txid, "full production refused: order is %s, not paid", o.Status)
-			return &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("order %s is %s: production needs a paid order", txid, o.Status)}
+			return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("order %s is %s: production needs a paid order", txid, o.Status)}
 		}
 		tr.Printf(ctx, txid, "Full production starting from %s ...", o.Status)
-	} else {
+	default:
 		tr.Printf(ctx, txid, "Prepay production starting from %s ...", o.Status)
 	}
 	now := s.now()
+	products := []string{} // not null: "none" differs from "not told" for billing
 	var feedback []store.Feedback
 	accountCreated := false
 	for _, l := range deliveries(o.Lines) {
 		h, ok := s.Producers[l.Handler]
 		if !ok {
 			tr.Printf(ctx, txid, "line %s (%s): no production handler %q", l.ID, l.Code, l.Handler)
-			return &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("line %s (%s): no production handler %q", l.ID, l.Code, l.Handler)}
+			return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("line %s (%s): no production handler %q", l.ID, l.Code, l.Handler)}
 		}
 		job := jobOf(o, l, now)
 		run := h.Postpay
@@ -63,14 +87,19 @@ func (s *Production) produce(ctx context.Context, txid, phase string) error {
 			run = h.Prepay
 		}
 		res, err := run(ctx, job)
+		if errors.Is(err, production.ErrNotPaid) {
+			tr.Printf(ctx, txid, "full production refused: the order is no longer paid")
+			return nil, productionError(err)
+		}
 		if err != nil {
 			tr.Printf(ctx, txid, "line %s (%s × %d, %s) %s FAILED: %v", l.ID, l.Code, l.Quantity, l.Handler, phase, err)
-			return productionError(err)
+			return nil, productionError(err)
 		}
 		var refs []string
 		for _, in := range res.Instances {
 			refs = append(refs, in.Reference)
 		}
+		products = append(products, refs...)
 		tr.Printf(ctx, txid, "line %s (%s × %d, %s) %s done: %d product(s) %s", l.ID, l.Code, l.Quantity, l.Handler, phase, len(res.Instances), strings.Join(refs, " "))
 		fb := res.Feedback
 		accountCreated = accountCreated || fb.AccountCreated
@@ -82,16 +111,27 @@ func (s *Production) produce(ctx context.Context, txid, phase string) error {
 	// if the feedback is.
 	done := tr.Line(txid, "%s production complete (%d line(s))", phase, len(o.Lines))
 	if err := s.Store.SaveFeedback(ctx, txid, phase, feedback, done); err != nil {
-		return err
+		return nil, err
 	}
 	if accountCreated {
+		if copied {
+			// The e-mail's link is signed with the order's token hash, which the
+			// execution input does not carry.
+			if o, err = s.Store.GetOrder(ctx, txid, ""); err != nil {
+				s.log().Warn("AccountCreated e-mail not sent", "txid", txid, "err", err)
+				return products, nil
+			}
+		}
 		if shop, _, err := s.Shops.Get(ctx); err == nil {
 			e := mailEvent(notify.AccountCreated, shop, o)
 			e.Links.Order = s.orderLink(o)
 			s.mailQuietly(ctx, "AccountCreated", e)
 		}
 	}
-	return nil
+	if len(products) > maxToldProducts {
+		products = nil // billing finds them itself
+	}
+	return products, nil
 }
 
 // deliveries lists what production delivers: each line, except that a bundle is
@@ -115,10 +155,10 @@ func deliveries(lines []checkout.OrderLine) []checkout.OrderLine {
 }
 
 // productionError names a handler's failure for the state machine: a missing LMS
-// object or a bad parameter will not appear by retrying; anything else (the LMS or
+// object, a bad parameter or an order refunded meanwhile will not change by retrying; anything else (the LMS or
 // the table unreachable, a lost race) is worth the Retry's backoff.
 func productionError(err error) error {
-	if errors.Is(err, production.ErrNotFound) || strings.Contains(err.Error(), "parameter ") {
+	if errors.Is(err, production.ErrNotFound) || errors.Is(err, production.ErrNotPaid) || strings.Contains(err.Error(), "parameter ") {
 		return &TaskError{Name: ErrTaskFailed, Msg: "production failed", Err: err}
 	}
 	return &TaskError{Name: ErrTransient, Msg: "production failed", Err: err}

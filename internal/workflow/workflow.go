@@ -138,6 +138,24 @@ type Task struct {
 	Reason string          `json:"reason"`
 	State  string          `json:"state"`
 	Error  json.RawMessage `json:"error"`
+	// Order is the execution input's copy of the order (httpapi.ExecutionInput),
+	// null when the order was too large to carry or the task was invoked without it.
+	Order *checkout.Order `json:"order"`
+	// Products are the references of the instances production delivered for the
+	// order (Produced.Products), given to billing; nil when not told.
+	Products []string `json:"products"`
+}
+
+// order is the task's order: the execution input's copy, whose lines, customer and
+// totals are the stored order's (they do not change after placement), or the stored
+// order when the task has no copy. A copy's status is the one it was started with:
+// a decision on the current status belongs in the condition of the task's write.
+func (s *core) order(ctx context.Context, t Task) (o *checkout.Order, copied bool, err error) {
+	if t.Order != nil && t.Order.TxID == t.TxID {
+		return t.Order, true, nil
+	}
+	o, err = s.Store.GetOrder(ctx, t.TxID, "")
+	return o, false, err
 }
 
 // stateError is what a Catch puts in $.error.

@@ -80,7 +80,7 @@ func (f *checkoutFunctions) Invoke(_ context.Context, function string, payload [
 		return []byte(`{"invoice":"F-2026-0001"}`), nil
 	case "payment":
 	default:
-		return []byte(`{"done":true}`), nil
+		return []byte(`{"done":true,"products":null}`), nil
 	}
 	switch in.Action {
 	case "start":
@@ -212,7 +212,7 @@ func TestRealCheckoutDefinition(t *testing.T) {
 			}
 			smArn, express := checkoutMachines(t, e, override)
 			x, _, err := e.StartExecution(smArn, "tx-"+tt.scenario,
-				`{"txid":"tx-1","paymode":"card","payment":{"kind":"online","timeoutSeconds":900,"retrySeconds":900}}`)
+				`{"txid":"tx-1","paymode":"card","payment":{"kind":"online","timeoutSeconds":900,"retrySeconds":900},"order":null}`)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -256,7 +256,7 @@ func BenchmarkRealCheckout(b *testing.B) {
 	smArn, _ := checkoutMachines(b, e, nil)
 	transitions := 0
 	for i := 0; b.Loop(); i++ {
-		x, _, err := e.StartExecution(smArn, fmt.Sprintf("tx-%d", i), `{"txid":"tx","payment":{"timeoutSeconds":900}}`)
+		x, _, err := e.StartExecution(smArn, fmt.Sprintf("tx-%d", i), `{"txid":"tx","payment":{"timeoutSeconds":900},"order":null}`)
 		if err != nil {
 			b.Fatal(err)
 		}
