@@ -143,10 +143,16 @@ func TestPurchasePaidWithTestModeEndsComplete(t *testing.T) {
 	}
 }
 
+// A certificate is released only to a learner enrolled in its course: the buyer is one
+// of the test's own, enrolled in GO-101 by the test, not customerJSON's Ada, whose
+// enrolment depends on which other tests ran before (alone, this test used to end SOLDOUT,
+// production refusing the certificate to a buyer not enrolled).
 func TestChequeOrderRecordedByAnOperator(t *testing.T) {
 	c := cloudtest.Start(t)
 	b := newBuyer(t)
-	b.placeOne("CERT-GO", "check")
+	email := "cheque-" + strings.ToLower(b.TxID) + "@example.com"
+	enrol(t, c, email, "GO-101")
+	b.placeOneAs("CERT-GO", "check", customerAs(email))
 	view := b.waitStatus("PENDING")
 	if !strings.Contains(view.raw, "Paris") {
 		t.Errorf("cheque instructions lack the postal address: %s", view.raw)
@@ -170,6 +176,10 @@ func TestChequeOrderRecordedByAnOperator(t *testing.T) {
 			} `json:"payments"`
 			InvoiceNumber string `json:"invoiceNumber"`
 		} `json:"order"`
+		Products []struct {
+			ItemCode    string `json:"ItemCode"`
+			Beneficiary string `json:"Beneficiary"`
+		} `json:"products"`
 	}
 	if err := json.Unmarshal([]byte(body), &adminView); err != nil || status != 200 {
 		t.Fatalf("order view = %d %s", status, body)
@@ -177,6 +187,9 @@ func TestChequeOrderRecordedByAnOperator(t *testing.T) {
 	if o := adminView.Order; len(o.Payments) != 1 || o.Payments[0].Amount != 9480 || o.Status != "COMPLETE" || o.InvoiceNumber == "" {
 		t.Errorf("after two records of one cheque: status %s, payments %+v, invoice %q; want one payment of 9480, COMPLETE, invoiced",
 			o.Status, o.Payments, o.InvoiceNumber)
+	}
+	if p := adminView.Products; len(p) != 1 || p[0].ItemCode != "CERT-GO" || p[0].Beneficiary != email {
+		t.Errorf("products = %+v, want the CERT-GO certificate released once to %s", p, email)
 	}
 }
 
