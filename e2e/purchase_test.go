@@ -76,6 +76,12 @@ func mailTo(t *testing.T, c *cloudtest.Cloud, addr, txid string) []string {
 	return subjects
 }
 
+// product is a delivered unit as the back office's order view lists it.
+type product struct {
+	ItemCode    string `json:"ItemCode"`
+	Beneficiary string `json:"Beneficiary"`
+}
+
 var traceLine = regexp.MustCompile(`^-- \d{4}-\d{1,2}-\d{1,2} \d{2}:\d{2}:\d{2} \d{3} -- \[[A-Z0-9]{16}\] [^:]+ : .+$`)
 
 // The walking skeleton of issue 2: a purchase through every layer, paid with the test
@@ -176,10 +182,7 @@ func TestChequeOrderRecordedByAnOperator(t *testing.T) {
 			} `json:"payments"`
 			InvoiceNumber string `json:"invoiceNumber"`
 		} `json:"order"`
-		Products []struct {
-			ItemCode    string `json:"ItemCode"`
-			Beneficiary string `json:"Beneficiary"`
-		} `json:"products"`
+		Products []product `json:"products"`
 	}
 	if err := json.Unmarshal([]byte(body), &adminView); err != nil || status != 200 {
 		t.Fatalf("order view = %d %s", status, body)
@@ -259,10 +262,7 @@ func TestSeatsPackAndRequiredDataAreDelivered(t *testing.T) {
 		Order struct {
 			Status string `json:"status"`
 		} `json:"order"`
-		Products []struct {
-			ItemCode    string `json:"ItemCode"`
-			Beneficiary string `json:"Beneficiary"`
-		} `json:"products"`
+		Products []product `json:"products"`
 	}
 	if err := json.Unmarshal([]byte(body), &view); err != nil || status != 200 {
 		t.Fatalf("order view = %d %s", status, body)
@@ -326,17 +326,13 @@ func TestPromoCodeAndForeignBusinessBuyerInvoice(t *testing.T) {
 func TestBundleIsDeliveredThroughItsParts(t *testing.T) {
 	c := cloudtest.Start(t)
 	b := newBuyer(t)
-	b.must(200, "PUT", "/carts/{txid}/lines/GO-BUNDLE", `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", strings.Replace(customerJSON, "Ada.Lovelace@Example.com", "bundle-"+strings.ToLower(b.TxID)+"@example.com", 1))
-	b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+	b.placeOneAs("GO-BUNDLE", "test", customerAs("bundle-"+strings.ToLower(b.TxID)+"@example.com"))
 	b.waitFor("PENDING", "payment")
 	b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
 	b.waitStatus("COMPLETE")
 	status, body := admin(t, c, "GET", "/admin/orders/"+b.TxID, "", "")
 	var view struct {
-		Products []struct {
-			ItemCode string `json:"ItemCode"`
-		} `json:"products"`
+		Products []product `json:"products"`
 	}
 	if err := json.Unmarshal([]byte(body), &view); err != nil || status != 200 {
 		t.Fatalf("order view = %d %s", status, body)
