@@ -7,8 +7,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lmsshop/checkout/internal/localcloud/cloudtest"
+	"github.com/lmsshop/checkout/internal/production"
+	"github.com/lmsshop/checkout/internal/production/locallms"
 	"github.com/lmsshop/checkout/internal/storefront"
 )
 
@@ -80,9 +83,38 @@ func (b *buyer) must(status int, method, path, body string) reply {
 // paymode, accepting the terms: the way most tests reach an order.
 func (b *buyer) placeOne(code, paymode string) reply {
 	b.t.Helper()
+	return b.placeOneAs(code, paymode, customerJSON)
+}
+
+// placeOneAs is placeOne as another customer (customerAs).
+func (b *buyer) placeOneAs(code, paymode, customer string) reply {
+	b.t.Helper()
 	b.must(200, "PUT", "/carts/{txid}/lines/"+code, `{"quantity":1}`)
-	b.must(200, "PUT", "/carts/{txid}/customer", customerJSON)
+	b.must(200, "PUT", "/carts/{txid}/customer", customer)
 	return b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"`+paymode+`"}`)
+}
+
+// customerAs is customerJSON's customer under another e-mail address. A test whose
+// outcome depends on what the learning platform knows of the buyer (an enrolment, a
+// role) buys under an address of its own: every test buying as customerJSON's Ada shares
+// her learning-platform account, so the order the tests run in would decide the outcome.
+func customerAs(email string) string {
+	return strings.Replace(customerJSON, "Ada.Lovelace@Example.com", email, 1)
+}
+
+// enrol enrols email as a student in course in the local learning platform, as if they
+// had followed it before buying here: the state of the platform a test's buyer needs.
+func enrol(t *testing.T, c *cloudtest.Cloud, email, course string) {
+	t.Helper()
+	ctx := context.Background()
+	lms := locallms.New(c.DynamoDB, c.Table)
+	uid, _, err := lms.EnsureUser(ctx, production.Person{Email: email, FirstName: "Ada", LastName: "Lovelace"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lms.Enrol(ctx, production.Enrolment{User: uid, Course: course, Role: "student", Start: time.Now().UTC()}); err != nil {
+		t.Fatalf("enrol %s in %s: %v", email, course, err)
+	}
 }
 
 func lines(r reply) map[string]float64 {

@@ -113,13 +113,10 @@ func TestExtensionExtendsTheEnrolment(t *testing.T) {
 	c := cloudtest.Start(t)
 	ctx := context.Background()
 	email := "ext-" + strings.ToLower(newBuyer(t).TxID) + "@example.com"
-	customer := strings.Replace(customerJSON, "Ada.Lovelace@Example.com", email, 1)
 	buy := func(code string) {
 		t.Helper()
 		b := newBuyer(t)
-		b.must(200, "PUT", "/carts/{txid}/lines/"+code, `{"quantity":1}`)
-		b.must(200, "PUT", "/carts/{txid}/customer", customer)
-		b.must(201, "POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"test"}`)
+		b.placeOneAs(code, "test", customerAs(email))
 		b.waitFor("PENDING", "payment")
 		b.must(200, "POST", "/orders/{txid}/payment/test", `{"action":"pay"}`)
 		b.waitStatus("COMPLETE")
