@@ -59,6 +59,13 @@ func CostOf(o PerOrder, memoryMB int, p Prices) Cost {
 	gb := float64(memoryMB) / 1024
 	invocations := o.APIRequests + o.TaskInvocations
 	gbs := gb * o.LambdaMs / 1000
+	// Writes are priced from the units computed by AWS's published rules (item sizes,
+	// transactions twice); DynamoDB Local counts a transaction's items four times, so
+	// its own figure is used only when the model saw nothing.
+	wru, wruFrom := o.ModelWriteUnits, "from item sizes"
+	if wru == 0 {
+		wru, wruFrom = o.WriteUnits, "DynamoDB Local's count"
+	}
 	lines := []CostLine{
 		{"Lambda requests", fmt.Sprintf("1000 × (%.1f API + %.1f task invocations) × $%.2f/1M", o.APIRequests, o.TaskInvocations, p.LambdaRequest*1e6),
 			1000 * invocations * p.LambdaRequest, invocations},
@@ -68,8 +75,8 @@ func CostOf(o PerOrder, memoryMB int, p Prices) Cost {
 			1000 * o.APIRequests * p.HTTPAPIRequest, o.APIRequests},
 		{"DynamoDB reads (on-demand)", fmt.Sprintf("1000 × %.2f RRU × $%.3f/1M", o.ReadUnits, p.DynamoDBRead*1e6),
 			1000 * o.ReadUnits * p.DynamoDBRead, o.ReadUnits},
-		{"DynamoDB writes (on-demand)", fmt.Sprintf("1000 × %.2f WRU × $%.3f/1M", o.WriteUnits, p.DynamoDBWrite*1e6),
-			1000 * o.WriteUnits * p.DynamoDBWrite, o.WriteUnits},
+		{"DynamoDB writes (on-demand)", fmt.Sprintf("1000 × %.2f WRU (%s) × $%.3f/1M", wru, wruFrom, p.DynamoDBWrite*1e6),
+			1000 * wru * p.DynamoDBWrite, wru},
 		{"Step Functions Standard", fmt.Sprintf("1000 × %.1f transitions × $%.3f/1000", o.StateTransitions, p.StateTransition*1e3),
 			1000 * o.StateTransitions * p.StateTransition, o.StateTransitions},
 		{"Step Functions Express requests", fmt.Sprintf("1000 × %.1f runs × $%.2f/1M", o.ExpressRequests, p.ExpressRequest*1e6),

@@ -179,9 +179,9 @@ func missNote(name string, r *Report) string {
 		}
 		withWrites := r.Cost.Per1000 - wru + targetOrderWriteUnits*1000*ListPrices.DynamoDBWrite
 		return fmt.Sprintf("the %.0f e-mails cost $%.4f, Step Functions Standard's %.1f transitions $%.4f and the %.1f Express runs $%.4f, "+
-			"of the $%.4f; the DynamoDB writes (%.1f units per order) cost $%.4f: at the ≤ %d write units per order of issue 12 the total would be $%.4f.",
+			"of the $%.4f; the DynamoDB writes (%.1f units per order from item sizes) cost $%.4f: at the ≤ %d write units per order of issue 12 the total would be $%.4f.",
 			r.PerOrder.Emails, ses, r.PerOrder.StateTransitions, sfn, r.PerOrder.ExpressRequests, express, r.Cost.Per1000,
-			r.PerOrder.WriteUnits, wru, targetOrderWriteUnits, withWrites)
+			r.PerOrder.ModelWriteUnits, wru, targetOrderWriteUnits, withWrites)
 	}
 	return ""
 }
