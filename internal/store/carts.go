@@ -85,9 +85,6 @@ func keysByValue(m map[string]int64) []string {
 	})
 }
 
-// tokenOpens is the domain's token rule, which orders and workflow records share.
-var tokenOpens = checkout.TokenOpens
-
 // CreateCart stores a new, empty cart, with the trace lines notes in the same PutItem.
 func (st *Store) CreateCart(ctx context.Context, c *checkout.Cart, notes ...trace.Line) error {
 	rec := cartRecord{

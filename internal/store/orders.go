@@ -161,7 +161,7 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 			if err := unmarshal(item, &rec); err != nil {
 				return nil, nil, checkout.Wrap(op, err)
 			}
-			if !tokenOpens(rec.TokenHash, tokenHash) {
+			if !checkout.TokenOpens(rec.TokenHash, tokenHash) {
 				return nil, nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this cart token does not open cart %s", txid)
 			}
 			cart = rec.cart()
@@ -170,7 +170,7 @@ func (st *Store) CartAndOrder(ctx context.Context, txid, tokenHash string) (*che
 			if err != nil {
 				return nil, nil, checkout.Wrap(op, err)
 			}
-			if !tokenOpens(rec.TokenHash, tokenHash) {
+			if !checkout.TokenOpens(rec.TokenHash, tokenHash) {
 				return nil, nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this cart token does not open order %s", txid)
 			}
 			o := rec.Order
@@ -290,7 +290,7 @@ func (st *Store) GetOrder(ctx context.Context, txid, tokenHash string) (*checkou
 	if err != nil {
 		return nil, err
 	}
-	if tokenHash != "" && !tokenOpens(rec.TokenHash, tokenHash) {
+	if tokenHash != "" && !checkout.TokenOpens(rec.TokenHash, tokenHash) {
 		return nil, checkout.Errorf("store.getOrder", checkout.EFORBIDDEN, "this cart token does not open order %s", txid)
 	}
 	o := rec.Order

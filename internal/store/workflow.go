@@ -38,7 +38,7 @@ func (st *Store) OrderState(ctx context.Context, txid, tokenHash string) (*Order
 	if err != nil {
 		return nil, err
 	}
-	if tokenHash != "" && !tokenOpens(rec.TokenHash, tokenHash) {
+	if tokenHash != "" && !checkout.TokenOpens(rec.TokenHash, tokenHash) {
 		return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this cart token does not open order %s", txid)
 	}
 	o := rec.Order

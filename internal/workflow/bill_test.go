@@ -17,6 +17,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
+	"github.com/lmsshop/checkout/internal/localcloud/sestest"
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
@@ -151,16 +152,9 @@ func TestBillDocument(t *testing.T) {
 // TestDeliveredMailThroughSESLocal sends the delivery e-mails through the real SES v2
 // client to aws-ses-v2-local and reads them back.
 func TestDeliveredMailThroughSESLocal(t *testing.T) {
-	if _, err := seslocal.Binary(); err != nil {
-		t.Fatalf("aws-ses-v2-local is required for this test (make deps): %v", err)
-	}
+	srv := sestest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := seslocal.Start(ctx, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop() })
 	e := newEnv(t)
 	client := sesv2.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
 		func(o *sesv2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
