@@ -29,9 +29,24 @@ for hit in "${hits[@]}"; do
 	name=${name%%(*}
 	pkg=./$(dirname "${file#./}")
 	echo "fuzz: $pkg $name for $FUZZTIME"
-	if ! "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$pkg"; then
+	# On a loaded machine the go tool can end a run with "context deadline exceeded"
+	# while its workers stop at the end of -fuzztime, having found nothing (no failing
+	# input written). Such a run is run once more; a run that found an input fails.
+	for attempt in 1 2; do
+		out=$(mktemp)
+		if "$GO" test -run='^$' -fuzz="^${name}\$" -fuzztime="$FUZZTIME" "$pkg" 2>&1 | tee "$out"; then
+			rm -f "$out"
+			break
+		fi
+		if [ "$attempt" -eq 1 ] && grep -q 'context deadline exceeded' "$out" && ! grep -q 'Failing input written to' "$out"; then
+			echo "fuzz: $pkg $name stopped on the go tool's deadline without a failing input; running it again"
+			rm -f "$out"
+			continue
+		fi
+		rm -f "$out"
 		failed+=("$pkg.$name")
-	fi
+		break
+	done
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then
