@@ -12,10 +12,6 @@ import (
 // Params: role (required), context = a course short name or "site" (default).
 type assignRole struct{ base }
 
-var _ Handler = (*assignRole)(nil)
-
-func (*assignRole) Name() string { return "assignrole" }
-
 func roleTerms(p map[string]string) (role, level, instance string, err error) {
 	if role, err = required(p, "role"); err != nil {
 		return "", "", "", err
@@ -42,12 +38,8 @@ func (h *assignRole) Check(ctx context.Context, field, value string) error {
 	return nil
 }
 
-func (h *assignRole) Prepay(ctx context.Context, j Job) (Result, error) {
-	return h.prepay(ctx, h.Name(), j)
-}
-
 func (h *assignRole) Postpay(ctx context.Context, j Job) (Result, error) {
-	j, err := h.prepare(h.Name(), j)
+	j, err := h.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
@@ -59,29 +51,16 @@ func (h *assignRole) Postpay(ctx context.Context, j Job) (Result, error) {
 	if level == ContextCourse {
 		where = instance
 	}
-	var res Result
-	var fb feedbackBuilder
-	for i, p := range beneficiaries(j) {
-		inst, err := h.deliver(ctx, h.Name(), j, i, nil, func(ctx context.Context, now time.Time, _ map[string]string) (draft, error) {
-			uid, _, err := h.lms.EnsureUser(ctx, p)
-			if err != nil {
-				return draft{}, fmt.Errorf("ensure user %s: %w", p.Email, err)
-			}
-			if err := h.lms.AssignRole(ctx, uid, role, level, instance); err != nil {
-				return draft{}, fmt.Errorf("assign %s to %s on %s: %w", role, p.Email, where, err)
-			}
-			return draft{inst: Instance{
-				Beneficiary: strings.ToLower(p.Email), Context: where, Start: now,
-				Data: map[string]string{"role": role, "userId": uid},
-			}}, nil
-		})
-		if err != nil {
-			return Result{}, err
+	return h.perPerson(ctx, j, beneficiaries(j), func(ctx context.Context, now time.Time, p Person, uid string) (Instance, error) {
+		if err := h.lms.AssignRole(ctx, uid, role, level, instance); err != nil {
+			return Instance{}, fmt.Errorf("assign %s to %s on %s: %w", role, p.Email, where, err)
 		}
-		res.Instances = append(res.Instances, inst)
-		fb.add(fmt.Sprintf("%s now has the role %s on %s.", inst.Beneficiary, role, where), "",
-			fmt.Sprintf("assignrole %s: %s → %s on %s [%s]", j.ItemCode, inst.Beneficiary, role, where, inst.Reference))
-	}
-	res.Feedback = fb.feedback()
-	return res, nil
+		return Instance{
+			Beneficiary: strings.ToLower(p.Email), Context: where, Start: now,
+			Data: map[string]string{"role": role, "userId": uid},
+		}, nil
+	}, func(inst Instance) (string, string, string) {
+		return fmt.Sprintf("%s now has the role %s on %s.", inst.Beneficiary, role, where), "",
+			fmt.Sprintf("assignrole %s: %s → %s on %s [%s]", j.ItemCode, inst.Beneficiary, role, where, inst.Reference)
+	})
 }

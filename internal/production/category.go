@@ -12,10 +12,6 @@ import (
 // Params: name (optional default), parent (optional parent category ID).
 type category struct{ base }
 
-var _ Handler = (*category)(nil)
-
-func (*category) Name() string { return "category" }
-
 func (*category) ValidateParams(map[string]string) error { return nil }
 
 // Check implements Handler: a category name must be non-blank and at most 255 characters (Moodle's limit).
@@ -47,12 +43,8 @@ func unitValue(j Job, i int, field string) string {
 	return strings.TrimSpace(j.Params[field])
 }
 
-func (h *category) Prepay(ctx context.Context, j Job) (Result, error) {
-	return h.prepay(ctx, h.Name(), j)
-}
-
 func (h *category) Postpay(ctx context.Context, j Job) (Result, error) {
-	j, err := h.prepare(h.Name(), j)
+	j, err := h.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
@@ -64,7 +56,7 @@ func (h *category) Postpay(ctx context.Context, j Job) (Result, error) {
 		if err := checkName("category name", name); err != nil {
 			return Result{}, fmt.Errorf("category %s unit %d: %w", j.ItemCode, i, err)
 		}
-		inst, err := h.deliver(ctx, h.Name(), j, i, nil, func(ctx context.Context, now time.Time, _ map[string]string) (draft, error) {
+		inst, err := h.deliver(ctx, j, i, nil, func(ctx context.Context, now time.Time, _ map[string]string) (draft, error) {
 			id, created, err := h.lms.EnsureCategory(ctx, name, parent)
 			if err != nil {
 				return draft{}, fmt.Errorf("create category %q: %w", name, err)

@@ -12,10 +12,6 @@ import (
 // Params: category (required LMS category ID), role (buyer's role, default editingteacher).
 type courseSpace struct{ base }
 
-var _ Handler = (*courseSpace)(nil)
-
-func (*courseSpace) Name() string { return "coursespace" }
-
 // validShortname keeps short names to what URLs, e-mails and the table keys carry safely:
 // 1 to 100 letters, digits, underscores, dots and hyphens, starting with a letter or digit.
 // (Not a regular expression: its bounded repetition compiled at every cold start.)
@@ -60,14 +56,10 @@ func (h *courseSpace) Check(ctx context.Context, field, value string) error {
 	return nil
 }
 
-func (h *courseSpace) Prepay(ctx context.Context, j Job) (Result, error) {
-	return h.prepay(ctx, h.Name(), j)
-}
-
 const pinTaken = "shortnameTaken"
 
 func (h *courseSpace) Postpay(ctx context.Context, j Job) (Result, error) {
-	j, err := h.prepare(h.Name(), j)
+	j, err := h.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
@@ -100,7 +92,7 @@ func (h *courseSpace) Postpay(ctx context.Context, j Job) (Result, error) {
 			}
 			return map[string]string{pinTaken: fmt.Sprint(taken)}, nil
 		}
-		inst, err := h.deliver(ctx, h.Name(), j, i, decide, func(ctx context.Context, now time.Time, pinned map[string]string) (draft, error) {
+		inst, err := h.deliver(ctx, j, i, decide, func(ctx context.Context, now time.Time, pinned map[string]string) (draft, error) {
 			if pinned[pinTaken] != "false" {
 				return draft{}, fmt.Errorf("short name %q is already used by a course", short)
 			}

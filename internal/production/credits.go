@@ -14,10 +14,6 @@ const BalanceCredits = "credits"
 // happens exactly once. Params: credits (required, per unit).
 type credits struct{ base }
 
-var _ Handler = (*credits)(nil)
-
-func (*credits) Name() string { return "credits" }
-
 func (*credits) ValidateParams(p map[string]string) error {
 	if _, err := positiveInt(p, "credits"); err != nil {
 		return fmt.Errorf("credits: %w", err)
@@ -25,12 +21,8 @@ func (*credits) ValidateParams(p map[string]string) error {
 	return nil
 }
 
-func (h *credits) Prepay(ctx context.Context, j Job) (Result, error) {
-	return h.prepay(ctx, h.Name(), j)
-}
-
 func (h *credits) Postpay(ctx context.Context, j Job) (Result, error) {
-	j, err := h.prepare(h.Name(), j)
+	j, err := h.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
@@ -39,7 +31,7 @@ func (h *credits) Postpay(ctx context.Context, j Job) (Result, error) {
 		return Result{}, fmt.Errorf("credits %s: %w", j.ItemCode, err)
 	}
 	total := int64(per) * int64(j.Quantity)
-	inst, err := h.deliver(ctx, h.Name(), j, 0, nil, func(_ context.Context, now time.Time, _ map[string]string) (draft, error) {
+	inst, err := h.deliver(ctx, j, 0, nil, func(_ context.Context, now time.Time, _ map[string]string) (draft, error) {
 		return draft{
 			inst:     Instance{Context: "account", Start: now, Data: map[string]string{"credits": fmt.Sprint(total)}},
 			balances: map[string]int64{BalanceCredits: total},

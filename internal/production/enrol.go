@@ -13,10 +13,6 @@ import (
 // start/end (YYYY-MM-DD or RFC 3339), group.
 type enrol struct{ base }
 
-var _ Handler = (*enrol)(nil)
-
-func (*enrol) Name() string { return "enrol" }
-
 // enrolTerms is the parsed handlerParams of enrol.
 type enrolTerms struct {
 	course, role, group string
@@ -108,10 +104,8 @@ func checkCourse(ctx context.Context, lms LMS, field, value string) error {
 	return nil
 }
 
-func (h *enrol) Prepay(ctx context.Context, j Job) (Result, error) { return h.prepay(ctx, h.Name(), j) }
-
 func (h *enrol) Postpay(ctx context.Context, j Job) (Result, error) {
-	j, err := h.prepare(h.Name(), j)
+	j, err := h.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
@@ -126,37 +120,24 @@ func (h *enrol) Postpay(ctx context.Context, j Job) (Result, error) {
 	if len(people) == 0 {
 		return Result{}, fmt.Errorf("enrol %s: no student seat on the line", j.ItemCode)
 	}
-	var res Result
-	var fb feedbackBuilder
-	for i, p := range people {
-		inst, err := h.deliver(ctx, h.Name(), j, i, nil, func(ctx context.Context, now time.Time, _ map[string]string) (draft, error) {
-			start, end := t.window(now)
-			uid, _, err := h.lms.EnsureUser(ctx, p)
-			if err != nil {
-				return draft{}, fmt.Errorf("ensure user %s: %w", p.Email, err)
-			}
-			if err := h.lms.Enrol(ctx, Enrolment{User: uid, Course: t.course, Role: t.role, Start: start, End: end, Group: t.group}); err != nil {
-				return draft{}, fmt.Errorf("enrol %s in %s: %w", p.Email, t.course, err)
-			}
-			return draft{inst: Instance{
-				Beneficiary: strings.ToLower(p.Email), Context: t.course, Start: start, End: end,
-				Data: map[string]string{"role": t.role, "group": t.group, "userId": uid},
-			}}, nil
-		})
-		if err != nil {
-			return Result{}, err
+	return h.perPerson(ctx, j, people, func(ctx context.Context, now time.Time, p Person, uid string) (Instance, error) {
+		start, end := t.window(now)
+		if err := h.lms.Enrol(ctx, Enrolment{User: uid, Course: t.course, Role: t.role, Start: start, End: end, Group: t.group}); err != nil {
+			return Instance{}, fmt.Errorf("enrol %s in %s: %w", p.Email, t.course, err)
 		}
-		res.Instances = append(res.Instances, inst)
+		return Instance{
+			Beneficiary: strings.ToLower(p.Email), Context: t.course, Start: start, End: end,
+			Data: map[string]string{"role": t.role, "group": t.group, "userId": uid},
+		}, nil
+	}, func(inst Instance) (string, string, string) {
 		until := "without end date"
 		if !inst.End.IsZero() {
 			until = "until " + day(inst.End)
 		}
-		fb.add(fmt.Sprintf("%s is enrolled in %s %s.", inst.Beneficiary, t.course, until),
+		return fmt.Sprintf("%s is enrolled in %s %s.", inst.Beneficiary, t.course, until),
 			fmt.Sprintf("%s: log in with %s to reach %s (reference %s).", inst.Beneficiary, inst.Beneficiary, t.course, inst.Reference),
-			fmt.Sprintf("enrol %s: %s in %s as %s %s [%s]", j.ItemCode, inst.Beneficiary, t.course, t.role, until, inst.Reference))
-	}
-	res.Feedback = fb.feedback()
-	return res, nil
+			fmt.Sprintf("enrol %s: %s in %s as %s %s [%s]", j.ItemCode, inst.Beneficiary, t.course, t.role, until, inst.Reference)
+	})
 }
 
 // itoa is strconv.Itoa, named for brevity in Data maps.

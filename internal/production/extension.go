@@ -13,10 +13,6 @@ import (
 // Params: course, days (both required).
 type extension struct{ base }
 
-var _ Handler = (*extension)(nil)
-
-func (*extension) Name() string { return "extension" }
-
 func (*extension) ValidateParams(p map[string]string) error {
 	if _, err := required(p, "course"); err != nil {
 		return fmt.Errorf("extension: %w", err)
@@ -31,14 +27,10 @@ func (h *extension) Check(ctx context.Context, field, value string) error {
 	return checkCourse(ctx, h.lms, field, value)
 }
 
-func (h *extension) Prepay(ctx context.Context, j Job) (Result, error) {
-	return h.prepay(ctx, h.Name(), j)
-}
-
 const pinUntil = "until"
 
 func (h *extension) Postpay(ctx context.Context, j Job) (Result, error) {
-	j, err := h.prepare(h.Name(), j)
+	j, err := h.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
@@ -78,7 +70,7 @@ func (h *extension) Postpay(ctx context.Context, j Job) (Result, error) {
 		}
 		return map[string]string{pinUntil: from.AddDate(0, 0, total).Format(time.RFC3339), "previousEnd": prev.End.Format(time.RFC3339)}, nil
 	}
-	inst, err := h.deliver(ctx, h.Name(), j, 0, decide, func(ctx context.Context, now time.Time, pinned map[string]string) (draft, error) {
+	inst, err := h.deliver(ctx, j, 0, decide, func(ctx context.Context, now time.Time, pinned map[string]string) (draft, error) {
 		until, err := time.Parse(time.RFC3339, pinned[pinUntil])
 		if err != nil {
 			return draft{}, fmt.Errorf("pinned end %q: %w", pinned[pinUntil], err)

@@ -15,15 +15,7 @@ type licence struct {
 	random func(b []byte) (int, error)
 }
 
-var _ Handler = (*licence)(nil)
-
-func (*licence) Name() string { return "licence" }
-
 func (*licence) ValidateParams(map[string]string) error { return nil }
-
-func (h *licence) Prepay(ctx context.Context, j Job) (Result, error) {
-	return h.prepay(ctx, h.Name(), j)
-}
 
 // keyAlphabet is Crockford's base 32: no I, L, O, U to misread.
 const keyAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -47,7 +39,7 @@ func (h *licence) newKey() (string, error) {
 const pinKey = "key"
 
 func (h *licence) Postpay(ctx context.Context, j Job) (Result, error) {
-	j, err := h.prepare(h.Name(), j)
+	j, err := h.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
@@ -64,7 +56,7 @@ func (h *licence) Postpay(ctx context.Context, j Job) (Result, error) {
 			k, err := h.newKey()
 			return map[string]string{pinKey: k}, err
 		}
-		inst, err := h.deliver(ctx, h.Name(), j, i, decide, func(_ context.Context, now time.Time, pinned map[string]string) (draft, error) {
+		inst, err := h.deliver(ctx, j, i, decide, func(_ context.Context, now time.Time, pinned map[string]string) (draft, error) {
 			return draft{inst: Instance{Context: product, Start: now, Data: map[string]string{"key": pinned[pinKey]}}}, nil
 		})
 		if err != nil {

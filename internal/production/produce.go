@@ -10,12 +10,18 @@ import (
 )
 
 // base holds what every handler needs and implements the shared parts of the
-// Handler interface: the prepay phase and the at-most-once delivery of a unit.
+// Handler interface: the name, the prepay phase and the at-most-once delivery of a
+// unit. A handler embeds it and writes only ValidateParams and Postpay, plus Check or
+// Roles where it has rules of its own.
 type base struct {
+	name  string // the catalog's handler name, given in Handlers
 	lms   LMS
 	store InstanceStore
 	now   func() time.Time
 }
+
+// Name implements Handler.
+func (b base) Name() string { return b.name }
 
 // Roles implements Handler: most handlers use only the student role.
 func (base) Roles() []string { return nil }
@@ -24,27 +30,27 @@ func (base) Roles() []string { return nil }
 func (base) Check(context.Context, string, string) error { return nil }
 
 // prepare validates the job and fills its clock reading when the caller left it empty.
-func (b base) prepare(name string, j Job) (Job, error) {
+func (b base) prepare(j Job) (Job, error) {
 	if j.Now.IsZero() && b.now != nil {
 		j.Now = b.now()
 	}
 	j.Now = j.Now.UTC()
 	if err := j.Validate(); err != nil {
-		return j, fmt.Errorf("%s: %w", name, err)
+		return j, fmt.Errorf("%s: %w", b.name, err)
 	}
 	return j, nil
 }
 
 // Prepay implements Handler: every product needs the buyer's LMS account, so
 // it is ensured at placement. EnsureUser is idempotent, so no marker is needed.
-func (b base) prepay(ctx context.Context, name string, j Job) (Result, error) {
-	j, err := b.prepare(name, j)
+func (b base) Prepay(ctx context.Context, j Job) (Result, error) {
+	j, err := b.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
 	_, created, err := b.lms.EnsureUser(ctx, j.Customer.Person())
 	if err != nil {
-		return Result{}, fmt.Errorf("%s prepay %s/%s: ensure account %s: %w", name, j.TxID, j.LineID, j.Customer.Email, err)
+		return Result{}, fmt.Errorf("%s prepay %s/%s: ensure account %s: %w", b.name, j.TxID, j.LineID, j.Customer.Email, err)
 	}
 	fb := Feedback{SalesAdmin: fmt.Sprintf("%s: account %s exists", j.ItemCode, j.Customer.Email)}
 	if created {
@@ -81,7 +87,7 @@ const pinNow = "now"
 //  3. marker + instance + balance additions are committed in one transaction
 //     guarded by the marker's absence; a loser of a concurrent race reads the
 //     winner's instance instead.
-func (b base) deliver(ctx context.Context, name string, j Job, unit int, decide decideFunc, do deliverFunc) (Instance, error) {
+func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, do deliverFunc) (Instance, error) {
 	key := Key{TxID: j.TxID, LineID: j.LineID, Unit: unit, Phase: PhasePostpay}
 	decisions := map[string]string{pinNow: j.Now.Format(time.RFC3339Nano)}
 	if decide != nil {
@@ -92,7 +98,7 @@ func (b base) deliver(ctx context.Context, name string, j Job, unit int, decide 
 			if inst, found, perr := b.store.Produced(ctx, key); perr == nil && found {
 				return inst, nil
 			}
-			return Instance{}, fmt.Errorf("%s %s: %w", name, key, err)
+			return Instance{}, fmt.Errorf("%s %s: %w", b.name, key, err)
 		}
 		for k, v := range d {
 			decisions[k] = v
@@ -100,7 +106,7 @@ func (b base) deliver(ctx context.Context, name string, j Job, unit int, decide 
 	}
 	claimed, err := b.store.Claim(ctx, key, decisions)
 	if err != nil {
-		return Instance{}, fmt.Errorf("%s %s: pin decisions: %w", name, key, err)
+		return Instance{}, fmt.Errorf("%s %s: pin decisions: %w", b.name, key, err)
 	}
 	if claimed.Produced {
 		return claimed.Instance, nil
@@ -108,16 +114,16 @@ func (b base) deliver(ctx context.Context, name string, j Job, unit int, decide 
 	pinned := claimed.Decisions
 	now, err := time.Parse(time.RFC3339Nano, pinned[pinNow])
 	if err != nil {
-		return Instance{}, fmt.Errorf("%s %s: pinned time %q: %w", name, key, pinned[pinNow], err)
+		return Instance{}, fmt.Errorf("%s %s: pinned time %q: %w", b.name, key, pinned[pinNow], err)
 	}
 	d, err := do(ctx, now.UTC(), pinned)
 	if err != nil {
-		return Instance{}, fmt.Errorf("%s %s: %w", name, key, err)
+		return Instance{}, fmt.Errorf("%s %s: %w", b.name, key, err)
 	}
 	inst := d.inst
 	inst.ID = key.InstanceID()
 	inst.Reference = key.Reference()
-	inst.ItemCode, inst.Handler = j.ItemCode, name
+	inst.ItemCode, inst.Handler = j.ItemCode, b.name
 	inst.Customer = strings.ToLower(j.Customer.Email)
 	inst.TxID, inst.LineID, inst.Unit = j.TxID, j.LineID, unit
 	if inst.Status == "" {
@@ -130,17 +136,45 @@ func (b base) deliver(ctx context.Context, name string, j Job, unit int, decide 
 	if errors.Is(err, ErrAlreadyProduced) {
 		won, found, gerr := b.store.Produced(ctx, key)
 		if gerr != nil {
-			return Instance{}, fmt.Errorf("%s %s: read concurrent result: %w", name, key, gerr)
+			return Instance{}, fmt.Errorf("%s %s: read concurrent result: %w", b.name, key, gerr)
 		}
 		if !found {
-			return Instance{}, fmt.Errorf("%s %s: marker exists but instance is missing", name, key)
+			return Instance{}, fmt.Errorf("%s %s: marker exists but instance is missing", b.name, key)
 		}
 		return won, nil
 	}
 	if err != nil {
-		return Instance{}, fmt.Errorf("%s %s: commit: %w", name, key, err)
+		return Instance{}, fmt.Errorf("%s %s: commit: %w", b.name, key, err)
 	}
 	return inst, nil
+}
+
+// perPerson delivers unit i of the line to people[i], each on their LMS account (ensured
+// first, so give receives its ID): give performs the unit's own LMS effects and
+// describes the instance; tell words the delivered instance for the buyer (public,
+// private) and for the sales admin.
+func (b base) perPerson(ctx context.Context, j Job, people []Person,
+	give func(ctx context.Context, now time.Time, p Person, uid string) (Instance, error),
+	tell func(inst Instance) (public, private, admin string)) (Result, error) {
+	var res Result
+	var fb feedbackBuilder
+	for i, p := range people {
+		inst, err := b.deliver(ctx, j, i, nil, func(ctx context.Context, now time.Time, _ map[string]string) (draft, error) {
+			uid, _, err := b.lms.EnsureUser(ctx, p)
+			if err != nil {
+				return draft{}, fmt.Errorf("ensure user %s: %w", p.Email, err)
+			}
+			inst, err := give(ctx, now, p, uid)
+			return draft{inst: inst}, err
+		})
+		if err != nil {
+			return Result{}, err
+		}
+		res.Instances = append(res.Instances, inst)
+		fb.add(tell(inst))
+	}
+	res.Feedback = fb.feedback()
+	return res, nil
 }
 
 // beneficiaries returns the people a per-person product goes to: the line's

@@ -16,10 +16,6 @@ func QuizAttemptsBalance(quiz string) string { return "quizAttempts#" + quiz }
 // Params: quiz (required), attempts (required, per unit).
 type quizAttempts struct{ base }
 
-var _ Handler = (*quizAttempts)(nil)
-
-func (*quizAttempts) Name() string { return "quizattempts" }
-
 func (*quizAttempts) ValidateParams(p map[string]string) error {
 	if _, err := required(p, "quiz"); err != nil {
 		return fmt.Errorf("quizattempts: %w", err)
@@ -30,12 +26,8 @@ func (*quizAttempts) ValidateParams(p map[string]string) error {
 	return nil
 }
 
-func (h *quizAttempts) Prepay(ctx context.Context, j Job) (Result, error) {
-	return h.prepay(ctx, h.Name(), j)
-}
-
 func (h *quizAttempts) Postpay(ctx context.Context, j Job) (Result, error) {
-	j, err := h.prepare(h.Name(), j)
+	j, err := h.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
@@ -45,7 +37,7 @@ func (h *quizAttempts) Postpay(ctx context.Context, j Job) (Result, error) {
 	quiz := strings.TrimSpace(j.Params["quiz"])
 	per, _ := positiveInt(j.Params, "attempts")
 	total := int64(per) * int64(j.Quantity)
-	inst, err := h.deliver(ctx, h.Name(), j, 0, nil, func(_ context.Context, now time.Time, _ map[string]string) (draft, error) {
+	inst, err := h.deliver(ctx, j, 0, nil, func(_ context.Context, now time.Time, _ map[string]string) (draft, error) {
 		return draft{
 			inst:     Instance{Context: quiz, Start: now, Data: map[string]string{"attempts": fmt.Sprint(total)}},
 			balances: map[string]int64{QuizAttemptsBalance(quiz): total},

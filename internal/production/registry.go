@@ -11,11 +11,13 @@ func Handlers(lms LMS, store InstanceStore, now func() time.Time) map[string]Han
 	if now == nil {
 		now = func() time.Time { return time.Now().UTC() }
 	}
-	b := base{lms: lms, store: store, now: now}
+	b := func(name string) base { return base{name: name, lms: lms, store: store, now: now} }
 	hs := []Handler{
-		&enrol{b}, &assignRole{b}, &extension{b}, &session{b}, &seatsPack{b},
-		&credits{b}, &quizAttempts{b}, &certificate{b}, &licence{base: b, random: rand.Read},
-		&category{b}, &courseSpace{b},
+		&enrol{b("enrol")}, &assignRole{b("assignrole")}, &extension{b("extension")},
+		&session{b("session")}, &seatsPack{b("seatspack")}, &credits{b("credits")},
+		&quizAttempts{b("quizattempts")}, &certificate{b("certificate")},
+		&licence{base: b("licence"), random: rand.Read}, &category{b("category")},
+		&courseSpace{b("coursespace")},
 	}
 	m := make(map[string]Handler, len(hs))
 	for _, h := range hs {

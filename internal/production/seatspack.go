@@ -11,29 +11,21 @@ import (
 // Params: course (optional: the course the seats will enrol in).
 type seatsPack struct{ base }
 
-var _ Handler = (*seatsPack)(nil)
-
-func (*seatsPack) Name() string { return "seatspack" }
-
 func (*seatsPack) ValidateParams(map[string]string) error { return nil }
 
 func (h *seatsPack) Check(ctx context.Context, field, value string) error {
 	return checkCourse(ctx, h.lms, field, value)
 }
 
-func (h *seatsPack) Prepay(ctx context.Context, j Job) (Result, error) {
-	return h.prepay(ctx, h.Name(), j)
-}
-
 func (h *seatsPack) Postpay(ctx context.Context, j Job) (Result, error) {
-	j, err := h.prepare(h.Name(), j)
+	j, err := h.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
 	course := strings.TrimSpace(j.Params["course"])
 	var res Result
 	for i := 0; i < j.Quantity; i++ {
-		inst, err := h.deliver(ctx, h.Name(), j, i, nil, func(_ context.Context, now time.Time, _ map[string]string) (draft, error) {
+		inst, err := h.deliver(ctx, j, i, nil, func(_ context.Context, now time.Time, _ map[string]string) (draft, error) {
 			return draft{inst: Instance{
 				Context: course, Status: StatusUnassigned, Start: now,
 				Events: []Event{{Type: EventUnassigned, At: now}},

@@ -15,10 +15,6 @@ const RoleSupervisor = "supervisor"
 // Params: course (required), group (optional), duration/start/end as enrol.
 type session struct{ base }
 
-var _ Handler = (*session)(nil)
-
-func (*session) Name() string { return "session" }
-
 // Roles implements Handler: seats may also name supervisors besides the buyer.
 func (*session) Roles() []string { return []string{RoleSupervisor} }
 
@@ -33,12 +29,8 @@ func (h *session) Check(ctx context.Context, field, value string) error {
 	return checkCourse(ctx, h.lms, field, value)
 }
 
-func (h *session) Prepay(ctx context.Context, j Job) (Result, error) {
-	return h.prepay(ctx, h.Name(), j)
-}
-
 func (h *session) Postpay(ctx context.Context, j Job) (Result, error) {
-	j, err := h.prepare(h.Name(), j)
+	j, err := h.prepare(j)
 	if err != nil {
 		return Result{}, err
 	}
@@ -60,7 +52,7 @@ func (h *session) Postpay(ctx context.Context, j Job) (Result, error) {
 			role = RoleStudent
 		}
 		p := s.Participant.Person()
-		inst, err := h.deliver(ctx, h.Name(), j, i, nil, func(ctx context.Context, now time.Time, _ map[string]string) (draft, error) {
+		inst, err := h.deliver(ctx, j, i, nil, func(ctx context.Context, now time.Time, _ map[string]string) (draft, error) {
 			start, end := t.window(now)
 			uid, _, err := h.lms.EnsureUser(ctx, p)
 			if err != nil {
