@@ -17,23 +17,6 @@ import (
 	"time"
 )
 
-// Kind classifies an error of the package.
-type Kind string
-
-// The kinds of error the package reports.
-const (
-	KindInvalid Kind = "invalid"
-)
-
-// Error is an error of the package: the operation, its kind and a message.
-type Error struct {
-	Op      string
-	Kind    Kind
-	Message string
-}
-
-func (e *Error) Error() string { return e.Op + ": " + e.Message }
-
 // Store holds the secrets of one account and region. It is safe for concurrent use.
 type Store struct {
 	region, account string
@@ -64,13 +47,15 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9/_+=.@-]{1,512}$`)
 
 // Put stores value as the secret's current version, creating the secret on first use
 // (its ARN ends with "-" and six random characters, as in AWS, so grants written for
-// AWS, "name-*", match it). It returns the secret's ARN and the new version's ID.
+// AWS, "name-*", match it). It returns the secret's ARN and the new version's ID. Its
+// errors are for the person starting the local cloud, whom the launcher shows them;
+// no caller tells them apart, so they carry no kind.
 func (s *Store) Put(name, value string) (arn, versionID string, err error) {
 	if !validName.MatchString(name) {
-		return "", "", &Error{Op: "secretslocal.put", Kind: KindInvalid, Message: fmt.Sprintf("secret name %q is not 1-512 of A-Z a-z 0-9 /_+=.@-", name)}
+		return "", "", fmt.Errorf("secretslocal.put: secret name %q is not 1-512 of A-Z a-z 0-9 /_+=.@-", name)
 	}
 	if value == "" {
-		return "", "", &Error{Op: "secretslocal.put", Kind: KindInvalid, Message: "secret " + name + ": the value is empty"}
+		return "", "", fmt.Errorf("secretslocal.put: secret %s: the value is empty", name)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
