@@ -97,16 +97,24 @@ func TestUsageKept(t *testing.T) {
 		t.Errorf("violations = %q, want the unmarked Scan statement unused and Table's UpdateItem", violations)
 	}
 
-	var text strings.Builder
-	if err := rep.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
+	TextReportHas(t, rep,
 		"IAM: 3 statements kept although no local call used them (all or part)\n",
 		"R  P  statement 1 (FailurePathRelease) Allow  kept: used only when a call fails",
 		"R  P  statement 2 (MoodleOnlySettings) Allow  kept: used only with LmsAdapter=moodle",
 		"R  P  statement 3 (FailurePathPartly) Allow  unused actions: dynamodb:BatchWriteItem  kept: ",
-	} {
+	)
+}
+
+// TextReportHas fails t unless rep's text report contains each of wants. It is
+// exported so that the package's external tests (proxy_test.go) check the report the
+// same way.
+func TextReportHas(t *testing.T, rep Report, wants ...string) {
+	t.Helper()
+	var text strings.Builder
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range wants {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text report lacks %q:\n%s", want, text.String())
 		}

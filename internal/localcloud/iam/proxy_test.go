@@ -349,20 +349,12 @@ func TestProxyWithSDKClients(t *testing.T) {
 		t.Errorf("partial use of Table = %+v, want GetItem, UpdateItem and DeleteItem unused", table)
 	}
 
-	var text strings.Builder
-	if err := rep.WriteText(&text); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
-		"WriterRole  dynamodb:PutItem  " + f.tableARN + "  ×2",
+	iam.TextReportHas(t, rep,
+		"WriterRole  dynamodb:PutItem  "+f.tableARN+"  ×2",
 		"WriterRole  WriterPolicy  statement 6 (NeverUsed) Allow\n",
 		"WriterRole  arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole  statement 0 Allow [AWS managed]",
 		"WriterRole  WriterPolicy  statement 0 (Table) Allow  unused actions: dynamodb:GetItem, dynamodb:UpdateItem, dynamodb:DeleteItem\n",
-	} {
-		if !strings.Contains(text.String(), want) {
-			t.Errorf("text report lacks %q:\n%s", want, text.String())
-		}
-	}
+	)
 }
 
 func TestAuthorize(t *testing.T) {
