@@ -142,26 +142,18 @@ func (d Discount) Validate() error {
 				p.add(f+".Partner", "is required for kind %s", d.Kind)
 			}
 		}
-	case KindMinAmount:
-		if d.MinAmount <= 0 {
-			p.add("MinAmount", "must be positive for kind %s", d.Kind)
-		}
+	case KindMinAmount, KindPartnerMinRevenue:
+		positive(&p, "MinAmount", d.MinAmount, d.Kind)
+	case KindMinEarlierOrders, KindPartnerMinOrders:
+		positive(&p, "MinOrders", d.MinOrders, d.Kind)
 	case KindBuyerCapability:
 		nonEmptyList(&p, "Capabilities", d.Capabilities, d.Kind)
 	case KindBuyerInstitution:
 		nonEmptyList(&p, "Institutions", d.Institutions, d.Kind)
-	case KindMinEarlierOrders, KindPartnerMinOrders:
-		if d.MinOrders <= 0 {
-			p.add("MinOrders", "must be positive for kind %s", d.Kind)
-		}
 	case KindPartner:
 		nonEmptyList(&p, "Partners", d.Partners, d.Kind)
 	case KindCustomer:
 		nonEmptyList(&p, "Customers", d.Customers, d.Kind)
-	case KindPartnerMinRevenue:
-		if d.MinAmount <= 0 {
-			p.add("MinAmount", "must be positive for kind %s", d.Kind)
-		}
 	}
 	if d.PerProduct && d.Kind != KindPartnerMinOrders && d.Kind != KindPartnerMinRevenue {
 		p.add("PerProduct", "is only meaningful for kinds %s and %s", KindPartnerMinOrders, KindPartnerMinRevenue)
@@ -172,6 +164,13 @@ func (d Discount) Validate() error {
 func checkRate(p *problems, field string, r BasisPoints) {
 	if r <= 0 || r > FullRate {
 		p.add(field, "%d bp is outside (0, %d]", r, FullRate)
+	}
+}
+
+// positive is the rule of a kind's threshold (an amount or a number of orders).
+func positive[N Money | int](p *problems, field string, v N, k Kind) {
+	if v <= 0 {
+		p.add(field, "must be positive for kind %s", k)
 	}
 }
 
