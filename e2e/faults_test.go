@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -632,11 +634,7 @@ func writeFaultsReport(path string, figs []scenarioFigures) error {
 	}
 	p("\n## Calls and injected faults\n\n| Scenario | service | calls | injected |\n|---|---|---|---|\n")
 	for _, f := range figs {
-		svcs := make([]string, 0, len(f.Calls))
-		for s := range f.Calls {
-			svcs = append(svcs, s)
-		}
-		sort.Strings(svcs)
+		svcs := slices.Sorted(maps.Keys(f.Calls))
 		for _, s := range svcs {
 			inj := map[string]int{}
 			for k, v := range f.Injected[s] {
@@ -707,11 +705,7 @@ func mapString[V any](m map[string]V) string {
 	if len(m) == 0 {
 		return "–"
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s %v", k, m[k])

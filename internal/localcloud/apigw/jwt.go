@@ -12,6 +12,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -281,7 +282,7 @@ func checkClaims(claims map[string]any, cfg JWTAuthorizer, now time.Time) error 
 		}
 	} else {
 		cid, _ := claims["client_id"].(string)
-		if cid == "" || !anyIn(cfg.Audience, []string{cid}) {
+		if cid == "" || !slices.Contains(cfg.Audience, cid) {
 			return errors.New("client_id matches none of the authorizer's audiences")
 		}
 	}
@@ -333,15 +334,9 @@ func stringList(v any) []string {
 	return nil
 }
 
+// anyIn reports whether want and have share a value.
 func anyIn(want, have []string) bool {
-	for _, w := range want {
-		for _, h := range have {
-			if w == h {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(want, func(w string) bool { return slices.Contains(have, w) })
 }
 
 // tokenScopes reads the space-separated scope claim, or scp (a list or a string).

@@ -17,11 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -157,11 +158,7 @@ func (s Stats) Total() OpStats {
 
 // Ops lists the operations in s, sorted.
 func (s Stats) Ops() []string {
-	out := make([]string, 0, len(s))
-	for op := range s {
-		out = append(out, op)
-	}
-	sort.Strings(out)
+	out := slices.Sorted(maps.Keys(s))
 	return out
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -324,11 +326,7 @@ func (a *Authorizer) Usage() Report {
 		}
 		return x.Resource < y.Resource
 	})
-	names := make([]string, 0, len(a.roles))
-	for n := range a.roles {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(a.roles))
 	for _, n := range names {
 		r := a.roles[n]
 		for pi, p := range r.policies {

@@ -5,10 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/mail"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -155,11 +156,7 @@ func (a *Authorizer) classifyDynamoDB(op string, in map[string]json.RawMessage) 
 		if err := json.Unmarshal(in["RequestItems"], &items); err != nil || len(items) == 0 {
 			return nil, badRequest("RequestItems is not a non-empty map of tables")
 		}
-		tables := make([]string, 0, len(items))
-		for t := range items {
-			tables = append(tables, t)
-		}
-		sort.Strings(tables)
+		tables := slices.Sorted(maps.Keys(items))
 		var checks []check
 		for _, t := range tables {
 			checks = append(checks, check{action: action, resources: []string{a.tableARN(t)}, context: dynamoContext(in)})

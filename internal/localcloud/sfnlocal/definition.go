@@ -5,7 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -169,11 +170,7 @@ func validateMachine(m *machine, where string, problems *[]string) {
 	if _, ok := m.States[m.StartAt]; !ok {
 		add("StartAt %q is not a state", m.StartAt)
 	}
-	names := make([]string, 0, len(m.States))
-	for name := range m.States {
-		names = append(names, name)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(m.States))
 	target := func(from, field, next string) {
 		if _, ok := m.States[next]; !ok {
 			add("state %q: %s %q is not a state", from, field, next)

@@ -3,8 +3,9 @@ package sfnlocal
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -28,11 +29,7 @@ func Substitute(definition []byte, values map[string]string) ([]byte, error) {
 		return quoted[1 : len(quoted)-1]
 	})
 	if len(missing) > 0 {
-		names := make([]string, 0, len(missing))
-		for n := range missing {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(missing))
 		return nil, fmt.Errorf("definition substitutions without a value: %s", strings.Join(names, ", "))
 	}
 	return out, nil
