@@ -35,8 +35,8 @@ var layers = []layer{
 	{"ports", []string{"internal/production", "internal/payment", "internal/notify", "internal/vies"},
 		[]string{"domain"}},
 	// config: readers of the SAM template and of the demo shop. The SAM template reader
-	// (stack) speaks the transformed template's (cfn) Route, one type for one thing.
-	{"config", []string{"internal/stack", "internal/seed", "internal/cfn"},
+	// (samtemplate) speaks the transformed template's (cfn) Route, one type for one thing.
+	{"config", []string{"internal/samtemplate", "internal/seed", "internal/cfn"},
 		[]string{"domain", "config"}},
 	// protocols: AWS wire protocols shared by the local stand-ins and the tools (request
 	// signing; the Cognito user pools API operators sign in with), and how the local

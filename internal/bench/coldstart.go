@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/lmsshop/checkout/internal/cfn"
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/samtemplate"
 )
 
 // runtimeAPI is the smallest Lambda Runtime API (2018-06-01) that runs one invocation:
@@ -74,7 +74,7 @@ const HelloID = "hello-world (aws-lambda-go)"
 
 // BuildBootstraps builds every function for the machine's own Linux architecture into
 // dir/<name>/bootstrap, with the Makefile's flags, and returns the paths by logical ID.
-func BuildBootstraps(ctx context.Context, repoRoot, dir, goarch string, fns []stack.Function) (map[string]string, error) {
+func BuildBootstraps(ctx context.Context, repoRoot, dir, goarch string, fns []samtemplate.Function) (map[string]string, error) {
 	out := map[string]string{}
 	args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-o", dir + string(filepath.Separator)}
 	for _, f := range fns {

@@ -23,7 +23,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
 	"github.com/lmsshop/checkout/internal/localcloud/launcher"
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/samtemplate"
 )
 
 // Config configures Run.
@@ -530,7 +530,7 @@ func expressRuns(cloud *Cloud, arn string) (runs int, gbs float64, tasks int, er
 }
 
 // binaries reads the sizes of `make build`'s bootstraps.
-func binaries(dir string, fns []stack.Function) ([]Binary, error) {
+func binaries(dir string, fns []samtemplate.Function) ([]Binary, error) {
 	var out []Binary
 	for _, f := range fns {
 		path := filepath.Join(dir, filepath.Base(f.Dir), "bootstrap")

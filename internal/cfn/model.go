@@ -321,7 +321,7 @@ func (t *Template) Secrets() ([]Secret, error) {
 
 // Route is one route of the HTTP API. The transformed template is what is deployed and
 // what the local cloud serves, so this package owns the type; the SAM template reader
-// (internal/stack) lists its HttpApi events as Routes too, for the checks that compare
+// (internal/samtemplate) lists its HttpApi events as Routes too, for the checks that compare
 // the two.
 type Route struct {
 	Method   string // GET, POST, … or ANY

@@ -15,7 +15,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/cfn/cfntest"
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/samtemplate"
 )
 
 const repoRoot = "../.."
@@ -57,7 +57,7 @@ func TestRoutesFromTheTransformedTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sam, err := stack.Load(filepath.Join(repoRoot, "template.yaml"))
+	sam, err := samtemplate.Load(filepath.Join(repoRoot, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

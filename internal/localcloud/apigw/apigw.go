@@ -1,7 +1,7 @@
 // Package apigw emulates API Gateway HTTP API (payload format 2.0) in front of
 // in-process Lambda handlers, for the local cloud and end-to-end tests.
 //
-// It takes its routes from template.yaml (through internal/stack), turns each HTTP
+// It takes its routes from template.yaml (through internal/samtemplate), turns each HTTP
 // request into the event HTTP API would send, hands it to the function's real handler
 // through lambda.Handler.Invoke (a real JSON round trip, so the code path is the
 // deployed one) and turns the function's answer back into HTTP the way HTTP API does,

@@ -19,7 +19,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/cognito"
 	"github.com/lmsshop/checkout/internal/localcloud/proc"
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/samtemplate"
 )
 
 // BinaryEnv overrides where the cognito-local executable is; by default it is looked
@@ -138,7 +138,7 @@ const OperatorDomain = "operators.example.com"
 // Provision creates, from the template, the user pool, its app client and its groups,
 // and one operator per group with a random password. stackName plays AWS::StackName
 // in the pool's name.
-func (s *Server) Provision(ctx context.Context, tpl *stack.Template, stackName string) (*Pool, error) {
+func (s *Server) Provision(ctx context.Context, tpl *samtemplate.Template, stackName string) (*Pool, error) {
 	c := cognito.New(s.URL, nil)
 	pools, err := tpl.ResourcesOfType("AWS::Cognito::UserPool")
 	if err != nil {

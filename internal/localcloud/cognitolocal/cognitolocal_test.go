@@ -9,7 +9,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/cognito"
 	"github.com/lmsshop/checkout/internal/localcloud/cognitolocal"
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/samtemplate"
 )
 
 // The emulator gets the template's pool, client and groups, and each printed operator
@@ -18,7 +18,7 @@ import (
 func TestProvisionAndSignIn(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	tpl, err := stack.Load(filepath.Join("..", "..", "..", "template.yaml"))
+	tpl, err := samtemplate.Load(filepath.Join("..", "..", "..", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

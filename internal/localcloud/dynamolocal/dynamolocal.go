@@ -116,7 +116,7 @@ func (s *Server) Endpoint() string { return s.endpoint }
 // Stop ends the server and waits for it.
 func (s *Server) Stop() error { return s.proc.Stop() }
 
-// TableSource describes the table to create: the SAM template (stack.Template) or the
+// TableSource describes the table to create: the SAM template (samtemplate.Template) or the
 // transformed one (cfn.Template).
 type TableSource interface {
 	CreateTableInput(name string) (*dynamodb.CreateTableInput, error)

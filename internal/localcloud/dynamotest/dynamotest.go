@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/lmsshop/checkout/internal/localcloud/dynamolocal"
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/samtemplate"
 )
 
 var (
@@ -105,7 +105,7 @@ func CreateTable(t testing.TB, db *dynamodb.Client) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := stack.Load(filepath.Join(root, "template.yaml"))
+	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

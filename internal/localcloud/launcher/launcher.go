@@ -43,7 +43,7 @@ import (
 	"github.com/lmsshop/checkout/internal/localcloud/secretslocal"
 	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
 	"github.com/lmsshop/checkout/internal/localcloud/sfnlocal"
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/samtemplate"
 	"github.com/lmsshop/checkout/internal/vies/viestest"
 	"github.com/lmsshop/checkout/internal/wire"
 	"github.com/lmsshop/checkout/internal/wire/all"
@@ -171,10 +171,10 @@ type Cloud struct {
 }
 
 // Functions lists the template's functions with the package of each one's main.
-func (c *Cloud) Functions() []stack.Function {
-	out := make([]stack.Function, 0, len(c.Lambdas))
+func (c *Cloud) Functions() []samtemplate.Function {
+	out := make([]samtemplate.Function, 0, len(c.Lambdas))
 	for _, f := range c.Lambdas {
-		out = append(out, stack.Function{LogicalID: f.LogicalID, Dir: stack.FunctionDir(f.LogicalID)})
+		out = append(out, samtemplate.Function{LogicalID: f.LogicalID, Dir: samtemplate.FunctionDir(f.LogicalID)})
 	}
 	return out
 }
@@ -260,7 +260,7 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	}
 	c.addStop("Cognito emulator", idp.Stop)
 	c.CognitoURL = idp.URL
-	source, err := stack.Load(cfg.Template)
+	source, err := samtemplate.Load(cfg.Template)
 	if err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}

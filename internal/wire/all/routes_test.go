@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/samtemplate"
 	"github.com/lmsshop/checkout/internal/wire"
 	"github.com/lmsshop/checkout/internal/wire/all"
 )
@@ -21,7 +21,7 @@ import (
 // Every HttpApi route of template.yaml reaches a handler of its function, and every
 // function of the template can be built: the template and the code cannot drift apart.
 func TestEveryTemplateRouteHasAHandler(t *testing.T) {
-	tpl, err := stack.Load("../../../template.yaml")
+	tpl, err := samtemplate.Load("../../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
-// Package stack reads template.yaml, the one description of the deployed system, so that
-// the local cloud, the tests and the consistency checks never keep a second list of
-// functions, routes, table keys or state machine substitutions.
-package stack
+// Package samtemplate reads template.yaml, the SAM template and the one description of
+// the deployed system, so that the local cloud, the tests and the consistency checks
+// never keep a second list of functions, routes, table keys or state machine
+// substitutions.
+package samtemplate
 
 import (
 	"bytes"
@@ -40,7 +41,7 @@ type Function struct {
 func Load(path string) (*Template, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("stack: %w", err)
+		return nil, fmt.Errorf("samtemplate: %w", err)
 	}
 	return Parse(raw)
 }
@@ -50,16 +51,16 @@ func Load(path string) (*Template, error) {
 func Parse(raw []byte) (*Template, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("stack: parse template: %w", err)
+		return nil, fmt.Errorf("samtemplate: parse template: %w", err)
 	}
 	if len(doc.Content) == 0 {
-		return nil, fmt.Errorf("stack: empty template")
+		return nil, fmt.Errorf("samtemplate: empty template")
 	}
 	root := doc.Content[0]
 	t := &Template{resources: map[string]*yaml.Node{}, params: map[string]string{}}
 	res := mapGet(root, "Resources")
 	if res == nil {
-		return nil, fmt.Errorf("stack: template has no Resources")
+		return nil, fmt.Errorf("samtemplate: template has no Resources")
 	}
 	for i := 0; i+1 < len(res.Content); i += 2 {
 		id := res.Content[i].Value
@@ -175,7 +176,7 @@ func (t *Template) CORS(params map[string]string) (origins, methods, headers []s
 func (t *Template) table() (string, *yaml.Node, error) {
 	ids := t.resourcesOfType("AWS::DynamoDB::Table")
 	if len(ids) != 1 {
-		return "", nil, fmt.Errorf("stack: want exactly one DynamoDB table, found %d", len(ids))
+		return "", nil, fmt.Errorf("samtemplate: want exactly one DynamoDB table, found %d", len(ids))
 	}
 	return ids[0], mapGet(t.resources[ids[0]], "Properties"), nil
 }
@@ -222,7 +223,7 @@ func (t *Template) CreateTableInput(tableName string) (*dynamodb.CreateTableInpu
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, gsi)
 	}
 	if len(in.KeySchema) == 0 {
-		return nil, fmt.Errorf("stack: table has no KeySchema")
+		return nil, fmt.Errorf("samtemplate: table has no KeySchema")
 	}
 	return in, nil
 }
@@ -244,12 +245,12 @@ func keySchema(n *yaml.Node) []types.KeySchemaElement {
 func (t *Template) StateMachine(id string) (definitionURI string, substitutions map[string]Substitution, err error) {
 	ids := t.resourcesOfType("AWS::Serverless::StateMachine")
 	if !slices.Contains(ids, id) {
-		return "", nil, fmt.Errorf("stack: no state machine %s (the template has %v)", id, ids)
+		return "", nil, fmt.Errorf("samtemplate: no state machine %s (the template has %v)", id, ids)
 	}
 	p := mapGet(t.resources[id], "Properties")
 	uri := mapGet(p, "DefinitionUri")
 	if uri == nil {
-		return "", nil, fmt.Errorf("stack: state machine %s has no DefinitionUri", id)
+		return "", nil, fmt.Errorf("samtemplate: state machine %s has no DefinitionUri", id)
 	}
 	subs := map[string]Substitution{}
 	s := mapGet(p, "DefinitionSubstitutions")
@@ -287,7 +288,7 @@ func (t *Template) StateMachineDefinition(id, repoRoot string, arn func(logicalI
 	}
 	raw, err := os.ReadFile(filepath.Join(repoRoot, uri))
 	if err != nil {
-		return nil, fmt.Errorf("stack: %w", err)
+		return nil, fmt.Errorf("samtemplate: %w", err)
 	}
 	var missing []string
 	out := placeholder.ReplaceAllFunc(raw, func(m []byte) []byte {
@@ -309,7 +310,7 @@ func (t *Template) StateMachineDefinition(id, repoRoot string, arn func(logicalI
 		}
 	})
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("stack: definition uses undefined substitutions %v", missing)
+		return nil, fmt.Errorf("samtemplate: definition uses undefined substitutions %v", missing)
 	}
 	return bytes.TrimSpace(out), nil
 }
@@ -406,7 +407,7 @@ func (t *Template) ResourcesOfType(typ string) ([]Resource, error) {
 		r := Resource{LogicalID: id, Properties: map[string]any{}}
 		if p := mapGet(t.resources[id], "Properties"); p != nil {
 			if err := p.Decode(&r.Properties); err != nil {
-				return nil, fmt.Errorf("stack: %s properties: %w", id, err)
+				return nil, fmt.Errorf("samtemplate: %s properties: %w", id, err)
 			}
 		}
 		out = append(out, r)

@@ -1,17 +1,17 @@
-package stack_test
+package samtemplate_test
 
 import (
 	"path/filepath"
 	"testing"
 
 	"github.com/lmsshop/checkout/internal/cfn"
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/samtemplate"
 )
 
 // The back office's routes: operators through the user pool's JWT authorizer,
 // automation through IAM; and the groups the back office checks exist in the template.
 func TestOperatorAuth(t *testing.T) {
-	tpl, err := stack.Load(filepath.Join("..", "..", "template.yaml"))
+	tpl, err := samtemplate.Load(filepath.Join("..", "..", "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

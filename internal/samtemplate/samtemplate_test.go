@@ -1,4 +1,4 @@
-package stack_test
+package samtemplate_test
 
 import (
 	"context"
@@ -13,12 +13,12 @@ import (
 
 	"github.com/lmsshop/checkout/internal/cfn"
 	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
-	"github.com/lmsshop/checkout/internal/stack"
+	"github.com/lmsshop/checkout/internal/samtemplate"
 )
 
-func load(t *testing.T) *stack.Template {
+func load(t *testing.T) *samtemplate.Template {
 	t.Helper()
-	tpl, err := stack.Load("../../template.yaml")
+	tpl, err := samtemplate.Load("../../template.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestUndefinedPlaceholderIsAnError(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "sm", "d.json"), []byte(`{"Resource":"${Nope}"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tpl, err := stack.Parse([]byte("Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      DefinitionUri: sm/d.json\n"))
+	tpl, err := samtemplate.Parse([]byte("Resources:\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      DefinitionUri: sm/d.json\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
