@@ -298,8 +298,17 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 		out, err = st.DB.UpdateItem(ctx, req)
 	}
 	if old, failed := conditionFailed(err); failed {
-		if old == nil {
-			return production.Claimed{}, errNoOrder
+		if old == nil { // no order, or a server that does not return the item as it was
+			var head struct {
+				PK string `json:"pk"`
+			}
+			found, gerr := st.get(ctx, txPK(k.TxID), orderSK, &head)
+			if gerr != nil {
+				return production.Claimed{}, fmt.Errorf("read the order of %s: %w", k, gerr)
+			}
+			if !found {
+				return production.Claimed{}, errNoOrder
+			}
 		}
 		return production.Claimed{}, fmt.Errorf("pin %s: %w", k, production.ErrNotPaid)
 	}
