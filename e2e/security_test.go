@@ -76,16 +76,19 @@ func traceItems(t *testing.T, c *cloudtest.Cloud, txid string) []map[string]stri
 		if list == nil {
 			continue
 		}
+		// Each line is a list [time in nanoseconds, source, message].
 		for _, e := range list.Value {
 			m := map[string]string{"sk": sk, "txid": txid}
-			entry, _ := e.(*types.AttributeValueMemberM)
-			if entry == nil {
-				t.Fatalf("trace entry of %s is %T, want a map", sk, e)
+			entry, _ := e.(*types.AttributeValueMemberL)
+			if entry == nil || len(entry.Value) != 3 {
+				t.Fatalf("trace entry of %s is %T, want a list of 3", sk, e)
 			}
-			names := map[string]string{"src": "source", "msg": "message", "at": "at"}
-			for k, v := range entry.Value {
-				if s, ok := v.(*types.AttributeValueMemberS); ok && names[k] != "" {
-					m[names[k]] = s.Value
+			if n, ok := entry.Value[0].(*types.AttributeValueMemberN); ok {
+				m["at"] = n.Value
+			}
+			for i, name := range []string{"", "source", "message"} {
+				if s, ok := entry.Value[i].(*types.AttributeValueMemberS); ok && name != "" {
+					m[name] = s.Value
 				}
 			}
 			items = append(items, m)

@@ -38,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	quick := fs.Bool("quick", false, "fewer orders per level (for a smoke run)")
 	build := fs.Bool("build", true, "run `make build` first, for the arm64 binary sizes")
 	cold := fs.Bool("coldstart", true, "build the functions for this machine and time their cold starts")
+	breakdown := fs.Bool("breakdown", false, "a short run (5 purchases at concurrency 1, no build, CPU or cold starts) that prints the write units per order by step, operation and item, and writes no report")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,6 +52,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
 
+	if *breakdown {
+		*build, *cold = false, false
+	}
 	if *build {
 		fmt.Fprintln(stdout, "bench: make build")
 		cmd := exec.CommandContext(ctx, "make", "--no-print-directory", "build")
@@ -65,12 +69,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *quick {
 		cfg.Orders = func(c int) int { return 2 * c }
 	}
+	if *breakdown {
+		cfg.Levels, cfg.Orders, cfg.CPURounds, cfg.BinDir = []int{1}, func(int) int { return 5 }, 0, ""
+	}
 	cfg.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	start := time.Now()
 	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if *breakdown {
+		if err := bench.WriteBreakdown(stdout, rep.Costs); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "per order: %.2f write units from item sizes (DynamoDB Local: %.2f), %.1f DynamoDB calls\n",
+			rep.PerOrder.ModelWriteUnits, rep.PerOrder.WriteUnits, rep.PerOrder.DynamoDBCalls)
+		return 0
 	}
 	dir := *out
 	if !filepath.IsAbs(dir) {

@@ -174,7 +174,13 @@ func (l *CallLog) add(r faultproxy.Record) {
 		// keeps its records in the table: its calls are not the checkout's DynamoDB calls.
 		r.Proxy = proxyLocalLMS
 	} else if l.model != nil && r.Request != nil {
-		r.ModelWriteUnits = l.model.WriteUnits(r.Op, r.Request, r.Response)
+		for _, w := range l.model.Writes(r.Op, r.Request, r.Response) {
+			if r.ModelWriteParts == nil {
+				r.ModelWriteParts = map[string]float64{}
+			}
+			r.ModelWriteUnits += w.Units
+			r.ModelWriteParts[w.Label()] += w.Units
+		}
 	}
 	r.Request, r.Response = nil, nil // the model has read them
 	l.recs = append(l.recs, r)

@@ -321,6 +321,14 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 	p("projects table 1 alone; a status move table 1, gsi1 2; the head deleted table 1, gsi1 1, gsi2 1. They differ on transactions: DynamoDB Local counts each item of a ")
 	p("`TransactWriteItems` four times its units where AWS's published rule is twice, ")
 	p("so its figure is higher wherever a step uses one (placement, production, billing). The target is judged on the report's own figure.\n\n")
+	p("### Write units by operation and item (from item sizes, per order)\n\n")
+	p("Each write's units, summed per step over the concurrency-1 purchases and divided by their number; the item is its key with the ")
+	p("variable parts left out (`internal/bench.KeyShape`: the partition key's first segment, the sort key's leading segments in capitals). ")
+	p("A transaction's items count twice, their indexes' entries included. `go run ./cmd/bench -breakdown` prints the same table from a short run.\n\n")
+	if err := WriteBreakdown(&b, r.Costs); err != nil {
+		return err
+	}
+	p("\n")
 	p("The local LMS (the fake of the third-party LMS that production delivers to; Moodle over HTTPS in AWS) keeps its records in the same table: ")
 	p("its %.1f calls per order (`LMS#…` keys only) are not the checkout's and are left out of the DynamoDB columns.\n\n", po.LocalLMSCalls)
 	p("Per paid order: **%.1f state transitions**, %.1f task invocations, %.1f e-mails, %.0f API requests.\n\n", po.StateTransitions, po.TaskInvocations, po.Emails, po.APIRequests)
@@ -438,4 +446,32 @@ func signedThousands(n int64) string {
 		return "+" + thousands(n)
 	}
 	return thousands(n)
+}
+
+// WriteBreakdown writes, as a Markdown table, the write units per order of each step by
+// operation and item kind (StepCost.WriteParts), largest first within a step.
+func WriteBreakdown(w io.Writer, costs []StepCost) error {
+	var b strings.Builder
+	b.WriteString("| Step | operation | item | write units |\n|---|---|---|---|\n")
+	for _, c := range costs {
+		labels := make([]string, 0, len(c.WriteParts))
+		for l := range c.WriteParts {
+			labels = append(labels, l)
+		}
+		sort.Slice(labels, func(i, j int) bool {
+			if a, z := c.WriteParts[labels[i]], c.WriteParts[labels[j]]; a != z {
+				return a > z
+			}
+			return labels[i] < labels[j]
+		})
+		for _, l := range labels {
+			op, item, _ := strings.Cut(l, " ")
+			fmt.Fprintf(&b, "| %s | %s | %s | %.2f |\n", c.Step, op, item, c.WriteParts[l])
+		}
+		if len(labels) > 0 {
+			fmt.Fprintf(&b, "| **%s** | | | **%.2f** |\n", c.Step, c.ModelWriteUnits)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }

@@ -78,6 +78,9 @@ type StepCost struct {
 	WriteUnits float64 `json:"writeUnits"`
 	// ModelWriteUnits are the write units computed from the items' sizes (ItemModel).
 	ModelWriteUnits float64 `json:"writeUnitsFromItemSizes"`
+	// WriteParts breaks ModelWriteUnits down by operation and item kind
+	// (ItemWrite.Label: "TransactWriteItems/Put TX ORDER" → units per order).
+	WriteParts map[string]float64 `json:"writeUnitsByItem,omitempty"`
 	// LocalLMS counts the calls the local LMS fake makes to the table for its own
 	// records (a third party's storage, not the checkout's): not in DynamoDB.
 	LocalLMS float64 `json:"localLmsCalls"`

@@ -269,7 +269,7 @@ func runLevel(ctx context.Context, b *buyer, c, n int, timeout time.Duration) (L
 func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultproxy.Record, floorP50 float64) ([]StepCost, PerOrder, error) {
 	by := map[string]*stepAcc{}
 	for _, s := range Steps {
-		by[s] = &stepAcc{ops: map[string]float64{}}
+		by[s] = &stepAcc{ops: map[string]float64{}, parts: map[string]float64{}}
 	}
 	var po PerOrder
 	n := 0
@@ -349,6 +349,12 @@ func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultpr
 		for op, c := range a.ops {
 			sc.Ops[op] = c / float64(n)
 		}
+		for label, u := range a.parts {
+			if sc.WriteParts == nil {
+				sc.WriteParts = map[string]float64{}
+			}
+			sc.WriteParts[label] = u / float64(n)
+		}
 		sc.P50 = summarize(name, a.durs).P50
 		if floorP50 > 0 {
 			sc.RatioOneTrip = sc.P50 / floorP50
@@ -381,6 +387,7 @@ func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultpr
 type stepAcc struct {
 	ddb, rounds, other, read, write, model, lms float64
 	ops                                         map[string]float64
+	parts                                       map[string]float64 // model write units by operation and item kind
 	withCap                                     int
 	durs                                        []time.Duration
 }
@@ -399,6 +406,9 @@ func (a *stepAcc) add(r faultproxy.Record) {
 	a.read += r.ReadUnits
 	a.write += r.WriteUnits
 	a.model += r.ModelWriteUnits
+	for label, u := range r.ModelWriteParts {
+		a.parts[label] += u
+	}
 	if r.ReadUnits > 0 || r.WriteUnits > 0 {
 		a.withCap++
 	}

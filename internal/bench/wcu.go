@@ -59,11 +59,33 @@ func NewItemModel(hash, rng string, indexes []ModelIndex) *ItemModel {
 // WriteUnits returns the modelled write units of one call (0 for reads, which teach
 // the model the items they return).
 func (m *ItemModel) WriteUnits(op string, req, resp []byte) float64 {
+	total := 0.0
+	for _, w := range m.Writes(op, req, resp) {
+		total += w.Units
+	}
+	return total
+}
+
+// ItemWrite is the part of one call's write units that one item costs: Op is the call
+// ("TransactWriteItems" items as "TransactWriteItems/Put" and so on), Item the item's
+// key shape (KeyShape), Units its units, its indexes' included and a transaction's
+// doubling applied.
+type ItemWrite struct {
+	Op, Item string
+	Units    float64
+}
+
+// Label names the write in a breakdown: "UpdateItem TX ORDER".
+func (w ItemWrite) Label() string { return w.Op + " " + w.Item }
+
+// Writes returns the write units of one call item by item (none for reads, which teach
+// the model the items they return): what a breakdown per operation and key needs.
+func (m *ItemModel) Writes(op string, req, resp []byte) []ItemWrite {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var in map[string]json.RawMessage
 	if json.Unmarshal(req, &in) != nil {
-		return 0
+		return nil
 	}
 	var out map[string]json.RawMessage
 	_ = json.Unmarshal(resp, &out)
@@ -78,38 +100,42 @@ func (m *ItemModel) WriteUnits(op string, req, resp []byte) float64 {
 			m.learn(it, in["ProjectionExpression"] == nil && in["IndexName"] == nil)
 		}
 	case "PutItem", "UpdateItem", "DeleteItem":
-		return float64(m.write(op, in, out, failed))
+		n, item := m.write(op, in, out, failed)
+		return []ItemWrite{{Op: op, Item: item, Units: float64(n)}}
 	case "TransactWriteItems":
 		if failed {
-			return 0
+			return nil
 		}
 		var items []map[string]map[string]json.RawMessage
 		_ = json.Unmarshal(in["TransactItems"], &items)
-		total := 0
+		var ws []ItemWrite
 		for _, ti := range items {
 			for kind, body := range ti {
 				op := map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheck"}[kind]
-				total += 2 * m.write(op, body, nil, false)
+				n, item := m.write(op, body, nil, false)
+				ws = append(ws, ItemWrite{Op: "TransactWriteItems/" + kind, Item: item, Units: float64(2 * n)})
 			}
 		}
-		return float64(total)
+		return ws
 	case "BatchWriteItem":
 		var reqs map[string][]map[string]map[string]json.RawMessage
 		_ = json.Unmarshal(in["RequestItems"], &reqs)
-		total := 0
+		var ws []ItemWrite
 		for _, list := range reqs {
 			for _, r := range list {
 				if p, ok := r["PutRequest"]; ok {
-					total += m.write("PutItem", p, nil, false)
+					n, item := m.write("PutItem", p, nil, false)
+					ws = append(ws, ItemWrite{Op: "BatchWriteItem/Put", Item: item, Units: float64(n)})
 				}
 				if d, ok := r["DeleteRequest"]; ok {
-					total += m.write("DeleteItem", d, nil, false)
+					n, item := m.write("DeleteItem", d, nil, false)
+					ws = append(ws, ItemWrite{Op: "BatchWriteItem/Delete", Item: item, Units: float64(n)})
 				}
 			}
 		}
-		return float64(total)
+		return ws
 	}
-	return 0
+	return nil
 }
 
 func (m *ItemModel) learn(raw json.RawMessage, whole bool) {
@@ -132,8 +158,9 @@ func (m *ItemModel) key(it attrs) string {
 	return string(h) + "|" + string(it[m.rng])
 }
 
-// write models one item's write and returns its units (table and indexes).
-func (m *ItemModel) write(op string, in map[string]json.RawMessage, out map[string]json.RawMessage, failed bool) int {
+// write models one item's write and returns its units (table and indexes) and the
+// item's key shape.
+func (m *ItemModel) write(op string, in map[string]json.RawMessage, out map[string]json.RawMessage, failed bool) (int, string) {
 	var keyAttrs attrs
 	if op == "PutItem" {
 		_ = json.Unmarshal(in["Item"], &keyAttrs)
@@ -141,9 +168,10 @@ func (m *ItemModel) write(op string, in map[string]json.RawMessage, out map[stri
 		_ = json.Unmarshal(in["Key"], &keyAttrs)
 	}
 	k := m.key(keyAttrs)
+	shape := KeyShape(stringAttr(keyAttrs[m.hash]), stringAttr(keyAttrs[m.rng]))
 	old := m.items[k]
 	if failed || op == "ConditionCheck" {
-		return units(itemSize(old))
+		return units(itemSize(old)), shape
 	}
 	var now attrs
 	switch op {
@@ -167,7 +195,30 @@ func (m *ItemModel) write(op string, in map[string]json.RawMessage, out map[stri
 	for _, ix := range m.indexes {
 		n += m.indexUnits(ix, old, now)
 	}
-	return n
+	return n, shape
+}
+
+// KeyShape is an item's key with its variable parts left out, so that a breakdown
+// groups the same kind of item of every order: the partition key's first segment and
+// the sort key's leading segments in capitals ("TX#AB12…", "PRODUCED#L1#0#post" →
+// "TX PRODUCED"; "ORDER#BODY" stays whole).
+func KeyShape(pk, sk string) string {
+	first, _, _ := strings.Cut(pk, "#")
+	var kept []string
+	for _, seg := range strings.Split(sk, "#") {
+		if seg == "" || strings.IndexFunc(seg, func(r rune) bool { return (r < 'A' || r > 'Z') && r != '_' }) >= 0 {
+			break
+		}
+		kept = append(kept, seg)
+	}
+	return strings.TrimSpace(first + " " + strings.Join(kept, "#"))
+}
+
+// stringAttr is the string of an S attribute value ("" otherwise).
+func stringAttr(raw json.RawMessage) string {
+	var v struct{ S string }
+	_ = json.Unmarshal(raw, &v)
+	return v.S
 }
 
 func (m *ItemModel) indexUnits(ix ModelIndex, old, now attrs) int {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -100,6 +101,56 @@ func TestLocalLMSCalls(t *testing.T) {
 	for _, tt := range tests {
 		if got := localLMS([]byte(tt.req)); got != tt.want {
 			t.Errorf("localLMS(%s) = %v, want %v", tt.req, got, tt.want)
+		}
+	}
+}
+
+// TestItemModelWrites: the breakdown names each item a call writes by its operation
+// and key shape, with the units it costs (a transaction's doubling and the indexes'
+// entries included), and adds up to the call's write units.
+func TestItemModelWrites(t *testing.T) {
+	head := `{"pk":{"S":"TX#AB12"},"sk":{"S":"ORDER"},"gsi1pk":{"S":"ORDERS#PLACED"},"status":{"S":"PLACED"}}`
+	tests := []struct {
+		name string
+		op   string
+		req  string
+		want []ItemWrite
+	}{
+		{"a put enters the status index", "PutItem", `{"Item":` + head + `}`,
+			[]ItemWrite{{Op: "PutItem", Item: "TX ORDER", Units: 2}}},
+		// The head is known now: the check costs its size, twice; the marker put 1, twice.
+		{"a transaction's items each twice", "TransactWriteItems",
+			`{"TransactItems":[{"ConditionCheck":{"Key":{"pk":{"S":"TX#AB12"},"sk":{"S":"ORDER"}}}},{"Put":{"Item":{"pk":{"S":"TX#AB12"},"sk":{"S":"PRODUCED#L01#0#postpay"}}}}]}`,
+			[]ItemWrite{{Op: "TransactWriteItems/ConditionCheck", Item: "TX ORDER", Units: 2}, {Op: "TransactWriteItems/Put", Item: "TX PRODUCED", Units: 2}}},
+		{"a batch's items once", "BatchWriteItem",
+			`{"RequestItems":{"t":[{"PutRequest":{"Item":{"pk":{"S":"TX#AB12"},"sk":{"S":"TRACE#0001796304030123#000000000001"}}}},{"DeleteRequest":{"Key":{"pk":{"S":"TX#AB12"},"sk":{"S":"ORDER#BODY"}}}}]}}`,
+			[]ItemWrite{{Op: "BatchWriteItem/Put", Item: "TX TRACE", Units: 1}, {Op: "BatchWriteItem/Delete", Item: "TX ORDER#BODY", Units: 1}}},
+		{"a read writes nothing", "GetItem", `{"Key":{"pk":{"S":"TX#AB12"},"sk":{"S":"ORDER"}}}`, nil},
+	}
+	m := NewItemModel("pk", "sk", []ModelIndex{{Name: "gsi1", Hash: "gsi1pk", Include: []string{"status"}}})
+	for _, tt := range tests {
+		got := m.Writes(tt.op, []byte(tt.req), []byte(`{}`))
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: Writes = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestKeyShape: the variable parts of a key (transaction IDs, e-mails, line and unit
+// numbers, times) are left out, the kinds of item kept.
+func TestKeyShape(t *testing.T) {
+	tests := []struct{ pk, sk, want string }{
+		{"TX#AB12CD34EF56GH78", "ORDER", "TX ORDER"},
+		{"TX#AB12CD34EF56GH78", "ORDER#BODY", "TX ORDER#BODY"},
+		{"TX#AB12CD34EF56GH78", "PRODUCED#L01#0#postpay", "TX PRODUCED"},
+		{"TX#AB12CD34EF56GH78", "ONCE#mail#delivered", "TX ONCE"},
+		{"CUST#ada@example.com", "PRODUCT#BG5K-YTH8-OEUB-0K39", "CUST PRODUCT"},
+		{"COUNTER#INVOICE#demo#2026", "COUNTER", "COUNTER COUNTER"},
+		{"PRODUCT#BG5K-YTH8-OEUB-0K39", "EVENT#0001796304030123#billed", "PRODUCT EVENT"},
+	}
+	for _, tt := range tests {
+		if got := KeyShape(tt.pk, tt.sk); got != tt.want {
+			t.Errorf("KeyShape(%q, %q) = %q, want %q", tt.pk, tt.sk, got, tt.want)
 		}
 	}
 }

@@ -14,22 +14,24 @@
 // Step Functions retries a failed task, and a Lambda may die between any two
 // calls, so a production step can run again after doing part of its work, or
 // twice at the same time. A unit of work is named by Key (transaction, line,
-// unit, phase) and delivered by base.deliver in four moves:
+// unit, phase) and delivered by base.deliver in three moves:
 //
-//  1. Read the production marker (TX#<txid> / PRODUCED#<line>#<unit>#<phase>,
-//     a strongly consistent read). If present, the unit is done: return the
-//     stored instance. A retry after success therefore touches nothing.
-//  2. Pin the unit's decisions (PIN#… item, conditional put
-//     attribute_not_exists; the loser gets the winner's values back): the clock
-//     reading, an extension's new end date, a licence key. Everything that
-//     would differ between two runs is decided once, before any effect.
-//  3. Perform the LMS effects. They are idempotent by construction: ensuring
+//  1. Claim the unit (InstanceStore.Claim), one write: pin its decisions (the
+//     clock reading, an extension's new end date, a licence key), first writer
+//     wins and a later writer gets the winner's values back, so everything that
+//     would differ between two runs is decided once, before any effect. A
+//     postpay unit's decisions are pinned on the order's head, by an update
+//     conditioned on the order being paid; another phase's on the unit's marker
+//     (TX#<txid> / PRODUCED#<line>#<unit>#<phase>). A later writer also learns
+//     from the marker whether the unit was committed: the stored instance is then
+//     the answer, and a retry after success touches nothing more.
+//  2. Perform the LMS effects. They are idempotent by construction: ensuring
 //     a user, category or course finds before it creates; enrolling and
 //     assigning a role are sets; extending sets the end to the pinned date
 //     rather than adding days again. So a run that repeats them after a crash
 //     (effect done, marker not written) changes nothing more.
-//  4. Commit in one TransactWriteItems: the marker (conditional put
-//     attribute_not_exists), the instance under its deterministic ID and
+//  3. Commit in one TransactWriteItems: the marker (on condition that it has
+//     no reference yet), the instance under its deterministic ID and
 //     reference (both derived from the key by hashing), its events, and any
 //     balance ADD (training credits, quiz attempts). Effects that are not
 //     idempotent therefore live only inside this transaction: the marker's

@@ -58,8 +58,7 @@ func (r *cartRecord) cart() *checkout.Cart {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: time.Unix(r.ExpiresAt, 0).UTC(),
 	}
 	for _, e := range r.Trace {
-		at, _ := time.Parse(time.RFC3339Nano, e.At)
-		c.Trace = append(c.Trace, trace.Line{At: at, TxID: r.TxID, Source: e.Source, Message: e.Message})
+		c.Trace = append(c.Trace, trace.Line{At: e.At, TxID: r.TxID, Source: e.Source, Message: e.Message})
 	}
 	for _, code := range keysByValue(r.LineOrder) {
 		if q, ok := r.Lines[code]; ok {

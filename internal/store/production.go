@@ -193,58 +193,40 @@ func (st *Store) ProductEvents(ctx context.Context, ref string) ([]production.Ev
 	return events, nil
 }
 
-// Claim implements production.InstanceStore with one conditional put of the unit's
-// marker holding the decisions: the first writer's decisions stay, and a later
-// writer reads the marker as it is — the decisions to reuse, or, once the unit was
-// committed, its instance. The first run makes one write instead of a read of the
-// marker and a put of the decisions.
+// Claim implements production.InstanceStore in one write: the first writer's
+// decisions stay, and a later writer reads them back — the decisions to reuse, or,
+// once the unit was committed, its instance (its marker, read only then).
 //
-// A postpay unit's put is a transaction with a check that the order is paid: an
-// operator's refund or cancellation may race production, which no longer reads the
-// order before delivering (the execution's input carries it), so the check rides on
-// the write that comes before any effect in the LMS. A key without an order
-// (production used on its own) is not held to it.
+// A prepay unit's decisions are pinned by a conditional put of its marker. A postpay
+// unit's are pinned on the order's head instead (claimOnOrder), by an update
+// conditioned on the order being paid: an operator's refund or cancellation may race
+// production, which no longer reads the order before delivering (the execution's input
+// carries it), so the check rides on the write that comes before any effect in the
+// LMS, and costs nothing more than that write. A key without an order (production
+// used on its own) is not held to it: its marker is put as a prepay unit's.
 func (st *Store) Claim(ctx context.Context, k production.Key, decisions map[string]string) (production.Claimed, error) {
+	if k.Phase == production.PhasePostpay {
+		claimed, err := st.claimOnOrder(ctx, k, decisions)
+		if !errors.Is(err, errNoOrder) {
+			return claimed, err
+		}
+	}
 	item, err := marshal(markerItem{PK: "TX#" + k.TxID, SK: markerSK(k), Type: "produced", Decisions: decisions})
 	if err != nil {
 		return production.Claimed{}, fmt.Errorf("encode production marker %s: %w", k, err)
 	}
-	put := &types.Put{TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
-	var ccf *types.ConditionalCheckFailedException
-	if k.Phase != production.PhasePostpay {
-		_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		})
-		if err == nil {
-			return production.Claimed{Decisions: decisions}, nil
-		}
-		if !errors.As(err, &ccf) {
-			return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
-		}
-	} else {
-		items := []types.TransactWriteItem{{ConditionCheck: st.paidCheck(k.TxID)}, {Put: put}}
-		err = st.transact(ctx, items, func(reasons []types.CancellationReason) error {
-			if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-				return production.ErrNotPaid
-			}
-			if aws.ToString(reasons[1].Code) == "ConditionalCheckFailed" {
-				return errMarkerExists
-			}
-			return nil
-		})
-		if err == nil {
-			return production.Claimed{Decisions: decisions}, nil
-		}
-		if !errors.Is(err, errMarkerExists) {
-			return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
-		}
+	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return production.Claimed{Decisions: decisions}, nil
 	}
-	var old map[string]types.AttributeValue
-	if ccf != nil {
-		old = ccf.Item
+	old, failed := conditionFailed(err)
+	if !failed {
+		return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
 	}
-	if old == nil { // a transaction, or a server that does not return the old item
+	if old == nil { // a server that does not return the old item
 		out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true)})
 		if gerr != nil {
 			return production.Claimed{}, fmt.Errorf("read production marker %s: %w", k, gerr)
@@ -265,7 +247,96 @@ func (st *Store) Claim(ctx context.Context, k production.Key, decisions map[stri
 	return production.Claimed{Decisions: m.Decisions}, nil
 }
 
-var errMarkerExists = errors.New("production marker exists")
+// errNoOrder: the key's transaction has no order to hold a claim.
+var errNoOrder = errors.New("no order")
+
+// pinAttr is the attribute of the order's head that holds a postpay unit's pinned
+// decisions; pinStamp is the key, inside them, of the stamp of the write that pinned
+// them (no handler's decision has a name starting with "#").
+func pinAttr(k production.Key) string { return "pin#" + k.LineID + "#" + strconv.Itoa(k.Unit) }
+
+const pinStamp = "#by"
+
+// claimOnOrder pins a postpay unit's decisions on the order's head, in one UpdateItem
+// conditioned on the order being paid (the statuses from which it may complete, or
+// COMPLETE): "SET pin = if_not_exists(pin, :decisions)", the answer giving the value
+// stored. The write's own stamp read back says that this run pinned them first, and
+// then the unit cannot have been committed (its commit comes after its claim); a
+// value of another write means an earlier run, whose commit the unit's marker shows.
+// It is one write of the head (no index projects the pin) instead of a transaction of
+// a check of the head and a put of the marker, both counted twice.
+func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions map[string]string) (production.Claimed, error) {
+	stamp := st.claimStamp()
+	pin := map[string]types.AttributeValue{pinStamp: s(stamp)}
+	for name, v := range decisions {
+		pin[name] = s(v)
+	}
+	values := map[string]types.AttributeValue{":pin": &types.AttributeValueMemberM{Value: pin}}
+	var keys []string
+	for i, status := range append(checkout.Sources(checkout.Complete), checkout.Complete) {
+		k := ":p" + strconv.Itoa(i)
+		values[k] = s(string(status))
+		keys = append(keys, k)
+	}
+	req := &dynamodb.UpdateItemInput{
+		TableName: &st.Table, Key: key(txPK(k.TxID), orderSK),
+		UpdateExpression:                    aws.String("SET #pin = if_not_exists(#pin, :pin)"),
+		ConditionExpression:                 aws.String("attribute_exists(pk) AND #st IN (" + strings.Join(keys, ", ") + ")"),
+		ExpressionAttributeNames:            map[string]string{"#pin": pinAttr(k), "#st": "status"},
+		ExpressionAttributeValues:           values,
+		ReturnValues:                        types.ReturnValueUpdatedNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	out, err := st.DB.UpdateItem(ctx, req)
+	// A transaction on the order (an operator's refund) refuses the write while it
+	// runs; the SDK does not retry that, and the claim was a transaction retried so.
+	var conflict *types.TransactionConflictException
+	for attempt := 0; errors.As(err, &conflict) && attempt < maxConflictRetries; attempt++ {
+		if perr := conflictPause(ctx, attempt); perr != nil {
+			return production.Claimed{}, perr
+		}
+		out, err = st.DB.UpdateItem(ctx, req)
+	}
+	if old, failed := conditionFailed(err); failed {
+		if old == nil { // no order, or a server that does not return the item as it was
+			var head struct {
+				PK string `json:"pk"`
+			}
+			found, gerr := st.get(ctx, txPK(k.TxID), orderSK, &head)
+			if gerr != nil {
+				return production.Claimed{}, fmt.Errorf("read the order of %s: %w", k, gerr)
+			}
+			if !found {
+				return production.Claimed{}, errNoOrder
+			}
+		}
+		return production.Claimed{}, fmt.Errorf("pin %s: %w", k, production.ErrNotPaid)
+	}
+	if err != nil {
+		return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
+	}
+	stored, _ := out.Attributes[pinAttr(k)].(*types.AttributeValueMemberM)
+	if stored == nil {
+		return production.Claimed{}, fmt.Errorf("pin %s: the order's answer has no pinned decisions", k)
+	}
+	pinned := map[string]string{}
+	for name, v := range stored.Value {
+		if sv, ok := v.(*types.AttributeValueMemberS); ok && name != pinStamp {
+			pinned[name] = sv.Value
+		}
+	}
+	if by, _ := stored.Value[pinStamp].(*types.AttributeValueMemberS); by != nil && by.Value == stamp {
+		return production.Claimed{Decisions: pinned}, nil
+	}
+	in, found, err := st.Produced(ctx, k)
+	if err != nil {
+		return production.Claimed{}, err
+	}
+	if found {
+		return production.Claimed{Produced: true, Instance: in}, nil
+	}
+	return production.Claimed{Decisions: pinned}, nil
+}
 
 // maxConflictRetries bounds the retries of a transaction cancelled by a
 // concurrent transaction on the same items (TransactionConflict).
@@ -351,29 +422,20 @@ func (st *Store) transact(ctx context.Context, items []types.TransactWriteItem, 
 		if !conflict || attempt >= maxConflictRetries {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(time.Duration(10+rand.IntN(20<<attempt)) * time.Millisecond):
+		if err := conflictPause(ctx, attempt); err != nil {
+			return err
 		}
 	}
 }
 
-// paidCheck is the condition that transaction txid's order, if there is one, is in a
-// paid status: one a move to COMPLETE may start from, or COMPLETE.
-func (st *Store) paidCheck(txid string) *types.ConditionCheck {
-	values := map[string]types.AttributeValue{}
-	var keys []string
-	for i, status := range append(checkout.Sources(checkout.Complete), checkout.Complete) {
-		k := ":p" + strconv.Itoa(i)
-		values[k] = s(string(status))
-		keys = append(keys, k)
-	}
-	return &types.ConditionCheck{
-		TableName: &st.Table, Key: key(txPK(txid), orderSK),
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #st IN (" + strings.Join(keys, ", ") + ")"),
-		ExpressionAttributeNames:  map[string]string{"#st": "status"},
-		ExpressionAttributeValues: values,
+// conflictPause waits before the next attempt of a write that a concurrent transaction
+// on the same item refused (TransactionConflict), longer at each attempt.
+func conflictPause(ctx context.Context, attempt int) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Duration(10+rand.IntN(20<<attempt)) * time.Millisecond):
+		return nil
 	}
 }
 

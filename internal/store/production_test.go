@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -220,13 +221,29 @@ func TestPostpayClaimNeedsAPaidOrder(t *testing.T) {
 		t.Run(string(tc.status)+"/"+tc.phase, func(t *testing.T) {
 			txid := placed(t, st, tc.status, false)
 			k := production.Key{TxID: txid, LineID: "L01", Phase: tc.phase}
+			headBefore := rawItem(t, st, "TX#"+txid, "ORDER")
 			got, err := st.Claim(ctx, k, map[string]string{"now": "2026-05-01T00:00:00Z"})
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("Claim = %+v, %v; want error %v", got, err, tc.wantErr)
 			}
+			// The claim is stored where its unit's phase keeps it: a postpay unit's
+			// decisions on the order's head (the write that checks the order is
+			// paid), another phase's on the unit's marker. A refused claim stores
+			// none, and leaves the order as it was.
+			head := rawItem(t, st, "TX#"+txid, "ORDER")
 			marker := rawItem(t, st, "TX#"+txid, "PRODUCED#L01#0#"+tc.phase)
-			if (marker != nil) != (tc.wantErr == nil) {
-				t.Errorf("marker after Claim (error %v): %v", err, marker)
+			pinned := marker != nil
+			if tc.phase == production.PhasePostpay {
+				pinned = head["pin#L01#0"] != nil
+				if marker != nil {
+					t.Errorf("a postpay claim wrote the unit's marker before its commit: %v", marker)
+				}
+			}
+			if pinned != (tc.wantErr == nil) {
+				t.Errorf("claim stored after Claim (error %v): %v; head %v, marker %v", err, pinned, head, marker)
+			}
+			if tc.wantErr != nil && !reflect.DeepEqual(head, headBefore) {
+				t.Errorf("a refused claim changed the order:\n%v\nwant\n%v", head, headBefore)
 			}
 			if tc.wantErr != nil {
 				return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -40,16 +41,61 @@ const traceAttr = "trace"
 const MaxItemTrace = 100
 
 // traceEntry is one line inside a `trace` list; the transaction ID is the partition's.
+// It is stored as a list [time, source, message], the time a number of nanoseconds
+// since 1970 UTC: a line rides on items that are rewritten (the order's head, the cart)
+// and every byte of it is paid again at each later write of its item, so a line costs
+// 17 bytes besides its source and message instead of 44 as a map {at, src, msg} with
+// an RFC 3339 time. A line in that older map form still reads.
 type traceEntry struct {
-	At      string `json:"at"`
-	Source  string `json:"src"`
-	Message string `json:"msg"`
+	At      time.Time
+	Source  string
+	Message string
+}
+
+// MarshalDynamoDBAttributeValue stores the entry as [N nanoseconds, S source, S message].
+func (e traceEntry) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) {
+	return &types.AttributeValueMemberL{Value: []types.AttributeValue{
+		&types.AttributeValueMemberN{Value: strconv.FormatInt(e.At.UnixNano(), 10)},
+		&types.AttributeValueMemberS{Value: e.Source},
+		&types.AttributeValueMemberS{Value: e.Message},
+	}}, nil
+}
+
+// UnmarshalDynamoDBAttributeValue reads the list form, or the older map {at, src, msg}.
+func (e *traceEntry) UnmarshalDynamoDBAttributeValue(av types.AttributeValue) error {
+	str := func(v types.AttributeValue) string {
+		if s, ok := v.(*types.AttributeValueMemberS); ok {
+			return s.Value
+		}
+		return ""
+	}
+	switch v := av.(type) {
+	case *types.AttributeValueMemberL:
+		if len(v.Value) != 3 {
+			return fmt.Errorf("trace line: %d elements, want 3", len(v.Value))
+		}
+		num, ok := v.Value[0].(*types.AttributeValueMemberN)
+		if !ok {
+			return fmt.Errorf("trace line: its time is not a number")
+		}
+		ns, err := strconv.ParseInt(num.Value, 10, 64)
+		if err != nil {
+			return fmt.Errorf("trace line: time %q: %w", num.Value, err)
+		}
+		*e = traceEntry{At: time.Unix(0, ns).UTC(), Source: str(v.Value[1]), Message: str(v.Value[2])}
+	case *types.AttributeValueMemberM:
+		at, _ := time.Parse(time.RFC3339Nano, str(v.Value["at"]))
+		*e = traceEntry{At: at.UTC(), Source: str(v.Value["src"]), Message: str(v.Value["msg"])}
+	default:
+		return fmt.Errorf("trace line: unexpected %T", av)
+	}
+	return nil
 }
 
 func entriesOf(lines []trace.Line) []traceEntry {
 	out := make([]traceEntry, 0, len(lines))
 	for _, l := range lines {
-		out = append(out, traceEntry{At: l.At.UTC().Format(time.RFC3339Nano), Source: l.Source, Message: l.Message})
+		out = append(out, traceEntry{At: l.At.UTC(), Source: l.Source, Message: l.Message})
 	}
 	return out
 }
@@ -154,8 +200,7 @@ func (st *Store) ListTrace(ctx context.Context, txid string) ([]trace.Line, erro
 				return nil, checkout.Wrap("store.listTrace", err)
 			}
 			for _, e := range rec.Trace {
-				at, _ := time.Parse(time.RFC3339Nano, e.At)
-				out = append(out, trace.Line{At: at, TxID: txid, Source: e.Source, Message: e.Message})
+				out = append(out, trace.Line{At: e.At, TxID: txid, Source: e.Source, Message: e.Message})
 			}
 			if len(rec.Trace) == 0 && rec.Message != "" && len(rec.SK) > 6 && rec.SK[:6] == "TRACE#" {
 				at, _ := time.Parse(time.RFC3339Nano, rec.At)

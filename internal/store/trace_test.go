@@ -3,11 +3,17 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -107,5 +113,53 @@ func TestCartTraceRidesOnItsCommands(t *testing.T) {
 	}
 	if len(after.Trace) != 0 {
 		t.Errorf("the placed cart still carries %d lines: they must have moved to the order", len(after.Trace))
+	}
+}
+
+// TestTraceLineForms: a line is stored as a list [nanoseconds, source, message], the
+// compact form that the items carrying lines are rewritten with, and reads back to the
+// nanosecond; a line in the older map form {at, src, msg} still reads, merged by time.
+func TestTraceLineForms(t *testing.T) {
+	db, table := dynamotest.NewTable(t)
+	st := store.New(db, table)
+	ctx := context.Background()
+	txid := trace.NewTxID()
+	at := time.Date(2026, 12, 3, 13, 20, 30, 123456789, time.UTC)
+	if err := st.AppendTraces(ctx, []trace.Line{{At: at, TxID: txid, Source: "Payment", Message: "paid"}}); err != nil {
+		t.Fatal(err)
+	}
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	old := map[string]types.AttributeValue{
+		"pk": s("TX#" + txid), "sk": s("FEEDBACK#prepay"),
+		"trace": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+			"at": s(at.Add(-time.Second).Format(time.RFC3339Nano)), "src": s("Production Controller"), "msg": s("an older line"),
+		}}}},
+	}
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: old}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &table, KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :t)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s("TX#" + txid), ":t": s("TRACE#")},
+	})
+	if err != nil || len(out.Items) != 1 {
+		t.Fatalf("trace items = %d, %v; want 1", len(out.Items), err)
+	}
+	want := &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberL{Value: []types.AttributeValue{
+		&types.AttributeValueMemberN{Value: "1796304030123456789"}, s("Payment"), s("paid"),
+	}}}}
+	if got := out.Items[0]["trace"]; !reflect.DeepEqual(got, want) {
+		t.Errorf("stored trace = %#v, want the list form %#v", got, want)
+	}
+	lines, err := st.ListTrace(ctx, txid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines := []trace.Line{
+		{At: at.Add(-time.Second), TxID: txid, Source: "Production Controller", Message: "an older line"},
+		{At: at, TxID: txid, Source: "Payment", Message: "paid"},
+	}
+	if !reflect.DeepEqual(lines, wantLines) {
+		t.Errorf("ListTrace = %+v, want %+v", lines, wantLines)
 	}
 }

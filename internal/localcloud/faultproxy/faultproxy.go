@@ -197,6 +197,9 @@ type Record struct {
 	// ModelWriteUnits is for the observer: the write units it computes itself from the
 	// bodies (internal/bench's item-size model), beside DynamoDB's WriteUnits.
 	ModelWriteUnits float64
+	// ModelWriteParts breaks ModelWriteUnits down by operation and item kind (a label
+	// such as "UpdateItem TX ORDER" → its units), for the observer's breakdown.
+	ModelWriteParts map[string]float64
 }
 
 // ErrNotLoopback is returned for upstreams off the loopback interface.
