@@ -142,7 +142,7 @@ func (s *Payment) start(ctx context.Context, txid, token string) (any, error) {
 		// is the plan the execution was started with (checkout.PlanFor).
 		ExpiresAt: s.now().Add(time.Duration(checkout.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second),
 	}
-	amount := money(o.Totals.Final, o.Currency)
+	amount := pricing.FormatPlain(o.Totals.Final, o.Currency)
 	tr.Printf(ctx, txid, "attempt %d: %s by %s", n+1, amount, o.Paymode)
 
 	if o.Paymode == payment.NameFreeOrder {
@@ -604,6 +604,3 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 	state.Order = o
 	return httpapi.JSON(http.StatusOK, s.orderView(shop, state)), nil
 }
-
-// money writes an amount for a trace line: "123.45 EUR" (pricing.FormatPlain).
-var money = pricing.FormatPlain
