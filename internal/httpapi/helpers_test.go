@@ -15,9 +15,9 @@ import (
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
-// demoSteps is the pre-placement service over a fresh table holding the demo shop,
+// demoPurchase is the pre-placement service over a fresh table holding the demo shop,
 // with a workflow starter that only counts.
-func demoSteps(t *testing.T) (*httpapi.Steps, *store.Store, *checkout.Shop) {
+func demoPurchase(t *testing.T) (*httpapi.Purchase, *store.Store, *checkout.Shop) {
 	t.Helper()
 	db, table := dynamotest.NewTable(t)
 	st := store.New(db, table)
@@ -28,11 +28,11 @@ func demoSteps(t *testing.T) (*httpapi.Steps, *store.Store, *checkout.Shop) {
 	if err := st.SaveShop(context.Background(), shop, cats); err != nil {
 		t.Fatal(err)
 	}
-	steps := &httpapi.Steps{
+	purchase := &httpapi.Purchase{
 		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
 		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: &starter{}, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
 	}
-	return steps, st, shop
+	return purchase, st, shop
 }
 
 // serveFunc sends a request through rt as API Gateway would: JSON body, the route's

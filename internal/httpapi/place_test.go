@@ -97,14 +97,14 @@ func newPlacement(t *testing.T) *placement {
 		t.Fatal(err)
 	}
 	p := &placement{t: t, db: db, table: table, st: st, wf: &recorder{}, buyerEmail: "ada-" + strings.ToLower(trace.NewTxID()) + "@example.com"}
-	steps := &httpapi.Steps{
+	purchase := &httpapi.Purchase{
 		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
 		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: p.wf, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
 	}
 	p.rt = httpapi.NewRouter(nil)
-	steps.RegisterShop(p.rt)
-	steps.RegisterCustomer(p.rt)
-	steps.RegisterOrder(p.rt)
+	purchase.RegisterShop(p.rt)
+	purchase.RegisterCustomer(p.rt)
+	purchase.RegisterOrder(p.rt)
 	var created httpapi.Created
 	if err := json.Unmarshal([]byte(p.serve("POST /carts", "", apiDomain, "").Body), &created); err != nil {
 		t.Fatal(err)

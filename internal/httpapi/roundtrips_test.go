@@ -61,12 +61,12 @@ func TestRoundTripsPerStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	wf := &starter{}
-	steps := &httpapi.Steps{
+	purchase := &httpapi.Purchase{
 		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
 		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: wf, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
 	}
 	rt := httpapi.NewRouter(nil)
-	for _, reg := range []func(*httpapi.Router){steps.RegisterShop, steps.RegisterRequirements, steps.RegisterUsers, steps.RegisterCustomer, steps.RegisterOrder} {
+	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterRequirements, purchase.RegisterUsers, purchase.RegisterCustomer, purchase.RegisterOrder} {
 		reg(rt)
 	}
 	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
