@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
@@ -16,10 +17,10 @@ import (
 )
 
 // demoPurchase is the pre-placement service over a fresh table holding the demo shop,
-// with a workflow starter that only counts.
-func demoPurchase(t *testing.T) (*httpapi.Purchase, *store.Store, *checkout.Shop) {
+// starting workflows with wf; opts go to the table's client (a call counter).
+func demoPurchase(t *testing.T, wf httpapi.Starter, opts ...func(*dynamodb.Options)) (*httpapi.Purchase, *store.Store, *checkout.Shop) {
 	t.Helper()
-	db, table := dynamotest.NewTable(t)
+	db, table := dynamotest.NewTable(t, opts...)
 	st := store.New(db, table)
 	shop, cats, err := seed.Demo()
 	if err != nil {
@@ -30,7 +31,7 @@ func demoPurchase(t *testing.T) (*httpapi.Purchase, *store.Store, *checkout.Shop
 	}
 	purchase := &httpapi.Purchase{
 		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
-		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: &starter{}, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
+		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: wf, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
 	}
 	return purchase, st, shop
 }

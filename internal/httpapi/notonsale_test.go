@@ -22,7 +22,7 @@ import (
 // is written.
 func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
 	ctx := context.Background()
-	purchase, st, shop := demoPurchase(t)
+	purchase, st, shop := demoPurchase(t, &starter{})
 	shops, wf := purchase.Shops, purchase.Workflow.(*starter)
 	rt := httpapi.NewRouter(nil)
 	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterCustomer, purchase.RegisterOrder} {
@@ -123,7 +123,7 @@ func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
 	ctx := context.Background()
 	fake := viestest.Start(nil)
 	defer fake.Close()
-	purchase, st, _ := demoPurchase(t)
+	purchase, st, _ := demoPurchase(t, &starter{})
 	purchase.VIES = &vies.Client{URL: fake.URL}
 	rt := httpapi.NewRouter(nil)
 	purchase.RegisterShop(rt)

@@ -15,7 +15,7 @@ import (
 // trace gains no line from it; the holder's commands and refusals are traced.
 func TestTraceOnlyForTheCartHolder(t *testing.T) {
 	ctx := context.Background()
-	purchase, st, _ := demoPurchase(t)
+	purchase, st, _ := demoPurchase(t, &starter{})
 	rt := httpapi.NewRouter(nil)
 	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterCustomer, purchase.RegisterOrder} {
 		reg(rt)
