@@ -344,7 +344,7 @@ func (s *Purchase) prefill(ctx context.Context, r *Request) (Response, error) {
 			in.Lines = append(in.Lines, checkout.Line{Code: k, Quantity: n})
 		}
 	}
-	if err := f.Err("prefill", "invalid prefill link"); err != nil {
+	if err := f.Err("cart.prefill", "invalid prefill link"); err != nil {
 		return Response{}, err
 	}
 	created, unknown, err := s.startCart(ctx, in)
