@@ -239,6 +239,15 @@ func TestSettleFlaggedPayments(t *testing.T) {
 		code, resp, _ := e.admin("POST", "/admin/orders/"+txid+"/settle", body, nil, nil)
 		return code, resp
 	}
+	// settledLate is a late payment the operator settled with body, answered 200.
+	settledLate := func(t *testing.T, body string) string {
+		t.Helper()
+		txid := late()
+		if code, resp := settle(txid, body); code != http.StatusOK {
+			t.Fatalf("settle %s: %d %s", body, code, resp)
+		}
+		return txid
+	}
 
 	t.Run("refused input changes nothing", func(t *testing.T) {
 		txid := late()
@@ -256,11 +265,7 @@ func TestSettleFlaggedPayments(t *testing.T) {
 		}
 	})
 	t.Run("deliver a late payment", func(t *testing.T) {
-		txid := late()
-		code, resp := settle(txid, `{"action":"deliver","note":"customer called"}`)
-		if code != http.StatusOK {
-			t.Fatalf("deliver: %d %s", code, resp)
-		}
+		txid := settledLate(t, `{"action":"deliver","note":"customer called"}`)
 		if o := e.order(txid); o.Status != checkout.SoldOut {
 			t.Fatalf("delivered order is %s, want SOLDOUT", o.Status)
 		}
@@ -282,11 +287,7 @@ func TestSettleFlaggedPayments(t *testing.T) {
 		}
 	})
 	t.Run("refund a late payment", func(t *testing.T) {
-		txid := late()
-		code, resp := settle(txid, `{"action":"refund","reference":"RBT-1"}`)
-		if code != http.StatusOK {
-			t.Fatalf("refund: %d %s", code, resp)
-		}
+		txid := settledLate(t, `{"action":"refund","reference":"RBT-1"}`)
 		o := e.order(txid)
 		refunded := 0
 		for _, p := range o.Payments {
