@@ -428,7 +428,7 @@ func parseOrders(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 		fmt.Fprintln(tw, "TRANSACTION\tSTATUS\tPAYMODE\tTOTAL\tPLACED\tCUSTOMER")
 		for _, o := range orders {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.TxID, o.Status, o.Paymode,
-				money(o.Totals.Final, o.Currency), o.PlacedAt.In(loc).Format("2006-01-02 15:04"), o.Customer.Email)
+				pricing.FormatPlain(o.Totals.Final, o.Currency), o.PlacedAt.In(loc).Format("2006-01-02 15:04"), o.Customer.Email)
 		}
 		return tw.Flush()
 	}, nil
@@ -495,7 +495,7 @@ func parseRecordPayment(a *app, fs *flag.FlagSet, args []string) (func(context.C
 			return err
 		}
 		fmt.Fprintf(a.stdout, "%s: %s payment of %s recorded (reference %s); order is %s\n",
-			o.TxID, p.Mode, money(p.Amount, o.Currency), p.Reference, o.Status)
+			o.TxID, p.Mode, pricing.FormatPlain(p.Amount, o.Currency), p.Reference, o.Status)
 		if o.Status != checkout.SoldOut && o.Status != checkout.Complete {
 			fmt.Fprintf(a.stdout, "%s: the payment did not pay the order: see 'shopctl flags'\n", o.TxID)
 		}
@@ -524,11 +524,11 @@ func parseFlags(a *app, fs *flag.FlagSet, args []string) (func(context.Context, 
 			if f.Reason == "stuck" {
 				// An order, not a payment: moved on by the operator, closed by the next reconciliation.
 				fmt.Fprintf(a.stdout, "%s  %-12s order %s, total %s, found stuck %s  key %s\n",
-					f.TxID, f.Reason, f.Status, money(f.Amount, f.Currency), f.At.UTC().Format(time.RFC3339), f.Key)
+					f.TxID, f.Reason, f.Status, pricing.FormatPlain(f.Amount, f.Currency), f.At.UTC().Format(time.RFC3339), f.Key)
 				continue
 			}
 			fmt.Fprintf(a.stdout, "%s  %-12s %s by %s, reference %s (order %s, flagged %s)  key %s\n",
-				f.TxID, f.Reason, money(f.Amount, f.Currency), f.Mode, f.Reference, f.Status, f.At.UTC().Format(time.RFC3339), f.Key)
+				f.TxID, f.Reason, pricing.FormatPlain(f.Amount, f.Currency), f.Mode, f.Reference, f.Status, f.At.UTC().Format(time.RFC3339), f.Key)
 		}
 		return nil
 	}, nil
@@ -575,7 +575,7 @@ func parseRefund(a *app, fs *flag.FlagSet, args []string) (func(context.Context,
 		if cur == "" {
 			cur = out.Order.Currency
 		}
-		fmt.Fprintf(a.stdout, "%s: refunded %s by %s, reference %s; order is %s\n", out.Order.TxID, money(out.Refund.Amount, cur), out.Refund.Mode, out.Refund.Reference, out.Order.Status)
+		fmt.Fprintf(a.stdout, "%s: refunded %s by %s, reference %s; order is %s\n", out.Order.TxID, pricing.FormatPlain(out.Refund.Amount, cur), out.Refund.Mode, out.Refund.Reference, out.Order.Status)
 		if out.CreditNote != "" {
 			fmt.Fprintf(a.stdout, "credit note %s (invoice %s)\n", out.CreditNote, out.Order.InvoiceNumber)
 		}
@@ -632,11 +632,6 @@ func (a *app) printJSON(v any) error {
 	return nil
 }
 
-// money renders minor units for an operator as a plain decimal and the ISO code,
-// "1234.50 EUR" (no symbol, no grouping: easy to compare with a bank statement), in
-// integer arithmetic so nothing is rounded.
-var money = pricing.FormatPlain
-
 func printOrder(w io.Writer, d *opsclient.OrderDetail, loc *time.Location) error {
 	o := d.Order
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -649,8 +644,8 @@ func printOrder(w io.Writer, d *opsclient.OrderDetail, loc *time.Location) error
 	fmt.Fprintf(tw, "Placed\t%s\n", stamp(o.PlacedAt, loc))
 	fmt.Fprintf(tw, "Customer\t%s\n", customer(o.Customer))
 	fmt.Fprintf(tw, "Paymode\t%s\n", o.Paymode)
-	fmt.Fprintf(tw, "Total\t%s (untaxed %s, discount %s, taxes %s)\n", money(o.Totals.Final, o.Currency),
-		money(o.Totals.Untaxed, o.Currency), money(o.Totals.Discount, o.Currency), money(o.Totals.Taxes, o.Currency))
+	fmt.Fprintf(tw, "Total\t%s (untaxed %s, discount %s, taxes %s)\n", pricing.FormatPlain(o.Totals.Final, o.Currency),
+		pricing.FormatPlain(o.Totals.Untaxed, o.Currency), pricing.FormatPlain(o.Totals.Discount, o.Currency), pricing.FormatPlain(o.Totals.Taxes, o.Currency))
 	if o.InvoiceNumber != "" {
 		fmt.Fprintf(tw, "Invoice\t%s\n", o.InvoiceNumber)
 	}
@@ -661,14 +656,14 @@ func printOrder(w io.Writer, d *opsclient.OrderDetail, loc *time.Location) error
 	fmt.Fprintf(w, "\nLines (%d)\n", len(o.Lines))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, l := range o.Lines {
-		fmt.Fprintf(tw, "  %d ×\t%s\t%s\t%s\t%s\n", l.Quantity, l.Code, l.Name, money(l.UnitPrice, o.Currency), money(l.Taxed, o.Currency))
+		fmt.Fprintf(tw, "  %d ×\t%s\t%s\t%s\t%s\n", l.Quantity, l.Code, l.Name, pricing.FormatPlain(l.UnitPrice, o.Currency), pricing.FormatPlain(l.Taxed, o.Currency))
 	}
 	tw.Flush()
 
 	fmt.Fprintf(w, "\nPayments (%d)\n", len(d.Payments))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, p := range d.Payments {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", stamp(p.At, loc), p.Mode, p.Outcome, money(p.Amount, o.Currency), p.EventID)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", stamp(p.At, loc), p.Mode, p.Outcome, pricing.FormatPlain(p.Amount, o.Currency), p.EventID)
 	}
 	tw.Flush()
 

@@ -274,24 +274,3 @@ func TestStandardAWSConfiguration(t *testing.T) {
 		})
 	}
 }
-
-func TestMoney(t *testing.T) {
-	tests := []struct {
-		minor    int64
-		currency string
-		want     string
-	}{
-		{12345, "EUR", "123.45 EUR"},
-		{5, "EUR", "0.05 EUR"},
-		{-150, "USD", "-1.50 USD"},
-		{1235, "JPY", "1235 JPY"},
-		{12345, "KWD", "12.345 KWD"},
-		{-9223372036854775808, "EUR", "-92233720368547758.08 EUR"},
-		{42, "", "42 (minor units)"},
-	}
-	for _, tt := range tests {
-		if got := money(tt.minor, tt.currency); got != tt.want {
-			t.Errorf("money(%d, %q) = %q, want %q", tt.minor, tt.currency, got, tt.want)
-		}
-	}
-}

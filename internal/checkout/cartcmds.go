@@ -143,7 +143,7 @@ func (c *Cart) Open(tokenHash string, now time.Time) error {
 		return Errorf(opCartAccess, EFORBIDDEN, "this cart token does not open cart %s", c.TxID)
 	}
 	if c.Expired(now) {
-		return Errorf("cart", EGONE, "cart %s has expired", c.TxID)
+		return Errorf("cart.open", EGONE, "cart %s has expired", c.TxID)
 	}
 	return nil
 }
@@ -155,7 +155,7 @@ func (c *Cart) CanChange(tokenHash string, now time.Time) error {
 		return err
 	}
 	if c.Placed {
-		return Errorf("cart", ECONFLICT, "the order of cart %s is placed: it can no longer change", c.TxID)
+		return Errorf("cart.change", ECONFLICT, "the order of cart %s is placed: it can no longer change", c.TxID)
 	}
 	return nil
 }
@@ -241,5 +241,5 @@ func Refusal(txid string, was *Cart, tokenHash string, now time.Time, own func(*
 			return err
 		}
 	}
-	return Errorf("cart", ECONFLICT, "the cart changed meanwhile; reload it")
+	return Errorf("cart.change", ECONFLICT, "the cart changed meanwhile; reload it")
 }

@@ -100,6 +100,26 @@ func KindOf(err error) Kind {
 	return EINTERNAL
 }
 
+// Problem is the APIs' error body, {"error":{"code","message","fields"}}: the one
+// declaration of it, which internal/httpapi answers with and the operators' client
+// reads. Error is a pointer so that a reader can tell the body from another JSON
+// object (API Gateway's own {"message"}).
+type Problem struct {
+	Error *ProblemDetail `json:"error"`
+}
+
+// ProblemDetail is what a Problem says: the kind, a message for people, the fields at fault.
+type ProblemDetail struct {
+	Code    Kind         `json:"code"`
+	Message string       `json:"message"`
+	Fields  []FieldError `json:"fields,omitempty"`
+}
+
+// NewProblem builds the error body of one refusal.
+func NewProblem(kind Kind, message string, fields ...FieldError) Problem {
+	return Problem{Error: &ProblemDetail{Code: kind, Message: message, Fields: fields}}
+}
+
 // Fields collects field errors; Err returns nil when there are none.
 type Fields []FieldError
 

@@ -30,8 +30,8 @@ func PricingContext(c *Cart) pricing.Context {
 		ps := pricing.PartnerStats{Stats: pricingStats(c.PartnerStats.Stats)}
 		if len(c.PartnerStats.ByProduct) > 0 {
 			ps.ByProduct = make(map[string]pricing.Stats, len(c.PartnerStats.ByProduct))
-			for code, st := range c.PartnerStats.ByProduct {
-				ps.ByProduct[code] = pricingStats(st)
+			for code, figures := range c.PartnerStats.ByProduct {
+				ps.ByProduct[code] = pricingStats(figures)
 			}
 		}
 		ctx.Partners = map[string]pricing.PartnerStats{c.Partner: ps}
@@ -48,7 +48,7 @@ func pricingStats(s Stats) pricing.Stats {
 func Quote(shop *Shop, cat *Catalog, c *Cart, ctx pricing.Context, at time.Time) (pricing.Quote, error) {
 	eng, err := shop.pricingEngine()
 	if err != nil {
-		return pricing.Quote{}, Wrap("quote", err)
+		return pricing.Quote{}, Wrap("cart.quote", err)
 	}
 	in := pricing.Input{Codes: c.Codes, Context: ctx, At: at}
 	if in.Context.Partner == "" {

@@ -99,16 +99,16 @@ func (s *Shop) Validate() error {
 		steps = DefaultSteps
 	}
 	seen := map[string]bool{}
-	for _, st := range steps {
-		switch st {
+	for _, step := range steps {
+		switch step {
 		case StepShop, StepRequisits, StepUsers, StepCustomer, StepOrder:
 		default:
-			f.Add("steps", "unknown step %q", st)
+			f.Add("steps", "unknown step %q", step)
 		}
-		if seen[st] {
-			f.Add("steps", "step %s appears twice", st)
+		if seen[step] {
+			f.Add("steps", "step %s appears twice", step)
 		}
-		seen[st] = true
+		seen[step] = true
 	}
 	if len(steps) > 0 && (steps[0] != StepShop || steps[len(steps)-1] != StepOrder) {
 		f.Add("steps", "SHOP must be first and ORDER last")

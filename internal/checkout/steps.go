@@ -27,11 +27,11 @@ type Checker func(ctx context.Context, handler, field, value string) error
 func Steps(shop *Shop, cat *Catalog, c *Cart) []StepState {
 	var out []StepState
 	for _, name := range shop.StepOrder() {
-		st := StepState{Name: name, Applies: true}
+		state := StepState{Name: name, Applies: true}
 		switch name {
 		case StepShop:
 			if len(c.Lines) == 0 {
-				st.Missing = append(st.Missing, FieldError{Field: "lines", Message: "the cart is empty"})
+				state.Missing = append(state.Missing, FieldError{Field: "lines", Message: "the cart is empty"})
 			}
 			// An item suspended or withdrawn since it entered the cart is not sold:
 			// placement refuses it rather than pricing it or dropping it silently.
@@ -39,35 +39,35 @@ func Steps(shop *Shop, cat *Catalog, c *Cart) []StepState {
 				it, ok := cat.Item(l.Code)
 				switch {
 				case !ok:
-					st.Missing = append(st.Missing, FieldError{Field: "lines." + l.Code, Message: "is no longer in the catalog: remove it"})
+					state.Missing = append(state.Missing, FieldError{Field: "lines." + l.Code, Message: "is no longer in the catalog: remove it"})
 				case !it.Sellable():
-					st.Missing = append(st.Missing, FieldError{Field: "lines." + l.Code, Message: fmt.Sprintf("is not on sale (%s): remove it", it.Status)})
+					state.Missing = append(state.Missing, FieldError{Field: "lines." + l.Code, Message: fmt.Sprintf("is not on sale (%s): remove it", it.Status)})
 				}
 			}
 		case StepRequisits:
-			st.Applies = needsRequirements(cat, c)
-			st.Missing = RequirementErrors(cat, c)
+			state.Applies = needsRequirements(cat, c)
+			state.Missing = RequirementErrors(cat, c)
 		case StepUsers:
-			st.Applies = len(SeatsNeeded(c, cat)) > 0
-			st.Missing = SeatErrors(shop, cat, c)
+			state.Applies = len(SeatsNeeded(c, cat)) > 0
+			state.Missing = SeatErrors(shop, cat, c)
 		case StepCustomer:
 			if c.Customer == nil {
-				st.Missing = append(st.Missing, FieldError{Field: "customer", Message: "the buyer's information is missing"})
+				state.Missing = append(state.Missing, FieldError{Field: "customer", Message: "the buyer's information is missing"})
 			} else if err := c.Customer.Validate(cat); err != nil {
 				if e, ok := err.(*Error); ok {
 					for _, f := range e.Fields {
-						st.Missing = append(st.Missing, FieldError{Field: "customer." + f.Field, Message: f.Message})
+						state.Missing = append(state.Missing, FieldError{Field: "customer." + f.Field, Message: f.Message})
 					}
 				}
 			}
 		case StepOrder:
 			// Terms and payment mode are given with the placement request itself.
 		}
-		st.Complete = !st.Applies || len(st.Missing) == 0
-		if !st.Applies {
-			st.Missing = nil
+		state.Complete = !state.Applies || len(state.Missing) == 0
+		if !state.Applies {
+			state.Missing = nil
 		}
-		out = append(out, st)
+		out = append(out, state)
 	}
 	return out
 }

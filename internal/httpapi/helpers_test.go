@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
@@ -15,11 +16,11 @@ import (
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
-// demoSteps is the pre-placement service over a fresh table holding the demo shop,
-// with a workflow starter that only counts.
-func demoSteps(t *testing.T) (*httpapi.Steps, *store.Store, *checkout.Shop) {
+// demoPurchase is the pre-placement service over a fresh table holding the demo shop,
+// starting workflows with wf; opts go to the table's client (a call counter).
+func demoPurchase(t *testing.T, wf httpapi.Starter, opts ...func(*dynamodb.Options)) (*httpapi.Purchase, *store.Store, *checkout.Shop) {
 	t.Helper()
-	db, table := dynamotest.NewTable(t)
+	db, table := dynamotest.NewTable(t, opts...)
 	st := store.New(db, table)
 	shop, cats, err := seed.Demo()
 	if err != nil {
@@ -28,11 +29,11 @@ func demoSteps(t *testing.T) (*httpapi.Steps, *store.Store, *checkout.Shop) {
 	if err := st.SaveShop(context.Background(), shop, cats); err != nil {
 		t.Fatal(err)
 	}
-	steps := &httpapi.Steps{
+	purchase := &httpapi.Purchase{
 		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
-		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: &starter{}, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
+		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: wf, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
 	}
-	return steps, st, shop
+	return purchase, st, shop
 }
 
 // serveFunc sends a request through rt as API Gateway would: JSON body, the route's

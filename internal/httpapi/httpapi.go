@@ -72,29 +72,16 @@ func (rt *Router) Serve(ctx context.Context, r Request) (Response, error) {
 	return resp, nil
 }
 
-// problem is the JSON error body: {"error": {"code", "message", "fields"}}.
-type problem struct {
-	Error struct {
-		Code    checkout.Kind         `json:"code"`
-		Message string                `json:"message"`
-		Fields  []checkout.FieldError `json:"fields,omitempty"`
-	} `json:"error"`
-}
-
-// Error renders err as a JSON problem with the status of its kind. Internal errors are
-// logged with their cause and answered without it.
+// Error renders err as the APIs' error body (checkout.Problem) with the status of its
+// kind. Internal errors are logged with their cause and answered without it.
 func Error(log *slog.Logger, err error) Response {
-	var p problem
 	kind := checkout.KindOf(err)
-	p.Error.Code = kind
 	var e *checkout.Error
 	if errors.As(err, &e) && kind != checkout.EINTERNAL {
-		p.Error.Message, p.Error.Fields = e.Message, e.Fields
-	} else {
-		p.Error.Message = "internal error"
-		log.Error("request failed", "err", err)
+		return JSON(kind.HTTPStatus(), checkout.NewProblem(kind, e.Message, e.Fields...))
 	}
-	return JSON(kind.HTTPStatus(), p)
+	log.Error("request failed", "err", err)
+	return JSON(kind.HTTPStatus(), checkout.NewProblem(kind, "internal error"))
 }
 
 // JSON renders v with status.

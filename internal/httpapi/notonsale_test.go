@@ -22,10 +22,10 @@ import (
 // is written.
 func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
 	ctx := context.Background()
-	steps, st, shop := demoSteps(t)
-	shops, wf := steps.Shops, steps.Workflow.(*starter)
+	purchase, st, shop := demoPurchase(t, &starter{})
+	shops, wf := purchase.Shops, purchase.Workflow.(*starter)
 	rt := httpapi.NewRouter(nil)
-	for _, reg := range []func(*httpapi.Router){steps.RegisterShop, steps.RegisterCustomer, steps.RegisterOrder} {
+	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterCustomer, purchase.RegisterOrder} {
 		reg(rt)
 	}
 	serve := server(t, rt)
@@ -123,11 +123,11 @@ func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
 	ctx := context.Background()
 	fake := viestest.Start(nil)
 	defer fake.Close()
-	steps, st, _ := demoSteps(t)
-	steps.VIES = &vies.Client{URL: fake.URL}
+	purchase, st, _ := demoPurchase(t, &starter{})
+	purchase.VIES = &vies.Client{URL: fake.URL}
 	rt := httpapi.NewRouter(nil)
-	steps.RegisterShop(rt)
-	steps.RegisterCustomer(rt)
+	purchase.RegisterShop(rt)
+	purchase.RegisterCustomer(rt)
 	serve := server(t, rt)
 	var c httpapi.Created
 	if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {

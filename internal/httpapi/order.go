@@ -22,11 +22,11 @@ type Review struct {
 
 // quoteFor prices a cart with the context it carries (buyer, partner, their figures as
 // snapshotted), so the cart view, the review and placement agree without other reads.
-func (s *Steps) quoteFor(cr *cartRequest, c *checkout.Cart) (pricing.Quote, error) {
+func (s *Purchase) quoteFor(cr *cartRequest, c *checkout.Cart) (pricing.Quote, error) {
 	return checkout.Quote(cr.shop, cr.cat, c, checkout.PricingContext(c), s.now())
 }
 
-func (s *Steps) reviewOf(cr *cartRequest, c *checkout.Cart) (Review, pricing.Quote, error) {
+func (s *Purchase) reviewOf(cr *cartRequest, c *checkout.Cart) (Review, pricing.Quote, error) {
 	q, err := s.quoteFor(cr, c)
 	if err != nil {
 		return Review{}, q, err
@@ -49,7 +49,7 @@ func (s *Steps) reviewOf(cr *cartRequest, c *checkout.Cart) (Review, pricing.Quo
 	return v, q, nil
 }
 
-func (s *Steps) review(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) review(ctx context.Context, r *Request) (Response, error) {
 	cr, c, err := s.openCart(ctx, r)
 	if err != nil {
 		return Response{}, err
@@ -109,7 +109,7 @@ func NewExecutionInput(shop *checkout.Shop, o *checkout.Order) ExecutionInput {
 // placed in one transaction, and starts the workflow named by the transaction ID.
 // Placing again returns the same order (200) and re-starts the workflow harmlessly,
 // which also repairs a placement whose start had failed.
-func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) place(ctx context.Context, r *Request) (Response, error) {
 	const op = "order.place"
 	cr, err := s.open(ctx, r)
 	if err != nil {
@@ -179,7 +179,7 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 	return JSON(http.StatusCreated, Placed{Order: o}), nil
 }
 
-func (s *Steps) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order) error {
+func (s *Purchase) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order) error {
 	if _, err := s.Workflow.Start(ctx, o.TxID, NewExecutionInput(shop, o)); err != nil {
 		s.Trace.Printf(ctx, o.TxID, "ORDER : workflow start failed: %v", err)
 		return err

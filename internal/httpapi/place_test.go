@@ -16,8 +16,6 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
-	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
-	"github.com/lmsshop/checkout/internal/seed"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -86,25 +84,13 @@ type placement struct {
 
 func newPlacement(t *testing.T) *placement {
 	t.Helper()
-	ctx := context.Background()
-	db, table := dynamotest.NewTable(t)
-	st := store.New(db, table)
-	shop, cats, err := seed.Demo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SaveShop(ctx, shop, cats); err != nil {
-		t.Fatal(err)
-	}
-	p := &placement{t: t, db: db, table: table, st: st, wf: &recorder{}, buyerEmail: "ada-" + strings.ToLower(trace.NewTxID()) + "@example.com"}
-	steps := &httpapi.Steps{
-		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
-		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: p.wf, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
-	}
+	wf := &recorder{}
+	purchase, st, _ := demoPurchase(t, wf)
+	p := &placement{t: t, db: st.DB, table: st.Table, st: st, wf: wf, buyerEmail: "ada-" + strings.ToLower(trace.NewTxID()) + "@example.com"}
 	p.rt = httpapi.NewRouter(nil)
-	steps.RegisterShop(p.rt)
-	steps.RegisterCustomer(p.rt)
-	steps.RegisterOrder(p.rt)
+	purchase.RegisterShop(p.rt)
+	purchase.RegisterCustomer(p.rt)
+	purchase.RegisterOrder(p.rt)
 	var created httpapi.Created
 	if err := json.Unmarshal([]byte(p.serve("POST /carts", "", apiDomain, "").Body), &created); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -13,10 +12,6 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/lmsshop/checkout/internal/httpapi"
-	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
-	"github.com/lmsshop/checkout/internal/seed"
-	"github.com/lmsshop/checkout/internal/store"
-	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // calls counts DynamoDB requests by operation, through the SDK's own middleware stack.
@@ -51,22 +46,10 @@ func (s *starter) Start(context.Context, string, any) (string, error) { s.n++; r
 func TestRoundTripsPerStep(t *testing.T) {
 	ctx := context.Background()
 	counted := &calls{n: map[string]int{}}
-	db, table := dynamotest.NewTable(t, counted.option)
-	st := store.New(db, table)
-	shop, cats, err := seed.Demo()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SaveShop(ctx, shop, cats); err != nil {
-		t.Fatal(err)
-	}
 	wf := &starter{}
-	steps := &httpapi.Steps{
-		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
-		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: wf, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
-	}
+	purchase, _, _ := demoPurchase(t, wf, counted.option)
 	rt := httpapi.NewRouter(nil)
-	for _, reg := range []func(*httpapi.Router){steps.RegisterShop, steps.RegisterRequirements, steps.RegisterUsers, steps.RegisterCustomer, steps.RegisterOrder} {
+	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterRequirements, purchase.RegisterUsers, purchase.RegisterCustomer, purchase.RegisterOrder} {
 		reg(rt)
 	}
 	serve := func(routeKey, txid, code, token, body string) httpapi.Response {

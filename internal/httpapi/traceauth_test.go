@@ -15,9 +15,9 @@ import (
 // trace gains no line from it; the holder's commands and refusals are traced.
 func TestTraceOnlyForTheCartHolder(t *testing.T) {
 	ctx := context.Background()
-	steps, st, _ := demoSteps(t)
+	purchase, st, _ := demoPurchase(t, &starter{})
 	rt := httpapi.NewRouter(nil)
-	for _, reg := range []func(*httpapi.Router){steps.RegisterShop, steps.RegisterCustomer, steps.RegisterOrder} {
+	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterCustomer, purchase.RegisterOrder} {
 		reg(rt)
 	}
 	serve := server(t, rt)

@@ -46,20 +46,16 @@ func IsKind(err error, k checkout.Kind) bool {
 // decodeError turns an error answer into an *APIError, keeping whatever the body says
 // when it is not one of the two known shapes: an operator needs the server's words.
 func decodeError(status int, raw []byte) error {
-	var problem struct {
-		Error *struct {
-			Code    checkout.Kind         `json:"code"`
-			Message string                `json:"message"`
-			Fields  []checkout.FieldError `json:"fields"`
-		} `json:"error"`
-		Message string `json:"message"`
+	var body struct {
+		checkout.Problem
+		Message string `json:"message"` // API Gateway's own refusal
 	}
 	e := &APIError{StatusCode: status}
-	switch err := json.Unmarshal(raw, &problem); {
-	case err == nil && problem.Error != nil:
-		e.Code, e.Message, e.Fields = problem.Error.Code, problem.Error.Message, problem.Error.Fields
-	case err == nil && problem.Message != "":
-		e.Code, e.Message = CodeGateway, problem.Message
+	switch err := json.Unmarshal(raw, &body); {
+	case err == nil && body.Error != nil:
+		e.Code, e.Message, e.Fields = body.Error.Code, body.Error.Message, body.Error.Fields
+	case err == nil && body.Message != "":
+		e.Code, e.Message = CodeGateway, body.Message
 	default:
 		e.Code = checkout.KindOfStatus(status)
 		e.Message = strings.TrimSpace(string(raw))

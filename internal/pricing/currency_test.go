@@ -41,14 +41,19 @@ func TestFormatPlain(t *testing.T) {
 		currency string
 	}
 	for want, in := range map[string]amount{
-		"1234.50 EUR":          {123450, "EUR"},
-		"1235 JPY":             {1235, "JPY"},
-		"1234.567 KWD":         {1234567, "KWD"},
-		"-0.05 EUR":            {-5, "EUR"},
-		"0.00 USD":             {0, "USD"},
-		"123.45 XTS":           {12345, "XTS"}, // ISO-shaped but not in the table: ISO's default 2 decimals
-		"42 (minor units)":     {42, ""},
-		"42 (minor units) eur": {42, "eur"},
+		"1234.50 EUR":               {123450, "EUR"},
+		"123.45 EUR":                {12345, "EUR"},
+		"0.05 EUR":                  {5, "EUR"},
+		"-1.50 USD":                 {-150, "USD"},
+		"12.345 KWD":                {12345, "KWD"},
+		"-92233720368547758.08 EUR": {-9223372036854775808, "EUR"},
+		"1235 JPY":                  {1235, "JPY"},
+		"1234.567 KWD":              {1234567, "KWD"},
+		"-0.05 EUR":                 {-5, "EUR"},
+		"0.00 USD":                  {0, "USD"},
+		"123.45 XTS":                {12345, "XTS"}, // ISO-shaped but not in the table: ISO's default 2 decimals
+		"42 (minor units)":          {42, ""},
+		"42 (minor units) eur":      {42, "eur"},
 	} {
 		if got := pricing.FormatPlain(in.minor, in.currency); got != want {
 			t.Errorf("FormatPlain(%d, %q) = %q, want %q", in.minor, in.currency, got, want)

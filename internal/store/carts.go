@@ -229,7 +229,7 @@ func (st *Store) refused(w checkout.CartWrite, old map[string]types.AttributeVal
 	if old != nil {
 		var rec cartRecord
 		if err := unmarshal(old, &rec); err != nil {
-			return checkout.Wrap("cart", err)
+			return checkout.Wrap("store.changeCart", err)
 		}
 		was = rec.cart()
 	}

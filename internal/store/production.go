@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -169,26 +168,23 @@ func (st *Store) instanceAt(ctx context.Context, customer, ref string) (producti
 // ProductEvents returns an instance's events in time order.
 func (st *Store) ProductEvents(ctx context.Context, ref string) ([]production.Event, error) {
 	var events []production.Event
-	p := dynamodb.NewQueryPaginator(st.DB, &dynamodb.QueryInput{
+	in := &dynamodb.QueryInput{
 		TableName:              &st.Table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :ev)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": s(productKey(ref)), ":ev": s("EVENT#"),
 		},
 		ConsistentRead: aws.Bool(true),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	}
+	for item, err := range st.query(ctx, in) {
 		if err != nil {
 			return nil, fmt.Errorf("query events of %s: %w", ref, err)
 		}
-		var items []eventItem
-		if err := attributevalue.UnmarshalListOfMapsWithOptions(page.Items, &items, jsonTagsDec); err != nil {
+		var e eventItem
+		if err := unmarshal(item, &e); err != nil {
 			return nil, fmt.Errorf("decode events of %s: %w", ref, err)
 		}
-		for _, e := range items {
-			events = append(events, production.Event{Type: e.EventType, At: e.At.UTC(), Data: e.Data})
-		}
+		events = append(events, production.Event{Type: e.EventType, At: e.At.UTC(), Data: e.Data})
 	}
 	return events, nil
 }
@@ -490,25 +486,22 @@ func (st *Store) Instance(ctx context.Context, ref string) (production.Instance,
 // CustomerInstances returns a customer's product instances (without events), by reference.
 func (st *Store) CustomerInstances(ctx context.Context, email string) ([]production.Instance, error) {
 	var list []production.Instance
-	p := dynamodb.NewQueryPaginator(st.DB, &dynamodb.QueryInput{
+	in := &dynamodb.QueryInput{
 		TableName:              &st.Table,
 		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :p)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": s(custPK(email)), ":p": s("PRODUCT#"),
 		},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	}
+	for item, err := range st.query(ctx, in) {
 		if err != nil {
 			return nil, fmt.Errorf("query instances of %s: %w", email, err)
 		}
-		var items []instanceItem
-		if err := attributevalue.UnmarshalListOfMapsWithOptions(page.Items, &items, jsonTagsDec); err != nil {
+		var it instanceItem
+		if err := unmarshal(item, &it); err != nil {
 			return nil, fmt.Errorf("decode instances of %s: %w", email, err)
 		}
-		for _, it := range items {
-			list = append(list, it.instance())
-		}
+		list = append(list, it.instance())
 	}
 	return list, nil
 }

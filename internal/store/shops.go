@@ -96,39 +96,36 @@ func (st *Store) LoadShop(ctx context.Context, shopID string) (*checkout.Shop, *
 		}
 		return cats[id]
 	}
-	p := dynamodb.NewQueryPaginator(st.DB, &dynamodb.QueryInput{
+	in := &dynamodb.QueryInput{
 		TableName: &st.Table, KeyConditionExpression: aws.String("pk = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(shopPK(shopID))},
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	}
+	for item, err := range st.query(ctx, in) {
 		if err != nil {
 			return nil, nil, checkout.Wrap(op, err)
 		}
-		for _, item := range page.Items {
-			sk := item["sk"].(*types.AttributeValueMemberS).Value
-			if sk == "CONFIG" {
-				var r shopRecord
-				if err := unmarshal(item, &r); err != nil {
-					return nil, nil, checkout.Wrap(op, err)
-				}
-				shop = &r.Shop
-				continue
-			}
-			var r catalogRecord
+		sk := item["sk"].(*types.AttributeValueMemberS).Value
+		if sk == "CONFIG" {
+			var r shopRecord
 			if err := unmarshal(item, &r); err != nil {
 				return nil, nil, checkout.Wrap(op, err)
 			}
-			c := catalog(r.ID)
-			switch {
-			case strings.HasSuffix(sk, "#META"):
-				c.Master, c.Countries = r.Master, r.Countries
-			case r.Category != nil:
-				c.Categories = append(c.Categories, *r.Category)
-			case r.Item != nil:
-				r.Item.Password = r.Password
-				c.Items = append(c.Items, *r.Item)
-			}
+			shop = &r.Shop
+			continue
+		}
+		var r catalogRecord
+		if err := unmarshal(item, &r); err != nil {
+			return nil, nil, checkout.Wrap(op, err)
+		}
+		c := catalog(r.ID)
+		switch {
+		case strings.HasSuffix(sk, "#META"):
+			c.Master, c.Countries = r.Master, r.Countries
+		case r.Category != nil:
+			c.Categories = append(c.Categories, *r.Category)
+		case r.Item != nil:
+			r.Item.Password = r.Password
+			c.Items = append(c.Items, *r.Item)
 		}
 	}
 	if shop == nil {

@@ -73,31 +73,25 @@ func (st *Store) PartnerStats(ctx context.Context, partner string) (checkout.Par
 			":pk": s(partnerPK(partner)), ":s": s(statsSK),
 		},
 	}
-	for {
-		out, err := st.DB.Query(ctx, in)
+	for item, err := range st.query(ctx, in) {
 		if err != nil {
 			return ps, checkout.Wrap(op, err)
 		}
-		for _, item := range out.Items {
-			var rec statsRecord
-			if err := unmarshal(item, &rec); err != nil {
-				return ps, checkout.Wrap(op, err)
-			}
-			figures := checkout.Stats{Orders: rec.Orders, Revenue: rec.Revenue}
-			if code, ok := strings.CutPrefix(rec.SK, statsSK+"#"); ok {
-				if ps.ByProduct == nil {
-					ps.ByProduct = map[string]checkout.Stats{}
-				}
-				ps.ByProduct[code] = figures
-			} else if rec.SK == statsSK {
-				ps.Stats = figures
-			}
+		var rec statsRecord
+		if err := unmarshal(item, &rec); err != nil {
+			return ps, checkout.Wrap(op, err)
 		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return ps, nil
+		figures := checkout.Stats{Orders: rec.Orders, Revenue: rec.Revenue}
+		if code, ok := strings.CutPrefix(rec.SK, statsSK+"#"); ok {
+			if ps.ByProduct == nil {
+				ps.ByProduct = map[string]checkout.Stats{}
+			}
+			ps.ByProduct[code] = figures
+		} else if rec.SK == statsSK {
+			ps.Stats = figures
 		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+	return ps, nil
 }
 
 func checkPartner(op, partner string) error {

@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,6 +43,26 @@ type Store struct {
 // New returns a Store on table.
 func New(db *dynamodb.Client, table string) *Store {
 	return &Store{DB: db, Table: table, Now: time.Now}
+}
+
+// query yields every item a Query answers, page after page, and stops at the first
+// error: the one way the store reads a key range that may span pages.
+func (st *Store) query(ctx context.Context, in *dynamodb.QueryInput) iter.Seq2[map[string]types.AttributeValue, error] {
+	return func(yield func(map[string]types.AttributeValue, error) bool) {
+		p := dynamodb.NewQueryPaginator(st.DB, in)
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, item := range page.Items {
+				if !yield(item, nil) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func (st *Store) now() time.Time {

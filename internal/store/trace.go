@@ -181,31 +181,28 @@ func restoreTrace(ctx context.Context, lines []trace.Line) {
 // partition: the lines carried by its items and those stored on their own, merged by
 // time (lines of one item keep their order).
 func (st *Store) ListTrace(ctx context.Context, txid string) ([]trace.Line, error) {
-	p := dynamodb.NewQueryPaginator(st.DB, &dynamodb.QueryInput{
+	in := &dynamodb.QueryInput{
 		TableName: &st.Table, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ProjectionExpression:      aws.String("pk, sk, #trace, #at, txid, #src, message"),
 		ExpressionAttributeNames:  map[string]string{"#trace": traceAttr, "#at": "at", "#src": "source"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": s(txPK(txid))},
-	})
+	}
 	var out []trace.Line
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	for item, err := range st.query(ctx, in) {
 		if err != nil {
 			return nil, checkout.Wrap("store.listTrace", err)
 		}
-		for _, item := range page.Items {
-			var rec traceRecord
-			if err := unmarshal(item, &rec); err != nil {
-				return nil, checkout.Wrap("store.listTrace", err)
-			}
-			for _, e := range rec.Trace {
-				out = append(out, trace.Line{At: e.At, TxID: txid, Source: e.Source, Message: e.Message})
-			}
-			if len(rec.Trace) == 0 && rec.Message != "" && len(rec.SK) > 6 && rec.SK[:6] == "TRACE#" {
-				at, _ := time.Parse(time.RFC3339Nano, rec.At)
-				out = append(out, trace.Line{At: at, TxID: rec.TxID, Source: rec.Source, Message: rec.Message})
-			}
+		var rec traceRecord
+		if err := unmarshal(item, &rec); err != nil {
+			return nil, checkout.Wrap("store.listTrace", err)
+		}
+		for _, e := range rec.Trace {
+			out = append(out, trace.Line{At: e.At, TxID: txid, Source: e.Source, Message: e.Message})
+		}
+		if len(rec.Trace) == 0 && rec.Message != "" && len(rec.SK) > 6 && rec.SK[:6] == "TRACE#" {
+			at, _ := time.Parse(time.RFC3339Nano, rec.At)
+			out = append(out, trace.Line{At: at, TxID: rec.TxID, Source: rec.Source, Message: rec.Message})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })

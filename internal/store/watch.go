@@ -41,19 +41,15 @@ func (st *Store) OrdersPlacedBefore(ctx context.Context, status checkout.Status,
 		},
 	}
 	var out []OrderAge
-	p := dynamodb.NewQueryPaginator(st.DB, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	for item, err := range st.query(ctx, in) {
 		if err != nil {
 			return nil, checkout.Wrap(op, err)
 		}
-		for _, item := range page.Items {
-			var a OrderAge
-			if err := unmarshal(item, &a); err != nil {
-				return nil, checkout.Wrap(op, err)
-			}
-			out = append(out, a)
+		var a OrderAge
+		if err := unmarshal(item, &a); err != nil {
+			return nil, checkout.Wrap(op, err)
 		}
+		out = append(out, a)
 	}
 	return out, nil
 }

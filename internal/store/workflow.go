@@ -235,34 +235,31 @@ func (st *Store) SaveFeedback(ctx context.Context, txid, phase string, lines []F
 // the delivery e-mails need, at one call.
 func (st *Store) OrderAndFeedback(ctx context.Context, txid string) (*checkout.Order, map[string][]Feedback, error) {
 	const op = "store.orderAndFeedback"
-	p := dynamodb.NewQueryPaginator(st.DB, &dynamodb.QueryInput{
+	in := &dynamodb.QueryInput{
 		TableName: &st.Table, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :a AND :b"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": s(txPK(txid)), ":a": s("FEEDBACK#"), ":b": s(bodySK),
 		},
-	})
+	}
 	var head, body map[string]types.AttributeValue
 	fb := map[string][]Feedback{}
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	for item, err := range st.query(ctx, in) {
 		if err != nil {
 			return nil, nil, checkout.Wrap(op, err)
 		}
-		for _, item := range page.Items {
-			sk := item["sk"].(*types.AttributeValueMemberS).Value
-			switch {
-			case sk == orderSK:
-				head = item
-			case sk == bodySK:
-				body = item
-			case strings.HasPrefix(sk, "FEEDBACK#"):
-				var rec feedbackRecord
-				if err := unmarshal(item, &rec); err != nil {
-					return nil, nil, checkout.Wrap(op, err)
-				}
-				fb[rec.Phase] = rec.Lines
+		sk := item["sk"].(*types.AttributeValueMemberS).Value
+		switch {
+		case sk == orderSK:
+			head = item
+		case sk == bodySK:
+			body = item
+		case strings.HasPrefix(sk, "FEEDBACK#"):
+			var rec feedbackRecord
+			if err := unmarshal(item, &rec); err != nil {
+				return nil, nil, checkout.Wrap(op, err)
 			}
+			fb[rec.Phase] = rec.Lines
 		}
 	}
 	if head == nil {

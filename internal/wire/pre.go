@@ -10,11 +10,11 @@ import (
 	"github.com/lmsshop/checkout/internal/vies"
 )
 
-// Steps builds the pre-placement service one function uses; source names it in traces.
+// Purchase builds the pre-placement service one function uses; source names it in traces.
 // Each builder adds only what its step needs (handlers' checks, payment modes, the
 // workflow), so each binary links only that.
-func Steps(d *Deps, source string) *httpapi.Steps {
-	return &httpapi.Steps{
+func Purchase(d *Deps, source string) *httpapi.Purchase {
+	return &httpapi.Purchase{
 		Store:      d.Store,
 		Shops:      &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
 		Trace:      &trace.Tracer{Store: d.Store, Source: source, Now: d.Now, OnErr: func(err error) { d.Log.Error("trace line lost", "err", err) }},
@@ -36,17 +36,17 @@ func Router(d *Deps, register func(*httpapi.Router)) lambda.Handler {
 
 // Shop builds the function of the SHOP step: catalog, cart lines, codes, reset, prefill.
 func Shop(d *Deps) (lambda.Handler, error) {
-	return Router(d, Steps(d, "Shop").RegisterShop), nil
+	return Router(d, Purchase(d, "Shop").RegisterShop), nil
 }
 
 // Users builds the function of the USERS step (seats).
 func Users(d *Deps) (lambda.Handler, error) {
-	return Router(d, Steps(d, "Users").RegisterUsers), nil
+	return Router(d, Purchase(d, "Users").RegisterUsers), nil
 }
 
 // Customer builds the function of the CUSTOMER step.
 func Customer(d *Deps) (lambda.Handler, error) {
-	s := Steps(d, "Customer")
+	s := Purchase(d, "Customer")
 	s.VIES = &vies.Client{URL: d.Cfg.VIESURL}
 	return Router(d, s.RegisterCustomer), nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
@@ -459,12 +460,12 @@ func (s *Backoffice) adminPaymentReceived(ctx context.Context, r *httpapi.Reques
 	switch {
 	case got.Flag != nil:
 		// Stored, and flagged: the answer says so, with what the operator must settle.
-		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s: flagged (%s)", operator(ctx), in.Mode, money(in.Amount, o.Currency), ref, got.Flag.Reason)
+		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s: flagged (%s)", operator(ctx), in.Mode, pricing.FormatPlain(in.Amount, o.Currency), ref, got.Flag.Reason)
 		return httpapi.JSON(http.StatusAccepted, map[string]any{"order": got.Order, "flag": got.Flag}), nil
 	case got.Duplicate && !got.Moved:
 		tr.Printf(ctx, txid, "%s: the %s payment reference %s was recorded before; nothing changed", operator(ctx), in.Mode, ref)
 	default:
-		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s", operator(ctx), in.Mode, money(in.Amount, o.Currency), ref)
+		tr.Printf(ctx, txid, "%s recorded a %s payment of %s, reference %s", operator(ctx), in.Mode, pricing.FormatPlain(in.Amount, o.Currency), ref)
 	}
 	if err := s.resume(ctx, got.Order); err != nil {
 		return httpapi.Response{}, err

@@ -88,8 +88,7 @@ func TestBackofficeTransitions(t *testing.T) {
 
 func TestBackofficeOfflinePayment(t *testing.T) {
 	e := newEnv(t)
-	txid, _ := e.place("transfer", 12000)
-	e.startPayment(txid, "T-"+txid)
+	txid := e.awaitingPayment("transfer")
 	tests := []struct {
 		body     string
 		wantCode int
@@ -101,7 +100,7 @@ func TestBackofficeOfflinePayment(t *testing.T) {
 		{`{"mode":"transfer","amount":12000,"reference":"VIR-1"}`, http.StatusOK},
 	}
 	for _, tt := range tests {
-		code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/payment-received", tt.body, nil, nil)
+		code, body := e.recordPayment(txid, tt.body)
 		if code != tt.wantCode {
 			t.Fatalf("payment-received %s: %d %s, want %d", tt.body, code, body, tt.wantCode)
 		}
@@ -121,8 +120,7 @@ func TestBackofficeOfflinePayment(t *testing.T) {
 
 func TestBackofficeReading(t *testing.T) {
 	e := newEnv(t)
-	txid, _ := e.place("check", 12000)
-	e.startPayment(txid, "T-"+txid)
+	txid := e.awaitingPayment("check")
 	other, _ := e.paidOrder()
 
 	code, body, _ := e.admin("GET", "/admin/orders", "", map[string]string{"status": "pending"}, nil)
@@ -252,9 +250,7 @@ func TestPreprodResumesTheWaitingWorkflow(t *testing.T) {
 		t.Fatalf("completions %+v: want the payment wait completed", succ)
 	}
 	// The Payment state's start, running late, finds the order settled and waits no more.
-	if s := e.order(txid).Status; s != checkout.PreProd {
-		t.Fatalf("status %s, want PREPROD", s)
-	}
+	e.wantStatus(t, txid, checkout.PreProd)
 }
 
 // Each role runs only its actions; a refused action answers 403 in the API's error
@@ -302,8 +298,7 @@ func TestBackofficeRoles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			txid, _ := e.place("check", 12000)
-			e.startPayment(txid, "T-"+txid)
+			txid := e.awaitingPayment("check")
 			beforeOrder, beforeTrace := e.order(txid), e.traceText(txid)
 			c := tt.call(txid)
 			code, body, _ := e.adminAs(tt.authz, c.method, c.path, c.body, nil, nil)

@@ -214,11 +214,7 @@ func billView(shop *checkout.Shop, o *checkout.Order) BillView {
 // GetBill answers GET /orders/{txid}/bill: JSON, or a printable HTML page when the
 // client asks for text/html (Accept) or ?format=html.
 func (s *Billing) GetBill(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	state, err := s.buyerOrder(ctx, r, true)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	shop, _, err := s.Shops.Get(ctx)
+	state, shop, err := s.viewedOrder(ctx, r)
 	if err != nil {
 		return httpapi.Response{}, err
 	}

@@ -347,6 +347,23 @@ func (e *env) getOrder(txid, token string) workflow.OrderView {
 	return v
 }
 
+// awaitingPayment places an order of 120.00 paid by mode and starts its payment,
+// which then waits under the task token "T-<txid>".
+func (e *env) awaitingPayment(mode string) string {
+	e.t.Helper()
+	txid, _ := e.place(mode, 12000)
+	e.startPayment(txid, "T-"+txid)
+	return txid
+}
+
+// wantStatus fails t unless the stored order's status is want.
+func (e *env) wantStatus(t *testing.T, txid string, want checkout.Status) {
+	t.Helper()
+	if s := e.order(txid).Status; s != want {
+		t.Fatalf("status %s, want %s", s, want)
+	}
+}
+
 func (e *env) order(txid string) *checkout.Order {
 	e.t.Helper()
 	o, err := e.st.GetOrder(e.ctx, txid, "")

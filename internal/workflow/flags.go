@@ -9,6 +9,7 @@ import (
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -88,7 +89,7 @@ func (s *mailing) receive(ctx context.Context, txid, source string, p checkout.P
 			return received{Order: o, Duplicate: true}, nil // it is what paid the order
 		}
 	} else {
-		tr.Printf(ctx, txid, "payment stored: %s by %s, reference %s", money(p.Amount, currencyOf(o, p)), p.Mode, refOf(p))
+		tr.Printf(ctx, txid, "payment stored: %s by %s, reference %s", pricing.FormatPlain(p.Amount, currencyOf(o, p)), p.Mode, refOf(p))
 	}
 	if reason := flagReason(o, p); reason == "" {
 		moved, err := s.Store.Move(ctx, txid, checkout.SoldOut, store.Change{})
@@ -147,7 +148,7 @@ func (s *mailing) flag(ctx context.Context, o *checkout.Order, p checkout.Paymen
 	}
 	if first {
 		s.tracer(source).Printf(ctx, o.TxID, "FLAGGED for an operator: %s payment %s by %s, reference %s (order %s, total %s)",
-			f.Reason, money(f.Amount, f.Currency), f.Mode, f.Reference, o.Status, money(o.Totals.Final, o.Currency))
+			f.Reason, pricing.FormatPlain(f.Amount, f.Currency), f.Mode, f.Reference, o.Status, pricing.FormatPlain(o.Totals.Final, o.Currency))
 		s.log().Warn("payment flagged", "txid", o.TxID, "reason", f.Reason, "key", f.Key)
 	}
 	shop, _, err := s.Shops.Get(ctx)
@@ -269,7 +270,7 @@ func (s *Backoffice) adminSettle(ctx context.Context, r *httpapi.Request, txid s
 			return httpapi.Response{}, err
 		}
 	case SettleRefund:
-		tr.Printf(ctx, txid, "%s settled the %s payment %s: refunded %s, reference %s", by, f.Reason, f.Key, money(f.Amount, f.Currency), se.Refund.Reference)
+		tr.Printf(ctx, txid, "%s settled the %s payment %s: refunded %s, reference %s", by, f.Reason, f.Key, pricing.FormatPlain(f.Amount, f.Currency), se.Refund.Reference)
 	}
 	after, err := s.Store.GetOrder(ctx, txid, "")
 	if err != nil {

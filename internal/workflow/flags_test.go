@@ -58,6 +58,13 @@ func (e *env) deliverTest(txid, eventID string, amount int64) (int, string) {
 	return code, resp
 }
 
+// recordPayment posts an operator's payment-received for txid, as the back office does.
+func (e *env) recordPayment(txid, body string) (int, string) {
+	e.t.Helper()
+	code, resp, _ := e.admin("POST", "/admin/orders/"+txid+"/payment-received", body, nil, nil)
+	return code, resp
+}
+
 func (e *env) openFlags() []store.Flag {
 	e.t.Helper()
 	code, body, _ := e.admin("GET", "/admin/flags", "", nil, nil)
@@ -143,8 +150,7 @@ func TestNoPaymentIsLost(t *testing.T) {
 				}
 			},
 			pay: func(txid string) (int, string) {
-				code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/payment-received", `{"mode":"check","amount":12000,"reference":"CHQ-2"}`, nil, nil)
-				return code, body
+				return e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-2"}`)
 			},
 			wantCode: http.StatusAccepted, wantStatus: checkout.SoldOut, wantPaid: 2, wantFlag: workflow.ReasonDuplicate,
 		},
@@ -156,8 +162,7 @@ func TestNoPaymentIsLost(t *testing.T) {
 		{
 			name: "overpayment leaves the order waiting", mode: "transfer",
 			pay: func(txid string) (int, string) {
-				code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/payment-received", `{"mode":"transfer","amount":12001,"reference":"VIR-9"}`, nil, nil)
-				return code, body
+				return e.recordPayment(txid, `{"mode":"transfer","amount":12001,"reference":"VIR-9"}`)
 			},
 			wantCode: http.StatusAccepted, wantStatus: checkout.Pending, wantPaid: 1, wantFlag: workflow.ReasonOverpayment,
 		},
@@ -169,8 +174,7 @@ func TestNoPaymentIsLost(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			txid, _ := e.place(tt.mode, 12000)
-			e.startPayment(txid, "T-"+txid)
+			txid := e.awaitingPayment(tt.mode)
 			if tt.prepare != nil {
 				tt.prepare(txid)
 			}
@@ -222,8 +226,7 @@ func TestSettleFlaggedPayments(t *testing.T) {
 	e.build()
 	late := func() string {
 		t.Helper()
-		txid, _ := e.place("test", 12000)
-		e.startPayment(txid, "T-"+txid)
+		txid := e.awaitingPayment("test")
 		if code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/cancel", "", nil, nil); code != http.StatusOK {
 			t.Fatalf("cancel: %d %s", code, body)
 		}
@@ -235,6 +238,15 @@ func TestSettleFlaggedPayments(t *testing.T) {
 	settle := func(txid, body string) (int, string) {
 		code, resp, _ := e.admin("POST", "/admin/orders/"+txid+"/settle", body, nil, nil)
 		return code, resp
+	}
+	// settledLate is a late payment the operator settled with body, answered 200.
+	settledLate := func(t *testing.T, body string) string {
+		t.Helper()
+		txid := late()
+		if code, resp := settle(txid, body); code != http.StatusOK {
+			t.Fatalf("settle %s: %d %s", body, code, resp)
+		}
+		return txid
 	}
 
 	t.Run("refused input changes nothing", func(t *testing.T) {
@@ -253,11 +265,7 @@ func TestSettleFlaggedPayments(t *testing.T) {
 		}
 	})
 	t.Run("deliver a late payment", func(t *testing.T) {
-		txid := late()
-		code, resp := settle(txid, `{"action":"deliver","note":"customer called"}`)
-		if code != http.StatusOK {
-			t.Fatalf("deliver: %d %s", code, resp)
-		}
+		txid := settledLate(t, `{"action":"deliver","note":"customer called"}`)
 		if o := e.order(txid); o.Status != checkout.SoldOut {
 			t.Fatalf("delivered order is %s, want SOLDOUT", o.Status)
 		}
@@ -279,11 +287,7 @@ func TestSettleFlaggedPayments(t *testing.T) {
 		}
 	})
 	t.Run("refund a late payment", func(t *testing.T) {
-		txid := late()
-		code, resp := settle(txid, `{"action":"refund","reference":"RBT-1"}`)
-		if code != http.StatusOK {
-			t.Fatalf("refund: %d %s", code, resp)
-		}
+		txid := settledLate(t, `{"action":"refund","reference":"RBT-1"}`)
 		o := e.order(txid)
 		refunded := 0
 		for _, p := range o.Payments {
@@ -302,8 +306,7 @@ func TestSettleFlaggedPayments(t *testing.T) {
 		}
 	})
 	t.Run("deliver an underpayment resumes the waiting workflow", func(t *testing.T) {
-		txid, _ := e.place("test", 12000)
-		e.startPayment(txid, "T-"+txid)
+		txid := e.awaitingPayment("test")
 		if code, body := e.deliverTest(txid, "evt_u_"+txid, 11000); code != http.StatusOK {
 			t.Fatalf("underpayment: %d %s", code, body)
 		}
@@ -314,13 +317,11 @@ func TestSettleFlaggedPayments(t *testing.T) {
 		if last := succ[len(succ)-1]; last.Token != "T-"+txid {
 			t.Fatalf("completions %+v: want the waiting payment task completed", succ)
 		}
-		if s := e.order(txid).Status; s != checkout.SoldOut {
-			t.Fatalf("status %s, want SOLDOUT", s)
-		}
+		e.wantStatus(t, txid, checkout.SoldOut)
 	})
 	t.Run("a duplicate cannot be delivered, only refunded", func(t *testing.T) {
 		txid, _ := e.paidOrder()
-		if code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/payment-received", `{"mode":"check","amount":12000,"reference":"CHQ-X"}`, nil, nil); code != http.StatusAccepted {
+		if code, body := e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-X"}`); code != http.StatusAccepted {
 			t.Fatalf("duplicate cheque: %d %s", code, body)
 		}
 		if code, _ := settle(txid, `{"action":"deliver"}`); code != http.StatusConflict {

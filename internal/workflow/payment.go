@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -142,7 +141,7 @@ func (s *Payment) start(ctx context.Context, txid, token string) (any, error) {
 		// is the plan the execution was started with (checkout.PlanFor).
 		ExpiresAt: s.now().Add(time.Duration(checkout.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second),
 	}
-	amount := money(o.Totals.Final, o.Currency)
+	amount := pricing.FormatPlain(o.Totals.Final, o.Currency)
 	tr.Printf(ctx, txid, "attempt %d: %s by %s", n+1, amount, o.Paymode)
 
 	if o.Paymode == payment.NameFreeOrder {
@@ -347,7 +346,7 @@ func (s *core) buyerOrder(ctx context.Context, r *httpapi.Request, readOnly bool
 		return nil, err
 	}
 	if berr == nil {
-		if subtle.ConstantTimeCompare([]byte(checkout.HashToken(bearer)), []byte(state.Order.TokenHash)) != 1 {
+		if !checkout.TokenOpens(state.Order.TokenHash, checkout.HashToken(bearer)) {
 			return nil, checkout.Errorf(op, checkout.EFORBIDDEN, "this token does not open order %s", txid)
 		}
 		return state, nil
@@ -356,6 +355,20 @@ func (s *core) buyerOrder(ctx context.Context, r *httpapi.Request, readOnly bool
 		return nil, err
 	}
 	return state, nil
+}
+
+// viewedOrder opens a buyer's read of the order (GET /orders/{txid} and its bill): the
+// order, for its bearer token or its e-mailed link, and the shop it is shown in.
+func (s *core) viewedOrder(ctx context.Context, r *httpapi.Request) (*store.OrderState, *checkout.Shop, error) {
+	state, err := s.buyerOrder(ctx, r, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	shop, _, err := s.Shops.Get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return state, shop, nil
 }
 
 // OrderView is the buyer's view of a placed order.
@@ -447,11 +460,7 @@ func waiting(state *store.OrderState) string {
 
 // GetOrder answers GET /orders/{txid}.
 func (s *Payment) GetOrder(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
-	state, err := s.buyerOrder(ctx, r, true)
-	if err != nil {
-		return httpapi.Response{}, err
-	}
-	shop, _, err := s.Shops.Get(ctx)
+	state, shop, err := s.viewedOrder(ctx, r)
 	if err != nil {
 		return httpapi.Response{}, err
 	}
@@ -604,6 +613,3 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 	state.Order = o
 	return httpapi.JSON(http.StatusOK, s.orderView(shop, state)), nil
 }
-
-// money writes an amount for a trace line: "123.45 EUR" (pricing.FormatPlain).
-var money = pricing.FormatPlain

@@ -252,8 +252,7 @@ func TestWebhookDuplicatesAndLateness(t *testing.T) {
 		}
 	})
 	t.Run("failure then retry notice", func(t *testing.T) {
-		txid, _ := e.place("stripe", 12000)
-		e.startPayment(txid, "T-"+txid)
+		txid := e.awaitingPayment("stripe")
 		body := providertest.PaymentIntentFailedEvent("evt_fail_"+txid, txid, 12000, "EUR")
 		code, resp, _ := e.http(e.webhook, webhookReq("stripe", body, stripeHeaders(body, time.Now(), stripeWebhook)))
 		if code != http.StatusOK {
@@ -263,26 +262,15 @@ func TestWebhookDuplicatesAndLateness(t *testing.T) {
 		if len(fail) == 0 || fail[len(fail)-1].Token != "T-"+txid || fail[len(fail)-1].Error != workflow.ErrPaymentFailed {
 			t.Fatalf("failures %+v: want T-%s failed with PaymentFailed", fail, txid)
 		}
-		if s := e.order(txid).Status; s != checkout.Failed {
-			t.Fatalf("status %s, want FAILED", s)
-		}
+		e.wantStatus(t, txid, checkout.Failed)
 	})
 	t.Run("notification after the wait ended is recorded and answered 200", func(t *testing.T) {
-		txid, _ := e.place("test", 12000)
-		e.startPayment(txid, "T-"+txid)
+		txid := e.awaitingPayment("test")
 		// The token is gone (timed out): the fake refuses it like Step Functions would.
 		if err := e.tokens.Succeed(e.ctx, "T-"+txid, map[string]string{}); err != nil {
 			t.Fatal(err)
 		}
-		body, h, err := mustTestProvider(t).Callback(payment.TestCallback{TxID: txid, Outcome: "paid", Amount: 12000, Currency: "EUR"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		headers := map[string]string{}
-		for k := range h {
-			headers[k] = h.Get(k)
-		}
-		code, resp, _ := e.http(e.webhook, webhookReq("test", body, headers))
+		code, resp := e.deliverTest(txid, "", 12000)
 		if code != http.StatusOK || !strings.Contains(resp, "no longer waiting") {
 			t.Fatalf("late notification: %d %s; want 200 saying the workflow was no longer waiting", code, resp)
 		}
@@ -299,8 +287,7 @@ func TestWebhookDuplicatesAndLateness(t *testing.T) {
 			{"within the lease", 0, false},
 			{"past the lease", 2 * workflow.NotificationLease, true},
 		} {
-			txid, _ := e.place("stripe", 12000)
-			e.startPayment(txid, "T-"+txid)
+			txid := e.awaitingPayment("stripe")
 			eventID := "evt_crash_" + txid
 			// The first delivery recorded the notification, then its Lambda died.
 			e.st.Now = func() time.Time { return time.Now().Add(-tt.age) }
@@ -343,8 +330,7 @@ func mustTestProvider(t *testing.T) *payment.TestProvider {
 func TestOtherProvidersWebhooks(t *testing.T) {
 	e := newEnv(t)
 	t.Run("paypal", func(t *testing.T) {
-		txid, _ := e.place("paypal", 12000)
-		e.startPayment(txid, "T-"+txid)
+		txid := e.awaitingPayment("paypal")
 		forged := providertest.PayPalIPNBody(providertest.PayPalPayment(paypalSeller, "PP-"+txid, txid, "120.00", "EUR", "Completed"))
 		if code, _, _ := e.http(e.webhook, webhookReq("paypal", forged, map[string]string{"content-type": "application/x-www-form-urlencoded"})); code == http.StatusOK {
 			t.Fatalf("an IPN PayPal never issued was accepted")
@@ -353,13 +339,10 @@ func TestOtherProvidersWebhooks(t *testing.T) {
 		if code, resp, _ := e.http(e.webhook, webhookReq("paypal", body, map[string]string{"content-type": "application/x-www-form-urlencoded"})); code != http.StatusOK {
 			t.Fatalf("verified IPN: %d %s", code, resp)
 		}
-		if s := e.order(txid).Status; s != checkout.SoldOut {
-			t.Fatalf("status %s, want SOLDOUT", s)
-		}
+		e.wantStatus(t, txid, checkout.SoldOut)
 	})
 	t.Run("systempay refused", func(t *testing.T) {
-		txid, _ := e.place("systempay", 12000)
-		e.startPayment(txid, "T-"+txid)
+		txid := e.awaitingPayment("systempay")
 		body := providertest.SystempayIPN(systempayKey, providertest.SystempayPayment("12345678", txid, "uuid-"+txid, "REFUSED", 12000, "978"))
 		if code, resp, _ := e.http(e.webhook, webhookReq("systempay", body, map[string]string{"content-type": "application/x-www-form-urlencoded"})); code != http.StatusOK {
 			t.Fatalf("refused IPN: %d %s", code, resp)
@@ -534,8 +517,7 @@ func TestPaymentFaultSaysWhetherPaid(t *testing.T) {
 	}{{"unpaid", false, false}, {"paid meanwhile", true, true}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			txid, _ := e.place("check", 12000)
-			e.startPayment(txid, "T-"+txid)
+			txid := e.awaitingPayment("check")
 			if tt.pay {
 				if _, err := e.st.Move(e.ctx, txid, checkout.SoldOut, store.Change{}); err != nil {
 					t.Fatal(err)
@@ -669,9 +651,7 @@ func TestPayBeforeStartMovesToPending(t *testing.T) {
 	if _, errType := e.task(e.payment, map[string]any{"action": "start", "txid": txid, "token": tok}); errType != "" {
 		t.Fatalf("start after an early payment failed with %s", errType)
 	}
-	if s := e.order(txid).Status; s != checkout.SoldOut {
-		t.Fatalf("status %s, want SOLDOUT", s)
-	}
+	e.wantStatus(t, txid, checkout.SoldOut)
 }
 
 // fixedShop serves one shop and catalog, for tests that change the shop's settings.

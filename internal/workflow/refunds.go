@@ -13,6 +13,7 @@ import (
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
@@ -101,7 +102,7 @@ func (s *Backoffice) adminRefund(ctx context.Context, r *httpapi.Request, txid s
 		}
 		o = after
 		if first {
-			msg := fmt.Sprintf("%s refunded %s by %s, reference %s (payment %s); order CANCELLED", by, money(rp.Amount, currencyOf(o, rp)), rp.Mode, rp.Reference, rp.Refunds)
+			msg := fmt.Sprintf("%s refunded %s by %s, reference %s (payment %s); order CANCELLED", by, pricing.FormatPlain(rp.Amount, currencyOf(o, rp)), rp.Mode, rp.Reference, rp.Refunds)
 			if o.CreditNoteNumber != "" {
 				msg += fmt.Sprintf("; credit note %s issued for invoice %s", o.CreditNoteNumber, o.InvoiceNumber)
 			} else {

@@ -18,8 +18,7 @@ import (
 // paidByStripe places a Stripe order, has Stripe confirm it, produces and invoices it.
 func (e *env) paidByStripe() string {
 	e.t.Helper()
-	txid, _ := e.place("stripe", 12000)
-	e.startPayment(txid, "T-"+txid)
+	txid := e.awaitingPayment("stripe")
 	body := providertest.CheckoutSessionEvent("evt_"+txid, "checkout.session.completed", txid, 12000, "EUR", "paid")
 	if code, resp, _ := e.http(e.webhook, webhookReq("stripe", body, stripeHeaders(body, time.Now(), stripeWebhook))); code != http.StatusOK {
 		e.t.Fatalf("stripe webhook: %d %s", code, resp)
@@ -175,9 +174,8 @@ func TestRefundOfflineAndRefusals(t *testing.T) {
 	e := newEnv(t)
 	paid := func() string {
 		t.Helper()
-		txid, _ := e.place("check", 12000)
-		e.startPayment(txid, "T-"+txid)
-		if code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/payment-received", `{"mode":"check","amount":12000,"reference":"CHQ-1"}`, nil, nil); code != http.StatusOK {
+		txid := e.awaitingPayment("check")
+		if code, body := e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-1"}`); code != http.StatusOK {
 			t.Fatalf("payment received: %d %s", code, body)
 		}
 		return txid
@@ -250,8 +248,7 @@ func TestRefundOfflineAndRefusals(t *testing.T) {
 // refunds nothing more.
 func TestRefundThroughPayPal(t *testing.T) {
 	e := newEnv(t)
-	txid, _ := e.place("paypal", 12000)
-	e.startPayment(txid, "T-"+txid)
+	txid := e.awaitingPayment("paypal")
 	body := e.paypal.Issue(providertest.PayPalPayment(paypalSeller, "PP-"+txid, txid, "120.00", "EUR", "Completed"))
 	if code, resp, _ := e.http(e.webhook, webhookReq("paypal", body, map[string]string{"content-type": "application/x-www-form-urlencoded"})); code != http.StatusOK {
 		t.Fatalf("IPN: %d %s", code, resp)
@@ -313,9 +310,8 @@ func TestOrderViewShowsTheCreditNote(t *testing.T) {
 		return txid
 	}
 	refundedBeforeBilling := func() string {
-		txid, _ := e.place("check", 12000)
-		e.startPayment(txid, "T-"+txid)
-		if code, body, _ := e.admin("POST", "/admin/orders/"+txid+"/payment-received", `{"mode":"check","amount":12000,"reference":"CHQ-1"}`, nil, nil); code != http.StatusOK {
+		txid := e.awaitingPayment("check")
+		if code, body := e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-1"}`); code != http.StatusOK {
 			t.Fatalf("payment received: %d %s", code, body)
 		}
 		if code, _, resp := e.refund(txid, `{"reference":"CHQ-1 returned"}`); code != http.StatusOK {

@@ -128,14 +128,14 @@ func (w *Watch) Waiting(ctx context.Context, now time.Time) ([]store.OrderAge, e
 		return nil, err
 	}
 	var waiting []store.OrderAge
-	for _, st := range watchedStatuses {
+	for _, status := range watchedStatuses {
 		// No order unchanged since the cutoff was placed after it (placedAt <= updatedAt).
-		orders, err := w.Store.OrdersPlacedBefore(ctx, st, now.Add(-w.Threshold))
+		orders, err := w.Store.OrdersPlacedBefore(ctx, status, now.Add(-w.Threshold))
 		if err != nil {
 			return nil, err
 		}
 		for _, o := range orders {
-			if o.Status != st {
+			if o.Status != status {
 				continue // moved since the index was written
 			}
 			if now.Sub(o.UpdatedAt) > workflowAllowance(shop, o)+w.Threshold {

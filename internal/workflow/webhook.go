@@ -9,6 +9,7 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/store"
 )
 
@@ -93,7 +94,7 @@ func (s *Webhooks) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Res
 		}
 		tr.Printf(ctx, o.TxID, "%s notification %s was recorded but never acted upon: acting now", provider, n.EventID)
 	}
-	tr.Printf(ctx, o.TxID, "%s notification %s: %s %s", provider, n.EventID, n.Outcome, money(n.Amount, n.Currency))
+	tr.Printf(ctx, o.TxID, "%s notification %s: %s %s", provider, n.EventID, n.Outcome, pricing.FormatPlain(n.Amount, n.Currency))
 	note, err := s.settle(ctx, o, provider, n)
 	if err != nil {
 		// Not settled for a reason that may pass: forget the record so the provider's

@@ -309,15 +309,7 @@ func (s *Server) moveTo(o *checkout.Order, to checkout.Status, what string) {
 }
 
 func problem(w http.ResponseWriter, status int, kind checkout.Kind, msg string, fields ...checkout.FieldError) {
-	var p struct {
-		Error struct {
-			Code    checkout.Kind         `json:"code"`
-			Message string                `json:"message"`
-			Fields  []checkout.FieldError `json:"fields,omitempty"`
-		} `json:"error"`
-	}
-	p.Error.Code, p.Error.Message, p.Error.Fields = kind, msg, fields
-	writeJSON(w, status, p)
+	writeJSON(w, status, checkout.NewProblem(kind, msg, fields...))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

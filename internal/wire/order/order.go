@@ -22,7 +22,7 @@ func Order(d *wire.Deps) (lambda.Handler, error) {
 	if d.Cfg.StateMachineARN == "" {
 		return nil, errors.New("order: the ORDER function starts the workflow: STATE_MACHINE_ARN must name the state machine")
 	}
-	s := wire.Steps(d, "Order")
+	s := wire.Purchase(d, "Order")
 	check, err := settings.RequiredDataCheck(d)
 	if err != nil {
 		return nil, err

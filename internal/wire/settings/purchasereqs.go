@@ -8,7 +8,7 @@ import (
 
 // PurchaseReqs builds the function of the PURCHASEREQUIS step.
 func PurchaseReqs(d *wire.Deps) (lambda.Handler, error) {
-	s := wire.Steps(d, "Purchase Requirements")
+	s := wire.Purchase(d, "Purchase Requirements")
 	check, err := RequiredDataCheck(d)
 	if err != nil {
 		return nil, err

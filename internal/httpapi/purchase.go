@@ -42,9 +42,10 @@ type Starter interface {
 	Start(ctx context.Context, txid string, input any) (string, error)
 }
 
-// Steps serves the purchase steps before placement: SHOP, PURCHASEREQUIS, USERS,
-// CUSTOMER and ORDER. Each function of template.yaml registers only its own routes.
-type Steps struct {
+// Purchase is the pre-placement service: it serves a purchase until it is placed,
+// through the steps SHOP, PURCHASEREQUIS, USERS, CUSTOMER and ORDER. Each function of
+// template.yaml registers only its own routes.
+type Purchase struct {
 	Store    CartStore
 	Shops    *ShopCache
 	Trace    *trace.Tracer
@@ -69,7 +70,7 @@ type VATChecker interface {
 	Check(ctx context.Context, prefix, number string) (vies.Result, error)
 }
 
-func (s *Steps) now() time.Time { return s.Now().UTC() }
+func (s *Purchase) now() time.Time { return s.Now().UTC() }
 
 // cartRequest is what every cart route starts with: the transaction ID from the path,
 // the holder's token, the shop.
@@ -79,7 +80,7 @@ type cartRequest struct {
 	cat             *checkout.Catalog
 }
 
-func (s *Steps) open(ctx context.Context, r *Request) (*cartRequest, error) {
+func (s *Purchase) open(ctx context.Context, r *Request) (*cartRequest, error) {
 	txid := r.PathParameters["txid"]
 	if !trace.ValidTxID(txid) {
 		return nil, checkout.Errorf("cart.open", checkout.ENOTFOUND, "no cart %q", txid)
@@ -95,7 +96,7 @@ func (s *Steps) open(ctx context.Context, r *Request) (*cartRequest, error) {
 	return &cartRequest{txid: txid, tokenHash: checkout.HashToken(token), shop: shop, cat: cat}, nil
 }
 
-func (s *Steps) view(cr *cartRequest, c *checkout.Cart, status int) (Response, error) {
+func (s *Purchase) view(cr *cartRequest, c *checkout.Cart, status int) (Response, error) {
 	q, err := s.quoteFor(cr, c)
 	if err != nil {
 		return Response{}, err
@@ -106,14 +107,14 @@ func (s *Steps) view(cr *cartRequest, c *checkout.Cart, status int) (Response, e
 // write is what a cart command of this request carries: the cart, its holder's token
 // hash, the cart's TTL and the step's trace line, which the command stores in its own
 // write (see checkout.CartWrite).
-func (s *Steps) write(cr *cartRequest, format string, args ...any) checkout.CartWrite {
+func (s *Purchase) write(cr *cartRequest, format string, args ...any) checkout.CartWrite {
 	return checkout.CartWrite{TxID: cr.txid, TokenHash: cr.tokenHash, TTL: s.CartTTL, Note: s.Trace.Line(cr.txid, format, args...)}
 }
 
 // changed answers a cart command: the cart as it now is, or the refusal. A refusal is
 // traced (as a write of its own, off the happy path) only for a caller who holds the
 // cart: anyone else writes nothing.
-func (s *Steps) changed(ctx context.Context, cr *cartRequest, c *checkout.Cart, err error) (Response, error) {
+func (s *Purchase) changed(ctx context.Context, cr *cartRequest, c *checkout.Cart, err error) (Response, error) {
 	if err != nil {
 		if !checkout.NotHolder(err) {
 			s.Trace.Printf(ctx, cr.txid, "refused: %v", err)
@@ -126,7 +127,7 @@ func (s *Steps) changed(ctx context.Context, cr *cartRequest, c *checkout.Cart, 
 // checkVAT asks VIES about a VAT number already valid in shape, check digits and
 // country. Unknown to VIES: refused (400), nothing stored. VIES unable to answer, or
 // not reachable from here: accepted, VAT charged, and the buyer told why.
-func (s *Steps) checkVAT(ctx context.Context, number string) (*checkout.VATCheck, error) {
+func (s *Purchase) checkVAT(ctx context.Context, number string) (*checkout.VATCheck, error) {
 	n := pricing.NormalizeVATNumber(number)
 	now := s.now()
 	if s.VIES == nil {
@@ -152,7 +153,7 @@ func (s *Steps) checkVAT(ctx context.Context, number string) (*checkout.VATCheck
 }
 
 // RegisterShop adds the SHOP step's routes.
-func (s *Steps) RegisterShop(rt *Router) {
+func (s *Purchase) RegisterShop(rt *Router) {
 	rt.Handle("GET /catalog", s.catalog)
 	rt.Handle("POST /carts", s.createCart)
 	rt.Handle("GET /carts/{txid}", s.getCart)
@@ -166,25 +167,25 @@ func (s *Steps) RegisterShop(rt *Router) {
 }
 
 // RegisterRequirements adds the PURCHASEREQUIS step's routes.
-func (s *Steps) RegisterRequirements(rt *Router) {
+func (s *Purchase) RegisterRequirements(rt *Router) {
 	rt.Handle("GET /carts/{txid}/requirements", s.getCart)
 	rt.Handle("PUT /carts/{txid}/requirements", s.putRequirements)
 }
 
 // RegisterUsers adds the USERS step's routes.
-func (s *Steps) RegisterUsers(rt *Router) {
+func (s *Purchase) RegisterUsers(rt *Router) {
 	rt.Handle("GET /carts/{txid}/seats", s.getCart)
 	rt.Handle("PUT /carts/{txid}/seats", s.putSeats)
 }
 
 // RegisterCustomer adds the CUSTOMER step's routes.
-func (s *Steps) RegisterCustomer(rt *Router) {
+func (s *Purchase) RegisterCustomer(rt *Router) {
 	rt.Handle("GET /carts/{txid}/customer", s.getCart)
 	rt.Handle("PUT /carts/{txid}/customer", s.putCustomer)
 }
 
 // RegisterOrder adds the ORDER step's routes.
-func (s *Steps) RegisterOrder(rt *Router) {
+func (s *Purchase) RegisterOrder(rt *Router) {
 	rt.Handle("GET /carts/{txid}/order", s.review)
 	rt.Handle("POST /carts/{txid}/order", s.place)
 }
@@ -203,7 +204,7 @@ type CatalogView struct {
 	Catalog *checkout.Catalog `json:"catalog"`
 }
 
-func (s *Steps) catalog(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) catalog(ctx context.Context, r *Request) (Response, error) {
 	shop, cat, err := s.Shops.Get(ctx)
 	if err != nil {
 		return Response{}, err
@@ -239,7 +240,7 @@ type Created struct {
 }
 
 // startCart creates a cart holding lines; unknown codes are reported, not dropped.
-func (s *Steps) startCart(ctx context.Context, in NewCart) (Created, []string, error) {
+func (s *Purchase) startCart(ctx context.Context, in NewCart) (Created, []string, error) {
 	_, cat, err := s.Shops.Get(ctx)
 	if err != nil {
 		return Created{}, nil, err
@@ -297,7 +298,7 @@ func partnerNote(p string) string {
 	return ", partner " + p
 }
 
-func (s *Steps) createCart(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) createCart(ctx context.Context, r *Request) (Response, error) {
 	var in NewCart
 	if strings.TrimSpace(r.Body) != "" {
 		if err := Decode(r, &in); err != nil {
@@ -317,7 +318,7 @@ func (s *Steps) createCart(ctx context.Context, r *Request) (Response, error) {
 // prefill answers GET /shop/prefill?CODE=qty…[&partner=KEY][&autodrive=1]: a new cart
 // holding those items, and a redirect to the storefront that hands it the cart. The
 // token travels in the URL fragment, which browsers never send to servers.
-func (s *Steps) prefill(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) prefill(ctx context.Context, r *Request) (Response, error) {
 	q, err := url.ParseQuery(r.RawQueryString)
 	if err != nil {
 		return Response{}, checkout.Errorf("cart.prefill", checkout.EINVALID, "malformed query string")
@@ -343,7 +344,7 @@ func (s *Steps) prefill(ctx context.Context, r *Request) (Response, error) {
 			in.Lines = append(in.Lines, checkout.Line{Code: k, Quantity: n})
 		}
 	}
-	if err := f.Err("prefill", "invalid prefill link"); err != nil {
+	if err := f.Err("cart.prefill", "invalid prefill link"); err != nil {
 		return Response{}, err
 	}
 	created, unknown, err := s.startCart(ctx, in)
@@ -363,7 +364,7 @@ func (s *Steps) prefill(ctx context.Context, r *Request) (Response, error) {
 }
 
 // openCart is open, then the cart read for its holder.
-func (s *Steps) openCart(ctx context.Context, r *Request) (*cartRequest, *checkout.Cart, error) {
+func (s *Purchase) openCart(ctx context.Context, r *Request) (*cartRequest, *checkout.Cart, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return nil, nil, err
@@ -375,7 +376,7 @@ func (s *Steps) openCart(ctx context.Context, r *Request) (*cartRequest, *checko
 	return cr, c, nil
 }
 
-func (s *Steps) getCart(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) getCart(ctx context.Context, r *Request) (Response, error) {
 	cr, c, err := s.openCart(ctx, r)
 	if err != nil {
 		return Response{}, err
@@ -383,7 +384,7 @@ func (s *Steps) getCart(ctx context.Context, r *Request) (Response, error) {
 	return s.view(cr, c, http.StatusOK)
 }
 
-func (s *Steps) resetCart(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) resetCart(ctx context.Context, r *Request) (Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return Response{}, err
@@ -392,7 +393,7 @@ func (s *Steps) resetCart(ctx context.Context, r *Request) (Response, error) {
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Steps) item(cr *cartRequest, code string) (*checkout.Item, error) {
+func (s *Purchase) item(cr *cartRequest, code string) (*checkout.Item, error) {
 	it, ok := cr.cat.Item(code)
 	if !ok || !it.Sellable() {
 		return nil, checkout.Errorf("cart.item", checkout.ENOTFOUND, "no item %q for sale", code)
@@ -400,7 +401,7 @@ func (s *Steps) item(cr *cartRequest, code string) (*checkout.Item, error) {
 	return it, nil
 }
 
-func (s *Steps) setLine(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) setLine(ctx context.Context, r *Request) (Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return Response{}, err
@@ -430,7 +431,7 @@ func (s *Steps) setLine(ctx context.Context, r *Request) (Response, error) {
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Steps) removeLine(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) removeLine(ctx context.Context, r *Request) (Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return Response{}, err
@@ -443,7 +444,7 @@ func (s *Steps) removeLine(ctx context.Context, r *Request) (Response, error) {
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Steps) addCode(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) addCode(ctx context.Context, r *Request) (Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return Response{}, err
@@ -462,7 +463,7 @@ func (s *Steps) addCode(ctx context.Context, r *Request) (Response, error) {
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Steps) removeCode(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) removeCode(ctx context.Context, r *Request) (Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return Response{}, err
@@ -472,7 +473,7 @@ func (s *Steps) removeCode(ctx context.Context, r *Request) (Response, error) {
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Steps) unlock(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) unlock(ctx context.Context, r *Request) (Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return Response{}, err
@@ -500,7 +501,7 @@ func (s *Steps) unlock(ctx context.Context, r *Request) (Response, error) {
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Steps) putRequirements(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) putRequirements(ctx context.Context, r *Request) (Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return Response{}, err
@@ -525,7 +526,7 @@ func (s *Steps) putRequirements(ctx context.Context, r *Request) (Response, erro
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Steps) putSeats(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) putSeats(ctx context.Context, r *Request) (Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return Response{}, err
@@ -544,7 +545,7 @@ func (s *Steps) putSeats(ctx context.Context, r *Request) (Response, error) {
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Steps) putCustomer(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) putCustomer(ctx context.Context, r *Request) (Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return Response{}, err
