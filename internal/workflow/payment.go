@@ -111,8 +111,14 @@ func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 	// it; the write returns the order, which needs no read of its own, and claims the
 	// OrderPlaced e-mail, which needs no write of its own (a retried start sends none).
 	// Its head is the write's answer (status, mode and payments may have changed since
-	// placement: a retry with another mode); its lines are the execution input's copy's.
-	o, claimed, err := s.Store.UpdateOnce(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment}, "mail#OrderPlaced", store.BodyFrom(t.Order))
+	// placement: a retry with another mode); its lines are the execution input's copy's,
+	// or, for an order too large to carry, the stored order's, read first (as the other
+	// tasks do: the same two calls as a read beside the write).
+	held, _, err := s.order(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	o, claimed, err := s.Store.UpdateOnce(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment}, "mail#OrderPlaced", store.BodyFrom(held))
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +267,12 @@ func (s *Payment) awaitRetry(ctx context.Context, t Task) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.Store.Update(ctx, t.TxID, store.Change{TaskToken: &t.Token, TaskState: stateRetry}, store.BodyFrom(t.Order))
+	// The head from the write, the lines from the task's order (as in start).
+	held, _, err := s.order(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.Store.Update(ctx, t.TxID, store.Change{TaskToken: &t.Token, TaskState: stateRetry}, store.BodyFrom(held))
 	if err != nil {
 		return nil, err
 	}
