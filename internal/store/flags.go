@@ -56,15 +56,16 @@ func flagSK(key string) string { return "FLAG#" + key }
 // RecordPayment stores p on the order once per checkout.PaymentKey, whatever the
 // order's status: a conditional append that also adds the key to the order's
 // paymentKeys set. It returns the order as it now is, and false (with the order as it
-// was) when that payment was stored before.
-func (st *Store) RecordPayment(ctx context.Context, txid string, p checkout.Payment) (*checkout.Order, bool, error) {
+// was) when that payment was stored before; ans says where the order's body comes from
+// (Answer).
+func (st *Store) RecordPayment(ctx context.Context, txid string, p checkout.Payment, ans ...Answer) (*checkout.Order, bool, error) {
 	const op = "store.recordPayment"
 	pay, err := marshalValue([]checkout.Payment{p})
 	if err != nil {
 		return nil, false, checkout.Wrap(op, err)
 	}
 	k := checkout.PaymentKey(p)
-	body := st.readBody(ctx, txid)
+	body := st.bodyFor(ctx, txid, ans)
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
 		UpdateExpression:    aws.String("SET payments = list_append(if_not_exists(payments, :nil), :pay), updatedAt = :now ADD paymentKeys :ks"),

@@ -72,16 +72,55 @@ func joinOrder(head, body map[string]types.AttributeValue) (*orderRecord, error)
 	return &rec, nil
 }
 
-// bodyRead is the read of an order's body that runs beside a write of its head: the body
-// never changes after placement, so the two give the order as the write left it, in the
-// time of one round trip.
-type bodyRead struct {
-	done chan struct{}
-	item map[string]types.AttributeValue
-	err  error
+// Answer says which order a write of the order's head answers with (Move, Update,
+// UpdateOnce, RecordPayment: give at most one; none is the whole order, read). The write
+// is the same one UpdateItem of the head whatever the answer; what differs is where the
+// answer's body (lines, bill lines, taxes, terms…: written at placement, never changed)
+// comes from:
+//   - none given: a GetItem of the body started beside the write, one more call in the
+//     same round trip, for a caller that holds no copy of the order and shows it whole;
+//   - HeadOnly: nowhere; the answer has the head's attributes (status, payment mode,
+//     totals, customer, payments, invoice…) and no lines, at one call, for a caller
+//     that ignores the answer or looks only at the head;
+//   - BodyFrom(o): the body of o, an order of the same transaction the caller already
+//     read or was given (the workflow's execution input), joined in memory.
+type Answer struct {
+	headOnly bool
+	held     *checkout.Order
 }
 
-func (st *Store) readBody(ctx context.Context, txid string) *bodyRead {
+// HeadOnly answers with the order's head alone: one call, the body untouched.
+var HeadOnly = Answer{headOnly: true}
+
+// BodyFrom answers with the head joined to the body of held, an order of the same
+// transaction in any status (the body does not change after placement). A nil held, or
+// an order of another transaction, gives the body read beside the write instead.
+func BodyFrom(held *checkout.Order) Answer { return Answer{held: held} }
+
+// bodyRead is where a write's answer takes the order's body from: the read that runs
+// beside the write of its head (the body never changes after placement, so the two give
+// the order as the write left it, in the time of one round trip), or nothing to read.
+type bodyRead struct {
+	done chan struct{} // nil: nothing is read
+	item map[string]types.AttributeValue
+	err  error
+	// held is the order whose body the answer takes (BodyFrom), nil for none.
+	held *checkout.Order
+}
+
+// bodyFor starts what ans (at most one) needs to complete the head of txid's order
+// into the order the write answers with.
+func (st *Store) bodyFor(ctx context.Context, txid string, ans []Answer) *bodyRead {
+	var a Answer
+	if len(ans) > 0 {
+		a = ans[0]
+	}
+	switch {
+	case a.headOnly:
+		return &bodyRead{}
+	case a.held != nil && a.held.TxID == txid:
+		return &bodyRead{held: a.held}
+	}
 	r := &bodyRead{done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
@@ -95,17 +134,34 @@ func (st *Store) readBody(ctx context.Context, txid string) *bodyRead {
 	return r
 }
 
-// order waits for the body and joins it to head (the item a write returned).
+// order waits for the body, if read, and joins it to head (the item a write returned).
 func (r *bodyRead) order(head map[string]types.AttributeValue) (*orderRecord, error) {
-	<-r.done
+	r.wait()
 	if r.err != nil {
 		return nil, r.err
 	}
-	return joinOrder(head, r.item)
+	rec, err := joinOrder(head, r.item)
+	if err != nil {
+		return nil, err
+	}
+	if r.held != nil {
+		setBody(&rec.Order, r.held)
+	}
+	return rec, nil
 }
 
 // wait lets the read finish when the write's answer is not used.
-func (r *bodyRead) wait() { <-r.done }
+func (r *bodyRead) wait() {
+	if r.done != nil {
+		<-r.done
+	}
+}
+
+// setBody gives o the body attributes (bodyAttrs) of held: the same values, shared.
+func setBody(o, held *checkout.Order) {
+	o.Lines, o.BillLines, o.Taxes, o.Mentions = held.Lines, held.BillLines, held.Taxes, held.Mentions
+	o.Participants, o.Seats, o.Required, o.Acceptance = held.Participants, held.Seats, held.Required, held.Acceptance
+}
 
 type orderRecord struct {
 	PK     string `json:"pk"`
@@ -422,7 +478,8 @@ func (ch Change) clauses(set []string, values map[string]types.AttributeValue) (
 // enforced by the write's own condition (status IN the allowed sources), and applies
 // the change in the same write.
 // Moving to the status it already has is a no-op success, so retried tasks are harmless.
-func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch Change) (*checkout.Order, error) {
+// It answers with the order as moved, whose body ans says where to take from (Answer).
+func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch Change, ans ...Answer) (*checkout.Order, error) {
 	const op = "store.move"
 	now := st.now()
 	names := map[string]string{"#st": "status", "#g": "gsi1pk", "#upd": "updatedAt"}
@@ -444,7 +501,7 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 		return nil, checkout.Wrap(op, err)
 	}
 	cond := "#st IN (" + strings.Join(srcs, ", ") + ")"
-	body := st.readBody(ctx, txid)
+	body := st.bodyFor(ctx, txid, ans)
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
 		UpdateExpression: aws.String("SET " + strings.Join(set, ", ")), ConditionExpression: &cond,
@@ -498,10 +555,10 @@ func ConflictStatus(err error) (checkout.Status, bool) {
 
 // Update applies a change without moving the status (e.g. storing the task token of a
 // new wait, recording a payment attempt), with the request's pending trace lines, and
-// returns the order as it now is (ReturnValues, and the body read beside the write: no
-// read after it).
-func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.Order, error) {
-	o, _, err := st.updateOrder(ctx, txid, ch, "")
+// returns the order as it now is (ReturnValues, and its body as ans says: no read after
+// the write).
+func (st *Store) Update(ctx context.Context, txid string, ch Change, ans ...Answer) (*checkout.Order, error) {
+	o, _, err := st.updateOrder(ctx, txid, ch, "", ans)
 	return o, err
 }
 
@@ -509,11 +566,11 @@ func (st *Store) Update(ctx context.Context, txid string, ch Change) (*checkout.
 // named side effect (an e-mail) once, as Once does on an item of its own: claimed is
 // true for the first caller only, however many race or retry. A caller whose effect
 // then fails calls ReleaseOnOrder so that a retry may claim it again.
-func (st *Store) UpdateOnce(ctx context.Context, txid string, ch Change, name string) (o *checkout.Order, claimed bool, err error) {
+func (st *Store) UpdateOnce(ctx context.Context, txid string, ch Change, name string, ans ...Answer) (o *checkout.Order, claimed bool, err error) {
 	if name == "" {
 		return nil, false, checkout.Errorf("store.update", checkout.EINTERNAL, "a claim needs a name")
 	}
-	return st.updateOrder(ctx, txid, ch, name)
+	return st.updateOrder(ctx, txid, ch, name, ans)
 }
 
 // ReleaseOnOrder gives back a claim taken with UpdateOnce.
@@ -528,7 +585,7 @@ func (st *Store) ReleaseOnOrder(ctx context.Context, txid, name string) error {
 // onceAttr is the order's attribute that holds the claim of a once-only effect.
 func onceAttr(name string) string { return "once#" + name }
 
-func (st *Store) updateOrder(ctx context.Context, txid string, ch Change, once string) (*checkout.Order, bool, error) {
+func (st *Store) updateOrder(ctx context.Context, txid string, ch Change, once string, ans []Answer) (*checkout.Order, bool, error) {
 	const op = "store.update"
 	set := []string{"updatedAt = :now"}
 	values := map[string]types.AttributeValue{":now": s(st.now().Format(time.RFC3339Nano))}
@@ -550,7 +607,7 @@ func (st *Store) updateOrder(ctx context.Context, txid string, ch Change, once s
 	if len(names) > 0 {
 		in.ExpressionAttributeNames = names
 	}
-	body := st.readBody(ctx, txid)
+	body := st.bodyFor(ctx, txid, ans)
 	out, err := st.DB.UpdateItem(ctx, in)
 	if err != nil {
 		restoreTrace(ctx, lines)

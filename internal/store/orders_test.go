@@ -3,15 +3,20 @@ package store_test
 import (
 	"context"
 	"reflect"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -161,4 +166,144 @@ func valueBytes(v types.AttributeValue) int {
 		return n
 	}
 	return 1
+}
+
+// keyLog records each DynamoDB request a client makes as "<operation> <sk>" (the sk of
+// the item it names; none for requests that name no one item).
+type keyLog struct {
+	mu   sync.Mutex
+	seen []string
+}
+
+func (l *keyLog) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("keyLog", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			var k map[string]types.AttributeValue
+			switch p := in.Parameters.(type) {
+			case *dynamodb.GetItemInput:
+				k = p.Key
+			case *dynamodb.UpdateItemInput:
+				k = p.Key
+			}
+			entry := awsmiddleware.GetOperationName(ctx)
+			if sk, ok := k["sk"].(*types.AttributeValueMemberS); ok {
+				entry += " " + sk.Value
+			}
+			l.mu.Lock()
+			l.seen = append(l.seen, entry)
+			l.mu.Unlock()
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+	})
+}
+
+// since returns the requests recorded since the last call, sorted.
+func (l *keyLog) since() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.seen
+	l.seen = nil
+	sort.Strings(out)
+	return out
+}
+
+// TestHeadOnlyWrites: each write of the order's head (Move, Update, UpdateOnce,
+// RecordPayment) is one UpdateItem of the head when the caller asks for the head alone
+// (HeadOnly) or gives the order it holds (BodyFrom); only the default answer also reads
+// the body. None writes the body, and the answers are the order as written: with its
+// lines from the read or from the held order, without them for HeadOnly.
+func TestHeadOnlyWrites(t *testing.T) {
+	ctx := context.Background()
+	log := &keyLog{}
+	db, table := dynamotest.NewTable(t, log.option)
+	st := store.New(db, table)
+	other := placeWithLines(t, st)
+	other.Lines = []checkout.OrderLine{{ID: "L09", Code: "OTHER"}}
+
+	token := "tok"
+	writes := []struct {
+		name string
+		want checkout.Status // the status the write leaves
+		do   func(txid string, ans ...store.Answer) (*checkout.Order, error)
+	}{
+		{"Update", checkout.Placed, func(txid string, ans ...store.Answer) (*checkout.Order, error) {
+			return st.Update(ctx, txid, store.Change{TaskToken: &token, TaskState: "payment"}, ans...)
+		}},
+		{"UpdateOnce", checkout.Placed, func(txid string, ans ...store.Answer) (*checkout.Order, error) {
+			o, claimed, err := st.UpdateOnce(ctx, txid, store.Change{TaskToken: &token, TaskState: "payment"}, "mail#Test", ans...)
+			if err == nil && !claimed {
+				t.Errorf("UpdateOnce of a new order did not claim its e-mail")
+			}
+			return o, err
+		}},
+		{"Move", checkout.Pending, func(txid string, ans ...store.Answer) (*checkout.Order, error) {
+			return st.Move(ctx, txid, checkout.Pending, store.Change{Instructions: `{"mode":"check"}`}, ans...)
+		}},
+		{"Move refused", checkout.Placed, func(txid string, ans ...store.Answer) (*checkout.Order, error) {
+			o, err := st.Move(ctx, txid, checkout.Complete, store.Change{}, ans...)
+			if s, ok := store.ConflictStatus(err); !ok || s != checkout.Placed {
+				t.Errorf("Move PLACED → COMPLETE: %v, want refused, the order PLACED", err)
+			}
+			return o, nil
+		}},
+		{"RecordPayment", checkout.Placed, func(txid string, ans ...store.Answer) (*checkout.Order, error) {
+			o, first, err := st.RecordPayment(ctx, txid, chequeOf(txid), ans...)
+			if err == nil && !first {
+				t.Errorf("RecordPayment of a new payment answered it was stored before")
+			}
+			return o, err
+		}},
+	}
+	answers := []struct {
+		name      string
+		ans       func(held *checkout.Order) []store.Answer
+		wantCalls []string
+		wantLines bool
+	}{
+		{"whole (no answer given)", func(*checkout.Order) []store.Answer { return nil },
+			[]string{"GetItem ORDER#BODY", "UpdateItem ORDER"}, true},
+		{"HeadOnly", func(*checkout.Order) []store.Answer { return []store.Answer{store.HeadOnly} },
+			[]string{"UpdateItem ORDER"}, false},
+		{"BodyFrom the held order", func(held *checkout.Order) []store.Answer { return []store.Answer{store.BodyFrom(held)} },
+			[]string{"UpdateItem ORDER"}, true},
+		{"BodyFrom nil: read", func(*checkout.Order) []store.Answer { return []store.Answer{store.BodyFrom(nil)} },
+			[]string{"GetItem ORDER#BODY", "UpdateItem ORDER"}, true},
+		{"BodyFrom another transaction's order: read", func(*checkout.Order) []store.Answer { return []store.Answer{store.BodyFrom(other)} },
+			[]string{"GetItem ORDER#BODY", "UpdateItem ORDER"}, true},
+	}
+	for _, w := range writes {
+		for _, a := range answers {
+			t.Run(w.name+"/"+a.name, func(t *testing.T) {
+				held := placeWithLines(t, st)
+				pk := "TX#" + held.TxID
+				body := rawItem(t, st, pk, "ORDER#BODY")
+				log.since()
+				got, err := w.do(held.TxID, a.ans(held)...)
+				calls := log.since()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(calls, a.wantCalls) {
+					t.Errorf("calls = %q, want %q", calls, a.wantCalls)
+				}
+				if now := rawItem(t, st, pk, "ORDER#BODY"); !reflect.DeepEqual(now, body) {
+					t.Errorf("the write changed the body")
+				}
+				if w.name == "Move refused" {
+					return // the refusal answers no order
+				}
+				if got.TxID != held.TxID || got.Status != w.want || got.Totals != held.Totals || got.Customer.Email != held.Customer.Email {
+					t.Errorf("answer's head = %s %s %+v %s, want %s %s %+v %s", got.TxID, got.Status, got.Totals, got.Customer.Email,
+						held.TxID, w.want, held.Totals, held.Customer.Email)
+				}
+				if a.wantLines {
+					if !reflect.DeepEqual(got.Lines, held.Lines) || got.Acceptance.ShopText != held.Acceptance.ShopText {
+						t.Errorf("answer's lines = %+v, want the order's %+v", got.Lines, held.Lines)
+					}
+				} else if got.Lines != nil || got.Acceptance.ShopText != "" {
+					t.Errorf("HeadOnly answered the body: %+v", got.Lines)
+				}
+			})
+		}
+	}
 }

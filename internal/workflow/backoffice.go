@@ -451,7 +451,7 @@ func (s *Backoffice) adminPaymentReceived(ctx context.Context, r *httpapi.Reques
 		return httpapi.Response{}, err
 	}
 	ref := trace.Sanitize(in.Reference)
-	got, err := s.receive(ctx, txid, srcBackoffice, checkout.Payment{
+	got, err := s.receive(ctx, o, srcBackoffice, checkout.Payment{
 		Mode: in.Mode, Outcome: payment.Paid.String(), Amount: in.Amount, EventID: ref, Reference: ref, At: s.now()})
 	if err != nil {
 		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(ctx), err)
@@ -545,7 +545,7 @@ func (s *Backoffice) adminTransition(ctx context.Context, r *httpapi.Request, tx
 		tr.Printf(ctx, txid, "%s: transition %s → %s REFUSED", operator(ctx), o.Status, to)
 		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s cannot move from %s to %s", txid, o.Status, to)
 	}
-	moved, err := s.Store.Move(ctx, txid, to, store.Change{})
+	moved, err := s.Store.Move(ctx, txid, to, store.Change{}, store.BodyFrom(o))
 	if err != nil {
 		tr.Printf(ctx, txid, "%s: transition %s → %s REFUSED: %v", operator(ctx), o.Status, to, err)
 		return httpapi.Response{}, err

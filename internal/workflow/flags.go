@@ -63,14 +63,16 @@ func flagReason(o *checkout.Order, p checkout.Payment) string {
 	return ""
 }
 
-// receive accounts for one confirmed payment (a provider's, an operator's): it is
-// stored on the order once per mode and reference whatever the order's status; then
-// either it moves the order to SOLDOUT, or the order is flagged for an operator with
-// the reason and the sales managers are e-mailed. Every step is idempotent, so a
-// retried delivery finishes what an earlier one started.
-func (s *mailing) receive(ctx context.Context, txid, source string, p checkout.Payment) (received, error) {
+// receive accounts for one confirmed payment (a provider's, an operator's) to held, the
+// order as its caller read it (whole: its lines are the answer's): it is stored on the
+// order once per mode and reference whatever the order's status; then either it moves
+// the order to SOLDOUT, or the order is flagged for an operator with the reason and the
+// sales managers are e-mailed. Every step is idempotent, so a retried delivery finishes
+// what an earlier one started.
+func (s *mailing) receive(ctx context.Context, held *checkout.Order, source string, p checkout.Payment) (received, error) {
 	tr := s.tracer(source)
-	o, first, err := s.Store.RecordPayment(ctx, txid, p)
+	txid := held.TxID
+	o, first, err := s.Store.RecordPayment(ctx, txid, p, store.BodyFrom(held))
 	if err != nil {
 		return received{}, err
 	}
@@ -92,7 +94,7 @@ func (s *mailing) receive(ctx context.Context, txid, source string, p checkout.P
 		tr.Printf(ctx, txid, "payment stored: %s by %s, reference %s", pricing.FormatPlain(p.Amount, currencyOf(o, p)), p.Mode, refOf(p))
 	}
 	if reason := flagReason(o, p); reason == "" {
-		moved, err := s.Store.Move(ctx, txid, checkout.SoldOut, store.Change{})
+		moved, err := s.Store.Move(ctx, txid, checkout.SoldOut, store.Change{}, store.BodyFrom(o))
 		if err == nil {
 			return received{Order: moved, Moved: true, Duplicate: !first}, nil
 		}

@@ -84,7 +84,7 @@ func (s *Payment) PaymentTask(ctx context.Context, t Task) (any, error) {
 	}
 	switch t.Action {
 	case "start":
-		return s.start(ctx, t.TxID, t.Token)
+		return s.start(ctx, t)
 	case "awaitRetry":
 		return s.awaitRetry(ctx, t)
 	case "cancel":
@@ -97,7 +97,8 @@ func (s *Payment) PaymentTask(ctx context.Context, t Task) (any, error) {
 
 // start begins one payment attempt in the order's mode and keeps the task token for
 // whoever settles it. Instant modes settle at once; the others leave the order PENDING.
-func (s *Payment) start(ctx context.Context, txid, token string) (any, error) {
+func (s *Payment) start(ctx context.Context, t Task) (any, error) {
+	txid, token := t.TxID, t.Token
 	if token == "" {
 		return nil, &TaskError{Name: ErrTaskFailed, Msg: "payment start without a task token"}
 	}
@@ -108,7 +109,15 @@ func (s *Payment) start(ctx context.Context, txid, token string) (any, error) {
 	// The token is stored before anything can settle the payment, so the settler finds
 	// it; the write returns the order, which needs no read of its own, and claims the
 	// OrderPlaced e-mail, which needs no write of its own (a retried start sends none).
-	o, claimed, err := s.Store.UpdateOnce(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment}, "mail#OrderPlaced")
+	// Its head is the write's answer (status, mode and payments may have changed since
+	// placement: a retry with another mode); its lines are the execution input's copy's,
+	// or, for an order too large to carry, the stored order's, read first (as the other
+	// tasks do: the same two calls as a read beside the write).
+	held, _, err := s.order(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	o, claimed, err := s.Store.UpdateOnce(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment}, "mail#OrderPlaced", store.BodyFrom(held))
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +158,7 @@ func (s *Payment) start(ctx context.Context, txid, token string) (any, error) {
 			tr.Printf(ctx, txid, "free order refused: %v", err)
 			return nil, &TaskError{Name: ErrPaymentFailed, Msg: "free order refused", Err: err}
 		}
-		if _, err := s.Store.Move(ctx, txid, checkout.SoldOut, store.Change{Payment: &checkout.Payment{Mode: o.Paymode, Outcome: payment.Paid.String(), At: s.now()}}); err != nil {
+		if _, err := s.Store.Move(ctx, txid, checkout.SoldOut, store.Change{Payment: &checkout.Payment{Mode: o.Paymode, Outcome: payment.Paid.String(), At: s.now()}}, store.HeadOnly); err != nil {
 			return nil, err
 		}
 		tr.Printf(ctx, txid, "free order: SOLDOUT at once")
@@ -172,7 +181,7 @@ func (s *Payment) start(ctx context.Context, txid, token string) (any, error) {
 	// PENDING sees what to do, at one write; the move's own line is written only if the
 	// move is.
 	waiting := tr.Line(txid, "waiting for the %s payment (%s)", o.Paymode, view.Kind)
-	if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{Instructions: string(raw), Trace: []trace.Line{waiting}}); err != nil {
+	if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{Instructions: string(raw), Trace: []trace.Line{waiting}}, store.HeadOnly); err != nil {
 		return s.startRace(ctx, txid, err)
 	}
 	if mode.Kind() == payment.KindOffline && view.Offline != nil {
@@ -257,7 +266,12 @@ func (s *Payment) awaitRetry(ctx context.Context, t Task) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := s.Store.Update(ctx, t.TxID, store.Change{TaskToken: &t.Token, TaskState: stateRetry})
+	// The head from the write, the lines from the task's order (as in start).
+	held, _, err := s.order(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	o, err := s.Store.Update(ctx, t.TxID, store.Change{TaskToken: &t.Token, TaskState: stateRetry}, store.BodyFrom(held))
 	if err != nil {
 		return nil, err
 	}
@@ -274,10 +288,10 @@ func (s *Payment) awaitRetry(ctx context.Context, t Task) (any, error) {
 		if e.Error == ErrPaymentRefused {
 			to, outcome = checkout.Refused, payment.Refused
 		}
-		if _, err := s.Store.Move(ctx, t.TxID, checkout.Pending, store.Change{}); err != nil {
+		if _, err := s.Store.Move(ctx, t.TxID, checkout.Pending, store.Change{}, store.HeadOnly); err != nil {
 			return nil, err
 		}
-		if o, err = s.Store.Move(ctx, t.TxID, to, store.Change{Payment: &checkout.Payment{Mode: o.Paymode, Outcome: outcome.String(), At: s.now()}}); err != nil {
+		if o, err = s.Store.Move(ctx, t.TxID, to, store.Change{Payment: &checkout.Payment{Mode: o.Paymode, Outcome: outcome.String(), At: s.now()}}, store.BodyFrom(o)); err != nil {
 			return nil, err
 		}
 	}
@@ -318,11 +332,11 @@ func (s *core) cancel(ctx context.Context, txid string) (*checkout.Order, error)
 		return nil, err
 	}
 	if o.Status == checkout.Refused {
-		if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{}); err != nil {
+		if _, err := s.Store.Move(ctx, txid, checkout.Pending, store.Change{}, store.HeadOnly); err != nil {
 			return nil, err
 		}
 	}
-	return s.Store.Move(ctx, txid, checkout.Cancelled, store.Change{})
+	return s.Store.Move(ctx, txid, checkout.Cancelled, store.Change{}, store.BodyFrom(o))
 }
 
 // --- HTTP: the buyer's order page ------------------------------------------------------
@@ -569,7 +583,7 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 		// production no longer reads the order, so its own line cannot say it.
 		if o, err = s.Store.Move(ctx, o.TxID, checkout.SoldOut, store.Change{Payment: &checkout.Payment{
 			Mode: payment.NameTest, Outcome: payment.Paid.String(), Amount: o.Totals.Final, At: s.now()},
-			Trace: []trace.Line{tr.Line(o.TxID, "paid: order %s", checkout.SoldOut)}}); err != nil {
+			Trace: []trace.Line{tr.Line(o.TxID, "paid: order %s", checkout.SoldOut)}}, store.BodyFrom(o)); err != nil {
 			return httpapi.Response{}, err
 		}
 		if _, err := s.succeed(ctx, o.TxID, state.TaskToken, map[string]string{"mode": payment.NameTest, "outcome": "paid"}); err != nil {
@@ -579,11 +593,11 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 		tr.Printf(ctx, o.TxID, "failing")
 		// PLACED→FAILED is not a transition: a start still moving the order to PENDING
 		// is overtaken by doing that move here (a no-op when already PENDING).
-		if _, err := s.Store.Move(ctx, o.TxID, checkout.Pending, store.Change{}); err != nil {
+		if _, err := s.Store.Move(ctx, o.TxID, checkout.Pending, store.Change{}, store.HeadOnly); err != nil {
 			return httpapi.Response{}, err
 		}
 		if o, err = s.Store.Move(ctx, o.TxID, checkout.Failed, store.Change{Payment: &checkout.Payment{
-			Mode: payment.NameTest, Outcome: payment.Failed.String(), At: s.now()}}); err != nil {
+			Mode: payment.NameTest, Outcome: payment.Failed.String(), At: s.now()}}, store.BodyFrom(o)); err != nil {
 			return httpapi.Response{}, err
 		}
 		if err := s.Tokens.Fail(ctx, state.TaskToken, ErrPaymentFailed, "the buyer pressed the test mode's fail button"); err != nil && checkout.KindOf(err) != checkout.ECONFLICT {
@@ -593,7 +607,7 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 		if s.TestProvider == nil {
 			return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "the simulated provider is not configured (no test secret)")
 		}
-		if o, err = s.Store.Move(ctx, o.TxID, checkout.Pending, store.Change{}); err != nil {
+		if o, err = s.Store.Move(ctx, o.TxID, checkout.Pending, store.Change{}, store.BodyFrom(o)); err != nil {
 			return httpapi.Response{}, err
 		}
 		body, h, err := s.TestProvider.Callback(payment.TestCallback{TxID: o.TxID, Outcome: "paid", Amount: o.Totals.Final, Currency: o.Currency})

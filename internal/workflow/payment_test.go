@@ -417,6 +417,62 @@ func TestRetryAfterFailure(t *testing.T) {
 	}
 }
 
+// TestPaymentTasksWithTheOrderFromTheInput: the payment start and the retry wait take
+// the order's lines from the execution input's copy when they are given one, and its
+// head (mode, status, payments) from their own write: a copy made at placement, older
+// than a failed attempt and a retry with another mode, leads neither to the old mode
+// nor to the first attempt's number, and the e-mails list the lines as without a copy.
+func TestPaymentTasksWithTheOrderFromTheInput(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name     string
+		withCopy bool
+	}{{"with the input's copy", true}, {"without a copy (too large to carry)", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			txid, token := e.place("test", 12000)
+			copied := e.order(txid) // the copy placement puts in the execution input
+			task := func(payload map[string]any) {
+				t.Helper()
+				if tc.withCopy {
+					payload["order"] = copied
+				}
+				e.mustTask(e.payment, payload)
+			}
+			task(map[string]any{"action": "start", "txid": txid, "token": "T-1-" + txid})
+			// OrderPlaced goes to the sales managers, and lists the lines.
+			var placedMail []string
+			for _, m := range e.mail.to(salesEmail, "") {
+				if strings.Contains(m.Text, txid) {
+					placedMail = append(placedMail, m.Text)
+				}
+			}
+			if len(placedMail) != 1 || !strings.Contains(placedMail[0], copied.Lines[0].Name) {
+				t.Fatalf("OrderPlaced e-mails %q: want one, listing the line %q", placedMail, copied.Lines[0].Name)
+			}
+			code, resp, _ := e.http(e.payment, req{method: "POST", routeKey: "POST /orders/{txid}/payment/test", path: "/orders/" + txid + "/payment/test",
+				params: map[string]string{"txid": txid}, headers: bearer(token), body: `{"action":"fail"}`})
+			if code != http.StatusOK {
+				t.Fatalf("fail button: %d %s", code, resp)
+			}
+			task(map[string]any{"action": "awaitRetry", "txid": txid, "token": "T-2-" + txid,
+				"error": map[string]string{"Error": "PaymentFailed", "Cause": "the buyer pressed the test mode's fail button"}})
+			code, resp, _ = e.http(e.payment, req{method: "POST", routeKey: "POST /orders/{txid}/payment", path: "/orders/" + txid + "/payment",
+				params: map[string]string{"txid": txid}, headers: bearer(token), body: `{"paymode":"check"}`})
+			if code != http.StatusAccepted {
+				t.Fatalf("retry with check: %d %s", code, resp)
+			}
+			task(map[string]any{"action": "start", "txid": txid, "token": "T-3-" + txid})
+			v := e.getOrder(txid, token)
+			if v.Status != checkout.Pending || v.Paymode != "check" || v.Payment == nil || v.Payment.Kind != payment.InstructionsOffline || v.Payment.Attempt != 1 {
+				t.Fatalf("after the retry: %s %s %+v; want PENDING by check with offline instructions of attempt 1", v.Status, v.Paymode, v.Payment)
+			}
+			if len(v.Lines) != 1 || v.Lines[0].Code != copied.Lines[0].Code {
+				t.Errorf("order view lines %+v, want the order's", v.Lines)
+			}
+		})
+	}
+}
+
 // TestRetryDoubleSubmit: two retries sent at once with different modes; one is
 // accepted, and the stored paymode is the mode the workflow was told to await.
 func TestRetryDoubleSubmit(t *testing.T) {

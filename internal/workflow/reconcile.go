@@ -138,7 +138,7 @@ func (r *Reconcile) compare(ctx context.Context, p payment.Received, rep *notify
 		// Stored, yet the order still waits for a payment: whatever stored it stopped
 		// before acting on it. receive finishes it (moves the order, or finds or raises
 		// its flag), as a redelivered notification would.
-		res, err := s.receive(ctx, o.TxID, srcReconcile, q)
+		res, err := s.receive(ctx, o, srcReconcile, q)
 		if err != nil {
 			return true, err
 		}
@@ -148,7 +148,7 @@ func (r *Reconcile) compare(ctx context.Context, p payment.Received, rep *notify
 		}
 		return true, nil
 	}
-	res, err := s.receive(ctx, o.TxID, srcReconcile, pay)
+	res, err := s.receive(ctx, o, srcReconcile, pay)
 	if err != nil {
 		return false, err
 	}

@@ -165,7 +165,7 @@ func (s *Webhooks) settle(ctx context.Context, o *checkout.Order, provider strin
 	if n.Outcome == payment.Paid {
 		// Money is stored whatever the order's status; what cannot move the order
 		// forward is flagged for an operator.
-		r, rerr := s.receive(ctx, o.TxID, srcWebhook, *pay)
+		r, rerr := s.receive(ctx, o, srcWebhook, *pay)
 		if rerr != nil {
 			return "", rerr
 		}
@@ -174,7 +174,8 @@ func (s *Webhooks) settle(ctx context.Context, o *checkout.Order, provider strin
 		}
 		moved = r.Order
 	} else {
-		moved, err = s.Store.Move(ctx, o.TxID, to, store.Change{Payment: pay})
+		// Only the moved order's status and mode are used: its head answers.
+		moved, err = s.Store.Move(ctx, o.TxID, to, store.Change{Payment: pay}, store.HeadOnly)
 	}
 	if checkout.KindOf(err) == checkout.ECONFLICT {
 		// e.g. a failure notice after the order was paid, or a payment after it was
