@@ -8,6 +8,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/pricing"
+	"github.com/lmsshop/checkout/internal/production"
 )
 
 // Review is GET /carts/{txid}/order: the order as it would be placed.
@@ -169,6 +170,9 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 		Acceptance: checkout.Acceptance{ShopTerms: true, ShopText: v.Terms.Shop, ItemTerms: v.Terms.Items, AcceptedAt: now},
 	}
 	o.ApplyQuote(q, cr.cat)
+	if err := s.deliverable(ctx, o); err != nil {
+		return Response{}, err
+	}
 	note := s.Trace.Line(o.TxID, "ORDER : placed, %d line(s), final %d %s, paymode %s", len(o.Lines), o.Totals.Final, o.Currency, o.Paymode)
 	if err := s.Store.Place(ctx, o, c.Version, rule, note, c.Trace...); err != nil {
 		return Response{}, err
@@ -177,6 +181,39 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	return JSON(http.StatusCreated, Placed{Order: o}), nil
+}
+
+// deliverable refuses (422, the lines in fields) an order that production would refuse
+// for good once paid, so the buyer is told why before paying instead of after. The
+// refusal is traced; nothing else is written. An LMS that cannot answer refuses the
+// placement as unavailable (503): the buyer may try again.
+func (s *Steps) deliverable(ctx context.Context, o *checkout.Order) error {
+	const op = "order.place"
+	if s.Unmet == nil {
+		return nil
+	}
+	var plan []production.Planned
+	for _, l := range o.Lines {
+		for _, d := range l.Deliveries() {
+			plan = append(plan, production.Planned{Line: l.Code, Handler: d.Handler, Params: d.Params, Beneficiaries: o.Beneficiaries(d.Code)})
+		}
+	}
+	unmet, err := s.Unmet(ctx, plan)
+	if err != nil {
+		s.Trace.Printf(ctx, o.TxID, "ORDER : placement refused: the learning platform could not be asked (%v)", err)
+		return checkout.Errorf(op, checkout.EUNAVAILABLE, "the learning platform cannot be reached to check the order; try again in a moment")
+	}
+	if len(unmet) == 0 {
+		return nil
+	}
+	var f checkout.Fields
+	for _, l := range o.Lines {
+		if why := unmet[l.Code]; why != "" {
+			f.Add(l.Code, "%s", why)
+		}
+	}
+	s.Trace.Printf(ctx, o.TxID, "ORDER : placement refused (%d line(s) that cannot be delivered)", len(f))
+	return &checkout.Error{Op: op, Kind: checkout.EINCOMPLETE, Message: "the order cannot be delivered as it is", Fields: f}
 }
 
 func (s *Steps) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order) error {

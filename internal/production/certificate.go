@@ -50,7 +50,7 @@ func (h *certificate) Postpay(ctx context.Context, j Job) (Result, error) {
 				return draft{}, fmt.Errorf("ensure user %s: %w", p.Email, err)
 			}
 			if _, err := h.lms.Enrolment(ctx, uid, course); errors.Is(err, ErrNotFound) {
-				return draft{}, fmt.Errorf("%s is not enrolled in %s: no certificate to release", p.Email, course)
+				return draft{}, fmt.Errorf("%s is not enrolled in %s: no certificate to release: %w", p.Email, course, ErrIneligible)
 			} else if err != nil {
 				return draft{}, fmt.Errorf("read enrolment of %s in %s: %w", p.Email, course, err)
 			}

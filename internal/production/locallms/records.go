@@ -120,6 +120,24 @@ func (t *tables) ensureUser(ctx context.Context, u User) (User, bool, error) {
 	return got, created, nil
 }
 
+// user returns the local user of an e-mail; the error wraps production.ErrNotFound when
+// absent.
+func (t *tables) user(ctx context.Context, email string) (User, error) {
+	id := strings.ToLower(strings.TrimSpace(email))
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &t.table, Key: key(lmsUserPK(id), "USER"), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return User{}, fmt.Errorf("read local LMS user %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return User{}, fmt.Errorf("local LMS user %s: %w", id, production.ErrNotFound)
+	}
+	var u User
+	if err := attributevalue.UnmarshalMap(out.Item, &u); err != nil {
+		return User{}, fmt.Errorf("decode local LMS user %s: %w", id, err)
+	}
+	return u, nil
+}
+
 // ensureCourse creates the local course unless its short name exists.
 func (t *tables) ensureCourse(ctx context.Context, c Course) (Course, bool, error) {
 	if c.ID == "" {
