@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/pricing"
@@ -207,12 +208,14 @@ func (s *Steps) deliverable(ctx context.Context, o *checkout.Order) error {
 		return nil
 	}
 	var f checkout.Fields
+	var why []string
 	for _, l := range o.Lines {
-		if why := unmet[l.Code]; why != "" {
-			f.Add(l.Code, "%s", why)
+		if w := unmet[l.Code]; w != "" {
+			f.Add(l.Code, "%s", w)
+			why = append(why, l.Code+": "+w)
 		}
 	}
-	s.Trace.Printf(ctx, o.TxID, "ORDER : placement refused (%d line(s) that cannot be delivered)", len(f))
+	s.Trace.Printf(ctx, o.TxID, "ORDER : placement refused, cannot be delivered: %s", strings.Join(why, "; "))
 	return &checkout.Error{Op: op, Kind: checkout.EINCOMPLETE, Message: "the order cannot be delivered as it is", Fields: f}
 }
 
