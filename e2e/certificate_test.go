@@ -35,7 +35,7 @@ func TestCertificateForABuyerNotEnrolled(t *testing.T) {
 	before := stored()
 
 	r := b.do("POST", "/carts/{txid}/order", `{"acceptTerms":true,"paymode":"check"}`)
-	if r.status != 422 || r.errCode() != "incomplete" || !strings.Contains(r.fields(), `"field":"CERT-GO"`) ||
+	if r.status != 422 || r.errCode() != "incomplete" || !strings.Contains(r.fields(), `"field":"SHOP:lines.CERT-GO"`) ||
 		!strings.Contains(r.fields(), "released only to a learner enrolled in that course, and "+email+" is not") {
 		t.Fatalf("placement = %d %s, want 422 naming CERT-GO and why", r.status, r.raw)
 	}

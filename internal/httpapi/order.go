@@ -184,7 +184,7 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 	return JSON(http.StatusCreated, Placed{Order: o}), nil
 }
 
-// deliverable refuses (422, the lines in fields) an order that production would refuse
+// deliverable refuses (422, the lines in fields: SHOP:lines.<code>) an order that production would refuse
 // for good once paid, so the buyer is told why before paying instead of after. The
 // refusal is traced; nothing else is written. An LMS that cannot answer refuses the
 // placement as unavailable (503): the buyer may try again.
@@ -211,7 +211,9 @@ func (s *Steps) deliverable(ctx context.Context, o *checkout.Order) error {
 	var why []string
 	for _, l := range o.Lines {
 		if w := unmet[l.Code]; w != "" {
-			f.Add(l.Code, "%s", w)
+			// Addressed as the SHOP step's line, as a line no longer on sale is, so the
+			// storefront links the buyer back to the cart.
+			f.Add(checkout.StepShop+":lines."+l.Code, "%s", w)
 			why = append(why, l.Code+": "+w)
 		}
 	}

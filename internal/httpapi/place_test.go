@@ -304,7 +304,7 @@ func TestPlacementOfAnUndeliverableCertificate(t *testing.T) {
 			if tt.want == http.StatusCreated {
 				return
 			}
-			if tt.want == http.StatusUnprocessableEntity && !strings.Contains(resp.Body, `"field":"CERT-GO"`) {
+			if tt.want == http.StatusUnprocessableEntity && !strings.Contains(resp.Body, `"field":"SHOP:lines.CERT-GO"`) {
 				t.Errorf("refusal %s does not name the line CERT-GO", resp.Body)
 			}
 			if after := untraced(p.items()); !reflect.DeepEqual(before, after) {
