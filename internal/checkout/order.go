@@ -112,26 +112,6 @@ func (l OrderLine) Deliveries() []OrderLine {
 	return out
 }
 
-// Beneficiaries lists the e-mails a delivery of code goes to, lower case: its student
-// seats, or the buyer when code has no seats at all (production's rule).
-func (o *Order) Beneficiaries(code string) []string {
-	var out []string
-	seated := false
-	for _, a := range o.Seats {
-		if a.Code != code {
-			continue
-		}
-		seated = true
-		if a.Role == "" || a.Role == "student" {
-			out = append(out, NormaliseEmail(a.Email))
-		}
-	}
-	if !seated {
-		out = append(out, NormaliseEmail(o.Customer.Email))
-	}
-	return out
-}
-
 // BundleItem is one part of a bundle line.
 type BundleItem struct {
 	Item     Item `json:"item"`

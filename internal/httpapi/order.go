@@ -196,7 +196,13 @@ func (s *Steps) deliverable(ctx context.Context, o *checkout.Order) error {
 	var plan []production.Planned
 	for _, l := range o.Lines {
 		for _, d := range l.Deliveries() {
-			plan = append(plan, production.Planned{Line: l.Code, Handler: d.Handler, Params: d.Params, Beneficiaries: o.Beneficiaries(d.Code)})
+			p := production.Planned{Line: l.Code, Handler: d.Handler, Params: d.Params, Buyer: o.Customer.Email}
+			for _, a := range o.Seats {
+				if a.Code == d.Code {
+					p.Seats = append(p.Seats, production.Seat{Participant: production.Participant{Email: a.Email}, Role: a.Role})
+				}
+			}
+			plan = append(plan, p)
 		}
 	}
 	unmet, err := s.Unmet(ctx, plan)

@@ -15,9 +15,27 @@ type Planned struct {
 	Line    string
 	Handler string
 	Params  map[string]string
-	// Beneficiaries are the e-mails the delivery goes to: the line's student seats, or
-	// the buyer when the line has no seats (as beneficiaries does for a Job).
-	Beneficiaries []string
+	// Buyer is the buyer's e-mail; Seats the delivery's seats, as a Job has them.
+	Buyer string
+	Seats []Seat
+}
+
+// enrols lists who the delivery enrols in its course, by the handlers' own rules:
+// enrol its beneficiaries (beneficiaries, as Postpay), session every seat and the buyer
+// (as supervisor); nil for the other handlers.
+func (p Planned) enrols() []Person {
+	j := Job{Handler: p.Handler, Params: p.Params, Customer: Customer{Email: p.Buyer}, Seats: p.Seats}
+	switch p.Handler {
+	case "enrol":
+		return beneficiaries(j)
+	case "session":
+		out := []Person{j.Customer.Person()}
+		for _, s := range p.Seats {
+			out = append(out, s.Participant.Person())
+		}
+		return out
+	}
+	return nil
 }
 
 // Unmet returns why production would refuse, for good, a planned delivery once the
@@ -32,23 +50,24 @@ func Unmet(ctx context.Context, lms LMS, plan []Planned) (map[string]string, err
 	unmet := map[string]string{}
 	for _, p := range plan {
 		course := p.Params["course"]
-		switch p.Handler {
-		case "enrol", "session":
-			for _, b := range p.Beneficiaries {
-				enrolledBy[course+" "+strings.ToLower(b)] = true
+		for _, b := range p.enrols() {
+			enrolledBy[course+" "+strings.ToLower(b.Email)] = true
+		}
+		if p.Handler != "certificate" {
+			continue
+		}
+		j := Job{Handler: p.Handler, Params: p.Params, Customer: Customer{Email: p.Buyer}, Seats: p.Seats}
+		for _, b := range beneficiaries(j) {
+			email := strings.ToLower(b.Email)
+			if enrolledBy[course+" "+email] {
+				continue
 			}
-		case "certificate":
-			for _, b := range p.Beneficiaries {
-				if enrolledBy[course+" "+strings.ToLower(b)] {
-					continue
-				}
-				ok, err := enrolled(ctx, lms, b, course)
-				if err != nil {
-					return nil, err
-				}
-				if !ok && unmet[p.Line] == "" {
-					unmet[p.Line] = fmt.Sprintf("the certificate of %s is released only to a learner enrolled in that course, and %s is not: buy the course with it, or enrol first", course, strings.ToLower(b))
-				}
+			ok, err := enrolled(ctx, lms, email, course)
+			if err != nil {
+				return nil, err
+			}
+			if !ok && unmet[p.Line] == "" {
+				unmet[p.Line] = fmt.Sprintf("the certificate of %s is released only to a learner enrolled in that course, and %s is not: buy the course with it, or enrol first", course, email)
 			}
 		}
 	}

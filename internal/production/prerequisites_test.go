@@ -34,12 +34,21 @@ func TestUnmetCertificates(t *testing.T) {
 	if _, _, err := e.lms.EnsureUser(ctx, production.Person{Email: "account@example.org"}); err != nil {
 		t.Fatal(err)
 	}
-	cert := func(line string, who ...string) production.Planned {
-		return production.Planned{Line: line, Handler: "certificate", Params: map[string]string{"course": "GO-101"}, Beneficiaries: who}
+	// planned is a delivery of handler in GO-101 to the buyer, or to student seats.
+	planned := func(handler, line, buyer string, students ...string) production.Planned {
+		p := production.Planned{Line: line, Handler: handler, Params: map[string]string{"course": "GO-101"}, Buyer: buyer}
+		for _, s := range students {
+			p.Seats = append(p.Seats, production.Seat{Participant: production.Participant{Email: s}, Role: production.RoleStudent})
+		}
+		return p
 	}
-	course := func(line string, who ...string) production.Planned {
-		return production.Planned{Line: line, Handler: "enrol", Params: map[string]string{"course": "GO-101"}, Beneficiaries: who}
+	cert := func(line, buyer string, students ...string) production.Planned {
+		return planned("certificate", line, buyer, students...)
 	}
+	course := func(line, buyer string, students ...string) production.Planned {
+		return planned("enrol", line, buyer, students...)
+	}
+	session := planned("session", "SEC-GO", "nobody@example.org", "trainee@example.org")
 	tests := []struct {
 		name string
 		plan []production.Planned
@@ -57,8 +66,11 @@ func TestUnmetCertificates(t *testing.T) {
 			want: map[string]string{"CERT-GO": "nobody@example.org is not"}},
 		{name: "the course for someone else", plan: []production.Planned{course("GO-101", "other@example.org"), cert("CERT-GO", "nobody@example.org")},
 			want: map[string]string{"CERT-GO": "nobody@example.org is not"}},
-		{name: "seats: one student of two not enrolled", plan: []production.Planned{cert("CERT-SEATS", "enrolled@example.org", "account@example.org")},
+		{name: "seats: one student of two not enrolled", plan: []production.Planned{cert("CERT-SEATS", "nobody@example.org", "enrolled@example.org", "account@example.org")},
 			want: map[string]string{"CERT-SEATS": "account@example.org is not"}},
+		// A session enrols its participants and the buyer (as supervisor).
+		{name: "a session before the certificate, for its buyer", plan: []production.Planned{session, cert("CERT-GO", "nobody@example.org")}},
+		{name: "a session before the certificate, for a trainee", plan: []production.Planned{session, cert("CERT-SEATS", "nobody@example.org", "trainee@example.org")}},
 		{name: "no certificate", plan: []production.Planned{course("GO-101", "nobody@example.org")}},
 	}
 	for _, tt := range tests {
