@@ -85,6 +85,33 @@ type OrderLine struct {
 	Parts []BundleItem `json:"parts,omitempty"`
 }
 
+// Deliveries lists what production delivers, in its order: each line, except that a
+// bundle is delivered through its parts (in catalog order, so a certificate follows the
+// course it certifies), each a line of its own ID ("L02.CERT-GO") so that it is
+// produced once. Placement checks the same list before payment.
+func (o *Order) Deliveries() []OrderLine {
+	var out []OrderLine
+	for _, l := range o.Lines {
+		out = append(out, l.Deliveries()...)
+	}
+	return out
+}
+
+// Deliveries lists what production delivers for one line (see Order.Deliveries).
+func (l OrderLine) Deliveries() []OrderLine {
+	if len(l.Parts) == 0 {
+		return []OrderLine{l}
+	}
+	out := make([]OrderLine, 0, len(l.Parts))
+	for _, p := range l.Parts {
+		out = append(out, OrderLine{
+			ID: l.ID + "." + p.Item.Code, Code: p.Item.Code, Name: p.Item.Name, Quantity: l.Quantity * p.Quantity,
+			Handler: p.Item.Handler, Params: p.Item.HandlerParams, Item: p.Item,
+		})
+	}
+	return out
+}
+
 // BundleItem is one part of a bundle line.
 type BundleItem struct {
 	Item     Item `json:"item"`

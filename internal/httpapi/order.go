@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/pricing"
+	"github.com/lmsshop/checkout/internal/production"
 )
 
 // Review is GET /carts/{txid}/order: the order as it would be placed.
@@ -169,6 +171,9 @@ func (s *Purchase) place(ctx context.Context, r *Request) (Response, error) {
 		Acceptance: checkout.Acceptance{ShopTerms: true, ShopText: v.Terms.Shop, ItemTerms: v.Terms.Items, AcceptedAt: now},
 	}
 	o.ApplyQuote(q, cr.cat)
+	if err := s.deliverable(ctx, o); err != nil {
+		return Response{}, err
+	}
 	note := s.Trace.Line(o.TxID, "ORDER : placed, %d line(s), final %d %s, paymode %s", len(o.Lines), o.Totals.Final, o.Currency, o.Paymode)
 	if err := s.Store.Place(ctx, o, c.Version, rule, note, c.Trace...); err != nil {
 		return Response{}, err
@@ -177,6 +182,49 @@ func (s *Purchase) place(ctx context.Context, r *Request) (Response, error) {
 		return Response{}, err
 	}
 	return JSON(http.StatusCreated, Placed{Order: o}), nil
+}
+
+// deliverable refuses (422, the lines in fields: SHOP:lines.<code>) an order that production would refuse
+// for good once paid, so the buyer is told why before paying instead of after. The
+// refusal is traced; nothing else is written. An LMS that cannot answer refuses the
+// placement as unavailable (503): the buyer may try again.
+func (s *Purchase) deliverable(ctx context.Context, o *checkout.Order) error {
+	const op = "order.place"
+	if s.Unmet == nil {
+		return nil
+	}
+	var plan []production.Planned
+	for _, l := range o.Lines {
+		for _, d := range l.Deliveries() {
+			p := production.Planned{Line: l.Code, Handler: d.Handler, Params: d.Params, Buyer: o.Customer.Email}
+			for _, a := range o.Seats {
+				if a.Code == d.Code {
+					p.Seats = append(p.Seats, production.Seat{Participant: production.Participant{Email: a.Email}, Role: a.Role})
+				}
+			}
+			plan = append(plan, p)
+		}
+	}
+	unmet, err := s.Unmet(ctx, plan)
+	if err != nil {
+		s.Trace.Printf(ctx, o.TxID, "ORDER : placement refused: the learning platform could not be asked (%v)", err)
+		return checkout.Errorf(op, checkout.EUNAVAILABLE, "the learning platform cannot be reached to check the order; try again in a moment")
+	}
+	if len(unmet) == 0 {
+		return nil
+	}
+	var f checkout.Fields
+	var why []string
+	for _, l := range o.Lines {
+		if w := unmet[l.Code]; w != "" {
+			// Addressed as the SHOP step's line, as a line no longer on sale is, so the
+			// storefront links the buyer back to the cart.
+			f.Add(checkout.StepShop+":lines."+l.Code, "%s", w)
+			why = append(why, l.Code+": "+w)
+		}
+	}
+	s.Trace.Printf(ctx, o.TxID, "ORDER : placement refused, cannot be delivered: %s", strings.Join(why, "; "))
+	return &checkout.Error{Op: op, Kind: checkout.EINCOMPLETE, Message: "the order cannot be delivered as it is", Fields: f}
 }
 
 func (s *Purchase) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order) error {

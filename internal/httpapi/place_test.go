@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strings"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/production"
+	"github.com/lmsshop/checkout/internal/production/locallms"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -80,6 +84,8 @@ type placement struct {
 	wf         *recorder
 	tx, token  string
 	buyerEmail string
+	lms        *locallms.LMS // the LMS placement checks a certificate's enrolment in
+	lmsDown    bool
 }
 
 func newPlacement(t *testing.T) *placement {
@@ -87,6 +93,16 @@ func newPlacement(t *testing.T) *placement {
 	wf := &recorder{}
 	purchase, st, _ := demoPurchase(t, wf)
 	p := &placement{t: t, db: st.DB, table: st.Table, st: st, wf: wf, buyerEmail: "ada-" + strings.ToLower(trace.NewTxID()) + "@example.com"}
+	p.lms = locallms.New(st.DB, st.Table)
+	if err := p.lms.Seed(context.Background(), "GO-101"); err != nil {
+		t.Fatal(err)
+	}
+	purchase.Unmet = func(ctx context.Context, plan []production.Planned) (map[string]string, error) {
+		if p.lmsDown {
+			return nil, errors.New("connection refused")
+		}
+		return production.Unmet(ctx, p.lms, plan)
+	}
 	p.rt = httpapi.NewRouter(nil)
 	purchase.RegisterShop(p.rt)
 	purchase.RegisterCustomer(p.rt)
@@ -219,6 +235,97 @@ func TestPlacementOfAnExpiredCartIsRefusedByTheTransaction(t *testing.T) {
 	if resp := p.place(apiDomain); resp.StatusCode != http.StatusCreated {
 		t.Errorf("placement of the live cart = %d %s, want 201", resp.StatusCode, resp.Body)
 	}
+}
+
+// A certificate is released only to a learner enrolled in its course: placement refuses
+// (422, the line in fields, with the reason) a cart whose buyer is not and does not buy
+// the course before it, and the order
+// is not written, the cart and the buyer's account stay as they were, no LMS account
+// is created and no workflow starts; the refusal is traced. Bought with its course (the
+// bundle), or by an enrolled buyer, it places. An LMS that cannot be asked refuses with
+// 503 and writes nothing either.
+func TestPlacementOfAnUndeliverableCertificate(t *testing.T) {
+	tests := []struct {
+		name     string
+		lines    []string // cart lines besides GO-101, which the fixture holds
+		enrolled bool
+		lmsDown  bool
+		want     int
+		wantWhy  string
+	}{
+		{name: "a buyer not enrolled", lines: []string{"-GO-101", "CERT-GO"}, want: http.StatusUnprocessableEntity,
+			wantWhy: "the certificate of GO-101 is released only to a learner enrolled in that course"},
+		{name: "the LMS cannot be asked", lines: []string{"-GO-101", "CERT-GO"}, lmsDown: true, want: http.StatusServiceUnavailable,
+			wantWhy: "the learning platform cannot be reached"},
+		{name: "an enrolled buyer", lines: []string{"-GO-101", "CERT-GO"}, enrolled: true, want: http.StatusCreated},
+		{name: "the bundle: the course before its certificate", lines: []string{"-GO-101", "GO-BUNDLE"}, want: http.StatusCreated},
+		{name: "the course and its certificate in one order", lines: []string{"CERT-GO"}, want: http.StatusCreated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPlacement(t)
+			ctx := context.Background()
+			for _, code := range tt.lines {
+				qty := `{"quantity":1}`
+				if c, removed := strings.CutPrefix(code, "-"); removed {
+					code, qty = c, `{"quantity":0}`
+				}
+				p.mustServe("PUT /carts/{txid}/lines/{code}", code, qty)
+			}
+			if tt.enrolled {
+				uid, _, err := p.lms.EnsureUser(ctx, production.Person{Email: p.buyerEmail})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := p.lms.Enrol(ctx, production.Enrolment{User: uid, Course: "GO-101", Role: "student"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p.lmsDown = tt.lmsDown
+			before := untraced(p.items())
+			resp := p.place(apiDomain)
+			if resp.StatusCode != tt.want || !strings.Contains(resp.Body, tt.wantWhy) {
+				t.Fatalf("placement = %d %s, want %d saying %q", resp.StatusCode, resp.Body, tt.want, tt.wantWhy)
+			}
+			if tt.want == http.StatusCreated {
+				return
+			}
+			if tt.want == http.StatusUnprocessableEntity && !strings.Contains(resp.Body, `"field":"SHOP:lines.CERT-GO"`) {
+				t.Errorf("refusal %s does not name the line CERT-GO", resp.Body)
+			}
+			if after := untraced(p.items()); !reflect.DeepEqual(before, after) {
+				t.Errorf("a refused placement changed the table: %d items before, %d after (trace lines left out)", len(before), len(after))
+			}
+			if _, err := p.st.GetOrder(ctx, p.tx, ""); checkout.KindOf(err) != checkout.ENOTFOUND {
+				t.Errorf("order after the refusal: %v, want none", err)
+			}
+			if _, err := p.lms.FindUser(ctx, p.buyerEmail); !errors.Is(err, production.ErrNotFound) {
+				t.Errorf("LMS account after the refusal: %v, want none created", err)
+			}
+			if len(p.wf.inputs) != 0 {
+				t.Errorf("the workflow was started: %+v", p.wf.inputs)
+			}
+			tr, err := p.st.ListTrace(ctx, p.tx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if text := fmt.Sprint(tr); !strings.Contains(text, "placement refused") {
+				t.Errorf("refusal not traced: %s", text)
+			}
+		})
+	}
+}
+
+// untraced leaves out trace lines, which a refusal writes on purpose.
+func untraced(items []map[string]types.AttributeValue) []map[string]types.AttributeValue {
+	var out []map[string]types.AttributeValue
+	for _, it := range items {
+		if sk, ok := it["sk"].(*types.AttributeValueMemberS); ok && strings.HasPrefix(sk.Value, "TRACE#") {
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
 }
 
 func jsonText(t *testing.T, v any) string {

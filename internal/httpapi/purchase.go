@@ -16,6 +16,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/pricing"
+	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 	"github.com/lmsshop/checkout/internal/vies"
@@ -51,6 +52,10 @@ type Purchase struct {
 	Trace    *trace.Tracer
 	Workflow Starter
 	Check    checkout.Checker
+	// Unmet says, before payment, which deliveries production would refuse for good
+	// once the order is paid (production.Unmet on the configured LMS: a certificate for
+	// a learner not enrolled in its course); nil checks nothing.
+	Unmet func(ctx context.Context, plan []production.Planned) (map[string]string, error)
 	// Offer lists the payment modes offered for a total; nil means Offered, i.e. the
 	// shop's modes under the rules of docs/spec.md, Payment modes. Wiring narrows it
 	// to the modes this deployment can run, so a buyer is never offered a provider

@@ -35,7 +35,7 @@ func (h *certificate) Postpay(ctx context.Context, j Job) (Result, error) {
 	}
 	return h.perPerson(ctx, j, beneficiaries(j), func(ctx context.Context, now time.Time, p Person, uid string) (Instance, error) {
 		if _, err := h.lms.Enrolment(ctx, uid, course); errors.Is(err, ErrNotFound) {
-			return Instance{}, fmt.Errorf("%s is not enrolled in %s: no certificate to release", p.Email, course)
+			return Instance{}, fmt.Errorf("%s is not enrolled in %s: no certificate to release: %w", p.Email, course, ErrIneligible)
 		} else if err != nil {
 			return Instance{}, fmt.Errorf("read enrolment of %s in %s: %w", p.Email, course, err)
 		}

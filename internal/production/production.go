@@ -146,6 +146,11 @@ const (
 // ErrNotFound is returned (wrapped) when an LMS object or an instance does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrIneligible is returned (wrapped) when a beneficiary may not receive what was
+// bought (a certificate for a course they are not enrolled in): retrying changes
+// nothing until someone changes the LMS, so the workflow does not retry it.
+var ErrIneligible = errors.New("not eligible")
+
 // LMS is the port to the learning-management system. Every method is idempotent
 // (production's at-most-once delivery relies on it): ensuring, enrolling and assigning
 // are sets.
@@ -166,6 +171,9 @@ type LMS interface {
 	ExtendEnrolment(ctx context.Context, user, course string, until time.Time) error
 	// Enrolment returns a user's enrolment in a course; the error wraps ErrNotFound when there is none.
 	Enrolment(ctx context.Context, user, course string) (Enrolment, error)
+	// FindUser returns the ID of the account of email without creating it; the error
+	// wraps ErrNotFound when there is none. Placement's checks read with it.
+	FindUser(ctx context.Context, email string) (userID string, err error)
 	// EnsureCategory returns the category named name under parent ("" = top), creating it when absent.
 	EnsureCategory(ctx context.Context, name, parent string) (id string, created bool, err error)
 	// EnsureCourse returns the course with this short name, creating it in category when absent.

@@ -75,7 +75,7 @@ func (s *Production) produce(ctx context.Context, t Task, phase string) ([]strin
 	products := []string{} // not null: "none" differs from "not told" for billing
 	var feedback []store.Feedback
 	accountCreated := false
-	for _, l := range deliveries(o.Lines) {
+	for _, l := range o.Deliveries() {
 		h, ok := s.Producers[l.Handler]
 		if !ok {
 			tr.Printf(ctx, txid, "line %s (%s): no production handler %q", l.ID, l.Code, l.Handler)
@@ -134,31 +134,13 @@ func (s *Production) produce(ctx context.Context, t Task, phase string) ([]strin
 	return products, nil
 }
 
-// deliveries lists what production delivers: each line, except that a bundle is
-// delivered through its parts (in catalog order, so a certificate follows the course it
-// certifies), each a line of its own ID ("L02.CERT-GO") so that it is produced once.
-func deliveries(lines []checkout.OrderLine) []checkout.OrderLine {
-	var out []checkout.OrderLine
-	for _, l := range lines {
-		if len(l.Parts) == 0 {
-			out = append(out, l)
-			continue
-		}
-		for _, p := range l.Parts {
-			out = append(out, checkout.OrderLine{
-				ID: l.ID + "." + p.Item.Code, Code: p.Item.Code, Name: p.Item.Name, Quantity: l.Quantity * p.Quantity,
-				Handler: p.Item.Handler, Params: p.Item.HandlerParams, Item: p.Item,
-			})
-		}
-	}
-	return out
-}
-
 // productionError names a handler's failure for the state machine: a missing LMS
-// object, a bad parameter or an order refunded meanwhile will not change by retrying; anything else (the LMS or
-// the table unreachable, a lost race) is worth the Retry's backoff.
+// object, a beneficiary who may not receive the product (a certificate without the
+// enrolment), a bad parameter or an order refunded meanwhile will not change by
+// retrying; anything else (the LMS or the table unreachable, a lost race) is worth the
+// Retry's backoff.
 func productionError(err error) error {
-	if errors.Is(err, production.ErrNotFound) || errors.Is(err, production.ErrNotPaid) || strings.Contains(err.Error(), "parameter ") {
+	if errors.Is(err, production.ErrNotFound) || errors.Is(err, production.ErrIneligible) || errors.Is(err, production.ErrNotPaid) || strings.Contains(err.Error(), "parameter ") {
 		return &TaskError{Name: ErrTaskFailed, Msg: "production failed", Err: err}
 	}
 	return &TaskError{Name: ErrTransient, Msg: "production failed", Err: err}

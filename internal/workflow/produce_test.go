@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
 
@@ -32,6 +33,30 @@ func TestProduceRefusals(t *testing.T) {
 		}
 		if !strings.Contains(e.traceText(txid), `no production handler "enrol"`) {
 			t.Errorf("missing handler not traced:\n%s", e.traceText(txid))
+		}
+	})
+	// A certificate whose buyer is not enrolled in its course (placement checks it, but
+	// the enrolment may end while an offline payment is awaited): retrying cannot
+	// change it, so it is TaskFailed, not Transient, and the deliver run goes straight
+	// to its fault state instead of retrying for half a minute. Nothing is delivered.
+	t.Run("certificate for a buyer not enrolled", func(t *testing.T) {
+		txid, _ := e.placeWith("test", 12000, func(o *checkout.Order) {
+			o.Lines[0].Code, o.Lines[0].Handler, o.Lines[0].Params = "CERT-101", "certificate", map[string]string{"course": "COURSE-101"}
+		})
+		if _, err := e.st.Move(e.ctx, txid, checkout.SoldOut, store.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, errType := e.task(e.produce, map[string]any{"action": "postpay", "txid": txid}); errType != workflow.ErrTaskFailed {
+			t.Fatalf("certificate without enrolment reported %q, want %s (not worth a retry)", errType, workflow.ErrTaskFailed)
+		}
+		if tr := e.traceText(txid); !strings.Contains(tr, "is not enrolled in COURSE-101: no certificate to release") {
+			t.Errorf("the reason is not traced for the operator:\n%s", tr)
+		}
+		if insts, _ := e.st.CustomerInstances(e.ctx, buyerEmail); len(insts) != 0 {
+			t.Fatalf("a certificate was released: %+v", insts)
+		}
+		if o := e.order(txid); o.Status != checkout.SoldOut {
+			t.Errorf("order %s, want it left SOLDOUT for an operator", o.Status)
 		}
 	})
 	t.Run("fault path is traced", func(t *testing.T) {

@@ -171,6 +171,7 @@ func TestRealCheckoutDefinition(t *testing.T) {
 		// Standard states entered (billed transitions) and Express runs (prepare, deliver).
 		transitions int
 		runs        []int
+		wantError   string
 	}{
 		// A paid order: two Standard transitions, Payment and Deliver.
 		{scenario: "instant", wantStatus: StatusSucceeded, transitions: 2, runs: []int{1, 1},
@@ -199,6 +200,10 @@ func TestRealCheckoutDefinition(t *testing.T) {
 		// Express's five minutes): nothing traced the fault, so DeliveryFault does.
 		{scenario: "deliver-cannot-start", wantStatus: StatusFailed, transitions: 5, runs: []int{1, 0},
 			wantActions: []string{"produce.prepay", "payment.start", "produce.fault"}},
+		// An input without the order (every start must carry it, null when too large): the
+		// Payment state's Parameters select nothing, so the execution fails at once with
+		// States.Runtime, which its Catch on States.ALL does not take; nothing runs.
+		{scenario: "input-without-order", wantStatus: StatusFailed, wantError: "States.Runtime", transitions: 1, runs: []int{0, 0}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.scenario, func(t *testing.T) {
@@ -211,8 +216,11 @@ func TestRealCheckoutDefinition(t *testing.T) {
 				override = map[string]string{"DeliverStateMachineArn": "arn:aws:states:eu-west-1:111122223333:stateMachine:gone"}
 			}
 			smArn, express := checkoutMachines(t, e, override)
-			x, _, err := e.StartExecution(smArn, "tx-"+tt.scenario,
-				`{"txid":"tx-1","paymode":"card","payment":{"kind":"online","timeoutSeconds":900,"retrySeconds":900},"order":null}`)
+			input := `{"txid":"tx-1","paymode":"card","payment":{"kind":"online","timeoutSeconds":900,"retrySeconds":900},"order":null}`
+			if tt.scenario == "input-without-order" {
+				input = strings.Replace(input, `,"order":null`, "", 1)
+			}
+			x, _, err := e.StartExecution(smArn, "tx-"+tt.scenario, input)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,7 +235,7 @@ func TestRealCheckoutDefinition(t *testing.T) {
 				}
 			}
 			info := waitFor(t, e, x)
-			if info.Status != tt.wantStatus {
+			if info.Status != tt.wantStatus || (tt.wantError != "" && info.Error != tt.wantError) {
 				t.Fatalf("status %s %s %s", info.Status, info.Error, info.Cause)
 			}
 			if got := fns.ran(); got != strings.Join(tt.wantActions, " ") {

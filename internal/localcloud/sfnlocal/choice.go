@@ -208,6 +208,9 @@ func (r *choiceRule) eval(s scope) (bool, error) {
 		present := err == nil
 		return present == r.Operand.(bool), nil
 	}
+	if _, missing := missingPath(err); missing {
+		return false, failf("States.Runtime", "Invalid path '%s': The choice state's condition path references an invalid value.", r.Variable.src)
+	}
 	if err != nil {
 		return false, fmt.Errorf("choice Variable %s: %w", r.Variable.src, err)
 	}
@@ -218,7 +221,7 @@ func (r *choiceRule) eval(s scope) (bool, error) {
 			pdoc = s.ctx
 		}
 		if operand, err = p.get(pdoc); err != nil {
-			return false, fmt.Errorf("choice %s %s: %w", r.Op, p.src, err)
+			return false, noResults(r.Op, err)
 		}
 	}
 	op := strings.TrimSuffix(r.Op, "Path")

@@ -77,8 +77,8 @@ func TestChoiceRules(t *testing.T) {
 		{rule: `{"Not":{"Variable":"$.s","StringEquals":"beta"}}`, want: false},
 		{rule: `{"Not":{"Variable":"$.gone","IsPresent":true}}`, want: true},
 		{rule: `{"Variable":"$$.Execution.Name","StringEquals":"tx-1"}`, want: true},
-		{rule: `{"Variable":"$.gone","StringEquals":"x"}`, wantErr: "path not found"},
-		{rule: `{"Variable":"$.s","StringEqualsPath":"$.gone"}`, wantErr: "path not found"},
+		{rule: `{"Variable":"$.gone","StringEquals":"x"}`, wantErr: "Invalid path '$.gone': The choice state's condition path references an invalid value."},
+		{rule: `{"Variable":"$.s","StringEqualsPath":"$.gone"}`, wantErr: "Invalid path '$.gone' : No results for path: $['gone']"},
 	}
 	sc := scope{input: mustJSON(t, input), ctx: mustJSON(t, `{"Execution":{"Name":"tx-1"}}`)}
 	for _, tt := range tests {

@@ -27,6 +27,16 @@
 // description; aws-sdk:sfn:sendTaskSuccess and sendTaskFailure. The integrations'
 // calls are authorized as the machine's role through Options.Authorize.
 //
+// A path that selects nothing (in Parameters, ResultSelector, ItemSelector, InputPath,
+// OutputPath, ItemsPath, a Choice rule, a Wait's or a Fail's ...Path, a Task's
+// TimeoutSecondsPath) fails the execution at once with States.Runtime, which no Retry
+// or Catch takes, not even on States.ALL, as AWS documents; the cause is AWS's: "An
+// error occurred while executing the state 'S' (entered at the event id #2). The
+// JSONPath '$.order' specified for the field 'order.$' could not be found in the input
+// '…'". A child started with startExecution.waitForTaskToken that fails that way never
+// answers its token: as in AWS, the parent waits for its TimeoutSeconds (or
+// HeartbeatSeconds), so such a task needs one.
+//
 // Express machines (CreateMachine with TypeExpress): only Request Response resources
 // (a .sync or .waitForTaskToken one is an InvalidDefinition), names not idempotent,
 // five minutes at most, and the API's DescribeExecution, GetExecutionHistory and

@@ -125,7 +125,7 @@ func TestRuntimeErrorsFailTheExecution(t *testing.T) {
 			name:      "missing InputPath",
 			def:       `{"StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.nope","End":true}}}`,
 			wantErr:   "States.Runtime",
-			wantCause: "InputPath",
+			wantCause: "Invalid path '$.nope' : No results for path: $['nope']",
 		},
 		{
 			name: "States.ALL does not catch States.Runtime",

@@ -44,6 +44,13 @@ func applyTemplate(tmpl any, s scope) (any, error) {
 					return nil, fmt.Errorf("field %q must be a path or intrinsic function string", k)
 				}
 				val, err := evalExpr(expr, s)
+				if p, ok := missingPath(err); ok {
+					doc := s.input
+					if p.context {
+						doc = s.ctx
+					}
+					return nil, failf("States.Runtime", "The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'", p.src, k, encodeJSON(doc))
+				}
 				if err != nil {
 					return nil, fmt.Errorf("field %q: %w", k, err)
 				}

@@ -31,7 +31,7 @@ func TestApplyTemplate(t *testing.T) {
 		{name: "ArrayGetItem", tmpl: `{"v.$":"States.ArrayGetItem($.cart.lines, 1)"}`, want: `{"v":{"code":"C2"}}`},
 		{name: "StringSplit", tmpl: `{"v.$":"States.StringSplit($.csv, ',')"}`, want: `{"v":["a","b","c"]}`},
 		{name: "Base64 round trip", tmpl: `{"v.$":"States.Base64Decode(States.Base64Encode($.name))"}`, want: `{"v":"Ada"}`},
-		{name: "missing path", tmpl: `{"v.$":"$.nope"}`, wantErr: "path not found"},
+		{name: "missing path", tmpl: `{"v.$":"$.nope"}`, wantErr: "The JSONPath '$.nope' specified for the field 'v.$' could not be found in the input"},
 		{name: "non-string path", tmpl: `{"v.$":3}`, wantErr: "must be a path"},
 		{name: "unknown function", tmpl: `{"v.$":"States.Nope(1)"}`, wantErr: "unsupported intrinsic"},
 		{name: "MathAdd non-integer", tmpl: `{"v.$":"States.MathAdd(1.5, 1)"}`, wantErr: "must be integers"},

@@ -16,9 +16,45 @@ import (
 // immutable: every transformation copies along the path it changes, so branches of a
 // Parallel or iterations of a Map can share their input safely.
 
-// errPathNotFound is returned when a path names a field or index the document lacks.
-// Choice's IsPresent needs to tell it apart from a malformed path.
+// errPathNotFound is returned (inside a *notFoundError) when a path names a field or
+// index the document lacks. Choice's IsPresent needs to tell it apart from a malformed
+// path, and the failure's cause names the path as AWS does.
 var errPathNotFound = errors.New("path not found")
+
+// notFoundError is a definite path that selects nothing in its document.
+type notFoundError struct{ path *jsonPath }
+
+func (e *notFoundError) Error() string { return errPathNotFound.Error() + ": " + e.path.src }
+func (e *notFoundError) Unwrap() error { return errPathNotFound }
+
+// missingPath returns the path of a not-found failure inside err, if that is what err is.
+func missingPath(err error) (*jsonPath, bool) {
+	var nf *notFoundError
+	if errors.As(err, &nf) {
+		return nf.path, true
+	}
+	return nil, false
+}
+
+// bracketed renders the path as AWS's causes name it: $['a']['b'][0].
+func (p *jsonPath) bracketed() string {
+	var b strings.Builder
+	b.WriteString("$")
+	if p.context {
+		b.WriteString("$")
+	}
+	for _, s := range p.segs {
+		switch {
+		case s.wildcard:
+			b.WriteString("[*]")
+		case s.isIndex:
+			fmt.Fprintf(&b, "[%d]", s.index)
+		default:
+			fmt.Fprintf(&b, "['%s']", s.field)
+		}
+	}
+	return b.String()
+}
 
 // segment is one step of a compiled path.
 type segment struct {
@@ -140,7 +176,7 @@ func (p *jsonPath) get(doc any) (any, error) {
 		for _, s := range p.segs {
 			next, ok := step(cur, s)
 			if !ok {
-				return nil, fmt.Errorf("%w: %s", errPathNotFound, p.src)
+				return nil, &notFoundError{path: p}
 			}
 			cur = next
 		}

@@ -14,6 +14,9 @@ import (
 type stateError struct {
 	Name  string
 	Cause string
+	// located is set once a States.Runtime cause names the state that failed, so that
+	// the Parallel or Map around it does not name itself too.
+	located bool
 }
 
 func (e *stateError) Error() string { return e.Name + ": " + e.Cause }
@@ -100,15 +103,44 @@ func (r *runner) contextObject(st *state, entered time.Time, retryCount int, tok
 
 func isoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-func (r *runner) enter(st *state, input any) time.Time {
+// enter records that st was entered and returns when, with the event's ID.
+func (r *runner) enter(st *state, input any) (time.Time, int64) {
 	now := r.e.clock()
 	r.x.mu.Lock()
+	defer r.x.mu.Unlock()
 	r.x.transitions++
 	r.x.addEventLocked(now, st.Type+"StateEntered", map[string]any{
 		"name": st.name, "input": encodeJSON(input), "inputDetails": map[string]any{"truncated": false},
 	})
-	r.x.mu.Unlock()
-	return now
+	return now, int64(len(r.x.events))
+}
+
+// located gives a States.Runtime failure of st the cause AWS gives it: the state and
+// the ID of its StateEntered event, then what went wrong. States.Runtime is neither
+// retried nor caught (errorMatches), so this is the execution's cause. Other errors,
+// and a cancelled context, pass through unchanged.
+func located(st *state, enteredID int64, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	se := asStateError(err)
+	if se.Name != "States.Runtime" || se.located {
+		return err
+	}
+	return &stateError{
+		Name:    se.Name,
+		Cause:   fmt.Sprintf("An error occurred while executing the state '%s' (entered at the event id #%d). %s", st.name, enteredID, se.Cause),
+		located: true,
+	}
+}
+
+// noResults is the States.Runtime failure of a path field (InputPath, OutputPath,
+// ItemsPath) whose path selects nothing, worded as AWS words it.
+func noResults(field string, err error) error {
+	if p, ok := missingPath(err); ok {
+		return failf("States.Runtime", "Invalid path '%s' : No results for path: %s", p.src, p.bracketed())
+	}
+	return failf("States.Runtime", "%s: %v", field, err)
 }
 
 func (r *runner) exit(st *state, output any) {
@@ -119,7 +151,7 @@ func (r *runner) exit(st *state, output any) {
 
 // runState runs one state and returns its output and the next state's name ("" at an end).
 func (r *runner) runState(ctx context.Context, st *state, input any) (any, string, error) {
-	entered := r.enter(st, input)
+	entered, enteredID := r.enter(st, input)
 	var (
 		out  any
 		next = st.Next
@@ -136,14 +168,14 @@ func (r *runner) runState(ctx context.Context, st *state, input any) (any, strin
 		out, err = r.succeed(st, input)
 		next = ""
 	case "Fail":
-		return nil, "", r.fail(st, input)
+		return nil, "", located(st, enteredID, r.fail(st, input))
 	case "Task", "Parallel", "Map":
 		out, next, err = r.withRetry(ctx, st, input, entered)
 	default:
 		err = failf("States.Runtime", "unsupported state type %q", st.Type)
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", located(st, enteredID, err)
 	}
 	r.exit(st, out)
 	// An End state ends the machine, unless its Catch sent it elsewhere.
@@ -174,7 +206,7 @@ func applyInputPath(p optPath, raw any) (any, error) {
 	}
 	v, err := p.path.get(raw)
 	if err != nil {
-		return nil, failf("States.Runtime", "InputPath: %v", err)
+		return nil, noResults("InputPath", err)
 	}
 	return v, nil
 }
@@ -203,7 +235,7 @@ func applyOutputPath(p optPath, v any) (any, error) {
 	}
 	out, err := p.path.get(v)
 	if err != nil {
-		return nil, failf("States.Runtime", "OutputPath: %v", err)
+		return nil, noResults("OutputPath", err)
 	}
 	return out, nil
 }
@@ -253,7 +285,7 @@ func (r *runner) choice(st *state, raw any, entered time.Time) (any, string, err
 	for _, rule := range st.Choices {
 		ok, err := rule.eval(sc)
 		if err != nil {
-			return nil, "", failf("States.Runtime", "%v", err)
+			return nil, "", asStateError(err) // a plain error is States.Runtime
 		}
 		if ok {
 			next = rule.Next
@@ -280,7 +312,7 @@ func (r *runner) wait(ctx context.Context, st *state, raw any, entered time.Time
 	case st.SecondsPath != "":
 		v, err := resolveRef(st.SecondsPath, in)
 		if err != nil {
-			return nil, failf("States.Runtime", "SecondsPath: %v", err)
+			return nil, noResults("SecondsPath", err)
 		}
 		n, err := toInt(v)
 		if err != nil || n < 0 {
@@ -292,7 +324,7 @@ func (r *runner) wait(ctx context.Context, st *state, raw any, entered time.Time
 		if st.TimestampPath != "" {
 			v, err := resolveRef(st.TimestampPath, in)
 			if err != nil {
-				return nil, failf("States.Runtime", "TimestampPath: %v", err)
+				return nil, noResults("TimestampPath", err)
 			}
 			s, ok := v.(string)
 			if !ok {
@@ -342,15 +374,15 @@ func (r *runner) succeed(st *state, raw any) (any, error) {
 func (r *runner) fail(st *state, raw any) error {
 	se := &stateError{Name: st.Error, Cause: st.Cause}
 	for _, f := range []struct {
-		path string
-		dst  *string
-	}{{st.ErrorPath, &se.Name}, {st.CausePath, &se.Cause}} {
+		field, path string
+		dst         *string
+	}{{"ErrorPath", st.ErrorPath, &se.Name}, {"CausePath", st.CausePath, &se.Cause}} {
 		if f.path == "" {
 			continue
 		}
 		v, err := resolveRef(f.path, raw)
 		if err != nil {
-			return failf("States.Runtime", "Fail state %q: %v", st.name, err)
+			return noResults(f.field, err)
 		}
 		s, ok := v.(string)
 		if !ok {
@@ -472,7 +504,7 @@ func (r *runner) mapState(ctx context.Context, st *state, raw any, entered time.
 	itemsVal := in
 	if st.ItemsPath.set && !st.ItemsPath.null {
 		if itemsVal, err = st.ItemsPath.path.get(in); err != nil {
-			return nil, failf("States.Runtime", "ItemsPath: %v", err)
+			return nil, noResults("ItemsPath", err)
 		}
 	}
 	items, ok := itemsVal.([]any)

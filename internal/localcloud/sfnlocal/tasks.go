@@ -280,7 +280,7 @@ func durationField(fixed *int, path string, raw any, field string) (time.Duratio
 	}
 	v, err := resolveRef(path, raw)
 	if err != nil {
-		return 0, failf("States.Runtime", "%sPath: %v", field, err)
+		return 0, noResults(field+"Path", err)
 	}
 	n, err := toInt(v)
 	if err != nil || n <= 0 {

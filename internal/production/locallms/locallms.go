@@ -56,6 +56,15 @@ func (l *LMS) EnsureUser(ctx context.Context, p production.Person) (string, bool
 	return u.ID, created, nil
 }
 
+// FindUser implements production.LMS: one read of the user's record.
+func (l *LMS) FindUser(ctx context.Context, email string) (string, error) {
+	u, err := l.user(ctx, email)
+	if err != nil {
+		return "", err
+	}
+	return u.ID, nil
+}
+
 // CourseExists implements production.LMS.
 func (l *LMS) CourseExists(ctx context.Context, shortname string) (bool, error) {
 	_, err := l.Course(ctx, shortname)

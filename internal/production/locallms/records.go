@@ -120,6 +120,30 @@ func (t *tables) ensureUser(ctx context.Context, u User) (User, bool, error) {
 	return got, created, nil
 }
 
+// user returns the local user of an e-mail; the error wraps production.ErrNotFound when
+// absent.
+func (t *tables) user(ctx context.Context, email string) (User, error) {
+	id := strings.ToLower(strings.TrimSpace(email))
+	return read[User](ctx, t, lmsUserPK(id), "USER", "local LMS user "+id)
+}
+
+// read returns the record at pk, sk, named what in errors; the error wraps
+// production.ErrNotFound when there is none.
+func read[T any](ctx context.Context, t *tables, pk, sk, what string) (T, error) {
+	var v T
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &t.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return v, fmt.Errorf("read %s: %w", what, err)
+	}
+	if out.Item == nil {
+		return v, fmt.Errorf("%s: %w", what, production.ErrNotFound)
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &v); err != nil {
+		return v, fmt.Errorf("decode %s: %w", what, err)
+	}
+	return v, nil
+}
+
 // ensureCourse creates the local course unless its short name exists.
 func (t *tables) ensureCourse(ctx context.Context, c Course) (Course, bool, error) {
 	if c.ID == "" {
@@ -138,18 +162,7 @@ func (t *tables) ensureCourse(ctx context.Context, c Course) (Course, bool, erro
 
 // Course returns a local course; the error wraps production.ErrNotFound when absent.
 func (t *tables) Course(ctx context.Context, shortname string) (Course, error) {
-	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &t.table, Key: key(lmsCoursePK(shortname), "COURSE"), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return Course{}, fmt.Errorf("read local LMS course %s: %w", shortname, err)
-	}
-	if out.Item == nil {
-		return Course{}, fmt.Errorf("local LMS course %s: %w", shortname, production.ErrNotFound)
-	}
-	var c Course
-	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
-		return Course{}, fmt.Errorf("decode local LMS course %s: %w", shortname, err)
-	}
-	return c, nil
+	return read[Course](ctx, t, lmsCoursePK(shortname), "COURSE", "local LMS course "+shortname)
 }
 
 // putEnrolment records (or replaces) an enrolment: enrolling is a set.
@@ -167,18 +180,7 @@ func (t *tables) putEnrolment(ctx context.Context, e Enrolment) error {
 
 // enrolment returns an enrolment; the error wraps production.ErrNotFound when absent.
 func (t *tables) enrolment(ctx context.Context, user, course string) (Enrolment, error) {
-	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &t.table, Key: key(lmsCoursePK(course), "ENROL#"+strings.ToLower(user)), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return Enrolment{}, fmt.Errorf("read enrolment of %s in %s: %w", user, course, err)
-	}
-	if out.Item == nil {
-		return Enrolment{}, fmt.Errorf("enrolment of %s in %s: %w", user, course, production.ErrNotFound)
-	}
-	var e Enrolment
-	if err := attributevalue.UnmarshalMap(out.Item, &e); err != nil {
-		return Enrolment{}, fmt.Errorf("decode enrolment of %s in %s: %w", user, course, err)
-	}
-	return e, nil
+	return read[Enrolment](ctx, t, lmsCoursePK(course), "ENROL#"+strings.ToLower(user), fmt.Sprintf("enrolment of %s in %s", user, course))
 }
 
 // Enrolments returns every enrolment of a local course.

@@ -157,6 +157,19 @@ func (c *Client) userByEmail(ctx context.Context, email string) (user, bool, err
 	return user{}, false, nil
 }
 
+// FindUser implements production.LMS with core_user_get_users_by_field, creating
+// nothing.
+func (c *Client) FindUser(ctx context.Context, email string) (string, error) {
+	u, found, err := c.userByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if err != nil {
+		return "", err
+	}
+	if !found {
+		return "", fmt.Errorf("moodle: user %s: %w", email, production.ErrNotFound)
+	}
+	return strconv.Itoa(u.ID), nil
+}
+
 // EnsureUser implements production.LMS. The username is the lowercased
 // e-mail; Moodle mails the generated password (createpassword=1).
 func (c *Client) EnsureUser(ctx context.Context, p production.Person) (string, bool, error) {

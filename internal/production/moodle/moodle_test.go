@@ -72,6 +72,25 @@ func TestEnsureUser(t *testing.T) {
 	}
 }
 
+// TestFindUser: placement's read finds an account by e-mail and never creates one.
+func TestFindUser(t *testing.T) {
+	f, c := newClient(t)
+	ctx := context.Background()
+	if _, err := c.FindUser(ctx, "ada@example.org"); !errors.Is(err, production.ErrNotFound) {
+		t.Fatalf("FindUser before the account exists = %v, want ErrNotFound", err)
+	}
+	id, _, err := c.EnsureUser(ctx, ada)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.FindUser(ctx, " ADA@example.org"); err != nil || got != id {
+		t.Fatalf("FindUser = %q, %v; want %s", got, err, id)
+	}
+	if n := f.count("core_user_create_users"); n != 1 {
+		t.Errorf("%d create calls, want only EnsureUser's", n)
+	}
+}
+
 func TestEnrol(t *testing.T) {
 	f, c := newClient(t)
 	ctx := context.Background()

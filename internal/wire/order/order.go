@@ -28,6 +28,9 @@ func Order(d *wire.Deps) (lambda.Handler, error) {
 		return nil, err
 	}
 	s.Check = check
+	if s.Unmet, err = settings.DeliveryCheck(d); err != nil {
+		return nil, err
+	}
 	s.Workflow = &stepfn.Workflow{API: SFN(d), StateMachineARN: d.Cfg.StateMachineARN}
 	pm, err := settings.PaymentModes(d)
 	if err != nil {

@@ -64,6 +64,22 @@ func ProductionHandlers(d *wire.Deps) (map[string]production.Handler, error) {
 	return production.Handlers(lms, d.Store, d.Now), nil
 }
 
+// DeliveryCheck is production.Unmet on the configured LMS: placement asks it which
+// deliveries production would refuse for good once paid (a certificate for a learner
+// not enrolled in its course). It reads the LMS only for such deliveries, creating
+// nothing (the local adapter: GetItem on the table, which the ORDER function has).
+func DeliveryCheck(d *wire.Deps) (func(context.Context, []production.Planned) (map[string]string, error), error) {
+	lms, err := LMS(d)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, plan []production.Planned) (map[string]string, error) {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return production.Unmet(ctx, lms, plan)
+	}, nil
+}
+
 // RequiredDataCheck is the handlers' own rule on required data (e.g. a course short
 // name is free), asked of the configured LMS. An LMS that cannot be built fails the
 // cold start: checking against another LMS than production's would accept data that
