@@ -146,8 +146,8 @@ func (s *Billing) markBilled(ctx context.Context, o *checkout.Order, refs []stri
 }
 
 // BillView is the bill as the buyer sees it: an order sheet before payment, a
-// pro-forma once paid, an invoice once numbered (see docs/spec.md, Bill, invoices and
-// credit notes).
+// pro-forma once paid, an invoice once numbered (see
+// docs/spec.md#bill-invoices-and-credit-notes).
 type BillView struct {
 	Kind   string `json:"kind"`
 	Number string `json:"number,omitempty"`
