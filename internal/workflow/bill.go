@@ -14,7 +14,7 @@ import (
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
-// BillTask runs the Bill function's tasks: invoice, fault.
+// BillTask runs the Bill function's tasks: invoice (docs/spec.md#invoice-numbers), fault.
 func (s *Billing) BillTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
