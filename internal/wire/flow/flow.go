@@ -34,8 +34,8 @@ func providers(d *wire.Deps) (workflow.Providers, error) {
 }
 
 // Payment builds the function of the payment task and the buyer's order routes:
-// workflow.Payment's PaymentTask, GetOrder, RetryPayment and TestPayment
-// (internal/workflow/payment.go). Rules: docs/spec.md#payment-modes.
+// workflow.Payment's PaymentTask (start, awaitRetry, cancelUnpaid, fault), GetOrder,
+// RetryPayment and TestPayment (internal/workflow/payment.go). Rules: docs/spec.md#payment-modes.
 func Payment(d *wire.Deps) (lambda.Handler, error) {
 	p, err := providers(d)
 	if err != nil {
@@ -55,7 +55,7 @@ func PaymentWebhook(d *wire.Deps) (lambda.Handler, error) {
 }
 
 // Produce builds the function of the production tasks: workflow.Production's
-// ProduceTask (internal/workflow/produce.go). Rules:
+// ProduceTask (produce, fault; internal/workflow/produce.go). Rules:
 // docs/spec.md#production-and-product-handlers.
 func Produce(d *wire.Deps) (lambda.Handler, error) {
 	hs, err := settings.ProductionHandlers(d)

@@ -47,7 +47,7 @@ func Mailing(d *wire.Deps) workflow.Mailing {
 }
 
 // Bill builds the function of the invoice task and the bill route: workflow.Billing's
-// BillTask and GetBill (internal/workflow/bill.go). Rules:
+// BillTask (invoice, fault) and GetBill (internal/workflow/bill.go). Rules:
 // docs/spec.md#bill-invoices-and-credit-notes.
 func Bill(d *wire.Deps) (lambda.Handler, error) {
 	return workflow.NewBilling(Common(d)).Handler(), nil
