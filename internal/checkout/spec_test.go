@@ -2,6 +2,7 @@ package checkout_test
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -43,19 +44,17 @@ func TestSpecTransitionTableIsTheCode(t *testing.T) {
 	}
 	all := []checkout.Status{checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
 		checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled}
-	if len(documented) != len(all) {
-		t.Fatalf("docs/spec.md's table has %d statuses, want a row for each of the %d", len(documented), len(all))
-	}
+	// The code's table in the doc's shape: every status a row, even one with no way out.
+	coded := map[checkout.Status]map[checkout.Status]bool{}
 	for _, from := range all {
-		tos, ok := documented[from]
-		if !ok {
-			t.Errorf("docs/spec.md's table has no row for %s", from)
-			continue
-		}
+		coded[from] = map[checkout.Status]bool{}
 		for _, to := range all {
-			if got := checkout.CanMove(from, to); got != tos[to] {
-				t.Errorf("%s → %s: the code allows it = %v, docs/spec.md says %v", from, to, got, tos[to])
+			if checkout.CanMove(from, to) {
+				coded[from][to] = true
 			}
 		}
+	}
+	if !reflect.DeepEqual(documented, coded) {
+		t.Errorf("docs/spec.md's allowed transitions differ from checkout.CanMove:\n doc:  %v\n code: %v", documented, coded)
 	}
 }
