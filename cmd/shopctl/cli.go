@@ -43,7 +43,8 @@ const localRegion = "us-east-1"
 // localHint tells an operator how to sign in to the local cloud.
 const localHint = "for the local cloud, `shopctl login --client-id ID` with an operator printed by `make run`"
 
-// statuses are the order statuses of docs/spec.md, in its order, for validating and for help.
+// statuses are the order statuses of docs/spec.md#statuses-and-transitions, in its
+// order, for validating and for help.
 var statuses = []checkout.Status{
 	checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
 	checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled,

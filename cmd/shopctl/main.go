@@ -1,5 +1,5 @@
-// Command shopctl is the operators' command line for the back office (see docs/spec.md,
-// Back office): list orders, read one with its trace, record a cheque or a transfer,
+// Command shopctl is the operators' command line for the back office (see
+// docs/spec.md#back-office): list orders, read one with its trace, record a cheque or a transfer,
 // cancel, move an order along an allowed transition. Operators sign in once to the user
 // pool (`shopctl login`, a password prompt); the session is kept in their config
 // directory and its token refreshed. Automation with an IAM role uses --sigv4 instead: calls go to /ops, signed

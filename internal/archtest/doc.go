@@ -1,4 +1,7 @@
-// Package archtest holds the test that keeps the import graph in its layers (see
-// docs/architecture.md, Package graph). It has no code of its own: the rules are in
-// archtest_test.go, so that a change which breaks them fails `go test ./...`.
+// Package archtest holds the tests that keep the repository's structure true to its
+// docs: the import graph in its layers (archtest_test.go, see
+// docs/architecture.md#package-graph), every link to a docs heading leading to one
+// (anchors_test.go), and docs/spec.md's tables of names matching the code's handlers,
+// payment modes and discount kinds (spectables_test.go). It has no code of its own, so
+// that a change which breaks them fails `go test ./...`.
 package archtest

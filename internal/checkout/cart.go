@@ -34,7 +34,7 @@ type Assignment struct {
 	Email string `json:"email"`
 }
 
-// Customer is the buyer (see docs/spec.md, The purchase sequence, CUSTOMER).
+// Customer is the buyer (see docs/spec.md#customer).
 type Customer struct {
 	Email        string     `json:"email"`
 	LastName     string     `json:"lastName"`

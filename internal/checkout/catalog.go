@@ -11,7 +11,7 @@ import (
 // the storefront.
 type ItemStatus string
 
-// Item statuses (see docs/spec.md, The catalog).
+// Item statuses (see docs/spec.md#the-catalog).
 const (
 	StatusPreview           ItemStatus = "PREVIEW"
 	StatusAvailable         ItemStatus = "AVAILABLE"
@@ -24,7 +24,7 @@ const (
 // SeatsMode says whether an item needs beneficiaries.
 type SeatsMode string
 
-// Seats modes (see docs/spec.md, The catalog).
+// Seats modes (see docs/spec.md#the-catalog).
 const (
 	SeatsNone         SeatsMode = "none"
 	SeatsOne          SeatsMode = "oneSeat"
@@ -37,7 +37,7 @@ const (
 // items a buyer without one. Placement enforces it in its transaction.
 type Audience string
 
-// Audiences (see docs/spec.md, The catalog).
+// Audiences (see docs/spec.md#the-catalog).
 const (
 	AudienceAnyone    Audience = "anyone"
 	AudienceLoggedIn  Audience = "loggedIn"

@@ -7,7 +7,7 @@ import (
 	"github.com/lmsshop/checkout/internal/pricing"
 )
 
-// Status is an order's status (see docs/spec.md, Statuses and transitions).
+// Status is an order's status (see docs/spec.md#statuses-and-transitions).
 type Status string
 
 // Order statuses.
@@ -25,7 +25,7 @@ const (
 	Cancelled Status = "CANCELLED"
 )
 
-// transitions is the table of docs/spec.md, Statuses and transitions: the only place
+// transitions is the table of docs/spec.md#statuses-and-transitions: the only place
 // that says which status may follow which.
 var transitions = map[Status][]Status{
 	Placed:   {Pending, PreProd, SoldOut, Cancelled},

@@ -6,7 +6,7 @@ import (
 	"github.com/lmsshop/checkout/internal/pricing"
 )
 
-// Shop is the configuration of one shop (see docs/spec.md, The catalog).
+// Shop is the configuration of one shop (see docs/spec.md#the-catalog).
 type Shop struct {
 	ID            string   `json:"id"`
 	Name          string   `json:"name"`
@@ -75,7 +75,7 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// Steps of the purchase sequence (see docs/spec.md, The purchase sequence).
+// Steps of the purchase sequence (see docs/spec.md#the-purchase-sequence).
 const (
 	StepShop      = "SHOP"
 	StepRequisits = "PURCHASEREQUIS"

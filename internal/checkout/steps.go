@@ -23,7 +23,8 @@ type StepState struct {
 // entered and at placement, not at every view.
 type Checker func(ctx context.Context, handler, field, value string) error
 
-// Steps evaluates every pre-placement step of the shop, in its configured order.
+// Steps evaluates every pre-placement step of the shop, in its configured order
+// (docs/spec.md#skip-rules).
 func Steps(shop *Shop, cat *Catalog, c *Cart) []StepState {
 	var out []StepState
 	for _, name := range shop.StepOrder() {

@@ -57,7 +57,7 @@ type Purchase struct {
 	// a learner not enrolled in its course); nil checks nothing.
 	Unmet func(ctx context.Context, plan []production.Planned) (map[string]string, error)
 	// Offer lists the payment modes offered for a total; nil means Offered, i.e. the
-	// shop's modes under the rules of docs/spec.md, Payment modes. Wiring narrows it
+	// shop's modes under the rules of docs/spec.md#payment-modes. Wiring narrows it
 	// to the modes this deployment can run, so a buyer is never offered a provider
 	// that is not configured.
 	Offer      func(shop *checkout.Shop, final int64) []string

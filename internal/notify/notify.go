@@ -1,4 +1,4 @@
-// Package notify renders the checkout's e-mail notifications (docs/spec.md) in
+// Package notify renders the checkout's e-mail notifications (docs/spec.md#notifications) in
 // English and French and sends them through a Sender, such as the SES v2
 // adapter in this package.
 //
@@ -23,7 +23,7 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 )
 
-// Kind names one notification (see docs/spec.md, Notifications). Its string value is
+// Kind names one notification (see docs/spec.md#notifications). Its string value is
 // what the state machine passes in the task input.
 type Kind string
 
@@ -55,7 +55,7 @@ const (
 	Refunded Kind = "Refunded"
 )
 
-// Kinds lists every Kind, in the order of docs/spec.md's table.
+// Kinds lists every Kind, in the order of docs/spec.md#notifications' table.
 var Kinds = []Kind{OrderPlaced, OfflineInstructions, PaymentFailed, ProductsDelivered, DeliveryReport, AccountCreated, PaymentFlagged, ReconciliationReport, Refunded}
 
 // Languages lists the languages Render writes in; the first is the default.

@@ -1,5 +1,5 @@
-// Package opsclient is the operators' client of the back-office API (see docs/spec.md,
-// Back office). An operator signed in to the user pool calls /admin/… with their ID
+// Package opsclient is the operators' client of the back-office API (see
+// docs/spec.md#back-office). An operator signed in to the user pool calls /admin/… with their ID
 // token (Bearer), as the JWT authorizer requires; automation with an IAM role calls the
 // same actions under /ops/…, signed with AWS Signature Version 4 for the execute-api
 // service, as AWS_IAM authorization requires.
@@ -285,7 +285,7 @@ func (c *Client) Cancel(ctx context.Context, txid string) (*checkout.Order, erro
 }
 
 // Transition moves the order to status to, along one of the allowed transitions
-// (docs/spec.md, Statuses and transitions).
+// (docs/spec.md#statuses-and-transitions).
 func (c *Client) Transition(ctx context.Context, txid string, to checkout.Status) (*checkout.Order, error) {
 	if err := checkTxID(txid); err != nil {
 		return nil, err

@@ -32,7 +32,8 @@ func ModeFor(shop *checkout.Shop, name string, configured map[string]Mode) (Mode
 
 // Offered lists the payment modes a buyer may choose for an order of this total in
 // this shop: those the checkout allows (checkout.Offered: only freeorder for a zero
-// total, test only in a test shop) that this deployment can run.
+// total, test only in a test shop) that this deployment can run
+// (docs/spec.md#which-modes-are-offered).
 func Offered(shop *checkout.Shop, total int64, configured map[string]Mode) []string {
 	out := []string{}
 	for _, m := range checkout.Offered(shop, total) {

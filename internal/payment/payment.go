@@ -131,7 +131,7 @@ const (
 	KindOnline
 )
 
-// String returns the kind's name as docs/spec.md uses it (Payment modes).
+// String returns the kind's name as docs/spec.md#payment-modes uses it.
 func (k Kind) String() string {
 	switch k {
 	case KindInstant:

@@ -10,7 +10,7 @@ import (
 // Kind is what a discount rule's condition looks at.
 type Kind string
 
-// The discount kinds (see docs/spec.md, Prices, taxes and discounts). Each names the
+// The discount kinds (see docs/spec.md#discounts). Each names the
 // Discount fields it uses.
 const (
 	// KindUnconditional always applies.

@@ -140,7 +140,7 @@ type AppliedDiscount struct {
 	Amount  Money  // Σ over its lines
 }
 
-// BillLineType is the type of a bill line (see docs/spec.md, Bill, invoices and credit notes).
+// BillLineType is the type of a bill line (see docs/spec.md#bill-invoices-and-credit-notes).
 type BillLineType string
 
 // Bill line types produced by a quote. SHIPPING and MANUAL lines are added

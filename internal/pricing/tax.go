@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Tax is a tax code with its default ratio and optional formula.
+// Tax is a tax code with its default ratio and optional formula (docs/spec.md#taxes).
 type Tax struct {
 	// Code is the key items refer to (their taxCode), e.g. "VAT-STD".
 	Code string

@@ -1,5 +1,5 @@
-// Package production delivers what was sold (see docs/spec.md, Production and product
-// handlers): one Handler per kind of catalog item, each reaching the learning platform
+// Package production delivers what was sold (see docs/spec.md#production-and-product-handlers):
+// one Handler per kind of catalog item, each reaching the learning platform
 // through the LMS port, each delivered unit recorded as a product Instance with a
 // checked reference.
 //

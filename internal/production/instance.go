@@ -17,7 +17,7 @@ const (
 )
 
 // Instance is a product instance: one delivered unit of a catalog item (see
-// docs/spec.md, Production and product handlers).
+// docs/spec.md#production-and-product-handlers).
 type Instance struct {
 	// ID is deterministic (see Key.InstanceID) so a retried step names the same instance.
 	ID string

@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Phases of production: prepay runs at placement, postpay once paid (see docs/spec.md,
-// Production and product handlers).
+// Phases of production: prepay runs at placement, postpay once paid (see
+// docs/spec.md#production-and-product-handlers).
 const (
 	PhasePrepay  = "prepay"
 	PhasePostpay = "postpay"

@@ -310,7 +310,7 @@ func (st *Store) PutShop(ctx context.Context, shop *checkout.Shop) error {
 }
 
 // PutCatalogItem writes one item of one catalog (back office). In a slave catalog it
-// overrides the master's item of the same code (see docs/spec.md, The catalog).
+// overrides the master's item of the same code (see docs/spec.md#the-catalog).
 func (st *Store) PutCatalogItem(ctx context.Context, shopID, catalogID string, it *checkout.Item) error {
 	if err := it.Validate(); err != nil {
 		return err

@@ -1,6 +1,6 @@
 // Package trace gives every purchase its transaction ID and writes the merchant trace:
 // one line per merchant operation, to the millisecond, starting with the transaction ID
-// (see docs/spec.md, Transaction ID and merchant trace).
+// (see docs/spec.md#transaction-id-and-merchant-trace).
 package trace
 
 import (
@@ -60,7 +60,8 @@ type Line struct {
 	Message string    `json:"message"`
 }
 
-// Format renders the line in the merchant trace's text form (docs/spec.md), in loc
+// Format renders the line in the merchant trace's text form
+// (docs/spec.md#transaction-id-and-merchant-trace), in loc
 // (UTC when nil):
 // "-- 2016-7-27 11:32:13 753 -- [TU80WKRYTI9QUMJ4] Test Processing : paying".
 func (l Line) Format(loc *time.Location) string {

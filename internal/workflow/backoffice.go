@@ -133,7 +133,7 @@ func (c caller) actions() []string {
 	return out
 }
 
-// allStatuses lists the statuses in the order of docs/spec.md, for listing and validation.
+// allStatuses lists the statuses in the order of docs/spec.md#statuses-and-transitions, for listing and validation.
 var allStatuses = []checkout.Status{
 	checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
 	checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled,
@@ -149,7 +149,7 @@ func knownStatus(s checkout.Status) bool {
 }
 
 // serve answers every /admin/… (operators) and /ops/… (automation) request (see
-// docs/spec.md, Back office): it reads the action from the method and the raw path,
+// docs/spec.md#back-office): it reads the action from the method and the raw path,
 // checks the caller may run it (see permissions), and has the back office's router
 // (routes) answer it:
 //
@@ -522,8 +522,8 @@ func (s *Backoffice) adminCancel(ctx context.Context, r *httpapi.Request, txid s
 	return httpapi.JSON(http.StatusOK, o), nil
 }
 
-// adminTransition moves an order along an allowed transition (docs/spec.md); any other is
-// refused with 409 and traced.
+// adminTransition moves an order along an allowed transition
+// (docs/spec.md#statuses-and-transitions); any other is refused with 409 and traced.
 func (s *Backoffice) adminTransition(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
 	const op = "admin.transition"
 	var in struct {

@@ -14,7 +14,7 @@ import (
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
-// BillTask runs the Bill function's tasks: invoice, fault.
+// BillTask runs the Bill function's tasks: invoice (docs/spec.md#invoice-numbers), fault.
 func (s *Billing) BillTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
@@ -146,8 +146,8 @@ func (s *Billing) markBilled(ctx context.Context, o *checkout.Order, refs []stri
 }
 
 // BillView is the bill as the buyer sees it: an order sheet before payment, a
-// pro-forma once paid, an invoice once numbered (see docs/spec.md, Bill, invoices and
-// credit notes).
+// pro-forma once paid, an invoice once numbered (see
+// docs/spec.md#bill-invoices-and-credit-notes).
 type BillView struct {
 	Kind   string `json:"kind"`
 	Number string `json:"number,omitempty"`

@@ -58,9 +58,10 @@ type Reconcile struct {
 	Days int
 }
 
-// Run reconciles once and returns what it found. A provider that cannot be read does
-// not stop the others nor the report (which says so); the run then fails, so the
-// function's error alarm rings and the retry of the failed run reads it again.
+// Run reconciles once (docs/spec.md#reconciliation) and returns what it found. A
+// provider that cannot be read does not stop the others nor the report (which says so);
+// the run then fails, so the function's error alarm rings and the retry of the failed
+// run reads it again.
 func (r *Reconcile) Run(ctx context.Context) (notify.Report, error) {
 	const op = "reconcile.run"
 	s := r

@@ -46,8 +46,9 @@ type RefundAnswer struct {
 	ToWithdraw []string `json:"toWithdraw"`
 }
 
-// adminRefund refunds a paid order with one action: the provider refunds the payment
-// (Stripe; the test mode) under an idempotency key derived from the order and the
+// adminRefund refunds a paid order with one action (docs/spec.md#refunds, and
+// docs/spec.md#credit-notes for an invoiced one): the provider refunds the payment
+// (Stripe, PayPal; the test mode) under an idempotency key derived from the order and the
 // payment, or the operator gives the reference of the refund made (cheque, transfer);
 // the refund is recorded on the order's payments once, the order is CANCELLED, an
 // invoiced order gets its credit note, the products are withdrawn where their handler

@@ -21,8 +21,9 @@ type webhookAnswer struct {
 	Note      string `json:"note,omitempty"`
 }
 
-// Webhook answers POST /webhooks/{provider}. In this order, so that nothing changes
-// before the message is proved authentic and about this order:
+// Webhook answers POST /webhooks/{provider} (docs/spec.md#provider-notifications). In
+// this order, so that nothing changes before the message is proved authentic and about
+// this order:
 //  1. verify the signature with the provider's Verifier (401/400, nothing stored);
 //  2. check transaction, amount and currency against the order (400, traced);
 //  3. record the notification with a conditional put: a duplicate, however many race,

@@ -4,7 +4,7 @@
 // providers' webhooks, and the back office.
 //
 // The order itself lives in DynamoDB; every task reads it by transaction ID and moves
-// it along the transition table (docs/spec.md, Statuses and transitions) with one
+// it along the transition table (docs/spec.md#statuses-and-transitions) with one
 // conditional write, so a task that Step Functions retries finds its work done and
 // changes nothing. Waits (payment, retry)
 // are Step Functions task tokens kept on the order; whoever settles the wait (the
@@ -66,7 +66,8 @@ func (s *core) tracer(source string) *trace.Tracer {
 	}}
 }
 
-// Trace sources, as they appear in the merchant trace (see docs/spec.md).
+// Trace sources, as they appear in the merchant trace (see
+// docs/spec.md#transaction-id-and-merchant-trace).
 const (
 	srcPayment    = "Payment"
 	srcTest       = "Test Processing"

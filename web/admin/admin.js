@@ -1,4 +1,4 @@
-// admin is the back-office page (see docs/spec.md, Back office): orders by status and
+// admin is the back-office page (see docs/spec.md#back-office): orders by status and
 // date, one order with its lines, payments, products and trace, the operator's actions
 // on it (record a cheque or a transfer, cancel, move along an allowed transition), the
 // payments to review (flagged late, duplicate, under- or over-paid) and their settling, the
@@ -234,8 +234,8 @@ async function orderView(txid) {
 // REFUNDABLE are the statuses an order may be refunded from (checkout.Refundable).
 const REFUNDABLE = ['SOLDOUT', 'PREPROD', 'PARTIAL', 'COMPLETE', 'PAYBACK'];
 
-// actions offers what the order's status allows (docs/spec.md, Statuses and
-// transitions); the API checks again.
+// actions offers what the order's status allows (docs/spec.md#statuses-and-transitions);
+// the API checks again.
 function actions(o) {
   const txid = o.transactionId;
   const cur = o.currency;

@@ -19,7 +19,7 @@ export const TRANSITIONS = {
   CANCELLED: [],
 };
 
-// STATUSES lists every status in the order of docs/spec.md, Statuses and transitions.
+// STATUSES lists every status in the order of docs/spec.md#statuses-and-transitions.
 export const STATUSES = ['WORKING', 'PLACED', 'PENDING', 'PREPROD', 'SOLDOUT', 'PARTIAL', 'COMPLETE',
   'PAYBACK', 'FAILED', 'REFUSED', 'CANCELLED'];
 
@@ -46,7 +46,7 @@ function parseInstant(s) {
 }
 
 // formatTraceLine renders one trace line ({at, transactionId, source, message}) as
-// docs/spec.md (Transaction ID and merchant trace) shows it, in UTC:
+// docs/spec.md#transaction-id-and-merchant-trace shows it, in UTC:
 // "-- 2016-7-27 11:32:13 753 -- [TU80WKRYTI9QUMJ4] Test Processing : paying".
 export function formatTraceLine(l) {
   const d = parseInstant(l.at);

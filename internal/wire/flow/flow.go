@@ -33,7 +33,9 @@ func providers(d *wire.Deps) (workflow.Providers, error) {
 	return workflow.Providers{Modes: pm.Modes, Verifiers: pm.Verifiers, TestProvider: pm.TestProvider}, nil
 }
 
-// Payment builds the function of the payment task and the buyer's order routes.
+// Payment builds the function of the payment task and the buyer's order routes:
+// workflow.Payment's PaymentTask (start, awaitRetry, cancelUnpaid, fault), GetOrder,
+// RetryPayment and TestPayment (internal/workflow/payment.go). Rules: docs/spec.md#payment-modes.
 func Payment(d *wire.Deps) (lambda.Handler, error) {
 	p, err := providers(d)
 	if err != nil {
@@ -42,7 +44,8 @@ func Payment(d *wire.Deps) (lambda.Handler, error) {
 	return workflow.NewPayment(post.Common(d), post.Mailing(d), tokens(d), p).Handler(), nil
 }
 
-// PaymentWebhook builds the function of the providers' notifications.
+// PaymentWebhook builds the function of the providers' notifications: workflow.Webhooks'
+// Webhook (internal/workflow/webhook.go). Rules: docs/spec.md#payment-modes.
 func PaymentWebhook(d *wire.Deps) (lambda.Handler, error) {
 	p, err := providers(d)
 	if err != nil {
@@ -51,7 +54,9 @@ func PaymentWebhook(d *wire.Deps) (lambda.Handler, error) {
 	return workflow.NewWebhooks(post.Common(d), post.Mailing(d), tokens(d), p.Verifiers).Handler(), nil
 }
 
-// Produce builds the function of the production tasks.
+// Produce builds the function of the production tasks: workflow.Production's
+// ProduceTask (produce, fault; internal/workflow/produce.go). Rules:
+// docs/spec.md#production-and-product-handlers.
 func Produce(d *wire.Deps) (lambda.Handler, error) {
 	hs, err := settings.ProductionHandlers(d)
 	if err != nil {
@@ -60,7 +65,10 @@ func Produce(d *wire.Deps) (lambda.Handler, error) {
 	return workflow.NewProduction(post.Common(d), post.Mailing(d), hs).Handler(), nil
 }
 
-// Backoffice builds the function of the operators' /admin routes.
+// Backoffice builds the function of the operators' /admin and /ops routes:
+// workflow.Backoffice's serve checks the caller's roles, then routes sends each action
+// to its admin* method (internal/workflow/backoffice.go, flags.go, refunds.go). Rules:
+// docs/spec.md#back-office.
 func Backoffice(d *wire.Deps) (lambda.Handler, error) {
 	if d.Cfg.StateMachineARN == "" {
 		return nil, errors.New("flow: the back office starts the workflow again for a delivered late payment: STATE_MACHINE_ARN must name the state machine")
@@ -79,7 +87,8 @@ func Backoffice(d *wire.Deps) (lambda.Handler, error) {
 }
 
 // Reconcile builds the daily function that compares the providers' payments with the
-// orders, flags the stuck ones and e-mails the report (workflow.Reconcile). It reads
+// orders, flags the stuck ones and e-mails the report (workflow.Reconcile's Run, in
+// internal/workflow/reconcile.go; docs/spec.md#every-payment-accounted-for). It reads
 // the payment settings for the providers it asks, and the operator wait for the stuck
 // orders, as Watch does.
 func Reconcile(d *wire.Deps) (lambda.Handler, error) {

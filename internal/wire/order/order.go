@@ -17,7 +17,9 @@ import (
 	"github.com/lmsshop/checkout/internal/wire/settings"
 )
 
-// Order builds the function of the ORDER step: review and placement.
+// Order builds the function of the ORDER step: review and placement, httpapi.Steps'
+// RegisterOrder, review and place (internal/httpapi/order.go). Rules:
+// docs/spec.md#order.
 func Order(d *wire.Deps) (lambda.Handler, error) {
 	if d.Cfg.StateMachineARN == "" {
 		return nil, errors.New("order: the ORDER function starts the workflow: STATE_MACHINE_ARN must name the state machine")

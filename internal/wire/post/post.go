@@ -46,12 +46,15 @@ func Mailing(d *wire.Deps) workflow.Mailing {
 	}
 }
 
-// Bill builds the function of the invoice task and the bill route.
+// Bill builds the function of the invoice task and the bill route: workflow.Billing's
+// BillTask (invoice, fault) and GetBill (internal/workflow/bill.go). Rules:
+// docs/spec.md#bill-invoices-and-credit-notes.
 func Bill(d *wire.Deps) (lambda.Handler, error) {
 	return workflow.NewBilling(Common(d)).Handler(), nil
 }
 
-// Notify builds the function of the notification task.
+// Notify builds the function of the notification task: workflow.Notification's
+// NotifyTask (internal/workflow/notification.go). Rules: docs/spec.md#notifications.
 func Notify(d *wire.Deps) (lambda.Handler, error) {
 	return workflow.NewNotification(Common(d), Mailing(d)).Handler(), nil
 }
@@ -62,7 +65,8 @@ func WatchRule(d *wire.Deps) *workflow.Watch {
 }
 
 // Watch builds the scheduled function that counts the orders waiting for an operator
-// and publishes the count as a metric. It reads the table only.
+// and publishes the count as a metric (workflow.Watch's Run, in
+// internal/workflow/watch.go). It reads the table only.
 func Watch(d *wire.Deps) (lambda.Handler, error) {
 	if d.Cfg.OperatorWait <= 0 {
 		return nil, errors.New("post: OPERATOR_WAIT_MINUTES must be a whole number of minutes, at least 1")
