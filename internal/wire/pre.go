@@ -35,21 +35,21 @@ func Router(d *Deps, register func(*httpapi.Router)) lambda.Handler {
 }
 
 // Shop builds the function of the SHOP step: catalog, cart lines, codes, reset, prefill.
-// Its service is httpapi.Steps; RegisterShop routes each request to its method
+// Its service is httpapi.Purchase; RegisterShop routes each request to its method
 // (catalog, createCart, getCart, resetCart, setLine, removeLine, addCode, removeCode,
-// unlock, prefill in internal/httpapi/steps.go). Rules: docs/spec.md#shop.
+// unlock, prefill in internal/httpapi/purchase.go). Rules: docs/spec.md#shop.
 func Shop(d *Deps) (lambda.Handler, error) {
 	return Router(d, Purchase(d, "Shop").RegisterShop), nil
 }
 
-// Users builds the function of the USERS step (seats): httpapi.Steps' RegisterUsers,
-// getCart and putSeats (internal/httpapi/steps.go). Rules: docs/spec.md#users.
+// Users builds the function of the USERS step (seats): httpapi.Purchase' RegisterUsers,
+// getCart and putSeats (internal/httpapi/purchase.go). Rules: docs/spec.md#users.
 func Users(d *Deps) (lambda.Handler, error) {
 	return Router(d, Purchase(d, "Users").RegisterUsers), nil
 }
 
-// Customer builds the function of the CUSTOMER step: httpapi.Steps' RegisterCustomer,
-// getCart and putCustomer (internal/httpapi/steps.go), with the VIES client for the
+// Customer builds the function of the CUSTOMER step: httpapi.Purchase' RegisterCustomer,
+// getCart and putCustomer (internal/httpapi/purchase.go), with the VIES client for the
 // reverse charge. Rules: docs/spec.md#customer.
 func Customer(d *Deps) (lambda.Handler, error) {
 	s := Purchase(d, "Customer")

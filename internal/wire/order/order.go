@@ -17,7 +17,7 @@ import (
 	"github.com/lmsshop/checkout/internal/wire/settings"
 )
 
-// Order builds the function of the ORDER step: review and placement, httpapi.Steps'
+// Order builds the function of the ORDER step: review and placement, httpapi.Purchase'
 // RegisterOrder, review and place (internal/httpapi/order.go). Rules:
 // docs/spec.md#order.
 func Order(d *wire.Deps) (lambda.Handler, error) {
