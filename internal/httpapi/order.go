@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/pricing"
@@ -131,8 +132,8 @@ func (in ExecutionInput) Encode() (json.RawMessage, error) {
 		return out, err
 	}
 	// Order is the last field: the encoding ends with "order":null}.
-	out = bytes.TrimSuffix(out, []byte("null}"))
-	return append(append(out, order...), '}'), nil
+	head := bytes.TrimSuffix(out, []byte("null}"))
+	return append(append(append(make([]byte, 0, len(head)+len(order)+1), head...), order...), '}'), nil
 }
 
 // place answers POST /carts/{txid}/order. It reads the cart and any order in one
@@ -221,9 +222,12 @@ func (s *Steps) place(ctx context.Context, r *Request) (Response, error) {
 // placed is the answer of a placement, Placed, written around the order's JSON already
 // encoded for the execution input: the same bytes JSON(status, Placed{Order: o}) writes.
 func placed(status int, order json.RawMessage) Response {
-	body := make([]byte, 0, len(order)+len(`{"order":}`))
-	body = append(append(append(body, `{"order":`...), order...), '}')
-	return Response{StatusCode: status, Headers: jsonHeaders(), Body: string(body)}
+	var body strings.Builder // written in place: one allocation, no copy
+	body.Grow(len(`{"order":}`) + len(order))
+	body.WriteString(`{"order":`)
+	body.Write(order)
+	body.WriteByte('}')
+	return Response{StatusCode: status, Headers: jsonHeaders(), Body: body.String()}
 }
 
 // start starts o's workflow, with raw (o's JSON) in its input.
