@@ -28,7 +28,9 @@ type selfEncoded struct {
 	TxID string `json:"txid"`
 }
 
-func (e selfEncoded) Encode() (json.RawMessage, error) { return json.RawMessage(`{"txid":"` + e.TxID + `","own":true}`), nil }
+func (e selfEncoded) Encode() (json.RawMessage, error) {
+	return json.RawMessage(`{"txid":"` + e.TxID + `","own":true}`), nil
+}
 
 // Start sends an input that encodes itself as it encodes itself, and any other input as
 // json.Marshal writes it.
