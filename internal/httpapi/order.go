@@ -106,8 +106,8 @@ func NewExecutionInput(shop *checkout.Shop, o *checkout.Order) ExecutionInput {
 }
 
 // orderJSON is o as the API answers it and the execution input carries it. Placement
-// encodes it once for both (about a tenth of its CPU went to encoding the order three
-// times: the input's size check, the input, the answer).
+// encodes it once for both, where it encoded the order three times (the input's size
+// check, the input, the answer).
 func orderJSON(o *checkout.Order) (json.RawMessage, error) { return json.Marshal(o) }
 
 // executionInput is the input of o's workflow, carrying raw (o's JSON; nil when it

@@ -14,9 +14,9 @@ import (
 // trace in the body, the rest in the head) by hand, the same attribute values as marshal writes with the records' json
 // tags: a field tagged omitempty is left out when empty (a struct never is), a nil
 // slice, map or pointer without omitempty is NULL, times are RFC 3339 strings with
-// nanoseconds. The order is placement's largest item: attributevalue's reflection
-// over its lines and their catalog items cost placement about a twentieth of its CPU
-// and a tenth of its allocations, and the division copied the head once more.
+// nanoseconds. The order is placement's largest item: attributevalue's reflection over
+// its lines and their catalog items, and the copy that then divided the item, take
+// about 1.7 times the time and 1.3 times the bytes of this (BenchmarkEncodeOrder).
 // TestEncodeOrderIsMarshal holds the two encoders equal, every field of every type
 // filled, so a field added to these types without its line here fails it.
 func encodeOrder(rec *orderRecord) (head, body map[string]types.AttributeValue, err error) {
