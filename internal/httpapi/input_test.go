@@ -77,3 +77,44 @@ func TestExecutionInputBoundsTheOrder(t *testing.T) {
 		})
 	}
 }
+
+// ExecutionInput.Encode writes what json.Marshal writes (Step Functions compares a
+// replay's input with the first as text), with or without the order, whatever the
+// order's texts hold (HTML and non-ASCII characters, which json.Marshal escapes or
+// keeps).
+func TestExecutionInputEncodesAsJSONMarshal(t *testing.T) {
+	shop := &checkout.Shop{ID: "demo", Currency: "EUR"}
+	odd := bigOrder(10)
+	odd.Lines = odd.Lines[:2]
+	odd.Customer.LastName, odd.Lines[0].Item.Description = "Lovelace <ada> & \"Byron\"", "déjà vu \u2028 <b>"
+	tests := []struct {
+		name string
+		o    *checkout.Order
+	}{
+		{"order carried", bigOrder(1000)},
+		{"order left out", bigOrder(4000)},
+		{"texts to escape", odd},
+		{"an order of no lines", &checkout.Order{TxID: "T1", Paymode: "check"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := httpapi.NewExecutionInput(shop, tc.o)
+			got, err := in.Encode()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := json.Marshal(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("Encode =\n%.300s\njson.Marshal =\n%.300s", got, want)
+			}
+			if in.Order != nil {
+				if ordered, _ := json.Marshal(tc.o); string(in.Order) != string(ordered) {
+					t.Errorf("the input's order is not the order's JSON: %.300s", in.Order)
+				}
+			}
+		})
+	}
+}

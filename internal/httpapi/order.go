@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -86,8 +87,10 @@ type ExecutionInput struct {
 	// instead of the table (production, billing): what they use of it (lines,
 	// customer, seats, totals) does not change after placement, and what does (the
 	// status) is checked by the condition of the task's own write. It is null when the
-	// order's JSON exceeds MaxInputOrderBytes: the tasks then read the order.
-	Order *checkout.Order `json:"order"`
+	// order's JSON exceeds MaxInputOrderBytes: the tasks then read the order. It is the
+	// order's JSON as json.Marshal writes it, encoded once by placement for the input
+	// and the answer alike (orderJSON).
+	Order json.RawMessage `json:"order"`
 }
 
 // MaxInputOrderBytes bounds the order carried in an execution's input. Step
@@ -99,11 +102,39 @@ const MaxInputOrderBytes = 128 << 10
 
 // NewExecutionInput is the input of o's workflow in shop.
 func NewExecutionInput(shop *checkout.Shop, o *checkout.Order) ExecutionInput {
+	raw, _ := orderJSON(o)
+	return executionInput(shop, o, raw)
+}
+
+// orderJSON is o as the API answers it and the execution input carries it. Placement
+// encodes it once for both, where it encoded the order three times (the input's size
+// check, the input, the answer).
+func orderJSON(o *checkout.Order) (json.RawMessage, error) { return json.Marshal(o) }
+
+// executionInput is the input of o's workflow, carrying raw (o's JSON; nil when it
+// could not be encoded) unless it is over MaxInputOrderBytes.
+func executionInput(shop *checkout.Shop, o *checkout.Order, raw json.RawMessage) ExecutionInput {
 	in := ExecutionInput{TxID: o.TxID, Paymode: o.Paymode, Payment: checkout.PlanFor(shop, o.Paymode), APIURL: o.APIURL}
-	if b, err := json.Marshal(o); err == nil && len(b) <= MaxInputOrderBytes {
-		in.Order = o
+	if raw != nil && len(raw) <= MaxInputOrderBytes {
+		in.Order = raw
 	}
 	return in
+}
+
+// Encode is in's JSON, the same as json.Marshal(in) writes, without the second pass
+// json.Marshal makes over a RawMessage's bytes to check and compact them (as long as
+// the order itself): the order was written by json.Marshal, so it is valid and compact.
+// The workflow's Start encodes its input with it.
+func (in ExecutionInput) Encode() (json.RawMessage, error) {
+	order := in.Order
+	in.Order = nil
+	out, err := json.Marshal(in)
+	if err != nil || order == nil {
+		return out, err
+	}
+	// Order is the last field: the encoding ends with "order":null}.
+	head := bytes.TrimSuffix(out, []byte("null}"))
+	return append(append(append(make([]byte, 0, len(head)+len(order)+1), head...), order...), '}'), nil
 }
 
 // place answers POST /carts/{txid}/order. It reads the cart and any order in one
@@ -133,12 +164,16 @@ func (s *Purchase) place(ctx context.Context, r *Request) (Response, error) {
 		if existing.APIURL == "" {
 			existing.APIURL = apiURL // an order placed before the URL was stored
 		}
+		raw, err := orderJSON(existing)
+		if err != nil {
+			return Response{}, checkout.Wrap(op, err)
+		}
 		// A retry with another mode changed the order's input since: the workflow exists
 		// then, which is all a replay has to make sure of.
-		if err := s.start(ctx, cr.shop, existing); err != nil && checkout.KindOf(err) != checkout.ECONFLICT {
+		if err := s.start(ctx, cr.shop, existing, raw); err != nil && checkout.KindOf(err) != checkout.ECONFLICT {
 			return Response{}, err
 		}
-		return JSON(http.StatusOK, Placed{Order: existing}), nil
+		return placed(http.StatusOK, raw), nil
 	}
 	if c.Expired(s.now()) {
 		return Response{}, checkout.Errorf(op, checkout.EGONE, "cart %s has expired", c.TxID)
@@ -178,10 +213,14 @@ func (s *Purchase) place(ctx context.Context, r *Request) (Response, error) {
 	if err := s.Store.Place(ctx, o, c.Version, rule, note, c.Trace...); err != nil {
 		return Response{}, err
 	}
-	if err := s.start(ctx, cr.shop, o); err != nil {
+	raw, err := orderJSON(o)
+	if err != nil {
+		return Response{}, checkout.Wrap(op, err)
+	}
+	if err := s.start(ctx, cr.shop, o, raw); err != nil {
 		return Response{}, err
 	}
-	return JSON(http.StatusCreated, Placed{Order: o}), nil
+	return placed(http.StatusCreated, raw), nil
 }
 
 // deliverable refuses (422, the lines in fields: SHOP:lines.<code>) an order that production would refuse
@@ -227,8 +266,20 @@ func (s *Purchase) deliverable(ctx context.Context, o *checkout.Order) error {
 	return &checkout.Error{Op: op, Kind: checkout.EINCOMPLETE, Message: "the order cannot be delivered as it is", Fields: f}
 }
 
-func (s *Purchase) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order) error {
-	if _, err := s.Workflow.Start(ctx, o.TxID, NewExecutionInput(shop, o)); err != nil {
+// placed is the answer of a placement, Placed, written around the order's JSON already
+// encoded for the execution input: the same bytes JSON(status, Placed{Order: o}) writes.
+func placed(status int, order json.RawMessage) Response {
+	var body strings.Builder // written in place: one allocation, no copy
+	body.Grow(len(`{"order":}`) + len(order))
+	body.WriteString(`{"order":`)
+	body.Write(order)
+	body.WriteByte('}')
+	return Response{StatusCode: status, Headers: jsonHeaders(), Body: body.String()}
+}
+
+// start starts o's workflow, with raw (o's JSON) in its input.
+func (s *Purchase) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order, raw json.RawMessage) error {
+	if _, err := s.Workflow.Start(ctx, o.TxID, executionInput(shop, o, raw)); err != nil {
 		s.Trace.Printf(ctx, o.TxID, "ORDER : workflow start failed: %v", err)
 		return err
 	}

@@ -336,3 +336,33 @@ func jsonText(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// Placement encodes the order once for its answer and the execution input: the answer
+// is byte for byte what JSON(status, Placed{Order}) writes, the first placement's and a
+// replay's alike, and the input carries the same order, as the table holds it.
+func TestPlacementAnswersAndStartsWithTheSameOrder(t *testing.T) {
+	p := newPlacement(t)
+	for i, want := range []int{http.StatusCreated, http.StatusOK} {
+		resp := p.place(apiDomain)
+		if resp.StatusCode != want {
+			t.Fatalf("placement %d = %d %s, want %d", i+1, resp.StatusCode, resp.Body, want)
+		}
+		var answered httpapi.Placed
+		if err := json.Unmarshal([]byte(resp.Body), &answered); err != nil {
+			t.Fatal(err)
+		}
+		if again := httpapi.JSON(want, answered); resp.Body != again.Body || !reflect.DeepEqual(resp.Headers, again.Headers) {
+			t.Errorf("placement %d answered\n%s %v\nwant what JSON writes\n%s %v", i+1, resp.Body, resp.Headers, again.Body, again.Headers)
+		}
+		stored, err := p.st.GetOrder(context.Background(), p.tx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if jsonText(t, stored) != jsonText(t, answered.Order) {
+			t.Errorf("placement %d answered %s\nthe table holds %s", i+1, jsonText(t, answered.Order), jsonText(t, stored))
+		}
+		if len(p.wf.inputs) != i+1 || string(p.wf.inputs[i].Order) != jsonText(t, answered.Order) {
+			t.Errorf("placement %d started the workflow with order %s, want the answer's %s", i+1, p.wf.inputs[len(p.wf.inputs)-1].Order, jsonText(t, answered.Order))
+		}
+	}
+}

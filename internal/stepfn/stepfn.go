@@ -29,11 +29,24 @@ type Workflow struct {
 	StateMachineARN string
 }
 
+// encoder is an input that writes its own JSON, the same as json.Marshal would, in
+// fewer passes.
+type encoder interface {
+	Encode() (json.RawMessage, error)
+}
+
 // Start starts the execution of an order, named by its transaction ID: Standard
 // workflows refuse a second execution of the same name and input, and return the
-// first, so a retried placement never runs the workflow twice.
+// first, so a retried placement never runs the workflow twice. An input with an
+// Encode method (httpapi.ExecutionInput) encodes itself.
 func (w *Workflow) Start(ctx context.Context, txid string, input any) (string, error) {
-	raw, err := json.Marshal(input)
+	var raw []byte
+	var err error
+	if e, ok := input.(encoder); ok {
+		raw, err = e.Encode()
+	} else {
+		raw, err = json.Marshal(input)
+	}
 	if err != nil {
 		return "", checkout.Wrap("workflow.start", err)
 	}

@@ -30,25 +30,9 @@ const (
 )
 
 // bodyAttrs are the order's attributes stored in its body: set at placement, never
-// updated.
+// updated. The body takes the placement's trace lines too, which no later write appends
+// to (encodeOrder divides the order).
 var bodyAttrs = []string{"lines", "billLines", "taxes", "mentions", "participants", "seats", "requirements", "acceptance"}
-
-// splitOrder divides an order's item into its head and its body; the body takes the
-// placement's trace lines too, which no later write appends to.
-func splitOrder(item map[string]types.AttributeValue) (head, body map[string]types.AttributeValue) {
-	head = map[string]types.AttributeValue{}
-	for k, v := range item {
-		head[k] = v
-	}
-	body = map[string]types.AttributeValue{"pk": item["pk"], "sk": s(bodySK)}
-	for _, a := range append(bodyAttrs, traceAttr) {
-		if v, ok := head[a]; ok {
-			body[a] = v
-			delete(head, a)
-		}
-	}
-	return head, body
-}
 
 // joinOrder decodes an order from its head and body items (body nil: an order of the
 // old layout, or a read that found none).
@@ -254,11 +238,10 @@ func (st *Store) Place(ctx context.Context, o *checkout.Order, cartVersion int64
 	// cart), so that erasing the cart after billing erases none of it: the cart's
 	// version condition makes what was read exactly what is moved.
 	rec.Trace = entriesOf(append(append([]trace.Line(nil), cartTrace...), note))
-	item, err := marshal(rec)
+	head, body, err := encodeOrder(&rec)
 	if err != nil {
 		return checkout.Wrap(op, err)
 	}
-	head, body := splitOrder(item)
 	now := st.now()
 	cu := o.Customer
 	_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
