@@ -5,8 +5,9 @@
 // that need more are built by the packages below it, each importing only the SDK
 // clients its functions call: internal/wire/settings (Secrets Manager: the payment
 // and Moodle settings, the LMS; PurchaseReqs), internal/wire/order (Step Functions:
-// Order), internal/wire/post (SES: Bill, Notify, Watch), internal/wire/flow (Secrets
-// Manager, Step Functions and SES: the other post-placement functions).
+// Order), internal/wire/post (nothing more: Bill, Watch), internal/wire/mail (SES:
+// Notify), internal/wire/flow (Secrets Manager, Step Functions and SES: the other
+// post-placement functions).
 // internal/wire/all lists them all for the local cloud and the tests.
 package wire
 

@@ -25,17 +25,16 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/payment"
-	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
-// Tokens completes the task tokens the state machine waits on.
+// Tokens completes the task tokens the state machine waits on (stepfn.Workflow, built
+// by internal/wire/flow). This package does not import stepfn: its Step Functions
+// client would be linked into Bill, Notify and Watch, which complete no token.
 type Tokens interface {
 	Succeed(ctx context.Context, token string, output any) error
 	Fail(ctx context.Context, token, errName, cause string) error
 }
-
-var _ Tokens = (*stepfn.Workflow)(nil)
 
 // Shops gives the shop and the catalog it sells (httpapi.ShopCache in the functions).
 type Shops interface {

@@ -17,6 +17,7 @@ import (
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/wire"
 	"github.com/lmsshop/checkout/internal/wire/flow"
+	"github.com/lmsshop/checkout/internal/wire/mail"
 	"github.com/lmsshop/checkout/internal/wire/order"
 	"github.com/lmsshop/checkout/internal/wire/post"
 	"github.com/lmsshop/checkout/internal/wire/settings"
@@ -34,7 +35,7 @@ func builders() map[string]wire.Builder {
 		"PaymentWebhookFunction": flow.PaymentWebhook,
 		"ProduceFunction":        flow.Produce,
 		"BillFunction":           post.Bill,
-		"NotifyFunction":         post.Notify,
+		"NotifyFunction":         mail.Notify,
 		"BackofficeFunction":     flow.Backoffice,
 		"WatchFunction":          post.Watch,
 		"ReconcileFunction":      flow.Reconcile,

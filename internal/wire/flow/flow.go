@@ -14,6 +14,7 @@ import (
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/mail"
 	"github.com/lmsshop/checkout/internal/wire/order"
 	"github.com/lmsshop/checkout/internal/wire/post"
 	"github.com/lmsshop/checkout/internal/wire/settings"
@@ -39,7 +40,7 @@ func Payment(d *wire.Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return workflow.NewPayment(post.Common(d), post.Mailing(d), tokens(d), p).Handler(), nil
+	return workflow.NewPayment(post.Common(d), mail.Mailing(d), tokens(d), p).Handler(), nil
 }
 
 // PaymentWebhook builds the function of the providers' notifications.
@@ -48,7 +49,7 @@ func PaymentWebhook(d *wire.Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return workflow.NewWebhooks(post.Common(d), post.Mailing(d), tokens(d), p.Verifiers).Handler(), nil
+	return workflow.NewWebhooks(post.Common(d), mail.Mailing(d), tokens(d), p.Verifiers).Handler(), nil
 }
 
 // Produce builds the function of the production tasks.
@@ -57,7 +58,7 @@ func Produce(d *wire.Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return workflow.NewProduction(post.Common(d), post.Mailing(d), hs).Handler(), nil
+	return workflow.NewProduction(post.Common(d), mail.Mailing(d), hs).Handler(), nil
 }
 
 // Backoffice builds the function of the operators' /admin routes.
@@ -75,7 +76,7 @@ func Backoffice(d *wire.Deps) (lambda.Handler, error) {
 		return nil, err
 	}
 	starter := &stepfn.Workflow{API: order.SFN(d), StateMachineARN: d.Cfg.StateMachineARN}
-	return workflow.NewBackoffice(post.Common(d), post.Mailing(d), tokens(d), starter, p.Modes, hs).Handler(), nil
+	return workflow.NewBackoffice(post.Common(d), mail.Mailing(d), tokens(d), starter, p.Modes, hs).Handler(), nil
 }
 
 // Reconcile builds the daily function that compares the providers' payments with the
@@ -93,6 +94,6 @@ func Reconcile(d *wire.Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := workflow.NewReconcile(post.Common(d), post.Mailing(d), tokens(d), post.WatchRule(d), payment.Listers(p.Modes), d.Cfg.ReconcileDays)
+	r := workflow.NewReconcile(post.Common(d), mail.Mailing(d), tokens(d), post.WatchRule(d), payment.Listers(p.Modes), d.Cfg.ReconcileDays)
 	return r.Handler(), nil
 }
