@@ -174,7 +174,7 @@ lint-sam:
 	$(VENV)/bin/sam validate --lint --region us-east-1
 
 lint-asl:
-	node_modules/.bin/asl-validator --json-path statemachine/checkout.asl.json --json-path statemachine/prepare.asl.json --json-path statemachine/deliver.asl.json
+	node_modules/.bin/asl-validator --json-path statemachine/checkout.asl.json --json-path statemachine/prepare.asl.json --json-path statemachine/deliver.asl.json --json-path statemachine/mail.asl.json
 
 # The deploy gate: the SAM transform CloudFormation runs, offline, then cfn-lint, cycles,
 # references, the state machine's substitutions and the alarms on the transformed

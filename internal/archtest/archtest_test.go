@@ -62,8 +62,9 @@ var layers = []layer{
 	// composition: builds each function's handler once per cold start: the core (wire),
 	// the roots that add a client (settings: Secrets Manager; order: Step Functions;
 	// post: the post-placement functions without settings, task tokens or e-mail; mail:
-	// SES; flow: Step Functions and SES) and the list of them all (all).
-	{"composition", []string{"internal/wire", "internal/wire/settings", "internal/wire/order", "internal/wire/post", "internal/wire/mail", "internal/wire/flow", "internal/wire/all"},
+	// SES; ops: Step Functions, the back office; flow: Step Functions and SES) and the
+	// list of them all (all).
+	{"composition", []string{"internal/wire", "internal/wire/settings", "internal/wire/order", "internal/wire/post", "internal/wire/mail", "internal/wire/ops", "internal/wire/flow", "internal/wire/all"},
 		[]string{"domain", "ports", "config", "adapters", "handlers", "composition"}},
 	// testkits: fakes and local services for tests.
 	{"testkits", []string{

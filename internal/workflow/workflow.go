@@ -143,6 +143,8 @@ type Task struct {
 	// Products are the references of the instances production delivered for the
 	// order (Produced.Products), given to billing; nil when not told.
 	Products []string `json:"products"`
+	// Mail is the e-mail of an EventMail task.
+	Mail *Mail `json:"mail,omitempty"`
 }
 
 // order is the task's order: the execution input's copy, whose lines, customer and

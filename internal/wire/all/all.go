@@ -18,6 +18,7 @@ import (
 	"github.com/lmsshop/checkout/internal/wire"
 	"github.com/lmsshop/checkout/internal/wire/flow"
 	"github.com/lmsshop/checkout/internal/wire/mail"
+	"github.com/lmsshop/checkout/internal/wire/ops"
 	"github.com/lmsshop/checkout/internal/wire/order"
 	"github.com/lmsshop/checkout/internal/wire/post"
 	"github.com/lmsshop/checkout/internal/wire/settings"
@@ -36,7 +37,7 @@ func builders() map[string]wire.Builder {
 		"ProduceFunction":        flow.Produce,
 		"BillFunction":           post.Bill,
 		"NotifyFunction":         mail.Notify,
-		"BackofficeFunction":     flow.Backoffice,
+		"BackofficeFunction":     ops.Backoffice,
 		"WatchFunction":          post.Watch,
 		"ReconcileFunction":      flow.Reconcile,
 	}

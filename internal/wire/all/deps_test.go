@@ -30,7 +30,7 @@ func TestFunctionsImportOnlyTheClientsTheyCall(t *testing.T) {
 		{"paymentwebhook", []string{"dynamodb", "secretsmanager", "sesv2", "sfn"}},
 		{"produce", []string{"dynamodb", "secretsmanager", "sesv2", "sfn"}},
 		{"reconcile", []string{"dynamodb", "secretsmanager", "sesv2", "sfn"}},
-		{"backoffice", []string{"dynamodb", "secretsmanager", "sesv2", "sfn"}},
+		{"backoffice", []string{"dynamodb", "secretsmanager", "sfn"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.function, func(t *testing.T) {

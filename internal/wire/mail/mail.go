@@ -2,12 +2,11 @@
 // services that send e-mail hold (Mailing), and the Notify function. It is the one
 // composition root that imports the SES v2 client (through internal/notify/sesmail), so
 // that Bill and Watch (internal/wire/post), which send nothing, neither link nor
-// initialise it; internal/wire/flow builds the other senders with Mailing.
+// initialise it; internal/wire/flow builds the other senders with Mailing, but for the
+// back office, which hands its e-mails to the Notify function.
 package mail
 
 import (
-	"strings"
-
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
@@ -25,14 +24,12 @@ func SES(d *wire.Deps) *sesv2.Client {
 	return c.(*sesv2.Client)
 }
 
-// Mailing is what the services that send e-mail hold: only they build the SES client.
+// Mailing is what the services that send e-mail with SES hold: only they build the
+// SES client.
 func Mailing(d *wire.Deps) workflow.Mailing {
-	return workflow.Mailing{
-		Mail:          sesmail.NewSES(sesmail.SendEmailFunc(SES(d).SendEmail), ""),
-		SenderEmail:   d.Cfg.SenderEmail,
-		StorefrontURL: strings.TrimRight(d.Cfg.StorefrontURL, "/"),
-		LinkTTL:       d.Cfg.LinkTTL,
-	}
+	m := post.Mailing(d)
+	m.Mail = sesmail.NewSES(sesmail.SendEmailFunc(SES(d).SendEmail), "")
+	return m
 }
 
 // Notify builds the function of the notification task.

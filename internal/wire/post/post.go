@@ -7,6 +7,7 @@ package post
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -22,6 +23,17 @@ func Common(d *wire.Deps) workflow.Common {
 		Shops: &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
 		Now:   d.Now,
 		Log:   d.Log,
+	}
+}
+
+// Mailing is what the services that send e-mail hold but the sender: the From
+// address and the e-mailed links. internal/wire/mail adds the SES sender;
+// internal/wire/flow gives the back office a relay to the Notify function instead.
+func Mailing(d *wire.Deps) workflow.Mailing {
+	return workflow.Mailing{
+		SenderEmail:   d.Cfg.SenderEmail,
+		StorefrontURL: strings.TrimRight(d.Cfg.StorefrontURL, "/"),
+		LinkTTL:       d.Cfg.LinkTTL,
 	}
 }
 
