@@ -12,7 +12,7 @@ import (
 // calls it; time/tzdata embeds 0.4 MB of zone data. Each function's binary must import
 // only the clients it calls, and none the zone data (the package carries zoneinfo.zip:
 // internal/notify). The dependencies are those `make build` compiles: linux/arm64,
-// lambda.norpc.
+// lambda.norpc and nethttpomithttp2 (Makefile, LAMBDA_BUILD_FLAGS).
 func TestFunctionsImportOnlyTheClientsTheyCall(t *testing.T) {
 	tests := []struct {
 		function string
@@ -34,7 +34,7 @@ func TestFunctionsImportOnlyTheClientsTheyCall(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.function, func(t *testing.T) {
-			cmd := exec.Command("go", "list", "-tags", "lambda.norpc", "-deps", "../../../functions/"+tt.function)
+			cmd := exec.Command("go", "list", "-tags", "lambda.norpc,nethttpomithttp2", "-deps", "../../../functions/"+tt.function)
 			cmd.Env = append(cmd.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 			out, err := cmd.Output()
 			if err != nil {
