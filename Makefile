@@ -20,10 +20,19 @@ GO_TEST_FLAGS       ?= -race -count=1
 # Lambda target: template.yaml declares provided.al2023 on arm64.
 LAMBDA_GOOS         := linux
 LAMBDA_GOARCH       := arm64
-# lambda.norpc drops the legacy RPC mode provided.al2023 never uses. -trimpath, an empty
+# lambda.norpc drops the legacy RPC mode provided.al2023 never uses. nethttpomithttp2
+# leaves net/http's bundled HTTP/2 out (about 0.35 MB of every binary): the functions call
+# DynamoDB, Step Functions, SES, Secrets Manager, the payment providers and the LMS over
+# HTTPS/1.1, which all of them serve, and the Runtime API over HTTP/1.1; the SDK's
+# transport asks for HTTP/2 only when net/http has it. -trimpath, an empty
 # build ID and no VCS stamp make the bootstrap depend on the sources alone, so an
 # unchanged function builds to the same bytes and SAM does not redeploy it.
-LAMBDA_BUILD_FLAGS  := -tags lambda.norpc -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+LAMBDA_BUILD_FLAGS  := -tags lambda.norpc,nethttpomithttp2 -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+
+# Go's time zone database (the toolchain's copy), packaged beside every bootstrap: the
+# binaries do not embed it (time/tzdata, about 0.4 MB each) and provided.al2023 ships
+# none; template.yaml's ZONEINFO points the functions at /var/task/zoneinfo.zip.
+ZONEINFO_ZIP  = $(shell $(GO) env GOROOT)/lib/time/zoneinfo.zip
 
 # Where `go install` puts staticcheck: GOBIN if set, else the first GOPATH entry's bin.
 GOBIN_DIR    = $(or $(shell $(GO) env GOBIN),$(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin)
@@ -37,6 +46,7 @@ DDB_SQLITE   := $(DDB_LIB)/libsqlite4java-linux-amd64.so
 # by hand, so a new function is built as soon as its directory exists.
 FUNCTIONS    := $(sort $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go)))
 BOOTSTRAPS   := $(foreach f,$(FUNCTIONS),bin/$(f)/bootstrap)
+ZONEINFOS    := $(foreach f,$(FUNCTIONS),bin/$(f)/zoneinfo.zip)
 
 # One target per checker, so `make -k lint` (as make test runs it) reports every finding.
 LINTERS      := lint-gofmt lint-mod lint-vet lint-staticcheck lint-cfn lint-sam lint-asl lint-transform
@@ -110,22 +120,28 @@ deps-staticcheck: ## staticcheck at STATICCHECK_VERSION (v0.8.2) into GOBIN
 
 # --- Build -----------------------------------------------------------------------------
 
-build: $(BOOTSTRAPS) ## Build every functions/<name> as bin/<name>/bootstrap (linux/arm64)
+build: $(BOOTSTRAPS) $(ZONEINFOS) ## Build every functions/<name> as bin/<name>/bootstrap (linux/arm64), with zoneinfo.zip beside it
 	@echo "built $(words $(BOOTSTRAPS)) functions: $(FUNCTIONS)"
 
 # FORCE because Go's build cache, not make, knows whether a binary is out of date.
 bin/%/bootstrap: FORCE
 	CGO_ENABLED=0 GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) $(GO) build $(LAMBDA_BUILD_FLAGS) -o $@ ./functions/$*
 
+# bin/<name>/ is the function's package as Lambda unpacks it in /var/task.
+bin/%/zoneinfo.zip: FORCE
+	@mkdir -p $(@D)
+	cp $(ZONEINFO_ZIP) $@
+
 # `sam build` (BuildMethod: makefile) runs `make build-<LogicalId>` with ARTIFACTS_DIR
 # set. The logical ID maps to the directory by convention: ShopFunction -> functions/shop,
 # PurchaseReqsFunction -> functions/purchasereqs.
-build-%Function: ## (run by sam build) one function into ARTIFACTS_DIR/bootstrap
+build-%Function: ## (run by sam build) one function into ARTIFACTS_DIR/bootstrap, with zoneinfo.zip
 	@test -n "$${ARTIFACTS_DIR:-}" || { echo "build-$*Function: ARTIFACTS_DIR is not set (sam build sets it)" >&2; exit 1; }
 	@dir=functions/$$(printf '%s' '$*' | tr '[:upper:]' '[:lower:]'); \
 	test -f "$$dir/main.go" || { echo "build-$*Function: no $$dir/main.go for logical ID $*Function" >&2; exit 1; }; \
 	echo "go build ./$$dir -> $$ARTIFACTS_DIR/bootstrap"; \
-	CGO_ENABLED=0 GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) $(GO) build $(LAMBDA_BUILD_FLAGS) -o "$$ARTIFACTS_DIR/bootstrap" "./$$dir"
+	CGO_ENABLED=0 GOOS=$(LAMBDA_GOOS) GOARCH=$(LAMBDA_GOARCH) $(GO) build $(LAMBDA_BUILD_FLAGS) -o "$$ARTIFACTS_DIR/bootstrap" "./$$dir"; \
+	cp $(ZONEINFO_ZIP) "$$ARTIFACTS_DIR/zoneinfo.zip"
 
 sam-build: deps-python ## sam build (no Docker: each function builds through build-<LogicalId>)
 	$(VENV)/bin/sam build
@@ -162,7 +178,7 @@ lint-sam:
 	$(VENV)/bin/sam validate --lint --region us-east-1
 
 lint-asl:
-	node_modules/.bin/asl-validator --json-path statemachine/checkout.asl.json --json-path statemachine/prepare.asl.json --json-path statemachine/deliver.asl.json
+	node_modules/.bin/asl-validator --json-path statemachine/checkout.asl.json --json-path statemachine/prepare.asl.json --json-path statemachine/deliver.asl.json --json-path statemachine/mail.asl.json
 
 # The deploy gate: the SAM transform CloudFormation runs, offline, then cfn-lint, cycles,
 # references, the state machine's substitutions and the alarms on the transformed

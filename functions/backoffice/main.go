@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/lmsshop/checkout/internal/wire"
-	"github.com/lmsshop/checkout/internal/wire/flow"
+	"github.com/lmsshop/checkout/internal/wire/ops"
 )
 
-func main() { wire.Main("BackofficeFunction", flow.Backoffice) }
+func main() { wire.Main("BackofficeFunction", ops.Backoffice) }

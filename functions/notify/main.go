@@ -3,7 +3,7 @@ package main
 
 import (
 	"github.com/lmsshop/checkout/internal/wire"
-	"github.com/lmsshop/checkout/internal/wire/post"
+	"github.com/lmsshop/checkout/internal/wire/mail"
 )
 
-func main() { wire.Main("NotifyFunction", post.Notify) }
+func main() { wire.Main("NotifyFunction", mail.Notify) }

@@ -43,9 +43,10 @@ var layers = []layer{
 	// stand-ins' processes are launched.
 	{"protocols", []string{"internal/localcloud/sigv4", "internal/cognito", "internal/localcloud/proc"},
 		nil},
-	// adapters: DynamoDB, Step Functions, the LMS adapters, the local stand-ins of AWS.
+	// adapters: DynamoDB, Step Functions, SES, the LMS adapters, the local stand-ins of AWS.
 	{"adapters", []string{
 		"internal/store", "internal/stepfn", "internal/production/moodle", "internal/production/locallms",
+		"internal/notify/sesmail",
 		"internal/localcloud/seslocal", "internal/localcloud/apigw", "internal/localcloud/dynamolocal",
 		"internal/localcloud/sfnlocal", "internal/localcloud/faultproxy", "internal/localcloud/iam",
 		"internal/localcloud/secretslocal", "internal/localcloud/cognitolocal",
@@ -60,9 +61,10 @@ var layers = []layer{
 		[]string{"domain", "ports", "config", "adapters"}},
 	// composition: builds each function's handler once per cold start: the core (wire),
 	// the roots that add a client (settings: Secrets Manager; order: Step Functions;
-	// post: SES, the post-placement functions without settings or task tokens; flow:
-	// Step Functions and SES) and the list of them all (all).
-	{"composition", []string{"internal/wire", "internal/wire/settings", "internal/wire/order", "internal/wire/post", "internal/wire/flow", "internal/wire/all"},
+	// post: the post-placement functions without settings, task tokens or e-mail; mail:
+	// SES; ops: Step Functions, the back office; flow: Step Functions and SES) and the
+	// list of them all (all).
+	{"composition", []string{"internal/wire", "internal/wire/settings", "internal/wire/order", "internal/wire/post", "internal/wire/mail", "internal/wire/ops", "internal/wire/flow", "internal/wire/all"},
 		[]string{"domain", "ports", "config", "adapters", "handlers", "composition"}},
 	// testkits: fakes and local services for tests.
 	{"testkits", []string{

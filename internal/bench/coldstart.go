@@ -76,7 +76,7 @@ const HelloID = "hello-world (aws-lambda-go)"
 // dir/<name>/bootstrap, with the Makefile's flags, and returns the paths by logical ID.
 func BuildBootstraps(ctx context.Context, repoRoot, dir, goarch string, fns []samtemplate.Function) (map[string]string, error) {
 	out := map[string]string{}
-	args := []string{"build", "-tags", "lambda.norpc", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-o", dir + string(filepath.Separator)}
+	args := []string{"build", "-tags", "lambda.norpc,nethttpomithttp2", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-o", dir + string(filepath.Separator)}
 	for _, f := range fns {
 		args = append(args, "./"+filepath.ToSlash(f.Dir))
 		out[f.LogicalID] = filepath.Join(dir, filepath.Base(f.Dir))

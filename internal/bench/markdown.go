@@ -143,13 +143,11 @@ func missNote(name string, r *Report) string {
 			"DynamoDB's own floor in a region is a few ms, against which the same work weighs far less than against DynamoDB Local's sub-millisecond one.",
 			r.APIFloor.P50, r.WriteFloor.P50, r.Floor.P50, overhead(r))
 	case name == "bootstrap binaries":
-		return "no function links text/template or html/template any more (their method calls by name made the linker keep every exported method of " +
-			"every type: 23 MB), nor config.LoadDefaultConfig (SSO, STS, IMDS, shared files: about 2 MB), nor stripe-go's client (a megabyte), and each " +
-			"function's composition root imports only the SDK clients it calls (the API steps other than ORDER neither Step Functions nor SES, " +
-			"Shop, Users and Customer not Secrets Manager either: about 1.1 MB less each). What is left over 10,000,000 bytes is the post-placement " +
-			"functions that send e-mail: SES v2 weighs about 0.8 MB in a binary (its serialisation schemas, built at package init, about 0.33 MB; " +
-			"`SendEmail`'s REST-JSON protocol and SigV4a signing, which no other client uses, about 0.46 MB), and the back office, which also refunds, " +
-			"starts executions and validates catalog items, has the most code of all; arm64 segments grow by 64 KB steps."
+		return "each function's composition root imports only the SDK clients it calls (internal/wire/all's TestFunctionsImportOnlyTheClientsTheyCall), " +
+			"no binary embeds the zone database (zoneinfo.zip is packaged beside each bootstrap), the back office hands its e-mails to NotifyFunction, and " +
+			"net/http's HTTP/2 is left out (nethttpomithttp2); docs/architecture.md (\"Bootstrap sizes and cold starts\") has what a binary is made of. " +
+			"The largest are the functions that send e-mail: SES v2 weighs about 0.8 MB in a binary (its serialisation schemas, `SendEmail`'s REST-JSON " +
+			"protocol and SigV4a signing), which handing their e-mails to NotifyFunction too would take out; arm64 segments grow by 64 KB steps."
 	case strings.HasSuffix(name, ": CPU per request") && name != "step place: CPU per request":
 		return "a one-call step's CPU is the handler's own work beside the call: the cart priced again from the cached engine and the whole cart item " +
 			"its `UpdateItem` returns (`ALL_NEW`, the trace lines of the earlier steps included, up to 100) decoded and rendered, against a floor that " +
@@ -163,14 +161,15 @@ func missNote(name string, r *Report) string {
 			"and its items by a hand-written encoder (docs/architecture.md, \"Placement\"); what is left is the SDK's per-call work. Counted with its " +
 			"`StartExecution`, placement makes 3 SDK calls, for which the limit would be 3 × 2 × floor."
 	case strings.HasPrefix(name, "init time"):
-		return "the hello-world's package initialisation takes about 0.6 ms, a function's about 3 ms (`GODEBUG=inittrace=1`): the SDK's own package " +
-			"init builds its serialisation schemas (`service/dynamodb/schemas` about 0.6 ms, `service/sesv2/schemas` 0.5 ms, `service/secretsmanager/schemas` " +
-			"0.15–0.3 ms, each client's endpoint tables 0.1 ms), and the functions that read the settings secret " +
-			"make that call before their first invocation, by design (a half-configured provider fails at start-up). The checkout's own package init is " +
-			"about 0.5 ms, most of it the VAT number formats (27 regular expressions; compiled lazily they cost the back office a 64 KB step over 10 MB). " +
-			"Each function's composition root imports only the clients it calls, so the API's steps other than ORDER initialise neither SES's nor " +
-			"Step Functions' packages (Shop: half the init allocations, 6,721 instead of 13,347); the DynamoDB schemas' 0.6 ms is " +
-			"the SDK's and stays as long as a function uses DynamoDB through it, and the functions that send e-mail keep SES's 0.5 ms."
+		return "the hello-world's package initialisation takes about 0.7 ms, a function's 2.2 ms (Shop) to 3.5 ms (Payment) (`GODEBUG=inittrace=1`, " +
+			"median of 21 runs): the SDK's own package init builds its serialisation schemas (`service/dynamodb/schemas` 0.6–0.8 ms and 3,151 allocations " +
+			"in every function, `service/sesv2/schemas` 0.5–0.6 ms in the five that send e-mail, `service/secretsmanager/schemas` 0.2 ms, each client's " +
+			"endpoint tables 0.1 ms), and the functions that read the settings secret make that call before their first invocation, by design (a " +
+			"half-configured provider fails at start-up). The checkout's own package init is 0.2–0.3 ms (internal/checkout's patterns and tables, " +
+			"internal/pricing's tables; the 27 VAT number formats are compiled the first time a number is checked). Since Bill, Watch and the back office " +
+			"stopped importing SES (and Bill and Watch Step Functions), their init allocations halved (Bill 11,935 to 5,229, the back office 13,403 to " +
+			"7,383). What is left above 1.2× is the SDK's: the DynamoDB schemas stay as long as a function uses DynamoDB through the SDK, and so do SES's " +
+			"in the functions that send e-mail."
 	case name == "cost per 1,000 orders":
 		ses := 1000 * r.PerOrder.Emails * ListPrices.Email
 		sfn := 1000 * r.PerOrder.StateTransitions * ListPrices.StateTransition

@@ -140,7 +140,7 @@ func TestFunctionsEnvironmentAndRoles(t *testing.T) {
 func TestStateMachineDefinitionIsSubstituted(t *testing.T) {
 	tpl := transformed(t)
 	sms, err := tpl.StateMachines()
-	if err != nil || len(sms) != 3 {
+	if err != nil || len(sms) != 4 {
 		t.Fatalf("state machines %v, %v", sms, err)
 	}
 	// Sorted by logical ID. The template gives the state machines no name: each is
@@ -148,6 +148,7 @@ func TestStateMachineDefinitionIsSubstituted(t *testing.T) {
 	want := []struct{ id, typ, mentions string }{
 		{"CheckoutStateMachine", "STANDARD", "arn:aws:states:us-east-1:000000000000:stateMachine:local-DeliverStateMachine"},
 		{"DeliverStateMachine", "EXPRESS", "arn:aws:lambda:us-east-1:000000000000:function:BillFunction"},
+		{"MailStateMachine", "EXPRESS", "arn:aws:lambda:us-east-1:000000000000:function:NotifyFunction"},
 		{"PrepareStateMachine", "EXPRESS", "arn:aws:lambda:us-east-1:000000000000:function:ProduceFunction"},
 	}
 	for i, sm := range sms {

@@ -1,6 +1,6 @@
 // Package notify renders the checkout's e-mail notifications (docs/spec.md#notifications) in
 // English and French and sends them through a Sender, such as the SES v2
-// adapter in this package.
+// adapter in internal/notify/sesmail.
 //
 // Rendering is pure: Render takes an Event that carries everything an e-mail
 // shows (the caller reads the order, the shop and the production feedback),
@@ -10,18 +10,22 @@
 package notify
 
 import (
+	"context"
 	"fmt"
 	"net/mail"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
-	// Lambda's provided runtimes do not guarantee /usr/share/zoneinfo, and a
-	// shop's time zone must load wherever the function runs.
-	_ "time/tzdata"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 )
+
+// Sender delivers one rendered e-mail and returns the provider's message ID
+// (internal/notify/sesmail sends with SES v2).
+type Sender interface {
+	Send(ctx context.Context, from string, m Email) (messageID string, err error)
+}
 
 // Kind names one notification (see docs/spec.md#notifications). Its string value is
 // what the state machine passes in the task input.
@@ -346,6 +350,10 @@ func prepare(e Event) (view, []string, error) {
 	}
 	loc := time.UTC
 	if e.Shop.TimeZone != "" {
+		// The binaries do not embed Go's zone database (time/tzdata: about 450 KB in
+		// each function that links this package) and provided.al2023 ships none: the
+		// functions' package carries zoneinfo.zip beside the bootstrap, and the
+		// template's ZONEINFO points the time package at it.
 		var err error
 		if loc, err = time.LoadLocation(e.Shop.TimeZone); err != nil {
 			return fail("shop.timeZone: %v", err)
@@ -396,11 +404,11 @@ func prepare(e Event) (view, []string, error) {
 		if len(managers) == 0 {
 			return fail("shop.salesManagers (or shop.sellerEmail) is required")
 		}
-		if to, err = addresses(managers); err != nil {
+		if to, err = Addresses(managers); err != nil {
 			return fail("shop.salesManagers: %v", err)
 		}
 	default:
-		if to, err = addresses([]string{v.Customer.Email}); err != nil {
+		if to, err = Addresses([]string{v.Customer.Email}); err != nil {
 			return fail("order.customer.email: %v", err)
 		}
 	}
@@ -555,9 +563,9 @@ func groupIBAN(s string) string {
 	return b.String()
 }
 
-// addresses parses recipients and returns their bare addresses, without
+// Addresses parses recipients and returns their bare addresses, without
 // duplicates. A display name is dropped: only the address reaches a header.
-func addresses(in []string) ([]string, error) {
+func Addresses(in []string) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	for _, s := range in {

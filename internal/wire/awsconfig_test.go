@@ -15,8 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/lmsshop/checkout/internal/wire"
+	"github.com/lmsshop/checkout/internal/wire/mail"
 	"github.com/lmsshop/checkout/internal/wire/order"
-	"github.com/lmsshop/checkout/internal/wire/post"
 )
 
 // A Lambda binary reads its region, its role's session and the endpoint variables from
@@ -115,7 +115,7 @@ func TestFixedEndpointCalls(t *testing.T) {
 		if _, err := d.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String("t"), Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "x"}}}); err != nil {
 			t.Fatalf("GetItem: %v", err)
 		}
-		if _, err := post.SES(d).SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("a@b.c"), Content: &sestypes.EmailContent{Raw: &sestypes.RawMessage{Data: []byte("x")}}}); err != nil {
+		if _, err := mail.SES(d).SendEmail(ctx, &sesv2.SendEmailInput{FromEmailAddress: aws.String("a@b.c"), Content: &sestypes.EmailContent{Raw: &sestypes.RawMessage{Data: []byte("x")}}}); err != nil {
 			t.Fatalf("SendEmail: %v", err)
 		}
 		if _, err := order.SFN(d).SendTaskHeartbeat(ctx, &sfn.SendTaskHeartbeatInput{TaskToken: aws.String("tok")}); err != nil {

@@ -5,8 +5,9 @@
 // that need more are built by the packages below it, each importing only the SDK
 // clients its functions call: internal/wire/settings (Secrets Manager: the payment
 // and Moodle settings, the LMS; PurchaseReqs), internal/wire/order (Step Functions:
-// Order), internal/wire/post (SES: Bill, Notify, Watch), internal/wire/flow (Secrets
-// Manager, Step Functions and SES: the other post-placement functions).
+// Order), internal/wire/post (nothing more: Bill, Watch), internal/wire/mail (SES:
+// Notify), internal/wire/flow (Secrets Manager, Step Functions and SES: the other
+// post-placement functions).
 // internal/wire/all lists them all for the local cloud and the tests.
 package wire
 
@@ -39,6 +40,9 @@ type Config struct {
 	// StateMachineARN is set only on the functions that start executions: ORDER, and
 	// the back office (a delivered late payment starts its order's workflow again).
 	StateMachineARN string
+	// MailStateMachineARN is set on the back office only: the Express machine through
+	// which it hands its e-mails to the Notify function (see internal/wire/flow).
+	MailStateMachineARN string
 	// LMSAdapter and MoodleURL are set on the functions that check data against the
 	// LMS or deliver to it; the Moodle token is a secret setting (see settings).
 	LMSAdapter string
@@ -78,21 +82,22 @@ func ConfigFrom(lookup func(string) string) Config {
 		return def
 	}
 	return Config{
-		TableName:       lookup("TABLE_NAME"),
-		ShopID:          envOr("SHOP_ID", "demo"),
-		StateMachineARN: lookup("STATE_MACHINE_ARN"),
-		SenderEmail:     envOr("SENDER_EMAIL", "shop@example.com"),
-		StorefrontURL:   envOr("STOREFRONT_URL", "http://localhost:8080"),
-		CartTTL:         durationEnv(lookup("CART_TTL"), 2*time.Hour),
-		ShopCacheTTL:    durationEnv(lookup("SHOP_CACHE_TTL"), 30*time.Second),
-		LMSAdapter:      envOr("LMS_ADAPTER", "local"),
-		MoodleURL:       lookup("MOODLE_URL"),
-		SettingsSecret:  lookup("SETTINGS_SECRET"),
-		OperatorWait:    minutesEnv(lookup("OPERATOR_WAIT_MINUTES"), 60*time.Minute),
-		LinkTTL:         durationEnv(lookup("LINK_TTL"), 30*24*time.Hour),
-		VIESURL:         lookup("VIES_URL"),
-		ReconcileDays:   daysEnv(lookup("RECONCILE_DAYS"), 3),
-		getenv:          lookup,
+		TableName:           lookup("TABLE_NAME"),
+		ShopID:              envOr("SHOP_ID", "demo"),
+		StateMachineARN:     lookup("STATE_MACHINE_ARN"),
+		MailStateMachineARN: lookup("MAIL_STATE_MACHINE_ARN"),
+		SenderEmail:         envOr("SENDER_EMAIL", "shop@example.com"),
+		StorefrontURL:       envOr("STOREFRONT_URL", "http://localhost:8080"),
+		CartTTL:             durationEnv(lookup("CART_TTL"), 2*time.Hour),
+		ShopCacheTTL:        durationEnv(lookup("SHOP_CACHE_TTL"), 30*time.Second),
+		LMSAdapter:          envOr("LMS_ADAPTER", "local"),
+		MoodleURL:           lookup("MOODLE_URL"),
+		SettingsSecret:      lookup("SETTINGS_SECRET"),
+		OperatorWait:        minutesEnv(lookup("OPERATOR_WAIT_MINUTES"), 60*time.Minute),
+		LinkTTL:             durationEnv(lookup("LINK_TTL"), 30*24*time.Hour),
+		VIESURL:             lookup("VIES_URL"),
+		ReconcileDays:       daysEnv(lookup("RECONCILE_DAYS"), 3),
+		getenv:              lookup,
 	}
 }
 

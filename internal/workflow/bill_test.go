@@ -18,7 +18,7 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/localcloud/seslocal"
 	"github.com/lmsshop/checkout/internal/localcloud/sestest"
-	"github.com/lmsshop/checkout/internal/notify"
+	"github.com/lmsshop/checkout/internal/notify/sesmail"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/workflow"
@@ -158,7 +158,7 @@ func TestDeliveredMailThroughSESLocal(t *testing.T) {
 	e := newEnv(t)
 	client := sesv2.NewFromConfig(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")},
 		func(o *sesv2.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	e.mailing.Mail = notify.NewSES(client, "")
+	e.mailing.Mail = sesmail.NewSES(client, "")
 	e.build()
 
 	txid, _ := e.paidOrder()

@@ -42,6 +42,9 @@ func mailEvent(kind notify.Kind, shop *checkout.Shop, o *checkout.Order) notify.
 // task does not e-mail twice. When sending fails the claim is given back, so the
 // retry sends it.
 func (s *mailing) sendOnce(ctx context.Context, name string, e notify.Event) error {
+	if s.Relay != nil {
+		return s.relay(ctx, name, e)
+	}
 	txid := e.Order.TxID
 	first, err := s.Store.Once(ctx, txid, "mail#"+name)
 	if err != nil {
@@ -62,6 +65,37 @@ func (s *mailing) sendClaimed(ctx context.Context, name string, e notify.Event, 
 			s.log().Error("release e-mail claim", "txid", e.Order.TxID, "mail", name, "err", rerr)
 		}
 		return err
+	}
+	return nil
+}
+
+// Relay starts a run of the mail state machine (statemachine/mail.asl.json), which
+// gives its input, a Task of event EventMail, to the Notify function.
+type Relay interface {
+	Pass(ctx context.Context, input any) (string, error)
+}
+
+// EventMail is the Notify function's task of sending an e-mail another function
+// handed to it (Task.Mail).
+const EventMail = "mail"
+
+// Mail is an e-mail handed to the Notify function: the event to render and send, and
+// the name it is sent once under, as sendOnce takes them.
+type Mail struct {
+	Name  string       `json:"name"`
+	Event notify.Event `json:"event"`
+}
+
+// relay hands e to the Notify function, which sends it with sendOnce: once per
+// (transaction, name), its claim given back when SES fails, so the run's retry (or the
+// caller's own retry, which hands it again) sends it. e is rendered here first, so that
+// an event that cannot be rendered fails the caller's action as sending it would.
+func (s *mailing) relay(ctx context.Context, name string, e notify.Event) error {
+	if _, err := notify.Render(e); err != nil {
+		return &TaskError{Name: ErrTaskFailed, Msg: "render " + string(e.Kind), Err: err}
+	}
+	if _, err := s.Relay.Pass(ctx, Task{Event: EventMail, TxID: e.Order.TxID, Mail: &Mail{Name: name, Event: e}}); err != nil {
+		return &checkout.Error{Op: "mail.relay", Kind: checkout.EUNAVAILABLE, Message: "could not hand " + string(e.Kind) + " to the Notify function", Err: err}
 	}
 	return nil
 }

@@ -7,7 +7,8 @@ import (
 	"github.com/lmsshop/checkout/internal/notify"
 )
 
-// NotifyTask runs the Notify function's tasks: delivered.
+// NotifyTask runs the Notify function's tasks: delivered, and the e-mails the back
+// office hands to it (EventMail).
 func (s *Notification) NotifyTask(ctx context.Context, t Task) (any, error) {
 	if err := t.validate(); err != nil {
 		return nil, err
@@ -15,6 +16,14 @@ func (s *Notification) NotifyTask(ctx context.Context, t Task) (any, error) {
 	switch t.Event {
 	case "delivered":
 		if err := s.delivered(ctx, t.TxID); err != nil {
+			return nil, err
+		}
+		return map[string]bool{"sent": true}, nil
+	case EventMail:
+		if t.Mail == nil || t.Mail.Name == "" || t.Mail.Event.Order.TxID != t.TxID {
+			return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("notify: the mail task of %s carries no e-mail of that order", t.TxID)}
+		}
+		if err := s.sendOnce(ctx, t.Mail.Name, t.Mail.Event); err != nil {
 			return nil, err
 		}
 		return map[string]bool{"sent": true}, nil

@@ -39,6 +39,9 @@ type Common struct {
 // Mailing is what a service that sends e-mail holds.
 type Mailing struct {
 	Mail notify.Sender
+	// Relay, when set, hands each e-mail to the Notify function instead of sending it
+	// with Mail (see relay): the back office's, so that its binary links no SES client.
+	Relay Relay
 	// SenderEmail is the From of every e-mail.
 	SenderEmail string
 	// StorefrontURL makes the links of e-mails and provider redirects. The API's own

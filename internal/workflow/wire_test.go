@@ -68,7 +68,7 @@ func keys[V any](m map[string]V) []string {
 func TestPostPlacementFunctionsBuild(t *testing.T) {
 	t.Setenv("PAYMENT_TEST_SECRET", "s")
 	cfg := wire.Config{TableName: "none", ShopID: "demo", SenderEmail: "shop@example.com", StorefrontURL: "https://shop.example", LMSAdapter: "local",
-		StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:checkout"}
+		StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:checkout", MailStateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:mail"}
 	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("x", "y", "")}
 	d := wire.NewDeps(cfg, awsCfg, nil)
 	tests := []struct {

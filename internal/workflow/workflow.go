@@ -25,17 +25,16 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/payment"
-	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/trace"
 )
 
-// Tokens completes the task tokens the state machine waits on.
+// Tokens completes the task tokens the state machine waits on (stepfn.Workflow, built
+// by internal/wire/flow). This package does not import stepfn: its Step Functions
+// client would be linked into Bill, Notify and Watch, which complete no token.
 type Tokens interface {
 	Succeed(ctx context.Context, token string, output any) error
 	Fail(ctx context.Context, token, errName, cause string) error
 }
-
-var _ Tokens = (*stepfn.Workflow)(nil)
 
 // Shops gives the shop and the catalog it sells (httpapi.ShopCache in the functions).
 type Shops interface {
@@ -145,6 +144,8 @@ type Task struct {
 	// Products are the references of the instances production delivered for the
 	// order (Produced.Products), given to billing; nil when not told.
 	Products []string `json:"products"`
+	// Mail is the e-mail of an EventMail task.
+	Mail *Mail `json:"mail,omitempty"`
 }
 
 // order is the task's order: the execution input's copy, whose lines, customer and

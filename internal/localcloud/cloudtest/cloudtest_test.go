@@ -46,9 +46,10 @@ func TestServicesAnswer(t *testing.T) {
 		c.StateMachineARN: "STANDARD local-CheckoutStateMachineRole",
 		c.ExpressMachineARNs["PrepareStateMachine"]: "EXPRESS local-PrepareStateMachineRole",
 		c.ExpressMachineARNs["DeliverStateMachine"]: "EXPRESS local-DeliverStateMachineRole",
+		c.ExpressMachineARNs["MailStateMachine"]:    "EXPRESS local-MailStateMachineRole",
 	}
-	if len(c.ExpressMachineARNs) != 2 || len(want) != 3 {
-		t.Fatalf("Express machines %v, want the prepare and deliver machines", c.ExpressMachineARNs)
+	if len(c.ExpressMachineARNs) != 3 || len(want) != 4 {
+		t.Fatalf("Express machines %v, want the prepare, deliver and mail machines", c.ExpressMachineARNs)
 	}
 	for arn, w := range want {
 		out, err := c.SFN.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: aws.String(arn)})

@@ -18,6 +18,7 @@ import (
 	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/localcloud/iam"
 	"github.com/lmsshop/checkout/internal/notify"
+	"github.com/lmsshop/checkout/internal/notify/sesmail"
 	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/store"
 )
@@ -81,8 +82,8 @@ func TestCheckoutAdapters(t *testing.T) {
 		return &stepfn.Workflow{StateMachineARN: smARN,
 			API: sfn.NewFromConfig(cfg(role), func(o *sfn.Options) { o.BaseEndpoint = aws.String(sfnURL) })}
 	}
-	mailerAs := func(role string) *notify.SES {
-		return notify.NewSES(sesv2.NewFromConfig(cfg(role), func(o *sesv2.Options) { o.BaseEndpoint = aws.String(sesURL) }), "")
+	mailerAs := func(role string) *sesmail.SES {
+		return sesmail.NewSES(sesv2.NewFromConfig(cfg(role), func(o *sesv2.Options) { o.BaseEndpoint = aws.String(sesURL) }), "")
 	}
 	ctx := context.Background()
 	now := time.Now().UTC()

@@ -290,6 +290,9 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if c.Lambdas, err = tpl.Functions(); err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}
+	if err := useZoneInfo(c.Lambdas); err != nil {
+		return nil, err
+	}
 	if c.Routes, err = tpl.Routes(c.Lambdas); err != nil {
 		return nil, fmt.Errorf("launcher: %w", err)
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/wire"
 	"github.com/lmsshop/checkout/internal/wire/flow"
+	"github.com/lmsshop/checkout/internal/wire/mail"
+	"github.com/lmsshop/checkout/internal/wire/ops"
 	"github.com/lmsshop/checkout/internal/wire/order"
 	"github.com/lmsshop/checkout/internal/wire/post"
 	"github.com/lmsshop/checkout/internal/wire/settings"
@@ -34,8 +36,8 @@ func builders() map[string]wire.Builder {
 		"PaymentWebhookFunction": flow.PaymentWebhook,
 		"ProduceFunction":        flow.Produce,
 		"BillFunction":           post.Bill,
-		"NotifyFunction":         post.Notify,
-		"BackofficeFunction":     flow.Backoffice,
+		"NotifyFunction":         mail.Notify,
+		"BackofficeFunction":     ops.Backoffice,
 		"WatchFunction":          post.Watch,
 		"ReconcileFunction":      flow.Reconcile,
 	}

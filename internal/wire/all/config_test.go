@@ -1,6 +1,7 @@
 package all
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,21 +42,35 @@ func TestOperatorWaitMinutes(t *testing.T) {
 }
 
 // Only the functions that start executions (ORDER, and the back office for a delivered
-// late payment) need STATE_MACHINE_ARN: they refuse to start without it, and every other
-// function builds without it.
+// late payment) need STATE_MACHINE_ARN, and only the back office, which hands its
+// e-mails to the Notify function, MAIL_STATE_MACHINE_ARN: they refuse to start without
+// it, and every other function builds without it.
 func TestOnlyTheStartersNeedTheStateMachineARN(t *testing.T) {
-	cfg := wire.Config{TableName: "t", ShopID: "demo", LMSAdapter: "local", OperatorWait: time.Hour, ReconcileDays: 3}
-	for id := range builders() {
-		_, err := Handler(id, wire.NewDeps(cfg, awsConfigNowhere(), nil))
-		if id == "OrderFunction" || id == "BackofficeFunction" {
-			if err == nil || !strings.Contains(err.Error(), "STATE_MACHINE_ARN") {
-				t.Errorf("%s without STATE_MACHINE_ARN: %v, want a failure naming it", id, err)
+	const arn = "arn:aws:states:us-east-1:000000000000:stateMachine:x"
+	base := wire.Config{TableName: "t", ShopID: "demo", LMSAdapter: "local", OperatorWait: time.Hour, ReconcileDays: 3}
+	tests := []struct {
+		variable string
+		cfg      func() wire.Config
+		starters []string
+	}{
+		{"STATE_MACHINE_ARN", func() wire.Config { c := base; c.MailStateMachineARN = arn; return c }, []string{"OrderFunction", "BackofficeFunction"}},
+		{"MAIL_STATE_MACHINE_ARN", func() wire.Config { c := base; c.StateMachineARN = arn; return c }, []string{"BackofficeFunction"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.variable, func(t *testing.T) {
+			for id := range builders() {
+				_, err := Handler(id, wire.NewDeps(tt.cfg(), awsConfigNowhere(), nil))
+				if slices.Contains(tt.starters, id) {
+					if err == nil || !strings.Contains(err.Error(), " "+tt.variable) {
+						t.Errorf("%s without %s: %v, want a failure naming it", id, tt.variable, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("%s without %s: %v", id, tt.variable, err)
+				}
 			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%s without STATE_MACHINE_ARN: %v", id, err)
-		}
+		})
 	}
 }
 

@@ -31,7 +31,7 @@ func TestEveryTemplateRouteHasAHandler(t *testing.T) {
 		Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""),
 		BaseEndpoint: aws.String("http://127.0.0.1:1"), RetryMaxAttempts: 1,
 	}
-	cfg := wire.Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x", LMSAdapter: "local", OperatorWait: time.Hour, ReconcileDays: 3}
+	cfg := wire.Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x", MailStateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:mail", LMSAdapter: "local", OperatorWait: time.Hour, ReconcileDays: 3}
 	d := wire.NewDeps(cfg, awsCfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	built := map[string]bool{}
 	for _, f := range tpl.Functions() {

@@ -133,7 +133,7 @@ var lmsFunctions = []string{"PurchaseReqsFunction", "OrderFunction", "ProduceFun
 // with a message naming the secret's key; with the token in the secret, each builds.
 func TestMoodleWithoutATokenFailsTheColdStart(t *testing.T) {
 	t.Setenv("MOODLE_TOKEN", "")
-	base := wire.Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x",
+	base := wire.Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x", MailStateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:mail",
 		LMSAdapter: "moodle", MoodleURL: "https://moodle.example", SettingsSecret: secretARN}
 	for _, tc := range []struct {
 		name, secret string
@@ -219,7 +219,7 @@ func TestFunctionsThatReadTheSettingsSecret(t *testing.T) {
 		for id := range builders() {
 			var calls atomic.Int32
 			srv := secretsServer(t, secretARN, `{"MOODLE_TOKEN":"tok"}`, &calls)
-			cfg := wire.Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x",
+			cfg := wire.Config{TableName: "t", ShopID: "demo", StateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:x", MailStateMachineARN: "arn:aws:states:us-east-1:000000000000:stateMachine:mail",
 				LMSAdapter: adapter, MoodleURL: "https://moodle.example", SettingsSecret: secretARN, OperatorWait: time.Hour, ReconcileDays: 3}
 			if _, err := Handler(id, depsOn(srv, cfg)); err != nil {
 				t.Fatalf("%s (%s): %v", id, adapter, err)

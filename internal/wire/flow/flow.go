@@ -1,9 +1,10 @@
-// Package flow is the composition root of the post-placement functions that read the
-// settings (payment providers, the LMS) or complete the state machine's task tokens:
-// Payment, PaymentWebhook, Produce, Backoffice, Reconcile. It builds each one's workflow
-// service (internal/workflow) through that service's constructor, with the Step
-// Functions client (task tokens; the back office starts executions) and, from
-// internal/wire/post, the services' common parts and the SES client.
+// Package flow is the composition root of the post-placement functions that send
+// e-mail with SES and read the settings (payment providers, the LMS) or complete the
+// state machine's task tokens: Payment, PaymentWebhook, Produce, Reconcile. It builds
+// each one's workflow service (internal/workflow) through that service's constructor,
+// with the task tokens and the providers of internal/wire/ops (which builds the back
+// office, whose e-mails the Notify function sends), the services' common parts of
+// internal/wire/post and the SES sender of internal/wire/mail.
 package flow
 
 import (
@@ -12,46 +13,33 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/lmsshop/checkout/internal/payment"
-	"github.com/lmsshop/checkout/internal/stepfn"
 	"github.com/lmsshop/checkout/internal/wire"
-	"github.com/lmsshop/checkout/internal/wire/order"
+	"github.com/lmsshop/checkout/internal/wire/mail"
+	"github.com/lmsshop/checkout/internal/wire/ops"
 	"github.com/lmsshop/checkout/internal/wire/post"
 	"github.com/lmsshop/checkout/internal/wire/settings"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
 
-// tokens completes the state machine's task tokens. Task tokens name their execution:
-// completing one needs no state machine ARN.
-func tokens(d *wire.Deps) workflow.Tokens { return &stepfn.Workflow{API: order.SFN(d)} }
-
-// providers are the payment providers configured in the settings.
-func providers(d *wire.Deps) (workflow.Providers, error) {
-	pm, err := settings.PaymentModes(d)
-	if err != nil {
-		return workflow.Providers{}, err
-	}
-	return workflow.Providers{Modes: pm.Modes, Verifiers: pm.Verifiers, TestProvider: pm.TestProvider}, nil
-}
-
 // Payment builds the function of the payment task and the buyer's order routes:
 // workflow.Payment's PaymentTask (start, awaitRetry, cancelUnpaid, fault), GetOrder,
 // RetryPayment and TestPayment (internal/workflow/payment.go). Rules: docs/spec.md#payment-modes.
 func Payment(d *wire.Deps) (lambda.Handler, error) {
-	p, err := providers(d)
+	p, err := ops.Providers(d)
 	if err != nil {
 		return nil, err
 	}
-	return workflow.NewPayment(post.Common(d), post.Mailing(d), tokens(d), p).Handler(), nil
+	return workflow.NewPayment(post.Common(d), mail.Mailing(d), ops.Tokens(d), p).Handler(), nil
 }
 
 // PaymentWebhook builds the function of the providers' notifications: workflow.Webhooks'
 // Webhook (internal/workflow/webhook.go). Rules: docs/spec.md#payment-modes.
 func PaymentWebhook(d *wire.Deps) (lambda.Handler, error) {
-	p, err := providers(d)
+	p, err := ops.Providers(d)
 	if err != nil {
 		return nil, err
 	}
-	return workflow.NewWebhooks(post.Common(d), post.Mailing(d), tokens(d), p.Verifiers).Handler(), nil
+	return workflow.NewWebhooks(post.Common(d), mail.Mailing(d), ops.Tokens(d), p.Verifiers).Handler(), nil
 }
 
 // Produce builds the function of the production tasks: workflow.Production's
@@ -62,28 +50,7 @@ func Produce(d *wire.Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return workflow.NewProduction(post.Common(d), post.Mailing(d), hs).Handler(), nil
-}
-
-// Backoffice builds the function of the operators' /admin and /ops routes:
-// workflow.Backoffice's serve checks the caller's roles, then routes sends each action
-// to its admin* method (internal/workflow/backoffice.go, flags.go, refunds.go). Rules:
-// docs/spec.md#back-office.
-func Backoffice(d *wire.Deps) (lambda.Handler, error) {
-	if d.Cfg.StateMachineARN == "" {
-		return nil, errors.New("flow: the back office starts the workflow again for a delivered late payment: STATE_MACHINE_ARN must name the state machine")
-	}
-	p, err := providers(d)
-	if err != nil {
-		return nil, err
-	}
-	// Catalog items are validated by their handlers, against the LMS production uses.
-	hs, err := settings.ProductionHandlers(d)
-	if err != nil {
-		return nil, err
-	}
-	starter := &stepfn.Workflow{API: order.SFN(d), StateMachineARN: d.Cfg.StateMachineARN}
-	return workflow.NewBackoffice(post.Common(d), post.Mailing(d), tokens(d), starter, p.Modes, hs).Handler(), nil
+	return workflow.NewProduction(post.Common(d), mail.Mailing(d), hs).Handler(), nil
 }
 
 // Reconcile builds the daily function that compares the providers' payments with the
@@ -98,10 +65,10 @@ func Reconcile(d *wire.Deps) (lambda.Handler, error) {
 	if d.Cfg.ReconcileDays <= 0 {
 		return nil, errors.New("flow: RECONCILE_DAYS must be a whole number of days, at least 1")
 	}
-	p, err := providers(d)
+	p, err := ops.Providers(d)
 	if err != nil {
 		return nil, err
 	}
-	r := workflow.NewReconcile(post.Common(d), post.Mailing(d), tokens(d), post.WatchRule(d), payment.Listers(p.Modes), d.Cfg.ReconcileDays)
+	r := workflow.NewReconcile(post.Common(d), mail.Mailing(d), ops.Tokens(d), post.WatchRule(d), payment.Listers(p.Modes), d.Cfg.ReconcileDays)
 	return r.Handler(), nil
 }

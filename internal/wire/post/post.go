@@ -1,8 +1,8 @@
 // Package post is the composition root of the post-placement functions that read no
-// setting and complete no task token (Bill, Notify, Watch), and what every
-// post-placement root shares: the services' common parts and the SES client. It imports
-// neither the Secrets Manager nor the Step Functions client; internal/wire/flow builds
-// the functions that need them.
+// setting, complete no task token and send no e-mail (Bill, Watch), and what every
+// post-placement root shares: the services' common parts. It imports no SDK client but
+// DynamoDB's; internal/wire/mail builds the SES client and the Notify function,
+// internal/wire/flow the functions that also need Secrets Manager or Step Functions.
 package post
 
 import (
@@ -10,21 +10,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/lmsshop/checkout/internal/httpapi"
-	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/wire"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
-
-// SES is the SES v2 client of d's function, built once. Its endpoint is not fixed like
-// the others': the workflow sends at most a few e-mails per order, off the API's hot
-// path, and the fixed resolver would cost its binaries code.
-func SES(d *wire.Deps) *sesv2.Client {
-	c, _ := d.Once("ses", func() (any, error) { return sesv2.NewFromConfig(d.AWS), nil })
-	return c.(*sesv2.Client)
-}
 
 // Common is what every post-placement service holds.
 func Common(d *wire.Deps) workflow.Common {
@@ -36,10 +26,11 @@ func Common(d *wire.Deps) workflow.Common {
 	}
 }
 
-// Mailing is what the services that send e-mail hold: only they build the SES client.
+// Mailing is what the services that send e-mail hold but the sender: the From
+// address and the e-mailed links. internal/wire/mail adds the SES sender;
+// internal/wire/flow gives the back office a relay to the Notify function instead.
 func Mailing(d *wire.Deps) workflow.Mailing {
 	return workflow.Mailing{
-		Mail:          notify.NewSES(notify.SendEmailFunc(SES(d).SendEmail), ""),
 		SenderEmail:   d.Cfg.SenderEmail,
 		StorefrontURL: strings.TrimRight(d.Cfg.StorefrontURL, "/"),
 		LinkTTL:       d.Cfg.LinkTTL,
@@ -51,12 +42,6 @@ func Mailing(d *wire.Deps) workflow.Mailing {
 // docs/spec.md#bill-invoices-and-credit-notes.
 func Bill(d *wire.Deps) (lambda.Handler, error) {
 	return workflow.NewBilling(Common(d)).Handler(), nil
-}
-
-// Notify builds the function of the notification task: workflow.Notification's
-// NotifyTask (internal/workflow/notification.go). Rules: docs/spec.md#notifications.
-func Notify(d *wire.Deps) (lambda.Handler, error) {
-	return workflow.NewNotification(Common(d), Mailing(d)).Handler(), nil
 }
 
 // WatchRule is the rule of the orders waiting for an operator, shared by Watch and Reconcile.
