@@ -95,14 +95,29 @@ func (s *Payment) PaymentTask(ctx context.Context, t Task) (any, error) {
 	return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("payment: unknown action %q", t.Action)}
 }
 
+// tokenTask opens the tasks that keep a task token (start, awaitRetry): it refuses a
+// task without one, and gives the shop and the order the task holds (the execution
+// input's copy, or the stored order when the input carries none).
+func (s *Payment) tokenTask(ctx context.Context, t Task, what string) (*checkout.Shop, *checkout.Order, error) {
+	if t.Token == "" {
+		return nil, nil, &TaskError{Name: ErrTaskFailed, Msg: what + " without a task token"}
+	}
+	shop, _, err := s.Shops.Get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	held, _, err := s.order(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	return shop, held, nil
+}
+
 // start begins one payment attempt in the order's mode and keeps the task token for
 // whoever settles it. Instant modes settle at once; the others leave the order PENDING.
 func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 	txid, token := t.TxID, t.Token
-	if token == "" {
-		return nil, &TaskError{Name: ErrTaskFailed, Msg: "payment start without a task token"}
-	}
-	shop, _, err := s.Shops.Get(ctx)
+	shop, held, err := s.tokenTask(ctx, t, "payment start")
 	if err != nil {
 		return nil, err
 	}
@@ -113,10 +128,6 @@ func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 	// placement: a retry with another mode); its lines are the execution input's copy's,
 	// or, for an order too large to carry, the stored order's, read first (as the other
 	// tasks do: the same two calls as a read beside the write).
-	held, _, err := s.order(ctx, t)
-	if err != nil {
-		return nil, err
-	}
 	o, claimed, err := s.Store.UpdateOnce(ctx, txid, store.Change{TaskToken: &token, TaskState: statePayment}, "mail#OrderPlaced", store.BodyFrom(held))
 	if err != nil {
 		return nil, err
@@ -259,15 +270,8 @@ func (s *Payment) succeed(ctx context.Context, txid, token string, out any) (any
 // awaitRetry records a failed or refused payment, tells the buyer, and keeps the retry
 // token for POST /orders/{txid}/payment.
 func (s *Payment) awaitRetry(ctx context.Context, t Task) (any, error) {
-	if t.Token == "" {
-		return nil, &TaskError{Name: ErrTaskFailed, Msg: "awaitRetry without a task token"}
-	}
-	shop, _, err := s.Shops.Get(ctx)
-	if err != nil {
-		return nil, err
-	}
 	// The head from the write, the lines from the task's order (as in start).
-	held, _, err := s.order(ctx, t)
+	shop, held, err := s.tokenTask(ctx, t, "awaitRetry")
 	if err != nil {
 		return nil, err
 	}
