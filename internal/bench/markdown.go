@@ -139,7 +139,7 @@ func missNote(name string, r *Report) string {
 		return fmt.Sprintf("a request that makes no DynamoDB call (`GET /catalog`) costs %.2f ms and a tiny `PutItem` %.2f ms against %.2f ms for the `GetItem` floor, "+
 			"so neither the gateway emulation nor the kind of call explains the gap: the steps spend about %.1f ms each beyond floor × round trips in the handlers' own work "+
 			"(loading the shop, pricing the cart, encoding larger items, rendering the view) and in waiting for a CPU on this 2-CPU machine shared with DynamoDB Local's JVM "+
-			"and the load generator. This run did not profile it; `go test -cpuprofile` on internal/httpapi's round-trip test would show where it goes. "+
+			"and the load generator. This run did not profile it; `go test -cpuprofile` on internal/purchase's round-trip test would show where it goes. "+
 			"DynamoDB's own floor in a region is a few ms, against which the same work weighs far less than against DynamoDB Local's sub-millisecond one.",
 			r.APIFloor.P50, r.WriteFloor.P50, r.Floor.P50, overhead(r))
 	case name == "bootstrap binaries":

@@ -43,7 +43,7 @@ type Shop struct {
 }
 
 // PreparePricing builds the shop's pricing engine once, for a shop that is read-only
-// from now on (httpapi.ShopCache calls it on the shop it shares between requests); an
+// from now on (ShopCache calls it on the shop it shares between requests); an
 // invalid configuration is left for Quote to report.
 func (s *Shop) PreparePricing() {
 	if eng, err := pricing.NewEngine(s.Pricing); err == nil {

@@ -90,12 +90,12 @@ func JSON(status int, v any) Response {
 	if err != nil {
 		return Response{StatusCode: http.StatusInternalServerError, Body: `{"error":{"code":"internal","message":"internal error"}}`}
 	}
-	return Response{StatusCode: status, Headers: jsonHeaders(), Body: string(body)}
+	return Response{StatusCode: status, Headers: JSONHeaders(), Body: string(body)}
 }
 
-// jsonHeaders are the headers of a JSON answer, a new map each time: a handler may set
+// JSONHeaders are the headers of a JSON answer, a new map each time: a handler may set
 // its own (the catalog's cache-control).
-func jsonHeaders() map[string]string {
+func JSONHeaders() map[string]string {
 	return map[string]string{"content-type": "application/json", "cache-control": "no-store"}
 }
 

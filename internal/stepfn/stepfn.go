@@ -38,7 +38,7 @@ type encoder interface {
 // Start starts the execution of an order, named by its transaction ID: Standard
 // workflows refuse a second execution of the same name and input, and return the
 // first, so a retried placement never runs the workflow twice. An input with an
-// Encode method (httpapi.ExecutionInput) encodes itself.
+// Encode method (checkout.ExecutionInput) encodes itself.
 func (w *Workflow) Start(ctx context.Context, txid string, input any) (string, error) {
 	var raw []byte
 	var err error

@@ -5,7 +5,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/purchase"
 	"github.com/lmsshop/checkout/internal/trace"
 	"github.com/lmsshop/checkout/internal/vies"
 )
@@ -13,10 +15,10 @@ import (
 // Purchase builds the pre-placement service one function uses; source names it in traces.
 // Each builder adds only what its step needs (handlers' checks, payment modes, the
 // workflow), so each binary links only that.
-func Purchase(d *Deps, source string) *httpapi.Purchase {
-	return &httpapi.Purchase{
+func Purchase(d *Deps, source string) *purchase.Purchase {
+	return &purchase.Purchase{
 		Store:      d.Store,
-		Shops:      &httpapi.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
+		Shops:      &checkout.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
 		Trace:      &trace.Tracer{Store: d.Store, Source: source, Now: d.Now, OnErr: func(err error) { d.Log.Error("trace line lost", "err", err) }},
 		Log:        d.Log,
 		Now:        d.Now,
@@ -35,21 +37,21 @@ func Router(d *Deps, register func(*httpapi.Router)) lambda.Handler {
 }
 
 // Shop builds the function of the SHOP step: catalog, cart lines, codes, reset, prefill.
-// Its service is httpapi.Purchase; RegisterShop routes each request to its method
+// Its service is purchase.Purchase; RegisterShop routes each request to its method
 // (catalog, createCart, getCart, resetCart, setLine, removeLine, addCode, removeCode,
-// unlock, prefill in internal/httpapi/purchase.go). Rules: docs/spec.md#shop.
+// unlock, prefill in internal/purchase/purchase.go). Rules: docs/spec.md#shop.
 func Shop(d *Deps) (lambda.Handler, error) {
 	return Router(d, Purchase(d, "Shop").RegisterShop), nil
 }
 
-// Users builds the function of the USERS step (seats): httpapi.Purchase' RegisterUsers,
-// getCart and putSeats (internal/httpapi/purchase.go). Rules: docs/spec.md#users.
+// Users builds the function of the USERS step (seats): purchase.Purchase' RegisterUsers,
+// getCart and putSeats (internal/purchase/purchase.go). Rules: docs/spec.md#users.
 func Users(d *Deps) (lambda.Handler, error) {
 	return Router(d, Purchase(d, "Users").RegisterUsers), nil
 }
 
-// Customer builds the function of the CUSTOMER step: httpapi.Purchase' RegisterCustomer,
-// getCart and putCustomer (internal/httpapi/purchase.go), with the VIES client for the
+// Customer builds the function of the CUSTOMER step: purchase.Purchase' RegisterCustomer,
+// getCart and putCustomer (internal/purchase/purchase.go), with the VIES client for the
 // reverse charge. Rules: docs/spec.md#customer.
 func Customer(d *Deps) (lambda.Handler, error) {
 	s := Purchase(d, "Customer")

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment"
@@ -204,7 +203,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.common = workflow.Common{Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: e.shop.ID, TTL: time.Minute, Now: time.Now}}
+	e.common = workflow.Common{Store: st, Shops: &checkout.ShopCache{Loader: st, ShopID: e.shop.ID, TTL: time.Minute, Now: time.Now}}
 	e.mailing = workflow.Mailing{Mail: e.mail, SenderEmail: "Demo shop <shop@example.com>", StorefrontURL: "https://shop.example"}
 	e.tokens = &stepfn.Workflow{API: e.sfn}
 	e.providers = workflow.Providers{Modes: modes, Verifiers: verifiers, TestProvider: tp}

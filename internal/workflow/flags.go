@@ -301,7 +301,7 @@ func (s *Backoffice) deliverSettled(ctx context.Context, txid string, was checko
 	if err != nil {
 		return err
 	}
-	arn, err := s.Starter.Start(ctx, txid+"-deliver", httpapi.NewExecutionInput(shop, o))
+	arn, err := s.Starter.Start(ctx, txid+"-deliver", checkout.NewExecutionInput(shop, o))
 	if checkout.KindOf(err) == checkout.ECONFLICT {
 		return nil // started by an earlier try
 	}

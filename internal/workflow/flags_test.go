@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/payment/providertest"
 	"github.com/lmsshop/checkout/internal/store"
@@ -20,23 +19,23 @@ import (
 // fakeStarter records the executions an operator's delivery starts again.
 type fakeStarter struct {
 	mu      sync.Mutex
-	started map[string]httpapi.ExecutionInput
+	started map[string]checkout.ExecutionInput
 }
 
 func (f *fakeStarter) Start(_ context.Context, name string, input any) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.started == nil {
-		f.started = map[string]httpapi.ExecutionInput{}
+		f.started = map[string]checkout.ExecutionInput{}
 	}
 	if _, ok := f.started[name]; ok {
 		return "", checkout.Errorf("fake.start", checkout.ECONFLICT, "execution %s exists", name)
 	}
-	f.started[name] = input.(httpapi.ExecutionInput)
+	f.started[name] = input.(checkout.ExecutionInput)
 	return "arn:execution:" + name, nil
 }
 
-func (f *fakeStarter) input(name string) (httpapi.ExecutionInput, bool) {
+func (f *fakeStarter) input(name string) (checkout.ExecutionInput, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in, ok := f.started[name]

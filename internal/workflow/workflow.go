@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -36,13 +35,13 @@ type Tokens interface {
 	Fail(ctx context.Context, token, errName, cause string) error
 }
 
-// Shops gives the shop and the catalog it sells (httpapi.ShopCache in the functions).
+// Shops gives the shop and the catalog it sells (checkout.ShopCache in the functions).
 type Shops interface {
 	Get(ctx context.Context) (*checkout.Shop, *checkout.Catalog, error)
 	Invalidate()
 }
 
-var _ Shops = (*httpapi.ShopCache)(nil)
+var _ Shops = (*checkout.ShopCache)(nil)
 
 func (s *core) now() time.Time {
 	if s.Now == nil {
@@ -138,7 +137,7 @@ type Task struct {
 	Reason string          `json:"reason"`
 	State  string          `json:"state"`
 	Error  json.RawMessage `json:"error"`
-	// Order is the execution input's copy of the order (httpapi.ExecutionInput),
+	// Order is the execution input's copy of the order (checkout.ExecutionInput),
 	// null when the order was too large to carry or the task was invoked without it.
 	Order *checkout.Order `json:"order"`
 	// Products are the references of the instances production delivered for the

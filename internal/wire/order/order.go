@@ -17,8 +17,8 @@ import (
 	"github.com/lmsshop/checkout/internal/wire/settings"
 )
 
-// Order builds the function of the ORDER step: review and placement, httpapi.Purchase'
-// RegisterOrder, review and place (internal/httpapi/order.go). Rules:
+// Order builds the function of the ORDER step: review and placement, purchase.Purchase'
+// RegisterOrder, review and place (internal/purchase/order.go). Rules:
 // docs/spec.md#order.
 func Order(d *wire.Deps) (lambda.Handler, error) {
 	if d.Cfg.StateMachineARN == "" {

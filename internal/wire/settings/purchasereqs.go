@@ -6,8 +6,8 @@ import (
 	"github.com/lmsshop/checkout/internal/wire"
 )
 
-// PurchaseReqs builds the function of the PURCHASEREQUIS step: httpapi.Purchase'
-// RegisterRequirements, getCart and putRequirements (internal/httpapi/purchase.go), with
+// PurchaseReqs builds the function of the PURCHASEREQUIS step: purchase.Purchase'
+// RegisterRequirements, getCart and putRequirements (internal/purchase/purchase.go), with
 // the handlers' own check. Rules: docs/spec.md#purchaserequis.
 func PurchaseReqs(d *wire.Deps) (lambda.Handler, error) {
 	s := wire.Purchase(d, "Purchase Requirements")

@@ -1,4 +1,4 @@
-package httpapi_test
+package purchase_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/purchase"
 	"github.com/lmsshop/checkout/internal/vies"
 	"github.com/lmsshop/checkout/internal/vies/viestest"
 )
@@ -22,17 +23,17 @@ import (
 // is written.
 func TestPlacementRefusesWhatIsNotOnSale(t *testing.T) {
 	ctx := context.Background()
-	purchase, st, shop := demoPurchase(t, &starter{})
-	shops, wf := purchase.Shops, purchase.Workflow.(*starter)
+	svc, st, shop := demoPurchase(t, &starter{})
+	shops, wf := svc.Shops, svc.Workflow.(*starter)
 	rt := httpapi.NewRouter(nil)
-	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterCustomer, purchase.RegisterOrder} {
+	for _, reg := range []func(*httpapi.Router){svc.RegisterShop, svc.RegisterCustomer, svc.RegisterOrder} {
 		reg(rt)
 	}
 	serve := server(t, rt)
 	const customer = `{"email":"a@example.com","lastName":"A","firstName":"B","address":"1 rue","zip":"75001","city":"Paris","country":"FR"}`
 	cart := func(codes ...string) (string, string) {
 		t.Helper()
-		var c httpapi.Created
+		var c purchase.Created
 		if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {
 			t.Fatal(err)
 		}
@@ -123,13 +124,13 @@ func TestVATNumberOfAnotherCountryIsRefused(t *testing.T) {
 	ctx := context.Background()
 	fake := viestest.Start(nil)
 	defer fake.Close()
-	purchase, st, _ := demoPurchase(t, &starter{})
-	purchase.VIES = &vies.Client{URL: fake.URL}
+	svc, st, _ := demoPurchase(t, &starter{})
+	svc.VIES = &vies.Client{URL: fake.URL}
 	rt := httpapi.NewRouter(nil)
-	purchase.RegisterShop(rt)
-	purchase.RegisterCustomer(rt)
+	svc.RegisterShop(rt)
+	svc.RegisterCustomer(rt)
 	serve := server(t, rt)
-	var c httpapi.Created
+	var c purchase.Created
 	if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {
 		t.Fatal(err)
 	}

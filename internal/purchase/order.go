@@ -1,7 +1,6 @@
-package httpapi
+package purchase
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/production"
 )
@@ -52,16 +52,16 @@ func (s *Purchase) reviewOf(cr *cartRequest, c *checkout.Cart) (Review, pricing.
 	return v, q, nil
 }
 
-func (s *Purchase) review(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) review(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, c, err := s.openCart(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	v, _, err := s.reviewOf(cr, c)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
-	return JSON(http.StatusOK, v), nil
+	return httpapi.JSON(http.StatusOK, v), nil
 }
 
 // PlaceRequest is POST /carts/{txid}/order.
@@ -75,118 +75,56 @@ type Placed struct {
 	Order *checkout.Order `json:"order"`
 }
 
-// ExecutionInput is what the state machine starts with. APIURL is the base URL of the
-// API the order was placed through (BaseURL), also stored on the order: what comes
-// after placement builds the API's own links on it.
-type ExecutionInput struct {
-	TxID    string               `json:"txid"`
-	Paymode string               `json:"paymode"`
-	Payment checkout.PaymentPlan `json:"payment"`
-	APIURL  string               `json:"apiUrl"`
-	// Order is the order as it was when the execution started, which the tasks read
-	// instead of the table (production, billing): what they use of it (lines,
-	// customer, seats, totals) does not change after placement, and what does (the
-	// status) is checked by the condition of the task's own write. It is null when the
-	// order's JSON exceeds MaxInputOrderBytes: the tasks then read the order. It is the
-	// order's JSON as json.Marshal writes it, encoded once by placement for the input
-	// and the answer alike (orderJSON).
-	Order json.RawMessage `json:"order"`
-}
-
-// MaxInputOrderBytes bounds the order carried in an execution's input. Step
-// Functions refuses an input, a state's data or a task's payload over 256 KB; half of
-// it leaves room for the rest of the state (payment plan, task results, errors). A
-// cart holds at most checkout.MaxLines lines, so a usual order is far below it; one
-// whose catalog items are unusually large goes without.
-const MaxInputOrderBytes = 128 << 10
-
-// NewExecutionInput is the input of o's workflow in shop.
-func NewExecutionInput(shop *checkout.Shop, o *checkout.Order) ExecutionInput {
-	raw, _ := orderJSON(o)
-	return executionInput(shop, o, raw)
-}
-
-// orderJSON is o as the API answers it and the execution input carries it. Placement
-// encodes it once for both, where it encoded the order three times (the input's size
-// check, the input, the answer).
-func orderJSON(o *checkout.Order) (json.RawMessage, error) { return json.Marshal(o) }
-
-// executionInput is the input of o's workflow, carrying raw (o's JSON; nil when it
-// could not be encoded) unless it is over MaxInputOrderBytes.
-func executionInput(shop *checkout.Shop, o *checkout.Order, raw json.RawMessage) ExecutionInput {
-	in := ExecutionInput{TxID: o.TxID, Paymode: o.Paymode, Payment: checkout.PlanFor(shop, o.Paymode), APIURL: o.APIURL}
-	if raw != nil && len(raw) <= MaxInputOrderBytes {
-		in.Order = raw
-	}
-	return in
-}
-
-// Encode is in's JSON, the same as json.Marshal(in) writes, without the second pass
-// json.Marshal makes over a RawMessage's bytes to check and compact them (as long as
-// the order itself): the order was written by json.Marshal, so it is valid and compact.
-// The workflow's Start encodes its input with it.
-func (in ExecutionInput) Encode() (json.RawMessage, error) {
-	order := in.Order
-	in.Order = nil
-	out, err := json.Marshal(in)
-	if err != nil || order == nil {
-		return out, err
-	}
-	// Order is the last field: the encoding ends with "order":null}.
-	head := bytes.TrimSuffix(out, []byte("null}"))
-	return append(append(append(make([]byte, 0, len(head)+len(order)+1), head...), order...), '}'), nil
-}
-
 // place answers POST /carts/{txid}/order. It reads the cart and any order in one
 // Query, recomputes every amount from the catalog, writes the order and marks the cart
 // placed in one transaction, and starts the workflow named by the transaction ID.
 // Placing again returns the same order (200) and re-starts the workflow harmlessly,
 // which also repairs a placement whose start had failed.
-func (s *Purchase) place(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) place(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	const op = "order.place"
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	var in PlaceRequest
-	if err := Decode(r, &in); err != nil {
-		return Response{}, err
+	if err := httpapi.Decode(r, &in); err != nil {
+		return httpapi.Response{}, err
 	}
-	apiURL, err := BaseURL(r)
+	apiURL, err := httpapi.BaseURL(r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	c, existing, err := s.Store.CartAndOrder(ctx, cr.txid, cr.tokenHash)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	if existing != nil {
 		if existing.APIURL == "" {
 			existing.APIURL = apiURL // an order placed before the URL was stored
 		}
-		raw, err := orderJSON(existing)
+		raw, err := checkout.OrderJSON(existing)
 		if err != nil {
-			return Response{}, checkout.Wrap(op, err)
+			return httpapi.Response{}, checkout.Wrap(op, err)
 		}
 		// A retry with another mode changed the order's input since: the workflow exists
 		// then, which is all a replay has to make sure of.
 		if err := s.start(ctx, cr.shop, existing, raw); err != nil && checkout.KindOf(err) != checkout.ECONFLICT {
-			return Response{}, err
+			return httpapi.Response{}, err
 		}
 		return placed(http.StatusOK, raw), nil
 	}
 	if c.Expired(s.now()) {
-		return Response{}, checkout.Errorf(op, checkout.EGONE, "cart %s has expired", c.TxID)
+		return httpapi.Response{}, checkout.Errorf(op, checkout.EGONE, "cart %s has expired", c.TxID)
 	}
 	v, q, err := s.reviewOf(cr, c)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	var f checkout.Fields
 	missing := append(checkout.Incomplete(v.Steps), checkout.HandlerErrors(ctx, cr.cat, c.Required, s.Check)...)
 	rule, err := checkout.AccountRuleOf(cr.cat, c)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	if !in.AcceptTerms {
 		f.Add("acceptTerms", "the terms of sale must be accepted")
@@ -196,7 +134,7 @@ func (s *Purchase) place(ctx context.Context, r *Request) (Response, error) {
 	}
 	if len(missing) > 0 || len(f) > 0 {
 		s.Trace.Printf(ctx, cr.txid, "ORDER : placement refused (%d problem(s))", len(missing)+len(f))
-		return Response{}, &checkout.Error{Op: op, Kind: checkout.EINCOMPLETE, Message: "the order cannot be placed yet", Fields: append(missing, f...)}
+		return httpapi.Response{}, &checkout.Error{Op: op, Kind: checkout.EINCOMPLETE, Message: "the order cannot be placed yet", Fields: append(missing, f...)}
 	}
 	now := s.now()
 	o := &checkout.Order{
@@ -207,18 +145,18 @@ func (s *Purchase) place(ctx context.Context, r *Request) (Response, error) {
 	}
 	o.ApplyQuote(q, cr.cat)
 	if err := s.deliverable(ctx, o); err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	note := s.Trace.Line(o.TxID, "ORDER : placed, %d line(s), final %d %s, paymode %s", len(o.Lines), o.Totals.Final, o.Currency, o.Paymode)
 	if err := s.Store.Place(ctx, o, c.Version, rule, note, c.Trace...); err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
-	raw, err := orderJSON(o)
+	raw, err := checkout.OrderJSON(o)
 	if err != nil {
-		return Response{}, checkout.Wrap(op, err)
+		return httpapi.Response{}, checkout.Wrap(op, err)
 	}
 	if err := s.start(ctx, cr.shop, o, raw); err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	return placed(http.StatusCreated, raw), nil
 }
@@ -267,19 +205,19 @@ func (s *Purchase) deliverable(ctx context.Context, o *checkout.Order) error {
 }
 
 // placed is the answer of a placement, Placed, written around the order's JSON already
-// encoded for the execution input: the same bytes JSON(status, Placed{Order: o}) writes.
-func placed(status int, order json.RawMessage) Response {
+// encoded for the execution input: the same bytes httpapi.JSON(status, Placed{Order: o}) writes.
+func placed(status int, order json.RawMessage) httpapi.Response {
 	var body strings.Builder // written in place: one allocation, no copy
 	body.Grow(len(`{"order":}`) + len(order))
 	body.WriteString(`{"order":`)
 	body.Write(order)
 	body.WriteByte('}')
-	return Response{StatusCode: status, Headers: jsonHeaders(), Body: body.String()}
+	return httpapi.Response{StatusCode: status, Headers: httpapi.JSONHeaders(), Body: body.String()}
 }
 
 // start starts o's workflow, with raw (o's JSON) in its input.
 func (s *Purchase) start(ctx context.Context, shop *checkout.Shop, o *checkout.Order, raw json.RawMessage) error {
-	if _, err := s.Workflow.Start(ctx, o.TxID, executionInput(shop, o, raw)); err != nil {
+	if _, err := s.Workflow.Start(ctx, o.TxID, checkout.ExecutionInputWith(shop, o, raw)); err != nil {
 		s.Trace.Printf(ctx, o.TxID, "ORDER : workflow start failed: %v", err)
 		return err
 	}

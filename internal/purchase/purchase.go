@@ -1,4 +1,8 @@
-package httpapi
+// Package purchase is the pre-placement service, the steps SHOP to ORDER: catalog and
+// cart, requirements, seats, customer, review and placement. It answers through the HTTP
+// edge (internal/httpapi) and starts the workflow through the Starter it is given,
+// importing nothing of internal/workflow.
+package purchase
 
 import (
 	"context"
@@ -15,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
@@ -48,7 +53,7 @@ type Starter interface {
 // template.yaml registers only its own routes.
 type Purchase struct {
 	Store    CartStore
-	Shops    *ShopCache
+	Shops    *checkout.ShopCache
 	Trace    *trace.Tracer
 	Workflow Starter
 	Check    checkout.Checker
@@ -85,12 +90,12 @@ type cartRequest struct {
 	cat             *checkout.Catalog
 }
 
-func (s *Purchase) open(ctx context.Context, r *Request) (*cartRequest, error) {
+func (s *Purchase) open(ctx context.Context, r *httpapi.Request) (*cartRequest, error) {
 	txid := r.PathParameters["txid"]
 	if !trace.ValidTxID(txid) {
 		return nil, checkout.Errorf("cart.open", checkout.ENOTFOUND, "no cart %q", txid)
 	}
-	token, err := Bearer(r)
+	token, err := httpapi.Bearer(r)
 	if err != nil {
 		return nil, err
 	}
@@ -101,12 +106,12 @@ func (s *Purchase) open(ctx context.Context, r *Request) (*cartRequest, error) {
 	return &cartRequest{txid: txid, tokenHash: checkout.HashToken(token), shop: shop, cat: cat}, nil
 }
 
-func (s *Purchase) view(cr *cartRequest, c *checkout.Cart, status int) (Response, error) {
+func (s *Purchase) view(cr *cartRequest, c *checkout.Cart, status int) (httpapi.Response, error) {
 	q, err := s.quoteFor(cr, c)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
-	return JSON(status, cartView(cr.shop, cr.cat, c, q)), nil
+	return httpapi.JSON(status, cartView(cr.shop, cr.cat, c, q)), nil
 }
 
 // write is what a cart command of this request carries: the cart, its holder's token
@@ -119,12 +124,12 @@ func (s *Purchase) write(cr *cartRequest, format string, args ...any) checkout.C
 // changed answers a cart command: the cart as it now is, or the refusal. A refusal is
 // traced (as a write of its own, off the happy path) only for a caller who holds the
 // cart: anyone else writes nothing.
-func (s *Purchase) changed(ctx context.Context, cr *cartRequest, c *checkout.Cart, err error) (Response, error) {
+func (s *Purchase) changed(ctx context.Context, cr *cartRequest, c *checkout.Cart, err error) (httpapi.Response, error) {
 	if err != nil {
 		if !checkout.NotHolder(err) {
 			s.Trace.Printf(ctx, cr.txid, "refused: %v", err)
 		}
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	return s.view(cr, c, http.StatusOK)
 }
@@ -158,7 +163,7 @@ func (s *Purchase) checkVAT(ctx context.Context, number string) (*checkout.VATCh
 }
 
 // RegisterShop adds the SHOP step's routes.
-func (s *Purchase) RegisterShop(rt *Router) {
+func (s *Purchase) RegisterShop(rt *httpapi.Router) {
 	rt.Handle("GET /catalog", s.catalog)
 	rt.Handle("POST /carts", s.createCart)
 	rt.Handle("GET /carts/{txid}", s.getCart)
@@ -172,25 +177,25 @@ func (s *Purchase) RegisterShop(rt *Router) {
 }
 
 // RegisterRequirements adds the PURCHASEREQUIS step's routes.
-func (s *Purchase) RegisterRequirements(rt *Router) {
+func (s *Purchase) RegisterRequirements(rt *httpapi.Router) {
 	rt.Handle("GET /carts/{txid}/requirements", s.getCart)
 	rt.Handle("PUT /carts/{txid}/requirements", s.putRequirements)
 }
 
 // RegisterUsers adds the USERS step's routes.
-func (s *Purchase) RegisterUsers(rt *Router) {
+func (s *Purchase) RegisterUsers(rt *httpapi.Router) {
 	rt.Handle("GET /carts/{txid}/seats", s.getCart)
 	rt.Handle("PUT /carts/{txid}/seats", s.putSeats)
 }
 
 // RegisterCustomer adds the CUSTOMER step's routes.
-func (s *Purchase) RegisterCustomer(rt *Router) {
+func (s *Purchase) RegisterCustomer(rt *httpapi.Router) {
 	rt.Handle("GET /carts/{txid}/customer", s.getCart)
 	rt.Handle("PUT /carts/{txid}/customer", s.putCustomer)
 }
 
 // RegisterOrder adds the ORDER step's routes.
-func (s *Purchase) RegisterOrder(rt *Router) {
+func (s *Purchase) RegisterOrder(rt *httpapi.Router) {
 	rt.Handle("GET /carts/{txid}/order", s.review)
 	rt.Handle("POST /carts/{txid}/order", s.place)
 }
@@ -209,16 +214,16 @@ type CatalogView struct {
 	Catalog *checkout.Catalog `json:"catalog"`
 }
 
-func (s *Purchase) catalog(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) catalog(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	shop, cat, err := s.Shops.Get(ctx)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	var v CatalogView
 	v.Shop.ID, v.Shop.Name, v.Shop.Currency, v.Shop.Paymodes = shop.ID, shop.Name, shop.Currency, shop.Paymodes
 	v.Shop.TestMode, v.Shop.Terms, v.Shop.Steps = shop.TestMode, shop.Terms, shop.StepOrder()
 	v.Catalog = cat.Storefront()
-	resp := JSON(http.StatusOK, v)
+	resp := httpapi.JSON(http.StatusOK, v)
 	resp.Headers["cache-control"] = "public, max-age=60"
 	return resp, nil
 }
@@ -303,30 +308,30 @@ func partnerNote(p string) string {
 	return ", partner " + p
 }
 
-func (s *Purchase) createCart(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) createCart(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	var in NewCart
 	if strings.TrimSpace(r.Body) != "" {
-		if err := Decode(r, &in); err != nil {
-			return Response{}, err
+		if err := httpapi.Decode(r, &in); err != nil {
+			return httpapi.Response{}, err
 		}
 	}
 	created, unknown, err := s.startCart(ctx, in)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	if len(unknown) > 0 {
-		return Response{}, checkout.Invalid("cart.create", "unknown item codes", checkout.FieldError{Field: "lines", Message: "unknown or unavailable: " + strings.Join(unknown, ", ")})
+		return httpapi.Response{}, checkout.Invalid("cart.create", "unknown item codes", checkout.FieldError{Field: "lines", Message: "unknown or unavailable: " + strings.Join(unknown, ", ")})
 	}
-	return JSON(http.StatusCreated, created), nil
+	return httpapi.JSON(http.StatusCreated, created), nil
 }
 
 // prefill answers GET /shop/prefill?CODE=qty…[&partner=KEY][&autodrive=1]: a new cart
 // holding those items, and a redirect to the storefront that hands it the cart. The
 // token travels in the URL fragment, which browsers never send to servers.
-func (s *Purchase) prefill(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) prefill(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	q, err := url.ParseQuery(r.RawQueryString)
 	if err != nil {
-		return Response{}, checkout.Errorf("cart.prefill", checkout.EINVALID, "malformed query string")
+		return httpapi.Response{}, checkout.Errorf("cart.prefill", checkout.EINVALID, "malformed query string")
 	}
 	var in NewCart
 	var codes []string
@@ -350,11 +355,11 @@ func (s *Purchase) prefill(ctx context.Context, r *Request) (Response, error) {
 		}
 	}
 	if err := f.Err("cart.prefill", "invalid prefill link"); err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	created, unknown, err := s.startCart(ctx, in)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	frag := url.Values{"tx": {created.TransactionID}, "token": {created.CartToken}}
 	if len(unknown) > 0 {
@@ -365,11 +370,11 @@ func (s *Purchase) prefill(ctx context.Context, r *Request) (Response, error) {
 		frag.Set("autodrive", "1")
 	}
 	loc := strings.TrimRight(s.Storefront, "/") + "/#/prefill?" + frag.Encode()
-	return Response{StatusCode: http.StatusFound, Headers: map[string]string{"location": loc, "cache-control": "no-store"}}, nil
+	return httpapi.Response{StatusCode: http.StatusFound, Headers: map[string]string{"location": loc, "cache-control": "no-store"}}, nil
 }
 
 // openCart is open, then the cart read for its holder.
-func (s *Purchase) openCart(ctx context.Context, r *Request) (*cartRequest, *checkout.Cart, error) {
+func (s *Purchase) openCart(ctx context.Context, r *httpapi.Request) (*cartRequest, *checkout.Cart, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
 		return nil, nil, err
@@ -381,18 +386,18 @@ func (s *Purchase) openCart(ctx context.Context, r *Request) (*cartRequest, *che
 	return cr, c, nil
 }
 
-func (s *Purchase) getCart(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) getCart(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, c, err := s.openCart(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	return s.view(cr, c, http.StatusOK)
 }
 
-func (s *Purchase) resetCart(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) resetCart(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	c, err := s.Store.Reset(ctx, s.write(cr, "SHOP : cart reset"))
 	return s.changed(ctx, cr, c, err)
@@ -406,27 +411,27 @@ func (s *Purchase) item(cr *cartRequest, code string) (*checkout.Item, error) {
 	return it, nil
 }
 
-func (s *Purchase) setLine(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) setLine(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	var in struct {
 		Quantity *int `json:"quantity"`
 	}
-	if err := Decode(r, &in); err != nil {
-		return Response{}, err
+	if err := httpapi.Decode(r, &in); err != nil {
+		return httpapi.Response{}, err
 	}
 	if in.Quantity == nil {
-		return Response{}, checkout.Invalid("cart.setLine", "quantity is required", checkout.FieldError{Field: "quantity", Message: "is required"})
+		return httpapi.Response{}, checkout.Invalid("cart.setLine", "quantity is required", checkout.FieldError{Field: "quantity", Message: "is required"})
 	}
 	it, err := s.item(cr, r.PathParameters["code"])
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	q, err := checkout.LineQuantity(it, *in.Quantity)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	if q == 0 {
 		c, err := s.Store.RemoveLine(ctx, s.write(cr, "SHOP : remove %s", it.Code), it.Code)
@@ -436,147 +441,147 @@ func (s *Purchase) setLine(ctx context.Context, r *Request) (Response, error) {
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Purchase) removeLine(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) removeLine(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	code := r.PathParameters["code"]
 	if !checkout.ValidCode(code) {
-		return Response{}, checkout.Errorf("cart.removeLine", checkout.ENOTFOUND, "no item %q", code)
+		return httpapi.Response{}, checkout.Errorf("cart.removeLine", checkout.ENOTFOUND, "no item %q", code)
 	}
 	c, err := s.Store.RemoveLine(ctx, s.write(cr, "SHOP : remove %s", code), code)
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Purchase) addCode(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) addCode(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	var in struct {
 		Code string `json:"code"`
 	}
-	if err := Decode(r, &in); err != nil {
-		return Response{}, err
+	if err := httpapi.Decode(r, &in); err != nil {
+		return httpapi.Response{}, err
 	}
 	code, err := pricing.ValidateCode(cr.shop.Pricing.Discounts, in.Code, s.now())
 	if err != nil {
-		return Response{}, checkout.Invalid("cart.addCode", "this code cannot be used", checkout.FieldError{Field: "code", Message: err.Error()})
+		return httpapi.Response{}, checkout.Invalid("cart.addCode", "this code cannot be used", checkout.FieldError{Field: "code", Message: err.Error()})
 	}
 	c, err := s.Store.AddCode(ctx, s.write(cr, "SHOP : discount code %s entered", code), code)
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Purchase) removeCode(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) removeCode(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	code := strings.ToUpper(strings.TrimSpace(r.PathParameters["code"]))
 	c, err := s.Store.RemoveCode(ctx, s.write(cr, "SHOP : discount code %s removed", code), code)
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Purchase) unlock(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) unlock(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	var in struct {
 		Code     string `json:"code"`
 		Password string `json:"password"`
 	}
-	if err := Decode(r, &in); err != nil {
-		return Response{}, err
+	if err := httpapi.Decode(r, &in); err != nil {
+		return httpapi.Response{}, err
 	}
 	it, err := s.item(cr, in.Code)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	if !checkout.PasswordMatches(it, in.Password) {
 		// Traced only for the cart's holder: anyone else learns nothing and writes nothing.
 		if _, err := s.Store.GetCart(ctx, cr.txid, cr.tokenHash); err != nil {
-			return Response{}, err
+			return httpapi.Response{}, err
 		}
 		s.Trace.Printf(ctx, cr.txid, "SHOP : wrong password for %s", it.Code)
-		return Response{}, checkout.Errorf("cart.unlock", checkout.EFORBIDDEN, "wrong password for %s", it.Code)
+		return httpapi.Response{}, checkout.Errorf("cart.unlock", checkout.EFORBIDDEN, "wrong password for %s", it.Code)
 	}
 	c, err := s.Store.Unlock(ctx, s.write(cr, "SHOP : %s unlocked", it.Code), it.Code)
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Purchase) putRequirements(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) putRequirements(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	var in struct {
 		Requirements map[string][]map[string]string `json:"requirements"`
 	}
-	if err := Decode(r, &in); err != nil {
-		return Response{}, err
+	if err := httpapi.Decode(r, &in); err != nil {
+		return httpapi.Response{}, err
 	}
 	if len(in.Requirements) == 0 {
-		return Response{}, checkout.Invalid("cart.setRequirements", "requirements are empty", checkout.FieldError{Field: "requirements", Message: "is required"})
+		return httpapi.Response{}, checkout.Invalid("cart.setRequirements", "requirements are empty", checkout.FieldError{Field: "requirements", Message: "is required"})
 	}
 	clean, err := checkout.CleanRequirements(cr.cat, in.Requirements)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	if bad := checkout.HandlerErrors(ctx, cr.cat, clean, s.Check); len(bad) > 0 {
-		return Response{}, checkout.Invalid("cart.setRequirements", "invalid required data", bad...)
+		return httpapi.Response{}, checkout.Invalid("cart.setRequirements", "invalid required data", bad...)
 	}
 	c, err := s.Store.SetRequirements(ctx, s.write(cr, "PURCHASEREQUIS : data for %d item(s)", len(clean)), clean)
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Purchase) putSeats(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) putSeats(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	var in struct {
 		Participants []checkout.Participant `json:"participants"`
 		Seats        []checkout.Assignment  `json:"seats"`
 	}
-	if err := Decode(r, &in); err != nil {
-		return Response{}, err
+	if err := httpapi.Decode(r, &in); err != nil {
+		return httpapi.Response{}, err
 	}
 	if err := checkout.CleanSeats(cr.shop, cr.cat, in.Participants, in.Seats); err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	c, err := s.Store.SetSeats(ctx, s.write(cr, "USERS : %d participant(s), %d seat(s)", len(in.Participants), len(in.Seats)), in.Participants, in.Seats)
 	return s.changed(ctx, cr, c, err)
 }
 
-func (s *Purchase) putCustomer(ctx context.Context, r *Request) (Response, error) {
+func (s *Purchase) putCustomer(ctx context.Context, r *httpapi.Request) (httpapi.Response, error) {
 	cr, err := s.open(ctx, r)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	var cu checkout.Customer
-	if err := Decode(r, &cu); err != nil {
-		return Response{}, err
+	if err := httpapi.Decode(r, &cu); err != nil {
+		return httpapi.Response{}, err
 	}
 	cu.Normalise()
 	if err := cu.Validate(cr.cat); err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	if inv := cu.Invoicing; inv != nil && inv.VATNumber != "" {
 		country, err := pricing.CheckVATNumber(inv.VATNumber)
 		if err != nil {
-			return Response{}, checkout.Invalid("customer.validate", "invalid VAT number", checkout.FieldError{Field: "invoicing.vatNumber", Message: err.Error()})
+			return httpapi.Response{}, checkout.Invalid("customer.validate", "invalid VAT number", checkout.FieldError{Field: "invoicing.vatNumber", Message: err.Error()})
 		}
 		// A number removes VAT only for a business invoiced in the country that issued
 		// it: another country's number is a mistake to correct, not VAT to drop.
 		if !strings.EqualFold(country, inv.Country) {
-			return Response{}, checkout.Invalid("customer.validate", "VAT number of another country", checkout.FieldError{Field: "invoicing.vatNumber",
+			return httpapi.Response{}, checkout.Invalid("customer.validate", "VAT number of another country", checkout.FieldError{Field: "invoicing.vatNumber",
 				Message: fmt.Sprintf("this VAT number was issued in %s, the invoicing address is in %s: correct one of them, or leave the number out (VAT is then charged)", country, inv.Country)})
 		}
 		check, err := s.checkVAT(ctx, inv.VATNumber)
 		if err != nil {
-			return Response{}, err
+			return httpapi.Response{}, err
 		}
 		inv.VATCheck = check
 	} else if inv != nil {
@@ -586,7 +591,7 @@ func (s *Purchase) putCustomer(ctx context.Context, r *Request) (Response, error
 	// trip, for this step only): a loyalty discount shown then stays as shown.
 	paid, err := s.Store.PaidOrders(ctx, cu.Email)
 	if err != nil {
-		return Response{}, err
+		return httpapi.Response{}, err
 	}
 	c, err := s.Store.SetCustomer(ctx, s.write(cr, "CUSTOMER : buyer %s", cu.Email), &cu, paid)
 	return s.changed(ctx, cr, c, err)

@@ -1,4 +1,4 @@
-package httpapi_test
+package purchase_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
+	"github.com/lmsshop/checkout/internal/purchase"
 	"github.com/lmsshop/checkout/internal/seed"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
@@ -18,7 +19,7 @@ import (
 
 // demoPurchase is the pre-placement service over a fresh table holding the demo shop,
 // starting workflows with wf; opts go to the table's client (a call counter).
-func demoPurchase(t *testing.T, wf httpapi.Starter, opts ...func(*dynamodb.Options)) (*httpapi.Purchase, *store.Store, *checkout.Shop) {
+func demoPurchase(t *testing.T, wf purchase.Starter, opts ...func(*dynamodb.Options)) (*purchase.Purchase, *store.Store, *checkout.Shop) {
 	t.Helper()
 	db, table := dynamotest.NewTable(t, opts...)
 	st := store.New(db, table)
@@ -29,11 +30,11 @@ func demoPurchase(t *testing.T, wf httpapi.Starter, opts ...func(*dynamodb.Optio
 	if err := st.SaveShop(context.Background(), shop, cats); err != nil {
 		t.Fatal(err)
 	}
-	purchase := &httpapi.Purchase{
-		Store: st, Shops: &httpapi.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
+	svc := &purchase.Purchase{
+		Store: st, Shops: &checkout.ShopCache{Loader: st, ShopID: shop.ID, TTL: time.Minute, Now: time.Now},
 		Trace: &trace.Tracer{Store: st, Source: "test"}, Workflow: wf, Now: time.Now, CartTTL: time.Hour, Storefront: "http://web",
 	}
-	return purchase, st, shop
+	return svc, st, shop
 }
 
 // serveFunc sends a request through rt as API Gateway would: JSON body, the route's

@@ -1,4 +1,4 @@
-package httpapi_test
+package checkout_test
 
 import (
 	"encoding/json"
@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
-	"github.com/lmsshop/checkout/internal/httpapi"
 )
 
 // bigOrder is an order of checkout.MaxLines lines (a cart holds no more), each
@@ -48,7 +47,7 @@ func TestExecutionInputBoundsTheOrder(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			o := bigOrder(tc.descLen)
-			in := httpapi.NewExecutionInput(shop, o)
+			in := checkout.NewExecutionInput(shop, o)
 			raw, err := json.Marshal(in)
 			if err != nil {
 				t.Fatal(err)
@@ -98,7 +97,7 @@ func TestExecutionInputEncodesAsJSONMarshal(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := httpapi.NewExecutionInput(shop, tc.o)
+			in := checkout.NewExecutionInput(shop, tc.o)
 			got, err := in.Encode()
 			if err != nil {
 				t.Fatal(err)

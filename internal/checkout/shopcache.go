@@ -1,20 +1,20 @@
-package httpapi
+package checkout
 
 import (
 	"context"
 	"sync"
 	"time"
-
-	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // ShopLoader reads a shop and its catalog.
 type ShopLoader interface {
-	LoadShop(ctx context.Context, shopID string) (*checkout.Shop, *checkout.Catalog, error)
+	LoadShop(ctx context.Context, shopID string) (*Shop, *Catalog, error)
 }
 
 // ShopCache keeps the shop and catalog for a short while: they change rarely and every
-// step needs them, so a warm Lambda spends no round trip on them.
+// step needs them, so a warm Lambda spends no round trip on them. It is not request
+// plumbing but a read of the domain shared by the pre-placement service and the
+// workflow, so it lives here with its loader interface (internal/store implements it).
 type ShopCache struct {
 	Loader ShopLoader
 	ShopID string
@@ -22,13 +22,13 @@ type ShopCache struct {
 	Now    func() time.Time
 
 	mu     sync.Mutex
-	shop   *checkout.Shop
-	cat    *checkout.Catalog
+	shop   *Shop
+	cat    *Catalog
 	loaded time.Time
 }
 
 // Get returns the shop and catalog, reloading them past the TTL.
-func (c *ShopCache) Get(ctx context.Context) (*checkout.Shop, *checkout.Catalog, error) {
+func (c *ShopCache) Get(ctx context.Context) (*Shop, *Catalog, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.Now()

@@ -1,4 +1,4 @@
-package httpapi_test
+package purchase_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/purchase"
 )
 
 // TestTraceOnlyForTheCartHolder: someone who knows a transaction ID (it is in e-mails
@@ -15,13 +16,13 @@ import (
 // trace gains no line from it; the holder's commands and refusals are traced.
 func TestTraceOnlyForTheCartHolder(t *testing.T) {
 	ctx := context.Background()
-	purchase, st, _ := demoPurchase(t, &starter{})
+	svc, st, _ := demoPurchase(t, &starter{})
 	rt := httpapi.NewRouter(nil)
-	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterCustomer, purchase.RegisterOrder} {
+	for _, reg := range []func(*httpapi.Router){svc.RegisterShop, svc.RegisterCustomer, svc.RegisterOrder} {
 		reg(rt)
 	}
 	serve := server(t, rt)
-	var created httpapi.Created
+	var created purchase.Created
 	if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &created); err != nil {
 		t.Fatal(err)
 	}

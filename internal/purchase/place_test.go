@@ -1,4 +1,4 @@
-package httpapi_test
+package purchase_test
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 	"github.com/lmsshop/checkout/internal/httpapi"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/production/locallms"
+	"github.com/lmsshop/checkout/internal/purchase"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/trace"
 )
@@ -32,45 +33,11 @@ func gatewayRequest(domain string, headers map[string]string) *httpapi.Request {
 	return &httpapi.Request{Headers: headers, RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: domain}}
 }
 
-func TestBaseURLIsTheAPIsOwnFromTheRequest(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		domain  string
-		headers map[string]string
-		want    string // "" = refused
-	}{
-		{"AWS default endpoint", apiDomain, map[string]string{"x-forwarded-proto": "https", "x-forwarded-port": "443"}, "https://" + apiDomain},
-		{"custom domain", "api.shop.example", map[string]string{"X-Forwarded-Proto": "https", "X-Forwarded-Port": "443"}, "https://api.shop.example"},
-		{"no forwarded headers: HTTP API is https", apiDomain, nil, "https://" + apiDomain},
-		{"local emulation on its own port", "127.0.0.1", map[string]string{"x-forwarded-proto": "http", "x-forwarded-port": "41234"}, "http://127.0.0.1:41234"},
-		{"http on its default port", "localhost", map[string]string{"x-forwarded-proto": "http", "x-forwarded-port": "80"}, "http://localhost"},
-		{"no domain", "", map[string]string{"x-forwarded-proto": "https"}, ""},
-		{"a domain with a path", "evil.example/steal", nil, ""},
-		{"a domain with credentials", "user@evil.example", nil, ""},
-		{"another scheme", apiDomain, map[string]string{"x-forwarded-proto": "javascript"}, ""},
-		{"a port that is not one", apiDomain, map[string]string{"x-forwarded-port": "443/x"}, ""},
-		{"a port out of range", apiDomain, map[string]string{"x-forwarded-port": "70000"}, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := httpapi.BaseURL(gatewayRequest(tc.domain, tc.headers))
-			if tc.want == "" {
-				if err == nil || checkout.KindOf(err) != checkout.EINVALID {
-					t.Errorf("BaseURL = %q, %v; want an invalid-request error", got, err)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Errorf("BaseURL = %q, %v; want %q", got, err, tc.want)
-			}
-		})
-	}
-}
-
 // recorder is a workflow starter that keeps the inputs it was given.
-type recorder struct{ inputs []httpapi.ExecutionInput }
+type recorder struct{ inputs []checkout.ExecutionInput }
 
 func (r *recorder) Start(_ context.Context, _ string, input any) (string, error) {
-	r.inputs = append(r.inputs, input.(httpapi.ExecutionInput))
+	r.inputs = append(r.inputs, input.(checkout.ExecutionInput))
 	return "arn", nil
 }
 
@@ -91,23 +58,23 @@ type placement struct {
 func newPlacement(t *testing.T) *placement {
 	t.Helper()
 	wf := &recorder{}
-	purchase, st, _ := demoPurchase(t, wf)
+	svc, st, _ := demoPurchase(t, wf)
 	p := &placement{t: t, db: st.DB, table: st.Table, st: st, wf: wf, buyerEmail: "ada-" + strings.ToLower(trace.NewTxID()) + "@example.com"}
 	p.lms = locallms.New(st.DB, st.Table)
 	if err := p.lms.Seed(context.Background(), "GO-101"); err != nil {
 		t.Fatal(err)
 	}
-	purchase.Unmet = func(ctx context.Context, plan []production.Planned) (map[string]string, error) {
+	svc.Unmet = func(ctx context.Context, plan []production.Planned) (map[string]string, error) {
 		if p.lmsDown {
 			return nil, errors.New("connection refused")
 		}
 		return production.Unmet(ctx, p.lms, plan)
 	}
 	p.rt = httpapi.NewRouter(nil)
-	purchase.RegisterShop(p.rt)
-	purchase.RegisterCustomer(p.rt)
-	purchase.RegisterOrder(p.rt)
-	var created httpapi.Created
+	svc.RegisterShop(p.rt)
+	svc.RegisterCustomer(p.rt)
+	svc.RegisterOrder(p.rt)
+	var created purchase.Created
 	if err := json.Unmarshal([]byte(p.serve("POST /carts", "", apiDomain, "").Body), &created); err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +314,7 @@ func TestPlacementAnswersAndStartsWithTheSameOrder(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Fatalf("placement %d = %d %s, want %d", i+1, resp.StatusCode, resp.Body, want)
 		}
-		var answered httpapi.Placed
+		var answered purchase.Placed
 		if err := json.Unmarshal([]byte(resp.Body), &answered); err != nil {
 			t.Fatal(err)
 		}

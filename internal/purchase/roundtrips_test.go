@@ -1,4 +1,4 @@
-package httpapi_test
+package purchase_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/purchase"
 )
 
 // calls counts DynamoDB requests by operation, through the SDK's own middleware stack.
@@ -47,9 +48,9 @@ func TestRoundTripsPerStep(t *testing.T) {
 	ctx := context.Background()
 	counted := &calls{n: map[string]int{}}
 	wf := &starter{}
-	purchase, _, _ := demoPurchase(t, wf, counted.option)
+	svc, _, _ := demoPurchase(t, wf, counted.option)
 	rt := httpapi.NewRouter(nil)
-	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterRequirements, purchase.RegisterUsers, purchase.RegisterCustomer, purchase.RegisterOrder} {
+	for _, reg := range []func(*httpapi.Router){svc.RegisterShop, svc.RegisterRequirements, svc.RegisterUsers, svc.RegisterCustomer, svc.RegisterOrder} {
 		reg(rt)
 	}
 	serve := func(routeKey, txid, code, token, body string) httpapi.Response {
@@ -66,7 +67,7 @@ func TestRoundTripsPerStep(t *testing.T) {
 		}
 		return resp
 	}
-	var created httpapi.Created
+	var created purchase.Created
 	if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &created); err != nil {
 		t.Fatal(err)
 	}
