@@ -451,10 +451,11 @@ func signedThousands(n int64) string {
 }
 
 // WriteBreakdown writes, as a Markdown table, the write units per order of each step by
-// operation and item kind (StepCost.WriteParts), largest first within a step.
+// operation and item kind (StepCost.WriteParts), largest first within a step, with the
+// largest item each wrote (StepCost.WriteSizes).
 func WriteBreakdown(w io.Writer, costs []StepCost) error {
 	var b strings.Builder
-	b.WriteString("| Step | operation | item | write units |\n|---|---|---|---|\n")
+	b.WriteString("| Step | operation | item | write units | largest item (bytes) |\n|---|---|---|---|---|\n")
 	for _, c := range costs {
 		labels := make([]string, 0, len(c.WriteParts))
 		for l := range c.WriteParts {
@@ -468,10 +469,10 @@ func WriteBreakdown(w io.Writer, costs []StepCost) error {
 		})
 		for _, l := range labels {
 			op, item, _ := strings.Cut(l, " ")
-			fmt.Fprintf(&b, "| %s | %s | %s | %.2f |\n", c.Step, op, item, c.WriteParts[l])
+			fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s |\n", c.Step, op, item, c.WriteParts[l], thousands(int64(c.WriteSizes[l])))
 		}
 		if len(labels) > 0 {
-			fmt.Fprintf(&b, "| **%s** | | | **%.2f** |\n", c.Step, c.ModelWriteUnits)
+			fmt.Fprintf(&b, "| **%s** | | | **%.2f** | |\n", c.Step, c.ModelWriteUnits)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
