@@ -176,10 +176,11 @@ func (l *CallLog) add(r faultproxy.Record) {
 	} else if l.model != nil && r.Request != nil {
 		for _, w := range l.model.Writes(r.Op, r.Request, r.Response) {
 			if r.ModelWriteParts == nil {
-				r.ModelWriteParts = map[string]float64{}
+				r.ModelWriteParts, r.ModelWriteSizes = map[string]float64{}, map[string]int{}
 			}
 			r.ModelWriteUnits += w.Units
 			r.ModelWriteParts[w.Label()] += w.Units
+			r.ModelWriteSizes[w.Label()] = max(r.ModelWriteSizes[w.Label()], w.Size)
 		}
 	}
 	r.Request, r.Response = nil, nil // the model has read them

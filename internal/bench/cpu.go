@@ -283,10 +283,7 @@ func (r *cpuRun) round(ctx context.Context, keep bool) error {
 		}
 	}
 	st := r.deps["PaymentFunction"].Store
-	if err := waitFor(ctx, func() bool {
-		t, state, err := st.TaskToken(ctx, tx)
-		return err == nil && t != "" && state == "payment"
-	}); err != nil {
+	if err := waitFor(ctx, func() bool { return payable(ctx, st, tx) }); err != nil {
 		return fmt.Errorf("payable: %w", err)
 	}
 	if _, err := call(payTest); err != nil {

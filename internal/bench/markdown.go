@@ -115,9 +115,10 @@ func missNote(name string, r *Report) string {
 			"rules that depend on it show the same cents in every later view and at placement without another read (docs/architecture.md); " +
 			"that read is its second round trip. The other commands stay at one."
 	case name == "DynamoDB calls per paid order":
-		return fmt.Sprintf("by step: %s. A paid order makes 20 calls when the buyer pays after the payment start has finished, 21 when the payment "+
-			"lands while it runs (the bench pays the moment the token is stored: the start's trace lines then need an item of their own); what remains "+
-			"and why is in docs/architecture.md (\"Calls per paid order\").", stepCalls(r))
+		return fmt.Sprintf("by step: %s. A paid order makes 20 calls: the bench pays as a buyer does, once the order page shows the instructions "+
+			"the payment start stores with its move to PENDING. A payment landing while the start runs (possible for a quick webhook or operator, not "+
+			"for a buyer on the page) makes 21: the start's trace lines then need an item of their own; the workflow tests keep that race correct. "+
+			"What remains and why is in docs/architecture.md (\"Calls per paid order\").", stepCalls(r))
 	case name == "write units per paid order":
 		return "the order is a small head that moves (one unit a write, and a small entry in gsi1, which projects only what its readers show) and a body " +
 			"written once at placement; what remains is placement and billing, transactions that count twice (the head, its body, the cart, the account, " +
@@ -276,7 +277,8 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		}
 		p("\n")
 	}
-	p("`payable` is the time from placement until the workflow's Payment state has stored its task token (observed in the table, outside the counted traffic); ")
+	p("`payable` is the time from placement until the order page offers the payment: the instructions the payment start stores with its move to PENDING, ")
+	p("which the page waits for before it shows the pay buttons (observed in the table, outside the counted traffic); ")
 	p("`workflow` runs from the payment to the end of the execution.\n\n")
 
 	p("## DynamoDB round trips and capacity per step (concurrency 1)\n\n")
@@ -450,10 +452,11 @@ func signedThousands(n int64) string {
 }
 
 // WriteBreakdown writes, as a Markdown table, the write units per order of each step by
-// operation and item kind (StepCost.WriteParts), largest first within a step.
+// operation and item kind (StepCost.WriteParts), largest first within a step, with the
+// largest item each wrote (StepCost.WriteSizes).
 func WriteBreakdown(w io.Writer, costs []StepCost) error {
 	var b strings.Builder
-	b.WriteString("| Step | operation | item | write units |\n|---|---|---|---|\n")
+	b.WriteString("| Step | operation | item | write units | largest item (bytes) |\n|---|---|---|---|---|\n")
 	for _, c := range costs {
 		labels := make([]string, 0, len(c.WriteParts))
 		for l := range c.WriteParts {
@@ -467,10 +470,10 @@ func WriteBreakdown(w io.Writer, costs []StepCost) error {
 		})
 		for _, l := range labels {
 			op, item, _ := strings.Cut(l, " ")
-			fmt.Fprintf(&b, "| %s | %s | %s | %.2f |\n", c.Step, op, item, c.WriteParts[l])
+			fmt.Fprintf(&b, "| %s | %s | %s | %.2f | %s |\n", c.Step, op, item, c.WriteParts[l], thousands(int64(c.WriteSizes[l])))
 		}
 		if len(labels) > 0 {
-			fmt.Fprintf(&b, "| **%s** | | | **%.2f** |\n", c.Step, c.ModelWriteUnits)
+			fmt.Fprintf(&b, "| **%s** | | | **%.2f** | |\n", c.Step, c.ModelWriteUnits)
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -9,7 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lmsshop/checkout/internal/payment"
+	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/storefront"
+	"github.com/lmsshop/checkout/internal/workflow"
 )
 
 // The steps of one purchase, in order, as the report names them.
@@ -18,7 +21,7 @@ const (
 	StepLine     = "line"     // PUT /carts/{txid}/lines/GO-101
 	StepCustomer = "customer" // PUT /carts/{txid}/customer
 	StepPlace    = "place"    // POST /carts/{txid}/order
-	StepPayable  = "payable"  // placement → the workflow waits for the payment (observed in the table)
+	StepPayable  = "payable"  // placement → the order page offers the payment (observed in the table)
 	StepPay      = "pay"      // POST /orders/{txid}/payment/test {"action":"pay"}
 	StepWorkflow = "workflow" // payment → the execution ends (PRODUCE, BILL, notify)
 	StepView     = "view"     // GET /orders/{txid}, which must say COMPLETE
@@ -112,6 +115,22 @@ func (b *buyer) step(ctx context.Context, p *purchase, r request) ([]byte, error
 	return out, nil
 }
 
+// payable reports whether the order page of txid offers the test payment's buttons: a
+// buyer pays from that page, which shows them only with the instructions the payment
+// start stores in its move to PENDING (workflow.ShownInstructions, what GET
+// /orders/{txid} answers as "payment"). The task token alone is not enough: it is
+// stored before the provider's session starts, and a payment made then lands while
+// the start still runs, which no buyer on the page can do (the workflow tests cover
+// that race: TestStartLosesTheRaceToASettler).
+func payable(ctx context.Context, st *store.Store, txid string) bool {
+	state, err := st.OrderState(ctx, txid, "")
+	if err != nil {
+		return false
+	}
+	ins := workflow.ShownInstructions(state)
+	return ins != nil && ins.Kind == payment.InstructionsButtons
+}
+
 // run makes one full purchase paid in test mode and waits until it is COMPLETE.
 func (b *buyer) run(ctx context.Context) *purchase {
 	p := &purchase{steps: map[string]span{}, start: time.Now()}
@@ -134,14 +153,10 @@ func (b *buyer) purchase(ctx context.Context, p *purchase) error {
 			return err
 		}
 	}
-	// The payment can be made once the workflow's Payment state stored its task token.
-	// Watching the table directly keeps the wait out of the counted traffic.
+	// The buyer pays once the order page shows the pay buttons (payable). Watching the
+	// table directly keeps the wait out of the counted traffic.
 	start := time.Now()
-	for {
-		token, state, err := b.cloud.Store.TaskToken(ctx, p.txid)
-		if err == nil && token != "" && state == "payment" {
-			break
-		}
+	for !payable(ctx, b.cloud.Store, p.txid) {
 		if ctx.Err() != nil {
 			return fmt.Errorf("payable: the order never waited for its payment: %w", ctx.Err())
 		}

@@ -81,6 +81,9 @@ type StepCost struct {
 	// WriteParts breaks ModelWriteUnits down by operation and item kind
 	// (ItemWrite.Label: "TransactWriteItems/Put TX ORDER" → units per order).
 	WriteParts map[string]float64 `json:"writeUnitsByItem,omitempty"`
+	// WriteSizes is, for the same labels, the largest item written, in bytes: how far
+	// an item is from its next unit (1,024 bytes each).
+	WriteSizes map[string]int `json:"largestItemBytes,omitempty"`
 	// LocalLMS counts the calls the local LMS fake makes to the table for its own
 	// records (a third party's storage, not the checkout's): not in DynamoDB.
 	LocalLMS float64 `json:"localLmsCalls"`

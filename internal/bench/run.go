@@ -269,7 +269,7 @@ func runLevel(ctx context.Context, b *buyer, c, n int, timeout time.Duration) (L
 func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultproxy.Record, floorP50 float64) ([]StepCost, PerOrder, error) {
 	by := map[string]*stepAcc{}
 	for _, s := range Steps {
-		by[s] = &stepAcc{ops: map[string]float64{}, parts: map[string]float64{}}
+		by[s] = &stepAcc{ops: map[string]float64{}, parts: map[string]float64{}, sizes: map[string]int{}}
 	}
 	var po PerOrder
 	n := 0
@@ -355,6 +355,9 @@ func attribute(ctx context.Context, cloud *Cloud, ps []*purchase, recs []faultpr
 			}
 			sc.WriteParts[label] = u / float64(n)
 		}
+		if len(a.sizes) > 0 {
+			sc.WriteSizes = a.sizes
+		}
 		sc.P50 = summarize(name, a.durs).P50
 		if floorP50 > 0 {
 			sc.RatioOneTrip = sc.P50 / floorP50
@@ -388,6 +391,7 @@ type stepAcc struct {
 	ddb, rounds, other, read, write, model, lms float64
 	ops                                         map[string]float64
 	parts                                       map[string]float64 // model write units by operation and item kind
+	sizes                                       map[string]int     // the largest item written, by the same labels
 	withCap                                     int
 	durs                                        []time.Duration
 }
@@ -408,6 +412,9 @@ func (a *stepAcc) add(r faultproxy.Record) {
 	a.model += r.ModelWriteUnits
 	for label, u := range r.ModelWriteParts {
 		a.parts[label] += u
+	}
+	for label, size := range r.ModelWriteSizes {
+		a.sizes[label] = max(a.sizes[label], size)
 	}
 	if r.ReadUnits > 0 || r.WriteUnits > 0 {
 		a.withCap++

@@ -69,10 +69,12 @@ func (m *ItemModel) WriteUnits(op string, req, resp []byte) float64 {
 // ItemWrite is the part of one call's write units that one item costs: Op is the call
 // ("TransactWriteItems" items as "TransactWriteItems/Put" and so on), Item the item's
 // key shape (KeyShape), Units its units, its indexes' included and a transaction's
-// doubling applied.
+// doubling applied, and Size the item's size in bytes in the table (the larger of its
+// sizes before and after the write): what tells how far an item is from the next unit.
 type ItemWrite struct {
 	Op, Item string
 	Units    float64
+	Size     int
 }
 
 // Label names the write in a breakdown: "UpdateItem TX ORDER".
@@ -100,8 +102,8 @@ func (m *ItemModel) Writes(op string, req, resp []byte) []ItemWrite {
 			m.learn(it, in["ProjectionExpression"] == nil && in["IndexName"] == nil)
 		}
 	case "PutItem", "UpdateItem", "DeleteItem":
-		n, item := m.write(op, in, out, failed)
-		return []ItemWrite{{Op: op, Item: item, Units: float64(n)}}
+		n, item, size := m.write(op, in, out, failed)
+		return []ItemWrite{{Op: op, Item: item, Units: float64(n), Size: size}}
 	case "TransactWriteItems":
 		if failed {
 			return nil
@@ -112,8 +114,8 @@ func (m *ItemModel) Writes(op string, req, resp []byte) []ItemWrite {
 		for _, ti := range items {
 			for kind, body := range ti {
 				op := map[string]string{"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheck"}[kind]
-				n, item := m.write(op, body, nil, false)
-				ws = append(ws, ItemWrite{Op: "TransactWriteItems/" + kind, Item: item, Units: float64(2 * n)})
+				n, item, size := m.write(op, body, nil, false)
+				ws = append(ws, ItemWrite{Op: "TransactWriteItems/" + kind, Item: item, Units: float64(2 * n), Size: size})
 			}
 		}
 		return ws
@@ -124,12 +126,12 @@ func (m *ItemModel) Writes(op string, req, resp []byte) []ItemWrite {
 		for _, list := range reqs {
 			for _, r := range list {
 				if p, ok := r["PutRequest"]; ok {
-					n, item := m.write("PutItem", p, nil, false)
-					ws = append(ws, ItemWrite{Op: "BatchWriteItem/Put", Item: item, Units: float64(n)})
+					n, item, size := m.write("PutItem", p, nil, false)
+					ws = append(ws, ItemWrite{Op: "BatchWriteItem/Put", Item: item, Units: float64(n), Size: size})
 				}
 				if d, ok := r["DeleteRequest"]; ok {
-					n, item := m.write("DeleteItem", d, nil, false)
-					ws = append(ws, ItemWrite{Op: "BatchWriteItem/Delete", Item: item, Units: float64(n)})
+					n, item, size := m.write("DeleteItem", d, nil, false)
+					ws = append(ws, ItemWrite{Op: "BatchWriteItem/Delete", Item: item, Units: float64(n), Size: size})
 				}
 			}
 		}
@@ -158,9 +160,9 @@ func (m *ItemModel) key(it attrs) string {
 	return string(h) + "|" + string(it[m.rng])
 }
 
-// write models one item's write and returns its units (table and indexes) and the
-// item's key shape.
-func (m *ItemModel) write(op string, in map[string]json.RawMessage, out map[string]json.RawMessage, failed bool) (int, string) {
+// write models one item's write and returns its units (table and indexes), the item's
+// key shape and its size in the table (the larger of before and after).
+func (m *ItemModel) write(op string, in map[string]json.RawMessage, out map[string]json.RawMessage, failed bool) (int, string, int) {
 	var keyAttrs attrs
 	if op == "PutItem" {
 		_ = json.Unmarshal(in["Item"], &keyAttrs)
@@ -171,7 +173,7 @@ func (m *ItemModel) write(op string, in map[string]json.RawMessage, out map[stri
 	shape := KeyShape(stringAttr(keyAttrs[m.hash]), stringAttr(keyAttrs[m.rng]))
 	old := m.items[k]
 	if failed || op == "ConditionCheck" {
-		return units(itemSize(old)), shape
+		return units(itemSize(old)), shape, itemSize(old)
 	}
 	var now attrs
 	switch op {
@@ -191,11 +193,12 @@ func (m *ItemModel) write(op string, in map[string]json.RawMessage, out map[stri
 	} else {
 		m.items[k] = now
 	}
-	n := units(max(itemSize(old), itemSize(now)))
+	size := max(itemSize(old), itemSize(now))
+	n := units(size)
 	for _, ix := range m.indexes {
 		n += m.indexUnits(ix, old, now)
 	}
-	return n, shape
+	return n, shape, size
 }
 
 // KeyShape is an item's key with its variable parts left out, so that a breakdown

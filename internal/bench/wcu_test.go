@@ -107,7 +107,7 @@ func TestLocalLMSCalls(t *testing.T) {
 
 // TestItemModelWrites: the breakdown names each item a call writes by its operation
 // and key shape, with the units it costs (a transaction's doubling and the indexes'
-// entries included), and adds up to the call's write units.
+// entries included) and the item's size in bytes, and adds up to the call's write units.
 func TestItemModelWrites(t *testing.T) {
 	head := `{"pk":{"S":"TX#AB12"},"sk":{"S":"ORDER"},"gsi1pk":{"S":"ORDERS#PLACED"},"status":{"S":"PLACED"}}`
 	tests := []struct {
@@ -117,14 +117,16 @@ func TestItemModelWrites(t *testing.T) {
 		want []ItemWrite
 	}{
 		{"a put enters the status index", "PutItem", `{"Item":` + head + `}`,
-			[]ItemWrite{{Op: "PutItem", Item: "TX ORDER", Units: 2}}},
-		// The head is known now: the check costs its size, twice; the marker put 1, twice.
+			[]ItemWrite{{Op: "PutItem", Item: "TX ORDER", Units: 2, Size: 47}}},
+		// The head is known now (47 bytes: names and values): the check costs its size,
+		// twice; the marker put 1, twice.
 		{"a transaction's items each twice", "TransactWriteItems",
 			`{"TransactItems":[{"ConditionCheck":{"Key":{"pk":{"S":"TX#AB12"},"sk":{"S":"ORDER"}}}},{"Put":{"Item":{"pk":{"S":"TX#AB12"},"sk":{"S":"PRODUCED#L01#0#postpay"}}}}]}`,
-			[]ItemWrite{{Op: "TransactWriteItems/ConditionCheck", Item: "TX ORDER", Units: 2}, {Op: "TransactWriteItems/Put", Item: "TX PRODUCED", Units: 2}}},
+			[]ItemWrite{{Op: "TransactWriteItems/ConditionCheck", Item: "TX ORDER", Units: 2, Size: 47}, {Op: "TransactWriteItems/Put", Item: "TX PRODUCED", Units: 2, Size: 33}}},
 		{"a batch's items once", "BatchWriteItem",
 			`{"RequestItems":{"t":[{"PutRequest":{"Item":{"pk":{"S":"TX#AB12"},"sk":{"S":"TRACE#0001796304030123#000000000001"}}}},{"DeleteRequest":{"Key":{"pk":{"S":"TX#AB12"},"sk":{"S":"ORDER#BODY"}}}}]}}`,
-			[]ItemWrite{{Op: "BatchWriteItem/Put", Item: "TX TRACE", Units: 1}, {Op: "BatchWriteItem/Delete", Item: "TX ORDER#BODY", Units: 1}}},
+			// The body was never seen: its delete costs the one unit a write always does.
+			[]ItemWrite{{Op: "BatchWriteItem/Put", Item: "TX TRACE", Units: 1, Size: 46}, {Op: "BatchWriteItem/Delete", Item: "TX ORDER#BODY", Units: 1}}},
 		{"a read writes nothing", "GetItem", `{"Key":{"pk":{"S":"TX#AB12"},"sk":{"S":"ORDER"}}}`, nil},
 	}
 	m := NewItemModel("pk", "sk", []ModelIndex{{Name: "gsi1", Hash: "gsi1pk", Include: []string{"status"}}})

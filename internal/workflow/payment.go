@@ -448,17 +448,28 @@ func (s *Payment) orderView(shop *checkout.Shop, state *store.OrderState) OrderV
 	for _, l := range o.Lines {
 		v.Lines = append(v.Lines, OrderLineView{Code: l.Code, Name: l.Name, Quantity: l.Quantity, Taxed: l.Taxed})
 	}
-	if state.Instructions != "" && (o.Status == checkout.Pending || o.Status == checkout.Placed) {
-		var ins Instructions
-		if json.Unmarshal([]byte(state.Instructions), &ins) == nil && ins.Mode == o.Paymode {
-			v.Payment = &ins
-		}
-	}
+	v.Payment = ShownInstructions(state)
 	v.Waiting = waiting(state)
 	if o.Status == checkout.Failed || o.Status == checkout.Refused {
 		v.RetryModes = s.Offered(shop, o.Totals.Final)
 	}
 	return v
+}
+
+// ShownInstructions are the payment instructions the order page shows, nil while it
+// has none to show: those of the order's current mode, stored by the payment start in
+// its move to PENDING, shown while the order waits for its payment. The storefront
+// offers the payment (its buttons, the provider's page) only once they are there.
+func ShownInstructions(state *store.OrderState) *Instructions {
+	o := state.Order
+	if state.Instructions == "" || (o.Status != checkout.Pending && o.Status != checkout.Placed) {
+		return nil
+	}
+	var ins Instructions
+	if json.Unmarshal([]byte(state.Instructions), &ins) != nil || ins.Mode != o.Paymode {
+		return nil
+	}
+	return &ins
 }
 
 // waiting names what the order's workflow waits for, once the order is in that wait:

@@ -200,6 +200,8 @@ type Record struct {
 	// ModelWriteParts breaks ModelWriteUnits down by operation and item kind (a label
 	// such as "UpdateItem TX ORDER" → its units), for the observer's breakdown.
 	ModelWriteParts map[string]float64
+	// ModelWriteSizes is, for the same labels, the largest item written in bytes.
+	ModelWriteSizes map[string]int
 }
 
 // ErrNotLoopback is returned for upstreams off the loopback interface.
