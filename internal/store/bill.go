@@ -201,7 +201,7 @@ func (st *Store) completeUpdate(ctx context.Context, o *checkout.Order, number s
 // productEventPut is the write of one product event (AddProductEvent's, for a transaction).
 func (st *Store) productEventPut(ref string, e production.Event) (*types.Put, error) {
 	if e.Type == "" || e.At.IsZero() {
-		return nil, fmt.Errorf("product event on %s: type and time are required", ref)
+		return nil, checkout.Errorf("store.productEvent", checkout.EINVALID, "product event on %s: type and time are required", ref)
 	}
 	item, err := eventRecord(ref, e)
 	if err != nil {
