@@ -17,18 +17,19 @@ import (
 // nobody entered, naming them, and writes no order; the cart's steps show the step the
 // buyer still has to fill.
 func TestPlacementNeedsTheStepsTheListLeavesOut(t *testing.T) {
-	ctx := context.Background()
-	purchase, st, _ := demoPurchase(t, &starter{})
-	shops, wf := purchase.Shops, purchase.Workflow.(*starter)
 	shop, cats, err := seed.Demo()
 	if err != nil {
 		t.Fatal(err)
 	}
 	shop.Steps = []string{checkout.StepShop, checkout.StepCustomer, checkout.StepOrder}
+	// The demo shop, saved again with the short list.
+	purchase, st, _ := demoPurchase(t, &starter{})
+	ctx := context.Background()
 	if err := st.SaveShop(ctx, shop, cats); err != nil {
 		t.Fatal(err)
 	}
-	shops.Invalidate()
+	purchase.Shops.Invalidate()
+	wf := purchase.Workflow.(*starter)
 	rt := httpapi.NewRouter(nil)
 	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterCustomer, purchase.RegisterOrder} {
 		reg(rt)
@@ -80,21 +81,17 @@ func TestPlacementNeedsTheStepsTheListLeavesOut(t *testing.T) {
 			if r.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("placement = %d %s, want 422", r.StatusCode, r.Body)
 			}
-			var body struct {
-				Error struct {
-					Kind   string                `json:"kind"`
-					Fields []checkout.FieldError `json:"fields"`
-				} `json:"error"`
+			// The body is the APIs' one error body: kind incomplete, what is missing.
+			var p checkout.Problem
+			if err := json.Unmarshal([]byte(r.Body), &p); err != nil || p.Error == nil {
+				t.Fatalf("placement answered %s: %v", r.Body, err)
 			}
-			if err := json.Unmarshal([]byte(r.Body), &body); err != nil {
-				t.Fatal(err)
+			missing := make([]string, len(p.Error.Fields))
+			for i, f := range p.Error.Fields {
+				missing[i] = f.Field
 			}
-			var fields []string
-			for _, f := range body.Error.Fields {
-				fields = append(fields, f.Field)
-			}
-			if g := strings.Join(fields, ","); g != tt.want {
-				t.Errorf("fields %q, want exactly %q", g, tt.want)
+			if g := strings.Join(missing, ","); p.Error.Code != checkout.EINCOMPLETE || g != tt.want {
+				t.Errorf("refused as %s for %q, want %s for exactly %q", p.Error.Code, g, checkout.EINCOMPLETE, tt.want)
 			}
 			if _, o, err := st.CartAndOrder(ctx, c.TransactionID, checkout.HashToken(c.CartToken)); err != nil || o != nil {
 				t.Errorf("after a refused placement: order %v, err %v; want none", o, err)
