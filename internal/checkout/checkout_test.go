@@ -244,3 +244,61 @@ func TestShopStepRefusesWhatIsNotOnSale(t *testing.T) {
 		})
 	}
 }
+
+// TestStepsTheListLeavesOut: a shop's list may leave out PURCHASEREQUIS and USERS, but a
+// cart whose items need participants or data still has those steps, before ORDER, and
+// placement is refused while they are incomplete (docs/spec.md#skip-rules).
+func TestStepsTheListLeavesOut(t *testing.T) {
+	cat := &checkout.Catalog{Items: []checkout.Item{
+		{Code: "BOOK", Status: checkout.StatusAvailable},
+		{Code: "SEAT", Status: checkout.StatusAvailable, Seats: checkout.SeatsFromQuantity},
+		{Code: "DATA", Status: checkout.StatusAvailable, RequiredData: []checkout.RequiredField{{Field: "course", Type: "text", Required: true}}},
+	}}
+	short := []string{checkout.StepShop, checkout.StepCustomer, checkout.StepOrder}
+	tests := []struct {
+		name      string
+		steps     []string
+		lines     []checkout.Line
+		wantSteps string // names of the steps returned, in order
+		wantMiss  string // what Incomplete lists, apart from CUSTOMER
+	}{
+		{"short list, nothing needed", short, []checkout.Line{{Code: "BOOK", Quantity: 1}},
+			"SHOP,CUSTOMER,ORDER", ""},
+		{"short list, seats needed", short, []checkout.Line{{Code: "SEAT", Quantity: 2}},
+			"SHOP,CUSTOMER,USERS,ORDER", "USERS:SEAT.student"},
+		{"short list, data needed", short, []checkout.Line{{Code: "DATA", Quantity: 1}},
+			"SHOP,CUSTOMER,PURCHASEREQUIS,ORDER", "PURCHASEREQUIS:DATA[1].course"},
+		{"short list, both needed", short, []checkout.Line{{Code: "SEAT", Quantity: 1}, {Code: "DATA", Quantity: 1}},
+			"SHOP,CUSTOMER,PURCHASEREQUIS,USERS,ORDER", "PURCHASEREQUIS:DATA[1].course,USERS:SEAT.student"},
+		{"list without USERS, data needed", []string{checkout.StepShop, checkout.StepRequisits, checkout.StepCustomer, checkout.StepOrder},
+			[]checkout.Line{{Code: "DATA", Quantity: 1}, {Code: "SEAT", Quantity: 1}},
+			"SHOP,PURCHASEREQUIS,CUSTOMER,USERS,ORDER", "PURCHASEREQUIS:DATA[1].course,USERS:SEAT.student"},
+		{"full list keeps its order", []string{checkout.StepShop, checkout.StepCustomer, checkout.StepUsers, checkout.StepRequisits, checkout.StepOrder},
+			[]checkout.Line{{Code: "SEAT", Quantity: 1}},
+			"SHOP,CUSTOMER,USERS,PURCHASEREQUIS,ORDER", "USERS:SEAT.student"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			shop := &checkout.Shop{Currency: "EUR", Steps: tt.steps, Paymodes: []string{"card"}}
+			if err := shop.Validate(); err != nil {
+				t.Fatalf("the shop is refused: %v", err)
+			}
+			steps := checkout.Steps(shop, cat, &checkout.Cart{Lines: tt.lines})
+			var names, miss []string
+			for _, s := range steps {
+				names = append(names, s.Name)
+			}
+			for _, m := range checkout.Incomplete(steps) {
+				if !strings.HasPrefix(m.Field, checkout.StepCustomer+":") {
+					miss = append(miss, m.Field)
+				}
+			}
+			if g := strings.Join(names, ","); g != tt.wantSteps {
+				t.Errorf("steps %q, want %q", g, tt.wantSteps)
+			}
+			if g := strings.Join(miss, ","); g != tt.wantMiss {
+				t.Errorf("placement refused for %q, want %q", g, tt.wantMiss)
+			}
+		})
+	}
+}

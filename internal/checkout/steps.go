@@ -24,10 +24,14 @@ type StepState struct {
 type Checker func(ctx context.Context, handler, field, value string) error
 
 // Steps evaluates every pre-placement step of the shop, in its configured order
-// (docs/spec.md#skip-rules).
+// (docs/spec.md#skip-rules). Whether PURCHASEREQUIS and USERS apply depends on the cart,
+// not on the shop's list: a list may leave them out (a shop selling nothing with seats
+// or data needs neither), but when the cart needs one the list left out it is still
+// evaluated, just before ORDER, so the storefront shows it and placement refuses the
+// order until it is complete rather than placing it without participants or data.
 func Steps(shop *Shop, cat *Catalog, c *Cart) []StepState {
 	var out []StepState
-	for _, name := range shop.StepOrder() {
+	for _, name := range stepsFor(shop, cat, c) {
 		state := StepState{Name: name, Applies: true}
 		switch name {
 		case StepShop:
@@ -71,6 +75,27 @@ func Steps(shop *Shop, cat *Catalog, c *Cart) []StepState {
 		out = append(out, state)
 	}
 	return out
+}
+
+// stepsFor is the shop's step order with, before ORDER, every data-collecting step the
+// list leaves out but the cart needs.
+func stepsFor(shop *Shop, cat *Catalog, c *Cart) []string {
+	order := shop.StepOrder()
+	var added []string
+	if !slices.Contains(order, StepRequisits) && needsRequirements(cat, c) {
+		added = append(added, StepRequisits)
+	}
+	if !slices.Contains(order, StepUsers) && len(SeatsNeeded(c, cat)) > 0 {
+		added = append(added, StepUsers)
+	}
+	if len(added) == 0 {
+		return order
+	}
+	at := len(order)
+	if i := slices.Index(order, StepOrder); i >= 0 {
+		at = i
+	}
+	return slices.Concat(order[:at], added, order[at:])
 }
 
 // Incomplete lists what stops placement, step by step.

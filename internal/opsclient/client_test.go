@@ -17,6 +17,7 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/opsclient"
 	"github.com/lmsshop/checkout/internal/opsclient/opstest"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 func localCreds() aws.CredentialsProvider {
@@ -195,7 +196,8 @@ func TestMutations(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := opstest.NewSeededServer(t)
-			o, err := tt.call(opsclient.New(s.URL, localCreds(), opstest.Region, nil))
+			c := opsclient.New(s.URL, localCreds(), opstest.Region, nil)
+			o, err := tt.call(c)
 			if tt.wantKind != "" {
 				var apiErr *opsclient.APIError
 				if !errors.As(err, &apiErr) || apiErr.Code != tt.wantKind {
@@ -212,6 +214,14 @@ func TestMutations(t *testing.T) {
 			stored, _ := s.Order(opstest.TxPending)
 			if o.Status != tt.wantStatus || stored.Status != tt.wantStatus {
 				t.Errorf("answered %s, stored %s, want %s", o.Status, stored.Status, tt.wantStatus)
+			}
+			// The change is traced under the source the back office writes.
+			lines, err := c.Trace(context.Background(), opstest.TxPending)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := lines[len(lines)-1]; last.Source != trace.SourceBackOffice {
+				t.Errorf("last trace line %+v, want source %q", last, trace.SourceBackOffice)
 			}
 		})
 	}

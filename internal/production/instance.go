@@ -91,8 +91,9 @@ type Commit struct {
 // ErrAlreadyProduced is returned by InstanceStore.Commit when the key's marker exists.
 var ErrAlreadyProduced = errors.New("already produced")
 
-// ErrNotPaid is returned by InstanceStore.Commit of a postpay unit whose order is no
-// longer paid (an operator's refund or cancellation won the race with production).
+// ErrNotPaid is returned by InstanceStore.Claim of a postpay unit whose order is no
+// longer paid (an operator's refund or cancellation won the race with production): the
+// claim comes before any effect in the LMS, so the check rides on it, not on Commit.
 var ErrNotPaid = errors.New("the order is not paid")
 
 // Claimed is InstanceStore.Claim's answer.
@@ -112,12 +113,12 @@ type InstanceStore interface {
 	// committed it returns the committed instance (Claimed.Produced); otherwise it
 	// records decisions the first time and returns the decisions recorded first, so
 	// that every run of a step acts on the same choices (an extension's end date, a
-	// licence key).
+	// licence key). A postpay claim's error wraps ErrNotPaid when the order is no
+	// longer paid.
 	Claim(ctx context.Context, key Key, decisions map[string]string) (Claimed, error)
 	// Commit writes the production marker (only if the key was not committed yet),
 	// the instance with its events and the balance additions in one transaction. It
-	// returns an error wrapping ErrAlreadyProduced when the key was committed, and
-	// one wrapping ErrNotPaid when a postpay commit's order is no longer paid.
+	// returns an error wrapping ErrAlreadyProduced when the key was committed.
 	Commit(ctx context.Context, c Commit) error
 	// Instance returns the instance with this reference; the error wraps ErrNotFound when absent.
 	Instance(ctx context.Context, reference string) (Instance, error)

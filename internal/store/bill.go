@@ -75,24 +75,12 @@ func (st *Store) Complete(ctx context.Context, o *checkout.Order, b Billing) (st
 		}
 		var items []types.TransactWriteItem
 		if number == "" {
-			counterPK := fmt.Sprintf("COUNTER#INVOICE#%s#%d", b.ShopID, b.Year)
-			var c struct {
-				Value int64 `json:"value"`
-			}
-			if _, err := st.get(ctx, counterPK, "COUNTER", &c); err != nil {
+			next, counterUpd, err := st.counterStep(ctx, invoiceCounter(b.ShopID, b.Year))
+			if err != nil {
 				return "", checkout.Wrap(op, err)
 			}
-			number = fmt.Sprintf("%s-%d-%06d", strings.ToUpper(b.ShopID), b.Year, c.Value+1)
-			counterCond := "attribute_not_exists(#v)"
-			vals := map[string]types.AttributeValue{":next": n(c.Value + 1)}
-			if c.Value > 0 {
-				counterCond = "#v = :cur"
-				vals[":cur"] = n(c.Value)
-			}
-			items = append(items, types.TransactWriteItem{Update: &types.Update{
-				TableName: &st.Table, Key: key(counterPK, "COUNTER"), UpdateExpression: aws.String("SET #v = :next"),
-				ConditionExpression: &counterCond, ExpressionAttributeNames: map[string]string{"#v": "value"}, ExpressionAttributeValues: vals,
-			}})
+			number = invoiceNumber(b.ShopID, b.Year, next)
+			items = append(items, counterUpd)
 		}
 		var lines []trace.Line
 		if b.Note != nil {
@@ -201,11 +189,22 @@ func (st *Store) completeUpdate(ctx context.Context, o *checkout.Order, number s
 // productEventPut is the write of one product event (AddProductEvent's, for a transaction).
 func (st *Store) productEventPut(ref string, e production.Event) (*types.Put, error) {
 	if e.Type == "" || e.At.IsZero() {
-		return nil, fmt.Errorf("product event on %s: type and time are required", ref)
+		return nil, checkout.Errorf("store.productEvent", checkout.EINVALID, "product event on %s: type and time are required", ref)
 	}
 	item, err := eventRecord(ref, e)
 	if err != nil {
 		return nil, err
 	}
 	return &types.Put{TableName: &st.Table, Item: item}, nil
+}
+
+// invoiceCounter is the key of a shop's gap-free invoice counter for a year.
+func invoiceCounter(shopID string, year int) map[string]types.AttributeValue {
+	return key(fmt.Sprintf("COUNTER#INVOICE#%s#%d", shopID, year), "COUNTER")
+}
+
+// invoiceNumber is the text of a shop's n-th invoice of a year, e.g. DEMO-2026-000042:
+// the one format, whichever path numbers the order.
+func invoiceNumber(shopID string, year int, n int64) string {
+	return fmt.Sprintf("%s-%d-%06d", strings.ToUpper(shopID), year, n)
 }

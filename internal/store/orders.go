@@ -739,13 +739,13 @@ func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, yea
 	if rec.InvoiceNumber != "" {
 		return rec.InvoiceNumber, nil
 	}
-	counterKey := key(fmt.Sprintf("COUNTER#INVOICE#%s#%d", shopID, year), "COUNTER")
+	counterKey := invoiceCounter(shopID, year)
 	for attempt := 0; attempt < 10; attempt++ {
 		next, counterUpd, err := st.counterStep(ctx, counterKey)
 		if err != nil {
 			return "", checkout.Wrap(op, err)
 		}
-		number := fmt.Sprintf("%s-%d-%06d", strings.ToUpper(shopID), year, next)
+		number := invoiceNumber(shopID, year, next)
 		_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 			counterUpd,
 			{Update: &types.Update{

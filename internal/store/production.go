@@ -118,7 +118,7 @@ func (st *Store) Produced(ctx context.Context, k production.Key) (production.Ins
 		TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return production.Instance{}, false, fmt.Errorf("read production marker %s: %w", k, err)
+		return production.Instance{}, false, opError("store.produced", err, "read production marker %s", k)
 	}
 	return st.producedBy(ctx, k, out.Item)
 }
@@ -131,14 +131,14 @@ func (st *Store) producedBy(ctx context.Context, k production.Key, item map[stri
 	}
 	var m markerItem
 	if err := unmarshal(item, &m); err != nil {
-		return production.Instance{}, false, fmt.Errorf("decode production marker %s: %w", k, err)
+		return production.Instance{}, false, opError("store.produced", err, "decode production marker %s", k)
 	}
 	if m.Reference == "" {
 		return production.Instance{}, false, nil
 	}
 	in, err := st.instanceAt(ctx, m.Customer, m.Reference)
 	if err != nil {
-		return production.Instance{}, false, fmt.Errorf("production marker %s: %w", k, err)
+		return production.Instance{}, false, opError("store.produced", err, "production marker %s", k)
 	}
 	return in, true, nil
 }
@@ -149,14 +149,14 @@ func (st *Store) instanceAt(ctx context.Context, customer, ref string) (producti
 		TableName: &st.Table, Key: key(custPK(customer), productKey(ref)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
-		return production.Instance{}, fmt.Errorf("read instance %s: %w", ref, err)
+		return production.Instance{}, opError("store.instance", err, "read instance %s", ref)
 	}
 	if out.Item == nil {
 		return production.Instance{}, instanceNotFound(ref)
 	}
 	var it instanceItem
 	if err := unmarshal(out.Item, &it); err != nil {
-		return production.Instance{}, fmt.Errorf("decode instance %s: %w", ref, err)
+		return production.Instance{}, opError("store.instance", err, "decode instance %s", ref)
 	}
 	in := it.instance()
 	if in.Events, err = st.ProductEvents(ctx, ref); err != nil {
@@ -178,11 +178,11 @@ func (st *Store) ProductEvents(ctx context.Context, ref string) ([]production.Ev
 	}
 	for item, err := range st.query(ctx, in) {
 		if err != nil {
-			return nil, fmt.Errorf("query events of %s: %w", ref, err)
+			return nil, opError("store.productEvents", err, "query events of %s", ref)
 		}
 		var e eventItem
 		if err := unmarshal(item, &e); err != nil {
-			return nil, fmt.Errorf("decode events of %s: %w", ref, err)
+			return nil, opError("store.productEvents", err, "decode events of %s", ref)
 		}
 		events = append(events, production.Event{Type: e.EventType, At: e.At.UTC(), Data: e.Data})
 	}
@@ -209,7 +209,7 @@ func (st *Store) Claim(ctx context.Context, k production.Key, decisions map[stri
 	}
 	item, err := marshal(markerItem{PK: "TX#" + k.TxID, SK: markerSK(k), Type: "produced", Decisions: decisions})
 	if err != nil {
-		return production.Claimed{}, fmt.Errorf("encode production marker %s: %w", k, err)
+		return production.Claimed{}, opError("store.claim", err, "encode production marker %s", k)
 	}
 	_, err = st.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &st.Table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)"),
@@ -220,12 +220,12 @@ func (st *Store) Claim(ctx context.Context, k production.Key, decisions map[stri
 	}
 	old, failed := conditionFailed(err)
 	if !failed {
-		return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
+		return production.Claimed{}, opError("store.claim", err, "pin %s", k)
 	}
 	if old == nil { // a server that does not return the old item
 		out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true)})
 		if gerr != nil {
-			return production.Claimed{}, fmt.Errorf("read production marker %s: %w", k, gerr)
+			return production.Claimed{}, opError("store.claim", gerr, "read production marker %s", k)
 		}
 		old = out.Item
 	}
@@ -238,7 +238,7 @@ func (st *Store) Claim(ctx context.Context, k production.Key, decisions map[stri
 	}
 	var m markerItem
 	if err := unmarshal(old, &m); err != nil {
-		return production.Claimed{}, fmt.Errorf("decode production marker %s: %w", k, err)
+		return production.Claimed{}, opError("store.claim", err, "decode production marker %s", k)
 	}
 	return production.Claimed{Decisions: m.Decisions}, nil
 }
@@ -289,7 +289,7 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 	var conflict *types.TransactionConflictException
 	for attempt := 0; errors.As(err, &conflict) && attempt < maxConflictRetries; attempt++ {
 		if perr := conflictPause(ctx, attempt); perr != nil {
-			return production.Claimed{}, perr
+			return production.Claimed{}, opError("store.claim", perr, "pin %s", k)
 		}
 		out, err = st.DB.UpdateItem(ctx, req)
 	}
@@ -300,20 +300,22 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 			}
 			found, gerr := st.get(ctx, txPK(k.TxID), orderSK, &head)
 			if gerr != nil {
-				return production.Claimed{}, fmt.Errorf("read the order of %s: %w", k, gerr)
+				return production.Claimed{}, opError("store.claim", gerr, "read the order of %s", k)
 			}
 			if !found {
 				return production.Claimed{}, errNoOrder
 			}
 		}
-		return production.Claimed{}, fmt.Errorf("pin %s: %w", k, production.ErrNotPaid)
+		// ECONFLICT like any refusal by the order's state, and still production.ErrNotPaid,
+		// which the workflow tells from a failure worth retrying.
+		return production.Claimed{}, &checkout.Error{Op: "store.claim", Kind: checkout.ECONFLICT, Message: fmt.Sprintf("pin %s", k), Err: production.ErrNotPaid}
 	}
 	if err != nil {
-		return production.Claimed{}, fmt.Errorf("pin %s: %w", k, err)
+		return production.Claimed{}, opError("store.claim", err, "pin %s", k)
 	}
 	stored, _ := out.Attributes[pinAttr(k)].(*types.AttributeValueMemberM)
 	if stored == nil {
-		return production.Claimed{}, fmt.Errorf("pin %s: the order's answer has no pinned decisions", k)
+		return production.Claimed{}, checkout.Errorf("store.claim", checkout.EINTERNAL, "pin %s: the order's answer has no pinned decisions", k)
 	}
 	pinned := map[string]string{}
 	for name, v := range stored.Value {
@@ -343,10 +345,10 @@ const maxConflictRetries = 8
 func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 	in := c.Instance
 	if in.Reference == "" || in.Customer == "" {
-		return fmt.Errorf("commit %s: instance needs a reference and a customer", c.Key)
+		return checkout.Errorf("store.commit", checkout.EINVALID, "commit %s: instance needs a reference and a customer", c.Key)
 	}
 	if !production.ValidReference(in.Reference) {
-		return fmt.Errorf("commit %s: reference %q fails its check pair", c.Key, in.Reference)
+		return checkout.Errorf("store.commit", checkout.EINVALID, "commit %s: reference %q fails its check pair", c.Key, in.Reference)
 	}
 	now := st.now()
 	// The marker may hold the unit's pinned decisions already (Claim): the commit
@@ -362,7 +364,7 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 	}
 	inst, err := marshal(toInstanceItem(in))
 	if err != nil {
-		return fmt.Errorf("encode instance %s: %w", in.Reference, err)
+		return opError("store.commit", err, "encode instance %s", in.Reference)
 	}
 	items := []types.TransactWriteItem{
 		{Update: marker},
@@ -380,12 +382,14 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 	}
 	err = st.transact(ctx, items, func(reasons []types.CancellationReason) error {
 		if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
-			return production.ErrAlreadyProduced
+			// ECONFLICT, and still production.ErrAlreadyProduced, which the
+			// handlers tell from a failure.
+			return &checkout.Error{Kind: checkout.ECONFLICT, Message: "already produced", Err: production.ErrAlreadyProduced}
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("commit %s: %w", c.Key, err)
+		return opError("store.commit", err, "commit %s", c.Key)
 	}
 	return nil
 }
@@ -467,14 +471,14 @@ func (st *Store) Instance(ctx context.Context, ref string) (production.Instance,
 		Limit:                     aws.Int32(1),
 	})
 	if err != nil {
-		return production.Instance{}, fmt.Errorf("find instance %s: %w", ref, err)
+		return production.Instance{}, opError("store.instance", err, "find instance %s", ref)
 	}
 	if len(out.Items) == 0 {
 		return production.Instance{}, instanceNotFound(ref)
 	}
 	var it instanceItem
 	if err := unmarshal(out.Items[0], &it); err != nil {
-		return production.Instance{}, fmt.Errorf("decode instance %s: %w", ref, err)
+		return production.Instance{}, opError("store.instance", err, "decode instance %s", ref)
 	}
 	in := it.instance()
 	if in.Events, err = st.ProductEvents(ctx, ref); err != nil {
@@ -495,11 +499,11 @@ func (st *Store) CustomerInstances(ctx context.Context, email string) ([]product
 	}
 	for item, err := range st.query(ctx, in) {
 		if err != nil {
-			return nil, fmt.Errorf("query instances of %s: %w", email, err)
+			return nil, opError("store.customerInstances", err, "query instances of %s", email)
 		}
 		var it instanceItem
 		if err := unmarshal(item, &it); err != nil {
-			return nil, fmt.Errorf("decode instances of %s: %w", email, err)
+			return nil, opError("store.customerInstances", err, "decode instances of %s", email)
 		}
 		list = append(list, it.instance())
 	}
@@ -510,7 +514,7 @@ func (st *Store) CustomerInstances(ctx context.Context, email string) ([]product
 func eventRecord(ref string, e production.Event) (map[string]types.AttributeValue, error) {
 	item, err := marshal(eventItem{PK: productKey(ref), SK: eventSK(e), Type: "productEvent", EventType: e.Type, At: e.At.UTC(), Data: e.Data})
 	if err != nil {
-		return nil, fmt.Errorf("encode event of %s: %w", ref, err)
+		return nil, opError("store.productEvent", err, "encode event of %s", ref)
 	}
 	return item, nil
 }
@@ -522,7 +526,7 @@ func (st *Store) AddProductEvent(ctx context.Context, ref string, e production.E
 		return err
 	}
 	if _, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item}); err != nil {
-		return fmt.Errorf("put event of %s: %w", ref, err)
+		return opError("store.addProductEvent", err, "put event of %s", ref)
 	}
 	return nil
 }
@@ -535,7 +539,7 @@ func (st *Store) Balance(ctx context.Context, email, name string) (int64, error)
 		ExpressionAttributeNames: map[string]string{"#b": name},
 	})
 	if err != nil {
-		return 0, fmt.Errorf("read balance %s of %s: %w", name, email, err)
+		return 0, opError("store.balance", err, "read balance %s of %s", name, email)
 	}
 	n, ok := out.Item[name].(*types.AttributeValueMemberN)
 	if !ok {
@@ -543,7 +547,7 @@ func (st *Store) Balance(ctx context.Context, email, name string) (int64, error)
 	}
 	v, err := strconv.ParseInt(n.Value, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("balance %s of %s: %w", name, email, err)
+		return 0, opError("store.balance", err, "balance %s of %s", name, email)
 	}
 	return v, nil
 }
@@ -553,4 +557,11 @@ func (st *Store) Balance(ctx context.Context, email, name string) (int64, error)
 // handlers test for through the port.
 func instanceNotFound(ref string) error {
 	return &checkout.Error{Op: "store.instance", Kind: checkout.ENOTFOUND, Message: fmt.Sprintf("no instance %s", ref), Err: production.ErrNotFound}
+}
+
+// opError is a failure of op while doing what format says: the cause is kept for
+// errors.Is (the production sentinels) and for the logs, and so is its kind
+// (EINTERNAL for a foreign error, as checkout.Wrap gives it).
+func opError(op string, err error, format string, args ...any) error {
+	return &checkout.Error{Op: op, Kind: checkout.KindOf(err), Message: fmt.Sprintf(format, args...), Err: err}
 }

@@ -96,8 +96,8 @@ func TestCommitOnceUnderConcurrency(t *testing.T) {
 		switch {
 		case err == nil:
 			won++
-		case !errors.Is(err, production.ErrAlreadyProduced):
-			t.Errorf("unexpected error: %v", err)
+		case !errors.Is(err, production.ErrAlreadyProduced) || checkout.KindOf(err) != checkout.ECONFLICT:
+			t.Errorf("unexpected error: %v (kind %s), want ECONFLICT wrapping production.ErrAlreadyProduced", err, checkout.KindOf(err))
 		}
 	}
 	if won != 1 {
@@ -125,8 +125,8 @@ func TestCommitRejectsBadInstance(t *testing.T) {
 			in := sampleInstance(k)
 			tc.mutate(&in)
 			err := st.Commit(context.Background(), production.Commit{Key: k, Instance: in})
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("err = %v, want it to mention %q", err, tc.wantErr)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || checkout.KindOf(err) != checkout.EINVALID {
+				t.Fatalf("err = %v (kind %s), want EINVALID mentioning %q", err, checkout.KindOf(err), tc.wantErr)
 			}
 		})
 	}
@@ -225,6 +225,9 @@ func TestPostpayClaimNeedsAPaidOrder(t *testing.T) {
 			got, err := st.Claim(ctx, k, map[string]string{"now": "2026-05-01T00:00:00Z"})
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("Claim = %+v, %v; want error %v", got, err, tc.wantErr)
+			}
+			if tc.wantErr != nil && checkout.KindOf(err) != checkout.ECONFLICT {
+				t.Errorf("Claim's refusal is of kind %s, want %s", checkout.KindOf(err), checkout.ECONFLICT)
 			}
 			// The claim is stored where its unit's phase keeps it: a postpay unit's
 			// decisions on the order's head (the write that checks the order is

@@ -52,6 +52,11 @@ func ValidTxID(s string) bool {
 	return true
 }
 
+// SourceBackOffice is the source of the lines an operator's action writes: the back
+// office writes it, and the operators' fake back office (opsclient/opstest) too, so
+// that a test reads the same trace from both.
+const SourceBackOffice = "Back Office"
+
 // Line is one trace line.
 type Line struct {
 	At      time.Time `json:"at"`

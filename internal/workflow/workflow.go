@@ -73,7 +73,7 @@ const (
 	srcProduction = "Production Controller"
 	srcBill       = "Billing"
 	srcNotify     = "Notification"
-	srcBackoffice = "Back Office"
+	srcBackoffice = trace.SourceBackOffice
 	srcReconcile  = "Reconciliation"
 )
 

@@ -304,7 +304,7 @@ func (s *Server) move(w http.ResponseWriter, o *checkout.Order, to checkout.Stat
 func (s *Server) moveTo(o *checkout.Order, to checkout.Status, what string) {
 	from := o.Status
 	o.Status, o.UpdatedAt = to, s.Now().UTC()
-	s.traces[o.TxID] = append(s.traces[o.TxID], trace.Line{At: o.UpdatedAt, TxID: o.TxID, Source: "Back office",
+	s.traces[o.TxID] = append(s.traces[o.TxID], trace.Line{At: o.UpdatedAt, TxID: o.TxID, Source: trace.SourceBackOffice,
 		Message: "operator " + what + " (" + string(from) + " → " + string(to) + ")"})
 }
 
