@@ -1,4 +1,4 @@
-package httpapi_test
+package purchase_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
+	"github.com/lmsshop/checkout/internal/purchase"
 	"github.com/lmsshop/checkout/internal/seed"
 )
 
@@ -23,15 +24,15 @@ func TestPlacementNeedsTheStepsTheListLeavesOut(t *testing.T) {
 	}
 	shop.Steps = []string{checkout.StepShop, checkout.StepCustomer, checkout.StepOrder}
 	// The demo shop, saved again with the short list.
-	purchase, st, _ := demoPurchase(t, &starter{})
+	svc, st, _ := demoPurchase(t, &starter{})
 	ctx := context.Background()
 	if err := st.SaveShop(ctx, shop, cats); err != nil {
 		t.Fatal(err)
 	}
-	purchase.Shops.Invalidate()
-	wf := purchase.Workflow.(*starter)
+	svc.Shops.Invalidate()
+	wf := svc.Workflow.(*starter)
 	rt := httpapi.NewRouter(nil)
-	for _, reg := range []func(*httpapi.Router){purchase.RegisterShop, purchase.RegisterCustomer, purchase.RegisterOrder} {
+	for _, reg := range []func(*httpapi.Router){svc.RegisterShop, svc.RegisterCustomer, svc.RegisterOrder} {
 		reg(rt)
 	}
 	serve := server(t, rt)
@@ -49,7 +50,7 @@ func TestPlacementNeedsTheStepsTheListLeavesOut(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var c httpapi.Created
+			var c purchase.Created
 			if err := json.Unmarshal([]byte(serve("POST /carts", "", "", "", "").Body), &c); err != nil {
 				t.Fatal(err)
 			}
