@@ -161,13 +161,7 @@ func (st *Store) completeUpdate(ctx context.Context, o *checkout.Order, number s
 		// keeps it to one run.
 		from = append(from, checkout.Complete)
 	}
-	var srcs []string
-	for i, st := range from {
-		k := fmt.Sprintf(":s%d", i)
-		values[k] = s(string(st))
-		srcs = append(srcs, k)
-	}
-	cond := "#st IN (" + strings.Join(srcs, ", ") + ")"
+	cond := statusIn(values, from)
 	if o.InvoiceNumber == "" {
 		set = append(set, "invoiceNumber = :num", "invoicedAt = :at")
 		values[":num"], values[":at"] = s(number), s(invoicedAt.UTC().Format(time.RFC3339Nano))

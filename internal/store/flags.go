@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -193,13 +192,7 @@ func (st *Store) Settle(ctx context.Context, se Settlement) error {
 		names["#st"], names["#g"] = "status", "gsi1pk"
 		values[":to"], values[":g"] = s(string(checkout.SoldOut)), s(statusKey(checkout.SoldOut))
 		set = append(set, "#st = :to", "#g = :g")
-		var srcs []string
-		for i, from := range se.MoveFrom {
-			k := fmt.Sprintf(":s%d", i)
-			values[k] = s(string(from))
-			srcs = append(srcs, k)
-		}
-		cond += " AND #st IN (" + strings.Join(srcs, ", ") + ")"
+		cond += " AND " + statusIn(values, se.MoveFrom)
 	}
 	set, err := Change{Payment: se.Refund}.clauses(set, values)
 	if err != nil {

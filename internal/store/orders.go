@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -457,6 +458,23 @@ func (ch Change) clauses(set []string, values map[string]types.AttributeValue) (
 	return set, nil
 }
 
+// statusIn is the condition that the order's status (#st, which the caller names) is
+// one of statuses, their values added to values as :s0, :s1, …
+func statusIn(values map[string]types.AttributeValue, statuses []checkout.Status) string {
+	keys := make([]string, len(statuses))
+	for i, status := range statuses {
+		keys[i] = ":s" + strconv.Itoa(i)
+		values[keys[i]] = s(string(status))
+	}
+	return "#st IN (" + strings.Join(keys, ", ") + ")"
+}
+
+// paidStatuses are the statuses of a paid order that may still complete, and COMPLETE:
+// those in which it may be delivered to or numbered.
+func paidStatuses() []checkout.Status {
+	return append(checkout.Sources(checkout.Complete), checkout.Complete)
+}
+
 // Move changes an order's status under the transition table (checkout.Sources),
 // enforced by the write's own condition (status IN the allowed sources), and applies
 // the change in the same write.
@@ -468,12 +486,7 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 	names := map[string]string{"#st": "status", "#g": "gsi1pk", "#upd": "updatedAt"}
 	values := map[string]types.AttributeValue{":to": s(string(to)), ":now": s(now.Format(time.RFC3339Nano))}
 	set := []string{"#st = :to", "#upd = :now", "#g = :g"}
-	var srcs []string
-	for i, from := range checkout.Sources(to) {
-		k := fmt.Sprintf(":s%d", i)
-		values[k] = s(string(from))
-		srcs = append(srcs, k)
-	}
+	srcs := checkout.Sources(to)
 	if len(srcs) == 0 {
 		return nil, checkout.Errorf(op, checkout.ECONFLICT, "no status may move to %s", to)
 	}
@@ -483,7 +496,7 @@ func (st *Store) Move(ctx context.Context, txid string, to checkout.Status, ch C
 	if err != nil {
 		return nil, checkout.Wrap(op, err)
 	}
-	cond := "#st IN (" + strings.Join(srcs, ", ") + ")"
+	cond := statusIn(values, srcs)
 	body := st.bodyFor(ctx, txid, ans)
 	out, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(txid), orderSK),
@@ -746,6 +759,7 @@ func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, yea
 			return "", checkout.Wrap(op, err)
 		}
 		number := invoiceNumber(shopID, year, next)
+		values := map[string]types.AttributeValue{":num": s(number), ":now": s(st.now().Format(time.RFC3339Nano))}
 		_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 			counterUpd,
 			{Update: &types.Update{
@@ -753,10 +767,9 @@ func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, yea
 				UpdateExpression: aws.String("SET invoiceNumber = :num, invoicedAt = :now"),
 				// Only a paid order is numbered, checked in the write itself: an order
 				// refunded (CANCELLED) while its bill step ran gets no number.
-				ConditionExpression:      aws.String("attribute_exists(pk) AND attribute_not_exists(invoiceNumber) AND #st IN (:p0, :p1, :p2, :p3)"),
-				ExpressionAttributeNames: map[string]string{"#st": "status"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":num": s(number), ":now": s(st.now().Format(time.RFC3339Nano)),
-					":p0": s(string(checkout.SoldOut)), ":p1": s(string(checkout.PreProd)), ":p2": s(string(checkout.Partial)), ":p3": s(string(checkout.Complete))},
+				ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(invoiceNumber) AND " + statusIn(values, paidStatuses())),
+				ExpressionAttributeNames:  map[string]string{"#st": "status"},
+				ExpressionAttributeValues: values,
 			}},
 		}})
 		var tce *types.TransactionCanceledException

@@ -268,31 +268,22 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 		pin[name] = s(v)
 	}
 	values := map[string]types.AttributeValue{":pin": &types.AttributeValueMemberM{Value: pin}}
-	var keys []string
-	for i, status := range append(checkout.Sources(checkout.Complete), checkout.Complete) {
-		k := ":p" + strconv.Itoa(i)
-		values[k] = s(string(status))
-		keys = append(keys, k)
-	}
 	req := &dynamodb.UpdateItemInput{
 		TableName: &st.Table, Key: key(txPK(k.TxID), orderSK),
 		UpdateExpression:                    aws.String("SET #pin = if_not_exists(#pin, :pin)"),
-		ConditionExpression:                 aws.String("attribute_exists(pk) AND #st IN (" + strings.Join(keys, ", ") + ")"),
+		ConditionExpression:                 aws.String("attribute_exists(pk) AND " + statusIn(values, paidStatuses())),
 		ExpressionAttributeNames:            map[string]string{"#pin": pinAttr(k), "#st": "status"},
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueUpdatedNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
-	out, err := st.DB.UpdateItem(ctx, req)
 	// A transaction on the order (an operator's refund) refuses the write while it
-	// runs; the SDK does not retry that, and the claim was a transaction retried so.
-	var conflict *types.TransactionConflictException
-	for attempt := 0; errors.As(err, &conflict) && attempt < maxConflictRetries; attempt++ {
-		if perr := conflictPause(ctx, attempt); perr != nil {
-			return production.Claimed{}, opError("store.claim", perr, "pin %s", k)
-		}
+	// runs; the SDK does not retry that.
+	var out *dynamodb.UpdateItemOutput
+	err := withConflictRetries(ctx, func() (err error) {
 		out, err = st.DB.UpdateItem(ctx, req)
-	}
+		return err
+	})
 	if old, failed := conditionFailed(err); failed {
 		if old == nil { // no order, or a server that does not return the item as it was
 			var head struct {
@@ -380,13 +371,15 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 	if len(c.Balances) > 0 {
 		items = append(items, types.TransactWriteItem{Update: balanceUpdate(st.Table, in.Customer, c.Balances)})
 	}
-	err = st.transact(ctx, items, func(reasons []types.CancellationReason) error {
-		if aws.ToString(reasons[0].Code) == "ConditionalCheckFailed" {
+	err = withConflictRetries(ctx, func() error {
+		_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		var tce *types.TransactionCanceledException
+		if errors.As(err, &tce) && len(tce.CancellationReasons) == len(items) && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
 			// ECONFLICT, and still production.ErrAlreadyProduced, which the
 			// handlers tell from a failure.
 			return &checkout.Error{Kind: checkout.ECONFLICT, Message: "already produced", Err: production.ErrAlreadyProduced}
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return opError("store.commit", err, "commit %s", c.Key)
@@ -394,38 +387,38 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 	return nil
 }
 
-// transact runs a production transaction. decide names the error of a cancellation
-// (nil: none of its own); a cancellation by a concurrent transaction on the same items
-// (TransactionConflict: another run of the same step) is retried after a pause, and
-// the conditions decide which run wins.
-func (st *Store) transact(ctx context.Context, items []types.TransactWriteItem, decide func([]types.CancellationReason) error) error {
+// withConflictRetries runs write again, after a pause, while a concurrent transaction
+// on the same items refuses it (TransactionConflict: another run of the same step, or
+// an operator's refund), at most maxConflictRetries times; the conditions then decide
+// which run wins. The SDK retries neither kind of refusal.
+func withConflictRetries(ctx context.Context, write func() error) error {
 	for attempt := 0; ; attempt++ {
-		_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if err == nil {
-			return nil
-		}
-		var tce *types.TransactionCanceledException
-		if !errors.As(err, &tce) {
+		err := write()
+		if !isConflict(err) || attempt >= maxConflictRetries {
 			return err
 		}
-		if len(tce.CancellationReasons) == len(items) {
-			if derr := decide(tce.CancellationReasons); derr != nil {
-				return derr
-			}
-		}
-		conflict := false
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
-				conflict = true
-			}
-		}
-		if !conflict || attempt >= maxConflictRetries {
-			return err
-		}
-		if err := conflictPause(ctx, attempt); err != nil {
-			return err
+		if perr := conflictPause(ctx, attempt); perr != nil {
+			return perr
 		}
 	}
+}
+
+// isConflict says whether err is a refusal by a concurrent transaction: a single
+// write's TransactionConflictException, or a transaction cancelled for one of its items.
+func isConflict(err error) bool {
+	var single *types.TransactionConflictException
+	if errors.As(err, &single) {
+		return true
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // conflictPause waits before the next attempt of a write that a concurrent transaction

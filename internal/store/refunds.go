@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,14 +72,8 @@ func (st *Store) RefundOrder(ctx context.Context, r Refund) (*checkout.Order, bo
 			":to": s(string(checkout.Cancelled)), ":g": s(statusKey(checkout.Cancelled)),
 			":ks": &types.AttributeValueMemberSS{Value: []string{rk}}, ":k": s(rk),
 		}
-		var srcs []string
-		for i, from := range checkout.Refundable {
-			k := fmt.Sprintf(":s%d", i)
-			values[k] = s(string(from))
-			srcs = append(srcs, k)
-		}
 		set := "SET payments = list_append(if_not_exists(payments, :nil), :pay), #st = :to, #g = :g, #upd = :now"
-		cond := "attribute_exists(pk) AND #st IN (" + strings.Join(srcs, ", ") + ") AND NOT contains(paymentKeys, :k)"
+		cond := "attribute_exists(pk) AND " + statusIn(values, checkout.Refundable) + " AND NOT contains(paymentKeys, :k)"
 		orderUpd := types.Update{
 			TableName: &st.Table, Key: key(txPK(r.TxID), orderSK), ConditionExpression: &cond,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
