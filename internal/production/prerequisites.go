@@ -8,29 +8,26 @@ import (
 )
 
 // Planned is one delivery of an order as placement sees it, before payment, in the
-// order production will deliver them (a bundle through its parts).
+// order production will deliver them (a bundle through its parts): the Job production
+// would run (its handler, parameters, customer and seats are what the rule reads).
 type Planned struct {
 	// Line names the delivery to the buyer: the code of the cart line (a bundle's, for
 	// its parts).
-	Line    string
-	Handler string
-	Params  map[string]string
-	// Buyer is the buyer's e-mail; Seats the delivery's seats, as a Job has them.
-	Buyer string
-	Seats []Seat
+	Line string
+	Job  Job
 }
 
 // enrols lists who the delivery enrols in its course, by the handlers' own rules:
 // enrol its beneficiaries (beneficiaries, as Postpay), session every seat and the buyer
 // (as supervisor); nil for the other handlers.
 func (p Planned) enrols() []Person {
-	j := Job{Handler: p.Handler, Params: p.Params, Customer: Customer{Email: p.Buyer}, Seats: p.Seats}
-	switch p.Handler {
+	j := p.Job
+	switch j.Handler {
 	case "enrol":
 		return beneficiaries(j)
 	case "session":
 		out := []Person{j.Customer.Person()}
-		for _, s := range p.Seats {
+		for _, s := range j.Seats {
 			out = append(out, s.Participant.Person())
 		}
 		return out
@@ -49,15 +46,14 @@ func Unmet(ctx context.Context, lms LMS, plan []Planned) (map[string]string, err
 	enrolledBy := map[string]bool{} // course + " " + e-mail, by an earlier delivery
 	unmet := map[string]string{}
 	for _, p := range plan {
-		course := p.Params["course"]
+		course := p.Job.Params["course"]
 		for _, b := range p.enrols() {
 			enrolledBy[course+" "+strings.ToLower(b.Email)] = true
 		}
-		if p.Handler != "certificate" {
+		if p.Job.Handler != "certificate" {
 			continue
 		}
-		j := Job{Handler: p.Handler, Params: p.Params, Customer: Customer{Email: p.Buyer}, Seats: p.Seats}
-		for _, b := range beneficiaries(j) {
+		for _, b := range beneficiaries(p.Job) {
 			email := strings.ToLower(b.Email)
 			if enrolledBy[course+" "+email] {
 				continue

@@ -36,9 +36,9 @@ func TestUnmetCertificates(t *testing.T) {
 	}
 	// planned is a delivery of handler in GO-101 to the buyer, or to student seats.
 	planned := func(handler, line, buyer string, students ...string) production.Planned {
-		p := production.Planned{Line: line, Handler: handler, Params: map[string]string{"course": "GO-101"}, Buyer: buyer}
+		p := production.Planned{Line: line, Job: production.Job{Handler: handler, Params: map[string]string{"course": "GO-101"}, Customer: production.Customer{Email: buyer}}}
 		for _, s := range students {
-			p.Seats = append(p.Seats, production.Seat{Participant: production.Participant{Email: s}, Role: production.RoleStudent})
+			p.Job.Seats = append(p.Job.Seats, production.Seat{Participant: production.Participant{Email: s}, Role: production.RoleStudent})
 		}
 		return p
 	}

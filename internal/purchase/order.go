@@ -173,13 +173,13 @@ func (s *Purchase) deliverable(ctx context.Context, o *checkout.Order) error {
 	var plan []production.Planned
 	for _, l := range o.Lines {
 		for _, d := range l.Deliveries() {
-			p := production.Planned{Line: l.Code, Handler: d.Handler, Params: d.Params, Buyer: o.Customer.Email}
+			j := production.Job{Handler: d.Handler, Params: d.Params, Customer: production.Customer{Email: o.Customer.Email}}
 			for _, a := range o.Seats {
 				if a.Code == d.Code {
-					p.Seats = append(p.Seats, production.Seat{Participant: production.Participant{Email: a.Email}, Role: a.Role})
+					j.Seats = append(j.Seats, production.Seat{Participant: production.Participant{Email: a.Email}, Role: a.Role})
 				}
 			}
-			plan = append(plan, p)
+			plan = append(plan, production.Planned{Line: l.Code, Job: j})
 		}
 	}
 	unmet, err := s.Unmet(ctx, plan)
