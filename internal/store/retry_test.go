@@ -16,15 +16,16 @@ import (
 
 // lostAnswerStore is a store on a fresh table that DynamoDB Local reaches through a
 // fault proxy, with the proxy and a way to lose the first answer to op: DynamoDB applies
-// the request, the connection is reset before the answer, and the SDK sends it again.
+// the request, the connection is reset before the answer, and the SDK sends it again
+// (each call tried attempts times).
 type lostAnswerStore struct {
 	*store.Store
 	proxy *faultproxy.Proxy
 }
 
-func newLostAnswerStore(t *testing.T) lostAnswerStore {
+func newLostAnswerStore(t *testing.T, attempts int) lostAnswerStore {
 	t.Helper()
-	db, p := dynamotest.ThroughFaults(t, 3)
+	db, p := dynamotest.ThroughFaults(t, attempts)
 	return lostAnswerStore{store.New(db, dynamotest.CreateTable(t, db)), p}
 }
 
@@ -59,7 +60,7 @@ func count(lines []trace.Line, msg string) int {
 // again) is applied once: it succeeds, the version moves by one, and the trace holds
 // its line once, on a cart with room in its trace as on the one it fills.
 func TestCartCommandsApplyOnceWhenTheirAnswerIsLost(t *testing.T) {
-	st := newLostAnswerStore(t)
+	st := newLostAnswerStore(t, 3)
 	ctx := context.Background()
 	now := time.Now().UTC()
 	people := []checkout.Participant{{Email: "ada@example.com", LastName: "Lovelace", FirstName: "Ada", City: "London"}}
@@ -159,7 +160,7 @@ func TestCartCommandsApplyOnceWhenTheirAnswerIsLost(t *testing.T) {
 
 // A cart created with its answer lost is created once, with its line once.
 func TestCartCreatedOnceWhenItsAnswerIsLost(t *testing.T) {
-	st := newLostAnswerStore(t)
+	st := newLostAnswerStore(t, 3)
 	ctx := context.Background()
 	now := time.Now().UTC()
 	c := &checkout.Cart{TxID: trace.NewTxID(), TokenHash: checkout.HashToken("tok"), ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
@@ -175,5 +176,38 @@ func TestCartCreatedOnceWhenItsAnswerIsLost(t *testing.T) {
 	}
 	if got.Version != 1 || count(got.Trace, "created") != 1 {
 		t.Errorf("cart version %d with trace %v, want version 1 and its line once", got.Version, got.Trace)
+	}
+}
+
+// A placement whose answer is lost after DynamoDB applied its transaction is placed
+// once: the SDK's retry carries the same ClientRequestToken.
+func TestPlacementOnceWhenItsAnswerIsLost(t *testing.T) {
+	st := newLostAnswerStore(t, 3)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	tok := checkout.HashToken("tok")
+	c := &checkout.Cart{TxID: trace.NewTxID(), TokenHash: tok, ShopID: "demo", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour),
+		Lines: []checkout.Line{{Code: "GO-101", Quantity: 1}}}
+	if err := st.CreateCart(ctx, c, trace.Line{At: now, TxID: c.TxID, Source: "Shop", Message: "created"}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetCart(ctx, c.TxID, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &checkout.Order{TxID: c.TxID, ShopID: "demo", Status: checkout.Placed, Currency: "EUR", TokenHash: tok,
+		Customer: checkout.Customer{Email: "a@example.com"}, PlacedAt: now, UpdatedAt: now}
+	sent, err := st.loseFirstAnswer(t, "TransactWriteItems", func() error {
+		return st.Place(ctx, o, got.Version, checkout.AnyAccount, trace.Line{At: now.Add(time.Second), TxID: c.TxID, Source: "Order", Message: "placed"}, got.Trace...)
+	})
+	if err != nil || sent < 2 {
+		t.Fatalf("Place = %v after %d TransactWriteItems, want success after a retry", err, sent)
+	}
+	lines, err := st.ListTrace(ctx, c.TxID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if count(lines, "created") != 1 || count(lines, "placed") != 1 {
+		t.Errorf("trace after placement = %v, want each line once", lines)
 	}
 }
