@@ -100,7 +100,15 @@ func Client(t testing.TB, opts ...func(*dynamodb.Options)) *dynamodb.Client {
 // times (Retries).
 func ThroughFaults(t testing.TB, attempts int) (*dynamodb.Client, *faultproxy.Proxy) {
 	t.Helper()
-	p, err := faultproxy.New(Endpoint(t), faultproxy.Options{Name: "dynamodb"})
+	p, url := StartProxy(t, Endpoint(t), faultproxy.Options{Name: "dynamodb"})
+	return Client(t, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) }, Retries(attempts)), p
+}
+
+// StartProxy puts a listening fault proxy in front of upstream (DynamoDB Local, or a
+// test's fake of it) and returns it with its URL; it stops when the test ends.
+func StartProxy(t testing.TB, upstream string, opts faultproxy.Options) (*faultproxy.Proxy, string) {
+	t.Helper()
+	p, err := faultproxy.New(upstream, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +117,7 @@ func ThroughFaults(t testing.TB, attempts int) (*dynamodb.Client, *faultproxy.Pr
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = p.Close() })
-	return Client(t, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) }, Retries(attempts)), p
+	return p, url
 }
 
 // Retries makes a client try each call attempts times, without waiting between attempts

@@ -56,16 +56,7 @@ func proxyTo(t *testing.T, upstream http.Handler, opts faultproxy.Options) (*fau
 	t.Helper()
 	up := httptest.NewServer(upstream)
 	t.Cleanup(up.Close)
-	p, err := faultproxy.New(up.URL, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := p.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	return p, url
+	return dynamotest.StartProxy(t, up.URL, opts)
 }
 
 // setup starts a fake DynamoDB behind a proxy and returns an SDK client through the
