@@ -120,7 +120,7 @@ func StartProxy(t testing.TB, upstream string, opts faultproxy.Options) (*faultp
 	return p, url
 }
 
-// Retries makes a client try each call attempts times, without waiting between attempts
+// Retries makes a client try each call attempts times, a millisecond apart,
 // and without the standard retryer's token bucket, which would stop retrying after a
 // burst of injected failures: what a test of retries measures is what they do, not when.
 func Retries(attempts int) func(*dynamodb.Options) {
