@@ -141,7 +141,8 @@ func (st *Store) GetCart(ctx context.Context, txid, tokenHash string) (*checkout
 // condition is checkout.Cart.CanChange (the cart exists, the token hash matches, it has
 // not expired, its order is not placed); on failure DynamoDB returns the item as it was
 // (ReturnValuesOnConditionCheckFailure), from which checkout.Refusal says which rule
-// refused, at no extra round trip.
+// refused, at no extra round trip. The write is applied once however often the SDK
+// sends it (update, lastCmd).
 func (st *Store) change(ctx context.Context, w checkout.CartWrite, m mutation) (*checkout.Cart, error) {
 	c, err := st.update(ctx, w, m)
 	if errors.Is(err, errTraceFull) {
@@ -162,15 +163,26 @@ func (st *Store) change(ctx context.Context, w checkout.CartWrite, m mutation) (
 // errTraceFull says that a command was refused only because the cart's trace is full.
 var errTraceFull = errors.New("the cart's trace is full")
 
+// lastCmd is the cart's attribute holding the stamp of the last command written.
+const lastCmd = "lastCmd"
+
+// update is one command's UpdateItem. The SDK sends the same request again when an
+// answer is lost (a timeout, a connection reset after DynamoDB applied it), and the
+// version bump and the trace's list_append are not idempotent: so the write stamps the
+// cart with a stamp of its own, made once here before the SDK's first attempt, and its
+// condition refuses a cart that already carries it. A refusal whose old item carries
+// the stamp is this command applied by an attempt whose answer was lost: the old item
+// is the cart as the command left it, answered as the command's success.
 func (st *Store) update(ctx context.Context, w checkout.CartWrite, m mutation) (*checkout.Cart, error) {
 	now := st.now()
-	names := map[string]string{"#v": "version", "#exp": "expiresAt", "#upd": "updatedAt", "#placed": "placed", "#th": "tokenHash"}
+	cmd := st.claimStamp()
+	names := map[string]string{"#v": "version", "#exp": "expiresAt", "#upd": "updatedAt", "#placed": "placed", "#th": "tokenHash", "#lc": lastCmd}
 	for k, v := range m.names {
 		names[k] = v
 	}
 	values := map[string]types.AttributeValue{
 		":one": n(1), ":exp": n(now.Add(w.TTL).Unix()), ":now": n(now.Unix()), ":upd": s(now.Format(time.RFC3339Nano)),
-		":false": b(false), ":th": s(w.TokenHash),
+		":false": b(false), ":th": s(w.TokenHash), ":cmd": s(cmd),
 	}
 	for k, v := range m.values {
 		av, err := marshalValue(v)
@@ -179,8 +191,8 @@ func (st *Store) update(ctx context.Context, w checkout.CartWrite, m mutation) (
 		}
 		values[k] = av
 	}
-	set := append([]string{"#v = #v + :one", "#exp = :exp", "#upd = :upd"}, m.set...)
-	cond := "attribute_exists(pk) AND #th = :th AND #exp > :now AND #placed = :false"
+	set := append([]string{"#v = #v + :one", "#exp = :exp", "#upd = :upd", "#lc = :cmd"}, m.set...)
+	cond := "attribute_exists(pk) AND #th = :th AND #exp > :now AND #placed = :false AND (attribute_not_exists(#lc) OR #lc <> :cmd)"
 	traced := w.Note.Message != ""
 	if traced {
 		var err error
@@ -205,6 +217,13 @@ func (st *Store) update(ctx context.Context, w checkout.CartWrite, m mutation) (
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if old, failed := conditionFailed(err); failed {
+		if claimedBy(old, lastCmd, cmd) {
+			var rec cartRecord
+			if err := unmarshal(old, &rec); err != nil {
+				return nil, checkout.Wrap("store.changeCart", err)
+			}
+			return rec.cart(), nil
+		}
 		if traced && old != nil {
 			var rec cartRecord
 			if unmarshal(old, &rec) == nil && len(rec.Trace) >= MaxItemTrace && rec.head().CanChange(w.TokenHash, now) == nil {

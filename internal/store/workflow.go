@@ -120,9 +120,10 @@ func (st *Store) ReleaseEach(ctx context.Context, txid, group, name string) erro
 	return checkout.Wrap("store.releaseEach", err)
 }
 
-// claimStamp is a write's own mark for the claims it takes: unique to the write (64
-// random bits). It holds no time: the claim rides on the order's head, whose every
-// later write pays for its bytes, and no reader asks when a claim was taken.
+// claimStamp is a write's own mark for the claims it takes, or for a cart command's
+// write (lastCmd): unique to the write (64 random bits). It holds no time: it rides on
+// items rewritten later (the order's head, the cart), whose every write pays for its
+// bytes, and no reader asks when it was made.
 func (st *Store) claimStamp() string {
 	return strconv.FormatUint(rand.Uint64(), 36)
 }

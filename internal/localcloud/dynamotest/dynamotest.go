@@ -11,12 +11,16 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/lmsshop/checkout/internal/localcloud/dynamolocal"
+	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
 	"github.com/lmsshop/checkout/internal/samtemplate"
 )
 
@@ -87,6 +91,46 @@ func Client(t testing.TB, opts ...func(*dynamodb.Options)) *dynamodb.Client {
 	}
 	opts = append([]func(*dynamodb.Options){func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(ep) }}, opts...)
 	return dynamodb.NewFromConfig(cfg, opts...)
+}
+
+// ThroughFaults returns a DynamoDB client that reaches the test server through a fault
+// proxy, and the proxy, which starts without faults and stops when the test ends: the
+// test sets the failures it needs (faultproxy.Faults; ResetAfter loses an answer after
+// DynamoDB did the work, and the SDK retries the call). Each call is tried attempts
+// times (Retries).
+func ThroughFaults(t testing.TB, attempts int) (*dynamodb.Client, *faultproxy.Proxy) {
+	t.Helper()
+	p, url := StartProxy(t, Endpoint(t), faultproxy.Options{Name: "dynamodb"})
+	return Client(t, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) }, Retries(attempts)), p
+}
+
+// StartProxy puts a listening fault proxy in front of upstream (DynamoDB Local, or a
+// test's fake of it) and returns it with its URL; it stops when the test ends.
+func StartProxy(t testing.TB, upstream string, opts faultproxy.Options) (*faultproxy.Proxy, string) {
+	t.Helper()
+	p, err := faultproxy.New(upstream, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := p.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p, url
+}
+
+// Retries makes a client try each call attempts times, a millisecond apart,
+// and without the standard retryer's token bucket, which would stop retrying after a
+// burst of injected failures: what a test of retries measures is what they do, not when.
+func Retries(attempts int) func(*dynamodb.Options) {
+	return func(o *dynamodb.Options) {
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = attempts
+			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
+			so.RateLimiter = ratelimit.None
+		})
+	}
 }
 
 // NewTable creates a uniquely named table from template.yaml and deletes it when the

@@ -50,6 +50,10 @@ type Faults struct {
 	// Operations limits the faults to these operations (e.g. "UpdateItem",
 	// "StartExecution"); empty means every operation. Latency applies to the same set.
 	Operations []string
+	// Max, when positive, stops the exclusive faults once that many requests have been
+	// given one since SetFaults: {ResetAfter: 1, Max: 1} loses exactly the first answer,
+	// and the SDK's retry of it goes through, whatever the timing of the two.
+	Max int
 }
 
 // Validate reports proportions outside [0, 1], exclusive faults adding up to more than
@@ -69,6 +73,9 @@ func (f Faults) Validate() error {
 	}
 	if f.Latency < 0 {
 		return fmt.Errorf("faultproxy: negative latency %v", f.Latency)
+	}
+	if f.Max < 0 {
+		return fmt.Errorf("faultproxy: negative Max %d", f.Max)
 	}
 	return nil
 }
@@ -215,6 +222,7 @@ type Proxy struct {
 
 	mu     sync.Mutex
 	faults Faults
+	given  int // requests given an exclusive fault since SetFaults, for Faults.Max
 	rng    *rand.Rand
 	stats  map[string]*OpStats
 
@@ -285,6 +293,7 @@ func (p *Proxy) SetFaults(f Faults) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = f
+	p.given = 0
 	return nil
 }
 
@@ -318,12 +327,16 @@ func (p *Proxy) decide(op string) (Fault, time.Duration) {
 	if f.Latency > 0 && p.rng.Float64() < f.LatencyShare {
 		delay = f.Latency
 	}
+	if f.Max > 0 && p.given >= f.Max {
+		return None, delay
+	}
 	x := p.rng.Float64()
 	for _, c := range []struct {
 		share float64
 		fault Fault
 	}{{f.Throttle, Throttled}, {f.ServerError, ServerError}, {f.ResetBefore, ResetBefore}, {f.ResetAfter, ResetAfter}} {
 		if x < c.share {
+			p.given++
 			return c.fault, delay
 		}
 		x -= c.share

@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/lmsshop/checkout/internal/localcloud/dynamotest"
 	"github.com/lmsshop/checkout/internal/localcloud/faultproxy"
 )
 
@@ -56,16 +56,7 @@ func proxyTo(t *testing.T, upstream http.Handler, opts faultproxy.Options) (*fau
 	t.Helper()
 	up := httptest.NewServer(upstream)
 	t.Cleanup(up.Close)
-	p, err := faultproxy.New(up.URL, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, err := p.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	return p, url
+	return dynamotest.StartProxy(t, up.URL, opts)
 }
 
 // setup starts a fake DynamoDB behind a proxy and returns an SDK client through the
@@ -78,23 +69,9 @@ func setup(t *testing.T, opts faultproxy.Options, attempts int) (*fakeDynamo, *f
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(url),
 		Credentials:  credentials.NewStaticCredentialsProvider("local", "localsecret", ""),
-		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = attempts
-			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return time.Millisecond, nil })
-			o.RateLimiter = noLimit{}
-		}),
-	})
+	}, dynamotest.Retries(attempts))
 	return fake, p, db
 }
-
-// noLimit lets every retry through: the standard retryer's token bucket would otherwise
-// stop retrying after a burst of failures, which is not what these tests measure.
-type noLimit struct{}
-
-func (noLimit) GetToken(context.Context, uint) (func() error, error) {
-	return func() error { return nil }, nil
-}
-func (noLimit) AddTokens(uint) error { return nil }
 
 func getItem(db *dynamodb.Client) error {
 	_, err := db.GetItem(context.Background(), &dynamodb.GetItemInput{
@@ -118,6 +95,7 @@ func TestFaultsValidate(t *testing.T) {
 		{"NaN", faultproxy.Faults{ResetAfter: math.NaN()}, false},
 		{"exclusive sum over one", faultproxy.Faults{Throttle: 0.6, ResetBefore: 0.6}, false},
 		{"negative latency", faultproxy.Faults{Latency: -time.Second, LatencyShare: 1}, false},
+		{"negative max", faultproxy.Faults{ResetAfter: 1, Max: -1}, false},
 	}
 	p, err := faultproxy.New("http://127.0.0.1:1", faultproxy.Options{})
 	if err != nil {
@@ -224,6 +202,27 @@ func TestFaultsAsTheSDKSeesThem(t *testing.T) {
 				t.Errorf("after the faults stopped: %v", err)
 			}
 		})
+	}
+}
+
+// Max stops the faults after that many: the first answer is lost after the service did
+// the work, the SDK's retry goes through, and SetFaults starts the count again.
+func TestMaxFaults(t *testing.T) {
+	fake, p, db := setup(t, faultproxy.Options{Name: "dynamodb"}, 3)
+	for round := 1; round <= 2; round++ {
+		if err := p.SetFaults(faultproxy.Faults{ResetAfter: 1, Max: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := getItem(db); err != nil {
+			t.Fatalf("round %d: GetItem = %v, want success on the retry", round, err)
+		}
+		st := p.Stats()["GetItem"]
+		if st.Requests != 2*round || st.Faults[faultproxy.ResetAfter] != round {
+			t.Errorf("round %d: stats = %+v, want %d requests, %d reset after", round, st, 2*round, round)
+		}
+		if got := len(fake.received()); got != 2*round {
+			t.Errorf("round %d: upstream received %d requests, want %d (the lost one included)", round, got, 2*round)
+		}
 	}
 }
 
