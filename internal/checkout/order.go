@@ -64,22 +64,41 @@ func Sources(to Status) []Status {
 	return out
 }
 
+// PricedLine is a quote's line as the cart shows it and the order freezes it: the
+// item, the quantity and the amounts in minor units up to the tax. The order and the
+// cart view each add the taxed amount under their own name (taxed, total).
+type PricedLine struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Quantity  int    `json:"quantity"`
+	UnitPrice int64  `json:"unitPrice"`
+	Untaxed   int64  `json:"untaxed"`
+	Discount  int64  `json:"discount"`
+	TaxCode   string `json:"taxCode"`
+	TaxRateBP int64  `json:"taxRateBp"`
+	Tax       int64  `json:"tax"`
+}
+
+// PricedLineOf converts a quote's line, named from the catalog when the item is in it.
+func PricedLineOf(l pricing.QuoteLine, cat *Catalog) PricedLine {
+	p := PricedLine{
+		Code: l.Code, Quantity: l.Quantity, UnitPrice: int64(l.UnitPrice), Untaxed: int64(l.Untaxed),
+		Discount: int64(l.Discount), TaxCode: l.TaxCode, TaxRateBP: int64(l.TaxRate), Tax: int64(l.Tax),
+	}
+	if it, ok := cat.Item(l.Code); ok {
+		p.Name = it.Name
+	}
+	return p
+}
+
 // OrderLine is a line as sold: a snapshot of the catalog item and its computed amounts.
 type OrderLine struct {
-	ID        string            `json:"id"`
-	Code      string            `json:"code"`
-	Name      string            `json:"name"`
-	Quantity  int               `json:"quantity"`
-	UnitPrice int64             `json:"unitPrice"`
-	Untaxed   int64             `json:"untaxed"`
-	Discount  int64             `json:"discount"`
-	TaxCode   string            `json:"taxCode"`
-	TaxRateBP int64             `json:"taxRateBp"`
-	Tax       int64             `json:"tax"`
-	Taxed     int64             `json:"taxed"`
-	Handler   string            `json:"handler"`
-	Params    map[string]string `json:"handlerParams,omitempty"`
-	Item      Item              `json:"item"` // the catalog item as sold
+	ID string `json:"id"`
+	PricedLine
+	Taxed   int64             `json:"taxed"`
+	Handler string            `json:"handler"`
+	Params  map[string]string `json:"handlerParams,omitempty"`
+	Item    Item              `json:"item"` // the catalog item as sold
 	// Parts are the items a bundle sells, as sold, each with its quantity per bundle:
 	// production delivers a bundle through them.
 	Parts []BundleItem `json:"parts,omitempty"`
@@ -105,7 +124,7 @@ func (l OrderLine) Deliveries() []OrderLine {
 	out := make([]OrderLine, 0, len(l.Parts))
 	for _, p := range l.Parts {
 		out = append(out, OrderLine{
-			ID: l.ID + "." + p.Item.Code, Code: p.Item.Code, Name: p.Item.Name, Quantity: l.Quantity * p.Quantity,
+			ID: l.ID + "." + p.Item.Code, PricedLine: PricedLine{Code: p.Item.Code, Name: p.Item.Name, Quantity: l.Quantity * p.Quantity},
 			Handler: p.Item.Handler, Params: p.Item.HandlerParams, Item: p.Item,
 		})
 	}
@@ -252,13 +271,9 @@ func (o *Order) ApplyQuote(q pricing.Quote, cat *Catalog) {
 	o.Lines = o.Lines[:0]
 	for i, l := range q.Lines {
 		it, _ := cat.Item(l.Code)
-		ol := OrderLine{
-			ID: lineID(i), Code: l.Code, Quantity: l.Quantity, UnitPrice: int64(l.UnitPrice),
-			Untaxed: int64(l.Untaxed), Discount: int64(l.Discount), TaxCode: l.TaxCode,
-			TaxRateBP: int64(l.TaxRate), Tax: int64(l.Tax), Taxed: int64(l.Taxed),
-		}
+		ol := OrderLine{ID: lineID(i), PricedLine: PricedLineOf(l, cat), Taxed: int64(l.Taxed)}
 		if it != nil {
-			ol.Name, ol.Handler, ol.Params, ol.Item = it.Name, it.Handler, it.HandlerParams, *it
+			ol.Handler, ol.Params, ol.Item = it.Handler, it.HandlerParams, *it
 			ol.Item.Password = ""
 			for _, part := range it.Bundle {
 				if p, ok := cat.Item(part.Code); ok {
