@@ -25,8 +25,9 @@ const (
 	Cancelled Status = "CANCELLED"
 )
 
-// transitions is the table of docs/spec.md#statuses-and-transitions: the only place
-// that says which status may follow which.
+// transitions is the table of docs/spec.md#statuses-and-transitions. With the two
+// moves that each have a write of their own, declared below it (Refundable → CANCELLED,
+// LateDelivery → SOLDOUT), it is the only place that says which status may follow which.
 var transitions = map[Status][]Status{
 	Placed:   {Pending, PreProd, SoldOut, Cancelled},
 	Working:  {Placed, Pending, Partial, Cancelled},
@@ -204,6 +205,12 @@ func RefundKey(paid string) string { return "refund#" + paid }
 // PARTIAL, COMPLETE) or marked for a refund (PAYBACK). The refund ends the order
 // CANCELLED, in its own conditional write, like the settlement of a late payment.
 var Refundable = []Status{SoldOut, PreProd, Partial, Complete, Payback}
+
+// LateDelivery lists the statuses an operator's delivery of a late payment (settling its
+// flag with deliver) moves an order to SOLDOUT from, outside the transitions table:
+// CANCELLED, which the table gives no way out, has this one, and only with a flagged
+// payment to settle. An order not paid yet goes to SOLDOUT under the table instead.
+var LateDelivery = []Status{Cancelled}
 
 // PaymentKey is what a payment is stored once under: its mode and its reference (the
 // event ID when the payment has no reference of its own).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
@@ -234,8 +235,8 @@ func (s *Backoffice) adminSettle(ctx context.Context, r *httpapi.Request, txid s
 	switch in.Action {
 	case SettleDeliver:
 		switch {
-		case o.Status == checkout.Cancelled:
-			se.MoveFrom = []checkout.Status{checkout.Cancelled}
+		case slices.Contains(checkout.LateDelivery, o.Status):
+			se.MoveFrom = checkout.LateDelivery
 		case !paid(o.Status) && o.Status != checkout.Payback:
 			// An under- or over-payment accepted as it is.
 			se.MoveFrom = checkout.Sources(checkout.SoldOut)
