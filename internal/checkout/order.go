@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lmsshop/checkout/internal/pricing"
@@ -201,10 +202,15 @@ type Payment struct {
 // among the order's payment keys: a payment is refunded once, whatever the retries.
 func RefundKey(paid string) string { return "refund#" + paid }
 
-// Refundable lists the statuses an order may be refunded from: paid (SOLDOUT, PREPROD,
-// PARTIAL, COMPLETE) or marked for a refund (PAYBACK). The refund ends the order
+// Paid lists the statuses of an order whose payment is settled and kept: those in which
+// it may be delivered to and invoiced (docs/spec.md#who-moves-an-order). PAYBACK is not
+// among them: an order marked for a refund is neither delivered nor invoiced.
+var Paid = []Status{SoldOut, PreProd, Partial, Complete}
+
+// Refundable lists the statuses an order may be refunded from: Paid, or marked for a
+// refund (PAYBACK). The refund ends the order
 // CANCELLED, in its own conditional write, like the settlement of a late payment.
-var Refundable = []Status{SoldOut, PreProd, Partial, Complete, Payback}
+var Refundable = slices.Concat(Paid, []Status{Payback})
 
 // LateDelivery lists the statuses an operator's delivery of a late payment (settling its
 // flag with deliver) moves an order to SOLDOUT from, outside the transitions table:
@@ -266,7 +272,7 @@ func (o *Order) DocumentKind() string {
 	switch {
 	case o.InvoiceNumber != "":
 		return "invoice"
-	case o.Status == SoldOut || o.Status == Complete || o.Status == PreProd || o.Status == Partial:
+	case slices.Contains(Paid, o.Status):
 		return "proforma"
 	default:
 		return "ordersheet"

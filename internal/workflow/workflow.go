@@ -201,11 +201,8 @@ func (s *core) fault(ctx context.Context, source string, t Task) (map[string]boo
 	return map[string]bool{"traced": true, "paid": isPaid}, nil
 }
 
-// paidStatuses are the statuses of an order whose payment is settled and kept. PAYBACK
-// is not among them: a refunded order is neither delivered nor invoiced.
-var paidStatuses = []checkout.Status{checkout.SoldOut, checkout.Complete, checkout.Partial, checkout.PreProd}
-
-func paid(s checkout.Status) bool { return slices.Contains(paidStatuses, s) }
+// paid reports whether an order's payment is settled and kept (checkout.Paid).
+func paid(s checkout.Status) bool { return slices.Contains(checkout.Paid, s) }
 
 // attempt numbers the payment attempts of an order: one more per failed or refused one.
 func attempt(o *checkout.Order) int {
