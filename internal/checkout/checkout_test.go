@@ -19,10 +19,8 @@ func TestTransitionTableIsSpecs(t *testing.T) {
 		checkout.Refused: {checkout.Pending, checkout.SoldOut},
 		checkout.Failed:  {checkout.Pending, checkout.Cancelled, checkout.SoldOut},
 	}
-	all := []checkout.Status{checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
-		checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled}
-	for _, from := range all {
-		for _, to := range all {
+	for _, from := range checkout.Statuses {
+		for _, to := range checkout.Statuses {
 			want := false
 			for _, s := range allowed[from] {
 				want = want || s == to

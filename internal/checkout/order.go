@@ -26,6 +26,10 @@ const (
 	Cancelled Status = "CANCELLED"
 )
 
+// Statuses lists every status, in the order of docs/spec.md#statuses-and-transitions:
+// what the back office lists orders by, and checks a status a client names against.
+var Statuses = []Status{Working, Placed, Pending, PreProd, SoldOut, Partial, Complete, Payback, Failed, Refused, Cancelled}
+
 // transitions is the table of docs/spec.md#statuses-and-transitions. With the two
 // moves that each have a write of their own, declared below it (Refundable → CANCELLED,
 // LateDelivery → SOLDOUT), it is the only place that says which status may follow which.

@@ -44,13 +44,11 @@ func TestSpecTransitionTableIsTheCode(t *testing.T) {
 			documented[checkout.Status(strings.Trim(strings.TrimSpace(from), "`"))] = tos
 		}
 	}
-	all := []checkout.Status{checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
-		checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled}
 	// The code's table in the doc's shape: every status a row, even one with no way out.
 	coded := map[checkout.Status]map[checkout.Status]bool{}
-	for _, from := range all {
+	for _, from := range checkout.Statuses {
 		coded[from] = map[checkout.Status]bool{}
-		for _, to := range all {
+		for _, to := range checkout.Statuses {
 			if checkout.CanMove(from, to) {
 				coded[from][to] = true
 			}
@@ -105,8 +103,7 @@ func TestSpecSentencesOnStatusesAreTheCode(t *testing.T) {
 	}
 	// CANCELLED's one way out is the delivery of a late payment only: the table gives it none.
 	for _, from := range checkout.LateDelivery {
-		for _, to := range []checkout.Status{checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut,
-			checkout.Partial, checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused} {
+		for _, to := range checkout.Statuses {
 			if checkout.CanMove(from, to) {
 				t.Errorf("the table moves %s to %s: the delivery of a late payment would not be its one way out", from, to)
 			}

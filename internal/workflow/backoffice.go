@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -131,21 +132,6 @@ func (c caller) actions() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// allStatuses lists the statuses in the order of docs/spec.md#statuses-and-transitions, for listing and validation.
-var allStatuses = []checkout.Status{
-	checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
-	checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled,
-}
-
-func knownStatus(s checkout.Status) bool {
-	for _, k := range allStatuses {
-		if k == s {
-			return true
-		}
-	}
-	return false
 }
 
 // serve answers every /admin/… (operators) and /ops/… (automation) request (see
@@ -310,10 +296,10 @@ func (s *Backoffice) adminList(ctx context.Context, r *httpapi.Request) (httpapi
 	const op = "admin.orders"
 	q := r.QueryStringParameters
 	var fields checkout.Fields
-	statuses := allStatuses
+	statuses := checkout.Statuses
 	if v := q["status"]; v != "" {
 		status := checkout.Status(strings.ToUpper(v))
-		if !knownStatus(status) {
+		if !slices.Contains(checkout.Statuses, status) {
 			fields.Add("status", "unknown status %q", v)
 		}
 		statuses = []checkout.Status{status}
@@ -533,7 +519,7 @@ func (s *Backoffice) adminTransition(ctx context.Context, r *httpapi.Request, tx
 		return httpapi.Response{}, err
 	}
 	to := checkout.Status(strings.ToUpper(in.To))
-	if !knownStatus(to) {
+	if !slices.Contains(checkout.Statuses, to) {
 		return httpapi.Response{}, checkout.Invalid(op, "unknown status", checkout.FieldError{Field: "to", Message: fmt.Sprintf("%q is not a status", in.To)})
 	}
 	o, err := s.Store.GetOrder(ctx, txid, "")
