@@ -47,14 +47,7 @@ var transitions = map[Status][]Status{
 }
 
 // CanMove reports whether an order may go from one status to another.
-func CanMove(from, to Status) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
+func CanMove(from, to Status) bool { return slices.Contains(transitions[from], to) }
 
 // Sources lists the statuses from which to is allowed; the store uses it as the
 // condition of its conditional write, so the rule is enforced by the database too.

@@ -1,6 +1,7 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -73,7 +74,7 @@ func callerOf(r *httpapi.Request) (caller, error) {
 	switch {
 	case a != nil && a.JWT != nil:
 		c := a.JWT.Claims
-		who := firstNonEmpty(c["email"], c["username"], c["cognito:username"], c["sub"])
+		who := cmp.Or(c["email"], c["username"], c["cognito:username"], c["sub"])
 		if who == "" {
 			return caller{}, checkout.Errorf("admin.caller", checkout.EUNAUTHORIZED, "the token names no operator")
 		}
@@ -97,29 +98,13 @@ func parseGroups(v string) []string {
 	return strings.Fields(strings.Trim(v, "[]"))
 }
 
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 // may reports whether the caller may run action. IAM callers may run every action:
 // their IAM policy (execute-api:Invoke on /ops) is their grant.
 func (c caller) may(action string) bool {
 	if c.iam {
 		return true
 	}
-	for _, allowed := range permissions[action] {
-		for _, g := range c.groups {
-			if g == allowed {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(permissions[action], func(allowed string) bool { return slices.Contains(c.groups, allowed) })
 }
 
 // actions lists what the caller may do, for the page to show only those.
