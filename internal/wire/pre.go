@@ -12,13 +12,19 @@ import (
 	"github.com/lmsshop/checkout/internal/vies"
 )
 
+// Shops is the shop cache of d's function: the shop and its catalogs, read again once
+// SHOP_CACHE_TTL has passed. The pre- and post-placement services each hold one.
+func Shops(d *Deps) *checkout.ShopCache {
+	return &checkout.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now}
+}
+
 // Purchase builds the pre-placement service one function uses; source names it in traces.
 // Each builder adds only what its step needs (handlers' checks, payment modes, the
 // workflow), so each binary links only that.
 func Purchase(d *Deps, source string) *purchase.Purchase {
 	return &purchase.Purchase{
 		Store:      d.Store,
-		Shops:      &checkout.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
+		Shops:      Shops(d),
 		Trace:      &trace.Tracer{Store: d.Store, Source: source, Now: d.Now, OnErr: func(err error) { d.Log.Error("trace line lost", "err", err) }},
 		Log:        d.Log,
 		Now:        d.Now,

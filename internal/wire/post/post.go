@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/wire"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
@@ -20,7 +19,7 @@ import (
 func Common(d *wire.Deps) workflow.Common {
 	return workflow.Common{
 		Store: d.Store,
-		Shops: &checkout.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
+		Shops: wire.Shops(d),
 		Now:   d.Now,
 		Log:   d.Log,
 	}
