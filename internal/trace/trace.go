@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -111,12 +112,13 @@ type Store interface {
 }
 
 // Tracer writes trace lines for one source (a function or state), never failing the
-// operation it describes: a lost trace line is logged, not fatal.
+// operation it describes: a lost trace line is logged (a warning on Log, or
+// slog.Default), not fatal.
 type Tracer struct {
 	Store  Store
 	Source string
 	Now    func() time.Time
-	OnErr  func(error)
+	Log    *slog.Logger
 }
 
 // Line builds, without writing it, the line Printf would write: for a caller that
@@ -138,8 +140,12 @@ func (t *Tracer) Printf(ctx context.Context, txid, format string, args ...any) {
 		p.Add(l)
 		return
 	}
-	if err := t.Store.AppendTrace(ctx, l); err != nil && t.OnErr != nil {
-		t.OnErr(err)
+	if err := t.Store.AppendTrace(ctx, l); err != nil {
+		log := t.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("trace line lost", "source", t.Source, "txid", txid, "err", err)
 	}
 }
 

@@ -25,7 +25,7 @@ func Purchase(d *Deps, source string) *purchase.Purchase {
 	return &purchase.Purchase{
 		Store:      d.Store,
 		Shops:      Shops(d),
-		Trace:      &trace.Tracer{Store: d.Store, Source: source, Now: d.Now, OnErr: func(err error) { d.Log.Error("trace line lost", "err", err) }},
+		Trace:      &trace.Tracer{Store: d.Store, Source: source, Now: d.Now, Log: d.Log},
 		Log:        d.Log,
 		Now:        d.Now,
 		CartTTL:    d.Cfg.CartTTL,

@@ -59,9 +59,7 @@ func (s *core) log() *slog.Logger {
 
 // tracer returns the trace writer of one source; a lost trace line is logged, never fatal.
 func (s *core) tracer(source string) *trace.Tracer {
-	return &trace.Tracer{Store: s.Store, Source: source, Now: s.Now, OnErr: func(err error) {
-		s.log().Warn("trace line lost", "source", source, "err", err)
-	}}
+	return &trace.Tracer{Store: s.Store, Source: source, Now: s.Now, Log: s.log()}
 }
 
 // Trace sources, as they appear in the merchant trace (see
