@@ -17,8 +17,9 @@ func TestPackageGraphIsTheImports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, chart, ok := strings.Cut(string(doc), "```mermaid\nflowchart BT\n")
-	if chart, _, ok = strings.Cut(chart, "```"); !ok {
+	_, chart, found := strings.Cut(string(doc), "```mermaid\nflowchart BT\n")
+	chart, _, closed := strings.Cut(chart, "```")
+	if !found || !closed {
 		t.Fatal("docs/architecture.md has no package graph (a mermaid flowchart BT)")
 	}
 	// A node is `id` or `id[label]`; its package is the label (or the id) under internal/,
