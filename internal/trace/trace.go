@@ -53,10 +53,29 @@ func ValidTxID(s string) bool {
 	return true
 }
 
-// SourceBackOffice is the source of the lines an operator's action writes: the back
-// office writes it, and the operators' fake back office (opsclient/opstest) too, so
-// that a test reads the same trace from both.
-const SourceBackOffice = "Back Office"
+// The sources of trace lines, as the merchant trace names them
+// (docs/spec.md#transaction-id-and-merchant-trace): each function or step writes under
+// one. SourceBackOffice is also what the operators' fake back office (opsclient/opstest)
+// writes, so that a test reads the same trace from both.
+const (
+	SourceShop         = "Shop"
+	SourceRequirements = "Purchase Requirements"
+	SourceUsers        = "Users"
+	SourceCustomer     = "Customer"
+	SourceOrder        = "Order"
+	SourcePayment      = "Payment"
+	SourceTest         = "Test Processing"
+	SourceWebhook      = "Payment Notification"
+	SourceProduction   = "Production Controller"
+	SourceBill         = "Billing"
+	SourceNotify       = "Notification"
+	SourceBackOffice   = "Back Office"
+	SourceReconcile    = "Reconciliation"
+)
+
+// Sources lists every source, in the spec's order.
+var Sources = []string{SourceShop, SourceRequirements, SourceUsers, SourceCustomer, SourceOrder, SourcePayment,
+	SourceTest, SourceWebhook, SourceProduction, SourceBill, SourceNotify, SourceBackOffice, SourceReconcile}
 
 // Line is one trace line.
 type Line struct {

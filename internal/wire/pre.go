@@ -47,20 +47,20 @@ func Router(d *Deps, register func(*httpapi.Router)) lambda.Handler {
 // (catalog, createCart, getCart, resetCart, setLine, removeLine, addCode, removeCode,
 // unlock, prefill in internal/purchase/purchase.go). Rules: docs/spec.md#shop.
 func Shop(d *Deps) (lambda.Handler, error) {
-	return Router(d, Purchase(d, "Shop").RegisterShop), nil
+	return Router(d, Purchase(d, trace.SourceShop).RegisterShop), nil
 }
 
 // Users builds the function of the USERS step (seats): purchase.Purchase' RegisterUsers,
 // getCart and putSeats (internal/purchase/purchase.go). Rules: docs/spec.md#users.
 func Users(d *Deps) (lambda.Handler, error) {
-	return Router(d, Purchase(d, "Users").RegisterUsers), nil
+	return Router(d, Purchase(d, trace.SourceUsers).RegisterUsers), nil
 }
 
 // Customer builds the function of the CUSTOMER step: purchase.Purchase' RegisterCustomer,
 // getCart and putCustomer (internal/purchase/purchase.go), with the VIES client for the
 // reverse charge. Rules: docs/spec.md#customer.
 func Customer(d *Deps) (lambda.Handler, error) {
-	s := Purchase(d, "Customer")
+	s := Purchase(d, trace.SourceCustomer)
 	s.VIES = &vies.Client{URL: d.Cfg.VIESURL}
 	return Router(d, s.RegisterCustomer), nil
 }

@@ -62,17 +62,16 @@ func (s *core) tracer(source string) *trace.Tracer {
 	return &trace.Tracer{Store: s.Store, Source: source, Now: s.Now, Log: s.log()}
 }
 
-// Trace sources, as they appear in the merchant trace (see
-// docs/spec.md#transaction-id-and-merchant-trace).
+// The trace sources of the post-placement services (trace's, short names).
 const (
-	srcPayment    = "Payment"
-	srcTest       = "Test Processing"
-	srcWebhook    = "Payment Notification"
-	srcProduction = "Production Controller"
-	srcBill       = "Billing"
-	srcNotify     = "Notification"
+	srcPayment    = trace.SourcePayment
+	srcTest       = trace.SourceTest
+	srcWebhook    = trace.SourceWebhook
+	srcProduction = trace.SourceProduction
+	srcBill       = trace.SourceBill
+	srcNotify     = trace.SourceNotify
 	srcBackoffice = trace.SourceBackOffice
-	srcReconcile  = "Reconciliation"
+	srcReconcile  = trace.SourceReconcile
 )
 
 // Error names the state machine catches (statemachine/checkout.asl.json).
