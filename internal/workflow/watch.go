@@ -81,12 +81,10 @@ type WatchReport struct {
 
 const maxListed = 20
 
-// Run counts the waiting orders and writes the metric line.
+// Run counts the waiting orders and writes the metric line; Waiting refuses a threshold
+// that is not positive, so nothing is published then.
 func (w *Watch) Run(ctx context.Context) (WatchReport, error) {
 	const op = "watch.run"
-	if w.Threshold <= 0 {
-		return WatchReport{}, checkout.Errorf(op, checkout.EINTERNAL, "the operator wait threshold must be positive, not %v", w.Threshold)
-	}
 	now := w.now()
 	waiting, err := w.Waiting(ctx, now)
 	if err != nil {
