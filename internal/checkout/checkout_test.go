@@ -268,10 +268,10 @@ func TestStepsTheListLeavesOut(t *testing.T) {
 			"SHOP,CUSTOMER,PURCHASEREQUIS,ORDER", "PURCHASEREQUIS:DATA[1].course"},
 		{"short list, both needed", short, []checkout.Line{{Code: "SEAT", Quantity: 1}, {Code: "DATA", Quantity: 1}},
 			"SHOP,CUSTOMER,PURCHASEREQUIS,USERS,ORDER", "PURCHASEREQUIS:DATA[1].course,USERS:SEAT.student"},
-		{"list without USERS, data needed", []string{checkout.StepShop, checkout.StepRequisits, checkout.StepCustomer, checkout.StepOrder},
+		{"list without USERS, data needed", []string{checkout.StepShop, checkout.StepRequirements, checkout.StepCustomer, checkout.StepOrder},
 			[]checkout.Line{{Code: "DATA", Quantity: 1}, {Code: "SEAT", Quantity: 1}},
 			"SHOP,PURCHASEREQUIS,CUSTOMER,USERS,ORDER", "PURCHASEREQUIS:DATA[1].course,USERS:SEAT.student"},
-		{"full list keeps its order", []string{checkout.StepShop, checkout.StepCustomer, checkout.StepUsers, checkout.StepRequisits, checkout.StepOrder},
+		{"full list keeps its order", []string{checkout.StepShop, checkout.StepCustomer, checkout.StepUsers, checkout.StepRequirements, checkout.StepOrder},
 			[]checkout.Line{{Code: "SEAT", Quantity: 1}},
 			"SHOP,CUSTOMER,USERS,PURCHASEREQUIS,ORDER", "USERS:SEAT.student"},
 	}
