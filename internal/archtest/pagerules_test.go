@@ -8,13 +8,16 @@ import (
 	"testing"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/pricing"
 )
 
 // The back-office page cannot import the Go code, so it keeps copies of the rules on
 // statuses it offers actions by: the statuses, the transitions table and the statuses a
 // refund is offered from. Each copy says what the code says, or the page offers an
-// action the API refuses (or hides one it allows).
-func TestPageCopiesOfTheStatusRulesAreTheCode(t *testing.T) {
+// action the API refuses (or hides one it allows). Its table of the currencies whose
+// minor unit is not 2 digits is pricing's, or it reads an amount typed by an operator
+// 100 times too large or too small.
+func TestPageCopiesOfTheRulesAreTheCode(t *testing.T) {
 	names := func(ss []checkout.Status) []string {
 		out := make([]string, len(ss))
 		for i, s := range ss {
@@ -30,6 +33,8 @@ func TestPageCopiesOfTheStatusRulesAreTheCode(t *testing.T) {
 		{"web/admin/format.js", "export const STATUSES = [", names(checkout.Statuses), false},
 		{"web/admin/format.js", "export const TRANSITIONS = {", transitionRows(), true},
 		{"web/admin/admin.js", "const REFUNDABLE = [", names(checkout.Refundable), true},
+		{"web/admin/format.js", "const ZERO_DECIMALS = new Set([", currenciesWithDigits(0), true},
+		{"web/admin/format.js", "const THREE_DECIMALS = new Set([", currenciesWithDigits(3), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.decl, func(t *testing.T) {
@@ -44,6 +49,23 @@ func TestPageCopiesOfTheStatusRulesAreTheCode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// currenciesWithDigits lists the ISO 4217 codes whose minor unit pricing gives digits
+// decimals: every three-letter code asked, since the table itself is pricing's own.
+func currenciesWithDigits(digits int) []string {
+	var out []string
+	for a := 'A'; a <= 'Z'; a++ {
+		for b := 'A'; b <= 'Z'; b++ {
+			for c := 'A'; c <= 'Z'; c++ {
+				code := string([]rune{a, b, c})
+				if d, err := pricing.MinorDigits(code); err == nil && d == digits {
+					out = append(out, code)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // transitionRows writes checkout.CanMove as the page's table: "FROM: TO TO", the

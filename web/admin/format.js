@@ -1,7 +1,8 @@
 // format holds the back-office page's pure functions: merchant trace lines, money in
 // minor units, and the allowed transitions (both in docs/spec.md). They mirror the Go code
 // (trace.Line.Format, pricing.FormatPlain, checkout.Statuses and checkout.CanMove);
-// internal/archtest's pagerules_test.go holds STATUSES and TRANSITIONS against checkout.
+// internal/archtest's pagerules_test.go holds STATUSES and TRANSITIONS against checkout,
+// and ZERO_DECIMALS and THREE_DECIMALS against pricing.
 
 // TRANSITIONS is docs/spec.md's table of transitions: from each status, the statuses
 // an order may move to.
