@@ -416,13 +416,13 @@ func (s *Backoffice) adminPaymentReceived(ctx context.Context, r *httpapi.Reques
 	if strings.TrimSpace(in.Reference) == "" {
 		f.Add("reference", "is required (cheque number, transfer reference)")
 	}
-	tr := s.tracer(srcBackoffice)
+	tr := s.tracer(trace.SourceBackOffice)
 	if err := f.Err(op, "payment not recorded"); err != nil {
 		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(ctx), err)
 		return httpapi.Response{}, err
 	}
 	ref := trace.Sanitize(in.Reference)
-	got, err := s.receive(ctx, o, srcBackoffice, checkout.Payment{
+	got, err := s.receive(ctx, o, trace.SourceBackOffice, checkout.Payment{
 		Mode: in.Mode, Outcome: payment.Paid.String(), Amount: in.Amount, EventID: ref, Reference: ref, At: s.now()})
 	if err != nil {
 		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(ctx), err)
@@ -449,7 +449,7 @@ func (s *Backoffice) adminPaymentReceived(ctx context.Context, r *httpapi.Reques
 // Payment (or the retry wait, which goes round to Payment and sees it paid); a
 // cancelled one ends in Cancelled.
 func (s *waits) resume(ctx context.Context, o *checkout.Order) error {
-	return s.resumeBy(ctx, o, "operator", srcBackoffice)
+	return s.resumeBy(ctx, o, "operator", trace.SourceBackOffice)
 }
 
 // resumeBy is resume for whoever (by) moved the order, tracing under source.
@@ -480,7 +480,7 @@ func (s *waits) resumeBy(ctx context.Context, o *checkout.Order, by, source stri
 }
 
 func (s *Backoffice) adminCancel(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
-	tr := s.tracer(srcBackoffice)
+	tr := s.tracer(trace.SourceBackOffice)
 	o, err := s.cancel(ctx, txid)
 	if err != nil {
 		tr.Printf(ctx, txid, "%s: cancel REFUSED: %v", operator(ctx), err)
@@ -511,7 +511,7 @@ func (s *Backoffice) adminTransition(ctx context.Context, r *httpapi.Request, tx
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	tr := s.tracer(srcBackoffice)
+	tr := s.tracer(trace.SourceBackOffice)
 	if !checkout.CanMove(o.Status, to) {
 		tr.Printf(ctx, txid, "%s: transition %s → %s REFUSED", operator(ctx), o.Status, to)
 		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s cannot move from %s to %s", txid, o.Status, to)
@@ -582,7 +582,7 @@ func (s *Backoffice) adminPutItem(ctx context.Context, r *httpapi.Request, code 
 		return httpapi.Response{}, err
 	}
 	s.Shops.Invalidate()
-	s.tracer(srcBackoffice).Printf(ctx, "", "%s saved catalog item %s of catalog %s", operator(ctx), it.Code, shop.CatalogID)
+	s.tracer(trace.SourceBackOffice).Printf(ctx, "", "%s saved catalog item %s of catalog %s", operator(ctx), it.Code, shop.CatalogID)
 	return httpapi.JSON(http.StatusOK, it), nil
 }
 
@@ -606,6 +606,6 @@ func (s *Backoffice) adminPutShop(ctx context.Context, r *httpapi.Request) (http
 		return httpapi.Response{}, err
 	}
 	s.Shops.Invalidate()
-	s.tracer(srcBackoffice).Printf(ctx, "", "%s saved the configuration of shop %s", operator(ctx), in.ID)
+	s.tracer(trace.SourceBackOffice).Printf(ctx, "", "%s saved the configuration of shop %s", operator(ctx), in.ID)
 	return httpapi.JSON(http.StatusOK, in), nil
 }

@@ -231,7 +231,7 @@ func (s *Backoffice) adminSettle(ctx context.Context, r *httpapi.Request, txid s
 	}
 	by := operator(ctx)
 	se := store.Settlement{TxID: txid, Key: f.Key, Action: in.Action, By: by, Note: trace.Sanitize(in.Note)}
-	tr := s.tracer(srcBackoffice)
+	tr := s.tracer(trace.SourceBackOffice)
 	switch in.Action {
 	case SettleDeliver:
 		switch {
@@ -309,6 +309,6 @@ func (s *Backoffice) deliverSettled(ctx context.Context, txid string, was checko
 	if err != nil {
 		return err
 	}
-	s.tracer(srcBackoffice).Printf(ctx, txid, "workflow started again for delivery: %s", arn)
+	s.tracer(trace.SourceBackOffice).Printf(ctx, txid, "workflow started again for delivery: %s", arn)
 	return nil
 }

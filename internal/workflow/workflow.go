@@ -62,16 +62,14 @@ func (s *core) tracer(source string) *trace.Tracer {
 	return &trace.Tracer{Store: s.Store, Source: source, Now: s.Now, Log: s.log()}
 }
 
-// The trace sources of the post-placement services (trace's, short names).
+// Short names of trace's sources that payment.go and refunds.go still use; the rest of
+// the package names trace's sources themselves, as those two files can.
 const (
 	srcPayment    = trace.SourcePayment
 	srcTest       = trace.SourceTest
-	srcWebhook    = trace.SourceWebhook
 	srcProduction = trace.SourceProduction
-	srcBill       = trace.SourceBill
 	srcNotify     = trace.SourceNotify
 	srcBackoffice = trace.SourceBackOffice
-	srcReconcile  = trace.SourceReconcile
 )
 
 // Error names the state machine catches (statemachine/checkout.asl.json).
@@ -189,7 +187,7 @@ func (s *core) fault(ctx context.Context, source string, t Task) (map[string]boo
 		return nil, err
 	}
 	isPaid := err == nil && paid(o.Status)
-	if isPaid && source == srcPayment {
+	if isPaid && source == trace.SourcePayment {
 		s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order is %s all the same: on to production and billing", t.State, e.Error, e.Cause, o.Status)
 	} else {
 		s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order stays as it is for an operator", t.State, e.Error, e.Cause)
