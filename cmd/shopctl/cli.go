@@ -43,13 +43,6 @@ const localRegion = "us-east-1"
 // localHint tells an operator how to sign in to the local cloud.
 const localHint = "for the local cloud, `shopctl login --client-id ID` with an operator printed by `make run`"
 
-// statuses are the order statuses of docs/spec.md#statuses-and-transitions, in its
-// order, for validating and for help.
-var statuses = []checkout.Status{
-	checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
-	checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled,
-}
-
 // credsLoader finds the operator's AWS credentials and region for a profile ("" for
 // the default chain); region is "" when nothing configures one.
 type credsLoader func(ctx context.Context, profile string) (creds aws.CredentialsProvider, region string, err error)
@@ -151,7 +144,7 @@ Commands:
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %s %s\n      %s\n", c.name, c.args, c.summary)
 	}
-	fmt.Fprintf(w, "\nStatuses: %s\n", joinStatuses(statuses))
+	fmt.Fprintf(w, "\nStatuses: %s\n", joinStatuses(checkout.Statuses))
 }
 
 // run executes one command line and returns the exit code.
@@ -312,12 +305,12 @@ func txidArg(s string) (string, error) {
 
 func statusArg(s string) (checkout.Status, error) {
 	st := checkout.Status(strings.ToUpper(strings.TrimSpace(s)))
-	for _, k := range statuses {
+	for _, k := range checkout.Statuses {
 		if k == st {
 			return st, nil
 		}
 	}
-	return "", usagef("unknown status %q (one of %s)", s, joinStatuses(statuses))
+	return "", usagef("unknown status %q (one of %s)", s, joinStatuses(checkout.Statuses))
 }
 
 func joinStatuses(list []checkout.Status) string {

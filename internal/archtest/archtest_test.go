@@ -56,8 +56,8 @@ var layers = []layer{
 	{"clients", []string{"internal/opsclient", "internal/storefront"},
 		[]string{"domain"}},
 	// edge: the HTTP edge every handler answers through (router, request decoding with
-	// limits, the error kind -> status table, the cart token), which knows only the
-	// domain's errors and problems.
+	// limits, errors answered with their kind's status, the cart token), which knows only
+	// the domain's errors and problems.
 	{"edge", []string{"internal/httpapi"},
 		[]string{"domain"}},
 	// handlers: the pre-placement service (purchase: the steps SHOP to ORDER) and the

@@ -23,10 +23,15 @@ func TestSpecTablesNameWhatTheCodeKnows(t *testing.T) {
 	for name := range production.Handlers(nil, nil, nil) {
 		handlers = append(handlers, name)
 	}
+	var statuses []string
+	for _, s := range checkout.Statuses {
+		statuses = append(statuses, string(s))
+	}
 	tests := []struct {
 		heading string // the section whose first table is checked
 		code    []string
 	}{
+		{"## Statuses and transitions", statuses},
 		{"## Payment modes", []string{checkout.PaymodeTest, checkout.PaymodeFreeOrder, checkout.PaymodeCheck,
 			checkout.PaymodeTransfer, checkout.PaymodePayPal, checkout.PaymodeStripe, checkout.PaymodeSystempay}},
 		{"## Production and product handlers", handlers},

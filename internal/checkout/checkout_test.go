@@ -19,10 +19,8 @@ func TestTransitionTableIsSpecs(t *testing.T) {
 		checkout.Refused: {checkout.Pending, checkout.SoldOut},
 		checkout.Failed:  {checkout.Pending, checkout.Cancelled, checkout.SoldOut},
 	}
-	all := []checkout.Status{checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
-		checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled}
-	for _, from := range all {
-		for _, to := range all {
+	for _, from := range checkout.Statuses {
+		for _, to := range checkout.Statuses {
 			want := false
 			for _, s := range allowed[from] {
 				want = want || s == to
@@ -270,10 +268,10 @@ func TestStepsTheListLeavesOut(t *testing.T) {
 			"SHOP,CUSTOMER,PURCHASEREQUIS,ORDER", "PURCHASEREQUIS:DATA[1].course"},
 		{"short list, both needed", short, []checkout.Line{{Code: "SEAT", Quantity: 1}, {Code: "DATA", Quantity: 1}},
 			"SHOP,CUSTOMER,PURCHASEREQUIS,USERS,ORDER", "PURCHASEREQUIS:DATA[1].course,USERS:SEAT.student"},
-		{"list without USERS, data needed", []string{checkout.StepShop, checkout.StepRequisits, checkout.StepCustomer, checkout.StepOrder},
+		{"list without USERS, data needed", []string{checkout.StepShop, checkout.StepRequirements, checkout.StepCustomer, checkout.StepOrder},
 			[]checkout.Line{{Code: "DATA", Quantity: 1}, {Code: "SEAT", Quantity: 1}},
 			"SHOP,PURCHASEREQUIS,CUSTOMER,USERS,ORDER", "PURCHASEREQUIS:DATA[1].course,USERS:SEAT.student"},
-		{"full list keeps its order", []string{checkout.StepShop, checkout.StepCustomer, checkout.StepUsers, checkout.StepRequisits, checkout.StepOrder},
+		{"full list keeps its order", []string{checkout.StepShop, checkout.StepCustomer, checkout.StepUsers, checkout.StepRequirements, checkout.StepOrder},
 			[]checkout.Line{{Code: "SEAT", Quantity: 1}},
 			"SHOP,CUSTOMER,USERS,PURCHASEREQUIS,ORDER", "USERS:SEAT.student"},
 	}

@@ -23,8 +23,8 @@ func bigOrder(descLen int) *checkout.Order {
 		it := checkout.Item{Code: code, Name: "A course with a long enough name", ShortDescription: strings.Repeat("s", 200),
 			Description: strings.Repeat("d", descLen), Terms: strings.Repeat("t", 300), Handler: "enrol",
 			HandlerParams: map[string]string{"course": code, "days": "365"}, Tiers: []checkout.Tier{{}}}
-		o.Lines = append(o.Lines, checkout.OrderLine{ID: "L" + code, Code: code, Name: it.Name, Quantity: 3, UnitPrice: 12000,
-			Untaxed: 36000, Taxed: 43200, Handler: "enrol", Params: it.HandlerParams, Item: it})
+		o.Lines = append(o.Lines, checkout.OrderLine{ID: "L" + code,
+			PricedLine: checkout.PricedLine{Code: code, Name: it.Name, Quantity: 3, UnitPrice: 12000, Untaxed: 36000}, Taxed: 43200, Handler: "enrol", Params: it.HandlerParams, Item: it})
 		o.BillLines = append(o.BillLines, checkout.BillLine{Type: "BILLING", Code: code, Label: it.Name, Quantity: 3, UnitPrice: 12000, Untaxed: 36000})
 	}
 	return o

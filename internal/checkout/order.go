@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lmsshop/checkout/internal/pricing"
@@ -25,8 +26,13 @@ const (
 	Cancelled Status = "CANCELLED"
 )
 
-// transitions is the table of docs/spec.md#statuses-and-transitions: the only place
-// that says which status may follow which.
+// Statuses lists every status, in the order of docs/spec.md#statuses-and-transitions:
+// what the back office lists orders by, and checks a status a client names against.
+var Statuses = []Status{Working, Placed, Pending, PreProd, SoldOut, Partial, Complete, Payback, Failed, Refused, Cancelled}
+
+// transitions is the table of docs/spec.md#statuses-and-transitions. With the two
+// moves that each have a write of their own, declared below it (Refundable → CANCELLED,
+// LateDelivery → SOLDOUT), it is the only place that says which status may follow which.
 var transitions = map[Status][]Status{
 	Placed:   {Pending, PreProd, SoldOut, Cancelled},
 	Working:  {Placed, Pending, Partial, Cancelled},
@@ -41,14 +47,7 @@ var transitions = map[Status][]Status{
 }
 
 // CanMove reports whether an order may go from one status to another.
-func CanMove(from, to Status) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
+func CanMove(from, to Status) bool { return slices.Contains(transitions[from], to) }
 
 // Sources lists the statuses from which to is allowed; the store uses it as the
 // condition of its conditional write, so the rule is enforced by the database too.
@@ -64,22 +63,41 @@ func Sources(to Status) []Status {
 	return out
 }
 
+// PricedLine is a quote's line as the cart shows it and the order freezes it: the
+// item, the quantity and the amounts in minor units up to the tax. The order and the
+// cart view each add the taxed amount under their own name (taxed, total).
+type PricedLine struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Quantity  int    `json:"quantity"`
+	UnitPrice int64  `json:"unitPrice"`
+	Untaxed   int64  `json:"untaxed"`
+	Discount  int64  `json:"discount"`
+	TaxCode   string `json:"taxCode"`
+	TaxRateBP int64  `json:"taxRateBp"`
+	Tax       int64  `json:"tax"`
+}
+
+// PricedLineOf converts a quote's line, named from the catalog when the item is in it.
+func PricedLineOf(l pricing.QuoteLine, cat *Catalog) PricedLine {
+	p := PricedLine{
+		Code: l.Code, Quantity: l.Quantity, UnitPrice: int64(l.UnitPrice), Untaxed: int64(l.Untaxed),
+		Discount: int64(l.Discount), TaxCode: l.TaxCode, TaxRateBP: int64(l.TaxRate), Tax: int64(l.Tax),
+	}
+	if it, ok := cat.Item(l.Code); ok {
+		p.Name = it.Name
+	}
+	return p
+}
+
 // OrderLine is a line as sold: a snapshot of the catalog item and its computed amounts.
 type OrderLine struct {
-	ID        string            `json:"id"`
-	Code      string            `json:"code"`
-	Name      string            `json:"name"`
-	Quantity  int               `json:"quantity"`
-	UnitPrice int64             `json:"unitPrice"`
-	Untaxed   int64             `json:"untaxed"`
-	Discount  int64             `json:"discount"`
-	TaxCode   string            `json:"taxCode"`
-	TaxRateBP int64             `json:"taxRateBp"`
-	Tax       int64             `json:"tax"`
-	Taxed     int64             `json:"taxed"`
-	Handler   string            `json:"handler"`
-	Params    map[string]string `json:"handlerParams,omitempty"`
-	Item      Item              `json:"item"` // the catalog item as sold
+	ID string `json:"id"`
+	PricedLine
+	Taxed   int64             `json:"taxed"`
+	Handler string            `json:"handler"`
+	Params  map[string]string `json:"handlerParams,omitempty"`
+	Item    Item              `json:"item"` // the catalog item as sold
 	// Parts are the items a bundle sells, as sold, each with its quantity per bundle:
 	// production delivers a bundle through them.
 	Parts []BundleItem `json:"parts,omitempty"`
@@ -105,7 +123,7 @@ func (l OrderLine) Deliveries() []OrderLine {
 	out := make([]OrderLine, 0, len(l.Parts))
 	for _, p := range l.Parts {
 		out = append(out, OrderLine{
-			ID: l.ID + "." + p.Item.Code, Code: p.Item.Code, Name: p.Item.Name, Quantity: l.Quantity * p.Quantity,
+			ID: l.ID + "." + p.Item.Code, PricedLine: PricedLine{Code: p.Item.Code, Name: p.Item.Name, Quantity: l.Quantity * p.Quantity},
 			Handler: p.Item.Handler, Params: p.Item.HandlerParams, Item: p.Item,
 		})
 	}
@@ -181,10 +199,21 @@ type Payment struct {
 // among the order's payment keys: a payment is refunded once, whatever the retries.
 func RefundKey(paid string) string { return "refund#" + paid }
 
-// Refundable lists the statuses an order may be refunded from: paid (SOLDOUT, PREPROD,
-// PARTIAL, COMPLETE) or marked for a refund (PAYBACK). The refund ends the order
+// Paid lists the statuses of an order whose payment is settled and kept: those in which
+// it may be delivered to and invoiced (docs/spec.md#who-moves-an-order). PAYBACK is not
+// among them: an order marked for a refund is neither delivered nor invoiced.
+var Paid = []Status{SoldOut, PreProd, Partial, Complete}
+
+// Refundable lists the statuses an order may be refunded from: Paid, or marked for a
+// refund (PAYBACK). The refund ends the order
 // CANCELLED, in its own conditional write, like the settlement of a late payment.
-var Refundable = []Status{SoldOut, PreProd, Partial, Complete, Payback}
+var Refundable = slices.Concat(Paid, []Status{Payback})
+
+// LateDelivery lists the statuses an operator's delivery of a late payment (settling its
+// flag with deliver) moves an order to SOLDOUT from, outside the transitions table:
+// CANCELLED, which the table gives no way out, has this one, and only with a flagged
+// payment to settle. An order not paid yet goes to SOLDOUT under the table instead.
+var LateDelivery = []Status{Cancelled}
 
 // PaymentKey is what a payment is stored once under: its mode and its reference (the
 // event ID when the payment has no reference of its own).
@@ -240,7 +269,7 @@ func (o *Order) DocumentKind() string {
 	switch {
 	case o.InvoiceNumber != "":
 		return "invoice"
-	case o.Status == SoldOut || o.Status == Complete || o.Status == PreProd || o.Status == Partial:
+	case slices.Contains(Paid, o.Status):
 		return "proforma"
 	default:
 		return "ordersheet"
@@ -252,13 +281,9 @@ func (o *Order) ApplyQuote(q pricing.Quote, cat *Catalog) {
 	o.Lines = o.Lines[:0]
 	for i, l := range q.Lines {
 		it, _ := cat.Item(l.Code)
-		ol := OrderLine{
-			ID: lineID(i), Code: l.Code, Quantity: l.Quantity, UnitPrice: int64(l.UnitPrice),
-			Untaxed: int64(l.Untaxed), Discount: int64(l.Discount), TaxCode: l.TaxCode,
-			TaxRateBP: int64(l.TaxRate), Tax: int64(l.Tax), Taxed: int64(l.Taxed),
-		}
+		ol := OrderLine{ID: lineID(i), PricedLine: PricedLineOf(l, cat), Taxed: int64(l.Taxed)}
 		if it != nil {
-			ol.Name, ol.Handler, ol.Params, ol.Item = it.Name, it.Handler, it.HandlerParams, *it
+			ol.Handler, ol.Params, ol.Item = it.Handler, it.HandlerParams, *it
 			ol.Item.Password = ""
 			for _, part := range it.Bundle {
 				if p, ok := cat.Item(part.Code); ok {

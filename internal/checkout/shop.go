@@ -77,15 +77,15 @@ func (d *Duration) UnmarshalText(b []byte) error {
 
 // Steps of the purchase sequence (see docs/spec.md#the-purchase-sequence).
 const (
-	StepShop      = "SHOP"
-	StepRequisits = "PURCHASEREQUIS"
-	StepUsers     = "USERS"
-	StepCustomer  = "CUSTOMER"
-	StepOrder     = "ORDER"
+	StepShop         = "SHOP"
+	StepRequirements = "PURCHASEREQUIS"
+	StepUsers        = "USERS"
+	StepCustomer     = "CUSTOMER"
+	StepOrder        = "ORDER"
 )
 
 // DefaultSteps is the default pre-placement order.
-var DefaultSteps = []string{StepShop, StepRequisits, StepUsers, StepCustomer, StepOrder}
+var DefaultSteps = []string{StepShop, StepRequirements, StepUsers, StepCustomer, StepOrder}
 
 // Validate checks the shop's configuration, including the rules on step order: SHOP
 // first, ORDER last, each known step once, CUSTOMER present.
@@ -101,7 +101,7 @@ func (s *Shop) Validate() error {
 	seen := map[string]bool{}
 	for _, step := range steps {
 		switch step {
-		case StepShop, StepRequisits, StepUsers, StepCustomer, StepOrder:
+		case StepShop, StepRequirements, StepUsers, StepCustomer, StepOrder:
 		default:
 			f.Add("steps", "unknown step %q", step)
 		}

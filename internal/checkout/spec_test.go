@@ -3,6 +3,8 @@ package checkout_test
 import (
 	"os"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,13 +44,11 @@ func TestSpecTransitionTableIsTheCode(t *testing.T) {
 			documented[checkout.Status(strings.Trim(strings.TrimSpace(from), "`"))] = tos
 		}
 	}
-	all := []checkout.Status{checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
-		checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled}
 	// The code's table in the doc's shape: every status a row, even one with no way out.
 	coded := map[checkout.Status]map[checkout.Status]bool{}
-	for _, from := range all {
+	for _, from := range checkout.Statuses {
 		coded[from] = map[checkout.Status]bool{}
-		for _, to := range all {
+		for _, to := range checkout.Statuses {
 			if checkout.CanMove(from, to) {
 				coded[from][to] = true
 			}
@@ -56,5 +56,57 @@ func TestSpecTransitionTableIsTheCode(t *testing.T) {
 	}
 	if !reflect.DeepEqual(documented, coded) {
 		t.Errorf("docs/spec.md's allowed transitions differ from checkout.CanMove:\n doc:  %v\n code: %v", documented, coded)
+	}
+}
+
+// The rules on statuses that docs/spec.md states in sentences rather than in its table
+// are those of the code: the paid statuses, and the two moves outside the table, each a
+// write of its own (a refund cancels an order from the statuses its row of "Who moves an
+// order" lists; the delivery of a late payment is the one way out of a status the table
+// gives none).
+func TestSpecSentencesOnStatusesAreTheCode(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/spec.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		pattern string                       // the sentence, each list of statuses a named group
+		code    map[string][]checkout.Status // by group
+	}{
+		{"the paid statuses", "(?P<paid>`[A-Z]+`(?:, `[A-Z]+`)* and `[A-Z]+`) count as paid for production and\\s+billing",
+			map[string][]checkout.Status{"paid": checkout.Paid}},
+		{"a refund", "(?m)^\\| → (?P<to>`[A-Z]+`) \\|.*a refund \\(from (?P<from>[^)]*?), in the refund's own write\\)",
+			map[string][]checkout.Status{"from": checkout.Refundable, "to": {checkout.Cancelled}}},
+		{"the delivery of a late payment", "(?s)\n(?P<from>`[A-Z]+`) has one way out, and only for an operator: settling a late payment with\\s+\\*\\*deliver\\*\\*.*?moves the\\s+order to (?P<to>`[A-Z]+`)",
+			map[string][]checkout.Status{"from": checkout.LateDelivery, "to": {checkout.SoldOut}}},
+	}
+	statuses := regexp.MustCompile("`([A-Z]+)`")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			re := regexp.MustCompile(tt.pattern)
+			m := re.FindStringSubmatch(string(doc))
+			if m == nil {
+				t.Fatalf("docs/spec.md has no sentence on %s (%s)", tt.name, tt.pattern)
+			}
+			for group, code := range tt.code {
+				var said []checkout.Status
+				for _, s := range statuses.FindAllStringSubmatch(m[re.SubexpIndex(group)], -1) {
+					said = append(said, checkout.Status(s[1]))
+				}
+				slices.Sort(said)
+				if want := slices.Sorted(slices.Values(code)); !reflect.DeepEqual(said, want) {
+					t.Errorf("on %s, docs/spec.md's %s is %v; the code's, %v", tt.name, group, said, want)
+				}
+			}
+		})
+	}
+	// CANCELLED's one way out is the delivery of a late payment only: the table gives it none.
+	for _, from := range checkout.LateDelivery {
+		for _, to := range checkout.Statuses {
+			if checkout.CanMove(from, to) {
+				t.Errorf("the table moves %s to %s: the delivery of a late payment would not be its one way out", from, to)
+			}
+		}
 	}
 }

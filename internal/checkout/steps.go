@@ -49,7 +49,7 @@ func Steps(shop *Shop, cat *Catalog, c *Cart) []StepState {
 					state.Missing = append(state.Missing, FieldError{Field: "lines." + l.Code, Message: fmt.Sprintf("is not on sale (%s): remove it", it.Status)})
 				}
 			}
-		case StepRequisits:
+		case StepRequirements:
 			state.Applies = needsRequirements(cat, c)
 			state.Missing = RequirementErrors(cat, c)
 		case StepUsers:
@@ -82,8 +82,8 @@ func Steps(shop *Shop, cat *Catalog, c *Cart) []StepState {
 func stepsFor(shop *Shop, cat *Catalog, c *Cart) []string {
 	order := shop.StepOrder()
 	var added []string
-	if !slices.Contains(order, StepRequisits) && needsRequirements(cat, c) {
-		added = append(added, StepRequisits)
+	if !slices.Contains(order, StepRequirements) && needsRequirements(cat, c) {
+		added = append(added, StepRequirements)
 	}
 	if !slices.Contains(order, StepUsers) && len(SeatsNeeded(c, cat)) > 0 {
 		added = append(added, StepUsers)

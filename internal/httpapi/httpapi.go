@@ -1,6 +1,7 @@
 // Package httpapi is the HTTP edge of the checkout's functions: it decodes API Gateway
-// (HTTP API, payload 2.0) requests with limits, routes them by route key, and maps the
-// domain's error kinds to statuses and a JSON problem body in one table.
+// (HTTP API, payload 2.0) requests with limits, routes them by route key, and answers an
+// error with the status of its kind (checkout's one table, Kind.HTTPStatus) and a JSON
+// problem body.
 package httpapi
 
 import (

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/pricing"
 )
 
 // Sender delivers one rendered e-mail and returns the provider's message ID
@@ -345,7 +346,7 @@ func prepare(e Event) (view, []string, error) {
 	if currency == "" {
 		currency = "EUR"
 	}
-	if _, err := MinorDigits(currency); err != nil {
+	if _, err := pricing.MinorDigits(currency); err != nil {
 		return fail("%v", err)
 	}
 	loc := time.UTC
@@ -376,7 +377,7 @@ func prepare(e Event) (view, []string, error) {
 	if v.CustomerName == "" {
 		v.CustomerName = v.Customer.Email
 	}
-	money := func(minor int64) string { return FormatMoney(minor, currency, v.Lang) }
+	money := func(minor int64) string { return pricing.FormatMoney(minor, currency, v.Lang) }
 	for _, l := range o.Lines {
 		v.Lines = append(v.Lines, viewLine{Code: oneLine(l.Code), Name: oneLine(l.Name), Quantity: l.Quantity, Total: money(l.Total)})
 	}
@@ -439,10 +440,10 @@ func prepare(e Event) (view, []string, error) {
 		if cur == "" {
 			cur = currency
 		}
-		if _, err := MinorDigits(cur); err != nil {
+		if _, err := pricing.MinorDigits(cur); err != nil {
 			return fail("flag.currency: %v", err)
 		}
-		v.Flag = &viewFlag{Reason: f.Reason, Amount: FormatMoney(f.Amount, cur, v.Lang), Mode: checkout.PaymodeLabel(oneLine(f.Mode), v.Lang), Reference: oneLine(f.Reference)}
+		v.Flag = &viewFlag{Reason: f.Reason, Amount: pricing.FormatMoney(f.Amount, cur, v.Lang), Mode: checkout.PaymodeLabel(oneLine(f.Mode), v.Lang), Reference: oneLine(f.Reference)}
 	case ReconciliationReport:
 		if v.Report, err = report(e.Report, currency, loc, v.Lang); err != nil {
 			return fail("%v", err)
@@ -456,13 +457,13 @@ func prepare(e Event) (view, []string, error) {
 		if cur == "" {
 			cur = currency
 		}
-		if _, err := MinorDigits(cur); err != nil {
+		if _, err := pricing.MinorDigits(cur); err != nil {
 			return fail("refund.currency: %v", err)
 		}
 		if r.CreditNote != "" && v.Links.Bill == "" {
 			return fail("links.bill is required with a credit note: the buyer must reach it")
 		}
-		v.Refund = &viewRefund{Amount: FormatMoney(r.Amount, cur, v.Lang), Mode: checkout.PaymodeLabel(oneLine(r.Mode), v.Lang),
+		v.Refund = &viewRefund{Amount: pricing.FormatMoney(r.Amount, cur, v.Lang), Mode: checkout.PaymodeLabel(oneLine(r.Mode), v.Lang),
 			Reference: oneLine(r.Reference), CreditNote: oneLine(r.CreditNote), Invoice: oneLine(r.Invoice)}
 	}
 	return v, to, nil
@@ -490,11 +491,11 @@ func report(r *Report, currency string, loc *time.Location, lang string) (*viewR
 			if cur == "" {
 				cur = currency
 			}
-			if _, err := MinorDigits(cur); err != nil {
+			if _, err := pricing.MinorDigits(cur); err != nil {
 				return nil, fmt.Errorf("report.%s currency: %w", field, err)
 			}
 			out = append(out, viewPayment{TxID: oneLine(p.TxID), Provider: checkout.PaymodeLabel(oneLine(p.Provider), lang),
-				Reference: oneLine(p.Reference), Amount: FormatMoney(p.Amount, cur, lang), Outcome: oneLine(p.Outcome)})
+				Reference: oneLine(p.Reference), Amount: pricing.FormatMoney(p.Amount, cur, lang), Outcome: oneLine(p.Outcome)})
 		}
 		return out, nil
 	}

@@ -38,7 +38,7 @@ func (m *Check) Start(_ context.Context, r Request) (Instructions, error) {
 	text := m.cfg.Text
 	if text == "" {
 		text = fmt.Sprintf("Please send a cheque for %s %s payable to %s, to %s, writing the reference %s on its back.",
-			amount, r.Currency, m.cfg.Payee, oneLine(m.cfg.Address), r.TxID)
+			amount, r.Currency, m.cfg.Payee, addressLine(m.cfg.Address), r.TxID)
 	}
 	return Instructions{Kind: InstructionsOffline, Offline: &Offline{
 		Payee: m.cfg.Payee, Address: m.cfg.Address, Reference: r.TxID,
@@ -46,7 +46,7 @@ func (m *Check) Start(_ context.Context, r Request) (Instructions, error) {
 	}}, nil
 }
 
-// oneLine joins a multi-line postal address for a sentence.
-func oneLine(s string) string {
+// addressLine joins a multi-line postal address for a sentence ("1 rue X, 75001 Paris").
+func addressLine(s string) string {
 	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), ", ")
 }

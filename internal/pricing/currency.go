@@ -133,32 +133,22 @@ func FormatMoney(minor int64, currency, lang string) string {
 	if err != nil {
 		digits = 2
 	}
-	neg := minor < 0
-	// Negating math.MinInt64 overflows; going through uint64 does not.
-	abs := uint64(minor)
-	if neg {
-		abs = uint64(-(minor + 1)) + 1
+	// The decimal is FormatDecimal's; only its separators and the sign's place change.
+	sign, dec := "", FormatDecimal(minor, digits)
+	if rest, ok := strings.CutPrefix(dec, "-"); ok {
+		sign, dec = "-", rest
 	}
-	var unit uint64 = 1
-	for i := 0; i < digits; i++ {
-		unit *= 10
-	}
-	whole, frac := abs/unit, abs%unit
+	whole, frac, hasFrac := strings.Cut(dec, ".")
 
 	groupSep, decSep := ",", "."
 	if lang == "fr" {
 		groupSep, decSep = nbsp, ","
 	}
-	num := group(strconv.FormatUint(whole, 10), groupSep)
-	if digits > 0 {
-		f := strconv.FormatUint(frac, 10)
-		num += decSep + strings.Repeat("0", digits-len(f)) + f
+	num := group(whole, groupSep)
+	if hasFrac {
+		num += decSep + frac
 	}
 
-	sign := ""
-	if neg {
-		sign = "-"
-	}
 	sym, hasSym := symbols[currency]
 	if lang == "fr" {
 		if !hasSym {

@@ -9,17 +9,9 @@ import (
 
 // LineView is a cart line as the client shows it; amounts in minor units.
 type LineView struct {
-	Code      string `json:"code"`
-	Name      string `json:"name"`
-	Quantity  int    `json:"quantity"`
-	UnitPrice int64  `json:"unitPrice"`
-	Untaxed   int64  `json:"untaxed"`
-	Discount  int64  `json:"discount"`
-	TaxCode   string `json:"taxCode"`
-	TaxRateBP int64  `json:"taxRateBp"`
-	Tax       int64  `json:"tax"`
-	Total     int64  `json:"total"` // taxed, after discounts
-	Seats     int    `json:"seats,omitempty"`
+	checkout.PricedLine
+	Total int64 `json:"total"` // taxed, after discounts
+	Seats int   `json:"seats,omitempty"`
 }
 
 // DiscountView is an applied discount.
@@ -65,12 +57,7 @@ func cartView(shop *checkout.Shop, cat *checkout.Catalog, c *checkout.Cart, q pr
 	}
 	seats := checkout.SeatsNeeded(c, cat)
 	for _, l := range q.Lines {
-		lv := LineView{Code: l.Code, Quantity: l.Quantity, UnitPrice: int64(l.UnitPrice), Untaxed: int64(l.Untaxed),
-			Discount: int64(l.Discount), TaxCode: l.TaxCode, TaxRateBP: int64(l.TaxRate), Tax: int64(l.Tax), Total: int64(l.Taxed), Seats: seats[l.Code]}
-		if it, ok := cat.Item(l.Code); ok {
-			lv.Name = it.Name
-		}
-		v.Lines = append(v.Lines, lv)
+		v.Lines = append(v.Lines, LineView{PricedLine: checkout.PricedLineOf(l, cat), Total: int64(l.Taxed), Seats: seats[l.Code]})
 	}
 	for _, d := range q.Discounts {
 		v.Discounts = append(v.Discounts, DiscountView{Name: d.Name, Code: d.Code, Partner: d.Partner, Amount: int64(d.Amount)})

@@ -15,7 +15,7 @@ func TestSetBodyGivesEveryBodyAttribute(t *testing.T) {
 	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
 	o := &checkout.Order{
 		TxID: "TU80WKRYTI9QUMJ4", ShopID: "demo", Status: checkout.Pending, Paymode: "check", Currency: "EUR",
-		Lines:        []checkout.OrderLine{{ID: "L01", Code: "GO-101", Name: "Go", Quantity: 1, UnitPrice: 30000, Taxed: 36000}},
+		Lines:        []checkout.OrderLine{{ID: "L01", PricedLine: checkout.PricedLine{Code: "GO-101", Name: "Go", Quantity: 1, UnitPrice: 30000}, Taxed: 36000}},
 		BillLines:    []checkout.BillLine{{Type: "BILLING", Code: "GO-101", Label: "Go", Untaxed: 30000}},
 		Taxes:        []checkout.TaxLine{{Code: "FR20", RateBP: 2000, Base: 30000, Amount: 6000}},
 		Totals:       checkout.Totals{Untaxed: 30000, Taxes: 6000, Final: 36000},

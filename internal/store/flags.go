@@ -162,8 +162,8 @@ type Settlement struct {
 	Action    string // deliver | refund
 	By, Note  string
 	// MoveFrom, for a delivery, are the statuses the order may be in to go to SOLDOUT
-	// (CANCELLED for a late payment: the one way out of CANCELLED there is, and only
-	// with an open flag); empty leaves the status alone.
+	// (checkout.LateDelivery for a late payment: the one way out of CANCELLED there is,
+	// and only with an open flag); empty leaves the status alone.
 	MoveFrom []checkout.Status
 	// Refund, for a refund, is the refund recorded on the order's payments.
 	Refund *checkout.Payment

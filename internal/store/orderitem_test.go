@@ -89,8 +89,8 @@ func placedOrder() *checkout.Order {
 		HandlerParams: map[string]string{"course": "101"}}
 	return &checkout.Order{
 		TxID: "TX1", ShopID: "demo", Status: checkout.Placed, Paymode: "test", Currency: "EUR",
-		Lines: []checkout.OrderLine{{ID: "L01", Code: it.Code, Name: it.Name, Quantity: 1, UnitPrice: 12000, Untaxed: 12000, TaxCode: "VAT20",
-			TaxRateBP: 2000, Tax: 2400, Taxed: 14400, Handler: "enrol", Params: it.HandlerParams, Item: it}},
+		Lines: []checkout.OrderLine{{ID: "L01", PricedLine: checkout.PricedLine{Code: it.Code, Name: it.Name, Quantity: 1, UnitPrice: 12000, Untaxed: 12000, TaxCode: "VAT20", TaxRateBP: 2000, Tax: 2400},
+			Taxed: 14400, Handler: "enrol", Params: it.HandlerParams, Item: it}},
 		BillLines: []checkout.BillLine{{Type: "BILLING", Code: it.Code, Label: it.Name, Quantity: 1, UnitPrice: 12000, Untaxed: 12000, TaxCode: "VAT20", TaxRateBP: 2000, Tax: 2400}},
 		Taxes:     []checkout.TaxLine{{Code: "VAT20", RateBP: 2000, Base: 12000, Amount: 2400}},
 		Totals:    checkout.Totals{Untaxed: 12000, Taxes: 2400, Taxed: 14400, Final: 14400},

@@ -469,11 +469,9 @@ func statusIn(values map[string]types.AttributeValue, statuses []checkout.Status
 	return "#st IN (" + strings.Join(keys, ", ") + ")"
 }
 
-// paidStatuses are the statuses of a paid order that may still complete, and COMPLETE:
-// those in which it may be delivered to or numbered.
-func paidStatuses() []checkout.Status {
-	return append(checkout.Sources(checkout.Complete), checkout.Complete)
-}
+// paidStatuses is checkout.Paid, the statuses in which an order may be delivered to or
+// numbered, under the name production's claim (production.go) calls it by.
+func paidStatuses() []checkout.Status { return checkout.Paid }
 
 // Move changes an order's status under the transition table (checkout.Sources),
 // enforced by the write's own condition (status IN the allowed sources), and applies
@@ -767,7 +765,7 @@ func (st *Store) NextInvoiceNumber(ctx context.Context, shopID, txid string, yea
 				UpdateExpression: aws.String("SET invoiceNumber = :num, invoicedAt = :now"),
 				// Only a paid order is numbered, checked in the write itself: an order
 				// refunded (CANCELLED) while its bill step ran gets no number.
-				ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(invoiceNumber) AND " + statusIn(values, paidStatuses())),
+				ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(invoiceNumber) AND " + statusIn(values, checkout.Paid)),
 				ExpressionAttributeNames:  map[string]string{"#st": "status"},
 				ExpressionAttributeValues: values,
 			}},

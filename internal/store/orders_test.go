@@ -33,8 +33,8 @@ func placeWithLines(t *testing.T, st *store.Store) *checkout.Order {
 		Customer:  checkout.Customer{Email: strings.ToLower(txid) + "@example.com", LastName: "L", FirstName: "F", Country: "FR"},
 		TokenHash: cart.TokenHash, PlacedAt: now, UpdatedAt: now,
 		Lines: []checkout.OrderLine{
-			{ID: "L01", Code: "GO-101", Name: "Go for beginners", Quantity: 1, UnitPrice: 30000, Untaxed: 30000},
-			{ID: "L02", Code: "CERT-GO", Name: "Go certification", Quantity: 1, UnitPrice: 15000, Untaxed: 15000},
+			{ID: "L01", PricedLine: checkout.PricedLine{Code: "GO-101", Name: "Go for beginners", Quantity: 1, UnitPrice: 30000, Untaxed: 30000}},
+			{ID: "L02", PricedLine: checkout.PricedLine{Code: "CERT-GO", Name: "Go certification", Quantity: 1, UnitPrice: 15000, Untaxed: 15000}},
 		},
 		Acceptance: checkout.Acceptance{ShopTerms: true, ShopText: terms, ItemTerms: map[string]string{"GO-101": terms}, AcceptedAt: now},
 	}
@@ -218,7 +218,7 @@ func TestHeadOnlyWrites(t *testing.T) {
 	db, table := dynamotest.NewTable(t, log.option)
 	st := store.New(db, table)
 	other := placeWithLines(t, st)
-	other.Lines = []checkout.OrderLine{{ID: "L09", Code: "OTHER"}}
+	other.Lines = []checkout.OrderLine{{ID: "L09", PricedLine: checkout.PricedLine{Code: "OTHER"}}}
 
 	token := "tok"
 	writes := []struct {

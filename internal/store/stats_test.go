@@ -18,8 +18,8 @@ func paidOrder(txid, email, partner string) *checkout.Order {
 		TxID: txid, ShopID: "demo", Status: checkout.Complete, Partner: partner,
 		Customer: checkout.Customer{Email: email},
 		Lines: []checkout.OrderLine{
-			{ID: "L01", Code: "GO-101", Quantity: 1, Taxed: 300},
-			{ID: "L02", Code: "CERT-GO", Quantity: 1, Taxed: 150},
+			{ID: "L01", PricedLine: checkout.PricedLine{Code: "GO-101", Quantity: 1}, Taxed: 300},
+			{ID: "L02", PricedLine: checkout.PricedLine{Code: "CERT-GO", Quantity: 1}, Taxed: 150},
 		},
 		Totals: checkout.Totals{Final: 450},
 	}
@@ -57,7 +57,7 @@ func TestCountPaidOrderFeedsTheDiscountFigures(t *testing.T) {
 		}},
 		{"another buyer's order through acme, one line of a code twice", &checkout.Order{
 			TxID: "TX3", Partner: "acme", Customer: checkout.Customer{Email: "bob@example.com"},
-			Lines:  []checkout.OrderLine{{ID: "L01", Code: "GO-101", Taxed: 100}, {ID: "L02", Code: "GO-101", Taxed: 20}},
+			Lines:  []checkout.OrderLine{{ID: "L01", PricedLine: checkout.PricedLine{Code: "GO-101"}, Taxed: 100}, {ID: "L02", PricedLine: checkout.PricedLine{Code: "GO-101"}, Taxed: 20}},
 			Totals: checkout.Totals{Final: 120},
 		}, want{
 			counted: true, adaPaid: 2, otherBuy: 1,

@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -52,10 +53,29 @@ func ValidTxID(s string) bool {
 	return true
 }
 
-// SourceBackOffice is the source of the lines an operator's action writes: the back
-// office writes it, and the operators' fake back office (opsclient/opstest) too, so
-// that a test reads the same trace from both.
-const SourceBackOffice = "Back Office"
+// The sources of trace lines, as the merchant trace names them
+// (docs/spec.md#transaction-id-and-merchant-trace): each function or step writes under
+// one. SourceBackOffice is also what the operators' fake back office (opsclient/opstest)
+// writes, so that a test reads the same trace from both.
+const (
+	SourceShop         = "Shop"
+	SourceRequirements = "Purchase Requirements"
+	SourceUsers        = "Users"
+	SourceCustomer     = "Customer"
+	SourceOrder        = "Order"
+	SourcePayment      = "Payment"
+	SourceTest         = "Test Processing"
+	SourceWebhook      = "Payment Notification"
+	SourceProduction   = "Production Controller"
+	SourceBill         = "Billing"
+	SourceNotify       = "Notification"
+	SourceBackOffice   = "Back Office"
+	SourceReconcile    = "Reconciliation"
+)
+
+// Sources lists every source, in the spec's order.
+var Sources = []string{SourceShop, SourceRequirements, SourceUsers, SourceCustomer, SourceOrder, SourcePayment,
+	SourceTest, SourceWebhook, SourceProduction, SourceBill, SourceNotify, SourceBackOffice, SourceReconcile}
 
 // Line is one trace line.
 type Line struct {
@@ -111,12 +131,13 @@ type Store interface {
 }
 
 // Tracer writes trace lines for one source (a function or state), never failing the
-// operation it describes: a lost trace line is logged, not fatal.
+// operation it describes: a lost trace line is logged (a warning on Log, or
+// slog.Default), not fatal.
 type Tracer struct {
 	Store  Store
 	Source string
 	Now    func() time.Time
-	OnErr  func(error)
+	Log    *slog.Logger
 }
 
 // Line builds, without writing it, the line Printf would write: for a caller that
@@ -138,8 +159,12 @@ func (t *Tracer) Printf(ctx context.Context, txid, format string, args ...any) {
 		p.Add(l)
 		return
 	}
-	if err := t.Store.AppendTrace(ctx, l); err != nil && t.OnErr != nil {
-		t.OnErr(err)
+	if err := t.Store.AppendTrace(ctx, l); err != nil {
+		log := t.Log
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Warn("trace line lost", "source", t.Source, "txid", txid, "err", err)
 	}
 }
 

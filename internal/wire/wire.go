@@ -6,8 +6,9 @@
 // clients its functions call: internal/wire/settings (Secrets Manager: the payment
 // and Moodle settings, the LMS; PurchaseReqs), internal/wire/order (Step Functions:
 // Order), internal/wire/post (nothing more: Bill, Watch), internal/wire/mail (SES:
-// Notify), internal/wire/flow (Secrets Manager, Step Functions and SES: the other
-// post-placement functions).
+// Notify), internal/wire/ops (Secrets Manager and Step Functions: Backoffice),
+// internal/wire/flow (Secrets Manager, Step Functions and SES: Payment, PaymentWebhook,
+// Produce, Reconcile).
 // internal/wire/all lists them all for the local cloud and the tests.
 package wire
 

@@ -1,12 +1,14 @@
 package workflow
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,7 +74,7 @@ func callerOf(r *httpapi.Request) (caller, error) {
 	switch {
 	case a != nil && a.JWT != nil:
 		c := a.JWT.Claims
-		who := firstNonEmpty(c["email"], c["username"], c["cognito:username"], c["sub"])
+		who := cmp.Or(c["email"], c["username"], c["cognito:username"], c["sub"])
 		if who == "" {
 			return caller{}, checkout.Errorf("admin.caller", checkout.EUNAUTHORIZED, "the token names no operator")
 		}
@@ -96,29 +98,13 @@ func parseGroups(v string) []string {
 	return strings.Fields(strings.Trim(v, "[]"))
 }
 
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
 // may reports whether the caller may run action. IAM callers may run every action:
 // their IAM policy (execute-api:Invoke on /ops) is their grant.
 func (c caller) may(action string) bool {
 	if c.iam {
 		return true
 	}
-	for _, allowed := range permissions[action] {
-		for _, g := range c.groups {
-			if g == allowed {
-				return true
-			}
-		}
-	}
-	return false
+	return slices.ContainsFunc(permissions[action], func(allowed string) bool { return slices.Contains(c.groups, allowed) })
 }
 
 // actions lists what the caller may do, for the page to show only those.
@@ -131,21 +117,6 @@ func (c caller) actions() []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// allStatuses lists the statuses in the order of docs/spec.md#statuses-and-transitions, for listing and validation.
-var allStatuses = []checkout.Status{
-	checkout.Working, checkout.Placed, checkout.Pending, checkout.PreProd, checkout.SoldOut, checkout.Partial,
-	checkout.Complete, checkout.Payback, checkout.Failed, checkout.Refused, checkout.Cancelled,
-}
-
-func knownStatus(s checkout.Status) bool {
-	for _, k := range allStatuses {
-		if k == s {
-			return true
-		}
-	}
-	return false
 }
 
 // serve answers every /admin/… (operators) and /ops/… (automation) request (see
@@ -310,10 +281,10 @@ func (s *Backoffice) adminList(ctx context.Context, r *httpapi.Request) (httpapi
 	const op = "admin.orders"
 	q := r.QueryStringParameters
 	var fields checkout.Fields
-	statuses := allStatuses
+	statuses := checkout.Statuses
 	if v := q["status"]; v != "" {
 		status := checkout.Status(strings.ToUpper(v))
-		if !knownStatus(status) {
+		if !slices.Contains(checkout.Statuses, status) {
 			fields.Add("status", "unknown status %q", v)
 		}
 		statuses = []checkout.Status{status}
@@ -445,13 +416,13 @@ func (s *Backoffice) adminPaymentReceived(ctx context.Context, r *httpapi.Reques
 	if strings.TrimSpace(in.Reference) == "" {
 		f.Add("reference", "is required (cheque number, transfer reference)")
 	}
-	tr := s.tracer(srcBackoffice)
+	tr := s.tracer(trace.SourceBackOffice)
 	if err := f.Err(op, "payment not recorded"); err != nil {
 		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(ctx), err)
 		return httpapi.Response{}, err
 	}
 	ref := trace.Sanitize(in.Reference)
-	got, err := s.receive(ctx, o, srcBackoffice, checkout.Payment{
+	got, err := s.receive(ctx, o, trace.SourceBackOffice, checkout.Payment{
 		Mode: in.Mode, Outcome: payment.Paid.String(), Amount: in.Amount, EventID: ref, Reference: ref, At: s.now()})
 	if err != nil {
 		tr.Printf(ctx, txid, "%s: payment NOT recorded: %v", operator(ctx), err)
@@ -478,7 +449,7 @@ func (s *Backoffice) adminPaymentReceived(ctx context.Context, r *httpapi.Reques
 // Payment (or the retry wait, which goes round to Payment and sees it paid); a
 // cancelled one ends in Cancelled.
 func (s *waits) resume(ctx context.Context, o *checkout.Order) error {
-	return s.resumeBy(ctx, o, "operator", srcBackoffice)
+	return s.resumeBy(ctx, o, "operator", trace.SourceBackOffice)
 }
 
 // resumeBy is resume for whoever (by) moved the order, tracing under source.
@@ -509,7 +480,7 @@ func (s *waits) resumeBy(ctx context.Context, o *checkout.Order, by, source stri
 }
 
 func (s *Backoffice) adminCancel(ctx context.Context, r *httpapi.Request, txid string) (httpapi.Response, error) {
-	tr := s.tracer(srcBackoffice)
+	tr := s.tracer(trace.SourceBackOffice)
 	o, err := s.cancel(ctx, txid)
 	if err != nil {
 		tr.Printf(ctx, txid, "%s: cancel REFUSED: %v", operator(ctx), err)
@@ -533,14 +504,14 @@ func (s *Backoffice) adminTransition(ctx context.Context, r *httpapi.Request, tx
 		return httpapi.Response{}, err
 	}
 	to := checkout.Status(strings.ToUpper(in.To))
-	if !knownStatus(to) {
+	if !slices.Contains(checkout.Statuses, to) {
 		return httpapi.Response{}, checkout.Invalid(op, "unknown status", checkout.FieldError{Field: "to", Message: fmt.Sprintf("%q is not a status", in.To)})
 	}
 	o, err := s.Store.GetOrder(ctx, txid, "")
 	if err != nil {
 		return httpapi.Response{}, err
 	}
-	tr := s.tracer(srcBackoffice)
+	tr := s.tracer(trace.SourceBackOffice)
 	if !checkout.CanMove(o.Status, to) {
 		tr.Printf(ctx, txid, "%s: transition %s → %s REFUSED", operator(ctx), o.Status, to)
 		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s cannot move from %s to %s", txid, o.Status, to)
@@ -611,7 +582,7 @@ func (s *Backoffice) adminPutItem(ctx context.Context, r *httpapi.Request, code 
 		return httpapi.Response{}, err
 	}
 	s.Shops.Invalidate()
-	s.tracer(srcBackoffice).Printf(ctx, "", "%s saved catalog item %s of catalog %s", operator(ctx), it.Code, shop.CatalogID)
+	s.tracer(trace.SourceBackOffice).Printf(ctx, "", "%s saved catalog item %s of catalog %s", operator(ctx), it.Code, shop.CatalogID)
 	return httpapi.JSON(http.StatusOK, it), nil
 }
 
@@ -635,6 +606,6 @@ func (s *Backoffice) adminPutShop(ctx context.Context, r *httpapi.Request) (http
 		return httpapi.Response{}, err
 	}
 	s.Shops.Invalidate()
-	s.tracer(srcBackoffice).Printf(ctx, "", "%s saved the configuration of shop %s", operator(ctx), in.ID)
+	s.tracer(trace.SourceBackOffice).Printf(ctx, "", "%s saved the configuration of shop %s", operator(ctx), in.ID)
 	return httpapi.JSON(http.StatusOK, in), nil
 }

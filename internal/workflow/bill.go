@@ -27,7 +27,7 @@ func (s *Billing) BillTask(ctx context.Context, t Task) (any, error) {
 		}
 		return map[string]string{"invoice": number}, nil
 	case "fault":
-		return s.fault(ctx, srcBill, t)
+		return s.fault(ctx, trace.SourceBill, t)
 	}
 	return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("bill: unknown action %q", t.Action)}
 }
@@ -103,7 +103,7 @@ func (s *Billing) invoice(ctx context.Context, t Task) (string, error) {
 		b.Billed = nil
 	}
 	b.Note = func(number string) trace.Line {
-		return s.tracer(srcBill).Line(txid, "invoice %s issued; order COMPLETE; %d product(s) billed; cart erased", number, billed)
+		return s.tracer(trace.SourceBill).Line(txid, "invoice %s issued; order COMPLETE; %d product(s) billed; cart erased", number, billed)
 	}
 	return s.Store.Complete(ctx, o, b)
 }

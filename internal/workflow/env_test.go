@@ -244,8 +244,8 @@ func (e *env) placeWith(paymode string, final int64, edit func(*checkout.Order))
 	tax := final - untaxed
 	o := &checkout.Order{
 		TxID: txid, ShopID: e.shop.ID, Status: checkout.Placed, Paymode: paymode, Currency: "EUR",
-		Lines: []checkout.OrderLine{{ID: "L01", Code: it.Code, Name: it.Name, Quantity: 1, UnitPrice: untaxed, Untaxed: untaxed,
-			TaxCode: "TVA", TaxRateBP: 2000, Tax: tax, Taxed: final, Handler: it.Handler, Params: it.HandlerParams, Item: it}},
+		Lines: []checkout.OrderLine{{ID: "L01", PricedLine: checkout.PricedLine{Code: it.Code, Name: it.Name, Quantity: 1, UnitPrice: untaxed, Untaxed: untaxed, TaxCode: "TVA", TaxRateBP: 2000, Tax: tax},
+			Taxed: final, Handler: it.Handler, Params: it.HandlerParams, Item: it}},
 		BillLines: []checkout.BillLine{{Type: "BILLING", Code: it.Code, Label: it.Name, Quantity: 1, UnitPrice: untaxed, Untaxed: untaxed, TaxCode: "TVA", TaxRateBP: 2000, Tax: tax}},
 		Taxes:     []checkout.TaxLine{{Code: "TVA", RateBP: 2000, Base: untaxed, Amount: tax}},
 		Totals:    checkout.Totals{Untaxed: untaxed, Taxes: tax, Taxed: final, Final: final},

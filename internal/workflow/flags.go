@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
@@ -230,12 +231,12 @@ func (s *Backoffice) adminSettle(ctx context.Context, r *httpapi.Request, txid s
 	}
 	by := operator(ctx)
 	se := store.Settlement{TxID: txid, Key: f.Key, Action: in.Action, By: by, Note: trace.Sanitize(in.Note)}
-	tr := s.tracer(srcBackoffice)
+	tr := s.tracer(trace.SourceBackOffice)
 	switch in.Action {
 	case SettleDeliver:
 		switch {
-		case o.Status == checkout.Cancelled:
-			se.MoveFrom = []checkout.Status{checkout.Cancelled}
+		case slices.Contains(checkout.LateDelivery, o.Status):
+			se.MoveFrom = checkout.LateDelivery
 		case !paid(o.Status) && o.Status != checkout.Payback:
 			// An under- or over-payment accepted as it is.
 			se.MoveFrom = checkout.Sources(checkout.SoldOut)
@@ -308,6 +309,6 @@ func (s *Backoffice) deliverSettled(ctx context.Context, txid string, was checko
 	if err != nil {
 		return err
 	}
-	s.tracer(srcBackoffice).Printf(ctx, txid, "workflow started again for delivery: %s", arn)
+	s.tracer(trace.SourceBackOffice).Printf(ctx, txid, "workflow started again for delivery: %s", arn)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/notify"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // mailEvent fills what every e-mail about an order shows.
@@ -111,7 +112,7 @@ func (s *mailing) send(ctx context.Context, e notify.Event) error {
 		if err != nil {
 			return &checkout.Error{Op: "mail.send", Kind: checkout.EUNAVAILABLE, Message: "could not send " + string(e.Kind), Err: err}
 		}
-		s.tracer(srcNotify).Printf(ctx, e.Order.TxID, "e-mail %s sent to %v (message %s)", e.Kind, m.To, id)
+		s.tracer(trace.SourceNotify).Printf(ctx, e.Order.TxID, "e-mail %s sent to %v (message %s)", e.Kind, m.To, id)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/production"
 	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // Produced is a production phase's answer. Products are the references of the
@@ -39,7 +40,7 @@ func (s *Production) ProduceTask(ctx context.Context, t Task) (any, error) {
 		}
 		return Produced{Done: true, Products: products}, nil
 	case "fault":
-		return s.fault(ctx, srcProduction, t)
+		return s.fault(ctx, trace.SourceProduction, t)
 	}
 	return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("produce: unknown action %q", t.Action)}
 }
@@ -58,7 +59,7 @@ func (s *Production) produce(ctx context.Context, t Task, phase string) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	tr := s.tracer(srcProduction)
+	tr := s.tracer(trace.SourceProduction)
 	switch {
 	case phase == production.PhasePostpay && copied:
 		tr.Printf(ctx, txid, "Full production starting ...")

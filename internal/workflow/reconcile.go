@@ -139,30 +139,30 @@ func (r *Reconcile) compare(ctx context.Context, p payment.Received, rep *notify
 		// Stored, yet the order still waits for a payment: whatever stored it stopped
 		// before acting on it. receive finishes it (moves the order, or finds or raises
 		// its flag), as a redelivered notification would.
-		res, err := s.receive(ctx, o, srcReconcile, q)
+		res, err := s.receive(ctx, o, trace.SourceReconcile, q)
 		if err != nil {
 			return true, err
 		}
 		if res.Moved {
-			s.tracer(srcReconcile).Printf(ctx, o.TxID, "%s payment %s was stored but had not moved the order: moved now", p.Provider, p.Reference)
-			return true, s.resumeBy(ctx, res.Order, byReconcile, srcReconcile)
+			s.tracer(trace.SourceReconcile).Printf(ctx, o.TxID, "%s payment %s was stored but had not moved the order: moved now", p.Provider, p.Reference)
+			return true, s.resumeBy(ctx, res.Order, byReconcile, trace.SourceReconcile)
 		}
 		return true, nil
 	}
-	res, err := s.receive(ctx, o, srcReconcile, pay)
+	res, err := s.receive(ctx, o, trace.SourceReconcile, pay)
 	if err != nil {
 		return false, err
 	}
 	if res.Duplicate {
 		return true, nil // the webhook stored it meanwhile
 	}
-	s.tracer(srcReconcile).Printf(ctx, o.TxID, "%s payment %s found in the provider's payments, never notified to the checkout", p.Provider, p.Reference)
+	s.tracer(trace.SourceReconcile).Printf(ctx, o.TxID, "%s payment %s found in the provider's payments, never notified to the checkout", p.Provider, p.Reference)
 	switch {
 	case res.Flag != nil:
 		line.Outcome = res.Flag.Reason
 	case res.Moved:
 		line.Outcome = payment.Paid.String()
-		if err := s.resumeBy(ctx, res.Order, byReconcile, srcReconcile); err != nil {
+		if err := s.resumeBy(ctx, res.Order, byReconcile, trace.SourceReconcile); err != nil {
 			return false, err
 		}
 	}
@@ -210,7 +210,7 @@ func (r *Reconcile) stuck(ctx context.Context, now time.Time, rep *notify.Report
 			return err
 		}
 		if first {
-			s.tracer(srcReconcile).Printf(ctx, w.TxID, "FLAGGED for an operator: stuck in %s since %s, longer than the workflow keeps an order there",
+			s.tracer(trace.SourceReconcile).Printf(ctx, w.TxID, "FLAGGED for an operator: stuck in %s since %s, longer than the workflow keeps an order there",
 				w.Status, w.UpdatedAt.UTC().Format(time.RFC3339))
 		}
 		rep.Stuck = append(rep.Stuck, notify.ReportOrder{TxID: w.TxID, Status: string(w.Status), Since: w.UpdatedAt})
@@ -229,7 +229,7 @@ func (r *Reconcile) stuck(ctx context.Context, now time.Time, rep *notify.Report
 			return err
 		}
 		if closed {
-			s.tracer(srcReconcile).Printf(ctx, f.TxID, "stuck flag closed: %s", note)
+			s.tracer(trace.SourceReconcile).Printf(ctx, f.TxID, "stuck flag closed: %s", note)
 		}
 	}
 	return nil

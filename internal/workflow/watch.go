@@ -36,24 +36,12 @@ var _ WatchStore = (*store.Store)(nil)
 // input. It runs on a schedule.
 //
 // An order waits for an operator when it has stayed unchanged (updatedAt) in its status
-// for longer than the workflow itself keeps an order there, plus Threshold:
-//
-//   - PREPROD, PARTIAL, PAYBACK: only an operator moves these on (finishes the
-//     delivery, refunds); the workflow allows them no time.
-//   - PLACED and SOLDOUT: the workflow moves these on within seconds (to PENDING or
-//     SOLDOUT; production and the bill to COMPLETE); still there past the threshold,
-//     the workflow stopped after exhausting its retries (ProductionFailed,
-//     BillingFailed, PaymentError) or never started, and the order stays for an
-//     operator.
-//   - PENDING: the workflow waits for the provider, the buyer or, for a cheque or a
-//     transfer, the money to arrive (the operator records it when it does), for the
-//     mode's payment wait, then cancels the order; still PENDING past that wait plus
-//     the threshold, the workflow stopped. A cheque order of two days waits for the
-//     post, not for an operator: counting it would make the alarm ring for every one.
-//   - FAILED, REFUSED: the workflow waits for the buyer's retry for the shop's retry
-//     wait, then cancels the order; likewise.
-//
-// WORKING (an operator's draft), COMPLETE and CANCELLED wait for no one.
+// for longer than the workflow itself keeps an order there (workflowAllowance), plus
+// Threshold: the rule of docs/spec.md#orders-waiting-for-an-operator, status by status.
+// Still PLACED or SOLDOUT past the threshold, the workflow stopped after exhausting its
+// retries (ProductionFailed, BillingFailed, PaymentError) or never started. A cheque
+// order of two days waits for the post, not for an operator: counting it would make the
+// alarm ring for every one, so PENDING is allowed the mode's payment wait.
 type Watch struct {
 	Store     WatchStore
 	ShopID    string
@@ -93,12 +81,10 @@ type WatchReport struct {
 
 const maxListed = 20
 
-// Run counts the waiting orders and writes the metric line.
+// Run counts the waiting orders and writes the metric line; Waiting refuses a threshold
+// that is not positive, so nothing is published then.
 func (w *Watch) Run(ctx context.Context) (WatchReport, error) {
 	const op = "watch.run"
-	if w.Threshold <= 0 {
-		return WatchReport{}, checkout.Errorf(op, checkout.EINTERNAL, "the operator wait threshold must be positive, not %v", w.Threshold)
-	}
 	now := w.now()
 	waiting, err := w.Waiting(ctx, now)
 	if err != nil {

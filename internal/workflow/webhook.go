@@ -11,6 +11,7 @@ import (
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/pricing"
 	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // webhookAnswer is the body of every webhook answer: providers only read the status.
@@ -60,7 +61,7 @@ func (s *Webhooks) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Res
 	if n.Outcome == payment.Ignored {
 		return httpapi.JSON(http.StatusOK, webhookAnswer{Received: true, Outcome: n.Outcome.String()}), nil
 	}
-	tr := s.tracer(srcWebhook)
+	tr := s.tracer(trace.SourceWebhook)
 	o, err := s.Store.GetOrder(ctx, n.TxID, "")
 	if checkout.KindOf(err) == checkout.ENOTFOUND {
 		return httpapi.Response{}, checkout.Errorf(op, checkout.EINVALID, "notification %s is about no known order", n.EventID)
@@ -143,7 +144,7 @@ func verifyError(op string, err error) error {
 // settle applies a verified, first-seen notification: moves the order and completes
 // the payment wait. It returns a note for the answer when there was nothing to do.
 func (s *Webhooks) settle(ctx context.Context, o *checkout.Order, provider string, n payment.Notification) (string, error) {
-	tr := s.tracer(srcWebhook)
+	tr := s.tracer(trace.SourceWebhook)
 	var to checkout.Status
 	switch n.Outcome {
 	case payment.Paid:
@@ -166,7 +167,7 @@ func (s *Webhooks) settle(ctx context.Context, o *checkout.Order, provider strin
 	if n.Outcome == payment.Paid {
 		// Money is stored whatever the order's status; what cannot move the order
 		// forward is flagged for an operator.
-		r, rerr := s.receive(ctx, o, srcWebhook, *pay)
+		r, rerr := s.receive(ctx, o, trace.SourceWebhook, *pay)
 		if rerr != nil {
 			return "", rerr
 		}

@@ -59,22 +59,17 @@ func (s *core) log() *slog.Logger {
 
 // tracer returns the trace writer of one source; a lost trace line is logged, never fatal.
 func (s *core) tracer(source string) *trace.Tracer {
-	return &trace.Tracer{Store: s.Store, Source: source, Now: s.Now, OnErr: func(err error) {
-		s.log().Warn("trace line lost", "source", source, "err", err)
-	}}
+	return &trace.Tracer{Store: s.Store, Source: source, Now: s.Now, Log: s.log()}
 }
 
-// Trace sources, as they appear in the merchant trace (see
-// docs/spec.md#transaction-id-and-merchant-trace).
+// Short names of trace's sources that payment.go and refunds.go still use; the rest of
+// the package names trace's sources themselves, as those two files can.
 const (
-	srcPayment    = "Payment"
-	srcTest       = "Test Processing"
-	srcWebhook    = "Payment Notification"
-	srcProduction = "Production Controller"
-	srcBill       = "Billing"
-	srcNotify     = "Notification"
+	srcPayment    = trace.SourcePayment
+	srcTest       = trace.SourceTest
+	srcProduction = trace.SourceProduction
+	srcNotify     = trace.SourceNotify
 	srcBackoffice = trace.SourceBackOffice
-	srcReconcile  = "Reconciliation"
 )
 
 // Error names the state machine catches (statemachine/checkout.asl.json).
@@ -192,7 +187,7 @@ func (s *core) fault(ctx context.Context, source string, t Task) (map[string]boo
 		return nil, err
 	}
 	isPaid := err == nil && paid(o.Status)
-	if isPaid && source == srcPayment {
+	if isPaid && source == trace.SourcePayment {
 		s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order is %s all the same: on to production and billing", t.State, e.Error, e.Cause, o.Status)
 	} else {
 		s.tracer(source).Printf(ctx, t.TxID, "FAULT in state %s: %s %s; the order stays as it is for an operator", t.State, e.Error, e.Cause)
@@ -201,11 +196,8 @@ func (s *core) fault(ctx context.Context, source string, t Task) (map[string]boo
 	return map[string]bool{"traced": true, "paid": isPaid}, nil
 }
 
-// paidStatuses are the statuses of an order whose payment is settled and kept. PAYBACK
-// is not among them: a refunded order is neither delivered nor invoiced.
-var paidStatuses = []checkout.Status{checkout.SoldOut, checkout.Complete, checkout.Partial, checkout.PreProd}
-
-func paid(s checkout.Status) bool { return slices.Contains(paidStatuses, s) }
+// paid reports whether an order's payment is settled and kept (checkout.Paid).
+func paid(s checkout.Status) bool { return slices.Contains(checkout.Paid, s) }
 
 // attempt numbers the payment attempts of an order: one more per failed or refused one.
 func attempt(o *checkout.Order) int {

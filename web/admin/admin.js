@@ -231,7 +231,8 @@ async function orderView(txid) {
     h('section', {}, h('h2', {}, `Trace (${(d.trace || []).length} lines, UTC)`), tracePre, h('p', {}, reloadTrace)));
 }
 
-// REFUNDABLE are the statuses an order may be refunded from (checkout.Refundable).
+// REFUNDABLE are the statuses an order may be refunded from (checkout.Refundable, which
+// internal/archtest's pagerules_test.go holds it against).
 const REFUNDABLE = ['SOLDOUT', 'PREPROD', 'PARTIAL', 'COMPLETE', 'PAYBACK'];
 
 // actions offers what the order's status allows (docs/spec.md#statuses-and-transitions);

@@ -1,7 +1,8 @@
 // format holds the back-office page's pure functions: merchant trace lines, money in
 // minor units, and the allowed transitions (both in docs/spec.md). They mirror the Go code
-// (trace.Line.Format, checkout.CanMove); internal/opsclient's tests run them under
-// Node against it.
+// (trace.Line.Format, pricing.FormatPlain, checkout.Statuses and checkout.CanMove);
+// internal/archtest's pagerules_test.go holds STATUSES and TRANSITIONS against checkout,
+// and ZERO_DECIMALS and THREE_DECIMALS against pricing.
 
 // TRANSITIONS is docs/spec.md's table of transitions: from each status, the statuses
 // an order may move to.
@@ -57,7 +58,7 @@ export function formatTraceLine(l) {
 }
 
 // ZERO_DECIMALS and THREE_DECIMALS are the ISO 4217 currencies whose minor unit is not
-// 2 digits (as internal/notify's table).
+// 2 digits (as internal/pricing's table of currencies).
 const ZERO_DECIMALS = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
 const THREE_DECIMALS = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -155,6 +156,26 @@ func parseDefinition(def []byte) (*machine, error) {
 	return &m, nil
 }
 
+// entries yields the entries of a list that state name needs (its field, as
+// "Choices"), with their index: an empty list is reported with missing (what the state
+// needs), and each null entry as such, so that the caller checks only real entries.
+func entries[T any](list []*T, name, field, missing string, add func(format string, a ...any)) iter.Seq2[int, *T] {
+	return func(yield func(int, *T) bool) {
+		if len(list) == 0 {
+			add("state %q: %s", name, missing)
+		}
+		for i, e := range list {
+			if e == nil {
+				add("state %q %s[%d] is null", name, field, i)
+				continue
+			}
+			if !yield(i, e) {
+				return
+			}
+		}
+	}
+}
+
 func validateMachine(m *machine, where string, problems *[]string) {
 	add := func(format string, a ...any) {
 		*problems = append(*problems, where+fmt.Sprintf(format, a...))
@@ -248,14 +269,7 @@ func validateMachine(m *machine, where string, problems *[]string) {
 				add("state %q: HeartbeatSeconds must be smaller than TimeoutSeconds", name)
 			}
 		case "Choice":
-			if len(s.Choices) == 0 {
-				add("state %q: Choice needs at least one rule in Choices", name)
-			}
-			for i, r := range s.Choices {
-				if r == nil {
-					add("state %q Choices[%d] is null", name, i)
-					continue
-				}
+			for i, r := range entries(s.Choices, name, "Choices", "Choice needs at least one rule in Choices", add) {
 				if err := r.validate(true); err != nil {
 					add("state %q Choices[%d]: %v", name, i, err)
 					continue
@@ -286,14 +300,7 @@ func validateMachine(m *machine, where string, problems *[]string) {
 				}
 			}
 		case "Parallel":
-			if len(s.Branches) == 0 {
-				add("state %q: Parallel needs Branches", name)
-			}
-			for i, b := range s.Branches {
-				if b == nil {
-					add("state %q Branches[%d] is null", name, i)
-					continue
-				}
+			for i, b := range entries(s.Branches, name, "Branches", "Parallel needs Branches", add) {
 				validateMachine(b, fmt.Sprintf("%sstate %q Branches[%d]: ", where, name, i), problems)
 			}
 		case "Map":

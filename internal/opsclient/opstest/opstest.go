@@ -79,7 +79,7 @@ func NewSeededServer(t testing.TB) *Server {
 	s.AddOrder(checkout.Order{TxID: TxPending, Status: checkout.Pending, Paymode: "check", Currency: "EUR",
 		Totals:   checkout.Totals{Untaxed: 10288, Taxes: 2057, Final: 12345},
 		PlacedAt: PlacedAt, Customer: checkout.Customer{Email: "ada@example.org", FirstName: "Ada", LastName: "Lovelace", Country: "FR"},
-		Lines: []checkout.OrderLine{{Code: "COURSE-101", Name: "Go for teachers", Quantity: 1, UnitPrice: 10288, Taxed: 12345}}},
+		Lines: []checkout.OrderLine{{PricedLine: checkout.PricedLine{Code: "COURSE-101", Name: "Go for teachers", Quantity: 1, UnitPrice: 10288}, Taxed: 12345}}},
 		trace.Line{At: PlacedAt, TxID: TxPending, Source: "Test Processing", Message: "paying"},
 		trace.Line{At: PlacedAt.Add(1008 * time.Millisecond), TxID: TxPending, Source: "Production Controller", Message: "Full production starting from SOLDOUT ..."},
 	)

@@ -9,8 +9,9 @@ import (
 	"github.com/lmsshop/checkout/internal/wire"
 )
 
-// OPERATOR_WAIT_MINUTES is a whole number of minutes; anything else fails the watch's
-// cold start rather than falling back to a default the operator did not choose.
+// OPERATOR_WAIT_MINUTES is a whole number of minutes; anything else fails the cold start
+// of the watch and of reconciliation, which flags the orders the watch counts, rather
+// than falling back to a default the operator did not choose.
 func TestOperatorWaitMinutes(t *testing.T) {
 	for _, tc := range []struct {
 		value string
@@ -30,12 +31,14 @@ func TestOperatorWaitMinutes(t *testing.T) {
 			if cfg.OperatorWait != tc.want {
 				t.Errorf("OperatorWait = %v, want %v", cfg.OperatorWait, tc.want)
 			}
-			_, err := Handler("WatchFunction", wire.NewDeps(cfg, awsConfigNowhere(), nil))
-			if tc.want == 0 && (err == nil || !strings.Contains(err.Error(), "OPERATOR_WAIT_MINUTES")) {
-				t.Errorf("build = %v, want a failure naming OPERATOR_WAIT_MINUTES", err)
-			}
-			if tc.want != 0 && err != nil {
-				t.Errorf("build = %v", err)
+			for _, id := range []string{"WatchFunction", "ReconcileFunction"} {
+				_, err := Handler(id, wire.NewDeps(cfg, awsConfigNowhere(), nil))
+				if tc.want == 0 && (err == nil || !strings.Contains(err.Error(), "OPERATOR_WAIT_MINUTES")) {
+					t.Errorf("%s's build = %v, want a failure naming OPERATOR_WAIT_MINUTES", id, err)
+				}
+				if tc.want != 0 && err != nil {
+					t.Errorf("%s's build = %v", id, err)
+				}
 			}
 		})
 	}

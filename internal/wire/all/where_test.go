@@ -15,7 +15,8 @@ import (
 // docs/architecture.md's "Where each function's code lives" is how a newcomer goes from a
 // functions/<name>/main.go to the code that does the work in two hops. It stays true: every
 // function of template.yaml has a row, the row's root is the builder its main.go names,
-// and every method and file the row names exists.
+// every method and file the row names exists, and the row's rules are a section of
+// docs/spec.md, where the rule the code follows is read.
 func TestWhereEachFunctionLives(t *testing.T) {
 	const root = "../../.."
 	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
@@ -46,6 +47,9 @@ func TestWhereEachFunctionLives(t *testing.T) {
 			got := runtime.FuncForPC(reflect.ValueOf(b).Pointer()).Name()
 			if !strings.HasSuffix(got, "/"+wantRoot) {
 				t.Errorf("the table's root is %s, wire/all builds %s with %s", wantRoot, f.LogicalID, got)
+			}
+			if !regexp.MustCompile(`^\[[^]]+\]\(spec\.md#[a-z0-9-]+\)$`).MatchString(row[5]) {
+				t.Errorf("the table's rules for %s are %s, not a section of docs/spec.md", f.LogicalID, row[5])
 			}
 			// The files exist and, together, define every method the row names.
 			var src strings.Builder

@@ -59,8 +59,9 @@ func Produce(d *wire.Deps) (lambda.Handler, error) {
 // the payment settings for the providers it asks, and the operator wait for the stuck
 // orders, as Watch does.
 func Reconcile(d *wire.Deps) (lambda.Handler, error) {
-	if d.Cfg.OperatorWait <= 0 {
-		return nil, errors.New("flow: OPERATOR_WAIT_MINUTES must be a whole number of minutes, at least 1")
+	watch, err := post.WatchRule(d)
+	if err != nil {
+		return nil, err
 	}
 	if d.Cfg.ReconcileDays <= 0 {
 		return nil, errors.New("flow: RECONCILE_DAYS must be a whole number of days, at least 1")
@@ -69,6 +70,6 @@ func Reconcile(d *wire.Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := workflow.NewReconcile(post.Common(d), mail.Mailing(d), ops.Tokens(d), post.WatchRule(d), payment.Listers(p.Modes), d.Cfg.ReconcileDays)
+	r := workflow.NewReconcile(post.Common(d), mail.Mailing(d), ops.Tokens(d), watch, payment.Listers(p.Modes), d.Cfg.ReconcileDays)
 	return r.Handler(), nil
 }

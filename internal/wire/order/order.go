@@ -13,6 +13,7 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/stepfn"
+	"github.com/lmsshop/checkout/internal/trace"
 	"github.com/lmsshop/checkout/internal/wire"
 	"github.com/lmsshop/checkout/internal/wire/settings"
 )
@@ -24,7 +25,7 @@ func Order(d *wire.Deps) (lambda.Handler, error) {
 	if d.Cfg.StateMachineARN == "" {
 		return nil, errors.New("order: the ORDER function starts the workflow: STATE_MACHINE_ARN must name the state machine")
 	}
-	s := wire.Purchase(d, "Order")
+	s := wire.Purchase(d, trace.SourceOrder)
 	check, err := settings.RequiredDataCheck(d)
 	if err != nil {
 		return nil, err

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/wire"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
@@ -20,7 +19,7 @@ import (
 func Common(d *wire.Deps) workflow.Common {
 	return workflow.Common{
 		Store: d.Store,
-		Shops: &checkout.ShopCache{Loader: d.Store, ShopID: d.Cfg.ShopID, TTL: d.Cfg.ShopCacheTTL, Now: d.Now},
+		Shops: wire.Shops(d),
 		Now:   d.Now,
 		Log:   d.Log,
 	}
@@ -44,17 +43,23 @@ func Bill(d *wire.Deps) (lambda.Handler, error) {
 	return workflow.NewBilling(Common(d)).Handler(), nil
 }
 
-// WatchRule is the rule of the orders waiting for an operator, shared by Watch and Reconcile.
-func WatchRule(d *wire.Deps) *workflow.Watch {
-	return &workflow.Watch{Store: d.Store, ShopID: d.Cfg.ShopID, Threshold: d.Cfg.OperatorWait, Now: d.Now, Log: d.Log}
+// WatchRule is the rule of the orders waiting for an operator, shared by Watch and
+// Reconcile: a malformed OPERATOR_WAIT_MINUTES fails the cold start of both.
+func WatchRule(d *wire.Deps) (*workflow.Watch, error) {
+	if d.Cfg.OperatorWait <= 0 {
+		return nil, errors.New("post: OPERATOR_WAIT_MINUTES must be a whole number of minutes, at least 1")
+	}
+	return &workflow.Watch{Store: d.Store, ShopID: d.Cfg.ShopID, Threshold: d.Cfg.OperatorWait, Now: d.Now, Log: d.Log}, nil
 }
 
 // Watch builds the scheduled function that counts the orders waiting for an operator
 // and publishes the count as a metric (workflow.Watch's Run, in
-// internal/workflow/watch.go). It reads the table only.
+// internal/workflow/watch.go). It reads the table only. Rules:
+// docs/spec.md#orders-waiting-for-an-operator.
 func Watch(d *wire.Deps) (lambda.Handler, error) {
-	if d.Cfg.OperatorWait <= 0 {
-		return nil, errors.New("post: OPERATOR_WAIT_MINUTES must be a whole number of minutes, at least 1")
+	w, err := WatchRule(d)
+	if err != nil {
+		return nil, err
 	}
-	return WatchRule(d).Handler(), nil
+	return w.Handler(), nil
 }

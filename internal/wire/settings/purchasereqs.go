@@ -3,6 +3,7 @@ package settings
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/lmsshop/checkout/internal/trace"
 	"github.com/lmsshop/checkout/internal/wire"
 )
 
@@ -10,7 +11,7 @@ import (
 // RegisterRequirements, getCart and putRequirements (internal/purchase/purchase.go), with
 // the handlers' own check. Rules: docs/spec.md#purchaserequis.
 func PurchaseReqs(d *wire.Deps) (lambda.Handler, error) {
-	s := wire.Purchase(d, "Purchase Requirements")
+	s := wire.Purchase(d, trace.SourceRequirements)
 	check, err := RequiredDataCheck(d)
 	if err != nil {
 		return nil, err

@@ -8,7 +8,9 @@ import { lang } from '../i18n.js';
 
 const FINAL = new Set(['COMPLETE', 'CANCELLED']);
 const RETRY = new Set(['FAILED', 'REFUSED']);
-const PAID = new Set(['SOLDOUT', 'COMPLETE', 'PREPROD', 'PARTIAL', 'PAYBACK']);
+// PAST_PAYMENT are the statuses of an order past its payment: paid (checkout.Paid) or
+// marked for a refund, which checkout does not count as paid.
+const PAST_PAYMENT = new Set(['SOLDOUT', 'COMPLETE', 'PREPROD', 'PARTIAL', 'PAYBACK']);
 
 function modeName(t, m) {
   const s = t(`paymode.${m}`);
@@ -68,7 +70,7 @@ export async function paymentView(ctx, params, alive = () => true) {
     await new Promise((r) => setTimeout(r, 250));
     o = await ctx.client.order();
   }
-  if (RETRY.has(o.status) || PAID.has(o.status) || FINAL.has(o.status)) {
+  if (RETRY.has(o.status) || PAST_PAYMENT.has(o.status) || FINAL.has(o.status)) {
     history.replaceState(null, '', '#/status');
     return statusView(ctx, params, alive);
   }
