@@ -132,21 +132,39 @@ func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, d
 	if len(inst.Events) == 0 {
 		inst.Events = []Event{{Type: EventDelivered, At: now.UTC()}}
 	}
-	err = b.store.Commit(ctx, Commit{Key: key, Instance: inst, Balances: d.balances})
+	c := Commit{Key: key, Instance: inst, Balances: d.balances}
+	committed, err := b.commit(ctx, c)
+	var refunded *Refunded
+	if errors.As(err, &refunded) {
+		// Refunded meanwhile: the effect is in the LMS and the refund did not see the
+		// unit. Recorded all the same, it is the caller's to withdraw.
+		c.Refunded = true
+		if refunded.Instance, err = b.commit(ctx, c); err != nil {
+			return Instance{}, err
+		}
+		return Instance{}, fmt.Errorf("%s %s: %w", b.name, key, refunded)
+	}
+	return committed, err
+}
+
+// commit writes c and answers the unit's instance: c's, or the one a concurrent run
+// committed first.
+func (b base) commit(ctx context.Context, c Commit) (Instance, error) {
+	err := b.store.Commit(ctx, c)
 	if errors.Is(err, ErrAlreadyProduced) {
-		won, found, gerr := b.store.Produced(ctx, key)
+		won, found, gerr := b.store.Produced(ctx, c.Key)
 		if gerr != nil {
-			return Instance{}, fmt.Errorf("%s %s: read concurrent result: %w", b.name, key, gerr)
+			return Instance{}, fmt.Errorf("%s %s: read concurrent result: %w", b.name, c.Key, gerr)
 		}
 		if !found {
-			return Instance{}, fmt.Errorf("%s %s: marker exists but instance is missing", b.name, key)
+			return Instance{}, fmt.Errorf("%s %s: marker exists but instance is missing", b.name, c.Key)
 		}
 		return won, nil
 	}
 	if err != nil {
-		return Instance{}, fmt.Errorf("%s %s: commit: %w", b.name, key, err)
+		return Instance{}, fmt.Errorf("%s %s: commit: %w", b.name, c.Key, err)
 	}
-	return inst, nil
+	return c.Instance, nil
 }
 
 // perPerson delivers unit i of the line to people[i], each on their LMS account (ensured

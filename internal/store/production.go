@@ -110,6 +110,10 @@ type markerItem struct {
 	Reference string            `json:"reference,omitempty"`
 	Customer  string            `json:"customer,omitempty"`
 	At        *time.Time        `json:"at,omitempty"`
+	// WithdrawnBy and WithdrawnAt name the refund that closed the unit's claim before
+	// its commit (CloseClaims): the commit is refused, unless it says it knows.
+	WithdrawnBy string     `json:"withdrawnBy,omitempty"`
+	WithdrawnAt *time.Time `json:"withdrawnAt,omitempty"`
 }
 
 // Produced implements production.InstanceStore.
@@ -343,15 +347,24 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 	}
 	now := st.now()
 	// The marker may hold the unit's pinned decisions already (Claim): the commit
-	// completes it, on condition that no run committed it before.
+	// completes it, on condition that no run committed it before, and that no refund
+	// closed the unit's claim (CloseClaims) — a condition on the marker the commit
+	// writes anyway, so the normal path pays nothing for it.
+	names := map[string]string{"#type": "type", "#ref": "reference", "#cust": "customer", "#at": "at"}
+	cond := "attribute_not_exists(#ref)"
+	if !c.Refunded {
+		names["#wd"] = "withdrawnBy"
+		cond += " AND attribute_not_exists(#wd)"
+	}
 	marker := &types.Update{
 		TableName: &st.Table, Key: key("TX#"+c.Key.TxID, markerSK(c.Key)),
 		UpdateExpression:         aws.String("SET #type = :type, #ref = :ref, #cust = :cust, #at = :at"),
-		ConditionExpression:      aws.String("attribute_not_exists(#ref)"),
-		ExpressionAttributeNames: map[string]string{"#type": "type", "#ref": "reference", "#cust": "customer", "#at": "at"},
+		ConditionExpression:      &cond,
+		ExpressionAttributeNames: names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":type": s("produced"), ":ref": s(in.Reference), ":cust": s(strings.ToLower(in.Customer)), ":at": s(now.Format(time.RFC3339Nano)),
 		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	inst, err := marshal(toInstanceItem(in))
 	if err != nil {
@@ -375,9 +388,7 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		var tce *types.TransactionCanceledException
 		if errors.As(err, &tce) && len(tce.CancellationReasons) == len(items) && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
-			// ECONFLICT, and still production.ErrAlreadyProduced, which the
-			// handlers tell from a failure.
-			return &checkout.Error{Kind: checkout.ECONFLICT, Message: "already produced", Err: production.ErrAlreadyProduced}
+			return st.commitRefused(ctx, c.Key, tce.CancellationReasons[0].Item)
 		}
 		return err
 	})
@@ -385,6 +396,79 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		return opError("store.commit", err, "commit %s", c.Key)
 	}
 	return nil
+}
+
+// commitRefused says why a commit's marker condition failed, from the marker as it was
+// (read again when the server did not return it): committed before, or closed by a
+// refund. Both are ECONFLICT, and still production.ErrAlreadyProduced or
+// *production.Refunded, which the handlers tell from a failure.
+func (st *Store) commitRefused(ctx context.Context, k production.Key, old map[string]types.AttributeValue) error {
+	if old == nil {
+		out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return opError("store.commit", err, "read production marker %s", k)
+		}
+		old = out.Item
+	}
+	var m markerItem
+	if err := unmarshal(old, &m); err != nil {
+		return opError("store.commit", err, "decode production marker %s", k)
+	}
+	if m.Reference == "" && m.WithdrawnBy != "" && m.WithdrawnAt != nil {
+		return &checkout.Error{Kind: checkout.ECONFLICT, Message: "refunded", Err: &production.Refunded{Refund: m.WithdrawnBy, At: m.WithdrawnAt.UTC()}}
+	}
+	return &checkout.Error{Kind: checkout.ECONFLICT, Message: "already produced", Err: production.ErrAlreadyProduced}
+}
+
+// CloseClaims closes the claims of an order's postpay units that were claimed but not
+// committed, for the refund named by ref and at: a refund withdraws the units
+// delivered, and a unit whose delivery is in flight (claimed, its effect perhaps in
+// the LMS already) is not among them yet. Its marker records the refund, on condition
+// that the unit was not committed, and its commit is then refused
+// (*production.Refunded): the run delivering it withdraws it itself. It must come
+// after the order left the paid statuses (no claim can be added then), and it answers
+// the keys it closed. One read of the order's head and one write per claimed unit, on
+// the refund's path only; a retry closes the same claims again, to the same refund.
+func (st *Store) CloseClaims(ctx context.Context, txid, ref string, at time.Time) ([]production.Key, error) {
+	const op = "store.closeClaims"
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(txPK(txid), orderSK), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, opError(op, err, "read order %s", txid)
+	}
+	var keys []production.Key
+	for name := range out.Item {
+		rest, pin := strings.CutPrefix(name, "pin#") // pinAttr's name: pin#<line>#<unit>
+		i := strings.LastIndex(rest, "#")
+		if !pin || i < 0 {
+			continue
+		}
+		n, err := strconv.Atoi(rest[i+1:])
+		if err != nil {
+			continue
+		}
+		keys = append(keys, production.Key{TxID: txid, LineID: rest[:i], Unit: n, Phase: production.PhasePostpay})
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	var closed []production.Key
+	for _, k := range keys {
+		_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &st.Table, Key: key("TX#"+txid, markerSK(k)),
+			UpdateExpression:         aws.String("SET #type = :type, #wd = :wd, #wat = :wat"),
+			ConditionExpression:      aws.String("attribute_not_exists(#ref)"),
+			ExpressionAttributeNames: map[string]string{"#type": "type", "#wd": "withdrawnBy", "#wat": "withdrawnAt", "#ref": "reference"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":type": s("produced"), ":wd": s(ref), ":wat": s(at.UTC().Format(time.RFC3339Nano)),
+			},
+		})
+		if _, failed := conditionFailed(err); failed {
+			continue // committed: withdrawn with the order's other products
+		}
+		if err != nil {
+			return nil, opError(op, err, "close the claim of %s", k)
+		}
+		closed = append(closed, k)
+	}
+	return closed, nil
 }
 
 // withConflictRetries runs write again, after a pause, while a concurrent transaction

@@ -50,8 +50,8 @@ func (s *Production) ProduceTask(ctx context.Context, t Task) (any, error) {
 //
 // With the execution input's copy of the order, postpay does not read the order: the
 // state machine reaches it only once the payment was settled, and each unit's commit
-// checks that the order is still paid (store.Commit), which a refund racing
-// production would change.
+// claim checks that the order is still paid (store.Claim), and a refund landing after
+// a claim closes it, which its commit then tells (production.Refunded).
 func (s *Production) produce(ctx context.Context, t Task, phase string) ([]string, error) {
 	txid := t.TxID
 	o, copied, err := s.order(ctx, t)
@@ -87,6 +87,9 @@ func (s *Production) produce(ctx context.Context, t Task, phase string) ([]strin
 			run = h.Prepay
 		}
 		res, err := run(ctx, job)
+		if refunded := (*production.Refunded)(nil); errors.As(err, &refunded) {
+			s.takeBackRefunded(ctx, l, refunded)
+		}
 		if errors.Is(err, production.ErrNotPaid) {
 			tr.Printf(ctx, txid, "full production refused: the order is no longer paid")
 			return nil, productionError(err)
@@ -132,6 +135,25 @@ func (s *Production) produce(ctx context.Context, t Task, phase string) ([]strin
 		products = nil // billing finds them itself
 	}
 	return products, nil
+}
+
+// takeBackRefunded withdraws a unit whose order was refunded while it was being
+// delivered, as the refund withdraws the others (the refund, which did not see it,
+// closed its claim): its effect is in the LMS, and this run is the one that knows it.
+// A failure is traced for the operator, as the refund lists one; the task ends as for
+// any order no longer paid.
+func (s *Production) takeBackRefunded(ctx context.Context, l checkout.OrderLine, r *production.Refunded) {
+	in := r.Instance
+	tr := s.tracer(srcProduction)
+	done, left, err := s.takeBack(ctx, s.Producers, in, r.Refund, r.At)
+	switch {
+	case err != nil:
+		tr.Printf(ctx, in.TxID, "line %s (%s) unit %d delivered as %s while the order was refunded (%s); NOT withdrawn: %v", l.ID, l.Code, in.Unit, in.Reference, r.Refund, err)
+	case left != "":
+		tr.Printf(ctx, in.TxID, "line %s (%s) unit %d delivered as %s while the order was refunded (%s); left for the operator: %s", l.ID, l.Code, in.Unit, in.Reference, r.Refund, left)
+	default:
+		tr.Printf(ctx, in.TxID, "line %s (%s) unit %d delivered while the order was refunded (%s): withdrawn: %s", l.ID, l.Code, in.Unit, r.Refund, done)
+	}
 }
 
 // productionError names a handler's failure for the state machine: a missing LMS

@@ -1,0 +1,154 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/production"
+	"github.com/lmsshop/checkout/internal/production/locallms"
+	"github.com/lmsshop/checkout/internal/store"
+	"github.com/lmsshop/checkout/internal/workflow"
+)
+
+// racingStore is the table as production sees it, with the operator's refund landing
+// at one moment of the first postpay unit's delivery: just before its commit (after
+// its claim and its effect in the LMS), or just after it. The refund runs in the same
+// goroutine, so the interleaving is the one named, every time.
+type racingStore struct {
+	*store.Store
+	beforeCommit, afterCommit func()
+	once                      sync.Once
+}
+
+func (r *racingStore) Commit(ctx context.Context, c production.Commit) error {
+	if c.Key.Phase != production.PhasePostpay {
+		return r.Store.Commit(ctx, c)
+	}
+	first := false
+	r.once.Do(func() { first = true })
+	if first && r.beforeCommit != nil {
+		r.beforeCommit()
+	}
+	err := r.Store.Commit(ctx, c)
+	if first && r.afterCommit != nil {
+		r.afterCommit()
+	}
+	return err
+}
+
+// TestRefundRacingProduction: an operator refunds a paid order while production
+// delivers it. Wherever the refund lands in the unit's delivery, once both are done the
+// buyer has the money back and no product: the enrolment is ended or the credits are off
+// the balance, the back office's order shows the unit with one withdrawn event, the
+// trace says what happened, and retrying either side (the production task, the
+// operator's refund) gives nothing and takes nothing twice.
+func TestRefundRacingProduction(t *testing.T) {
+	credits := func(o *checkout.Order) {
+		o.Lines[0].Handler, o.Lines[0].Params = "credits", map[string]string{"credits": "5"}
+	}
+	tests := []struct {
+		name    string
+		edit    func(*checkout.Order)
+		before  bool   // the refund lands before the unit's commit (else just after it)
+		wantErr string // the production task's error
+	}{
+		{"enrolment, refunded between claim and commit", nil, true, workflow.ErrTaskFailed},
+		{"credits, refunded between claim and commit", credits, true, workflow.ErrTaskFailed},
+		{"enrolment, refunded just after the commit", nil, false, ""},
+		{"credits, refunded just after the commit", credits, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			lms := locallms.New(e.st.DB, e.st.Table)
+			race := &racingStore{Store: e.st}
+			e.producers = production.Handlers(lms, race, nil)
+			e.build()
+
+			txid, _ := e.placeWith("check", 12000, tt.edit)
+			e.startPayment(txid, "T-"+txid)
+			if code, body := e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-1"}`); code != http.StatusOK {
+				t.Fatalf("payment received: %d %s", code, body)
+			}
+			refund := func() {
+				if code, _, resp := e.refund(txid, `{"reference":"CHQ-1 returned"}`); code != http.StatusOK {
+					t.Fatalf("refund = %d %s", code, resp)
+				}
+			}
+			if tt.before {
+				race.beforeCommit = refund
+			} else {
+				race.afterCommit = refund
+			}
+			_, errName := e.task(e.produce, map[string]any{"action": "postpay", "txid": txid})
+
+			check := func(when string) {
+				t.Helper()
+				o := e.order(txid)
+				refunds := 0
+				for _, p := range o.Payments {
+					if p.Outcome == workflow.OutcomeRefunded {
+						refunds++
+					}
+				}
+				if o.Status != checkout.Cancelled || refunds != 1 {
+					t.Fatalf("%s: order %s with %d refund(s), want CANCELLED with one", when, o.Status, refunds)
+				}
+				code, body, _ := e.admin("GET", "/admin/orders/"+txid, "", nil, nil)
+				var v workflow.AdminOrder
+				if code != http.StatusOK || json.Unmarshal([]byte(body), &v) != nil {
+					t.Fatalf("%s: back-office order = %d %s", when, code, body)
+				}
+				if len(v.Products) != 1 {
+					t.Fatalf("%s: back-office order shows products %+v, want the one unit", when, v.Products)
+				}
+				ref := v.Products[0].Reference
+				code, body, _ = e.admin("GET", "/admin/products/"+ref, "", nil, nil)
+				var in production.Instance
+				if code != http.StatusOK || json.Unmarshal([]byte(body), &in) != nil {
+					t.Fatalf("%s: back-office product %s = %d %s", when, ref, code, body)
+				}
+				withdrawn := 0
+				for _, ev := range in.Events {
+					if ev.Type == production.EventWithdrawn {
+						withdrawn++
+					}
+				}
+				if withdrawn != 1 {
+					t.Fatalf("%s: product %s events %+v, want one withdrawn", when, ref, in.Events)
+				}
+				if tt.edit == nil {
+					enr, err := lms.Enrolment(e.ctx, in.Data["userId"], "COURSE-101")
+					if err != nil || enr.End.IsZero() || enr.End.After(time.Now()) {
+						t.Fatalf("%s: enrolment %+v %v, want it ended", when, enr, err)
+					}
+				} else if n, err := e.st.Balance(e.ctx, buyerEmail, production.BalanceCredits); err != nil || n != 0 {
+					t.Fatalf("%s: credits balance %d %v, want 0", when, n, err)
+				}
+				if tr := e.traceText(txid); !strings.Contains(tr, ref) || !strings.Contains(tr, "withdrawn") {
+					t.Fatalf("%s: the trace does not say %s was withdrawn:\n%s", when, ref, tr)
+				}
+			}
+			check("after the race")
+			if errName != tt.wantErr {
+				t.Errorf("production task error %q, want %q", errName, tt.wantErr)
+			}
+
+			if _, errName := e.task(e.produce, map[string]any{"action": "postpay", "txid": txid}); errName != workflow.ErrTaskFailed {
+				t.Errorf("production retried: error %q, want %q", errName, workflow.ErrTaskFailed)
+			}
+			check("after production retried")
+			refund()
+			check("after the refund retried")
+			if mails := e.mail.to(buyerEmail, "refunded"); len(mails) != 1 {
+				t.Errorf("%d refund e-mails, want 1", len(mails))
+			}
+		})
+	}
+}
