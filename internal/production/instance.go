@@ -130,6 +130,12 @@ type Claimed struct {
 	Instance Instance
 	// Decisions are the decisions pinned first (when not Produced).
 	Decisions map[string]string
+	// NotPaid says that a postpay unit's order is no longer paid but the unit was
+	// claimed before it changed: an earlier run may have made its effect in the LMS
+	// and stopped before its commit (a commit that failed and is retried), which a
+	// refund does not see. The run finishes it (Decisions) so that it is withdrawn like
+	// any delivered unit, and ends as for an order not paid.
+	NotPaid bool
 }
 
 // InstanceStore persists production markers, decisions and instances.
@@ -141,7 +147,7 @@ type InstanceStore interface {
 	// records decisions the first time and returns the decisions recorded first, so
 	// that every run of a step acts on the same choices (an extension's end date, a
 	// licence key). A postpay claim's error wraps ErrNotPaid when the order is no
-	// longer paid.
+	// longer paid and the unit was not claimed before (else Claimed.NotPaid).
 	Claim(ctx context.Context, key Key, decisions map[string]string) (Claimed, error)
 	// Commit writes the production marker (only if the key was not committed yet),
 	// the instance with its events and the balance additions in one transaction. It

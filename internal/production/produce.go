@@ -87,6 +87,13 @@ const pinNow = "now"
 //  3. marker + instance + balance additions are committed in one transaction
 //     guarded by the marker's absence; a loser of a concurrent race reads the
 //     winner's instance instead.
+//
+// A refund racing it: one that lands before the claim has it refused (ErrNotPaid),
+// before any effect; one that lands after the claim closes it (the refund withdraws
+// only committed units), and the commit, refused (*Refunded), is made all the same for
+// the caller to withdraw the unit. A run that finds its order no longer paid but the
+// unit claimed before (Claimed.NotPaid: an earlier run stopped between its effect and
+// its commit) finishes the unit the same way, since that run's effect may be in the LMS.
 func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, do deliverFunc) (Instance, error) {
 	key := Key{TxID: j.TxID, LineID: j.LineID, Unit: unit, Phase: PhasePostpay}
 	decisions := map[string]string{pinNow: j.Now.Format(time.RFC3339Nano)}
@@ -108,7 +115,11 @@ func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, d
 	if err != nil {
 		return Instance{}, fmt.Errorf("%s %s: pin decisions: %w", b.name, key, err)
 	}
+	notPaid := fmt.Errorf("%s %s: %w", b.name, key, ErrNotPaid)
 	if claimed.Produced {
+		if claimed.NotPaid {
+			return Instance{}, notPaid // delivered before the refund, which withdraws it
+		}
 		return claimed.Instance, nil
 	}
 	pinned := claimed.Decisions
@@ -143,6 +154,11 @@ func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, d
 			return Instance{}, err
 		}
 		return Instance{}, fmt.Errorf("%s %s: %w", b.name, key, refunded)
+	}
+	if err == nil && claimed.NotPaid {
+		// Claimed before the order changed, and finished now, so that the refund sees
+		// it and withdraws it.
+		return Instance{}, notPaid
 	}
 	return committed, err
 }

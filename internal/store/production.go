@@ -290,16 +290,21 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 	})
 	if old, failed := conditionFailed(err); failed {
 		if old == nil { // no order, or a server that does not return the item as it was
-			var head struct {
-				PK string `json:"pk"`
-			}
-			found, gerr := st.get(ctx, txPK(k.TxID), orderSK, &head)
+			out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(txPK(k.TxID), orderSK), ConsistentRead: aws.Bool(true)})
 			if gerr != nil {
 				return production.Claimed{}, opError("store.claim", gerr, "read the order of %s", k)
 			}
-			if !found {
+			if out.Item == nil {
 				return production.Claimed{}, errNoOrder
 			}
+			old = out.Item
+		}
+		if stored, _ := old[pinAttr(k)].(*types.AttributeValueMemberM); stored != nil {
+			// Claimed before the order changed: an earlier run may have made the
+			// unit's effect in the LMS.
+			claimed, err := st.claimedBefore(ctx, k, stored)
+			claimed.NotPaid = true
+			return claimed, err
 		}
 		// ECONFLICT like any refusal by the order's state, and still production.ErrNotPaid,
 		// which the workflow tells from a failure worth retrying.
@@ -312,15 +317,15 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 	if stored == nil {
 		return production.Claimed{}, checkout.Errorf("store.claim", checkout.EINTERNAL, "pin %s: the order's answer has no pinned decisions", k)
 	}
-	pinned := map[string]string{}
-	for name, v := range stored.Value {
-		if sv, ok := v.(*types.AttributeValueMemberS); ok && name != pinStamp {
-			pinned[name] = sv.Value
-		}
-	}
 	if by, _ := stored.Value[pinStamp].(*types.AttributeValueMemberS); by != nil && by.Value == stamp {
-		return production.Claimed{Decisions: pinned}, nil
+		return production.Claimed{Decisions: pinnedDecisions(stored)}, nil
 	}
+	return st.claimedBefore(ctx, k, stored)
+}
+
+// claimedBefore is the claim of a unit whose decisions an earlier run pinned (stored):
+// its instance when that run committed it (the unit's marker), else the decisions.
+func (st *Store) claimedBefore(ctx context.Context, k production.Key, stored *types.AttributeValueMemberM) (production.Claimed, error) {
 	in, found, err := st.Produced(ctx, k)
 	if err != nil {
 		return production.Claimed{}, err
@@ -328,7 +333,18 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 	if found {
 		return production.Claimed{Produced: true, Instance: in}, nil
 	}
-	return production.Claimed{Decisions: pinned}, nil
+	return production.Claimed{Decisions: pinnedDecisions(stored)}, nil
+}
+
+// pinnedDecisions reads the decisions of a pin (without its stamp).
+func pinnedDecisions(stored *types.AttributeValueMemberM) map[string]string {
+	pinned := map[string]string{}
+	for name, v := range stored.Value {
+		if sv, ok := v.(*types.AttributeValueMemberS); ok && name != pinStamp {
+			pinned[name] = sv.Value
+		}
+	}
+	return pinned
 }
 
 // maxConflictRetries bounds the retries of a transaction cancelled by a

@@ -3,6 +3,7 @@ package workflow_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -23,7 +24,10 @@ import (
 type racingStore struct {
 	*store.Store
 	beforeCommit, afterCommit func()
-	once                      sync.Once
+	// failCommit makes that commit fail without writing, as a table that does not
+	// answer: the task is retried, and the refund lands before the retry.
+	failCommit bool
+	once       sync.Once
 }
 
 func (r *racingStore) Commit(ctx context.Context, c production.Commit) error {
@@ -35,6 +39,9 @@ func (r *racingStore) Commit(ctx context.Context, c production.Commit) error {
 	if first && r.beforeCommit != nil {
 		r.beforeCommit()
 	}
+	if first && r.failCommit {
+		return errors.New("the table did not answer")
+	}
 	err := r.Store.Commit(ctx, c)
 	if first && r.afterCommit != nil {
 		r.afterCommit()
@@ -43,28 +50,37 @@ func (r *racingStore) Commit(ctx context.Context, c production.Commit) error {
 }
 
 // TestRefundRacingProduction: an operator refunds a paid order while production
-// delivers it. Wherever the refund lands in the unit's delivery, once both are done the
-// buyer has the money back and no product: the enrolment is ended or the credits are off
-// the balance, the back office's order shows the unit with one withdrawn event, the
-// trace says what happened, and retrying either side (the production task, the
-// operator's refund) gives nothing and takes nothing twice.
+// delivers it. Wherever the refund lands in the unit's delivery — between its claim and
+// its commit (its effect made in the LMS), just after its commit, or between a commit
+// that failed and the task's retry — once both are done the buyer has the money back
+// and no product: the enrolment is ended or the credits are off the balance, the back
+// office's order shows the unit with one withdrawn event, the trace says what happened,
+// and retrying either side (the production task, the operator's refund) gives nothing
+// and takes nothing twice.
 func TestRefundRacingProduction(t *testing.T) {
 	credits := func(o *checkout.Order) {
 		o.Lines[0].Handler, o.Lines[0].Params = "credits", map[string]string{"credits": "5"}
 	}
+	const (
+		beforeCommit = "between claim and commit"
+		afterCommit  = "just after the commit"
+		beforeRetry  = "between a failed commit and the retry"
+	)
 	tests := []struct {
 		name    string
 		edit    func(*checkout.Order)
-		before  bool   // the refund lands before the unit's commit (else just after it)
-		wantErr string // the production task's error
+		moment  string
+		wantErr string // the production task's error (its retry's, beforeRetry)
 	}{
-		{"enrolment, refunded between claim and commit", nil, true, workflow.ErrTaskFailed},
-		{"credits, refunded between claim and commit", credits, true, workflow.ErrTaskFailed},
-		{"enrolment, refunded just after the commit", nil, false, ""},
-		{"credits, refunded just after the commit", credits, false, ""},
+		{"enrolment", nil, beforeCommit, workflow.ErrTaskFailed},
+		{"credits", credits, beforeCommit, workflow.ErrTaskFailed},
+		{"enrolment", nil, afterCommit, ""},
+		{"credits", credits, afterCommit, ""},
+		{"enrolment", nil, beforeRetry, workflow.ErrTaskFailed},
+		{"credits", credits, beforeRetry, workflow.ErrTaskFailed},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(tt.name+", refunded "+tt.moment, func(t *testing.T) {
 			e := newEnv(t)
 			lms := locallms.New(e.st.DB, e.st.Table)
 			race := &racingStore{Store: e.st}
@@ -72,6 +88,8 @@ func TestRefundRacingProduction(t *testing.T) {
 			e.build()
 
 			txid, _ := e.placeWith("check", 12000, tt.edit)
+			// The execution input's copy: production does not read the order.
+			postpay := map[string]any{"action": "postpay", "txid": txid, "order": e.order(txid)}
 			e.startPayment(txid, "T-"+txid)
 			if code, body := e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-1"}`); code != http.StatusOK {
 				t.Fatalf("payment received: %d %s", code, body)
@@ -81,12 +99,22 @@ func TestRefundRacingProduction(t *testing.T) {
 					t.Fatalf("refund = %d %s", code, resp)
 				}
 			}
-			if tt.before {
+			switch tt.moment {
+			case beforeCommit:
 				race.beforeCommit = refund
-			} else {
+			case afterCommit:
 				race.afterCommit = refund
+			case beforeRetry:
+				race.failCommit = true
 			}
-			_, errName := e.task(e.produce, map[string]any{"action": "postpay", "txid": txid})
+			_, errName := e.task(e.produce, postpay)
+			if tt.moment == beforeRetry {
+				if errName != workflow.ErrTransient {
+					t.Fatalf("production task with a failed commit: error %q, want %q", errName, workflow.ErrTransient)
+				}
+				refund()
+				_, errName = e.task(e.produce, postpay)
+			}
 
 			check := func(when string) {
 				t.Helper()
@@ -140,7 +168,7 @@ func TestRefundRacingProduction(t *testing.T) {
 				t.Errorf("production task error %q, want %q", errName, tt.wantErr)
 			}
 
-			if _, errName := e.task(e.produce, map[string]any{"action": "postpay", "txid": txid}); errName != workflow.ErrTaskFailed {
+			if _, errName := e.task(e.produce, postpay); errName != workflow.ErrTaskFailed {
 				t.Errorf("production retried: error %q, want %q", errName, workflow.ErrTaskFailed)
 			}
 			check("after production retried")
