@@ -259,3 +259,98 @@ func TestPostpayClaimNeedsAPaidOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestRefundClosesClaims: a refund closes the claims of the units being delivered (the
+// unit claimed, not committed), and not those committed, which it withdraws itself;
+// closing again changes nothing. A closed unit's commit is refused, naming the refund,
+// and writes nothing (no instance, no balance, the marker as it was) until its run
+// commits it knowingly (Commit.Refunded), once. Claims after the refund: a unit claimed
+// before is told so (Claimed.NotPaid), with its decisions or its instance; a unit never
+// claimed is refused.
+func TestRefundClosesClaims(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	txid := placed(t, st, checkout.SoldOut, false)
+	unit := func(line string, n int) production.Key {
+		return production.Key{TxID: txid, LineID: line, Unit: n, Phase: production.PhasePostpay}
+	}
+	delivered, inFlight, bundlePart, never := unit("L01", 0), unit("L01", 1), unit("L02.CERT-GO", 0), unit("L03", 0)
+	for _, k := range []production.Key{delivered, inFlight, bundlePart} {
+		if _, err := st.Claim(ctx, k, map[string]string{"now": "2026-05-01T00:00:00Z"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	email := strings.ToLower(txid) + "@example.com"
+	instanceOf := func(k production.Key) production.Instance {
+		in := sampleInstance(k)
+		in.Customer = email
+		return in
+	}
+	if err := st.Commit(ctx, production.Commit{Key: delivered, Instance: instanceOf(delivered)}); err != nil {
+		t.Fatal(err)
+	}
+	r := refundOf(txid)
+	if _, _, err := st.RefundOrder(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+
+	for try := range 2 {
+		closed, err := st.CloseClaims(ctx, txid, r.Payment.Reference, r.Payment.At)
+		if err != nil || !reflect.DeepEqual(closed, []production.Key{inFlight, bundlePart}) {
+			t.Fatalf("CloseClaims (try %d) = %v, %v; want the units claimed and not committed, %v and %v", try+1, closed, err, inFlight, bundlePart)
+		}
+	}
+
+	markerBefore := rawItem(t, st, "TX#"+txid, "PRODUCED#L01#1#postpay")
+	err := st.Commit(ctx, production.Commit{Key: inFlight, Instance: instanceOf(inFlight), Balances: map[string]int64{"credits": 5}})
+	var refunded *production.Refunded
+	if !errors.As(err, &refunded) || !errors.Is(err, production.ErrNotPaid) || checkout.KindOf(err) != checkout.ECONFLICT {
+		t.Fatalf("commit of a closed unit = %v, want a conflict naming the refund", err)
+	}
+	if refunded.Refund != r.Payment.Reference || !refunded.At.Equal(r.Payment.At) {
+		t.Errorf("the refusal names refund %q at %v, want %q at %v", refunded.Refund, refunded.At, r.Payment.Reference, r.Payment.At)
+	}
+	if got := rawItem(t, st, "TX#"+txid, "PRODUCED#L01#1#postpay"); !reflect.DeepEqual(got, markerBefore) {
+		t.Errorf("a refused commit changed the marker:\n%v\nwant\n%v", got, markerBefore)
+	}
+	if _, found, err := st.Produced(ctx, inFlight); found || err != nil {
+		t.Errorf("after a refused commit: Produced = %v, %v; want nothing", found, err)
+	}
+	if n, err := st.Balance(ctx, email, "credits"); n != 0 || err != nil {
+		t.Errorf("after a refused commit: balance %d, %v; want 0", n, err)
+	}
+
+	claims := []struct {
+		name         string
+		k            production.Key
+		wantProduced bool
+		wantErr      error
+	}{
+		{"committed before the refund", delivered, true, nil},
+		{"claimed before the refund", inFlight, false, nil},
+		{"never claimed", never, false, production.ErrNotPaid},
+	}
+	for _, tc := range claims {
+		got, err := st.Claim(ctx, tc.k, map[string]string{"now": "2026-06-01T00:00:00Z"})
+		if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+			t.Errorf("%s: Claim = %+v, %v; want error %v", tc.name, got, err, tc.wantErr)
+			continue
+		}
+		if tc.wantErr == nil && (!got.NotPaid || got.Produced != tc.wantProduced || (!got.Produced && got.Decisions["now"] != "2026-05-01T00:00:00Z")) {
+			t.Errorf("%s: Claim = %+v; want NotPaid, produced %v, the first decisions", tc.name, got, tc.wantProduced)
+		}
+	}
+
+	for try, wantErr := range []error{nil, production.ErrAlreadyProduced} {
+		err := st.Commit(ctx, production.Commit{Key: inFlight, Instance: instanceOf(inFlight), Balances: map[string]int64{"credits": 5}, Refunded: true})
+		if !errors.Is(err, wantErr) || (wantErr == nil) != (err == nil) {
+			t.Fatalf("knowing commit (try %d) = %v, want %v", try+1, err, wantErr)
+		}
+	}
+	if n, err := st.Balance(ctx, email, "credits"); n != 5 || err != nil {
+		t.Errorf("after the knowing commit: balance %d, %v; want 5, once", n, err)
+	}
+	if closed, err := st.CloseClaims(ctx, txid, r.Payment.Reference, r.Payment.At); err != nil || !reflect.DeepEqual(closed, []production.Key{bundlePart}) {
+		t.Errorf("CloseClaims after the commit = %v, %v; want only %v", closed, err, bundlePart)
+	}
+}
