@@ -5,7 +5,8 @@ package store
 //	product instance   pk=CUST#<email>            sk=PRODUCT#<reference>   gsi1pk=PRODUCT#<reference> gsi1sk=INSTANCE
 //	product event      pk=PRODUCT#<reference>     sk=EVENT#<unix ms>#<type>
 //	production marker  pk=TX#<txid>               sk=PRODUCED#<line>#<unit>#<phase>
-//	                   (the unit's pinned decisions first, its reference once committed)
+//	                   (the unit's pinned decisions first, its reference once committed;
+//	                   the refund that closed its claim, CloseClaims)
 //	account balances   pk=CUST#<email>            sk=ACCOUNT                (numeric attributes, ADD)
 //
 // The local LMS's records (LMS#…) are production/locallms's own.
@@ -264,7 +265,9 @@ const pinStamp = "#by"
 // then the unit cannot have been committed (its commit comes after its claim); a
 // value of another write means an earlier run, whose commit the unit's marker shows.
 // It is one write of the head (no index projects the pin) instead of a transaction of
-// a check of the head and a put of the marker, both counted twice.
+// a check of the head and a put of the marker, both counted twice. A refused claim
+// reads the head as it was: a unit pinned before the order changed is answered with
+// Claimed.NotPaid (an earlier run may have made its effect), any other refused.
 func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions map[string]string) (production.Claimed, error) {
 	stamp := st.claimStamp()
 	pin := map[string]types.AttributeValue{pinStamp: s(stamp)}
