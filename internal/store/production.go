@@ -159,14 +159,21 @@ func (st *Store) instanceAt(ctx context.Context, customer, ref string) (producti
 	if out.Item == nil {
 		return production.Instance{}, instanceNotFound(ref)
 	}
+	return st.withEvents(ctx, out.Item, ref)
+}
+
+// withEvents decodes the stored instance ref and reads its events.
+func (st *Store) withEvents(ctx context.Context, item map[string]types.AttributeValue, ref string) (production.Instance, error) {
 	var it instanceItem
-	if err := unmarshal(out.Item, &it); err != nil {
+	if err := unmarshal(item, &it); err != nil {
 		return production.Instance{}, opError("store.instance", err, "decode instance %s", ref)
 	}
 	in := it.instance()
-	if in.Events, err = st.ProductEvents(ctx, ref); err != nil {
+	events, err := st.ProductEvents(ctx, ref)
+	if err != nil {
 		return production.Instance{}, err
 	}
+	in.Events = events
 	return in, nil
 }
 
@@ -572,15 +579,7 @@ func (st *Store) Instance(ctx context.Context, ref string) (production.Instance,
 	if len(out.Items) == 0 {
 		return production.Instance{}, instanceNotFound(ref)
 	}
-	var it instanceItem
-	if err := unmarshal(out.Items[0], &it); err != nil {
-		return production.Instance{}, opError("store.instance", err, "decode instance %s", ref)
-	}
-	in := it.instance()
-	if in.Events, err = st.ProductEvents(ctx, ref); err != nil {
-		return production.Instance{}, err
-	}
-	return in, nil
+	return st.withEvents(ctx, out.Items[0], ref)
 }
 
 // CustomerInstances returns a customer's product instances (without events), by reference.
