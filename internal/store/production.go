@@ -626,6 +626,30 @@ func (st *Store) AddProductEvent(ctx context.Context, ref string, e production.E
 	return nil
 }
 
+// Withdrawn records that a refund took instance in back: its withdrawn event e, and
+// its status, which the back office lists with the order's products, in one
+// transaction; the instance must exist. Writing it again writes the same items.
+func (st *Store) Withdrawn(ctx context.Context, in production.Instance, e production.Event) error {
+	put, err := st.productEventPut(in.Reference, e)
+	if err != nil {
+		return err
+	}
+	_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: put},
+		{Update: &types.Update{
+			TableName: &st.Table, Key: key(custPK(in.Customer), productKey(in.Reference)),
+			UpdateExpression:          aws.String("SET #st = :w"),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":w": s(production.StatusWithdrawn)},
+		}},
+	}})
+	if err != nil {
+		return opError("store.withdrawn", err, "record %s withdrawn", in.Reference)
+	}
+	return nil
+}
+
 // Balance implements production.InstanceStore.
 func (st *Store) Balance(ctx context.Context, email, name string) (int64, error) {
 	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -352,5 +353,43 @@ func TestRefundClosesClaims(t *testing.T) {
 	}
 	if closed, err := st.CloseClaims(ctx, txid, r.Payment.Reference, r.Payment.At); err != nil || !reflect.DeepEqual(closed, []production.Key{bundlePart}) {
 		t.Errorf("CloseClaims after the commit = %v, %v; want only %v", closed, err, bundlePart)
+	}
+}
+
+// TestWithdrawnMarksTheInstance: a refund's withdrawal records the withdrawn event and
+// the instance's status together, the same items when written again; an instance that
+// does not exist is refused and no event is written for it.
+func TestWithdrawnMarksTheInstance(t *testing.T) {
+	ctx := context.Background()
+	st := prodtest.NewStore(t)
+	k := production.Key{TxID: "TU80WKRYTI9QUMJ5", LineID: "L01", Phase: production.PhasePostpay}
+	in := sampleInstance(k)
+	if err := st.Commit(ctx, production.Commit{Key: k, Instance: in}); err != nil {
+		t.Fatal(err)
+	}
+	ev := production.Event{Type: production.EventWithdrawn, At: t0.Add(time.Hour), Data: map[string]string{"refund": "R-1"}}
+	for try := range 2 {
+		if err := st.Withdrawn(ctx, in, ev); err != nil {
+			t.Fatalf("Withdrawn (try %d): %v", try+1, err)
+		}
+	}
+	got, err := st.Instance(ctx, in.Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range got.Events {
+		kinds = append(kinds, e.Type)
+	}
+	if got.Status != production.StatusWithdrawn || strings.Join(kinds, ",") != "delivered,withdrawn" {
+		t.Errorf("after Withdrawn: status %q, events %v; want withdrawn, delivered then one withdrawn", got.Status, kinds)
+	}
+
+	missing := sampleInstance(production.Key{TxID: "TU80WKRYTI9QUMJ6", LineID: "L01", Phase: production.PhasePostpay})
+	if err := st.Withdrawn(ctx, missing, ev); err == nil {
+		t.Fatalf("Withdrawn of an instance never delivered succeeded")
+	}
+	if events, err := st.ProductEvents(ctx, missing.Reference); err != nil || len(events) != 0 {
+		t.Errorf("a refused Withdrawn wrote events %v (%v)", events, err)
 	}
 }

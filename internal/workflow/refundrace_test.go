@@ -133,8 +133,8 @@ func TestRefundRacingProduction(t *testing.T) {
 				if code != http.StatusOK || json.Unmarshal([]byte(body), &v) != nil {
 					t.Fatalf("%s: back-office order = %d %s", when, code, body)
 				}
-				if len(v.Products) != 1 {
-					t.Fatalf("%s: back-office order shows products %+v, want the one unit", when, v.Products)
+				if len(v.Products) != 1 || v.Products[0].Status != production.StatusWithdrawn {
+					t.Fatalf("%s: back-office order shows products %+v, want the one unit, withdrawn", when, v.Products)
 				}
 				ref := v.Products[0].Reference
 				code, body, _ = e.admin("GET", "/admin/products/"+ref, "", nil, nil)

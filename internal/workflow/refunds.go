@@ -291,7 +291,7 @@ func (s *Backoffice) withdraw(ctx context.Context, o *checkout.Order, refund che
 
 // takeBack withdraws one delivered unit after the refund ref made at: through its
 // handler where it can (production.Withdrawer), recording the "withdrawn" event stamped
-// with the refund's time, so that a retry, or the refund and production both, write
+// with the refund's time and the withdrawn status, so that a retry, or the refund and production both, write
 // the same event once. It answers what it did, or why the operator must do it instead
 // (the handler cannot take it back, or failed: the money is back already, and the
 // operator finishes by hand); err is a failure to record it.
@@ -307,7 +307,7 @@ func (c core) takeBack(ctx context.Context, producers map[string]production.Hand
 		return "", label + ": " + err.Error(), nil
 	}
 	ev := production.Event{Type: production.EventWithdrawn, At: at, Data: map[string]string{"refund": ref, "what": what}}
-	if err := c.Store.AddProductEvent(ctx, in.Reference, ev); err != nil {
+	if err := c.Store.Withdrawn(ctx, in, ev); err != nil {
 		return "", "", checkout.Wrap("refund.withdraw", err)
 	}
 	return label + ": " + what, "", nil
