@@ -61,6 +61,9 @@ func TestRefundRacingProduction(t *testing.T) {
 	credits := func(o *checkout.Order) {
 		o.Lines[0].Handler, o.Lines[0].Params = "credits", map[string]string{"credits": "5"}
 	}
+	role := func(o *checkout.Order) {
+		o.Lines[0].Handler, o.Lines[0].Params = "assignrole", map[string]string{"role": "studentplus", "context": "COURSE-101"}
+	}
 	const (
 		beforeCommit = "between claim and commit"
 		afterCommit  = "just after the commit"
@@ -74,10 +77,13 @@ func TestRefundRacingProduction(t *testing.T) {
 	}{
 		{"enrolment", nil, beforeCommit, workflow.ErrTaskFailed},
 		{"credits", credits, beforeCommit, workflow.ErrTaskFailed},
+		{"role", role, beforeCommit, workflow.ErrTaskFailed},
 		{"enrolment", nil, afterCommit, ""},
 		{"credits", credits, afterCommit, ""},
+		{"role", role, afterCommit, ""},
 		{"enrolment", nil, beforeRetry, workflow.ErrTaskFailed},
 		{"credits", credits, beforeRetry, workflow.ErrTaskFailed},
+		{"role", role, beforeRetry, workflow.ErrTaskFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+", refunded "+tt.moment, func(t *testing.T) {
@@ -151,13 +157,22 @@ func TestRefundRacingProduction(t *testing.T) {
 				if withdrawn != 1 {
 					t.Fatalf("%s: product %s events %+v, want one withdrawn", when, ref, in.Events)
 				}
-				if tt.edit == nil {
+				switch in.Handler {
+				case "enrol":
 					enr, err := lms.Enrolment(e.ctx, in.Data["userId"], "COURSE-101")
 					if err != nil || enr.End.IsZero() || enr.End.After(time.Now()) {
 						t.Fatalf("%s: enrolment %+v %v, want it ended", when, enr, err)
 					}
-				} else if n, err := e.st.Balance(e.ctx, buyerEmail, production.BalanceCredits); err != nil || n != 0 {
-					t.Fatalf("%s: credits balance %d %v, want 0", when, n, err)
+				case "credits":
+					if n, err := e.st.Balance(e.ctx, buyerEmail, production.BalanceCredits); err != nil || n != 0 {
+						t.Fatalf("%s: credits balance %d %v, want 0", when, n, err)
+					}
+				case "assignrole":
+					if roles, err := lms.Roles(e.ctx, in.Data["userId"]); err != nil || len(roles) != 0 {
+						t.Fatalf("%s: the buyer's roles in the LMS %+v %v, want none", when, roles, err)
+					}
+				default:
+					t.Fatalf("%s: handler %q", when, in.Handler)
 				}
 				if tr := e.traceText(txid); !strings.Contains(tr, ref) || !strings.Contains(tr, "withdrawn") {
 					t.Fatalf("%s: the trace does not say %s was withdrawn:\n%s", when, ref, tr)
