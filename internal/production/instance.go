@@ -136,6 +136,10 @@ type Claimed struct {
 	// refund does not see. The run finishes it (Decisions) so that it is withdrawn like
 	// any delivered unit, and ends as for an order not paid.
 	NotPaid bool
+	// Refunded names the refund that closed the unit's claim before a run committed
+	// it knowingly (Commit.Refunded), when one did: that run may have stopped before
+	// withdrawing it, so a later one withdraws it again (withdrawing is idempotent).
+	Refunded *Refunded
 }
 
 // InstanceStore persists production markers, decisions and instances.

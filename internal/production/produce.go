@@ -116,10 +116,17 @@ func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, d
 		return Instance{}, fmt.Errorf("%s %s: pin decisions: %w", b.name, key, err)
 	}
 	notPaid := fmt.Errorf("%s %s: %w", b.name, key, ErrNotPaid)
+	if claimed.Produced && claimed.NotPaid && claimed.Refunded != nil {
+		// Committed after the refund: withdrawn by the run that committed it, which
+		// may have stopped before; the caller withdraws it again.
+		r := *claimed.Refunded
+		r.Instance = claimed.Instance
+		return Instance{}, fmt.Errorf("%s %s: %w", b.name, key, &r)
+	}
+	if claimed.Produced && claimed.NotPaid {
+		return Instance{}, notPaid // delivered before the refund, which withdraws it
+	}
 	if claimed.Produced {
-		if claimed.NotPaid {
-			return Instance{}, notPaid // delivered before the refund, which withdraws it
-		}
 		return claimed.Instance, nil
 	}
 	pinned := claimed.Decisions

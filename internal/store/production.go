@@ -334,16 +334,21 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 }
 
 // claimedBefore is the claim of a unit whose decisions an earlier run pinned (stored):
-// its instance when that run committed it (the unit's marker), else the decisions.
+// its instance when that run committed it (the unit's marker), with the refund that
+// closed its claim if one did, else the decisions.
 func (st *Store) claimedBefore(ctx context.Context, k production.Key, stored *types.AttributeValueMemberM) (production.Claimed, error) {
-	in, found, err := st.Produced(ctx, k)
+	var m markerItem
+	if _, err := st.get(ctx, "TX#"+k.TxID, markerSK(k), &m); err != nil {
+		return production.Claimed{}, opError("store.claim", err, "read production marker %s", k)
+	}
+	if m.Reference == "" {
+		return production.Claimed{Decisions: pinnedDecisions(stored)}, nil
+	}
+	in, err := st.instanceAt(ctx, m.Customer, m.Reference)
 	if err != nil {
-		return production.Claimed{}, err
+		return production.Claimed{}, opError("store.claim", err, "production marker %s", k)
 	}
-	if found {
-		return production.Claimed{Produced: true, Instance: in}, nil
-	}
-	return production.Claimed{Decisions: pinnedDecisions(stored)}, nil
+	return production.Claimed{Produced: true, Instance: in, Refunded: m.closedBy()}, nil
 }
 
 // pinnedDecisions reads the decisions of a pin (without its stamp).
@@ -440,10 +445,18 @@ func (st *Store) commitRefused(ctx context.Context, k production.Key, old map[st
 	if err := unmarshal(old, &m); err != nil {
 		return opError("store.commit", err, "decode production marker %s", k)
 	}
-	if m.Reference == "" && m.WithdrawnBy != "" && m.WithdrawnAt != nil {
-		return &checkout.Error{Kind: checkout.ECONFLICT, Message: "refunded", Err: &production.Refunded{Refund: m.WithdrawnBy, At: m.WithdrawnAt.UTC()}}
+	if r := m.closedBy(); r != nil && m.Reference == "" {
+		return &checkout.Error{Kind: checkout.ECONFLICT, Message: "refunded", Err: r}
 	}
 	return &checkout.Error{Kind: checkout.ECONFLICT, Message: "already produced", Err: production.ErrAlreadyProduced}
+}
+
+// closedBy is the refund that closed the marker's claim, nil if none did.
+func (m markerItem) closedBy() *production.Refunded {
+	if m.WithdrawnBy == "" || m.WithdrawnAt == nil {
+		return nil
+	}
+	return &production.Refunded{Refund: m.WithdrawnBy, At: m.WithdrawnAt.UTC()}
 }
 
 // CloseClaims closes the claims of an order's postpay units that were claimed but not

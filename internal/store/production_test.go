@@ -351,6 +351,15 @@ func TestRefundClosesClaims(t *testing.T) {
 	if n, err := st.Balance(ctx, email, "credits"); n != 5 || err != nil {
 		t.Errorf("after the knowing commit: balance %d, %v; want 5, once", n, err)
 	}
+	// A run that claims it now learns it is committed after the refund, to withdraw
+	// again what the committing run may not have withdrawn.
+	got, err := st.Claim(ctx, inFlight, map[string]string{"now": "2026-06-01T00:00:00Z"})
+	if err != nil || !got.Produced || !got.NotPaid || got.Refunded == nil || got.Refunded.Refund != r.Payment.Reference || got.Instance.Reference != inFlight.Reference() {
+		t.Errorf("Claim after the knowing commit = %+v, %v; want its instance, not paid, closed by %s", got, err, r.Payment.Reference)
+	}
+	if got, err := st.Claim(ctx, delivered, nil); err != nil || got.Refunded != nil {
+		t.Errorf("Claim of a unit committed before the refund = %+v, %v; want no refund named", got, err)
+	}
 	if closed, err := st.CloseClaims(ctx, txid, r.Payment.Reference, r.Payment.At); err != nil || !reflect.DeepEqual(closed, []production.Key{bundlePart}) {
 		t.Errorf("CloseClaims after the commit = %v, %v; want only %v", closed, err, bundlePart)
 	}

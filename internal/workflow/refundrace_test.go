@@ -27,12 +27,25 @@ type racingStore struct {
 	// failCommit makes that commit fail without writing, as a table that does not
 	// answer: the task is retried, and the refund lands before the retry.
 	failCommit bool
-	once       sync.Once
+	// loseKnowingCommit loses the answer of the commit a run makes knowing that the
+	// refund closed the unit (production.Commit.Refunded), as a run that stops right
+	// after it: the unit is committed and not withdrawn yet when the task is retried.
+	loseKnowingCommit bool
+	once, knowing     sync.Once
 }
 
 func (r *racingStore) Commit(ctx context.Context, c production.Commit) error {
 	if c.Key.Phase != production.PhasePostpay {
 		return r.Store.Commit(ctx, c)
+	}
+	if c.Refunded && r.loseKnowingCommit {
+		err := r.Store.Commit(ctx, c)
+		lost := false
+		r.knowing.Do(func() { lost = true })
+		if err == nil && lost {
+			return errors.New("the run stopped after its commit")
+		}
+		return err
 	}
 	first := false
 	r.once.Do(func() { first = true })
@@ -51,8 +64,9 @@ func (r *racingStore) Commit(ctx context.Context, c production.Commit) error {
 
 // TestRefundRacingProduction: an operator refunds a paid order while production
 // delivers it. Wherever the refund lands in the unit's delivery — between its claim and
-// its commit (its effect made in the LMS), just after its commit, or between a commit
-// that failed and the task's retry — once both are done the buyer has the money back
+// its commit (its effect made in the LMS; and the run stopping right after it records
+// the unit), just after its commit, or between a commit that failed and the task's
+// retry — once both are done the buyer has the money back
 // and no product: the enrolment is ended or the credits are off the balance, the back
 // office's order shows the unit with one withdrawn event, the trace says what happened,
 // and retrying either side (the production task, the operator's refund) gives nothing
@@ -68,6 +82,7 @@ func TestRefundRacingProduction(t *testing.T) {
 		beforeCommit = "between claim and commit"
 		afterCommit  = "just after the commit"
 		beforeRetry  = "between a failed commit and the retry"
+		lostCommit   = "between claim and commit, the run stopping after it"
 	)
 	tests := []struct {
 		name    string
@@ -84,6 +99,8 @@ func TestRefundRacingProduction(t *testing.T) {
 		{"enrolment", nil, beforeRetry, workflow.ErrTaskFailed},
 		{"credits", credits, beforeRetry, workflow.ErrTaskFailed},
 		{"role", role, beforeRetry, workflow.ErrTaskFailed},
+		{"enrolment", nil, lostCommit, workflow.ErrTaskFailed},
+		{"credits", credits, lostCommit, workflow.ErrTaskFailed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+", refunded "+tt.moment, func(t *testing.T) {
@@ -112,13 +129,21 @@ func TestRefundRacingProduction(t *testing.T) {
 				race.afterCommit = refund
 			case beforeRetry:
 				race.failCommit = true
+			case lostCommit:
+				race.beforeCommit, race.loseKnowingCommit = refund, true
 			}
 			_, errName := e.task(e.produce, postpay)
-			if tt.moment == beforeRetry {
+			switch tt.moment {
+			case beforeRetry:
 				if errName != workflow.ErrTransient {
 					t.Fatalf("production task with a failed commit: error %q, want %q", errName, workflow.ErrTransient)
 				}
 				refund()
+				_, errName = e.task(e.produce, postpay)
+			case lostCommit:
+				if errName != workflow.ErrTransient {
+					t.Fatalf("production task stopped after its commit: error %q, want %q", errName, workflow.ErrTransient)
+				}
 				_, errName = e.task(e.produce, postpay)
 			}
 

@@ -282,7 +282,7 @@ func (s *Backoffice) withdraw(ctx context.Context, o *checkout.Order, refund che
 			for _, k := range closed {
 				units = append(units, k.LineID+" unit "+strconv.Itoa(k.Unit))
 			}
-			msg += fmt.Sprintf("; %d being delivered, production withdraws it%s", len(closed), listed(units))
+			msg += fmt.Sprintf("; %d being delivered, which production takes back itself%s", len(closed), listed(units))
 		}
 		tr.Printf(ctx, o.TxID, "%s", msg)
 	}
@@ -290,11 +290,11 @@ func (s *Backoffice) withdraw(ctx context.Context, o *checkout.Order, refund che
 }
 
 // takeBack withdraws one delivered unit after the refund ref made at: through its
-// handler where it can (production.Withdrawer), recording the "withdrawn" event stamped
-// with the refund's time and the withdrawn status, so that a retry, or the refund and production both, write
-// the same event once. It answers what it did, or why the operator must do it instead
-// (the handler cannot take it back, or failed: the money is back already, and the
-// operator finishes by hand); err is a failure to record it.
+// handler where it can (production.Withdrawer), then records the withdrawn status and
+// event, stamped with the refund's time so that a retry, or the refund and production
+// both, write the same event once. It answers what it did, or why the operator must do
+// it instead (the handler cannot take it back, or failed: the money is back already,
+// and the operator finishes by hand); err is a failure to record it.
 func (c core) takeBack(ctx context.Context, producers map[string]production.Handler, in production.Instance, ref string, at time.Time) (done, left string, err error) {
 	label := in.Reference + " " + in.ItemCode + " (" + in.Handler + ")"
 	w, ok := producers[in.Handler].(production.Withdrawer)
