@@ -419,7 +419,7 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		var tce *types.TransactionCanceledException
 		if errors.As(err, &tce) && len(tce.CancellationReasons) == len(items) && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
-			return st.commitRefused(ctx, c.Key, tce.CancellationReasons[0].Item)
+			return st.commitRefused(ctx, c, tce.CancellationReasons[0].Item)
 		}
 		return err
 	})
@@ -429,11 +429,14 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 	return nil
 }
 
-// commitRefused says why a commit's marker condition failed, from the marker as it was
-// (read again when the server did not return it): committed before, or closed by a
-// refund. Both are ECONFLICT, and still production.ErrAlreadyProduced or
-// *production.Refunded, which the handlers tell from a failure.
-func (st *Store) commitRefused(ctx context.Context, k production.Key, old map[string]types.AttributeValue) error {
+// commitRefused says why c's marker condition failed, from the marker as it was (read
+// again when the server did not return it): committed before, or closed by a refund.
+// A commit that did not know of the refund is told of it even when another run
+// committed the unit since: its own effect in the LMS is to be taken back too. Both
+// are ECONFLICT, and still production.ErrAlreadyProduced or *production.Refunded,
+// which the handlers tell from a failure.
+func (st *Store) commitRefused(ctx context.Context, c production.Commit, old map[string]types.AttributeValue) error {
+	k := c.Key
 	if old == nil {
 		out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true)})
 		if err != nil {
@@ -445,7 +448,7 @@ func (st *Store) commitRefused(ctx context.Context, k production.Key, old map[st
 	if err := unmarshal(old, &m); err != nil {
 		return opError("store.commit", err, "decode production marker %s", k)
 	}
-	if r := m.closedBy(); r != nil && m.Reference == "" {
+	if r := m.closedBy(); r != nil && !c.Refunded {
 		return &checkout.Error{Kind: checkout.ECONFLICT, Message: "refunded", Err: r}
 	}
 	return &checkout.Error{Kind: checkout.ECONFLICT, Message: "already produced", Err: production.ErrAlreadyProduced}

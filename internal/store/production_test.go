@@ -351,6 +351,14 @@ func TestRefundClosesClaims(t *testing.T) {
 	if n, err := st.Balance(ctx, email, "credits"); n != 5 || err != nil {
 		t.Errorf("after the knowing commit: balance %d, %v; want 5, once", n, err)
 	}
+	// Another run that made the unit's effect too, not knowing of the refund, is told of
+	// it, and adds nothing.
+	if err := st.Commit(ctx, production.Commit{Key: inFlight, Instance: instanceOf(inFlight), Balances: map[string]int64{"credits": 5}}); !errors.As(err, &refunded) {
+		t.Errorf("commit of another run after the knowing commit = %v, want the refund named", err)
+	}
+	if n, err := st.Balance(ctx, email, "credits"); n != 5 || err != nil {
+		t.Errorf("after another run's commit: balance %d, %v; want 5", n, err)
+	}
 	// A run that claims it now learns it is committed after the refund, to withdraw
 	// again what the committing run may not have withdrawn.
 	got, err := st.Claim(ctx, inFlight, map[string]string{"now": "2026-06-01T00:00:00Z"})
