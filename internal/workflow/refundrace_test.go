@@ -220,3 +220,70 @@ func TestRefundRacingProduction(t *testing.T) {
 		})
 	}
 }
+
+// enrolHook is the local LMS with a hook run once, at the first enrolment, before it
+// is made: what happens while one run of production is in its LMS call.
+type enrolHook struct {
+	*locallms.LMS
+	before func()
+	ran    bool // the hook runs other enrolments: one goroutine, so no lock
+}
+
+func (l *enrolHook) Enrol(ctx context.Context, en production.Enrolment) error {
+	if !l.ran {
+		l.ran = true
+		l.before()
+	}
+	return l.LMS.Enrol(ctx, en)
+}
+
+// TestTwoRunsOfProductionAndARefund: two runs of one production task (Express runs
+// are at least once) deliver the same unit, and the refund lands while the first is
+// about to enrol the buyer: the second run, claiming after the refund, enrols,
+// records the unit and takes it back; then the first run's enrolment reopens the
+// course, and its commit, refused, has it take the unit back too. The buyer ends with
+// no access, the unit withdrawn once.
+func TestTwoRunsOfProductionAndARefund(t *testing.T) {
+	e := newEnv(t)
+	lms := &enrolHook{LMS: locallms.New(e.st.DB, e.st.Table)}
+	e.producers = production.Handlers(lms, e.st, nil)
+	e.build()
+	txid, _ := e.place("check", 12000)
+	postpay := map[string]any{"action": "postpay", "txid": txid, "order": e.order(txid)}
+	e.startPayment(txid, "T-"+txid)
+	if code, body := e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-1"}`); code != http.StatusOK {
+		t.Fatalf("payment received: %d %s", code, body)
+	}
+	var second string
+	lms.before = func() {
+		if code, _, resp := e.refund(txid, `{"reference":"CHQ-1 returned"}`); code != http.StatusOK {
+			t.Fatalf("refund = %d %s", code, resp)
+		}
+		_, second = e.task(e.produce, postpay)
+	}
+	_, first := e.task(e.produce, postpay)
+	if first != workflow.ErrTaskFailed || second != workflow.ErrTaskFailed {
+		t.Errorf("the two runs ended with %q and %q, want %q both", first, second, workflow.ErrTaskFailed)
+	}
+	insts, err := e.st.CustomerInstances(e.ctx, buyerEmail)
+	if err != nil || len(insts) != 1 || insts[0].Status != production.StatusWithdrawn {
+		t.Fatalf("the buyer's products %+v (%v), want the one unit, withdrawn", insts, err)
+	}
+	enr, err := lms.Enrolment(e.ctx, insts[0].Data["userId"], "COURSE-101")
+	if err != nil || enr.End.IsZero() || enr.End.After(time.Now()) {
+		t.Fatalf("enrolment %+v %v, want it ended", enr, err)
+	}
+	events, err := e.st.ProductEvents(e.ctx, insts[0].Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withdrawn := 0
+	for _, ev := range events {
+		if ev.Type == production.EventWithdrawn {
+			withdrawn++
+		}
+	}
+	if withdrawn != 1 {
+		t.Errorf("product events %+v, want one withdrawn", events)
+	}
+}
