@@ -173,21 +173,12 @@ func TestRefundRacingProduction(t *testing.T) {
 				if code != http.StatusOK || json.Unmarshal([]byte(body), &in) != nil {
 					t.Fatalf("%s: back-office product %s = %d %s", when, ref, code, body)
 				}
-				withdrawn := 0
-				for _, ev := range in.Events {
-					if ev.Type == production.EventWithdrawn {
-						withdrawn++
-					}
-				}
-				if withdrawn != 1 {
+				if withdrawals(in.Events) != 1 {
 					t.Fatalf("%s: product %s events %+v, want one withdrawn", when, ref, in.Events)
 				}
 				switch in.Handler {
 				case "enrol":
-					enr, err := lms.Enrolment(e.ctx, in.Data["userId"], "COURSE-101")
-					if err != nil || enr.End.IsZero() || enr.End.After(time.Now()) {
-						t.Fatalf("%s: enrolment %+v %v, want it ended", when, enr, err)
-					}
+					e.wantEnrolmentEnded(t, in.Data["userId"])
 				case "credits":
 					if n, err := e.st.Balance(e.ctx, buyerEmail, production.BalanceCredits); err != nil || n != 0 {
 						t.Fatalf("%s: credits balance %d %v, want 0", when, n, err)
@@ -269,21 +260,29 @@ func TestTwoRunsOfProductionAndARefund(t *testing.T) {
 	if err != nil || len(insts) != 1 || insts[0].Status != production.StatusWithdrawn {
 		t.Fatalf("the buyer's products %+v (%v), want the one unit, withdrawn", insts, err)
 	}
-	enr, err := lms.Enrolment(e.ctx, insts[0].Data["userId"], "COURSE-101")
+	e.wantEnrolmentEnded(t, insts[0].Data["userId"])
+	if events, err := e.st.ProductEvents(e.ctx, insts[0].Reference); err != nil || withdrawals(events) != 1 {
+		t.Errorf("product events %+v (%v), want one withdrawn", events, err)
+	}
+}
+
+// wantEnrolmentEnded fails t unless the LMS user's enrolment in the test catalog's
+// course has ended: the learner has no access left.
+func (e *env) wantEnrolmentEnded(t *testing.T, userID string) {
+	t.Helper()
+	enr, err := locallms.New(e.st.DB, e.st.Table).Enrolment(e.ctx, userID, "COURSE-101")
 	if err != nil || enr.End.IsZero() || enr.End.After(time.Now()) {
-		t.Fatalf("enrolment %+v %v, want it ended", enr, err)
+		t.Fatalf("enrolment of %s: %+v %v; want it ended", userID, enr, err)
 	}
-	events, err := e.st.ProductEvents(e.ctx, insts[0].Reference)
-	if err != nil {
-		t.Fatal(err)
-	}
-	withdrawn := 0
+}
+
+// withdrawals counts the withdrawn events among events.
+func withdrawals(events []production.Event) int {
+	n := 0
 	for _, ev := range events {
 		if ev.Type == production.EventWithdrawn {
-			withdrawn++
+			n++
 		}
 	}
-	if withdrawn != 1 {
-		t.Errorf("product events %+v, want one withdrawn", events)
-	}
+	return n
 }
