@@ -39,6 +39,12 @@
 //     loses the condition reads and returns the winner's instance;
 //     TransactionConflict cancellations are retried with backoff.
 //
+// An operator's refund may land between a unit's claim and its commit, when the unit's
+// effect may be in the LMS but the unit is not among those the refund withdraws. The
+// refund closes such a unit's claim on its marker, the commit's condition refuses a
+// closed unit (*Refunded), and the run commits it knowingly and has it withdrawn like
+// any delivered unit (see base.deliver).
+//
 // The marker is written after the effect, never before: a marker written
 // first and a crash before the effect would record a delivery that never
 // happened, which is worse (silent loss) than repeating an idempotent call.

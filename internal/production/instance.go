@@ -86,6 +86,9 @@ type Commit struct {
 	// "credits"), applied in the same transaction as the production marker so
 	// that a retry can never add twice.
 	Balances map[string]int64
+	// Refunded commits a unit whose claim a refund closed (see Refunded), so that it is
+	// recorded and withdrawn like any delivered unit; still only if it was not committed.
+	Refunded bool
 }
 
 // ErrAlreadyProduced is returned by InstanceStore.Commit when the key's marker exists.
@@ -93,8 +96,32 @@ var ErrAlreadyProduced = errors.New("already produced")
 
 // ErrNotPaid is returned by InstanceStore.Claim of a postpay unit whose order is no
 // longer paid (an operator's refund or cancellation won the race with production): the
-// claim comes before any effect in the LMS, so the check rides on it, not on Commit.
+// claim comes before any effect in the LMS, so the check rides on it. A refund that
+// lands after the claim closes the claim instead (InstanceStore.Commit then answers
+// *Refunded, which wraps ErrNotPaid).
 var ErrNotPaid = errors.New("the order is not paid")
+
+// Refunded is InstanceStore.Commit's refusal of a unit whose order was refunded between
+// its claim and its commit: the refund, which withdraws the delivered units, could not
+// see this one (not committed yet) and closed its claim instead, naming itself. The run
+// that made the unit's effect in the LMS is the one that can take it back: it commits
+// the unit anyway (Commit.Refunded) and answers this error with Instance set, for the
+// caller to withdraw it as the refund withdraws the others, as of At.
+type Refunded struct {
+	// Refund is the refund's reference, At its time (the withdrawn event's).
+	Refund string
+	At     time.Time
+	// Instance is the unit as committed after the refusal (set by the handler).
+	Instance Instance
+}
+
+func (e *Refunded) Error() string {
+	return fmt.Sprintf("the order was refunded (%s) while the unit was being delivered", e.Refund)
+}
+
+// Unwrap makes a refunded unit's error an ErrNotPaid: the task ends as for any order
+// no longer paid.
+func (e *Refunded) Unwrap() error { return ErrNotPaid }
 
 // Claimed is InstanceStore.Claim's answer.
 type Claimed struct {
@@ -103,6 +130,16 @@ type Claimed struct {
 	Instance Instance
 	// Decisions are the decisions pinned first (when not Produced).
 	Decisions map[string]string
+	// NotPaid says that a postpay unit's order is no longer paid but the unit was
+	// claimed before it changed: an earlier run may have made its effect in the LMS
+	// and stopped before its commit (a commit that failed and is retried), which a
+	// refund does not see. The run finishes it (Decisions) so that it is withdrawn like
+	// any delivered unit, and ends as for an order not paid.
+	NotPaid bool
+	// Refunded names the refund that closed the unit's claim before a run committed
+	// it knowingly (Commit.Refunded), when one did: that run may have stopped before
+	// withdrawing it, so a later one withdraws it again (withdrawing is idempotent).
+	Refunded *Refunded
 }
 
 // InstanceStore persists production markers, decisions and instances.
@@ -114,11 +151,12 @@ type InstanceStore interface {
 	// records decisions the first time and returns the decisions recorded first, so
 	// that every run of a step acts on the same choices (an extension's end date, a
 	// licence key). A postpay claim's error wraps ErrNotPaid when the order is no
-	// longer paid.
+	// longer paid and the unit was not claimed before (else Claimed.NotPaid).
 	Claim(ctx context.Context, key Key, decisions map[string]string) (Claimed, error)
 	// Commit writes the production marker (only if the key was not committed yet),
 	// the instance with its events and the balance additions in one transaction. It
-	// returns an error wrapping ErrAlreadyProduced when the key was committed.
+	// returns an error wrapping ErrAlreadyProduced when the key was committed, and one
+	// wrapping *Refunded when a refund closed the key's claim (unless c.Refunded).
 	Commit(ctx context.Context, c Commit) error
 	// Instance returns the instance with this reference; the error wraps ErrNotFound when absent.
 	Instance(ctx context.Context, reference string) (Instance, error)

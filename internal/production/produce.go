@@ -87,6 +87,13 @@ const pinNow = "now"
 //  3. marker + instance + balance additions are committed in one transaction
 //     guarded by the marker's absence; a loser of a concurrent race reads the
 //     winner's instance instead.
+//
+// A refund racing it: one that lands before the claim has it refused (ErrNotPaid),
+// before any effect; one that lands after the claim closes it (the refund withdraws
+// only committed units), and the commit, refused (*Refunded), is made all the same for
+// the caller to withdraw the unit. A run that finds its order no longer paid but the
+// unit claimed before (Claimed.NotPaid: an earlier run stopped between its effect and
+// its commit) finishes the unit the same way, since that run's effect may be in the LMS.
 func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, do deliverFunc) (Instance, error) {
 	key := Key{TxID: j.TxID, LineID: j.LineID, Unit: unit, Phase: PhasePostpay}
 	decisions := map[string]string{pinNow: j.Now.Format(time.RFC3339Nano)}
@@ -107,6 +114,17 @@ func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, d
 	claimed, err := b.store.Claim(ctx, key, decisions)
 	if err != nil {
 		return Instance{}, fmt.Errorf("%s %s: pin decisions: %w", b.name, key, err)
+	}
+	notPaid := fmt.Errorf("%s %s: %w", b.name, key, ErrNotPaid)
+	if claimed.Produced && claimed.NotPaid && claimed.Refunded != nil {
+		// Committed after the refund: withdrawn by the run that committed it, which
+		// may have stopped before; the caller withdraws it again.
+		r := *claimed.Refunded
+		r.Instance = claimed.Instance
+		return Instance{}, fmt.Errorf("%s %s: %w", b.name, key, &r)
+	}
+	if claimed.Produced && claimed.NotPaid {
+		return Instance{}, notPaid // delivered before the refund, which withdraws it
 	}
 	if claimed.Produced {
 		return claimed.Instance, nil
@@ -132,21 +150,44 @@ func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, d
 	if len(inst.Events) == 0 {
 		inst.Events = []Event{{Type: EventDelivered, At: now.UTC()}}
 	}
-	err = b.store.Commit(ctx, Commit{Key: key, Instance: inst, Balances: d.balances})
+	c := Commit{Key: key, Instance: inst, Balances: d.balances}
+	committed, err := b.commit(ctx, c)
+	var refunded *Refunded
+	if errors.As(err, &refunded) {
+		// Refunded meanwhile: the effect is in the LMS and the refund did not see the
+		// unit. Recorded all the same, it is the caller's to withdraw.
+		c.Refunded = true
+		if refunded.Instance, err = b.commit(ctx, c); err != nil {
+			return Instance{}, err
+		}
+		return Instance{}, fmt.Errorf("%s %s: %w", b.name, key, refunded)
+	}
+	if err == nil && claimed.NotPaid {
+		// Claimed before the order changed, and finished now, so that the refund sees
+		// it and withdraws it.
+		return Instance{}, notPaid
+	}
+	return committed, err
+}
+
+// commit writes c and answers the unit's instance: c's, or the one a concurrent run
+// committed first.
+func (b base) commit(ctx context.Context, c Commit) (Instance, error) {
+	err := b.store.Commit(ctx, c)
 	if errors.Is(err, ErrAlreadyProduced) {
-		won, found, gerr := b.store.Produced(ctx, key)
+		won, found, gerr := b.store.Produced(ctx, c.Key)
 		if gerr != nil {
-			return Instance{}, fmt.Errorf("%s %s: read concurrent result: %w", b.name, key, gerr)
+			return Instance{}, fmt.Errorf("%s %s: read concurrent result: %w", b.name, c.Key, gerr)
 		}
 		if !found {
-			return Instance{}, fmt.Errorf("%s %s: marker exists but instance is missing", b.name, key)
+			return Instance{}, fmt.Errorf("%s %s: marker exists but instance is missing", b.name, c.Key)
 		}
 		return won, nil
 	}
 	if err != nil {
-		return Instance{}, fmt.Errorf("%s %s: commit: %w", b.name, key, err)
+		return Instance{}, fmt.Errorf("%s %s: commit: %w", b.name, c.Key, err)
 	}
-	return inst, nil
+	return c.Instance, nil
 }
 
 // perPerson delivers unit i of the line to people[i], each on their LMS account (ensured

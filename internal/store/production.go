@@ -5,7 +5,8 @@ package store
 //	product instance   pk=CUST#<email>            sk=PRODUCT#<reference>   gsi1pk=PRODUCT#<reference> gsi1sk=INSTANCE
 //	product event      pk=PRODUCT#<reference>     sk=EVENT#<unix ms>#<type>
 //	production marker  pk=TX#<txid>               sk=PRODUCED#<line>#<unit>#<phase>
-//	                   (the unit's pinned decisions first, its reference once committed)
+//	                   (the unit's pinned decisions first, its reference once committed;
+//	                   the refund that closed its claim, CloseClaims)
 //	account balances   pk=CUST#<email>            sk=ACCOUNT                (numeric attributes, ADD)
 //
 // The local LMS's records (LMS#…) are production/locallms's own.
@@ -110,6 +111,10 @@ type markerItem struct {
 	Reference string            `json:"reference,omitempty"`
 	Customer  string            `json:"customer,omitempty"`
 	At        *time.Time        `json:"at,omitempty"`
+	// WithdrawnBy and WithdrawnAt name the refund that closed the unit's claim before
+	// its commit (CloseClaims): the commit is refused, unless it says it knows.
+	WithdrawnBy string     `json:"withdrawnBy,omitempty"`
+	WithdrawnAt *time.Time `json:"withdrawnAt,omitempty"`
 }
 
 // Produced implements production.InstanceStore.
@@ -154,14 +159,21 @@ func (st *Store) instanceAt(ctx context.Context, customer, ref string) (producti
 	if out.Item == nil {
 		return production.Instance{}, instanceNotFound(ref)
 	}
+	return st.withEvents(ctx, out.Item, ref)
+}
+
+// withEvents decodes the stored instance ref and reads its events.
+func (st *Store) withEvents(ctx context.Context, item map[string]types.AttributeValue, ref string) (production.Instance, error) {
 	var it instanceItem
-	if err := unmarshal(out.Item, &it); err != nil {
+	if err := unmarshal(item, &it); err != nil {
 		return production.Instance{}, opError("store.instance", err, "decode instance %s", ref)
 	}
 	in := it.instance()
-	if in.Events, err = st.ProductEvents(ctx, ref); err != nil {
+	events, err := st.ProductEvents(ctx, ref)
+	if err != nil {
 		return production.Instance{}, err
 	}
+	in.Events = events
 	return in, nil
 }
 
@@ -260,7 +272,9 @@ const pinStamp = "#by"
 // then the unit cannot have been committed (its commit comes after its claim); a
 // value of another write means an earlier run, whose commit the unit's marker shows.
 // It is one write of the head (no index projects the pin) instead of a transaction of
-// a check of the head and a put of the marker, both counted twice.
+// a check of the head and a put of the marker, both counted twice. A refused claim
+// reads the head as it was: a unit pinned before the order changed is answered with
+// Claimed.NotPaid (an earlier run may have made its effect), any other refused.
 func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions map[string]string) (production.Claimed, error) {
 	stamp := st.claimStamp()
 	pin := map[string]types.AttributeValue{pinStamp: s(stamp)}
@@ -286,16 +300,21 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 	})
 	if old, failed := conditionFailed(err); failed {
 		if old == nil { // no order, or a server that does not return the item as it was
-			var head struct {
-				PK string `json:"pk"`
-			}
-			found, gerr := st.get(ctx, txPK(k.TxID), orderSK, &head)
+			out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(txPK(k.TxID), orderSK), ConsistentRead: aws.Bool(true)})
 			if gerr != nil {
 				return production.Claimed{}, opError("store.claim", gerr, "read the order of %s", k)
 			}
-			if !found {
+			if out.Item == nil {
 				return production.Claimed{}, errNoOrder
 			}
+			old = out.Item
+		}
+		if stored, _ := old[pinAttr(k)].(*types.AttributeValueMemberM); stored != nil {
+			// Claimed before the order changed: an earlier run may have made the
+			// unit's effect in the LMS.
+			claimed, err := st.claimedBefore(ctx, k, stored)
+			claimed.NotPaid = true
+			return claimed, err
 		}
 		// ECONFLICT like any refusal by the order's state, and still production.ErrNotPaid,
 		// which the workflow tells from a failure worth retrying.
@@ -308,23 +327,39 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 	if stored == nil {
 		return production.Claimed{}, checkout.Errorf("store.claim", checkout.EINTERNAL, "pin %s: the order's answer has no pinned decisions", k)
 	}
+	if by, _ := stored.Value[pinStamp].(*types.AttributeValueMemberS); by != nil && by.Value == stamp {
+		return production.Claimed{Decisions: pinnedDecisions(stored)}, nil
+	}
+	return st.claimedBefore(ctx, k, stored)
+}
+
+// claimedBefore is the claim of a unit whose decisions an earlier run pinned (stored):
+// its instance when that run committed it (the unit's marker), with the refund that
+// closed its claim if one did, else the decisions.
+func (st *Store) claimedBefore(ctx context.Context, k production.Key, stored *types.AttributeValueMemberM) (production.Claimed, error) {
+	var m markerItem
+	if _, err := st.get(ctx, "TX#"+k.TxID, markerSK(k), &m); err != nil {
+		return production.Claimed{}, opError("store.claim", err, "read production marker %s", k)
+	}
+	if m.Reference == "" {
+		return production.Claimed{Decisions: pinnedDecisions(stored)}, nil
+	}
+	in, err := st.instanceAt(ctx, m.Customer, m.Reference)
+	if err != nil {
+		return production.Claimed{}, opError("store.claim", err, "production marker %s", k)
+	}
+	return production.Claimed{Produced: true, Instance: in, Refunded: m.closedBy()}, nil
+}
+
+// pinnedDecisions reads the decisions of a pin (without its stamp).
+func pinnedDecisions(stored *types.AttributeValueMemberM) map[string]string {
 	pinned := map[string]string{}
 	for name, v := range stored.Value {
 		if sv, ok := v.(*types.AttributeValueMemberS); ok && name != pinStamp {
 			pinned[name] = sv.Value
 		}
 	}
-	if by, _ := stored.Value[pinStamp].(*types.AttributeValueMemberS); by != nil && by.Value == stamp {
-		return production.Claimed{Decisions: pinned}, nil
-	}
-	in, found, err := st.Produced(ctx, k)
-	if err != nil {
-		return production.Claimed{}, err
-	}
-	if found {
-		return production.Claimed{Produced: true, Instance: in}, nil
-	}
-	return production.Claimed{Decisions: pinned}, nil
+	return pinned
 }
 
 // maxConflictRetries bounds the retries of a transaction cancelled by a
@@ -343,15 +378,24 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 	}
 	now := st.now()
 	// The marker may hold the unit's pinned decisions already (Claim): the commit
-	// completes it, on condition that no run committed it before.
+	// completes it, on condition that no run committed it before, and that no refund
+	// closed the unit's claim (CloseClaims) — a condition on the marker the commit
+	// writes anyway, so the normal path pays nothing for it.
+	names := map[string]string{"#type": "type", "#ref": "reference", "#cust": "customer", "#at": "at"}
+	cond := "attribute_not_exists(#ref)"
+	if !c.Refunded {
+		names["#wd"] = "withdrawnBy"
+		cond += " AND attribute_not_exists(#wd)"
+	}
 	marker := &types.Update{
 		TableName: &st.Table, Key: key("TX#"+c.Key.TxID, markerSK(c.Key)),
 		UpdateExpression:         aws.String("SET #type = :type, #ref = :ref, #cust = :cust, #at = :at"),
-		ConditionExpression:      aws.String("attribute_not_exists(#ref)"),
-		ExpressionAttributeNames: map[string]string{"#type": "type", "#ref": "reference", "#cust": "customer", "#at": "at"},
+		ConditionExpression:      &cond,
+		ExpressionAttributeNames: names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":type": s("produced"), ":ref": s(in.Reference), ":cust": s(strings.ToLower(in.Customer)), ":at": s(now.Format(time.RFC3339Nano)),
 		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	inst, err := marshal(toInstanceItem(in))
 	if err != nil {
@@ -375,9 +419,7 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		_, err := st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		var tce *types.TransactionCanceledException
 		if errors.As(err, &tce) && len(tce.CancellationReasons) == len(items) && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
-			// ECONFLICT, and still production.ErrAlreadyProduced, which the
-			// handlers tell from a failure.
-			return &checkout.Error{Kind: checkout.ECONFLICT, Message: "already produced", Err: production.ErrAlreadyProduced}
+			return st.commitRefused(ctx, c, tce.CancellationReasons[0].Item)
 		}
 		return err
 	})
@@ -385,6 +427,90 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		return opError("store.commit", err, "commit %s", c.Key)
 	}
 	return nil
+}
+
+// commitRefused says why c's marker condition failed, from the marker as it was (read
+// again when the server did not return it): committed before, or closed by a refund.
+// A commit that did not know of the refund is told of it even when another run
+// committed the unit since: its own effect in the LMS is to be taken back too. Both
+// are ECONFLICT, and still production.ErrAlreadyProduced or *production.Refunded,
+// which the handlers tell from a failure.
+func (st *Store) commitRefused(ctx context.Context, c production.Commit, old map[string]types.AttributeValue) error {
+	k := c.Key
+	if old == nil {
+		out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return opError("store.commit", err, "read production marker %s", k)
+		}
+		old = out.Item
+	}
+	var m markerItem
+	if err := unmarshal(old, &m); err != nil {
+		return opError("store.commit", err, "decode production marker %s", k)
+	}
+	if r := m.closedBy(); r != nil && !c.Refunded {
+		return &checkout.Error{Kind: checkout.ECONFLICT, Message: "refunded", Err: r}
+	}
+	return &checkout.Error{Kind: checkout.ECONFLICT, Message: "already produced", Err: production.ErrAlreadyProduced}
+}
+
+// closedBy is the refund that closed the marker's claim, nil if none did.
+func (m markerItem) closedBy() *production.Refunded {
+	if m.WithdrawnBy == "" || m.WithdrawnAt == nil {
+		return nil
+	}
+	return &production.Refunded{Refund: m.WithdrawnBy, At: m.WithdrawnAt.UTC()}
+}
+
+// CloseClaims closes the claims of an order's postpay units that were claimed but not
+// committed, for the refund named by ref and at: a refund withdraws the units
+// delivered, and a unit whose delivery is in flight (claimed, its effect perhaps in
+// the LMS already) is not among them yet. Its marker records the refund, on condition
+// that the unit was not committed, and its commit is then refused
+// (*production.Refunded): the run delivering it withdraws it itself. It must come
+// after the order left the paid statuses (no claim can be added then), and it answers
+// the keys it closed. One read of the order's head and one write per claimed unit, on
+// the refund's path only; a retry closes the same claims again, to the same refund.
+func (st *Store) CloseClaims(ctx context.Context, txid, ref string, at time.Time) ([]production.Key, error) {
+	const op = "store.closeClaims"
+	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(txPK(txid), orderSK), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, opError(op, err, "read order %s", txid)
+	}
+	var keys []production.Key
+	for name := range out.Item {
+		rest, pin := strings.CutPrefix(name, "pin#") // pinAttr's name: pin#<line>#<unit>
+		i := strings.LastIndex(rest, "#")
+		if !pin || i < 0 {
+			continue
+		}
+		n, err := strconv.Atoi(rest[i+1:])
+		if err != nil {
+			continue
+		}
+		keys = append(keys, production.Key{TxID: txid, LineID: rest[:i], Unit: n, Phase: production.PhasePostpay})
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
+	var closed []production.Key
+	for _, k := range keys {
+		_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &st.Table, Key: key("TX#"+txid, markerSK(k)),
+			UpdateExpression:         aws.String("SET #type = :type, #wd = :wd, #wat = :wat"),
+			ConditionExpression:      aws.String("attribute_not_exists(#ref)"),
+			ExpressionAttributeNames: map[string]string{"#type": "type", "#wd": "withdrawnBy", "#wat": "withdrawnAt", "#ref": "reference"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":type": s("produced"), ":wd": s(ref), ":wat": s(at.UTC().Format(time.RFC3339Nano)),
+			},
+		})
+		if _, failed := conditionFailed(err); failed {
+			continue // committed: withdrawn with the order's other products
+		}
+		if err != nil {
+			return nil, opError(op, err, "close the claim of %s", k)
+		}
+		closed = append(closed, k)
+	}
+	return closed, nil
 }
 
 // withConflictRetries runs write again, after a pause, while a concurrent transaction
@@ -469,15 +595,7 @@ func (st *Store) Instance(ctx context.Context, ref string) (production.Instance,
 	if len(out.Items) == 0 {
 		return production.Instance{}, instanceNotFound(ref)
 	}
-	var it instanceItem
-	if err := unmarshal(out.Items[0], &it); err != nil {
-		return production.Instance{}, opError("store.instance", err, "decode instance %s", ref)
-	}
-	in := it.instance()
-	if in.Events, err = st.ProductEvents(ctx, ref); err != nil {
-		return production.Instance{}, err
-	}
-	return in, nil
+	return st.withEvents(ctx, out.Items[0], ref)
 }
 
 // CustomerInstances returns a customer's product instances (without events), by reference.
@@ -520,6 +638,30 @@ func (st *Store) AddProductEvent(ctx context.Context, ref string, e production.E
 	}
 	if _, err := st.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item}); err != nil {
 		return opError("store.addProductEvent", err, "put event of %s", ref)
+	}
+	return nil
+}
+
+// Withdrawn records that a refund took instance in back: its withdrawn event e, and
+// its status, which the back office lists with the order's products, in one
+// transaction; the instance must exist. Writing it again writes the same items.
+func (st *Store) Withdrawn(ctx context.Context, in production.Instance, e production.Event) error {
+	put, err := st.productEventPut(in.Reference, e)
+	if err != nil {
+		return err
+	}
+	_, err = st.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: put},
+		{Update: &types.Update{
+			TableName: &st.Table, Key: key(custPK(in.Customer), productKey(in.Reference)),
+			UpdateExpression:          aws.String("SET #st = :w"),
+			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":w": s(production.StatusWithdrawn)},
+		}},
+	}})
+	if err != nil {
+		return opError("store.withdrawn", err, "record %s withdrawn", in.Reference)
 	}
 	return nil
 }

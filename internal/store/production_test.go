@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -257,5 +258,155 @@ func TestPostpayClaimNeedsAPaidOrder(t *testing.T) {
 				t.Errorf("second Claim = %+v, %v; want the first decisions", again, err)
 			}
 		})
+	}
+}
+
+// TestRefundClosesClaims: a refund closes the claims of the units being delivered (the
+// unit claimed, not committed), and not those committed, which it withdraws itself;
+// closing again changes nothing. A closed unit's commit is refused, naming the refund,
+// and writes nothing (no instance, no balance, the marker as it was) until its run
+// commits it knowingly (Commit.Refunded), once. Claims after the refund: a unit claimed
+// before is told so (Claimed.NotPaid), with its decisions or its instance; a unit never
+// claimed is refused.
+func TestRefundClosesClaims(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	txid := placed(t, st, checkout.SoldOut, false)
+	unit := func(line string, n int) production.Key {
+		return production.Key{TxID: txid, LineID: line, Unit: n, Phase: production.PhasePostpay}
+	}
+	delivered, inFlight, bundlePart, never := unit("L01", 0), unit("L01", 1), unit("L02.CERT-GO", 0), unit("L03", 0)
+	for _, k := range []production.Key{delivered, inFlight, bundlePart} {
+		if _, err := st.Claim(ctx, k, map[string]string{"now": "2026-05-01T00:00:00Z"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	email := strings.ToLower(txid) + "@example.com"
+	instanceOf := func(k production.Key) production.Instance {
+		in := sampleInstance(k)
+		in.Customer = email
+		return in
+	}
+	if err := st.Commit(ctx, production.Commit{Key: delivered, Instance: instanceOf(delivered)}); err != nil {
+		t.Fatal(err)
+	}
+	r := refundOf(txid)
+	if _, _, err := st.RefundOrder(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+
+	for try := range 2 {
+		closed, err := st.CloseClaims(ctx, txid, r.Payment.Reference, r.Payment.At)
+		if err != nil || !reflect.DeepEqual(closed, []production.Key{inFlight, bundlePart}) {
+			t.Fatalf("CloseClaims (try %d) = %v, %v; want the units claimed and not committed, %v and %v", try+1, closed, err, inFlight, bundlePart)
+		}
+	}
+
+	markerBefore := rawItem(t, st, "TX#"+txid, "PRODUCED#L01#1#postpay")
+	err := st.Commit(ctx, production.Commit{Key: inFlight, Instance: instanceOf(inFlight), Balances: map[string]int64{"credits": 5}})
+	var refunded *production.Refunded
+	if !errors.As(err, &refunded) || !errors.Is(err, production.ErrNotPaid) || checkout.KindOf(err) != checkout.ECONFLICT {
+		t.Fatalf("commit of a closed unit = %v, want a conflict naming the refund", err)
+	}
+	if refunded.Refund != r.Payment.Reference || !refunded.At.Equal(r.Payment.At) {
+		t.Errorf("the refusal names refund %q at %v, want %q at %v", refunded.Refund, refunded.At, r.Payment.Reference, r.Payment.At)
+	}
+	if got := rawItem(t, st, "TX#"+txid, "PRODUCED#L01#1#postpay"); !reflect.DeepEqual(got, markerBefore) {
+		t.Errorf("a refused commit changed the marker:\n%v\nwant\n%v", got, markerBefore)
+	}
+	if _, found, err := st.Produced(ctx, inFlight); found || err != nil {
+		t.Errorf("after a refused commit: Produced = %v, %v; want nothing", found, err)
+	}
+	if n, err := st.Balance(ctx, email, "credits"); n != 0 || err != nil {
+		t.Errorf("after a refused commit: balance %d, %v; want 0", n, err)
+	}
+
+	claims := []struct {
+		name         string
+		k            production.Key
+		wantProduced bool
+		wantErr      error
+	}{
+		{"committed before the refund", delivered, true, nil},
+		{"claimed before the refund", inFlight, false, nil},
+		{"never claimed", never, false, production.ErrNotPaid},
+	}
+	for _, tc := range claims {
+		got, err := st.Claim(ctx, tc.k, map[string]string{"now": "2026-06-01T00:00:00Z"})
+		if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+			t.Errorf("%s: Claim = %+v, %v; want error %v", tc.name, got, err, tc.wantErr)
+			continue
+		}
+		if tc.wantErr == nil && (!got.NotPaid || got.Produced != tc.wantProduced || (!got.Produced && got.Decisions["now"] != "2026-05-01T00:00:00Z")) {
+			t.Errorf("%s: Claim = %+v; want NotPaid, produced %v, the first decisions", tc.name, got, tc.wantProduced)
+		}
+	}
+
+	for try, wantErr := range []error{nil, production.ErrAlreadyProduced} {
+		err := st.Commit(ctx, production.Commit{Key: inFlight, Instance: instanceOf(inFlight), Balances: map[string]int64{"credits": 5}, Refunded: true})
+		if !errors.Is(err, wantErr) || (wantErr == nil) != (err == nil) {
+			t.Fatalf("knowing commit (try %d) = %v, want %v", try+1, err, wantErr)
+		}
+	}
+	if n, err := st.Balance(ctx, email, "credits"); n != 5 || err != nil {
+		t.Errorf("after the knowing commit: balance %d, %v; want 5, once", n, err)
+	}
+	// Another run that made the unit's effect too, not knowing of the refund, is told of
+	// it, and adds nothing.
+	if err := st.Commit(ctx, production.Commit{Key: inFlight, Instance: instanceOf(inFlight), Balances: map[string]int64{"credits": 5}}); !errors.As(err, &refunded) {
+		t.Errorf("commit of another run after the knowing commit = %v, want the refund named", err)
+	}
+	if n, err := st.Balance(ctx, email, "credits"); n != 5 || err != nil {
+		t.Errorf("after another run's commit: balance %d, %v; want 5", n, err)
+	}
+	// A run that claims it now learns it is committed after the refund, to withdraw
+	// again what the committing run may not have withdrawn.
+	got, err := st.Claim(ctx, inFlight, map[string]string{"now": "2026-06-01T00:00:00Z"})
+	if err != nil || !got.Produced || !got.NotPaid || got.Refunded == nil || got.Refunded.Refund != r.Payment.Reference || got.Instance.Reference != inFlight.Reference() {
+		t.Errorf("Claim after the knowing commit = %+v, %v; want its instance, not paid, closed by %s", got, err, r.Payment.Reference)
+	}
+	if got, err := st.Claim(ctx, delivered, nil); err != nil || got.Refunded != nil {
+		t.Errorf("Claim of a unit committed before the refund = %+v, %v; want no refund named", got, err)
+	}
+	if closed, err := st.CloseClaims(ctx, txid, r.Payment.Reference, r.Payment.At); err != nil || !reflect.DeepEqual(closed, []production.Key{bundlePart}) {
+		t.Errorf("CloseClaims after the commit = %v, %v; want only %v", closed, err, bundlePart)
+	}
+}
+
+// TestWithdrawnMarksTheInstance: a refund's withdrawal records the withdrawn event and
+// the instance's status together, the same items when written again; an instance that
+// does not exist is refused and no event is written for it.
+func TestWithdrawnMarksTheInstance(t *testing.T) {
+	ctx := context.Background()
+	st := prodtest.NewStore(t)
+	k := production.Key{TxID: "TU80WKRYTI9QUMJ5", LineID: "L01", Phase: production.PhasePostpay}
+	in := sampleInstance(k)
+	if err := st.Commit(ctx, production.Commit{Key: k, Instance: in}); err != nil {
+		t.Fatal(err)
+	}
+	ev := production.Event{Type: production.EventWithdrawn, At: t0.Add(time.Hour), Data: map[string]string{"refund": "R-1"}}
+	for try := range 2 {
+		if err := st.Withdrawn(ctx, in, ev); err != nil {
+			t.Fatalf("Withdrawn (try %d): %v", try+1, err)
+		}
+	}
+	got, err := st.Instance(ctx, in.Reference)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range got.Events {
+		kinds = append(kinds, e.Type)
+	}
+	if got.Status != production.StatusWithdrawn || strings.Join(kinds, ",") != "delivered,withdrawn" {
+		t.Errorf("after Withdrawn: status %q, events %v; want withdrawn, delivered then one withdrawn", got.Status, kinds)
+	}
+
+	missing := sampleInstance(production.Key{TxID: "TU80WKRYTI9QUMJ6", LineID: "L01", Phase: production.PhasePostpay})
+	if err := st.Withdrawn(ctx, missing, ev); err == nil {
+		t.Fatalf("Withdrawn of an instance never delivered succeeded")
+	}
+	if events, err := st.ProductEvents(ctx, missing.Reference); err != nil || len(events) != 0 {
+		t.Errorf("a refused Withdrawn wrote events %v (%v)", events, err)
 	}
 }

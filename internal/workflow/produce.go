@@ -50,9 +50,9 @@ func (s *Production) ProduceTask(ctx context.Context, t Task) (any, error) {
 // feedback of the phase is stored for the delivery e-mails.
 //
 // With the execution input's copy of the order, postpay does not read the order: the
-// state machine reaches it only once the payment was settled, and each unit's commit
-// checks that the order is still paid (store.Commit), which a refund racing
-// production would change.
+// state machine reaches it only once the payment was settled, each unit's claim checks
+// that the order is still paid (store.Claim), and a refund landing after a claim closes
+// it, which the unit's commit then tells (production.Refunded).
 func (s *Production) produce(ctx context.Context, t Task, phase string) ([]string, error) {
 	txid := t.TxID
 	o, copied, err := s.order(ctx, t)
@@ -88,6 +88,13 @@ func (s *Production) produce(ctx context.Context, t Task, phase string) ([]strin
 			run = h.Prepay
 		}
 		res, err := run(ctx, job)
+		if refunded := (*production.Refunded)(nil); errors.As(err, &refunded) {
+			if werr := s.takeBackRefunded(ctx, l, refunded); werr != nil {
+				// Retried: the next run finds the unit committed after the refund and
+				// withdraws it again.
+				return nil, &TaskError{Name: ErrTransient, Msg: "production failed", Err: werr}
+			}
+		}
 		if errors.Is(err, production.ErrNotPaid) {
 			tr.Printf(ctx, txid, "full production refused: the order is no longer paid")
 			return nil, productionError(err)
@@ -133,6 +140,26 @@ func (s *Production) produce(ctx context.Context, t Task, phase string) ([]strin
 		products = nil // billing finds them itself
 	}
 	return products, nil
+}
+
+// takeBackRefunded withdraws a unit whose order was refunded while it was being
+// delivered, as the refund withdraws the others (the refund, which did not see it,
+// closed its claim): its effect is in the LMS, and this run is the one that knows it.
+// A handler that cannot take it back, or fails to, leaves it to the operator, as the
+// refund does; a failure to record the withdrawal is returned, for the task's retry.
+func (s *Production) takeBackRefunded(ctx context.Context, l checkout.OrderLine, r *production.Refunded) error {
+	in := r.Instance
+	tr := s.tracer(srcProduction)
+	done, left, err := s.takeBack(ctx, s.Producers, in, r.Refund, r.At)
+	switch {
+	case err != nil:
+		tr.Printf(ctx, in.TxID, "line %s (%s) unit %d delivered as %s while the order was refunded (%s); withdrawal NOT recorded, retried: %v", l.ID, l.Code, in.Unit, in.Reference, r.Refund, err)
+	case left != "":
+		tr.Printf(ctx, in.TxID, "line %s (%s) unit %d delivered as %s while the order was refunded (%s); left for the operator: %s", l.ID, l.Code, in.Unit, in.Reference, r.Refund, left)
+	default:
+		tr.Printf(ctx, in.TxID, "line %s (%s) unit %d delivered while the order was refunded (%s): withdrawn: %s", l.ID, l.Code, in.Unit, r.Refund, done)
+	}
+	return err
 }
 
 // productionError names a handler's failure for the state machine: a missing LMS

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/httpapi"
@@ -239,13 +241,16 @@ func (s *Backoffice) giveBack(ctx context.Context, shop *checkout.Shop, o *check
 	return rp, nil
 }
 
-// withdraw takes back the products the order delivered, through their handlers where
-// they can (production.Withdrawer), each once (the "withdrawn" event is stamped with
-// the refund's time, so a retry writes the same event again); it lists the others for
-// the operator. A handler that fails is listed too: the money is back already, and the
-// operator finishes by hand.
+// withdraw takes back the products the order delivered, each once (takeBack); it lists
+// the others for the operator. A unit whose delivery is in flight is not delivered yet:
+// its claim is closed first (store.CloseClaims), so that the production run delivering
+// it, whose commit is then refused, takes it back itself.
 func (s *Backoffice) withdraw(ctx context.Context, o *checkout.Order, refund checkout.Payment) (done, left []string, err error) {
 	done, left = []string{}, []string{}
+	closed, err := s.Store.CloseClaims(ctx, o.TxID, refund.Reference, refund.At)
+	if err != nil {
+		return nil, nil, checkout.Wrap("admin.refund.withdraw", err)
+	}
 	insts, err := s.Store.CustomerInstances(ctx, o.Customer.Email)
 	if err != nil {
 		return nil, nil, checkout.Wrap("admin.refund.withdraw", err)
@@ -259,29 +264,53 @@ func (s *Backoffice) withdraw(ctx context.Context, o *checkout.Order, refund che
 		if in.TxID != o.TxID {
 			continue
 		}
-		label := in.Reference + " " + in.ItemCode + " (" + in.Handler + ")"
-		w, ok := s.Producers[in.Handler].(production.Withdrawer)
-		if !ok {
-			left = append(left, label+": the handler cannot take it back")
-			continue
-		}
-		what, err := w.Withdraw(ctx, in, refund.At)
+		what, why, err := s.takeBack(ctx, s.Producers, in, refund.Reference, refund.At)
 		if err != nil {
-			s.log().Warn("refund: withdraw failed", "txid", o.TxID, "reference", in.Reference, "err", err)
-			left = append(left, label+": "+err.Error())
-			continue
+			return nil, nil, err
 		}
-		ev := production.Event{Type: production.EventWithdrawn, At: refund.At, Data: map[string]string{"refund": refund.Reference, "what": what}}
-		if err := s.Store.AddProductEvent(ctx, in.Reference, ev); err != nil {
-			return nil, nil, checkout.Wrap("admin.refund.withdraw", err)
+		if why != "" {
+			left = append(left, why)
+		} else {
+			done = append(done, what)
 		}
-		done = append(done, label+": "+what)
 	}
 	if first {
-		tr.Printf(ctx, o.TxID, "refund %s: %d product(s) withdrawn%s; %d left for the operator%s",
+		msg := fmt.Sprintf("refund %s: %d product(s) withdrawn%s; %d left for the operator%s",
 			refund.Reference, len(done), listed(done), len(left), listed(left))
+		if len(closed) > 0 {
+			var units []string
+			for _, k := range closed {
+				units = append(units, k.LineID+" unit "+strconv.Itoa(k.Unit))
+			}
+			msg += fmt.Sprintf("; %d being delivered, which production takes back itself%s", len(closed), listed(units))
+		}
+		tr.Printf(ctx, o.TxID, "%s", msg)
 	}
 	return done, left, nil
+}
+
+// takeBack withdraws one delivered unit after the refund ref made at: through its
+// handler where it can (production.Withdrawer), then records the withdrawn status and
+// event, stamped with the refund's time so that a retry, or the refund and production
+// both, write the same event once. It answers what it did, or why the operator must do
+// it instead (the handler cannot take it back, or failed: the money is back already,
+// and the operator finishes by hand); err is a failure to record it.
+func (c core) takeBack(ctx context.Context, producers map[string]production.Handler, in production.Instance, ref string, at time.Time) (done, left string, err error) {
+	label := in.Reference + " " + in.ItemCode + " (" + in.Handler + ")"
+	w, ok := producers[in.Handler].(production.Withdrawer)
+	if !ok {
+		return "", label + ": the handler cannot take it back", nil
+	}
+	what, err := w.Withdraw(ctx, in, at)
+	if err != nil {
+		c.log().Warn("refund: withdraw failed", "txid", in.TxID, "reference", in.Reference, "err", err)
+		return "", label + ": " + err.Error(), nil
+	}
+	ev := production.Event{Type: production.EventWithdrawn, At: at, Data: map[string]string{"refund": ref, "what": what}}
+	if err := c.Store.Withdrawn(ctx, in, ev); err != nil {
+		return "", "", checkout.Wrap("refund.withdraw", err)
+	}
+	return label + ": " + what, "", nil
 }
 
 func listed(items []string) string {

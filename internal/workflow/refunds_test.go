@@ -11,7 +11,6 @@ import (
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/payment/providertest"
-	"github.com/lmsshop/checkout/internal/production/locallms"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
 
@@ -107,22 +106,9 @@ func TestRefundThroughStripeWithCreditNote(t *testing.T) {
 	if err != nil || len(insts) != 1 {
 		t.Fatalf("instances %+v %v", insts, err)
 	}
-	enr, err := locallms.New(e.st.DB, e.st.Table).Enrolment(e.ctx, insts[0].Data["userId"], "COURSE-101")
-	if err != nil || enr.End.IsZero() || enr.End.After(time.Now()) {
-		t.Fatalf("enrolment after the refund: %+v %v; want it ended", enr, err)
-	}
-	events, err := e.st.ProductEvents(e.ctx, insts[0].Reference)
-	if err != nil {
-		t.Fatal(err)
-	}
-	withdrawn := 0
-	for _, ev := range events {
-		if ev.Type == "withdrawn" {
-			withdrawn++
-		}
-	}
-	if withdrawn != 1 {
-		t.Fatalf("product events %+v: want one withdrawn", events)
+	e.wantEnrolmentEnded(t, insts[0].Data["userId"])
+	if events, err := e.st.ProductEvents(e.ctx, insts[0].Reference); err != nil || withdrawals(events) != 1 {
+		t.Fatalf("product events %+v (%v): want one withdrawn", events, err)
 	}
 
 	mails := e.mail.to(buyerEmail, o.CreditNoteNumber)
