@@ -154,7 +154,13 @@ func (t *Tracer) Line(txid, format string, args ...any) Line {
 // the line is kept there instead, to ride on the next write of the transaction's items
 // (see Pending).
 func (t *Tracer) Printf(ctx context.Context, txid, format string, args ...any) {
-	l := t.Line(txid, format, args...)
+	t.Print(ctx, t.Line(txid, format, args...))
+}
+
+// Print writes a line built earlier with Line, as Printf would: for a caller that
+// stamps a line before it knows whether it will be written (its time places it in the
+// trace, which is merged by time).
+func (t *Tracer) Print(ctx context.Context, l Line) {
 	if p := PendingFrom(ctx); p != nil {
 		p.Add(l)
 		return
@@ -164,7 +170,7 @@ func (t *Tracer) Printf(ctx context.Context, txid, format string, args ...any) {
 		if log == nil {
 			log = slog.Default()
 		}
-		log.Warn("trace line lost", "source", t.Source, "txid", txid, "err", err)
+		log.Warn("trace line lost", "source", t.Source, "txid", l.TxID, "err", err)
 	}
 }
 

@@ -91,6 +91,10 @@ type mailbox struct {
 	mu   sync.Mutex
 	sent []sentMail
 	fail error
+	// seen, when set, is told of every e-mail handed to SES, failed sends too, at
+	// the moment it is handed, before SES answers: for a test that looks at the order
+	// then, or holds the send back.
+	seen func(notify.Email)
 }
 
 type sentMail struct {
@@ -99,6 +103,12 @@ type sentMail struct {
 }
 
 func (m *mailbox) Send(_ context.Context, from string, e notify.Email) (string, error) {
+	m.mu.Lock()
+	seen := m.seen
+	m.mu.Unlock()
+	if seen != nil {
+		seen(e)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {

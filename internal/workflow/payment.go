@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
@@ -133,14 +134,24 @@ func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 		return nil, err
 	}
 	tr := s.tracer(srcPayment)
-	if err := s.sendClaimed(ctx, "OrderPlaced", mailEvent(notify.OrderPlaced, shop, o), claimed, func(ctx context.Context) error {
+	n, amount := attempt(o), pricing.FormatPlain(o.Totals.Final, o.Currency)
+	// The attempt's line is stamped before the e-mail leaves, so that the trace, merged
+	// by time, shows it ahead of the e-mail's line whichever of the two goroutines
+	// writes first; it is written only if the start gets that far.
+	attemptLine := tr.Line(txid, "attempt %d: %s by %s", n+1, amount, o.Paymode)
+	// The OrderPlaced e-mail leaves while the provider's session is created, so the
+	// buyer waits for the longer of the two instead of both. It is joined before the
+	// order leaves PLACED (and on every other way out): its trace line, with SES's
+	// message ID, rides on the start's next write, and a Lambda stopped after the move
+	// cannot leave the claim held with the e-mail unsent.
+	mailed := s.sendAside(ctx, "OrderPlaced", mailEvent(notify.OrderPlaced, shop, o), claimed, func(ctx context.Context) error {
 		return s.Store.ReleaseOnOrder(ctx, txid, "mail#OrderPlaced")
-	}); err != nil {
-		s.mailFailed(ctx, txid, notify.OrderPlaced, err)
-	}
+	})
+	defer mailed()
 	switch {
 	case paid(o.Status):
 		// Settled meanwhile (a late notification, an operator): nothing to wait for.
+		mailed()
 		tr.Printf(ctx, txid, "payment already settled (order %s)", o.Status)
 		return s.succeed(ctx, txid, token, map[string]string{"mode": o.Paymode, "outcome": "paid"})
 	case o.Status == checkout.Cancelled, o.Status == checkout.Payback:
@@ -149,10 +160,10 @@ func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 	}
 	mode, err := payment.ModeFor(shop, o.Paymode, s.Modes)
 	if err != nil {
+		mailed()
 		tr.Printf(ctx, txid, "payment mode %q cannot be used: %v", o.Paymode, err)
 		return nil, &TaskError{Name: ErrPaymentFailed, Msg: "payment mode " + o.Paymode + " is not available", Err: err}
 	}
-	n := attempt(o)
 	req := payment.Request{
 		TxID: txid, Attempt: n, Amount: o.Totals.Final, Currency: o.Currency, Lang: o.Customer.Lang,
 		CustomerEmail: o.Customer.Email, ReturnURL: s.orderLink(o), CancelURL: s.orderLink(o),
@@ -161,11 +172,14 @@ func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 		// is the plan the execution was started with (checkout.PlanFor).
 		ExpiresAt: s.now().Add(time.Duration(checkout.PlanFor(shop, o.Paymode).TimeoutSeconds) * time.Second),
 	}
-	amount := pricing.FormatPlain(o.Totals.Final, o.Currency)
-	tr.Printf(ctx, txid, "attempt %d: %s by %s", n+1, amount, o.Paymode)
+	tr.Print(ctx, attemptLine)
+	ins, err := mode.Start(ctx, req)
+	// The e-mail is sent (or its claim given back) before anything else is traced or
+	// written: it comes before the order's move, and its line before the start's outcome.
+	mailed()
 
 	if o.Paymode == payment.NameFreeOrder {
-		if _, err := mode.Start(ctx, req); err != nil {
+		if err != nil {
 			tr.Printf(ctx, txid, "free order refused: %v", err)
 			return nil, &TaskError{Name: ErrPaymentFailed, Msg: "free order refused", Err: err}
 		}
@@ -178,7 +192,6 @@ func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 
 	// Every other mode waits for someone: the order is PENDING meanwhile. Its
 	// instructions are stored first, so a buyer who sees PENDING sees what to do.
-	ins, err := mode.Start(ctx, req)
 	if err != nil {
 		tr.Printf(ctx, txid, "could not start the %s payment: %v", o.Paymode, err)
 		return nil, &TaskError{Name: ErrPaymentFailed, Msg: "could not start the " + o.Paymode + " payment", Err: err}
@@ -237,6 +250,24 @@ func (s *Payment) startRace(ctx context.Context, txid string, moveErr error) (an
 		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was cancelled"}
 	}
 	return nil, moveErr
+}
+
+// sendAside sends a claimed e-mail (sendClaimed) in a goroutine of its own, under the
+// caller's context, while the caller goes on. The returned func waits for the send and
+// traces a failure (the claim then given back); the caller calls it before it writes
+// what must follow the e-mail and before it returns, so no send outlives the
+// invocation. It may be called more than once.
+func (s *mailing) sendAside(ctx context.Context, name string, e notify.Event, claimed bool, release func(context.Context) error) (wait func()) {
+	if !claimed {
+		return func() {}
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.sendClaimed(ctx, name, e, claimed, release) }()
+	return sync.OnceFunc(func() {
+		if err := <-done; err != nil {
+			s.mailFailed(ctx, e.Order.TxID, e.Kind, err)
+		}
+	})
 }
 
 // mailQuietly sends an e-mail once; a failure is traced, not fatal: an e-mail that

@@ -3,8 +3,10 @@ package workflow_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/payment"
 	"github.com/lmsshop/checkout/internal/payment/providertest"
 	"github.com/lmsshop/checkout/internal/store"
@@ -771,5 +774,268 @@ func TestStartLosesTheRaceToASettler(t *testing.T) {
 				t.Errorf("trace lacks %q:\n%s", tc.wantTrace, e.traceText(txid))
 			}
 		})
+	}
+}
+
+// failingMode is a payment mode whose provider cannot start a payment (down, refusing).
+type failingMode struct{ payment.Mode }
+
+func (failingMode) Start(context.Context, payment.Request) (payment.Instructions, error) {
+	return payment.Instructions{}, errors.New("the provider is unavailable")
+}
+
+// gatedMode is a provider that says when its Start was called (started), once the
+// mode it wraps has done what it does there (created the session, failed, raced).
+type gatedMode struct {
+	payment.Mode
+	started func()
+}
+
+func (m gatedMode) Start(ctx context.Context, r payment.Request) (payment.Instructions, error) {
+	defer m.started()
+	return m.Mode.Start(ctx, r)
+}
+
+// startMails names, in the order they were sent, the e-mails a payment start sends
+// about txid: OrderPlaced to the sales managers, OfflineInstructions to the buyer.
+func (e *env) startMails(txid string) []string {
+	e.mail.mu.Lock()
+	defer e.mail.mu.Unlock()
+	var out []string
+	for _, m := range e.mail.sent {
+		switch {
+		case strings.Contains(m.Subject, "New order "+txid) && slices.Contains(m.To, salesEmail):
+			out = append(out, string(notify.OrderPlaced))
+		case strings.Contains(m.Subject, "How to pay for your order "+txid) && slices.Contains(m.To, buyerEmail):
+			out = append(out, string(notify.OfflineInstructions))
+		case strings.Contains(m.Subject, txid):
+			out = append(out, m.Subject)
+		}
+	}
+	return out
+}
+
+// inOrder says whether each of want is found in text after the one before it, and if
+// not, which is missing.
+func inOrder(text string, want []string) (string, bool) {
+	for _, w := range want {
+		i := strings.Index(text, w)
+		if i < 0 {
+			return w, false
+		}
+		text = text[i+len(w):]
+	}
+	return "", true
+}
+
+// The payment start sends the OrderPlaced e-mail while the provider's session is
+// created, so the buyer waits for the longer of the two, not both; it is still sent
+// before the order leaves PLACED, exactly once on every way out of the start (a failed
+// send gives its claim back, so the retried start sends it, and a further one does
+// not), before the buyer's OfflineInstructions, and its trace line comes after the
+// attempt's and before the start's outcome. SES holds OrderPlaced back until the
+// provider's Start is called: a start that waits for SES before starting the payment
+// never gets there, and the safety timeout fails the test instead of hanging it.
+func TestOrderPlacedMailBesideTheProvidersStart(t *testing.T) {
+	const safety = 30 * time.Second // generous: the concurrent start calls Start at once
+	e := newEnv(t)
+	move := func(to checkout.Status) func(t *testing.T, txid string) {
+		return func(t *testing.T, txid string) {
+			if _, err := e.st.Move(e.ctx, txid, to, store.Change{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	const mailed = "{OrderPlaced}" // in wantTrace: the e-mail's line, sent or NOT sent
+	tests := []struct {
+		name  string
+		mode  string
+		final int64
+		// before changes the order before the start (settled or cancelled meanwhile);
+		// wrap replaces the mode's provider for the start.
+		before func(t *testing.T, txid string)
+		wrap   func(t *testing.T, m payment.Mode, txid string) payment.Mode
+		// gated: the first start calls the provider's Start (a configured provider,
+		// whose Start the test sees), and so does a retried one when gatedRetry.
+		gated, gatedRetry bool
+		wantErr           string
+		wantAtSend        checkout.Status // the order's status while OrderPlaced is with SES (after the provider's Start when gated)
+		wantStatus        checkout.Status
+		wantShown         string   // the kind of instructions the buyer's page shows ("" none)
+		wantMails         []string // the start's e-mails, in order
+		wantTrace         []string // lines of the first start's trace, in this order
+	}{
+		{name: "waits for a redirect", mode: "stripe", final: 12000, gated: true, gatedRetry: true,
+			wantAtSend: checkout.Placed, wantStatus: checkout.Pending, wantShown: payment.InstructionsRedirect, wantMails: []string{"OrderPlaced"},
+			wantTrace: []string{"attempt 1: 120.00 EUR by stripe", mailed, "waiting for the stripe payment (redirect)"}},
+		{name: "waits for a PayPal redirect", mode: "paypal", final: 12000, gated: true, gatedRetry: true,
+			wantAtSend: checkout.Placed, wantStatus: checkout.Pending, wantShown: payment.InstructionsRedirect, wantMails: []string{"OrderPlaced"},
+			wantTrace: []string{"attempt 1: 120.00 EUR by paypal", mailed, "waiting for the paypal payment (redirect)"}},
+		{name: "waits for the test buttons", mode: "test", final: 12000,
+			wantAtSend: checkout.Placed, wantStatus: checkout.Pending, wantShown: payment.InstructionsButtons, wantMails: []string{"OrderPlaced"},
+			wantTrace: []string{"attempt 1: 120.00 EUR by test", mailed, "waiting for the test payment (buttons)"}},
+		{name: "waits for a cheque", mode: "check", final: 12000,
+			wantAtSend: checkout.Placed, wantStatus: checkout.Pending, wantShown: payment.InstructionsOffline, wantMails: []string{"OrderPlaced", "OfflineInstructions"},
+			wantTrace: []string{"attempt 1: 120.00 EUR by check", mailed, "waiting for the check payment (offline)", "e-mail OfflineInstructions"}},
+		{name: "settled meanwhile", mode: "stripe", final: 12000, before: move(checkout.SoldOut),
+			wantAtSend: checkout.SoldOut, wantStatus: checkout.SoldOut, wantMails: []string{"OrderPlaced"},
+			wantTrace: []string{mailed, "payment already settled (order SOLDOUT)"}},
+		{name: "free order", mode: "freeorder", final: 0,
+			wantAtSend: checkout.Placed, wantStatus: checkout.SoldOut, wantMails: []string{"OrderPlaced"},
+			wantTrace: []string{"attempt 1: 0.00 EUR by freeorder", mailed, "free order: SOLDOUT at once"}},
+		{name: "cancelled", mode: "stripe", final: 12000, before: move(checkout.Cancelled), wantErr: workflow.ErrOrderCancelled,
+			wantAtSend: checkout.Cancelled, wantStatus: checkout.Cancelled, wantMails: []string{"OrderPlaced"},
+			wantTrace: []string{mailed}},
+		{name: "mode refused", mode: "bitcoin", final: 12000, wantErr: workflow.ErrPaymentFailed,
+			wantAtSend: checkout.Placed, wantStatus: checkout.Placed, wantMails: []string{"OrderPlaced"},
+			wantTrace: []string{mailed, `payment mode "bitcoin" cannot be used`}},
+		{name: "provider start failed", mode: "stripe", final: 12000, gated: true, gatedRetry: true, wantErr: workflow.ErrPaymentFailed,
+			wrap:       func(_ *testing.T, m payment.Mode, _ string) payment.Mode { return failingMode{m} },
+			wantAtSend: checkout.Placed, wantStatus: checkout.Placed, wantMails: []string{"OrderPlaced"},
+			wantTrace: []string{"attempt 1: 120.00 EUR by stripe", mailed, "could not start the stripe payment: the provider is unavailable"}},
+		// The settler pays inside the provider's start; the retried start finds the
+		// order paid and calls no provider.
+		{name: "start race", mode: "stripe", final: 12000, gated: true,
+			wrap: func(t *testing.T, m payment.Mode, txid string) payment.Mode {
+				return racingMode{Mode: m, race: func() {
+					if _, err := e.st.Move(e.ctx, txid, checkout.SoldOut, store.Change{}); err != nil {
+						t.Error(err)
+					}
+				}}
+			},
+			wantAtSend: checkout.SoldOut, wantStatus: checkout.SoldOut, wantMails: []string{"OrderPlaced"},
+			wantTrace: []string{"attempt 1: 120.00 EUR by stripe", mailed, "payment settled while it was starting (order SOLDOUT)"}},
+	}
+	// shown is what the buyer's page shows of txid: its status and the kind of its
+	// payment instructions (what GET /orders/{txid} answers as "payment").
+	shown := func(txid string) (checkout.Status, string, error) {
+		state, err := e.st.OrderState(e.ctx, txid, "")
+		if err != nil {
+			return "", "", err
+		}
+		if ins := workflow.ShownInstructions(state); ins != nil {
+			return state.Order.Status, ins.Kind, nil
+		}
+		return state.Order.Status, "", nil
+	}
+	setSES := func(down bool, seen func(notify.Email)) {
+		e.mail.mu.Lock()
+		defer e.mail.mu.Unlock()
+		e.mail.fail, e.mail.seen = nil, seen
+		if down {
+			e.mail.fail = errors.New("SES unreachable")
+		}
+	}
+	defer setSES(false, nil)
+	for _, tc := range tests {
+		for _, sesDown := range []bool{false, true} {
+			name := tc.name
+			if sesDown {
+				name += ", SES down"
+			}
+			t.Run(name, func(t *testing.T) {
+				txid, _ := e.place(tc.mode, tc.final)
+				if tc.before != nil {
+					tc.before(t, txid)
+				}
+				provider := e.providers.Modes[tc.mode]
+				if tc.wrap != nil {
+					provider = tc.wrap(t, provider, txid)
+				}
+				if saved, ok := e.providers.Modes[tc.mode]; ok {
+					defer func() { e.providers.Modes[tc.mode] = saved }()
+				}
+				var (
+					mu     sync.Mutex
+					atSend []string // what the buyer's page showed while OrderPlaced was first with SES
+					held   bool     // a send timed out waiting for the provider: later ones are not held
+				)
+				// start runs one payment start; when gated, SES holds OrderPlaced back
+				// until the provider's Start is called.
+				start := func(gated bool) {
+					t.Helper()
+					var started chan struct{}
+					if gated {
+						started = make(chan struct{})
+						e.providers.Modes[tc.mode] = gatedMode{Mode: provider, started: sync.OnceFunc(func() { close(started) })}
+					} else if provider != nil {
+						e.providers.Modes[tc.mode] = provider
+					}
+					setSES(sesDown, func(m notify.Email) {
+						if !strings.Contains(m.Subject, "New order "+txid) {
+							return
+						}
+						mu.Lock()
+						wait := started != nil && !held
+						mu.Unlock()
+						if wait {
+							select {
+							case <-started:
+							case <-time.After(safety):
+								mu.Lock()
+								held = true
+								mu.Unlock()
+								t.Errorf("OrderPlaced was handed to SES and the provider's Start was not called within %v: the start waits for SES before starting the payment", safety)
+							}
+						}
+						mu.Lock()
+						defer mu.Unlock()
+						if atSend == nil {
+							status, kind, err := shown(txid)
+							atSend = []string{string(status), kind}
+							if err != nil {
+								atSend = []string{err.Error()}
+							}
+						}
+					})
+					if _, errType := e.task(e.payment, map[string]any{"action": "start", "txid": txid, "token": "T-" + txid}); errType != tc.wantErr {
+						t.Fatalf("start reported %q, want %q", errType, tc.wantErr)
+					}
+				}
+				start(tc.gated)
+				mu.Lock()
+				if want := []string{string(tc.wantAtSend), ""}; !slices.Equal(atSend, want) {
+					t.Errorf("when OrderPlaced was handed to SES the buyer's page showed %q, want %q: the e-mail leaves before the start's move", atSend, want)
+				}
+				mu.Unlock()
+				if status, kind, err := shown(txid); err != nil || status != tc.wantStatus || kind != tc.wantShown {
+					t.Errorf("after the start the buyer's page shows %s with instructions %q (%v), want %s with %q", status, kind, err, tc.wantStatus, tc.wantShown)
+				}
+				line := "e-mail OrderPlaced sent to [" + salesEmail + "]"
+				if sesDown {
+					line = "e-mail OrderPlaced NOT sent: "
+				}
+				tr := e.traceText(txid)
+				want := slices.Clone(tc.wantTrace)
+				want[slices.Index(want, mailed)] = line
+				if missing, ok := inOrder(tr, want); !ok {
+					t.Errorf("the start's trace has no %q after the lines %q before it:\n%s", missing, want, tr)
+				}
+				if n := strings.Count(tr, "e-mail OrderPlaced"); n != 1 {
+					t.Errorf("the start's trace has %d lines about OrderPlaced, want 1:\n%s", n, tr)
+				}
+				if !sesDown {
+					if got := e.startMails(txid); !slices.Equal(got, tc.wantMails) {
+						t.Errorf("e-mails after the start %q, want %q", got, tc.wantMails)
+					}
+					return
+				}
+				if got := e.startMails(txid); len(got) != 0 {
+					t.Errorf("e-mails with SES down %q, want none", got)
+				}
+				// SES is back: the retried start sends what the failed one could not,
+				// once, and leaves the order as the first start did.
+				sesDown = false
+				for range 2 {
+					start(tc.gatedRetry)
+					if got := e.startMails(txid); !slices.Equal(got, tc.wantMails) {
+						t.Errorf("e-mails after a retried start %q, want %q", got, tc.wantMails)
+					}
+				}
+				if status, kind, err := shown(txid); err != nil || status != tc.wantStatus || kind != tc.wantShown {
+					t.Errorf("after the retries the buyer's page shows %s with instructions %q (%v), want %s with %q", status, kind, err, tc.wantStatus, tc.wantShown)
+				}
+			})
+		}
 	}
 }
