@@ -91,7 +91,7 @@ func (s *Payment) PaymentTask(ctx context.Context, t Task) (any, error) {
 	case "cancel":
 		return s.cancelUnpaid(ctx, t.TxID, t.Reason)
 	case "fault":
-		return s.fault(ctx, srcPayment, t)
+		return s.fault(ctx, trace.SourcePayment, t)
 	}
 	return nil, &TaskError{Name: ErrTaskFailed, Msg: fmt.Sprintf("payment: unknown action %q", t.Action)}
 }
@@ -133,7 +133,7 @@ func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := s.tracer(srcPayment)
+	tr := s.tracer(trace.SourcePayment)
 	n, amount := attempt(o), pricing.FormatPlain(o.Totals.Final, o.Currency)
 	// The attempt's line is stamped before the e-mail leaves, so that the trace, merged
 	// by time, shows it ahead of the e-mail's line whichever of the two goroutines
@@ -244,7 +244,7 @@ func (s *Payment) startRace(ctx context.Context, txid string, moveErr error) (an
 	}
 	switch {
 	case paid(status):
-		s.tracer(srcPayment).Printf(ctx, txid, "payment settled while it was starting (order %s)", status)
+		s.tracer(trace.SourcePayment).Printf(ctx, txid, "payment settled while it was starting (order %s)", status)
 		return map[string]string{"settled": string(status)}, nil
 	case status == checkout.Cancelled:
 		return nil, &TaskError{Name: ErrOrderCancelled, Msg: "order " + txid + " was cancelled"}
@@ -280,7 +280,7 @@ func (s *mailing) mailQuietly(ctx context.Context, name string, e notify.Event) 
 
 // mailFailed traces and logs an e-mail that could not be sent.
 func (s *mailing) mailFailed(ctx context.Context, txid string, kind notify.Kind, err error) {
-	s.tracer(srcNotify).Printf(ctx, txid, "e-mail %s NOT sent: %v", kind, err)
+	s.tracer(trace.SourceNotify).Printf(ctx, txid, "e-mail %s NOT sent: %v", kind, err)
 	s.log().Error("e-mail not sent", "txid", txid, "kind", kind, "err", err)
 }
 
@@ -289,7 +289,7 @@ func (s *mailing) mailFailed(ctx context.Context, txid string, kind notify.Kind,
 func (s *Payment) succeed(ctx context.Context, txid, token string, out any) (any, error) {
 	err := s.Tokens.Succeed(ctx, token, out)
 	if checkout.KindOf(err) == checkout.ECONFLICT {
-		s.tracer(srcPayment).Printf(ctx, txid, "the workflow was no longer waiting: %v", err)
+		s.tracer(trace.SourcePayment).Printf(ctx, txid, "the workflow was no longer waiting: %v", err)
 		return out, nil
 	}
 	if err != nil {
@@ -310,7 +310,7 @@ func (s *Payment) awaitRetry(ctx context.Context, t Task) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := s.tracer(srcPayment)
+	tr := s.tracer(trace.SourcePayment)
 	e := t.stateError()
 	if paid(o.Status) {
 		// Paid after all (a late notification): go round to Payment, which sees it.
@@ -342,7 +342,7 @@ func (s *Payment) awaitRetry(ctx context.Context, t Task) (any, error) {
 // whether it is paid, so that the state machine produces and bills it instead of
 // ending there ("paid" is always present: the state machine selects it).
 func (s *Payment) cancelUnpaid(ctx context.Context, txid, reason string) (any, error) {
-	tr := s.tracer(srcPayment)
+	tr := s.tracer(trace.SourcePayment)
 	o, err := s.cancel(ctx, txid)
 	if checkout.KindOf(err) == checkout.ECONFLICT {
 		now, gerr := s.Store.GetOrder(ctx, txid, "")
@@ -582,7 +582,7 @@ func (s *Payment) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi
 		}
 		return httpapi.Response{}, err
 	}
-	s.tracer(srcPayment).Printf(ctx, o.TxID, "buyer retries the payment with %s", in.Paymode)
+	s.tracer(trace.SourcePayment).Printf(ctx, o.TxID, "buyer retries the payment with %s", in.Paymode)
 	o.Paymode = in.Paymode
 	state.TaskToken, state.Instructions = "", ""
 	return httpapi.JSON(http.StatusAccepted, s.orderView(shop, state)), nil
@@ -621,7 +621,7 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 	if state.TaskState != statePayment || state.TaskToken == "" {
 		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is not waiting for a payment", o.TxID)
 	}
-	tr := s.tracer(srcTest)
+	tr := s.tracer(trace.SourceTest)
 	switch in.Action {
 	case "pay":
 		tr.Printf(ctx, o.TxID, "paying")

@@ -149,7 +149,7 @@ func (s *Production) produce(ctx context.Context, t Task, phase string) ([]strin
 // refund does; a failure to record the withdrawal is returned, for the task's retry.
 func (s *Production) takeBackRefunded(ctx context.Context, l checkout.OrderLine, r *production.Refunded) error {
 	in := r.Instance
-	tr := s.tracer(srcProduction)
+	tr := s.tracer(trace.SourceProduction)
 	done, left, err := s.takeBack(ctx, s.Producers, in, r.Refund, r.At)
 	switch {
 	case err != nil:

@@ -63,7 +63,7 @@ func (s *Backoffice) adminRefund(ctx context.Context, r *httpapi.Request, txid s
 		return httpapi.Response{}, err
 	}
 	by := operator(ctx)
-	tr := s.tracer(srcBackoffice)
+	tr := s.tracer(trace.SourceBackOffice)
 	o, err := s.Store.GetOrder(ctx, txid, "")
 	if err != nil {
 		return httpapi.Response{}, err
@@ -259,7 +259,7 @@ func (s *Backoffice) withdraw(ctx context.Context, o *checkout.Order, refund che
 	if err != nil {
 		return nil, nil, err
 	}
-	tr := s.tracer(srcProduction)
+	tr := s.tracer(trace.SourceProduction)
 	for _, in := range insts {
 		if in.TxID != o.TxID {
 			continue

@@ -62,16 +62,6 @@ func (s *core) tracer(source string) *trace.Tracer {
 	return &trace.Tracer{Store: s.Store, Source: source, Now: s.Now, Log: s.log()}
 }
 
-// Short names of trace's sources that payment.go and refunds.go still use; the rest of
-// the package names trace's sources themselves, as those two files can.
-const (
-	srcPayment    = trace.SourcePayment
-	srcTest       = trace.SourceTest
-	srcProduction = trace.SourceProduction
-	srcNotify     = trace.SourceNotify
-	srcBackoffice = trace.SourceBackOffice
-)
-
 // Error names the state machine catches (statemachine/checkout.asl.json).
 const (
 	ErrPaymentFailed  = "PaymentFailed"
