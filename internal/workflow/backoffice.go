@@ -407,7 +407,7 @@ func (s *Backoffice) adminPaymentReceived(ctx context.Context, r *httpapi.Reques
 		return httpapi.Response{}, err
 	}
 	var f checkout.Fields
-	if in.Mode != payment.NameCheck && in.Mode != payment.NameTransfer {
+	if in.Mode != checkout.PaymodeCheck && in.Mode != checkout.PaymodeTransfer {
 		f.Add("mode", "must be check or transfer")
 	}
 	if in.Amount <= 0 {
