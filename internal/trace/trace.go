@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -166,12 +167,28 @@ func (t *Tracer) Print(ctx context.Context, l Line) {
 		return
 	}
 	if err := t.Store.AppendTrace(ctx, l); err != nil {
-		log := t.Log
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Warn("trace line lost", "source", t.Source, "txid", l.TxID, "err", err)
+		Lost(t.Log, []Line{l}, err)
 	}
+}
+
+// Lost logs trace lines of one transaction that could not be stored: the one warning
+// every writer of trace lines gives (Tracer, Pending.Flush, the store's own overflow
+// line), so an operator searches for one message with the same fields. A lost line is
+// never fatal to the operation it describes. A nil log is slog.Default().
+func Lost(log *slog.Logger, lines []Line, err error) {
+	if len(lines) == 0 {
+		return
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	var sources []string
+	for _, l := range lines {
+		if !slices.Contains(sources, l.Source) {
+			sources = append(sources, l.Source)
+		}
+	}
+	log.Warn("trace line lost", "source", strings.Join(sources, ","), "txid", lines[0].TxID, "lines", len(lines), "err", err)
 }
 
 // Pending holds the trace lines of one request or task that are not yet stored. The
@@ -249,9 +266,9 @@ func (p *Pending) TakeAll() []Line {
 }
 
 // Flush writes what is still pending (a line whose step made no write, a refusal, the
-// line after a request's last write), one call per transaction; a failure is reported
-// to onErr, never to the request.
-func (p *Pending) Flush(ctx context.Context, st BatchStore, onErr func(error)) {
+// line after a request's last write), one call per transaction; a failure is logged on
+// log (Lost), never reported to the request.
+func (p *Pending) Flush(ctx context.Context, st BatchStore, log *slog.Logger) {
 	lines := p.TakeAll()
 	var order []string
 	by := map[string][]Line{}
@@ -262,8 +279,8 @@ func (p *Pending) Flush(ctx context.Context, st BatchStore, onErr func(error)) {
 		by[l.TxID] = append(by[l.TxID], l)
 	}
 	for _, txid := range order {
-		if err := st.AppendTraces(ctx, by[txid]); err != nil && onErr != nil {
-			onErr(err)
+		if err := st.AppendTraces(ctx, by[txid]); err != nil {
+			Lost(log, by[txid], err)
 		}
 	}
 }
