@@ -40,7 +40,8 @@ const (
 )
 
 // permissions lists, per back-office action (method and path pattern), the groups
-// that may run it. An action missing here is refused to every operator.
+// that may run it. An action missing here is refused to every operator. docs/api.md's
+// table of roles has a row per action and says the same (TestAPIRolesTableIsThePermissions).
 var permissions = map[string][]string{
 	"GET me":                         {RoleShopAdmin, RoleSales, RoleAccounting},
 	"GET orders":                     {RoleShopAdmin, RoleSales, RoleAccounting},
