@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lmsshop/checkout/internal/checkout"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 func TestTransitionTableIsSpecs(t *testing.T) {
@@ -287,5 +288,26 @@ func TestStepsTheListLeavesOut(t *testing.T) {
 				t.Errorf("placement refused for %q, want %q", g, tt.wantMiss)
 			}
 		})
+	}
+}
+
+// The cleaners of one-line text share trace.BreaksLine but not what they put in a
+// breaking rune's place: a stored field loses it (Clean), a trace line gets a space in
+// its place (trace.Sanitize). What each stores stays as it was.
+func TestCleanersKeepTheirOwnOutput(t *testing.T) {
+	tests := []struct {
+		in, clean, sanitized string
+	}{
+		{" Paris\nCedex ", "ParisCedex", "Paris Cedex"},
+		{"a\u2028b\u0085c\td", "abcd", "a b c d"},
+		{"x  \r\n  y", "x    y", "x      y"},
+	}
+	for _, tt := range tests {
+		if got := checkout.Clean(tt.in); got != tt.clean {
+			t.Errorf("Clean(%q) = %q, want %q", tt.in, got, tt.clean)
+		}
+		if got := trace.Sanitize(tt.in); got != tt.sanitized {
+			t.Errorf("trace.Sanitize(%q) = %q, want %q", tt.in, got, tt.sanitized)
+		}
 	}
 }

@@ -103,13 +103,26 @@ func (l Line) Format(loc *time.Location) string {
 	return fmt.Sprintf("%s [%s] %s : %s", stamp, l.TxID, l.Source, l.Message)
 }
 
-// Sanitize makes text safe for one trace line: control characters (CR, LF, tabs, Unicode
-// line separators…) become spaces, so no user-supplied text can split a line or forge
-// another, and it is capped in length.
+// BreaksLine reports the runes that can end a line of text or fake a new one: every
+// control character (CR, LF, tab, NUL, ESC, NEL…) and the Unicode line and paragraph
+// separators. It is the one rule of the repository's three cleaners of one-line text
+// (Sanitize here, checkout.Clean, notify's header cleaner); they differ only in what
+// they put in such a rune's place and what else they do, each for its own output.
+func BreaksLine(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+}
+
+// Sanitize is for text written into a trace line (an operator's note or reference, a
+// message built from user input): every rune that BreaksLine becomes a space, so no
+// text can split a line or forge another while its words stay apart, and the text is
+// capped at 1000 bytes, as a trace line is one short DynamoDB attribute. Unlike
+// checkout.Clean it keeps the place of a removed rune, since a note is read as
+// written; unlike notify's header cleaner it keeps runs of spaces, so a line stored
+// before reads the same.
 func Sanitize(s string) string {
 	const max = 1000
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\u0085' {
+		if BreaksLine(r) {
 			return ' '
 		}
 		return r
