@@ -14,9 +14,10 @@ import (
 // The back-office page cannot import the Go code, so it keeps copies of the rules on
 // statuses it offers actions by: the statuses, the transitions table and the statuses a
 // refund is offered from. Each copy says what the code says, or the page offers an
-// action the API refuses (or hides one it allows). Its table of the currencies whose
-// minor unit is not 2 digits is pricing's, or it reads an amount typed by an operator
-// 100 times too large or too small.
+// action the API refuses (or hides one it allows). The pages' one table of the
+// currencies whose minor unit is not 2 digits (the storefront's money.js, which the back
+// office imports) is pricing's, or a page shows an amount, or reads one typed by an
+// operator, 100 times too large or too small.
 func TestPageCopiesOfTheRulesAreTheCode(t *testing.T) {
 	names := func(ss []checkout.Status) []string {
 		out := make([]string, len(ss))
@@ -33,8 +34,8 @@ func TestPageCopiesOfTheRulesAreTheCode(t *testing.T) {
 		{"web/admin/format.js", "export const STATUSES = [", names(checkout.Statuses), false},
 		{"web/admin/format.js", "export const TRANSITIONS = {", transitionRows(), true},
 		{"web/admin/admin.js", "const REFUNDABLE = [", names(checkout.Refundable), true},
-		{"web/admin/format.js", "const ZERO_DECIMALS = new Set([", currenciesWithDigits(0), true},
-		{"web/admin/format.js", "const THREE_DECIMALS = new Set([", currenciesWithDigits(3), true},
+		{"web/js/money.js", "const ZERO_DECIMALS = new Set([", currenciesWithDigits(0), true},
+		{"web/js/money.js", "const THREE_DECIMALS = new Set([", currenciesWithDigits(3), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.decl, func(t *testing.T) {

@@ -183,11 +183,15 @@ func NormaliseName(s string) string {
 	return strings.Join(fields, " ")
 }
 
-// Clean removes control characters (newlines included) so that no text a user sends can
-// split a trace line or an e-mail header, and trims it.
+// Clean is for what a buyer types into a one-line field that is stored (a name, a city,
+// an e-mail address, a per-unit datum): every rune that trace.BreaksLine is removed,
+// so no stored value can later split a trace line or an e-mail header, and the value
+// is trimmed. Unlike trace.Sanitize it removes rather than replaces, so a pasted
+// "Paris\n" is stored as "Paris", and it caps nothing, as each field has its own
+// limit; what it stores is kept as it is.
 func Clean(s string) string {
 	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		if trace.BreaksLine(r) {
 			return -1
 		}
 		return r

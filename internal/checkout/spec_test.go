@@ -14,36 +14,7 @@ import (
 // docs/spec.md#statuses-and-transitions is what a reader trusts: its table of allowed
 // transitions says exactly what CanMove allows, status by status.
 func TestSpecTransitionTableIsTheCode(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/spec.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(doc), "The allowed transitions;")
-	if !ok {
-		t.Fatal("docs/spec.md has no table of allowed transitions")
-	}
-	documented := map[checkout.Status]map[checkout.Status]bool{}
-	for _, line := range strings.Split(section, "\n")[1:] {
-		if !strings.HasPrefix(line, "|") {
-			if len(documented) > 0 {
-				break
-			}
-			continue
-		}
-		cells := strings.Split(strings.Trim(line, "| "), " | ")
-		if len(cells) != 2 || !strings.HasPrefix(cells[0], "`") {
-			continue // the header and its rule
-		}
-		tos := map[checkout.Status]bool{}
-		for _, to := range strings.Split(cells[1], ",") {
-			if to = strings.Trim(strings.TrimSpace(to), "`"); to != "none" {
-				tos[checkout.Status(to)] = true
-			}
-		}
-		for _, from := range strings.Split(cells[0], ",") {
-			documented[checkout.Status(strings.Trim(strings.TrimSpace(from), "`"))] = tos
-		}
-	}
+	documented := specTransitions(t)
 	// The code's table in the doc's shape: every status a row, even one with no way out.
 	coded := map[checkout.Status]map[checkout.Status]bool{}
 	for _, from := range checkout.Statuses {
@@ -109,4 +80,41 @@ func TestSpecSentencesOnStatusesAreTheCode(t *testing.T) {
 			}
 		}
 	}
+}
+
+// specTransitions reads docs/spec.md's table of allowed transitions, the one source the
+// tests hold the code against: from each status, the statuses it may move to.
+func specTransitions(t *testing.T) map[checkout.Status]map[checkout.Status]bool {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/spec.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "The allowed transitions;")
+	if !ok {
+		t.Fatal("docs/spec.md has no table of allowed transitions")
+	}
+	documented := map[checkout.Status]map[checkout.Status]bool{}
+	for _, line := range strings.Split(section, "\n")[1:] {
+		if !strings.HasPrefix(line, "|") {
+			if len(documented) > 0 {
+				break
+			}
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) != 2 || !strings.HasPrefix(cells[0], "`") {
+			continue // the header and its rule
+		}
+		tos := map[checkout.Status]bool{}
+		for _, to := range strings.Split(cells[1], ",") {
+			if to = strings.Trim(strings.TrimSpace(to), "`"); to != "none" {
+				tos[checkout.Status(to)] = true
+			}
+		}
+		for _, from := range strings.Split(cells[0], ",") {
+			documented[checkout.Status(strings.Trim(strings.TrimSpace(from), "`"))] = tos
+		}
+	}
+	return documented
 }

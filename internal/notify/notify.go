@@ -20,6 +20,7 @@ import (
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/pricing"
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // Sender delivers one rendered e-mail and returns the provider's message ID
@@ -595,7 +596,7 @@ func checkLinks(l Links) (Links, error) {
 			continue
 		}
 		u, err := url.Parse(*f.val)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsFunc(*f.val, isBreak) {
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsFunc(*f.val, trace.BreaksLine) {
 			return l, fmt.Errorf("links.%s %q is not an absolute http(s) URL", f.name, *f.val)
 		}
 	}

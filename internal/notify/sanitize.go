@@ -4,29 +4,27 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/lmsshop/checkout/internal/trace"
 )
 
 // maxSubjectRunes caps a subject well under the 998-octet line limit of RFC
 // 5322, even once encoded, because a buyer's name can be of any length.
 const maxSubjectRunes = 200
 
-// isBreak reports the runes that can end a header line or fake one: every
-// control character (CR, LF, NUL, ESC, NEL …) and the Unicode line and
-// paragraph separators.
-func isBreak(r rune) bool {
-	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
-}
-
-// oneLine makes s safe for a header or a single-line field: invalid UTF-8 is
-// replaced, every control or separator character becomes a space, and runs of
-// spaces collapse to one, so no value can start a new header line.
+// oneLine is for a value put into an e-mail header or a single-line field of an
+// e-mail (a subject, a name in a greeting): invalid UTF-8 is replaced, every rune
+// that trace.BreaksLine becomes a space, and runs of spaces collapse to one, so no
+// value can start a new header line. It differs from trace.Sanitize (no collapsing,
+// a length cap) and checkout.Clean (removal) because its output is read once by a
+// mail client, never stored: a tidy subject is worth more than the exact spacing.
 // Non-breaking spaces stay: they hold "1 234,50 €" together.
 func oneLine(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	space := false
 	for _, r := range s {
-		if isBreak(r) || r == ' ' {
+		if trace.BreaksLine(r) || r == ' ' {
 			space = true
 			continue
 		}

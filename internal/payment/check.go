@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // Check is the "check" mode: the buyer posts a cheque and an operator records
@@ -21,7 +23,7 @@ func NewCheck(c CheckConfig) (*Check, error) {
 }
 
 // Name implements Mode.
-func (*Check) Name() string { return NameCheck }
+func (*Check) Name() string { return checkout.PaymodeCheck }
 
 // Kind implements Mode.
 func (*Check) Kind() Kind { return KindOffline }

@@ -89,17 +89,6 @@ type SystempayConfig struct {
 	FormURL string
 }
 
-// Mode and verifier names.
-const (
-	NameTest      = checkout.PaymodeTest
-	NameFreeOrder = checkout.PaymodeFreeOrder
-	NameCheck     = checkout.PaymodeCheck
-	NameTransfer  = checkout.PaymodeTransfer
-	NamePayPal    = checkout.PaymodePayPal
-	NameStripe    = checkout.PaymodeStripe
-	NameSystempay = checkout.PaymodeSystempay
-)
-
 // NewModes builds the payment modes and notification verifiers that cfg
 // configures, keyed by name ("stripe", ...). freeorder needs no settings and
 // is always present. The error lists every missing or invalid setting.
@@ -110,7 +99,7 @@ func NewModes(cfg Config) (map[string]Mode, map[string]Verifier, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = http.DefaultClient
 	}
-	modes := map[string]Mode{NameFreeOrder: FreeOrder{}}
+	modes := map[string]Mode{checkout.PaymodeFreeOrder: FreeOrder{}}
 	verifiers := map[string]Verifier{}
 	var errs []error
 	if c := cfg.Test; c != nil {
@@ -118,8 +107,8 @@ func NewModes(cfg Config) (map[string]Mode, map[string]Verifier, error) {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			modes[NameTest] = TestMode{}
-			verifiers[NameTest] = p
+			modes[checkout.PaymodeTest] = TestMode{}
+			verifiers[checkout.PaymodeTest] = p
 		}
 	}
 	if c := cfg.Check; c != nil {
@@ -127,7 +116,7 @@ func NewModes(cfg Config) (map[string]Mode, map[string]Verifier, error) {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			modes[NameCheck] = m
+			modes[checkout.PaymodeCheck] = m
 		}
 	}
 	if c := cfg.Transfer; c != nil {
@@ -135,7 +124,7 @@ func NewModes(cfg Config) (map[string]Mode, map[string]Verifier, error) {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			modes[NameTransfer] = m
+			modes[checkout.PaymodeTransfer] = m
 		}
 	}
 	if c := cfg.PayPal; c != nil {
@@ -143,8 +132,8 @@ func NewModes(cfg Config) (map[string]Mode, map[string]Verifier, error) {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			modes[NamePayPal] = m
-			verifiers[NamePayPal] = m
+			modes[checkout.PaymodePayPal] = m
+			verifiers[checkout.PaymodePayPal] = m
 		}
 	}
 	if c := cfg.Stripe; c != nil {
@@ -152,8 +141,8 @@ func NewModes(cfg Config) (map[string]Mode, map[string]Verifier, error) {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			modes[NameStripe] = m
-			verifiers[NameStripe] = m
+			modes[checkout.PaymodeStripe] = m
+			verifiers[checkout.PaymodeStripe] = m
 		}
 	}
 	if c := cfg.Systempay; c != nil {
@@ -161,8 +150,8 @@ func NewModes(cfg Config) (map[string]Mode, map[string]Verifier, error) {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			modes[NameSystempay] = m
-			verifiers[NameSystempay] = m
+			modes[checkout.PaymodeSystempay] = m
+			verifiers[checkout.PaymodeSystempay] = m
 		}
 	}
 	if len(errs) > 0 {

@@ -3,6 +3,8 @@ package payment
 import (
 	"context"
 	"fmt"
+
+	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // FreeOrder is the "freeorder" mode: an order whose total is zero is settled
@@ -13,7 +15,7 @@ type FreeOrder struct{}
 var _ Mode = FreeOrder{}
 
 // Name implements Mode.
-func (FreeOrder) Name() string { return NameFreeOrder }
+func (FreeOrder) Name() string { return checkout.PaymodeFreeOrder }
 
 // Kind implements Mode.
 func (FreeOrder) Kind() Kind { return KindInstant }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // Received is a payment as its provider's own records show it: what reconciliation
@@ -82,7 +84,7 @@ func (s *Stripe) ListPayments(ctx context.Context, since time.Time) ([]Received,
 			if sess.PaymentStatus != "paid" {
 				continue
 			}
-			r := Received{Provider: NameStripe, TxID: sess.ClientReferenceID, Reference: sess.ID,
+			r := Received{Provider: checkout.PaymodeStripe, TxID: sess.ClientReferenceID, Reference: sess.ID,
 				Amount: sess.AmountTotal, Currency: strings.ToUpper(sess.Currency), At: time.Unix(sess.Created, 0).UTC()}
 			if r.TxID == "" {
 				r.TxID = sess.Metadata["txid"]
@@ -199,7 +201,7 @@ func (p *PayPal) details(ctx context.Context, id string) (Received, bool, error)
 	if !strings.EqualFold(v.Get("RECEIVEREMAIL"), p.cfg.Business) && !strings.EqualFold(v.Get("RECEIVERBUSINESS"), p.cfg.Business) {
 		return Received{}, false, nil // another receiver of the account: not this shop's
 	}
-	r := Received{Provider: NamePayPal, Reference: id, TxID: v.Get("CUSTOM"), Currency: v.Get("CURRENCYCODE")}
+	r := Received{Provider: checkout.PaymodePayPal, Reference: id, TxID: v.Get("CUSTOM"), Currency: v.Get("CURRENCYCODE")}
 	if r.TxID == "" {
 		r.TxID = v.Get("INVNUM")
 	}

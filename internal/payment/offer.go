@@ -8,17 +8,17 @@ import "github.com/lmsshop/checkout/internal/checkout"
 // redeploying; the test mode needs nothing.
 func ModeFor(shop *checkout.Shop, name string, configured map[string]Mode) (Mode, error) {
 	switch {
-	case name == NameCheck && shop.CheckPayee != "" && shop.CheckAddress != "":
+	case name == checkout.PaymodeCheck && shop.CheckPayee != "" && shop.CheckAddress != "":
 		return NewCheck(CheckConfig{Payee: shop.CheckPayee, Address: shop.CheckAddress})
-	case name == NameTransfer && shop.IBAN != "" && shop.BIC != "":
+	case name == checkout.PaymodeTransfer && shop.IBAN != "" && shop.BIC != "":
 		payee := shop.SellerName
 		if payee == "" {
 			payee = shop.Name
 		}
 		return NewTransfer(TransferConfig{Payee: payee, IBAN: shop.IBAN, BIC: shop.BIC})
-	case name == NameFreeOrder:
+	case name == checkout.PaymodeFreeOrder:
 		return FreeOrder{}, nil
-	case name == NameTest:
+	case name == checkout.PaymodeTest:
 		if !shop.TestMode {
 			return nil, checkout.Errorf("payment.mode", checkout.EINVALID, "the test mode is offered only by shops in test mode")
 		}

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // PayPal is the "paypal" mode (PayPal Payments Standard): the buyer is
@@ -49,7 +51,7 @@ func NewPayPal(c PayPalConfig, client *http.Client) (*PayPal, error) {
 }
 
 // Name implements Mode.
-func (*PayPal) Name() string { return NamePayPal }
+func (*PayPal) Name() string { return checkout.PaymodePayPal }
 
 // Kind implements Mode.
 func (*PayPal) Kind() Kind { return KindOnline }
@@ -156,7 +158,7 @@ func parsePayPalIPN(body []byte, business string) (Notification, error) {
 	for k := range v {
 		raw[k] = v.Get(k)
 	}
-	n := Notification{Provider: NamePayPal, Raw: raw}
+	n := Notification{Provider: checkout.PaymodePayPal, Raw: raw}
 	txnID, status := v.Get("txn_id"), v.Get("payment_status")
 	n.TxID = v.Get("custom")
 	if n.TxID == "" {

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stripe/stripe-go/v84"
 	"github.com/stripe/stripe-go/v84/webhook"
+
+	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // StripeSignatureHeader is the header Stripe signs webhooks in.
@@ -62,7 +64,7 @@ func NewStripe(c StripeConfig, client *http.Client) (*Stripe, error) {
 }
 
 // Name implements Mode.
-func (*Stripe) Name() string { return NameStripe }
+func (*Stripe) Name() string { return checkout.PaymodeStripe }
 
 // Kind implements Mode.
 func (*Stripe) Kind() Kind { return KindOnline }
@@ -280,7 +282,7 @@ func (s *Stripe) Verify(_ context.Context, w Webhook) (Notification, error) {
 	if ev.ID == "" || ev.Data == nil {
 		return Notification{}, fmt.Errorf("%w: stripe event without id or data", ErrMalformed)
 	}
-	n := Notification{Provider: NameStripe, EventID: ev.ID, Outcome: Ignored,
+	n := Notification{Provider: checkout.PaymodeStripe, EventID: ev.ID, Outcome: Ignored,
 		Raw: map[string]string{"event": ev.ID, "type": string(ev.Type)}}
 	var obj stripeObject
 	if err := json.Unmarshal(ev.Data.Raw, &obj); err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/pricing"
 )
 
@@ -50,7 +51,7 @@ func NewSystempay(c SystempayConfig, clock func() time.Time) (*Systempay, error)
 }
 
 // Name implements Mode.
-func (*Systempay) Name() string { return NameSystempay }
+func (*Systempay) Name() string { return checkout.PaymodeSystempay }
 
 // Kind implements Mode.
 func (*Systempay) Kind() Kind { return KindOnline }
@@ -165,7 +166,7 @@ func (s *Systempay) Verify(_ context.Context, w Webhook) (Notification, error) {
 		}
 	}
 	status, uuid := fields["vads_trans_status"], fields["vads_trans_uuid"]
-	n := Notification{Provider: NameSystempay, TxID: fields["vads_order_id"], Raw: raw}
+	n := Notification{Provider: checkout.PaymodeSystempay, TxID: fields["vads_order_id"], Raw: raw}
 	switch status {
 	case "AUTHORISED", "CAPTURED", "ACCEPTED":
 		n.Outcome = Paid

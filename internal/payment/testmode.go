@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // TestSignatureHeader carries the simulated provider's signature, formatted
@@ -30,7 +32,7 @@ type TestMode struct{}
 var _ Mode = TestMode{}
 
 // Name implements Mode.
-func (TestMode) Name() string { return NameTest }
+func (TestMode) Name() string { return checkout.PaymodeTest }
 
 // Kind implements Mode.
 func (TestMode) Kind() Kind { return KindInstant }
@@ -139,7 +141,7 @@ func (p *TestProvider) Verify(_ context.Context, w Webhook) (Notification, error
 		return Notification{}, fmt.Errorf("%w: test callback: %w", ErrMalformed, err)
 	}
 	n := Notification{
-		Provider: NameTest, EventID: c.EventID, Reference: c.EventID, TxID: c.TxID, Amount: c.Amount, Currency: c.Currency,
+		Provider: checkout.PaymodeTest, EventID: c.EventID, Reference: c.EventID, TxID: c.TxID, Amount: c.Amount, Currency: c.Currency,
 		Raw: map[string]string{"id": c.EventID, "txid": c.TxID, "outcome": c.Outcome,
 			"amount": strconv.FormatInt(c.Amount, 10), "currency": c.Currency},
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+
+	"github.com/lmsshop/checkout/internal/checkout"
 )
 
 // Transfer is the "transfer" mode: the buyer wires the money quoting the
@@ -37,7 +39,7 @@ func NewTransfer(c TransferConfig) (*Transfer, error) {
 }
 
 // Name implements Mode.
-func (*Transfer) Name() string { return NameTransfer }
+func (*Transfer) Name() string { return checkout.PaymodeTransfer }
 
 // Kind implements Mode.
 func (*Transfer) Kind() Kind { return KindOffline }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -153,7 +152,7 @@ func (st *Store) change(ctx context.Context, w checkout.CartWrite, m mutation) (
 		if c, err = st.update(ctx, w, m); err == nil {
 			if terr := st.AppendTrace(ctx, note); terr != nil {
 				// A lost trace line is logged, never fatal to the command it describes.
-				slog.Warn("trace line lost", "txid", w.TxID, "err", terr)
+				trace.Lost(nil, []trace.Line{note}, terr)
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -102,13 +103,26 @@ func (l Line) Format(loc *time.Location) string {
 	return fmt.Sprintf("%s [%s] %s : %s", stamp, l.TxID, l.Source, l.Message)
 }
 
-// Sanitize makes text safe for one trace line: control characters (CR, LF, tabs, Unicode
-// line separators…) become spaces, so no user-supplied text can split a line or forge
-// another, and it is capped in length.
+// BreaksLine reports the runes that can end a line of text or fake a new one: every
+// control character (CR, LF, tab, NUL, ESC, NEL…) and the Unicode line and paragraph
+// separators. It is the one rule of the repository's three cleaners of one-line text
+// (Sanitize here, checkout.Clean, notify's header cleaner); they differ only in what
+// they put in such a rune's place and what else they do, each for its own output.
+func BreaksLine(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
+}
+
+// Sanitize is for text written into a trace line (an operator's note or reference, a
+// message built from user input): every rune that BreaksLine becomes a space, so no
+// text can split a line or forge another while its words stay apart, and the text is
+// capped at 1000 bytes, as a trace line is one short DynamoDB attribute. Unlike
+// checkout.Clean it keeps the place of a removed rune, since a note is read as
+// written; unlike notify's header cleaner it keeps runs of spaces, so a line stored
+// before reads the same.
 func Sanitize(s string) string {
 	const max = 1000
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\u0085' {
+		if BreaksLine(r) {
 			return ' '
 		}
 		return r
@@ -166,12 +180,28 @@ func (t *Tracer) Print(ctx context.Context, l Line) {
 		return
 	}
 	if err := t.Store.AppendTrace(ctx, l); err != nil {
-		log := t.Log
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Warn("trace line lost", "source", t.Source, "txid", l.TxID, "err", err)
+		Lost(t.Log, []Line{l}, err)
 	}
+}
+
+// Lost logs trace lines of one transaction that could not be stored: the one warning
+// every writer of trace lines gives (Tracer, Pending.Flush, the store's own overflow
+// line), so an operator searches for one message with the same fields. A lost line is
+// never fatal to the operation it describes. A nil log is slog.Default().
+func Lost(log *slog.Logger, lines []Line, err error) {
+	if len(lines) == 0 {
+		return
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	var sources []string
+	for _, l := range lines {
+		if !slices.Contains(sources, l.Source) {
+			sources = append(sources, l.Source)
+		}
+	}
+	log.Warn("trace line lost", "source", strings.Join(sources, ","), "txid", lines[0].TxID, "lines", len(lines), "err", err)
 }
 
 // Pending holds the trace lines of one request or task that are not yet stored. The
@@ -249,9 +279,9 @@ func (p *Pending) TakeAll() []Line {
 }
 
 // Flush writes what is still pending (a line whose step made no write, a refusal, the
-// line after a request's last write), one call per transaction; a failure is reported
-// to onErr, never to the request.
-func (p *Pending) Flush(ctx context.Context, st BatchStore, onErr func(error)) {
+// line after a request's last write), one call per transaction; a failure is logged on
+// log (Lost), never reported to the request.
+func (p *Pending) Flush(ctx context.Context, st BatchStore, log *slog.Logger) {
 	lines := p.TakeAll()
 	var order []string
 	by := map[string][]Line{}
@@ -262,8 +292,8 @@ func (p *Pending) Flush(ctx context.Context, st BatchStore, onErr func(error)) {
 		by[l.TxID] = append(by[l.TxID], l)
 	}
 	for _, txid := range order {
-		if err := st.AppendTraces(ctx, by[txid]); err != nil && onErr != nil {
-			onErr(err)
+		if err := st.AppendTraces(ctx, by[txid]); err != nil {
+			Lost(log, by[txid], err)
 		}
 	}
 }

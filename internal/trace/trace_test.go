@@ -1,6 +1,10 @@
 package trace_test
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +90,52 @@ func TestSanitizeCannotSplitALine(t *testing.T) {
 		if got := trace.Sanitize(strings.Repeat("x", pad) + strings.Repeat("é€𝄞", 400)); !utf8.ValidString(got) {
 			t.Errorf("capped text with %d leading bytes is not valid UTF-8", pad)
 		}
+	}
+}
+
+// failingStore refuses every write, as a throttled table would.
+type failingStore struct{}
+
+var errRefused = errors.New("throttled")
+
+func (failingStore) AppendTrace(context.Context, trace.Line) error    { return errRefused }
+func (failingStore) AppendTraces(context.Context, []trace.Line) error { return errRefused }
+func (failingStore) ListTrace(context.Context, string) ([]trace.Line, error) {
+	return nil, errRefused
+}
+
+// A line that cannot be stored is one warning, whichever way it was written, naming its
+// transaction and source so an operator finds it by one message; the operation goes on.
+func TestALostLineIsOneWarning(t *testing.T) {
+	tests := []struct {
+		name  string
+		write func(log *slog.Logger)
+		want  []string
+	}{
+		{"Tracer.Printf", func(log *slog.Logger) {
+			tr := &trace.Tracer{Store: failingStore{}, Source: "Payment", Log: log}
+			tr.Printf(context.Background(), "TX1", "paying")
+		}, []string{`msg="trace line lost"`, "source=Payment", "txid=TX1", "lines=1", "err=throttled"}},
+		{"Pending.Flush", func(log *slog.Logger) {
+			p := &trace.Pending{}
+			p.Add(trace.Line{TxID: "TX2", Source: "Shop", Message: "a"})
+			p.Add(trace.Line{TxID: "TX2", Source: "Payment", Message: "b"})
+			p.Flush(context.Background(), failingStore{}, log)
+		}, []string{`msg="trace line lost"`, "source=Shop,Payment", "txid=TX2", "lines=2", "err=throttled"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			tt.write(slog.New(slog.NewTextHandler(&buf, nil)))
+			got := buf.String()
+			if strings.Count(got, "\n") != 1 {
+				t.Fatalf("logged %q, want one line", got)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("logged %q, want it to contain %q", got, w)
+				}
+			}
+		})
 	}
 }

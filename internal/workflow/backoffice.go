@@ -40,7 +40,8 @@ const (
 )
 
 // permissions lists, per back-office action (method and path pattern), the groups
-// that may run it. An action missing here is refused to every operator.
+// that may run it. An action missing here is refused to every operator. docs/api.md's
+// table of roles has a row per action and says the same (TestAPIRolesTableIsThePermissions).
 var permissions = map[string][]string{
 	"GET me":                         {RoleShopAdmin, RoleSales, RoleAccounting},
 	"GET orders":                     {RoleShopAdmin, RoleSales, RoleAccounting},
@@ -407,7 +408,7 @@ func (s *Backoffice) adminPaymentReceived(ctx context.Context, r *httpapi.Reques
 		return httpapi.Response{}, err
 	}
 	var f checkout.Fields
-	if in.Mode != payment.NameCheck && in.Mode != payment.NameTransfer {
+	if in.Mode != checkout.PaymodeCheck && in.Mode != checkout.PaymodeTransfer {
 		f.Add("mode", "must be check or transfer")
 	}
 	if in.Amount <= 0 {

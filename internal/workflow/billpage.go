@@ -3,6 +3,7 @@ package workflow
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/pricing"
@@ -54,7 +55,7 @@ func billPage(v BillView) string {
 		w(` `, e(v.Number))
 	}
 	w(`</h1>
-<p>Date: `, e(v.Date.UTC().Format("2006-01-02")), ` · Transaction: `, e(v.TransactionID), ` · Status: `, e(fmt.Sprint(v.Status)), ` · Payment: `, e(v.Paymode), `</p>
+<p>Date: `, billDay(v.Date), ` · Transaction: `, e(v.TransactionID), ` · Status: `, e(fmt.Sprint(v.Status)), ` · Payment: `, e(v.Paymode), `</p>
 `)
 	if v.Credits != "" {
 		w(`<p class="credits">This credit note cancels invoice <strong>`, e(v.Credits), `</strong> in full: every amount below is credited to the buyer.</p>`)
@@ -117,13 +118,13 @@ func billPage(v BillView) string {
 	if inv := v.Buyer.Invoicing; inv != nil && inv.VATCheck != nil {
 		c := inv.VATCheck
 		if c.Status == checkout.VATValid {
-			w(`<p class="vatcheck">VAT number `, e(inv.VATNumber), ` confirmed by VIES on `, e(c.CheckedAt.Format("2006-01-02")))
+			w(`<p class="vatcheck">VAT number `, e(inv.VATNumber), ` confirmed by VIES on `, billDay(c.CheckedAt))
 			if c.RequestID != "" {
 				w(` (consultation `, e(c.RequestID), `)`)
 			}
 			w(`.</p>`)
 		} else {
-			w(`<p class="vatcheck">VAT number `, e(inv.VATNumber), ` not confirmed by VIES on `, e(c.CheckedAt.Format("2006-01-02")), `: VAT charged.</p>`)
+			w(`<p class="vatcheck">VAT number `, e(inv.VATNumber), ` not confirmed by VIES on `, billDay(c.CheckedAt), `: VAT charged.</p>`)
 		}
 	}
 	w("\n")
@@ -134,10 +135,15 @@ func billPage(v BillView) string {
 	if v.Credits != "" {
 		for _, p := range v.Payments {
 			if p.Outcome == OutcomeRefunded {
-				w(`<p class="refund">Refunded `, money(p.Amount), ` by `, e(p.Mode), `, reference `, e(p.Reference), `, on `, e(p.At.UTC().Format("2006-01-02")), `.</p>`)
+				w(`<p class="refund">Refunded `, money(p.Amount), ` by `, e(p.Mode), `, reference `, e(p.Reference), `, on `, billDay(p.At), `.</p>`)
 			}
 		}
 	}
 	w("\n</body></html>\n")
 	return b.String()
 }
+
+// billDay is how the bill shows a moment: its UTC day, as every time inside is UTC and
+// rendered here, at the edge. A time read with another zone (a VIES check stamped by a
+// clock not in UTC) would otherwise show that zone's day, a day off near midnight.
+func billDay(t time.Time) string { return t.UTC().Format("2006-01-02") }

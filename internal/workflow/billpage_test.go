@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"strings"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ var referenceBill = template.Must(template.New("bill").Funcs(template.FuncMap{
 <tr><th>{{if .Credits}}Total credited{{else}}Total due{{end}}</th><td class="n"><strong>{{money .Totals.Final .Currency}}</strong></td></tr>
 </tbody></table>
 {{if .ReverseCharge}}<p>VAT reverse charge: tax due by the buyer.</p>{{end}}
-{{with .Buyer.Invoicing}}{{with .VATCheck}}<p class="vatcheck">{{if eq .Status "valid"}}VAT number {{$.Buyer.Invoicing.VATNumber}} confirmed by VIES on {{.CheckedAt.Format "2006-01-02"}}{{if .RequestID}} (consultation {{.RequestID}}){{end}}.{{else}}VAT number {{$.Buyer.Invoicing.VATNumber}} not confirmed by VIES on {{.CheckedAt.Format "2006-01-02"}}: VAT charged.{{end}}</p>{{end}}{{end}}
+{{with .Buyer.Invoicing}}{{with .VATCheck}}<p class="vatcheck">{{if eq .Status "valid"}}VAT number {{$.Buyer.Invoicing.VATNumber}} confirmed by VIES on {{day .CheckedAt}}{{if .RequestID}} (consultation {{.RequestID}}){{end}}.{{else}}VAT number {{$.Buyer.Invoicing.VATNumber}} not confirmed by VIES on {{day .CheckedAt}}: VAT charged.{{end}}</p>{{end}}{{end}}
 {{range .Mentions}}<p>{{.}}</p>{{end}}
 {{if .Credits}}{{range .Payments}}{{if eq .Outcome "refunded"}}<p class="refund">Refunded {{money .Amount $b.Currency}} by {{.Mode}}, reference {{.Reference}}, on {{day .At}}.</p>{{end}}{{end}}{{end}}
 </body></html>
@@ -94,6 +95,11 @@ func TestBillPageMatchesHTMLTemplate(t *testing.T) {
 			inv.VATCheck = &checkout.VATCheck{Status: checkout.VATValid, CheckedAt: at}
 			v.Buyer.Invoicing = &inv
 		},
+		"VIES checked before midnight UTC, after it in the clock's zone": func(v *BillView) {
+			inv := *invoicing
+			inv.VATCheck = &checkout.VATCheck{Status: checkout.VATValid, CheckedAt: time.Date(2026, 7, 28, 1, 0, 0, 0, time.FixedZone("X", 3*3600))}
+			v.Buyer.Invoicing = &inv
+		},
 		"VIES unavailable": func(v *BillView) {
 			inv := *invoicing
 			inv.VATCheck = &checkout.VATCheck{Status: checkout.VATUnavailable, CheckedAt: at}
@@ -118,5 +124,25 @@ func TestBillPageMatchesHTMLTemplate(t *testing.T) {
 				t.Errorf("page differs from html/template's:\n got: %q\nwant: %q", got, want.String())
 			}
 		})
+	}
+}
+
+// The bill shows each moment's UTC day, whatever zone the time was read with: a VIES
+// check, an issue date or a refund stamped at 01:00 in UTC+3 is the previous day's.
+func TestBillShowsUTCDays(t *testing.T) {
+	late := time.Date(2026, 7, 28, 1, 0, 0, 0, time.FixedZone("X", 3*3600))
+	v := BillView{Kind: "invoice", Number: "2026-000042", Date: late, TransactionID: "TU80WKRYTI9QUMJ4", Currency: "EUR", Credits: "2026-000041",
+		Buyer: checkout.Customer{Invoicing: &checkout.Invoicing{VATNumber: "DE123456789",
+			VATCheck: &checkout.VATCheck{Status: checkout.VATValid, CheckedAt: late}}},
+		Payments: []checkout.Payment{{Mode: "check", Outcome: OutcomeRefunded, Amount: 100, Reference: "R1", At: late}}}
+	page := billPage(v)
+	for _, want := range []string{
+		"Date: 2026-07-27 ",
+		"confirmed by VIES on 2026-07-27.",
+		"reference R1, on 2026-07-27.",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the bill lacks %q:\n%s", want, page)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -25,8 +26,9 @@ type Handler struct {
 	// lines wait (trace.WithPending) for the next write on their transaction's items,
 	// and what is left is written once the invocation is done, before it answers.
 	Trace trace.BatchStore
-	// OnTraceErr reports a trace line that could not be stored (logged, never fatal).
-	OnTraceErr func(error)
+	// TraceLog is where a trace line that could not be stored is logged (trace.Lost;
+	// never fatal). Nil is slog.Default().
+	TraceLog *slog.Logger
 }
 
 var _ lambda.Handler = (*Handler)(nil)
@@ -47,7 +49,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		p := &trace.Pending{}
 		ctx = trace.WithPending(ctx, p)
 		// Written before the answer: a Lambda may be frozen once it has answered.
-		defer p.Flush(context.WithoutCancel(ctx), h.Trace, h.OnTraceErr)
+		defer p.Flush(context.WithoutCancel(ctx), h.Trace, h.TraceLog)
 	}
 	var env envelope
 	if err := json.Unmarshal(payload, &env); err != nil {
@@ -88,6 +90,6 @@ func (s *core) traced(h *Handler) *Handler {
 		return h
 	}
 	h.Trace = s.Store
-	h.OnTraceErr = func(err error) { s.log().Warn("trace line lost", "err", err) }
+	h.TraceLog = s.log()
 	return h
 }

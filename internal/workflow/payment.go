@@ -178,7 +178,7 @@ func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 	// written: it comes before the order's move, and its line before the start's outcome.
 	mailed()
 
-	if o.Paymode == payment.NameFreeOrder {
+	if o.Paymode == checkout.PaymodeFreeOrder {
 		if err != nil {
 			tr.Printf(ctx, txid, "free order refused: %v", err)
 			return nil, &TaskError{Name: ErrPaymentFailed, Msg: "free order refused", Err: err}
@@ -615,7 +615,7 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 		return httpapi.Response{}, err
 	}
 	o := state.Order
-	if o.Paymode != payment.NameTest || !shop.TestMode {
+	if o.Paymode != checkout.PaymodeTest || !shop.TestMode {
 		return httpapi.Response{}, checkout.Errorf(op, checkout.ECONFLICT, "order %s is not paid in test mode", o.TxID)
 	}
 	if state.TaskState != statePayment || state.TaskToken == "" {
@@ -628,11 +628,11 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 		// The status the payment moved the order to is traced here, with the move:
 		// production no longer reads the order, so its own line cannot say it.
 		if o, err = s.Store.Move(ctx, o.TxID, checkout.SoldOut, store.Change{Payment: &checkout.Payment{
-			Mode: payment.NameTest, Outcome: payment.Paid.String(), Amount: o.Totals.Final, At: s.now()},
+			Mode: checkout.PaymodeTest, Outcome: payment.Paid.String(), Amount: o.Totals.Final, At: s.now()},
 			Trace: []trace.Line{tr.Line(o.TxID, "paid: order %s", checkout.SoldOut)}}, store.BodyFrom(o)); err != nil {
 			return httpapi.Response{}, err
 		}
-		if _, err := s.succeed(ctx, o.TxID, state.TaskToken, map[string]string{"mode": payment.NameTest, "outcome": "paid"}); err != nil {
+		if _, err := s.succeed(ctx, o.TxID, state.TaskToken, map[string]string{"mode": checkout.PaymodeTest, "outcome": "paid"}); err != nil {
 			return httpapi.Response{}, err
 		}
 	case "fail":
@@ -643,7 +643,7 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 			return httpapi.Response{}, err
 		}
 		if o, err = s.Store.Move(ctx, o.TxID, checkout.Failed, store.Change{Payment: &checkout.Payment{
-			Mode: payment.NameTest, Outcome: payment.Failed.String(), At: s.now()}}, store.BodyFrom(o)); err != nil {
+			Mode: checkout.PaymodeTest, Outcome: payment.Failed.String(), At: s.now()}}, store.BodyFrom(o)); err != nil {
 			return httpapi.Response{}, err
 		}
 		if err := s.Tokens.Fail(ctx, state.TaskToken, ErrPaymentFailed, "the buyer pressed the test mode's fail button"); err != nil && checkout.KindOf(err) != checkout.ECONFLICT {
@@ -660,7 +660,7 @@ func (s *Payment) TestPayment(ctx context.Context, r *httpapi.Request) (httpapi.
 		if err != nil {
 			return httpapi.Response{}, checkout.Wrap(op, err)
 		}
-		cb := Callback{URL: webhookURL(o, payment.NameTest), Method: http.MethodPost, Headers: map[string]string{}, Body: string(body)}
+		cb := Callback{URL: webhookURL(o, checkout.PaymodeTest), Method: http.MethodPost, Headers: map[string]string{}, Body: string(body)}
 		for k := range h {
 			cb.Headers[k] = h.Get(k)
 		}

@@ -48,7 +48,7 @@ func (s *Webhooks) Webhook(ctx context.Context, r *httpapi.Request) (httpapi.Res
 		s.log().Warn("webhook refused", "provider", provider, "err", err)
 		return httpapi.Response{}, verifyError(op, err)
 	}
-	if provider == payment.NameTest {
+	if provider == checkout.PaymodeTest {
 		// The simulated provider pays nothing: only a shop in test mode may listen to it.
 		shop, _, err := s.Shops.Get(ctx)
 		if err != nil {

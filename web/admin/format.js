@@ -1,8 +1,11 @@
 // format holds the back-office page's pure functions: merchant trace lines, money in
 // minor units, and the allowed transitions (both in docs/spec.md). They mirror the Go code
 // (trace.Line.Format, pricing.FormatPlain, checkout.Statuses and checkout.CanMove);
-// internal/archtest's pagerules_test.go holds STATUSES and TRANSITIONS against checkout,
-// and ZERO_DECIMALS and THREE_DECIMALS against pricing.
+// internal/archtest's pagerules_test.go holds STATUSES and TRANSITIONS against checkout.
+// A currency's decimals are the storefront's minorDigits (web/js/money.js), pricing's
+// table, so the two pages read amounts alike.
+
+import { minorDigits } from '../js/money.js';
 
 // TRANSITIONS is docs/spec.md's table of transitions: from each status, the statuses
 // an order may move to.
@@ -55,18 +58,6 @@ export function formatTraceLine(l) {
     ? `-- ${d.getUTCFullYear()}-${d.getUTCMonth() + 1}-${d.getUTCDate()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${pad(d.getUTCMilliseconds(), 3)} --`
     : `-- ${l.at} --`;
   return l.transactionId ? `${stamp} [${l.transactionId}] ${l.source} : ${l.message}` : `${stamp} ${l.source} : ${l.message}`;
-}
-
-// ZERO_DECIMALS and THREE_DECIMALS are the ISO 4217 currencies whose minor unit is not
-// 2 digits (as internal/pricing's table of currencies).
-const ZERO_DECIMALS = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
-const THREE_DECIMALS = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
-
-// minorDigits reports how many decimals a currency's minor unit has.
-export function minorDigits(currency) {
-  if (ZERO_DECIMALS.has(currency)) return 0;
-  if (THREE_DECIMALS.has(currency)) return 3;
-  return 2;
 }
 
 // formatMoney renders minor units as "1234.50 EUR" with string arithmetic on the

@@ -2,15 +2,21 @@
 // exact decimal string, never divided as a float, so 1999 EUR cents always reads
 // "19,99 €" and large amounts keep every digit.
 
-const digitsCache = new Map();
+// ZERO_DECIMALS and THREE_DECIMALS are the ISO 4217 currencies whose minor unit is not
+// 2 digits: internal/pricing's table, which decides what a stored amount's minor units
+// are (internal/archtest's pagerules_test.go holds them against it). The browser's Intl
+// is not asked: its digits are display conventions (0 for HUF, IDR, IQD…), and taking
+// them would show 123456 HUF minor units, 1,234.56 HUF, as 123,456 HUF. The back
+// office's format.js takes minorDigits from here.
+const ZERO_DECIMALS = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const THREE_DECIMALS = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
 
-// minorDigits is how many decimals a currency has (2 for EUR, 0 for JPY, 3 for KWD).
+// minorDigits is how many decimals a currency's minor unit has (2 for EUR, 0 for JPY,
+// 3 for KWD; 2 for a code the table does not list, as pricing.MinorDigits).
 export function minorDigits(currency) {
-  if (!digitsCache.has(currency)) {
-    const d = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits;
-    digitsCache.set(currency, d);
-  }
-  return digitsCache.get(currency);
+  if (ZERO_DECIMALS.has(currency)) return 0;
+  if (THREE_DECIMALS.has(currency)) return 3;
+  return 2;
 }
 
 // toDecimalString turns minor units into a decimal string: (1999, 2) → "19.99".

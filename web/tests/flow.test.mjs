@@ -109,6 +109,9 @@ test('money is formatted from integer minor units without float error', () => {
     [123456789012345, 'EUR', 'en', '€1,234,567,890,123.45'],
     [1500, 'JPY', 'en', '¥1,500'],
     [1234, 'KWD', 'en', 'KWD 1.234'],
+    // pricing's minor units, not the browser's display digits (Intl gives HUF and IQD none).
+    [123456, 'HUF', 'en', 'HUF 1,234.56'],
+    [123456, 'IQD', 'en', 'IQD 123.456'],
   ];
   for (const [minor, cur, lang, want] of cases) assert.equal(nb(formatMoney(minor, cur, lang)), want, `${minor} ${cur} ${lang}`);
   assert.equal(toDecimalString(7, 2), '0.07');

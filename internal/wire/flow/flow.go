@@ -29,7 +29,7 @@ func Payment(d *wire.Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return workflow.NewPayment(post.Common(d), mail.Mailing(d), ops.Tokens(d), p).Handler(), nil
+	return workflow.NewPayment(post.Common(d), mail.SESMailing(d), ops.Tokens(d), p).Handler(), nil
 }
 
 // PaymentWebhook builds the function of the providers' notifications: workflow.Webhooks'
@@ -39,7 +39,7 @@ func PaymentWebhook(d *wire.Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return workflow.NewWebhooks(post.Common(d), mail.Mailing(d), ops.Tokens(d), p.Verifiers).Handler(), nil
+	return workflow.NewWebhooks(post.Common(d), mail.SESMailing(d), ops.Tokens(d), p.Verifiers).Handler(), nil
 }
 
 // Produce builds the function of the production tasks: workflow.Production's
@@ -50,7 +50,7 @@ func Produce(d *wire.Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return workflow.NewProduction(post.Common(d), mail.Mailing(d), hs).Handler(), nil
+	return workflow.NewProduction(post.Common(d), mail.SESMailing(d), hs).Handler(), nil
 }
 
 // Reconcile builds the daily function that compares the providers' payments with the
@@ -70,6 +70,6 @@ func Reconcile(d *wire.Deps) (lambda.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := workflow.NewReconcile(post.Common(d), mail.Mailing(d), ops.Tokens(d), watch, payment.Listers(p.Modes), d.Cfg.ReconcileDays)
+	r := workflow.NewReconcile(post.Common(d), mail.SESMailing(d), ops.Tokens(d), watch, payment.Listers(p.Modes), d.Cfg.ReconcileDays)
 	return r.Handler(), nil
 }

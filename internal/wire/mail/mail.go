@@ -1,8 +1,8 @@
 // Package mail is the composition root of the SES client: what the post-placement
-// services that send e-mail hold (Mailing), and the Notify function. It is the one
+// services that send e-mail hold (SESMailing), and the Notify function. It is the one
 // composition root that imports the SES v2 client (through internal/notify/sesmail), so
 // that Bill and Watch (internal/wire/post), which send nothing, neither link nor
-// initialise it; internal/wire/flow builds the other senders with Mailing, but for the
+// initialise it; internal/wire/flow builds the other senders with SESMailing, but for the
 // back office, which hands its e-mails to the Notify function.
 package mail
 
@@ -24,10 +24,10 @@ func SES(d *wire.Deps) *sesv2.Client {
 	return c.(*sesv2.Client)
 }
 
-// Mailing is what the services that send e-mail with SES hold: only they build the
-// SES client.
-func Mailing(d *wire.Deps) workflow.Mailing {
-	m := post.Mailing(d)
+// SESMailing is a workflow.Mailing that sends with SES, what the services that send
+// e-mail themselves hold: only they build the SES client.
+func SESMailing(d *wire.Deps) workflow.Mailing {
+	m := post.MailSettings(d)
 	m.Mail = sesmail.NewSES(sesmail.SendEmailFunc(SES(d).SendEmail), "")
 	return m
 }
@@ -36,5 +36,5 @@ func Mailing(d *wire.Deps) workflow.Mailing {
 // NotifyTask (internal/workflow/notification.go), which also sends the e-mails the back
 // office hands over. Rules: docs/spec.md#notifications.
 func Notify(d *wire.Deps) (lambda.Handler, error) {
-	return workflow.NewNotification(post.Common(d), Mailing(d)).Handler(), nil
+	return workflow.NewNotification(post.Common(d), SESMailing(d)).Handler(), nil
 }

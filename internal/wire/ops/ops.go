@@ -52,7 +52,7 @@ func Backoffice(d *wire.Deps) (lambda.Handler, error) {
 		return nil, err
 	}
 	starter := &stepfn.Workflow{API: order.SFN(d), StateMachineARN: d.Cfg.StateMachineARN}
-	m := post.Mailing(d)
+	m := post.MailSettings(d)
 	m.Relay = &stepfn.Relay{API: order.SFN(d), StateMachineARN: d.Cfg.MailStateMachineARN}
 	return workflow.NewBackoffice(post.Common(d), m, Tokens(d), starter, p.Modes, hs).Handler(), nil
 }

@@ -25,10 +25,11 @@ func Common(d *wire.Deps) workflow.Common {
 	}
 }
 
-// Mailing is what the services that send e-mail hold but the sender: the From
-// address and the e-mailed links. internal/wire/mail adds the SES sender;
-// internal/wire/flow gives the back office a relay to the Notify function instead.
-func Mailing(d *wire.Deps) workflow.Mailing {
+// MailSettings is a workflow.Mailing without its way of sending: the From address and the
+// e-mailed links, which every service that sends e-mail holds. internal/wire/mail's
+// SESMailing adds the SES sender; internal/wire/ops gives the back office a relay to
+// the Notify function instead.
+func MailSettings(d *wire.Deps) workflow.Mailing {
 	return workflow.Mailing{
 		SenderEmail:   d.Cfg.SenderEmail,
 		StorefrontURL: strings.TrimRight(d.Cfg.StorefrontURL, "/"),
