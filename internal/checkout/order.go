@@ -253,6 +253,13 @@ type Order struct {
 	// cancelling InvoiceNumber, in its own gap-free yearly sequence (CN-2026-000001).
 	CreditNoteNumber string     `json:"creditNoteNumber,omitempty"`
 	CreditedAt       *time.Time `json:"creditedAt,omitempty"`
+	// Redelivered counts the operator's deliveries of a late payment that took the
+	// order out of CANCELLED: production delivers each in a round of its own
+	// (production.Key.Round), so a refunded order's withdrawn units are delivered anew.
+	Redelivered int `json:"redelivered,omitempty"`
+	// EarlierDocuments are the invoices, each with its credit note, of the deliveries
+	// before the last: a refunded order delivered again is invoiced under a new number.
+	EarlierDocuments []Documents `json:"earlierDocuments,omitempty"`
 	TokenHash        string     `json:"-"`
 	PlacedAt         time.Time  `json:"placedAt"`
 	UpdatedAt        time.Time  `json:"updatedAt"`
@@ -261,6 +268,14 @@ type Order struct {
 	// host, no trailing slash): what comes after placement — provider notification
 	// URLs, the test mode's callback — is built on it.
 	APIURL string `json:"apiUrl,omitempty"`
+}
+
+// Documents are an invoice and the credit note that cancelled it.
+type Documents struct {
+	InvoiceNumber    string    `json:"invoiceNumber"`
+	InvoicedAt       time.Time `json:"invoicedAt"`
+	CreditNoteNumber string    `json:"creditNoteNumber"`
+	CreditedAt       time.Time `json:"creditedAt"`
 }
 
 // DocumentKind names what the bill is at this point: an order sheet before payment, a
