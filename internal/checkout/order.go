@@ -260,10 +260,10 @@ type Order struct {
 	// EarlierDocuments are the invoices, each with its credit note, of the deliveries
 	// before the last: a refunded order delivered again is invoiced under a new number.
 	EarlierDocuments []Documents `json:"earlierDocuments,omitempty"`
-	TokenHash        string     `json:"-"`
-	PlacedAt         time.Time  `json:"placedAt"`
-	UpdatedAt        time.Time  `json:"updatedAt"`
-	ExecutionARN     string     `json:"executionArn,omitempty"`
+	TokenHash        string      `json:"-"`
+	PlacedAt         time.Time   `json:"placedAt"`
+	UpdatedAt        time.Time   `json:"updatedAt"`
+	ExecutionARN     string      `json:"executionArn,omitempty"`
 	// APIURL is the base URL of the API the order was placed through (scheme and
 	// host, no trailing slash): what comes after placement — provider notification
 	// URLs, the test mode's callback — is built on it.
