@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,41 +47,7 @@ func TestLatePaymentDeliveredAfterARefund(t *testing.T) {
 			lms := locallms.New(e.st.DB, e.st.Table)
 			e.build()
 
-			txid, _ := e.placeWith("check", 12000, tt.edit)
-			e.startPayment(txid, "T-"+txid)
-			if code, body := e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-1"}`); code != http.StatusOK {
-				t.Fatalf("payment received: %d %s", code, body)
-			}
-			postpay := map[string]any{"action": "postpay", "txid": txid, "order": e.order(txid)}
-			e.mustTask(e.produce, postpay)
-			first := fmt.Sprint(e.mustTask(e.bill, map[string]any{"action": "invoice", "txid": txid})["invoice"])
-			if code, _, resp := e.refund(txid, `{"reference":"CHQ-1 returned"}`); code != http.StatusOK {
-				t.Fatalf("refund = %d %s", code, resp)
-			}
-			refunded := e.order(txid)
-			if refunded.Status != checkout.Cancelled || refunded.CreditNoteNumber == "" {
-				t.Fatalf("refunded order %s, credit note %q; want CANCELLED with a credit note", refunded.Status, refunded.CreditNoteNumber)
-			}
-			firstNote := refunded.CreditNoteNumber
-
-			// The late payment, flagged, settled with deliver.
-			if code, body := e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-2"}`); code != http.StatusAccepted {
-				t.Fatalf("late payment: %d %s", code, body)
-			}
-			if f := e.flagOf(txid); f == nil || f.Reason != workflow.ReasonLate {
-				t.Fatalf("flag %+v, want late", f)
-			}
-			if code, resp, _ := e.admin("POST", "/admin/orders/"+txid+"/settle", `{"action":"deliver"}`, nil, nil); code != http.StatusOK {
-				t.Fatalf("settle deliver: %d %s", code, resp)
-			}
-			in, ok := starter.input(txid + "-deliver")
-			if !ok {
-				t.Fatalf("no workflow started again: %v", starter.started)
-			}
-			var copied checkout.Order
-			if err := json.Unmarshal(in.Order, &copied); err != nil {
-				t.Fatalf("execution input's order: %v", err)
-			}
+			txid, first, firstNote, copied := e.refundedThenDelivered(t, starter, tt.edit)
 			again := map[string]any{"action": "postpay", "txid": txid, "order": copied}
 			out := e.mustTask(e.produce, again)
 			if retried := e.mustTask(e.produce, again); fmt.Sprint(retried["products"]) != fmt.Sprint(out["products"]) {
@@ -138,6 +105,81 @@ func TestLatePaymentDeliveredAfterARefund(t *testing.T) {
 			}
 			e.wantAccess(t, lms, fresh, false)
 		})
+	}
+}
+
+// refundedThenDelivered makes an order delivered, invoiced and refunded, then records a
+// late payment on it, flagged late, which the operator settles with deliver. It returns
+// the order's transaction ID, its first invoice and credit note numbers, and the order
+// the execution started again carries.
+func (e *env) refundedThenDelivered(t *testing.T, starter *fakeStarter, edit func(*checkout.Order)) (txid, invoice, creditNote string, copied checkout.Order) {
+	t.Helper()
+	txid, _ = e.placeWith("check", 12000, edit)
+	e.startPayment(txid, "T-"+txid)
+	if code, body := e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-1"}`); code != http.StatusOK {
+		t.Fatalf("payment received: %d %s", code, body)
+	}
+	e.mustTask(e.produce, map[string]any{"action": "postpay", "txid": txid, "order": e.order(txid)})
+	invoice = fmt.Sprint(e.mustTask(e.bill, map[string]any{"action": "invoice", "txid": txid})["invoice"])
+	if code, _, resp := e.refund(txid, `{"reference":"CHQ-1 returned"}`); code != http.StatusOK {
+		t.Fatalf("refund = %d %s", code, resp)
+	}
+	refunded := e.order(txid)
+	if refunded.Status != checkout.Cancelled || refunded.CreditNoteNumber == "" {
+		t.Fatalf("refunded order %s, credit note %q; want CANCELLED with a credit note", refunded.Status, refunded.CreditNoteNumber)
+	}
+	if code, body := e.recordPayment(txid, `{"mode":"check","amount":12000,"reference":"CHQ-2"}`); code != http.StatusAccepted {
+		t.Fatalf("late payment: %d %s", code, body)
+	}
+	if f := e.flagOf(txid); f == nil || f.Reason != workflow.ReasonLate {
+		t.Fatalf("flag %+v, want late", f)
+	}
+	if code, resp, _ := e.admin("POST", "/admin/orders/"+txid+"/settle", `{"action":"deliver"}`, nil, nil); code != http.StatusOK {
+		t.Fatalf("settle deliver: %d %s", code, resp)
+	}
+	in, ok := starter.input(txid + "-deliver")
+	if !ok {
+		t.Fatalf("no workflow started again: %v", starter.started)
+	}
+	if err := json.Unmarshal(in.Order, &copied); err != nil {
+		t.Fatalf("execution input's order: %v", err)
+	}
+	return txid, invoice, refunded.CreditNoteNumber, copied
+}
+
+// TestRefundRacingARedelivery: the second refund of a refunded order delivered again
+// lands while production delivers it again, between a unit's claim and its commit. The
+// refund closes the new round's claim, and production takes the unit back itself: the
+// buyer ends without access, the new instance withdrawn once, the old one untouched.
+func TestRefundRacingARedelivery(t *testing.T) {
+	e := newEnv(t)
+	starter := &fakeStarter{}
+	e.starter = starter
+	lms := locallms.New(e.st.DB, e.st.Table)
+	race := &racingStore{Store: e.st}
+	e.producers = production.Handlers(lms, race, nil)
+	e.build()
+	txid, _, _, copied := e.refundedThenDelivered(t, starter, nil)
+	race.once = sync.Once{} // the first delivery's commit was the first: the race is the next one
+	race.beforeCommit = func() {
+		if code, _, resp := e.refund(txid, `{"key":"check#CHQ-2","reference":"CHQ-2 returned"}`); code != http.StatusOK {
+			t.Fatalf("second refund = %d %s", code, resp)
+		}
+	}
+	again := map[string]any{"action": "postpay", "txid": txid, "order": copied}
+	if _, errName := e.task(e.produce, again); errName != workflow.ErrTaskFailed {
+		t.Fatalf("production racing the refund: error %q, want %q", errName, workflow.ErrTaskFailed)
+	}
+	if _, errName := e.task(e.produce, again); errName != workflow.ErrTaskFailed {
+		t.Fatalf("production retried: error %q, want %q", errName, workflow.ErrTaskFailed)
+	}
+	old, fresh := e.redelivered(t, txid)
+	if fresh.Status != production.StatusWithdrawn || withdrawals(fresh.Events) != 1 || withdrawals(old.Events) != 1 {
+		t.Fatalf("new %s %+v, old %+v; want each withdrawn once", fresh.Status, fresh.Events, old.Events)
+	}
+	e.wantAccess(t, lms, fresh, false)
+	if tr := e.traceText(txid); !strings.Contains(tr, "delivered while the order was refunded (CHQ-2 returned): withdrawn") {
+		t.Errorf("the trace does not say production took the new unit back:\n%s", tr)
 	}
 }
 
