@@ -215,7 +215,8 @@ func (st *Store) Settle(ctx context.Context, se Settlement) error {
 		values[":docs"], values[":none"], values[":inv"], values[":cn"] = docs, &types.AttributeValueMemberL{}, s(e.InvoiceNumber), s(e.CreditNoteNumber)
 		set = append(set, "#docs = list_append(if_not_exists(#docs, :none), :docs)")
 		remove = " REMOVE #inv, invoicedAt, #cn, creditedAt"
-		cond += " AND #inv = :inv AND #cn = :cn" // moved once: a retry finds them gone
+		// As the operator's read saw them: an order changed since is refused, unchanged.
+		cond += " AND #inv = :inv AND #cn = :cn"
 	}
 	set, err := Change{Payment: se.Refund}.clauses(set, values)
 	if err != nil {

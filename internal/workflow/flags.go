@@ -269,7 +269,11 @@ func (s *Backoffice) adminSettle(ctx context.Context, r *httpapi.Request, txid s
 	}
 	switch in.Action {
 	case SettleDeliver:
-		tr.Printf(ctx, txid, "%s settled the %s payment %s: deliver (order SOLDOUT)", by, f.Reason, f.Key)
+		msg := fmt.Sprintf("%s settled the %s payment %s: deliver (order SOLDOUT)", by, f.Reason, f.Key)
+		if e := se.Earlier; e != nil {
+			msg += fmt.Sprintf("; invoice %s and its credit note %s kept as issued, the delivery to be invoiced anew", e.InvoiceNumber, e.CreditNoteNumber)
+		}
+		tr.Printf(ctx, txid, "%s", msg)
 		if err := s.deliverSettled(ctx, txid, o.Status); err != nil {
 			return httpapi.Response{}, err
 		}

@@ -72,8 +72,9 @@ func TestLatePaymentDeliveredAfterARefund(t *testing.T) {
 			if withdrawals(old.Events) != 1 {
 				t.Errorf("old product %s events %+v, want one withdrawn", old.Reference, old.Events)
 			}
-			if tr := e.traceText(txid); !strings.Contains(tr, fresh.Reference) || !strings.Contains(tr, "invoice "+second) {
-				t.Errorf("the trace does not name %s delivered and invoice %s:\n%s", fresh.Reference, second, tr)
+			if tr := e.traceText(txid); !strings.Contains(tr, fresh.Reference) || !strings.Contains(tr, "invoice "+second) ||
+				!strings.Contains(tr, "invoice "+first+" and its credit note "+firstNote+" kept as issued") {
+				t.Errorf("the trace does not name %s delivered, invoice %s, and the first invoice kept:\n%s", fresh.Reference, second, tr)
 			}
 			billed := false
 			for _, ev := range fresh.Events {
