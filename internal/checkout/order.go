@@ -253,14 +253,29 @@ type Order struct {
 	// cancelling InvoiceNumber, in its own gap-free yearly sequence (CN-2026-000001).
 	CreditNoteNumber string     `json:"creditNoteNumber,omitempty"`
 	CreditedAt       *time.Time `json:"creditedAt,omitempty"`
-	TokenHash        string     `json:"-"`
-	PlacedAt         time.Time  `json:"placedAt"`
-	UpdatedAt        time.Time  `json:"updatedAt"`
-	ExecutionARN     string     `json:"executionArn,omitempty"`
+	// Redelivered counts the operator's deliveries of a late payment that took the
+	// order out of CANCELLED: production delivers each in a round of its own
+	// (production.Key.Round), so a refunded order's withdrawn units are delivered anew.
+	Redelivered int `json:"redelivered,omitempty"`
+	// EarlierDocuments are the invoices, each with its credit note, of the deliveries
+	// before the last: a refunded order delivered again is invoiced under a new number.
+	EarlierDocuments []Documents `json:"earlierDocuments,omitempty"`
+	TokenHash        string      `json:"-"`
+	PlacedAt         time.Time   `json:"placedAt"`
+	UpdatedAt        time.Time   `json:"updatedAt"`
+	ExecutionARN     string      `json:"executionArn,omitempty"`
 	// APIURL is the base URL of the API the order was placed through (scheme and
 	// host, no trailing slash): what comes after placement — provider notification
 	// URLs, the test mode's callback — is built on it.
 	APIURL string `json:"apiUrl,omitempty"`
+}
+
+// Documents are an invoice and the credit note that cancelled it.
+type Documents struct {
+	InvoiceNumber    string    `json:"invoiceNumber"`
+	InvoicedAt       time.Time `json:"invoicedAt"`
+	CreditNoteNumber string    `json:"creditNoteNumber"`
+	CreditedAt       time.Time `json:"creditedAt"`
 }
 
 // DocumentKind names what the bill is at this point: an order sheet before payment, a

@@ -45,6 +45,17 @@
 // closed unit (*Refunded), and the run commits it knowingly and has it withdrawn like
 // any delivered unit (see base.deliver).
 //
+// # Rounds: an order delivered again after a refund
+//
+// A refunded order's units stay committed (withdrawn), so its keys answer "delivered"
+// for good. When an operator delivers a late payment on it (CANCELLED → SOLDOUT), the
+// order counts one more redelivery, and production keys its units with that count
+// (Key.Round, from Job.Round): new markers, new pins, new instances with references of
+// their own, beside the withdrawn ones. Round 0 names everything as before rounds
+// existed, so an order's first delivery costs and writes exactly what it did; a round
+// is at most once like any key, and the refund of a redelivered order takes back that
+// round's instances only.
+//
 // The marker is written after the effect, never before: a marker written
 // first and a crash before the effect would record a delivery that never
 // happened, which is worse (silent loss) than repeating an idempotent call.

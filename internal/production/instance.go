@@ -32,6 +32,9 @@ type Instance struct {
 	TxID        string
 	LineID      string
 	Unit        int
+	// Round is the order's delivery the unit was made by (Key.Round): 0 for the first,
+	// more for a delivery after a refund (a late payment delivered).
+	Round int
 	// Context is what the unit applies to: a course short name, "site", a quiz…
 	Context string
 	Status  string
@@ -49,20 +52,37 @@ type Event struct {
 }
 
 // Key names one production step: unit Unit of line LineID in transaction
-// TxID, in phase Phase. Each key is produced at most once.
+// TxID, in phase Phase, in the order's delivery Round. Each key is produced at most once.
+//
+// Round is 0 for an order's first delivery. An order refunded (its units withdrawn)
+// and then delivered again, for a late payment an operator settled with deliver, is
+// delivered in a round of its own (Job.Round, the order's count of such deliveries):
+// its units are new keys, so new instances with references of their own, where the
+// first round's keys would answer the withdrawn units as delivered already.
 type Key struct {
 	TxID, LineID string
 	Unit         int
 	Phase        string
+	Round        int
 }
 
 func (k Key) String() string {
-	return k.TxID + "/" + k.LineID + "/" + strconv.Itoa(k.Unit) + "/" + k.Phase
+	return k.TxID + "/" + k.LineID + "/" + strconv.Itoa(k.Unit) + "/" + k.Phase + k.RoundSuffix("/r")
 }
 
-// digest hashes the key's identity (not its phase: one unit is one instance).
+// RoundSuffix is sep and the key's round, or nothing in round 0: a first delivery's
+// names (markers, pins, references, the store's items) are what they were before
+// rounds existed.
+func (k Key) RoundSuffix(sep string) string {
+	if k.Round == 0 {
+		return ""
+	}
+	return sep + strconv.Itoa(k.Round)
+}
+
+// digest hashes the key's identity (not its phase: one unit is one instance per round).
 func (k Key) digest() [32]byte {
-	return sha256.Sum256([]byte("lmsshop/instance\x00" + k.TxID + "\x00" + k.LineID + "\x00" + strconv.Itoa(k.Unit)))
+	return sha256.Sum256([]byte("lmsshop/instance\x00" + k.TxID + "\x00" + k.LineID + "\x00" + strconv.Itoa(k.Unit) + k.RoundSuffix("\x00")))
 }
 
 // InstanceID returns the deterministic instance ID for the key's unit.

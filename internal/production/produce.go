@@ -95,7 +95,7 @@ const pinNow = "now"
 // unit claimed before (Claimed.NotPaid: an earlier run stopped between its effect and
 // its commit) finishes the unit the same way, since that run's effect may be in the LMS.
 func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, do deliverFunc) (Instance, error) {
-	key := Key{TxID: j.TxID, LineID: j.LineID, Unit: unit, Phase: PhasePostpay}
+	key := Key{TxID: j.TxID, LineID: j.LineID, Unit: unit, Phase: PhasePostpay, Round: j.Round}
 	decisions := map[string]string{pinNow: j.Now.Format(time.RFC3339Nano)}
 	if decide != nil {
 		d, err := decide(ctx, j.Now)
@@ -143,7 +143,7 @@ func (b base) deliver(ctx context.Context, j Job, unit int, decide decideFunc, d
 	inst.Reference = key.Reference()
 	inst.ItemCode, inst.Handler = j.ItemCode, b.name
 	inst.Customer = strings.ToLower(j.Customer.Email)
-	inst.TxID, inst.LineID, inst.Unit = j.TxID, j.LineID, unit
+	inst.TxID, inst.LineID, inst.Unit, inst.Round = j.TxID, j.LineID, unit, j.Round
 	if inst.Status == "" {
 		inst.Status = StatusActive
 	}

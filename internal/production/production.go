@@ -55,6 +55,9 @@ type Job struct {
 	// Now is the workflow's clock reading for this step; handlers derive every
 	// date from it so that a retried step computes the same dates.
 	Now time.Time
+	// Round is the order's delivery this job is part of (Key.Round): 0, or how many
+	// times the order was delivered again after it was cancelled.
+	Round int
 }
 
 // Validate reports what makes a job impossible to produce.

@@ -1,6 +1,8 @@
 package production
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -40,6 +42,25 @@ func TestReferenceIsDeterministic(t *testing.T) {
 	other := Key{TxID: "TU80WKRYTI9QUMJ4", LineID: "1", Unit: 4}
 	if k.Reference() == other.Reference() {
 		t.Fatalf("units 3 and 4 share reference %s", k.Reference())
+	}
+	// A delivery after a refund is a unit of its own, and its round a key of its own.
+	next := k
+	next.Round = 1
+	if k.Reference() == next.Reference() || k.InstanceID() == next.InstanceID() || k.String() == next.String() {
+		t.Fatalf("rounds 0 and 1 share names: %s %s %s", next.Reference(), next.InstanceID(), next)
+	}
+}
+
+// TestRoundZeroNamesAsBefore: an order's first delivery (round 0) names its units as
+// they were named before rounds existed, so units delivered then are still found.
+func TestRoundZeroNamesAsBefore(t *testing.T) {
+	k := Key{TxID: "TU80WKRYTI9QUMJ4", LineID: "L01", Unit: 0, Phase: PhasePostpay}
+	if got, want := k.String(), "TU80WKRYTI9QUMJ4/L01/0/postpay"; got != want {
+		t.Errorf("key %s, want %s", got, want)
+	}
+	d := sha256.Sum256([]byte("lmsshop/instance\x00TU80WKRYTI9QUMJ4\x00L01\x000"))
+	if got, want := k.InstanceID(), fmt.Sprintf("%x", d[:12]); got != want {
+		t.Errorf("instance ID %s, want %s", got, want)
 	}
 }
 

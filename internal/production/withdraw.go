@@ -61,7 +61,7 @@ func (h *credits) Withdraw(ctx context.Context, in Instance, _ time.Time) (strin
 	what := fmt.Sprintf("%d training credits taken off %s's balance", n, in.Customer)
 	out := in
 	out.Status, out.Events = StatusWithdrawn, nil
-	err = h.store.Commit(ctx, Commit{Key: Key{TxID: in.TxID, LineID: in.LineID, Unit: in.Unit, Phase: PhaseWithdraw},
+	err = h.store.Commit(ctx, Commit{Key: Key{TxID: in.TxID, LineID: in.LineID, Unit: in.Unit, Phase: PhaseWithdraw, Round: in.Round},
 		Instance: out, Balances: map[string]int64{BalanceCredits: -n}})
 	if errors.Is(err, ErrAlreadyProduced) {
 		return what, nil // taken off by an earlier try

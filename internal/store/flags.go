@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -167,6 +168,10 @@ type Settlement struct {
 	MoveFrom []checkout.Status
 	// Refund, for a refund, is the refund recorded on the order's payments.
 	Refund *checkout.Payment
+	// Earlier, for a delivery out of CANCELLED, is the order's invoice and its credit
+	// note when it was refunded after billing: they go to its earlier documents, so the
+	// delivery is invoiced anew (and a refund of it credited anew).
+	Earlier *checkout.Documents
 }
 
 // Settle applies a settlement: the flag is marked settled (and leaves the open list)
@@ -188,11 +193,30 @@ func (st *Store) Settle(ctx context.Context, se Settlement) error {
 	values := map[string]types.AttributeValue{":now": s(now)}
 	set := []string{"#upd = :now"}
 	cond := "attribute_exists(pk)"
+	var add, remove string
 	if len(se.MoveFrom) > 0 {
 		names["#st"], names["#g"] = "status", "gsi1pk"
 		values[":to"], values[":g"] = s(string(checkout.SoldOut)), s(statusKey(checkout.SoldOut))
 		set = append(set, "#st = :to", "#g = :g")
 		cond += " AND " + statusIn(values, se.MoveFrom)
+		if slices.Contains(se.MoveFrom, checkout.Cancelled) {
+			// A delivery out of CANCELLED is a round of its own (production.Key.Round).
+			names["#rd"] = "redelivered"
+			values[":one"] = &types.AttributeValueMemberN{Value: "1"}
+			add = " ADD #rd :one"
+		}
+	}
+	if e := se.Earlier; e != nil {
+		docs, err := marshalValue([]checkout.Documents{*e})
+		if err != nil {
+			return checkout.Wrap(op, err)
+		}
+		names["#docs"], names["#inv"], names["#cn"] = "earlierDocuments", "invoiceNumber", "creditNoteNumber"
+		values[":docs"], values[":none"], values[":inv"], values[":cn"] = docs, &types.AttributeValueMemberL{}, s(e.InvoiceNumber), s(e.CreditNoteNumber)
+		set = append(set, "#docs = list_append(if_not_exists(#docs, :none), :docs)")
+		remove = " REMOVE #inv, invoicedAt, #cn, creditedAt"
+		// As the operator's read saw them: an order changed since is refused, unchanged.
+		cond += " AND #inv = :inv AND #cn = :cn"
 	}
 	set, err := Change{Payment: se.Refund}.clauses(set, values)
 	if err != nil {
@@ -202,7 +226,7 @@ func (st *Store) Settle(ctx context.Context, se Settlement) error {
 		{Update: &flagUpd},
 		{Update: &types.Update{
 			TableName: &st.Table, Key: key(txPK(se.TxID), orderSK),
-			UpdateExpression: aws.String("SET " + strings.Join(set, ", ")), ConditionExpression: &cond,
+			UpdateExpression: aws.String("SET " + strings.Join(set, ", ") + remove + add), ConditionExpression: &cond,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		}},
 	}})

@@ -41,6 +41,13 @@ func encodeOrder(rec *orderRecord) (head, body map[string]types.AttributeValue, 
 	setTimePtr(head, "invoicedAt", o.InvoicedAt)
 	setStr(head, "creditNoteNumber", o.CreditNoteNumber, true)
 	setTimePtr(head, "creditedAt", o.CreditedAt)
+	setNum(head, "redelivered", int64(o.Redelivered), true)
+	setList(head, "earlierDocuments", o.EarlierDocuments, true, func(d checkout.Documents) types.AttributeValue {
+		return avM(map[string]types.AttributeValue{
+			"invoiceNumber": s(d.InvoiceNumber), "invoicedAt": timeAV(d.InvoicedAt),
+			"creditNoteNumber": s(d.CreditNoteNumber), "creditedAt": timeAV(d.CreditedAt),
+		})
+	})
 	head["placedAt"], head["updatedAt"] = timeAV(o.PlacedAt), timeAV(o.UpdatedAt)
 	setStr(head, "executionArn", o.ExecutionARN, true)
 	setStr(head, "apiUrl", o.APIURL, true)

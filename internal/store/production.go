@@ -4,7 +4,7 @@ package store
 //
 //	product instance   pk=CUST#<email>            sk=PRODUCT#<reference>   gsi1pk=PRODUCT#<reference> gsi1sk=INSTANCE
 //	product event      pk=PRODUCT#<reference>     sk=EVENT#<unix ms>#<type>
-//	production marker  pk=TX#<txid>               sk=PRODUCED#<line>#<unit>#<phase>
+//	production marker  pk=TX#<txid>               sk=PRODUCED#<line>#<unit>#<phase>[#r<round>]
 //	                   (the unit's pinned decisions first, its reference once committed;
 //	                   the refund that closed its claim, CloseClaims)
 //	account balances   pk=CUST#<email>            sk=ACCOUNT                (numeric attributes, ADD)
@@ -36,7 +36,7 @@ var _ production.InstanceStore = (*Store)(nil)
 func custPK(email string) string   { return "CUST#" + strings.ToLower(strings.TrimSpace(email)) }
 func productKey(ref string) string { return "PRODUCT#" + ref }
 func markerSK(k production.Key) string {
-	return "PRODUCED#" + k.LineID + "#" + strconv.Itoa(k.Unit) + "#" + k.Phase
+	return "PRODUCED#" + k.LineID + "#" + strconv.Itoa(k.Unit) + "#" + k.Phase + k.RoundSuffix("#r")
 }
 func eventSK(e production.Event) string {
 	return fmt.Sprintf("EVENT#%013d#%s", e.At.UTC().UnixMilli(), e.Type)
@@ -58,6 +58,7 @@ type instanceItem struct {
 	TxID        string            `json:"txid"`
 	LineID      string            `json:"lineId"`
 	Unit        int               `json:"unit"`
+	Round       int               `json:"round,omitempty"`
 	Context     string            `json:"context,omitempty"`
 	Status      string            `json:"status"`
 	Start       time.Time         `json:"start"`
@@ -78,7 +79,7 @@ func toInstanceItem(in production.Instance) instanceItem {
 	it := instanceItem{
 		PK: custPK(in.Customer), SK: productKey(in.Reference), GSI1PK: productKey(in.Reference), GSI1SK: "INSTANCE",
 		Type: "product", ID: in.ID, Reference: in.Reference, ItemCode: in.ItemCode, Handler: in.Handler,
-		Customer: strings.ToLower(in.Customer), Beneficiary: in.Beneficiary, TxID: in.TxID, LineID: in.LineID, Unit: in.Unit,
+		Customer: strings.ToLower(in.Customer), Beneficiary: in.Beneficiary, TxID: in.TxID, LineID: in.LineID, Unit: in.Unit, Round: in.Round,
 		Context: in.Context, Status: in.Status, Start: in.Start.UTC(), Data: in.Data,
 	}
 	if !in.End.IsZero() {
@@ -91,7 +92,7 @@ func toInstanceItem(in production.Instance) instanceItem {
 func (it instanceItem) instance() production.Instance {
 	in := production.Instance{
 		ID: it.ID, Reference: it.Reference, ItemCode: it.ItemCode, Handler: it.Handler, Customer: it.Customer,
-		Beneficiary: it.Beneficiary, TxID: it.TxID, LineID: it.LineID, Unit: it.Unit, Context: it.Context,
+		Beneficiary: it.Beneficiary, TxID: it.TxID, LineID: it.LineID, Unit: it.Unit, Round: it.Round, Context: it.Context,
 		Status: it.Status, Start: it.Start.UTC(), Data: it.Data,
 	}
 	if it.End != nil {
@@ -260,8 +261,11 @@ var errNoOrder = errors.New("no order")
 
 // pinAttr is the attribute of the order's head that holds a postpay unit's pinned
 // decisions; pinStamp is the key, inside them, of the stamp of the write that pinned
-// them (no handler's decision has a name starting with "#").
-func pinAttr(k production.Key) string { return "pin#" + k.LineID + "#" + strconv.Itoa(k.Unit) }
+// them (no handler's decision has a name starting with "#"). A delivery after the
+// order's first (Key.Round) pins under a name of its own: pin#<line>#<unit>#r<round>.
+func pinAttr(k production.Key) string {
+	return "pin#" + k.LineID + "#" + strconv.Itoa(k.Unit) + k.RoundSuffix("#r")
+}
 
 const pinStamp = "#by"
 
@@ -479,16 +483,9 @@ func (st *Store) CloseClaims(ctx context.Context, txid, ref string, at time.Time
 	}
 	var keys []production.Key
 	for name := range out.Item {
-		rest, pin := strings.CutPrefix(name, "pin#") // pinAttr's name: pin#<line>#<unit>
-		i := strings.LastIndex(rest, "#")
-		if !pin || i < 0 {
-			continue
+		if k, ok := pinKey(txid, name); ok {
+			keys = append(keys, k)
 		}
-		n, err := strconv.Atoi(rest[i+1:])
-		if err != nil {
-			continue
-		}
-		keys = append(keys, production.Key{TxID: txid, LineID: rest[:i], Unit: n, Phase: production.PhasePostpay})
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].String() < keys[j].String() })
 	var closed []production.Key
@@ -511,6 +508,33 @@ func (st *Store) CloseClaims(ctx context.Context, txid, ref string, at time.Time
 		closed = append(closed, k)
 	}
 	return closed, nil
+}
+
+// pinKey is the unit a pin of the order's head names (pinAttr's name:
+// pin#<line>#<unit>[#r<round>]); false for any other attribute.
+func pinKey(txid, name string) (production.Key, bool) {
+	rest, pin := strings.CutPrefix(name, "pin#")
+	if !pin {
+		return production.Key{}, false
+	}
+	k := production.Key{TxID: txid, Phase: production.PhasePostpay}
+	if i := strings.LastIndex(rest, "#r"); i >= 0 {
+		round, err := strconv.Atoi(rest[i+2:])
+		if err != nil {
+			return production.Key{}, false
+		}
+		k.Round, rest = round, rest[:i]
+	}
+	i := strings.LastIndex(rest, "#")
+	if i < 0 {
+		return production.Key{}, false
+	}
+	n, err := strconv.Atoi(rest[i+1:])
+	if err != nil {
+		return production.Key{}, false
+	}
+	k.LineID, k.Unit = rest[:i], n
+	return k, true
 }
 
 // withConflictRetries runs write again, after a pause, while a concurrent transaction
@@ -581,7 +605,10 @@ func balanceUpdate(table, email string, balances map[string]int64) *types.Update
 	}
 }
 
-// Instance implements production.InstanceStore: lookup by reference through gsi1.
+// Instance implements production.InstanceStore: lookup by reference through gsi1,
+// which names the customer, then the instance itself: gsi1 does not project every
+// attribute (an instance's round), and adding one to an index's projection replaces the
+// index. One more read, for the back office's product page only.
 func (st *Store) Instance(ctx context.Context, ref string) (production.Instance, error) {
 	out, err := st.DB.Query(ctx, &dynamodb.QueryInput{
 		TableName: &st.Table, IndexName: aws.String("gsi1"),
@@ -595,7 +622,11 @@ func (st *Store) Instance(ctx context.Context, ref string) (production.Instance,
 	if len(out.Items) == 0 {
 		return production.Instance{}, instanceNotFound(ref)
 	}
-	return st.withEvents(ctx, out.Items[0], ref)
+	var it instanceItem
+	if err := unmarshal(out.Items[0], &it); err != nil {
+		return production.Instance{}, opError("store.instance", err, "decode instance %s", ref)
+	}
+	return st.instanceAt(ctx, it.Customer, ref)
 }
 
 // CustomerInstances returns a customer's product instances (without events), by reference.

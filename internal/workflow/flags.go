@@ -237,6 +237,7 @@ func (s *Backoffice) adminSettle(ctx context.Context, r *httpapi.Request, txid s
 		switch {
 		case slices.Contains(checkout.LateDelivery, o.Status):
 			se.MoveFrom = checkout.LateDelivery
+			se.Earlier = earlierDocuments(o)
 		case !paid(o.Status) && o.Status != checkout.Payback:
 			// An under- or over-payment accepted as it is.
 			se.MoveFrom = checkout.Sources(checkout.SoldOut)
@@ -268,7 +269,11 @@ func (s *Backoffice) adminSettle(ctx context.Context, r *httpapi.Request, txid s
 	}
 	switch in.Action {
 	case SettleDeliver:
-		tr.Printf(ctx, txid, "%s settled the %s payment %s: deliver (order SOLDOUT)", by, f.Reason, f.Key)
+		msg := fmt.Sprintf("%s settled the %s payment %s: deliver (order SOLDOUT)", by, f.Reason, f.Key)
+		if e := se.Earlier; e != nil {
+			msg += fmt.Sprintf("; invoice %s and its credit note %s kept as issued, the delivery to be invoiced anew", e.InvoiceNumber, e.CreditNoteNumber)
+		}
+		tr.Printf(ctx, txid, "%s", msg)
 		if err := s.deliverSettled(ctx, txid, o.Status); err != nil {
 			return httpapi.Response{}, err
 		}
@@ -280,6 +285,18 @@ func (s *Backoffice) adminSettle(ctx context.Context, r *httpapi.Request, txid s
 		return httpapi.Response{}, err
 	}
 	return httpapi.JSON(http.StatusOK, after), nil
+}
+
+// earlierDocuments are the invoice of a cancelled order and its credit note, when it
+// was refunded after billing: the delivery of a late payment is then invoiced under a
+// new number (docs/spec.md#credit-notes), the first invoice and its credit note staying
+// as issued. Nil for an order never invoiced.
+func earlierDocuments(o *checkout.Order) *checkout.Documents {
+	if o.InvoiceNumber == "" || o.CreditNoteNumber == "" || o.InvoicedAt == nil || o.CreditedAt == nil {
+		return nil
+	}
+	return &checkout.Documents{InvoiceNumber: o.InvoiceNumber, InvoicedAt: o.InvoicedAt.UTC(),
+		CreditNoteNumber: o.CreditNoteNumber, CreditedAt: o.CreditedAt.UTC()}
 }
 
 // deliverSettled takes a delivered order on to production and billing: a workflow

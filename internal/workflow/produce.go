@@ -180,7 +180,7 @@ func jobOf(o *checkout.Order, l checkout.OrderLine, now time.Time) production.Jo
 	c := o.Customer
 	j := production.Job{
 		TxID: o.TxID, LineID: l.ID, ItemCode: l.Code, ItemName: l.Name, Handler: l.Handler, Params: l.Params,
-		Quantity: l.Quantity, Required: o.Required[l.Code], Now: now,
+		Quantity: l.Quantity, Required: o.Required[l.Code], Now: now, Round: o.Redelivered,
 		Customer: production.Customer{Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Organisation: c.Organisation, Lang: c.Lang},
 	}
 	people := map[string]checkout.Participant{}

@@ -261,7 +261,9 @@ func (s *Backoffice) withdraw(ctx context.Context, o *checkout.Order, refund che
 	}
 	tr := s.tracer(trace.SourceProduction)
 	for _, in := range insts {
-		if in.TxID != o.TxID {
+		if in.TxID != o.TxID || in.Round < o.Redelivered {
+			// Another order's, or an earlier delivery's, which the refund of that
+			// delivery took back or listed.
 			continue
 		}
 		what, why, err := s.takeBack(ctx, s.Producers, in, refund.Reference, refund.At)
