@@ -95,6 +95,10 @@ type mailbox struct {
 	// the moment it is handed, before SES answers: for a test that looks at the order
 	// then, or holds the send back.
 	seen func(notify.Email)
+	// hold, when set, keeps back every e-mail it returns true for until the send's
+	// context ends, and fails it with the context's error, as the SDK does: SES not
+	// answering before the invocation's deadline, or a caller gone.
+	hold func(notify.Email) bool
 }
 
 type sentMail struct {
@@ -102,12 +106,16 @@ type sentMail struct {
 	notify.Email
 }
 
-func (m *mailbox) Send(_ context.Context, from string, e notify.Email) (string, error) {
+func (m *mailbox) Send(ctx context.Context, from string, e notify.Email) (string, error) {
 	m.mu.Lock()
-	seen := m.seen
+	seen, hold := m.seen, m.hold
 	m.mu.Unlock()
 	if seen != nil {
 		seen(e)
+	}
+	if hold != nil && hold(e) {
+		<-ctx.Done()
+		return "", ctx.Err()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
