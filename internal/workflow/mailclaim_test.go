@@ -1,13 +1,23 @@
 package workflow_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/lmsshop/checkout/internal/notify"
+	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/workflow"
 )
 
@@ -128,4 +138,124 @@ func taskOf(t *testing.T, task workflow.Task) map[string]any {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// When the claim of an e-mail that could not be sent cannot be given back either
+// (DynamoDB unreachable), it stays held and no retry will send the e-mail: the trace
+// says so on the failed send's line, and the log is an error naming the claim.
+func TestMailClaimLeftHeldIsTracedAndLogged(t *testing.T) {
+	e := newEnv(t)
+	var (
+		mu       sync.Mutex
+		downNow  bool
+		logged   bytes.Buffer
+		releases int
+	)
+	// Only the writes that give a claim back fail, as DynamoDB failing between the
+	// claim and its release.
+	db := dynamodb.New(e.st.DB.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("releaseDown", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				release := false
+				switch p := in.Parameters.(type) {
+				case *dynamodb.DeleteItemInput:
+					release = true
+				case *dynamodb.UpdateItemInput:
+					release = strings.HasPrefix(aws.ToString(p.UpdateExpression), "REMOVE #n") || strings.HasPrefix(aws.ToString(p.UpdateExpression), "REMOVE #once")
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if release && downNow {
+					releases++
+					return middleware.InitializeOutput{}, middleware.Metadata{}, errors.New("DynamoDB unreachable")
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+		})
+	})
+	e.common.Store = store.New(db, e.st.Table)
+	e.common.Log = slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, nil))
+	e.build()
+	tests := []struct {
+		name  string
+		task  func() (txid string, h *workflow.Handler, payload map[string]any)
+		mail  notify.Kind
+		claim string // as the log names it
+	}{
+		{
+			name: "sendOnce",
+			task: func() (string, *workflow.Handler, map[string]any) {
+				txid, _ := e.place("test", 12000)
+				ev := notify.Event{Kind: notify.OrderPlaced, Lang: "en",
+					Shop: notify.Shop{Name: "Relayed", SellerEmail: e.shop.SellerEmail, SalesManagers: e.shop.SalesManagers, Currency: "EUR"},
+					Order: notify.Order{TxID: txid, Status: "PLACED", Paymode: "test", Final: 12000, Currency: "EUR", PlacedAt: time.Now().UTC(),
+						Customer: notify.Person{FirstName: "Ada", LastName: "Lovelace", Email: buyerEmail},
+						Lines:    []notify.Line{{Code: "COURSE-101", Name: "Go for beginners", Quantity: 1, Total: 12000}}}}
+				return txid, e.notify, taskOf(t, workflow.Task{Event: workflow.EventMail, TxID: txid, Mail: &workflow.Mail{Name: "Relayed", Event: ev}})
+			},
+			mail: notify.OrderPlaced, claim: "ONCE#mail#Relayed",
+		},
+		{
+			name: "UpdateOnce",
+			task: func() (string, *workflow.Handler, map[string]any) {
+				txid, _ := e.place("test", 12000)
+				return txid, e.payment, map[string]any{"action": "start", "txid": txid, "token": "T-PAY-1"}
+			},
+			mail: notify.OrderPlaced, claim: "once#mail#OrderPlaced",
+		},
+		{
+			name: "OnceEach",
+			task: func() (string, *workflow.Handler, map[string]any) {
+				txid, _ := e.paidOrder()
+				return txid, e.notify, map[string]any{"event": "delivered", "txid": txid}
+			},
+			mail: notify.ProductsDelivered, claim: "ONCE#mail#delivered ProductsDelivered",
+		},
+	}
+	setDown := func(down bool) {
+		mu.Lock()
+		downNow, releases = down, 0
+		logged.Reset()
+		mu.Unlock()
+		e.mail.mu.Lock()
+		e.mail.fail = nil
+		if down {
+			e.mail.fail = errors.New("SES unreachable")
+		}
+		e.mail.mu.Unlock()
+	}
+	defer setDown(false)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			txid, h, payload := tc.task()
+			setDown(true)
+			_, _ = e.task(h, payload)
+			mu.Lock()
+			log, n := logged.String(), releases
+			mu.Unlock()
+			setDown(false)
+			if n == 0 {
+				t.Fatal("no claim was given back")
+			}
+			want := "e-mail " + string(tc.mail) + " NOT sent and will not be retried: its claim"
+			if tr := e.traceText(txid); strings.Count(tr, want) != 1 || strings.Contains(tr, "e-mail "+string(tc.mail)+" NOT sent: ") {
+				t.Errorf("trace: want one line %q and no other line of that send:\n%s", want, tr)
+			}
+			if !strings.Contains(log, "level=ERROR") || !strings.Contains(log, "e-mail claim left held") || !strings.Contains(log, tc.claim) {
+				t.Errorf("log: want an error naming the claim %q:\n%s", tc.claim, log)
+			}
+		})
+	}
+}
+
+// lockedWriter is a writer shared by goroutines (a send aside logs beside its task).
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/lmsshop/checkout/internal/notify"
@@ -70,7 +71,7 @@ func (s *Notification) delivered(ctx context.Context, txid string) error {
 	if err != nil {
 		// The report's claim is given back too: it is sent with the buyer's retry.
 		if claimed[string(notify.DeliveryReport)] {
-			_ = s.releaseClaim(ctx, "DeliveryReport", report, claimOf(notify.DeliveryReport), err)
+			_ = s.releaseClaim(ctx, "DeliveryReport", report, claimOf(notify.DeliveryReport), errors.New("not sent: ProductsDelivered failed first"))
 		}
 		return err
 	}
