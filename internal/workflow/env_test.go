@@ -37,6 +37,10 @@ type fakeSFN struct {
 	done      map[string]bool
 	successes []completion
 	failures  []completion
+	// hold, when set, keeps back every SendTaskSuccess of a token it returns true for
+	// until the call's context ends, and fails it with the context's error, as the SDK
+	// does: the caller gone before Step Functions answered.
+	hold func(token string) bool
 }
 
 type completion struct {
@@ -60,7 +64,14 @@ func (f *fakeSFN) complete(token string) error {
 	return nil
 }
 
-func (f *fakeSFN) SendTaskSuccess(_ context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
+func (f *fakeSFN) SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil && hold(aws.ToString(in.TaskToken)) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.complete(aws.ToString(in.TaskToken)); err != nil {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/lmsshop/checkout/internal/checkout"
 	"github.com/lmsshop/checkout/internal/notify"
 	"github.com/lmsshop/checkout/internal/store"
 	"github.com/lmsshop/checkout/internal/workflow"
@@ -258,4 +260,53 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// The buyer's retry claims the order's retry wait before it completes the workflow's
+// token; when that completion fails because the request's context ended (the buyer
+// gone before Step Functions answered), the wait is given back all the same, so the
+// buyer's next try is accepted. Given back under the ended context, the order stayed
+// claimed and every later retry answered 409.
+func TestRetryWaitGivenBackWhenTheRequestEnds(t *testing.T) {
+	e := newEnv(t)
+	txid, token := e.place("test", 12000)
+	e.startPayment(txid, "T-1")
+	for _, to := range []checkout.Status{checkout.Pending, checkout.Failed} {
+		if _, err := e.st.Move(e.ctx, txid, to, store.Change{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.mustTask(e.payment, map[string]any{"action": "awaitRetry", "txid": txid, "token": "T-2",
+		"error": map[string]string{"Error": "PaymentFailed", "Cause": "test"}})
+	retry := func(ctx context.Context, mode string) int {
+		saved := e.ctx
+		e.ctx = ctx
+		defer func() { e.ctx = saved }()
+		code, _, _ := e.http(e.payment, req{method: "POST", routeKey: "POST /orders/{txid}/payment", path: "/orders/" + txid + "/payment",
+			params: map[string]string{"txid": txid}, headers: bearer(token), body: `{"paymode":"` + mode + `"}`})
+		return code
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	e.sfn.mu.Lock()
+	e.sfn.hold = func(tok string) bool {
+		cancel() // the buyer leaves while Step Functions holds the completion
+		return tok == "T-2"
+	}
+	e.sfn.mu.Unlock()
+	if code := retry(ctx, "check"); code != http.StatusServiceUnavailable {
+		t.Fatalf("the retry whose request ended before Step Functions answered: %d, want 503", code)
+	}
+	e.sfn.mu.Lock()
+	e.sfn.hold = nil
+	e.sfn.mu.Unlock()
+	if code := retry(e.ctx, "transfer"); code != http.StatusAccepted {
+		t.Fatalf("the buyer's next retry: %d, want 202 (the wait given back)", code)
+	}
+	if succ, _ := e.sfn.calls(); len(succ) != 1 || succ[0].Token != "T-2" {
+		t.Fatalf("completions %+v: want T-2 once", succ)
+	}
+	if pm := e.order(txid).Paymode; pm != "transfer" {
+		t.Fatalf("stored paymode %q, want transfer (the accepted retry's)", pm)
+	}
 }
