@@ -310,3 +310,37 @@ func TestRetryWaitGivenBackWhenTheRequestEnds(t *testing.T) {
 		t.Fatalf("stored paymode %q, want transfer (the accepted retry's)", pm)
 	}
 }
+
+// The reconciliation report's daily claim is given back when its send fails because
+// the run's context ended (the function's deadline), so the scheduler's retry sends
+// the report, once. Given back under the ended context, the claim stayed held and no
+// report was sent that day.
+func TestReconciliationReportClaimGivenBackWhenTheContextEnds(t *testing.T) {
+	e := newEnv(t)
+	r := e.reconciler()
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	e.mail.mu.Lock()
+	e.mail.hold = func(m notify.Email) bool {
+		if !strings.Contains(m.Subject, "Reconciliation") {
+			return false
+		}
+		cancel() // the run's deadline passes while SES holds the report
+		return true
+	}
+	e.mail.mu.Unlock()
+	if _, err := r.Run(ctx); err == nil {
+		t.Fatal("the run whose report was held until its context ended succeeded")
+	}
+	e.mail.mu.Lock()
+	e.mail.hold = nil
+	e.mail.mu.Unlock()
+	for range 2 { // the scheduler's retry, and a second run the same day
+		if _, err := r.Run(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.mail.to(salesEmail, "Reconciliation"); len(got) != 1 {
+		t.Fatalf("%d reconciliation reports after the retries, want 1", len(got))
+	}
+}
