@@ -137,6 +137,13 @@ func (m *mailbox) Send(ctx context.Context, from string, e notify.Email) (string
 	return fmt.Sprintf("msg-%d", len(m.sent)), nil
 }
 
+// holdBack sets hold (nil: SES answers every e-mail again).
+func (m *mailbox) holdBack(hold func(notify.Email) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hold = hold
+}
+
 // to returns the mails sent to addr whose subject contains sub.
 func (m *mailbox) to(addr, sub string) []sentMail {
 	m.mu.Lock()

@@ -51,11 +51,7 @@ func TestMailClaimGivenBackWhenTheContextEnds(t *testing.T) {
 			name: "sendOnce: the Notify function's mail task",
 			task: func(t *testing.T) (string, map[string]any) {
 				txid, _ := e.place("test", 12000)
-				ev := notify.Event{Kind: notify.OrderPlaced, Lang: "en",
-					Shop: notify.Shop{Name: "Relayed", SellerEmail: e.shop.SellerEmail, SalesManagers: e.shop.SalesManagers, Currency: "EUR"},
-					Order: notify.Order{TxID: txid, Status: "PLACED", Paymode: "test", Final: 12000, Currency: "EUR", PlacedAt: time.Now().UTC(), Customer: notify.Person{FirstName: "Ada", LastName: "Lovelace", Email: buyerEmail},
-						Lines: []notify.Line{{Code: "COURSE-101", Name: "Go for beginners", Quantity: 1, Total: 12000}}}}
-				return txid, taskOf(t, workflow.Task{Event: workflow.EventMail, TxID: txid, Mail: &workflow.Mail{Name: "Relayed", Event: ev}})
+				return txid, e.relayedMail(t, txid)
 			},
 			held: "New order", want: map[string]int{"Relayed": 1},
 		},
@@ -97,20 +93,16 @@ func TestMailClaimGivenBackWhenTheContextEnds(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(e.ctx)
 			defer cancel()
-			e.mail.mu.Lock()
-			e.mail.hold = func(m notify.Email) bool {
+			e.mail.holdBack(func(m notify.Email) bool {
 				if !strings.Contains(m.Subject, tc.held) || !strings.Contains(m.Subject, txid) {
 					return false
 				}
 				cancel() // the invocation's deadline passes while SES holds the e-mail
 				return true
-			}
-			e.mail.mu.Unlock()
+			})
 			_, err = h.Invoke(ctx, raw) // it fails or not: the e-mail is what counts
 			t.Logf("the held run: %v", err)
-			e.mail.mu.Lock()
-			e.mail.hold = nil
-			e.mail.mu.Unlock()
+			e.mail.holdBack(nil)
 			if ctx.Err() == nil {
 				t.Fatalf("SES was never handed the e-mail %q", tc.held)
 			}
@@ -128,10 +120,17 @@ func TestMailClaimGivenBackWhenTheContextEnds(t *testing.T) {
 	}
 }
 
-// taskOf is t as the JSON object a state machine hands to a function.
-func taskOf(t *testing.T, task workflow.Task) map[string]any {
+// relayedMail is the Notify function's mail task of an OrderPlaced e-mail about txid
+// sent once under the name "Relayed", as the back office hands its e-mails over; its
+// subject starts "[Relayed] New order <txid>".
+func (e *env) relayedMail(t *testing.T, txid string) map[string]any {
 	t.Helper()
-	raw, err := json.Marshal(task)
+	ev := notify.Event{Kind: notify.OrderPlaced, Lang: "en",
+		Shop: notify.Shop{Name: "Relayed", SellerEmail: e.shop.SellerEmail, SalesManagers: e.shop.SalesManagers, Currency: "EUR"},
+		Order: notify.Order{TxID: txid, Status: "PLACED", Paymode: "test", Final: 12000, Currency: "EUR", PlacedAt: time.Now().UTC(),
+			Customer: notify.Person{FirstName: "Ada", LastName: "Lovelace", Email: buyerEmail},
+			Lines:    []notify.Line{{Code: "COURSE-101", Name: "Go for beginners", Quantity: 1, Total: 12000}}}}
+	raw, err := json.Marshal(workflow.Task{Event: workflow.EventMail, TxID: txid, Mail: &workflow.Mail{Name: "Relayed", Event: ev}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,12 +187,7 @@ func TestMailClaimLeftHeldIsTracedAndLogged(t *testing.T) {
 			name: "sendOnce",
 			task: func() (string, *workflow.Handler, map[string]any) {
 				txid, _ := e.place("test", 12000)
-				ev := notify.Event{Kind: notify.OrderPlaced, Lang: "en",
-					Shop: notify.Shop{Name: "Relayed", SellerEmail: e.shop.SellerEmail, SalesManagers: e.shop.SalesManagers, Currency: "EUR"},
-					Order: notify.Order{TxID: txid, Status: "PLACED", Paymode: "test", Final: 12000, Currency: "EUR", PlacedAt: time.Now().UTC(),
-						Customer: notify.Person{FirstName: "Ada", LastName: "Lovelace", Email: buyerEmail},
-						Lines:    []notify.Line{{Code: "COURSE-101", Name: "Go for beginners", Quantity: 1, Total: 12000}}}}
-				return txid, e.notify, taskOf(t, workflow.Task{Event: workflow.EventMail, TxID: txid, Mail: &workflow.Mail{Name: "Relayed", Event: ev}})
+				return txid, e.notify, e.relayedMail(t, txid)
 			},
 			mail: notify.OrderPlaced, claim: "ONCE#mail#Relayed",
 		},
@@ -320,21 +314,17 @@ func TestReconciliationReportClaimGivenBackWhenTheContextEnds(t *testing.T) {
 	r := e.reconciler()
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
-	e.mail.mu.Lock()
-	e.mail.hold = func(m notify.Email) bool {
+	e.mail.holdBack(func(m notify.Email) bool {
 		if !strings.Contains(m.Subject, "Reconciliation") {
 			return false
 		}
 		cancel() // the run's deadline passes while SES holds the report
 		return true
-	}
-	e.mail.mu.Unlock()
+	})
 	if _, err := r.Run(ctx); err == nil {
 		t.Fatal("the run whose report was held until its context ended succeeded")
 	}
-	e.mail.mu.Lock()
-	e.mail.hold = nil
-	e.mail.mu.Unlock()
+	e.mail.holdBack(nil)
 	for range 2 { // the scheduler's retry, and a second run the same day
 		if _, err := r.Run(e.ctx); err != nil {
 			t.Fatal(err)
