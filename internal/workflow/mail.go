@@ -72,10 +72,26 @@ func (s *mailing) sendClaimed(ctx context.Context, name string, e notify.Event, 
 	if !claimed {
 		return nil
 	}
-	if err := s.send(ctx, e); err != nil {
+	sendCtx, cancel := beforeDeadline(ctx, releaseReserve)
+	defer cancel()
+	if err := s.send(sendCtx, e); err != nil {
 		return s.releaseClaim(ctx, name, e, c, err)
 	}
 	return nil
+}
+
+// releaseReserve is what a send leaves of the invocation's time for giving its claim
+// back. In Lambda the context's deadline is the function's timeout, when the
+// invocation is stopped: a send cut off only then would leave no time for the release,
+// however long its own context (giveBack), and the claim would stay held.
+var releaseReserve = 2 * time.Second // a var for its test (SetReleaseReserve)
+
+// beforeDeadline is ctx ending reserve before ctx's deadline, if it has one.
+func beforeDeadline(ctx context.Context, reserve time.Duration) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-reserve))
+	}
+	return context.WithCancel(ctx)
 }
 
 // releaseClaim gives back the claim c of the e-mail e whose sending failed with err,

@@ -334,3 +334,34 @@ func TestReconciliationReportClaimGivenBackWhenTheContextEnds(t *testing.T) {
 		t.Fatalf("%d reconciliation reports after the retries, want 1", len(got))
 	}
 }
+
+// A send gives up before the invocation's deadline, leaving time to give its claim back:
+// in Lambda the context's deadline is the function's timeout, when the invocation is
+// stopped, so a send cut off only then leaves the claim held whatever the release's own
+// context. SES holds DeliveryReport until the send's context ends: the invocation must
+// be done before its own deadline, and the retry sends the report once.
+func TestMailSendEndsBeforeTheInvocationsDeadline(t *testing.T) {
+	e := newEnv(t)
+	txid, _ := e.paidOrder()
+	// The send's deadline is a second away, the invocation's a minute.
+	defer workflow.SetReleaseReserve(59 * time.Second)()
+	ctx, cancel := context.WithTimeout(e.ctx, time.Minute)
+	defer cancel()
+	e.mail.holdBack(func(m notify.Email) bool { return strings.Contains(m.Subject, "Delivery report for order "+txid) })
+	payload := map[string]any{"event": "delivered", "txid": txid}
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.notify.Invoke(ctx, raw); err == nil {
+		t.Fatal("the delivered task whose report SES held succeeded")
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the send was held until the invocation's own deadline: no time was left to give its claim back")
+	}
+	e.mail.holdBack(nil)
+	e.mustTask(e.notify, payload)
+	if n := len(e.mail.to(salesEmail, "Delivery report for order "+txid)); n != 1 {
+		t.Fatalf("%d delivery reports after the retry, want 1", n)
+	}
+}

@@ -257,8 +257,11 @@ func (r *Reconcile) mail(ctx context.Context, rep notify.Report) error {
 	if err != nil {
 		return errors.Join(fmt.Errorf("reconcile: render the report: %w", err), s.giveBack(ctx, release))
 	}
+	// As sendClaimed does: the send leaves time to give the claim back.
+	sendCtx, cancel := beforeDeadline(ctx, releaseReserve)
+	defer cancel()
 	for _, m := range mails {
-		id, err := s.Mail.Send(ctx, s.SenderEmail, m)
+		id, err := s.Mail.Send(sendCtx, s.SenderEmail, m)
 		if err != nil {
 			// Given back, so the retry sends it.
 			return errors.Join(&checkout.Error{Op: "reconcile.mail", Kind: checkout.EUNAVAILABLE, Message: "could not send the reconciliation report", Err: err},
