@@ -58,8 +58,9 @@ func (s *mailing) sendOnce(ctx context.Context, name string, e notify.Event) err
 	})
 }
 
-// claim is an e-mail's once-only claim as its taker holds it: where it is kept (named
-// by the error of a claim left held) and the write that gives it back.
+// claim is an e-mail's once-only claim as its taker holds it: where it is kept, as the
+// transaction's sort key and, for a claim that is an attribute, its name (named by the
+// error of a claim left held), and the write that gives it back.
 type claim struct {
 	key     string
 	release func(context.Context) error

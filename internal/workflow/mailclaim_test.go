@@ -197,7 +197,7 @@ func TestMailClaimLeftHeldIsTracedAndLogged(t *testing.T) {
 				txid, _ := e.place("test", 12000)
 				return txid, e.payment, map[string]any{"action": "start", "txid": txid, "token": "T-PAY-1"}
 			},
-			mail: notify.OrderPlaced, claim: "once#mail#OrderPlaced",
+			mail: notify.OrderPlaced, claim: "ORDER once#mail#OrderPlaced",
 		},
 		{
 			name: "OnceEach",

@@ -146,7 +146,7 @@ func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 	// message ID, rides on the start's next write, and a Lambda stopped after the move
 	// cannot leave the claim held with the e-mail unsent.
 	mailed := s.sendAside(ctx, "OrderPlaced", mailEvent(notify.OrderPlaced, shop, o), claimed, claim{
-		key:     "the order's once#mail#OrderPlaced",
+		key:     "ORDER once#mail#OrderPlaced",
 		release: func(ctx context.Context) error { return s.Store.ReleaseOnOrder(ctx, txid, "mail#OrderPlaced") },
 	})
 	defer mailed()
