@@ -37,6 +37,10 @@ type fakeSFN struct {
 	done      map[string]bool
 	successes []completion
 	failures  []completion
+	// hold, when set, keeps back every SendTaskSuccess of a token it returns true for
+	// until the call's context ends, and fails it with the context's error, as the SDK
+	// does: the caller gone before Step Functions answered.
+	hold func(token string) bool
 }
 
 type completion struct {
@@ -60,7 +64,14 @@ func (f *fakeSFN) complete(token string) error {
 	return nil
 }
 
-func (f *fakeSFN) SendTaskSuccess(_ context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
+func (f *fakeSFN) SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, _ ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error) {
+	f.mu.Lock()
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil && hold(aws.ToString(in.TaskToken)) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.complete(aws.ToString(in.TaskToken)); err != nil {
@@ -95,6 +106,10 @@ type mailbox struct {
 	// the moment it is handed, before SES answers: for a test that looks at the order
 	// then, or holds the send back.
 	seen func(notify.Email)
+	// hold, when set, keeps back every e-mail it returns true for until the send's
+	// context ends, and fails it with the context's error, as the SDK does: SES not
+	// answering before the invocation's deadline, or a caller gone.
+	hold func(notify.Email) bool
 }
 
 type sentMail struct {
@@ -102,12 +117,16 @@ type sentMail struct {
 	notify.Email
 }
 
-func (m *mailbox) Send(_ context.Context, from string, e notify.Email) (string, error) {
+func (m *mailbox) Send(ctx context.Context, from string, e notify.Email) (string, error) {
 	m.mu.Lock()
-	seen := m.seen
+	seen, hold := m.seen, m.hold
 	m.mu.Unlock()
 	if seen != nil {
 		seen(e)
+	}
+	if hold != nil && hold(e) {
+		<-ctx.Done()
+		return "", ctx.Err()
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -116,6 +135,13 @@ func (m *mailbox) Send(_ context.Context, from string, e notify.Email) (string, 
 	}
 	m.sent = append(m.sent, sentMail{From: from, Email: e})
 	return fmt.Sprintf("msg-%d", len(m.sent)), nil
+}
+
+// holdBack sets hold (nil: SES answers every e-mail again).
+func (m *mailbox) holdBack(hold func(notify.Email) bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hold = hold
 }
 
 // to returns the mails sent to addr whose subject contains sub.

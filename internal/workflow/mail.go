@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -46,29 +47,83 @@ func (s *mailing) sendOnce(ctx context.Context, name string, e notify.Event) err
 	if s.Relay != nil {
 		return s.relay(ctx, name, e)
 	}
-	txid := e.Order.TxID
-	first, err := s.Store.Once(ctx, txid, "mail#"+name)
+	txid, key := e.Order.TxID, "mail#"+name
+	first, err := s.Store.Once(ctx, txid, key)
 	if err != nil {
 		return err
 	}
-	return s.sendClaimed(ctx, name, e, first, func(ctx context.Context) error { return s.Store.Release(ctx, txid, "mail#"+name) })
+	return s.sendClaimed(ctx, name, e, first, claim{
+		key:     "ONCE#" + key,
+		release: func(ctx context.Context) error { return s.Store.Release(ctx, txid, key) },
+	})
 }
 
-// sendClaimed sends e when this caller holds its once-only claim (taken by sendOnce, or
-// in a write the caller makes anyway: store.UpdateOnce), and gives the claim back with
-// release when sending fails, so the retry sends it.
-func (s *mailing) sendClaimed(ctx context.Context, name string, e notify.Event, claimed bool, release func(context.Context) error) error {
+// claim is an e-mail's once-only claim as its taker holds it: where it is kept, as the
+// transaction's sort key and, for a claim that is an attribute, its name (named by the
+// error of a claim left held), and the write that gives it back.
+type claim struct {
+	key     string
+	release func(context.Context) error
+}
+
+// sendClaimed sends e when this caller holds its once-only claim c (taken by sendOnce,
+// or in a write the caller makes anyway: store.UpdateOnce), and gives the claim back
+// when sending fails (releaseClaim), so the retry sends it.
+func (s *mailing) sendClaimed(ctx context.Context, name string, e notify.Event, claimed bool, c claim) error {
 	if !claimed {
 		return nil
 	}
-	if err := s.send(ctx, e); err != nil {
-		if rerr := release(ctx); rerr != nil {
-			s.log().Error("release e-mail claim", "txid", e.Order.TxID, "mail", name, "err", rerr)
-		}
-		return err
+	sendCtx, cancel := beforeDeadline(ctx, releaseReserve)
+	defer cancel()
+	if err := s.send(sendCtx, e); err != nil {
+		return s.releaseClaim(ctx, name, e, c, err)
 	}
 	return nil
 }
+
+// releaseReserve is what a send leaves of the invocation's time for giving its claim
+// back. In Lambda the context's deadline is the function's timeout, when the
+// invocation is stopped: a send cut off only then would leave no time for the release,
+// however long its own context (giveBack), and the claim would stay held.
+var releaseReserve = 2 * time.Second // a var for its test (SetReleaseReserve)
+
+// beforeDeadline is ctx ending reserve before ctx's deadline, if it has one.
+func beforeDeadline(ctx context.Context, reserve time.Duration) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-reserve))
+	}
+	return context.WithCancel(ctx)
+}
+
+// releaseClaim gives back the claim c of the e-mail e whose sending failed with err,
+// under a context that outlives ctx's cancellation (giveBack): a send most often fails
+// because the invocation's context ended. When the claim cannot be given back (DynamoDB
+// unreachable), it stays held and no retry will send the e-mail: that is traced and
+// logged as an error naming the claim, and the error returned says so (a heldClaim).
+func (s *mailing) releaseClaim(ctx context.Context, name string, e notify.Event, c claim, err error) error {
+	rerr := s.giveBack(ctx, c.release)
+	if rerr == nil {
+		return err
+	}
+	held := &heldClaim{kind: e.Kind, key: c.key, err: errors.Join(err, rerr)}
+	s.tracer(trace.SourceNotify).Printf(ctx, e.Order.TxID, "%v", held)
+	s.log().Error("e-mail claim left held: the e-mail will not be retried", "txid", e.Order.TxID, "mail", name, "claim", c.key, "err", rerr)
+	return held
+}
+
+// heldClaim is the failure of an e-mail whose claim could not be given back: already
+// traced and logged where it happened (releaseClaim).
+type heldClaim struct {
+	kind notify.Kind
+	key  string
+	err  error
+}
+
+func (h *heldClaim) Error() string {
+	return fmt.Sprintf("e-mail %s NOT sent and will not be retried: its claim %s could not be given back: %v", h.kind, h.key, h.err)
+}
+
+func (h *heldClaim) Unwrap() error { return h.err }
 
 // Relay starts a run of the mail state machine (statemachine/mail.asl.json), which
 // gives its input, a Task of event EventMail, to the Notify function.

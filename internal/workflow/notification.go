@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/lmsshop/checkout/internal/notify"
@@ -56,22 +57,23 @@ func (s *Notification) delivered(ctx context.Context, txid string) error {
 	if err != nil {
 		return err
 	}
-	release := func(name notify.Kind) func(context.Context) error {
-		return func(ctx context.Context) error { return s.Store.ReleaseEach(ctx, txid, group, string(name)) }
+	claimOf := func(name notify.Kind) claim {
+		return claim{
+			key:     "ONCE#" + group + " " + string(name),
+			release: func(ctx context.Context) error { return s.Store.ReleaseEach(ctx, txid, group, string(name)) },
+		}
 	}
 	buyer := mailEvent(notify.ProductsDelivered, shop, o)
 	buyer.Feedback, buyer.Links.Bill, buyer.Links.Order = fb, s.billLink(o), s.orderLink(o)
-	err = s.sendClaimed(ctx, "ProductsDelivered", buyer, claimed[string(notify.ProductsDelivered)], release(notify.ProductsDelivered))
+	report := mailEvent(notify.DeliveryReport, shop, o)
+	report.Feedback, report.Links.Bill = fb, s.billLink(o)
+	err = s.sendClaimed(ctx, "ProductsDelivered", buyer, claimed[string(notify.ProductsDelivered)], claimOf(notify.ProductsDelivered))
 	if err != nil {
 		// The report's claim is given back too: it is sent with the buyer's retry.
 		if claimed[string(notify.DeliveryReport)] {
-			if rerr := release(notify.DeliveryReport)(ctx); rerr != nil {
-				s.log().Error("release e-mail claim", "txid", txid, "mail", notify.DeliveryReport, "err", rerr)
-			}
+			_ = s.releaseClaim(ctx, "DeliveryReport", report, claimOf(notify.DeliveryReport), errors.New("not sent: ProductsDelivered failed first"))
 		}
 		return err
 	}
-	report := mailEvent(notify.DeliveryReport, shop, o)
-	report.Feedback, report.Links.Bill = fb, s.billLink(o)
-	return s.sendClaimed(ctx, "DeliveryReport", report, claimed[string(notify.DeliveryReport)], release(notify.DeliveryReport))
+	return s.sendClaimed(ctx, "DeliveryReport", report, claimed[string(notify.DeliveryReport)], claimOf(notify.DeliveryReport))
 }

@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -144,8 +145,9 @@ func (s *Payment) start(ctx context.Context, t Task) (any, error) {
 	// order leaves PLACED (and on every other way out): its trace line, with SES's
 	// message ID, rides on the start's next write, and a Lambda stopped after the move
 	// cannot leave the claim held with the e-mail unsent.
-	mailed := s.sendAside(ctx, "OrderPlaced", mailEvent(notify.OrderPlaced, shop, o), claimed, func(ctx context.Context) error {
-		return s.Store.ReleaseOnOrder(ctx, txid, "mail#OrderPlaced")
+	mailed := s.sendAside(ctx, "OrderPlaced", mailEvent(notify.OrderPlaced, shop, o), claimed, claim{
+		key:     "ORDER once#mail#OrderPlaced",
+		release: func(ctx context.Context) error { return s.Store.ReleaseOnOrder(ctx, txid, "mail#OrderPlaced") },
 	})
 	defer mailed()
 	switch {
@@ -257,12 +259,12 @@ func (s *Payment) startRace(ctx context.Context, txid string, moveErr error) (an
 // traces a failure (the claim then given back); the caller calls it before it writes
 // what must follow the e-mail and before it returns, so no send outlives the
 // invocation. It may be called more than once.
-func (s *mailing) sendAside(ctx context.Context, name string, e notify.Event, claimed bool, release func(context.Context) error) (wait func()) {
+func (s *mailing) sendAside(ctx context.Context, name string, e notify.Event, claimed bool, c claim) (wait func()) {
 	if !claimed {
 		return func() {}
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.sendClaimed(ctx, name, e, claimed, release) }()
+	go func() { done <- s.sendClaimed(ctx, name, e, claimed, c) }()
 	return sync.OnceFunc(func() {
 		if err := <-done; err != nil {
 			s.mailFailed(ctx, e.Order.TxID, e.Kind, err)
@@ -278,8 +280,12 @@ func (s *mailing) mailQuietly(ctx context.Context, name string, e notify.Event) 
 	}
 }
 
-// mailFailed traces and logs an e-mail that could not be sent.
+// mailFailed traces and logs an e-mail that could not be sent, unless its claim was
+// left held: releaseClaim traced and logged that already, saying it will not be retried.
 func (s *mailing) mailFailed(ctx context.Context, txid string, kind notify.Kind, err error) {
+	if _, held := errors.AsType[*heldClaim](err); held {
+		return
+	}
 	s.tracer(trace.SourceNotify).Printf(ctx, txid, "e-mail %s NOT sent: %v", kind, err)
 	s.log().Error("e-mail not sent", "txid", txid, "kind", kind, "err", err)
 }
@@ -577,7 +583,9 @@ func (s *Payment) RetryPayment(ctx context.Context, r *httpapi.Request) (httpapi
 		}
 		// Not delivered for a reason that may pass: give the wait back, so the buyer
 		// can try again, with this mode or another.
-		if rerr := s.Store.ClaimTask(ctx, o.TxID, state.TaskToken, stateRetrying, stateRetry, store.Change{}); rerr != nil {
+		if rerr := s.giveBack(ctx, func(ctx context.Context) error {
+			return s.Store.ClaimTask(ctx, o.TxID, state.TaskToken, stateRetrying, stateRetry, store.Change{})
+		}); rerr != nil {
 			s.log().Error("give back the retry wait", "txid", o.TxID, "err", rerr)
 		}
 		return httpapi.Response{}, err

@@ -243,9 +243,10 @@ func (r *Reconcile) mail(ctx context.Context, rep notify.Report) error {
 	if err != nil || !first {
 		return err
 	}
+	release := func(ctx context.Context) error { return s.Store.Release(ctx, reportTx, claim) }
 	shop, _, err := s.Shops.Get(ctx)
 	if err != nil {
-		return errors.Join(err, s.Store.Release(ctx, reportTx, claim))
+		return errors.Join(err, s.giveBack(ctx, release))
 	}
 	e := notify.Event{Kind: notify.ReconciliationReport, Lang: "en", Report: &rep,
 		Shop: notify.Shop{Name: shop.Name, SellerEmail: shop.SellerEmail, SalesManagers: shop.SalesManagers, Currency: shop.Currency}}
@@ -254,14 +255,17 @@ func (r *Reconcile) mail(ctx context.Context, rep notify.Report) error {
 	}
 	mails, err := notify.Render(e)
 	if err != nil {
-		return errors.Join(fmt.Errorf("reconcile: render the report: %w", err), s.Store.Release(ctx, reportTx, claim))
+		return errors.Join(fmt.Errorf("reconcile: render the report: %w", err), s.giveBack(ctx, release))
 	}
+	// As sendClaimed does: the send leaves time to give the claim back.
+	sendCtx, cancel := beforeDeadline(ctx, releaseReserve)
+	defer cancel()
 	for _, m := range mails {
-		id, err := s.Mail.Send(ctx, s.SenderEmail, m)
+		id, err := s.Mail.Send(sendCtx, s.SenderEmail, m)
 		if err != nil {
 			// Given back, so the retry sends it.
 			return errors.Join(&checkout.Error{Op: "reconcile.mail", Kind: checkout.EUNAVAILABLE, Message: "could not send the reconciliation report", Err: err},
-				s.Store.Release(ctx, reportTx, claim))
+				s.giveBack(ctx, release))
 		}
 		s.log().Info("reconciliation report sent", "to", m.To, "message", id)
 	}

@@ -43,6 +43,22 @@ type Shops interface {
 
 var _ Shops = (*checkout.ShopCache)(nil)
 
+// giveBackTimeout bounds a give-back write (giveBack): a few seconds, DynamoDB's
+// answer with its retries, not the work it cleans up.
+const giveBackTimeout = 5 * time.Second
+
+// giveBack runs write, which gives back what this caller took for a call that then
+// failed (an e-mail's once-only claim, the buyer's retry wait), so that a retry may
+// take it again. That call most often failed because ctx ended (the invocation's
+// deadline, the caller gone), and a write under ctx would then fail too and leave the
+// thing held for good: write runs under ctx's values (the trace's pending lines) but
+// not its cancellation, with a deadline of its own.
+func (s *core) giveBack(ctx context.Context, write func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), giveBackTimeout)
+	defer cancel()
+	return write(ctx)
+}
+
 func (s *core) now() time.Time {
 	if s.Now == nil {
 		return time.Now().UTC()

@@ -61,6 +61,12 @@ const (
 	DefaultStackName = "local"
 )
 
+// invocationGrace is how long a stopping cloud lets the functions that executions are
+// running finish (sfnlocal.Options.CloseGrace): the template's Globals Timeout, which
+// every function the state machines invoke keeps but ProduceFunction (60 s: a hung LMS
+// is the case its retries are for, and waiting for it would only delay the stop).
+const invocationGrace = 10 * time.Second
+
 // Ports are the local cloud's TCP ports on 127.0.0.1. Zero picks a free port.
 type Ports struct {
 	API           int
@@ -375,8 +381,11 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	// handlers exist (they need the state machine's ARN, the engine needs them).
 	inv := &Invoker{Authorize: c.authorizeInvoke}
 	c.invoker = inv
+	// A cloud that stops lets the functions the executions are running finish first, as
+	// long as a function may run in AWS (the template's Globals Timeout): closing it
+	// right after an order was billed no longer cancels its delivery e-mails mid-send.
 	engine := sfnlocal.New(sfnlocal.Options{Invoker: inv, Logger: log.With("component", "sfn"), Region: Region, AccountID: AccountID,
-		Now: time.Now, Authorize: c.authorizeStates})
+		Now: time.Now, Authorize: c.authorizeStates, CloseGrace: invocationGrace})
 	// Every machine of the template, each with its type and role; the Express ones
 	// first, as CloudFormation creates them before the checkout that names them.
 	sort.SliceStable(machines, func(i, j int) bool {

@@ -68,6 +68,11 @@ type Options struct {
 	// other error States.TaskFailed. Lambda invocations are authorized by the Invoker,
 	// which finds the role in the context (ExecutionRole).
 	Authorize func(ctx context.Context, roleArn, action, resource string) error
+	// CloseGrace is how long Close lets the Lambda invocations in flight finish before
+	// it aborts the executions, whose end cancels them (0: at once). In AWS nothing
+	// cancels a running invocation but its own timeout: a local cloud that stops
+	// cancelled them mid-call (an e-mail half sent), which AWS never does.
+	CloseGrace time.Duration
 }
 
 // Engine runs state machines. It is safe for concurrent use.
@@ -79,6 +84,7 @@ type Engine struct {
 	now       func() time.Time
 	after     func(time.Duration) <-chan time.Time
 	authorize func(ctx context.Context, roleArn, action, resource string) error
+	grace     time.Duration
 	wg        sync.WaitGroup
 	mu        sync.Mutex
 	closed    bool
@@ -88,6 +94,8 @@ type Engine struct {
 	tokens    map[string]*pendingTask
 	ended     map[string]tokenEnd // tokens no longer waiting, to answer like AWS
 	ops       map[string]handler  // API operations by X-Amz-Target name
+	invoking  int                 // Lambda invocations in flight
+	idle      chan struct{}       // closed when invoking falls to 0
 }
 
 // New returns an Engine configured by opts.
@@ -100,6 +108,7 @@ func New(opts Options) *Engine {
 		now:       opts.Now,
 		after:     opts.After,
 		authorize: opts.Authorize,
+		grace:     opts.CloseGrace,
 		machines:  map[string]*stateMachine{},
 		execs:     map[string]*execution{},
 		tokens:    map[string]*pendingTask{},
@@ -467,10 +476,20 @@ func (e *Engine) StateTransitions(executionArn string) (int, error) {
 	return info.StateTransitions, nil
 }
 
-// Close aborts every running execution and waits for their goroutines to end.
+// Close aborts every running execution and waits for their goroutines to end. It
+// first lets the Lambda invocations in flight finish, for up to Options.CloseGrace.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	e.closed = true
+	idle := e.idle
+	e.mu.Unlock()
+	if idle != nil && e.grace > 0 {
+		select {
+		case <-idle:
+		case <-e.after(e.grace):
+		}
+	}
+	e.mu.Lock()
 	running := append([]*execution(nil), e.execOrder...)
 	e.mu.Unlock()
 	for _, x := range running {
@@ -494,4 +513,23 @@ const tokenBytes = 48
 func wellFormedToken(t string) bool {
 	b, err := base64.RawURLEncoding.DecodeString(t)
 	return err == nil && len(b) == tokenBytes
+}
+
+// invocation counts a Lambda invocation in flight until the returned func is called,
+// for Close's grace.
+func (e *Engine) invocation() (done func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.invoking == 0 {
+		e.idle = make(chan struct{})
+	}
+	e.invoking++
+	return func() {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if e.invoking--; e.invoking == 0 {
+			close(e.idle)
+			e.idle = nil
+		}
+	}
 }

@@ -740,3 +740,69 @@ func TestExecutionTimeoutAndClose(t *testing.T) {
 		t.Fatal("StartExecution after Close succeeded")
 	}
 }
+
+// Close lets a Lambda invocation in flight finish (up to CloseGrace) before it aborts
+// the executions: in AWS nothing cancels a running invocation but its own timeout, and
+// a local cloud that stopped cancelled its functions mid-call (seen in a bench as an
+// e-mail failed with "context canceled" and its claim never given back). A function
+// still running when the grace is over is cancelled, as before.
+func TestCloseLetsInvocationsFinish(t *testing.T) {
+	const grace = 10 * time.Second
+	tests := []struct {
+		name        string
+		graceOver   bool
+		wantStatus  string
+		wantCancels bool
+	}{
+		// The execution may end either way: Close aborts it once the function returned,
+		// perhaps before its task recorded the result. What counts is the function's call.
+		{name: "finishes within the grace"},
+		{name: "still running when the grace is over", graceOver: true, wantStatus: StatusAborted, wantCancels: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ft := newFakeTime()
+			ft.fire[grace] = tt.graceOver
+			started, release, ended := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+			inv := newInvoker(map[string]fnFunc{"mail": func(ctx context.Context, _ []byte) ([]byte, error) {
+				close(started)
+				select {
+				case <-release:
+					ended <- nil
+					return []byte(`"sent"`), nil
+				case <-ctx.Done():
+					ended <- ctx.Err()
+					return nil, ctx.Err()
+				}
+			}})
+			e := New(Options{Invoker: inv, After: ft.After, CloseGrace: grace})
+			arn := mustCreate(t, e, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","Parameters":{"FunctionName":"mail"},"End":true}}}`)
+			probe := mustCreate(t, e, `{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}`)
+			x, _, err := e.StartExecution(arn, "", "{}")
+			if err != nil {
+				t.Fatal(err)
+			}
+			<-started
+			closed := make(chan error, 1)
+			go func() { closed <- e.Close() }()
+			if !tt.graceOver {
+				// Released once Close has begun (it refuses new executions first).
+				for {
+					if _, _, err := e.StartExecution(probe, "", "{}"); err != nil {
+						break
+					}
+				}
+				close(release)
+			}
+			if err := <-closed; err != nil {
+				t.Fatal(err)
+			}
+			if err := <-ended; (err != nil) != tt.wantCancels {
+				t.Fatalf("the function ended with %v; want cancelled: %v", err, tt.wantCancels)
+			}
+			if info, _ := e.DescribeExecution(x); tt.wantStatus != "" && info.Status != tt.wantStatus {
+				t.Fatalf("after Close: %s, want %s", info.Status, tt.wantStatus)
+			}
+		})
+	}
+}

@@ -239,6 +239,7 @@ func (r *runner) request(kind string, in any, ev *taskEvents) (func(context.Cont
 		if r.e.invoker == nil {
 			return nil, lambdaError(errors.New("the engine has no Invoker"))
 		}
+		defer r.e.invocation()()
 		out, err := r.e.invoker.Invoke(ctx, function, payload)
 		if err != nil {
 			return nil, lambdaError(err)
