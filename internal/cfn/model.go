@@ -8,7 +8,9 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -25,7 +27,13 @@ type Function struct {
 	Env map[string]string
 	// Role is the logical ID of its execution role (from Role: !GetAtt X.Arn).
 	Role string
+	// Timeout is how long Lambda lets one invocation run: Properties.Timeout, or
+	// Lambda's default (DefaultFunctionTimeout) when the template sets none.
+	Timeout time.Duration
 }
+
+// DefaultFunctionTimeout is Lambda's Timeout for a function that sets none (3 s).
+const DefaultFunctionTimeout = 3 * time.Second
 
 // Functions lists the template's functions, sorted by logical ID.
 func (t *Template) Functions() ([]Function, error) {
@@ -56,9 +64,28 @@ func (t *Template) Functions() ([]Function, error) {
 		if f.Role, err = roleOf(t.prop(id, "Role")); err != nil {
 			return nil, fmt.Errorf("cfn: %s: %w", id, err)
 		}
+		if f.Timeout, err = t.timeout(id); err != nil {
+			return nil, err
+		}
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// timeout reads a function's Timeout in whole seconds, as Lambda takes it (1–900).
+func (t *Template) timeout(id string) (time.Duration, error) {
+	s, err := t.propString(id, "Timeout")
+	if err != nil {
+		return 0, err
+	}
+	if s == "" {
+		return DefaultFunctionTimeout, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 900 {
+		return 0, fmt.Errorf("cfn: %s.Timeout %q: want whole seconds from 1 to 900", id, s)
+	}
+	return time.Duration(n) * time.Second, nil
 }
 
 // roleOf returns the logical ID a Role/RoleArn property takes with Fn::GetAtt X.Arn. A

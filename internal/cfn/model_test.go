@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -418,6 +419,61 @@ func TestCreateTableInputKeepsTheProjections(t *testing.T) {
 		}
 		if tt.includes == nil && len(got.NonKeyAttributes) > 0 {
 			t.Errorf("%s: NonKeyAttributes %v on a %s index", tt.index, got.NonKeyAttributes, tt.kind)
+		}
+	}
+}
+
+// Each function's Timeout reaches the local cloud as Lambda applies it: the template's
+// whole seconds, Lambda's 3 s default when absent; a value Lambda refuses is refused.
+func TestFunctionTimeout(t *testing.T) {
+	tests := []struct {
+		name    string
+		timeout string // the Timeout property's JSON, "" for none
+		want    time.Duration
+		wantErr bool
+	}{
+		{name: "absent is Lambda's default", want: 3 * time.Second},
+		{name: "number", timeout: `1`, want: time.Second},
+		{name: "string", timeout: `"300"`, want: 300 * time.Second},
+		{name: "zero", timeout: `0`, wantErr: true},
+		{name: "over Lambda's 900 s", timeout: `901`, wantErr: true},
+		{name: "fraction", timeout: `1.5`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			props := `"Role": {"Fn::GetAtt": ["FnRole", "Arn"]}`
+			if tt.timeout != "" {
+				props += `, "Timeout": ` + tt.timeout
+			}
+			tpl, err := cfn.Parse([]byte(`{"Resources": {
+  "Fn": {"Type": "AWS::Lambda::Function", "Properties": {`+props+`}},
+  "FnRole": {"Type": "AWS::IAM::Role", "Properties": {}}}}`), testOptions())
+			if err != nil {
+				t.Fatal(err)
+			}
+			fns, err := tpl.Functions()
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), "Fn.Timeout") {
+					t.Fatalf("Functions() err = %v, want a refusal naming Fn.Timeout", err)
+				}
+				return
+			}
+			if err != nil || len(fns) != 1 || fns[0].Timeout != tt.want {
+				t.Fatalf("Functions() = %+v, %v; want Timeout %s", fns, err, tt.want)
+			}
+		})
+	}
+}
+
+// The transform copies Globals' Timeout into every function that sets none.
+func TestTemplateTimeouts(t *testing.T) {
+	fns, err := transformed(t).Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fns {
+		if f.LogicalID == "OrderFunction" && f.Timeout != 10*time.Second {
+			t.Errorf("OrderFunction Timeout = %s, want Globals' 10s", f.Timeout)
 		}
 	}
 }

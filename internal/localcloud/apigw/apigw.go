@@ -206,7 +206,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		InvokedFunctionArn: FunctionARN(g.opts.Region, g.opts.AccountID, rt.Function),
 	})
 	start := time.Now()
-	out, err := invoke(ctx, h, payload)
+	out, err := Invoke(ctx, h, payload)
 	if err != nil {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			g.log.Error("apigw: integration timeout", "route", rt.Key(), "function", rt.Function, "err", err)
@@ -225,11 +225,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.log.Debug("apigw", "route", rt.Key(), "function", rt.Function, "duration", time.Since(start))
 }
 
-// invoke runs h until it returns or ctx ends, whichever is first: HTTP API answers
-// at its integration timeout even when the function ignores its context. A panic
-// becomes an error: in Lambda a panicking function fails its invocation, it does not
-// take the gateway down.
-func invoke(ctx context.Context, h lambda.Handler, payload []byte) ([]byte, error) {
+// Invoke runs h until it returns or ctx ends, whichever is first: HTTP API answers
+// at its integration timeout, and Lambda ends an invocation at its function's Timeout,
+// even when the function ignores its context. A panic becomes a *PanicError: in
+// Lambda a panicking function fails its invocation, it does not take the gateway down.
+func Invoke(ctx context.Context, h lambda.Handler, payload []byte) ([]byte, error) {
 	type result struct {
 		out []byte
 		err error
@@ -238,7 +238,7 @@ func invoke(ctx context.Context, h lambda.Handler, payload []byte) ([]byte, erro
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				done <- result{err: fmt.Errorf("function panicked: %v", p)}
+				done <- result{err: &PanicError{Value: p}}
 			}
 		}()
 		out, err := h.Invoke(ctx, payload)
@@ -251,6 +251,11 @@ func invoke(ctx context.Context, h lambda.Handler, payload []byte) ([]byte, erro
 		return nil, ctx.Err()
 	}
 }
+
+// PanicError is a function's panic, ending its invocation as an error.
+type PanicError struct{ Value any }
+
+func (e *PanicError) Error() string { return fmt.Sprintf("function panicked: %v", e.Value) }
 
 // FunctionARN is the ARN the local cloud gives a function: the form Step Functions
 // definitions and lambdacontext carry.

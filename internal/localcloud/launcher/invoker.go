@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -74,13 +75,8 @@ func (i *Invoker) invokeAs(ctx context.Context, authorize func(context.Context, 
 // *sfnlocal.FunctionError whose Type is the Go error's type name (what aws-lambda-go
 // puts in errorType), so Retry and Catch match the same names locally as in AWS. A
 // panic is such an error too, rather than the end of the whole local cloud.
-func invoke(ctx context.Context, h lambda.Handler, payload []byte) (out []byte, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			out, err = nil, &sfnlocal.FunctionError{Type: typeName(p), Message: fmt.Sprint(p)}
-		}
-	}()
-	out, err = h.Invoke(ctx, payload)
+func invoke(ctx context.Context, h lambda.Handler, payload []byte) ([]byte, error) {
+	out, err := apigw.Invoke(ctx, h, payload)
 	if err == nil {
 		return out, nil
 	}
@@ -88,7 +84,48 @@ func invoke(ctx context.Context, h lambda.Handler, payload []byte) (out []byte, 
 	if errors.As(err, &ive) {
 		return nil, &sfnlocal.FunctionError{Type: ive.Type, Message: ive.Message}
 	}
+	var pe *apigw.PanicError
+	if errors.As(err, &pe) {
+		return nil, &sfnlocal.FunctionError{Type: typeName(pe.Value), Message: fmt.Sprint(pe.Value)}
+	}
 	return nil, &sfnlocal.FunctionError{Type: typeName(err), Message: err.Error()}
+}
+
+// TimedOut is the errorType Lambda reports for an invocation its function's Timeout
+// ended; Step Functions shows it as the task's error, so Retry and Catch name it.
+const TimedOut = "Sandbox.Timedout"
+
+// Timed returns h run as Lambda runs it: its context carries the function's Timeout
+// as its deadline, and the invocation fails with TimedOut at that deadline even if
+// the handler ignores its context. Every local caller (API Gateway, Step Functions,
+// schedules) invokes through it, so a function too slow for AWS fails locally too.
+func Timed(h lambda.Handler, timeout time.Duration) lambda.Handler {
+	return timed{h: h, timeout: timeout}
+}
+
+type timed struct {
+	h       lambda.Handler
+	timeout time.Duration
+}
+
+func (t timed) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	out, err := apigw.Invoke(ctx, t.h, payload)
+	// Only this deadline is the function's timeout: a caller's own end (the gateway's
+	// integration timeout, an aborted execution) stays the caller's error.
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil {
+		id := ""
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			id = lc.AwsRequestID
+		}
+		return nil, messages.InvokeResponse_Error{
+			Type:    TimedOut,
+			Message: fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", id, t.timeout.Seconds()),
+		}
+	}
+	return out, err
 }
 
 // typeName mirrors aws-lambda-go's getErrorType.

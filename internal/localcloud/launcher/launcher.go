@@ -434,7 +434,7 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("launcher: build %s: %w", f.LogicalID, err)
 		}
-		handlers[f.LogicalID] = h
+		handlers[f.LogicalID] = Timed(h, f.Timeout)
 	}
 	inv.Set(handlers)
 	if len(missing) > 0 {
