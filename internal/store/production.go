@@ -121,7 +121,7 @@ type markerItem struct {
 // Produced implements production.InstanceStore.
 func (st *Store) Produced(ctx context.Context, k production.Key) (production.Instance, bool, error) {
 	out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true),
+		TableName: &st.Table, Key: key(txPK(k.TxID), markerSK(k)), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return production.Instance{}, false, opError("store.produced", err, "read production marker %s", k)
@@ -220,7 +220,7 @@ func (st *Store) Claim(ctx context.Context, k production.Key, decisions map[stri
 			return claimed, err
 		}
 	}
-	item, err := marshal(markerItem{PK: "TX#" + k.TxID, SK: markerSK(k), Type: "produced", Decisions: decisions})
+	item, err := marshal(markerItem{PK: txPK(k.TxID), SK: markerSK(k), Type: "produced", Decisions: decisions})
 	if err != nil {
 		return production.Claimed{}, opError("store.claim", err, "encode production marker %s", k)
 	}
@@ -236,7 +236,7 @@ func (st *Store) Claim(ctx context.Context, k production.Key, decisions map[stri
 		return production.Claimed{}, opError("store.claim", err, "pin %s", k)
 	}
 	if old == nil { // a server that does not return the old item
-		out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true)})
+		out, gerr := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key(txPK(k.TxID), markerSK(k)), ConsistentRead: aws.Bool(true)})
 		if gerr != nil {
 			return production.Claimed{}, opError("store.claim", gerr, "read production marker %s", k)
 		}
@@ -342,7 +342,7 @@ func (st *Store) claimOnOrder(ctx context.Context, k production.Key, decisions m
 // closed its claim if one did, else the decisions.
 func (st *Store) claimedBefore(ctx context.Context, k production.Key, stored *types.AttributeValueMemberM) (production.Claimed, error) {
 	var m markerItem
-	if _, err := st.get(ctx, "TX#"+k.TxID, markerSK(k), &m); err != nil {
+	if _, err := st.get(ctx, txPK(k.TxID), markerSK(k), &m); err != nil {
 		return production.Claimed{}, opError("store.claim", err, "read production marker %s", k)
 	}
 	if m.Reference == "" {
@@ -392,7 +392,7 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 		cond += " AND attribute_not_exists(#wd)"
 	}
 	marker := &types.Update{
-		TableName: &st.Table, Key: key("TX#"+c.Key.TxID, markerSK(c.Key)),
+		TableName: &st.Table, Key: key(txPK(c.Key.TxID), markerSK(c.Key)),
 		UpdateExpression:         aws.String("SET #type = :type, #ref = :ref, #cust = :cust, #at = :at"),
 		ConditionExpression:      &cond,
 		ExpressionAttributeNames: names,
@@ -441,15 +441,12 @@ func (st *Store) Commit(ctx context.Context, c production.Commit) error {
 // which the handlers tell from a failure.
 func (st *Store) commitRefused(ctx context.Context, c production.Commit, old map[string]types.AttributeValue) error {
 	k := c.Key
+	var m markerItem
 	if old == nil {
-		out, err := st.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &st.Table, Key: key("TX#"+k.TxID, markerSK(k)), ConsistentRead: aws.Bool(true)})
-		if err != nil {
+		if _, err := st.get(ctx, txPK(k.TxID), markerSK(k), &m); err != nil {
 			return opError("store.commit", err, "read production marker %s", k)
 		}
-		old = out.Item
-	}
-	var m markerItem
-	if err := unmarshal(old, &m); err != nil {
+	} else if err := unmarshal(old, &m); err != nil {
 		return opError("store.commit", err, "decode production marker %s", k)
 	}
 	if r := m.closedBy(); r != nil && !c.Refunded {
@@ -491,7 +488,7 @@ func (st *Store) CloseClaims(ctx context.Context, txid, ref string, at time.Time
 	var closed []production.Key
 	for _, k := range keys {
 		_, err := st.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: &st.Table, Key: key("TX#"+txid, markerSK(k)),
+			TableName: &st.Table, Key: key(txPK(txid), markerSK(k)),
 			UpdateExpression:         aws.String("SET #type = :type, #wd = :wd, #wat = :wat"),
 			ConditionExpression:      aws.String("attribute_not_exists(#ref)"),
 			ExpressionAttributeNames: map[string]string{"#type": "type", "#wd": "withdrawnBy", "#wat": "withdrawnAt", "#ref": "reference"},
